@@ -1,0 +1,185 @@
+/* ordnet.h - the public API of libordnet, a small CPU engine for convolutional networks.
+ *
+ * Tutorial
+ * --------
+ * A model is a sequence of layers (plus residual Adds) over a per-sample input shape.
+ * Build one from the compact one-line form, compile it for a batch size, then run
+ * forward / loss / backward / step:
+ *
+ *     on_error err;
+ *     on_model *m = on_model_from_spec(
+ *         "input(28,28,1) conv2d(32,3,same) bn relu maxpool dropout(0.2) flatten dense(10)",
+ *         &err);
+ *     if (!m || on_model_compile(m, 64, &err)) { fprintf(stderr, "%s\n", err.msg); ... }
+ *     on_model_init(m, 42);                        // PyTorch-style default init
+ *     for (step = 0; ...) {
+ *         on_model_forward(m, images, 64, 1);      // train mode
+ *         float loss = on_model_loss(m, labels, 0.1f); // softmax cross-entropy
+ *         on_model_zero_grad(m);
+ *         on_model_backward(m);
+ *         on_sgd_step(m, 0.05f, 0.9f, 5e-4f);
+ *     }
+ *     on_model_free(m);
+ *
+ * Shapes are per sample and channels first inside ordnet: (C,H,W) for images, (C,L) for
+ * 1-D signals (stored as H = 1), (F) for flat features. The compact form writes input
+ * shapes the Keras way, channels last: input(28,28,1), input(128,16).
+ *
+ * Errors: every call that can fail because of its input returns 0 on success or -1 and
+ * fills an on_error with a message naming what is wrong and where (layer name, shapes).
+ * The library never prints and never exits.
+ *
+ * Determinism: the same seed and the same thread count give bit-identical results.
+ * Threads come from OpenMP (OMP_NUM_THREADS or on_set_threads).
+ */
+#ifndef ORDNET_H
+#define ORDNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ORDNET_VERSION "0.1.0"
+
+/* An error message; filled by failing calls. */
+typedef struct on_error {
+    char msg[512];
+} on_error;
+
+/* A per-sample shape. rank 1: (c) flat features; rank 2: (c, w) a 1-D signal with h = 1;
+ * rank 3: (c, h, w) an image. Unused dimensions are 1. */
+typedef struct on_shape {
+    int rank;
+    int c, h, w;
+} on_shape;
+
+/* Number of floats in one sample of shape s. */
+size_t on_shape_size(on_shape s);
+/* Writes "(32,14,14)" style text into buf; returns buf. */
+char *on_shape_str(on_shape s, char *buf, size_t len);
+
+/* Padding modes for convolution and pooling. */
+enum { ON_PAD_VALID = 0, ON_PAD_SAME = 1, ON_PAD_EXPLICIT = 2 };
+
+/* Attributes of a layer. Each op reads the fields it documents in src/ops/ and ignores
+ * the rest; on_attrs_default() gives the values the op table declares as defaults. */
+typedef struct on_attrs {
+    int units;            /* conv filters, dense outputs */
+    int kh, kw;           /* kernel or pool window */
+    int sh, sw;           /* stride (pool: 0 = window size) */
+    int dh, dw;           /* dilation */
+    int pad_mode;         /* ON_PAD_* */
+    int pad[4];           /* explicit padding: top, bottom, left, right */
+    int bias;             /* conv/dense: has a bias */
+    int ceil_mode;        /* pooling: ceil instead of floor for the output size */
+    int count_include_pad;/* average pooling: padded zeros count in the divisor */
+    float alpha;          /* activation parameter (slope, alpha, beta of softplus) */
+    float lo, hi;         /* hardtanh bounds */
+    float rate;           /* dropout probability p */
+    float eps, momentum;  /* batchnorm; momentum is PyTorch's: weight of the new batch */
+    uint64_t seed;        /* dropout mask stream */
+} on_attrs;
+
+typedef struct on_model on_model;
+typedef struct on_op on_op;
+
+/* The op table: look an op up by name ("conv2d", "relu", ...). NULL if unknown. */
+const on_op *on_op_find(const char *name);
+/* Number of registered ops and the i-th one (for tests and listings). */
+int on_op_count(void);
+const on_op *on_op_at(int i);
+const char *on_op_name(const on_op *op);
+/* The default attributes of op. */
+on_attrs on_attrs_default(const on_op *op);
+
+/* --- building ------------------------------------------------------------------ */
+
+/* A new empty model over one sample of shape `input`. */
+on_model *on_model_new(on_shape input, on_error *err);
+/* Free a model and everything it owns. NULL is fine. */
+void on_model_free(on_model *m);
+/* Append a layer fed by the current last node. Returns the new node index or -1.
+ * name may be NULL (a Keras-style name is made: conv2d, conv2d_1, ...). */
+int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name,
+                 on_error *err);
+/* Append a residual Add of the last node and node `other`. Returns node index or -1. */
+int on_model_add_residual(on_model *m, int other, on_error *err);
+/* Parse the compact one-line form and append its layers. Tokens are op names with
+ * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
+int on_model_add_spec(on_model *m, const char *spec, on_error *err);
+/* A whole model from the compact form; it must start with input(...). */
+on_model *on_model_from_spec(const char *spec, on_error *err);
+
+/* --- inspecting ---------------------------------------------------------------- */
+
+int on_model_num_nodes(const on_model *m); /* node 0 is the input */
+const char *on_model_node_name(const on_model *m, int i);
+const on_op *on_model_node_op(const on_model *m, int i);
+on_shape on_model_node_shape(const on_model *m, int i);
+on_shape on_model_output_shape(const on_model *m);
+size_t on_model_num_params(const on_model *m); /* trainable floats */
+
+/* Cost of one layer for a batch of one sample. */
+typedef struct on_cost {
+    double flops_fwd, flops_bwd; /* floating point operations */
+    double bytes_fwd, bytes_bwd; /* bytes read + written */
+} on_cost;
+on_cost on_model_node_cost(const on_model *m, int i);
+
+/* Named tensors: trainable parameters and state (BatchNorm running statistics).
+ * Names are "<layer>.<param>", e.g. "conv2d.weight", "batch_normalization.running_var". */
+int on_model_num_tensors(const on_model *m);
+const char *on_model_tensor_name(const on_model *m, int i);
+float *on_model_tensor_data(on_model *m, int i);
+float *on_model_tensor_grad(on_model *m, int i); /* NULL for state tensors */
+size_t on_model_tensor_size(const on_model *m, int i);
+/* The i-th tensor's dimensions as PyTorch lays them out (e.g. conv: F,C,kh,kw). */
+int on_model_tensor_dims(const on_model *m, int i, int dims[4]);
+int on_model_tensor_find(const on_model *m, const char *name);
+
+/* --- running ------------------------------------------------------------------- */
+
+/* Plan buffers for batches of up to `batch` samples and allocate them once.
+ * Must be called after the last add and before forward. May be called again. */
+int on_model_compile(on_model *m, int batch, on_error *err);
+/* Ask for the gradient of the input in backward (off by default: it costs a pass). */
+void on_model_want_input_grad(on_model *m, int on);
+/* Default initialization (PyTorch's: uniform(+-1/sqrt(fan_in)), BN gamma 1 beta 0). */
+void on_model_init(on_model *m, uint64_t seed);
+/* Forward n <= batch samples laid out N,C,H,W. train: batch statistics, dropout on.
+ * Each train-mode forward advances the dropout step counter. */
+int on_model_forward(on_model *m, const float *x, int n, int train);
+/* The output of the last forward: n x (output shape). */
+const float *on_model_output(const on_model *m);
+/* Mean softmax cross-entropy of the last output against labels, with label smoothing;
+ * also sets the output gradient for backward. Returns the loss. */
+float on_model_loss(on_model *m, const int *labels, float smoothing);
+/* Set the gradient of the output directly (n x output size), instead of on_model_loss. */
+void on_model_set_output_grad(on_model *m, const float *dy);
+/* Backpropagate from the output gradient; ADDS into parameter gradients. */
+int on_model_backward(on_model *m);
+/* Gradient with respect to the input of the last backward (n x input size). */
+const float *on_model_input_grad(const on_model *m);
+void on_model_zero_grad(on_model *m);
+/* Set the dropout step counter (masks are a pure function of seed, step and index). */
+void on_model_set_step(on_model *m, uint64_t step);
+
+/* Plain SGD with momentum and decoupled-from-nothing L2 weight decay (PyTorch SGD). */
+void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay);
+
+/* Softmax cross-entropy over n rows of k logits with label smoothing. Returns the mean
+ * loss; writes d(mean loss)/d(logits) into dlogits when it is not NULL. */
+float on_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
+                      float *dlogits);
+
+/* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
+void on_set_threads(int n);
+int on_get_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

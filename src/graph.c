@@ -1,0 +1,475 @@
+/* graph.c - the model graph: building with shape inference, the execution plan
+ * (buffers planned once per batch size, gradient buffers reused by liveness), and the
+ * forward and backward passes that walk the op table.
+ *
+ * Memory plan for a batch size B, all in one arena allocated by on_model_compile:
+ *   - every node's output, B x its shape (kept: the backward pass reads them);
+ *   - every node's saved floats (BatchNorm statistics);
+ *   - gradient slots: a node's output gradient lives from the backward step of its last
+ *     consumer to its own backward step; slots are reused when their tensor dies;
+ *   - one scratch area (the largest any op asks for) and one accumulation buffer for
+ *     outputs read by two consumers (residual blocks).
+ * Nothing is allocated by forward or backward.
+ */
+#include "graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+size_t on_shape_size(on_shape s) { return (size_t)s.c * s.h * s.w; }
+
+char *on_shape_str(on_shape s, char *buf, size_t len) {
+    if (s.rank == 1) snprintf(buf, len, "(%d)", s.c);
+    else if (s.rank == 2) snprintf(buf, len, "(%d,%d)", s.c, s.w);
+    else snprintf(buf, len, "(%d,%d,%d)", s.c, s.h, s.w);
+    return buf;
+}
+
+static int g_threads = 0;
+void on_set_threads(int n) {
+    g_threads = n > 0 ? n : 0;
+#ifdef _OPENMP
+    if (n > 0) omp_set_num_threads(n);
+#endif
+}
+int on_get_threads(void) {
+#ifdef _OPENMP
+    return g_threads > 0 ? g_threads : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+on_model *on_model_new(on_shape input, on_error *err) {
+    if (input.rank < 1 || input.rank > 3 || input.c < 1 || input.h < 1 || input.w < 1 ||
+        (input.rank < 3 && input.h != 1) || (input.rank < 2 && input.w != 1)) {
+        on_fail(err, "invalid input shape: rank %d, (%d,%d,%d)", input.rank, input.c, input.h,
+                input.w);
+        return NULL;
+    }
+    if (on_shape_size(input) > (1u << 28)) {
+        on_fail(err, "input shape too large: %zu values per sample", on_shape_size(input));
+        return NULL;
+    }
+    on_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->input = input;
+    m->ncap = 16;
+    m->nodes = calloc((size_t)m->ncap, sizeof *m->nodes);
+    if (!m->nodes) {
+        free(m);
+        return NULL;
+    }
+    m->nn = 1;
+    m->nodes[0] = (on_node){.ys = input, .in = {-1, -1}, .reaches_output = 1};
+    strcpy(m->nodes[0].name, "input");
+    m->seed = 0;
+    return m;
+}
+
+void on_model_free(on_model *m) {
+    if (!m) return;
+    free(m->nodes);
+    free(m->tensors);
+    free(m->params);
+    free(m->grads);
+    free(m->state);
+    free(m->opt_state);
+    free(m->arena);
+    free(m);
+}
+
+/* Grow a buffer of floats to at least need elements; new space is zeroed. */
+static int grow(float **buf, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 256;
+    while (nc < need) nc *= 2;
+    float *b = realloc(*buf, nc * sizeof(float));
+    if (!b) return -1;
+    memset(b + *cap, 0, (nc - *cap) * sizeof(float));
+    *buf = b;
+    *cap = nc;
+    return 0;
+}
+
+/* A Keras-like unique name: "conv2d", then "conv2d_1", "conv2d_2"... */
+static void make_name(const on_model *m, const char *base, char *out) {
+    int k = 0;
+    for (int i = 1; i < m->nn; i++)
+        if (m->nodes[i].op && !strcmp(m->nodes[i].op->name, base)) k++;
+    if (k == 0) snprintf(out, ON_NAME_MAX, "%s", base);
+    else snprintf(out, ON_NAME_MAX, "%s_%d", base, k);
+}
+
+static void invalidate_plan(on_model *m) {
+    free(m->arena);
+    m->arena = NULL;
+    m->batch = 0;
+}
+
+/* Append node with inputs in0, in1 (-1 for none). */
+static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char *name, int in0,
+                    int in1, on_error *err) {
+    char nm[ON_NAME_MAX], sx[48], sx2[48];
+    if (name && *name) snprintf(nm, sizeof nm, "%s", name);
+    else make_name(m, op->name, nm);
+    for (int i = 0; i < m->nn; i++)
+        if (!strcmp(m->nodes[i].name, nm))
+            return on_fail(err, "layer name '%s' is used twice", nm);
+    on_shape xs = m->nodes[in0].ys, ys;
+    on_shape_str(xs, sx, sizeof sx);
+    if (op->spatial && xs.rank != op->spatial) {
+        static const char *want[] = {"", "a flat input (F)", "a 1-D input (C,L)",
+                                     "a 2-D input (C,H,W)"};
+        return on_fail(err, "layer '%s' (%s) needs %s, got %s%s", nm, op->name, want[op->spatial],
+                       sx, op->spatial == 1 ? ": add flatten or global_avgpool before it" : "");
+    }
+    if (op->ninputs == 2) {
+        on_shape x2 = m->nodes[in1].ys;
+        if (x2.rank != xs.rank || x2.c != xs.c || x2.h != xs.h || x2.w != xs.w)
+            return on_fail(err, "layer '%s' (%s): input shapes differ: %s from '%s' and %s from '%s'",
+                           nm, op->name, sx, m->nodes[in0].name, on_shape_str(x2, sx2, sizeof sx2),
+                           m->nodes[in1].name);
+    }
+    on_error e2;
+    if (op->shape(a, xs, &ys, &e2))
+        return on_fail(err, "layer '%s' (%s) with input %s: %s", nm, op->name, sx, e2.msg);
+    if (ys.c < 1 || ys.h < 1 || ys.w < 1 || on_shape_size(ys) > (1u << 28))
+        return on_fail(err, "layer '%s' (%s) with input %s: output shape %s is invalid", nm,
+                       op->name, sx, on_shape_str(ys, sx2, sizeof sx2));
+    on_param_desc pd[4];
+    int np = op->params ? op->params(a, xs, ys, pd) : 0;
+    if (m->nn == m->ncap) {
+        on_node *nb = realloc(m->nodes, sizeof *nb * (size_t)m->ncap * 2);
+        if (!nb) return on_fail(err, "out of memory");
+        m->nodes = nb;
+        m->ncap *= 2;
+    }
+    if (m->nt + np > m->tcap) {
+        int nc = m->tcap ? m->tcap * 2 : 16;
+        on_tensor *tb = realloc(m->tensors, sizeof *tb * (size_t)nc);
+        if (!tb) return on_fail(err, "out of memory");
+        m->tensors = tb;
+        m->tcap = nc;
+    }
+    int id = m->nn;
+    on_node *nd = &m->nodes[id];
+    *nd = (on_node){.op = op, .a = *a, .in = {in0, in1}, .ys = ys, .t0 = m->nt, .nt = np};
+    snprintf(nd->name, sizeof nd->name, "%s", nm);
+    for (int k = 0; k < np; k++) {
+        on_tensor *t = &m->tensors[m->nt];
+        t->node = id;
+        t->d = pd[k];
+        snprintf(t->name, sizeof t->name, "%s.%s", nm, pd[k].name);
+        size_t *len = pd[k].trainable ? &m->np : &m->ns;
+        t->off = *len;
+        if (pd[k].trainable ? (grow(&m->params, &m->pcap, m->np + pd[k].size) ||
+                               grow(&m->grads, &m->gcap, m->np + pd[k].size))
+                            : grow(&m->state, &m->scap, m->ns + pd[k].size))
+            return on_fail(err, "out of memory for the parameters of layer '%s'", nm);
+        *len += pd[k].size;
+        m->nt++;
+    }
+    m->nn++;
+    invalidate_plan(m);
+    return id;
+}
+
+int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name,
+                 on_error *err) {
+    if (!op) return on_fail(err, "unknown op");
+    if (op->ninputs != 1)
+        return on_fail(err, "op '%s' takes two inputs: use on_model_add_residual", op->name);
+    on_attrs d = a ? *a : op->defaults;
+    return add_node(m, op, &d, name, m->nn - 1, -1, err);
+}
+
+int on_model_add_residual(on_model *m, int other, on_error *err) {
+    if (other < 0 || other >= m->nn - 1)
+        return on_fail(err, "residual add: node %d is not an earlier layer (0..%d)", other,
+                       m->nn - 2);
+    const on_op *op = on_op_find("add");
+    return add_node(m, op, &op->defaults, NULL, m->nn - 1, other, err);
+}
+
+/* ----- inspecting ----- */
+
+int on_model_num_nodes(const on_model *m) { return m->nn; }
+const char *on_model_node_name(const on_model *m, int i) { return m->nodes[i].name; }
+const on_op *on_model_node_op(const on_model *m, int i) { return m->nodes[i].op; }
+on_shape on_model_node_shape(const on_model *m, int i) { return m->nodes[i].ys; }
+on_shape on_model_output_shape(const on_model *m) { return m->nodes[m->nn - 1].ys; }
+size_t on_model_num_params(const on_model *m) { return m->np; }
+
+on_cost on_model_node_cost(const on_model *m, int i) {
+    const on_node *nd = &m->nodes[i];
+    if (!nd->op || !nd->op->cost) return (on_cost){0};
+    return nd->op->cost(&nd->a, m->nodes[nd->in[0]].ys, nd->ys);
+}
+
+int on_model_num_tensors(const on_model *m) { return m->nt; }
+const char *on_model_tensor_name(const on_model *m, int i) { return m->tensors[i].name; }
+float *on_tensor_ptr(on_model *m, int i) {
+    on_tensor *t = &m->tensors[i];
+    return (t->d.trainable ? m->params : m->state) + t->off;
+}
+float *on_model_tensor_data(on_model *m, int i) { return on_tensor_ptr(m, i); }
+float *on_model_tensor_grad(on_model *m, int i) {
+    return m->tensors[i].d.trainable ? m->grads + m->tensors[i].off : NULL;
+}
+size_t on_model_tensor_size(const on_model *m, int i) { return m->tensors[i].d.size; }
+int on_model_tensor_dims(const on_model *m, int i, int dims[4]) {
+    memcpy(dims, m->tensors[i].d.dims, sizeof m->tensors[i].d.dims);
+    return m->tensors[i].d.ndims;
+}
+int on_model_tensor_find(const on_model *m, const char *name) {
+    for (int i = 0; i < m->nt; i++)
+        if (!strcmp(m->tensors[i].name, name)) return i;
+    return -1;
+}
+
+/* ----- init ----- */
+
+void on_model_init(on_model *m, uint64_t seed) {
+    m->seed = seed;
+    m->step = 0;
+    for (int i = 0; i < m->nt; i++) {
+        on_tensor *t = &m->tensors[i];
+        float *p = on_tensor_ptr(m, i);
+        uint64_t key = on_mix64(seed ^ on_mix64((uint64_t)i + 1));
+        float bound = t->d.fan_in > 0 ? 1.0f / sqrtf((float)t->d.fan_in) : 0.0f;
+        for (size_t j = 0; j < t->d.size; j++) {
+            switch (t->d.init) {
+            case ON_INIT_FANIN: p[j] = (2.0f * on_uniform(key, j) - 1.0f) * bound; break;
+            case ON_INIT_ZEROS: p[j] = 0.0f; break;
+            case ON_INIT_ONES: p[j] = 1.0f; break;
+            case ON_INIT_CONST: p[j] = t->d.init_value; break;
+            }
+        }
+    }
+    if (m->opt_state) memset(m->opt_state, 0, sizeof(float) * 2 * m->np);
+    on_model_zero_grad(m);
+}
+
+void on_model_zero_grad(on_model *m) {
+    if (m->grads) memset(m->grads, 0, sizeof(float) * m->np);
+}
+
+void on_model_set_step(on_model *m, uint64_t step) { m->step = step; }
+
+/* ----- plan ----- */
+
+/* Gradient slots reused by liveness: best fit among free slots, else a new one. */
+typedef struct slots {
+    size_t size[512];
+    int busy[512];
+    int n;
+} slots;
+
+static int slot_take(slots *s, size_t need) {
+    int best = -1;
+    for (int i = 0; i < s->n; i++)
+        if (!s->busy[i] && s->size[i] >= need && (best < 0 || s->size[i] < s->size[best]))
+            best = i;
+    if (best < 0)
+        for (int i = 0; i < s->n; i++) /* grow the largest free slot rather than add one */
+            if (!s->busy[i] && (best < 0 || s->size[i] > s->size[best])) best = i;
+    if (best < 0) {
+        if (s->n == 512) return -1;
+        best = s->n++;
+        s->size[best] = 0;
+    }
+    if (s->size[best] < need) s->size[best] = need;
+    s->busy[best] = 1;
+    return best;
+}
+
+int on_model_compile(on_model *m, int batch, on_error *err) {
+    if (batch < 1) return on_fail(err, "batch size must be positive, got %d", batch);
+    invalidate_plan(m);
+    int T = on_get_threads();
+    size_t B = (size_t)batch;
+    /* Which nodes feed the output (others need no backward). */
+    for (int i = 1; i < m->nn; i++) m->nodes[i].reaches_output = 0;
+    m->nodes[m->nn - 1].reaches_output = 1;
+    for (int i = m->nn - 1; i >= 1; i--)
+        if (m->nodes[i].reaches_output)
+            for (int k = 0; k < m->nodes[i].op->ninputs; k++)
+                m->nodes[m->nodes[i].in[k]].reaches_output = 1;
+    /* Sizes in floats, with 16-float (64-byte) alignment. */
+#define ALIGN(x) (((x) + 15) & ~(size_t)15)
+    size_t off = 0, tmp = 0;
+    size_t *yoff = calloc((size_t)m->nn * 3, sizeof(size_t));
+    int *slot_of = malloc(sizeof(int) * (size_t)m->nn);
+    slots *sl = calloc(1, sizeof *sl);
+    if (!yoff || !slot_of || !sl) {
+        free(yoff);
+        free(slot_of);
+        free(sl);
+        return on_fail(err, "out of memory");
+    }
+    size_t *soff = yoff + m->nn, *slot_base = yoff + 2 * m->nn;
+    size_t accsz = 0;
+    for (int i = 1; i < m->nn; i++) {
+        on_node *nd = &m->nodes[i];
+        on_shape xs = m->nodes[nd->in[0]].ys;
+        size_t ysz = B * on_shape_size(nd->ys);
+        yoff[i] = off;
+        off += ALIGN(ysz);
+        soff[i] = off;
+        if (nd->op->saved_size) off += ALIGN(nd->op->saved_size(&nd->a, xs, nd->ys, batch));
+        if (nd->op->tmp_size) {
+            size_t t = nd->op->tmp_size(&nd->a, xs, nd->ys, batch, T);
+            if (t > tmp) tmp = t;
+        }
+        if (B * on_shape_size(xs) > accsz) accsz = B * on_shape_size(xs);
+    }
+    /* Backward liveness: walk nodes in reverse; a node's gradient is born at the first
+     * consumer met (that consumer writes it) and dies after the node's own backward. */
+    for (int i = 0; i < m->nn; i++) slot_of[i] = -1;
+    int fail = 0;
+    slot_of[m->nn - 1] = slot_take(sl, B * on_shape_size(m->nodes[m->nn - 1].ys));
+    for (int i = m->nn - 1; i >= 1 && !fail; i--) {
+        on_node *nd = &m->nodes[i];
+        if (!nd->reaches_output) continue;
+        for (int k = 0; k < nd->op->ninputs; k++) {
+            int j = nd->in[k];
+            nd->accumulate[k] = slot_of[j] >= 0;
+            if (j == 0 && !m->want_input_grad) continue;
+            if (slot_of[j] < 0 && (slot_of[j] = slot_take(sl, B * on_shape_size(m->nodes[j].ys))) < 0)
+                fail = 1;
+        }
+        if (slot_of[i] >= 0 && !fail) sl->busy[slot_of[i]] = 0; /* dies after this step */
+    }
+    if (m->want_input_grad && slot_of[0] >= 0) sl->busy[slot_of[0]] = 1; /* kept for the user */
+    size_t sbase = off;
+    for (int s = 0; s < sl->n; s++) {
+        slot_base[s] = off;
+        off += ALIGN(sl->size[s]);
+    }
+    (void)sbase;
+    size_t tmpoff = off;
+    off += ALIGN(tmp);
+    size_t accoff = off;
+    off += 2 * ALIGN(accsz);
+    if (fail || off > ((size_t)1 << 36)) {
+        free(yoff);
+        free(slot_of);
+        free(sl);
+        return on_fail(err, fail ? "too many gradient buffers" :
+                                  "batch %d needs %zu MiB of activations: use a smaller batch",
+                       batch, off * 4 >> 20);
+    }
+    m->arena = aligned_alloc(64, ALIGN(off) * sizeof(float) + 64);
+    if (!m->arena) {
+        free(yoff);
+        free(slot_of);
+        free(sl);
+        return on_fail(err, "out of memory: batch %d needs %zu MiB", batch, off * 4 >> 20);
+    }
+    memset(m->arena, 0, off * sizeof(float));
+    for (int i = 1; i < m->nn; i++) {
+        on_node *nd = &m->nodes[i];
+        nd->y = m->arena + yoff[i];
+        nd->saved = m->arena + soff[i];
+        nd->dy = slot_of[i] >= 0 ? m->arena + slot_base[slot_of[i]] : NULL;
+    }
+    m->dinput = slot_of[0] >= 0 ? m->arena + slot_base[slot_of[0]] : NULL;
+    m->nodes[0].dy = m->dinput;
+    m->tmp = m->arena + tmpoff;
+    m->acc[0] = m->arena + accoff;
+    m->acc[1] = m->arena + accoff + ALIGN(accsz);
+    free(yoff);
+    free(slot_of);
+    free(sl);
+    m->batch = batch;
+    m->threads = T;
+    m->n = 0;
+    return 0;
+#undef ALIGN
+}
+
+void on_model_want_input_grad(on_model *m, int on) {
+    m->want_input_grad = on;
+    invalidate_plan(m);
+}
+
+/* Parameter pointers of node nd, trainable then state, in declared order. */
+static void bind_params(on_model *m, on_node *nd, float **p, float **dp) {
+    for (int k = 0; k < nd->nt; k++) {
+        int t = nd->t0 + k;
+        p[k] = on_tensor_ptr(m, t);
+        dp[k] = on_model_tensor_grad(m, t);
+    }
+}
+
+static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, float **dp) {
+    bind_params(m, nd, p, dp);
+    return (on_call){.a = &nd->a, .n = n, .xs = m->nodes[nd->in[0]].ys, .ys = nd->ys,
+                     .x = m->nodes[nd->in[0]].y, .x2 = nd->in[1] >= 0 ? m->nodes[nd->in[1]].y : NULL,
+                     .y = nd->y, .p = p, .dp = dp, .saved = nd->saved, .tmp = m->tmp,
+                     .train = train, .key = on_mix64(m->seed ^ on_mix64((uint64_t)(nd - m->nodes)) ^ nd->a.seed),
+                     .step = m->fstep, .threads = m->threads};
+}
+
+int on_model_forward(on_model *m, const float *x, int n, int train) {
+    if (!m->arena || n < 1 || n > m->batch) return -1;
+    m->nodes[0].y = (float *)x; /* read only */
+    m->n = n;
+    m->last_train = train;
+    if (train) m->fstep = m->step++;
+    for (int i = 1; i < m->nn; i++) {
+        on_node *nd = &m->nodes[i];
+        float *p[4], *dp[4];
+        on_call c = make_call(m, nd, n, train, p, dp);
+        nd->op->forward(&c);
+    }
+    return 0;
+}
+
+const float *on_model_output(const on_model *m) { return m->nodes[m->nn - 1].y; }
+
+float on_model_loss(on_model *m, const int *labels, float smoothing) {
+    on_node *out = &m->nodes[m->nn - 1];
+    if (!m->n || out->ys.rank != 1) return NAN;
+    return on_softmax_xent(out->y, labels, m->n, out->ys.c, smoothing, out->dy);
+}
+
+void on_model_set_output_grad(on_model *m, const float *dy) {
+    on_node *out = &m->nodes[m->nn - 1];
+    memcpy(out->dy, dy, sizeof(float) * m->n * on_shape_size(out->ys));
+}
+
+int on_model_backward(on_model *m) {
+    if (!m->arena || !m->n) return -1;
+    for (int i = m->nn - 1; i >= 1; i--) {
+        on_node *nd = &m->nodes[i];
+        if (!nd->reaches_output) continue;
+        float *p[4], *dp[4], *dx[2] = {NULL, NULL};
+        /* an input whose gradient another consumer already wrote gets it through acc */
+        for (int k = 0; k < nd->op->ninputs; k++) {
+            on_node *src = &m->nodes[nd->in[k]];
+            if (src->dy) dx[k] = nd->accumulate[k] ? m->acc[k] : src->dy;
+        }
+        on_call c = make_call(m, nd, m->n, m->last_train, p, dp);
+        c.dy = nd->dy;
+        c.dx = dx[0];
+        c.dx2 = dx[1];
+        nd->op->backward(&c);
+        for (int k = 0; k < nd->op->ninputs; k++) {
+            on_node *src = &m->nodes[nd->in[k]];
+            if (!src->dy || !nd->accumulate[k]) continue;
+            size_t len = (size_t)m->n * on_shape_size(src->ys);
+            for (size_t j = 0; j < len; j++) src->dy[j] += m->acc[k][j];
+        }
+    }
+    return 0;
+}
+
+const float *on_model_input_grad(const on_model *m) { return m->dinput; }

@@ -1,0 +1,50 @@
+/* graph.h - the model graph's internals, shared by the library's modules (trainer,
+ * checkpoint I/O, analyzer). Users see only the opaque on_model of ordnet.h. */
+#ifndef ON_GRAPH_H
+#define ON_GRAPH_H
+
+#include "ops/op.h"
+
+#define ON_NAME_MAX 64
+
+typedef struct on_node {
+    const on_op *op; /* NULL for node 0, the input */
+    on_attrs a;
+    char name[ON_NAME_MAX];
+    int in[2];       /* producing nodes; -1 when unused */
+    on_shape ys;     /* per-sample output shape */
+    int t0, nt;      /* its tensors: model->tensors[t0 .. t0+nt) */
+    /* set by compile */
+    int accumulate[2]; /* backward: add into the input's gradient instead of writing it */
+    int reaches_output;
+    float *y, *dy, *saved;
+    float *p[4], *dp[4];
+} on_node;
+
+typedef struct on_tensor {
+    char name[2 * ON_NAME_MAX];
+    int node;
+    on_param_desc d;
+    size_t off; /* into params (trainable) or state */
+} on_tensor;
+
+struct on_model {
+    on_shape input;
+    on_node *nodes;
+    int nn, ncap;
+    on_tensor *tensors;
+    int nt, tcap;
+    float *params, *grads, *state; /* contiguous: optimizers are flat loops */
+    size_t np, ns, pcap, gcap, scap;
+    float *opt_state;              /* optimizer memory (momentum, Adam moments), 2*np */
+    /* plan */
+    int batch, threads, want_input_grad;
+    float *arena, *tmp, *acc[2], *dinput;
+    int n, last_train;             /* batch size and mode of the last forward */
+    uint64_t seed, step, fstep;
+};
+
+/* Pointers of tensor i (trainable: params + off; state: state + off). */
+float *on_tensor_ptr(on_model *m, int i);
+
+#endif

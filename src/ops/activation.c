@@ -1,0 +1,218 @@
+/* activation.c - elementwise activations: one ACT() line each.
+ *
+ * A line gives the name, f(x) with parameter `a`, f'(x) from x, y = f(x) and a, the
+ * algebraic properties (docs/ORDERING.md) and the default parameter. The macro makes
+ * single-pass forward and backward loops the compiler can vectorize. PReLU, whose slope
+ * is a learned per-channel parameter, reuses the LeakyReLU formulas with a per-channel a.
+ */
+#include "op.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SELU_ALPHA 1.6732632423543772f
+#define SELU_SCALE 1.0507009873554805f
+
+static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float softplus(float x, float b) {
+    return b * x > 20.0f ? x : log1pf(expf(b * x)) / b; /* PyTorch's threshold 20 */
+}
+
+static int act_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
+    (void)a;
+    (void)err;
+    *ys = xs;
+    return 0;
+}
+
+/* Channels and the size of one channel plane, for per-channel parameters. */
+static void planes(on_shape s, int *ch, size_t *inner) {
+    *ch = s.c;
+    *inner = on_shape_size(s) / (size_t)s.c;
+}
+
+/* Generates name_fwd and name_bwd. A is the parameter expression for channel ci. */
+#define ACT_KERNELS(nm, A, F, DF)                                                                  \
+    static void nm##_fwd(const on_call *c) {                                                       \
+        int ch;                                                                                    \
+        size_t inner;                                                                              \
+        planes(c->xs, &ch, &inner);                                                                \
+        long rows = (long)c->n * ch;                                                               \
+        _Pragma("omp parallel for schedule(static) num_threads(c->threads) if (rows * (long)inner > ON_PAR_MIN)") \
+        for (long r = 0; r < rows; r++) {                                                          \
+            int ci = (int)(r % ch);                                                                \
+            float a = (A);                                                                         \
+            (void)a;                                                                               \
+            (void)ci;                                                                              \
+            const float *xp = c->x + r * inner;                                                    \
+            float *yp = c->y + r * inner;                                                          \
+            for (size_t j = 0; j < inner; j++) {                                                   \
+                float x = xp[j];                                                                   \
+                yp[j] = (F);                                                                       \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void nm##_bwd(const on_call *c) {                                                       \
+        if (!c->dx) return;                                                                        \
+        int ch;                                                                                    \
+        size_t inner;                                                                              \
+        planes(c->xs, &ch, &inner);                                                                \
+        long rows = (long)c->n * ch;                                                               \
+        _Pragma("omp parallel for schedule(static) num_threads(c->threads) if (rows * (long)inner > ON_PAR_MIN)") \
+        for (long r = 0; r < rows; r++) {                                                          \
+            int ci = (int)(r % ch);                                                                \
+            float a = (A);                                                                         \
+            (void)a;                                                                               \
+            (void)ci;                                                                              \
+            const float *xp = c->x + r * inner, *yp = c->y + r * inner, *g = c->dy + r * inner;   \
+            float *dx = c->dx + r * inner;                                                         \
+            for (size_t j = 0; j < inner; j++) {                                                   \
+                float x = xp[j], y = yp[j];                                                        \
+                (void)y;                                                                           \
+                (void)x;                                                                           \
+                dx[j] = g[j] * (DF);                                                               \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* argument names of each activation (ACT() pastes ARGS_name) */
+#define ARGS_leaky_relu "alpha"
+#define ARGS_elu "alpha"
+#define ARGS_celu "alpha"
+#define ARGS_softplus "beta"
+#define ARGS_hardtanh "min_val max_val"
+#define ARGS_identity ""
+#define ARGS_relu ""
+#define ARGS_selu ""
+#define ARGS_tanh ""
+#define ARGS_sigmoid ""
+#define ARGS_relu6 ""
+#define ARGS_gelu ""
+#define ARGS_silu ""
+#define ARGS_mish ""
+
+#define P_MONO (ON_PROP_ELEMENTWISE | ON_PROP_MONO_UP)
+#define P_ZH (ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG)
+
+/* Parameter-dependent properties of the leaky family: monotone iff slope >= 0,
+ * idempotent iff the slope is 0 (ReLU) or 1 (identity). */
+static unsigned leaky_props(float s) {
+    unsigned p = ON_PROP_ELEMENTWISE | P_ZH;
+    if (s >= 0) p |= ON_PROP_MONO_UP;
+    if (s == 0 || s == 1) p |= ON_PROP_IDEMPOTENT;
+    if (s == 1) p |= ON_PROP_AFFINE;
+    return p;
+}
+static unsigned leaky_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    (void)p;
+    (void)xs;
+    return leaky_props(a->alpha);
+}
+static unsigned prelu_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    (void)a;
+    unsigned r = ON_PROP_ELEMENTWISE | ON_PROP_PER_CHANNEL | P_ZH | ON_PROP_MONO_UP;
+    for (int i = 0; i < xs.c; i++)
+        if (!(p[0][i] >= 0)) r &= ~ON_PROP_MONO_UP;
+    return r;
+}
+/* ELU / CELU: monotone and zero-fixed for alpha >= 0. */
+static unsigned elu_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    (void)p;
+    (void)xs;
+    return ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | (a->alpha >= 0 ? ON_PROP_MONO_UP : 0);
+}
+/* Hardtanh keeps 0 fixed iff lo <= 0 <= hi; it is always monotone and idempotent. */
+static unsigned hardtanh_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    (void)p;
+    (void)xs;
+    return P_MONO | ON_PROP_IDEMPOTENT | (a->lo <= 0 && a->hi >= 0 ? ON_PROP_ZERO_FIXED : 0);
+}
+
+static int prelu_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
+    (void)a;
+    (void)ys;
+    out[0] = (on_param_desc){.name = "weight", .size = (size_t)xs.c, .trainable = 1,
+                             .init = ON_INIT_CONST, .init_value = 0.25f, .ndims = 1,
+                             .dims = {xs.c}};
+    return 1;
+}
+
+static on_cost act_cost(const on_attrs *a, on_shape xs, on_shape ys) {
+    (void)a;
+    (void)ys;
+    return on_cost_elementwise(xs, 1);
+}
+static on_cost act_cost_exp(const on_attrs *a, on_shape xs, on_shape ys) {
+    (void)a;
+    (void)ys;
+    return on_cost_elementwise(xs, 8); /* transcendental: counted as ~8 flops */
+}
+
+#define ACT(nm, title_, F, DF, props_, props_of_, cost_, ...)                                      \
+    ACT_KERNELS(nm, c->a->alpha, F, DF)                                                            \
+    const on_op on_op_##nm = {.name = #nm, .title = title_, .props = props_, .ninputs = 1,        \
+                              .defaults = {__VA_ARGS__}, .args = ARGS_##nm, .props_of = props_of_,                   \
+                              .shape = act_shape, .forward = nm##_fwd, .backward = nm##_bwd,       \
+                              .cost = cost_};
+
+/* clang-format off */
+ACT(identity, "identity", x, 1.0f,
+    P_MONO | P_ZH | ON_PROP_AFFINE | ON_PROP_IDEMPOTENT, NULL, act_cost)
+ACT(relu, "ReLU", x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f,
+    P_MONO | P_ZH | ON_PROP_IDEMPOTENT, NULL, act_cost)
+ACT(leaky_relu, "LeakyReLU", x > 0 ? x : a * x, x > 0 ? 1.0f : a,
+    ON_PROP_ELEMENTWISE | P_ZH | ON_PROP_PARAM_DEPENDENT, leaky_props_of, act_cost, .alpha = 0.01f)
+ACT(elu, "ELU", x > 0 ? x : a * expm1f(x), x > 0 ? 1.0f : y + a,
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, elu_props_of, act_cost_exp,
+    .alpha = 1.0f)
+ACT(selu, "SELU", SELU_SCALE * (x > 0 ? x : SELU_ALPHA * expm1f(x)),
+    x > 0 ? SELU_SCALE : y + SELU_SCALE * SELU_ALPHA,
+    P_MONO | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+ACT(celu, "CELU", x > 0 ? x : a * expm1f(x / a), x > 0 ? 1.0f : expf(x / a),
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, elu_props_of, act_cost_exp,
+    .alpha = 1.0f)
+ACT(tanh, "tanh", tanhf(x), 1.0f - y * y, P_MONO | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+ACT(sigmoid, "sigmoid", sigm(x), y * (1.0f - y), P_MONO, NULL, act_cost_exp)
+ACT(hardtanh, "hardtanh", x < c->a->lo ? c->a->lo : (x > c->a->hi ? c->a->hi : x),
+    (x > c->a->lo && x < c->a->hi) ? 1.0f : 0.0f,
+    P_MONO | ON_PROP_IDEMPOTENT | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, hardtanh_props_of,
+    act_cost, .lo = -1.0f, .hi = 1.0f)
+ACT(relu6, "ReLU6", x < 0 ? 0.0f : (x > 6.0f ? 6.0f : x), (x > 0 && x < 6.0f) ? 1.0f : 0.0f,
+    P_MONO | ON_PROP_IDEMPOTENT | ON_PROP_ZERO_FIXED, NULL, act_cost)
+ACT(softplus, "softplus", softplus(x, a), a * x > 20.0f ? 1.0f : sigm(a * x), P_MONO, NULL,
+    act_cost_exp, .alpha = 1.0f)
+ACT(gelu, "GELU", 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)),
+    0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x),
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+ACT(silu, "SiLU (swish)", x * sigm(x), sigm(x) * (1.0f + x * (1.0f - sigm(x))),
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+ACT(mish, "Mish", x * tanhf(log1pf(expf(x))),
+    tanhf(log1pf(expf(x))) + x * sigm(x) * (1.0f - tanhf(log1pf(expf(x))) * tanhf(log1pf(expf(x)))),
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+/* clang-format on */
+
+/* PReLU: LeakyReLU with a learned slope per channel. */
+ACT_KERNELS(prelu, c->p[0][ci], x > 0 ? x : a * x, x > 0 ? 1.0f : a)
+
+static void prelu_backward(const on_call *c) {
+    prelu_bwd(c);
+    int ch;
+    size_t inner;
+    planes(c->xs, &ch, &inner);
+    for (int ci = 0; ci < ch; ci++) { /* fixed order: independent of threads */
+        double s = 0;
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + ((size_t)i * ch + ci) * inner, *g = c->dy + ((size_t)i * ch + ci) * inner;
+            for (size_t j = 0; j < inner; j++)
+                if (x[j] <= 0) s += (double)g[j] * x[j];
+        }
+        c->dp[0][ci] += (float)s;
+    }
+}
+
+const on_op on_op_prelu = {.name = "prelu", .title = "PReLU",
+                           .props = ON_PROP_ELEMENTWISE | ON_PROP_PER_CHANNEL | P_ZH |
+                                    ON_PROP_PARAM_DEPENDENT,
+                           .ninputs = 1, .props_of = prelu_props_of, .shape = act_shape,
+                           .params = prelu_params, .forward = prelu_fwd,
+                           .backward = prelu_backward, .cost = act_cost};

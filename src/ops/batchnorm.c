@@ -1,0 +1,143 @@
+/* batchnorm.c - batch normalization over channels, for (C), (C,L) and (C,H,W) samples.
+ *
+ * Train mode normalizes with the batch's mean and biased variance and updates the
+ * running statistics as PyTorch does (unbiased variance, momentum = weight of the new
+ * batch). Eval mode is the per-channel affine map a*x + b with a = gamma/sqrt(var+eps).
+ * Sums are taken in double, one channel per loop iteration, in a fixed order: the
+ * result does not depend on the thread count.
+ */
+#include "op.h"
+
+#include <math.h>
+
+static int bn_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
+    if (!(a->eps > 0)) return on_fail(err, "epsilon must be positive, got %g", a->eps);
+    if (!(a->momentum >= 0 && a->momentum <= 1))
+        return on_fail(err, "momentum must be in [0,1], got %g", a->momentum);
+    *ys = xs;
+    return 0;
+}
+
+static int bn_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
+    (void)a;
+    (void)ys;
+    size_t c = (size_t)xs.c;
+    out[0] = (on_param_desc){"weight", c, 1, {xs.c}, 1, ON_INIT_ONES, 0, 0};
+    out[1] = (on_param_desc){"bias", c, 1, {xs.c}, 1, ON_INIT_ZEROS, 0, 0};
+    out[2] = (on_param_desc){"running_mean", c, 1, {xs.c}, 0, ON_INIT_ZEROS, 0, 0};
+    out[3] = (on_param_desc){"running_var", c, 1, {xs.c}, 0, ON_INIT_ONES, 0, 0};
+    return 4;
+}
+
+/* saved: batch mean (C) and inverse standard deviation (C) */
+static size_t bn_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
+    (void)a;
+    (void)ys;
+    (void)n;
+    return 2 * (size_t)xs.c;
+}
+
+/* Eval-mode properties from the weights: monotone iff every scale is >= 0. */
+static unsigned bn_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    unsigned r = ON_PROP_ELEMENTWISE | ON_PROP_AFFINE | ON_PROP_PER_CHANNEL |
+                 ON_PROP_TRAIN_DIFFERS | ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED;
+    for (int c = 0; c < xs.c; c++) {
+        float sc = p[0][c] / sqrtf(p[3][c] + a->eps);
+        if (!(sc >= 0)) r &= ~ON_PROP_MONO_UP;
+        if (p[1][c] - p[2][c] * sc != 0) r &= ~ON_PROP_ZERO_FIXED;
+    }
+    return r;
+}
+
+/* x (N,C,S) -> y (N,C,S), S = spatial size */
+static void bn_forward(const on_call *c) {
+    int C = c->xs.c;
+    size_t S = on_shape_size(c->xs) / (size_t)C;
+    const float *gamma = c->p[0], *beta = c->p[1];
+    float *rmean = c->p[2], *rvar = c->p[3], *mean = c->saved, *inv = c->saved + C;
+    double m = (double)c->n * S;
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
+    for (int ch = 0; ch < C; ch++) {
+        float a, b;
+        if (c->train) {
+            double s = 0, v = 0;
+            for (int i = 0; i < c->n; i++) {
+                const float *x = c->x + ((size_t)i * C + ch) * S;
+                for (size_t j = 0; j < S; j++) s += x[j];
+            }
+            double mu = s / m;
+            for (int i = 0; i < c->n; i++) {
+                const float *x = c->x + ((size_t)i * C + ch) * S;
+                for (size_t j = 0; j < S; j++) v += (x[j] - mu) * (x[j] - mu);
+            }
+            double var = v / m;
+            mean[ch] = (float)mu;
+            inv[ch] = (float)(1.0 / sqrt(var + c->a->eps));
+            float mo = c->a->momentum;
+            rmean[ch] = (1 - mo) * rmean[ch] + mo * (float)mu;
+            rvar[ch] = (1 - mo) * rvar[ch] + mo * (float)(m > 1 ? v / (m - 1) : var);
+            a = gamma[ch] * inv[ch];
+            b = beta[ch] - (float)mu * a;
+        } else {
+            a = gamma[ch] / sqrtf(rvar[ch] + c->a->eps);
+            b = beta[ch] - rmean[ch] * a;
+        }
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + ((size_t)i * C + ch) * S;
+            float *y = c->y + ((size_t)i * C + ch) * S;
+            for (size_t j = 0; j < S; j++) y[j] = a * x[j] + b;
+        }
+    }
+}
+
+static void bn_backward(const on_call *c) {
+    int C = c->xs.c;
+    size_t S = on_shape_size(c->xs) / (size_t)C;
+    const float *gamma = c->p[0];
+    double m = (double)c->n * S;
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
+    for (int ch = 0; ch < C; ch++) {
+        float mu, inv;
+        if (c->train) {
+            mu = c->saved[ch];
+            inv = c->saved[C + ch];
+        } else {
+            mu = c->p[2][ch];
+            inv = 1.0f / sqrtf(c->p[3][ch] + c->a->eps);
+        }
+        double sdy = 0, sdyx = 0;
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + ((size_t)i * C + ch) * S, *dy = c->dy + ((size_t)i * C + ch) * S;
+            for (size_t j = 0; j < S; j++) {
+                sdy += dy[j];
+                sdyx += dy[j] * ((x[j] - mu) * inv);
+            }
+        }
+        c->dp[0][ch] += (float)sdyx;
+        c->dp[1][ch] += (float)sdy;
+        if (!c->dx) continue;
+        float k = gamma[ch] * inv;
+        float mdy = c->train ? (float)(sdy / m) : 0, mdyx = c->train ? (float)(sdyx / m) : 0;
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + ((size_t)i * C + ch) * S, *dy = c->dy + ((size_t)i * C + ch) * S;
+            float *dx = c->dx + ((size_t)i * C + ch) * S;
+            for (size_t j = 0; j < S; j++) dx[j] = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
+        }
+    }
+}
+
+static on_cost bn_cost(const on_attrs *a, on_shape xs, on_shape ys) {
+    (void)a;
+    (void)ys;
+    on_cost k = on_cost_elementwise(xs, 2);
+    k.flops_fwd += 3.0 * on_shape_size(xs); /* batch statistics in train mode */
+    k.flops_bwd *= 3;
+    return k;
+}
+
+const on_op on_op_batchnorm = {
+    .name = "batchnorm", .title = "batch normalization",
+    .props = ON_PROP_PER_CHANNEL | ON_PROP_TRAIN_DIFFERS | ON_PROP_PARAM_DEPENDENT,
+    .ninputs = 1, .defaults = {.eps = 1e-5f, .momentum = 0.1f}, .args = "eps momentum", .props_of = bn_props_of,
+    .shape = bn_shape, .params = bn_params, .saved_size = bn_saved, .forward = bn_forward,
+    .backward = bn_backward, .cost = bn_cost};

@@ -1,0 +1,198 @@
+/* conv.c - 1-D and 2-D convolution as im2col + sgemm (OpenBLAS).
+ *
+ * A 1-D signal (C,L) is an image with H = 1, so conv1d is conv2d with kh = 1.
+ * Weights are laid out as PyTorch's: (F, C, kh, kw), which is the F x K matrix that
+ * multiplies the K x (P*Q) im2col matrix, K = C*kh*kw.
+ * Samples are split into one contiguous range per thread; each thread has its own
+ * im2col buffer and its own weight-gradient partial sum, added in thread order, so
+ * the result depends on the thread count but not on scheduling.
+ */
+#include "op.h"
+#include "geom.h"
+
+#include <cblas.h>
+#include <string.h>
+
+static int conv_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
+    on_geom g;
+    if (a->units <= 0) return on_fail(err, "needs a positive number of filters, got %d", a->units);
+    if (on_geom_make(a, xs, 1, &g, err)) return -1;
+    *ys = xs;
+    ys->c = a->units;
+    ys->h = g.p;
+    ys->w = g.q;
+    return 0;
+}
+
+static int conv_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
+    (void)ys;
+    int k = xs.c * a->kh * a->kw;
+    out[0] = (on_param_desc){.name = "weight", .size = (size_t)a->units * k, .trainable = 1,
+                             .init = ON_INIT_FANIN, .fan_in = k,
+                             .ndims = xs.rank == 2 ? 3 : 4,
+                             .dims = {a->units, xs.c, xs.rank == 2 ? a->kw : a->kh, a->kw}};
+    if (!a->bias) return 1;
+    out[1] = (on_param_desc){.name = "bias", .size = (size_t)a->units, .trainable = 1,
+                             .init = ON_INIT_FANIN, .fan_in = k, .ndims = 1, .dims = {a->units}};
+    return 2;
+}
+
+/* True when the input itself is the im2col matrix (1x1, stride 1, no padding). */
+static int is_pointwise(const on_attrs *a, const on_geom *g) {
+    return a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && g->pt == 0 && g->pb == 0 &&
+           g->pl == 0 && g->pr == 0;
+}
+
+/* per thread: col (K*PQ), dcol (K*PQ), dW partial (F*K), db partial (F) */
+static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads) {
+    (void)n;
+    size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
+    return (size_t)threads * (2 * k * pq + (size_t)a->units * (k + 1));
+}
+
+/* x (C,H,W) -> col (K, P*Q) */
+static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c, float *col) {
+    int pq = g->p * g->q;
+    for (int ci = 0; ci < c; ci++)
+        for (int ky = 0; ky < a->kh; ky++)
+            for (int kx = 0; kx < a->kw; kx++) {
+                float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * pq;
+                const float *xc = x + (size_t)ci * g->h * g->w;
+                for (int p = 0; p < g->p; p++) {
+                    int iy = p * a->sh - g->pt + ky * a->dh;
+                    float *r = row + p * g->q;
+                    if (iy < 0 || iy >= g->h) {
+                        memset(r, 0, sizeof(float) * g->q);
+                        continue;
+                    }
+                    const float *xr = xc + (size_t)iy * g->w;
+                    for (int q = 0; q < g->q; q++) {
+                        int ix = q * a->sw - g->pl + kx * a->dw;
+                        r[q] = (ix >= 0 && ix < g->w) ? xr[ix] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* col (K, P*Q) -> dx (C,H,W), accumulating overlapping windows; dx is zeroed first */
+static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c, float *dx) {
+    int pq = g->p * g->q;
+    memset(dx, 0, sizeof(float) * (size_t)c * g->h * g->w);
+    for (int ci = 0; ci < c; ci++)
+        for (int ky = 0; ky < a->kh; ky++)
+            for (int kx = 0; kx < a->kw; kx++) {
+                const float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * pq;
+                float *xc = dx + (size_t)ci * g->h * g->w;
+                for (int p = 0; p < g->p; p++) {
+                    int iy = p * a->sh - g->pt + ky * a->dh;
+                    if (iy < 0 || iy >= g->h) continue;
+                    const float *r = row + p * g->q;
+                    float *xr = xc + (size_t)iy * g->w;
+                    for (int q = 0; q < g->q; q++) {
+                        int ix = q * a->sw - g->pl + kx * a->dw;
+                        if (ix >= 0 && ix < g->w) xr[ix] += r[q];
+                    }
+                }
+            }
+}
+
+/* x (N,C,H,W), W (F,K), b (F) -> y (N,F,P,Q) */
+static void conv_forward(const on_call *c) {
+    const on_attrs *a = c->a;
+    on_geom g;
+    on_geom_make(a, c->xs, 1, &g, NULL);
+    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    size_t per = conv_tmp_size(a, c->xs, c->ys, 1, 1);
+    int pw = is_pointwise(a, &g);
+#pragma omp parallel num_threads(c->threads)
+    {
+        int t = on_thread_id(), T = on_thread_count();
+        float *col = c->tmp + per * t;
+        for (int i = c->n * t / T; i < c->n * (t + 1) / T; i++) {
+            const float *x = c->x + xsz * i;
+            float *y = c->y + ysz * i;
+            if (!pw) im2col(x, a, &g, C, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, PQ, K, 1.0f, c->p[0], K,
+                        pw ? x : col, PQ, 0.0f, y, PQ);
+            if (a->bias)
+                for (int f = 0; f < F; f++) {
+                    float b = c->p[1][f];
+                    for (int j = 0; j < PQ; j++) y[(size_t)f * PQ + j] += b;
+                }
+        }
+    }
+}
+
+static void conv_backward(const on_call *c) {
+    const on_attrs *a = c->a;
+    on_geom g;
+    on_geom_make(a, c->xs, 1, &g, NULL);
+    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    size_t per = conv_tmp_size(a, c->xs, c->ys, 1, 1);
+    int pw = is_pointwise(a, &g);
+    int T = c->threads;
+#pragma omp parallel num_threads(T)
+    {
+        int t = on_thread_id(), TT = on_thread_count();
+        float *col = c->tmp + per * t, *dcol = col + (size_t)K * PQ;
+        float *dw = dcol + (size_t)K * PQ, *db = dw + (size_t)F * K;
+        memset(dw, 0, sizeof(float) * (size_t)F * (K + 1));
+        for (int i = c->n * t / TT; i < c->n * (t + 1) / TT; i++) {
+            const float *x = c->x + xsz * i, *dy = c->dy + ysz * i;
+            if (!pw) im2col(x, a, &g, C, col);
+            /* dW (F,K) += dy (F,PQ) . col^T (PQ,K) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, PQ, 1.0f, dy, PQ,
+                        pw ? x : col, PQ, 1.0f, dw, K);
+            if (a->bias)
+                for (int f = 0; f < F; f++) {
+                    float s = 0;
+                    for (int j = 0; j < PQ; j++) s += dy[(size_t)f * PQ + j];
+                    db[f] += s;
+                }
+            if (!c->dx) continue;
+            /* dcol (K,PQ) = W^T (K,F) . dy (F,PQ) */
+            float *dx = c->dx + xsz * i;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, PQ, F, 1.0f, c->p[0], K, dy,
+                        PQ, 0.0f, pw ? dx : dcol, PQ);
+            if (!pw) col2im(dcol, a, &g, C, dx);
+        }
+#pragma omp barrier
+        /* reduce the per-thread partial sums in thread order; split the work by rows */
+#pragma omp for schedule(static)
+        for (int j = 0; j < F * (K + 1); j++) {
+            float s = 0;
+            for (int u = 0; u < TT; u++) s += (c->tmp + per * u + 2 * (size_t)K * PQ)[j];
+            if (j < F * K) c->dp[0][j] += s;
+            else if (a->bias) c->dp[1][j - F * K] += s;
+        }
+    }
+}
+
+static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
+    double k = (double)xs.c * a->kh * a->kw, out = (double)on_shape_size(ys);
+    double mac = out * k, wbytes = 4.0 * a->units * k;
+    double io = 4.0 * (on_shape_size(xs) + out);
+    return (on_cost){.flops_fwd = 2 * mac + (a->bias ? out : 0),
+                     .flops_bwd = 4 * mac + (a->bias ? out : 0),
+                     .bytes_fwd = io + wbytes,
+                     .bytes_bwd = 2 * io + 2 * wbytes};
+}
+
+#define CONV_ARGS "filters kernel stride padding dilation bias"
+#define CONV_DEFAULTS(kh_)                                                                         \
+    {.units = 0, .kh = kh_, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,                          \
+     .pad_mode = ON_PAD_VALID, .bias = 1}
+
+const on_op on_op_conv2d = {
+    .name = "conv2d", .title = "2-D convolution", .props = ON_PROP_LINEAR_MAP, .ninputs = 1,
+    .spatial = 3, .defaults = CONV_DEFAULTS(3), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
+    .tmp_size = conv_tmp_size, .forward = conv_forward, .backward = conv_backward,
+    .cost = conv_cost};
+
+const on_op on_op_conv1d = {
+    .name = "conv1d", .title = "1-D convolution", .props = ON_PROP_LINEAR_MAP, .ninputs = 1,
+    .spatial = 2, .defaults = CONV_DEFAULTS(1), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
+    .tmp_size = conv_tmp_size, .forward = conv_forward, .backward = conv_backward,
+    .cost = conv_cost};

@@ -1,0 +1,122 @@
+/* op.h - the op descriptor: everything ordnet knows about one kind of layer.
+ *
+ * Each op family lives in one file of src/ops/ and defines one on_op per op; registry.c
+ * lists them. The graph, the trainer, the tests and the analyzer all read this table.
+ *
+ * Dimension letters used in kernel comments: N batch, C input channels, F output
+ * channels (filters), H W spatial size of the input, P Q spatial size of the output,
+ * K = C*kh*kw rows of an im2col matrix.
+ */
+#ifndef ON_OP_H
+#define ON_OP_H
+
+#include "ordnet.h"
+
+/* Algebraic properties (see docs/ORDERING.md). For an elementwise f. */
+enum {
+    ON_PROP_ELEMENTWISE = 1u << 0,   /* y_i = f(x_i) (per channel allowed) */
+    ON_PROP_MONO_UP = 1u << 1,       /* x <= y => f(x) <= f(y) */
+    ON_PROP_MONO_DOWN = 1u << 2,     /* x <= y => f(x) >= f(y) */
+    ON_PROP_ZERO_FIXED = 1u << 3,    /* f(0) = 0 */
+    ON_PROP_POS_HOMOG = 1u << 4,     /* f(kx) = k f(x) for k > 0 */
+    ON_PROP_AFFINE = 1u << 5,        /* f(x) = a x + b */
+    ON_PROP_PER_CHANNEL = 1u << 6,   /* its parameters differ per channel */
+    ON_PROP_STOCHASTIC = 1u << 7,    /* random in train mode */
+    ON_PROP_TRAIN_DIFFERS = 1u << 8, /* computes something else in train and eval mode */
+    ON_PROP_IDEMPOTENT = 1u << 9,    /* f(f(x)) = f(x) */
+    ON_PROP_PARAM_DEPENDENT = 1u << 10, /* some properties hold only for some weights:
+                                          props_of() decides them from the weights */
+    ON_PROP_POOL = 1u << 11,         /* spatial pooling: max / min / avg, see pool_kind */
+    ON_PROP_LINEAR_MAP = 1u << 12,   /* conv / dense: a linear map plus bias */
+    ON_PROP_VIEW = 1u << 13,         /* output aliases the input (flatten) */
+};
+
+enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };
+
+/* A trainable parameter or a state buffer that an op owns. */
+typedef struct on_param_desc {
+    const char *name; /* "weight", "bias", "running_mean", ... */
+    size_t size;
+    int ndims, dims[4];
+    int trainable; /* 0: state (running statistics), not updated by optimizers */
+    enum { ON_INIT_FANIN, ON_INIT_ZEROS, ON_INIT_ONES, ON_INIT_CONST } init;
+    float init_value; /* ON_INIT_CONST */
+    int fan_in;       /* ON_INIT_FANIN: uniform(+-1/sqrt(fan_in)) */
+} on_param_desc;
+
+/* Everything a kernel needs for one call; forward and backward share it. */
+typedef struct on_call {
+    const on_attrs *a;
+    int n;                 /* samples in this batch */
+    on_shape xs, ys;       /* per-sample shapes of the (first) input and the output */
+    const float *x, *x2;   /* inputs (x2: second input of add) */
+    float *y;              /* output */
+    const float *dy;       /* backward: gradient of the output */
+    float *dx, *dx2;       /* backward: gradients of the inputs, OVERWRITTEN; may be NULL */
+    float *const *p;       /* parameters, in declared order (trainable then state) */
+    float *const *dp;      /* backward: gradients of trainable parameters, ADDED to */
+    float *saved;          /* per-node memory kept from forward to backward */
+    float *tmp;            /* scratch, valid only during this call */
+    int train;
+    uint64_t key, step;    /* dropout: this node's random stream and the step counter */
+    int threads;
+} on_call;
+
+struct on_op {
+    const char *name;  /* compact-form name: "conv2d", "relu", ... */
+    const char *title; /* for listings: "2-D convolution" */
+    unsigned props;
+    int pool_kind;     /* ON_POOL_* */
+    int ninputs;       /* 1, or 2 for add */
+    int spatial;       /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
+    on_attrs defaults;
+    /* Argument names the model readers accept, positional order first (spec/args.c). */
+    const char *args;
+    /* Decide the properties from actual attributes and weights (NULL: props). */
+    unsigned (*props_of)(const on_attrs *a, const float *const *p, on_shape xs);
+    /* Check the input and give the output shape; fills err naming the problem. */
+    int (*shape)(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err);
+    /* The op's parameters for input shape xs; returns how many (at most 4). */
+    int (*params)(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]);
+    /* Floats kept from forward to backward, and scratch floats, for n samples. */
+    size_t (*saved_size)(const on_attrs *a, on_shape xs, on_shape ys, int n);
+    size_t (*tmp_size)(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads);
+    void (*forward)(const on_call *c);
+    void (*backward)(const on_call *c);
+    on_cost (*cost)(const on_attrs *a, on_shape xs, on_shape ys);
+};
+
+/* The registry (registry.c). */
+extern const on_op *const on_ops[];
+extern const int on_nops;
+
+/* Helpers shared by op files. */
+int on_fail(on_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+on_cost on_cost_elementwise(on_shape xs, double flops_per_elem);
+
+#ifdef _OPENMP
+#include <omp.h>
+static inline int on_thread_id(void) { return omp_get_thread_num(); }
+static inline int on_thread_count(void) { return omp_get_num_threads(); }
+#else
+static inline int on_thread_id(void) { return 0; }
+static inline int on_thread_count(void) { return 1; }
+#endif
+
+/* Elementwise loops go parallel only above this many floats. */
+#define ON_PAR_MIN 32768
+
+/* A counter-based random number: uniform in [0,1) from (key, counter); the same
+ * inputs give the same number whatever the thread count. */
+static inline uint64_t on_mix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+/* key should itself be mixed (on_mix64) so that nearby keys give unrelated streams. */
+static inline float on_uniform(uint64_t key, uint64_t counter) {
+    return (float)(on_mix64(key ^ (counter * 0xD1B54A32D192ED03ull)) >> 40) * (1.0f / 16777216.0f);
+}
+
+#endif

@@ -1,0 +1,163 @@
+/* pool.c - max, min and average pooling over 1-D and 2-D windows; global average pool.
+ *
+ * Semantics follow PyTorch: stride 0 means the window size; padding is ignored by max
+ * and min; average pooling divides by the window clipped to the padded input when
+ * count_include_pad is set (PyTorch's default), else by the number of real elements
+ * (Keras's 'same'); ceil_mode drops a last window that would start in the right padding.
+ * Max and min pick the first extreme element of a window, in the forward and backward.
+ */
+#include "op.h"
+#include "geom.h"
+
+#include <math.h>
+#include <string.h>
+
+static int pool_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
+    on_geom g;
+    if (on_geom_make(a, xs, 0, &g, err)) return -1;
+    *ys = xs;
+    ys->h = g.p;
+    ys->w = g.q;
+    return 0;
+}
+
+/* Window p,q of the output: rows [y0,y1), cols [x0,x1) after clipping to the input, and
+ * the divisor average pooling uses. */
+typedef struct win {
+    int y0, y1, x0, x1;
+    float div;
+} win;
+
+static win window(const on_attrs *a, const on_geom *g, int p, int q) {
+    win w;
+    int hs = p * g->sh - g->pt, ws = q * g->sw - g->pl;
+    int he = hs + a->kh, we = ws + a->kw;
+    if (he > g->h + g->pb) he = g->h + g->pb;
+    if (we > g->w + g->pr) we = g->w + g->pr;
+    int padded = (he - hs) * (we - ws);
+    w.y0 = hs < 0 ? 0 : hs;
+    w.x0 = ws < 0 ? 0 : ws;
+    w.y1 = he > g->h ? g->h : he;
+    w.x1 = we > g->w ? g->w : we;
+    w.div = (float)(a->count_include_pad ? padded : (w.y1 - w.y0) * (w.x1 - w.x0));
+    return w;
+}
+
+/* Index of the first extreme element of window w in plane x; sign = 1 max, -1 min. */
+static int extreme(const float *x, int W, win w, float sign) {
+    int best = w.y0 * W + w.x0;
+    float bv = sign * x[best];
+    for (int i = w.y0; i < w.y1; i++)
+        for (int j = w.x0; j < w.x1; j++) {
+            float v = sign * x[i * W + j];
+            if (v > bv || isnan(v)) {
+                bv = v;
+                best = i * W + j;
+            }
+        }
+    return best;
+}
+
+/* x (N,C,H,W) -> y (N,C,P,Q) */
+static void pool_run(const on_call *c, int kind, int backward) {
+    on_geom g;
+    on_geom_make(c->a, c->xs, 0, &g, NULL);
+    long planes = (long)c->n * c->xs.c;
+    size_t hw = (size_t)g.h * g.w, pq = (size_t)g.p * g.q;
+    if (backward && !c->dx) return;
+    float sign = kind == ON_POOL_MIN ? -1.0f : 1.0f;
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
+    for (long pl = 0; pl < planes; pl++) {
+        const float *x = c->x + pl * hw;
+        if (backward) memset(c->dx + pl * hw, 0, sizeof(float) * hw);
+        for (int p = 0; p < g.p; p++)
+            for (int q = 0; q < g.q; q++) {
+                win w = window(c->a, &g, p, q);
+                size_t o = pl * pq + (size_t)p * g.q + q;
+                if (kind != ON_POOL_AVG) {
+                    int e = extreme(x, g.w, w, sign);
+                    if (backward) c->dx[pl * hw + e] += c->dy[o];
+                    else c->y[o] = x[e];
+                } else if (backward) {
+                    float d = c->dy[o] / w.div;
+                    for (int i = w.y0; i < w.y1; i++)
+                        for (int j = w.x0; j < w.x1; j++) c->dx[pl * hw + i * g.w + j] += d;
+                } else {
+                    float s = 0;
+                    for (int i = w.y0; i < w.y1; i++)
+                        for (int j = w.x0; j < w.x1; j++) s += x[i * g.w + j];
+                    c->y[o] = s / w.div;
+                }
+            }
+    }
+}
+
+static void max_fwd(const on_call *c) { pool_run(c, ON_POOL_MAX, 0); }
+static void max_bwd(const on_call *c) { pool_run(c, ON_POOL_MAX, 1); }
+static void min_fwd(const on_call *c) { pool_run(c, ON_POOL_MIN, 0); }
+static void min_bwd(const on_call *c) { pool_run(c, ON_POOL_MIN, 1); }
+static void avg_fwd(const on_call *c) { pool_run(c, ON_POOL_AVG, 0); }
+static void avg_bwd(const on_call *c) { pool_run(c, ON_POOL_AVG, 1); }
+
+static on_cost pool_cost(const on_attrs *a, on_shape xs, on_shape ys) {
+    double out = (double)on_shape_size(ys), in = (double)on_shape_size(xs);
+    return (on_cost){.flops_fwd = out * a->kh * a->kw, .flops_bwd = out * a->kh * a->kw,
+                     .bytes_fwd = 4 * (in + out), .bytes_bwd = 4 * (2 * in + out)};
+}
+
+#define POOL(nm, title_, kind, fwd, bwd, sp, kh_, props_)                                          \
+    const on_op on_op_##nm = {                                                                     \
+        .name = #nm, .title = title_, .props = ON_PROP_POOL | ON_PROP_PER_CHANNEL | (props_),     \
+        .pool_kind = kind, .ninputs = 1, .spatial = sp,                                           \
+        .defaults = {.kh = kh_, .kw = 2, .count_include_pad = 1},                                  \
+        .args = "size stride padding ceil_mode count_include_pad",                                  \
+        .shape = pool_shape, .forward = fwd, .backward = bwd, .cost = pool_cost};
+
+/* clang-format off */
+POOL(maxpool2d, "2-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 3, 2, 0)
+POOL(maxpool1d, "1-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 2, 1, 0)
+POOL(minpool2d, "2-D min pooling", ON_POOL_MIN, min_fwd, min_bwd, 3, 2, 0)
+POOL(minpool1d, "1-D min pooling", ON_POOL_MIN, min_fwd, min_bwd, 2, 1, 0)
+POOL(avgpool2d, "2-D average pooling", ON_POOL_AVG, avg_fwd, avg_bwd, 3, 2, 0)
+POOL(avgpool1d, "1-D average pooling", ON_POOL_AVG, avg_fwd, avg_bwd, 2, 1, 0)
+/* clang-format on */
+
+/* Global average pooling: (C,H,W) or (C,L) -> (C). */
+static int gap_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
+    (void)a;
+    if (xs.rank < 2) return on_fail(err, "needs a spatial input (C,L) or (C,H,W)");
+    *ys = (on_shape){.rank = 1, .c = xs.c, .h = 1, .w = 1};
+    return 0;
+}
+
+static void gap_fwd(const on_call *c) {
+    long planes = (long)c->n * c->xs.c;
+    size_t hw = (size_t)c->xs.h * c->xs.w;
+    for (long pl = 0; pl < planes; pl++) {
+        float s = 0;
+        for (size_t j = 0; j < hw; j++) s += c->x[pl * hw + j];
+        c->y[pl] = s / (float)hw;
+    }
+}
+
+static void gap_bwd(const on_call *c) {
+    if (!c->dx) return;
+    long planes = (long)c->n * c->xs.c;
+    size_t hw = (size_t)c->xs.h * c->xs.w;
+    for (long pl = 0; pl < planes; pl++) {
+        float d = c->dy[pl] / (float)hw;
+        for (size_t j = 0; j < hw; j++) c->dx[pl * hw + j] = d;
+    }
+}
+
+static on_cost gap_cost(const on_attrs *a, on_shape xs, on_shape ys) {
+    (void)a;
+    double in = (double)on_shape_size(xs), out = (double)on_shape_size(ys);
+    return (on_cost){.flops_fwd = in, .flops_bwd = in, .bytes_fwd = 4 * (in + out),
+                     .bytes_bwd = 4 * (in + out)};
+}
+
+const on_op on_op_global_avgpool = {.name = "global_avgpool", .title = "global average pooling",
+                                    .props = ON_PROP_PER_CHANNEL, .ninputs = 1,
+                                    .shape = gap_shape, .forward = gap_fwd, .backward = gap_bwd,
+                                    .cost = gap_cost};

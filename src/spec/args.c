@@ -1,0 +1,126 @@
+/* args.c - see args.h. Synonyms let Keras and PyTorch spellings both work:
+ * kernel_size, pool_size, strides, dilation_rate, use_bias, epsilon, p, ... */
+#include "args.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const synonyms[][2] = {
+    {"kernel_size", "kernel"}, {"pool_size", "size"},  {"kernel", "size"},
+    {"strides", "stride"},     {"dilation_rate", "dilation"}, {"use_bias", "bias"},
+    {"epsilon", "eps"},        {"p", "rate"},          {"negative_slope", "alpha"},
+    {"slope", "alpha"},        {"ceil", "ceil_mode"},  {"max_value", "max_val"},
+    {"units", "filters"},      {"filters", "units"},
+};
+
+/* Is word in the space-separated list? */
+static int in_list(const char *list, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ') p++;
+        const char *e = strchr(p, ' ');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, word, n)) return 1;
+        p += len;
+    }
+    return 0;
+}
+
+const char *on_args_positional(const on_op *op, int i, char *buf, size_t len) {
+    const char *p = op->args ? op->args : "";
+    for (int k = 0; *p; k++) {
+        while (*p == ' ') p++;
+        const char *e = strchr(p, ' ');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (k == i && n) {
+            snprintf(buf, len, "%.*s", (int)n, p);
+            return buf;
+        }
+        p += n;
+    }
+    return NULL;
+}
+
+static int as_int(const on_value *v, int *out) {
+    if (v->kind != ON_V_NUM || v->num[0] != (int)v->num[0]) return -1;
+    *out = (int)v->num[0];
+    return 0;
+}
+
+static int as_bool(const on_value *v, int *out) {
+    if (v->kind == ON_V_IDENT) {
+        if (!strcmp(v->ident, "true") || !strcmp(v->ident, "True")) return *out = 1, 0;
+        if (!strcmp(v->ident, "false") || !strcmp(v->ident, "False")) return *out = 0, 0;
+        return -1;
+    }
+    if (v->kind == ON_V_NUM && (v->num[0] == 0 || v->num[0] == 1)) return *out = (int)v->num[0], 0;
+    return -1;
+}
+
+/* A window-like pair: one int for both axes (1-D ops: the length axis only), or a tuple. */
+static int as_pair(const on_op *op, const on_value *v, int *h, int *w) {
+    int one_d = op->spatial == 2;
+    if (v->kind == ON_V_NUM) {
+        int k;
+        if (as_int(v, &k)) return -1;
+        *h = one_d ? 1 : k;
+        *w = k;
+        return 0;
+    }
+    if (v->kind != ON_V_TUPLE) return -1;
+    for (int i = 0; i < v->n; i++)
+        if (v->num[i] != (int)v->num[i]) return -1;
+    if (one_d && v->n == 1) return *h = 1, *w = (int)v->num[0], 0;
+    if (!one_d && v->n == 2) return *h = (int)v->num[0], *w = (int)v->num[1], 0;
+    return -1;
+}
+
+int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v, on_error *err) {
+    const char *k = key;
+    if (!in_list(op->args, k))
+        for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++)
+            if (!strcmp(synonyms[i][0], key) && in_list(op->args, synonyms[i][1])) {
+                k = synonyms[i][1];
+                break;
+            }
+    if (!in_list(op->args, k))
+        return on_fail(err, "%s takes no argument '%s' (it takes: %s)", op->name, key,
+                       op->args && *op->args ? op->args : "none");
+    int bad = 0;
+    if (!strcmp(k, "filters") || !strcmp(k, "units")) bad = as_int(v, &a->units) || a->units < 1;
+    else if (!strcmp(k, "kernel") || !strcmp(k, "size")) bad = as_pair(op, v, &a->kh, &a->kw);
+    else if (!strcmp(k, "stride")) bad = as_pair(op, v, &a->sh, &a->sw);
+    else if (!strcmp(k, "dilation")) bad = as_pair(op, v, &a->dh, &a->dw);
+    else if (!strcmp(k, "bias")) bad = as_bool(v, &a->bias);
+    else if (!strcmp(k, "ceil_mode")) bad = as_bool(v, &a->ceil_mode);
+    else if (!strcmp(k, "count_include_pad")) bad = as_bool(v, &a->count_include_pad);
+    else if (!strcmp(k, "padding")) {
+        int ph, pw;
+        if (v->kind == ON_V_IDENT && !strcmp(v->ident, "same")) a->pad_mode = ON_PAD_SAME;
+        else if (v->kind == ON_V_IDENT && !strcmp(v->ident, "valid")) a->pad_mode = ON_PAD_VALID;
+        else if (!as_pair(op, v, &ph, &pw)) {
+            a->pad_mode = ON_PAD_EXPLICIT;
+            a->pad[0] = a->pad[1] = ph;
+            a->pad[2] = a->pad[3] = pw;
+            if (op->spatial == 2) a->pad[0] = a->pad[1] = 0;
+        } else
+            bad = 1;
+    } else if (v->kind != ON_V_NUM) {
+        bad = 1;
+    } else if (!strcmp(k, "alpha") || !strcmp(k, "beta")) a->alpha = (float)v->num[0];
+    else if (!strcmp(k, "min_val")) a->lo = (float)v->num[0];
+    else if (!strcmp(k, "max_val")) a->hi = (float)v->num[0];
+    else if (!strcmp(k, "rate")) a->rate = (float)v->num[0];
+    else if (!strcmp(k, "eps")) a->eps = (float)v->num[0];
+    else if (!strcmp(k, "momentum")) a->momentum = (float)v->num[0];
+    else if (!strcmp(k, "seed")) a->seed = (uint64_t)v->num[0];
+    else bad = 1;
+    if (bad) {
+        char txt[64];
+        if (v->kind == ON_V_IDENT) snprintf(txt, sizeof txt, "'%s'", v->ident);
+        else if (v->kind == ON_V_NUM) snprintf(txt, sizeof txt, "%g", v->num[0]);
+        else snprintf(txt, sizeof txt, "a tuple of %d", v->n);
+        return on_fail(err, "%s: bad value %s for '%s'", op->name, txt, key);
+    }
+    return 0;
+}
