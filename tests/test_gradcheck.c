@@ -1,0 +1,205 @@
+/* test_gradcheck.c - finite-difference gradient check of every op in the registry, for
+ * the input and every trainable parameter, in train and eval mode; plus variants
+ * (strides, padding, dilation, ceil mode, ...) written in the compact form.
+ *
+ * The loss is sum(y * r) for a fixed random r, so dL/dy = r. Inputs are distinct values
+ * on a grid of spacing 0.1 offset by 0.05: no input sits within the finite-difference
+ * step of a kink (0 for ReLU, +-1 for hardtanh) and no two max-pool candidates swap.
+ */
+#include "check.h"
+#include "graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EPS 4e-2f  /* inputs: below the grid's distance 0.05 to kinks */
+#define EPS_P 1e-2f /* parameters */
+#define TOL 1e-3
+
+static uint64_t rng = 12345;
+static float frand(void) { /* uniform in [-1,1) */
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2 - 1;
+}
+
+static double loss_of(on_model *m, const float *x, int n, int train, const float *r) {
+    on_model_set_step(m, 3); /* the same dropout mask every time */
+    on_model_forward(m, x, n, train);
+    const float *y = on_model_output(m);
+    size_t len = (size_t)n * on_shape_size(on_model_output_shape(m));
+    double s = 0;
+    for (size_t i = 0; i < len; i++) s += (double)y[i] * r[i];
+    return s;
+}
+
+/* Central difference of the loss wrt v[i] with step h. */
+static double central(on_model *m, float *x, int n, int train, const float *r, float *v, size_t i,
+                      float h) {
+    float old = v[i];
+    v[i] = old + h;
+    double lp = loss_of(m, x, n, train, r);
+    v[i] = old - h;
+    double lm = loss_of(m, x, n, train, r);
+    v[i] = old;
+    return (lp - lm) / (2 * (double)h);
+}
+
+/* Compare analytic gradient g with finite differences of the loss wrt v[0..len).
+ * Differences at steps h and h/2 combine (Richardson) into an O(h^4) estimate. Where
+ * they disagree, a perturbation crossed a kink of a downstream ReLU or max-pool: that
+ * element is skipped; at least 8 elements (or all of a smaller tensor) must remain. */
+static double fd_error(on_model *m, float *x, int n, int train, const float *r, float *v,
+                       const float *g, size_t len, double maxg, float h, int *skipped) {
+    double maxerr = 0;
+    int skip = 0;
+    for (size_t i = 0; i < len; i++) {
+        int done = 0;
+        for (float hh = h; hh > h / 20 && !done; hh /= 4) { /* smaller steps if curved */
+            double d1 = central(m, x, n, train, r, v, i, hh);
+            double d2 = central(m, x, n, train, r, v, i, hh / 2);
+            if (fabs(d1 - d2) > 2e-3 * maxg) continue;
+            maxerr = fmax(maxerr, fabs((4 * d2 - d1) / 3 - g[i]) / maxg);
+            done = 1;
+        }
+        skip += !done;
+    }
+    *skipped += skip;
+    return len - (size_t)skip < (len < 8 ? len : 8) ? INFINITY : maxerr;
+}
+
+/* Check every gradient of m (input and trainable tensors) in one mode. */
+static void check_model(on_model *m, const char *what, int train) {
+    int n = 3;
+    on_error err;
+    on_model_want_input_grad(m, 1);
+    if (on_model_compile(m, n, &err)) {
+        CHECK(0, "%s: compile: %s", what, err.msg);
+        return;
+    }
+    on_model_init(m, 5);
+    /* BatchNorm in eval mode: non-trivial running statistics. PReLU: mixed slopes. */
+    for (int t = 0; t < on_model_num_tensors(m); t++) {
+        const char *nm = on_model_tensor_name(m, t);
+        float *d = on_model_tensor_data(m, t);
+        for (size_t j = 0; j < on_model_tensor_size(m, t); j++) {
+            if (strstr(nm, "running_var")) d[j] = 0.5f + 0.5f * (frand() + 1);
+            else if (strstr(nm, "running_mean")) d[j] = 0.3f * frand();
+            else if (strstr(nm, "prelu")) d[j] = 0.5f * frand();
+            else if (strstr(nm, "batchnorm") && strstr(nm, "weight")) d[j] = 1 + 0.5f * frand();
+        }
+    }
+    size_t in = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+    size_t out = (size_t)n * on_shape_size(on_model_output_shape(m));
+    float *x = malloc(sizeof(float) * in), *r = malloc(sizeof(float) * out);
+    for (size_t i = 0; i < in; i++) x[i] = ((float)i - (float)(in / 2)) * 0.1f + 0.05f;
+    for (size_t i = in - 1; i > 0; i--) { /* shuffle */
+        size_t j = (size_t)((frand() + 1) / 2 * (float)(i + 1)) % (i + 1);
+        float t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+    }
+    for (size_t i = 0; i < out; i++) r[i] = frand();
+    /* Scale down inputs to dense/conv-free ops is unnecessary: values are within +-5. */
+    loss_of(m, x, n, train, r);
+    on_model_set_output_grad(m, r);
+    on_model_zero_grad(m);
+    on_model_backward(m);
+    float *dx = malloc(sizeof(float) * in);
+    memcpy(dx, on_model_input_grad(m), sizeof(float) * in);
+    size_t np = on_model_num_params(m);
+    float *g = malloc(sizeof(float) * (np + 1));
+    if (np) memcpy(g, m->grads, sizeof(float) * np);
+    /* errors are relative to the largest gradient of the model: the noise is absolute */
+    double maxg = 1e-2;
+    for (size_t i = 0; i < in; i++) maxg = fmax(maxg, fabs(dx[i]));
+    for (size_t i = 0; i < np; i++) maxg = fmax(maxg, fabs(g[i]));
+    int skipped = 0;
+    double e = fd_error(m, x, n, train, r, x, dx, in, maxg, EPS, &skipped);
+    CHECK(e < TOL, "%s (%s): input gradient error %.2e", what, train ? "train" : "eval", e);
+    for (int t = 0; t < on_model_num_tensors(m); t++) {
+        if (!on_model_tensor_grad(m, t)) continue;
+        size_t off = (size_t)(on_model_tensor_grad(m, t) - m->grads);
+        e = fd_error(m, x, n, train, r, on_model_tensor_data(m, t), g + off,
+                     on_model_tensor_size(m, t), maxg, EPS_P, &skipped);
+        CHECK(e < TOL, "%s (%s): gradient of %s error %.2e", what, train ? "train" : "eval",
+              on_model_tensor_name(m, t), e);
+    }
+    if (skipped) printf("%s (%s): %d elements near a kink skipped\n", what, train ? "train" : "eval", skipped);
+    free(x);
+    free(r);
+    free(dx);
+    free(g);
+}
+
+/* Every registered op with its default attributes, on an input of the rank it needs. */
+static void check_registry(void) {
+    for (int i = 0; i < on_op_count(); i++) {
+        const on_op *op = on_op_at(i);
+        on_attrs a = op->defaults;
+        if (a.units == 0) a.units = 3;
+        on_shape s = op->spatial == 1   ? (on_shape){1, 5, 1, 1}
+                     : op->spatial == 2 ? (on_shape){2, 3, 1, 7}
+                                        : (on_shape){3, 3, 5, 6};
+        for (int train = 0; train < 2; train++) {
+            on_error err;
+            on_model *m = on_model_new(s, &err);
+            int ok;
+            if (op->ninputs == 2) { /* add(identity(x), x) */
+                ok = on_model_add(m, on_op_find("identity"), NULL, NULL, &err) >= 0 &&
+                     on_model_add_residual(m, 0, &err) >= 0;
+            } else {
+                ok = on_model_add(m, op, &a, NULL, &err) >= 0;
+            }
+            CHECK(ok, "%s: build: %s", op->name, err.msg);
+            if (ok) check_model(m, op->name, train);
+            on_model_free(m);
+        }
+    }
+}
+
+static const char *const variants[] = {
+    "input(7,9,2) conv2d(3,3,stride=2,padding=same)",
+    "input(6,5,2) conv2d(2,(2,3),padding=(1,2),dilation=2,bias=0)",
+    "input(5,5,1) conv2d(2,1)",
+    "input(9,3) conv1d(4,3,stride=2,padding=same)",
+    "input(7,7,2) maxpool2d(3,2,1,ceil_mode=1)",
+    "input(7,6,2) avgpool2d(3,2,1,count_include_pad=0)",
+    "input(7,6,2) avgpool2d(2,ceil_mode=1)",
+    "input(11,2) maxpool1d(3,2) ",
+    "input(11,2) minpool1d(2,ceil_mode=1)",
+    "input(6,6,2) conv2d(3,3,same) bn relu maxpool dropout(0.3) flatten dense(4)",
+    "input(6,6,2) conv2d(3,3,same) bn tanh avgpool dropout(0.3) flatten dense(4)",
+    "input(6,6,2) conv2d(3,3,same) relu maxpool bn flatten dense(4)",
+    "input(8,2) conv1d(3,3) bn elu avgpool gap dense(3)",
+    "input(4) dense(6) bn tanh dense(2)",
+    "input(5,5,2) leaky_relu(-0.3) hardtanh(-0.5,2) softplus(2) celu(0.5) elu(0.7)",
+};
+
+/* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */
+static void check_residual(void) {
+    on_error err;
+    on_model *m = on_model_from_spec("input(5,5,2) conv2d(2,3,same)", &err);
+    int skip = on_model_num_nodes(m) - 1;
+    int ok = m && !on_model_add_spec(m, "bn tanh conv2d(2,3,same)", &err) &&
+             on_model_add_residual(m, skip, &err) >= 0 && !on_model_add_spec(m, "tanh", &err);
+    CHECK(ok, "residual build: %s", err.msg);
+    if (ok)
+        for (int train = 0; train < 2; train++) check_model(m, "residual block", train);
+    on_model_free(m);
+}
+
+int main(void) {
+    on_set_threads(2);
+    check_registry();
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        on_error err;
+        on_model *m = on_model_from_spec(variants[i], &err);
+        CHECK(m != NULL, "%s: %s", variants[i], m ? "" : err.msg);
+        if (m)
+            for (int train = 0; train < 2; train++) check_model(m, variants[i], train);
+        on_model_free(m);
+    }
+    check_residual();
+    return check_done();
+}
