@@ -27,8 +27,7 @@ static int axis(int n, int k, int s, int d, int mode, const int *pad_in, int cei
 
 int on_geom_make(const on_attrs *a, on_shape xs, int conv, on_geom *g, on_error *err) {
     if (xs.rank < 2) return on_fail(err, "needs a spatial input (C,L) or (C,H,W)");
-    g->h = xs.h;
-    g->w = xs.w;
+    *g = (on_geom){.h = xs.h, .w = xs.w};
     g->sh = a->sh > 0 ? a->sh : (conv ? 0 : a->kh);
     g->sw = a->sw > 0 ? a->sw : (conv ? 0 : a->kw);
     int dh = conv ? a->dh : 1, dw = conv ? a->dw : 1;

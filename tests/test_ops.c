@@ -1,0 +1,237 @@
+/* test_ops.c - edge cases of the engine: output sizes, shape errors that name the layer and
+ * both shapes, dropout masks, batch sizes below the compiled one, determinism, costs. */
+#include "check.h"
+#include "graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 99;
+static float frand(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2 - 1;
+}
+
+static on_model *build(const char *spec, int batch) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (!m || on_model_compile(m, batch, &err)) {
+        printf("build '%s': %s\n", spec, err.msg);
+        on_model_free(m);
+        return NULL;
+    }
+    on_model_init(m, 1);
+    return m;
+}
+
+static int shape_is(const char *spec, int c, int h, int w) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (!m) {
+        printf("  %s: %s\n", spec, err.msg);
+        return 0;
+    }
+    on_shape s = on_model_output_shape(m);
+    on_model_free(m);
+    if (s.c != c || s.h != h || s.w != w) printf("  %s: got (%d,%d,%d)\n", spec, s.c, s.h, s.w);
+    return s.c == c && s.h == h && s.w == w;
+}
+
+/* Output sizes as PyTorch and Keras compute them. */
+static void test_output_sizes(void) {
+    CHECK(shape_is("input(7,7,1) maxpool2d", 1, 3, 3), "floor");
+    CHECK(shape_is("input(7,7,1) maxpool2d(2,ceil_mode=1)", 1, 4, 4), "ceil");
+    CHECK(shape_is("input(7,7,1) maxpool2d(3,2,1,ceil_mode=1)", 1, 4, 4), "ceil with padding");
+    /* PyTorch drops a last window that would start in the right padding: 5 -> 3, not 4 */
+    CHECK(shape_is("input(6,6,1) maxpool2d(2,2,1,ceil_mode=1)", 1, 4, 4), "ceil 6");
+    CHECK(shape_is("input(5,5,1) avgpool2d(2,2,1,ceil_mode=1)", 1, 3, 3), "ceil start in pad");
+    CHECK(shape_is("input(7,7,1) conv2d(2,3,stride=2,padding=same)", 2, 4, 4), "same stride 2");
+    CHECK(shape_is("input(7,7,1) conv2d(2,3,dilation=2)", 2, 3, 3), "dilation");
+    CHECK(shape_is("input(128,16) conv1d(64,5)", 64, 1, 124), "thread's conv1d");
+    CHECK(shape_is("input(128,16) conv1d(64,5) maxpool", 64, 1, 62), "maxpool picks 1-D");
+    CHECK(shape_is("input(28,28,1) conv2d(32,3,same) maxpool conv2d(64,3,same) maxpool flatten",
+                   64 * 7 * 7, 1, 1),
+          "reference model flatten");
+    CHECK(shape_is("input(9,9,3) global_avgpool", 3, 1, 1), "gap");
+}
+
+static int error_has(const char *spec, const char *a, const char *b) {
+    on_error err = {{0}};
+    on_model *m = on_model_from_spec(spec, &err);
+    on_model_free(m);
+    int ok = !m && strstr(err.msg, a) && (!b || strstr(err.msg, b));
+    if (!ok) printf("  %s -> '%s'\n", spec, m ? "(no error)" : err.msg);
+    return ok;
+}
+
+static void test_errors(void) {
+    CHECK(error_has("input(28,28,1) conv2d(8,3) dense(10)", "layer 'dense' (dense)", "(8,26,26)"),
+          "dense on an image names the layer and shape");
+    CHECK(error_has("input(2,2,1) conv2d(4,3)", "layer 'conv2d' (conv2d) with input (1,2,2)",
+                    "larger than the padded input 2x2"),
+          "kernel larger than input");
+    CHECK(error_has("input(28,28,1) conv3d(3)", "spec:1:16:", "unknown layer 'conv3d' (supported:"),
+          "unknown layer with column");
+    CHECK(error_has("input(28,28,1) relu(filters=3)", "relu takes no argument 'filters'", NULL),
+          "unknown argument");
+    CHECK(error_has("input(28,28,1) conv2d(8,3,padding=sideways)", "bad value 'sideways'", NULL),
+          "bad padding");
+    CHECK(error_has("input(28,28,1) dropout(1.5)", "rate must be in [0,1]", NULL), "bad rate");
+    CHECK(error_has("conv2d(8,3)", "spec:1:1:", "must start with input"), "no input");
+    CHECK(error_has("input(28,28,1) conv2d(8,3", "spec:1:", "expected"), "unclosed paren");
+    CHECK(error_has("input(10,1) conv2d(4,3)", "needs a 2-D input (C,H,W), got (1,10)", NULL),
+          "2-D conv on a 1-D signal");
+    CHECK(error_has("input(5,5,1) maxpool2d(2,2,2)", "padding", "smaller than the window"),
+          "pool padding");
+    CHECK(error_has("input(5,5,1) conv2d(0,3)", "bad value 0 for 'filters'", NULL), "0 filters");
+    /* residual with mismatched shapes */
+    on_error err;
+    on_model *m = on_model_from_spec("input(8,8,3) conv2d(4,3,same) conv2d(5,3,same)", &err);
+    int r = on_model_add_residual(m, 1, &err);
+    CHECK(r < 0 && strstr(err.msg, "input shapes differ: (5,8,8) from 'conv2d_1' and (4,8,8) from 'conv2d'"),
+          "residual mismatch: %s", err.msg);
+    on_model_free(m);
+}
+
+static void test_dropout(void) {
+    on_model *m = build("input(1000) dropout(0.3)", 4);
+    if (!m) return;
+    float *x = malloc(sizeof(float) * 4000), *y1 = malloc(sizeof(float) * 4000);
+    for (int i = 0; i < 4000; i++) x[i] = frand() + 2;
+    on_model_forward(m, x, 4, 0);
+    CHECK(!memcmp(on_model_output(m), x, sizeof(float) * 4000), "eval dropout is the identity");
+    on_model_set_step(m, 10);
+    on_model_forward(m, x, 4, 1);
+    memcpy(y1, on_model_output(m), sizeof(float) * 4000);
+    int zeros = 0, scaled = 1;
+    for (int i = 0; i < 4000; i++) {
+        if (y1[i] == 0) zeros++;
+        else scaled &= fabsf(y1[i] - x[i] / 0.7f) < 1e-6f;
+    }
+    /* 4000 draws at p = 0.3: mean 1200, sd 29 */
+    CHECK(zeros > 1200 - 120 && zeros < 1200 + 120, "dropout rate: %d zeros of 4000", zeros);
+    CHECK(scaled, "kept values are x / (1 - p)");
+    on_model_set_step(m, 10);
+    on_model_forward(m, x, 4, 1);
+    CHECK(!memcmp(on_model_output(m), y1, sizeof(float) * 4000), "same step, same mask");
+    on_model_forward(m, x, 4, 1);
+    CHECK(memcmp(on_model_output(m), y1, sizeof(float) * 4000), "next step, another mask");
+    on_set_threads(1);
+    on_model_set_step(m, 10);
+    on_model_forward(m, x, 4, 1);
+    CHECK(!memcmp(on_model_output(m), y1, sizeof(float) * 4000), "mask independent of threads");
+    on_set_threads(2);
+    free(x);
+    free(y1);
+    on_model_free(m);
+}
+
+/* A forward of n < batch samples equals the same samples compiled for batch n. */
+static void test_partial_batch(void) {
+    const char *spec = "input(9,9,2) conv2d(3,3,same) bn relu maxpool flatten dense(5)";
+    on_model *a = build(spec, 8), *b = build(spec, 3);
+    if (!a || !b) return;
+    float x[3 * 162];
+    for (int i = 0; i < 3 * 162; i++) x[i] = frand();
+    on_model_forward(a, x, 3, 1);
+    on_model_forward(b, x, 3, 1);
+    CHECK(!memcmp(on_model_output(a), on_model_output(b), sizeof(float) * 15),
+          "partial batch equals an exact batch");
+    /* batch 1 with train-mode batchnorm over the spatial positions */
+    on_model_forward(a, x, 1, 1);
+    int labels[1] = {2};
+    float loss = on_model_loss(a, labels, 0.1f);
+    on_model_zero_grad(a);
+    CHECK(on_model_backward(a) == 0 && isfinite(loss), "batch 1 trains: loss %g", loss);
+    on_model_free(a);
+    on_model_free(b);
+}
+
+/* The same seed gives bit-identical weights after some steps. */
+static void train_steps(float *out, size_t *np) {
+    on_model *m = build("input(8,8,1) conv2d(4,3,same) bn relu maxpool dropout(0.2) flatten dense(3)", 6);
+    float x[6 * 64];
+    int labels[6];
+    uint64_t save = rng;
+    rng = 5;
+    for (int i = 0; i < 6 * 64; i++) x[i] = frand();
+    for (int i = 0; i < 6; i++) labels[i] = i % 3;
+    rng = save;
+    for (int s = 0; s < 5; s++) {
+        on_model_forward(m, x, 6, 1);
+        on_model_loss(m, labels, 0.1f);
+        on_model_zero_grad(m);
+        on_model_backward(m);
+        on_sgd_step(m, 0.1f, 0.9f, 1e-4f);
+    }
+    *np = on_model_num_params(m);
+    memcpy(out, m->params, sizeof(float) * *np);
+    on_model_free(m);
+}
+
+static void test_determinism(void) {
+    float a[4096], b[4096];
+    size_t na, nb;
+    train_steps(a, &na);
+    train_steps(b, &nb);
+    CHECK(na == nb && !memcmp(a, b, sizeof(float) * na), "same seed, same weights");
+}
+
+static void test_loss(void) {
+    float z[2 * 3] = {1, 2, 3, -1, 0, 5}, d[6];
+    int y[2] = {2, 0};
+    float l = on_softmax_xent(z, y, 2, 3, 0.0f, d);
+    double ref = 0;
+    ref += -(3 - log(exp(1) + exp(2) + exp(3)));
+    ref += -(-1 - log(exp(-1) + exp(0) + exp(5)));
+    CHECK(fabs(l - ref / 2) < 1e-6, "cross-entropy %g vs %g", l, ref / 2);
+    on_softmax_xent(z, y, 2, 3, 0.1f, d);
+    CHECK(fabsf(d[0] + d[1] + d[2]) < 1e-6f && fabsf(d[3] + d[4] + d[5]) < 1e-6f,
+          "smoothed gradient rows sum to zero");
+    int bad[2] = {2, 7};
+    CHECK(isnan(on_softmax_xent(z, bad, 2, 3, 0.0f, NULL)), "label out of range gives NaN");
+}
+
+static void test_minpool(void) {
+    on_model *a = build("input(7,5,2) minpool2d(3,2,1,ceil_mode=1)", 2);
+    on_model *b = build("input(7,5,2) maxpool2d(3,2,1,ceil_mode=1)", 2);
+    if (!a || !b) return;
+    float x[140], nx[140];
+    for (int i = 0; i < 140; i++) nx[i] = -(x[i] = frand());
+    on_model_forward(a, x, 2, 0);
+    on_model_forward(b, nx, 2, 0);
+    size_t n = 2 * on_shape_size(on_model_output_shape(a));
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= on_model_output(a)[i] == -on_model_output(b)[i];
+    CHECK(ok, "minpool(x) = -maxpool(-x)");
+    on_model_free(a);
+    on_model_free(b);
+}
+
+static void test_cost_and_params(void) {
+    on_model *m = build("input(28,28,1) conv2d(32,3,same) bn relu maxpool dropout(0.2) "
+                        "conv2d(64,3,same) bn relu maxpool dropout(0.2) flatten dense(10)",
+                        2);
+    if (!m) return;
+    /* Keras counts: conv 320, bn 128 (64 trainable), conv 18496, bn 256, dense 31370 */
+    CHECK(on_model_num_params(m) == 320 + 64 + 18496 + 128 + 31370, "params %zu",
+          on_model_num_params(m));
+    on_cost c = on_model_node_cost(m, 1);
+    CHECK(c.flops_fwd == 2.0 * 32 * 9 * 28 * 28 + 32 * 28 * 28, "conv flops %g", c.flops_fwd);
+    CHECK(on_model_tensor_find(m, "batchnorm_1.running_var") >= 0, "tensor names");
+    on_model_free(m);
+}
+
+int main(void) {
+    on_set_threads(2);
+    test_output_sizes();
+    test_errors();
+    test_dropout();
+    test_partial_batch();
+    test_determinism();
+    test_loss();
+    test_minpool();
+    test_cost_and_params();
+    return check_done();
+}
