@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
         float loss = on_model_loss(m, labels, 0.0f);
         on_model_zero_grad(m);
         on_model_backward(m);
-        on_sgd_step(m, 0.1f, 0.9f, 0.0f);
+        on_sgd_step(m, 0.1f, 0.9f, 0.0f, 0);
         if (s == 0) first = loss;
         last = loss;
         printf("step %d loss %.4f\n", s, loss);

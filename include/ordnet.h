@@ -17,7 +17,7 @@
  *         float loss = on_model_loss(m, labels, 0.1f); // softmax cross-entropy
  *         on_model_zero_grad(m);
  *         on_model_backward(m);
- *         on_sgd_step(m, 0.05f, 0.9f, 5e-4f);
+ *         on_sgd_step(m, 0.05f, 0.9f, 5e-4f, 0);
  *     }
  *     on_model_free(m);
  *
@@ -167,13 +167,91 @@ void on_model_zero_grad(on_model *m);
 /* Set the dropout step counter (masks are a pure function of seed, step and index). */
 void on_model_set_step(on_model *m, uint64_t step);
 
-/* Plain SGD with momentum and decoupled-from-nothing L2 weight decay (PyTorch SGD). */
-void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay);
+/* --- optimizers (flat loops over the contiguous parameters) --------------------- */
+
+/* SGD as torch.optim.SGD: L2 weight decay added to the gradient, momentum, Nesterov. */
+void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int nesterov);
+/* AdamW as torch.optim.AdamW (decoupled weight decay); t is the 1-based step number. */
+void on_adamw_step(on_model *m, float lr, float beta1, float beta2, float eps,
+                   float weight_decay, long t);
+/* Scale gradients so that their global L2 norm is at most max_norm; returns the norm. */
+float on_clip_grad_norm(on_model *m, float max_norm);
 
 /* Softmax cross-entropy over n rows of k logits with label smoothing. Returns the mean
  * loss; writes d(mean loss)/d(logits) into dlogits when it is not NULL. */
 float on_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
                       float *dlogits);
+
+/* --- data ---------------------------------------------------------------------- */
+
+/* A labelled data set in memory: n samples of `shape`, values as stored (bytes -> [0,1]). */
+typedef struct on_dataset {
+    int n, classes;
+    on_shape shape;
+    float *x; /* n x shape, channels first */
+    int *y;   /* n labels in [0, classes) */
+} on_dataset;
+
+/* Load the training (train = 1) or test split of `where`: "fashion-mnist" (Debian's
+ * /usr/share/datasets/fashion-mnist) or a directory holding MNIST-layout IDX files
+ * (train-images-idx3-ubyte[.gz] ...). limit > 0 keeps the first `limit` samples. */
+int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err);
+/* Load one IDX image file and its label file (gzipped or not). */
+int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out,
+                on_error *err);
+void on_dataset_free(on_dataset *d);
+
+/* Per-channel input normalization (x - mean) / std applied by on_train / on_evaluate;
+ * computed from the training set by on_train unless set. NULL mean/std: none. */
+void on_model_set_normalization(on_model *m, const float *mean, const float *std);
+int on_model_normalization(const on_model *m, const float **mean, const float **std);
+
+/* --- training -------------------------------------------------------------------- */
+
+enum { ON_OPT_SGD = 0, ON_OPT_ADAMW = 1 };
+enum { ON_SCHED_CONST = 0, ON_SCHED_STEP, ON_SCHED_COSINE, ON_SCHED_ONECYCLE };
+
+typedef struct on_train_cfg {
+    int epochs, batch;
+    int opt;          /* ON_OPT_* */
+    int schedule;     /* ON_SCHED_* */
+    float lr;         /* peak learning rate */
+    float wd;         /* weight decay */
+    float momentum;   /* SGD momentum; AdamW beta1 */
+    int nesterov;
+    float smoothing;  /* label smoothing */
+    float clip;       /* max gradient norm, 0 = none */
+    int augment;      /* random crop (padding 2) and horizontal flip */
+    uint64_t seed;
+    int start_epoch;  /* resume: epochs already done */
+} on_train_cfg;
+
+/* The default recipe: AdamW, one-cycle at 3e-3, weight decay 1e-2, label smoothing 0.1,
+ * batch 128, 5 epochs. */
+on_train_cfg on_train_defaults(void);
+
+/* What an epoch (or a batch, while it runs) reports. */
+typedef struct on_epoch_report {
+    int epoch, epochs;        /* 1-based */
+    int batch, batches;       /* batches done in this epoch */
+    double loss, train_acc;   /* running means over the epoch so far */
+    double test_loss, test_acc; /* at the end of an epoch; -1 when no test set */
+    double seconds, images_per_s, lr;
+    int done;                 /* 1 at the end of the epoch */
+} on_epoch_report;
+
+/* Called after every batch and at the end of each epoch; return non-zero to stop. */
+typedef int (*on_train_cb)(void *user, const on_epoch_report *r);
+
+/* Train m (compiled or not) on `train`, evaluating on `test` (may be NULL) after every
+ * epoch. Stops with an error when the loss becomes NaN or infinite. */
+int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
+             const on_train_cfg *cfg, on_train_cb cb, void *user, on_error *err);
+
+/* Mean loss and accuracy of m on d in eval mode; confusion (classes x classes, row =
+ * true class) is filled when not NULL. */
+int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
+                long *confusion, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

@@ -81,6 +81,7 @@ void on_model_free(on_model *m) {
     free(m->grads);
     free(m->state);
     free(m->opt_state);
+    free(m->norm);
     free(m->arena);
     free(m);
 }
@@ -473,3 +474,17 @@ int on_model_backward(on_model *m) {
 }
 
 const float *on_model_input_grad(const on_model *m) { return m->dinput; }
+
+void on_model_set_normalization(on_model *m, const float *mean, const float *std) {
+    free(m->norm);
+    m->norm = NULL;
+    if (!mean || !std || !(m->norm = malloc(sizeof(float) * 2 * (size_t)m->input.c))) return;
+    memcpy(m->norm, mean, sizeof(float) * (size_t)m->input.c);
+    memcpy(m->norm + m->input.c, std, sizeof(float) * (size_t)m->input.c);
+}
+
+int on_model_normalization(const on_model *m, const float **mean, const float **std) {
+    *mean = m->norm;
+    *std = m->norm ? m->norm + m->input.c : NULL;
+    return m->norm != NULL;
+}

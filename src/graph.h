@@ -37,6 +37,7 @@ struct on_model {
     float *params, *grads, *state; /* contiguous: optimizers are flat loops */
     size_t np, ns, pcap, gcap, scap;
     float *opt_state;              /* optimizer memory (momentum, Adam moments), 2*np */
+    float *norm;                   /* input normalization: mean[C] then std[C], or NULL */
     /* plan */
     int batch, threads, want_input_grad;
     float *arena, *tmp, *acc[2], *dinput;

@@ -163,7 +163,7 @@ static void train_steps(float *out, size_t *np) {
         on_model_loss(m, labels, 0.1f);
         on_model_zero_grad(m);
         on_model_backward(m);
-        on_sgd_step(m, 0.1f, 0.9f, 1e-4f);
+        on_sgd_step(m, 0.1f, 0.9f, 1e-4f, 0);
     }
     *np = on_model_num_params(m);
     memcpy(out, m->params, sizeof(float) * *np);

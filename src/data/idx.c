@@ -1,0 +1,138 @@
+/* idx.c - MNIST-layout IDX files (optionally gzipped): big-endian magic and sizes, then
+ * unsigned bytes. Every size is checked before allocation and the file must hold exactly
+ * the data its header announces. */
+#include "../ops/op.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Read the header (magic and dims) of an IDX file of unsigned bytes. */
+static int read_header(gzFile f, const char *path, int want_dims, int *dims, on_error *err) {
+    unsigned char h[4];
+    if (gzread(f, h, 4) != 4) return on_fail(err, "%s: truncated header (not an IDX file?)", path);
+    if (h[0] || h[1] || h[2] != 0x08 || h[3] != want_dims)
+        return on_fail(err, "%s: bad magic %02x%02x%02x%02x, expected 000008%02x (IDX %s)", path,
+                       h[0], h[1], h[2], h[3], want_dims, want_dims == 1 ? "labels" : "images");
+    for (int i = 0; i < want_dims; i++) {
+        unsigned char b[4];
+        if (gzread(f, b, 4) != 4) return on_fail(err, "%s: truncated header", path);
+        unsigned long v = (unsigned long)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+        if (v == 0 || v > (1ul << 24))
+            return on_fail(err, "%s: dimension %d is %lu, expected 1..%lu", path, i, v, 1ul << 24);
+        dims[i] = (int)v;
+    }
+    return 0;
+}
+
+/* Read exactly len bytes, then expect end of file. */
+static int read_body(gzFile f, const char *path, unsigned char *buf, size_t len, on_error *err) {
+    size_t got = 0;
+    while (got < len) {
+        unsigned chunk = len - got > (1u << 30) ? (1u << 30) : (unsigned)(len - got);
+        int r = gzread(f, buf + got, chunk);
+        if (r <= 0) {
+            int zerr;
+            const char *msg = gzerror(f, &zerr);
+            return on_fail(err, "%s: truncated: %zu of %zu data bytes%s%s", path, got, len,
+                           zerr ? ": " : "", zerr ? msg : "");
+        }
+        got += (size_t)r;
+    }
+    unsigned char extra;
+    if (gzread(f, &extra, 1) == 1)
+        return on_fail(err, "%s: more data than the header announces", path);
+    return 0;
+}
+
+int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out,
+                on_error *err) {
+    memset(out, 0, sizeof *out);
+    gzFile fi = gzopen(images, "rb"), fl = NULL;
+    unsigned char *px = NULL, *lb = NULL;
+    int di[3], dl[3], rc = -1;
+    if (!fi) {
+        on_fail(err, "%s: cannot open", images);
+        goto done;
+    }
+    if (!(fl = gzopen(labels, "rb"))) {
+        on_fail(err, "%s: cannot open", labels);
+        goto done;
+    }
+    if (read_header(fi, images, 3, di, err) || read_header(fl, labels, 1, dl, err)) goto done;
+    if (di[0] != dl[0]) {
+        on_fail(err, "%s has %d images but %s has %d labels", images, di[0], labels, dl[0]);
+        goto done;
+    }
+    size_t per = (size_t)di[1] * di[2], n = (size_t)di[0];
+    if (per > (1u << 24) || n * per > (size_t)1 << 34) {
+        on_fail(err, "%s: %zu images of %dx%d is too large", images, n, di[1], di[2]);
+        goto done;
+    }
+    px = malloc(n * per);
+    lb = malloc(n);
+    if (!px || !lb) {
+        on_fail(err, "%s: out of memory", images);
+        goto done;
+    }
+    if (read_body(fi, images, px, n * per, err) || read_body(fl, labels, lb, n, err)) goto done;
+    size_t keep = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
+    out->x = malloc(sizeof(float) * keep * per);
+    out->y = malloc(sizeof(int) * keep);
+    if (!out->x || !out->y) {
+        on_fail(err, "%s: out of memory", images);
+        goto done;
+    }
+    int maxl = 0;
+    for (size_t i = 0; i < keep; i++) {
+        out->y[i] = lb[i];
+        if (lb[i] > maxl) maxl = lb[i];
+    }
+    for (size_t i = 0; i < keep * per; i++) out->x[i] = px[i] * (1.0f / 255.0f);
+    out->n = (int)keep;
+    out->classes = maxl + 1;
+    out->shape = (on_shape){3, 1, di[1], di[2]};
+    rc = 0;
+done:
+    if (fi) gzclose(fi);
+    if (fl) gzclose(fl);
+    free(px);
+    free(lb);
+    if (rc) on_dataset_free(out);
+    return rc;
+}
+
+void on_dataset_free(on_dataset *d) {
+    if (!d) return;
+    free(d->x);
+    free(d->y);
+    memset(d, 0, sizeof *d);
+}
+
+/* dir/name or dir/name.gz, whichever exists. */
+static void find_file(const char *dir, const char *name, char *out, size_t len) {
+    snprintf(out, len, "%s/%s.gz", dir, name);
+    FILE *f = fopen(out, "rb");
+    if (f) {
+        fclose(f);
+        return;
+    }
+    snprintf(out, len, "%s/%s", dir, name);
+}
+
+int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err) {
+    const char *dir = where;
+    if (!strcmp(where, "fashion-mnist")) dir = "/usr/share/datasets/fashion-mnist";
+    char img[PATH_MAX], lab[PATH_MAX];
+    find_file(dir, train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte", img, sizeof img);
+    find_file(dir, train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte", lab, sizeof lab);
+    if (on_idx_load(img, lab, limit, out, err)) {
+        if (!strcmp(where, "fashion-mnist") && strstr(err->msg, "cannot open"))
+            on_fail(err, "Fashion-MNIST not found in %s: apt-get install dataset-fashion-mnist",
+                    dir);
+        return -1;
+    }
+    return 0;
+}

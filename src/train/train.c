@@ -1,0 +1,245 @@
+/* train.c - the training loop and evaluation: batches from a seeded shuffle, per-channel
+ * normalization, optional augmentation, LR schedules, optimizer steps, a report per batch
+ * and per epoch through a callback. Everything random is a pure function of the seed,
+ * the epoch and the sample index, so a run is reproducible and resumable at any epoch.
+ */
+#include "../graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ON_PI 3.14159265358979323846
+
+on_train_cfg on_train_defaults(void) {
+    return (on_train_cfg){.epochs = 5, .batch = 128, .opt = ON_OPT_ADAMW,
+                          .schedule = ON_SCHED_ONECYCLE, .lr = 3e-3f, .wd = 1e-2f,
+                          .momentum = 0.9f, .smoothing = 0.1f, .seed = 42};
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Learning rate at fraction f in [0,1) of training. One-cycle follows fastai's
+ * fit_one_cycle: cosine warm-up from lr/25 over the first 25%, then cosine annealing to
+ * lr/25e4. Step: divide by 10 at 50% and 75%. */
+static float schedule_lr(const on_train_cfg *c, double f) {
+    double lr = c->lr;
+    switch (c->schedule) {
+    case ON_SCHED_STEP: return (float)(lr * (f < 0.5 ? 1 : f < 0.75 ? 0.1 : 0.01));
+    case ON_SCHED_COSINE: return (float)(lr * 0.5 * (1 + cos(ON_PI * f)));
+    case ON_SCHED_ONECYCLE: {
+        double pct = 0.25, lo = lr / 25, end = lr / 25e4;
+        if (f < pct) return (float)(lo + (lr - lo) * 0.5 * (1 - cos(ON_PI * f / pct)));
+        return (float)(end + (lr - end) * 0.5 * (1 + cos(ON_PI * (f - pct) / (1 - pct))));
+    }
+    default: return (float)lr;
+    }
+}
+
+/* Mean and standard deviation per channel over the whole set. */
+static void channel_stats(const on_dataset *d, float *mean, float *std) {
+    int C = d->shape.c;
+    size_t S = on_shape_size(d->shape) / (size_t)C;
+    for (int c = 0; c < C; c++) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < d->n; i++) {
+            const float *x = d->x + ((size_t)i * C + c) * S;
+            for (size_t j = 0; j < S; j++) {
+                s += x[j];
+                s2 += (double)x[j] * x[j];
+            }
+        }
+        double cnt = (double)d->n * S, mu = s / cnt;
+        mean[c] = (float)mu;
+        std[c] = (float)sqrt(fmax(s2 / cnt - mu * mu, 1e-12));
+    }
+}
+
+/* Copy sample `src` of d into dst, normalized; with aug, shifted by (dy,dx) in [-2,2] with
+ * zero (mean) fill and flipped horizontally, both drawn from (seed, epoch, index). */
+static void fill_sample(const on_model *m, const on_dataset *d, int src, float *dst, int aug,
+                        uint64_t key) {
+    on_shape s = d->shape;
+    size_t S = (size_t)s.h * s.w;
+    const float *x = d->x + (size_t)src * on_shape_size(s);
+    int sy = 0, sx = 0, flip = 0;
+    if (aug) {
+        sy = s.h > 1 ? (int)(on_uniform(key, 0) * 5) - 2 : 0;
+        sx = (int)(on_uniform(key, 1) * 5) - 2;
+        flip = s.h > 1 && on_uniform(key, 2) < 0.5f;
+    }
+    for (int c = 0; c < s.c; c++) {
+        float mu = m->norm ? m->norm[c] : 0, inv = m->norm ? 1.0f / m->norm[s.c + c] : 1;
+        const float *xc = x + c * S;
+        float *o = dst + c * S;
+        if (!aug) {
+            for (size_t j = 0; j < S; j++) o[j] = (xc[j] - mu) * inv;
+            continue;
+        }
+        for (int i = 0; i < s.h; i++)
+            for (int j = 0; j < s.w; j++) {
+                int yi = i + sy, xj = (flip ? s.w - 1 - j : j) + sx;
+                o[i * s.w + j] = (yi >= 0 && yi < s.h && xj >= 0 && xj < s.w)
+                                     ? (xc[yi * s.w + xj] - mu) * inv
+                                     : 0.0f;
+            }
+    }
+}
+
+static int check_data(const on_model *m, const on_dataset *d, const char *what, on_error *err) {
+    on_shape a = m->input, b = d->shape;
+    char sa[48], sb[48];
+    if (on_shape_size(a) != on_shape_size(b) || a.c != b.c)
+        return on_fail(err, "the %s data has samples of shape %s but the model's input is %s", what,
+                       on_shape_str(b, sb, sizeof sb), on_shape_str(a, sa, sizeof sa));
+    on_shape o = on_model_output_shape(m);
+    if (o.rank != 1 || o.c < d->classes)
+        return on_fail(err, "the %s data has %d classes but the model outputs %s: end the model with dense(%d)",
+                       what, d->classes, on_shape_str(o, sa, sizeof sa), d->classes);
+    return 0;
+}
+
+/* Argmax of each row of out (n x k) against labels: number correct. */
+static int count_correct(const float *out, const int *labels, int n, int k) {
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = out + (size_t)i * k;
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (z[j] > z[best]) best = j;
+        ok += best == labels[i];
+    }
+    return ok;
+}
+
+int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
+                long *confusion, on_error *err) {
+    if (check_data(m, d, "evaluation", err)) return -1;
+    if (m->batch < batch && on_model_compile(m, batch, err)) return -1;
+    size_t per = on_shape_size(d->shape);
+    float *buf = malloc(sizeof(float) * per * (size_t)batch);
+    if (!buf) return on_fail(err, "out of memory");
+    int k = on_model_output_shape(m).c, correct = 0;
+    double total = 0;
+    for (int b0 = 0; b0 < d->n; b0 += batch) {
+        int n = d->n - b0 < batch ? d->n - b0 : batch;
+        for (int i = 0; i < n; i++) fill_sample(m, d, b0 + i, buf + per * i, 0, 0);
+        on_model_forward(m, buf, n, 0);
+        const float *out = on_model_output(m);
+        total += (double)on_softmax_xent(out, d->y + b0, n, k, 0.0f, NULL) * n;
+        correct += count_correct(out, d->y + b0, n, k);
+        if (confusion)
+            for (int i = 0; i < n; i++) {
+                const float *z = out + (size_t)i * k;
+                int best = 0;
+                for (int j = 1; j < k; j++)
+                    if (z[j] > z[best]) best = j;
+                if (best < d->classes) confusion[d->y[b0 + i] * d->classes + best]++;
+            }
+    }
+    free(buf);
+    *loss = d->n ? total / d->n : 0;
+    *acc = d->n ? (double)correct / d->n : 0;
+    return 0;
+}
+
+int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
+             const on_train_cfg *cfg, on_train_cb cb, void *user, on_error *err) {
+    if (cfg->epochs < 1 || cfg->batch < 1)
+        return on_fail(err, "epochs and batch must be positive (got %d, %d)", cfg->epochs, cfg->batch);
+    if (!(cfg->lr > 0)) return on_fail(err, "learning rate must be positive, got %g", cfg->lr);
+    if (train->n < 1) return on_fail(err, "the training set is empty");
+    if (check_data(m, train, "training", err) || (test && check_data(m, test, "test", err)))
+        return -1;
+    if (m->batch < cfg->batch && on_model_compile(m, cfg->batch, err)) return -1;
+    if (!m->norm) {
+        float *ms = malloc(sizeof(float) * 2 * (size_t)train->shape.c);
+        if (!ms) return on_fail(err, "out of memory");
+        channel_stats(train, ms, ms + train->shape.c);
+        on_model_set_normalization(m, ms, ms + train->shape.c);
+        free(ms);
+    }
+    size_t per = on_shape_size(train->shape);
+    int N = train->n, B = cfg->batch, nb = (N + B - 1) / B, k = on_model_output_shape(m).c;
+    float *buf = malloc(sizeof(float) * per * (size_t)B);
+    int *perm = malloc(sizeof(int) * (size_t)N), *labels = malloc(sizeof(int) * (size_t)B);
+    int rc = 0;
+    if (!buf || !perm || !labels) {
+        rc = on_fail(err, "out of memory");
+        goto done;
+    }
+    long total_steps = (long)cfg->epochs * nb;
+    for (int e = cfg->start_epoch; e < cfg->epochs && !rc; e++) {
+        /* the shuffle and the dropout step counter depend only on (seed, epoch) */
+        uint64_t ekey = on_mix64(cfg->seed ^ on_mix64(0x5EED0000ull + (uint64_t)e));
+        for (int i = 0; i < N; i++) perm[i] = i;
+        for (int i = N - 1; i > 0; i--) {
+            int j = (int)(on_mix64(ekey + (uint64_t)i) % (uint64_t)(i + 1));
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        on_model_set_step(m, (uint64_t)e * (uint64_t)nb);
+        on_epoch_report r = {.epoch = e + 1, .epochs = cfg->epochs, .batches = nb,
+                             .test_loss = -1, .test_acc = -1};
+        double t0 = now(), lsum = 0;
+        long seen = 0, correct = 0;
+        for (int b = 0; b < nb; b++) {
+            int n = N - b * B < B ? N - b * B : B;
+            for (int i = 0; i < n; i++) {
+                int src = perm[b * B + i];
+                fill_sample(m, train, src, buf + per * i, cfg->augment,
+                            on_mix64(ekey ^ (uint64_t)src * 0x9E3779B97F4A7C15ull));
+                labels[i] = train->y[src];
+            }
+            long step = (long)e * nb + b;
+            float lr = schedule_lr(cfg, (double)step / (double)total_steps);
+            on_model_forward(m, buf, n, 1);
+            float loss = on_model_loss(m, labels, cfg->smoothing);
+            if (!isfinite(loss)) {
+                rc = on_fail(err, "training diverged at epoch %d, batch %d: loss is %g (try a lower --lr than %g)",
+                             e + 1, b + 1, loss, cfg->lr);
+                break;
+            }
+            on_model_zero_grad(m);
+            on_model_backward(m);
+            if (cfg->clip > 0) on_clip_grad_norm(m, cfg->clip);
+            if (cfg->opt == ON_OPT_ADAMW)
+                on_adamw_step(m, lr, cfg->momentum, 0.999f, 1e-8f, cfg->wd, step + 1);
+            else
+                on_sgd_step(m, lr, cfg->momentum, cfg->wd, cfg->nesterov);
+            lsum += (double)loss * n;
+            seen += n;
+            correct += count_correct(on_model_output(m), labels, n, k);
+            r.batch = b + 1;
+            r.loss = lsum / seen;
+            r.train_acc = (double)correct / seen;
+            r.lr = lr;
+            r.seconds = now() - t0;
+            r.images_per_s = seen / (r.seconds > 0 ? r.seconds : 1e-9);
+            if (cb && cb(user, &r)) {
+                rc = on_fail(err, "stopped");
+                break;
+            }
+        }
+        if (rc) break;
+        r.seconds = now() - t0;
+        r.images_per_s = seen / (r.seconds > 0 ? r.seconds : 1e-9);
+        if (test && on_evaluate(m, test, B, &r.test_loss, &r.test_acc, NULL, err)) {
+            rc = -1;
+            break;
+        }
+        r.done = 1;
+        if (cb && cb(user, &r)) rc = on_fail(err, "stopped");
+    }
+done:
+    free(buf);
+    free(perm);
+    free(labels);
+    return rc;
+}
