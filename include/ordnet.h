@@ -107,11 +107,37 @@ int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *na
                  on_error *err);
 /* Append a residual Add of the last node and node `other`. Returns node index or -1. */
 int on_model_add_residual(on_model *m, int other, on_error *err);
+/* General graphs: append a one-input layer fed by node `input`, or an Add of nodes a and
+ * b. The model's output is always the last node appended. */
+int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a,
+                    const char *name, on_error *err);
+int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err);
 /* Parse the compact one-line form and append its layers. Tokens are op names with
  * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
 int on_model_add_spec(on_model *m, const char *spec, on_error *err);
 /* A whole model from the compact form; it must start with input(...). */
 on_model *on_model_from_spec(const char *spec, on_error *err);
+
+/* Read a model definition from text: Keras Python code (functional API, Sequential([...])
+ * or model.add(...)) or the compact form, told apart by content. `name` is the file name
+ * used in errors (file:line:col). input, when not NULL, gives or replaces the input shape
+ * (per sample, channels first). classes > 0: when the definition does not end in a dense
+ * layer with that many outputs, a head (flatten if needed, then dense(classes)) is
+ * appended and described by on_model_notes. */
+on_model *on_model_from_text(const char *text, const char *name, const on_shape *input,
+                             int classes, on_error *err);
+/* The same, reading the file at path. */
+on_model *on_model_from_file(const char *path, const on_shape *input, int classes,
+                             on_error *err);
+/* Notes the readers left: what was converted or added (Keras softmax folded into the
+ * loss, the classifier head, ...), one per line; "" when none. */
+const char *on_model_notes(const on_model *m);
+/* Append a line to the notes. */
+void on_model_add_note(on_model *m, const char *note);
+/* A Keras-like table of the layers (name, type, output shape, parameters, FLOPs, memory,
+ * totals), or with json = 1 the object {"layers": [...], "total_params", ...}.
+ * Returns a malloc'd string the caller frees, or NULL when out of memory. */
+char *on_model_summary(const on_model *m, int json);
 
 /* --- inspecting ---------------------------------------------------------------- */
 

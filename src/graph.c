@@ -82,6 +82,7 @@ void on_model_free(on_model *m) {
     free(m->state);
     free(m->opt_state);
     free(m->norm);
+    free(m->notes);
     free(m->arena);
     free(m);
 }
@@ -184,19 +185,28 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
 
 int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name,
                  on_error *err) {
-    if (!op) return on_fail(err, "unknown op");
-    if (op->ninputs != 1)
-        return on_fail(err, "op '%s' takes two inputs: use on_model_add_residual", op->name);
-    on_attrs d = a ? *a : op->defaults;
-    return add_node(m, op, &d, name, m->nn - 1, -1, err);
+    return on_model_add_at(m, m->nn - 1, op, a, name, err);
 }
 
 int on_model_add_residual(on_model *m, int other, on_error *err) {
-    if (other < 0 || other >= m->nn - 1)
-        return on_fail(err, "residual add: node %d is not an earlier layer (0..%d)", other,
-                       m->nn - 2);
+    return on_model_add_sum(m, m->nn - 1, other, NULL, err);
+}
+
+int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a,
+                    const char *name, on_error *err) {
+    if (!op) return on_fail(err, "unknown op");
+    if (input < 0 || input >= m->nn)
+        return on_fail(err, "input node %d does not exist (0..%d)", input, m->nn - 1);
+    if (op->ninputs != 1) return on_fail(err, "op '%s' takes two inputs: use on_model_add_sum", op->name);
+    on_attrs d = a ? *a : op->defaults;
+    return add_node(m, op, &d, name, input, -1, err);
+}
+
+int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err) {
+    if (a < 0 || a >= m->nn || b < 0 || b >= m->nn)
+        return on_fail(err, "add: node %d or %d does not exist (0..%d)", a, b, m->nn - 1);
     const on_op *op = on_op_find("add");
-    return add_node(m, op, &op->defaults, NULL, m->nn - 1, other, err);
+    return add_node(m, op, &op->defaults, name, a, b, err);
 }
 
 /* ----- inspecting ----- */
@@ -487,4 +497,16 @@ int on_model_normalization(const on_model *m, const float **mean, const float **
     *mean = m->norm;
     *std = m->norm ? m->norm + m->input.c : NULL;
     return m->norm != NULL;
+}
+
+const char *on_model_notes(const on_model *m) { return m->notes ? m->notes : ""; }
+
+void on_model_add_note(on_model *m, const char *note) {
+    size_t old = m->notes ? strlen(m->notes) : 0, add = strlen(note);
+    char *n = realloc(m->notes, old + add + 2);
+    if (!n) return;
+    memcpy(n + old, note, add);
+    n[old + add] = '\n';
+    n[old + add + 1] = 0;
+    m->notes = n;
 }

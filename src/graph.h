@@ -38,6 +38,7 @@ struct on_model {
     size_t np, ns, pcap, gcap, scap;
     float *opt_state;              /* optimizer memory (momentum, Adam moments), 2*np */
     float *norm;                   /* input normalization: mean[C] then std[C], or NULL */
+    char *notes;                   /* what the model readers converted or added */
     /* plan */
     int batch, threads, want_input_grad;
     float *arena, *tmp, *acc[2], *dinput;
