@@ -247,13 +247,22 @@ int on_model_tensor_find(const on_model *m, const char *name) {
 
 /* ----- init ----- */
 
+/* FNV-1a of a layer name: a layer's (and a tensor's) random stream follows its name, not its position,
+ * so reordering a block keeps each dropout layer's masks (docs/ORDERING.md). */
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return on_mix64(h);
+}
+
+
 void on_model_init(on_model *m, uint64_t seed) {
     m->seed = seed;
     m->step = 0;
     for (int i = 0; i < m->nt; i++) {
         on_tensor *t = &m->tensors[i];
         float *p = on_tensor_ptr(m, i);
-        uint64_t key = on_mix64(seed ^ on_mix64((uint64_t)i + 1));
+        uint64_t key = on_mix64(seed ^ name_hash(t->name));
         float bound = t->d.fan_in > 0 ? 1.0f / sqrtf((float)t->d.fan_in) : 0.0f;
         for (size_t j = 0; j < t->d.size; j++) {
             switch (t->d.init) {
@@ -425,7 +434,7 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
     return (on_call){.a = &nd->a, .n = n, .xs = m->nodes[nd->in[0]].ys, .ys = nd->ys,
                      .x = m->nodes[nd->in[0]].y, .x2 = nd->in[1] >= 0 ? m->nodes[nd->in[1]].y : NULL,
                      .y = nd->y, .p = p, .dp = dp, .saved = nd->saved, .tmp = m->tmp,
-                     .train = train, .key = on_mix64(m->seed ^ on_mix64((uint64_t)(nd - m->nodes)) ^ nd->a.seed),
+                     .train = train, .key = on_mix64(m->seed ^ name_hash(nd->name) ^ nd->a.seed),
                      .step = m->fstep, .threads = m->threads};
 }
 
