@@ -100,6 +100,7 @@ static unsigned leaky_props(float s) {
     unsigned p = ON_PROP_ELEMENTWISE | P_ZH;
     if (s >= 0) p |= ON_PROP_MONO_UP;
     if (s == 0 || s == 1) p |= ON_PROP_IDEMPOTENT;
+    if (s == 0) p |= ON_PROP_POS_PART;
     if (s == 1) p |= ON_PROP_AFFINE;
     return p;
 }
@@ -159,7 +160,7 @@ static on_cost act_cost_exp(const on_attrs *a, on_shape xs, on_shape ys) {
 ACT(identity, "identity", x, 1.0f,
     P_MONO | P_ZH | ON_PROP_AFFINE | ON_PROP_IDEMPOTENT, NULL, act_cost)
 ACT(relu, "ReLU", x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f,
-    P_MONO | P_ZH | ON_PROP_IDEMPOTENT, NULL, act_cost)
+    P_MONO | P_ZH | ON_PROP_IDEMPOTENT | ON_PROP_POS_PART, NULL, act_cost)
 ACT(leaky_relu, "LeakyReLU", x > 0 ? x : a * x, x > 0 ? 1.0f : a,
     ON_PROP_ELEMENTWISE | P_ZH | ON_PROP_PARAM_DEPENDENT, leaky_props_of, act_cost, .alpha = 0.01f)
 ACT(elu, "ELU", x > 0 ? x : a * expm1f(x), x > 0 ? 1.0f : y + a,

@@ -28,7 +28,8 @@ enum {
                                           props_of() decides them from the weights */
     ON_PROP_POOL = 1u << 11,         /* spatial pooling: max / min / avg, see pool_kind */
     ON_PROP_LINEAR_MAP = 1u << 12,   /* conv / dense: a linear map plus bias */
-    ON_PROP_VIEW = 1u << 13,         /* output aliases the input (flatten) */
+    ON_PROP_RESHAPE = 1u << 13,      /* only moves values (flatten) */
+    ON_PROP_POS_PART = 1u << 14,     /* f(x) = max(x, 0) exactly */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };

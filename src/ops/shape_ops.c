@@ -26,6 +26,7 @@ static on_cost copy_cost(const on_attrs *a, on_shape xs, on_shape ys) {
 }
 
 const on_op on_op_flatten = {.name = "flatten", .title = "flatten", .ninputs = 1,
+                             .props = ON_PROP_RESHAPE,
                              .shape = flatten_shape, .forward = flatten_fwd,
                              .backward = flatten_bwd, .cost = copy_cost};
 

@@ -1,0 +1,678 @@
+#!/usr/bin/python3
+"""gen.py - golden reference cases for ordnet, computed with PyTorch.
+
+Run with Debian's python3 (it has python3-torch):   /usr/bin/python3 tests/golden/gen.py
+
+Writes tests/golden/data/NAME.safetensors (the safetensors layout written by hand with
+struct and json). Each model case holds
+
+  metadata  spec   the model in ordnet's compact form, e.g. "input(7,9,3) conv2d(4,3,same)".
+                   One extension, read by tests/test_golden.c and not by ordnet's parser:
+                   the token add(LAYER) appends a residual Add of the last layer and the
+                   layer named LAYER ("input" is the model input).
+            mode   "train" or "eval"
+  tensors   x, y, dy, dx                 input, output, output gradient, input gradient
+            <layer>.<param>              every parameter / state tensor, ordnet's names and
+                                         PyTorch's shapes (values before the forward pass)
+            grad.<layer>.<param>         gradient of every trainable tensor
+            after.<layer>.running_mean   train-mode BatchNorm: running statistics after
+            after.<layer>.running_var    the forward pass
+
+and each loss case (loss_*.safetensors): metadata smoothing; tensors logits (N,K),
+labels (I64, N), loss (shape [1]), dlogits (N,K) for on_softmax_xent.
+
+The reference is an independent reading of the compact form (a small parser below that
+follows src/spec/compact.c and args.c) and of each op's documented semantics, computed
+in float64 from the float32 values that are stored, then rounded to float32.
+
+A gradient that is analytically zero (the bias of a layer feeding a train-mode BatchNorm,
+directly or through max pooling: the batch mean removes any per-channel constant) has
+only rounding noise in both computations, so a relative measure is meaningless for it.
+Such tensors are listed in the metadata `zero_grads` (comma-separated, e.g.
+"grad.conv2d.bias"); the test measures them against the largest gradient of the same
+layer instead of against themselves.
+
+Cases that sit on a discontinuity (a ReLU input or a max-pool tie within float32
+rounding of the switch point) would test rounding, not the engine: every case is also
+run in float32 and, when the float32 and float64 results disagree by more than
+TIE_TOL (relative to the tensor's largest value), it is drawn again with the next seed.
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "data")
+TIE_TOL = 1e-5  # the test's own bound: a draw PyTorch's float32 misses is not a fair test
+
+# ---------------------------------------------------------------------------------------
+# safetensors writer
+
+
+def write_safetensors(path, tensors, meta):
+    """tensors: list of (name, torch tensor float32 or int64)."""
+    header = {"__metadata__": dict(meta)}
+    blobs, off = [], 0
+    for name, t in tensors:
+        t = t.detach().contiguous()
+        if t.dtype == torch.float32:
+            dtype, fmt = "F32", "<%df" % t.numel()
+        elif t.dtype == torch.int64:
+            dtype, fmt = "I64", "<%dq" % t.numel()
+        else:
+            raise ValueError(f"{name}: unsupported dtype {t.dtype}")
+        data = struct.pack(fmt, *t.reshape(-1).tolist())
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------
+# the compact form, as src/spec/compact.c reads it
+
+ALIASES = {"bn": "batchnorm", "batch_norm": "batchnorm", "lrelu": "leaky_relu", "swish": "silu",
+           "linear": "identity", "gap": "global_avgpool", "fc": "dense", "linear_layer": "dense"}
+BY_RANK = {"conv", "maxpool", "minpool", "avgpool"}
+CONV_ARGS = "filters kernel stride padding dilation bias"
+POOL_ARGS = "size stride padding ceil_mode count_include_pad"
+ARGS = {"conv1d": CONV_ARGS, "conv2d": CONV_ARGS, "dense": "units bias", "batchnorm": "eps momentum",
+        "dropout": "rate seed", "leaky_relu": "alpha", "elu": "alpha", "celu": "alpha",
+        "softplus": "beta", "hardtanh": "min_val max_val"}
+for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avgpool2d"):
+    ARGS[_k] = POOL_ARGS
+SYNONYMS = [("kernel_size", "kernel"), ("pool_size", "size"), ("kernel", "size"), ("strides", "stride"),
+            ("dilation_rate", "dilation"), ("use_bias", "bias"), ("epsilon", "eps"), ("p", "rate"),
+            ("negative_slope", "alpha"), ("slope", "alpha"), ("ceil", "ceil_mode"),
+            ("max_value", "max_val"), ("units", "filters"), ("filters", "units")]
+DEFAULTS = {
+    "conv2d": dict(filters=0, kernel=(3, 3), stride=(1, 1), padding="valid", dilation=(1, 1), bias=1),
+    "conv1d": dict(filters=0, kernel=(1, 3), stride=(1, 1), padding="valid", dilation=(1, 1), bias=1),
+    "dense": dict(units=0, bias=1),
+    "batchnorm": dict(eps=1e-5, momentum=0.1),
+    "dropout": dict(rate=0.5),
+    "leaky_relu": dict(alpha=0.01), "elu": dict(alpha=1.0), "celu": dict(alpha=1.0),
+    "softplus": dict(beta=1.0), "hardtanh": dict(min_val=-1.0, max_val=1.0),
+}
+for _k in ("maxpool", "minpool", "avgpool"):
+    DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
+    DEFAULTS[_k + "1d"] = dict(size=(1, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
+
+
+def split_tokens(spec):
+    toks, i = [], 0
+    while i < len(spec):
+        if spec[i].isspace() or spec[i] == "|":
+            i += 1
+            continue
+        j, depth = i, 0
+        while j < len(spec) and (depth or not spec[j].isspace()):
+            depth += spec[j] == "("
+            depth -= spec[j] == ")"
+            j += 1
+        toks.append(spec[i:j])
+        i = j
+    return toks
+
+
+def split_args(s):
+    out, depth, cur = [], 0, ""
+    for ch in s:
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def parse_value(v):
+    if v.startswith("("):
+        return tuple(float(t) for t in v[1:-1].split(","))
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def pair(op, v):
+    one_d = op.endswith("1d")
+    if isinstance(v, tuple):
+        v = tuple(int(t) for t in v)
+        if one_d:
+            assert len(v) == 1
+            return (1, v[0])
+        assert len(v) == 2
+        return v
+    k = int(v)
+    return (1 if one_d else k, k)
+
+
+def boolean(v):
+    if isinstance(v, str):
+        return 1 if v in ("true", "True") else 0
+    return int(v)
+
+
+def parse_layer(tok, rank):
+    """-> (op, attrs, activation or None)"""
+    name, args = tok, ""
+    if "(" in tok:
+        name, args = tok[: tok.index("(")], tok[tok.index("(") + 1: -1]
+    name = ALIASES.get(name, name)
+    if name in BY_RANK:
+        name += "1d" if rank == 2 else "2d"
+    a = dict(DEFAULTS.get(name, {}))
+    act = None
+    argnames = ARGS.get(name, "").split()
+    for i, arg in enumerate(split_args(args)):
+        key = ""
+        if "=" in arg:
+            key, arg = arg.split("=", 1)
+        v = parse_value(arg)
+        if key == "activation":
+            act = ALIASES.get(v, v)
+            continue
+        if not key:
+            key = "padding" if v in ("same", "valid") else argnames[i]
+        if key not in argnames:
+            for s, t in SYNONYMS:
+                if s == key and t in argnames:
+                    key = t
+                    break
+        assert key in argnames, (tok, key)
+        if key in ("kernel", "size", "stride", "dilation"):
+            v = pair(name, v)
+        elif key == "padding" and v not in ("same", "valid"):
+            ph, pw = pair(name, v)
+            v = (0 if name.endswith("1d") else ph, pw)
+        elif key in ("bias", "ceil_mode", "count_include_pad"):
+            v = boolean(v)
+        elif key in ("filters", "units"):
+            v = int(v)
+            a["filters"] = a["units"] = v
+        a[key] = v
+    return name, a, act
+
+
+# ---------------------------------------------------------------------------------------
+# reference semantics
+
+
+def same_pads(n, k, s, d):
+    """Keras 'same': total = max((ceil(n/s)-1)*s + d*(k-1)+1 - n, 0), extra at the end."""
+    o = -(-n // s)
+    total = max((o - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+class Layer:
+    def __init__(self, op, a, name, inshape):
+        self.op, self.a, self.name = op, a, name
+        self.params = []  # (pname, shape, trainable)
+        c = inshape[0]
+        if op in ("conv2d", "conv1d"):
+            kh, kw = a["kernel"]
+            wshape = (a["filters"], c, kh, kw) if op == "conv2d" else (a["filters"], c, kw)
+            self.params.append(("weight", wshape, True))
+            if a["bias"]:
+                self.params.append(("bias", (a["filters"],), True))
+        elif op == "dense":
+            self.params.append(("weight", (a["units"], c), True))
+            if a["bias"]:
+                self.params.append(("bias", (a["units"],), True))
+        elif op == "batchnorm":
+            self.params += [("weight", (c,), True), ("bias", (c,), True),
+                            ("running_mean", (c,), False), ("running_var", (c,), False)]
+        elif op == "prelu":
+            self.params.append(("weight", (c,), True))
+
+    def forward(self, x, p, train):
+        op, a = self.op, self.a
+        if op in ("conv2d", "conv1d"):
+            kh, kw = a["kernel"]
+            sh, sw = a["stride"]
+            dh, dw = a["dilation"]
+            H = x.shape[2] if op == "conv2d" else 1
+            W = x.shape[-1]
+            if a["padding"] == "same":
+                pt, pb = same_pads(H, kh, sh, dh)
+                pl, pr = same_pads(W, kw, sw, dw)
+            elif a["padding"] == "valid":
+                pt = pb = pl = pr = 0
+            else:
+                pt = pb = a["padding"][0]
+                pl = pr = a["padding"][1]
+            b = p.get("bias")
+            if op == "conv2d":
+                return F.conv2d(F.pad(x, (pl, pr, pt, pb)), p["weight"], b, (sh, sw), 0, (dh, dw))
+            return F.conv1d(F.pad(x, (pl, pr)), p["weight"], b, sw, 0, dw)
+        if op == "dense":
+            return F.linear(x, p["weight"], p.get("bias"))
+        if op == "batchnorm":
+            # F.batch_norm updates the running statistics in place in train mode
+            return F.batch_norm(x, p["running_mean"], p["running_var"], p["weight"], p["bias"],
+                                training=bool(train), momentum=a["momentum"], eps=a["eps"])
+        if op.startswith(("maxpool", "minpool", "avgpool")):
+            return self.pool(x)
+        if op == "global_avgpool":
+            return x.mean(dim=tuple(range(2, x.dim())))
+        if op == "flatten":
+            return x.reshape(x.shape[0], -1)
+        if op == "dropout":
+            assert not train, "dropout is only compared in eval mode"
+            return x
+        if op == "identity":
+            return x * 1
+        if op == "prelu":
+            return F.prelu(x, p["weight"])
+        acts = {
+            "relu": lambda: F.relu(x),
+            "leaky_relu": lambda: F.leaky_relu(x, a["alpha"]),
+            "elu": lambda: F.elu(x, a["alpha"]),
+            "celu": lambda: F.celu(x, a["alpha"]),
+            "selu": lambda: F.selu(x),
+            "tanh": lambda: torch.tanh(x),
+            "sigmoid": lambda: torch.sigmoid(x),
+            "hardtanh": lambda: F.hardtanh(x, a["min_val"], a["max_val"]),
+            "relu6": lambda: F.relu6(x),
+            "softplus": lambda: F.softplus(x, a["beta"], 20),
+            "gelu": lambda: F.gelu(x),
+            "silu": lambda: F.silu(x),
+            "mish": lambda: F.mish(x),
+        }
+        return acts[op]()
+
+    def pool(self, x):
+        op, a = self.op, self.a
+        kind, two_d = op[:3], op.endswith("2d")
+        kh, kw = a["size"]
+        sh, sw = a["stride"] if a["stride"] else (kh, kw)
+        ceil = bool(a["ceil_mode"])
+        if not two_d:
+            x = x.unsqueeze(2)  # (N,C,1,L): one code path, as ordnet does
+        H, W = x.shape[2], x.shape[3]
+        if kind == "min":
+            x = -x
+        if a["padding"] == "same":
+            pt, pb = same_pads(H, kh, sh, 1)
+            pl, pr = same_pads(W, kw, sw, 1)
+            assert not ceil
+            if kind == "avg":
+                xp = F.pad(x, (pl, pr, pt, pb))
+                y = F.avg_pool2d(xp, (kh, kw), (sh, sw))
+                if not a["count_include_pad"]:
+                    ones = F.pad(torch.ones_like(x), (pl, pr, pt, pb))
+                    y = y / F.avg_pool2d(ones, (kh, kw), (sh, sw))
+            else:
+                y = F.max_pool2d(F.pad(x, (pl, pr, pt, pb), value=-math.inf), (kh, kw), (sh, sw))
+        else:
+            pad = (0, 0) if a["padding"] == "valid" else a["padding"]
+            if kind == "avg":
+                y = F.avg_pool2d(x, (kh, kw), (sh, sw), pad, ceil, bool(a["count_include_pad"]))
+            else:
+                y = F.max_pool2d(x, (kh, kw), (sh, sw), pad, 1, ceil)
+        if kind == "min":
+            y = -y
+        return y if two_d else y.squeeze(2)
+
+
+class Model:
+    """A parsed spec: layers with Keras-style names, and add(LAYER) residuals."""
+
+    def __init__(self, spec):
+        toks = split_tokens(spec)
+        assert toks[0].startswith("input(")
+        dims = [int(v) for v in toks[0][6:-1].split(",")]
+        if len(dims) == 1:
+            self.inshape = (dims[0],)
+        elif len(dims) == 2:
+            self.inshape = (dims[1], dims[0])
+        else:
+            self.inshape = (dims[2], dims[0], dims[1])
+        self.nodes = []  # (layer or ("add", other index)), name
+        counts, shapes, names = {}, [self.inshape], ["input"]
+        for tok in toks[1:]:
+            if tok.startswith("add("):
+                other = names.index(tok[4:-1])
+                nm = self._name(counts, "add")
+                self.nodes.append((("add", other), nm))
+                names.append(nm)
+                shapes.append(shapes[-1])
+                continue
+            op, a, act = parse_layer(tok, len(shapes[-1]))
+            for o, at in [(op, a)] + ([(act, dict(DEFAULTS.get(act, {})))] if act else []):
+                nm = self._name(counts, o)
+                layer = Layer(o, at, nm, shapes[-1])
+                self.nodes.append((layer, nm))
+                names.append(nm)
+                y = layer.forward(torch.zeros((1,) + shapes[-1], dtype=torch.float64),
+                                  self.init_params(torch.Generator().manual_seed(0), torch.float64, layer),
+                                  False)
+                shapes.append(tuple(y.shape[1:]))
+        self.names, self.shapes = names, shapes
+
+    @staticmethod
+    def _name(counts, op):
+        k = counts.get(op, 0)
+        counts[op] = k + 1
+        return op if k == 0 else f"{op}_{k}"
+
+    @staticmethod
+    def init_params(g, dtype, layer):
+        p = {}
+        for pname, shape, _ in layer.params:
+            if layer.op == "batchnorm":
+                c = shape[0]
+                if pname == "weight":
+                    v = 1 + 0.5 * torch.randn(c, generator=g, dtype=torch.float64)
+                    v[c // 2] = -abs(v[c // 2]) - 0.2  # one negative scale
+                elif pname == "bias":
+                    v = 0.4 * torch.randn(c, generator=g, dtype=torch.float64)
+                elif pname == "running_mean":
+                    v = 0.3 * torch.randn(c, generator=g, dtype=torch.float64)
+                else:
+                    v = 0.5 + 1.5 * torch.rand(c, generator=g, dtype=torch.float64)
+            elif layer.op == "prelu":
+                v = 0.6 * torch.randn(shape, generator=g, dtype=torch.float64)
+            else:
+                fan_in = math.prod(layer.params[0][1][1:])
+                v = torch.randn(shape, generator=g, dtype=torch.float64) / math.sqrt(fan_in)
+                if pname == "bias":
+                    v = v + 0.1
+            p[pname] = v.to(torch.float32).to(dtype)
+        return p
+
+    def params(self, g):
+        out = {}
+        for layer, nm in self.nodes:
+            if isinstance(layer, Layer):
+                for k, v in self.init_params(g, torch.float64, layer).items():
+                    out[f"{nm}.{k}"] = v
+        return out
+
+    def run(self, x, params, dy, train, dtype):
+        """Forward and backward in dtype; returns y, dx, grads, state after."""
+        x = x.to(dtype).clone().requires_grad_(True)
+        ps = {}
+        for k, v in params.items():
+            ps[k] = v.to(dtype).clone()
+        trainable = set()
+        for layer, nm in self.nodes:
+            if isinstance(layer, Layer):
+                for pname, _, tr in layer.params:
+                    if tr:
+                        ps[f"{nm}.{pname}"].requires_grad_(True)
+                        trainable.add(f"{nm}.{pname}")
+        outs = [x]
+        for layer, nm in self.nodes:
+            if isinstance(layer, tuple):
+                outs.append(outs[-1] + outs[layer[1]])
+                continue
+            p = {k[len(nm) + 1:]: v for k, v in ps.items() if k.startswith(nm + ".")}
+            outs.append(layer.forward(outs[-1], p, train))
+        y = outs[-1]
+        y.backward(dy.to(dtype))
+        grads = {k: ps[k].grad for k in sorted(trainable)}
+        state = {k: v.detach() for k, v in ps.items() if k not in trainable}
+        return y.detach(), x.grad, grads, state
+
+
+def relerr(a, b, scale=None):
+    """max |a-b| / (max |b| + 1e-6), or / (scale + 1e-6) when a scale is given."""
+    a, b = a.double(), b.double()
+    if a.numel() == 0:
+        return 0.0
+    den = b.abs().max().item() if scale is None else scale
+    return (a - b).abs().max().item() / (den + 1e-6)
+
+
+def layer_scales(grads):
+    """The largest gradient of each tensor's layer, and the analytically zero gradients."""
+    scale = {}
+    for k in grads:
+        layer = k.rsplit(".", 1)[0]
+        s = max(g.abs().max().item() for j, g in grads.items() if j.rsplit(".", 1)[0] == layer)
+        scale[k] = s
+    zero = {k for k, g in grads.items() if g.abs().max().item() <= 1e-9 * scale[k]}
+    return scale, zero
+
+
+def draw(shape, g, scale):
+    return (scale * torch.randn(shape, generator=g, dtype=torch.float64)).to(torch.float32).double()
+
+
+def model_case(name, spec, mode, n=2, xscale=1.0):
+    m = Model(spec)
+    train = mode == "train"
+    base = zlib.crc32(name.encode())
+    for attempt in range(50):
+        g = torch.Generator().manual_seed(base + 1000 * attempt)
+        params = m.params(g)
+        x = draw((n,) + m.inshape, g, xscale)
+        dy = draw((n,) + m.shapes[-1], g, 1.0)
+        y, dx, grads, state = m.run(x, params, dy, train, torch.float64)
+        y32, dx32, grads32, state32 = m.run(x, params, dy, train, torch.float32)
+        scale, zero = layer_scales(grads)
+        worst = max([relerr(y32, y), relerr(dx32, dx)] +
+                    [relerr(grads32[k], grads[k], scale[k] if k in zero else None) for k in grads] +
+                    [relerr(state32[k], state[k]) for k in state])
+        if worst <= TIE_TOL:
+            break
+    else:
+        raise SystemExit(f"{name}: no well-conditioned draw found")
+    tensors = [("x", x), ("y", y), ("dy", dy), ("dx", dx)]
+    tensors += sorted(params.items())
+    tensors += [("grad." + k, v) for k, v in sorted(grads.items())]
+    if train:
+        tensors += [("after." + k, v) for k, v in sorted(state.items())]
+    tensors = [(k, v.to(torch.float32)) for k, v in tensors]
+    meta = {"spec": spec, "mode": mode}
+    if zero:
+        meta["zero_grads"] = ",".join("grad." + k for k in sorted(zero))
+    write_safetensors(os.path.join(OUT, name + ".safetensors"), tensors, meta)
+    return attempt
+
+
+def loss_case(name, n, k, smoothing, scale):
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    logits = draw((n, k), g, scale).requires_grad_(True)
+    labels = torch.randint(0, k, (n,), generator=g)
+    loss = F.cross_entropy(logits, labels, label_smoothing=smoothing)
+    loss.backward()
+    tensors = [("logits", logits.detach().float()), ("labels", labels),
+               ("loss", loss.detach().reshape(1).float()), ("dlogits", logits.grad.float())]
+    write_safetensors(os.path.join(OUT, name + ".safetensors"), tensors,
+                      {"smoothing": repr(smoothing)})
+
+
+# ---------------------------------------------------------------------------------------
+# the cases
+
+CASES = []
+
+
+def case(name, spec, mode="train", n=2, xscale=1.0):
+    CASES.append((name, spec, mode, n, xscale))
+
+
+# 2-D convolution
+case("conv2d_basic", "input(5,6,3) conv2d(4,3)")
+case("conv2d_stride2_same", "input(7,9,3) conv2d(4,3,stride=2,padding=same)")
+case("conv2d_same_odd_kernel4", "input(7,8,2) conv2d(3,(3,4),same)")
+case("conv2d_same_stride2_even", "input(8,8,2) conv2d(3,3,2,same)")
+case("conv2d_same_stride3", "input(7,7,2) conv2d(2,(2,3),strides=3,padding=same)")
+case("conv2d_pad1", "input(6,5,2) conv2d(3,3,padding=1)")
+case("conv2d_pad_tuple", "input(5,7,2) conv2d(3,(3,5),padding=(1,2))")
+case("conv2d_pad_stride2", "input(7,7,2) conv2d(3,3,stride=2,padding=2)")
+case("conv2d_dilation2", "input(7,8,2) conv2d(3,3,dilation=2)")
+case("conv2d_dilation2_same", "input(7,6,2) conv2d(3,3,same,dilation_rate=2)")
+case("conv2d_nobias", "input(5,5,3) conv2d(4,3,bias=0)")
+case("conv2d_nobias_false", "input(5,5,2) conv2d(filters=3,kernel_size=2,use_bias=false)")
+case("conv2d_one_channel", "input(6,6,1) conv2d(2,3)")
+case("conv2d_batch1", "input(6,5,3) conv2d(4,3,same)", n=1)
+case("conv2d_batch3", "input(5,5,2) conv2d(3,3,stride=(2,1))", n=3)
+case("conv2d_pointwise", "input(4,5,3) conv2d(5,1)")
+case("conv2d_1x1_stride2", "input(5,5,3) conv2d(4,1,stride=2)")
+case("conv2d_kernel_tuple", "input(6,7,2) conv2d(3,(2,3),stride=(1,2))")
+case("conv2d_activation", "input(5,5,2) conv(3,3,same,activation=relu)")
+# 1-D convolution: input(L,C) -> samples (C,L)
+case("conv1d_basic", "input(11,3) conv1d(4,3)")
+case("conv1d_stride2_same", "input(11,3) conv1d(4,3,stride=2,padding=same)")
+case("conv1d_same_even_kernel", "input(9,2) conv(3,4,same)")
+case("conv1d_pad2", "input(8,2) conv1d(3,3,padding=2)")
+case("conv1d_dilation2", "input(12,2) conv1d(3,3,dilation=2)")
+case("conv1d_nobias", "input(9,3) conv1d(2,5,bias=0)")
+case("conv1d_one_channel_batch1", "input(10,1) conv1d(3,3,same)", n=1)
+case("conv1d_pointwise", "input(7,4) conv1d(3,1)")
+# dense
+case("dense_basic", "input(7) dense(5)", n=3)
+case("dense_nobias", "input(6) dense(4,bias=0)")
+case("dense_alias_activation", "input(6) fc(4,activation=tanh)")
+case("dense_batch1", "input(5) dense(3)", n=1)
+# batch normalization
+for mode in ("train", "eval"):
+    case(f"bn2d_{mode}", "input(4,5,3) batchnorm", mode)
+    case(f"bn1d_{mode}", "input(6,3) bn", mode)
+    case(f"bn0d_{mode}", "input(5) bn", mode, n=3)
+    case(f"bn2d_eps_momentum_{mode}", "input(3,4,2) batchnorm(eps=0.001,momentum=0.3)", mode)
+case("bn2d_train_batch1", "input(4,4,3) bn", n=1)
+case("bn2d_train_shifted", "input(4,5,3) bn", xscale=3.0)
+case("bn0d_train_eps_momentum", "input(4) bn(1e-3,0.5)", n=4)
+# dropout (eval: identity; train-mode masks come from ordnet's own generator)
+case("dropout_eval", "input(4,5,2) dropout(0.3)", "eval")
+case("dropout_eval_flat", "input(6) dropout(p=0.7)", "eval", n=3)
+# flatten and global average pooling
+case("flatten_2d", "input(3,4,2) flatten")
+case("flatten_1d", "input(5,3) flatten")
+case("global_avgpool_2d", "input(4,5,3) global_avgpool")
+case("global_avgpool_1d", "input(7,3) gap")
+# pooling: every kind in 1-D and 2-D
+for kind in ("max", "min", "avg"):
+    p = kind + "pool"
+    case(f"{p}2d_default", f"input(7,7,2) {p}")
+    case(f"{p}2d_3s2", f"input(7,8,2) {p}2d(3,2)")
+    case(f"{p}2d_ceil", f"input(7,7,2) {p}2d(2,ceil_mode=1)")
+    case(f"{p}2d_3s2_ceil", f"input(8,7,2) {p}(3,2,ceil_mode=true)")
+    case(f"{p}2d_pad1", f"input(7,8,2) {p}2d(3,2,padding=1)")
+    case(f"{p}2d_pad1_ceil", f"input(8,8,2) {p}2d(3,2,1,1)")
+    case(f"{p}2d_stride1", f"input(5,6,2) {p}2d(2,1)")
+    case(f"{p}2d_tuple", f"input(6,7,2) {p}2d((2,3),(1,2))")
+    case(f"{p}2d_same", f"input(7,8,2) {p}2d(3,2,same)")
+    case(f"{p}1d_default", f"input(9,2) {p}")
+    case(f"{p}1d_3s2", f"input(10,2) {p}1d(3,2)")
+    case(f"{p}1d_ceil", f"input(9,2) {p}1d(2,ceil_mode=1)")
+    case(f"{p}1d_pad1_ceil", f"input(10,2) {p}1d(3,2,1,1)")
+    case(f"{p}1d_stride1", f"input(7,3) {p}1d(3,1)")
+    case(f"{p}1d_same", f"input(9,2) {p}1d(4,3,same)")
+for cip in (0, 1):
+    case(f"avgpool2d_pad1_cip{cip}", f"input(7,8,2) avgpool2d(3,2,padding=1,count_include_pad={cip})")
+    case(f"avgpool2d_pad1_ceil_cip{cip}", f"input(8,8,2) avgpool2d(3,2,1,1,{cip})")
+    case(f"avgpool2d_pad_tuple_cip{cip}",
+         f"input(6,7,2) avgpool2d((3,4),(2,3),(1,2),count_include_pad={cip})")
+    case(f"avgpool2d_same_cip{cip}", f"input(7,8,2) avgpool2d(3,2,same,count_include_pad={cip})")
+    case(f"avgpool1d_pad1_ceil_cip{cip}", f"input(10,2) avgpool1d(3,2,1,1,{cip})")
+    case(f"avgpool1d_same_cip{cip}", f"input(9,2) avgpool1d(4,3,same,count_include_pad={cip})")
+# activations
+case("relu", "input(5,5,2) relu")
+case("identity", "input(4,5,2) identity")
+case("identity_linear_alias", "input(6) linear", n=3)
+case("leaky_relu_default", "input(5,5,2) leaky_relu")
+case("leaky_relu_02", "input(9,2) lrelu(negative_slope=0.2)")
+case("leaky_relu_neg", "input(6) leaky_relu(-0.3)", n=3)
+case("elu_default", "input(5,5,2) elu", xscale=2.0)
+case("elu_07", "input(9,2) elu(0.7)", xscale=2.0)
+case("celu_13", "input(5,5,2) celu(1.3)", xscale=2.0)
+case("celu_05", "input(6) celu(alpha=0.5)", n=3, xscale=2.0)
+case("selu", "input(5,5,2) selu", xscale=2.0)
+case("tanh", "input(5,5,2) tanh", xscale=2.0)
+case("sigmoid", "input(5,5,2) sigmoid", xscale=3.0)
+case("hardtanh_default", "input(5,5,2) hardtanh", xscale=2.0)
+case("hardtanh_range", "input(9,2) hardtanh(-0.5,2)", xscale=2.0)
+case("relu6", "input(5,5,2) relu6", xscale=5.0)
+case("softplus_default", "input(5,5,2) softplus", xscale=3.0)
+case("softplus_beta2_threshold", "input(5,5,2) softplus(2)", xscale=8.0)
+case("softplus_beta05", "input(6) softplus(beta=0.5)", n=3, xscale=4.0)
+case("gelu", "input(5,5,2) gelu", xscale=2.0)
+case("silu", "input(5,5,2) silu", xscale=3.0)
+case("swish_alias", "input(6) swish", n=3, xscale=3.0)
+case("mish", "input(5,5,2) mish", xscale=3.0)
+case("prelu_2d", "input(5,5,3) prelu")
+case("prelu_1d", "input(7,3) prelu")
+case("prelu_flat", "input(6) prelu", n=3)
+# blocks: conv2d(4,3,same) then bn, relu, maxpool in every order, train mode
+orders = [("bn", "relu", "maxpool"), ("bn", "maxpool", "relu"), ("relu", "bn", "maxpool"),
+          ("relu", "maxpool", "bn"), ("maxpool", "bn", "relu"), ("maxpool", "relu", "bn")]
+for o in orders:
+    case("block_" + "_".join(o), "input(6,6,2) conv2d(4,3,same) " + " ".join(o) + " flatten dense(5)")
+    case("block_eval_" + "_".join(o),
+         "input(6,6,2) conv2d(4,3,same) " + " ".join(o) + " dropout(0.2) flatten dense(5)", "eval")
+case("block_eval_dropout_mid", "input(7,7,2) conv2d(4,3,same) bn relu dropout(0.5) maxpool flatten dense(5)",
+     "eval")
+case("block_two_convs", "input(8,8,2) conv2d(4,3,same) bn relu maxpool conv2d(4,3,same) bn relu "
+     "maxpool flatten dense(5)", n=3)
+case("block_avg_prelu",
+     "input(7,7,2) conv2d(3,3,stride=2,padding=same) bn prelu avgpool(2,1) flatten dense(4)")
+case("block_min_elu", "input(6,6,2) conv2d(3,3,same) minpool bn elu flatten dense(3)")
+case("block_1d", "input(12,2) conv1d(4,3,same) bn relu maxpool conv1d(4,3,same) bn gelu gap dense(5)",
+     n=3)
+case("block_1d_eval",
+     "input(12,2) conv1d(4,3,same) bn relu avgpool(3,2,1) dropout(0.1) flatten dense(5)", "eval")
+case("block_gap", "input(6,6,3) conv2d(4,3,same) bn silu global_avgpool dense(5)")
+case("block_dense_bn", "input(8) dense(6) bn relu dense(6) bn tanh dense(3)", n=3)
+# residual blocks (add(LAYER): see the top of this file)
+case("residual_basic",
+     "input(5,5,3) conv2d(3,3,same) bn relu conv2d(3,3,same) bn add(relu) relu flatten dense(4)")
+case("residual_input", "input(5,5,3) conv2d(3,3,same) add(input) relu flatten dense(4)")
+case("residual_two", "input(6,6,2) conv2d(4,3,same) relu conv2d(4,3,same) bn add(relu) relu "
+     "conv2d(4,3,same) add(relu_1) maxpool flatten dense(3)")
+case("residual_eval",
+     "input(5,5,2) conv2d(2,3,same) bn add(input) relu dropout(0.3) gap dense(3)", "eval")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])
+    keep = set()
+    redraws = 0
+    for name, spec, mode, n, xscale in CASES:
+        keep.add(name)
+        if only and name not in only:
+            continue
+        redraws += model_case(name, spec, mode, n, xscale)
+    losses = [("loss_plain", 4, 5, 0.0, 1.0), ("loss_smooth01", 4, 7, 0.1, 2.0),
+              ("loss_smooth03_large", 3, 6, 0.3, 30.0), ("loss_single_class", 3, 1, 0.2, 1.0)]
+    for name, n, k, s, scale in losses:
+        keep.add(name)
+        if only and name not in only:
+            continue
+        loss_case(name, n, k, s, scale)
+    if not only:
+        for f in os.listdir(OUT):
+            if f.endswith(".safetensors") and f[: -len(".safetensors")] not in keep:
+                os.remove(os.path.join(OUT, f))
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+    print(f"{len(keep)} cases, {total} bytes in {OUT}, {redraws} redraws for near-ties")
+
+
+if __name__ == "__main__":
+    main()
