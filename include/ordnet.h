@@ -117,6 +117,10 @@ int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err)
 int on_model_add_spec(on_model *m, const char *spec, on_error *err);
 /* A whole model from the compact form; it must start with input(...). */
 on_model *on_model_from_spec(const char *spec, on_error *err);
+/* The model in the compact form (malloc'd; NULL when out of memory): from_spec of it
+ * builds the same graph. Layers not fed by the previous one get from=NAME; residual sums
+ * are add(NAME). Layer names follow from the order, as on_model_add makes them. */
+char *on_model_to_spec(const on_model *m);
 
 /* Read a model definition from text: Keras Python code (functional API, Sequential([...])
  * or model.add(...)) or the compact form, told apart by content. `name` is the file name
@@ -278,6 +282,32 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
  * true class) is filled when not NULL. */
 int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
                 long *confusion, on_error *err);
+
+/* --- analysis: which adjacent layers commute (docs/ORDERING.md) --------------------- */
+
+enum { ON_EXACT, ON_EXACT_CHANGE, ON_CONDITIONAL, ON_ROUNDING, ON_APPROX, ON_NEVER };
+
+typedef struct on_verdict {
+    int kind;            /* ON_EXACT ... ON_NEVER */
+    char reason[400];    /* why, in one sentence */
+    char condition[160]; /* ON_CONDITIONAL: what must hold on the weights */
+    char change[64];     /* ON_EXACT_CHANGE: what changes, e.g. "max-pool becomes min-pool" */
+    int likely;          /* ON_CONDITIONAL: 1 when trained weights usually satisfy it (BN
+                            scales >= 0), 0 when they practically never do (BN shift = 0) */
+} on_verdict;
+
+/* "exact", "exact-with-change", "conditional", "rounding", "approximate", "never". */
+const char *on_verdict_name(int kind);
+/* Do nodes i and i+1 of m commute? infer: 1 inference, 0 training. weights: 1 decides
+ * weight-dependent properties from m's current weights, 0 states them as conditions. */
+on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
+/* The analysis `ordnet analyze` prints: a verdict and the cost of both orders for every
+ * adjacent pair of m (may be NULL), the class of orders equal to m by proof and its
+ * cheapest member, and with block (e.g. "bn,relu,maxpool,dropout(0.2)", placed after
+ * m's first convolution, or after conv2d(32,3,same) on 28x28x1) the classes of all its
+ * permutations. Text, or JSON {"pairs", "classes", "cheapest", ...}. malloc'd. */
+char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int json,
+                        on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

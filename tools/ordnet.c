@@ -161,6 +161,42 @@ done:
     return rc;
 }
 
+/* ----- analyze ----- */
+
+static int cmd_analyze(args *a) {
+    const char *model = NULL, *block = NULL;
+    int infer = 0, json = 0;
+    static const char *const modes[] = {"train", "infer"};
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--mode")) infer = pick(a, modes, 2);
+        else if (is_opt(a, "--block")) block = opt_value(a);
+        else if (is_opt(a, "--json")) json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet analyze: unknown option '%s' (see ordnet analyze --help)\n", a->argv[a->i]);
+            return 2;
+        } else
+            model = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (!model && !block) block = "bn,relu,maxpool,dropout(0.2)";
+    on_error err;
+    on_model *m = NULL;
+    if (model && !(m = load_model(model, &err))) {
+        fprintf(stderr, "ordnet analyze: %s\n", err.msg);
+        return 1;
+    }
+    char *r = on_analyze_report(m, infer, 0, block, json, &err);
+    on_model_free(m);
+    if (!r) {
+        fprintf(stderr, "ordnet analyze: %s\n", err.msg);
+        return 1;
+    }
+    fputs(r, stdout);
+    if (json) putchar('\n');
+    free(r);
+    return 0;
+}
+
 /* ----- ops ----- */
 
 static int cmd_ops(args *a) {
@@ -191,6 +227,13 @@ static const command commands[] = {
      "  --momentum X (0.9; AdamW beta1)  --nesterov  --label-smoothing X (0.1)  --clip X\n"
      "  --augment                 random shifts of up to 2 pixels and horizontal flips\n"
      "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"},
+    {"analyze", cmd_analyze, "which adjacent layers commute, and the cheapest equal order",
+     "usage: ordnet analyze [MODEL] [--mode train|infer] [--block \"bn,relu,maxpool,dropout(0.2)\"] [--json]\n"
+     "For each adjacent pair of MODEL: exact, exact-with-change, conditional, rounding,\n"
+     "approximate or never, with the reason and the cost of both orders; then the orders\n"
+     "equal to MODEL by proof and the cheapest. --block: every permutation of the block\n"
+     "(after MODEL's first convolution) grouped into classes. No MODEL and no --block:\n"
+     "the default block. --mode: training (default) or inference rules.\n"},
     {"ops", cmd_ops, "list the layers ordnet has", "usage: ordnet ops\n"},
 };
 

@@ -184,12 +184,12 @@ ACT(softplus, "softplus", softplus(x, a), a * x > 20.0f ? 1.0f : sigm(a * x), P_
     act_cost_exp, .alpha = 1.0f)
 ACT(gelu, "GELU", 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)),
     0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x),
-    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING, NULL, act_cost_exp)
 ACT(silu, "SiLU (swish)", x * sigm(x), sigm(x) * (1.0f + x * (1.0f - sigm(x))),
-    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING, NULL, act_cost_exp)
 ACT(mish, "Mish", x * tanhf(log1pf(expf(x))),
     tanhf(log1pf(expf(x))) + x * sigm(x) * (1.0f - tanhf(log1pf(expf(x))) * tanhf(log1pf(expf(x)))),
-    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING, NULL, act_cost_exp)
 /* clang-format on */
 
 /* PReLU: LeakyReLU with a learned slope per channel. */

@@ -30,6 +30,7 @@ enum {
     ON_PROP_LINEAR_MAP = 1u << 12,   /* conv / dense: a linear map plus bias */
     ON_PROP_RESHAPE = 1u << 13,      /* only moves values (flatten) */
     ON_PROP_POS_PART = 1u << 14,     /* f(x) = max(x, 0) exactly */
+    ON_PROP_SIGN_KEEPING = 1u << 15, /* f(x) >= 0 for x > 0 and f(x) <= 0 for x <= 0 (GELU) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };

@@ -3,6 +3,7 @@
 #include "args.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const synonyms[][2] = {
@@ -98,7 +99,13 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         int ph, pw;
         if (v->kind == ON_V_IDENT && !strcmp(v->ident, "same")) a->pad_mode = ON_PAD_SAME;
         else if (v->kind == ON_V_IDENT && !strcmp(v->ident, "valid")) a->pad_mode = ON_PAD_VALID;
-        else if (!as_pair(op, v, &ph, &pw)) {
+        else if (v->kind == ON_V_TUPLE && v->n == 4) { /* top, bottom, left, right */
+            a->pad_mode = ON_PAD_EXPLICIT;
+            for (int i = 0; i < 4; i++) {
+                a->pad[i] = (int)v->num[i];
+                bad |= v->num[i] != a->pad[i];
+            }
+        } else if (!as_pair(op, v, &ph, &pw)) {
             a->pad_mode = ON_PAD_EXPLICIT;
             a->pad[0] = a->pad[1] = ph;
             a->pad[2] = a->pad[3] = pw;
@@ -123,4 +130,73 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         return on_fail(err, "%s: bad value %s for '%s'", op->name, txt, key);
     }
     return 0;
+}
+
+/* The shortest decimal that reads back as the same float: 0.2, not 0.200000003. */
+static void shortest(char *out, size_t len, double v) {
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(out, len, "%.*g", prec, v);
+        if ((float)strtod(out, NULL) == (float)v) return;
+    }
+}
+
+/* The value of argument k as text; "" when it equals the default. */
+static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *out, size_t len) {
+    const on_attrs *d = &op->defaults;
+    int one_d = op->spatial == 2;
+    out[0] = 0;
+#define PAIR(fh, fw)                                                                               \
+    do {                                                                                           \
+        if (a->fh == d->fh && a->fw == d->fw) break;                                               \
+        if (one_d || a->fh == a->fw) snprintf(out, len, "%d", a->fw);                              \
+        else snprintf(out, len, "(%d,%d)", a->fh, a->fw);                                          \
+    } while (0)
+#define NUM(f)                                                                                     \
+    do {                                                                                           \
+        if (a->f != d->f) shortest(out, len, (double)a->f);                                        \
+    } while (0)
+    if (!strcmp(k, "filters") || !strcmp(k, "units")) NUM(units);
+    else if (!strcmp(k, "kernel") || !strcmp(k, "size")) PAIR(kh, kw);
+    else if (!strcmp(k, "stride")) PAIR(sh, sw);
+    else if (!strcmp(k, "dilation")) PAIR(dh, dw);
+    else if (!strcmp(k, "bias")) NUM(bias);
+    else if (!strcmp(k, "ceil_mode")) NUM(ceil_mode);
+    else if (!strcmp(k, "count_include_pad")) NUM(count_include_pad);
+    else if (!strcmp(k, "alpha") || !strcmp(k, "beta")) NUM(alpha);
+    else if (!strcmp(k, "min_val")) NUM(lo);
+    else if (!strcmp(k, "max_val")) NUM(hi);
+    else if (!strcmp(k, "rate")) NUM(rate);
+    else if (!strcmp(k, "eps")) NUM(eps);
+    else if (!strcmp(k, "momentum")) NUM(momentum);
+    else if (!strcmp(k, "seed")) {
+        if (a->seed != d->seed) snprintf(out, len, "%llu", (unsigned long long)a->seed);
+    } else if (!strcmp(k, "padding")) {
+        if (a->pad_mode == ON_PAD_SAME) snprintf(out, len, "same");
+        else if (a->pad_mode == ON_PAD_EXPLICIT) {
+            if (a->pad[0] != a->pad[1] || a->pad[2] != a->pad[3])
+                snprintf(out, len, "(%d,%d,%d,%d)", a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
+            else if (one_d || a->pad[0] == a->pad[2]) snprintf(out, len, "%d", a->pad[2]);
+            else snprintf(out, len, "(%d,%d)", a->pad[0], a->pad[2]);
+        }
+    }
+#undef PAIR
+#undef NUM
+}
+
+int on_args_format(const on_op *op, const on_attrs *a, char *buf, size_t len) {
+    size_t n = (size_t)snprintf(buf, len, "%s", op->name);
+    int positional = 1, any = 0;
+    char name[32], val[64];
+    for (int i = 0; on_args_positional(op, i, name, sizeof name) && n < len; i++) {
+        arg_text(op, a, name, val, sizeof val);
+        if (!*val) {
+            positional = 0;
+            continue;
+        }
+        if (positional) n += (size_t)snprintf(buf + n, len - n, "%s%s", any ? "," : "(", val);
+        else n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", any ? "," : "(", name, val);
+        any = 1;
+    }
+    if (any && n < len) n += (size_t)snprintf(buf + n, len - n, ")");
+    return n < len ? 0 : -1;
 }

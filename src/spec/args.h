@@ -18,4 +18,8 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
 /* The name of the i-th positional argument of op, or NULL. */
 const char *on_args_positional(const on_op *op, int i, char *buf, size_t len);
 
+/* The layer as a compact-form token, e.g. "conv2d(32,3,padding=same)": arguments that
+ * differ from the op's defaults, positional while none was skipped. */
+int on_args_format(const on_op *op, const on_attrs *a, char *buf, size_t len);
+
 #endif

@@ -133,14 +133,24 @@ static int parse_input(lexer *lx, on_shape *s, on_error *err) {
     return 0;
 }
 
-/* One layer: name [ '(' args ')' ]. Appends it (and an activation= layer) to m. */
+static int find_node(const on_model *m, const char *name) {
+    for (int i = m->nn - 1; i >= 0; i--)
+        if (!strcmp(m->nodes[i].name, name)) return i;
+    return -1;
+}
+
+/* One layer: name [ '(' args ')' ]. Appends it (and an activation= layer) to m.
+ * Besides the op's own arguments: from=NAME feeds the layer from an earlier layer instead
+ * of the previous one; add(NAME) sums the previous layer (or from=) and layer NAME;
+ * name=NAME names the layer. */
 static int layer(on_model *m, lexer *lx, on_error *err) {
     char name[48];
     int col = lx->pos;
     if (!word(lx, name, sizeof name))
         return fail_at(err, lx, col, "expected a layer name, found '%.20s'", lx->s + lx->pos);
-    on_shape cur = m->nodes[m->nn - 1].ys;
-    const on_op *op = resolve(name, cur);
+    int from = m->nn - 1, other = -1;
+    char lname[ON_NAME_MAX] = "";
+    const on_op *op = resolve(name, m->nodes[from].ys);
     if (!op) {
         char known[1024];
         known_list(known, sizeof known);
@@ -148,7 +158,6 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
         snprintf(msg, sizeof msg, "unknown layer '%s' (supported: %s)", name, known);
         return on_fail(err, "spec:1:%d: %s", col + 1, msg);
     }
-    if (op->ninputs != 1) return fail_at(err, lx, col, "'%s' is not available in the compact form", name);
     on_attrs a = op->defaults;
     const on_op *act = NULL;
     if (lx->s[lx->pos] == '(') {
@@ -170,8 +179,19 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
                 key[0] = 0;
             }
             if (value(lx, &v, err)) return -1;
-            if (!strcmp(key, "activation") && (op->props & ON_PROP_LINEAR_MAP)) {
-                if (v.kind != ON_V_IDENT || !(act = resolve(v.ident, cur)) ||
+            int is_from = !strcmp(key, "from");
+            if (!strcmp(key, "name")) {
+                if (v.kind != ON_V_IDENT) return fail_at(err, lx, c0, "name must be a word%s", "");
+                snprintf(lname, sizeof lname, "%s", v.ident);
+            } else if (is_from || (op->ninputs == 2 && !*key)) {
+                int node = v.kind == ON_V_IDENT ? find_node(m, v.ident) : -1;
+                if (node < 0)
+                    return fail_at(err, lx, c0, "no earlier layer is called '%s'",
+                                   v.kind == ON_V_IDENT ? v.ident : "(a number)");
+                if (is_from) from = node;
+                else other = node;
+            } else if (!strcmp(key, "activation") && (op->props & ON_PROP_LINEAR_MAP)) {
+                if (v.kind != ON_V_IDENT || !(act = resolve(v.ident, m->nodes[from].ys)) ||
                     !(act->props & ON_PROP_ELEMENTWISE) || act->params)
                     return fail_at(err, lx, c0, "unknown activation '%s'", v.ident);
             } else {
@@ -189,8 +209,12 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
                 return fail_at(err, lx, lx->pos, "expected ',' or ')' after an argument of %s", op->name);
         }
     }
+    if (op->ninputs == 2 && other < 0)
+        return fail_at(err, lx, col, "%s needs the name of the layer to add, e.g. add(conv2d)", op->name);
     on_error e2;
-    if (on_model_add(m, op, &a, NULL, &e2) < 0) return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
+    int id = op->ninputs == 2 ? on_model_add_sum(m, from, other, lname, &e2)
+                              : on_model_add_at(m, from, op, &a, lname, &e2);
+    if (id < 0) return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
     if (act && on_model_add(m, act, &act->defaults, NULL, &e2) < 0)
         return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
     return 0;
@@ -231,4 +255,40 @@ on_model *on_model_from_spec(const char *spec, on_error *err) {
         return NULL;
     }
     return m;
+}
+
+char *on_model_to_spec(const on_model *m) {
+    size_t cap = 256 + (size_t)m->nn * 96, n = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    on_shape s = m->input;
+    if (s.rank == 1) n += (size_t)snprintf(out, cap, "input(%d)", s.c);
+    else if (s.rank == 2) n += (size_t)snprintf(out, cap, "input(%d,%d)", s.w, s.c);
+    else n += (size_t)snprintf(out, cap, "input(%d,%d,%d)", s.h, s.w, s.c);
+    for (int i = 1; i < m->nn; i++) {
+        const on_node *nd = &m->nodes[i];
+        char tok[256];
+        if (nd->op->ninputs == 2) snprintf(tok, sizeof tok, "add(%s)", m->nodes[nd->in[1]].name);
+        else on_args_format(nd->op, &nd->a, tok, sizeof tok);
+        char extra[160] = "", auto_name[ON_NAME_MAX];
+        int k = 0;
+        for (int j = 1; j < i; j++) k += m->nodes[j].op == nd->op;
+        if (k) snprintf(auto_name, sizeof auto_name, "%s_%d", nd->op->name, k);
+        else snprintf(auto_name, sizeof auto_name, "%s", nd->op->name);
+        if (strcmp(auto_name, nd->name)) snprintf(extra, sizeof extra, "name=%s", nd->name);
+        if (nd->in[0] != i - 1) /* fed by an earlier layer */
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sfrom=%s",
+                     *extra ? "," : "", m->nodes[nd->in[0]].name);
+        if (*extra) {
+            size_t t = strlen(tok);
+            if (t && tok[t - 1] == ')') snprintf(tok + t - 1, sizeof tok - t + 1, ",%s)", extra);
+            else snprintf(tok + t, sizeof tok - t, "(%s)", extra);
+        }
+        n += (size_t)snprintf(out + n, cap - n, " %s", tok);
+        if (n >= cap) {
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
 }
