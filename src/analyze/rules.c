@@ -34,7 +34,7 @@ typedef struct role {
 static void weight_conditions(role *r, const on_layer_view *v) {
     if (v->op == on_op_find("batchnorm")) {
         r->p = ON_PROP_ELEMENTWISE | ON_PROP_AFFINE | ON_PROP_PER_CHANNEL;
-        r->cond = ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED;
+        r->cond = ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG;
         snprintf(r->why, sizeof r->why, "every scale gamma_c/sqrt(var_c+eps) of '%s' is >= 0",
                  v->name);
     } else { /* a learned slope: PReLU */
@@ -62,7 +62,8 @@ static role role_of(const on_layer_view *v, int infer) {
     else if (p & ON_PROP_RESHAPE) r.kind = R_RESHAPE;
     else if (p & ON_PROP_ELEMENTWISE || (p & ON_PROP_TRAIN_DIFFERS)) r.kind = R_ELEM;
     else r.kind = R_OTHER;
-    if (r.kind == R_ELEM && !strcmp(op->name, "identity")) r.kind = R_IDENTITY;
+    unsigned id = ON_PROP_AFFINE | ON_PROP_IDEMPOTENT | ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED;
+    if (r.kind == R_ELEM && (p & id) == id && !(p & ON_PROP_PER_CHANNEL)) r.kind = R_IDENTITY;
     r.p = p;
     if (op->props_of) {
         /* attribute-only properties (LeakyReLU slope, ELU alpha) need no weights */
@@ -90,8 +91,18 @@ static on_verdict likely(on_verdict v) {
     return v;
 }
 
+/* Field by field: a struct's padding bytes are not copied reliably. */
+static int attrs_equal(const on_attrs *x, const on_attrs *y) {
+    return x->units == y->units && x->kh == y->kh && x->kw == y->kw && x->sh == y->sh &&
+           x->sw == y->sw && x->dh == y->dh && x->dw == y->dw && x->pad_mode == y->pad_mode &&
+           !memcmp(x->pad, y->pad, sizeof x->pad) && x->bias == y->bias &&
+           x->ceil_mode == y->ceil_mode && x->count_include_pad == y->count_include_pad &&
+           x->alpha == y->alpha && x->lo == y->lo && x->hi == y->hi && x->rate == y->rate &&
+           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed;
+}
+
 static int same_layer(const on_layer_view *a, const on_layer_view *b) {
-    return a->op == b->op && !memcmp(&a->a, &b->a, sizeof a->a) && !a->op->params;
+    return a->op == b->op && attrs_equal(&a->a, &b->a) && !a->op->params;
 }
 
 /* A pool has padding that average pooling counts as zeros. */
@@ -167,15 +178,24 @@ static on_verdict pool_elem(const role *p, const role *f) {
                    fn, pn);
 }
 
+static int clamp(const role *r, float *lo, float *hi);
+
 /* Train-mode dropout next to elementwise f. */
 static on_verdict drop_elem(const role *d, const role *f) {
     const char *fn = f->v->name;
     (void)d;
     unsigned need = ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG;
-    if (has(f, need))
+    float lo, hi;
+    int unit = (clamp(f, &lo, &hi) && lo == 0 && isinf(hi)) || has(f, ON_PROP_AFFINE | need);
+    if (has(f, need) && unit)
         return verdict(ON_EXACT, NULL, NULL,
                        "'%s' keeps 0 fixed and is positively homogeneous, so f(m x/q) = m f(x)/q "
-                       "for the same mask%s",
+                       "for the same mask, bit for bit as f only passes or zeroes values%s",
+                       fn, "");
+    if (has(f, need))
+        return verdict(ON_ROUNDING, NULL, NULL,
+                       "'%s' keeps 0 fixed and is positively homogeneous, so f(m x/q) = m f(x)/q "
+                       "for the same mask, up to the rounding of its slope times 1/q%s",
                        fn, "");
     if (maybe(f, need))
         return likely(verdict(ON_CONDITIONAL, NULL, f->why,
@@ -193,39 +213,117 @@ static on_verdict drop_elem(const role *d, const role *f) {
                    fn, "");
 }
 
+static int clamp(const role *r, float *lo, float *hi) {
+    return r->v->op->clamp_of && r->v->op->clamp_of(&r->v->a, lo, hi);
+}
+
+/* Does g map v to v, in every channel? -1 when that needs weights we do not have. */
+static int fixes(const on_layer_view *g, float v) {
+    if (isinf(v)) return 1;
+    if (g->op->params && !g->p) return -1;
+    float x[256], y[256];
+    int C = g->xs.c < 256 ? g->xs.c : 256;
+    for (int i = 0; i < C; i++) x[i] = v;
+    on_call c = {.a = &g->a, .n = 1, .xs = {1, C, 1, 1}, .ys = {1, C, 1, 1}, .x = x, .y = y,
+                 .p = (float *const *)g->p, .threads = 1};
+    g->op->forward(&c);
+    for (int i = 0; i < C; i++)
+        if (y[i] != v) return 0;
+    return 1;
+}
+
 /* Two different elementwise layers. */
 static on_verdict elem_elem(const role *a, const role *b) {
     const char *an = a->v->name, *bn = b->v->name;
-    const role *pos = has(a, ON_PROP_POS_PART) ? a : has(b, ON_PROP_POS_PART) ? b : NULL;
-    if (pos) {
-        const role *g = pos == a ? b : a;
-        unsigned need = ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED;
-        if (has(g, need) || has(g, ON_PROP_SIGN_KEEPING | ON_PROP_ZERO_FIXED))
+    float l1, h1, l2, h2;
+    int ca = clamp(a, &l1, &h1), cb = clamp(b, &l2, &h2);
+    if (ca && cb) {
+        if (l1 <= h2 && l2 <= h1)
             return verdict(ON_EXACT, NULL, NULL,
-                           "'%s' is max(x,0) and '%s' keeps signs with g(0) = 0, so both "
-                           "orders give g(x) where x > 0 and 0 elsewhere",
-                           pos->v->name, g->v->name);
-        if (maybe(g, need) && !(g->cond & ON_PROP_ZERO_FIXED))
-            return likely(verdict(ON_CONDITIONAL, NULL, g->why,
-                                  "'%s' is max(x,0); it commutes with '%s' when that is "
-                                  "non-decreasing with g(0) = 0",
-                                  pos->v->name, g->v->name));
-        if (maybe(g, need))
+                           "'%s' and '%s' clamp to overlapping ranges: both orders clamp to "
+                           "their intersection",
+                           an, bn);
+        return verdict(ON_NEVER, NULL, NULL,
+                       "'%s' and '%s' clamp to disjoint ranges: the last one decides", an, bn);
+    }
+    if (ca || cb) {
+        const role *c = ca ? a : b, *g = ca ? b : a;
+        float lo = ca ? l1 : l2, hi = ca ? h1 : h2;
+        const char *cn = c->v->name, *gn = g->v->name;
+        if (lo == 0 && isinf(hi)) { /* max(x, 0): g needs to keep signs only */
+            if (has(g, ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED) ||
+                has(g, ON_PROP_SIGN_KEEPING | ON_PROP_ZERO_FIXED))
+                return verdict(ON_EXACT, NULL, NULL,
+                               "'%s' is max(x,0) and '%s' keeps signs with g(0) = 0, so both "
+                               "orders give g(x) where x > 0 and 0 elsewhere",
+                               cn, gn);
+            if (maybe(g, ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED) && !(g->cond & ON_PROP_ZERO_FIXED))
+                return likely(verdict(ON_CONDITIONAL, NULL, g->why,
+                                      "'%s' is max(x,0); it commutes with '%s' when that is "
+                                      "non-decreasing with g(0) = 0",
+                                      cn, gn));
+            if (maybe(g, ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED))
+                return verdict(ON_CONDITIONAL, NULL,
+                               "every scale is >= 0 and every shift is 0 (in practice never)",
+                               "'%s' is max(x,0); it commutes with '%s' only when that maps 0 "
+                               "to 0 and keeps order",
+                               cn, gn);
+        } else if (maybe(g, ON_PROP_MONO_UP)) {
+            /* min(max(g(x), lo), hi) = g(min(max(x, lo), hi)) when g is non-decreasing and
+             * fixes lo and hi */
+            int fl = fixes(g->v, lo), fh = fixes(g->v, hi);
+            if (fl && fh && (fl < 0 || fh < 0 || !has(g, ON_PROP_MONO_UP)))
+                return verdict(ON_CONDITIONAL, NULL, "the second layer is non-decreasing and "
+                               "maps the clamp's bounds to themselves",
+                               "'%s' clamps; '%s' commutes with it when it is non-decreasing and "
+                               "fixes the bounds",
+                               cn, gn);
+            if (fl == 1 && fh == 1)
+                return verdict(ON_EXACT, NULL, NULL,
+                               "'%s' clamps to [lo,hi] and '%s' is non-decreasing with g(lo) = lo "
+                               "and g(hi) = hi: both orders agree inside and outside the range",
+                               cn, gn);
+        }
+    }
+    /* two hinges x -> x (x > 0), s x (x <= 0): with slopes >= 0 both orders multiply the
+     * slopes, up to rounding */
+    if (has(a, ON_PROP_LEAKY) && has(b, ON_PROP_LEAKY)) {
+        if (has(a, ON_PROP_MONO_UP) && has(b, ON_PROP_MONO_UP))
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' and '%s' are x for x > 0 and s x below with slopes >= 0: both "
+                           "orders multiply the slopes, up to rounding",
+                           an, bn);
+        if (maybe(a, ON_PROP_MONO_UP) && maybe(b, ON_PROP_MONO_UP))
+            return likely(verdict(ON_CONDITIONAL, NULL, *a->why ? a->why : b->why,
+                                  "'%s' and '%s' commute (up to rounding) when every slope is "
+                                  ">= 0",
+                                  an, bn));
+    }
+    /* a per-channel scaling (affine, zero-fixed, non-decreasing: a_c >= 0, b_c = 0) and a
+     * positively homogeneous f: f(a x) = a f(x), up to rounding */
+    for (int k = 0; k < 2; k++) {
+        const role *s = k ? b : a, *f = k ? a : b;
+        unsigned lin = ON_PROP_AFFINE | ON_PROP_ZERO_FIXED | ON_PROP_MONO_UP;
+        if (!has(s, ON_PROP_AFFINE) || !maybe(f, ON_PROP_POS_HOMOG)) continue;
+        if (has(s, lin) && has(f, ON_PROP_POS_HOMOG))
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' scales by factors >= 0 with no shift, and '%s' is positively "
+                           "homogeneous: f(a x) = a f(x) up to rounding",
+                           s->v->name, f->v->name);
+        if (maybe(s, lin))
             return verdict(ON_CONDITIONAL, NULL,
-                           g->cond & ON_PROP_ZERO_FIXED
-                               ? "every scale is >= 0 and every shift is 0 (in practice never)"
-                               : g->why,
-                           "'%s' is max(x,0); it commutes with '%s' when that is non-decreasing "
-                           "with g(0) = 0",
-                           pos->v->name, g->v->name);
+                           "every scale is >= 0 and every shift is 0 (in practice never)",
+                           "'%s' commutes with the positively homogeneous '%s' only when it "
+                           "scales by factors >= 0 with no shift",
+                           s->v->name, f->v->name);
     }
     if (has(a, ON_PROP_AFFINE) && has(b, ON_PROP_AFFINE) &&
         !((a->p | b->p) & ON_PROP_PER_CHANNEL))
         return verdict(ON_ROUNDING, NULL, NULL, "'%s' and '%s' are both affine maps with one "
                        "coefficient: they commute up to rounding", an, bn);
     return verdict(ON_NEVER, NULL, NULL,
-                   "'%s' and '%s' are different nonlinear functions, and no property they "
-                   "declare makes them commute",
+                   "'%s' and '%s' are different functions, and no property they declare makes "
+                   "them commute",
                    an, bn);
 }
 
@@ -238,7 +336,7 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                        "'%s' may stand on either side",
                        a.kind == R_IDENTITY ? an : bn, a.kind == R_IDENTITY ? bn : an);
     if (same_layer(first, second))
-        return verdict(ON_EXACT, NULL, NULL, "'%s' and '%s' are the same function%s", an, bn);
+        return verdict(ON_EXACT, NULL, NULL, "'%s' and '%s' are the same function", an, bn);
     if (a.kind == R_LINEAR || b.kind == R_LINEAR)
         return verdict(ON_NEVER, NULL, NULL,
                        "'%s' mixes positions and channels; '%s' does not pass through it",

@@ -75,6 +75,42 @@ static void planes(on_shape s, int *ch, size_t *inner) {
         }                                                                                          \
     }
 
+/* The clamps: f(x) = min(max(x, lo), hi). */
+static int relu_clamp(const on_attrs *a, float *lo, float *hi) {
+    (void)a;
+    *lo = 0;
+    *hi = INFINITY;
+    return 1;
+}
+static int relu6_clamp(const on_attrs *a, float *lo, float *hi) {
+    (void)a;
+    *lo = 0;
+    *hi = 6;
+    return 1;
+}
+static int hardtanh_clamp(const on_attrs *a, float *lo, float *hi) {
+    *lo = a->lo;
+    *hi = a->hi;
+    return a->lo <= a->hi;
+}
+static int leaky_clamp(const on_attrs *a, float *lo, float *hi) {
+    return a->alpha == 0 && relu_clamp(a, lo, hi);
+}
+#define CLAMP_relu relu_clamp
+#define CLAMP_relu6 relu6_clamp
+#define CLAMP_hardtanh hardtanh_clamp
+#define CLAMP_leaky_relu leaky_clamp
+#define CLAMP_identity NULL
+#define CLAMP_elu NULL
+#define CLAMP_selu NULL
+#define CLAMP_celu NULL
+#define CLAMP_tanh NULL
+#define CLAMP_sigmoid NULL
+#define CLAMP_softplus NULL
+#define CLAMP_gelu NULL
+#define CLAMP_silu NULL
+#define CLAMP_mish NULL
+
 /* argument names of each activation (ACT() pastes ARGS_name) */
 #define ARGS_leaky_relu "alpha"
 #define ARGS_elu "alpha"
@@ -97,10 +133,9 @@ static void planes(on_shape s, int *ch, size_t *inner) {
 /* Parameter-dependent properties of the leaky family: monotone iff slope >= 0,
  * idempotent iff the slope is 0 (ReLU) or 1 (identity). */
 static unsigned leaky_props(float s) {
-    unsigned p = ON_PROP_ELEMENTWISE | P_ZH;
+    unsigned p = ON_PROP_ELEMENTWISE | P_ZH | ON_PROP_LEAKY;
     if (s >= 0) p |= ON_PROP_MONO_UP;
     if (s == 0 || s == 1) p |= ON_PROP_IDEMPOTENT;
-    if (s == 0) p |= ON_PROP_POS_PART;
     if (s == 1) p |= ON_PROP_AFFINE;
     return p;
 }
@@ -111,7 +146,7 @@ static unsigned leaky_props_of(const on_attrs *a, const float *const *p, on_shap
 }
 static unsigned prelu_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
     (void)a;
-    unsigned r = ON_PROP_ELEMENTWISE | ON_PROP_PER_CHANNEL | P_ZH | ON_PROP_MONO_UP;
+    unsigned r = ON_PROP_ELEMENTWISE | ON_PROP_PER_CHANNEL | P_ZH | ON_PROP_MONO_UP | ON_PROP_LEAKY;
     for (int i = 0; i < xs.c; i++)
         if (!(p[0][i] >= 0)) r &= ~ON_PROP_MONO_UP;
     return r;
@@ -152,17 +187,18 @@ static on_cost act_cost_exp(const on_attrs *a, on_shape xs, on_shape ys) {
 #define ACT(nm, title_, F, DF, props_, props_of_, cost_, ...)                                      \
     ACT_KERNELS(nm, c->a->alpha, F, DF)                                                            \
     const on_op on_op_##nm = {.name = #nm, .title = title_, .props = props_, .ninputs = 1,        \
-                              .defaults = {__VA_ARGS__}, .args = ARGS_##nm, .props_of = props_of_,                   \
+                              .defaults = {__VA_ARGS__}, .args = ARGS_##nm, .clamp_of = CLAMP_##nm, .props_of = props_of_,                   \
                               .shape = act_shape, .forward = nm##_fwd, .backward = nm##_bwd,       \
                               .cost = cost_};
 
 /* clang-format off */
 ACT(identity, "identity", x, 1.0f,
-    P_MONO | P_ZH | ON_PROP_AFFINE | ON_PROP_IDEMPOTENT, NULL, act_cost)
+    P_MONO | P_ZH | ON_PROP_AFFINE | ON_PROP_IDEMPOTENT | ON_PROP_LEAKY, NULL, act_cost)
 ACT(relu, "ReLU", x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f,
-    P_MONO | P_ZH | ON_PROP_IDEMPOTENT | ON_PROP_POS_PART, NULL, act_cost)
+    P_MONO | P_ZH | ON_PROP_IDEMPOTENT | ON_PROP_LEAKY, NULL, act_cost)
 ACT(leaky_relu, "LeakyReLU", x > 0 ? x : a * x, x > 0 ? 1.0f : a,
-    ON_PROP_ELEMENTWISE | P_ZH | ON_PROP_PARAM_DEPENDENT, leaky_props_of, act_cost, .alpha = 0.01f)
+    ON_PROP_ELEMENTWISE | P_ZH | ON_PROP_LEAKY | ON_PROP_PARAM_DEPENDENT, leaky_props_of, act_cost,
+    .alpha = 0.01f)
 ACT(elu, "ELU", x > 0 ? x : a * expm1f(x), x > 0 ? 1.0f : y + a,
     ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, elu_props_of, act_cost_exp,
     .alpha = 1.0f)
@@ -174,11 +210,11 @@ ACT(celu, "CELU", x > 0 ? x : a * expm1f(x / a), x > 0 ? 1.0f : expf(x / a),
     .alpha = 1.0f)
 ACT(tanh, "tanh", tanhf(x), 1.0f - y * y, P_MONO | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
 ACT(sigmoid, "sigmoid", sigm(x), y * (1.0f - y), P_MONO, NULL, act_cost_exp)
-ACT(hardtanh, "hardtanh", x < c->a->lo ? c->a->lo : (x > c->a->hi ? c->a->hi : x),
+ACT(hardtanh, "hardtanh", x > c->a->lo ? (x > c->a->hi ? c->a->hi : x) : c->a->lo,
     (x > c->a->lo && x < c->a->hi) ? 1.0f : 0.0f,
     P_MONO | ON_PROP_IDEMPOTENT | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, hardtanh_props_of,
     act_cost, .lo = -1.0f, .hi = 1.0f)
-ACT(relu6, "ReLU6", x < 0 ? 0.0f : (x > 6.0f ? 6.0f : x), (x > 0 && x < 6.0f) ? 1.0f : 0.0f,
+ACT(relu6, "ReLU6", x > 0 ? (x > 6.0f ? 6.0f : x) : 0.0f, (x > 0 && x < 6.0f) ? 1.0f : 0.0f,
     P_MONO | ON_PROP_IDEMPOTENT | ON_PROP_ZERO_FIXED, NULL, act_cost)
 ACT(softplus, "softplus", softplus(x, a), a * x > 20.0f ? 1.0f : sigm(a * x), P_MONO, NULL,
     act_cost_exp, .alpha = 1.0f)
@@ -213,7 +249,7 @@ static void prelu_backward(const on_call *c) {
 
 const on_op on_op_prelu = {.name = "prelu", .title = "PReLU",
                            .props = ON_PROP_ELEMENTWISE | ON_PROP_PER_CHANNEL | P_ZH |
-                                    ON_PROP_PARAM_DEPENDENT,
+                                    ON_PROP_LEAKY | ON_PROP_PARAM_DEPENDENT,
                            .ninputs = 1, .props_of = prelu_props_of, .shape = act_shape,
                            .params = prelu_params, .forward = prelu_fwd,
                            .backward = prelu_backward, .cost = act_cost};

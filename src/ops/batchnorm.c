@@ -46,6 +46,7 @@ static unsigned bn_props_of(const on_attrs *a, const float *const *p, on_shape x
         if (!(sc >= 0)) r &= ~ON_PROP_MONO_UP;
         if (p[1][c] - p[2][c] * sc != 0) r &= ~ON_PROP_ZERO_FIXED;
     }
+    if (r & ON_PROP_ZERO_FIXED) r |= ON_PROP_POS_HOMOG; /* a pure scaling */
     return r;
 }
 

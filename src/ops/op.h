@@ -29,8 +29,8 @@ enum {
     ON_PROP_POOL = 1u << 11,         /* spatial pooling: max / min / avg, see pool_kind */
     ON_PROP_LINEAR_MAP = 1u << 12,   /* conv / dense: a linear map plus bias */
     ON_PROP_RESHAPE = 1u << 13,      /* only moves values (flatten) */
-    ON_PROP_POS_PART = 1u << 14,     /* f(x) = max(x, 0) exactly */
     ON_PROP_SIGN_KEEPING = 1u << 15, /* f(x) >= 0 for x > 0 and f(x) <= 0 for x <= 0 (GELU) */
+    ON_PROP_LEAKY = 1u << 16,        /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };
@@ -76,6 +76,8 @@ struct on_op {
     const char *args;
     /* Decide the properties from actual attributes and weights (NULL: props). */
     unsigned (*props_of)(const on_attrs *a, const float *const *p, on_shape xs);
+    /* Is f the clamp min(max(x, lo), hi)? (ReLU: 0, +inf.) NULL: no. */
+    int (*clamp_of)(const on_attrs *a, float *lo, float *hi);
     /* Check the input and give the output shape; fills err naming the problem. */
     int (*shape)(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err);
     /* The op's parameters for input shape xs; returns how many (at most 4). */
