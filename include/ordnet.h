@@ -226,10 +226,14 @@ typedef struct on_dataset {
  * /usr/share/datasets/fashion-mnist) or a directory holding MNIST-layout IDX files
  * (train-images-idx3-ubyte[.gz] ...). limit > 0 keeps the first `limit` samples. */
 int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err);
-/* Load one IDX image file and its label file (gzipped or not). */
+/* Load one IDX image file and its label file (gzipped or not); labels may be NULL
+ * (every label is then 0). */
 int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out,
                 on_error *err);
 void on_dataset_free(on_dataset *d);
+/* One PGM or PNG image into out (want.c x want.h x want.w floats in [0,1]); grey and
+ * RGB are converted to the model's channels; the size must match. */
+int on_image_load(const char *path, on_shape want, float *out, on_error *err);
 
 /* Per-channel input normalization (x - mean) / std applied by on_train / on_evaluate;
  * computed from the training set by on_train unless set. NULL mean/std: none. */
@@ -308,6 +312,24 @@ on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
  * permutations. Text, or JSON {"pairs", "classes", "cheapest", ...}. malloc'd. */
 char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int json,
                         on_error *err);
+
+/* --- checkpoints ----------------------------------------------------------------- */
+
+/* What a checkpoint records besides the weights. */
+typedef struct on_checkpoint_info {
+    on_train_cfg cfg;  /* the training configuration */
+    int epoch;         /* epochs completed */
+    int classes;       /* classes of the data it was trained on */
+    char data[256];    /* the data it was trained on ("fashion-mnist", a directory) */
+} on_checkpoint_info;
+
+/* Write m (its definition, weights, running statistics, normalization and optimizer
+ * state) and info (may be NULL) to path in the safetensors layout, atomically: a crash
+ * leaves the old file in place, never a partial one. */
+int on_checkpoint_save(const on_model *m, const char *path, const on_checkpoint_info *info,
+                       on_error *err);
+/* Read a checkpoint; verifies its checksum and every tensor's shape. info may be NULL. */
+on_model *on_checkpoint_load(const char *path, on_checkpoint_info *info, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

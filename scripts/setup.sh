@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config zlib1g-dev libopenblas-openmp-dev libcjson-dev
+packages=(build-essential cmake pkg-config zlib1g-dev libpng-dev libopenblas-openmp-dev libcjson-dev
           libsqlite3-dev dataset-fashion-mnist ${ORDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
  * Each command is one table entry: name, function, one-line summary, --help text. */
 #include "ordnet.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,10 @@ static on_model *load_model(const char *what, on_error *err) {
 
 typedef struct progress {
     int tty, json;
+    on_model *m;
+    const char *out;          /* checkpoint path, or NULL */
+    on_checkpoint_info info;  /* what each checkpoint records */
+    int saved_epoch;
 } progress;
 
 static int on_progress(void *user, const on_epoch_report *r) {
@@ -91,6 +96,15 @@ static int on_progress(void *user, const on_epoch_report *r) {
                    r->epoch, r->epochs, r->loss, 100 * r->train_acc, 100 * r->test_acc,
                    r->seconds, r->images_per_s);
         fflush(stdout);
+        if (p->out) {
+            on_error err;
+            p->info.epoch = r->epoch;
+            if (on_checkpoint_save(p->m, p->out, &p->info, &err)) {
+                fprintf(stderr, "ordnet train: cannot save the checkpoint: %s\n", err.msg);
+                return 1;
+            }
+            p->saved_epoch = r->epoch;
+        }
     } else if (p->tty && !p->json && (r->batch % 5 == 0 || r->batch == r->batches)) {
         int w = 30, fill = w * r->batch / r->batches;
         double eta = (r->batches - r->batch) * r->seconds / r->batch;
@@ -104,10 +118,10 @@ static int on_progress(void *user, const on_epoch_report *r) {
 
 static int cmd_train(args *a) {
     on_train_cfg cfg = on_train_defaults();
-    const char *model = REFERENCE_MODEL, *data = "fashion-mnist";
+    const char *model = REFERENCE_MODEL, *data = "fashion-mnist", *out = NULL;
     static const char *const opts[] = {"sgd", "adamw"};
     static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
-    int limit = 0, test_limit = 0, json = 0, threads = 0;
+    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--epochs")) cfg.epochs = (int)opt_num(a, 1, 1e6);
         else if (is_opt(a, "--batch")) cfg.batch = (int)opt_num(a, 1, 1 << 16);
@@ -126,6 +140,8 @@ static int cmd_train(args *a) {
         else if (is_opt(a, "--test-limit")) test_limit = (int)opt_num(a, 1, 1e9);
         else if (is_opt(a, "--threads")) threads = (int)opt_num(a, 1, 1024);
         else if (is_opt(a, "--json")) json = 1;
+        else if (is_opt(a, "-o") || is_opt(a, "--out")) out = opt_value(a);
+        else if (is_opt(a, "--resume")) resume = 1;
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet train: unknown option '%s' (see ordnet train --help)\n", a->argv[a->i]);
             return 2;
@@ -133,30 +149,209 @@ static int cmd_train(args *a) {
             model = a->argv[a->i];
     }
     if (a->bad) return 2;
+    if (resume && !out) {
+        fprintf(stderr, "ordnet train: --resume needs -o CKPT, the checkpoint to continue\n");
+        return 2;
+    }
     if (threads) on_set_threads(threads);
     on_error err;
     on_dataset tr = {0}, te = {0};
+    progress p = {.tty = isatty(1), .json = json, .out = out};
     on_model *m = NULL;
     int rc = 1;
-    if (!(m = load_model(model, &err)) || on_data_load(data, 1, limit, &tr, &err) ||
-        on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err)) {
-        fprintf(stderr, "ordnet train: %s\n", err.msg);
-        goto done;
+    if (resume) {
+        /* the checkpoint's own recipe and data: the run continues as if never stopped */
+        if (!(m = on_checkpoint_load(out, &p.info, &err))) goto fail;
+        cfg = p.info.cfg;
+        cfg.start_epoch = p.info.epoch;
+        data = p.info.data[0] ? p.info.data : data;
+        if (cfg.start_epoch >= cfg.epochs) {
+            printf("%s: already trained for all %d epochs\n", out, cfg.epochs);
+            rc = 0;
+            goto done;
+        }
+    } else if (!(m = load_model(model, &err))) {
+        goto fail;
     }
-    on_model_init(m, cfg.seed);
+    if (on_data_load(data, 1, limit, &tr, &err) ||
+        on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err))
+        goto fail;
+    if (!resume) on_model_init(m, cfg.seed);
+    p.m = m;
+    p.info.cfg = cfg;
+    p.info.classes = tr.classes;
+    snprintf(p.info.data, sizeof p.info.data, "%s", data);
     if (!json)
-        printf("training on %d images (%d test), %d epochs, batch %d, %s %s lr %g, %zu parameters, %d threads\n",
-               tr.n, te.n, cfg.epochs, cfg.batch, opts[cfg.opt], scheds[cfg.schedule], cfg.lr,
+        printf("%s %d images (%d test) from %s, epochs %d-%d of %d, batch %d, %s %s lr %g, "
+               "%zu parameters, %d threads\n",
+               resume ? "resuming on" : "training on", tr.n, te.n, data, cfg.start_epoch + 1,
+               cfg.epochs, cfg.epochs, cfg.batch, opts[cfg.opt], scheds[cfg.schedule], cfg.lr,
                on_model_num_params(m), on_get_threads());
-    progress p = {isatty(1), json};
     if (on_train(m, &tr, &te, &cfg, on_progress, &p, &err)) {
         fprintf(stderr, "ordnet train: %s\n", err.msg);
+        if (out && p.saved_epoch)
+            fprintf(stderr, "ordnet train: %s holds the last good state (epoch %d)\n", out, p.saved_epoch);
         goto done;
     }
+    if (!out && !json) printf("(not saved: add -o model.ckpt to keep the weights)\n");
     rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "ordnet train: %s\n", err.msg);
 done:
     on_dataset_free(&tr);
     on_dataset_free(&te);
+    on_model_free(m);
+    return rc;
+}
+
+/* ----- eval ----- */
+
+static int cmd_eval(args *a) {
+    const char *ckpt = NULL, *data = NULL;
+    int limit = 0, json = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--data")) data = opt_value(a);
+        else if (is_opt(a, "--limit")) limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--json")) json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet eval: unknown option '%s'\n", a->argv[a->i]);
+            return 2;
+        } else
+            ckpt = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (!ckpt) {
+        fprintf(stderr, "ordnet eval: which checkpoint? (ordnet eval CKPT)\n");
+        return 2;
+    }
+    on_error err;
+    on_checkpoint_info info;
+    on_dataset te = {0};
+    long *conf = NULL;
+    int rc = 1;
+    on_model *m = on_checkpoint_load(ckpt, &info, &err);
+    if (!m || on_data_load(data ? data : info.data[0] ? info.data : "fashion-mnist", 0, limit, &te, &err)) {
+        fprintf(stderr, "ordnet eval: %s\n", err.msg);
+        goto done;
+    }
+    int K = te.classes;
+    conf = calloc((size_t)K * K, sizeof(long));
+    double loss, acc;
+    if (!conf || on_evaluate(m, &te, 256, &loss, &acc, conf, &err)) {
+        fprintf(stderr, "ordnet eval: %s\n", err.msg);
+        goto done;
+    }
+    if (json) {
+        printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"images\": %d, \"per_class\": [", acc, loss, te.n);
+        for (int c = 0; c < K; c++) {
+            long row = 0;
+            for (int j = 0; j < K; j++) row += conf[c * K + j];
+            printf("%s%.6f", c ? ", " : "", row ? (double)conf[c * K + c] / row : 0.0);
+        }
+        printf("], \"confusion\": [");
+        for (int c = 0; c < K; c++) {
+            printf("%s[", c ? ", " : "");
+            for (int j = 0; j < K; j++) printf("%s%ld", j ? ", " : "", conf[c * K + j]);
+            printf("]");
+        }
+        printf("]}\n");
+    } else {
+        printf("%s on %d images: accuracy %.2f%%, loss %.4f\n\nper class (rows: true class, "
+               "columns: predicted)\n",
+               ckpt, te.n, 100 * acc, loss);
+        printf("class  acc%%  ");
+        for (int j = 0; j < K; j++) printf("%6d", j);
+        printf("\n");
+        for (int c = 0; c < K; c++) {
+            long row = 0;
+            for (int j = 0; j < K; j++) row += conf[c * K + j];
+            printf("%5d %5.1f  ", c, row ? 100.0 * conf[c * K + c] / row : 0.0);
+            for (int j = 0; j < K; j++) printf("%6ld", conf[c * K + j]);
+            printf("\n");
+        }
+    }
+    rc = 0;
+done:
+    free(conf);
+    on_dataset_free(&te);
+    on_model_free(m);
+    return rc;
+}
+
+/* ----- predict ----- */
+
+static int cmd_predict(args *a) {
+    const char *ckpt = NULL;
+    int json = 0, first = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--json")) json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet predict: unknown option '%s'\n", a->argv[a->i]);
+            return 2;
+        } else if (!ckpt) {
+            ckpt = a->argv[a->i];
+            first = a->i + 1;
+        }
+    }
+    if (!ckpt || first >= a->argc) {
+        fprintf(stderr, "usage: ordnet predict CKPT FILE... (PGM, PNG or IDX images)\n");
+        return 2;
+    }
+    on_error err;
+    on_model *m = on_checkpoint_load(ckpt, NULL, &err);
+    if (!m || on_model_compile(m, 64, &err)) {
+        fprintf(stderr, "ordnet predict: %s\n", err.msg);
+        on_model_free(m);
+        return 1;
+    }
+    on_shape in = on_model_node_shape(m, 0);
+    size_t per = on_shape_size(in);
+    int K = on_model_output_shape(m).c, rc = 0;
+    float *x = malloc(sizeof(float) * per * 64), *prob = malloc(sizeof(float) * (size_t)K);
+    const float *mean, *sd;
+    on_model_normalization(m, &mean, &sd);
+    for (int i = first; i < a->argc && x && prob; i++) {
+        if (a->argv[i][0] == '-') continue;
+        const char *path = a->argv[i];
+        on_dataset d = {0};
+        int is_idx = strstr(path, "idx") != NULL;
+        if (is_idx ? on_idx_load(path, NULL, 0, &d, &err) : on_image_load(path, in, x, &err)) {
+            fprintf(stderr, "ordnet predict: %s\n", err.msg);
+            rc = 1;
+            continue;
+        }
+        int n = is_idx ? d.n : 1;
+        if (is_idx && on_shape_size(d.shape) != per) {
+            fprintf(stderr, "ordnet predict: %s: images of %dx%d, the model takes %dx%d\n", path,
+                    d.shape.w, d.shape.h, in.w, in.h);
+            on_dataset_free(&d);
+            rc = 1;
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            if (is_idx) memcpy(x, d.x + (size_t)k * per, sizeof(float) * per);
+            for (int c = 0; mean && c < in.c; c++)
+                for (size_t j = 0; j < per / (size_t)in.c; j++) {
+                    float *v = x + (size_t)c * (per / (size_t)in.c) + j;
+                    *v = (*v - mean[c]) / sd[c];
+                }
+            on_model_forward(m, x, 1, 0);
+            const float *z = on_model_output(m);
+            float mx = z[0], s = 0;
+            int best = 0;
+            for (int j = 1; j < K; j++)
+                if (z[j] > mx) mx = z[j], best = j;
+            for (int j = 0; j < K; j++) s += prob[j] = expf(z[j] - mx);
+            if (json) printf("{\"file\": \"%s\", \"index\": %d, \"class\": %d, \"probabilities\": [", path, k, best);
+            else printf("%s%s%.0d: class %d (%.1f%%)  [", path, is_idx ? "#" : "", is_idx ? k : 0, best, 100 * prob[best] / s);
+            for (int j = 0; j < K; j++) printf("%s%.4f", j ? ", " : "", prob[j] / s);
+            printf(json ? "]}\n" : "]\n");
+        }
+        on_dataset_free(&d);
+    }
+    free(x);
+    free(prob);
     on_model_free(m);
     return rc;
 }
@@ -226,7 +421,19 @@ static const command commands[] = {
      "  --opt sgd|adamw (adamw)   --schedule const|step|cosine|onecycle (onecycle)\n"
      "  --momentum X (0.9; AdamW beta1)  --nesterov  --label-smoothing X (0.1)  --clip X\n"
      "  --augment                 random shifts of up to 2 pixels and horizontal flips\n"
-     "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"},
+     "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"
+     "  -o CKPT                   save a checkpoint after every epoch (atomically)\n"
+     "  --resume                  continue the run saved in CKPT (-o) to the same final weights\n"
+     "--data also reads CIFAR-10 binary (data_batch_1.bin) and CSV/TSV (label then values per\n"
+     "line: train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv; 1-D signals).\n"},
+    {"eval", cmd_eval, "accuracy, loss, per-class accuracy and confusion matrix of a checkpoint",
+     "usage: ordnet eval CKPT [--data fashion-mnist|DIR] [--limit N] [--json]\n"
+     "Evaluates on the test split of the data the checkpoint was trained on (or --data).\n"
+     "--json prints {\"accuracy\", \"loss\", \"images\", \"per_class\", \"confusion\"}.\n"},
+    {"predict", cmd_predict, "classify images with a checkpoint",
+     "usage: ordnet predict CKPT FILE... [--json]\n"
+     "FILE: a PGM or PNG image of the model's size, or an IDX image file (every image in it).\n"
+     "Prints the class and the probabilities of each image.\n"},
     {"analyze", cmd_analyze, "which adjacent layers commute, and the cheapest equal order",
      "usage: ordnet analyze [MODEL] [--mode train|infer] [--block \"bn,relu,maxpool,dropout(0.2)\"] [--json]\n"
      "For each adjacent pair of MODEL: exact, exact-with-change, conditional, rounding,\n"

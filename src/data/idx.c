@@ -57,11 +57,13 @@ int on_idx_load(const char *images, const char *labels, int limit, on_dataset *o
         on_fail(err, "%s: cannot open", images);
         goto done;
     }
-    if (!(fl = gzopen(labels, "rb"))) {
+    if (labels && !(fl = gzopen(labels, "rb"))) {
         on_fail(err, "%s: cannot open", labels);
         goto done;
     }
-    if (read_header(fi, images, 3, di, err) || read_header(fl, labels, 1, dl, err)) goto done;
+    if (read_header(fi, images, 3, di, err) || (fl && read_header(fl, labels, 1, dl, err)))
+        goto done;
+    if (!fl) dl[0] = di[0];
     if (di[0] != dl[0]) {
         on_fail(err, "%s has %d images but %s has %d labels", images, di[0], labels, dl[0]);
         goto done;
@@ -77,7 +79,9 @@ int on_idx_load(const char *images, const char *labels, int limit, on_dataset *o
         on_fail(err, "%s: out of memory", images);
         goto done;
     }
-    if (read_body(fi, images, px, n * per, err) || read_body(fl, labels, lb, n, err)) goto done;
+    if (read_body(fi, images, px, n * per, err) || (fl && read_body(fl, labels, lb, n, err)))
+        goto done;
+    if (!fl) memset(lb, 0, n);
     size_t keep = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
     out->x = malloc(sizeof(float) * keep * per);
     out->y = malloc(sizeof(int) * keep);
@@ -111,28 +115,3 @@ void on_dataset_free(on_dataset *d) {
     memset(d, 0, sizeof *d);
 }
 
-/* dir/name or dir/name.gz, whichever exists. */
-static void find_file(const char *dir, const char *name, char *out, size_t len) {
-    snprintf(out, len, "%s/%s.gz", dir, name);
-    FILE *f = fopen(out, "rb");
-    if (f) {
-        fclose(f);
-        return;
-    }
-    snprintf(out, len, "%s/%s", dir, name);
-}
-
-int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err) {
-    const char *dir = where;
-    if (!strcmp(where, "fashion-mnist")) dir = "/usr/share/datasets/fashion-mnist";
-    char img[PATH_MAX], lab[PATH_MAX];
-    find_file(dir, train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte", img, sizeof img);
-    find_file(dir, train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte", lab, sizeof lab);
-    if (on_idx_load(img, lab, limit, out, err)) {
-        if (!strcmp(where, "fashion-mnist") && strstr(err->msg, "cannot open"))
-            on_fail(err, "Fashion-MNIST not found in %s: apt-get install dataset-fashion-mnist",
-                    dir);
-        return -1;
-    }
-    return 0;
-}

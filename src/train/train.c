@@ -164,6 +164,7 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
         on_model_set_normalization(m, ms, ms + train->shape.c);
         free(ms);
     }
+    m->seed = cfg->seed; /* dropout masks: a function of (seed, layer name, step) */
     size_t per = on_shape_size(train->shape);
     int N = train->n, B = cfg->batch, nb = (N + B - 1) / B, k = on_model_output_shape(m).c;
     float *buf = malloc(sizeof(float) * per * (size_t)B);
