@@ -331,6 +331,65 @@ int on_checkpoint_save(const on_model *m, const char *path, const on_checkpoint_
 /* Read a checkpoint; verifies its checksum and every tensor's shape. info may be NULL. */
 on_model *on_checkpoint_load(const char *path, on_checkpoint_info *info, on_error *err);
 
+/* --- optimize (src/analyze/optimize.c) --- */
+
+/* One rewrite that optimize applied. */
+typedef struct on_rewrite {
+    char what[160]; /* e.g. "fold batchnorm 'batchnorm' into conv2d 'conv2d'" */
+    int exact;      /* 1: bit-exact by theory, 0: up to rounding */
+} on_rewrite;
+
+/* A new model: m rewritten for inference into its cheapest exactly-equal form, using m's
+ * weights (copied, m unchanged). Rewrites, repeated until none applies: remove dropout (the
+ * identity at inference); move a pool before an elementwise layer when on_commute says the pair
+ * is exact at inference with the weights (ReLU, monotone activations, BatchNorm with every
+ * scale >= 0), since the elementwise layer then runs on fewer values; fold an eval-mode
+ * BatchNorm that directly follows a conv or dense layer into its weights (W' = a W per output
+ * channel, b' = a b + shift with a = gamma/sqrt(var+eps), shift = beta - mean*a; a conv
+ * without bias gets one); drop the second of two identical adjacent idempotent layers (relu relu);
+ * merge two adjacent max-pools (or min-pools) that tile their inputs exactly (stride = size, no
+ * padding, sizes divisible) into one pool of the product size. Writes up to max_rw rewrites into
+ * rw (may be NULL) and their count into *nrw (may be NULL). NULL with err on failure.
+ * docs/OPTIMIZE.md gives the proofs. */
+on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, on_error *err);
+
+/* What on_verify_models measured. */
+typedef struct on_verify {
+    double max_abs;    /* largest |a - b| over every output value */
+    double max_rel;    /* largest per-sample max|a - b| / max(max|a|, max|b|) */
+    int bit_identical; /* 1 when every output float has the same bits in a and b */
+    int samples;       /* inputs compared */
+} on_verify;
+
+/* Run random inputs (and, when data is not NULL, the first n samples of it, normalized by each
+ * model's own statistics) through a and b in eval mode; report the largest absolute and
+ * relative output difference and whether every output was bit-identical. Both models are
+ * compiled by the call (and recompiled for their previous batch size, if they had one). */
+int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on_verify *out,
+                     on_error *err);
+/* --- end optimize --- */
+
+/* --- the order study (src/study/) ---------------------------------------------- */
+
+typedef struct on_study_cfg {
+    const char *model;   /* NULL: the reference model; compact text with {...} slots (each
+                            replaced by the same order of the block), or a model file whose
+                            runs of the block's layers become the slots */
+    const char *block;   /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
+    const char *orders;  /* NULL: every permutation; else "o1;o2;..." */
+    int seeds, epochs, limit, test_limit, jobs, threads;
+    const char *data, *out;
+    on_train_cfg train;  /* the recipe (seed and epochs are set per run) */
+    void (*log)(void *user, const char *line); /* progress lines; may be NULL */
+    void *user;
+} on_study_cfg;
+
+/* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
+ * images, 5000 test images of Fashion-MNIST, output in study-out/. */
+on_study_cfg on_study_defaults(void);
+/* Run (or resume) a study and write its report; see docs/STUDY.md. */
+int on_study_run(const on_study_cfg *cfg, on_error *err);
+
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);
 int on_get_threads(void);

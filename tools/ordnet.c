@@ -392,6 +392,138 @@ static int cmd_analyze(args *a) {
     return 0;
 }
 
+/* ----- optimize ----- */
+
+static int cmd_optimize(args *a) {
+    const char *ckpt = NULL, *out = NULL, *data = NULL;
+    int verify = 0, json = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "-o") || is_opt(a, "--out")) out = opt_value(a);
+        else if (is_opt(a, "--verify")) verify = 1;
+        else if (is_opt(a, "--data")) data = opt_value(a);
+        else if (is_opt(a, "--json")) json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet optimize: unknown option '%s'\n", a->argv[a->i]);
+            return 2;
+        } else
+            ckpt = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (!ckpt || !out) {
+        fprintf(stderr, "usage: ordnet optimize CKPT -o OUT [--verify] [--data D] [--json]\n");
+        return 2;
+    }
+    on_error err;
+    on_checkpoint_info info;
+    on_dataset te = {0};
+    on_rewrite rw[64];
+    int nrw = 0, rc = 1;
+    on_model *m = on_checkpoint_load(ckpt, &info, &err), *o = NULL;
+    if (!m || !(o = on_optimize(m, rw, 64, &nrw, &err))) goto fail;
+    double f0 = 0, f1 = 0;
+    for (int i = 1; i < on_model_num_nodes(m); i++) f0 += on_model_node_cost(m, i).flops_fwd;
+    for (int i = 1; i < on_model_num_nodes(o); i++) f1 += on_model_node_cost(o, i).flops_fwd;
+    int exact = 1;
+    for (int k = 0; k < nrw; k++) exact &= rw[k].exact;
+    char *before = on_model_to_spec(m), *after = on_model_to_spec(o);
+    if (!json) {
+        printf("%s\n  %s\n->\n  %s\n", ckpt, before, after);
+        for (int k = 0; k < nrw; k++) printf("  %-8s %s\n", rw[k].exact ? "exact" : "rounding", rw[k].what);
+        printf("forward FLOPs per sample: %.0f -> %.0f (%.1f%% less)\n", f0, f1, f0 > 0 ? 100 * (f0 - f1) / f0 : 0.0);
+    }
+    free(before);
+    free(after);
+    if (on_checkpoint_save(o, out, &info, &err)) goto fail;
+    if (!json) printf("saved %s\n", out);
+    on_verify v = {0};
+    if (verify) {
+        const char *d = data ? data : info.data[0] ? info.data : NULL;
+        if (d && on_data_load(d, 0, 200, &te, &err)) goto fail;
+        if (on_verify_models(m, o, d ? &te : NULL, 200, &v, &err)) goto fail;
+        if (!json) {
+            printf("verify: %d inputs (%d random%s%s): ", v.samples, d ? v.samples - te.n : v.samples,
+                   d ? ", rest from " : "", d ? d : "");
+            if (v.bit_identical) printf("bit-identical\n");
+            else printf("max abs diff %.2g, max rel diff %.2g%s\n", v.max_abs, v.max_rel,
+                        exact ? "" : " (some rewrites are exact only up to rounding)");
+        }
+        if ((exact && !v.bit_identical) || v.max_rel >= 1e-5) {
+            fprintf(stderr, "ordnet optimize: the optimized model differs more than the rewrites allow\n");
+            goto done;
+        }
+    }
+    if (json) {
+        printf("{\"rewrites\": [");
+        for (int k = 0; k < nrw; k++)
+            printf("%s{\"what\": \"%s\", \"exact\": %s}", k ? ", " : "", rw[k].what, rw[k].exact ? "true" : "false");
+        printf("], \"flops\": %.0f, \"flops_optimized\": %.0f", f0, f1);
+        if (verify)
+            printf(", \"verify\": {\"samples\": %d, \"max_abs\": %g, \"max_rel\": %g, \"bit_identical\": %s}",
+                   v.samples, v.max_abs, v.max_rel, v.bit_identical ? "true" : "false");
+        printf("}\n");
+    }
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "ordnet optimize: %s\n", err.msg);
+done:
+    on_dataset_free(&te);
+    on_model_free(m);
+    on_model_free(o);
+    return rc;
+}
+
+/* ----- study ----- */
+
+static void print_line(void *user, const char *line) {
+    (void)user;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static int cmd_study(args *a) {
+    on_study_cfg c = on_study_defaults();
+    int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--block")) c.block = opt_value(a);
+        else if (is_opt(a, "--orders")) c.orders = opt_value(a);
+        else if (is_opt(a, "--seeds")) seeds = (int)opt_num(a, 1, 1000);
+        else if (is_opt(a, "--epochs")) epochs = (int)opt_num(a, 1, 1000);
+        else if (is_opt(a, "--limit")) limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--test-limit")) test_limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--data")) c.data = opt_value(a);
+        else if (is_opt(a, "--out")) c.out = opt_value(a);
+        else if (is_opt(a, "--jobs")) c.jobs = (int)opt_num(a, 1, 64);
+        else if (is_opt(a, "--threads")) c.threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--full")) full = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet study: unknown option '%s' (see ordnet study --help)\n", a->argv[a->i]);
+            return 2;
+        } else
+            c.model = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (full) { /* the long version: all the data, more epochs and seeds */
+        c.epochs = 15;
+        c.limit = 0;
+        c.test_limit = 0;
+        c.seeds = 5;
+    }
+    if (epochs) c.epochs = epochs;
+    if (limit) c.limit = limit;
+    if (test_limit) c.test_limit = test_limit;
+    if (seeds) c.seeds = seeds;
+    if (c.jobs > 1 && !c.threads) c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
+    if (c.threads && c.jobs == 1) on_set_threads(c.threads);
+    c.log = print_line;
+    on_error err;
+    if (on_study_run(&c, &err)) {
+        fprintf(stderr, "ordnet study: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 /* ----- ops ----- */
 
 static int cmd_ops(args *a) {
@@ -409,6 +541,22 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"study", cmd_study, "train every distinct order of a block and report what matters",
+     "usage: ordnet study [MODEL] [options]\n"
+     "Trains one member (the cheapest) of every training-equivalence class of the orders of a\n"
+     "block, over several seeds, and writes report.md, report.svg, results.csv, results.json.\n"
+     "MODEL: compact form with the block in braces, e.g.\n"
+     "  \"input(28,28,1) conv2d(32,3,same) {bn relu maxpool dropout(0.2)} conv2d(64,3,same)\n"
+     "   {bn relu maxpool dropout(0.2)} flatten dense(10)\"  (every {...} gets the same order),\n"
+     "or a model file (Keras or compact) whose runs of the --block layers are permuted.\n"
+     "Default: the reference model above on Fashion-MNIST.\n"
+     "options:\n"
+     "  --block \"bn,relu,maxpool,dropout(0.2)\"   the layers to permute\n"
+     "  --orders \"o1;o2;...\"   only these orders (each: the block's layers, space-separated)\n"
+     "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
+     "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
+     "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+     "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes.\n"},
     {"train", cmd_train, "train a model on a data set",
      "usage: ordnet train [MODEL] [options]\n"
      "MODEL is the compact form (quoted) or a file holding it; default: the reference model\n"
@@ -441,6 +589,14 @@ static const command commands[] = {
      "equal to MODEL by proof and the cheapest. --block: every permutation of the block\n"
      "(after MODEL's first convolution) grouped into classes. No MODEL and no --block:\n"
      "the default block. --mode: training (default) or inference rules.\n"},
+    {"optimize", cmd_optimize, "rewrite a trained model into its cheapest exactly-equal form",
+     "usage: ordnet optimize CKPT -o OUT [--verify] [--data D] [--json]\n"
+     "Removes dropout, folds BatchNorm into the preceding conv/dense, moves pools before\n"
+     "layers they commute with exactly (decided on the checkpoint's weights), drops repeated\n"
+     "idempotent layers and merges stacked max-pools; writes OUT as a checkpoint.\n"
+     "--verify runs random and real inputs through both models and prints the largest\n"
+     "absolute and relative difference, or bit-identical; it fails when the difference is\n"
+     "more than the rewrites allow. See docs/OPTIMIZE.md.\n"},
     {"ops", cmd_ops, "list the layers ordnet has", "usage: ordnet ops\n"},
 };
 

@@ -22,4 +22,8 @@ const char *on_args_positional(const on_op *op, int i, char *buf, size_t len);
  * differ from the op's defaults, positional while none was skipped. */
 int on_args_format(const on_op *op, const on_attrs *a, char *buf, size_t len);
 
+/* The op a compact-form name means at an input of shape cur: aliases (bn, swish, ...)
+ * and rank-picked names (conv, maxpool -> 1-D or 2-D). NULL if unknown. */
+const on_op *on_spec_resolve(const char *name, on_shape cur);
+
 #endif

@@ -93,7 +93,7 @@ static int value(lexer *lx, on_value *v, on_error *err) {
     return 0;
 }
 
-static const on_op *resolve(const char *name, on_shape cur) {
+const on_op *on_spec_resolve(const char *name, on_shape cur) {
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(name, aliases[i][0])) name = aliases[i][1];
     for (size_t i = 0; i < sizeof by_rank / sizeof by_rank[0]; i++)
@@ -150,7 +150,7 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
         return fail_at(err, lx, col, "expected a layer name, found '%.20s'", lx->s + lx->pos);
     int from = m->nn - 1, other = -1;
     char lname[ON_NAME_MAX] = "";
-    const on_op *op = resolve(name, m->nodes[from].ys);
+    const on_op *op = on_spec_resolve(name, m->nodes[from].ys);
     if (!op) {
         char known[1024];
         known_list(known, sizeof known);
@@ -191,7 +191,7 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
                 if (is_from) from = node;
                 else other = node;
             } else if (!strcmp(key, "activation") && (op->props & ON_PROP_LINEAR_MAP)) {
-                if (v.kind != ON_V_IDENT || !(act = resolve(v.ident, m->nodes[from].ys)) ||
+                if (v.kind != ON_V_IDENT || !(act = on_spec_resolve(v.ident, m->nodes[from].ys)) ||
                     !(act->props & ON_PROP_ELEMENTWISE) || act->params)
                     return fail_at(err, lx, c0, "unknown activation '%s'", v.ident);
             } else {

@@ -1,0 +1,642 @@
+/* optimize.c - `ordnet optimize` as a library call: a model rewritten for inference into a
+ * cheaper form that computes the same function, and a checker that runs two models side
+ * by side. docs/OPTIMIZE.md gives the proofs of each rewrite.
+ *
+ * The model is copied into a small editable graph (nodes with their own copies of the
+ * weights, inputs by index, a dead flag), rewritten there until no rule applies, then
+ * rebuilt with on_model_new / on_model_add_at / on_model_add_sum, keeping the names of the
+ * surviving layers so every tensor is copied by name. Rules, highest priority first; after
+ * each applied rewrite the search starts again from the first rule:
+ *
+ *   0. remove layers whose output nothing reads                               exact
+ *   1. remove dropout (the identity at inference) and identity layers        exact
+ *   2. fold an eval BatchNorm that directly follows a conv/dense into it      rounding
+ *   3. drop the second of two identical idempotent layers (relu relu)         exact
+ *   4. merge two max-pools (or min-pools) that tile their inputs             exact
+ *   5. a BatchNorm after conv/dense -> pools: move it before the pools when   exact, then
+ *      on_commute says each swap is exact, then fold it (rule 2)              rounding
+ *   6. move a pool before the elementwise layer that feeds it when on_commute exact
+ *      says so (ON_EXACT, or ON_EXACT_CHANGE with max <-> min) and the pool
+ *      shrinks the tensor
+ *
+ * Only simple chains are rewritten: a layer whose output another layer also reads (a
+ * residual branch) is never moved, folded away or merged.
+ */
+#include "analyze.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ----- the editable graph ----- */
+
+typedef struct xnode {
+    const on_op *op; /* NULL: the input */
+    on_attrs a;
+    char name[ON_NAME_MAX];
+    int in[2];
+    int dead;
+    on_shape ys;
+    int np;
+    char pname[4][2 * ON_NAME_MAX];
+    float *p[4];
+    size_t psz[4];
+} xnode;
+
+typedef struct xgraph {
+    xnode *n;
+    int nn, out; /* out: the node the model outputs */
+    on_rewrite *rw;
+    int max_rw, nrw;
+} xgraph;
+
+static void xg_free(xgraph *g) {
+    for (int i = 0; g->n && i < g->nn; i++)
+        for (int k = 0; k < g->n[i].np; k++) free(g->n[i].p[k]);
+    free(g->n);
+}
+
+static on_shape xs_of(const xgraph *g, int i) { return g->n[g->n[i].in[0]].ys; }
+
+/* Recompute every live node's output shape (rewrites move layers). */
+static int xg_shapes(xgraph *g, on_error *err) {
+    for (int i = 1; i < g->nn; i++) {
+        xnode *x = &g->n[i];
+        if (x->dead) continue;
+        on_error e2;
+        if (x->op->shape(&x->a, xs_of(g, i), &x->ys, &e2))
+            return on_fail(err, "optimize: layer '%s' no longer fits: %s", x->name, e2.msg);
+    }
+    return 0;
+}
+
+static int xg_load(xgraph *g, const on_model *m, on_error *err) {
+    g->nn = m->nn;
+    g->out = m->nn - 1;
+    g->n = calloc((size_t)m->nn, sizeof *g->n);
+    if (!g->n) return on_fail(err, "out of memory");
+    for (int i = 0; i < m->nn; i++) {
+        const on_node *nd = &m->nodes[i];
+        xnode *x = &g->n[i];
+        x->op = nd->op;
+        x->a = nd->a;
+        x->in[0] = nd->in[0];
+        x->in[1] = nd->in[1];
+        x->ys = nd->ys;
+        snprintf(x->name, sizeof x->name, "%s", nd->name);
+        if (nd->nt > 4) return on_fail(err, "optimize: layer '%s' has %d tensors", nd->name, nd->nt);
+        for (int k = 0; k < nd->nt; k++) {
+            const on_tensor *t = &m->tensors[nd->t0 + k];
+            size_t ln = strlen(nd->name);
+            const char *pn = !strncmp(t->name, nd->name, ln) && t->name[ln] == '.' ? t->name + ln + 1 : t->name;
+            snprintf(x->pname[k], sizeof x->pname[k], "%s", pn);
+            x->psz[k] = t->d.size;
+            x->p[k] = malloc(sizeof(float) * (t->d.size ? t->d.size : 1));
+            if (!x->p[k]) return on_fail(err, "out of memory");
+            x->np = k + 1;
+            memcpy(x->p[k], on_tensor_ptr((on_model *)m, nd->t0 + k), sizeof(float) * t->d.size);
+        }
+    }
+    return 0;
+}
+
+static float *param(xnode *x, const char *name) {
+    for (int k = 0; k < x->np; k++)
+        if (!strcmp(x->pname[k], name)) return x->p[k];
+    return NULL;
+}
+
+/* How many live nodes read node i (the model's output counts as one more reader). */
+static int readers(const xgraph *g, int i) {
+    int r = i == g->out;
+    for (int j = i + 1; j < g->nn; j++) {
+        if (g->n[j].dead) continue;
+        r += g->n[j].in[0] == i;
+        r += g->n[j].in[1] == i;
+    }
+    return r;
+}
+
+/* Node j is a one-input layer reading i, and nothing else reads i. */
+static int chain(const xgraph *g, int i, int j) {
+    if (i < 1 || j <= i || g->n[i].dead || g->n[j].dead) return 0;
+    return g->n[i].op->ninputs == 1 && g->n[j].op->ninputs == 1 && g->n[j].in[0] == i &&
+           readers(g, i) == 1;
+}
+
+/* Every reader of `from` reads `to` instead; node `from` dies. */
+static void bypass(xgraph *g, int from, int to) {
+    for (int j = from + 1; j < g->nn; j++)
+        for (int k = 0; k < 2; k++)
+            if (g->n[j].in[k] == from) g->n[j].in[k] = to;
+    if (g->out == from) g->out = to;
+    g->n[from].dead = 1;
+}
+
+static on_layer_view view(const xgraph *g, int i) {
+    const xnode *x = &g->n[i];
+    return (on_layer_view){.op = x->op, .a = x->a, .xs = xs_of(g, i),
+                           .p = x->np ? (const float *const *)x->p : NULL, .name = x->name};
+}
+
+static void note(xgraph *g, int exact, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void note(xgraph *g, int exact, const char *fmt, ...) {
+    if (g->rw && g->nrw < g->max_rw) {
+        on_rewrite *r = &g->rw[g->nrw];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->what, sizeof r->what, fmt, ap);
+        va_end(ap);
+        r->exact = exact;
+    }
+    g->nrw++;
+}
+
+/* Properties of node i as decided from its attributes and weights. */
+static unsigned props(const xgraph *g, int i) {
+    const xnode *x = &g->n[i];
+    unsigned p = x->op->props;
+    if (x->op->props_of && (!x->op->params || x->np))
+        p = x->op->props_of(&x->a, x->np ? (const float *const *)x->p : NULL, xs_of(g, i));
+    return p;
+}
+
+/* Field by field: padding bytes of on_attrs are not reliably equal. */
+static int attrs_equal(const on_attrs *x, const on_attrs *y) {
+    return x->units == y->units && x->kh == y->kh && x->kw == y->kw && x->sh == y->sh &&
+           x->sw == y->sw && x->dh == y->dh && x->dw == y->dw && x->pad_mode == y->pad_mode &&
+           !memcmp(x->pad, y->pad, sizeof x->pad) && x->bias == y->bias &&
+           x->ceil_mode == y->ceil_mode && x->count_include_pad == y->count_include_pad &&
+           x->alpha == y->alpha && x->lo == y->lo && x->hi == y->hi && x->rate == y->rate &&
+           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed;
+}
+
+static int is_bn(const xnode *x) { return x->op == on_op_find("batchnorm"); }
+static int is_linear(const xnode *x) { return x->op && (x->op->props & ON_PROP_LINEAR_MAP); }
+static int is_pool(const xnode *x) { return x->op && (x->op->props & ON_PROP_POOL); }
+
+/* The op of the other extreme pool (maxpool2d <-> minpool2d), or NULL. */
+static const on_op *flipped_pool(const on_op *op) {
+    char nm[32];
+    if (!strncmp(op->name, "max", 3)) snprintf(nm, sizeof nm, "min%s", op->name + 3);
+    else if (!strncmp(op->name, "min", 3)) snprintf(nm, sizeof nm, "max%s", op->name + 3);
+    else return NULL;
+    const on_op *f = on_op_find(nm);
+    return f && f->pool_kind != op->pool_kind && f->pool_kind != ON_POOL_AVG ? f : NULL;
+}
+
+/* ----- the rules ----- */
+
+/* 0. A layer whose output nothing reads (a dead branch) does not change the output. */
+static int rule_unused(xgraph *g) {
+    for (int i = g->nn - 1; i >= 1; i--) {
+        if (g->n[i].dead || readers(g, i)) continue;
+        note(g, 1, "remove %s '%s' (nothing reads its output)", g->n[i].op->name, g->n[i].name);
+        g->n[i].dead = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* 1. Dropout is the identity at inference; so is an identity layer, and any layer whose
+ * properties say f(x) = x for x > 0 (LEAKY) and affine (so f(x) = x everywhere). */
+static int rule_identity(xgraph *g) {
+    for (int i = 1; i < g->nn; i++) {
+        xnode *x = &g->n[i];
+        if (x->dead || x->op->ninputs != 1) continue;
+        unsigned p = props(g, i);
+        int drop = (x->op->props & ON_PROP_STOCHASTIC) != 0;
+        int ident = (p & (ON_PROP_ELEMENTWISE | ON_PROP_LEAKY | ON_PROP_AFFINE)) ==
+                        (ON_PROP_ELEMENTWISE | ON_PROP_LEAKY | ON_PROP_AFFINE) &&
+                    !(p & ON_PROP_PER_CHANNEL) && !x->np;
+        if (!drop && !ident) continue;
+        note(g, 1, "remove %s '%s' (%s)", x->op->name, x->name,
+             drop ? "the identity at inference" : "the identity");
+        bypass(g, i, x->in[0]);
+        return 1;
+    }
+    return 0;
+}
+
+/* Fold the weights of eval BatchNorm node b into the conv/dense node l (whose output b
+ * normalizes); the caller unlinks b. */
+static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
+    xnode *L = &g->n[l], *B = &g->n[b];
+    int F = L->a.units;
+    float *gamma = param(B, "weight"), *beta = param(B, "bias"), *mean = param(B, "running_mean"),
+          *var = param(B, "running_var");
+    float *w = param(L, "weight");
+    if (!gamma || !beta || !mean || !var || !w || B->psz[0] != (size_t)F) {
+        *failed = on_fail(err, "optimize: cannot fold '%s' into '%s': unexpected tensors",
+                          B->name, L->name);
+        return 0;
+    }
+    int added = 0;
+    if (!L->a.bias) { /* a conv without bias gets one: its tensors follow the op's table */
+        on_attrs na = L->a;
+        na.bias = 1;
+        on_param_desc pd[4];
+        int np = L->op->params(&na, xs_of(g, l), L->ys, pd);
+        int k = L->np;
+        if (np != L->np + 1 || k >= 4 || pd[k].size != (size_t)F) {
+            *failed = on_fail(err, "optimize: cannot give '%s' a bias", L->name);
+            return 0;
+        }
+        float *bias = calloc((size_t)F, sizeof(float));
+        if (!bias) {
+            *failed = on_fail(err, "out of memory");
+            return 0;
+        }
+        snprintf(L->pname[k], sizeof L->pname[k], "%s", pd[k].name);
+        L->p[k] = bias;
+        L->psz[k] = (size_t)F;
+        L->np++;
+        L->a = na;
+        added = 1;
+    }
+    float *bias = param(L, "bias");
+    size_t per = L->psz[0] / (size_t)F; /* weights are (F, ...): one block per output channel */
+    for (int f = 0; f < F; f++) {
+        /* the same float arithmetic as eval-mode BatchNorm (batchnorm.c) */
+        float a = gamma[f] / sqrtf(var[f] + B->a.eps);
+        float shift = beta[f] - mean[f] * a;
+        for (size_t j = 0; j < per; j++) w[(size_t)f * per + j] *= a;
+        bias[f] = (float)((double)a * bias[f] + shift);
+    }
+    note(g, 0, "fold %s '%s' into %s '%s'%s", B->op->name, B->name, L->op->name, L->name,
+         added ? " (which gets a bias)" : "");
+    return 1;
+}
+
+/* 2. BatchNorm directly after a conv or dense layer that nothing else reads. */
+static int rule_fold(xgraph *g, on_error *err, int *failed) {
+    for (int b = 1; b < g->nn; b++) {
+        xnode *B = &g->n[b];
+        if (B->dead || !is_bn(B)) continue;
+        int l = B->in[0];
+        if (!is_linear(&g->n[l]) || !chain(g, l, b) || g->n[l].ys.c != B->ys.c) continue;
+        if (!fold(g, l, b, err, failed)) return 0;
+        bypass(g, b, l);
+        return 1;
+    }
+    return 0;
+}
+
+/* 3. f f with f idempotent and both layers the same function: the second is a no-op. */
+static int rule_idempotent(xgraph *g) {
+    for (int j = 1; j < g->nn; j++) {
+        xnode *y = &g->n[j];
+        if (y->dead || y->op->ninputs != 1 || y->np) continue;
+        int i = y->in[0];
+        xnode *x = &g->n[i];
+        if (i < 1 || x->op != y->op || x->np || !attrs_equal(&x->a, &y->a)) continue;
+        unsigned p = props(g, j);
+        if (!(p & ON_PROP_IDEMPOTENT) || !(p & ON_PROP_ELEMENTWISE)) continue;
+        note(g, 1, "drop %s '%s', a repeat of the idempotent '%s'", y->op->name, y->name, x->name);
+        bypass(g, j, i);
+        return 1;
+    }
+    return 0;
+}
+
+/* Windows of pool node i tile its input exactly: stride = size, no padding, sizes divisible. */
+static int tiles(const xgraph *g, int i) {
+    const xnode *x = &g->n[i];
+    on_shape xs = xs_of(g, i);
+    on_geom ge;
+    if (on_geom_make(&x->a, xs, 0, &ge, NULL)) return 0;
+    return ge.sh == x->a.kh && ge.sw == x->a.kw && !(ge.pt | ge.pb | ge.pl | ge.pr) &&
+           xs.h % x->a.kh == 0 && xs.w % x->a.kw == 0;
+}
+
+/* 4. Two max-pools (or min-pools) that tile: one pool over the product window. */
+static int rule_merge_pools(xgraph *g) {
+    for (int j = 1; j < g->nn; j++) {
+        xnode *q = &g->n[j];
+        if (q->dead || !is_pool(q) || q->op->pool_kind == ON_POOL_AVG) continue;
+        int i = q->in[0];
+        xnode *p = &g->n[i];
+        if (!is_pool(p) || p->op != q->op || !chain(g, i, j) || !tiles(g, i) || !tiles(g, j))
+            continue;
+        on_attrs a = p->a;
+        a.kh = p->a.kh * q->a.kh;
+        a.kw = p->a.kw * q->a.kw;
+        a.sh = a.sw = 0; /* the window size */
+        a.pad_mode = ON_PAD_VALID;
+        memset(a.pad, 0, sizeof a.pad);
+        a.ceil_mode = 0;
+        char win[32];
+        if (xs_of(g, i).rank == 2) snprintf(win, sizeof win, "%d", a.kw);
+        else snprintf(win, sizeof win, "%dx%d", a.kh, a.kw);
+        note(g, 1, "merge %s '%s' and '%s' (tiling windows) into one pool over %s", p->op->name,
+             p->name, q->name, win);
+        char keep[ON_NAME_MAX];
+        snprintf(keep, sizeof keep, "%s", p->name);
+        bypass(g, i, p->in[0]); /* q reads what p read */
+        snprintf(q->name, sizeof q->name, "%s", keep);
+        q->a = a;
+        return 1;
+    }
+    return 0;
+}
+
+/* Swap chain nodes e (first) and p (second, reading only e); the array keeps topological
+ * order: p takes e's slot and reads e's input, e takes p's slot and reads p. */
+static void swap_chain(xgraph *g, int e, int p) {
+    int src = g->n[e].in[0];
+    xnode t = g->n[e];
+    g->n[e] = g->n[p];
+    g->n[p] = t;
+    g->n[e].in[0] = src;
+    g->n[p].in[0] = e; /* readers of slot p (the output, too) now read the elementwise layer */
+}
+
+/* Is the swap of chain nodes i (first) and j (second) exact at inference with the weights?
+ * 1: ON_EXACT, 2: ON_EXACT_CHANGE (max <-> min), 0: no. */
+static int exact_swap(const xgraph *g, int i, int j, on_verdict *v) {
+    on_layer_view a = view(g, i), b = view(g, j);
+    *v = on_commute(&a, &b, 1);
+    if (v->kind == ON_EXACT) return 1;
+    if (v->kind == ON_EXACT_CHANGE) return 2;
+    return 0;
+}
+
+static void flip(xgraph *g, int i) {
+    const on_op *f = flipped_pool(g->n[i].op);
+    if (f) g->n[i].op = f;
+}
+
+/* 5. conv/dense -> pool ... pool -> BatchNorm: move the BatchNorm before the pools when each
+ * swap is exact (on_commute at inference, with the weights), then fold it. */
+static int rule_fold_through_pools(xgraph *g, on_error *err, int *failed) {
+    for (int b = 1; b < g->nn; b++) {
+        xnode *B = &g->n[b];
+        if (B->dead || !is_bn(B)) continue;
+        /* pools[0] feeds B, pools[k-1] reads the linear layer l */
+        int pools[64], k = 0, i = B->in[0], prev = b;
+        while (i > 0 && k < 64 && is_pool(&g->n[i]) && chain(g, i, prev)) {
+            pools[k++] = i;
+            prev = i;
+            i = g->n[i].in[0];
+        }
+        int l = i;
+        if (!k || !is_linear(&g->n[l]) || !chain(g, l, prev) || g->n[l].ys.c != B->ys.c) continue;
+        /* move B back one pool at a time; each step is checked where B would then stand:
+         * right after pools[s], whose input B would read next */
+        int flips[64], ok = 1, src = B->in[0];
+        for (int s = 0; s < k && ok; s++) {
+            on_verdict v;
+            B->in[0] = pools[s];
+            int r = exact_swap(g, pools[s], b, &v);
+            ok = r == 1 || (r == 2 && flipped_pool(g->n[pools[s]].op));
+            flips[s] = r == 2;
+        }
+        B->in[0] = src;
+        if (!ok) continue;
+        for (int s = 0; s < k; s++) {
+            if (flips[s]) flip(g, pools[s]);
+            note(g, 1, "move %s '%s' before %s '%s'%s, to fold it", B->op->name, B->name,
+                 g->n[pools[s]].op->name, g->n[pools[s]].name,
+                 flips[s] ? " (which becomes the other extreme pool)" : "");
+        }
+        /* B now directly follows l: fold it, and B's readers read the last pool */
+        if (!fold(g, l, b, err, failed)) return 0;
+        bypass(g, b, pools[0]);
+        return 1;
+    }
+    return 0;
+}
+
+/* 6. elementwise e -> pool p, p the only reader of e: move p before e when exact and the
+ * pool shrinks the tensor (e then runs on fewer values). */
+static int rule_pool_first(xgraph *g) {
+    for (int j = 1; j < g->nn; j++) {
+        xnode *p = &g->n[j];
+        if (p->dead || !is_pool(p)) continue;
+        int i = p->in[0];
+        xnode *e = &g->n[i];
+        if (i < 1 || !chain(g, i, j) || is_pool(e) || is_linear(e)) continue;
+        on_shape es = xs_of(g, i);
+        if (e->ys.rank != es.rank || e->ys.c != es.c || e->ys.h != es.h || e->ys.w != es.w) continue;
+        if (on_shape_size(p->ys) >= on_shape_size(xs_of(g, j))) continue;
+        on_verdict v;
+        int r = exact_swap(g, i, j, &v);
+        if (!r || (r == 2 && !flipped_pool(p->op))) continue;
+        note(g, 1, "move %s '%s' before %s '%s'%s", p->op->name, p->name, e->op->name, e->name,
+             r == 2 ? " as the other extreme pool" : "");
+        if (r == 2) flip(g, j);
+        swap_chain(g, i, j);
+        return 1;
+    }
+    return 0;
+}
+
+/* ----- building the result ----- */
+
+static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
+    int *map = malloc(sizeof(int) * (size_t)g->nn);
+    char *reach = calloc((size_t)g->nn, 1);
+    on_model *r = NULL;
+    if (!map || !reach) {
+        on_fail(err, "out of memory");
+        goto done;
+    }
+    reach[g->out] = 1;
+    for (int i = g->nn - 1; i >= 1; i--)
+        if (reach[i] && !g->n[i].dead)
+            for (int k = 0; k < g->n[i].op->ninputs; k++) reach[g->n[i].in[k]] = 1;
+    if (!(r = on_model_new(m->input, err))) goto done;
+    map[0] = 0;
+    for (int i = 1; i < g->nn; i++) {
+        xnode *x = &g->n[i];
+        map[i] = -1;
+        if (x->dead || !reach[i]) continue;
+        on_error e2;
+        int id = x->op->ninputs == 2
+                     ? on_model_add_sum(r, map[x->in[0]], map[x->in[1]], x->name, &e2)
+                     : on_model_add_at(r, map[x->in[0]], x->op, &x->a, x->name, &e2);
+        if (id < 0) {
+            on_fail(err, "optimize: rebuilding '%s': %s", x->name, e2.msg);
+            goto fail;
+        }
+        map[i] = id;
+    }
+    /* tensors by name: "<layer>.<param>" */
+    for (int t = 0; t < r->nt; t++) {
+        const on_tensor *tt = &r->tensors[t];
+        const on_node *nd = &r->nodes[tt->node];
+        const char *pn = tt->name + strlen(nd->name) + 1;
+        xnode *src = NULL;
+        for (int i = 1; i < g->nn && !src; i++)
+            if (!g->n[i].dead && !strcmp(g->n[i].name, nd->name)) src = &g->n[i];
+        float *d = NULL;
+        size_t sz = 0;
+        for (int k = 0; src && k < src->np && !d; k++)
+            if (!strcmp(src->pname[k], pn)) d = src->p[k], sz = src->psz[k];
+        if (!d || sz != tt->d.size) {
+            on_fail(err, "optimize: tensor '%s' has no source of its size", tt->name);
+            goto fail;
+        }
+        memcpy(on_tensor_ptr(r, t), d, sizeof(float) * sz);
+    }
+    const float *mean, *std;
+    if (on_model_normalization(m, &mean, &std)) on_model_set_normalization(r, mean, std);
+    if (m->notes) {
+        char *dup = strdup(m->notes);
+        if (dup) {
+            size_t n = strlen(dup);
+            if (n && dup[n - 1] == '\n') dup[n - 1] = 0;
+            if (*dup) on_model_add_note(r, dup);
+            free(dup);
+        }
+    }
+    r->seed = m->seed;
+    goto done;
+fail:
+    on_model_free(r);
+    r = NULL;
+done:
+    free(map);
+    free(reach);
+    return r;
+}
+
+on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, on_error *err) {
+    if (nrw) *nrw = 0;
+    if (!m) {
+        on_fail(err, "optimize: no model");
+        return NULL;
+    }
+    xgraph g = {.rw = rw, .max_rw = rw ? (max_rw > 0 ? max_rw : 0) : 0};
+    on_model *r = NULL;
+    int failed = 0;
+    if (xg_load(&g, m, err)) goto done;
+    for (int iter = 0;; iter++) {
+        if (iter > 100000) {
+            on_fail(err, "optimize: the rewrites do not terminate (a bug)");
+            goto done;
+        }
+        if (xg_shapes(&g, err)) goto done;
+        int applied = rule_unused(&g) || rule_identity(&g) || rule_fold(&g, err, &failed) ||
+                      (!failed && rule_idempotent(&g)) || (!failed && rule_merge_pools(&g)) ||
+                      (!failed && rule_fold_through_pools(&g, err, &failed)) ||
+                      (!failed && rule_pool_first(&g));
+        if (failed) goto done;
+        if (!applied) break;
+    }
+    r = xg_build(&g, m, err);
+    if (r && nrw) *nrw = g.nrw < g.max_rw ? g.nrw : g.max_rw;
+done:
+    xg_free(&g);
+    return r;
+}
+
+/* ----- checking: run two models side by side ----- */
+
+static uint64_t vrng(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return on_mix64(*s);
+}
+
+static int same_shape(on_shape a, on_shape b) {
+    return a.rank == b.rank && a.c == b.c && a.h == b.h && a.w == b.w;
+}
+
+/* x (n samples) normalized by m's statistics into out. */
+static void normalize(const on_model *m, const float *x, int n, float *out) {
+    const float *mean, *std;
+    size_t S = on_shape_size(m->input), plane = S / (size_t)m->input.c;
+    if (!on_model_normalization(m, &mean, &std)) {
+        memcpy(out, x, sizeof(float) * S * (size_t)n);
+        return;
+    }
+    for (size_t i = 0; i < (size_t)n * S; i++) {
+        int c = (int)((i % S) / plane);
+        out[i] = (x[i] - mean[c]) / std[c];
+    }
+}
+
+#define VB 32
+
+int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on_verify *out,
+                     on_error *err) {
+    char s1[48], s2[48];
+    if (!out) return on_fail(err, "verify: no result to fill");
+    *out = (on_verify){0, 0, 1, 0};
+    if (!a || !b) return on_fail(err, "verify: no model");
+    if (!same_shape(a->input, b->input))
+        return on_fail(err, "verify: input shapes differ: %s and %s", on_shape_str(a->input, s1, sizeof s1),
+                       on_shape_str(b->input, s2, sizeof s2));
+    if (!same_shape(on_model_output_shape(a), on_model_output_shape(b)))
+        return on_fail(err, "verify: output shapes differ: %s and %s",
+                       on_shape_str(on_model_output_shape(a), s1, sizeof s1),
+                       on_shape_str(on_model_output_shape(b), s2, sizeof s2));
+    if (data && n > 0 && !same_shape(data->shape, a->input))
+        return on_fail(err, "verify: the data's samples are %s, the models take %s",
+                       on_shape_str(data->shape, s1, sizeof s1), on_shape_str(a->input, s2, sizeof s2));
+    int nd = data && n > 0 ? (n < data->n ? n : data->n) : 0;
+    int ba = a->batch, bb = b->batch;
+    if (on_model_compile(a, VB, err) || on_model_compile(b, VB, err)) return -1;
+    size_t S = on_shape_size(a->input), O = on_shape_size(on_model_output_shape(a));
+    float *x = malloc(sizeof(float) * S * VB), *xa = malloc(sizeof(float) * S * VB),
+          *xb = malloc(sizeof(float) * S * VB);
+    int rc = 0;
+    if (!x || !xa || !xb) {
+        rc = on_fail(err, "out of memory");
+        goto done;
+    }
+    /* batch 0: random inputs uniform in [-3,3); batch 1: a coarse grid (multiples of 0.5 in
+     * [-2,2]: many ties and exact zeros); then the data, normalized by each model */
+    uint64_t seed = 12345;
+    for (int bi = 0;; bi++) {
+        int cnt = VB;
+        const float *in_a = x, *in_b = x;
+        if (bi < 2) {
+            for (size_t i = 0; i < S * VB; i++) {
+                double u = (double)(vrng(&seed) >> 11) * (1.0 / 9007199254740992.0);
+                x[i] = bi == 0 ? (float)(6 * u - 3) : (float)((int)(9 * u) - 4) * 0.5f;
+            }
+        } else {
+            int off = (bi - 2) * VB;
+            if (off >= nd) break;
+            if (nd - off < cnt) cnt = nd - off;
+            normalize(a, data->x + (size_t)off * S, cnt, xa);
+            normalize(b, data->x + (size_t)off * S, cnt, xb);
+            in_a = xa;
+            in_b = xb;
+        }
+        if (on_model_forward(a, in_a, cnt, 0) || on_model_forward(b, in_b, cnt, 0)) {
+            rc = on_fail(err, "verify: forward failed");
+            goto done;
+        }
+        const float *ya = on_model_output(a), *yb = on_model_output(b);
+        for (int s = 0; s < cnt; s++) {
+            double dmax = 0, scale = 0;
+            for (size_t k = 0; k < O; k++) {
+                float p = ya[s * O + k], q = yb[s * O + k];
+                if (memcmp(&p, &q, sizeof p)) out->bit_identical = 0;
+                double d = isnan(p) || isnan(q) ? (isnan(p) && isnan(q) ? 0 : INFINITY)
+                                                : fabs((double)p - q);
+                if (d > dmax) dmax = d;
+                if (fabs(p) > scale) scale = fabs(p);
+                if (fabs(q) > scale) scale = fabs(q);
+            }
+            double rel = dmax == 0 ? 0 : scale > 0 ? dmax / scale : INFINITY;
+            if (dmax > out->max_abs) out->max_abs = dmax;
+            if (rel > out->max_rel) out->max_rel = rel;
+            out->samples++;
+        }
+    }
+done:
+    free(x);
+    free(xa);
+    free(xb);
+    /* leave each model compiled as it was (when it was) */
+    on_error e2;
+    if (ba > 0 && ba != VB) on_model_compile(a, ba, &e2);
+    if (bb > 0 && bb != VB) on_model_compile(b, bb, &e2);
+    return rc;
+}

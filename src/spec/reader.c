@@ -1,0 +1,267 @@
+/* reader.c - model definitions from text or files: Keras code (spec/keras.c) or the compact
+ * form (spec/compact.c), told apart by content; the caller's input shape; the classifier
+ * head. Every error names the file, line and column: the compact parser's "spec:1:N"
+ * offsets are turned into lines and columns of the text.
+ */
+#include "keras.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE (1u << 20) /* bytes of a model definition */
+#define MAX_LAYERS 10000
+
+/* Line and column (1-based) of byte offset off of text. */
+static void line_col(const char *text, size_t off, int *line, int *col) {
+    *line = *col = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') ++*line, *col = 1;
+        else ++*col;
+    }
+}
+
+/* "spec:1:N: msg" of the compact parser -> "name:LINE:COL: msg"; other messages get
+ * "name:1:1: ". */
+static void locate_error(const char *text, const char *name, on_error *err) {
+    if (!err) return;
+    char msg[sizeof err->msg];
+    memcpy(msg, err->msg, sizeof msg);
+    msg[sizeof msg - 1] = 0;
+    const char *rest = msg;
+    long off = 0;
+    if (!strncmp(msg, "spec:1:", 7)) {
+        char *end;
+        long n = strtol(msg + 7, &end, 10);
+        if (end != msg + 7 && *end == ':' && n >= 1) {
+            off = n - 1;
+            rest = end + 1;
+            while (*rest == ' ') rest++;
+        }
+    }
+    int line, col;
+    line_col(text, (size_t)off, &line, &col);
+    on_fail(err, "%s:%d:%d: %s", name, line, col, rest);
+}
+
+/* Numbers of the compact form, split as its parser splits words: all must be finite and at
+ * most MAX_NUMBER in size (the compact parser converts them to int before range checks). */
+#define MAX_NUMBER 1e6
+static int check_numbers(const char *t, const char *name, on_error *err) {
+#define WORDCH(ch) (isalnum((unsigned char)(ch)) || (ch) == '_' || (ch) == '.' || (ch) == '-' || (ch) == '+')
+    for (size_t i = 0; t[i]; i++) {
+        if (!WORDCH(t[i]) || (i > 0 && WORDCH(t[i - 1]))) continue;
+        size_t e = i;
+        while (WORDCH(t[e])) e++;
+        /* the whole word, and its first 31 characters (the parser keeps no more) */
+        for (int k = 0; k < 2; k++) {
+            char w[64], *end;
+            size_t len = e - i, cut = k ? 31 : sizeof w - 1;
+            if (!k && len > cut) continue;
+            snprintf(w, sizeof w, "%.*s", (int)(len < cut ? len : cut), t + i);
+            double v = strtod(w, &end);
+            if (*w && !*end && !(fabs(v) <= MAX_NUMBER)) {
+                int line, col;
+                line_col(t, i, &line, &col);
+                return on_fail(err, "%s:%d:%d: number '%.40s' is out of range (at most %g)", name, line, col, w,
+                               MAX_NUMBER);
+            }
+        }
+    }
+    return 0;
+#undef WORDCH
+}
+
+/* The compact form. A leading input(...) is replaced by the caller's shape when given;
+ * '#' comments are blanked (offsets, hence columns, stay the same). */
+static on_model *read_compact(const char *text, const char *name, const on_shape *input,
+                              on_error *err) {
+    size_t n = strlen(text);
+    char *t = malloc(n + 1);
+    if (!t) {
+        on_fail(err, "%s:1:1: out of memory", name);
+        return NULL;
+    }
+    memcpy(t, text, n + 1);
+    for (size_t i = 0; i < n; i++)
+        if (t[i] == '#')
+            while (i < n && t[i] != '\n') t[i++] = ' ';
+    int layers = 0, depth = 0;
+    for (size_t i = 0; i < n; i++) { /* layers are the words outside parentheses */
+        depth += t[i] == '(' ? 1 : t[i] == ')' && depth ? -1 : 0;
+        if (!depth && (isalpha((unsigned char)t[i]) || t[i] == '_') && (i == 0 || isspace((unsigned char)t[i - 1]) || t[i - 1] == '|'))
+            layers++;
+    }
+    if (layers > MAX_LAYERS) {
+        free(t);
+        on_fail(err, "%s:1:1: more than %d layers", name, MAX_LAYERS);
+        return NULL;
+    }
+    if (check_numbers(t, name, err)) {
+        free(t);
+        return NULL;
+    }
+    size_t p = 0;
+    while (isspace((unsigned char)t[p])) p++;
+    size_t q = p;
+    int has_input = 0;
+    if (!strncmp(t + p, "input", 5)) {
+        for (q = p + 5; t[q] == ' ' || t[q] == '\t';) q++;
+        has_input = t[q] == '(';
+    }
+    on_model *m;
+    if (!input) {
+        m = on_model_from_spec(t, err);
+    } else {
+        char decl[64] = "";
+        if (has_input) {
+            char *close = strchr(t + q, ')');
+            if (close) {
+                snprintf(decl, sizeof decl, "%.*s", (int)(close - (t + p) + 1) > 60 ? 60 : (int)(close - (t + p) + 1), t + p);
+                memset(t + p, ' ', (size_t)(close - (t + p)) + 1);
+            }
+        }
+        m = on_model_new(*input, err);
+        if (m && on_model_add_spec(m, t, err)) {
+            on_model_free(m);
+            m = NULL;
+        }
+        if (m) {
+            char note[256], s[64];
+            on_keras_shape_str(*input, s, sizeof s);
+            if (decl[0]) snprintf(note, sizeof note, "input shape %s given to the reader replaces %s", s, decl);
+            else snprintf(note, sizeof note, "input shape %s given to the reader", s);
+            on_model_add_note(m, note);
+        }
+    }
+    if (!m) locate_error(text, name, err);
+    free(t);
+    return m;
+}
+
+/* Append flatten (when the output is not flat) and dense(classes) unless the model already
+ * ends in a dense layer with that many outputs; say so in a note. */
+static int add_head(on_model *m, int classes, const char *name, on_error *err) {
+    const on_node *last = &m->nodes[m->nn - 1];
+    if (last->op && !strcmp(last->op->name, "dense") && last->ys.rank == 1 && last->ys.c == classes) return 0;
+    char before[64], note[512], nm[ON_NAME_MAX], s[64];
+    on_error e2;
+    on_keras_shape_str(last->ys, before, sizeof before);
+    double need = ((double)on_shape_size(last->ys) + 1) * classes + (double)m->np + (double)m->ns;
+    if (need > (double)ON_MAX_MODEL_PARAMS)
+        return on_fail(err, "%s:1:1: a classifier head dense(%d) after %s would bring the model to %.0f "
+                            "parameters; ordnet reads models of at most %zu: end the model with a smaller "
+                            "output (e.g. GlobalAveragePooling2D)", name, classes, before, need,
+                       (size_t)ON_MAX_MODEL_PARAMS);
+    size_t o = (size_t)snprintf(note, sizeof note,
+                                "added a classifier head for %d classes, because the model ended in %s '%s' %s, "
+                                "not in a dense layer with %d outputs:", classes,
+                                last->op ? last->op->name : "its input", last->name, before, classes);
+    if (last->ys.rank != 1) {
+        on_keras_unique_name(m, "flatten", nm);
+        int id = on_model_add(m, on_op_find("flatten"), NULL, nm, &e2);
+        if (id < 0) return on_fail(err, "%s:1:1: classifier head: %s", name, e2.msg);
+        if (o < sizeof note)
+            o += (size_t)snprintf(note + o, sizeof note - o, " flatten '%s' -> %s,", nm,
+                                  on_keras_shape_str(m->nodes[id].ys, s, sizeof s));
+    }
+    const on_op *dense = on_op_find("dense");
+    on_attrs a = dense->defaults;
+    a.units = classes;
+    on_keras_unique_name(m, "dense", nm);
+    int id = on_model_add(m, dense, &a, nm, &e2);
+    if (id < 0) return on_fail(err, "%s:1:1: classifier head: %s", name, e2.msg);
+    if (o < sizeof note)
+        snprintf(note + o, sizeof note - o, " dense '%s' -> %s", nm, on_keras_shape_str(m->nodes[id].ys, s, sizeof s));
+    on_model_add_note(m, note);
+    return 0;
+}
+
+on_model *on_model_from_text(const char *text, const char *name, const on_shape *input,
+                             int classes, on_error *err) {
+    if (!name || !*name) name = "<text>";
+    if (!text) {
+        on_fail(err, "%s:1:1: no text", name);
+        return NULL;
+    }
+    if (strlen(text) > MAX_FILE) {
+        on_fail(err, "%s:1:1: the text is too long (more than 1 MiB)", name);
+        return NULL;
+    }
+    if (classes < 0 || classes > 1000000) {
+        on_fail(err, "%s:1:1: classes must be from 0 to 1000000, got %d", name, classes);
+        return NULL;
+    }
+    if (input) { /* check the caller's shape once, with its own message */
+        on_error e2;
+        on_model *probe = on_model_new(*input, &e2);
+        if (!probe) {
+            on_fail(err, "%s:1:1: the input shape given to the reader: %s", name, e2.msg);
+            return NULL;
+        }
+        on_model_free(probe);
+    }
+    on_model *m = on_keras_detect(text) ? on_keras_read(text, name, input, classes, err)
+                                        : read_compact(text, name, input, err);
+    if (m && classes > 0 && add_head(m, classes, name, err)) {
+        on_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+on_model *on_model_from_file(const char *path, const on_shape *input, int classes, on_error *err) {
+    if (!path) {
+        on_fail(err, "no file name");
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        on_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap > MAX_FILE) break;
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf) {
+        on_fail(err, "%s: out of memory", path);
+        return NULL;
+    }
+    if (bad || n > MAX_FILE) {
+        on_fail(err, bad ? "%s: read error" : "%s: the file is too large (more than 1 MiB)", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    const char *nul = memchr(buf, 0, n);
+    if (nul) {
+        int line, col;
+        line_col(buf, (size_t)(nul - buf), &line, &col);
+        on_fail(err, "%s:%d:%d: the file contains a NUL byte: is it a text file?", path, line, col);
+        free(buf);
+        return NULL;
+    }
+    on_model *m = on_model_from_text(buf, path, input, classes, err);
+    free(buf);
+    return m;
+}

@@ -1,0 +1,178 @@
+/* test_study.c - the order study on a tiny budget: classes from the analyzer, one run per
+ * class and seed stored as it finishes, a rerun that skips finished runs, a study killed
+ * with SIGKILL that loses only the run in progress, and the report files with the fields
+ * scripts rely on; plus the statistics behind the report. */
+#include "check.h"
+#include "study/study.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char out[96];
+static int lines;
+
+static void count_line(void *user, const char *line) {
+    (void)user;
+    if (line[0] == '[') lines++;
+}
+
+static int count_rows(void) {
+    char path[160];
+    snprintf(path, sizeof path, "%s/study.sqlite", out);
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
+    sqlite3_stmt *st;
+    int n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static char *slurp(const char *name) {
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+static on_study_cfg tiny(void) {
+    on_study_cfg c = on_study_defaults();
+    c.model = "input(28,28,1) conv2d(4,3,same) {bn relu maxpool dropout(0.2)} flatten dense(10)";
+    /* three orders: two equal by proof (relu moves past maxpool), one of another class */
+    c.orders = "bn relu maxpool dropout(0.2);bn maxpool relu dropout(0.2);relu bn maxpool dropout(0.2)";
+    c.seeds = 2;
+    c.epochs = 1;
+    c.limit = 300;
+    c.test_limit = 200;
+    c.out = out;
+    c.log = count_line;
+    c.train.batch = 50;
+    return c;
+}
+
+static void test_stats(void) {
+    double x[5] = {1, 2, 3, 4, 5};
+    on_summary s = on_summarize(x, 5);
+    /* mean 3, sd sqrt(2.5), t(0.975, 4) = 2.7764 */
+    CHECK(fabs(s.mean - 3) < 1e-12 && fabs(s.sd - sqrt(2.5)) < 1e-12, "mean and sd");
+    CHECK(fabs(s.half_ci - 2.776445 * sqrt(2.5) / sqrt(5)) < 1e-4, "95%% interval %.6f", s.half_ci);
+    CHECK(fabs(on_t_two_sided_p(2.0, 10) - 0.07338803) < 1e-6, "t-test p %.8f", on_t_two_sided_p(2.0, 10));
+    double a[4] = {0.90, 0.91, 0.92, 0.905}, b[4] = {0.85, 0.86, 0.855, 0.86};
+    double p = on_welch_p(on_summarize(a, 4), on_summarize(b, 4));
+    CHECK(p < 0.001, "clearly different means: p %.2g", p);
+    p = on_welch_p(on_summarize(a, 4), on_summarize(a, 4));
+    CHECK(fabs(p - 1) < 1e-9, "equal samples: p %.3g", p);
+}
+
+static void test_run_and_resume(void) {
+    on_error err;
+    on_study_cfg c = tiny();
+    lines = 0;
+    int rc = on_study_run(&c, &err);
+    CHECK(!rc, "study: %s", rc ? err.msg : "");
+    /* 3 orders -> 2 classes -> 2 classes x 2 seeds = 4 runs */
+    CHECK(count_rows() == 4 && lines == 4, "4 runs stored (%d) and reported (%d)", count_rows(), lines);
+    lines = 0;
+    rc = on_study_run(&c, &err);
+    CHECK(!rc && lines == 0 && count_rows() == 4, "a rerun skips every finished run");
+    char *js = slurp("results.json");
+    cJSON *j = cJSON_Parse(js);
+    cJSON *runs = cJSON_GetObjectItemCaseSensitive(j, "runs"), *cls = cJSON_GetObjectItemCaseSensitive(j, "classes");
+    CHECK(cJSON_GetArraySize(runs) == 4 && cJSON_GetArraySize(cls) == 2, "results.json lists runs and classes");
+    cJSON *r0 = cJSON_GetArrayItem(runs, 0);
+    const char *fields[] = {"order", "class", "seed", "test_accuracy", "epoch_seconds",
+                            "train_images_per_s", "infer_images_per_s"};
+    for (int i = 0; i < 7; i++)
+        CHECK(cJSON_GetObjectItemCaseSensitive(r0, fields[i]) != NULL, "run field %s", fields[i]);
+    double acc = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r0, "test_accuracy"));
+    CHECK(acc > 0.2 && acc <= 1, "a run learned something: %.3f", acc);
+    /* the class with two given orders lists both as members */
+    int two = 0;
+    for (int i = 0; i < cJSON_GetArraySize(cls); i++)
+        two |= cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cls, i), "members")) == 2;
+    CHECK(two, "orders equal by proof share a class");
+    cJSON_Delete(j);
+    free(js);
+    char *md = slurp("report.md"), *svg = slurp("report.svg"), *csv = slurp("results.csv");
+    CHECK(md && strstr(md, "95% CI") && strstr(md, "Welch") && strstr(md, "BatchNorm before the activation"),
+          "report.md has intervals, the test and the thread's questions");
+    CHECK(svg && strstr(svg, "<svg") && strstr(svg, "</svg>"), "report.svg is an SVG");
+    CHECK(csv && strstr(csv, "order,class,seed,test_accuracy"), "results.csv has a header");
+    free(md);
+    free(svg);
+    free(csv);
+}
+
+/* The CLI in a fresh process (OpenMP's threads do not survive a fork of this one). */
+static pid_t spawn_cli(int jobs) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        char j[16];
+        snprintf(j, sizeof j, "%d", jobs);
+        execl(ORDNET_BIN, ORDNET_BIN, "study",
+              "input(28,28,1) conv2d(4,3,same) {bn relu maxpool dropout(0.2)} flatten dense(10)",
+              "--orders", "bn relu maxpool dropout(0.2);bn maxpool relu dropout(0.2);relu bn maxpool dropout(0.2)",
+              "--seeds", "2", "--epochs", "1", "--limit", "300", "--test-limit", "200", "--out", out,
+              "--jobs", j, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* SIGKILL in the middle: finished runs survive, the rerun completes the rest. */
+static void test_kill(void) {
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
+    if (system(cmd)) return;
+    pid_t pid = spawn_cli(1);
+    /* wait for the first stored run, then kill */
+    int rows = -1;
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 3000 && rows < 1; i++) {
+        nanosleep(&nap, NULL);
+        rows = count_rows();
+    }
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    rows = count_rows();
+    CHECK(rows >= 1 && rows < 4, "killed after %d of 4 runs", rows);
+    /* the rest with two parallel workers */
+    pid = spawn_cli(2);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the rerun with --jobs 2 exits 0");
+    CHECK(count_rows() == 4, "and stores the missing runs: %d of 4", count_rows());
+    char *md = slurp("report.md");
+    CHECK(md && strstr(md, "| 1 |"), "and writes the report");
+    free(md);
+}
+
+int main(void) {
+    on_set_threads(2);
+    snprintf(out, sizeof out, "/tmp/ordnet-study-%d", (int)getpid());
+    test_stats();
+    test_run_and_resume();
+    test_kill();
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
+    if (system(cmd)) return 1;
+    return check_done();
+}
