@@ -53,23 +53,29 @@ static int pick(args *a, const char *const *names, int n) {
     return 0;
 }
 
-/* A model from the command line: compact text, or a file holding it. */
-static on_model *load_model(const char *what, on_error *err) {
-    if (!strchr(what, '(') && !strchr(what, ' ')) {
-        FILE *f = fopen(what, "r");
-        if (!f) {
-            snprintf(err->msg, sizeof err->msg, "%s: no such file, and not a model in the compact form", what);
-            return NULL;
-        }
-        static char text[65536];
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = 0;
-        for (char *p = text; *p; p++)
-            if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
-        return on_model_from_spec(text, err);
+/* A model from the command line: a file (Keras code or the compact form) or the compact
+ * form itself. classes > 0 appends a classifier head when the model lacks one. */
+static on_model *load_model(const char *what, const on_shape *input, int classes, on_error *err) {
+    if (access(what, R_OK) == 0) return on_model_from_file(what, input, classes, err);
+    if (!strchr(what, '(') && !strchr(what, ' ') && !strchr(what, '\n')) {
+        snprintf(err->msg, sizeof err->msg,
+                 "%s: no such file, and not a model in the compact form (e.g. \"input(28,28,1) "
+                 "conv2d(32,3,same) relu flatten dense(10)\")", what);
+        return NULL;
     }
-    return on_model_from_spec(what, err);
+    return on_model_from_text(what, "model", input, classes, err);
+}
+
+/* "28,28,1" (Keras order, channels last) -> a shape */
+static int parse_shape(const char *s, on_shape *out) {
+    int d[3], n = sscanf(s, "%d,%d,%d", &d[0], &d[1], &d[2]);
+    for (int i = 0; i < n; i++)
+        if (d[i] < 1) return -1;
+    if (n == 1) *out = (on_shape){1, d[0], 1, 1};
+    else if (n == 2) *out = (on_shape){2, d[1], 1, d[0]};
+    else if (n == 3) *out = (on_shape){3, d[2], d[0], d[1]};
+    else return -1;
+    return 0;
 }
 
 /* ----- train ----- */
@@ -170,12 +176,12 @@ static int cmd_train(args *a) {
             rc = 0;
             goto done;
         }
-    } else if (!(m = load_model(model, &err))) {
-        goto fail;
     }
     if (on_data_load(data, 1, limit, &tr, &err) ||
         on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err))
         goto fail;
+    if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
+    if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
     if (!resume) on_model_init(m, cfg.seed);
     p.m = m;
     p.info.cfg = cfg;
@@ -376,7 +382,7 @@ static int cmd_analyze(args *a) {
     if (!model && !block) block = "bn,relu,maxpool,dropout(0.2)";
     on_error err;
     on_model *m = NULL;
-    if (model && !(m = load_model(model, &err))) {
+    if (model && !(m = load_model(model, NULL, 0, &err))) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
         return 1;
     }
@@ -524,6 +530,48 @@ static int cmd_study(args *a) {
     return 0;
 }
 
+/* ----- summary ----- */
+
+static int cmd_summary(args *a) {
+    const char *model = NULL;
+    int json = 0, classes = 10, has_input = 0;
+    on_shape input;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--json")) json = 1;
+        else if (is_opt(a, "--classes")) classes = (int)opt_num(a, 0, 1e6);
+        else if (is_opt(a, "--input")) {
+            const char *v = opt_value(a);
+            if (parse_shape(v, &input)) {
+                fprintf(stderr, "ordnet summary: --input '%s': give the shape as Keras does, e.g. 28,28,1 or 128,16\n", v);
+                return 2;
+            }
+            has_input = 1;
+        } else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet summary: unknown option '%s'\n", a->argv[a->i]);
+            return 2;
+        } else
+            model = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (!model) {
+        fprintf(stderr, "usage: ordnet summary MODEL [--input SHAPE] [--classes N] [--json]\n");
+        return 2;
+    }
+    on_error err;
+    on_model *m = load_model(model, has_input ? &input : NULL, classes, &err);
+    if (!m) {
+        fprintf(stderr, "ordnet summary: %s\n", err.msg);
+        return 1;
+    }
+    char *s = on_model_summary(m, json);
+    on_model_free(m);
+    if (!s) return 1;
+    fputs(s, stdout);
+    if (json) putchar('\n');
+    free(s);
+    return 0;
+}
+
 /* ----- ops ----- */
 
 static int cmd_ops(args *a) {
@@ -597,6 +645,14 @@ static const command commands[] = {
      "--verify runs random and real inputs through both models and prints the largest\n"
      "absolute and relative difference, or bit-identical; it fails when the difference is\n"
      "more than the rewrites allow. See docs/OPTIMIZE.md.\n"},
+    {"summary", cmd_summary, "a Keras-like table of a model: shapes, parameters, FLOPs",
+     "usage: ordnet summary MODEL [--input SHAPE] [--classes N] [--json]\n"
+     "MODEL: a file of Keras code (functional, Sequential, model.add) or of the compact form,\n"
+     "or the compact form itself. --input 28,28,1 gives or replaces the input shape (Keras\n"
+     "order, channels last). A model that does not end in dense(N) gets a classifier head\n"
+     "(flatten if needed, dense(N), N = --classes, default 10), shown in the notes.\n"
+     "--json prints {\"layers\": [{\"name\", \"type\", \"output_shape\", \"params\", \"flops\"}],\n"
+     "\"total_params\", \"trainable_params\", \"total_flops\", \"notes\"}. See docs/MODELS.md.\n"},
     {"ops", cmd_ops, "list the layers ordnet has", "usage: ordnet ops\n"},
 };
 
