@@ -61,17 +61,20 @@ static void bn_forward(const on_call *c) {
     for (int ch = 0; ch < C; ch++) {
         float a, b;
         if (c->train) {
-            double s = 0, v = 0;
+            /* one pass: sums of x and x^2 around the first value (shifted, so the
+             * difference of squares does not cancel for data far from 0) */
+            double s = 0, s2 = 0, k = c->x[(size_t)ch * S];
             for (int i = 0; i < c->n; i++) {
                 const float *x = c->x + ((size_t)i * C + ch) * S;
-                for (size_t j = 0; j < S; j++) s += x[j];
+                for (size_t j = 0; j < S; j++) {
+                    double d = (double)x[j] - k;
+                    s += d;
+                    s2 += d * d;
+                }
             }
-            double mu = s / m;
-            for (int i = 0; i < c->n; i++) {
-                const float *x = c->x + ((size_t)i * C + ch) * S;
-                for (size_t j = 0; j < S; j++) v += (x[j] - mu) * (x[j] - mu);
-            }
-            double var = v / m;
+            double mu = k + s / m, var = s2 / m - (s / m) * (s / m);
+            if (var < 0) var = 0;
+            double v = var * m;
             mean[ch] = (float)mu;
             inv[ch] = (float)(1.0 / sqrt(var + c->a->eps));
             float mo = c->a->momentum;

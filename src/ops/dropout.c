@@ -1,7 +1,8 @@
 /* dropout.c - inverted dropout: y = m * x / q, m ~ Bernoulli(q), q = 1 - rate.
  *
  * The mask is a pure function of (node key, step, element index) through a counter-based
- * generator, so it costs no memory, the backward pass regenerates it instead of storing
+ * generator (one 64-bit hash per four elements, 16 bits each: p is rounded to 1/65536),
+ * so it costs no memory, the backward pass regenerates it instead of storing
  * it, and it is the same whatever the thread count. At eval time dropout is the identity.
  */
 #include "op.h"
@@ -24,8 +25,15 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
     }
     float p = c->a->rate, scale = p < 1 ? 1.0f / (1.0f - p) : 0.0f;
     uint64_t key = on_mix64(c->key ^ on_mix64(c->step));
+    /* one 64-bit hash gives four 16-bit uniforms: element i keeps when its draw >= p */
+    uint32_t cut = (uint32_t)(p * 65536.0f + 0.5f);
+    size_t groups = (total + 3) / 4;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (total > ON_PAR_MIN)
-    for (size_t i = 0; i < total; i++) out[i] = on_uniform(key, i) >= p ? in[i] * scale : 0.0f;
+    for (size_t gi = 0; gi < groups; gi++) {
+        uint64_t z = on_mix64(key ^ (gi * 0xD1B54A32D192ED03ull));
+        for (size_t i = gi * 4; i < gi * 4 + 4 && i < total; i++, z >>= 16)
+            out[i] = (uint32_t)(z & 0xFFFF) >= cut ? in[i] * scale : 0.0f;
+    }
 }
 
 static void drop_fwd(const on_call *c) { drop_apply(c, c->x, c->y); }

@@ -6,6 +6,7 @@
 #include "../graph.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -148,6 +149,31 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
     return 0;
 }
 
+/* Batch b of an epoch: samples perm[b*B ..], normalized (and augmented) into buf. A pure
+ * function of its arguments, so it may run on another thread. */
+typedef struct batch_job {
+    const on_model *m;
+    const on_dataset *d;
+    const int *perm;
+    float *buf;
+    int *labels;
+    size_t per;
+    int B, b, augment;
+    uint64_t ekey;
+} batch_job;
+
+static void *fill_batch(void *arg) {
+    const batch_job *j = arg;
+    int N = j->d->n, n = N - j->b * j->B < j->B ? N - j->b * j->B : j->B;
+    for (int i = 0; i < n; i++) {
+        int src = j->perm[j->b * j->B + i];
+        fill_sample(j->m, j->d, src, j->buf + j->per * i, j->augment,
+                    on_mix64(j->ekey ^ (uint64_t)src * 0x9E3779B97F4A7C15ull));
+        j->labels[i] = j->d->y[src];
+    }
+    return NULL;
+}
+
 int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
              const on_train_cfg *cfg, on_train_cb cb, void *user, on_error *err) {
     if (cfg->epochs < 1 || cfg->batch < 1)
@@ -167,10 +193,11 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
     m->seed = cfg->seed; /* dropout masks: a function of (seed, layer name, step) */
     size_t per = on_shape_size(train->shape);
     int N = train->n, B = cfg->batch, nb = (N + B - 1) / B, k = on_model_output_shape(m).c;
-    float *buf = malloc(sizeof(float) * per * (size_t)B);
-    int *perm = malloc(sizeof(int) * (size_t)N), *labels = malloc(sizeof(int) * (size_t)B);
+    /* two batch buffers: the next batch is prepared on a thread while this one trains */
+    float *bufs = malloc(sizeof(float) * per * (size_t)B * 2);
+    int *perm = malloc(sizeof(int) * (size_t)N), *labs = malloc(sizeof(int) * (size_t)B * 2);
     int rc = 0;
-    if (!buf || !perm || !labels) {
+    if (!bufs || !perm || !labs) {
         rc = on_fail(err, "out of memory");
         goto done;
     }
@@ -190,19 +217,26 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
                              .test_loss = -1, .test_acc = -1};
         double t0 = now(), lsum = 0;
         long seen = 0, correct = 0;
+        batch_job next = {m, train, perm, bufs, labs, per, B, 0, cfg->augment, ekey};
+        fill_batch(&next);
         for (int b = 0; b < nb; b++) {
             int n = N - b * B < B ? N - b * B : B;
-            for (int i = 0; i < n; i++) {
-                int src = perm[b * B + i];
-                fill_sample(m, train, src, buf + per * i, cfg->augment,
-                            on_mix64(ekey ^ (uint64_t)src * 0x9E3779B97F4A7C15ull));
-                labels[i] = train->y[src];
+            float *buf = bufs + per * (size_t)B * (b & 1);
+            int *labels = labs + (size_t)B * (b & 1);
+            pthread_t th;
+            int threaded = 0;
+            if (b + 1 < nb) {
+                next = (batch_job){m, train, perm, bufs + per * (size_t)B * ((b + 1) & 1),
+                                   labs + (size_t)B * ((b + 1) & 1), per, B, b + 1, cfg->augment, ekey};
+                threaded = !pthread_create(&th, NULL, fill_batch, &next);
+                if (!threaded) fill_batch(&next);
             }
             long step = (long)e * nb + b;
             float lr = schedule_lr(cfg, (double)step / (double)total_steps);
             on_model_forward(m, buf, n, 1);
             float loss = on_model_loss(m, labels, cfg->smoothing);
             if (!isfinite(loss)) {
+                if (threaded) pthread_join(th, NULL);
                 rc = on_fail(err, "training diverged at epoch %d, batch %d: loss is %g (try a lower --lr than %g)",
                              e + 1, b + 1, loss, cfg->lr);
                 break;
@@ -223,6 +257,7 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
             r.lr = lr;
             r.seconds = now() - t0;
             r.images_per_s = seen / (r.seconds > 0 ? r.seconds : 1e-9);
+            if (threaded) pthread_join(th, NULL);
             if (cb && cb(user, &r)) {
                 rc = on_fail(err, "stopped");
                 break;
@@ -239,8 +274,8 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
         if (cb && cb(user, &r)) rc = on_fail(err, "stopped");
     }
 done:
-    free(buf);
+    free(bufs);
     free(perm);
-    free(labels);
+    free(labs);
     return rc;
 }
