@@ -438,6 +438,37 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
                      .step = m->fstep, .threads = m->threads};
 }
 
+/* Can node j run sample by sample right after its producer, at inference? A one-input
+ * layer whose input is node j-1 and nobody else's, with no scratch memory. */
+static int fusable(const on_model *m, int j) {
+    const on_node *nd = &m->nodes[j];
+    if (nd->op->ninputs != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
+        (nd->op->props & ON_PROP_LINEAR_MAP))
+        return 0;
+    for (int k = j + 1; k < m->nn; k++)
+        if (m->nodes[k].in[0] == j - 1 || m->nodes[k].in[1] == j - 1) return 0;
+    return 1;
+}
+
+typedef struct chain {
+    on_model *m;
+    int first, last; /* nodes run per sample, inclusive */
+} chain;
+
+/* Run the chain's layers on one sample, in place in their own buffers. */
+static void run_chain(void *ctx, int s) {
+    chain *ch = ctx;
+    for (int j = ch->first; j <= ch->last; j++) {
+        on_node *nd = &ch->m->nodes[j];
+        float *p[4], *dp[4];
+        on_call c = make_call(ch->m, nd, 1, 0, p, dp);
+        c.x += (size_t)s * on_shape_size(c.xs);
+        c.y += (size_t)s * on_shape_size(c.ys);
+        c.threads = 1;
+        nd->op->forward(&c);
+    }
+}
+
 int on_model_forward(on_model *m, const float *x, int n, int train) {
     if (!m->arena || n < 1 || n > m->batch) return -1;
     m->nodes[0].y = (float *)x; /* read only */
@@ -448,7 +479,16 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
         on_call c = make_call(m, nd, n, train, p, dp);
+        /* inference: the layers after a convolution run on each sample as it finishes */
+        chain ch = {m, i + 1, i};
+        if (!train && nd->op->per_sample_epilogue)
+            while (ch.last + 1 < m->nn && fusable(m, ch.last + 1)) ch.last++;
+        if (ch.last >= ch.first) {
+            c.epilogue = run_chain;
+            c.epilogue_ctx = &ch;
+        }
         nd->op->forward(&c);
+        if (ch.last >= ch.first) i = ch.last;
     }
     return 0;
 }

@@ -120,6 +120,7 @@ static void conv_forward(const on_call *c) {
                     float b = c->p[1][f];
                     for (int j = 0; j < PQ; j++) y[(size_t)f * PQ + j] += b;
                 }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
 }
@@ -187,12 +188,12 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
 
 const on_op on_op_conv2d = {
     .name = "conv2d", .title = "2-D convolution", .props = ON_PROP_LINEAR_MAP, .ninputs = 1,
-    .spatial = 3, .defaults = CONV_DEFAULTS(3), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
+    .spatial = 3, .per_sample_epilogue = 1, .defaults = CONV_DEFAULTS(3), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
     .tmp_size = conv_tmp_size, .forward = conv_forward, .backward = conv_backward,
     .cost = conv_cost};
 
 const on_op on_op_conv1d = {
     .name = "conv1d", .title = "1-D convolution", .props = ON_PROP_LINEAR_MAP, .ninputs = 1,
-    .spatial = 2, .defaults = CONV_DEFAULTS(1), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
+    .spatial = 2, .per_sample_epilogue = 1, .defaults = CONV_DEFAULTS(1), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
     .tmp_size = conv_tmp_size, .forward = conv_forward, .backward = conv_backward,
     .cost = conv_cost};

@@ -61,6 +61,10 @@ typedef struct on_call {
     float *tmp;            /* scratch, valid only during this call */
     int train;
     uint64_t key, step;    /* dropout: this node's random stream and the step counter */
+    /* Inference: ops with per_sample_epilogue call this after each sample's output is
+     * complete; the planner runs the following layers on it while it is in cache. */
+    void (*epilogue)(void *ctx, int sample);
+    void *epilogue_ctx;
     int threads;
 } on_call;
 
@@ -71,6 +75,7 @@ struct on_op {
     int pool_kind;     /* ON_POOL_* */
     int ninputs;       /* 1, or 2 for add */
     int spatial;       /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
+    int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (spec/args.c). */
     const char *args;

@@ -58,38 +58,42 @@ static int extreme(const float *x, int W, win w, float sign) {
     return best;
 }
 
-/* The common case, max-pool 2x2 stride 2 without padding: a window is 4 loads and the
- * first largest wins, as in pool_run. x (H,W) plane -> y (P,Q) plane. */
-static inline int max4(const float *r0, const float *r1, int j) {
-    int best = 0;
-    float v[4] = {r0[j], r0[j + 1], r1[j], r1[j + 1]}, bv = v[0];
-    for (int k = 1; k < 4; k++)
-        if (v[k] > bv || v[k] != v[k]) bv = v[k], best = k;
-    return best;
-}
+/* The common case, max-pool 2x2 stride 2 without padding, in loops the compiler can
+ * vectorize: the forward takes the largest of the four values (a NaN wins, as in
+ * PyTorch); the backward gives the gradient to the first element equal to the output
+ * (the first largest, as pool_run picks it). x (H,W) plane -> y (P,Q) plane. */
+static inline float max_nan(float a, float b) { return (b > a) | (b != b) ? b : a; }
 
 static void max2x2(const on_call *c, const on_geom *g, int backward) {
     long planes = (long)c->n * c->xs.c;
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
-    int W = g->w, odd = (g->h & 1) || (W & 1);
+    int W = g->w, P = g->p, Q = g->q, odd = (g->h & 1) || (W & 1);
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
     for (long pl = 0; pl < planes; pl++) {
         const float *x = c->x + pl * hw;
         if (backward && odd) memset(c->dx + pl * hw, 0, sizeof(float) * hw);
-        for (int p = 0; p < g->p; p++) {
+        for (int p = 0; p < P; p++) {
             const float *r0 = x + (size_t)2 * p * W, *r1 = r0 + W;
-            for (int q = 0; q < g->q; q++) {
-                int k = max4(r0, r1, 2 * q);
-                size_t o = pl * pq + (size_t)p * g->q + q;
-                if (!backward) {
-                    c->y[o] = (k < 2 ? r0 : r1)[2 * q + (k & 1)];
-                    continue;
-                }
-                float *d0 = c->dx + pl * hw + (size_t)2 * p * W + 2 * q, *d1 = d0 + W, dy = c->dy[o];
-                d0[0] = k == 0 ? dy : 0.0f;
-                d0[1] = k == 1 ? dy : 0.0f;
-                d1[0] = k == 2 ? dy : 0.0f;
-                d1[1] = k == 3 ? dy : 0.0f;
+            const float *y = c->y + pl * pq + (size_t)p * Q;
+            if (!backward) {
+                float *yw = c->y + pl * pq + (size_t)p * Q;
+                for (int q = 0; q < Q; q++)
+                    yw[q] = max_nan(max_nan(max_nan(r0[2 * q], r0[2 * q + 1]), r1[2 * q]), r1[2 * q + 1]);
+                continue;
+            }
+            const float *dy = c->dy + pl * pq + (size_t)p * Q;
+            float *d0 = c->dx + pl * hw + (size_t)2 * p * W, *d1 = d0 + W;
+            for (int q = 0; q < Q; q++) {
+                float m = y[q], gq = dy[q];
+                int nan = m != m;
+                int e0 = (r0[2 * q] == m) | (nan & (r0[2 * q] != r0[2 * q]));
+                int e1 = (!e0) & ((r0[2 * q + 1] == m) | (nan & (r0[2 * q + 1] != r0[2 * q + 1])));
+                int e2 = (!e0) & (!e1) & ((r1[2 * q] == m) | (nan & (r1[2 * q] != r1[2 * q])));
+                int e3 = (!e0) & (!e1) & (!e2);
+                d0[2 * q] = e0 ? gq : 0.0f;
+                d0[2 * q + 1] = e1 ? gq : 0.0f;
+                d1[2 * q] = e2 ? gq : 0.0f;
+                d1[2 * q + 1] = e3 ? gq : 0.0f;
             }
         }
     }
