@@ -309,9 +309,11 @@ on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
  * adjacent pair of m (may be NULL), the class of orders equal to m by proof and its
  * cheapest member, and with block (e.g. "bn,relu,maxpool,dropout(0.2)", placed after
  * m's first convolution, or after conv2d(32,3,same) on 28x28x1) the classes of all its
- * permutations. Text, or JSON {"pairs", "classes", "cheapest", ...}. malloc'd. */
-char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int json,
-                        on_error *err);
+ * permutations; measure = 1 also times the cheapest order of each class for real (a batch
+ * of 64 after the block's prefix). Text, or JSON {"pairs", "classes", "cheapest", ...}.
+ * malloc'd. */
+char *on_analyze_report(const on_model *m, int infer, int weights, const char *block,
+                        int measure, int json, on_error *err);
 
 /* --- checkpoints ----------------------------------------------------------------- */
 

@@ -286,7 +286,7 @@ static void check_training_classes(void) {
 static void check_block_classes(void) {
     on_error err;
     for (int infer = 0; infer < 2; infer++) {
-        char *r = on_analyze_report(NULL, infer, 0, "bn,relu,maxpool,dropout(0.2)", 0, &err);
+        char *r = on_analyze_report(NULL, infer, 0, "bn,relu,maxpool,dropout(0.2)", 0, 0, &err);
         char want[64];
         snprintf(want, sizeof want, "24 orders -> %d %s classes", infer ? 2 : 12,
                  infer ? "inference" : "training");

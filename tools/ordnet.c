@@ -66,6 +66,15 @@ static on_model *load_model(const char *what, const on_shape *input, int classes
     return on_model_from_text(what, "model", input, classes, err);
 }
 
+/* A safetensors file: 8-byte header length, then '{'. */
+static int is_checkpoint(const char *path) {
+    FILE *f = fopen(path, "rb");
+    unsigned char h[9];
+    int yes = f && fread(h, 1, 9, f) == 9 && h[8] == '{' && !h[6] && !h[7];
+    if (f) fclose(f);
+    return yes;
+}
+
 /* "28,28,1" (Keras order, channels last) -> a shape */
 static int parse_shape(const char *s, on_shape *out) {
     int d[3], n = sscanf(s, "%d,%d,%d", &d[0], &d[1], &d[2]);
@@ -81,7 +90,7 @@ static int parse_shape(const char *s, on_shape *out) {
 /* ----- train ----- */
 
 typedef struct progress {
-    int tty, json;
+    int tty, json, val; /* val: the per-epoch evaluation is on a validation split */
     on_model *m;
     const char *out;          /* checkpoint path, or NULL */
     on_checkpoint_info info;  /* what each checkpoint records */
@@ -93,14 +102,14 @@ static int on_progress(void *user, const on_epoch_report *r) {
     if (r->done) {
         if (p->tty) printf("\r\033[K");
         if (p->json)
-            printf("{\"epoch\": %d, \"loss\": %.5f, \"train_accuracy\": %.5f, \"test_loss\": %.5f, "
-                   "\"test_accuracy\": %.5f, \"seconds\": %.3f, \"images_per_s\": %.1f}\n",
-                   r->epoch, r->loss, r->train_acc, r->test_loss, r->test_acc, r->seconds,
-                   r->images_per_s);
+            printf("{\"epoch\": %d, \"loss\": %.5f, \"train_accuracy\": %.5f, \"%s_loss\": %.5f, "
+                   "\"%s_accuracy\": %.5f, \"seconds\": %.3f, \"images_per_s\": %.1f}\n",
+                   r->epoch, r->loss, r->train_acc, p->val ? "val" : "test", r->test_loss,
+                   p->val ? "val" : "test", r->test_acc, r->seconds, r->images_per_s);
         else
-            printf("epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs  %.0f img/s\n",
-                   r->epoch, r->epochs, r->loss, 100 * r->train_acc, 100 * r->test_acc,
-                   r->seconds, r->images_per_s);
+            printf("epoch %d/%d  loss %.4f  train acc %.2f%%  %s acc %.2f%%  %.1fs  %.0f img/s\n",
+                   r->epoch, r->epochs, r->loss, 100 * r->train_acc, p->val ? "val" : "test",
+                   100 * r->test_acc, r->seconds, r->images_per_s);
         fflush(stdout);
         if (p->out) {
             on_error err;
@@ -127,7 +136,7 @@ static int cmd_train(args *a) {
     const char *model = REFERENCE_MODEL, *data = "fashion-mnist", *out = NULL;
     static const char *const opts[] = {"sgd", "adamw"};
     static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
-    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0;
+    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--epochs")) cfg.epochs = (int)opt_num(a, 1, 1e6);
         else if (is_opt(a, "--batch")) cfg.batch = (int)opt_num(a, 1, 1 << 16);
@@ -148,6 +157,7 @@ static int cmd_train(args *a) {
         else if (is_opt(a, "--json")) json = 1;
         else if (is_opt(a, "-o") || is_opt(a, "--out")) out = opt_value(a);
         else if (is_opt(a, "--resume")) resume = 1;
+        else if (is_opt(a, "--val")) val = (int)opt_num(a, 1, 1e9);
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet train: unknown option '%s' (see ordnet train --help)\n", a->argv[a->i]);
             return 2;
@@ -183,6 +193,19 @@ static int cmd_train(args *a) {
     if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
     if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
     if (!resume) on_model_init(m, cfg.seed);
+    on_dataset vs = {0}; /* a view of the last `val` training images, not freed */
+    if (val) {
+        if (val >= tr.n) {
+            snprintf(err.msg, sizeof err.msg, "--val %d leaves no training images (of %d)", val, tr.n);
+            goto fail;
+        }
+        vs = tr;
+        vs.n = val;
+        vs.x = tr.x + (size_t)(tr.n - val) * on_shape_size(tr.shape);
+        vs.y = tr.y + (tr.n - val);
+        tr.n -= val;
+        p.val = 1;
+    }
     p.m = m;
     p.info.cfg = cfg;
     p.info.classes = tr.classes;
@@ -193,11 +216,19 @@ static int cmd_train(args *a) {
                resume ? "resuming on" : "training on", tr.n, te.n, data, cfg.start_epoch + 1,
                cfg.epochs, cfg.epochs, cfg.batch, opts[cfg.opt], scheds[cfg.schedule], cfg.lr,
                on_model_num_params(m), on_get_threads());
-    if (on_train(m, &tr, &te, &cfg, on_progress, &p, &err)) {
+    if (on_train(m, &tr, val ? &vs : &te, &cfg, on_progress, &p, &err)) {
+        if (val) tr.n += val;
         fprintf(stderr, "ordnet train: %s\n", err.msg);
         if (out && p.saved_epoch)
             fprintf(stderr, "ordnet train: %s holds the last good state (epoch %d)\n", out, p.saved_epoch);
         goto done;
+    }
+    if (val) {
+        tr.n += val; /* give the view back before freeing */
+        double tl, ta;
+        if (on_evaluate(m, &te, 256, &tl, &ta, NULL, &err)) goto fail;
+        if (json) printf("{\"test_loss\": %.5f, \"test_accuracy\": %.5f}\n", tl, ta);
+        else printf("test: accuracy %.2f%%, loss %.4f (%d images)\n", 100 * ta, tl, te.n);
     }
     if (!out && !json) printf("(not saved: add -o model.ckpt to keep the weights)\n");
     rc = 0;
@@ -366,10 +397,11 @@ static int cmd_predict(args *a) {
 
 static int cmd_analyze(args *a) {
     const char *model = NULL, *block = NULL;
-    int infer = 0, json = 0;
+    int infer = 0, json = 0, measure = 0;
     static const char *const modes[] = {"train", "infer"};
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--mode")) infer = pick(a, modes, 2);
+        else if (is_opt(a, "--measure")) measure = 1;
         else if (is_opt(a, "--block")) block = opt_value(a);
         else if (is_opt(a, "--json")) json = 1;
         else if (a->argv[a->i][0] == '-') {
@@ -382,11 +414,12 @@ static int cmd_analyze(args *a) {
     if (!model && !block) block = "bn,relu,maxpool,dropout(0.2)";
     on_error err;
     on_model *m = NULL;
-    if (model && !(m = load_model(model, NULL, 0, &err))) {
+    int weights = model && is_checkpoint(model);
+    if (model && !(m = weights ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 0, &err))) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
         return 1;
     }
-    char *r = on_analyze_report(m, infer, 0, block, json, &err);
+    char *r = on_analyze_report(m, infer, weights, block, measure, json, &err);
     on_model_free(m);
     if (!r) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
@@ -618,6 +651,8 @@ static const command commands[] = {
      "  --momentum X (0.9; AdamW beta1)  --nesterov  --label-smoothing X (0.1)  --clip X\n"
      "  --augment                 random shifts of up to 2 pixels and horizontal flips\n"
      "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"
+     "  --val N                   hold out the last N training images: evaluate on them each\n"
+     "                            epoch, and on the test set at the end\n"
      "  -o CKPT                   save a checkpoint after every epoch (atomically)\n"
      "  --resume                  continue the run saved in CKPT (-o) to the same final weights\n"
      "--data also reads CIFAR-10 binary (data_batch_1.bin) and CSV/TSV (label then values per\n"
@@ -631,12 +666,15 @@ static const command commands[] = {
      "FILE: a PGM or PNG image of the model's size, or an IDX image file (every image in it).\n"
      "Prints the class and the probabilities of each image.\n"},
     {"analyze", cmd_analyze, "which adjacent layers commute, and the cheapest equal order",
-     "usage: ordnet analyze [MODEL] [--mode train|infer] [--block \"bn,relu,maxpool,dropout(0.2)\"] [--json]\n"
+     "usage: ordnet analyze [MODEL|CKPT] [--mode train|infer] [--block \"bn,relu,maxpool,dropout(0.2)\"]\n"
+     "                      [--measure] [--json]\n"
      "For each adjacent pair of MODEL: exact, exact-with-change, conditional, rounding,\n"
      "approximate or never, with the reason and the cost of both orders; then the orders\n"
      "equal to MODEL by proof and the cheapest. --block: every permutation of the block\n"
      "(after MODEL's first convolution) grouped into classes. No MODEL and no --block:\n"
-     "the default block. --mode: training (default) or inference rules.\n"},
+     "the default block. --mode: training (default) or inference rules. With a checkpoint,\n"
+     "conditions on the weights (BN scale signs, PReLU slopes) are decided, not stated.\n"
+     "--measure times the cheapest order of each class for real (batch of 64).\n"},
     {"optimize", cmd_optimize, "rewrite a trained model into its cheapest exactly-equal form",
      "usage: ordnet optimize CKPT -o OUT [--verify] [--data D] [--json]\n"
      "Removes dropout, folds BatchNorm into the preceding conv/dense, moves pools before\n"

@@ -5,10 +5,12 @@
 #include "../spec/args.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The layer view of node i; weights only when asked for. */
 static on_layer_view view_of(const on_model *m, int i, int weights, float **pbuf) {
@@ -106,8 +108,8 @@ static void order_text(const on_layer_view *L, const int *order, int n, char *ou
  * conv2d(32,3,same) on 28x28x1) -> a model holding prefix + block; *first = index of the
  * block's first node. */
 static on_model *block_model(const on_model *m, const char *block, int *first, int *nops,
-                             on_error *err) {
-    char prefix[1024] = "input(28,28,1) conv2d(32,3,same)";
+                             char *prefix, on_error *err) {
+    snprintf(prefix, 1024, "input(28,28,1) conv2d(32,3,same)");
     if (m) {
         char *spec = on_model_to_spec(m);
         if (!spec) return NULL;
@@ -119,7 +121,7 @@ static on_model *block_model(const on_model *m, const char *block, int *first, i
             char *p = spec;
             for (int i = 0; i <= keep && p; i++) p = strchr(p + 1, ' ');
             if (p) *p = 0;
-            snprintf(prefix, sizeof prefix, "%s", spec);
+            snprintf(prefix, 1024, "%s", spec);
         }
         free(spec);
     }
@@ -150,8 +152,51 @@ static double gf(on_cost c) { return c.flops_fwd + c.flops_bwd; }
 static double us(on_cost c) { return 1e6 * on_cost_seconds(c); }
 static double gb(on_cost c) { return c.bytes_fwd + c.bytes_bwd; }
 
-char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int json,
-                        on_error *err) {
+/* Measured milliseconds per batch of 64 of prefix + order: forward (inference) or forward
+ * and backward (training), the median of 5 after a warm-up. */
+static double measure_ms(const char *prefix, const char *order, int infer) {
+    char text[2048];
+    snprintf(text, sizeof text, "%s %s", prefix, order);
+    on_error err;
+    on_model *m = on_model_from_spec(text, &err);
+    if (!m || on_model_compile(m, 64, &err)) {
+        on_model_free(m);
+        return NAN;
+    }
+    on_model_init(m, 1);
+    size_t in = 64 * on_shape_size(on_model_node_shape(m, 0));
+    size_t out = 64 * on_shape_size(on_model_output_shape(m));
+    float *x = malloc(sizeof(float) * in), *dy = malloc(sizeof(float) * out);
+    double t[6];
+    for (size_t i = 0; x && i < in; i++) x[i] = on_uniform(7, i) - 0.5f;
+    for (size_t i = 0; dy && i < out; i++) dy[i] = on_uniform(8, i) - 0.5f;
+    for (int r = 0; x && dy && r < 6; r++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        on_model_forward(m, x, 64, !infer);
+        if (!infer) {
+            on_model_set_output_grad(m, dy);
+            on_model_zero_grad(m);
+            on_model_backward(m);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t[r] = 1e3 * ((double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
+    }
+    for (int i = 1; i < 6; i++) /* sort the 5 timed runs */
+        for (int j = i + 1; j < 6; j++)
+            if (t[j] < t[i]) {
+                double u = t[i];
+                t[i] = t[j];
+                t[j] = u;
+            }
+    free(x);
+    free(dy);
+    on_model_free(m);
+    return t[3];
+}
+
+char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int measure,
+                        int json, on_error *err) {
     sb b = {0};
     cJSON *root = cJSON_CreateObject(), *pairs = cJSON_AddArrayToObject(root, "pairs");
     cJSON *classes = cJSON_AddArrayToObject(root, "classes");
@@ -255,7 +300,8 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
     }
     if (block) {
         int first, n;
-        on_model *bm = block_model(m, block, &first, &n, err);
+        char prefix[1024];
+        on_model *bm = block_model(m, block, &first, &n, prefix, err);
         if (!bm) {
             cJSON_Delete(root);
             free(b.s);
@@ -289,14 +335,18 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             }
             char t[512];
             order_text(L, o.orders + best * n, n, t, sizeof t);
-            put(&b, "  class %2d: %d order%s cheapest %-40s %6.3g MFLOP %6.3g MB %6.3g us\n", c + 1,
+            put(&b, "  class %2d: %d order%s cheapest %-40s %6.3g MFLOP %6.3g MB %6.3g us", c + 1,
                 members, members == 1 ? ", " : "s,", t, gf(bc) / 1e6, gb(bc) / 1e6, bt);
+            double ms = measure ? measure_ms(prefix, t, infer) : NAN;
+            if (measure) put(&b, "  measured %.2f ms/batch of 64", ms);
+            put(&b, "\n");
             cJSON *co = cJSON_CreateObject(), *mem = cJSON_AddArrayToObject(co, "members");
             cJSON_AddNumberToObject(co, "id", c + 1);
             cJSON_AddStringToObject(co, "cheapest", t);
             cJSON_AddNumberToObject(co, "flops", gf(bc));
             cJSON_AddNumberToObject(co, "bytes", gb(bc));
             cJSON_AddNumberToObject(co, "modelled_us", bt);
+            if (measure) cJSON_AddNumberToObject(co, "measured_ms_per_batch64", ms);
             for (int k = 0; k < o.count; k++) {
                 if (o.cls[k] != c) continue;
                 order_text(L, o.orders + k * n, n, t, sizeof t);
