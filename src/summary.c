@@ -117,16 +117,18 @@ static char *summary_text(const on_model *m) {
     int wc = 12; /* "Connected to" */
     for (int i = 1; !chain && i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        int l = (int)strlen(m->nodes[nd->in[0]].name) + (nd->in[1] >= 0 ? 2 + (int)strlen(m->nodes[nd->in[1]].name) : 0);
+        int l = (int)strlen(m->nodes[nd->in[0]].name) +
+                (nd->in[1] >= 0 ? 2 + (int)strlen(m->nodes[nd->in[1]].name) : 0);
         if (l > wc) wc = l;
     }
     int width = wn + wt + ws + 12 + 14 + 11 + 5 * 2 + (chain ? 0 : 2 + wc);
-    sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s%s\n", wn, "Layer", wt, "Type", ws, "Output shape",
-           "Params", "FLOPs", "Memory", chain ? "" : "  Connected to");
+    sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s%s\n", wn, "Layer", wt, "Type", ws,
+           "Output shape", "Params", "FLOPs", "Memory", chain ? "" : "  Connected to");
     sb_rule(&b, width);
     for (int i = 0; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        double all, tr, fl = on_model_node_cost(m, i).flops_fwd, by_out = 4.0 * (double)on_shape_size(nd->ys);
+        double all, tr, fl = on_model_node_cost(m, i).flops_fwd,
+                        by_out = 4.0 * (double)on_shape_size(nd->ys);
         node_params(m, i, &all, &tr);
         total += all;
         trainable += tr;
@@ -142,7 +144,8 @@ static char *summary_text(const on_model *m) {
         sb_add(&b, "\n");
     }
     sb_rule(&b, width);
-    sb_add(&b, "Total params: %s (%s)\n", grouped(total, n1, sizeof n1), bytes_str(4 * total, by, sizeof by));
+    sb_add(&b, "Total params: %s (%s)\n", grouped(total, n1, sizeof n1),
+           bytes_str(4 * total, by, sizeof by));
     sb_add(&b, "Trainable params: %s (%s)\n", grouped(trainable, n2, sizeof n2),
            bytes_str(4 * trainable, by, sizeof by));
     sb_add(&b, "Non-trainable params: %s (%s)\n", grouped(total - trainable, n3, sizeof n3),
@@ -171,7 +174,8 @@ static char *summary_json(const on_model *m) {
     int ok = root && layers;
     for (int i = 0; ok && i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        double all, tr, fl = on_model_node_cost(m, i).flops_fwd, by = 4.0 * (double)on_shape_size(nd->ys);
+        double all, tr, fl = on_model_node_cost(m, i).flops_fwd,
+                        by = 4.0 * (double)on_shape_size(nd->ys);
         node_params(m, i, &all, &tr);
         total += all;
         trainable += tr;
@@ -182,7 +186,8 @@ static char *summary_json(const on_model *m) {
         if (s.rank == 3) dims[nd_++] = s.h;
         if (s.rank >= 2) dims[nd_++] = s.w;
         dims[nd_++] = s.c;
-        cJSON *o = cJSON_CreateObject(), *shape = cJSON_CreateIntArray(dims, nd_), *ins = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject(), *shape = cJSON_CreateIntArray(dims, nd_),
+              *ins = cJSON_CreateArray();
         ok = o && shape && ins && cJSON_AddItemToArray(layers, o);
         if (!ok) {
             cJSON_Delete(o);
@@ -191,12 +196,16 @@ static char *summary_json(const on_model *m) {
             break;
         }
         for (int k = 0; k < 2 && i > 0; k++)
-            if (nd->in[k] >= 0) ok = ok && cJSON_AddItemToArray(ins, cJSON_CreateString(m->nodes[nd->in[k]].name));
-        ok = ok && cJSON_AddStringToObject(o, "name", nd->name) && cJSON_AddStringToObject(o, "type", type_of(m, i)) &&
+            if (nd->in[k] >= 0)
+                ok = ok && cJSON_AddItemToArray(ins, cJSON_CreateString(m->nodes[nd->in[k]].name));
+        ok = ok && cJSON_AddStringToObject(o, "name", nd->name) &&
+             cJSON_AddStringToObject(o, "type", type_of(m, i)) &&
              cJSON_AddItemToObject(o, "output_shape", shape);
         if (!ok) cJSON_Delete(shape);
-        ok = ok && cJSON_AddNumberToObject(o, "params", all) && cJSON_AddNumberToObject(o, "trainable_params", tr) &&
-             cJSON_AddNumberToObject(o, "flops", fl) && cJSON_AddNumberToObject(o, "memory_bytes", by);
+        ok = ok && cJSON_AddNumberToObject(o, "params", all) &&
+             cJSON_AddNumberToObject(o, "trainable_params", tr) &&
+             cJSON_AddNumberToObject(o, "flops", fl) &&
+             cJSON_AddNumberToObject(o, "memory_bytes", by);
         if (!ok || !cJSON_AddItemToObject(o, "inputs", ins)) {
             cJSON_Delete(ins);
             ok = 0;

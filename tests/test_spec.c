@@ -11,19 +11,17 @@
 #include <string.h>
 
 /* The thread's blocks, verbatim, after an Input line. */
-static const char *const block1 =
-    "inp = Input(shape=(128, 16))\n"
-    "x = Convolution1D(64, 5, activation='relu')(inp)\n"
-    "x = MaxPooling1D()(x)\n"
-    "x = Dropout(0.2)(x)\n"
-    "x = BatchNormalization()(x)\n";
-static const char *const block2 =
-    "x = Input(shape=(128, 16))\n"
-    "x = Convolution1D(64, 5)(x)\n"
-    "x = BatchNormalization()(x)\n"
-    "x = Activation('relu')(x)\n"
-    "x = MaxPooling1D()(x)\n"
-    "x = Dropout(0.2)(x)\n";
+static const char *const block1 = "inp = Input(shape=(128, 16))\n"
+                                  "x = Convolution1D(64, 5, activation='relu')(inp)\n"
+                                  "x = MaxPooling1D()(x)\n"
+                                  "x = Dropout(0.2)(x)\n"
+                                  "x = BatchNormalization()(x)\n";
+static const char *const block2 = "x = Input(shape=(128, 16))\n"
+                                  "x = Convolution1D(64, 5)(x)\n"
+                                  "x = BatchNormalization()(x)\n"
+                                  "x = Activation('relu')(x)\n"
+                                  "x = MaxPooling1D()(x)\n"
+                                  "x = Dropout(0.2)(x)\n";
 
 static on_model *read(const char *text, const on_shape *input, int classes) {
     on_error err;
@@ -64,8 +62,9 @@ static int same_model(const on_model *a, const on_model *b) {
     if (!a || !b || a->nn != b->nn || a->np != b->np || a->ns != b->ns) return 0;
     for (int i = 0; i < a->nn; i++) {
         const on_node *x = &a->nodes[i], *y = &b->nodes[i];
-        if (x->op != y->op || strcmp(x->name, y->name) || x->in[0] != y->in[0] || x->in[1] != y->in[1] ||
-            memcmp(&x->ys, &y->ys, sizeof x->ys) || (x->op && memcmp(&x->a, &y->a, sizeof x->a)))
+        if (x->op != y->op || strcmp(x->name, y->name) || x->in[0] != y->in[0] ||
+            x->in[1] != y->in[1] || memcmp(&x->ys, &y->ys, sizeof x->ys) ||
+            (x->op && memcmp(&x->a, &y->a, sizeof x->a)))
             return 0;
     }
     return 1;
@@ -76,19 +75,27 @@ static void test_thread_blocks(void) {
     on_model *m = read(block1, NULL, 0);
     CHECK(m, "block 1 reads");
     if (m) {
-        CHECK(!strcmp(ops(m, buf, sizeof buf), "conv1d relu maxpool1d dropout batchnorm"), "block 1 ops: %s", buf);
+        CHECK(!strcmp(ops(m, buf, sizeof buf), "conv1d relu maxpool1d dropout batchnorm"),
+              "block 1 ops: %s", buf);
         CHECK(same_shape(m->input, 2, 16, 1, 128), "block 1 input (L,C) -> (C,1,L)");
         CHECK(same_shape(m->nodes[1].ys, 2, 64, 1, 124), "conv1d(64,5) valid: 124 steps");
         CHECK(same_shape(m->nodes[3].ys, 2, 64, 1, 62), "MaxPooling1D() default pool 2 -> 62");
-        CHECK(params_of(m, 1) == 5184, "Conv1D(64,5) on 16 channels: 5184 (got %zu)", params_of(m, 1));
-        CHECK(params_of(m, 5) == 256, "BatchNormalization on 64 channels: 256 (got %zu)", params_of(m, 5));
-        CHECK(on_model_num_params(m) == 5312, "block 1 trainable: 5184 + 128 = 5312 (got %zu)", on_model_num_params(m));
+        CHECK(params_of(m, 1) == 5184, "Conv1D(64,5) on 16 channels: 5184 (got %zu)",
+              params_of(m, 1));
+        CHECK(params_of(m, 5) == 256, "BatchNormalization on 64 channels: 256 (got %zu)",
+              params_of(m, 5));
+        CHECK(on_model_num_params(m) == 5312, "block 1 trainable: 5184 + 128 = 5312 (got %zu)",
+              on_model_num_params(m));
         CHECK(fabsf(m->nodes[4].a.rate - 0.2f) < 1e-7f, "Dropout(0.2)");
-        CHECK(fabsf(m->nodes[5].a.eps - 1e-3f) < 1e-9f, "Keras BN epsilon 1e-3, got %g", m->nodes[5].a.eps);
-        CHECK(fabsf(m->nodes[5].a.momentum - 0.01f) < 1e-7f, "Keras BN momentum 0.99 -> 0.01, got %g", m->nodes[5].a.momentum);
-        CHECK(!strcmp(m->nodes[1].name, "conv1d") && !strcmp(m->nodes[5].name, "batch_normalization"),
+        CHECK(fabsf(m->nodes[5].a.eps - 1e-3f) < 1e-9f, "Keras BN epsilon 1e-3, got %g",
+              m->nodes[5].a.eps);
+        CHECK(fabsf(m->nodes[5].a.momentum - 0.01f) < 1e-7f,
+              "Keras BN momentum 0.99 -> 0.01, got %g", m->nodes[5].a.momentum);
+        CHECK(!strcmp(m->nodes[1].name, "conv1d") &&
+                  !strcmp(m->nodes[5].name, "batch_normalization"),
               "Keras names: %s, %s", m->nodes[1].name, m->nodes[5].name);
-        CHECK(on_model_tensor_find(m, "batch_normalization.running_var") >= 0, "tensor names follow layer names");
+        CHECK(on_model_tensor_find(m, "batch_normalization.running_var") >= 0,
+              "tensor names follow layer names");
     }
     on_model *f = NULL;
     on_error err;
@@ -101,8 +108,10 @@ static void test_thread_blocks(void) {
     m = read(block2, NULL, 0);
     CHECK(m, "block 2 reads");
     if (m) {
-        CHECK(!strcmp(ops(m, buf, sizeof buf), "conv1d batchnorm relu maxpool1d dropout"), "block 2 ops: %s", buf);
-        CHECK(on_model_num_params(m) == 5312, "block 2 trainable 5312 (got %zu)", on_model_num_params(m));
+        CHECK(!strcmp(ops(m, buf, sizeof buf), "conv1d batchnorm relu maxpool1d dropout"),
+              "block 2 ops: %s", buf);
+        CHECK(on_model_num_params(m) == 5312, "block 2 trainable 5312 (got %zu)",
+              on_model_num_params(m));
         CHECK(same_shape(on_model_output_shape(m), 2, 64, 1, 62), "block 2 output (None, 62, 64)");
         CHECK(!strcmp(m->nodes[3].name, "activation"), "Activation('relu') is named activation");
     }
@@ -119,8 +128,10 @@ static void test_fashion_mnist(void) {
     CHECK(m, "examples/fashion_mnist.py reads: %s", m ? "" : err.msg);
     if (!m) return;
     char buf[512];
-    CHECK(!strcmp(ops(m, buf, sizeof buf), "conv2d batchnorm relu maxpool2d dropout conv2d batchnorm relu "
-                                           "maxpool2d dropout flatten dense"), "ops: %s", buf);
+    CHECK(!strcmp(ops(m, buf, sizeof buf),
+                  "conv2d batchnorm relu maxpool2d dropout conv2d batchnorm relu "
+                  "maxpool2d dropout flatten dense"),
+          "ops: %s", buf);
     CHECK(same_shape(on_model_output_shape(m), 1, 10, 1, 1), "output (10)");
     CHECK(on_model_num_params(m) == 50378, "trainable 50378 (got %zu)", on_model_num_params(m));
     CHECK(m->ns == 192, "state 192 (got %zu)", m->ns);
@@ -130,27 +141,31 @@ static void test_fashion_mnist(void) {
     CHECK(params_of(m, 12) == 31370, "Dense(10) on 3136: 31370");
     CHECK(same_shape(m->nodes[11].ys, 1, 3136, 1, 1), "flatten 7*7*64 = 3136");
     CHECK(m->nodes[1].a.pad_mode == ON_PAD_SAME, "padding='same'");
-    CHECK(m->nodes[4].a.kh == 2 && m->nodes[4].a.kw == 2 && m->nodes[4].a.sh == 0, "pool (2,2), strides None");
+    CHECK(m->nodes[4].a.kh == 2 && m->nodes[4].a.kw == 2 && m->nodes[4].a.sh == 0,
+          "pool (2,2), strides None");
     const char *notes = on_model_notes(m);
-    CHECK(strstr(notes, "softmax at ../examples/fashion_mnist.py:31:46 is folded into the loss"), "softmax note: %s", notes);
-    on_model *c = read("input(28,28,1) conv2d(32,3,same) bn relu maxpool dropout(0.2) conv2d(64,3,same) bn relu "
-                       "maxpool dropout(0.2) flatten dense(10)", NULL, 0);
-    CHECK(c && c->np == m->np && c->nn == m->nn, "the compact form of the reference model has the same parameters");
+    CHECK(strstr(notes, "softmax at ../examples/fashion_mnist.py:31:46 is folded into the loss"),
+          "softmax note: %s", notes);
+    on_model *c = read(
+        "input(28,28,1) conv2d(32,3,same) bn relu maxpool dropout(0.2) conv2d(64,3,same) bn relu "
+        "maxpool dropout(0.2) flatten dense(10)",
+        NULL, 0);
+    CHECK(c && c->np == m->np && c->nn == m->nn,
+          "the compact form of the reference model has the same parameters");
     on_model_free(c);
     on_model_free(m);
 }
 
 static void test_three_styles(void) {
-    const char *functional =
-        "from tensorflow import keras\n"
-        "from tensorflow.keras import layers\n"
-        "inputs = keras.Input(shape=(28, 28, 1))\n"
-        "x = layers.Conv2D(16, 3, activation='relu')(inputs)\n"
-        "x = layers.MaxPooling2D()(x)\n"
-        "x = layers.BatchNormalization()(x)\n"
-        "x = layers.Flatten()(x)\n"
-        "outputs = layers.Dense(10)(x)\n"
-        "model = keras.Model(inputs=inputs, outputs=outputs)\n";
+    const char *functional = "from tensorflow import keras\n"
+                             "from tensorflow.keras import layers\n"
+                             "inputs = keras.Input(shape=(28, 28, 1))\n"
+                             "x = layers.Conv2D(16, 3, activation='relu')(inputs)\n"
+                             "x = layers.MaxPooling2D()(x)\n"
+                             "x = layers.BatchNormalization()(x)\n"
+                             "x = layers.Flatten()(x)\n"
+                             "outputs = layers.Dense(10)(x)\n"
+                             "model = keras.Model(inputs=inputs, outputs=outputs)\n";
     const char *sequential =
         "import tensorflow as tf\n"
         "model = tf.keras.Sequential([\n"
@@ -172,7 +187,8 @@ static void test_three_styles(void) {
         "model.add(Dense(10))\n"
         "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
         "model.summary()\n";
-    on_model *a = read(functional, NULL, 0), *b = read(sequential, NULL, 0), *c = read(added, NULL, 0);
+    on_model *a = read(functional, NULL, 0), *b = read(sequential, NULL, 0),
+             *c = read(added, NULL, 0);
     CHECK(a && b && c, "the three styles read");
     CHECK(same_model(a, b), "functional == Sequential([...])");
     CHECK(same_model(a, c), "functional == model.add(...)");
@@ -188,34 +204,38 @@ static void test_three_styles(void) {
 }
 
 static void test_residual_and_functions(void) {
-    const char *res =
-        "from tensorflow.keras import layers, Model\n"
-        "def block(x, filters, name=None):\n"
-        "    shortcut = x\n"
-        "    y = layers.Conv2D(filters, 3, padding='same', use_bias=False)(x)\n"
-        "    y = layers.BatchNormalization()(y)\n"
-        "    y = layers.Add(name=name)([shortcut, y])\n"
-        "    return layers.Activation('relu')(y)\n"
-        "\n"
-        "inp = layers.Input(shape=(8, 8, 4))\n"
-        "x = block(inp, 4, name='res1')\n"
-        "x = block(x, filters=4)\n"
-        "z = layers.add([x, inp])\n"
-        "w = z + x\n"
-        "x = layers.GlobalAveragePooling2D()(w)\n"
-        "out = layers.Dense(3)(x)\n"
-        "model = Model(inp, out)\n";
+    const char *res = "from tensorflow.keras import layers, Model\n"
+                      "def block(x, filters, name=None):\n"
+                      "    shortcut = x\n"
+                      "    y = layers.Conv2D(filters, 3, padding='same', use_bias=False)(x)\n"
+                      "    y = layers.BatchNormalization()(y)\n"
+                      "    y = layers.Add(name=name)([shortcut, y])\n"
+                      "    return layers.Activation('relu')(y)\n"
+                      "\n"
+                      "inp = layers.Input(shape=(8, 8, 4))\n"
+                      "x = block(inp, 4, name='res1')\n"
+                      "x = block(x, filters=4)\n"
+                      "z = layers.add([x, inp])\n"
+                      "w = z + x\n"
+                      "x = layers.GlobalAveragePooling2D()(w)\n"
+                      "out = layers.Dense(3)(x)\n"
+                      "model = Model(inp, out)\n";
     on_model *m = read(res, NULL, 0);
     CHECK(m, "residual model reads");
     if (!m) return;
     int a = find(m, "res1"), b = find(m, "add"), z = find(m, "add_1"), w = find(m, "add_2");
     CHECK(a > 0 && m->nodes[a].op == on_op_find("add") && m->nodes[a].in[0] == 0 &&
-              m->nodes[a].in[1] == find(m, "batch_normalization"), "Add()([shortcut, y]) adds the input and bn");
-    CHECK(b > 0 && m->nodes[b].in[0] == find(m, "activation") && m->nodes[b].in[1] == find(m, "batch_normalization_1"),
+              m->nodes[a].in[1] == find(m, "batch_normalization"),
+          "Add()([shortcut, y]) adds the input and bn");
+    CHECK(b > 0 && m->nodes[b].in[0] == find(m, "activation") &&
+              m->nodes[b].in[1] == find(m, "batch_normalization_1"),
           "second block: shortcut from the first block's output");
-    CHECK(z > 0 && m->nodes[z].in[0] == find(m, "activation_1") && m->nodes[z].in[1] == 0, "layers.add([x, inp])");
-    CHECK(w > 0 && m->nodes[w].in[0] == z && m->nodes[w].in[1] == find(m, "activation_1"), "z + x is an add");
-    CHECK(m->nodes[find(m, "conv2d")].a.bias == 0 && params_of(m, find(m, "conv2d")) == 4 * 4 * 9, "use_bias=False");
+    CHECK(z > 0 && m->nodes[z].in[0] == find(m, "activation_1") && m->nodes[z].in[1] == 0,
+          "layers.add([x, inp])");
+    CHECK(w > 0 && m->nodes[w].in[0] == z && m->nodes[w].in[1] == find(m, "activation_1"),
+          "z + x is an add");
+    CHECK(m->nodes[find(m, "conv2d")].a.bias == 0 && params_of(m, find(m, "conv2d")) == 4 * 4 * 9,
+          "use_bias=False");
     CHECK(same_shape(on_model_output_shape(m), 1, 3, 1, 1), "output (3)");
     on_model_free(m);
 }
@@ -248,24 +268,30 @@ static void test_python_features(void) {
     CHECK(m, "constants, comments, imports, continuations, ignored calls");
     if (!m) return;
     CHECK(m->nodes[1].a.units == 16 && m->nodes[1].a.pad_mode == ON_PAD_SAME, "filters[0], same");
-    CHECK(m->nodes[2].a.units == 32 && m->nodes[2].a.sh == 2 && m->nodes[2].a.kh == 3, "filters[-1]*2//2, strides=2");
+    CHECK(m->nodes[2].a.units == 32 && m->nodes[2].a.sh == 2 && m->nodes[2].a.kh == 3,
+          "filters[-1]*2//2, strides=2");
     CHECK(same_shape(m->nodes[2].ys, 3, 32, 13, 13), "valid stride 2: 28 -> 13");
     CHECK(fabsf(m->nodes[3].a.rate - 0.25f) < 1e-7f, "Dropout(rate)");
-    CHECK(same_shape(on_model_output_shape(m), 1, 10, 1, 1) && m->nn == 6, "Dense(units=num_classes)");
+    CHECK(same_shape(on_model_output_shape(m), 1, 10, 1, 1) && m->nn == 6,
+          "Dense(units=num_classes)");
     CHECK(!*on_model_notes(m), "no notes: %s", on_model_notes(m));
     on_model_free(m);
 }
 
 static void test_arguments(void) {
     const char *kw = "x = Input(shape=(9, 9, 2))\n"
-                     "x = Conv2D(filters=8, kernel_size=(3, 1), strides=(2, 1), padding='same', dilation_rate=1,\n"
+                     "x = Conv2D(filters=8, kernel_size=(3, 1), strides=(2, 1), padding='same', "
+                     "dilation_rate=1,\n"
                      "           use_bias=False)(x)\n";
-    const char *pos = "x = Input((9, 9, 2))\nx = Conv2D(8, (3, 1), (2, 1), 'same', None, 1, 1, None, False)(x)\n";
+    const char *pos =
+        "x = Input((9, 9, 2))\nx = Conv2D(8, (3, 1), (2, 1), 'same', None, 1, 1, None, False)(x)\n";
     on_model *a = read(kw, NULL, 0), *b = read(pos, NULL, 0);
     CHECK(a && b && same_model(a, b), "keyword and positional arguments give the same layer");
     if (a) {
         const on_attrs *t = &a->nodes[1].a;
-        CHECK(t->kh == 3 && t->kw == 1 && t->sh == 2 && t->sw == 1 && !t->bias && t->pad_mode == ON_PAD_SAME, "conv attrs");
+        CHECK(t->kh == 3 && t->kw == 1 && t->sh == 2 && t->sw == 1 && !t->bias &&
+                  t->pad_mode == ON_PAD_SAME,
+              "conv attrs");
         CHECK(same_shape(a->nodes[1].ys, 3, 8, 5, 9), "same, strides (2,1): (5, 9)");
     }
     on_model_free(a);
@@ -289,29 +315,43 @@ static void test_arguments(void) {
     CHECK(m, "layer zoo reads");
     if (m) {
         const on_node *n = m->nodes;
-        CHECK(n[1].a.sh == 1 && n[1].a.pad_mode == ON_PAD_VALID && n[1].a.bias && n[1].a.dh == 1, "Conv2D defaults");
-        CHECK(n[2].a.kh == 3 && n[2].a.sh == 1 && n[2].a.pad_mode == ON_PAD_SAME, "MaxPooling2D(3, 1, 'same')");
+        CHECK(n[1].a.sh == 1 && n[1].a.pad_mode == ON_PAD_VALID && n[1].a.bias && n[1].a.dh == 1,
+              "Conv2D defaults");
+        CHECK(n[2].a.kh == 3 && n[2].a.sh == 1 && n[2].a.pad_mode == ON_PAD_SAME,
+              "MaxPooling2D(3, 1, 'same')");
         CHECK(n[3].op == on_op_find("avgpool2d") && n[3].a.count_include_pad == 0 && n[3].a.sh == 0,
               "Keras 'same' average pooling leaves the padding out");
-        CHECK(fabsf(n[4].a.momentum - 0.1f) < 1e-7f && fabsf(n[4].a.eps - 1e-5f) < 1e-10f, "BN momentum 0.9 -> 0.1");
-        CHECK(n[5].op == on_op_find("leaky_relu") && fabsf(n[5].a.alpha - 0.3f) < 1e-7f, "LeakyReLU default 0.3");
-        CHECK(n[6].op == on_op_find("hardtanh") && n[6].a.lo == 0 && n[6].a.hi == 6, "ReLU(max_value=6) -> hardtanh(0,6)");
-        CHECK(n[7].op == on_op_find("leaky_relu") && fabsf(n[7].a.alpha - 0.1f) < 1e-7f, "ReLU(negative_slope)");
-        CHECK(n[8].op == on_op_find("leaky_relu") && fabsf(n[8].a.alpha - 0.2f) < 1e-7f, "'leaky_relu' is 0.2");
+        CHECK(fabsf(n[4].a.momentum - 0.1f) < 1e-7f && fabsf(n[4].a.eps - 1e-5f) < 1e-10f,
+              "BN momentum 0.9 -> 0.1");
+        CHECK(n[5].op == on_op_find("leaky_relu") && fabsf(n[5].a.alpha - 0.3f) < 1e-7f,
+              "LeakyReLU default 0.3");
+        CHECK(n[6].op == on_op_find("hardtanh") && n[6].a.lo == 0 && n[6].a.hi == 6,
+              "ReLU(max_value=6) -> hardtanh(0,6)");
+        CHECK(n[7].op == on_op_find("leaky_relu") && fabsf(n[7].a.alpha - 0.1f) < 1e-7f,
+              "ReLU(negative_slope)");
+        CHECK(n[8].op == on_op_find("leaky_relu") && fabsf(n[8].a.alpha - 0.2f) < 1e-7f,
+              "'leaky_relu' is 0.2");
         CHECK(n[9].op == on_op_find("elu") && n[9].a.alpha == 0.5f, "ELU(alpha)");
-        CHECK(n[10].op == on_op_find("prelu") && params_of(m, 10) == 4, "PReLU shared over H, W: 4");
+        CHECK(n[10].op == on_op_find("prelu") && params_of(m, 10) == 4,
+              "PReLU shared over H, W: 4");
         CHECK(n[12].op == on_op_find("silu"), "swish -> silu");
-        CHECK(n[13].op == on_op_find("avgpool2d") && same_shape(n[13].ys, 3, 4, 2, 2), "AvgPool2D() 5 -> 2");
+        CHECK(n[13].op == on_op_find("avgpool2d") && same_shape(n[13].ys, 3, 4, 2, 2),
+              "AvgPool2D() 5 -> 2");
         CHECK(same_shape(n[14].ys, 1, 4, 1, 1), "GlobalAveragePooling2D -> (4)");
     }
     on_model_free(m);
-    m = read("inp = Input(shape=(20, 3))\nx = Convolution1D(nb_filter=8, filter_length=3, border_mode='same')(inp)\n"
-             "x = MaxPooling1D(pool_length=4)(x)\n", NULL, 0);
+    m = read("inp = Input(shape=(20, 3))\nx = Convolution1D(nb_filter=8, filter_length=3, "
+             "border_mode='same')(inp)\n"
+             "x = MaxPooling1D(pool_length=4)(x)\n",
+             NULL, 0);
     CHECK(m && same_shape(m->nodes[1].ys, 2, 8, 1, 20) && same_shape(m->nodes[2].ys, 2, 8, 1, 5),
           "Keras 1 keyword names");
     on_model_free(m);
-    m = read("model = Sequential([Dense(64, input_dim=784, activation='relu'), Dropout(0.5), Dense(10, activation='softmax')])\n", NULL, 0);
-    CHECK(m && same_shape(m->input, 1, 784, 1, 1) && m->np == 784 * 64 + 64 + 650, "input_dim, MLP params");
+    m = read("model = Sequential([Dense(64, input_dim=784, activation='relu'), Dropout(0.5), "
+             "Dense(10, activation='softmax')])\n",
+             NULL, 0);
+    CHECK(m && same_shape(m->input, 1, 784, 1, 1) && m->np == 784 * 64 + 64 + 650,
+          "input_dim, MLP params");
     on_model_free(m);
 }
 
@@ -320,43 +360,58 @@ static void test_head_and_override(void) {
     on_model *m = read("inp = Input(shape=(28, 28, 1))\nx = Conv2D(8, 3)(inp)\n", NULL, 10);
     CHECK(m, "head on a conv model");
     if (m) {
-        CHECK(!strcmp(ops(m, buf, sizeof buf), "conv2d flatten dense"), "flatten + dense appended: %s", buf);
-        CHECK(same_shape(on_model_output_shape(m), 1, 10, 1, 1) && m->np == 80 + 26 * 26 * 8 * 10 + 10, "head params");
-        CHECK(strstr(on_model_notes(m), "added a classifier head for 10 classes, because the model ended in conv2d "
-                                        "'conv2d' (None, 26, 26, 8), not in a dense layer with 10 outputs: flatten "
-                                        "'flatten' -> (None, 5408), dense 'dense' -> (None, 10)"),
+        CHECK(!strcmp(ops(m, buf, sizeof buf), "conv2d flatten dense"),
+              "flatten + dense appended: %s", buf);
+        CHECK(same_shape(on_model_output_shape(m), 1, 10, 1, 1) &&
+                  m->np == 80 + 26 * 26 * 8 * 10 + 10,
+              "head params");
+        CHECK(strstr(on_model_notes(m),
+                     "added a classifier head for 10 classes, because the model ended in conv2d "
+                     "'conv2d' (None, 26, 26, 8), not in a dense layer with 10 outputs: flatten "
+                     "'flatten' -> (None, 5408), dense 'dense' -> (None, 10)"),
               "head note: %s", on_model_notes(m));
     }
     on_model_free(m);
     m = read("model = Sequential([Input((4,)), Dense(32)])\n", NULL, 10);
-    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "dense dense") && !strcmp(m->nodes[2].name, "dense_1"),
+    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "dense dense") &&
+              !strcmp(m->nodes[2].name, "dense_1"),
           "flat output: dense only");
     on_model_free(m);
     m = read("model = Sequential([Input((4,)), Dense(10, activation='softmax')])\n", NULL, 10);
-    CHECK(m && m->nn == 2 && !strstr(on_model_notes(m), "head") && strstr(on_model_notes(m), "softmax"),
+    CHECK(m && m->nn == 2 && !strstr(on_model_notes(m), "head") &&
+              strstr(on_model_notes(m), "softmax"),
           "already ends in dense(10): no head");
     on_model_free(m);
     m = read("input(28,28,1) conv2d(4,3) relu", NULL, 10);
-    CHECK(m && m->nn == 5 && strstr(on_model_notes(m), "classifier head"), "head on the compact form");
+    CHECK(m && m->nn == 5 && strstr(on_model_notes(m), "classifier head"),
+          "head on the compact form");
     on_model_free(m);
 
     on_shape rgb = {3, 3, 32, 32};
     m = read("inp = Input(shape=(28, 28, 1))\nx = Conv2D(8, 3)(inp)\n", &rgb, 0);
-    CHECK(m && same_shape(m->input, 3, 3, 32, 32) && params_of(m, 1) == 8 * 27 + 8, "input override");
-    CHECK(m && strstr(on_model_notes(m), "input shape (None, 32, 32, 3) given to the reader replaces (None, 28, 28, 1) "
-                                         "declared at model.py:1:7"), "override note: %s", m ? on_model_notes(m) : "");
+    CHECK(m && same_shape(m->input, 3, 3, 32, 32) && params_of(m, 1) == 8 * 27 + 8,
+          "input override");
+    CHECK(m &&
+              strstr(on_model_notes(m),
+                     "input shape (None, 32, 32, 3) given to the reader replaces (None, 28, 28, 1) "
+                     "declared at model.py:1:7"),
+          "override note: %s", m ? on_model_notes(m) : "");
     on_model_free(m);
     m = read("model = Sequential([Conv2D(8, 3), Flatten(), Dense(10)])", &rgb, 0);
-    CHECK(m && same_shape(m->nodes[1].ys, 3, 8, 30, 30), "Sequential without input: the override gives it");
+    CHECK(m && same_shape(m->nodes[1].ys, 3, 8, 30, 30),
+          "Sequential without input: the override gives it");
     on_model_free(m);
     m = read("input(28,28,1) conv2d(8,3)", &rgb, 0);
-    CHECK(m && same_shape(m->input, 3, 3, 32, 32) && strstr(on_model_notes(m), "replaces input(28,28,1)"),
+    CHECK(m && same_shape(m->input, 3, 3, 32, 32) &&
+              strstr(on_model_notes(m), "replaces input(28,28,1)"),
           "compact form: override replaces input(...)");
     on_model_free(m);
     m = read("conv2d(8,3) relu maxpool", &rgb, 0);
     CHECK(m && m->nn == 4, "compact form without input(...) and an override");
     on_model_free(m);
-    m = read("  input(28,28,1)\n  conv2d(32,3,same) bn relu | maxpool dropout(0.2) flatten dense(10)\n", NULL, 0);
+    m = read(
+        "  input(28,28,1)\n  conv2d(32,3,same) bn relu | maxpool dropout(0.2) flatten dense(10)\n",
+        NULL, 0);
     CHECK(m && m->nn == 8 && m->np == 320 + 64 + 62730, "compact form through on_model_from_text");
     on_model_free(m);
 }
@@ -366,9 +421,11 @@ static void test_names(void) {
                        "y = Dense(4, name='dense_1')(x)\n"
                        "y = Dense(4)(y)\n"
                        "y = Dense(4)(y)\n"
-                       "y = BatchNormalization(name=None)(y)\n", NULL, 0);
+                       "y = BatchNormalization(name=None)(y)\n",
+                       NULL, 0);
     CHECK(m && !strcmp(m->nodes[0].name, "features") && !strcmp(m->nodes[2].name, "dense") &&
-              !strcmp(m->nodes[3].name, "dense_2") && !strcmp(m->nodes[4].name, "batch_normalization"),
+              !strcmp(m->nodes[3].name, "dense_2") &&
+              !strcmp(m->nodes[4].name, "batch_normalization"),
           "Keras-style unique names around a given one");
     on_model_free(m);
 }
@@ -378,13 +435,20 @@ static void test_graph_selection(void) {
                        "a = Dense(5)(inp)\n"
                        "side = Dense(7)(a)\n"
                        "b = Dense(3)(a)\n"
-                       "model = Model(inp, b)\n", NULL, 0);
-    CHECK(m && m->nn == 3 && find(m, "dense_1") < 0 && find(m, "dense_2") == 2, "unused branch left out");
-    CHECK(m && strstr(on_model_notes(m), "left out 1 layer that does not lead to the model's output: dense_1"),
+                       "model = Model(inp, b)\n",
+                       NULL, 0);
+    CHECK(m && m->nn == 3 && find(m, "dense_1") < 0 && find(m, "dense_2") == 2,
+          "unused branch left out");
+    CHECK(m && strstr(on_model_notes(m),
+                      "left out 1 layer that does not lead to the model's output: dense_1"),
           "note: %s", m ? on_model_notes(m) : "");
     on_model_free(m);
-    m = read("m1 = Sequential([Input((3,)), Dense(4)])\nm2 = Sequential([Input((3,)), Dense(5), Dense(6)])\n", NULL, 0);
-    CHECK(m && m->nn == 3 && strstr(on_model_notes(m), "the code defines 2 models; ordnet read the last one, at model.py:2:6"),
+    m = read("m1 = Sequential([Input((3,)), Dense(4)])\nm2 = Sequential([Input((3,)), Dense(5), "
+             "Dense(6)])\n",
+             NULL, 0);
+    CHECK(m && m->nn == 3 &&
+              strstr(on_model_notes(m),
+                     "the code defines 2 models; ordnet read the last one, at model.py:2:6"),
           "two models: the last one");
     on_model_free(m);
 }
@@ -402,7 +466,8 @@ static void test_summary(void) {
         CHECK(strstr(s, "Total params: 50,570 (197.54 KB)"), "total params");
         CHECK(strstr(s, "Trainable params: 50,378"), "trainable params");
         CHECK(strstr(s, "Non-trainable params: 192"), "non-trainable params");
-        CHECK(strstr(s, "(None, 28, 28, 32)") && strstr(s, "(None, 7, 7, 64)") && strstr(s, "(None, 3136)"),
+        CHECK(strstr(s, "(None, 28, 28, 32)") && strstr(s, "(None, 7, 7, 64)") &&
+                  strstr(s, "(None, 3136)"),
               "Keras-style output shapes");
         CHECK(strstr(s, "conv2d_1") && strstr(s, "18,496"), "conv2d_1 with 18,496 parameters");
         CHECK(strstr(s, "Notes:\n  - softmax at"), "notes shown");
@@ -414,16 +479,22 @@ static void test_summary(void) {
     CHECK(j, "summary JSON parses");
     if (j) {
         cJSON *layers = cJSON_GetObjectItem(j, "layers");
-        CHECK(cJSON_IsArray(layers) && cJSON_GetArraySize(layers) == 13, "13 layers with the input");
-        cJSON *conv = cJSON_GetArrayItem(layers, 1), *shape = cJSON_GetObjectItem(conv, "output_shape");
+        CHECK(cJSON_IsArray(layers) && cJSON_GetArraySize(layers) == 13,
+              "13 layers with the input");
+        cJSON *conv = cJSON_GetArrayItem(layers, 1),
+              *shape = cJSON_GetObjectItem(conv, "output_shape");
         CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(conv, "name")), "conv2d") &&
-                  !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(conv, "type")), "conv2d"), "name, type");
+                  !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(conv, "type")), "conv2d"),
+              "name, type");
         CHECK(cJSON_GetArraySize(shape) == 3 && cJSON_GetArrayItem(shape, 0)->valueint == 28 &&
-                  cJSON_GetArrayItem(shape, 2)->valueint == 32, "output_shape channels last");
+                  cJSON_GetArrayItem(shape, 2)->valueint == 32,
+              "output_shape channels last");
         CHECK(cJSON_GetObjectItem(conv, "params")->valuedouble == 320, "conv params 320");
         /* 28*28*32 outputs, 9 MACs each + bias: 2*9*25088 + 25088 */
-        CHECK(cJSON_GetObjectItem(conv, "flops")->valuedouble == 2.0 * 9 * 25088 + 25088, "conv flops");
-        CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(layers, 2), "params")->valuedouble == 128, "bn params 128");
+        CHECK(cJSON_GetObjectItem(conv, "flops")->valuedouble == 2.0 * 9 * 25088 + 25088,
+              "conv flops");
+        CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(layers, 2), "params")->valuedouble == 128,
+              "bn params 128");
         CHECK(cJSON_GetObjectItem(j, "total_params")->valuedouble == 50570, "total_params");
         CHECK(cJSON_GetObjectItem(j, "trainable_params")->valuedouble == 50378, "trainable_params");
         CHECK(cJSON_GetObjectItem(j, "total_flops")->valuedouble > 7e6, "total_flops");
@@ -435,7 +506,8 @@ static void test_summary(void) {
     on_model_free(m);
     m = read("x = Input((4, 4, 2))\ny = Conv2D(2, 1)(x)\nz = Add()([x, y])\n", NULL, 0);
     s = m ? on_model_summary(m, 0) : NULL;
-    CHECK(s && strstr(s, "Connected to") && strstr(s, "input, conv2d"), "a graph shows what feeds each layer");
+    CHECK(s && strstr(s, "Connected to") && strstr(s, "input, conv2d"),
+          "a graph shows what feeds each layer");
     free(s);
     on_model_free(m);
 }
@@ -445,52 +517,78 @@ static void test_errors(void) {
     static const struct {
         const char *text, *where, *what;
     } bad[] = {
-        {"inp = Input(shape=(28, 28, 1))\nx = Conv3D(32, 3)(inp)\n", "model.py:2:5: ", "unknown layer 'Conv3D'"},
-        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32, 3, paddin='same')(inp)\n", "model.py:2:19: ",
-         "Conv2D has no argument 'paddin' (did you mean 'padding'?)"},
-        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32,\n   3(inp)\n", "model.py:2:11: ", "'(' is never closed"},
-        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32, 3)(y)\n", "model.py:2:19: ", "undefined variable 'y'"},
-        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32, 3)(inp)\nx = Dense(10)(x)\n", "model.py:3:5: ",
-         "layer 'dense' (Dense) needs a flat input (None, features), got (None, 26, 26, 32) from 'conv2d': add Flatten()"},
+        {"inp = Input(shape=(28, 28, 1))\nx = Conv3D(32, 3)(inp)\n",
+         "model.py:2:5: ", "unknown layer 'Conv3D'"},
+        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32, 3, paddin='same')(inp)\n",
+         "model.py:2:19: ", "Conv2D has no argument 'paddin' (did you mean 'padding'?)"},
+        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32,\n   3(inp)\n",
+         "model.py:2:11: ", "'(' is never closed"},
+        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32, 3)(y)\n",
+         "model.py:2:19: ", "undefined variable 'y'"},
+        {"inp = Input(shape=(28, 28, 1))\nx = Conv2D(32, 3)(inp)\nx = Dense(10)(x)\n",
+         "model.py:3:5: ",
+         "layer 'dense' (Dense) needs a flat input (None, features), got (None, 26, 26, 32) from "
+         "'conv2d': add Flatten()"},
         {"inp = Input(shape=(28, 28, 1))\nx = Conv2D('32', 3)(inp)\n", "model.py:2:12: ",
          "Conv2D's filters must be an integer from 1 to 1000000, got the string '32'"},
-        {"model = Sequential([\n  Input((8,)),\n  Dense(4, activation='softmax'),\n  Dense(2),\n])\n", "model.py:3:23: ",
-         "softmax in the middle of the model (Dense at 4:3 comes after it)"},
-        {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, activation='swishy')(x)\n", "model.py:2:29: ",
-         "unknown activation 'swishy' (did you mean 'swish'?)"},
-        {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, data_format='channels_first')(x)\n", "model.py:2:30: ",
-         "data_format='channels_first' is not supported"},
-        {"model = Sequential([Conv2D(32, 3), Flatten(), Dense(10)])\n", "model.py:1:9: ",
-         "this Sequential model has no input shape"},
+        {"model = Sequential([\n  Input((8,)),\n  Dense(4, activation='softmax'),\n  "
+         "Dense(2),\n])\n",
+         "model.py:3:23: ", "softmax in the middle of the model (Dense at 4:3 comes after it)"},
+        {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, activation='swishy')(x)\n",
+         "model.py:2:29: ", "unknown activation 'swishy' (did you mean 'swish'?)"},
+        {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, data_format='channels_first')(x)\n",
+         "model.py:2:30: ", "data_format='channels_first' is not supported"},
+        {"model = Sequential([Conv2D(32, 3), Flatten(), Dense(10)])\n",
+         "model.py:1:9: ", "this Sequential model has no input shape"},
         {"inp = Input(shape=(None, 16))\n", "model.py:1:19: ", "has a dimension None"},
         {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 9)(x)\n", "model.py:2:5: ", "window 9x9"},
-        {"x = Input(shape=(8,))\nfor i in range(3):\n    x = Dense(10)(x)\n", "model.py:2:1: ", "'for' statements are not supported"},
-        {"x = Input(shape=(8,))\nd = Dense(4)\ny = d(x)\nz = d(y)\n", "model.py:2:5: ", "shared layers"},
-        {"x = Input(shape=(8, 8, 1))\ny = Conv2D(4, 3, 3)(x)\n", "model.py:2:18: ", "the third positional argument is strides"},
-        {"x = Input(shape=(8, 8, 1))\ny = BatchNormalization(momentum=1.5)(x)\n", "model.py:2:33: ",
-         "momentum must be a number from 0 to 1, got 1.5"},
-        {"x = Input(shape=(8, 8, 1))\ny = layers.Concatenate()([x, x])\n", "model.py:2:12: ", "unknown layer 'Concatenate'"},
-        {"x = Input(shape=(8, 8, 1))\ny = PReLU()(x)\n", "model.py:2:5: ", "write PReLU(shared_axes=[1, 2])"},
-        {"x = Input(shape=(8, 8, 1))\ny = Activation(\xe2\x80\x98relu\xe2\x80\x99)(x)\n", "model.py:2:16: ", "typographic quotes?"},
-        {"x = Input(shape=(8, 8, 1))\ny = Dense(4, trainable=False)(x)\n", "model.py:2:24: ", "trainable=False"},
-        {"x = Input(shape=(8, 8, 1))\n\ty = Conv2D(4, 3, padding='causal')(x)\n", "model.py:2:27: ", "padding='causal'"},
-        {"a = Input(shape=(4,))\nb = Input(shape=(4,))\nc = Add()([a, b])\n", "model.py:2:5: ", "a second Input"},
-        {"x = Input(shape=(4,))\ny = Dense(4)(x)\ny = Dense(4)(y\n", "model.py:3:13: ", "'(' is never closed"},
+        {"x = Input(shape=(8,))\nfor i in range(3):\n    x = Dense(10)(x)\n",
+         "model.py:2:1: ", "'for' statements are not supported"},
+        {"x = Input(shape=(8,))\nd = Dense(4)\ny = d(x)\nz = d(y)\n",
+         "model.py:2:5: ", "shared layers"},
+        {"x = Input(shape=(8, 8, 1))\ny = Conv2D(4, 3, 3)(x)\n",
+         "model.py:2:18: ", "the third positional argument is strides"},
+        {"x = Input(shape=(8, 8, 1))\ny = BatchNormalization(momentum=1.5)(x)\n",
+         "model.py:2:33: ", "momentum must be a number from 0 to 1, got 1.5"},
+        {"x = Input(shape=(8, 8, 1))\ny = layers.Concatenate()([x, x])\n",
+         "model.py:2:12: ", "unknown layer 'Concatenate'"},
+        {"x = Input(shape=(8, 8, 1))\ny = PReLU()(x)\n",
+         "model.py:2:5: ", "write PReLU(shared_axes=[1, 2])"},
+        {"x = Input(shape=(8, 8, 1))\ny = Activation(\xe2\x80\x98relu\xe2\x80\x99)(x)\n",
+         "model.py:2:16: ", "typographic quotes?"},
+        {"x = Input(shape=(8, 8, 1))\ny = Dense(4, trainable=False)(x)\n",
+         "model.py:2:24: ", "trainable=False"},
+        {"x = Input(shape=(8, 8, 1))\n\ty = Conv2D(4, 3, padding='causal')(x)\n",
+         "model.py:2:27: ", "padding='causal'"},
+        {"a = Input(shape=(4,))\nb = Input(shape=(4,))\nc = Add()([a, b])\n",
+         "model.py:2:5: ", "a second Input"},
+        {"x = Input(shape=(4,))\ny = Dense(4)(x)\ny = Dense(4)(y\n",
+         "model.py:3:13: ", "'(' is never closed"},
         {"x = Input(shape=(4,))\ny = Dense(4)(x))\n", "model.py:2:16: ", "unmatched ')'"},
-        {"x = Input(shape='big')\n", "model.py:1:17: ", "must be a tuple such as (28, 28, 1), got the string 'big'"},
-        {"x = Input(shape=(4,))\ny = Dense(units=4, units=5)(x)\n", "model.py:2:20: ", "Dense got 'units' twice"},
+        {"x = Input(shape='big')\n",
+         "model.py:1:17: ", "must be a tuple such as (28, 28, 1), got the string 'big'"},
+        {"x = Input(shape=(4,))\ny = Dense(units=4, units=5)(x)\n",
+         "model.py:2:20: ", "Dense got 'units' twice"},
         {"class Net(keras.Model):\n    pass\n", "model.py:1:1: ", "subclassed models"},
-        {"x = Input(shape=(4,))\ny = Dense(4)(x) if True else x\n", "model.py:2:17: ", "conditional expressions"},
-        {"input(28,28,1) conv2d(32,3)\n  flaten dense(10)", "model.py:2:3: ", "unknown layer 'flaten'"},
+        {"x = Input(shape=(4,))\ny = Dense(4)(x) if True else x\n",
+         "model.py:2:17: ", "conditional expressions"},
+        {"input(28,28,1) conv2d(32,3)\n  flaten dense(10)",
+         "model.py:2:3: ", "unknown layer 'flaten'"},
         {"x = Input(shape=(4,))\ny = 'abc\n", "model.py:2:5: ", "unterminated string"},
         {"", "model.py:1:1: ", "a model must start with input(...)"},
         {"input(28,28,1) conv2d(1e12,3)", "model.py:1:23: ", "number '1e12' is out of range"},
-        {"x = Input(shape=(28, 28, 1))\nx = Conv2D(10000, 4096, padding='same')(x)\n", "model.py:2:5: ",
-         "would bring the model to 167772170000 parameters"},
-        {"x = Input(shape=(4,))\ny = Dense(4)(x)\nz = Dense(4, name='dense')(y)\n", "model.py:3:5: ",
-         "layer name 'dense' is used twice"},
+        {"input(16,16,3) bn\n conv2d(32,3433,same)", "model.py:2:2: ", "could bring the model to"},
+        {"input(1000,1000,200) flatten bn",
+         "model.py:1:30: ", "could bring the model to 800000000 parameters"},
+        {"input(16,16,3) conv2d(4,1000,same,dilation=1000000)",
+         "model.py:1:16: ", "a window wider than 1e8"},
+        {"x = Input(shape=(28, 28, 1))\nx = Conv2D(10000, 4096, padding='same')(x)\n",
+         "model.py:2:5: ", "would bring the model to 167772170000 parameters"},
+        {"x = Input(shape=(4,))\ny = Dense(4)(x)\nz = Dense(4, name='dense')(y)\n",
+         "model.py:3:5: ", "layer name 'dense' is used twice"},
         {"x = Input(shape=(4,))\n", "model.py:1:1: ", "no model found"},
-        {"import keras\nm = keras.Sequential([keras.Input((4,))])\n", "model.py:2:11: ", "the model has no layers"},
+        {"import keras\nm = keras.Sequential([keras.Input((4,))])\n",
+         "model.py:2:11: ", "the model has no layers"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         on_error err;
@@ -501,16 +599,19 @@ static void test_errors(void) {
             continue;
         }
         size_t wl = strlen(bad[i].where);
-        CHECK(!strncmp(err.msg, bad[i].where, wl) && strstr(err.msg + wl, bad[i].what), "bad input %zu: got '%s', want '%s%s'",
-              i, err.msg, bad[i].where, bad[i].what);
+        CHECK(!strncmp(err.msg, bad[i].where, wl) && strstr(err.msg + wl, bad[i].what),
+              "bad input %zu: got '%s', want '%s%s'", i, err.msg, bad[i].where, bad[i].what);
     }
     on_error err;
-    CHECK(!on_model_from_file("../examples/no_such_file.py", NULL, 0, &err) && strstr(err.msg, "no_such_file.py: cannot open"),
+    CHECK(!on_model_from_file("../examples/no_such_file.py", NULL, 0, &err) &&
+              strstr(err.msg, "no_such_file.py: cannot open"),
           "missing file: %s", err.msg);
     on_shape silly = {3, 0, 28, 28};
-    CHECK(!on_model_from_text("input(28,28,1)", "m", &silly, 0, &err) && !strncmp(err.msg, "m:1:1: the input shape given", 28),
+    CHECK(!on_model_from_text("input(28,28,1)", "m", &silly, 0, &err) &&
+              !strncmp(err.msg, "m:1:1: the input shape given", 28),
           "invalid override: %s", err.msg);
-    CHECK(!on_model_from_text("x = Input((8,))\ny = Dense(5, activation='softmax')(x)\n", "m", NULL, 10, &err) &&
+    CHECK(!on_model_from_text("x = Input((8,))\ny = Dense(5, activation='softmax')(x)\n", "m", NULL,
+                              10, &err) &&
               strstr(err.msg, "m:2:25: the softmax on 'dense' (None, 5) cannot be folded"),
           "softmax before a head: %s", err.msg);
 }

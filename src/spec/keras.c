@@ -28,15 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NEST 64     /* open brackets */
-#define MAX_DEPTH 200   /* expression nesting, all calls together */
-#define MAX_CALLS 16    /* calls of the file's own functions, nested */
-#define MAX_DIM 1000000 /* input dimensions, filters, units, strides */
-#define MAX_WINDOW 4096 /* kernel and pool sizes, dilation */
-#define MAX_ITEMS 100000 /* items of one tuple or list made by arithmetic */
+#define MAX_NEST 64        /* open brackets */
+#define MAX_DEPTH 200      /* expression nesting, all calls together */
+#define MAX_CALLS 16       /* calls of the file's own functions, nested */
+#define MAX_DIM 1000000    /* input dimensions, filters, units, strides */
+#define MAX_WINDOW 4096    /* kernel and pool sizes, dilation */
+#define MAX_ITEMS 100000   /* items of one tuple or list made by arithmetic */
 #define MAX_TEXT (1 << 20) /* bytes of code */
-#define MAX_VARS 10000  /* distinct variables in one scope */
-#define MAX_LAYERS 10000 /* nodes of one model */
+#define MAX_VARS 10000     /* distinct variables in one scope */
+#define MAX_LAYERS 10000   /* nodes of one model */
 
 /* ------------------------------------------------------------------------------------ */
 /* Tokens                                                                               */
@@ -55,12 +55,25 @@ typedef struct tok {
 /* Keras layer classes                                                                  */
 
 enum {
-    K_CONV, K_DENSE, K_BN, K_ACTIVATION, K_RELU, K_LEAKY, K_PRELU, K_ELU, K_SOFTMAX, K_POOL,
-    K_GAP, K_DROPOUT, K_FLATTEN, K_ADD, K_INPUTLAYER
+    K_CONV,
+    K_DENSE,
+    K_BN,
+    K_ACTIVATION,
+    K_RELU,
+    K_LEAKY,
+    K_PRELU,
+    K_ELU,
+    K_SOFTMAX,
+    K_POOL,
+    K_GAP,
+    K_DROPOUT,
+    K_FLATTEN,
+    K_ADD,
+    K_INPUTLAYER
 };
 
 typedef struct kclass {
-    const char *name;  /* Keras's class */
+    const char *name; /* Keras's class */
     int kind;
     const char *op;    /* ordnet op; NULL: decided by the arguments */
     const char *snake; /* Keras's default layer name */
@@ -69,7 +82,8 @@ typedef struct kclass {
     int rank;          /* the input rank it needs, 0: any */
 } kclass;
 
-#define CONV_KARGS "filters kernel_size strides padding data_format dilation_rate groups activation use_bias"
+#define CONV_KARGS                                                                                 \
+    "filters kernel_size strides padding data_format dilation_rate groups activation use_bias"
 #define POOL_KARGS "pool_size strides padding data_format"
 static const kclass classes[] = {
     {"Conv1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
@@ -79,11 +93,13 @@ static const kclass classes[] = {
     {"Dense", K_DENSE, "dense", "dense", "units activation use_bias", "", 1},
     {"BatchNormalization", K_BN, "batchnorm", "batch_normalization",
      "axis momentum epsilon center scale",
-     "renorm renorm_clipping renorm_momentum fused virtual_batch_size adjustment synchronized mode", 0},
+     "renorm renorm_clipping renorm_momentum fused virtual_batch_size adjustment synchronized mode",
+     0},
     {"Activation", K_ACTIVATION, NULL, "activation", "activation", "", 0},
     {"ReLU", K_RELU, "relu", "re_lu", "max_value negative_slope threshold", "", 0},
     {"LeakyReLU", K_LEAKY, "leaky_relu", "leaky_re_lu", "alpha", "negative_slope", 0},
-    {"PReLU", K_PRELU, "prelu", "p_re_lu", "alpha_initializer alpha_regularizer alpha_constraint shared_axes", "", 0},
+    {"PReLU", K_PRELU, "prelu", "p_re_lu",
+     "alpha_initializer alpha_regularizer alpha_constraint shared_axes", "", 0},
     {"ELU", K_ELU, "elu", "elu", "alpha", "", 0},
     {"Softmax", K_SOFTMAX, NULL, "softmax", "axis", "", 0},
     {"MaxPooling1D", K_POOL, "maxpool1d", "max_pooling1d", POOL_KARGS, "", 2},
@@ -94,14 +110,19 @@ static const kclass classes[] = {
     {"AvgPool1D", K_POOL, "avgpool1d", "average_pooling1d", POOL_KARGS, "", 2},
     {"AveragePooling2D", K_POOL, "avgpool2d", "average_pooling2d", POOL_KARGS, "", 3},
     {"AvgPool2D", K_POOL, "avgpool2d", "average_pooling2d", POOL_KARGS, "", 3},
-    {"GlobalAveragePooling1D", K_GAP, "global_avgpool", "global_average_pooling1d", "data_format keepdims", "", 2},
-    {"GlobalAvgPool1D", K_GAP, "global_avgpool", "global_average_pooling1d", "data_format keepdims", "", 2},
-    {"GlobalAveragePooling2D", K_GAP, "global_avgpool", "global_average_pooling2d", "data_format keepdims", "", 3},
-    {"GlobalAvgPool2D", K_GAP, "global_avgpool", "global_average_pooling2d", "data_format keepdims", "", 3},
+    {"GlobalAveragePooling1D", K_GAP, "global_avgpool", "global_average_pooling1d",
+     "data_format keepdims", "", 2},
+    {"GlobalAvgPool1D", K_GAP, "global_avgpool", "global_average_pooling1d", "data_format keepdims",
+     "", 2},
+    {"GlobalAveragePooling2D", K_GAP, "global_avgpool", "global_average_pooling2d",
+     "data_format keepdims", "", 3},
+    {"GlobalAvgPool2D", K_GAP, "global_avgpool", "global_average_pooling2d", "data_format keepdims",
+     "", 3},
     {"Dropout", K_DROPOUT, "dropout", "dropout", "rate noise_shape seed", "", 0},
     {"Flatten", K_FLATTEN, "flatten", "flatten", "data_format", "", 0},
     {"Add", K_ADD, "add", "add", "", "", 0},
-    {"InputLayer", K_INPUTLAYER, NULL, "input_layer", "input_shape batch_size dtype input_tensor sparse",
+    {"InputLayer", K_INPUTLAYER, NULL, "input_layer",
+     "input_shape batch_size dtype input_tensor sparse",
      "shape batch_shape batch_input_shape ragged", 0},
 };
 #define NCLASSES ((int)(sizeof classes / sizeof classes[0]))
@@ -119,9 +140,15 @@ static const char *const ignored_keys =
     "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint";
 /* Keras 1 keyword names -> Keras 2. */
 static const char *const old_keys[][2] = {
-    {"nb_filter", "filters"},       {"filter_length", "kernel_size"}, {"border_mode", "padding"},
-    {"subsample_length", "strides"}, {"subsample", "strides"},        {"pool_length", "pool_size"},
-    {"stride", "strides"},          {"output_dim", "units"},          {"p", "rate"},
+    {"nb_filter", "filters"},
+    {"filter_length", "kernel_size"},
+    {"border_mode", "padding"},
+    {"subsample_length", "strides"},
+    {"subsample", "strides"},
+    {"pool_length", "pool_size"},
+    {"stride", "strides"},
+    {"output_dim", "units"},
+    {"p", "rate"},
     {"bias", "use_bias"},
 };
 
@@ -130,11 +157,11 @@ static const struct {
     const char *keras, *op;
     float alpha;
 } acts[] = {
-    {"relu", "relu", 0},       {"sigmoid", "sigmoid", 0}, {"tanh", "tanh", 0},
-    {"elu", "elu", 0},         {"selu", "selu", 0},       {"softplus", "softplus", 0},
-    {"gelu", "gelu", 0},       {"swish", "silu", 0},      {"silu", "silu", 0},
-    {"mish", "mish", 0},       {"relu6", "relu6", 0},     {"leaky_relu", "leaky_relu", 0.2f},
-    {"celu", "celu", 0},       {"hard_tanh", "hardtanh", 0}, {"linear", NULL, 0},
+    {"relu", "relu", 0},  {"sigmoid", "sigmoid", 0},    {"tanh", "tanh", 0},
+    {"elu", "elu", 0},    {"selu", "selu", 0},          {"softplus", "softplus", 0},
+    {"gelu", "gelu", 0},  {"swish", "silu", 0},         {"silu", "silu", 0},
+    {"mish", "mish", 0},  {"relu6", "relu6", 0},        {"leaky_relu", "leaky_relu", 0.2f},
+    {"celu", "celu", 0},  {"hard_tanh", "hardtanh", 0}, {"linear", NULL, 0},
     {"softmax", NULL, 0},
 };
 #define NACTS ((int)(sizeof acts / sizeof acts[0]))
@@ -158,8 +185,20 @@ static const char *const layer_modules = "layers keras tf tensorflow models kl K
 /* Values                                                                               */
 
 enum {
-    V_NONE, V_BOOL, V_NUM, V_STR, V_TUPLE, V_LIST, V_PATH, V_OPAQUE, V_LAYER, V_TENSOR, V_SEQ,
-    V_MODEL, V_FUNC, V_METHOD
+    V_NONE,
+    V_BOOL,
+    V_NUM,
+    V_STR,
+    V_TUPLE,
+    V_LIST,
+    V_PATH,
+    V_OPAQUE,
+    V_LAYER,
+    V_TENSOR,
+    V_SEQ,
+    V_MODEL,
+    V_FUNC,
+    V_METHOD
 };
 
 typedef struct klayer {
@@ -169,12 +208,12 @@ typedef struct klayer {
     const on_op *act; /* activation=: a node of its own after the layer */
     on_attrs act_a;
     char act_name[16];
-    int softmax;      /* token of the softmax this layer applies, -1 none */
+    int softmax; /* token of the softmax this layer applies, -1 none */
     char name[ON_NAME_MAX];
-    int tok;          /* the class name */
+    int tok; /* the class name */
     int used;
-    int axis;         /* BatchNormalization */
-    int shared;       /* PReLU shared_axes: bit i for axis i; -1 not given */
+    int axis;                              /* BatchNormalization */
+    int shared;                            /* PReLU shared_axes: bit i for axis i; -1 not given */
     int has_input, input_known, input_tok; /* input_shape= and friends */
     on_shape input;
     int given_units, given_kernel, given_rate, given_act, max_tok;
@@ -189,10 +228,10 @@ typedef struct kinput {
 } kinput;
 
 typedef struct kseq {
-    on_model *m;       /* built once the input shape is known */
-    klayer **pend;     /* layers waiting for it */
+    on_model *m;   /* built once the input shape is known */
+    klayer **pend; /* layers waiting for it */
     int npend, pcap, nlayers;
-    int last_softmax;  /* softmax of the last layer, -1 none */
+    int last_softmax; /* softmax of the last layer, -1 none */
     int tok, touched;
     int has_input, decl_known, decl_tok;
     on_shape decl;
@@ -206,26 +245,26 @@ typedef struct kmodel {
 typedef struct kval kval;
 typedef struct kfunc {
     int name_tok, nparams;
-    int *ptok;       /* parameter names */
-    kval *defaults;  /* V_NONE with has_default 0 */
+    int *ptok;      /* parameter names */
+    kval *defaults; /* V_NONE with has_default 0 */
     int *has_default;
     int body, body_end;
 } kfunc;
 
 struct kval {
     int kind;
-    int tok, end;   /* tokens of the expression that made it: [tok, end) */
-    int last;       /* V_PATH: token of its last name */
-    int unbound;    /* V_PATH: its first name is no variable */
+    int tok, end; /* tokens of the expression that made it: [tok, end) */
+    int last;     /* V_PATH: token of its last name */
+    int unbound;  /* V_PATH: its first name is no variable */
     double num;
     int is_int;
-    const char *s;  /* V_STR text, V_PATH dotted name, V_METHOD method */
-    kval *items;    /* V_TUPLE, V_LIST; V_METHOD: items[0] is the object */
+    const char *s; /* V_STR text, V_PATH dotted name, V_METHOD method */
+    kval *items;   /* V_TUPLE, V_LIST; V_METHOD: items[0] is the object */
     int n;
     klayer *layer;
-    kinput *input;  /* V_TENSOR: the Input it starts from */
-    int node;       /* V_TENSOR: node of the functional graph; -1: the Input itself */
-    int softmax;    /* V_TENSOR: token of a softmax applied last, -1 none */
+    kinput *input; /* V_TENSOR: the Input it starts from */
+    int node;      /* V_TENSOR: node of the functional graph; -1: the Input itself */
+    int softmax;   /* V_TENSOR: token of a softmax applied last, -1 none */
     kseq *seq;
     kmodel *model;
     kfunc *fn;
@@ -325,7 +364,9 @@ static void *cx_alloc(ctx *c, size_t n) {
     return p;
 }
 
-static int oom(ctx *c, int ti) { return fail(c, ti, "out of memory"); }
+static int oom(ctx *c, int ti) {
+    return fail(c, ti, "out of memory");
+}
 
 /* Is word in the space-separated list? */
 static int in_list(const char *list, const char *word, size_t n) {
@@ -346,7 +387,8 @@ static int lev(const char *a, const char *b) {
     for (size_t j = 0; j <= nb; j++) d[0][j] = (int)j;
     for (size_t i = 1; i <= na; i++)
         for (size_t j = 1; j <= nb; j++) {
-            int k = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            int k = d[i - 1][j - 1] +
+                    (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
             if (d[i - 1][j] + 1 < k) k = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < k) k = d[i][j - 1] + 1;
             d[i][j] = k;
@@ -372,8 +414,10 @@ static const char *suggest(const char *word, const char *l1, const char *l2, cha
             }
             p += len;
         }
-    if (!bw[0]) buf[0] = 0;
-    else snprintf(buf, n, " (did you mean '%s'?)", bw);
+    if (!bw[0])
+        buf[0] = 0;
+    else
+        snprintf(buf, n, " (did you mean '%s'?)", bw);
     return buf;
 }
 
@@ -396,12 +440,14 @@ static const char *commas(const char *list, char *buf, size_t n) {
 
 static int is_op(const ctx *c, int i, const char *op) {
     const tok *t = &c->t[i];
-    return t->type == T_OP && (size_t)t->len == strlen(op) && !memcmp(c->text + t->off, op, (size_t)t->len);
+    return t->type == T_OP && (size_t)t->len == strlen(op) &&
+           !memcmp(c->text + t->off, op, (size_t)t->len);
 }
 
 static int is_name(const ctx *c, int i, const char *w) {
     const tok *t = &c->t[i];
-    return t->type == T_NAME && (size_t)t->len == strlen(w) && !memcmp(c->text + t->off, w, (size_t)t->len);
+    return t->type == T_NAME && (size_t)t->len == strlen(w) &&
+           !memcmp(c->text + t->off, w, (size_t)t->len);
 }
 
 static int end_of_stmt(const ctx *c, int i) {
@@ -411,9 +457,12 @@ static int end_of_stmt(const ctx *c, int i) {
 /* The text of token i. */
 static const char *ttext(const ctx *c, int i, char *buf, size_t n) {
     const tok *t = &c->t[i];
-    if (t->type == T_NEWLINE) snprintf(buf, n, "end of line");
-    else if (t->type == T_EOF) snprintf(buf, n, "end of file");
-    else snprintf(buf, n, "%.*s", t->len > 40 ? 40 : t->len, c->text + t->off);
+    if (t->type == T_NEWLINE)
+        snprintf(buf, n, "end of line");
+    else if (t->type == T_EOF)
+        snprintf(buf, n, "end of file");
+    else
+        snprintf(buf, n, "%.*s", t->len > 40 ? 40 : t->len, c->text + t->off);
     return buf;
 }
 
@@ -459,20 +508,34 @@ static kval mk(int kind, int tok) {
 
 static const char *kind_name(const kval *v) {
     switch (v->kind) {
-    case V_NONE: return "None";
-    case V_BOOL: return "a boolean";
-    case V_NUM: return "a number";
-    case V_STR: return "a string";
-    case V_TUPLE: return "a tuple";
-    case V_LIST: return "a list";
-    case V_PATH: return "a module or function";
-    case V_LAYER: return "a layer";
-    case V_TENSOR: return "a layer output";
-    case V_SEQ: return "a Sequential model";
-    case V_MODEL: return "a model";
-    case V_FUNC: return "a function";
-    case V_METHOD: return "a method";
-    default: return "a value ordnet does not compute";
+    case V_NONE:
+        return "None";
+    case V_BOOL:
+        return "a boolean";
+    case V_NUM:
+        return "a number";
+    case V_STR:
+        return "a string";
+    case V_TUPLE:
+        return "a tuple";
+    case V_LIST:
+        return "a list";
+    case V_PATH:
+        return "a module or function";
+    case V_LAYER:
+        return "a layer";
+    case V_TENSOR:
+        return "a layer output";
+    case V_SEQ:
+        return "a Sequential model";
+    case V_MODEL:
+        return "a model";
+    case V_FUNC:
+        return "a function";
+    case V_METHOD:
+        return "a method";
+    default:
+        return "a value ordnet does not compute";
     }
 }
 
@@ -480,9 +543,12 @@ static const char *kind_name(const kval *v) {
 /* Shapes and names shared with the other readers                                       */
 
 char *on_keras_shape_str(on_shape s, char *buf, size_t len) {
-    if (s.rank == 1) snprintf(buf, len, "(None, %d)", s.c);
-    else if (s.rank == 2) snprintf(buf, len, "(None, %d, %d)", s.w, s.c);
-    else snprintf(buf, len, "(None, %d, %d, %d)", s.h, s.w, s.c);
+    if (s.rank == 1)
+        snprintf(buf, len, "(None, %d)", s.c);
+    else if (s.rank == 2)
+        snprintf(buf, len, "(None, %d, %d)", s.w, s.c);
+    else
+        snprintf(buf, len, "(None, %d, %d, %d)", s.h, s.w, s.c);
     return buf;
 }
 
@@ -501,8 +567,11 @@ void on_keras_unique_name(const on_model *m, const char *base, char out[ON_NAME_
     for (int i = 0; i < m->nn; i++) {
         const char *nm = m->nodes[i].name;
         if (strncmp(nm, out, bl)) continue;
-        if (!nm[bl]) k++;
-        else if (nm[bl] == '_' && nm[bl + 1] && strspn(nm + bl + 1, "0123456789") == strlen(nm + bl + 1)) k++;
+        if (!nm[bl])
+            k++;
+        else if (nm[bl] == '_' && nm[bl + 1] &&
+                 strspn(nm + bl + 1, "0123456789") == strlen(nm + bl + 1))
+            k++;
     }
     char cand[ON_NAME_MAX];
     for (;; k++) {
@@ -559,7 +628,8 @@ static int scan_string(ctx *c, int *q, int *line, int *ls, const tok *t) {
 static int lex(ctx *c) {
     const char *s = c->text;
     size_t slen = strlen(s);
-    if (slen > MAX_TEXT) return fail_lc(c, 1, 1, "the text is too long (%zu bytes; at most 1 MiB)", slen);
+    if (slen > MAX_TEXT)
+        return fail_lc(c, 1, 1, "the text is too long (%zu bytes; at most 1 MiB)", slen);
     int n = c->tlen = (int)slen;
     c->t = cx_alloc(c, sizeof(tok) * ((size_t)n + 3));
     if (!c->t) return fail_lc(c, 1, 1, "out of memory");
@@ -570,8 +640,12 @@ static int lex(ctx *c) {
         char ch = s[pos];
         if (ch == '\n') {
             if (depth == 0 && c->nt > 0 && c->t[c->nt - 1].type != T_NEWLINE)
-                c->t[c->nt++] = (tok){.type = T_NEWLINE, .off = pos, .len = 1, .line = line,
-                                      .col = pos - ls + 1, .indent = indent};
+                c->t[c->nt++] = (tok){.type = T_NEWLINE,
+                                      .off = pos,
+                                      .len = 1,
+                                      .line = line,
+                                      .col = pos - ls + 1,
+                                      .indent = indent};
             if (depth == 0) linefirst = 1;
             pos++;
             line++;
@@ -599,7 +673,8 @@ static int lex(ctx *c) {
                 ls = pos;
                 continue;
             }
-            return fail_lc(c, line, pos - ls + 1, "unexpected '\\' (a line continuation must end the line)");
+            return fail_lc(c, line, pos - ls + 1,
+                           "unexpected '\\' (a line continuation must end the line)");
         }
         tok t = {.off = pos, .line = line, .col = pos - ls + 1};
         if (linefirst) {
@@ -632,11 +707,13 @@ static int lex(ctx *c) {
                 if (s[q] == 'j' || s[q] == 'J') q++;
             }
             if (isalnum((unsigned char)s[q]) || s[q] == '_')
-                return fail_lc(c, line, t.col, "invalid number '%.*s'", q - pos + 1 > 30 ? 30 : q - pos + 1, s + pos);
+                return fail_lc(c, line, t.col, "invalid number '%.*s'",
+                               q - pos + 1 > 30 ? 30 : q - pos + 1, s + pos);
         } else if (u >= 0x80) {
             return fail_lc(c, line, t.col,
                            "non-ASCII character (byte 0x%02x) outside a string or comment: "
-                           "typographic quotes? write ' or \"", u);
+                           "typographic quotes? write ' or \"",
+                           u);
         } else if (isalpha(u) || ch == '_') {
             while (q < n && (isalnum((unsigned char)s[q]) || s[q] == '_')) q++;
             t.type = T_NAME;
@@ -651,9 +728,9 @@ static int lex(ctx *c) {
             t.type = T_STR;
             if (scan_string(c, &q, &line, &ls, &t)) return -1;
         } else {
-            static const char *const ops[] = {"**=", "//=", ">>=", "<<=", "...", "**", "//", "==",
-                                              "!=",  "<=",  ">=",  "->",  "+=",  "-=", "*=", "/=",
-                                              "%=",  "&=",  "|=",  "^=",  "@=",  ":=", "<<", ">>"};
+            static const char *const ops[] = {
+                "**=", "//=", ">>=", "<<=", "...", "**", "//", "==", "!=", "<=", ">=", "->",
+                "+=",  "-=",  "*=",  "/=",  "%=",  "&=", "|=", "^=", "@=", ":=", "<<", ">>"};
             t.type = T_OP;
             for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
                 if (!strncmp(s + pos, ops[k], strlen(ops[k]))) {
@@ -669,14 +746,17 @@ static int lex(ctx *c) {
                 q = pos + 1;
                 if (strchr("([{", ch)) {
                     if (depth == MAX_NEST)
-                        return fail_lc(c, line, t.col, "brackets nested deeper than %d levels", MAX_NEST);
+                        return fail_lc(c, line, t.col, "brackets nested deeper than %d levels",
+                                       MAX_NEST);
                     open[depth++] = c->nt;
                 } else if (strchr(")]}", ch)) {
                     if (depth == 0) return fail_lc(c, line, t.col, "unmatched '%c'", ch);
                     const tok *o = &c->t[open[depth - 1]];
                     char oc = s[o->off];
-                    if ((oc == '(' && ch != ')') || (oc == '[' && ch != ']') || (oc == '{' && ch != '}'))
-                        return fail_lc(c, line, t.col, "'%c' does not match '%c' at %d:%d", ch, oc, o->line, o->col);
+                    if ((oc == '(' && ch != ')') || (oc == '[' && ch != ']') ||
+                        (oc == '{' && ch != '}'))
+                        return fail_lc(c, line, t.col, "'%c' does not match '%c' at %d:%d", ch, oc,
+                                       o->line, o->col);
                     depth--;
                 }
             }
@@ -690,7 +770,8 @@ static int lex(ctx *c) {
         return fail_lc(c, o->line, o->col, "'%c' is never closed", s[o->off]);
     }
     if (c->nt > 0 && c->t[c->nt - 1].type != T_NEWLINE)
-        c->t[c->nt++] = (tok){.type = T_NEWLINE, .off = n, .line = line, .col = n - ls + 1, .indent = indent};
+        c->t[c->nt++] =
+            (tok){.type = T_NEWLINE, .off = n, .line = line, .col = n - ls + 1, .indent = indent};
     c->t[c->nt++] = (tok){.type = T_EOF, .off = n, .line = line, .col = n - ls + 1};
     return 0;
 }
@@ -709,7 +790,8 @@ static int is_keyword(const ctx *c, int i) {
 }
 
 static int same_name(const ctx *c, const var *v, int ti) {
-    return v->len == c->t[ti].len && !memcmp(c->text + v->off, c->text + c->t[ti].off, (size_t)v->len);
+    return v->len == c->t[ti].len &&
+           !memcmp(c->text + v->off, c->text + c->t[ti].off, (size_t)v->len);
 }
 
 static var *lookup(ctx *c, int ti) {
@@ -732,7 +814,8 @@ static int bind(ctx *c, int ti, const kval *v) {
             c->vars[i].v = *v;
             return 0;
         }
-    if (c->nvars - c->base[c->calls] >= MAX_VARS) return fail(c, ti, "more than %d variables", MAX_VARS);
+    if (c->nvars - c->base[c->calls] >= MAX_VARS)
+        return fail(c, ti, "more than %d variables", MAX_VARS);
     if (c->nvars == c->vcap) {
         int nc = c->vcap ? 2 * c->vcap : 64;
         var *nv = realloc(c->vars, sizeof *nv * (size_t)nc);
@@ -774,8 +857,10 @@ static int skip_group(const ctx *c, int p) {
         if (t->type == T_EOF) return i;
         if (t->type != T_OP || t->len != 1) continue;
         char ch = c->text[t->off];
-        if (ch == '(' || ch == '[' || ch == '{') depth++;
-        else if ((ch == ')' || ch == ']' || ch == '}') && --depth == 0) return i + 1;
+        if (ch == '(' || ch == '[' || ch == '{')
+            depth++;
+        else if ((ch == ')' || ch == ']' || ch == '}') && --depth == 0)
+            return i + 1;
     }
     return c->nt - 1;
 }
@@ -789,7 +874,8 @@ static int parse_num(ctx *c, int i, kval *v) {
         if (c->text[t->off + j] != '_') buf[k++] = c->text[t->off + j];
     buf[k] = 0;
     *v = mk(V_NUM, i);
-    if (k && (buf[k - 1] == 'j' || buf[k - 1] == 'J')) return fail(c, i, "complex numbers are not supported");
+    if (k && (buf[k - 1] == 'j' || buf[k - 1] == 'J'))
+        return fail(c, i, "complex numbers are not supported");
     char *end;
     if (k > 2 && buf[0] == '0' && strchr("xXoObB", buf[1])) {
         int base = strchr("xX", buf[1]) ? 16 : strchr("oO", buf[1]) ? 8 : 2;
@@ -850,14 +936,17 @@ static int e_items(ctx *c, int *p, const char *close, kval **items, int *n, int 
             return fail(c, *p, "unpacking with '*' is not supported: write the items out");
         if (e_test(c, p, &it[*n])) return -1;
         if (is_name(c, *p, "for"))
-            return fail(c, *p, "comprehensions ('for' inside brackets) are not supported: write the items out");
+            return fail(
+                c, *p,
+                "comprehensions ('for' inside brackets) are not supported: write the items out");
         ++*n;
         if (is_op(c, *p, ",")) {
             ++*p;
             *comma = 1;
         } else if (!is_op(c, *p, close)) {
             char b[48];
-            return fail(c, *p, "expected ',' or '%s', found '%s'", close, ttext(c, *p, b, sizeof b));
+            return fail(c, *p, "expected ',' or '%s', found '%s'", close,
+                        ttext(c, *p, b, sizeof b));
         }
     }
     ++*p;
@@ -965,7 +1054,8 @@ static int e_subscript(ctx *c, int *p, kval *v) {
     if (v->kind == V_PATH && v->unbound && !strchr(v->s, '.'))
         return fail(c, v->last, "undefined variable '%s'", v->s);
     if (v->kind == V_TENSOR)
-        return fail(c, open, "slicing a layer output is not supported (%s)", src(c, v->tok, open + 1, b, sizeof b));
+        return fail(c, open, "slicing a layer output is not supported (%s)",
+                    src(c, v->tok, open + 1, b, sizeof b));
     if (v->kind != V_TUPLE && v->kind != V_LIST) {
         if (v->kind == V_OPAQUE || v->kind == V_PATH || v->kind == V_STR) {
             *p = skip_group(c, open);
@@ -1001,13 +1091,14 @@ static int e_subscript(ctx *c, int *p, kval *v) {
     ++*p;
     if (!slice) {
         if (!have[0] || idx[0] < 0 || idx[0] >= v->n)
-            return fail(c, open, "index out of range: %s has %d items", src(c, v->tok, v->end, b, sizeof b), v->n);
+            return fail(c, open, "index out of range: %s has %d items",
+                        src(c, v->tok, v->end, b, sizeof b), v->n);
         *v = v->items[idx[0]];
         return 0;
     }
     int a = idx[0] < 0 ? 0 : idx[0] > v->n ? v->n : idx[0];
     int e = idx[1] < a ? a : idx[1] > v->n ? v->n : idx[1];
-    v->items += a;
+    if (a) v->items += a;
     v->n = e - a;
     return 0;
 }
@@ -1031,12 +1122,15 @@ static int e_postfix(ctx *c, int *p, kval *v) {
             break;
     }
     if (v->kind == V_PATH && v->unbound && !strchr(v->s, '.'))
-        return fail(c, v->last, "undefined variable '%s': nothing assigns it before this line", v->s);
+        return fail(c, v->last, "undefined variable '%s': nothing assigns it before this line",
+                    v->s);
     if (trailers && v->kind != V_TENSOR) v->tok = start, v->end = *p;
     return 0;
 }
 
-static int num_like(const kval *v) { return v->kind == V_NUM || v->kind == V_BOOL; }
+static int num_like(const kval *v) {
+    return v->kind == V_NUM || v->kind == V_BOOL;
+}
 
 /* a op b into a. */
 static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b) {
@@ -1045,22 +1139,36 @@ static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b) {
     if (num_like(a) && num_like(b)) {
         double x = a->num, y = b->num, r = 0;
         int is_int = a->is_int && b->is_int, cmp = -1;
-        if (!strcmp(op, "+")) r = x + y;
-        else if (!strcmp(op, "-")) r = x - y;
-        else if (!strcmp(op, "*")) r = x * y;
-        else if (!strcmp(op, "**")) r = pow(x, y), is_int = is_int && y >= 0;
+        if (!strcmp(op, "+"))
+            r = x + y;
+        else if (!strcmp(op, "-"))
+            r = x - y;
+        else if (!strcmp(op, "*"))
+            r = x * y;
+        else if (!strcmp(op, "**"))
+            r = pow(x, y), is_int = is_int && y >= 0;
         else if (!strcmp(op, "/") || !strcmp(op, "//") || !strcmp(op, "%")) {
             if (y == 0) return fail(c, optok, "division by zero");
-            if (!strcmp(op, "/")) r = x / y, is_int = 0;
-            else if (!strcmp(op, "//")) r = floor(x / y);
-            else r = x - y * floor(x / y);
-        } else if (!strcmp(op, "==")) cmp = x == y;
-        else if (!strcmp(op, "!=")) cmp = x != y;
-        else if (!strcmp(op, "<")) cmp = x < y;
-        else if (!strcmp(op, ">")) cmp = x > y;
-        else if (!strcmp(op, "<=")) cmp = x <= y;
-        else if (!strcmp(op, ">=")) cmp = x >= y;
-        else goto opaque;
+            if (!strcmp(op, "/"))
+                r = x / y, is_int = 0;
+            else if (!strcmp(op, "//"))
+                r = floor(x / y);
+            else
+                r = x - y * floor(x / y);
+        } else if (!strcmp(op, "=="))
+            cmp = x == y;
+        else if (!strcmp(op, "!="))
+            cmp = x != y;
+        else if (!strcmp(op, "<"))
+            cmp = x < y;
+        else if (!strcmp(op, ">"))
+            cmp = x > y;
+        else if (!strcmp(op, "<="))
+            cmp = x <= y;
+        else if (!strcmp(op, ">="))
+            cmp = x >= y;
+        else
+            goto opaque;
         *a = mk(cmp >= 0 ? V_BOOL : V_NUM, tok0);
         a->num = cmp >= 0 ? cmp : r;
         a->is_int = cmp >= 0 ? 1 : is_int;
@@ -1078,8 +1186,10 @@ static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b) {
         a->end = end;
         return 0;
     }
-    if ((a->kind == V_TUPLE || a->kind == V_LIST) && !strcmp(op, "*") && b->kind == V_NUM && b->is_int) {
-        if (b->num < 0 || b->num > MAX_ITEMS || b->num * a->n > MAX_ITEMS) return fail(c, optok, "too many items");
+    if ((a->kind == V_TUPLE || a->kind == V_LIST) && !strcmp(op, "*") && b->kind == V_NUM &&
+        b->is_int) {
+        if (b->num < 0 || b->num > MAX_ITEMS || b->num * a->n > MAX_ITEMS)
+            return fail(c, optok, "too many items");
         int k = (int)b->num, n = a->n * k;
         kval *it = cx_alloc(c, sizeof *it * (size_t)(n ? n : 1));
         if (!it) return oom(c, optok);
@@ -1166,8 +1276,10 @@ static int e_binary(ctx *c, int *p, kval *v, int level) {
             if (is_op(c, *p, ops[level][k])) op = ops[level][k];
         int optok = *p, width = 1;
         if (!op && level == 0) {
-            if (is_name(c, *p, "in") || is_name(c, *p, "is")) op = "in";
-            else if (is_name(c, *p, "not") && is_name(c, *p + 1, "in")) op = "in", width = 2;
+            if (is_name(c, *p, "in") || is_name(c, *p, "is"))
+                op = "in";
+            else if (is_name(c, *p, "not") && is_name(c, *p + 1, "in"))
+                op = "in", width = 2;
             if (op && is_name(c, *p, "is") && is_name(c, *p + 1, "not")) width = 2;
         }
         if (!op) return 0;
@@ -1209,7 +1321,8 @@ static int e_test(ctx *c, int *p, kval *v) {
         if ((r = e_not(c, p, &w))) break;
         int tok0 = v->tok;
         if (num_like(v) && num_like(&w)) {
-            int t = is_name(c, op, "and") ? (v->num != 0 && w.num != 0) : (v->num != 0 || w.num != 0);
+            int t =
+                is_name(c, op, "and") ? (v->num != 0 && w.num != 0) : (v->num != 0 || w.num != 0);
             *v = mk(V_BOOL, tok0);
             v->num = t;
             v->is_int = 1;
@@ -1218,7 +1331,8 @@ static int e_test(ctx *c, int *p, kval *v) {
         v->end = w.end;
     }
     if (!r && is_name(c, *p, "if"))
-        r = fail(c, *p, "conditional expressions (a if b else c) are not supported: write the value");
+        r = fail(c, *p,
+                 "conditional expressions (a if b else c) are not supported: write the value");
     c->depth--;
     return r;
 }
@@ -1258,9 +1372,12 @@ static int parse_args(ctx *c, int *p, kargs *A) {
     for (int i = open; i < close; i++) {
         if (c->t[i].type != T_OP || c->t[i].len != 1) continue;
         char ch = c->text[c->t[i].off];
-        if (strchr("([{", ch)) depth++;
-        else if (strchr(")]}", ch)) depth--;
-        else if (ch == ',' && depth == 1) commas++;
+        if (strchr("([{", ch))
+            depth++;
+        else if (strchr(")]}", ch))
+            depth--;
+        else if (ch == ',' && depth == 1)
+            commas++;
     }
     A->a = cx_alloc(c, sizeof(karg) * (size_t)(commas + 1));
     if (!A->a) return oom(c, open);
@@ -1272,7 +1389,8 @@ static int parse_args(ctx *c, int *p, kargs *A) {
         karg *g = &A->a[A->n];
         g->key = -1;
         if (is_op(c, *p, "*") || is_op(c, *p, "**"))
-            return fail(c, *p, "*args and **kwargs are not supported here: write the arguments out");
+            return fail(c, *p,
+                        "*args and **kwargs are not supported here: write the arguments out");
         if (c->t[*p].type == T_NAME && is_op(c, *p + 1, "=")) {
             g->key = *p;
             *p += 2;
@@ -1285,7 +1403,8 @@ static int parse_args(ctx *c, int *p, kargs *A) {
         if (is_name(c, *p, "for"))
             return fail(c, *p, "generator expressions are not supported: write the items out");
         if (A->n < commas + 1) A->n++;
-        if (is_op(c, *p, ",")) ++*p;
+        if (is_op(c, *p, ","))
+            ++*p;
         else if (!is_op(c, *p, ")")) {
             char b[48];
             return fail(c, *p, "expected ',' or ')', found '%s'", ttext(c, *p, b, sizeof b));
@@ -1301,23 +1420,28 @@ static int parse_args(ctx *c, int *p, kargs *A) {
 static int arg_err(ctx *c, const karg *g, const char *what, const char *want) {
     char b[64];
     const kval *v = &g->v;
-    if (v->kind == V_STR) return fail(c, g->tok, "%s must be %s, got the string '%.40s'", what, want, v->s);
+    if (v->kind == V_STR)
+        return fail(c, g->tok, "%s must be %s, got the string '%.40s'", what, want, v->s);
     if (v->kind == V_OPAQUE || v->kind == V_PATH)
-        return fail(c, g->tok, "%s must be %s; '%s' is not a value ordnet computes (write the value)", what,
+        return fail(c, g->tok,
+                    "%s must be %s; '%s' is not a value ordnet computes (write the value)", what,
                     want, src(c, g->tok, g->end, b, sizeof b));
-    return fail(c, g->tok, "%s must be %s, got %s", what, want, src(c, g->tok, g->end, b, sizeof b));
+    return fail(c, g->tok, "%s must be %s, got %s", what, want,
+                src(c, g->tok, g->end, b, sizeof b));
 }
 
 static int want_int(ctx *c, const karg *g, const char *what, int lo, int hi, int *out) {
     const kval *v = &g->v;
     char want[64];
     snprintf(want, sizeof want, "an integer from %d to %d", lo, hi);
-    if (v->kind != V_NUM || !v->is_int || !(v->num >= lo && v->num <= hi)) return arg_err(c, g, what, want);
+    if (v->kind != V_NUM || !v->is_int || !(v->num >= lo && v->num <= hi))
+        return arg_err(c, g, what, want);
     *out = (int)v->num;
     return 0;
 }
 
-static int want_num(ctx *c, const karg *g, const char *what, double lo, double hi, int open_hi, double *out) {
+static int want_num(ctx *c, const karg *g, const char *what, double lo, double hi, int open_hi,
+                    double *out) {
     const kval *v = &g->v;
     char want[64];
     snprintf(want, sizeof want, "a number from %g to %g%s", lo, hi, open_hi ? " (excluded)" : "");
@@ -1337,7 +1461,8 @@ static int want_bool(ctx *c, const karg *g, const char *what, int *out) {
 }
 
 /* An integer, or a tuple of rank - 1 integers (1-D ops: one, 2-D ops: two). */
-static int want_pair(ctx *c, const karg *g, const char *what, int rank, int lo, int hi, int *h, int *w) {
+static int want_pair(ctx *c, const karg *g, const char *what, int rank, int lo, int hi, int *h,
+                     int *w) {
     const kval *v = &g->v;
     int nd = rank == 3 ? 2 : 1, d[2];
     char want[96];
@@ -1349,7 +1474,8 @@ static int want_pair(ctx *c, const karg *g, const char *what, int rank, int lo, 
     } else if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->n == nd) {
         for (int i = 0; i < nd; i++) {
             const kval *x = &v->items[i];
-            if (x->kind != V_NUM || !x->is_int || !(x->num >= lo && x->num <= hi)) return arg_err(c, g, what, want);
+            if (x->kind != V_NUM || !x->is_int || !(x->num >= lo && x->num <= hi))
+                return arg_err(c, g, what, want);
             d[i] = (int)x->num;
         }
         if (nd == 1) d[1] = d[0];
@@ -1370,15 +1496,17 @@ static int want_padding(ctx *c, const karg *g, const char *what, int *mode) {
         if (!strcmp(s, "valid") && !v->s[k]) return *mode = ON_PAD_VALID, 0;
         if (!strcmp(s, "same") && !v->s[k]) return *mode = ON_PAD_SAME, 0;
         if (!strcmp(s, "causal") && !v->s[k])
-            return fail(c, g->tok, "padding='causal' is not supported (ordnet's convolutions are not "
-                                   "causal): use 'valid' or 'same'");
+            return fail(c, g->tok,
+                        "padding='causal' is not supported (ordnet's convolutions are not "
+                        "causal): use 'valid' or 'same'");
     }
     return arg_err(c, g, what, "'valid' or 'same'");
 }
 
 /* Is the value None, or the given boolean? */
 static int is_none_or(const kval *v, int b) {
-    return v->kind == V_NONE || ((v->kind == V_BOOL || v->kind == V_NUM) && v->is_int && v->num == b);
+    return v->kind == V_NONE ||
+           ((v->kind == V_BOOL || v->kind == V_NUM) && v->is_int && v->num == b);
 }
 
 /* A Keras shape, channels last, without the batch (drop: its first item is the batch).
@@ -1390,19 +1518,27 @@ static int read_shape(ctx *c, const karg *g, int drop, on_shape *s, int *known) 
     char b[64];
     *known = 0;
     src(c, g->tok, g->end, b, sizeof b);
-    if (v->kind == V_TUPLE || v->kind == V_LIST) items = v->items, n = v->n;
+    if (v->kind == V_TUPLE || v->kind == V_LIST)
+        items = v->items, n = v->n;
     else if (v->kind != V_NUM || drop) {
         if (c->override) return 0;
         if (v->kind == V_OPAQUE || v->kind == V_PATH)
-            return fail(c, g->tok, "the input shape '%s' is not known to ordnet: write it out, e.g. "
-                                   "shape=(28, 28, 1), or give the input shape to the reader", b);
+            return fail(c, g->tok,
+                        "the input shape '%s' is not known to ordnet: write it out, e.g. "
+                        "shape=(28, 28, 1), or give the input shape to the reader",
+                        b);
         return arg_err(c, g, "an input shape", "a tuple such as (28, 28, 1)");
     }
-    if (drop) items++, n--;
+    if (drop && n > 0)
+        items++, n--;
+    else if (drop)
+        n = 0;
     if (n < 1 || n > 3) {
         if (c->override) return 0;
-        return fail(c, g->tok, "input shape %s has %d dimensions: ordnet reads (height, width, channels), "
-                               "(steps, channels) or (features,), channels last", b, n);
+        return fail(c, g->tok,
+                    "input shape %s has %d dimensions: ordnet reads (height, width, channels), "
+                    "(steps, channels) or (features,), channels last",
+                    b, n);
     }
     int d[3] = {1, 1, 1};
     for (int i = 0; i < n; i++) {
@@ -1413,16 +1549,23 @@ static int read_shape(ctx *c, const karg *g, int drop, on_shape *s, int *known) 
         }
         if (c->override) return 0;
         if (x->kind == V_NONE)
-            return fail(c, g->tok, "input shape %s has a dimension None: ordnet needs fixed sizes "
-                                   "(write the size, or give the input shape to the reader)", b);
-        return fail(c, g->tok, "input shape %s: dimensions must be integers from 1 to %d", b, MAX_DIM);
+            return fail(c, g->tok,
+                        "input shape %s has a dimension None: ordnet needs fixed sizes "
+                        "(write the size, or give the input shape to the reader)",
+                        b);
+        return fail(c, g->tok, "input shape %s: dimensions must be integers from 1 to %d", b,
+                    MAX_DIM);
     }
-    if (n == 1) *s = (on_shape){1, d[0], 1, 1};
-    else if (n == 2) *s = (on_shape){2, d[1], 1, d[0]};
-    else *s = (on_shape){3, d[2], d[0], d[1]};
+    if (n == 1)
+        *s = (on_shape){1, d[0], 1, 1};
+    else if (n == 2)
+        *s = (on_shape){2, d[1], 1, d[0]};
+    else
+        *s = (on_shape){3, d[2], d[0], d[1]};
     if (on_shape_size(*s) > (1u << 28)) {
         if (c->override) return 0;
-        return fail(c, g->tok, "input shape %s is too large (%zu values per sample)", b, on_shape_size(*s));
+        return fail(c, g->tok, "input shape %s is too large (%zu values per sample)", b,
+                    on_shape_size(*s));
     }
     *known = 1;
     return 0;
@@ -1480,8 +1623,9 @@ static int set_activation(ctx *c, klayer *L, const karg *g, int main) {
         return 0;
     }
     if (v->kind == V_LAYER && !v->layer->used &&
-        (v->layer->cls->kind == K_RELU || v->layer->cls->kind == K_LEAKY || v->layer->cls->kind == K_ELU ||
-         v->layer->cls->kind == K_ACTIVATION || v->layer->cls->kind == K_SOFTMAX)) {
+        (v->layer->cls->kind == K_RELU || v->layer->cls->kind == K_LEAKY ||
+         v->layer->cls->kind == K_ELU || v->layer->cls->kind == K_ACTIVATION ||
+         v->layer->cls->kind == K_SOFTMAX)) {
         klayer *A = v->layer;
         A->used = 1;
         if (!A->op) {
@@ -1489,15 +1633,20 @@ static int set_activation(ctx *c, klayer *L, const karg *g, int main) {
             if (main) L->op = NULL;
             return 0;
         }
-        if (main) L->op = A->op, L->a = A->a;
-        else L->act = A->op, L->act_a = A->a, snprintf(L->act_name, sizeof L->act_name, "%s", A->op->name);
+        if (main)
+            L->op = A->op, L->a = A->a;
+        else
+            L->act = A->op, L->act_a = A->a,
+            snprintf(L->act_name, sizeof L->act_name, "%s", A->op->name);
         return 0;
     }
-    if (v->kind == V_STR) snprintf(nm, sizeof nm, "%s", v->s);
-    else if (v->kind == V_PATH) snprintf(nm, sizeof nm, "%s", strrchr(v->s, '.') ? strrchr(v->s, '.') + 1 : v->s);
+    if (v->kind == V_STR)
+        snprintf(nm, sizeof nm, "%s", v->s);
+    else if (v->kind == V_PATH)
+        snprintf(nm, sizeof nm, "%s", strrchr(v->s, '.') ? strrchr(v->s, '.') + 1 : v->s);
     else
-        return fail(c, g->tok, "%s's activation must be a name such as 'relu', got %s", L->cls->name,
-                    src(c, g->tok, g->end, b, sizeof b));
+        return fail(c, g->tok, "%s's activation must be a name such as 'relu', got %s",
+                    L->cls->name, src(c, g->tok, g->end, b, sizeof b));
     for (char *q = nm; *q; q++) *q = (char)tolower((unsigned char)*q);
     int k = 0;
     while (k < NACTS && strcmp(acts[k].keras, nm)) k++;
@@ -1506,8 +1655,8 @@ static int set_activation(ctx *c, klayer *L, const karg *g, int main) {
         size_t o = 0;
         for (int i = 0; i < NACTS && o + 16 < sizeof all; i++)
             o += (size_t)snprintf(all + o, sizeof all - o, "%s ", acts[i].keras);
-        return fail(c, g->tok, "unknown activation '%s'%s (ordnet has: %s)", nm, suggest(nm, all, NULL, sg, sizeof sg),
-                    act_list(list, sizeof list));
+        return fail(c, g->tok, "unknown activation '%s'%s (ordnet has: %s)", nm,
+                    suggest(nm, all, NULL, sg, sizeof sg), act_list(list, sizeof list));
     }
     if (!acts[k].op) {
         if (!strcmp(nm, "softmax")) L->softmax = g->tok;
@@ -1518,8 +1667,10 @@ static int set_activation(ctx *c, klayer *L, const karg *g, int main) {
     const on_op *op = on_op_find(acts[k].op);
     on_attrs a = op->defaults;
     if (acts[k].alpha > 0) a.alpha = acts[k].alpha;
-    if (main) L->op = op, L->a = a;
-    else L->act = op, L->act_a = a, snprintf(L->act_name, sizeof L->act_name, "%s", acts[k].keras);
+    if (main)
+        L->op = op, L->a = a;
+    else
+        L->act = op, L->act_a = a, snprintf(L->act_name, sizeof L->act_name, "%s", acts[k].keras);
     return 0;
 }
 
@@ -1542,28 +1693,38 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     if (IS("dtype")) return check_dtype(c, g);
     if (IS("trainable")) {
         if (want_bool(c, g, what, &t)) return -1;
-        if (!t) return fail(c, g->tok, "trainable=False (a frozen layer) is not supported: ordnet trains every layer");
+        if (!t)
+            return fail(
+                c, g->tok,
+                "trainable=False (a frozen layer) is not supported: ordnet trains every layer");
         return 0;
     }
     if (IS("data_format") || IS("dim_ordering")) {
         const char *s = v->kind == V_STR ? v->s : "";
         if (v->kind == V_NONE || !strcmp(s, "channels_last") || !strcmp(s, "tf")) return 0;
         if (!strcmp(s, "channels_first") || !strcmp(s, "th"))
-            return fail(c, g->tok, "%s='%s' is not supported: ordnet reads Keras models channels last, "
-                                   "Keras's default (drop the argument and give shapes as (height, width, channels))",
-                        key, s);
+            return fail(
+                c, g->tok,
+                "%s='%s' is not supported: ordnet reads Keras models channels last, "
+                "Keras's default (drop the argument and give shapes as (height, width, channels))",
+                key, s);
         return arg_err(c, g, what, "'channels_last'");
     }
-    if (IS("input_shape") || IS("batch_input_shape") || IS("batch_shape") || IS("input_dim") || IS("shape")) {
+    if (IS("input_shape") || IS("batch_input_shape") || IS("batch_shape") || IS("input_dim") ||
+        IS("shape")) {
         L->has_input = 1;
         L->input_tok = g->tok;
-        if (!IS("input_dim")) return read_shape(c, g, IS("batch_input_shape") || IS("batch_shape"), &L->input, &L->input_known);
+        if (!IS("input_dim"))
+            return read_shape(c, g, IS("batch_input_shape") || IS("batch_shape"), &L->input,
+                              &L->input_known);
         if (want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
         L->input = (on_shape){1, t, 1, 1};
         L->input_known = 1;
         return 0;
     }
-    if (IS("batch_size") || IS("autocast") || IS("dynamic") || in_list(ignored_keys, key, strlen(key))) return 0;
+    if (IS("batch_size") || IS("autocast") || IS("dynamic") ||
+        in_list(ignored_keys, key, strlen(key)))
+        return 0;
     switch (k->kind) {
     case K_CONV:
     case K_DENSE:
@@ -1582,7 +1743,8 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         if (IS("activation")) return set_activation(c, L, g, 0);
         if (IS("groups")) {
             if (want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
-            if (t != 1) return fail(c, g->tok, "groups=%d (grouped convolution) is not supported", t);
+            if (t != 1)
+                return fail(c, g->tok, "groups=%d (grouped convolution) is not supported", t);
             return 0;
         }
         break;
@@ -1590,7 +1752,8 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         if (IS("axis")) return want_int(c, g, what, -4, 4, &L->axis);
         if (IS("momentum")) {
             if (want_num(c, g, what, 0, 1, 0, &d)) return -1;
-            L->a.momentum = (float)(1.0 - d); /* Keras weights the old statistics, ordnet the batch */
+            L->a.momentum =
+                (float)(1.0 - d); /* Keras weights the old statistics, ordnet the batch */
             return 0;
         }
         if (IS("epsilon")) {
@@ -1601,8 +1764,10 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         if (IS("center") || IS("scale")) {
             if (want_bool(c, g, what, &t)) return -1;
             if (!t)
-                return fail(c, g->tok, "%s=False is not supported: ordnet's batch normalization always "
-                                       "learns a scale (gamma) and a shift (beta)", key);
+                return fail(c, g->tok,
+                            "%s=False is not supported: ordnet's batch normalization always "
+                            "learns a scale (gamma) and a shift (beta)",
+                            key);
             return 0;
         }
         if (IS("renorm") || IS("renorm_clipping") || IS("virtual_batch_size") || IS("adjustment")) {
@@ -1611,7 +1776,8 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         }
         if (IS("mode")) {
             if (v->kind == V_NUM && v->num == 0) return 0;
-            return fail(c, g->tok, "BatchNormalization's mode=%s (Keras 1) is not supported", src(c, g->tok, g->end, b, sizeof b));
+            return fail(c, g->tok, "BatchNormalization's mode=%s (Keras 1) is not supported",
+                        src(c, g->tok, g->end, b, sizeof b));
         }
         if (IS("renorm_momentum") || IS("fused") || IS("synchronized")) return 0;
         break;
@@ -1656,7 +1822,8 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     case K_SOFTMAX:
         if (IS("axis")) {
             if (v->kind == V_NUM && v->num == -1) return 0;
-            return fail(c, g->tok, "Softmax over axis %s is not supported (only the last axis, -1)", src(c, g->tok, g->end, b, sizeof b));
+            return fail(c, g->tok, "Softmax over axis %s is not supported (only the last axis, -1)",
+                        src(c, g->tok, g->end, b, sizeof b));
         }
         break;
     case K_POOL:
@@ -1670,7 +1837,9 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     case K_GAP:
         if (IS("keepdims")) {
             if (is_none_or(v, 0)) return 0;
-            return fail(c, g->tok, "keepdims=True is not supported: ordnet's global pooling gives a flat (None, channels) output");
+            return fail(c, g->tok,
+                        "keepdims=True is not supported: ordnet's global pooling gives a flat "
+                        "(None, channels) output");
         }
         break;
     case K_DROPOUT:
@@ -1682,7 +1851,8 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         }
         if (IS("noise_shape")) {
             if (v->kind == V_NONE) return 0;
-            return fail(c, g->tok, "Dropout's noise_shape is not supported (ordnet drops single values)");
+            return fail(c, g->tok,
+                        "Dropout's noise_shape is not supported (ordnet drops single values)");
         }
         if (IS("seed")) {
             if (v->kind == V_NONE) return 0;
@@ -1701,7 +1871,8 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         break;
     }
 #undef IS
-    return fail(c, g->key >= 0 ? g->key : g->tok, "%s: argument '%s' is not supported", k->name, key);
+    return fail(c, g->key >= 0 ? g->key : g->tok, "%s: argument '%s' is not supported", k->name,
+                key);
 }
 
 static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
@@ -1715,19 +1886,23 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
     L->shared = -1;
     L->op = k->op ? on_op_find(k->op) : NULL;
     if (L->op) L->a = L->op->defaults;
-    if (k->kind == K_POOL) L->a.count_include_pad = 0; /* Keras leaves the padding out of averages */
-    if (k->kind == K_BN) L->a.eps = 1e-3f, L->a.momentum = 0.01f; /* Keras: epsilon 1e-3, momentum 0.99 */
+    if (k->kind == K_POOL)
+        L->a.count_include_pad = 0; /* Keras leaves the padding out of averages */
+    if (k->kind == K_BN)
+        L->a.eps = 1e-3f, L->a.momentum = 0.01f; /* Keras: epsilon 1e-3, momentum 0.99 */
     if (k->kind == K_LEAKY) L->a.alpha = 0.3f;
     if (k->kind == K_ELU) L->a.alpha = 1.0f;
     if (k->kind == K_SOFTMAX) L->softmax = ft;
     int npos = 0;
     for (int i = 0; i < A->n; i++) npos += A->a[i].key < 0;
-    if (k->kind == K_CONV && k->rank == 3 && npos >= 3 && A->a[2].v.kind == V_NUM && A->a[2].v.is_int) {
+    if (k->kind == K_CONV && k->rank == 3 && npos >= 3 && A->a[2].v.kind == V_NUM &&
+        A->a[2].v.is_int) {
         char b1[16], b2[16];
         src(c, A->a[1].tok, A->a[1].end, b1, sizeof b1);
         src(c, A->a[2].tok, A->a[2].end, b2, sizeof b2);
-        return fail(c, A->a[2].tok, "%s(filters, %s, %s): the third positional argument is strides in Keras 2 "
-                                    "but the kernel width in Keras 1; write kernel_size=(%s, %s) or strides=%s",
+        return fail(c, A->a[2].tok,
+                    "%s(filters, %s, %s): the third positional argument is strides in Keras 2 "
+                    "but the kernel width in Keras 1; write kernel_size=(%s, %s) or strides=%s",
                     k->name, b1, b2, b1, b2, b2);
     }
     char keys[24][40];
@@ -1738,8 +1913,8 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
         char key[40];
         if (g->key < 0) {
             if (!nth_word(k->args, npos, key, sizeof key))
-                return fail(c, g->tok, "%s takes at most %d positional arguments (%s)", k->name, npos,
-                            *k->args ? commas(k->args, list, sizeof list) : "none");
+                return fail(c, g->tok, "%s takes at most %d positional arguments (%s)", k->name,
+                            npos, *k->args ? commas(k->args, list, sizeof list) : "none");
             npos++;
         } else {
             const tok *kt = &c->t[g->key];
@@ -1749,8 +1924,9 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
                     !in_list(k->more, key, strlen(key)))
                     snprintf(key, sizeof key, "%s", old_keys[j][1]);
             size_t kl = strlen(key);
-            if (kt->len > 39 || !(in_list(k->args, key, kl) || in_list(k->more, key, kl) ||
-                                  in_list(common_keys, key, kl) || in_list(ignored_keys, key, kl))) {
+            if (kt->len > 39 ||
+                !(in_list(k->args, key, kl) || in_list(k->more, key, kl) ||
+                  in_list(common_keys, key, kl) || in_list(ignored_keys, key, kl))) {
                 char all[512];
                 snprintf(all, sizeof all, "%s %s", k->args, k->more);
                 return fail(c, g->key, "%s has no argument '%s'%s (it takes: %s)", k->name, key,
@@ -1759,30 +1935,40 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
             }
         }
         for (int j = 0; j < nkeys; j++)
-            if (!strcmp(keys[j], key)) return fail(c, g->key >= 0 ? g->key : g->tok, "%s got '%s' twice", k->name, key);
+            if (!strcmp(keys[j], key))
+                return fail(c, g->key >= 0 ? g->key : g->tok, "%s got '%s' twice", k->name, key);
         if (nkeys < 24) snprintf(keys[nkeys++], sizeof keys[0], "%s", key);
         if (set_arg(c, L, key, g)) return -1;
     }
     switch (k->kind) {
     case K_CONV:
         if (!L->given_units)
-            return fail(c, ft, "%s needs filters, the number of output channels, e.g. %s(32, 3)", k->name, k->name);
-        if (!L->given_kernel) return fail(c, ft, "%s needs kernel_size, e.g. %s(%d, 3)", k->name, k->name, L->a.units);
+            return fail(c, ft, "%s needs filters, the number of output channels, e.g. %s(32, 3)",
+                        k->name, k->name);
+        if (!L->given_kernel)
+            return fail(c, ft, "%s needs kernel_size, e.g. %s(%d, 3)", k->name, k->name,
+                        L->a.units);
         if ((L->a.sh > 1 || L->a.sw > 1) && (L->a.dh > 1 || L->a.dw > 1))
-            return fail(c, ft, "%s: strides > 1 together with dilation_rate > 1 is not supported (nor in Keras)", k->name);
+            return fail(
+                c, ft,
+                "%s: strides > 1 together with dilation_rate > 1 is not supported (nor in Keras)",
+                k->name);
         break;
     case K_DENSE:
-        if (!L->given_units) return fail(c, ft, "Dense needs units, the number of outputs, e.g. Dense(10)");
+        if (!L->given_units)
+            return fail(c, ft, "Dense needs units, the number of outputs, e.g. Dense(10)");
         break;
     case K_ACTIVATION:
         if (!L->given_act) return fail(c, ft, "Activation needs a name, e.g. Activation('relu')");
         break;
     case K_DROPOUT:
-        if (!L->given_rate) return fail(c, ft, "Dropout needs rate, the fraction dropped, e.g. Dropout(0.2)");
+        if (!L->given_rate)
+            return fail(c, ft, "Dropout needs rate, the fraction dropped, e.g. Dropout(0.2)");
         break;
     case K_RELU:
         if (L->max_tok >= 0 && L->neg_slope > 0)
-            return fail(c, L->max_tok, "ReLU with both max_value and negative_slope is not supported");
+            return fail(c, L->max_tok,
+                        "ReLU with both max_value and negative_slope is not supported");
         if (L->max_tok >= 0) {
             L->op = on_op_find("hardtanh");
             L->a = L->op->defaults;
@@ -1806,16 +1992,18 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
 /* Applying layers                                                                      */
 
 static const char *rank_text(int rank) {
-    return rank == 1 ? "a flat input (None, features)"
-         : rank == 2 ? "a 1-D input (None, steps, channels)"
-                     : "a 2-D input (None, height, width, channels)";
+    return rank == 1   ? "a flat input (None, features)"
+           : rank == 2 ? "a 1-D input (None, steps, channels)"
+                       : "a 2-D input (None, height, width, channels)";
 }
 
 static int softmax_mid(ctx *c, int smtok, const klayer *L) {
     char w[32];
-    return fail(c, smtok, "softmax in the middle of the model (%s at %s comes after it): ordnet's loss "
-                          "applies softmax itself, so softmax may only end the model; remove it or use "
-                          "another activation", L->cls->name, where(c, L->tok, w, sizeof w));
+    return fail(c, smtok,
+                "softmax in the middle of the model (%s at %s comes after it): ordnet's loss "
+                "applies softmax itself, so softmax may only end the model; remove it or use "
+                "another activation",
+                L->cls->name, where(c, L->tok, w, sizeof w));
 }
 
 /* Append layer L to m, fed by nodes in[0..nin). *out: its output node; *sm: the token of a
@@ -1826,18 +2014,28 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
     char nm[ON_NAME_MAX], ks[64];
     *sm = -1;
     if (k->kind == K_INPUTLAYER)
-        return fail(c, L->tok, "InputLayer can only start a Sequential model; in the functional API use Input(shape=...)");
-    if (m->nn + nin + 1 > MAX_LAYERS) return fail(c, L->tok, "the model has more than %d layers", MAX_LAYERS);
-    if (L->name[0]) snprintf(nm, sizeof nm, "%s", L->name);
-    else on_keras_unique_name(m, k->snake, nm);
+        return fail(c, L->tok,
+                    "InputLayer can only start a Sequential model; in the functional API use "
+                    "Input(shape=...)");
+    if (m->nn + nin + 1 > MAX_LAYERS)
+        return fail(c, L->tok, "the model has more than %d layers", MAX_LAYERS);
+    if (L->name[0])
+        snprintf(nm, sizeof nm, "%s", L->name);
+    else
+        on_keras_unique_name(m, k->snake, nm);
     if (k->kind == K_ADD) {
-        if (nin < 2) return fail(c, L->tok, "Add needs a list of at least two layer outputs, e.g. Add()([x, y])");
+        if (nin < 2)
+            return fail(c, L->tok,
+                        "Add needs a list of at least two layer outputs, e.g. Add()([x, y])");
         int node = in[0];
         for (int i = 1; i < nin; i++) {
             char nmi[ON_NAME_MAX];
-            if (i == nin - 1) snprintf(nmi, sizeof nmi, "%s", nm);
-            else on_keras_unique_name(m, k->snake, nmi);
-            if ((node = on_model_add_sum(m, node, in[i], nmi, &e2)) < 0) return fail(c, L->tok, "%s", e2.msg);
+            if (i == nin - 1)
+                snprintf(nmi, sizeof nmi, "%s", nm);
+            else
+                on_keras_unique_name(m, k->snake, nmi);
+            if ((node = on_model_add_sum(m, node, in[i], nmi, &e2)) < 0)
+                return fail(c, L->tok, "%s", e2.msg);
         }
         *out = node;
         return 0;
@@ -1846,25 +2044,33 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
     on_shape xs = m->nodes[in[0]].ys;
     on_keras_shape_str(xs, ks, sizeof ks);
     if (k->rank && xs.rank != k->rank) {
-        const char *hint = k->rank == 1 ? (xs.rank == 3 ? ": add Flatten() or GlobalAveragePooling2D() before it"
-                                                        : ": add Flatten() or GlobalAveragePooling1D() before it")
-                           : xs.rank == 1 ? ": its input is already flat"
-                                          : "";
-        return fail(c, L->tok, "layer '%s' (%s) needs %s, got %s from '%s'%s", nm, k->name, rank_text(k->rank),
-                    ks, m->nodes[in[0]].name, hint);
+        const char *hint =
+            k->rank == 1   ? (xs.rank == 3 ? ": add Flatten() or GlobalAveragePooling2D() before it"
+                                           : ": add Flatten() or GlobalAveragePooling1D() before it")
+            : xs.rank == 1 ? ": its input is already flat"
+                           : "";
+        return fail(c, L->tok, "layer '%s' (%s) needs %s, got %s from '%s'%s", nm, k->name,
+                    rank_text(k->rank), ks, m->nodes[in[0]].name, hint);
     }
     if (k->kind == K_BN && L->axis != -1 && L->axis != xs.rank)
-        return fail(c, L->tok, "BatchNormalization(axis=%d) on %s normalizes over axis %d; ordnet normalizes "
-                               "over the channels, the last axis (axis=-1)", L->axis, ks, L->axis);
+        return fail(c, L->tok,
+                    "BatchNormalization(axis=%d) on %s normalizes over axis %d; ordnet normalizes "
+                    "over the channels, the last axis (axis=-1)",
+                    L->axis, ks, L->axis);
     if (k->kind == K_PRELU) {
         int want = xs.rank == 3 ? 6 : xs.rank == 2 ? 2 : 0, got = L->shared < 0 ? 0 : L->shared;
         const char *fix = want == 6 ? "[1, 2]" : want == 2 ? "[1]" : "None";
         if (got != want && got == 0)
-            return fail(c, L->tok, "PReLU on %s learns one slope per value in Keras; ordnet's PReLU learns one "
-                                   "per channel: write PReLU(shared_axes=%s)", ks, fix);
+            return fail(
+                c, L->tok,
+                "PReLU on %s learns one slope per value in Keras; ordnet's PReLU learns one "
+                "per channel: write PReLU(shared_axes=%s)",
+                ks, fix);
         if (got != want)
-            return fail(c, L->tok, "PReLU on %s: shared_axes must be %s (one slope per channel, as ordnet's "
-                                   "PReLU learns)", ks, fix);
+            return fail(c, L->tok,
+                        "PReLU on %s: shared_axes must be %s (one slope per channel, as ordnet's "
+                        "PReLU learns)",
+                        ks, fix);
     }
     if (!L->op) { /* softmax alone: no node; the tensor carries it */
         *out = in[0];
@@ -1873,8 +2079,10 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
     }
     double total = on_keras_param_estimate(L->op, &L->a, xs) + (double)m->np + (double)m->ns;
     if (total > (double)ON_MAX_MODEL_PARAMS)
-        return fail(c, L->tok, "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet reads "
-                               "models of at most %zu", nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+        return fail(c, L->tok,
+                    "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet reads "
+                    "models of at most %zu",
+                    nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
     int node = on_model_add_at(m, in[0], L->op, &L->a, nm, &e2);
     if (node < 0) return fail(c, L->tok, "%s", e2.msg);
     if (L->act) {
@@ -1897,13 +2105,16 @@ static int g_node(ctx *c, const kval *t, int *node) {
     if (!c->g) {
         on_error e2;
         on_shape s = c->override ? *c->override : in->shape;
-        if (!c->override && !in->known) return fail(c, in->tok, "the shape of this Input is not known");
+        if (!c->override && !in->known)
+            return fail(c, in->tok, "the shape of this Input is not known");
         if (!(c->g = on_model_new(s, &e2))) return fail(c, in->tok, "%s", e2.msg);
         if (in->name[0]) snprintf(c->g->nodes[0].name, ON_NAME_MAX, "%s", in->name);
         c->g_in = in;
     } else if (c->g_in != in)
-        return fail(c, in->tok, "a second Input (this one, used at %s): ordnet models have one input, "
-                                "the Input at %s", where(c, t->tok, w1, sizeof w1), where(c, c->g_in->tok, w2, sizeof w2));
+        return fail(c, in->tok,
+                    "a second Input (this one, used at %s): ordnet models have one input, "
+                    "the Input at %s",
+                    where(c, t->tok, w1, sizeof w1), where(c, c->g_in->tok, w2, sizeof w2));
     *node = 0;
     return 0;
 }
@@ -1912,16 +2123,21 @@ static int g_node(ctx *c, const kval *t, int *node) {
 static int apply_fn(ctx *c, klayer *L, const kval *ins, int nin, kval *out) {
     char b[64], w[32];
     if (L->used)
-        return fail(c, L->tok, "this %s is used a second time: shared layers (one set of weights in two "
-                               "places) are not supported; create a new layer", L->cls->name);
-    if (nin < 1) return fail(c, L->tok, "%s is applied to an empty list: it needs a layer output", L->cls->name);
+        return fail(c, L->tok,
+                    "this %s is used a second time: shared layers (one set of weights in two "
+                    "places) are not supported; create a new layer",
+                    L->cls->name);
+    if (nin < 1)
+        return fail(c, L->tok, "%s is applied to an empty list: it needs a layer output",
+                    L->cls->name);
     int *nodes = cx_alloc(c, sizeof(int) * (size_t)nin);
     if (!nodes) return oom(c, L->tok);
     for (int i = 0; i < nin; i++) {
         const kval *t = &ins[i];
         if (t->kind != V_TENSOR)
-            return fail(c, L->tok, "%s is applied to %s '%s' (from %s), not to a layer output", L->cls->name,
-                        kind_name(t), src(c, t->tok, t->end, b, sizeof b), where(c, t->tok, w, sizeof w));
+            return fail(c, L->tok, "%s is applied to %s '%s' (from %s), not to a layer output",
+                        L->cls->name, kind_name(t), src(c, t->tok, t->end, b, sizeof b),
+                        where(c, t->tok, w, sizeof w));
         if (t->softmax >= 0) return softmax_mid(c, t->softmax, L);
         if (g_node(c, t, &nodes[i])) return -1;
     }
@@ -1967,7 +2183,8 @@ static int seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok) {
     s->decl = decl;
     s->decl_known = known;
     s->decl_tok = tok;
-    if (!(s->m = on_model_new(c->override ? *c->override : decl, &e2))) return fail(c, tok, "%s", e2.msg);
+    if (!(s->m = on_model_new(c->override ? *c->override : decl, &e2)))
+        return fail(c, tok, "%s", e2.msg);
     if (s->in_name[0]) snprintf(s->m->nodes[0].name, ON_NAME_MAX, "%s", s->in_name);
     for (int i = 0; i < s->npend; i++)
         if (seq_apply(c, s, s->pend[i])) return -1;
@@ -1989,22 +2206,33 @@ static int seq_add(ctx *c, kseq *s, const kval *it, int at) {
             return seq_start(c, s, in->shape, in->known, in->tok);
         }
         snprintf(s->in_name, sizeof s->in_name, "%s", IL->name);
-        if (!IL->has_input && !c->override) return fail(c, IL->tok, "InputLayer needs input_shape=(...), e.g. InputLayer(input_shape=(28, 28, 1))");
+        if (!IL->has_input && !c->override)
+            return fail(
+                c, IL->tok,
+                "InputLayer needs input_shape=(...), e.g. InputLayer(input_shape=(28, 28, 1))");
         return seq_start(c, s, IL->input, IL->input_known, IL->has_input ? IL->input_tok : IL->tok);
     }
     if (it->kind == V_TENSOR)
-        return fail(c, at, "a Sequential model takes layers, and '%s' is a layer output: write the layer "
-                           "itself, e.g. Dense(10) rather than Dense(10)(x)", src(c, it->tok, it->end, b, sizeof b));
+        return fail(c, at,
+                    "a Sequential model takes layers, and '%s' is a layer output: write the layer "
+                    "itself, e.g. Dense(10) rather than Dense(10)(x)",
+                    src(c, it->tok, it->end, b, sizeof b));
     if (it->kind == V_SEQ || it->kind == V_MODEL)
-        return fail(c, at, "a model inside a Sequential model is not supported: list its layers instead");
+        return fail(c, at,
+                    "a model inside a Sequential model is not supported: list its layers instead");
     if (it->kind != V_LAYER)
-        return fail(c, at, "a Sequential model takes layers, got %s '%s'", kind_name(it), src(c, it->tok, it->end, b, sizeof b));
+        return fail(c, at, "a Sequential model takes layers, got %s '%s'", kind_name(it),
+                    src(c, it->tok, it->end, b, sizeof b));
     klayer *L = it->layer;
     if (L->used)
-        return fail(c, L->tok, "this %s is already in a model: shared layers are not supported; create a new layer", L->cls->name);
+        return fail(
+            c, L->tok,
+            "this %s is already in a model: shared layers are not supported; create a new layer",
+            L->cls->name);
     L->used = 1;
     if (!s->m && !s->nlayers && !s->has_input && (L->has_input || c->override) &&
-        seq_start(c, s, L->input, L->has_input && L->input_known, L->has_input ? L->input_tok : L->tok))
+        seq_start(c, s, L->input, L->has_input && L->input_known,
+                  L->has_input ? L->input_tok : L->tok))
         return -1;
     s->nlayers++;
     if (s->m) return seq_apply(c, s, L);
@@ -2025,8 +2253,8 @@ static int seq_add(ctx *c, kseq *s, const kval *it, int at) {
 
 /* Bind call arguments to names: positional ones in the order of `pos`; keywords must be in
  * pos or more. Fills val[k] (NULL when not given) for each name of pos then more. */
-static int bind_call(ctx *c, const char *fname, int ft, const kargs *A, const char *pos, const char *more,
-                     const karg **val, int nval) {
+static int bind_call(ctx *c, const char *fname, int ft, const kargs *A, const char *pos,
+                     const char *more, const karg **val, int nval) {
     char all[256], key[40], sg[64], list[256];
     snprintf(all, sizeof all, "%s %s", pos, more);
     for (int i = 0; i < nval; i++) val[i] = NULL;
@@ -2036,7 +2264,8 @@ static int bind_call(ctx *c, const char *fname, int ft, const kargs *A, const ch
         int slot = -1;
         if (g->key < 0) {
             if (!nth_word(pos, npos, key, sizeof key))
-                return fail(c, g->tok, "%s takes at most %d positional arguments (%s)", fname, npos, commas(pos, list, sizeof list));
+                return fail(c, g->tok, "%s takes at most %d positional arguments (%s)", fname, npos,
+                            commas(pos, list, sizeof list));
             slot = npos++;
         } else {
             const tok *kt = &c->t[g->key];
@@ -2048,7 +2277,8 @@ static int bind_call(ctx *c, const char *fname, int ft, const kargs *A, const ch
                             suggest(key, all, NULL, sg, sizeof sg), commas(all, list, sizeof list));
         }
         if (slot >= nval) continue;
-        if (val[slot]) return fail(c, g->key >= 0 ? g->key : g->tok, "%s got '%s' twice", fname, key);
+        if (val[slot])
+            return fail(c, g->key >= 0 ? g->key : g->tok, "%s got '%s' twice", fname, key);
         val[slot] = g;
     }
     (void)ft;
@@ -2066,7 +2296,8 @@ static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
     if (v[0] && v[8]) return fail(c, v[8]->key, "Input got both shape and batch_shape");
     if (v[0] && read_shape(c, v[0], 0, &in->shape, &in->known)) return -1;
     if (v[8] && read_shape(c, v[8], 1, &in->shape, &in->known)) return -1;
-    if (!v[0] && !v[8] && !c->override) return fail(c, ft, "Input needs shape=(...), e.g. Input(shape=(28, 28, 1))");
+    if (!v[0] && !v[8] && !c->override)
+        return fail(c, ft, "Input needs shape=(...), e.g. Input(shape=(28, 28, 1))");
     if (v[2] && v[2]->v.kind != V_NONE) {
         if (v[2]->v.kind != V_STR || !v[2]->v.s[0] || strlen(v[2]->v.s) >= ON_NAME_MAX)
             return arg_err(c, v[2], "Input's name", "a string of 1 to 63 characters");
@@ -2074,8 +2305,10 @@ static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
     }
     if (v[3] && check_dtype(c, v[3])) return -1;
     for (int k = 4; k < 8; k++)
-        if (v[k] && !is_none_or(&v[k]->v, 0)) return fail(c, v[k]->tok, "this argument of Input is not supported");
-    if (v[9] && !is_none_or(&v[9]->v, 0)) return fail(c, v[9]->tok, "optional inputs are not supported");
+        if (v[k] && !is_none_or(&v[k]->v, 0))
+            return fail(c, v[k]->tok, "this argument of Input is not supported");
+    if (v[9] && !is_none_or(&v[9]->v, 0))
+        return fail(c, v[9]->tok, "optional inputs are not supported");
     *out = mk(V_TENSOR, ft);
     out->input = in;
     return 0;
@@ -2097,10 +2330,12 @@ static int do_sequential(ctx *c, int ft, const kargs *A, kval *out) {
         c->scap = nc;
     }
     c->seqs[c->nseqs++] = s;
-    if (v[2] && !is_none_or(&v[2]->v, 1)) return fail(c, v[2]->tok, "trainable=False is not supported");
+    if (v[2] && !is_none_or(&v[2]->v, 1))
+        return fail(c, v[2]->tok, "trainable=False is not supported");
     if (v[0] && v[0]->v.kind != V_NONE) {
         const kval *l = &v[0]->v;
-        if (l->kind != V_LIST && l->kind != V_TUPLE) return arg_err(c, v[0], "Sequential's layers", "a list of layers");
+        if (l->kind != V_LIST && l->kind != V_TUPLE)
+            return arg_err(c, v[0], "Sequential's layers", "a list of layers");
         for (int i = 0; i < l->n; i++)
             if (seq_add(c, s, &l->items[i], l->items[i].tok)) return -1;
     }
@@ -2113,14 +2348,15 @@ static int do_sequential(ctx *c, int ft, const kargs *A, kval *out) {
 static const kval *one_tensor(ctx *c, const karg *g, const char *what) {
     const kval *v = &g->v;
     char b[64];
-    if ((v->kind == V_LIST || v->kind == V_TUPLE) && v->n == 1) v = &v->items[0];
+    if ((v->kind == V_LIST || v->kind == V_TUPLE) && v->n == 1)
+        v = &v->items[0];
     else if (v->kind == V_LIST || v->kind == V_TUPLE) {
         fail(c, g->tok, "ordnet models have one %s, got %d", what, v->n);
         return NULL;
     }
     if (v->kind != V_TENSOR) {
-        fail(c, g->tok, "the model's %s must be a layer output or an Input, got %s '%s'", what, kind_name(v),
-             src(c, g->tok, g->end, b, sizeof b));
+        fail(c, g->tok, "the model's %s must be a layer output or an Input, got %s '%s'", what,
+             kind_name(v), src(c, g->tok, g->end, b, sizeof b));
         return NULL;
     }
     return v;
@@ -2130,14 +2366,21 @@ static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
     const karg *v[4];
     char w[32];
     if (bind_call(c, "Model", ft, A, "inputs outputs name", "trainable", v, 4)) return -1;
-    if (!v[0] || !v[1]) return fail(c, ft, "Model needs inputs and outputs, e.g. Model(inputs=inp, outputs=x)");
+    if (!v[0] || !v[1])
+        return fail(c, ft, "Model needs inputs and outputs, e.g. Model(inputs=inp, outputs=x)");
     const kval *in = one_tensor(c, v[0], "input"), *o = in ? one_tensor(c, v[1], "output") : NULL;
     if (!o) return -1;
-    if (in->node >= 0) return fail(c, v[0]->tok, "the model's inputs must be the Input itself, not a layer output");
-    if (o->node < 0 || !c->g) return fail(c, v[1]->tok, "the model has no layers between its input and its output");
+    if (in->node >= 0)
+        return fail(c, v[0]->tok,
+                    "the model's inputs must be the Input itself, not a layer output");
+    if (o->node < 0 || !c->g)
+        return fail(c, v[1]->tok, "the model has no layers between its input and its output");
     if (c->g_in != in->input)
-        return fail(c, v[0]->tok, "the model's input is not the Input its layers start from (at %s)", where(c, c->g_in->tok, w, sizeof w));
-    if (v[3] && !is_none_or(&v[3]->v, 1)) return fail(c, v[3]->tok, "trainable=False is not supported");
+        return fail(c, v[0]->tok,
+                    "the model's input is not the Input its layers start from (at %s)",
+                    where(c, c->g_in->tok, w, sizeof w));
+    if (v[3] && !is_none_or(&v[3]->v, 1))
+        return fail(c, v[3]->tok, "trainable=False is not supported");
     kmodel *md = cx_alloc(c, sizeof *md);
     if (!md) return oom(c, ft);
     md->out = o->node;
@@ -2180,8 +2423,8 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
     int ft = f->last, layerish = is_layer_module(path, plen);
     kargs A;
     const kclass *k = find_class(nm);
-    if (!strcmp(nm, "Input") || !strcmp(nm, "Sequential") || !strcmp(nm, "Model") || !strcmp(nm, "Functional") ||
-        (!strcmp(nm, "add") && layerish) || k) {
+    if (!strcmp(nm, "Input") || !strcmp(nm, "Sequential") || !strcmp(nm, "Model") ||
+        !strcmp(nm, "Functional") || (!strcmp(nm, "add") && layerish) || k) {
         if (parse_args(c, p, &A)) return -1;
         if (!strcmp(nm, "Input")) return do_input(c, ft, &A, out);
         if (!strcmp(nm, "Sequential")) return do_sequential(c, ft, &A, out);
@@ -2190,11 +2433,16 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         return do_layer(c, k, ft, &A, out);
     }
     if (in_list(merge_fns, nm, strlen(nm)) && layerish)
-        return fail(c, ft, "%s is not supported: ordnet joins layer outputs only by adding them, Add()([a, b])", nm);
+        return fail(
+            c, ft,
+            "%s is not supported: ordnet joins layer outputs only by adding them, Add()([a, b])",
+            nm);
     if (plen >= 2 && !strncmp(path + plen - 2, "nn", 2) && (plen == 2 || path[plen - 3] == '.') &&
         isupper((unsigned char)nm[0]))
-        return fail(c, ft, "'nn.%s' looks like PyTorch: ordnet reads Keras code or its compact form", nm);
-    if (isupper((unsigned char)nm[0]) && layerish && !(plen == 0 && in_list(other_classes, nm, strlen(nm)))) {
+        return fail(c, ft,
+                    "'nn.%s' looks like PyTorch: ordnet reads Keras code or its compact form", nm);
+    if (isupper((unsigned char)nm[0]) && layerish &&
+        !(plen == 0 && in_list(other_classes, nm, strlen(nm)))) {
         char all[1024], sg[64], list[512];
         size_t o = 0, l = 0;
         for (int i = 0; i < NCLASSES; i++) {
@@ -2202,10 +2450,12 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
             if (i == 0 || classes[i].rank != classes[i - 1].rank ||
                 strcmp(classes[i].op ? classes[i].op : classes[i].name,
                        classes[i - 1].op ? classes[i - 1].op : classes[i - 1].name))
-                l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", classes[i].name);
+                l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "",
+                                      classes[i].name);
         }
         snprintf(all + o, sizeof all - o, "Input Sequential Model");
-        return fail(c, ft, "unknown layer '%s'%s (supported: Input, %s)", nm, suggest(nm, all, NULL, sg, sizeof sg), list);
+        return fail(c, ft, "unknown layer '%s'%s (supported: Input, %s)", nm,
+                    suggest(nm, all, NULL, sg, sizeof sg), list);
     }
     *p = skip_group(c, *p);
     *out = mk(V_OPAQUE, f->tok);
@@ -2230,13 +2480,15 @@ static int call_method(ctx *c, int *p, const kval *m, kval *out) {
             if (v[0] && !s->m) {
                 on_shape sh;
                 int known;
-                if (read_shape(c, v[0], 1, &sh, &known) || seq_start(c, s, sh, known, v[0]->tok)) return -1;
+                if (read_shape(c, v[0], 1, &sh, &known) || seq_start(c, s, sh, known, v[0]->tok))
+                    return -1;
             }
         }
         *out = mk(V_NONE, ft);
         return 0;
     }
-    if (!strcmp(m->s, "pop")) return fail(c, ft, "model.pop() is not supported: remove the layer from the code");
+    if (!strcmp(m->s, "pop"))
+        return fail(c, ft, "model.pop() is not supported: remove the layer from the code");
     if (obj->kind == V_MODEL && !strcmp(m->s, "add"))
         return fail(c, ft, "add() is for Sequential models; this is a functional Model");
     *p = skip_group(c, *p);
@@ -2251,7 +2503,9 @@ static int call_layer(ctx *c, int *p, const kval *lv, kval *out) {
     klayer *L = lv->layer;
     if (parse_args(c, p, &A)) return -1;
     if (bind_call(c, L->cls->name, L->tok, &A, "inputs", "training mask", v, 3)) return -1;
-    if (!v[0]) return fail(c, A.open, "%s(...) is called without an input, e.g. %s(...)(x)", L->cls->name, L->cls->name);
+    if (!v[0])
+        return fail(c, A.open, "%s(...) is called without an input, e.g. %s(...)(x)", L->cls->name,
+                    L->cls->name);
     const kval *in = &v[0]->v;
     if (in->kind == V_LIST || in->kind == V_TUPLE) {
         if (in->n == 1 && L->cls->kind != K_ADD) return apply_fn(c, L, in->items, 1, out);
@@ -2267,7 +2521,8 @@ static int call_func(ctx *c, int *p, const kval *f, kval *out) {
     kargs A;
     ttext(c, fn->name_tok, nm, sizeof nm);
     if (parse_args(c, p, &A)) return -1;
-    if (c->calls >= MAX_CALLS) return fail(c, open, "calls of %s() nested deeper than %d (recursion?)", nm, MAX_CALLS);
+    if (c->calls >= MAX_CALLS)
+        return fail(c, open, "calls of %s() nested deeper than %d (recursion?)", nm, MAX_CALLS);
     int np = fn->nparams;
     kval *vals = cx_alloc(c, sizeof *vals * (size_t)(np + 1));
     int *set = cx_alloc(c, sizeof *set * (size_t)(np + 1));
@@ -2282,17 +2537,24 @@ static int call_func(ctx *c, int *p, const kval *f, kval *out) {
         } else {
             for (int k = 0; k < np; k++)
                 if (c->t[fn->ptok[k]].len == c->t[g->key].len &&
-                    !memcmp(c->text + c->t[fn->ptok[k]].off, c->text + c->t[g->key].off, (size_t)c->t[g->key].len))
+                    !memcmp(c->text + c->t[fn->ptok[k]].off, c->text + c->t[g->key].off,
+                            (size_t)c->t[g->key].len))
                     slot = k;
-            if (slot < 0) return fail(c, g->key, "%s() has no parameter '%s'", nm, ttext(c, g->key, b, sizeof b));
+            if (slot < 0)
+                return fail(c, g->key, "%s() has no parameter '%s'", nm,
+                            ttext(c, g->key, b, sizeof b));
         }
-        if (set[slot]) return fail(c, g->tok, "%s() got '%s' twice", nm, ttext(c, fn->ptok[slot], b, sizeof b));
+        if (set[slot])
+            return fail(c, g->tok, "%s() got '%s' twice", nm,
+                        ttext(c, fn->ptok[slot], b, sizeof b));
         set[slot] = 1;
         vals[slot] = g->v;
     }
     for (int k = 0; k < np; k++)
         if (!set[k]) {
-            if (!fn->has_default[k]) return fail(c, open, "%s() is missing the argument '%s'", nm, ttext(c, fn->ptok[k], b, sizeof b));
+            if (!fn->has_default[k])
+                return fail(c, open, "%s() is missing the argument '%s'", nm,
+                            ttext(c, fn->ptok[k], b, sizeof b));
             vals[k] = fn->defaults[k];
         }
     c->base[++c->calls] = c->nvars;
@@ -2314,15 +2576,22 @@ static int e_call(ctx *c, int *p, kval *f, kval *out) {
         *out = mk(V_OPAQUE, f->tok);
         out->end = *p;
         return 0;
-    case V_PATH: return call_path(c, p, f, out);
-    case V_METHOD: return call_method(c, p, f, out);
-    case V_LAYER: return call_layer(c, p, f, out);
-    case V_FUNC: return call_func(c, p, f, out);
+    case V_PATH:
+        return call_path(c, p, f, out);
+    case V_METHOD:
+        return call_method(c, p, f, out);
+    case V_LAYER:
+        return call_layer(c, p, f, out);
+    case V_FUNC:
+        return call_func(c, p, f, out);
     case V_SEQ:
     case V_MODEL:
-        return fail(c, open, "calling a model on a layer output (a model inside a model) is not supported: write its layers out");
+        return fail(c, open,
+                    "calling a model on a layer output (a model inside a model) is not supported: "
+                    "write its layers out");
     default:
-        return fail(c, open, "%s is not callable: '%s'", kind_name(f), src(c, f->tok, open, b, sizeof b));
+        return fail(c, open, "%s is not callable: '%s'", kind_name(f),
+                    src(c, f->tok, open, b, sizeof b));
     }
 }
 
@@ -2347,7 +2616,8 @@ static int exec_range(ctx *c, int i, int end) {
 static int stmt_end(const ctx *c, int i) {
     while (!end_of_stmt(c, i)) {
         const tok *t = &c->t[i];
-        i = t->type == T_OP && t->len == 1 && strchr("([{", c->text[t->off]) ? skip_group(c, i) : i + 1;
+        i = t->type == T_OP && t->len == 1 && strchr("([{", c->text[t->off]) ? skip_group(c, i)
+                                                                             : i + 1;
     }
     return i;
 }
@@ -2361,7 +2631,8 @@ static int path_value(ctx *c, int tok, const char *s, size_t n, kval *v) {
 /* A dotted module name from token *p into buf. */
 static int dotted(ctx *c, int *p, char *buf, size_t n, size_t *len) {
     char b[48];
-    if (c->t[*p].type != T_NAME) return fail(c, *p, "expected a module name, found '%s'", ttext(c, *p, b, sizeof b));
+    if (c->t[*p].type != T_NAME)
+        return fail(c, *p, "expected a module name, found '%s'", ttext(c, *p, b, sizeof b));
     for (;;) {
         const tok *t = &c->t[*p];
         if (*len + (size_t)t->len + 2 > n) return fail(c, *p, "module name too long");
@@ -2387,7 +2658,8 @@ static int s_import(ctx *c, int *p) {
         if (is_name(c, i, "as")) {
             if (path_value(c, i + 1, path, len, &v) || bind(c, i + 1, &v)) return -1;
             i += 2;
-        } else if (path_value(c, first, c->text + c->t[first].off, (size_t)c->t[first].len, &v) || bind(c, first, &v))
+        } else if (path_value(c, first, c->text + c->t[first].off, (size_t)c->t[first].len, &v) ||
+                   bind(c, first, &v))
             return -1;
         if (!is_op(c, i, ",")) break;
         i++;
@@ -2413,14 +2685,18 @@ static int s_from(ctx *c, int *p) {
     i++;
     int paren = is_op(c, i, "(");
     i += paren;
-    if (is_op(c, i, "*")) i++;
+    if (is_op(c, i, "*"))
+        i++;
     else
         for (;;) {
             char b[48];
-            if (c->t[i].type != T_NAME) return fail(c, i, "expected a name to import, found '%s'", ttext(c, i, b, sizeof b));
+            if (c->t[i].type != T_NAME)
+                return fail(c, i, "expected a name to import, found '%s'",
+                            ttext(c, i, b, sizeof b));
             const tok *t = &c->t[i];
             char full[320];
-            int fl = snprintf(full, sizeof full, "%s%s%.*s", path, len && path[len - 1] != '.' ? "." : "", t->len, c->text + t->off);
+            int fl = snprintf(full, sizeof full, "%s%s%.*s", path,
+                              len && path[len - 1] != '.' ? "." : "", t->len, c->text + t->off);
             if (fl < 0 || (size_t)fl >= sizeof full) return fail(c, i, "module name too long");
             kval v;
             int at = i;
@@ -2444,8 +2720,10 @@ static int s_from(ctx *c, int *p) {
 static int s_def(ctx *c, int *p) {
     int d = *p, name = d + 1;
     char b[48];
-    if (c->t[name].type != T_NAME || is_keyword(c, name)) return fail(c, name, "expected a function name after 'def'");
-    if (!is_op(c, name + 1, "(")) return fail(c, name + 1, "expected '(' after 'def %s'", ttext(c, name, b, sizeof b));
+    if (c->t[name].type != T_NAME || is_keyword(c, name))
+        return fail(c, name, "expected a function name after 'def'");
+    if (!is_op(c, name + 1, "("))
+        return fail(c, name + 1, "expected '(' after 'def %s'", ttext(c, name, b, sizeof b));
     int close = skip_group(c, name + 1) - 1, cap = close - name;
     kfunc *fn = cx_alloc(c, sizeof *fn);
     if (!fn) return oom(c, d);
@@ -2457,27 +2735,33 @@ static int s_def(ctx *c, int *p) {
     int i = name + 2;
     while (i < close) {
         if (is_op(c, i, "*") || is_op(c, i, "**") || is_op(c, i, "/"))
-            return fail(c, i, "'%s' in a parameter list is not supported", ttext(c, i, b, sizeof b));
-        if (c->t[i].type != T_NAME || is_keyword(c, i)) return fail(c, i, "expected a parameter name, found '%s'", ttext(c, i, b, sizeof b));
+            return fail(c, i, "'%s' in a parameter list is not supported",
+                        ttext(c, i, b, sizeof b));
+        if (c->t[i].type != T_NAME || is_keyword(c, i))
+            return fail(c, i, "expected a parameter name, found '%s'", ttext(c, i, b, sizeof b));
         int k = fn->nparams++;
         fn->ptok[k] = i++;
         if (is_op(c, i, ":"))
             while (i < close && !is_op(c, i, ",") && !is_op(c, i, "="))
-                i = is_op(c, i, "(") || is_op(c, i, "[") || is_op(c, i, "{") ? skip_group(c, i) : i + 1;
+                i = is_op(c, i, "(") || is_op(c, i, "[") || is_op(c, i, "{") ? skip_group(c, i)
+                                                                             : i + 1;
         if (is_op(c, i, "=")) {
             i++;
             if (e_test(c, &i, &fn->defaults[k])) return -1;
             fn->has_default[k] = 1;
         } else if (k && fn->has_default[k - 1])
             return fail(c, fn->ptok[k], "a parameter without a default after one with a default");
-        if (is_op(c, i, ",")) i++;
-        else if (i != close) return fail(c, i, "expected ',' or ')' in the parameters");
+        if (is_op(c, i, ","))
+            i++;
+        else if (i != close)
+            return fail(c, i, "expected ',' or ')' in the parameters");
     }
     i = close + 1;
     if (is_op(c, i, "->"))
         while (!is_op(c, i, ":") && !end_of_stmt(c, i))
             i = is_op(c, i, "(") || is_op(c, i, "[") || is_op(c, i, "{") ? skip_group(c, i) : i + 1;
-    if (!is_op(c, i, ":")) return fail(c, i, "expected ':' after the parameters of %s()", ttext(c, name, b, sizeof b));
+    if (!is_op(c, i, ":"))
+        return fail(c, i, "expected ':' after the parameters of %s()", ttext(c, name, b, sizeof b));
     i++;
     int ind = c->t[d].indent;
     if (c->t[i].type == T_NEWLINE) {
@@ -2535,7 +2819,8 @@ static int assign_list(ctx *c, int a, int e, const kval *v) {
         }
         return 0;
     }
-    if (v->kind != V_TUPLE && v->kind != V_LIST) return fail(c, a, "cannot unpack %s into %d targets", kind_name(v), n);
+    if (v->kind != V_TUPLE && v->kind != V_LIST)
+        return fail(c, a, "cannot unpack %s into %d targets", kind_name(v), n);
     if (v->n != n) return fail(c, a, "cannot unpack %d values into %d targets", v->n, n);
     for (int k = 0; k < n; k++)
         if (assign(c, parts[2 * k], parts[2 * k + 1], &v->items[k])) return -1;
@@ -2544,7 +2829,8 @@ static int assign_list(ctx *c, int a, int e, const kval *v) {
 
 static int assign(ctx *c, int a, int e, const kval *v) {
     char b[64];
-    if ((is_op(c, a, "(") || is_op(c, a, "[")) && skip_group(c, a) == e) return assign_list(c, a + 1, e - 1, v);
+    if ((is_op(c, a, "(") || is_op(c, a, "[")) && skip_group(c, a) == e)
+        return assign_list(c, a + 1, e - 1, v);
     for (int i = a; i < e;) {
         if (is_op(c, i, ",")) return assign_list(c, a, e, v);
         i = is_op(c, i, "(") || is_op(c, i, "[") || is_op(c, i, "{") ? skip_group(c, i) : i + 1;
@@ -2552,8 +2838,10 @@ static int assign(ctx *c, int a, int e, const kval *v) {
     if (e == a + 1) return bind(c, a, v);
     if (c->t[a].type == T_NAME && (is_op(c, a + 1, ".") || is_op(c, a + 1, "["))) {
         var *x = lookup(c, a);
-        if (x && (x->v.kind == V_LAYER || x->v.kind == V_SEQ || x->v.kind == V_MODEL || x->v.kind == V_TENSOR))
-            return fail(c, a, "changing %s after it is made ('%s') is not supported", kind_name(&x->v), src(c, a, e, b, sizeof b));
+        if (x && (x->v.kind == V_LAYER || x->v.kind == V_SEQ || x->v.kind == V_MODEL ||
+                  x->v.kind == V_TENSOR))
+            return fail(c, a, "changing %s after it is made ('%s') is not supported",
+                        kind_name(&x->v), src(c, a, e, b, sizeof b));
         return 0;
     }
     return fail(c, a, "cannot assign to '%s'", src(c, a, e, b, sizeof b));
@@ -2583,25 +2871,33 @@ static int stmt(ctx *c, int *p) {
             return 0;
         }
         if (is_name(c, i, "if")) {
-            if (is_name(c, i + 1, "__name__") && is_op(c, i + 2, "==") && c->t[i + 3].type == T_STR && is_op(c, i + 4, ":")) {
+            if (is_name(c, i + 1, "__name__") && is_op(c, i + 2, "==") &&
+                c->t[i + 3].type == T_STR && is_op(c, i + 4, ":")) {
                 *p = i + 5; /* the script's main block: read as top-level code */
                 return 0;
             }
-            return fail(c, i, "'if' statements are not supported: ordnet reads straight-line model code (write the layers out)");
+            return fail(c, i,
+                        "'if' statements are not supported: ordnet reads straight-line model code "
+                        "(write the layers out)");
         }
         if (is_name(c, i, "with")) {
             int j = i + 1;
             while (!is_op(c, j, ":") && !end_of_stmt(c, j))
-                j = is_op(c, j, "(") || is_op(c, j, "[") || is_op(c, j, "{") ? skip_group(c, j) : j + 1;
+                j = is_op(c, j, "(") || is_op(c, j, "[") || is_op(c, j, "{") ? skip_group(c, j)
+                                                                             : j + 1;
             if (!is_op(c, j, ":")) return fail(c, j, "expected ':' after 'with'");
             *p = j + 1; /* the body is read as if it were not indented */
             return 0;
         }
         if (is_name(c, i, "class"))
-            return fail(c, i, "class definitions (subclassed models) are not supported: use the functional API or Sequential");
-        if (is_keyword(c, i) && !is_name(c, i, "None") && !is_name(c, i, "True") && !is_name(c, i, "False") &&
-            !is_name(c, i, "not") && !is_name(c, i, "lambda"))
-            return fail(c, i, "'%s' statements are not supported: ordnet reads straight-line model code (write the layers out)",
+            return fail(c, i,
+                        "class definitions (subclassed models) are not supported: use the "
+                        "functional API or Sequential");
+        if (is_keyword(c, i) && !is_name(c, i, "None") && !is_name(c, i, "True") &&
+            !is_name(c, i, "False") && !is_name(c, i, "not") && !is_name(c, i, "lambda"))
+            return fail(c, i,
+                        "'%s' statements are not supported: ordnet reads straight-line model code "
+                        "(write the layers out)",
                         ttext(c, i, b, sizeof b));
     }
     if (is_op(c, i, "@")) return fail(c, i, "decorators are not supported");
@@ -2615,8 +2911,9 @@ static int stmt(ctx *c, int *p) {
         if (is_op(c, j, "=")) {
             if (neq == 16) return fail(c, j, "too many '=' in one statement");
             eqs[neq++] = j;
-        } else if (t->type == T_OP && t->len >= 2 && c->text[t->off + t->len - 1] == '=' && !is_op(c, j, "==") &&
-                   !is_op(c, j, "!=") && !is_op(c, j, "<=") && !is_op(c, j, ">="))
+        } else if (t->type == T_OP && t->len >= 2 && c->text[t->off + t->len - 1] == '=' &&
+                   !is_op(c, j, "==") && !is_op(c, j, "!=") && !is_op(c, j, "<=") &&
+                   !is_op(c, j, ">="))
             aug = aug < 0 ? j : aug;
         j++;
     }
@@ -2625,7 +2922,8 @@ static int stmt(ctx *c, int *p) {
         int k = 0;
         while (k < 5 && !is_op(c, aug, ok[k])) k++;
         if (k == 5 || neq) return fail(c, aug, "'%s' is not supported", ttext(c, aug, b, sizeof b));
-        if (aug != i + 1 || c->t[i].type != T_NAME) return fail(c, i, "'%s' is supported on a plain name only", ok[k]);
+        if (aug != i + 1 || c->t[i].type != T_NAME)
+            return fail(c, i, "'%s' is supported on a plain name only", ok[k]);
         var *x = lookup(c, i);
         if (!x) return fail(c, i, "undefined variable '%s'", ttext(c, i, b, sizeof b));
         kval a = x->v, r;
@@ -2682,17 +2980,20 @@ static on_model *extract(ctx *c, int out) {
     on_model *m = on_model_new(g->input, &e2);
     char note[512];
     map[0] = 0;
-    size_t o = (size_t)snprintf(note, sizeof note, "left out %d layer%s that do%s not lead to the model's output:",
-                                dropped, dropped > 1 ? "s" : "", dropped > 1 ? "" : "es");
+    size_t o = (size_t)snprintf(
+        note, sizeof note, "left out %d layer%s that do%s not lead to the model's output:", dropped,
+        dropped > 1 ? "s" : "", dropped > 1 ? "" : "es");
     for (int i = 1; m && i < nn; i++) {
         const on_node *nd = &g->nodes[i];
         if (!keep[i]) {
-            if (o + 80 < sizeof note) o += (size_t)snprintf(note + o, sizeof note - o, " %s", nd->name);
+            if (o + 80 < sizeof note)
+                o += (size_t)snprintf(note + o, sizeof note - o, " %s", nd->name);
             continue;
         }
         if (i > out) continue;
-        map[i] = nd->op->ninputs == 2 ? on_model_add_sum(m, map[nd->in[0]], map[nd->in[1]], nd->name, &e2)
-                                      : on_model_add_at(m, map[nd->in[0]], nd->op, &nd->a, nd->name, &e2);
+        map[i] = nd->op->ninputs == 2
+                     ? on_model_add_sum(m, map[nd->in[0]], map[nd->in[1]], nd->name, &e2)
+                     : on_model_add_at(m, map[nd->in[0]], nd->op, &nd->a, nd->name, &e2);
         if (map[i] < 0) {
             on_model_free(m);
             m = NULL;
@@ -2722,18 +3023,22 @@ static on_model *finish(ctx *c) {
     int raw = !c->model && c->g && c->g_touched > 0;
     int ncand = nseq + c->nmodels + raw;
     if (!ncand) {
-        fail(c, 0, "no model found: ordnet reads layers applied to an Input (x = Dense(10)(inp)), "
-                   "Sequential([...]) or model.add(...)");
+        fail(c, 0,
+             "no model found: ordnet reads layers applied to an Input (x = Dense(10)(inp)), "
+             "Sequential([...]) or model.add(...)");
         return NULL;
     }
-    int use_seq = s && (!c->model || s->touched > c->model_touched) && (!raw || s->touched > c->g_touched);
+    int use_seq =
+        s && (!c->model || s->touched > c->model_touched) && (!raw || s->touched > c->g_touched);
     on_model *m;
     int sm, dtok, known;
     on_shape decl;
     if (use_seq) {
         if (!s->m) {
-            fail(c, s->tok, "this Sequential model has no input shape: start its list with keras.Input(shape=(...)), "
-                            "give its first layer input_shape=(...), or give the input shape to the reader");
+            fail(c, s->tok,
+                 "this Sequential model has no input shape: start its list with "
+                 "keras.Input(shape=(...)), "
+                 "give its first layer input_shape=(...), or give the input shape to the reader");
             return NULL;
         }
         m = s->m;
@@ -2753,14 +3058,16 @@ static on_model *finish(ctx *c) {
     }
     int mtok = use_seq ? s->tok : c->model ? c->model->tok : c->t[0].type == T_EOF ? 0 : dtok;
     if (ncand > 1) {
-        snprintf(note, sizeof note, "the code defines %d models; ordnet read the last one, at %s:%s", ncand,
-                 c->file, where(c, mtok, w, sizeof w));
+        snprintf(note, sizeof note,
+                 "the code defines %d models; ordnet read the last one, at %s:%s", ncand, c->file,
+                 where(c, mtok, w, sizeof w));
         on_model_add_note(m, note);
     }
     if (c->override) {
         on_keras_shape_str(*c->override, b1, sizeof b1);
         if (known && memcmp(&decl, c->override, sizeof decl)) {
-            snprintf(note, sizeof note, "input shape %s given to the reader replaces %s declared at %s:%s", b1,
+            snprintf(note, sizeof note,
+                     "input shape %s given to the reader replaces %s declared at %s:%s", b1,
                      on_keras_shape_str(decl, b2, sizeof b2), c->file, where(c, dtok, w, sizeof w));
             on_model_add_note(m, note);
         } else if (!known) {
@@ -2772,16 +3079,21 @@ static on_model *finish(ctx *c) {
         const on_node *last = &m->nodes[m->nn - 1];
         int dense = !strcmp(last->op->name, "dense") && last->ys.rank == 1;
         if (c->classes > 0 && !(dense && last->ys.c == c->classes)) {
-            fail(c, sm, "the softmax on '%s' %s cannot be folded into the loss: %d classes were asked for, so a "
-                        "classifier head comes after it and the softmax would sit in the middle; remove it or "
-                        "end the model with Dense(%d, activation='softmax')", last->name,
-                 on_keras_shape_str(last->ys, b1, sizeof b1), c->classes, c->classes);
+            fail(c, sm,
+                 "the softmax on '%s' %s cannot be folded into the loss: %d classes were asked "
+                 "for, so a "
+                 "classifier head comes after it and the softmax would sit in the middle; remove "
+                 "it or "
+                 "end the model with Dense(%d, activation='softmax')",
+                 last->name, on_keras_shape_str(last->ys, b1, sizeof b1), c->classes, c->classes);
             on_model_free(m);
             return NULL;
         }
-        snprintf(note, sizeof note, "softmax at %s:%s is folded into the loss: ordnet's loss is softmax "
-                                    "cross-entropy, so the model outputs the logits of '%s' (softmax of them "
-                                    "gives Keras's probabilities)", c->file, where(c, sm, w, sizeof w), last->name);
+        snprintf(note, sizeof note,
+                 "softmax at %s:%s is folded into the loss: ordnet's loss is softmax "
+                 "cross-entropy, so the model outputs the logits of '%s' (softmax of them "
+                 "gives Keras's probabilities)",
+                 c->file, where(c, sm, w, sizeof w), last->name);
         on_model_add_note(m, note);
     }
     return m;
@@ -2831,12 +3143,17 @@ int on_keras_detect(const char *text) {
             continue;
         }
         if (line_start && (ch == ' ' || ch == '\t')) continue;
-        if (line_start && (!strncmp(p, "import ", 7) || !strncmp(p, "from ", 5) || *p == '#')) return 1;
+        if (line_start && (!strncmp(p, "import ", 7) || !strncmp(p, "from ", 5) || *p == '#'))
+            return 1;
         line_start = 0;
-        if (ch == '(' || ch == '[' || ch == '{') depth++;
-        else if ((ch == ')' || ch == ']' || ch == '}') && depth > 0) depth--;
-        else if (ch == '=' && depth == 0 && p[1] != '=' && p > s && !strchr("=!<>", p[-1])) return 1;
-        else if (isupper((unsigned char)ch) && (p == s || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+        if (ch == '(' || ch == '[' || ch == '{')
+            depth++;
+        else if ((ch == ')' || ch == ']' || ch == '}') && depth > 0)
+            depth--;
+        else if (ch == '=' && depth == 0 && p[1] != '=' && p > s && !strchr("=!<>", p[-1]))
+            return 1;
+        else if (isupper((unsigned char)ch) &&
+                 (p == s || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
             const char *q = p;
             while (isalnum((unsigned char)*q) || *q == '_') q++;
             while (*q == ' ' || *q == '\t') q++;
