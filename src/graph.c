@@ -145,6 +145,13 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     if (ys.c < 1 || ys.h < 1 || ys.w < 1 || on_shape_size(ys) > (1u << 28))
         return on_fail(err, "layer '%s' (%s) with input %s: output shape %s is invalid", nm,
                        op->name, sx, on_shape_str(ys, sx2, sizeof sx2));
+    /* parameters are bounded before the op computes their sizes in int arithmetic */
+    double est = (double)xs.c * (a->kh > 0 ? a->kh : 1) * (a->kw > 0 ? a->kw : 1) *
+                 (a->units > 0 ? a->units : 1);
+    if (op->params && est + (double)m->np + (double)m->ns > ON_MAX_MODEL_PARAMS)
+        return on_fail(err, "layer '%s' (%s) with input %s would need %.3g parameters; a model "
+                            "may have at most %.3g",
+                       nm, op->name, sx, est, (double)ON_MAX_MODEL_PARAMS);
     on_param_desc pd[4];
     int np = op->params ? op->params(a, xs, ys, pd) : 0;
     if (m->nn == m->ncap) {

@@ -7,6 +7,11 @@
 
 #define ON_NAME_MAX 64
 
+/* A model's parameters and state, in floats (1 GiB); the fuzzer builds with less. */
+#ifndef ON_MAX_MODEL_PARAMS
+#define ON_MAX_MODEL_PARAMS ((size_t)1 << 28)
+#endif
+
 typedef struct on_node {
     const on_op *op; /* NULL for node 0, the input */
     on_attrs a;

@@ -85,6 +85,12 @@ static void test_errors(void) {
     CHECK(error_has("input(5,5,1) maxpool2d(2,2,2)", "padding", "smaller than the window"),
           "pool padding");
     CHECK(error_has("input(5,5,1) conv2d(0,3)", "bad value 0 for 'filters'", NULL), "0 filters");
+    /* found by fuzzing: huge numbers, inf and nan, and parameter counts past the limit */
+    CHECK(error_has("input(11111111111111,1) relu", "positive integers", NULL), "huge input");
+    CHECK(error_has("input(28,28,1) conv2d(32,inf)", "bad value inf", NULL), "inf kernel");
+    CHECK(error_has("input(28,28,1) maxpool(nan)", "bad value nan", NULL), "nan pool");
+    CHECK(error_has("input(28,28,1) conv2d(32,3433,same)", "would need", "parameters"),
+          "too many parameters refused before allocating");
     /* residual with mismatched shapes */
     on_error err;
     on_model *m = on_model_from_spec("input(8,8,3) conv2d(4,3,same) conv2d(5,3,same)", &err);

@@ -31,8 +31,13 @@ int on_geom_make(const on_attrs *a, on_shape xs, int conv, on_geom *g, on_error 
     g->sh = a->sh > 0 ? a->sh : (conv ? 0 : a->kh);
     g->sw = a->sw > 0 ? a->sw : (conv ? 0 : a->kw);
     int dh = conv ? a->dh : 1, dw = conv ? a->dw : 1;
-    if (a->kh < 1 || a->kw < 1)
-        return on_fail(err, "window size must be positive, got %dx%d", a->kh, a->kw);
+    if (a->kh < 1 || a->kw < 1 || a->kh > 4096 || a->kw > 4096)
+        return on_fail(err, "window size must be 1 to 4096, got %dx%d", a->kh, a->kw);
+    if (a->sh > 4096 || a->sw > 4096 || a->dh > 4096 || a->dw > 4096)
+        return on_fail(err, "stride and dilation must be at most 4096");
+    for (int i = 0; i < 4; i++)
+        if (a->pad_mode == ON_PAD_EXPLICIT && a->pad[i] > 65536)
+            return on_fail(err, "padding must be at most 65536, got %d", a->pad[i]);
     if (g->sh < 1 || g->sw < 1)
         return on_fail(err, "stride must be positive, got %dx%d", a->sh, a->sw);
     if (dh < 1 || dw < 1) return on_fail(err, "dilation must be positive, got %dx%d", dh, dw);

@@ -2,6 +2,7 @@
  * kernel_size, pool_size, strides, dilation_rate, use_bias, epsilon, p, ... */
 #include "args.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,16 @@ const char *on_args_positional(const on_op *op, int i, char *buf, size_t len) {
     return NULL;
 }
 
-static int as_int(const on_value *v, int *out) {
-    if (v->kind != ON_V_NUM || v->num[0] != (int)v->num[0]) return -1;
-    *out = (int)v->num[0];
+/* A whole number in [-2^30, 2^30] (range checked before the cast: a huge double, inf or
+ * nan cast to int is undefined). */
+static int whole(double d, int *out) {
+    if (!(d >= -1073741824.0 && d <= 1073741824.0) || d != floor(d)) return -1;
+    *out = (int)d;
     return 0;
+}
+
+static int as_int(const on_value *v, int *out) {
+    return v->kind == ON_V_NUM ? whole(v->num[0], out) : -1;
 }
 
 static int as_bool(const on_value *v, int *out) {
@@ -69,10 +76,11 @@ static int as_pair(const on_op *op, const on_value *v, int *h, int *w) {
         return 0;
     }
     if (v->kind != ON_V_TUPLE) return -1;
+    int t[4];
     for (int i = 0; i < v->n; i++)
-        if (v->num[i] != (int)v->num[i]) return -1;
-    if (one_d && v->n == 1) return *h = 1, *w = (int)v->num[0], 0;
-    if (!one_d && v->n == 2) return *h = (int)v->num[0], *w = (int)v->num[1], 0;
+        if (whole(v->num[i], &t[i])) return -1;
+    if (one_d && v->n == 1) return *h = 1, *w = t[0], 0;
+    if (!one_d && v->n == 2) return *h = t[0], *w = t[1], 0;
     return -1;
 }
 
@@ -101,10 +109,7 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         else if (v->kind == ON_V_IDENT && !strcmp(v->ident, "valid")) a->pad_mode = ON_PAD_VALID;
         else if (v->kind == ON_V_TUPLE && v->n == 4) { /* top, bottom, left, right */
             a->pad_mode = ON_PAD_EXPLICIT;
-            for (int i = 0; i < 4; i++) {
-                a->pad[i] = (int)v->num[i];
-                bad |= v->num[i] != a->pad[i];
-            }
+            for (int i = 0; i < 4; i++) bad |= whole(v->num[i], &a->pad[i]);
         } else if (!as_pair(op, v, &ph, &pw)) {
             a->pad_mode = ON_PAD_EXPLICIT;
             a->pad[0] = a->pad[1] = ph;

@@ -12,6 +12,7 @@
 #include "args.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,7 @@ static int parse_input(lexer *lx, on_shape *s, on_error *err) {
     if (v.kind == ON_V_NUM) v.kind = ON_V_TUPLE, v.n = 1;
     int d[3] = {0};
     for (int i = 0; i < v.n && i < 3; i++) {
-        if (v.num[i] != (int)v.num[i] || v.num[i] < 1 || v.num[i] > 1e6)
+        if (!(v.num[i] >= 1 && v.num[i] <= 1e6) || v.num[i] != floor(v.num[i]))
             return fail_at(err, lx, col, "input dimensions must be positive integers%s", "");
         d[i] = (int)v.num[i];
     }

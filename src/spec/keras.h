@@ -5,12 +5,6 @@
 
 #include "../graph.h"
 
-/* The most parameters (trainable + state floats) one model may have when a reader builds
- * it; a layer that would pass it is an error before anything is allocated. */
-#ifndef ON_MAX_MODEL_PARAMS
-#define ON_MAX_MODEL_PARAMS ((size_t)1 << 28)
-#endif
-
 /* 1 when text is Python code (an import, an assignment or a call of a capitalized name
  * such as Conv2D( or Sequential(), 0 when it reads as the compact form. */
 int on_keras_detect(const char *text);
