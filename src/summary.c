@@ -12,49 +12,14 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include "strbuf.h"
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing string; oom is set when an append failed. */
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t nc = b->cap ? b->cap : 1024;
-        while (nc <= b->n + (size_t)w) nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
-/* A line of width '=' characters. */
-static void sb_rule(sbuf *b, int width) {
+static void sb_rule(on_sb *b, int width) {
     static const char eq[] = "================================================================";
-    for (; width > 0; width -= 64) sb_add(b, "%.*s", width < 64 ? width : 64, eq);
-    sb_add(b, "\n");
+    for (; width > 0; width -= 64) on_sb_add(b, "%.*s", width < 64 ? width : 64, eq);
+    on_sb_add(b, "\n");
 }
 
 /* Floats owned by node i: all of them, and the trainable ones. */
@@ -102,7 +67,7 @@ static const char *type_of(const on_model *m, int i) {
 }
 
 static char *summary_text(const on_model *m) {
-    sbuf b = {0};
+    on_sb b = {0};
     int chain = is_chain(m), wn = 5, wt = 4, ws = 12;
     char shp[64], n1[48], n2[48], n3[48], by[32];
     double total = 0, trainable = 0, flops = 0, mem = 0;
@@ -122,7 +87,7 @@ static char *summary_text(const on_model *m) {
         if (l > wc) wc = l;
     }
     int width = wn + wt + ws + 12 + 14 + 11 + 5 * 2 + (chain ? 0 : 2 + wc);
-    sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s%s\n", wn, "Layer", wt, "Type", ws,
+    on_sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s%s\n", wn, "Layer", wt, "Type", ws,
            "Output shape", "Params", "FLOPs", "Memory", chain ? "" : "  Connected to");
     sb_rule(&b, width);
     for (int i = 0; i < m->nn; i++) {
@@ -134,30 +99,30 @@ static char *summary_text(const on_model *m) {
         trainable += tr;
         flops += fl;
         mem += by_out;
-        sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s", wn, nd->name, wt, type_of(m, i), ws,
+        on_sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s", wn, nd->name, wt, type_of(m, i), ws,
                on_keras_shape_str(nd->ys, shp, sizeof shp), grouped(all, n1, sizeof n1),
                grouped(fl, n2, sizeof n2), bytes_str(by_out, by, sizeof by));
         if (!chain && i > 0) {
-            sb_add(&b, "  %s", m->nodes[nd->in[0]].name);
-            if (nd->in[1] >= 0) sb_add(&b, ", %s", m->nodes[nd->in[1]].name);
+            on_sb_add(&b, "  %s", m->nodes[nd->in[0]].name);
+            if (nd->in[1] >= 0) on_sb_add(&b, ", %s", m->nodes[nd->in[1]].name);
         }
-        sb_add(&b, "\n");
+        on_sb_add(&b, "\n");
     }
     sb_rule(&b, width);
-    sb_add(&b, "Total params: %s (%s)\n", grouped(total, n1, sizeof n1),
+    on_sb_add(&b, "Total params: %s (%s)\n", grouped(total, n1, sizeof n1),
            bytes_str(4 * total, by, sizeof by));
-    sb_add(&b, "Trainable params: %s (%s)\n", grouped(trainable, n2, sizeof n2),
+    on_sb_add(&b, "Trainable params: %s (%s)\n", grouped(trainable, n2, sizeof n2),
            bytes_str(4 * trainable, by, sizeof by));
-    sb_add(&b, "Non-trainable params: %s (%s)\n", grouped(total - trainable, n3, sizeof n3),
+    on_sb_add(&b, "Non-trainable params: %s (%s)\n", grouped(total - trainable, n3, sizeof n3),
            bytes_str(4 * (total - trainable), by, sizeof by));
-    sb_add(&b, "Total FLOPs: %s per sample (forward)\n", grouped(flops, n1, sizeof n1));
-    sb_add(&b, "Activation memory: %s per sample (layer outputs)\n", bytes_str(mem, by, sizeof by));
+    on_sb_add(&b, "Total FLOPs: %s per sample (forward)\n", grouped(flops, n1, sizeof n1));
+    on_sb_add(&b, "Activation memory: %s per sample (layer outputs)\n", bytes_str(mem, by, sizeof by));
     const char *notes = on_model_notes(m);
     if (*notes) {
-        sb_add(&b, "Notes:\n");
+        on_sb_add(&b, "Notes:\n");
         for (const char *p = notes; *p;) {
             size_t len = strcspn(p, "\n");
-            sb_add(&b, "  - %.*s\n", (int)len, p);
+            on_sb_add(&b, "  - %.*s\n", (int)len, p);
             p += len + (p[len] == '\n');
         }
     }

@@ -164,15 +164,6 @@ static unsigned props(const xgraph *g, int i) {
     return p;
 }
 
-/* Field by field: padding bytes of on_attrs are not reliably equal. */
-static int attrs_equal(const on_attrs *x, const on_attrs *y) {
-    return x->units == y->units && x->kh == y->kh && x->kw == y->kw && x->sh == y->sh &&
-           x->sw == y->sw && x->dh == y->dh && x->dw == y->dw && x->pad_mode == y->pad_mode &&
-           !memcmp(x->pad, y->pad, sizeof x->pad) && x->bias == y->bias &&
-           x->ceil_mode == y->ceil_mode && x->count_include_pad == y->count_include_pad &&
-           x->alpha == y->alpha && x->lo == y->lo && x->hi == y->hi && x->rate == y->rate &&
-           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed;
-}
 
 static int is_bn(const xnode *x) { return x->op == on_op_find("batchnorm"); }
 static int is_linear(const xnode *x) { return x->op && (x->op->props & ON_PROP_LINEAR_MAP); }
@@ -292,7 +283,7 @@ static int rule_idempotent(xgraph *g) {
         if (y->dead || y->op->ninputs != 1 || y->np) continue;
         int i = y->in[0];
         xnode *x = &g->n[i];
-        if (i < 1 || x->op != y->op || x->np || !attrs_equal(&x->a, &y->a)) continue;
+        if (i < 1 || x->op != y->op || x->np || !on_attrs_equal(&x->a, &y->a)) continue;
         unsigned p = props(g, j);
         if (!(p & ON_PROP_IDEMPOTENT) || !(p & ON_PROP_ELEMENTWISE)) continue;
         note(g, 1, "drop %s '%s', a repeat of the idempotent '%s'", y->op->name, y->name, x->name);

@@ -3,6 +3,7 @@
  * and the classes of every permutation of a block. Text or JSON. */
 #include "analyze.h"
 #include "../spec/args.h"
+#include "../strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -43,33 +44,6 @@ on_verdict on_model_commute(const on_model *m, int i, int infer, int weights) {
     float *pa[4], *pb[4];
     on_layer_view a = view_of(m, i, weights, pa), b = view_of(m, i + 1, weights, pb);
     return on_commute(&a, &b, infer);
-}
-
-/* ----- a small string builder ----- */
-
-typedef struct sb {
-    char *s;
-    size_t n, cap;
-} sb;
-
-static void put(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(sb *b, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = b->s ? vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap) : -1;
-        va_end(ap);
-        if (k >= 0 && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (k >= 0 && nc < b->n + (size_t)k + 1) nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) return;
-        b->s = ns;
-        b->cap = nc;
-    }
 }
 
 /* A run of layers that may reorder: between convolutions/dense layers and joins. */
@@ -197,16 +171,16 @@ static double measure_ms(const char *prefix, const char *order, int infer) {
 
 char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int measure,
                         int json, on_error *err) {
-    sb b = {0};
+    on_sb b = {0};
     cJSON *root = cJSON_CreateObject(), *pairs = cJSON_AddArrayToObject(root, "pairs");
     cJSON *classes = cJSON_AddArrayToObject(root, "classes");
     cJSON_AddStringToObject(root, "mode", infer ? "infer" : "train");
     const char *mode = infer ? "inference" : "training";
     char cheapest[2048] = "";
     if (m) {
-        put(&b, "Adjacent layers (%s; %s):\n", mode,
+        on_sb_add(&b, "Adjacent layers (%s; %s):\n", mode,
             weights ? "weight conditions decided from the checkpoint" : "no weights: weight conditions stated");
-        put(&b, "  %3s  %-34s %-18s %s\n", "#", "pair", "verdict", "cost per sample: this order -> swapped");
+        on_sb_add(&b, "  %3s  %-34s %-18s %s\n", "#", "pair", "verdict", "cost per sample: this order -> swapped");
         for (int i = 1; i + 1 < m->nn; i++) {
             if (!adjacent(m, i)) continue;
             on_verdict v = on_model_commute(m, i, infer, weights);
@@ -217,11 +191,11 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             on_cost c1 = on_order_cost(L, ba, 2, L[0].xs, infer, 0);
             char pair[96];
             snprintf(pair, sizeof pair, "%s -> %s", L[0].name, L[1].name);
-            put(&b, "  %3d  %-34s %-18s %.3g -> %.3g MFLOP, %.3g -> %.3g MB\n", i, pair,
+            on_sb_add(&b, "  %3d  %-34s %-18s %.3g -> %.3g MFLOP, %.3g -> %.3g MB\n", i, pair,
                 on_verdict_name(v.kind), gf(c0) / 1e6, gf(c1) / 1e6, gb(c0) / 1e6, gb(c1) / 1e6);
-            put(&b, "       %s%s%s%s%s\n", v.reason, *v.condition ? " [if: " : "", v.condition,
+            on_sb_add(&b, "       %s%s%s%s%s\n", v.reason, *v.condition ? " [if: " : "", v.condition,
                 *v.condition ? "]" : "", *v.change ? "" : "");
-            if (*v.change) put(&b, "       change: %s\n", v.change);
+            if (*v.change) on_sb_add(&b, "       change: %s\n", v.change);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "index", i);
             cJSON_AddStringToObject(o, "first", L[0].name);
@@ -244,7 +218,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
         snprintf(cheapest, sizeof cheapest, "%s", spec ? spec : "");
         free(spec);
         char assumed[512] = "";
-        put(&b, "\nThe model's class (%s): orders of its layers equal by proof\n", mode);
+        on_sb_add(&b, "\nThe model's class (%s): orders of its layers equal by proof\n", mode);
         for (int r = 0; r < nr; r++) {
             on_layer_view L[10];
             float *pbuf[10][4];
@@ -267,7 +241,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             char t0[512], t1[512];
             order_text(L, o.orders, o.n, t0, sizeof t0);
             order_text(L, o.orders + best * o.n, o.n, t1, sizeof t1);
-            put(&b, "  layers %d-%d: %d order%s; cheapest: %s (%.3g us%s%s)\n", runs[r].first,
+            on_sb_add(&b, "  layers %d-%d: %d order%s; cheapest: %s (%.3g us%s%s)\n", runs[r].first,
                 runs[r].first + o.n - 1, o.count, o.count == 1 ? "" : "s", t1, bf,
                 best ? ", now: " : "", best ? t0 : "");
             if (*o.assumed && !strstr(assumed, o.assumed) &&
@@ -285,11 +259,11 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             }
             on_orders_free(&o);
         }
-        put(&b, "  %.0f equivalent order%s; the reorderable layers cost %.4g us per sample "
+        on_sb_add(&b, "  %.0f equivalent order%s; the reorderable layers cost %.4g us per sample "
                 "(modelled), the cheapest order %.4g (%.1f%% less)\n  cheapest: %s\n",
             total, total == 1 ? "" : "s", now_f, best_f,
             now_f > 0 ? 100 * (now_f - best_f) / now_f : 0.0, cheapest);
-        if (*assumed) put(&b, "  assuming: %s\n", assumed);
+        if (*assumed) on_sb_add(&b, "  assuming: %s\n", assumed);
         cJSON *mc = cJSON_CreateObject();
         cJSON_AddNumberToObject(mc, "orders", total);
         cJSON_AddNumberToObject(mc, "modelled_us", now_f);
@@ -319,9 +293,9 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             on_fail(err, "out of memory");
             return NULL;
         }
-        put(&b, "\nBlock %s after %s: %d orders -> %d %s classes\n", block,
+        on_sb_add(&b, "\nBlock %s after %s: %d orders -> %d %s classes\n", block,
             bm->nodes[first - 1].name, o.count, o.nclasses, mode);
-        if (*o.assumed) put(&b, "  assuming: %s\n", o.assumed);
+        if (*o.assumed) on_sb_add(&b, "  assuming: %s\n", o.assumed);
         double best_all = 1e300;
         for (int c = 0; c < o.nclasses; c++) {
             int best = -1, members = 0;
@@ -335,11 +309,11 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             }
             char t[512];
             order_text(L, o.orders + best * n, n, t, sizeof t);
-            put(&b, "  class %2d: %d order%s cheapest %-40s %6.3g MFLOP %6.3g MB %6.3g us", c + 1,
+            on_sb_add(&b, "  class %2d: %d order%s cheapest %-40s %6.3g MFLOP %6.3g MB %6.3g us", c + 1,
                 members, members == 1 ? ", " : "s,", t, gf(bc) / 1e6, gb(bc) / 1e6, bt);
             double ms = measure ? measure_ms(prefix, t, infer) : NAN;
-            if (measure) put(&b, "  measured %.2f ms/batch of 64", ms);
-            put(&b, "\n");
+            if (measure) on_sb_add(&b, "  measured %.2f ms/batch of 64", ms);
+            on_sb_add(&b, "\n");
             cJSON *co = cJSON_CreateObject(), *mem = cJSON_AddArrayToObject(co, "members");
             cJSON_AddNumberToObject(co, "id", c + 1);
             cJSON_AddStringToObject(co, "cheapest", t);
@@ -351,7 +325,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
                 if (o.cls[k] != c) continue;
                 order_text(L, o.orders + k * n, n, t, sizeof t);
                 cJSON_AddItemToArray(mem, cJSON_CreateString(t));
-                if (k != best) put(&b, "            = %s\n", t);
+                if (k != best) on_sb_add(&b, "            = %s\n", t);
             }
             cJSON_AddItemToArray(classes, co);
             if (bt < best_all && !m) {

@@ -91,18 +91,8 @@ static on_verdict likely(on_verdict v) {
     return v;
 }
 
-/* Field by field: a struct's padding bytes are not copied reliably. */
-static int attrs_equal(const on_attrs *x, const on_attrs *y) {
-    return x->units == y->units && x->kh == y->kh && x->kw == y->kw && x->sh == y->sh &&
-           x->sw == y->sw && x->dh == y->dh && x->dw == y->dw && x->pad_mode == y->pad_mode &&
-           !memcmp(x->pad, y->pad, sizeof x->pad) && x->bias == y->bias &&
-           x->ceil_mode == y->ceil_mode && x->count_include_pad == y->count_include_pad &&
-           x->alpha == y->alpha && x->lo == y->lo && x->hi == y->hi && x->rate == y->rate &&
-           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed;
-}
-
 static int same_layer(const on_layer_view *a, const on_layer_view *b) {
-    return a->op == b->op && attrs_equal(&a->a, &b->a) && !a->op->params;
+    return a->op == b->op && on_attrs_equal(&a->a, &b->a) && !a->op->params;
 }
 
 /* A pool has padding that average pooling counts as zeros. */

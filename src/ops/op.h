@@ -102,6 +102,8 @@ extern const int on_nops;
 /* Helpers shared by op files. */
 int on_fail(on_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem);
+/* Field by field (a struct's padding bytes are not copied reliably, so no memcmp). */
+int on_attrs_equal(const on_attrs *x, const on_attrs *y);
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -48,3 +48,12 @@ on_cost on_cost_elementwise(on_shape xs, double flops_per_elem) {
     return (on_cost){.flops_fwd = n * flops_per_elem, .flops_bwd = n * (flops_per_elem + 1),
                      .bytes_fwd = 8 * n, .bytes_bwd = 12 * n};
 }
+
+int on_attrs_equal(const on_attrs *x, const on_attrs *y) {
+    return x->units == y->units && x->kh == y->kh && x->kw == y->kw && x->sh == y->sh &&
+           x->sw == y->sw && x->dh == y->dh && x->dw == y->dw && x->pad_mode == y->pad_mode &&
+           !memcmp(x->pad, y->pad, sizeof x->pad) && x->bias == y->bias &&
+           x->ceil_mode == y->ceil_mode && x->count_include_pad == y->count_include_pad &&
+           x->alpha == y->alpha && x->lo == y->lo && x->hi == y->hi && x->rate == y->rate &&
+           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed;
+}

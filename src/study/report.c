@@ -7,6 +7,7 @@
 #include "study.h"
 #include "../analyze/analyze.h"
 #include "../spec/args.h"
+#include "../strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -120,31 +121,6 @@ static int put_file(const char *dir, const char *name, const char *text, on_erro
     return 0;
 }
 
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-} buf;
-
-static void bput(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bput(buf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = b->s ? vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap) : -1;
-        va_end(ap);
-        if (k >= 0 && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t nc = b->cap ? 2 * b->cap : 16384;
-        while (k >= 0 && nc < b->n + (size_t)k + 1) nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) return;
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
 /* Mean accuracy of the runs whose order satisfies pred (a < b positions), and the rest. */
 static void split_compare(const run *r, int nr, int ka, int kb, on_summary *yes, on_summary *no,
                           double *p) {
@@ -182,7 +158,7 @@ static const char *fmt_p(double p, char *b) {
     return b;
 }
 
-static void svg(buf *b, cls *cs, int nc) {
+static void svg(on_sb *b, cls *cs, int nc) {
     double lo = 1, hi = 0, tmax = 0;
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) continue;
@@ -195,9 +171,9 @@ static void svg(buf *b, cls *cs, int nc) {
     double pad = (hi - lo) * 0.1;
     lo -= pad, hi += pad;
     int W = 980, rowh = 22, H1 = 40 + rowh * nc, H = H1 + 330;
-    bput(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-    bput(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    bput(b, "<text x=\"10\" y=\"20\" font-size=\"14\">Test accuracy per class: mean and 95%% interval (%.2f%% to %.2f%%)</text>\n", 100 * lo, 100 * hi);
+    on_sb_add(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    on_sb_add(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    on_sb_add(b, "<text x=\"10\" y=\"20\" font-size=\"14\">Test accuracy per class: mean and 95%% interval (%.2f%% to %.2f%%)</text>\n", 100 * lo, 100 * hi);
     int x0 = 420, x1 = W - 40;
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) continue;
@@ -205,24 +181,24 @@ static void svg(buf *b, cls *cs, int nc) {
         double cx = x0 + (cs[i].acc.mean - lo) / (hi - lo) * (x1 - x0);
         double l = x0 + (cs[i].acc.mean - h - lo) / (hi - lo) * (x1 - x0);
         double r = x0 + (cs[i].acc.mean + h - lo) / (hi - lo) * (x1 - x0);
-        bput(b, "<text x=\"10\" y=\"%.0f\">class %d: %s</text>\n", y + 4, cs[i].id, cs[i].rep);
-        bput(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#555\"/>\n", l, r, y, y);
-        bput(b, "<circle cx=\"%.1f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/>\n", cx, y);
-        bput(b, "<text x=\"%.1f\" y=\"%.0f\" fill=\"#333\" font-size=\"10\">%.2f%%</text>\n", r + 6, y + 4, 100 * cs[i].acc.mean);
+        on_sb_add(b, "<text x=\"10\" y=\"%.0f\">class %d: %s</text>\n", y + 4, cs[i].id, cs[i].rep);
+        on_sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#555\"/>\n", l, r, y, y);
+        on_sb_add(b, "<circle cx=\"%.1f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/>\n", cx, y);
+        on_sb_add(b, "<text x=\"%.1f\" y=\"%.0f\" fill=\"#333\" font-size=\"10\">%.2f%%</text>\n", r + 6, y + 4, 100 * cs[i].acc.mean);
     }
     /* accuracy against time per epoch */
     int py = H1 + 30, ph = 260, px0 = 80, px1 = W - 40;
-    bput(b, "<text x=\"10\" y=\"%d\" font-size=\"14\">Accuracy against training time per epoch (seconds)</text>\n", py - 8);
-    bput(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", px0, py, px1 - px0, ph);
-    bput(b, "<text x=\"%d\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\">%.1f s</text>\n", px0, py + ph + 16, px1 - 40, py + ph + 16, tmax * 1.1);
-    bput(b, "<text x=\"10\" y=\"%d\">%.2f%%</text><text x=\"10\" y=\"%d\">%.2f%%</text>\n", py + 10, 100 * hi, py + ph, 100 * lo);
+    on_sb_add(b, "<text x=\"10\" y=\"%d\" font-size=\"14\">Accuracy against training time per epoch (seconds)</text>\n", py - 8);
+    on_sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", px0, py, px1 - px0, ph);
+    on_sb_add(b, "<text x=\"%d\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\">%.1f s</text>\n", px0, py + ph + 16, px1 - 40, py + ph + 16, tmax * 1.1);
+    on_sb_add(b, "<text x=\"10\" y=\"%d\">%.2f%%</text><text x=\"10\" y=\"%d\">%.2f%%</text>\n", py + 10, 100 * hi, py + ph, 100 * lo);
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) continue;
         double x = px0 + cs[i].epoch_s / (tmax * 1.1 + 1e-9) * (px1 - px0);
         double y = py + ph - (cs[i].acc.mean - lo) / (hi - lo) * ph;
-        bput(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#d62728\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%d</text>\n", x, y, x + 7, y + 4, cs[i].id);
+        on_sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#d62728\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%d</text>\n", x, y, x + 7, y + 4, cs[i].id);
     }
-    bput(b, "</svg>\n");
+    on_sb_add(b, "</svg>\n");
 }
 
 int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error *err) {
@@ -285,10 +261,10 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     for (int i = 0; i < nc; i++) cs[i].p_best = i ? on_welch_p(cs[0].acc, cs[i].acc) : NAN;
 
     /* results.csv */
-    buf b = {0};
-    bput(&b, "order,class,seed,test_accuracy,test_loss,epoch_seconds,train_images_per_s,infer_images_per_s\n");
+    on_sb b = {0};
+    on_sb_add(&b, "order,class,seed,test_accuracy,test_loss,epoch_seconds,train_images_per_s,infer_images_per_s\n");
     for (int k = 0; k < nr; k++)
-        bput(&b, "\"%s\",%d,%d,%.6f,%.6f,%.3f,%.1f,%.1f\n", r[k].order, r[k].cls, r[k].seed, r[k].acc,
+        on_sb_add(&b, "\"%s\",%d,%d,%.6f,%.6f,%.3f,%.1f,%.1f\n", r[k].order, r[k].cls, r[k].seed, r[k].acc,
              r[k].loss, r[k].epoch_s, r[k].train_ips, r[k].infer_ips);
     int rc = put_file(c->out, "results.csv", b.s ? b.s : "", err);
     /* results.json */
@@ -331,86 +307,86 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     b.n = 0;
     char pb[32], pb2[32];
     const char *block = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conf, "block"));
-    bput(&b, "# Does the order of {%s} matter?\n\n", block ? block : "");
-    bput(&b, "Study `%s` on %s: %d orders of the block, grouped by proof into %d training "
+    on_sb_add(&b, "# Does the order of {%s} matter?\n\n", block ? block : "");
+    on_sb_add(&b, "Study `%s` on %s: %d orders of the block, grouped by proof into %d training "
              "classes (orders of one class train to bit-identical weights, see docs/ORDERING.md); "
              "the cheapest member of each class trained with %d seed(s), %d epoch(s) on %d images, "
              "tested on %d.\n\n",
          key, c->data, (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(conf, "orders")), nc,
          c->seeds, c->epochs, c->limit, c->test_limit);
-    bput(&b, "| rank | class | order trained | runs | test accuracy (95%% CI) | vs best (Welch p) | s/epoch | train img/s | inference img/s |\n");
-    bput(&b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    on_sb_add(&b, "| rank | class | order trained | runs | test accuracy (95%% CI) | vs best (Welch p) | s/epoch | train img/s | inference img/s |\n");
+    on_sb_add(&b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) {
-            bput(&b, "| - | %d | %s | 0 | not run yet | | | | |\n", cs[i].id, cs[i].rep);
+            on_sb_add(&b, "| - | %d | %s | 0 | not run yet | | | | |\n", cs[i].id, cs[i].rep);
             continue;
         }
         char ci[48] = "";
         if (!isnan(cs[i].acc.half_ci)) snprintf(ci, sizeof ci, " ± %.2f", 100 * cs[i].acc.half_ci);
-        bput(&b, "| %d | %d | `%s` | %d | %.2f%%%s | %s%s | %.2f | %.0f | %.0f |\n", i + 1, cs[i].id,
+        on_sb_add(&b, "| %d | %d | `%s` | %d | %.2f%%%s | %s%s | %.2f | %.0f | %.0f |\n", i + 1, cs[i].id,
              cs[i].rep, cs[i].n, 100 * cs[i].acc.mean, ci,
              i ? "" : "best", i ? fmt_p(cs[i].p_best, pb) : "", cs[i].epoch_s, cs[i].train_ips,
              cs[i].infer_ips);
     }
-    bput(&b, "\nMembers of each class (equal by proof, so not trained separately):\n\n");
+    on_sb_add(&b, "\nMembers of each class (equal by proof, so not trained separately):\n\n");
     for (int i = 0; i < nc; i++) {
-        bput(&b, "- class %d:", cs[i].id);
+        on_sb_add(&b, "- class %d:", cs[i].id);
         for (int k = 0; k < cJSON_GetArraySize(cs[i].members); k++)
-            bput(&b, "%s `%s`", k ? "," : "", cJSON_GetStringValue(cJSON_GetArrayItem(cs[i].members, k)));
-        bput(&b, "\n");
+            on_sb_add(&b, "%s `%s`", k ? "," : "", cJSON_GetStringValue(cJSON_GetArrayItem(cs[i].members, k)));
+        on_sb_add(&b, "\n");
     }
     /* verdict from the numbers */
-    bput(&b, "\n## Verdict\n\n");
+    on_sb_add(&b, "\n## Verdict\n\n");
     if (nc && cs[0].n) {
-        bput(&b, "Best: class %d (`%s`), %.2f%%. ", cs[0].id, cs[0].rep, 100 * cs[0].acc.mean);
-        bput(&b, "Within noise of it (Welch's t-test, p >= 0.05):");
+        on_sb_add(&b, "Best: class %d (`%s`), %.2f%%. ", cs[0].id, cs[0].rep, 100 * cs[0].acc.mean);
+        on_sb_add(&b, "Within noise of it (Welch's t-test, p >= 0.05):");
         int any = 0;
         for (int i = 1; i < nc; i++)
-            if (cs[i].n && !(cs[i].p_best < 0.05)) bput(&b, "%s class %d", any++ ? "," : "", cs[i].id);
-        bput(&b, "%s.", any ? "" : " none");
+            if (cs[i].n && !(cs[i].p_best < 0.05)) on_sb_add(&b, "%s class %d", any++ ? "," : "", cs[i].id);
+        on_sb_add(&b, "%s.", any ? "" : " none");
         any = 0;
         for (int i = 1; i < nc; i++)
             if (cs[i].n && cs[i].p_best < 0.05) {
-                if (!any++) bput(&b, " Worse than the best:");
-                bput(&b, " class %d by %.2f points (p %s);", cs[i].id,
+                if (!any++) on_sb_add(&b, " Worse than the best:");
+                on_sb_add(&b, " class %d by %.2f points (p %s);", cs[i].id,
                      100 * (cs[0].acc.mean - cs[i].acc.mean), fmt_p(cs[i].p_best, pb));
             }
-        if (c->seeds < 2) bput(&b, " With one seed per class there is no interval: run with --seeds 3 or more.");
-        bput(&b, "\n");
+        if (c->seeds < 2) on_sb_add(&b, " With one seed per class there is no interval: run with --seeds 3 or more.");
+        on_sb_add(&b, "\n");
     } else {
-        bput(&b, "No finished runs yet.\n");
+        on_sb_add(&b, "No finished runs yet.\n");
     }
     /* the thread's questions */
-    bput(&b, "\n## The forum thread's questions, answered by this run\n\n");
+    on_sb_add(&b, "\n## The forum thread's questions, answered by this run\n\n");
     on_summary yes, no;
     double p;
     split_compare(r, nr, K_BN, K_POOL, &yes, &no, &p);
     if (yes.n && no.n)
-        bput(&b, "- **BatchNorm before or after max-pooling?** Before: %.2f%% (%d runs); after: %.2f%% "
+        on_sb_add(&b, "- **BatchNorm before or after max-pooling?** Before: %.2f%% (%d runs); after: %.2f%% "
                  "(%d runs); difference %.2f points, Welch p %s. %s\n",
              100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb),
              p < 0.05 ? "The difference is significant here." : "Not a significant difference here.");
     split_compare(r, nr, K_BN, K_ACT, &yes, &no, &p);
     if (yes.n && no.n)
-        bput(&b, "- **BatchNorm before the activation (fastai, ResNet) or after?** Before: %.2f%% (%d); "
+        on_sb_add(&b, "- **BatchNorm before the activation (fastai, ResNet) or after?** Before: %.2f%% (%d); "
                  "after: %.2f%% (%d); difference %.2f points, p %s.\n",
              100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb2));
     split_compare(r, nr, K_DROP, K_POOL, &yes, &no, &p);
     if (yes.n && no.n)
-        bput(&b, "- **Dropout before or after pooling?** Before: %.2f%% (%d); after: %.2f%% (%d); "
+        on_sb_add(&b, "- **Dropout before or after pooling?** Before: %.2f%% (%d); after: %.2f%% (%d); "
                  "p %s.\n", 100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
     split_compare(r, nr, K_DROP, K_BN, &yes, &no, &p);
     if (yes.n && no.n)
-        bput(&b, "- **Dropout before or after BatchNorm?** Before: %.2f%% (%d); after: %.2f%% (%d); "
+        on_sb_add(&b, "- **Dropout before or after BatchNorm?** Before: %.2f%% (%d); after: %.2f%% (%d); "
                  "p %s.\n", 100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
     double tf = mean_of(r, nr, K_POOL, 1, 0), tn = mean_of(r, nr, K_POOL, 0, 0);
     double sf = mean_of(r, nr, K_POOL, 1, 1), sn = mean_of(r, nr, K_POOL, 0, 1);
     if (!isnan(tf) && !isnan(tn))
-        bput(&b, "- **Does pooling first change speed?** Training: %.2f s/epoch with the pool first "
+        on_sb_add(&b, "- **Does pooling first change speed?** Training: %.2f s/epoch with the pool first "
                  "against %.2f s otherwise (%+.0f%%); inference: %.0f against %.0f images/s. "
                  "(Equal-by-proof orders differ only in speed; the cheapest was trained.)\n",
              tf, tn, 100 * (tf - tn) / tn, sf, sn);
-    bput(&b, "\nAll numbers: results.csv, results.json; plot: report.svg.\n");
+    on_sb_add(&b, "\nAll numbers: results.csv, results.json; plot: report.svg.\n");
     if (!rc) rc = put_file(c->out, "report.md", b.s, err);
     b.n = 0;
     svg(&b, cs, nc);
