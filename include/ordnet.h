@@ -67,20 +67,20 @@ enum { ON_PAD_VALID = 0, ON_PAD_SAME = 1, ON_PAD_EXPLICIT = 2 };
 /* Attributes of a layer. Each op reads the fields it documents in src/ops/ and ignores
  * the rest; on_attrs_default() gives the values the op table declares as defaults. */
 typedef struct on_attrs {
-    int units;            /* conv filters, dense outputs */
-    int kh, kw;           /* kernel or pool window */
-    int sh, sw;           /* stride (pool: 0 = window size) */
-    int dh, dw;           /* dilation */
-    int pad_mode;         /* ON_PAD_* */
-    int pad[4];           /* explicit padding: top, bottom, left, right */
-    int bias;             /* conv/dense: has a bias */
-    int ceil_mode;        /* pooling: ceil instead of floor for the output size */
-    int count_include_pad;/* average pooling: padded zeros count in the divisor */
-    float alpha;          /* activation parameter (slope, alpha, beta of softplus) */
-    float lo, hi;         /* hardtanh bounds */
-    float rate;           /* dropout probability p */
-    float eps, momentum;  /* batchnorm; momentum is PyTorch's: weight of the new batch */
-    uint64_t seed;        /* dropout mask stream */
+    int units;             /* conv filters, dense outputs */
+    int kh, kw;            /* kernel or pool window */
+    int sh, sw;            /* stride (pool: 0 = window size) */
+    int dh, dw;            /* dilation */
+    int pad_mode;          /* ON_PAD_* */
+    int pad[4];            /* explicit padding: top, bottom, left, right */
+    int bias;              /* conv/dense: has a bias */
+    int ceil_mode;         /* pooling: ceil instead of floor for the output size */
+    int count_include_pad; /* average pooling: padded zeros count in the divisor */
+    float alpha;           /* activation parameter (slope, alpha, beta of softplus) */
+    float lo, hi;          /* hardtanh bounds */
+    float rate;            /* dropout probability p */
+    float eps, momentum;   /* batchnorm; momentum is PyTorch's: weight of the new batch */
+    uint64_t seed;         /* dropout mask stream */
 } on_attrs;
 
 typedef struct on_model on_model;
@@ -103,14 +103,13 @@ on_model *on_model_new(on_shape input, on_error *err);
 void on_model_free(on_model *m);
 /* Append a layer fed by the current last node. Returns the new node index or -1.
  * name may be NULL (a Keras-style name is made: conv2d, conv2d_1, ...). */
-int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name,
-                 on_error *err);
+int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name, on_error *err);
 /* Append a residual Add of the last node and node `other`. Returns node index or -1. */
 int on_model_add_residual(on_model *m, int other, on_error *err);
 /* General graphs: append a one-input layer fed by node `input`, or an Add of nodes a and
  * b. The model's output is always the last node appended. */
-int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a,
-                    const char *name, on_error *err);
+int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a, const char *name,
+                    on_error *err);
 int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err);
 /* Parse the compact one-line form and append its layers. Tokens are op names with
  * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
@@ -128,11 +127,10 @@ char *on_model_to_spec(const on_model *m);
  * (per sample, channels first). classes > 0: when the definition does not end in a dense
  * layer with that many outputs, a head (flatten if needed, then dense(classes)) is
  * appended and described by on_model_notes. */
-on_model *on_model_from_text(const char *text, const char *name, const on_shape *input,
-                             int classes, on_error *err);
-/* The same, reading the file at path. */
-on_model *on_model_from_file(const char *path, const on_shape *input, int classes,
+on_model *on_model_from_text(const char *text, const char *name, const on_shape *input, int classes,
                              on_error *err);
+/* The same, reading the file at path. */
+on_model *on_model_from_file(const char *path, const on_shape *input, int classes, on_error *err);
 /* Notes the readers left: what was converted or added (Keras softmax folded into the
  * loss, the classifier head, ...), one per line; "" when none. */
 const char *on_model_notes(const on_model *m);
@@ -202,8 +200,8 @@ void on_model_set_step(on_model *m, uint64_t step);
 /* SGD as torch.optim.SGD: L2 weight decay added to the gradient, momentum, Nesterov. */
 void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int nesterov);
 /* AdamW as torch.optim.AdamW (decoupled weight decay); t is the 1-based step number. */
-void on_adamw_step(on_model *m, float lr, float beta1, float beta2, float eps,
-                   float weight_decay, long t);
+void on_adamw_step(on_model *m, float lr, float beta1, float beta2, float eps, float weight_decay,
+                   long t);
 /* Scale gradients so that their global L2 norm is at most max_norm; returns the norm. */
 float on_clip_grad_norm(on_model *m, float max_norm);
 
@@ -228,8 +226,7 @@ typedef struct on_dataset {
 int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err);
 /* Load one IDX image file and its label file (gzipped or not); labels may be NULL
  * (every label is then 0). */
-int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out,
-                on_error *err);
+int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out, on_error *err);
 void on_dataset_free(on_dataset *d);
 /* One PGM or PNG image into out (want.c x want.h x want.w floats in [0,1]); grey and
  * RGB are converted to the model's channels; the size must match. */
@@ -247,17 +244,17 @@ enum { ON_SCHED_CONST = 0, ON_SCHED_STEP, ON_SCHED_COSINE, ON_SCHED_ONECYCLE };
 
 typedef struct on_train_cfg {
     int epochs, batch;
-    int opt;          /* ON_OPT_* */
-    int schedule;     /* ON_SCHED_* */
-    float lr;         /* peak learning rate */
-    float wd;         /* weight decay */
-    float momentum;   /* SGD momentum; AdamW beta1 */
+    int opt;        /* ON_OPT_* */
+    int schedule;   /* ON_SCHED_* */
+    float lr;       /* peak learning rate */
+    float wd;       /* weight decay */
+    float momentum; /* SGD momentum; AdamW beta1 */
     int nesterov;
-    float smoothing;  /* label smoothing */
-    float clip;       /* max gradient norm, 0 = none */
-    int augment;      /* random crop (padding 2) and horizontal flip */
+    float smoothing; /* label smoothing */
+    float clip;      /* max gradient norm, 0 = none */
+    int augment;     /* random crop (padding 2) and horizontal flip */
     uint64_t seed;
-    int start_epoch;  /* resume: epochs already done */
+    int start_epoch; /* resume: epochs already done */
 } on_train_cfg;
 
 /* The default recipe: AdamW, one-cycle at 3e-3, weight decay 1e-2, label smoothing 0.1,
@@ -266,12 +263,12 @@ on_train_cfg on_train_defaults(void);
 
 /* What an epoch (or a batch, while it runs) reports. */
 typedef struct on_epoch_report {
-    int epoch, epochs;        /* 1-based */
-    int batch, batches;       /* batches done in this epoch */
-    double loss, train_acc;   /* running means over the epoch so far */
+    int epoch, epochs;          /* 1-based */
+    int batch, batches;         /* batches done in this epoch */
+    double loss, train_acc;     /* running means over the epoch so far */
     double test_loss, test_acc; /* at the end of an epoch; -1 when no test set */
     double seconds, images_per_s, lr;
-    int done;                 /* 1 at the end of the epoch */
+    int done; /* 1 at the end of the epoch */
 } on_epoch_report;
 
 /* Called after every batch and at the end of each epoch; return non-zero to stop. */
@@ -279,8 +276,8 @@ typedef int (*on_train_cb)(void *user, const on_epoch_report *r);
 
 /* Train m (compiled or not) on `train`, evaluating on `test` (may be NULL) after every
  * epoch. Stops with an error when the loss becomes NaN or infinite. */
-int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
-             const on_train_cfg *cfg, on_train_cb cb, void *user, on_error *err);
+int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const on_train_cfg *cfg,
+             on_train_cb cb, void *user, on_error *err);
 
 /* Mean loss and accuracy of m on d in eval mode; confusion (classes x classes, row =
  * true class) is filled when not NULL. */
@@ -312,17 +309,17 @@ on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
  * permutations; measure = 1 also times the cheapest order of each class for real (a batch
  * of 64 after the block's prefix). Text, or JSON {"pairs", "classes", "cheapest", ...}.
  * malloc'd. */
-char *on_analyze_report(const on_model *m, int infer, int weights, const char *block,
-                        int measure, int json, on_error *err);
+char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int measure,
+                        int json, on_error *err);
 
 /* --- checkpoints ----------------------------------------------------------------- */
 
 /* What a checkpoint records besides the weights. */
 typedef struct on_checkpoint_info {
-    on_train_cfg cfg;  /* the training configuration */
-    int epoch;         /* epochs completed */
-    int classes;       /* classes of the data it was trained on */
-    char data[256];    /* the data it was trained on ("fashion-mnist", a directory) */
+    on_train_cfg cfg; /* the training configuration */
+    int epoch;        /* epochs completed */
+    int classes;      /* classes of the data it was trained on */
+    char data[256];   /* the data it was trained on ("fashion-mnist", a directory) */
 } on_checkpoint_info;
 
 /* Write m (its definition, weights, running statistics, normalization and optimizer
@@ -374,14 +371,14 @@ int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on
 /* --- the order study (src/study/) ---------------------------------------------- */
 
 typedef struct on_study_cfg {
-    const char *model;   /* NULL: the reference model; compact text with {...} slots (each
-                            replaced by the same order of the block), or a model file whose
-                            runs of the block's layers become the slots */
-    const char *block;   /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
-    const char *orders;  /* NULL: every permutation; else "o1;o2;..." */
+    const char *model;  /* NULL: the reference model; compact text with {...} slots (each
+                           replaced by the same order of the block), or a model file whose
+                           runs of the block's layers become the slots */
+    const char *block;  /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
+    const char *orders; /* NULL: every permutation; else "o1;o2;..." */
     int seeds, epochs, limit, test_limit, jobs, threads;
     const char *data, *out;
-    on_train_cfg train;  /* the recipe (seed and epochs are set per run) */
+    on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
     void (*log)(void *user, const char *line); /* progress lines; may be NULL */
     void *user;
 } on_study_cfg;

@@ -22,12 +22,17 @@
 #include <omp.h>
 #endif
 
-size_t on_shape_size(on_shape s) { return (size_t)s.c * s.h * s.w; }
+size_t on_shape_size(on_shape s) {
+    return (size_t)s.c * s.h * s.w;
+}
 
 char *on_shape_str(on_shape s, char *buf, size_t len) {
-    if (s.rank == 1) snprintf(buf, len, "(%d)", s.c);
-    else if (s.rank == 2) snprintf(buf, len, "(%d,%d)", s.c, s.w);
-    else snprintf(buf, len, "(%d,%d,%d)", s.c, s.h, s.w);
+    if (s.rank == 1)
+        snprintf(buf, len, "(%d)", s.c);
+    else if (s.rank == 2)
+        snprintf(buf, len, "(%d,%d)", s.c, s.w);
+    else
+        snprintf(buf, len, "(%d,%d,%d)", s.c, s.h, s.w);
     return buf;
 }
 
@@ -105,8 +110,10 @@ static void make_name(const on_model *m, const char *base, char *out) {
     int k = 0;
     for (int i = 1; i < m->nn; i++)
         if (m->nodes[i].op && !strcmp(m->nodes[i].op->name, base)) k++;
-    if (k == 0) snprintf(out, ON_NAME_MAX, "%s", base);
-    else snprintf(out, ON_NAME_MAX, "%s_%d", base, k);
+    if (k == 0)
+        snprintf(out, ON_NAME_MAX, "%s", base);
+    else
+        snprintf(out, ON_NAME_MAX, "%s_%d", base, k);
 }
 
 static void invalidate_plan(on_model *m) {
@@ -119,11 +126,12 @@ static void invalidate_plan(on_model *m) {
 static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char *name, int in0,
                     int in1, on_error *err) {
     char nm[ON_NAME_MAX], sx[48], sx2[48];
-    if (name && *name) snprintf(nm, sizeof nm, "%s", name);
-    else make_name(m, op->name, nm);
+    if (name && *name)
+        snprintf(nm, sizeof nm, "%s", name);
+    else
+        make_name(m, op->name, nm);
     for (int i = 0; i < m->nn; i++)
-        if (!strcmp(m->nodes[i].name, nm))
-            return on_fail(err, "layer name '%s' is used twice", nm);
+        if (!strcmp(m->nodes[i].name, nm)) return on_fail(err, "layer name '%s' is used twice", nm);
     on_shape xs = m->nodes[in0].ys, ys;
     on_shape_str(xs, sx, sizeof sx);
     if (op->spatial && xs.rank != op->spatial) {
@@ -135,7 +143,8 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     if (op->ninputs == 2) {
         on_shape x2 = m->nodes[in1].ys;
         if (x2.rank != xs.rank || x2.c != xs.c || x2.h != xs.h || x2.w != xs.w)
-            return on_fail(err, "layer '%s' (%s): input shapes differ: %s from '%s' and %s from '%s'",
+            return on_fail(err,
+                           "layer '%s' (%s): input shapes differ: %s from '%s' and %s from '%s'",
                            nm, op->name, sx, m->nodes[in0].name, on_shape_str(x2, sx2, sizeof sx2),
                            m->nodes[in1].name);
     }
@@ -149,8 +158,9 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     double est = (double)xs.c * (a->kh > 0 ? a->kh : 1) * (a->kw > 0 ? a->kw : 1) *
                  (a->units > 0 ? a->units : 1);
     if (op->params && est + (double)m->np + (double)m->ns > ON_MAX_MODEL_PARAMS)
-        return on_fail(err, "layer '%s' (%s) with input %s would need %.3g parameters; a model "
-                            "may have at most %.3g",
+        return on_fail(err,
+                       "layer '%s' (%s) with input %s would need %.3g parameters; a model "
+                       "may have at most %.3g",
                        nm, op->name, sx, est, (double)ON_MAX_MODEL_PARAMS);
     on_param_desc pd[4];
     int np = op->params ? op->params(a, xs, ys, pd) : 0;
@@ -190,8 +200,7 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     return id;
 }
 
-int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name,
-                 on_error *err) {
+int on_model_add(on_model *m, const on_op *op, const on_attrs *a, const char *name, on_error *err) {
     return on_model_add_at(m, m->nn - 1, op, a, name, err);
 }
 
@@ -199,12 +208,13 @@ int on_model_add_residual(on_model *m, int other, on_error *err) {
     return on_model_add_sum(m, m->nn - 1, other, NULL, err);
 }
 
-int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a,
-                    const char *name, on_error *err) {
+int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a, const char *name,
+                    on_error *err) {
     if (!op) return on_fail(err, "unknown op");
     if (input < 0 || input >= m->nn)
         return on_fail(err, "input node %d does not exist (0..%d)", input, m->nn - 1);
-    if (op->ninputs != 1) return on_fail(err, "op '%s' takes two inputs: use on_model_add_sum", op->name);
+    if (op->ninputs != 1)
+        return on_fail(err, "op '%s' takes two inputs: use on_model_add_sum", op->name);
     on_attrs d = a ? *a : op->defaults;
     return add_node(m, op, &d, name, input, -1, err);
 }
@@ -218,12 +228,24 @@ int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err)
 
 /* ----- inspecting ----- */
 
-int on_model_num_nodes(const on_model *m) { return m->nn; }
-const char *on_model_node_name(const on_model *m, int i) { return m->nodes[i].name; }
-const on_op *on_model_node_op(const on_model *m, int i) { return m->nodes[i].op; }
-on_shape on_model_node_shape(const on_model *m, int i) { return m->nodes[i].ys; }
-on_shape on_model_output_shape(const on_model *m) { return m->nodes[m->nn - 1].ys; }
-size_t on_model_num_params(const on_model *m) { return m->np; }
+int on_model_num_nodes(const on_model *m) {
+    return m->nn;
+}
+const char *on_model_node_name(const on_model *m, int i) {
+    return m->nodes[i].name;
+}
+const on_op *on_model_node_op(const on_model *m, int i) {
+    return m->nodes[i].op;
+}
+on_shape on_model_node_shape(const on_model *m, int i) {
+    return m->nodes[i].ys;
+}
+on_shape on_model_output_shape(const on_model *m) {
+    return m->nodes[m->nn - 1].ys;
+}
+size_t on_model_num_params(const on_model *m) {
+    return m->np;
+}
 
 on_cost on_model_node_cost(const on_model *m, int i) {
     const on_node *nd = &m->nodes[i];
@@ -231,17 +253,25 @@ on_cost on_model_node_cost(const on_model *m, int i) {
     return nd->op->cost(&nd->a, m->nodes[nd->in[0]].ys, nd->ys);
 }
 
-int on_model_num_tensors(const on_model *m) { return m->nt; }
-const char *on_model_tensor_name(const on_model *m, int i) { return m->tensors[i].name; }
+int on_model_num_tensors(const on_model *m) {
+    return m->nt;
+}
+const char *on_model_tensor_name(const on_model *m, int i) {
+    return m->tensors[i].name;
+}
 float *on_tensor_ptr(on_model *m, int i) {
     on_tensor *t = &m->tensors[i];
     return (t->d.trainable ? m->params : m->state) + t->off;
 }
-float *on_model_tensor_data(on_model *m, int i) { return on_tensor_ptr(m, i); }
+float *on_model_tensor_data(on_model *m, int i) {
+    return on_tensor_ptr(m, i);
+}
 float *on_model_tensor_grad(on_model *m, int i) {
     return m->tensors[i].d.trainable ? m->grads + m->tensors[i].off : NULL;
 }
-size_t on_model_tensor_size(const on_model *m, int i) { return m->tensors[i].d.size; }
+size_t on_model_tensor_size(const on_model *m, int i) {
+    return m->tensors[i].d.size;
+}
 int on_model_tensor_dims(const on_model *m, int i, int dims[4]) {
     memcpy(dims, m->tensors[i].d.dims, sizeof m->tensors[i].d.dims);
     return m->tensors[i].d.ndims;
@@ -254,14 +284,13 @@ int on_model_tensor_find(const on_model *m, const char *name) {
 
 /* ----- init ----- */
 
-/* FNV-1a of a layer name: a layer's (and a tensor's) random stream follows its name, not its position,
- * so reordering a block keeps each dropout layer's masks (docs/ORDERING.md). */
+/* FNV-1a of a layer name: a layer's (and a tensor's) random stream follows its name, not its
+ * position, so reordering a block keeps each dropout layer's masks (docs/ORDERING.md). */
 static uint64_t name_hash(const char *s) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
     return on_mix64(h);
 }
-
 
 void on_model_init(on_model *m, uint64_t seed) {
     m->seed = seed;
@@ -273,10 +302,18 @@ void on_model_init(on_model *m, uint64_t seed) {
         float bound = t->d.fan_in > 0 ? 1.0f / sqrtf((float)t->d.fan_in) : 0.0f;
         for (size_t j = 0; j < t->d.size; j++) {
             switch (t->d.init) {
-            case ON_INIT_FANIN: p[j] = (2.0f * on_uniform(key, j) - 1.0f) * bound; break;
-            case ON_INIT_ZEROS: p[j] = 0.0f; break;
-            case ON_INIT_ONES: p[j] = 1.0f; break;
-            case ON_INIT_CONST: p[j] = t->d.init_value; break;
+            case ON_INIT_FANIN:
+                p[j] = (2.0f * on_uniform(key, j) - 1.0f) * bound;
+                break;
+            case ON_INIT_ZEROS:
+                p[j] = 0.0f;
+                break;
+            case ON_INIT_ONES:
+                p[j] = 1.0f;
+                break;
+            case ON_INIT_CONST:
+                p[j] = t->d.init_value;
+                break;
             }
         }
     }
@@ -288,7 +325,9 @@ void on_model_zero_grad(on_model *m) {
     if (m->grads) memset(m->grads, 0, sizeof(float) * m->np);
 }
 
-void on_model_set_step(on_model *m, uint64_t step) { m->step = step; }
+void on_model_set_step(on_model *m, uint64_t step) {
+    m->step = step;
+}
 
 /* ----- plan ----- */
 
@@ -302,8 +341,7 @@ typedef struct slots {
 static int slot_take(slots *s, size_t need) {
     int best = -1;
     for (int i = 0; i < s->n; i++)
-        if (!s->busy[i] && s->size[i] >= need && (best < 0 || s->size[i] < s->size[best]))
-            best = i;
+        if (!s->busy[i] && s->size[i] >= need && (best < 0 || s->size[i] < s->size[best])) best = i;
     if (best < 0)
         for (int i = 0; i < s->n; i++) /* grow the largest free slot rather than add one */
             if (!s->busy[i] && (best < 0 || s->size[i] > s->size[best])) best = i;
@@ -329,7 +367,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
         if (m->nodes[i].reaches_output)
             for (int k = 0; k < m->nodes[i].op->ninputs; k++)
                 m->nodes[m->nodes[i].in[k]].reaches_output = 1;
-    /* Sizes in floats, with 16-float (64-byte) alignment. */
+                /* Sizes in floats, with 16-float (64-byte) alignment. */
 #define ALIGN(x) (((x) + 15) & ~(size_t)15)
     size_t off = 0, tmp = 0;
     size_t *yoff = calloc((size_t)m->nn * 3, sizeof(size_t));
@@ -369,7 +407,8 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
             int j = nd->in[k];
             nd->accumulate[k] = slot_of[j] >= 0;
             if (j == 0 && !m->want_input_grad) continue;
-            if (slot_of[j] < 0 && (slot_of[j] = slot_take(sl, B * on_shape_size(m->nodes[j].ys))) < 0)
+            if (slot_of[j] < 0 &&
+                (slot_of[j] = slot_take(sl, B * on_shape_size(m->nodes[j].ys))) < 0)
                 fail = 1;
         }
         if (slot_of[i] >= 0 && !fail) sl->busy[slot_of[i]] = 0; /* dies after this step */
@@ -389,8 +428,9 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
         free(yoff);
         free(slot_of);
         free(sl);
-        return on_fail(err, fail ? "too many gradient buffers" :
-                                  "batch %d needs %zu MiB of activations: use a smaller batch",
+        return on_fail(err,
+                       fail ? "too many gradient buffers"
+                            : "batch %d needs %zu MiB of activations: use a smaller batch",
                        batch, off * 4 >> 20);
     }
     m->arena = aligned_alloc(64, ALIGN(off) * sizeof(float) + 64);
@@ -438,11 +478,21 @@ static void bind_params(on_model *m, on_node *nd, float **p, float **dp) {
 
 static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, float **dp) {
     bind_params(m, nd, p, dp);
-    return (on_call){.a = &nd->a, .n = n, .xs = m->nodes[nd->in[0]].ys, .ys = nd->ys,
-                     .x = m->nodes[nd->in[0]].y, .x2 = nd->in[1] >= 0 ? m->nodes[nd->in[1]].y : NULL,
-                     .y = nd->y, .p = p, .dp = dp, .saved = nd->saved, .tmp = m->tmp,
-                     .train = train, .key = on_mix64(m->seed ^ name_hash(nd->name) ^ nd->a.seed),
-                     .step = m->fstep, .threads = m->threads};
+    return (on_call){.a = &nd->a,
+                     .n = n,
+                     .xs = m->nodes[nd->in[0]].ys,
+                     .ys = nd->ys,
+                     .x = m->nodes[nd->in[0]].y,
+                     .x2 = nd->in[1] >= 0 ? m->nodes[nd->in[1]].y : NULL,
+                     .y = nd->y,
+                     .p = p,
+                     .dp = dp,
+                     .saved = nd->saved,
+                     .tmp = m->tmp,
+                     .train = train,
+                     .key = on_mix64(m->seed ^ name_hash(nd->name) ^ nd->a.seed),
+                     .step = m->fstep,
+                     .threads = m->threads};
 }
 
 /* Can node j run sample by sample right after its producer, at inference? A one-input
@@ -500,7 +550,9 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
     return 0;
 }
 
-const float *on_model_output(const on_model *m) { return m->nodes[m->nn - 1].y; }
+const float *on_model_output(const on_model *m) {
+    return m->nodes[m->nn - 1].y;
+}
 
 float on_model_loss(on_model *m, const int *labels, float smoothing) {
     on_node *out = &m->nodes[m->nn - 1];
@@ -539,7 +591,9 @@ int on_model_backward(on_model *m) {
     return 0;
 }
 
-const float *on_model_input_grad(const on_model *m) { return m->dinput; }
+const float *on_model_input_grad(const on_model *m) {
+    return m->dinput;
+}
 
 void on_model_set_normalization(on_model *m, const float *mean, const float *std) {
     free(m->norm);
@@ -555,7 +609,9 @@ int on_model_normalization(const on_model *m, const float **mean, const float **
     return m->norm != NULL;
 }
 
-const char *on_model_notes(const on_model *m) { return m->notes ? m->notes : ""; }
+const char *on_model_notes(const on_model *m) {
+    return m->notes ? m->notes : "";
+}
 
 void on_model_add_note(on_model *m, const char *note) {
     size_t old = m->notes ? strlen(m->notes) : 0, add = strlen(note);

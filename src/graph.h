@@ -16,9 +16,9 @@ typedef struct on_node {
     const on_op *op; /* NULL for node 0, the input */
     on_attrs a;
     char name[ON_NAME_MAX];
-    int in[2];       /* producing nodes; -1 when unused */
-    on_shape ys;     /* per-sample output shape */
-    int t0, nt;      /* its tensors: model->tensors[t0 .. t0+nt) */
+    int in[2];   /* producing nodes; -1 when unused */
+    on_shape ys; /* per-sample output shape */
+    int t0, nt;  /* its tensors: model->tensors[t0 .. t0+nt) */
     /* set by compile */
     int accumulate[2]; /* backward: add into the input's gradient instead of writing it */
     int reaches_output;
@@ -41,13 +41,13 @@ struct on_model {
     int nt, tcap;
     float *params, *grads, *state; /* contiguous: optimizers are flat loops */
     size_t np, ns, pcap, gcap, scap;
-    float *opt_state;              /* optimizer memory (momentum, Adam moments), 2*np */
-    float *norm;                   /* input normalization: mean[C] then std[C], or NULL */
-    char *notes;                   /* what the model readers converted or added */
+    float *opt_state; /* optimizer memory (momentum, Adam moments), 2*np */
+    float *norm;      /* input normalization: mean[C] then std[C], or NULL */
+    char *notes;      /* what the model readers converted or added */
     /* plan */
     int batch, threads, want_input_grad;
     float *arena, *tmp, *acc[2], *dinput;
-    int n, last_train;             /* batch size and mode of the last forward */
+    int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
 };
 

@@ -5,9 +5,9 @@
 #include <stddef.h>
 
 typedef struct on_sb {
-    char *s;     /* NUL-terminated once anything was added; the caller frees it */
+    char *s; /* NUL-terminated once anything was added; the caller frees it */
     size_t n, cap;
-    int oom;     /* an append failed: the text is incomplete */
+    int oom; /* an append failed: the text is incomplete */
 } on_sb;
 
 /* Append printf-style text. */

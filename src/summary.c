@@ -88,7 +88,7 @@ static char *summary_text(const on_model *m) {
     }
     int width = wn + wt + ws + 12 + 14 + 11 + 5 * 2 + (chain ? 0 : 2 + wc);
     on_sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s%s\n", wn, "Layer", wt, "Type", ws,
-           "Output shape", "Params", "FLOPs", "Memory", chain ? "" : "  Connected to");
+              "Output shape", "Params", "FLOPs", "Memory", chain ? "" : "  Connected to");
     sb_rule(&b, width);
     for (int i = 0; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
@@ -100,8 +100,8 @@ static char *summary_text(const on_model *m) {
         flops += fl;
         mem += by_out;
         on_sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s", wn, nd->name, wt, type_of(m, i), ws,
-               on_keras_shape_str(nd->ys, shp, sizeof shp), grouped(all, n1, sizeof n1),
-               grouped(fl, n2, sizeof n2), bytes_str(by_out, by, sizeof by));
+                  on_keras_shape_str(nd->ys, shp, sizeof shp), grouped(all, n1, sizeof n1),
+                  grouped(fl, n2, sizeof n2), bytes_str(by_out, by, sizeof by));
         if (!chain && i > 0) {
             on_sb_add(&b, "  %s", m->nodes[nd->in[0]].name);
             if (nd->in[1] >= 0) on_sb_add(&b, ", %s", m->nodes[nd->in[1]].name);
@@ -110,13 +110,14 @@ static char *summary_text(const on_model *m) {
     }
     sb_rule(&b, width);
     on_sb_add(&b, "Total params: %s (%s)\n", grouped(total, n1, sizeof n1),
-           bytes_str(4 * total, by, sizeof by));
+              bytes_str(4 * total, by, sizeof by));
     on_sb_add(&b, "Trainable params: %s (%s)\n", grouped(trainable, n2, sizeof n2),
-           bytes_str(4 * trainable, by, sizeof by));
+              bytes_str(4 * trainable, by, sizeof by));
     on_sb_add(&b, "Non-trainable params: %s (%s)\n", grouped(total - trainable, n3, sizeof n3),
-           bytes_str(4 * (total - trainable), by, sizeof by));
+              bytes_str(4 * (total - trainable), by, sizeof by));
     on_sb_add(&b, "Total FLOPs: %s per sample (forward)\n", grouped(flops, n1, sizeof n1));
-    on_sb_add(&b, "Activation memory: %s per sample (layer outputs)\n", bytes_str(mem, by, sizeof by));
+    on_sb_add(&b, "Activation memory: %s per sample (layer outputs)\n",
+              bytes_str(mem, by, sizeof by));
     const char *notes = on_model_notes(m);
     if (*notes) {
         on_sb_add(&b, "Notes:\n");

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EPS 4e-2f  /* inputs: below the grid's distance 0.05 to kinks */
+#define EPS 4e-2f   /* inputs: below the grid's distance 0.05 to kinks */
 #define EPS_P 1e-2f /* parameters */
 #define TOL 1e-3
 
@@ -83,10 +83,14 @@ static void check_model(on_model *m, const char *what, int train) {
         const char *nm = on_model_tensor_name(m, t);
         float *d = on_model_tensor_data(m, t);
         for (size_t j = 0; j < on_model_tensor_size(m, t); j++) {
-            if (strstr(nm, "running_var")) d[j] = 0.5f + 0.5f * (frand() + 1);
-            else if (strstr(nm, "running_mean")) d[j] = 0.3f * frand();
-            else if (strstr(nm, "prelu")) d[j] = 0.5f * frand();
-            else if (strstr(nm, "batchnorm") && strstr(nm, "weight")) d[j] = 1 + 0.5f * frand();
+            if (strstr(nm, "running_var"))
+                d[j] = 0.5f + 0.5f * (frand() + 1);
+            else if (strstr(nm, "running_mean"))
+                d[j] = 0.3f * frand();
+            else if (strstr(nm, "prelu"))
+                d[j] = 0.5f * frand();
+            else if (strstr(nm, "batchnorm") && strstr(nm, "weight"))
+                d[j] = 1 + 0.5f * frand();
         }
     }
     size_t in = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
@@ -125,7 +129,9 @@ static void check_model(on_model *m, const char *what, int train) {
         CHECK(e < TOL, "%s (%s): gradient of %s error %.2e", what, train ? "train" : "eval",
               on_model_tensor_name(m, t), e);
     }
-    if (skipped) printf("%s (%s): %d elements near a kink skipped\n", what, train ? "train" : "eval", skipped);
+    if (skipped)
+        printf("%s (%s): %d elements near a kink skipped\n", what, train ? "train" : "eval",
+               skipped);
     free(x);
     free(r);
     free(dx);

@@ -95,7 +95,8 @@ static void test_errors(void) {
     on_error err;
     on_model *m = on_model_from_spec("input(8,8,3) conv2d(4,3,same) conv2d(5,3,same)", &err);
     int r = on_model_add_residual(m, 1, &err);
-    CHECK(r < 0 && strstr(err.msg, "input shapes differ: (5,8,8) from 'conv2d_1' and (4,8,8) from 'conv2d'"),
+    CHECK(r < 0 && strstr(err.msg,
+                          "input shapes differ: (5,8,8) from 'conv2d_1' and (4,8,8) from 'conv2d'"),
           "residual mismatch: %s", err.msg);
     on_model_free(m);
 }
@@ -112,8 +113,10 @@ static void test_dropout(void) {
     memcpy(y1, on_model_output(m), sizeof(float) * 4000);
     int zeros = 0, scaled = 1;
     for (int i = 0; i < 4000; i++) {
-        if (y1[i] == 0) zeros++;
-        else scaled &= fabsf(y1[i] - x[i] / 0.7f) < 1e-6f;
+        if (y1[i] == 0)
+            zeros++;
+        else
+            scaled &= fabsf(y1[i] - x[i] / 0.7f) < 1e-6f;
     }
     /* 4000 draws at p = 0.3: mean 1200, sd 29 */
     CHECK(zeros > 1200 - 120 && zeros < 1200 + 120, "dropout rate: %d zeros of 4000", zeros);
@@ -156,7 +159,8 @@ static void test_partial_batch(void) {
 
 /* The same seed gives bit-identical weights after some steps. */
 static void train_steps(float *out, size_t *np) {
-    on_model *m = build("input(8,8,1) conv2d(4,3,same) bn relu maxpool dropout(0.2) flatten dense(3)", 6);
+    on_model *m =
+        build("input(8,8,1) conv2d(4,3,same) bn relu maxpool dropout(0.2) flatten dense(3)", 6);
     float x[6 * 64];
     int labels[6];
     uint64_t save = rng;

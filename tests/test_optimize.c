@@ -36,10 +36,14 @@ static void randomize(on_model *m, int neg) {
         const char *pn = strrchr(on_model_tensor_name(m, t), '.') + 1;
         float *d = on_model_tensor_data(m, t);
         for (size_t c = 0; c < on_model_tensor_size(m, t); c++) {
-            if (!strcmp(pn, "weight")) d[c] = (neg && c % 3 == 1 ? -1.0f : 1.0f) * (0.5f + urand());
-            else if (!strcmp(pn, "bias")) d[c] = urand() - 0.5f;
-            else if (!strcmp(pn, "running_mean")) d[c] = urand() - 0.5f;
-            else d[c] = 0.5f + 1.5f * urand();
+            if (!strcmp(pn, "weight"))
+                d[c] = (neg && c % 3 == 1 ? -1.0f : 1.0f) * (0.5f + urand());
+            else if (!strcmp(pn, "bias"))
+                d[c] = urand() - 0.5f;
+            else if (!strcmp(pn, "running_mean"))
+                d[c] = urand() - 0.5f;
+            else
+                d[c] = 0.5f + 1.5f * urand();
         }
     }
 }
@@ -81,7 +85,8 @@ static int check_case(const char *spec, const char *want, int neg, int quiet) {
     if (!m) return -1;
     randomize(m, neg);
     float mean[64], std[64];
-    for (int c = 0; c < m->input.c && c < 64; c++) mean[c] = 0.4f + 0.01f * c, std[c] = 0.3f + 0.02f * c;
+    for (int c = 0; c < m->input.c && c < 64; c++)
+        mean[c] = 0.4f + 0.01f * c, std[c] = 0.3f + 0.02f * c;
     on_model_set_normalization(m, mean, std);
     char *before = on_model_to_spec(m);
     unsigned long wsum = weights_sum(m);
@@ -96,15 +101,16 @@ static int check_case(const char *spec, const char *want, int neg, int quiet) {
     }
     char *after = on_model_to_spec(o), *again = on_model_to_spec(m);
     const char *expect = want ? want : before;
-    CHECK(!strcmp(after, expect), "%s%s:\n     got  %s\n     want %s", spec, neg ? " (negative BN scales)" : "",
-          after, expect);
+    CHECK(!strcmp(after, expect), "%s%s:\n     got  %s\n     want %s", spec,
+          neg ? " (negative BN scales)" : "", after, expect);
     CHECK(!strcmp(again, before) && weights_sum(m) == wsum, "%s: optimize changed its input", spec);
     int exact = 1;
     for (int k = 0; k < nrw; k++) exact &= rw[k].exact;
     if (!quiet) {
         printf("%s%s\n  -> %s   (%.0f -> %.0f FLOPs)\n", spec, neg ? "   [negative BN scales]" : "",
                after, flops(m), flops(o));
-        for (int k = 0; k < nrw; k++) printf("     %-8s %s\n", rw[k].exact ? "exact" : "rounding", rw[k].what);
+        for (int k = 0; k < nrw; k++)
+            printf("     %-8s %s\n", rw[k].exact ? "exact" : "rounding", rw[k].what);
     }
     /* equal outputs: random inputs and data normalized by each model's statistics */
     on_dataset d = dataset(m->input, 40);
@@ -114,12 +120,17 @@ static int check_case(const char *spec, const char *want, int neg, int quiet) {
     CHECK(v.samples == 64 + 40, "%s: %d samples compared", spec, v.samples);
     if (exact)
         CHECK(v.bit_identical && v.max_abs == 0,
-              "%s: every rewrite is exact by theory, yet outputs differ (max abs %g)", spec, v.max_abs);
+              "%s: every rewrite is exact by theory, yet outputs differ (max abs %g)", spec,
+              v.max_abs);
     else
-        CHECK(v.max_rel < 1e-5, "%s: a BatchNorm fold changed outputs by %g relative", spec, v.max_rel);
+        CHECK(v.max_rel < 1e-5, "%s: a BatchNorm fold changed outputs by %g relative", spec,
+              v.max_rel);
     /* cheaper, or the same model when nothing applied */
-    if (nrw > 0) CHECK(flops(o) < flops(m), "%s: %.0f -> %.0f FLOPs", spec, flops(m), flops(o));
-    else CHECK(flops(o) == flops(m) && !strcmp(after, before), "%s: no rewrite, yet it changed", spec);
+    if (nrw > 0)
+        CHECK(flops(o) < flops(m), "%s: %.0f -> %.0f FLOPs", spec, flops(m), flops(o));
+    else
+        CHECK(flops(o) == flops(m) && !strcmp(after, before), "%s: no rewrite, yet it changed",
+              spec);
     const float *mu, *sd;
     CHECK(on_model_normalization(o, &mu, &sd) && mu[0] == mean[0] && sd[0] == std[0],
           "%s: normalization lost", spec);
@@ -136,7 +147,8 @@ static int check_case(const char *spec, const char *want, int neg, int quiet) {
         on_verify v2;
         rc = on_verify_models(o, l, &d, 40, &v2, &err);
         CHECK(rc == 0 && v2.bit_identical, "%s: loaded model differs", spec);
-        CHECK(on_model_normalization(l, &mu, &sd) && mu[0] == mean[0], "%s: loaded normalization", spec);
+        CHECK(on_model_normalization(l, &mu, &sd) && mu[0] == mean[0], "%s: loaded normalization",
+              spec);
         free(ls);
         on_model_free(l);
     }
@@ -241,7 +253,8 @@ static void verify_itself(void) {
 /* max_rw caps the list; the rewritten model does not depend on it. */
 static void rewrite_list(void) {
     on_error err;
-    on_model *m = on_model_from_spec("input(28,28,1) conv2d(8,3,same) relu bn maxpool dropout(0.2)", &err);
+    on_model *m =
+        on_model_from_spec("input(28,28,1) conv2d(8,3,same) relu bn maxpool dropout(0.2)", &err);
     randomize(m, 0);
     on_rewrite rw[2];
     int n = -1;
@@ -259,9 +272,11 @@ static void rewrite_list(void) {
     m = on_model_from_spec("input(8,8,3) conv2d(4,3,bias=0) bn relu", &err);
     randomize(m, 1);
     o1 = on_optimize(m, rw, 2, &n, &err);
-    CHECK(o1 && on_model_tensor_find(o1, "conv2d.bias") >= 0 && on_model_tensor_find(m, "conv2d.bias") < 0,
+    CHECK(o1 && on_model_tensor_find(o1, "conv2d.bias") >= 0 &&
+              on_model_tensor_find(m, "conv2d.bias") < 0,
           "the folded conv has no bias");
-    CHECK(n == 1 && !rw[0].exact && strstr(rw[0].what, "bias"), "fold rewrite: %s", n ? rw[0].what : "");
+    CHECK(n == 1 && !rw[0].exact && strstr(rw[0].what, "bias"), "fold rewrite: %s",
+          n ? rw[0].what : "");
     on_model_free(o1);
     on_model_free(m);
     CHECK(!on_optimize(NULL, NULL, 0, NULL, &err), "NULL model accepted");
@@ -278,7 +293,8 @@ int main(void) {
         {"input(8,8,3) conv2d(4,3,bias=0) bn relu", "input(8,8,3) conv2d(4) relu", 1},
         {"input(16) dense(8) bn relu dense(4)", "input(16) dense(8) relu dense(4)", 0},
         {"input(16) dense(8,bias=0) bn tanh dense(4)", "input(16) dense(8) tanh dense(4)", 1},
-        {"input(32,3) conv1d(4,3) bn relu maxpool dropout(0.5)", "input(32,3) conv1d(4) maxpool1d relu", 0},
+        {"input(32,3) conv1d(4,3) bn relu maxpool dropout(0.5)",
+         "input(32,3) conv1d(4) maxpool1d relu", 0},
         /* BatchNorm moved back through pools to a conv, then folded (scales >= 0 only) */
         {"input(12,12,3) conv2d(4,3,same) maxpool maxpool bn relu",
          "input(12,12,3) conv2d(4,padding=same) maxpool2d(4) relu", 0},
@@ -314,13 +330,14 @@ int main(void) {
          "input(8,8,2) hardtanh(-0.5,2) relu6", 0},
         {"input(8,8,2) hardtanh(-0.5,2) hardtanh(-1,1) relu relu6 tanh tanh", NULL, 0},
         /* tiling pools */
-        {"input(16,16,2) conv2d(4,3,same) maxpool maxpool", "input(16,16,2) conv2d(4,padding=same) maxpool2d(4)", 0},
+        {"input(16,16,2) conv2d(4,3,same) maxpool maxpool",
+         "input(16,16,2) conv2d(4,padding=same) maxpool2d(4)", 0},
         {"input(12,12,3) relu minpool minpool", "input(12,12,3) minpool2d(4) relu", 0},
         {"input(32,3) conv1d(4,3) maxpool maxpool(3)", "input(32,3) conv1d(4) maxpool1d(6)", 0},
-        {"input(16,16,2) maxpool(3,2) maxpool", NULL, 0},   /* overlapping windows */
-        {"input(16,16,2) maxpool minpool", NULL, 0},        /* different extremes */
+        {"input(16,16,2) maxpool(3,2) maxpool", NULL, 0},      /* overlapping windows */
+        {"input(16,16,2) maxpool minpool", NULL, 0},           /* different extremes */
         {"input(14,14,2) maxpool maxpool(2,2,same)", NULL, 0}, /* 7 is odd: padded */
-        {"input(16,16,2) avgpool avgpool", NULL, 0},        /* averages: rounding */
+        {"input(16,16,2) avgpool avgpool", NULL, 0},           /* averages: rounding */
         /* identities */
         {"input(8,8,2) conv2d(4,3) identity relu dropout", "input(8,8,2) conv2d(4) relu", 0},
         {"input(8,8,2) leaky_relu(1) relu", "input(8,8,2) relu", 0},
@@ -330,17 +347,20 @@ int main(void) {
         /* residual blocks: the adds survive; shared outputs are neither moved nor folded */
         {"input(16,16,4) conv2d(8,3,same) bn relu conv2d(8,3,same) bn add(relu) relu maxpool "
          "dropout(0.1) flatten dense(10)",
-         "input(16,16,4) conv2d(8,padding=same) relu conv2d(8,padding=same) add(relu) maxpool2d relu "
+         "input(16,16,4) conv2d(8,padding=same) relu conv2d(8,padding=same) add(relu) maxpool2d "
+         "relu "
          "flatten dense(10)",
          0},
         {"input(8,8,4) conv2d(4,3,same) bn add(conv2d)", NULL, 0},
         {"input(8,8,4) relu maxpool maxpool(from=relu) add(maxpool2d)", NULL, 0},
-        {"input(8,8,4) conv2d(4,3,same) relu conv2d(4,3,same,from=relu) add(relu) relu relu maxpool",
+        {"input(8,8,4) conv2d(4,3,same) relu conv2d(4,3,same,from=relu) add(relu) relu relu "
+         "maxpool",
          "input(8,8,4) conv2d(4,padding=same) relu conv2d(4,padding=same) add(relu) maxpool2d relu",
          0},
         {"input(8,8,4) conv2d(4,3,same) relu maxpool conv2d(4,3,same,name=side,from=relu) maxpool "
          "add(maxpool2d) dropout",
-         "input(8,8,4) conv2d(4,padding=same) relu maxpool2d conv2d(4,padding=same,name=side,from=relu) "
+         "input(8,8,4) conv2d(4,padding=same) relu maxpool2d "
+         "conv2d(4,padding=same,name=side,from=relu) "
          "maxpool2d add(maxpool2d)",
          0},
     };

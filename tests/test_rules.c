@@ -32,12 +32,34 @@ static float frand(void) {
 /* Layers under test; "@neg" marks a weights variant with some negative scale/slope,
  * "@pos" one with all scales/slopes positive, "@lin" BatchNorm with zero shift. */
 static const char *const layers[] = {
-    "relu",          "leaky_relu(0.1)", "leaky_relu(-0.3)", "prelu@pos",     "prelu@neg",
-    "elu",           "selu",            "celu(0.5)",        "tanh",          "sigmoid",
-    "hardtanh(-0.5,2)", "relu6",        "softplus",         "gelu",          "silu",
-    "mish",          "identity",        "batchnorm@pos",    "batchnorm@neg", "batchnorm@lin",
-    "dropout(0.3)",  "maxpool2d",       "maxpool2d(3,2,1)", "minpool2d",     "avgpool2d",
-    "avgpool2d(3,1,1)", "avgpool2d(3,1,1,count_include_pad=0)", "flatten",
+    "relu",
+    "leaky_relu(0.1)",
+    "leaky_relu(-0.3)",
+    "prelu@pos",
+    "prelu@neg",
+    "elu",
+    "selu",
+    "celu(0.5)",
+    "tanh",
+    "sigmoid",
+    "hardtanh(-0.5,2)",
+    "relu6",
+    "softplus",
+    "gelu",
+    "silu",
+    "mish",
+    "identity",
+    "batchnorm@pos",
+    "batchnorm@neg",
+    "batchnorm@lin",
+    "dropout(0.3)",
+    "maxpool2d",
+    "maxpool2d(3,2,1)",
+    "minpool2d",
+    "avgpool2d",
+    "avgpool2d(3,1,1)",
+    "avgpool2d(3,1,1,count_include_pad=0)",
+    "flatten",
 };
 #define NL (int)(sizeof layers / sizeof layers[0])
 
@@ -60,11 +82,16 @@ static void set_weights(on_model *m, const char *va, const char *vb) {
         rng = 1000 + (uint64_t)t;
         for (size_t j = 0; j < n; j++) {
             float r = frand();
-            if (strstr(nm, "running_var")) d[j] = 0.5f + r * r;
-            else if (strstr(nm, "running_mean")) d[j] = !strcmp(var, "lin") ? 0 : 0.5f * r;
-            else if (strstr(nm, ".bias")) d[j] = !strcmp(var, "lin") ? 0 : 0.5f * r;
-            else if (!strcmp(var, "neg")) d[j] = j == 1 ? -0.3f - fabsf(r) : 0.3f + fabsf(r); /* one negative */
-            else d[j] = 0.2f + fabsf(r);
+            if (strstr(nm, "running_var"))
+                d[j] = 0.5f + r * r;
+            else if (strstr(nm, "running_mean"))
+                d[j] = !strcmp(var, "lin") ? 0 : 0.5f * r;
+            else if (strstr(nm, ".bias"))
+                d[j] = !strcmp(var, "lin") ? 0 : 0.5f * r;
+            else if (!strcmp(var, "neg"))
+                d[j] = j == 1 ? -0.3f - fabsf(r) : 0.3f + fabsf(r); /* one negative */
+            else
+                d[j] = 0.2f + fabsf(r);
         }
         rng = save;
     }
@@ -73,8 +100,10 @@ static void set_weights(on_model *m, const char *va, const char *vb) {
 /* tok with name=nm added: the same layer keeps its name (and weights) in both orders */
 static void named(const char *tok, const char *nm, char *out, size_t len) {
     size_t n = strlen(tok);
-    if (n && tok[n - 1] == ')') snprintf(out, len, "%.*s,name=%s)", (int)(n - 1), tok, nm);
-    else snprintf(out, len, "%s(name=%s)", tok, nm);
+    if (n && tok[n - 1] == ')')
+        snprintf(out, len, "%.*s,name=%s)", (int)(n - 1), tok, nm);
+    else
+        snprintf(out, len, "%s(name=%s)", tok, nm);
 }
 
 /* input -> a -> b, the layers named by the caller */
@@ -155,8 +184,10 @@ static outcome run_both(on_model *m1, on_model *m2, int train) {
 
 /* "maxpool2d(...)" <-> "minpool2d(...)" for exact-with-change. */
 static void swap_pool_kind(char *tok) {
-    if (!strncmp(tok, "maxpool", 7)) memcpy(tok, "minpool", 7);
-    else if (!strncmp(tok, "minpool", 7)) memcpy(tok, "maxpool", 7);
+    if (!strncmp(tok, "maxpool", 7))
+        memcpy(tok, "minpool", 7);
+    else if (!strncmp(tok, "minpool", 7))
+        memcpy(tok, "maxpool", 7);
 }
 
 static int bit_exact_grads, exact_grads;
@@ -218,8 +249,8 @@ static void check_pair(int ia, int ib, int infer) {
         } else if (known.kind == ON_ROUNDING) {
             CHECK(o.maxdiff < 1e-5, "%s: outputs differ by %.3g", what, o.maxdiff);
         } else if (!float_equal_anyway(ta, tb)) {
-            CHECK(o.maxdiff > 2e-6, "%s: no counterexample found (diff %.3g): %s", what,
-                  o.maxdiff, known.reason);
+            CHECK(o.maxdiff > 2e-6, "%s: no counterexample found (diff %.3g): %s", what, o.maxdiff,
+                  known.reason);
         }
     }
     on_model_free(m1);
@@ -263,7 +294,8 @@ static void train_order(const char *block, float *w, size_t *nw) {
                 rank += strcmp(on_model_tensor_name(m, v), nu) < 0;
             if (rank == t) best = u;
         }
-        memcpy(w + *nw, on_model_tensor_data(m, best), sizeof(float) * on_model_tensor_size(m, best));
+        memcpy(w + *nw, on_model_tensor_data(m, best),
+               sizeof(float) * on_model_tensor_size(m, best));
         *nw += on_model_tensor_size(m, best);
     }
     on_model_free(m);
@@ -300,7 +332,8 @@ int main(void) {
     for (int infer = 0; infer < 2; infer++)
         for (int a = 0; a < NL; a++)
             for (int b = 0; b < NL; b++) check_pair(a, b, infer);
-    printf("exact pairs: input gradients bit-identical in %d of %d\n", bit_exact_grads, exact_grads);
+    printf("exact pairs: input gradients bit-identical in %d of %d\n", bit_exact_grads,
+           exact_grads);
     check_block_classes();
     check_training_classes();
     return check_done();

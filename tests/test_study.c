@@ -57,7 +57,8 @@ static on_study_cfg tiny(void) {
     on_study_cfg c = on_study_defaults();
     c.model = "input(28,28,1) conv2d(4,3,same) {bn relu maxpool dropout(0.2)} flatten dense(10)";
     /* three orders: two equal by proof (relu moves past maxpool), one of another class */
-    c.orders = "bn relu maxpool dropout(0.2);bn maxpool relu dropout(0.2);relu bn maxpool dropout(0.2)";
+    c.orders =
+        "bn relu maxpool dropout(0.2);bn maxpool relu dropout(0.2);relu bn maxpool dropout(0.2)";
     c.seeds = 2;
     c.epochs = 1;
     c.limit = 300;
@@ -74,7 +75,8 @@ static void test_stats(void) {
     /* mean 3, sd sqrt(2.5), t(0.975, 4) = 2.7764 */
     CHECK(fabs(s.mean - 3) < 1e-12 && fabs(s.sd - sqrt(2.5)) < 1e-12, "mean and sd");
     CHECK(fabs(s.half_ci - 2.776445 * sqrt(2.5) / sqrt(5)) < 1e-4, "95%% interval %.6f", s.half_ci);
-    CHECK(fabs(on_t_two_sided_p(2.0, 10) - 0.07338803) < 1e-6, "t-test p %.8f", on_t_two_sided_p(2.0, 10));
+    CHECK(fabs(on_t_two_sided_p(2.0, 10) - 0.07338803) < 1e-6, "t-test p %.8f",
+          on_t_two_sided_p(2.0, 10));
     double a[4] = {0.90, 0.91, 0.92, 0.905}, b[4] = {0.85, 0.86, 0.855, 0.86};
     double p = on_welch_p(on_summarize(a, 4), on_summarize(b, 4));
     CHECK(p < 0.001, "clearly different means: p %.2g", p);
@@ -89,17 +91,25 @@ static void test_run_and_resume(void) {
     int rc = on_study_run(&c, &err);
     CHECK(!rc, "study: %s", rc ? err.msg : "");
     /* 3 orders -> 2 classes -> 2 classes x 2 seeds = 4 runs */
-    CHECK(count_rows() == 4 && lines == 4, "4 runs stored (%d) and reported (%d)", count_rows(), lines);
+    CHECK(count_rows() == 4 && lines == 4, "4 runs stored (%d) and reported (%d)", count_rows(),
+          lines);
     lines = 0;
     rc = on_study_run(&c, &err);
     CHECK(!rc && lines == 0 && count_rows() == 4, "a rerun skips every finished run");
     char *js = slurp("results.json");
     cJSON *j = cJSON_Parse(js);
-    cJSON *runs = cJSON_GetObjectItemCaseSensitive(j, "runs"), *cls = cJSON_GetObjectItemCaseSensitive(j, "classes");
-    CHECK(cJSON_GetArraySize(runs) == 4 && cJSON_GetArraySize(cls) == 2, "results.json lists runs and classes");
+    cJSON *runs = cJSON_GetObjectItemCaseSensitive(j, "runs"),
+          *cls = cJSON_GetObjectItemCaseSensitive(j, "classes");
+    CHECK(cJSON_GetArraySize(runs) == 4 && cJSON_GetArraySize(cls) == 2,
+          "results.json lists runs and classes");
     cJSON *r0 = cJSON_GetArrayItem(runs, 0);
-    const char *fields[] = {"order", "class", "seed", "test_accuracy", "epoch_seconds",
-                            "train_images_per_s", "infer_images_per_s"};
+    const char *fields[] = {"order",
+                            "class",
+                            "seed",
+                            "test_accuracy",
+                            "epoch_seconds",
+                            "train_images_per_s",
+                            "infer_images_per_s"};
     for (int i = 0; i < 7; i++)
         CHECK(cJSON_GetObjectItemCaseSensitive(r0, fields[i]) != NULL, "run field %s", fields[i]);
     double acc = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r0, "test_accuracy"));
@@ -107,12 +117,14 @@ static void test_run_and_resume(void) {
     /* the class with two given orders lists both as members */
     int two = 0;
     for (int i = 0; i < cJSON_GetArraySize(cls); i++)
-        two |= cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cls, i), "members")) == 2;
+        two |= cJSON_GetArraySize(
+                   cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cls, i), "members")) == 2;
     CHECK(two, "orders equal by proof share a class");
     cJSON_Delete(j);
     free(js);
     char *md = slurp("report.md"), *svg = slurp("report.svg"), *csv = slurp("results.csv");
-    CHECK(md && strstr(md, "95% CI") && strstr(md, "Welch") && strstr(md, "BatchNorm before the activation"),
+    CHECK(md && strstr(md, "95% CI") && strstr(md, "Welch") &&
+              strstr(md, "BatchNorm before the activation"),
           "report.md has intervals, the test and the thread's questions");
     CHECK(svg && strstr(svg, "<svg") && strstr(svg, "</svg>"), "report.svg is an SVG");
     CHECK(csv && strstr(csv, "order,class,seed,test_accuracy"), "results.csv has a header");
@@ -129,9 +141,11 @@ static pid_t spawn_cli(int jobs) {
         snprintf(j, sizeof j, "%d", jobs);
         execl(ORDNET_BIN, ORDNET_BIN, "study",
               "input(28,28,1) conv2d(4,3,same) {bn relu maxpool dropout(0.2)} flatten dense(10)",
-              "--orders", "bn relu maxpool dropout(0.2);bn maxpool relu dropout(0.2);relu bn maxpool dropout(0.2)",
-              "--seeds", "2", "--epochs", "1", "--limit", "300", "--test-limit", "200", "--out", out,
-              "--jobs", j, (char *)NULL);
+              "--orders",
+              "bn relu maxpool dropout(0.2);bn maxpool relu dropout(0.2);relu bn maxpool "
+              "dropout(0.2)",
+              "--seeds", "2", "--epochs", "1", "--limit", "300", "--test-limit", "200", "--out",
+              out, "--jobs", j, (char *)NULL);
         _exit(127);
     }
     return pid;

@@ -13,7 +13,7 @@
 #include <zlib.h>
 
 #define SPEC                                                                                       \
-    "input(28,28,1) conv2d(8,3,same) bn relu maxpool dropout(0.2) conv2d(16,3,same) bn relu "       \
+    "input(28,28,1) conv2d(8,3,same) bn relu maxpool dropout(0.2) conv2d(16,3,same) bn relu "      \
     "maxpool flatten dense(10)"
 
 static char dir[64];
@@ -143,8 +143,8 @@ static void test_checkpoint_roundtrip(const on_dataset *te) {
 }
 
 /* Write an IDX file (gzipped) with the given magic, dims and bytes. */
-static void write_idx(const char *path, int magic, int nd, const int *dims, const unsigned char *data,
-                      size_t n) {
+static void write_idx(const char *path, int magic, int nd, const int *dims,
+                      const unsigned char *data, size_t n) {
     gzFile g = gzopen(path, "wb");
     unsigned char h[4] = {0, 0, (unsigned char)(magic >> 8), (unsigned char)magic};
     gzwrite(g, h, 4);
@@ -201,7 +201,8 @@ static void test_data_errors(void) {
     f = fopen(csv, "w");
     fprintf(f, "1,0.5,0.25,1\n2,1,2\n");
     fclose(f);
-    CHECK(load_fails("csv width", "train.csv:2: 2 values, but the first example has 3"), "CSV widths");
+    CHECK(load_fails("csv width", "train.csv:2: 2 values, but the first example has 3"),
+          "CSV widths");
     f = fopen(csv, "w");
     fprintf(f, "-1\t0.5\t0.25\t1\n1\t1\t2\t3\n-1 0 0 1\n");
     fclose(f);

@@ -20,7 +20,9 @@ typedef struct args {
     int bad;
 } args;
 
-static int is_opt(args *a, const char *name) { return !strcmp(a->argv[a->i], name); }
+static int is_opt(args *a, const char *name) {
+    return !strcmp(a->argv[a->i], name);
+}
 
 static const char *opt_value(args *a) {
     if (a->i + 1 >= a->argc) {
@@ -60,7 +62,8 @@ static on_model *load_model(const char *what, const on_shape *input, int classes
     if (!strchr(what, '(') && !strchr(what, ' ') && !strchr(what, '\n')) {
         snprintf(err->msg, sizeof err->msg,
                  "%s: no such file, and not a model in the compact form (e.g. \"input(28,28,1) "
-                 "conv2d(32,3,same) relu flatten dense(10)\")", what);
+                 "conv2d(32,3,same) relu flatten dense(10)\")",
+                 what);
         return NULL;
     }
     return on_model_from_text(what, "model", input, classes, err);
@@ -80,10 +83,14 @@ static int parse_shape(const char *s, on_shape *out) {
     int d[3], n = sscanf(s, "%d,%d,%d", &d[0], &d[1], &d[2]);
     for (int i = 0; i < n; i++)
         if (d[i] < 1) return -1;
-    if (n == 1) *out = (on_shape){1, d[0], 1, 1};
-    else if (n == 2) *out = (on_shape){2, d[1], 1, d[0]};
-    else if (n == 3) *out = (on_shape){3, d[2], d[0], d[1]};
-    else return -1;
+    if (n == 1)
+        *out = (on_shape){1, d[0], 1, 1};
+    else if (n == 2)
+        *out = (on_shape){2, d[1], 1, d[0]};
+    else if (n == 3)
+        *out = (on_shape){3, d[2], d[0], d[1]};
+    else
+        return -1;
     return 0;
 }
 
@@ -92,8 +99,8 @@ static int parse_shape(const char *s, on_shape *out) {
 typedef struct progress {
     int tty, json, val; /* val: the per-epoch evaluation is on a validation split */
     on_model *m;
-    const char *out;          /* checkpoint path, or NULL */
-    on_checkpoint_info info;  /* what each checkpoint records */
+    const char *out;         /* checkpoint path, or NULL */
+    on_checkpoint_info info; /* what each checkpoint records */
     int saved_epoch;
 } progress;
 
@@ -138,28 +145,49 @@ static int cmd_train(args *a) {
     static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
     int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--epochs")) cfg.epochs = (int)opt_num(a, 1, 1e6);
-        else if (is_opt(a, "--batch")) cfg.batch = (int)opt_num(a, 1, 1 << 16);
-        else if (is_opt(a, "--lr")) cfg.lr = (float)opt_num(a, 1e-9, 100);
-        else if (is_opt(a, "--wd")) cfg.wd = (float)opt_num(a, 0, 10);
-        else if (is_opt(a, "--momentum")) cfg.momentum = (float)opt_num(a, 0, 1);
-        else if (is_opt(a, "--nesterov")) cfg.nesterov = 1;
-        else if (is_opt(a, "--label-smoothing")) cfg.smoothing = (float)opt_num(a, 0, 1);
-        else if (is_opt(a, "--clip")) cfg.clip = (float)opt_num(a, 0, 1e9);
-        else if (is_opt(a, "--augment")) cfg.augment = 1;
-        else if (is_opt(a, "--seed")) cfg.seed = (uint64_t)opt_num(a, 0, 1e18);
-        else if (is_opt(a, "--opt")) cfg.opt = pick(a, opts, 2);
-        else if (is_opt(a, "--schedule")) cfg.schedule = pick(a, scheds, 4);
-        else if (is_opt(a, "--data")) data = opt_value(a);
-        else if (is_opt(a, "--limit")) limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--test-limit")) test_limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--threads")) threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--json")) json = 1;
-        else if (is_opt(a, "-o") || is_opt(a, "--out")) out = opt_value(a);
-        else if (is_opt(a, "--resume")) resume = 1;
-        else if (is_opt(a, "--val")) val = (int)opt_num(a, 1, 1e9);
+        if (is_opt(a, "--epochs"))
+            cfg.epochs = (int)opt_num(a, 1, 1e6);
+        else if (is_opt(a, "--batch"))
+            cfg.batch = (int)opt_num(a, 1, 1 << 16);
+        else if (is_opt(a, "--lr"))
+            cfg.lr = (float)opt_num(a, 1e-9, 100);
+        else if (is_opt(a, "--wd"))
+            cfg.wd = (float)opt_num(a, 0, 10);
+        else if (is_opt(a, "--momentum"))
+            cfg.momentum = (float)opt_num(a, 0, 1);
+        else if (is_opt(a, "--nesterov"))
+            cfg.nesterov = 1;
+        else if (is_opt(a, "--label-smoothing"))
+            cfg.smoothing = (float)opt_num(a, 0, 1);
+        else if (is_opt(a, "--clip"))
+            cfg.clip = (float)opt_num(a, 0, 1e9);
+        else if (is_opt(a, "--augment"))
+            cfg.augment = 1;
+        else if (is_opt(a, "--seed"))
+            cfg.seed = (uint64_t)opt_num(a, 0, 1e18);
+        else if (is_opt(a, "--opt"))
+            cfg.opt = pick(a, opts, 2);
+        else if (is_opt(a, "--schedule"))
+            cfg.schedule = pick(a, scheds, 4);
+        else if (is_opt(a, "--data"))
+            data = opt_value(a);
+        else if (is_opt(a, "--limit"))
+            limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--test-limit"))
+            test_limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--threads"))
+            threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--json"))
+            json = 1;
+        else if (is_opt(a, "-o") || is_opt(a, "--out"))
+            out = opt_value(a);
+        else if (is_opt(a, "--resume"))
+            resume = 1;
+        else if (is_opt(a, "--val"))
+            val = (int)opt_num(a, 1, 1e9);
         else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet train: unknown option '%s' (see ordnet train --help)\n", a->argv[a->i]);
+            fprintf(stderr, "ordnet train: unknown option '%s' (see ordnet train --help)\n",
+                    a->argv[a->i]);
             return 2;
         } else
             model = a->argv[a->i];
@@ -196,7 +224,8 @@ static int cmd_train(args *a) {
     on_dataset vs = {0}; /* a view of the last `val` training images, not freed */
     if (val) {
         if (val >= tr.n) {
-            snprintf(err.msg, sizeof err.msg, "--val %d leaves no training images (of %d)", val, tr.n);
+            snprintf(err.msg, sizeof err.msg, "--val %d leaves no training images (of %d)", val,
+                     tr.n);
             goto fail;
         }
         vs = tr;
@@ -220,15 +249,18 @@ static int cmd_train(args *a) {
         if (val) tr.n += val;
         fprintf(stderr, "ordnet train: %s\n", err.msg);
         if (out && p.saved_epoch)
-            fprintf(stderr, "ordnet train: %s holds the last good state (epoch %d)\n", out, p.saved_epoch);
+            fprintf(stderr, "ordnet train: %s holds the last good state (epoch %d)\n", out,
+                    p.saved_epoch);
         goto done;
     }
     if (val) {
         tr.n += val; /* give the view back before freeing */
         double tl, ta;
         if (on_evaluate(m, &te, 256, &tl, &ta, NULL, &err)) goto fail;
-        if (json) printf("{\"test_loss\": %.5f, \"test_accuracy\": %.5f}\n", tl, ta);
-        else printf("test: accuracy %.2f%%, loss %.4f (%d images)\n", 100 * ta, tl, te.n);
+        if (json)
+            printf("{\"test_loss\": %.5f, \"test_accuracy\": %.5f}\n", tl, ta);
+        else
+            printf("test: accuracy %.2f%%, loss %.4f (%d images)\n", 100 * ta, tl, te.n);
     }
     if (!out && !json) printf("(not saved: add -o model.ckpt to keep the weights)\n");
     rc = 0;
@@ -248,9 +280,12 @@ static int cmd_eval(args *a) {
     const char *ckpt = NULL, *data = NULL;
     int limit = 0, json = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--data")) data = opt_value(a);
-        else if (is_opt(a, "--limit")) limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--json")) json = 1;
+        if (is_opt(a, "--data"))
+            data = opt_value(a);
+        else if (is_opt(a, "--limit"))
+            limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--json"))
+            json = 1;
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet eval: unknown option '%s'\n", a->argv[a->i]);
             return 2;
@@ -268,7 +303,10 @@ static int cmd_eval(args *a) {
     long *conf = NULL;
     int rc = 1;
     on_model *m = on_checkpoint_load(ckpt, &info, &err);
-    if (!m || on_data_load(data ? data : info.data[0] ? info.data : "fashion-mnist", 0, limit, &te, &err)) {
+    if (!m || on_data_load(data           ? data
+                           : info.data[0] ? info.data
+                                          : "fashion-mnist",
+                           0, limit, &te, &err)) {
         fprintf(stderr, "ordnet eval: %s\n", err.msg);
         goto done;
     }
@@ -280,7 +318,8 @@ static int cmd_eval(args *a) {
         goto done;
     }
     if (json) {
-        printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"images\": %d, \"per_class\": [", acc, loss, te.n);
+        printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"images\": %d, \"per_class\": [", acc, loss,
+               te.n);
         for (int c = 0; c < K; c++) {
             long row = 0;
             for (int j = 0; j < K; j++) row += conf[c * K + j];
@@ -322,7 +361,8 @@ static int cmd_predict(args *a) {
     const char *ckpt = NULL;
     int json = 0, first = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--json")) json = 1;
+        if (is_opt(a, "--json"))
+            json = 1;
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet predict: unknown option '%s'\n", a->argv[a->i]);
             return 2;
@@ -380,8 +420,12 @@ static int cmd_predict(args *a) {
             for (int j = 1; j < K; j++)
                 if (z[j] > mx) mx = z[j], best = j;
             for (int j = 0; j < K; j++) s += prob[j] = expf(z[j] - mx);
-            if (json) printf("{\"file\": \"%s\", \"index\": %d, \"class\": %d, \"probabilities\": [", path, k, best);
-            else printf("%s%s%.0d: class %d (%.1f%%)  [", path, is_idx ? "#" : "", is_idx ? k : 0, best, 100 * prob[best] / s);
+            if (json)
+                printf("{\"file\": \"%s\", \"index\": %d, \"class\": %d, \"probabilities\": [",
+                       path, k, best);
+            else
+                printf("%s%s%.0d: class %d (%.1f%%)  [", path, is_idx ? "#" : "", is_idx ? k : 0,
+                       best, 100 * prob[best] / s);
             for (int j = 0; j < K; j++) printf("%s%.4f", j ? ", " : "", prob[j] / s);
             printf(json ? "]}\n" : "]\n");
         }
@@ -400,12 +444,17 @@ static int cmd_analyze(args *a) {
     int infer = 0, json = 0, measure = 0;
     static const char *const modes[] = {"train", "infer"};
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--mode")) infer = pick(a, modes, 2);
-        else if (is_opt(a, "--measure")) measure = 1;
-        else if (is_opt(a, "--block")) block = opt_value(a);
-        else if (is_opt(a, "--json")) json = 1;
+        if (is_opt(a, "--mode"))
+            infer = pick(a, modes, 2);
+        else if (is_opt(a, "--measure"))
+            measure = 1;
+        else if (is_opt(a, "--block"))
+            block = opt_value(a);
+        else if (is_opt(a, "--json"))
+            json = 1;
         else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet analyze: unknown option '%s' (see ordnet analyze --help)\n", a->argv[a->i]);
+            fprintf(stderr, "ordnet analyze: unknown option '%s' (see ordnet analyze --help)\n",
+                    a->argv[a->i]);
             return 2;
         } else
             model = a->argv[a->i];
@@ -415,7 +464,8 @@ static int cmd_analyze(args *a) {
     on_error err;
     on_model *m = NULL;
     int weights = model && is_checkpoint(model);
-    if (model && !(m = weights ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 0, &err))) {
+    if (model &&
+        !(m = weights ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 0, &err))) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
         return 1;
     }
@@ -437,10 +487,14 @@ static int cmd_optimize(args *a) {
     const char *ckpt = NULL, *out = NULL, *data = NULL;
     int verify = 0, json = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "-o") || is_opt(a, "--out")) out = opt_value(a);
-        else if (is_opt(a, "--verify")) verify = 1;
-        else if (is_opt(a, "--data")) data = opt_value(a);
-        else if (is_opt(a, "--json")) json = 1;
+        if (is_opt(a, "-o") || is_opt(a, "--out"))
+            out = opt_value(a);
+        else if (is_opt(a, "--verify"))
+            verify = 1;
+        else if (is_opt(a, "--data"))
+            data = opt_value(a);
+        else if (is_opt(a, "--json"))
+            json = 1;
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet optimize: unknown option '%s'\n", a->argv[a->i]);
             return 2;
@@ -467,8 +521,10 @@ static int cmd_optimize(args *a) {
     char *before = on_model_to_spec(m), *after = on_model_to_spec(o);
     if (!json) {
         printf("%s\n  %s\n->\n  %s\n", ckpt, before, after);
-        for (int k = 0; k < nrw; k++) printf("  %-8s %s\n", rw[k].exact ? "exact" : "rounding", rw[k].what);
-        printf("forward FLOPs per sample: %.0f -> %.0f (%.1f%% less)\n", f0, f1, f0 > 0 ? 100 * (f0 - f1) / f0 : 0.0);
+        for (int k = 0; k < nrw; k++)
+            printf("  %-8s %s\n", rw[k].exact ? "exact" : "rounding", rw[k].what);
+        printf("forward FLOPs per sample: %.0f -> %.0f (%.1f%% less)\n", f0, f1,
+               f0 > 0 ? 100 * (f0 - f1) / f0 : 0.0);
     }
     free(before);
     free(after);
@@ -480,24 +536,29 @@ static int cmd_optimize(args *a) {
         if (d && on_data_load(d, 0, 200, &te, &err)) goto fail;
         if (on_verify_models(m, o, d ? &te : NULL, 200, &v, &err)) goto fail;
         if (!json) {
-            printf("verify: %d inputs (%d random%s%s): ", v.samples, d ? v.samples - te.n : v.samples,
-                   d ? ", rest from " : "", d ? d : "");
-            if (v.bit_identical) printf("bit-identical\n");
-            else printf("max abs diff %.2g, max rel diff %.2g%s\n", v.max_abs, v.max_rel,
-                        exact ? "" : " (some rewrites are exact only up to rounding)");
+            printf("verify: %d inputs (%d random%s%s): ", v.samples,
+                   d ? v.samples - te.n : v.samples, d ? ", rest from " : "", d ? d : "");
+            if (v.bit_identical)
+                printf("bit-identical\n");
+            else
+                printf("max abs diff %.2g, max rel diff %.2g%s\n", v.max_abs, v.max_rel,
+                       exact ? "" : " (some rewrites are exact only up to rounding)");
         }
         if ((exact && !v.bit_identical) || v.max_rel >= 1e-5) {
-            fprintf(stderr, "ordnet optimize: the optimized model differs more than the rewrites allow\n");
+            fprintf(stderr,
+                    "ordnet optimize: the optimized model differs more than the rewrites allow\n");
             goto done;
         }
     }
     if (json) {
         printf("{\"rewrites\": [");
         for (int k = 0; k < nrw; k++)
-            printf("%s{\"what\": \"%s\", \"exact\": %s}", k ? ", " : "", rw[k].what, rw[k].exact ? "true" : "false");
+            printf("%s{\"what\": \"%s\", \"exact\": %s}", k ? ", " : "", rw[k].what,
+                   rw[k].exact ? "true" : "false");
         printf("], \"flops\": %.0f, \"flops_optimized\": %.0f", f0, f1);
         if (verify)
-            printf(", \"verify\": {\"samples\": %d, \"max_abs\": %g, \"max_rel\": %g, \"bit_identical\": %s}",
+            printf(", \"verify\": {\"samples\": %d, \"max_abs\": %g, \"max_rel\": %g, "
+                   "\"bit_identical\": %s}",
                    v.samples, v.max_abs, v.max_rel, v.bit_identical ? "true" : "false");
         printf("}\n");
     }
@@ -524,19 +585,31 @@ static int cmd_study(args *a) {
     on_study_cfg c = on_study_defaults();
     int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--block")) c.block = opt_value(a);
-        else if (is_opt(a, "--orders")) c.orders = opt_value(a);
-        else if (is_opt(a, "--seeds")) seeds = (int)opt_num(a, 1, 1000);
-        else if (is_opt(a, "--epochs")) epochs = (int)opt_num(a, 1, 1000);
-        else if (is_opt(a, "--limit")) limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--test-limit")) test_limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--data")) c.data = opt_value(a);
-        else if (is_opt(a, "--out")) c.out = opt_value(a);
-        else if (is_opt(a, "--jobs")) c.jobs = (int)opt_num(a, 1, 64);
-        else if (is_opt(a, "--threads")) c.threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--full")) full = 1;
+        if (is_opt(a, "--block"))
+            c.block = opt_value(a);
+        else if (is_opt(a, "--orders"))
+            c.orders = opt_value(a);
+        else if (is_opt(a, "--seeds"))
+            seeds = (int)opt_num(a, 1, 1000);
+        else if (is_opt(a, "--epochs"))
+            epochs = (int)opt_num(a, 1, 1000);
+        else if (is_opt(a, "--limit"))
+            limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--test-limit"))
+            test_limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--data"))
+            c.data = opt_value(a);
+        else if (is_opt(a, "--out"))
+            c.out = opt_value(a);
+        else if (is_opt(a, "--jobs"))
+            c.jobs = (int)opt_num(a, 1, 64);
+        else if (is_opt(a, "--threads"))
+            c.threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--full"))
+            full = 1;
         else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet study: unknown option '%s' (see ordnet study --help)\n", a->argv[a->i]);
+            fprintf(stderr, "ordnet study: unknown option '%s' (see ordnet study --help)\n",
+                    a->argv[a->i]);
             return 2;
         } else
             c.model = a->argv[a->i];
@@ -552,7 +625,8 @@ static int cmd_study(args *a) {
     if (limit) c.limit = limit;
     if (test_limit) c.test_limit = test_limit;
     if (seeds) c.seeds = seeds;
-    if (c.jobs > 1 && !c.threads) c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
+    if (c.jobs > 1 && !c.threads)
+        c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
     c.log = print_line;
     on_error err;
@@ -570,12 +644,17 @@ static int cmd_summary(args *a) {
     int json = 0, classes = 10, has_input = 0;
     on_shape input;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--json")) json = 1;
-        else if (is_opt(a, "--classes")) classes = (int)opt_num(a, 0, 1e6);
+        if (is_opt(a, "--json"))
+            json = 1;
+        else if (is_opt(a, "--classes"))
+            classes = (int)opt_num(a, 0, 1e6);
         else if (is_opt(a, "--input")) {
             const char *v = opt_value(a);
             if (parse_shape(v, &input)) {
-                fprintf(stderr, "ordnet summary: --input '%s': give the shape as Keras does, e.g. 28,28,1 or 128,16\n", v);
+                fprintf(stderr,
+                        "ordnet summary: --input '%s': give the shape as Keras does, e.g. 28,28,1 "
+                        "or 128,16\n",
+                        v);
                 return 2;
             }
             has_input = 1;
@@ -643,7 +722,8 @@ static const command commands[] = {
      "MODEL is the compact form (quoted) or a file holding it; default: the reference model\n"
      "  " REFERENCE_MODEL "\n"
      "options:\n"
-     "  --data fashion-mnist|DIR  IDX data (default fashion-mnist, Debian's dataset-fashion-mnist)\n"
+     "  --data fashion-mnist|DIR  IDX data (default fashion-mnist, Debian's "
+     "dataset-fashion-mnist)\n"
      "  --limit N                 use the first N training (and test) images\n"
      "  --test-limit N            use the first N test images\n"
      "  --epochs N (5)  --batch N (128)  --lr X (3e-3)  --wd X (1e-2)\n"
@@ -666,7 +746,8 @@ static const command commands[] = {
      "FILE: a PGM or PNG image of the model's size, or an IDX image file (every image in it).\n"
      "Prints the class and the probabilities of each image.\n"},
     {"analyze", cmd_analyze, "which adjacent layers commute, and the cheapest equal order",
-     "usage: ordnet analyze [MODEL|CKPT] [--mode train|infer] [--block \"bn,relu,maxpool,dropout(0.2)\"]\n"
+     "usage: ordnet analyze [MODEL|CKPT] [--mode train|infer] [--block "
+     "\"bn,relu,maxpool,dropout(0.2)\"]\n"
      "                      [--measure] [--json]\n"
      "For each adjacent pair of MODEL: exact, exact-with-change, conditional, rounding,\n"
      "approximate or never, with the reason and the cost of both orders; then the orders\n"
@@ -695,7 +776,8 @@ static const command commands[] = {
 };
 
 static void usage(FILE *f) {
-    fprintf(f, "ordnet %s: does the order of your layers matter?\n\nusage: ordnet COMMAND [ARGS]\n\n",
+    fprintf(f,
+            "ordnet %s: does the order of your layers matter?\n\nusage: ordnet COMMAND [ARGS]\n\n",
             ORDNET_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);

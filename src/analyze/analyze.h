@@ -29,8 +29,8 @@ typedef struct on_orders {
 
 /* Explore from the order 0..n-1 (all_perms = 0) or from every permutation (1), keeping at
  * most cap orders. in: the input shape of the first layer. Returns 0, or -1. */
-int on_orders_explore(const on_layer_view *L, int n, on_shape in, int infer, int all_perms,
-                      int cap, on_orders *out);
+int on_orders_explore(const on_layer_view *L, int n, on_shape in, int infer, int all_perms, int cap,
+                      on_orders *out);
 void on_orders_free(on_orders *o);
 /* Is a swap with this verdict allowed within a class? */
 int on_swap_allowed(const on_verdict *v, int infer);

@@ -3,7 +3,8 @@
  * Two orders are in one class when one turns into the other by swapping adjacent layers
  * the rules (rules.c) declare equal: `exact` swaps in training (bit-identical results,
  * so identical trained weights); at inference also `rounding` swaps and `conditional`
- * ones whose condition trained weights usually meet (it is assumed and reported). Each order has a modelled cost: forward
+ * ones whose condition trained weights usually meet (it is assumed and reported). Each order has a
+ * modelled cost: forward
  * (+ backward in training) FLOPs and bytes, after fusion at inference: elementwise layers
  * right after a convolution or dense layer run in its output loop (no extra pass over
  * memory), BatchNorm right after one folds into its weights, and dropout is gone. Orders
@@ -67,8 +68,8 @@ on_cost on_order_cost(const on_layer_view *L, const int *order, int n, on_shape 
 }
 
 /* Verdict for swapping positions k, k+1 of order. */
-static on_verdict swap_verdict(const on_layer_view *L, const int *order, int n, on_shape in,
-                               int k, int infer) {
+static on_verdict swap_verdict(const on_layer_view *L, const int *order, int n, on_shape in, int k,
+                               int infer) {
     on_shape xs[64];
     on_verdict bad = {.kind = ON_NEVER};
     if (n > 64 || shapes(L, order, n, in, xs)) return bad;
@@ -81,10 +82,12 @@ static on_verdict swap_verdict(const on_layer_view *L, const int *order, int n, 
     return on_commute(&a, &b, infer);
 }
 
-static int same(const int *a, const int *b, int n) { return !memcmp(a, b, sizeof(int) * (size_t)n); }
+static int same(const int *a, const int *b, int n) {
+    return !memcmp(a, b, sizeof(int) * (size_t)n);
+}
 
-int on_orders_explore(const on_layer_view *L, int n, on_shape in, int infer, int all_perms,
-                      int cap, on_orders *out) {
+int on_orders_explore(const on_layer_view *L, int n, on_shape in, int infer, int all_perms, int cap,
+                      on_orders *out) {
     memset(out, 0, sizeof *out);
     if (n < 1 || n > 10) return -1;
     out->n = n;
@@ -120,7 +123,8 @@ int on_orders_explore(const on_layer_view *L, int n, on_shape in, int infer, int
                     nx[k] = cur[k + 1];
                     nx[k + 1] = cur[k];
                     int seen = 0;
-                    for (int s = 0; s < out->count && !seen; s++) seen = same(out->orders + s * n, nx, n);
+                    for (int s = 0; s < out->count && !seen; s++)
+                        seen = same(out->orders + s * n, nx, n);
                     if (seen || out->count >= cap) continue;
                     memcpy(out->orders + out->count * n, nx, sizeof(int) * (size_t)n);
                     out->cls[out->count++] = nclass;
@@ -155,5 +159,6 @@ void on_orders_free(on_orders *o) {
 }
 
 double on_cost_seconds(on_cost c) {
-    return (c.flops_fwd + c.flops_bwd) / ON_MODEL_FLOPS + (c.bytes_fwd + c.bytes_bwd) / ON_MODEL_BYTES;
+    return (c.flops_fwd + c.flops_bwd) / ON_MODEL_FLOPS +
+           (c.bytes_fwd + c.bytes_bwd) / ON_MODEL_BYTES;
 }

@@ -58,7 +58,9 @@ static void xg_free(xgraph *g) {
     free(g->n);
 }
 
-static on_shape xs_of(const xgraph *g, int i) { return g->n[g->n[i].in[0]].ys; }
+static on_shape xs_of(const xgraph *g, int i) {
+    return g->n[g->n[i].in[0]].ys;
+}
 
 /* Recompute every live node's output shape (rewrites move layers). */
 static int xg_shapes(xgraph *g, on_error *err) {
@@ -86,11 +88,13 @@ static int xg_load(xgraph *g, const on_model *m, on_error *err) {
         x->in[1] = nd->in[1];
         x->ys = nd->ys;
         snprintf(x->name, sizeof x->name, "%s", nd->name);
-        if (nd->nt > 4) return on_fail(err, "optimize: layer '%s' has %d tensors", nd->name, nd->nt);
+        if (nd->nt > 4)
+            return on_fail(err, "optimize: layer '%s' has %d tensors", nd->name, nd->nt);
         for (int k = 0; k < nd->nt; k++) {
             const on_tensor *t = &m->tensors[nd->t0 + k];
             size_t ln = strlen(nd->name);
-            const char *pn = !strncmp(t->name, nd->name, ln) && t->name[ln] == '.' ? t->name + ln + 1 : t->name;
+            const char *pn =
+                !strncmp(t->name, nd->name, ln) && t->name[ln] == '.' ? t->name + ln + 1 : t->name;
             snprintf(x->pname[k], sizeof x->pname[k], "%s", pn);
             x->psz[k] = t->d.size;
             x->p[k] = malloc(sizeof(float) * (t->d.size ? t->d.size : 1));
@@ -137,8 +141,11 @@ static void bypass(xgraph *g, int from, int to) {
 
 static on_layer_view view(const xgraph *g, int i) {
     const xnode *x = &g->n[i];
-    return (on_layer_view){.op = x->op, .a = x->a, .xs = xs_of(g, i),
-                           .p = x->np ? (const float *const *)x->p : NULL, .name = x->name};
+    return (on_layer_view){.op = x->op,
+                           .a = x->a,
+                           .xs = xs_of(g, i),
+                           .p = x->np ? (const float *const *)x->p : NULL,
+                           .name = x->name};
 }
 
 static void note(xgraph *g, int exact, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -164,17 +171,25 @@ static unsigned props(const xgraph *g, int i) {
     return p;
 }
 
-
-static int is_bn(const xnode *x) { return x->op == on_op_find("batchnorm"); }
-static int is_linear(const xnode *x) { return x->op && (x->op->props & ON_PROP_LINEAR_MAP); }
-static int is_pool(const xnode *x) { return x->op && (x->op->props & ON_PROP_POOL); }
+static int is_bn(const xnode *x) {
+    return x->op == on_op_find("batchnorm");
+}
+static int is_linear(const xnode *x) {
+    return x->op && (x->op->props & ON_PROP_LINEAR_MAP);
+}
+static int is_pool(const xnode *x) {
+    return x->op && (x->op->props & ON_PROP_POOL);
+}
 
 /* The op of the other extreme pool (maxpool2d <-> minpool2d), or NULL. */
 static const on_op *flipped_pool(const on_op *op) {
     char nm[32];
-    if (!strncmp(op->name, "max", 3)) snprintf(nm, sizeof nm, "min%s", op->name + 3);
-    else if (!strncmp(op->name, "min", 3)) snprintf(nm, sizeof nm, "max%s", op->name + 3);
-    else return NULL;
+    if (!strncmp(op->name, "max", 3))
+        snprintf(nm, sizeof nm, "min%s", op->name + 3);
+    else if (!strncmp(op->name, "min", 3))
+        snprintf(nm, sizeof nm, "max%s", op->name + 3);
+    else
+        return NULL;
     const on_op *f = on_op_find(nm);
     return f && f->pool_kind != op->pool_kind && f->pool_kind != ON_POOL_AVG ? f : NULL;
 }
@@ -221,8 +236,8 @@ static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
           *var = param(B, "running_var");
     float *w = param(L, "weight");
     if (!gamma || !beta || !mean || !var || !w || B->psz[0] != (size_t)F) {
-        *failed = on_fail(err, "optimize: cannot fold '%s' into '%s': unexpected tensors",
-                          B->name, L->name);
+        *failed = on_fail(err, "optimize: cannot fold '%s' into '%s': unexpected tensors", B->name,
+                          L->name);
         return 0;
     }
     int added = 0;
@@ -320,8 +335,10 @@ static int rule_merge_pools(xgraph *g) {
         memset(a.pad, 0, sizeof a.pad);
         a.ceil_mode = 0;
         char win[32];
-        if (xs_of(g, i).rank == 2) snprintf(win, sizeof win, "%d", a.kw);
-        else snprintf(win, sizeof win, "%dx%d", a.kh, a.kw);
+        if (xs_of(g, i).rank == 2)
+            snprintf(win, sizeof win, "%d", a.kw);
+        else
+            snprintf(win, sizeof win, "%dx%d", a.kh, a.kw);
         note(g, 1, "merge %s '%s' and '%s' (tiling windows) into one pool over %s", p->op->name,
              p->name, q->name, win);
         char keep[ON_NAME_MAX];
@@ -411,7 +428,8 @@ static int rule_pool_first(xgraph *g) {
         xnode *e = &g->n[i];
         if (i < 1 || !chain(g, i, j) || is_pool(e) || is_linear(e)) continue;
         on_shape es = xs_of(g, i);
-        if (e->ys.rank != es.rank || e->ys.c != es.c || e->ys.h != es.h || e->ys.w != es.w) continue;
+        if (e->ys.rank != es.rank || e->ys.c != es.c || e->ys.h != es.h || e->ys.w != es.w)
+            continue;
         if (on_shape_size(p->ys) >= on_shape_size(xs_of(g, j))) continue;
         on_verdict v;
         int r = exact_swap(g, i, j, &v);
@@ -559,7 +577,8 @@ int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on
     *out = (on_verify){0, 0, 1, 0};
     if (!a || !b) return on_fail(err, "verify: no model");
     if (!same_shape(a->input, b->input))
-        return on_fail(err, "verify: input shapes differ: %s and %s", on_shape_str(a->input, s1, sizeof s1),
+        return on_fail(err, "verify: input shapes differ: %s and %s",
+                       on_shape_str(a->input, s1, sizeof s1),
                        on_shape_str(b->input, s2, sizeof s2));
     if (!same_shape(on_model_output_shape(a), on_model_output_shape(b)))
         return on_fail(err, "verify: output shapes differ: %s and %s",
@@ -567,7 +586,8 @@ int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on
                        on_shape_str(on_model_output_shape(b), s2, sizeof s2));
     if (data && n > 0 && !same_shape(data->shape, a->input))
         return on_fail(err, "verify: the data's samples are %s, the models take %s",
-                       on_shape_str(data->shape, s1, sizeof s1), on_shape_str(a->input, s2, sizeof s2));
+                       on_shape_str(data->shape, s1, sizeof s1),
+                       on_shape_str(a->input, s2, sizeof s2));
     int nd = data && n > 0 ? (n < data->n ? n : data->n) : 0;
     int ba = a->batch, bb = b->batch;
     if (on_model_compile(a, VB, err) || on_model_compile(b, VB, err)) return -1;

@@ -16,8 +16,7 @@
 /* The layer view of node i; weights only when asked for. */
 static on_layer_view view_of(const on_model *m, int i, int weights, float **pbuf) {
     const on_node *nd = &m->nodes[i];
-    on_layer_view v = {.op = nd->op, .a = nd->a, .xs = m->nodes[nd->in[0]].ys,
-                       .name = nd->name};
+    on_layer_view v = {.op = nd->op, .a = nd->a, .xs = m->nodes[nd->in[0]].ys, .name = nd->name};
     if (weights && nd->nt) {
         for (int k = 0; k < nd->nt; k++) pbuf[k] = on_tensor_ptr((on_model *)m, nd->t0 + k);
         v.p = (const float *const *)pbuf;
@@ -102,7 +101,7 @@ static on_model *block_model(const on_model *m, const char *block, int *first, i
     char text[2048];
     snprintf(text, sizeof text, "%s %s", prefix, block);
     for (char *p = text + strlen(prefix); *p; p++)
-        if (*p == ',' ) {
+        if (*p == ',') {
             /* commas between tokens (not inside parentheses) separate layers */
             int depth = 0;
             for (char *q = text + strlen(prefix); q < p; q++) depth += (*q == '(') - (*q == ')');
@@ -122,9 +121,15 @@ static on_model *block_model(const on_model *m, const char *block, int *first, i
     return bm;
 }
 
-static double gf(on_cost c) { return c.flops_fwd + c.flops_bwd; }
-static double us(on_cost c) { return 1e6 * on_cost_seconds(c); }
-static double gb(on_cost c) { return c.bytes_fwd + c.bytes_bwd; }
+static double gf(on_cost c) {
+    return c.flops_fwd + c.flops_bwd;
+}
+static double us(on_cost c) {
+    return 1e6 * on_cost_seconds(c);
+}
+static double gb(on_cost c) {
+    return c.bytes_fwd + c.bytes_bwd;
+}
 
 /* Measured milliseconds per batch of 64 of prefix + order: forward (inference) or forward
  * and backward (training), the median of 5 after a warm-up. */
@@ -179,8 +184,10 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
     char cheapest[2048] = "";
     if (m) {
         on_sb_add(&b, "Adjacent layers (%s; %s):\n", mode,
-            weights ? "weight conditions decided from the checkpoint" : "no weights: weight conditions stated");
-        on_sb_add(&b, "  %3s  %-34s %-18s %s\n", "#", "pair", "verdict", "cost per sample: this order -> swapped");
+                  weights ? "weight conditions decided from the checkpoint"
+                          : "no weights: weight conditions stated");
+        on_sb_add(&b, "  %3s  %-34s %-18s %s\n", "#", "pair", "verdict",
+                  "cost per sample: this order -> swapped");
         for (int i = 1; i + 1 < m->nn; i++) {
             if (!adjacent(m, i)) continue;
             on_verdict v = on_model_commute(m, i, infer, weights);
@@ -192,9 +199,10 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             char pair[96];
             snprintf(pair, sizeof pair, "%s -> %s", L[0].name, L[1].name);
             on_sb_add(&b, "  %3d  %-34s %-18s %.3g -> %.3g MFLOP, %.3g -> %.3g MB\n", i, pair,
-                on_verdict_name(v.kind), gf(c0) / 1e6, gf(c1) / 1e6, gb(c0) / 1e6, gb(c1) / 1e6);
-            on_sb_add(&b, "       %s%s%s%s%s\n", v.reason, *v.condition ? " [if: " : "", v.condition,
-                *v.condition ? "]" : "", *v.change ? "" : "");
+                      on_verdict_name(v.kind), gf(c0) / 1e6, gf(c1) / 1e6, gb(c0) / 1e6,
+                      gb(c1) / 1e6);
+            on_sb_add(&b, "       %s%s%s%s%s\n", v.reason, *v.condition ? " [if: " : "",
+                      v.condition, *v.condition ? "]" : "", *v.change ? "" : "");
             if (*v.change) on_sb_add(&b, "       change: %s\n", v.change);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "index", i);
@@ -222,7 +230,8 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
         for (int r = 0; r < nr; r++) {
             on_layer_view L[10];
             float *pbuf[10][4];
-            for (int k = 0; k < runs[r].n; k++) L[k] = view_of(m, runs[r].first + k, weights, pbuf[k]);
+            for (int k = 0; k < runs[r].n; k++)
+                L[k] = view_of(m, runs[r].first + k, weights, pbuf[k]);
             on_orders o;
             if (on_orders_explore(L, runs[r].n, L[0].xs, infer, 0, 5000, &o)) {
                 on_orders_free(&o);
@@ -231,7 +240,8 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             int best = 0;
             double bf = 1e300;
             for (int k = 0; k < o.count; k++) {
-                on_cost c = on_order_cost(L, o.orders + k * o.n, o.n, L[0].xs, infer, runs[r].after_linear);
+                on_cost c =
+                    on_order_cost(L, o.orders + k * o.n, o.n, L[0].xs, infer, runs[r].after_linear);
                 if (us(c) < bf * (1 - 1e-9)) bf = us(c), best = k;
             }
             on_cost c0 = on_order_cost(L, o.orders, o.n, L[0].xs, infer, runs[r].after_linear);
@@ -242,8 +252,8 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             order_text(L, o.orders, o.n, t0, sizeof t0);
             order_text(L, o.orders + best * o.n, o.n, t1, sizeof t1);
             on_sb_add(&b, "  layers %d-%d: %d order%s; cheapest: %s (%.3g us%s%s)\n", runs[r].first,
-                runs[r].first + o.n - 1, o.count, o.count == 1 ? "" : "s", t1, bf,
-                best ? ", now: " : "", best ? t0 : "");
+                      runs[r].first + o.n - 1, o.count, o.count == 1 ? "" : "s", t1, bf,
+                      best ? ", now: " : "", best ? t0 : "");
             if (*o.assumed && !strstr(assumed, o.assumed) &&
                 strlen(assumed) + strlen(o.assumed) + 3 < sizeof assumed) {
                 if (*assumed) strcat(assumed, "; ");
@@ -259,10 +269,11 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             }
             on_orders_free(&o);
         }
-        on_sb_add(&b, "  %.0f equivalent order%s; the reorderable layers cost %.4g us per sample "
-                "(modelled), the cheapest order %.4g (%.1f%% less)\n  cheapest: %s\n",
-            total, total == 1 ? "" : "s", now_f, best_f,
-            now_f > 0 ? 100 * (now_f - best_f) / now_f : 0.0, cheapest);
+        on_sb_add(&b,
+                  "  %.0f equivalent order%s; the reorderable layers cost %.4g us per sample "
+                  "(modelled), the cheapest order %.4g (%.1f%% less)\n  cheapest: %s\n",
+                  total, total == 1 ? "" : "s", now_f, best_f,
+                  now_f > 0 ? 100 * (now_f - best_f) / now_f : 0.0, cheapest);
         if (*assumed) on_sb_add(&b, "  assuming: %s\n", assumed);
         cJSON *mc = cJSON_CreateObject();
         cJSON_AddNumberToObject(mc, "orders", total);
@@ -294,7 +305,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             return NULL;
         }
         on_sb_add(&b, "\nBlock %s after %s: %d orders -> %d %s classes\n", block,
-            bm->nodes[first - 1].name, o.count, o.nclasses, mode);
+                  bm->nodes[first - 1].name, o.count, o.nclasses, mode);
         if (*o.assumed) on_sb_add(&b, "  assuming: %s\n", o.assumed);
         double best_all = 1e300;
         for (int c = 0; c < o.nclasses; c++) {
@@ -309,8 +320,9 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             }
             char t[512];
             order_text(L, o.orders + best * n, n, t, sizeof t);
-            on_sb_add(&b, "  class %2d: %d order%s cheapest %-40s %6.3g MFLOP %6.3g MB %6.3g us", c + 1,
-                members, members == 1 ? ", " : "s,", t, gf(bc) / 1e6, gb(bc) / 1e6, bt);
+            on_sb_add(&b, "  class %2d: %d order%s cheapest %-40s %6.3g MFLOP %6.3g MB %6.3g us",
+                      c + 1, members, members == 1 ? ", " : "s,", t, gf(bc) / 1e6, gb(bc) / 1e6,
+                      bt);
             double ms = measure ? measure_ms(prefix, t, infer) : NAN;
             if (measure) on_sb_add(&b, "  measured %.2f ms/batch of 64", ms);
             on_sb_add(&b, "\n");

@@ -15,8 +15,8 @@
 #include <string.h>
 
 const char *on_verdict_name(int kind) {
-    static const char *const names[] = {"exact", "exact-with-change", "conditional",
-                                        "rounding", "approximate", "never"};
+    static const char *const names[] = {"exact",    "exact-with-change", "conditional",
+                                        "rounding", "approximate",       "never"};
     return kind >= 0 && kind <= ON_NEVER ? names[kind] : "?";
 }
 
@@ -24,8 +24,8 @@ enum { R_ELEM, R_POOL, R_BN_TRAIN, R_DROP_TRAIN, R_IDENTITY, R_LINEAR, R_RESHAPE
 
 typedef struct role {
     int kind;
-    unsigned p;      /* properties that hold */
-    unsigned cond;   /* properties that hold only under `why` */
+    unsigned p;    /* properties that hold */
+    unsigned cond; /* properties that hold only under `why` */
     char why[128];
     const on_layer_view *v;
 } role;
@@ -57,25 +57,36 @@ static role role_of(const on_layer_view *v, int infer) {
         r.kind = R_BN_TRAIN;
         return r;
     }
-    if (p & ON_PROP_POOL) r.kind = R_POOL;
-    else if (p & ON_PROP_LINEAR_MAP) r.kind = R_LINEAR;
-    else if (p & ON_PROP_RESHAPE) r.kind = R_RESHAPE;
-    else if (p & ON_PROP_ELEMENTWISE || (p & ON_PROP_TRAIN_DIFFERS)) r.kind = R_ELEM;
-    else r.kind = R_OTHER;
+    if (p & ON_PROP_POOL)
+        r.kind = R_POOL;
+    else if (p & ON_PROP_LINEAR_MAP)
+        r.kind = R_LINEAR;
+    else if (p & ON_PROP_RESHAPE)
+        r.kind = R_RESHAPE;
+    else if (p & ON_PROP_ELEMENTWISE || (p & ON_PROP_TRAIN_DIFFERS))
+        r.kind = R_ELEM;
+    else
+        r.kind = R_OTHER;
     unsigned id = ON_PROP_AFFINE | ON_PROP_IDEMPOTENT | ON_PROP_MONO_UP | ON_PROP_ZERO_FIXED;
     if (r.kind == R_ELEM && (p & id) == id && !(p & ON_PROP_PER_CHANNEL)) r.kind = R_IDENTITY;
     r.p = p;
     if (op->props_of) {
         /* attribute-only properties (LeakyReLU slope, ELU alpha) need no weights */
         int needs_weights = op->params != NULL;
-        if (!needs_weights || v->p) r.p = op->props_of(&v->a, v->p, v->xs);
-        else weight_conditions(&r, v);
+        if (!needs_weights || v->p)
+            r.p = op->props_of(&v->a, v->p, v->xs);
+        else
+            weight_conditions(&r, v);
     }
     return r;
 }
 
-static int has(const role *r, unsigned bits) { return (r->p & bits) == bits; }
-static int maybe(const role *r, unsigned bits) { return ((r->p | r->cond) & bits) == bits; }
+static int has(const role *r, unsigned bits) {
+    return (r->p & bits) == bits;
+}
+static int maybe(const role *r, unsigned bits) {
+    return ((r->p | r->cond) & bits) == bits;
+}
 
 static on_verdict verdict(int kind, const char *change, const char *cond, const char *fmt,
                           const char *a, const char *b) {
@@ -142,21 +153,23 @@ static on_verdict pool_elem(const role *p, const role *f) {
                        "rounding",
                        fn, pn);
     }
-    const char *to = kind == ON_POOL_MAX ? "max-pool becomes min-pool" : "min-pool becomes max-pool";
+    const char *to =
+        kind == ON_POOL_MAX ? "max-pool becomes min-pool" : "min-pool becomes max-pool";
     if (has(f, ON_PROP_MONO_UP))
         return verdict(ON_EXACT, NULL, NULL,
                        "'%s' is non-decreasing, so the extreme of a window is taken at the same "
                        "element before or after it ('%s')",
                        fn, pn);
     if (has(f, ON_PROP_MONO_DOWN))
-        return verdict(ON_EXACT_CHANGE, to, NULL,
-                       "'%s' is non-increasing, so it swaps with '%s' when max and min trade places",
-                       fn, pn);
+        return verdict(
+            ON_EXACT_CHANGE, to, NULL,
+            "'%s' is non-increasing, so it swaps with '%s' when max and min trade places", fn, pn);
     if (maybe(f, ON_PROP_MONO_UP))
-        return likely(verdict(ON_CONDITIONAL, NULL, f->why,
-                       "'%s' is non-decreasing only when its weights say so; then it commutes "
-                       "with '%s'",
-                       fn, pn));
+        return likely(
+            verdict(ON_CONDITIONAL, NULL, f->why,
+                    "'%s' is non-decreasing only when its weights say so; then it commutes "
+                    "with '%s'",
+                    fn, pn));
     if (f->v->op->props & ON_PROP_PER_CHANNEL)
         return verdict(ON_NEVER, NULL, NULL,
                        "'%s' decreases in some channels: there '%s' would have to become a "
@@ -214,8 +227,14 @@ static int fixes(const on_layer_view *g, float v) {
     float x[256], y[256];
     int C = g->xs.c < 256 ? g->xs.c : 256;
     for (int i = 0; i < C; i++) x[i] = v;
-    on_call c = {.a = &g->a, .n = 1, .xs = {1, C, 1, 1}, .ys = {1, C, 1, 1}, .x = x, .y = y,
-                 .p = (float *const *)g->p, .threads = 1};
+    on_call c = {.a = &g->a,
+                 .n = 1,
+                 .xs = {1, C, 1, 1},
+                 .ys = {1, C, 1, 1},
+                 .x = x,
+                 .y = y,
+                 .p = (float *const *)g->p,
+                 .threads = 1};
     g->op->forward(&c);
     for (int i = 0; i < C; i++)
         if (y[i] != v) return 0;
@@ -263,7 +282,8 @@ static on_verdict elem_elem(const role *a, const role *b) {
              * fixes lo and hi */
             int fl = fixes(g->v, lo), fh = fixes(g->v, hi);
             if (fl && fh && (fl < 0 || fh < 0 || !has(g, ON_PROP_MONO_UP)))
-                return verdict(ON_CONDITIONAL, NULL, "the second layer is non-decreasing and "
+                return verdict(ON_CONDITIONAL, NULL,
+                               "the second layer is non-decreasing and "
                                "maps the clamp's bounds to themselves",
                                "'%s' clamps; '%s' commutes with it when it is non-decreasing and "
                                "fixes the bounds",
@@ -307,10 +327,11 @@ static on_verdict elem_elem(const role *a, const role *b) {
                            "scales by factors >= 0 with no shift",
                            s->v->name, f->v->name);
     }
-    if (has(a, ON_PROP_AFFINE) && has(b, ON_PROP_AFFINE) &&
-        !((a->p | b->p) & ON_PROP_PER_CHANNEL))
-        return verdict(ON_ROUNDING, NULL, NULL, "'%s' and '%s' are both affine maps with one "
-                       "coefficient: they commute up to rounding", an, bn);
+    if (has(a, ON_PROP_AFFINE) && has(b, ON_PROP_AFFINE) && !((a->p | b->p) & ON_PROP_PER_CHANNEL))
+        return verdict(ON_ROUNDING, NULL, NULL,
+                       "'%s' and '%s' are both affine maps with one "
+                       "coefficient: they commute up to rounding",
+                       an, bn);
     return verdict(ON_NEVER, NULL, NULL,
                    "'%s' and '%s' are different functions, and no property they declare makes "
                    "them commute",
@@ -357,9 +378,10 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
         if ((o->kind == R_ELEM || o->kind == R_DROP_TRAIN) && !(o->p & ON_PROP_PER_CHANNEL) &&
             !(o->v->op->props & ON_PROP_PER_CHANNEL))
             return verdict(ON_EXACT, NULL, NULL,
-                           "'%s' only moves values, and '%s' treats every value alike", 
+                           "'%s' only moves values, and '%s' treats every value alike",
                            a.kind == R_RESHAPE ? an : bn, o->v->name);
-        return verdict(ON_NEVER, NULL, NULL, "'%s' changes which values form a channel or a "
+        return verdict(ON_NEVER, NULL, NULL,
+                       "'%s' changes which values form a channel or a "
                        "window, which '%s' depends on",
                        a.kind == R_RESHAPE ? an : bn, o->v->name);
     }
@@ -375,8 +397,10 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                            "'%s' and '%s' tile their inputs: both orders average the same "
                            "product window",
                            an, bn);
-        return verdict(ON_NEVER, NULL, NULL, "'%s' and '%s' see different windows in the two "
-                       "orders", an, bn);
+        return verdict(ON_NEVER, NULL, NULL,
+                       "'%s' and '%s' see different windows in the two "
+                       "orders",
+                       an, bn);
     }
     if (a.kind == R_POOL || b.kind == R_POOL) {
         const role *p = a.kind == R_POOL ? &a : &b, *o = a.kind == R_POOL ? &b : &a;
@@ -388,8 +412,10 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
         return pool_elem(p, o);
     }
     if (a.kind == R_DROP_TRAIN && b.kind == R_DROP_TRAIN)
-        return verdict(ON_NEVER, NULL, NULL, "'%s' and '%s' draw their masks from different "
-                       "streams", an, bn);
+        return verdict(ON_NEVER, NULL, NULL,
+                       "'%s' and '%s' draw their masks from different "
+                       "streams",
+                       an, bn);
     if (a.kind == R_DROP_TRAIN || b.kind == R_DROP_TRAIN)
         return a.kind == R_DROP_TRAIN ? drop_elem(&a, &b) : drop_elem(&b, &a);
     return elem_elem(&a, &b);

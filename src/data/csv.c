@@ -45,7 +45,8 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
                         tl < 24 ? tl : 24, p);
                 goto done;
             }
-            if (field == 0) label = v;
+            if (field == 0)
+                label = v;
             else {
                 if (k >= rowcap) {
                     rowcap = rowcap ? rowcap * 2 : 256;
@@ -64,7 +65,8 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
         }
         if (!width) width = k;
         if (k != width) {
-            on_fail(err, "%s:%d: %zu values, but the first example has %zu", path, lineno, k, width);
+            on_fail(err, "%s:%d: %zu values, but the first example has %zu", path, lineno, k,
+                    width);
             goto done;
         }
         if (n == cap) {
@@ -96,7 +98,8 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
     }
     if (nlabels > 1000) {
         free(uniq);
-        on_fail(err, "%s: %d distinct labels: the first column must be a class label", path, nlabels);
+        on_fail(err, "%s: %d distinct labels: the first column must be a class label", path,
+                nlabels);
         goto done;
     }
     if (!(out->y = malloc(sizeof(int) * n))) {
@@ -104,7 +107,8 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
         goto oom;
     }
     for (size_t i = 0; i < n; i++) {
-        const double *hit = bsearch(&raw_labels[i], labels, (size_t)nlabels, sizeof(double), cmp_double);
+        const double *hit =
+            bsearch(&raw_labels[i], labels, (size_t)nlabels, sizeof(double), cmp_double);
         if (!hit) {
             on_fail(err, "%s: label %g of example %zu does not occur in the training set", path,
                     raw_labels[i], i + 1);

@@ -47,8 +47,7 @@ static int read_body(gzFile f, const char *path, unsigned char *buf, size_t len,
     return 0;
 }
 
-int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out,
-                on_error *err) {
+int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out, on_error *err) {
     memset(out, 0, sizeof *out);
     gzFile fi = gzopen(images, "rb"), fl = NULL;
     unsigned char *px = NULL, *lb = NULL;
@@ -114,4 +113,3 @@ void on_dataset_free(on_dataset *d) {
     free(d->y);
     memset(d, 0, sizeof *d);
 }
-

@@ -12,13 +12,16 @@
 static int convert(const char *path, const unsigned char *px, int h, int w, int ch, on_shape want,
                    float *out, on_error *err) {
     if (h != want.h || w != want.w)
-        return on_fail(err, "%s is %dx%d but the model takes %dx%d images", path, w, h, want.w, want.h);
+        return on_fail(err, "%s is %dx%d but the model takes %dx%d images", path, w, h, want.w,
+                       want.h);
     for (int c = 0; c < want.c; c++)
         for (int i = 0; i < h * w; i++) {
             const unsigned char *p = px + (size_t)i * ch;
             float v;
-            if (ch >= 3 && want.c == 1) v = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
-            else v = p[ch >= 3 ? (c < 3 ? c : 0) : 0];
+            if (ch >= 3 && want.c == 1)
+                v = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+            else
+                v = p[ch >= 3 ? (c < 3 ? c : 0) : 0];
             out[(size_t)c * h * w + i] = v / 255.0f;
         }
     return 0;
@@ -34,17 +37,20 @@ static int read_pgm(const char *path, FILE *f, on_shape want, float *out, on_err
     while (got < 3) {
         int c = fgetc(f);
         if (c == '#') {
-            while ((c = fgetc(f)) != '\n' && c != EOF) {}
+            while ((c = fgetc(f)) != '\n' && c != EOF) {
+            }
         } else if (c >= '0' && c <= '9') {
             ungetc(c, f);
             if (fscanf(f, "%d", &vals[got]) != 1) break;
             got++;
-        } else if (c == EOF) break;
+        } else if (c == EOF)
+            break;
     }
     if (got < 3) return on_fail(err, "%s: truncated PGM header", path);
     w = vals[0], h = vals[1], maxv = vals[2];
     if (w < 1 || h < 1 || w > 16384 || h > 16384 || maxv < 1 || maxv > 255)
-        return on_fail(err, "%s: unsupported PGM (%dx%d, max value %d; 8-bit only)", path, w, h, maxv);
+        return on_fail(err, "%s: unsupported PGM (%dx%d, max value %d; 8-bit only)", path, w, h,
+                       maxv);
     unsigned char *px = malloc((size_t)w * h);
     if (!px) return on_fail(err, "%s: out of memory", path);
     int ok = 1;
@@ -60,7 +66,8 @@ static int read_pgm(const char *path, FILE *f, on_shape want, float *out, on_err
     }
     if (ok && maxv != 255)
         for (int i = 0; i < w * h; i++) px[i] = (unsigned char)(px[i] * 255 / maxv);
-    int rc = ok ? convert(path, px, h, w, 1, want, out, err) : on_fail(err, "%s: truncated PGM data", path);
+    int rc = ok ? convert(path, px, h, w, 1, want, out, err)
+                : on_fail(err, "%s: truncated PGM data", path);
     free(px);
     return rc;
 }
@@ -83,14 +90,16 @@ static int read_png(const char *path, FILE *f, on_shape want, float *out, on_err
         png_image_free(&img);
         return on_fail(err, "%s: bad PNG data (%s)", path, img.message);
     }
-    int rc = convert(path, px, (int)img.height, (int)img.width, want.c == 1 ? 1 : 3, want, out, err);
+    int rc =
+        convert(path, px, (int)img.height, (int)img.width, want.c == 1 ? 1 : 3, want, out, err);
     free(px);
     return rc;
 }
 
 int on_image_load(const char *path, on_shape want, float *out, on_error *err) {
     if (want.rank != 3 || (want.c != 1 && want.c != 3))
-        return on_fail(err, "%s: the model does not take images (its input is not (1 or 3,H,W))", path);
+        return on_fail(err, "%s: the model does not take images (its input is not (1 or 3,H,W))",
+                       path);
     FILE *f = fopen(path, "rb");
     if (!f) return on_fail(err, "%s: cannot open", path);
     unsigned char sig[8] = {0};

@@ -73,10 +73,13 @@ int on_data_load(const char *where, int train, int limit, on_dataset *out, on_er
     pick(dir, train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte", b, sizeof b);
     if (!exists(a) && !exists(b)) {
         if (debian)
-            return on_fail(err, "Fashion-MNIST is not in %s: apt-get install dataset-fashion-mnist", dir);
-        return on_fail(err, "%s: no data found (expected MNIST-layout IDX files such as "
-                            "train-images-idx3-ubyte.gz, CIFAR-10 data_batch_1.bin, or "
-                            "train.csv/test.csv)", dir);
+            return on_fail(err, "Fashion-MNIST is not in %s: apt-get install dataset-fashion-mnist",
+                           dir);
+        return on_fail(err,
+                       "%s: no data found (expected MNIST-layout IDX files such as "
+                       "train-images-idx3-ubyte.gz, CIFAR-10 data_batch_1.bin, or "
+                       "train.csv/test.csv)",
+                       dir);
     }
     return on_idx_load(a, b, limit, out, err);
 }

@@ -135,9 +135,12 @@ int on_checkpoint_save(const on_model *m, const char *path, const on_checkpoint_
     }
     snprintf(epoch, sizeof epoch, "%d", info ? info->epoch : 0);
     snprintf(classes, sizeof classes, "%d", info ? info->classes : 0);
-    const char *kv[][2] = {{"format", FORMAT},        {"model", spec},
-                           {"train_config", cfg},     {"epoch", epoch},
-                           {"classes", classes},      {"normalization", norm},
+    const char *kv[][2] = {{"format", FORMAT},
+                           {"model", spec},
+                           {"train_config", cfg},
+                           {"epoch", epoch},
+                           {"classes", classes},
+                           {"normalization", norm},
                            {"data", info ? info->data : NULL}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (!kv[i][1]) continue;
@@ -204,7 +207,8 @@ on_model *on_checkpoint_load(const char *path, on_checkpoint_info *info, on_erro
         char want[32];
         snprintf(want, sizeof want, "crc32:%08lx", checksum(meta, nm, tens, nt));
         if (!crc || strcmp(crc, want)) {
-            on_fail(err, "%s: checksum mismatch (file says %s, contents give %s): the file is damaged",
+            on_fail(err,
+                    "%s: checksum mismatch (file says %s, contents give %s): the file is damaged",
                     path, crc ? crc : "nothing", want);
             goto fail;
         }
@@ -225,10 +229,13 @@ on_model *on_checkpoint_load(const char *path, on_checkpoint_info *info, on_erro
         if (!ok) {
             char want[64] = "", got[64] = "";
             for (int k = 0; k < t->d.ndims; k++)
-                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", k ? "," : "", t->d.dims[k]);
+                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", k ? "," : "",
+                         t->d.dims[k]);
             for (int k = 0; k < s->ndims && k < 8; k++)
-                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? "," : "", (long long)s->dims[k]);
-            on_fail(err, "%s: tensor '%s' has shape (%s), the model needs (%s)", path, t->name, got, want);
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? "," : "",
+                         (long long)s->dims[k]);
+            on_fail(err, "%s: tensor '%s' has shape (%s), the model needs (%s)", path, t->name, got,
+                    want);
             goto fail;
         }
         memcpy(on_tensor_ptr(m, i), s->f, sizeof(float) * s->size);

@@ -13,7 +13,9 @@
 #define SELU_ALPHA 1.6732632423543772f
 #define SELU_SCALE 1.0507009873554805f
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float sigm(float x) {
+    return 1.0f / (1.0f + expf(-x));
+}
 static inline float softplus(float x, float b) {
     return b * x > 20.0f ? x : log1pf(expf(b * x)) / b; /* PyTorch's threshold 20 */
 }
@@ -31,6 +33,11 @@ static void planes(on_shape s, int *ch, size_t *inner) {
     *inner = on_shape_size(s) / (size_t)s.c;
 }
 
+/* One loop iteration per (sample, channel) row, split over threads for big tensors. */
+// clang-format off
+#define PARALLEL_ROWS _Pragma("omp parallel for schedule(static) num_threads(c->threads) if (rows * (long)inner > ON_PAR_MIN)")
+// clang-format on
+
 /* Generates name_fwd and name_bwd. A is the parameter expression for channel ci. */
 #define ACT_KERNELS(nm, A, F, DF)                                                                  \
     static void nm##_fwd(const on_call *c) {                                                       \
@@ -38,7 +45,7 @@ static void planes(on_shape s, int *ch, size_t *inner) {
         size_t inner;                                                                              \
         planes(c->xs, &ch, &inner);                                                                \
         long rows = (long)c->n * ch;                                                               \
-        _Pragma("omp parallel for schedule(static) num_threads(c->threads) if (rows * (long)inner > ON_PAR_MIN)") \
+        PARALLEL_ROWS                                                                              \
         for (long r = 0; r < rows; r++) {                                                          \
             int ci = (int)(r % ch);                                                                \
             float a = (A);                                                                         \
@@ -58,13 +65,13 @@ static void planes(on_shape s, int *ch, size_t *inner) {
         size_t inner;                                                                              \
         planes(c->xs, &ch, &inner);                                                                \
         long rows = (long)c->n * ch;                                                               \
-        _Pragma("omp parallel for schedule(static) num_threads(c->threads) if (rows * (long)inner > ON_PAR_MIN)") \
+        PARALLEL_ROWS                                                                              \
         for (long r = 0; r < rows; r++) {                                                          \
             int ci = (int)(r % ch);                                                                \
             float a = (A);                                                                         \
             (void)a;                                                                               \
             (void)ci;                                                                              \
-            const float *xp = c->x + r * inner, *yp = c->y + r * inner, *g = c->dy + r * inner;   \
+            const float *xp = c->x + r * inner, *yp = c->y + r * inner, *g = c->dy + r * inner;    \
             float *dx = c->dx + r * inner;                                                         \
             for (size_t j = 0; j < inner; j++) {                                                   \
                 float x = xp[j], y = yp[j];                                                        \
@@ -167,8 +174,12 @@ static unsigned hardtanh_props_of(const on_attrs *a, const float *const *p, on_s
 static int prelu_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
     (void)a;
     (void)ys;
-    out[0] = (on_param_desc){.name = "weight", .size = (size_t)xs.c, .trainable = 1,
-                             .init = ON_INIT_CONST, .init_value = 0.25f, .ndims = 1,
+    out[0] = (on_param_desc){.name = "weight",
+                             .size = (size_t)xs.c,
+                             .trainable = 1,
+                             .init = ON_INIT_CONST,
+                             .init_value = 0.25f,
+                             .ndims = 1,
                              .dims = {xs.c}};
     return 1;
 }
@@ -186,9 +197,17 @@ static on_cost act_cost_exp(const on_attrs *a, on_shape xs, on_shape ys) {
 
 #define ACT(nm, title_, F, DF, props_, props_of_, cost_, ...)                                      \
     ACT_KERNELS(nm, c->a->alpha, F, DF)                                                            \
-    const on_op on_op_##nm = {.name = #nm, .title = title_, .props = props_, .ninputs = 1,        \
-                              .defaults = {__VA_ARGS__}, .args = ARGS_##nm, .clamp_of = CLAMP_##nm, .props_of = props_of_,                   \
-                              .shape = act_shape, .forward = nm##_fwd, .backward = nm##_bwd,       \
+    const on_op on_op_##nm = {.name = #nm,                                                         \
+                              .title = title_,                                                     \
+                              .props = props_,                                                     \
+                              .ninputs = 1,                                                        \
+                              .defaults = {__VA_ARGS__},                                           \
+                              .args = ARGS_##nm,                                                   \
+                              .clamp_of = CLAMP_##nm,                                              \
+                              .props_of = props_of_,                                               \
+                              .shape = act_shape,                                                  \
+                              .forward = nm##_fwd,                                                 \
+                              .backward = nm##_bwd,                                                \
                               .cost = cost_};
 
 /* clang-format off */
@@ -239,7 +258,8 @@ static void prelu_backward(const on_call *c) {
     for (int ci = 0; ci < ch; ci++) { /* fixed order: independent of threads */
         double s = 0;
         for (int i = 0; i < c->n; i++) {
-            const float *x = c->x + ((size_t)i * ch + ci) * inner, *g = c->dy + ((size_t)i * ch + ci) * inner;
+            const float *x = c->x + ((size_t)i * ch + ci) * inner,
+                        *g = c->dy + ((size_t)i * ch + ci) * inner;
             for (size_t j = 0; j < inner; j++)
                 if (x[j] <= 0) s += (double)g[j] * x[j];
         }
@@ -247,9 +267,14 @@ static void prelu_backward(const on_call *c) {
     }
 }
 
-const on_op on_op_prelu = {.name = "prelu", .title = "PReLU",
+const on_op on_op_prelu = {.name = "prelu",
+                           .title = "PReLU",
                            .props = ON_PROP_ELEMENTWISE | ON_PROP_PER_CHANNEL | P_ZH |
                                     ON_PROP_LEAKY | ON_PROP_PARAM_DEPENDENT,
-                           .ninputs = 1, .props_of = prelu_props_of, .shape = act_shape,
-                           .params = prelu_params, .forward = prelu_fwd,
-                           .backward = prelu_backward, .cost = act_cost};
+                           .ninputs = 1,
+                           .props_of = prelu_props_of,
+                           .shape = act_shape,
+                           .params = prelu_params,
+                           .forward = prelu_fwd,
+                           .backward = prelu_backward,
+                           .cost = act_cost};

@@ -111,7 +111,8 @@ static void bn_backward(const on_call *c) {
         }
         double sdy = 0, sdyx = 0;
         for (int i = 0; i < c->n; i++) {
-            const float *x = c->x + ((size_t)i * C + ch) * S, *dy = c->dy + ((size_t)i * C + ch) * S;
+            const float *x = c->x + ((size_t)i * C + ch) * S,
+                        *dy = c->dy + ((size_t)i * C + ch) * S;
             for (size_t j = 0; j < S; j++) {
                 sdy += dy[j];
                 sdyx += dy[j] * ((x[j] - mu) * inv);
@@ -123,7 +124,8 @@ static void bn_backward(const on_call *c) {
         float k = gamma[ch] * inv;
         float mdy = c->train ? (float)(sdy / m) : 0, mdyx = c->train ? (float)(sdyx / m) : 0;
         for (int i = 0; i < c->n; i++) {
-            const float *x = c->x + ((size_t)i * C + ch) * S, *dy = c->dy + ((size_t)i * C + ch) * S;
+            const float *x = c->x + ((size_t)i * C + ch) * S,
+                        *dy = c->dy + ((size_t)i * C + ch) * S;
             float *dx = c->dx + ((size_t)i * C + ch) * S;
             for (size_t j = 0; j < S; j++) dx[j] = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
         }
@@ -139,9 +141,17 @@ static on_cost bn_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     return k;
 }
 
-const on_op on_op_batchnorm = {
-    .name = "batchnorm", .title = "batch normalization",
-    .props = ON_PROP_PER_CHANNEL | ON_PROP_TRAIN_DIFFERS | ON_PROP_PARAM_DEPENDENT,
-    .ninputs = 1, .defaults = {.eps = 1e-5f, .momentum = 0.1f}, .args = "eps momentum", .props_of = bn_props_of,
-    .shape = bn_shape, .params = bn_params, .saved_size = bn_saved, .forward = bn_forward,
-    .backward = bn_backward, .cost = bn_cost};
+const on_op on_op_batchnorm = {.name = "batchnorm",
+                               .title = "batch normalization",
+                               .props = ON_PROP_PER_CHANNEL | ON_PROP_TRAIN_DIFFERS |
+                                        ON_PROP_PARAM_DEPENDENT,
+                               .ninputs = 1,
+                               .defaults = {.eps = 1e-5f, .momentum = 0.1f},
+                               .args = "eps momentum",
+                               .props_of = bn_props_of,
+                               .shape = bn_shape,
+                               .params = bn_params,
+                               .saved_size = bn_saved,
+                               .forward = bn_forward,
+                               .backward = bn_backward,
+                               .cost = bn_cost};

@@ -27,13 +27,21 @@ static int conv_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *er
 static int conv_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
     (void)ys;
     int k = xs.c * a->kh * a->kw;
-    out[0] = (on_param_desc){.name = "weight", .size = (size_t)a->units * k, .trainable = 1,
-                             .init = ON_INIT_FANIN, .fan_in = k,
+    out[0] = (on_param_desc){.name = "weight",
+                             .size = (size_t)a->units * k,
+                             .trainable = 1,
+                             .init = ON_INIT_FANIN,
+                             .fan_in = k,
                              .ndims = xs.rank == 2 ? 3 : 4,
                              .dims = {a->units, xs.c, xs.rank == 2 ? a->kw : a->kh, a->kw}};
     if (!a->bias) return 1;
-    out[1] = (on_param_desc){.name = "bias", .size = (size_t)a->units, .trainable = 1,
-                             .init = ON_INIT_FANIN, .fan_in = k, .ndims = 1, .dims = {a->units}};
+    out[1] = (on_param_desc){.name = "bias",
+                             .size = (size_t)a->units,
+                             .trainable = 1,
+                             .init = ON_INIT_FANIN,
+                             .fan_in = k,
+                             .ndims = 1,
+                             .dims = {a->units}};
     return 2;
 }
 
@@ -155,8 +163,8 @@ static void conv_backward(const on_call *c) {
             if (!c->dx) continue;
             /* dcol (K,PQ) = W^T (K,F) . dy (F,PQ) */
             float *dx = c->dx + xsz * i;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, PQ, F, 1.0f, c->p[0], K, dy,
-                        PQ, 0.0f, pw ? dx : dcol, PQ);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, PQ, F, 1.0f, c->p[0], K, dy, PQ,
+                        0.0f, pw ? dx : dcol, PQ);
             if (!pw) col2im(dcol, a, &g, C, dx);
         }
 #pragma omp barrier
@@ -165,8 +173,10 @@ static void conv_backward(const on_call *c) {
         for (int j = 0; j < F * (K + 1); j++) {
             float s = 0;
             for (int u = 0; u < TT; u++) s += (c->tmp + per * u + 2 * (size_t)K * PQ)[j];
-            if (j < F * K) c->dp[0][j] += s;
-            else if (a->bias) c->dp[1][j - F * K] += s;
+            if (j < F * K)
+                c->dp[0][j] += s;
+            else if (a->bias)
+                c->dp[1][j - F * K] += s;
         }
     }
 }
@@ -183,17 +193,37 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
 
 #define CONV_ARGS "filters kernel stride padding dilation bias"
 #define CONV_DEFAULTS(kh_)                                                                         \
-    {.units = 0, .kh = kh_, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,                          \
-     .pad_mode = ON_PAD_VALID, .bias = 1}
+    {                                                                                              \
+        .units = 0, .kh = kh_, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,                        \
+        .pad_mode = ON_PAD_VALID, .bias = 1                                                        \
+    }
 
-const on_op on_op_conv2d = {
-    .name = "conv2d", .title = "2-D convolution", .props = ON_PROP_LINEAR_MAP, .ninputs = 1,
-    .spatial = 3, .per_sample_epilogue = 1, .defaults = CONV_DEFAULTS(3), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
-    .tmp_size = conv_tmp_size, .forward = conv_forward, .backward = conv_backward,
-    .cost = conv_cost};
+const on_op on_op_conv2d = {.name = "conv2d",
+                            .title = "2-D convolution",
+                            .props = ON_PROP_LINEAR_MAP,
+                            .ninputs = 1,
+                            .spatial = 3,
+                            .per_sample_epilogue = 1,
+                            .defaults = CONV_DEFAULTS(3),
+                            .args = CONV_ARGS,
+                            .shape = conv_shape,
+                            .params = conv_params,
+                            .tmp_size = conv_tmp_size,
+                            .forward = conv_forward,
+                            .backward = conv_backward,
+                            .cost = conv_cost};
 
-const on_op on_op_conv1d = {
-    .name = "conv1d", .title = "1-D convolution", .props = ON_PROP_LINEAR_MAP, .ninputs = 1,
-    .spatial = 2, .per_sample_epilogue = 1, .defaults = CONV_DEFAULTS(1), .args = CONV_ARGS, .shape = conv_shape, .params = conv_params,
-    .tmp_size = conv_tmp_size, .forward = conv_forward, .backward = conv_backward,
-    .cost = conv_cost};
+const on_op on_op_conv1d = {.name = "conv1d",
+                            .title = "1-D convolution",
+                            .props = ON_PROP_LINEAR_MAP,
+                            .ninputs = 1,
+                            .spatial = 2,
+                            .per_sample_epilogue = 1,
+                            .defaults = CONV_DEFAULTS(1),
+                            .args = CONV_ARGS,
+                            .shape = conv_shape,
+                            .params = conv_params,
+                            .tmp_size = conv_tmp_size,
+                            .forward = conv_forward,
+                            .backward = conv_backward,
+                            .cost = conv_cost};

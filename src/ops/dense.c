@@ -13,20 +13,29 @@ static int dense_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *e
 
 static int dense_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
     (void)ys;
-    out[0] = (on_param_desc){.name = "weight", .size = (size_t)a->units * xs.c, .trainable = 1,
-                             .init = ON_INIT_FANIN, .fan_in = xs.c, .ndims = 2,
+    out[0] = (on_param_desc){.name = "weight",
+                             .size = (size_t)a->units * xs.c,
+                             .trainable = 1,
+                             .init = ON_INIT_FANIN,
+                             .fan_in = xs.c,
+                             .ndims = 2,
                              .dims = {a->units, xs.c}};
     if (!a->bias) return 1;
-    out[1] = (on_param_desc){.name = "bias", .size = (size_t)a->units, .trainable = 1,
-                             .init = ON_INIT_FANIN, .fan_in = xs.c, .ndims = 1, .dims = {a->units}};
+    out[1] = (on_param_desc){.name = "bias",
+                             .size = (size_t)a->units,
+                             .trainable = 1,
+                             .init = ON_INIT_FANIN,
+                             .fan_in = xs.c,
+                             .ndims = 1,
+                             .dims = {a->units}};
     return 2;
 }
 
 /* x (N,I), W (O,I), b (O) -> y (N,O) */
 static void dense_fwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, c->x, In, c->p[0], In, 0.0f,
-                c->y, Out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, c->x, In, c->p[0], In,
+                0.0f, c->y, Out);
     if (c->a->bias)
         for (int i = 0; i < N; i++)
             for (int o = 0; o < Out; o++) c->y[(size_t)i * Out + o] += c->p[1][o];
@@ -35,8 +44,8 @@ static void dense_fwd(const on_call *c) {
 static void dense_bwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
     /* dW (O,I) += dy^T (O,N) . x (N,I) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, c->dy, Out, c->x, In, 1.0f,
-                c->dp[0], In);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, c->dy, Out, c->x, In,
+                1.0f, c->dp[0], In);
     if (c->a->bias)
         for (int o = 0; o < Out; o++) {
             float s = 0;
@@ -45,20 +54,28 @@ static void dense_bwd(const on_call *c) {
         }
     /* dx (N,I) = dy (N,O) . W (O,I) */
     if (c->dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, Out, 1.0f, c->dy, Out, c->p[0],
-                    In, 0.0f, c->dx, In);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, Out, 1.0f, c->dy, Out,
+                    c->p[0], In, 0.0f, c->dx, In);
 }
 
 static on_cost dense_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     (void)ys;
     double mac = (double)a->units * xs.c, w = 4.0 * mac;
-    return (on_cost){.flops_fwd = 2 * mac, .flops_bwd = 4 * mac,
+    return (on_cost){.flops_fwd = 2 * mac,
+                     .flops_bwd = 4 * mac,
                      .bytes_fwd = w + 4.0 * (xs.c + a->units),
                      .bytes_bwd = 2 * w + 8.0 * (xs.c + a->units)};
 }
 
-const on_op on_op_dense = {.name = "dense", .title = "fully connected",
-                           .props = ON_PROP_LINEAR_MAP, .ninputs = 1, .spatial = 1,
-                           .defaults = {.units = 0, .bias = 1}, .args = "units bias", .shape = dense_shape,
-                           .params = dense_params, .forward = dense_fwd, .backward = dense_bwd,
+const on_op on_op_dense = {.name = "dense",
+                           .title = "fully connected",
+                           .props = ON_PROP_LINEAR_MAP,
+                           .ninputs = 1,
+                           .spatial = 1,
+                           .defaults = {.units = 0, .bias = 1},
+                           .args = "units bias",
+                           .shape = dense_shape,
+                           .params = dense_params,
+                           .forward = dense_fwd,
+                           .backward = dense_bwd,
                            .cost = dense_cost};

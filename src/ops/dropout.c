@@ -36,7 +36,9 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
     }
 }
 
-static void drop_fwd(const on_call *c) { drop_apply(c, c->x, c->y); }
+static void drop_fwd(const on_call *c) {
+    drop_apply(c, c->x, c->y);
+}
 static void drop_bwd(const on_call *c) {
     if (c->dx) drop_apply(c, c->dy, c->dx);
 }
@@ -47,9 +49,15 @@ static on_cost drop_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     return on_cost_elementwise(xs, 2);
 }
 
-const on_op on_op_dropout = {
-    .name = "dropout", .title = "dropout (inverted)",
-    .props = ON_PROP_ELEMENTWISE | ON_PROP_STOCHASTIC | ON_PROP_TRAIN_DIFFERS |
-             ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG,
-    .ninputs = 1, .defaults = {.rate = 0.5f}, .args = "rate seed", .shape = drop_shape, .forward = drop_fwd,
-    .backward = drop_bwd, .cost = drop_cost};
+const on_op on_op_dropout = {.name = "dropout",
+                             .title = "dropout (inverted)",
+                             .props = ON_PROP_ELEMENTWISE | ON_PROP_STOCHASTIC |
+                                      ON_PROP_TRAIN_DIFFERS | ON_PROP_ZERO_FIXED |
+                                      ON_PROP_POS_HOMOG,
+                             .ninputs = 1,
+                             .defaults = {.rate = 0.5f},
+                             .args = "rate seed",
+                             .shape = drop_shape,
+                             .forward = drop_fwd,
+                             .backward = drop_bwd,
+                             .cost = drop_cost};

@@ -7,10 +7,10 @@
 #include "op.h"
 
 typedef struct on_geom {
-    int h, w;             /* input size */
-    int p, q;             /* output size */
-    int sh, sw;           /* effective stride (pooling: 0 means the window size) */
-    int pt, pb, pl, pr;   /* padding top, bottom, left, right */
+    int h, w;           /* input size */
+    int p, q;           /* output size */
+    int sh, sw;         /* effective stride (pooling: 0 means the window size) */
+    int pt, pb, pl, pr; /* padding top, bottom, left, right */
 } on_geom;
 
 /* Fill g for a window op on input xs; conv = 1 for convolution (dilation applies,

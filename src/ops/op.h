@@ -14,23 +14,23 @@
 
 /* Algebraic properties (see docs/ORDERING.md). For an elementwise f. */
 enum {
-    ON_PROP_ELEMENTWISE = 1u << 0,   /* y_i = f(x_i) (per channel allowed) */
-    ON_PROP_MONO_UP = 1u << 1,       /* x <= y => f(x) <= f(y) */
-    ON_PROP_MONO_DOWN = 1u << 2,     /* x <= y => f(x) >= f(y) */
-    ON_PROP_ZERO_FIXED = 1u << 3,    /* f(0) = 0 */
-    ON_PROP_POS_HOMOG = 1u << 4,     /* f(kx) = k f(x) for k > 0 */
-    ON_PROP_AFFINE = 1u << 5,        /* f(x) = a x + b */
-    ON_PROP_PER_CHANNEL = 1u << 6,   /* its parameters differ per channel */
-    ON_PROP_STOCHASTIC = 1u << 7,    /* random in train mode */
-    ON_PROP_TRAIN_DIFFERS = 1u << 8, /* computes something else in train and eval mode */
-    ON_PROP_IDEMPOTENT = 1u << 9,    /* f(f(x)) = f(x) */
+    ON_PROP_ELEMENTWISE = 1u << 0,      /* y_i = f(x_i) (per channel allowed) */
+    ON_PROP_MONO_UP = 1u << 1,          /* x <= y => f(x) <= f(y) */
+    ON_PROP_MONO_DOWN = 1u << 2,        /* x <= y => f(x) >= f(y) */
+    ON_PROP_ZERO_FIXED = 1u << 3,       /* f(0) = 0 */
+    ON_PROP_POS_HOMOG = 1u << 4,        /* f(kx) = k f(x) for k > 0 */
+    ON_PROP_AFFINE = 1u << 5,           /* f(x) = a x + b */
+    ON_PROP_PER_CHANNEL = 1u << 6,      /* its parameters differ per channel */
+    ON_PROP_STOCHASTIC = 1u << 7,       /* random in train mode */
+    ON_PROP_TRAIN_DIFFERS = 1u << 8,    /* computes something else in train and eval mode */
+    ON_PROP_IDEMPOTENT = 1u << 9,       /* f(f(x)) = f(x) */
     ON_PROP_PARAM_DEPENDENT = 1u << 10, /* some properties hold only for some weights:
                                           props_of() decides them from the weights */
-    ON_PROP_POOL = 1u << 11,         /* spatial pooling: max / min / avg, see pool_kind */
-    ON_PROP_LINEAR_MAP = 1u << 12,   /* conv / dense: a linear map plus bias */
-    ON_PROP_RESHAPE = 1u << 13,      /* only moves values (flatten) */
-    ON_PROP_SIGN_KEEPING = 1u << 15, /* f(x) >= 0 for x > 0 and f(x) <= 0 for x <= 0 (GELU) */
-    ON_PROP_LEAKY = 1u << 16,        /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
+    ON_PROP_POOL = 1u << 11,            /* spatial pooling: max / min / avg, see pool_kind */
+    ON_PROP_LINEAR_MAP = 1u << 12,      /* conv / dense: a linear map plus bias */
+    ON_PROP_RESHAPE = 1u << 13,         /* only moves values (flatten) */
+    ON_PROP_SIGN_KEEPING = 1u << 15,    /* f(x) >= 0 for x > 0 and f(x) <= 0 for x <= 0 (GELU) */
+    ON_PROP_LEAKY = 1u << 16, /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };
@@ -49,18 +49,18 @@ typedef struct on_param_desc {
 /* Everything a kernel needs for one call; forward and backward share it. */
 typedef struct on_call {
     const on_attrs *a;
-    int n;                 /* samples in this batch */
-    on_shape xs, ys;       /* per-sample shapes of the (first) input and the output */
-    const float *x, *x2;   /* inputs (x2: second input of add) */
-    float *y;              /* output */
-    const float *dy;       /* backward: gradient of the output */
-    float *dx, *dx2;       /* backward: gradients of the inputs, OVERWRITTEN; may be NULL */
-    float *const *p;       /* parameters, in declared order (trainable then state) */
-    float *const *dp;      /* backward: gradients of trainable parameters, ADDED to */
-    float *saved;          /* per-node memory kept from forward to backward */
-    float *tmp;            /* scratch, valid only during this call */
+    int n;               /* samples in this batch */
+    on_shape xs, ys;     /* per-sample shapes of the (first) input and the output */
+    const float *x, *x2; /* inputs (x2: second input of add) */
+    float *y;            /* output */
+    const float *dy;     /* backward: gradient of the output */
+    float *dx, *dx2;     /* backward: gradients of the inputs, OVERWRITTEN; may be NULL */
+    float *const *p;     /* parameters, in declared order (trainable then state) */
+    float *const *dp;    /* backward: gradients of trainable parameters, ADDED to */
+    float *saved;        /* per-node memory kept from forward to backward */
+    float *tmp;          /* scratch, valid only during this call */
     int train;
-    uint64_t key, step;    /* dropout: this node's random stream and the step counter */
+    uint64_t key, step; /* dropout: this node's random stream and the step counter */
     /* Inference: ops with per_sample_epilogue call this after each sample's output is
      * complete; the planner runs the following layers on it while it is in cache. */
     void (*epilogue)(void *ctx, int sample);
@@ -72,9 +72,9 @@ struct on_op {
     const char *name;  /* compact-form name: "conv2d", "relu", ... */
     const char *title; /* for listings: "2-D convolution" */
     unsigned props;
-    int pool_kind;     /* ON_POOL_* */
-    int ninputs;       /* 1, or 2 for add */
-    int spatial;       /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
+    int pool_kind;           /* ON_POOL_* */
+    int ninputs;             /* 1, or 2 for add */
+    int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (spec/args.c). */
@@ -107,11 +107,19 @@ int on_attrs_equal(const on_attrs *x, const on_attrs *y);
 
 #ifdef _OPENMP
 #include <omp.h>
-static inline int on_thread_id(void) { return omp_get_thread_num(); }
-static inline int on_thread_count(void) { return omp_get_num_threads(); }
+static inline int on_thread_id(void) {
+    return omp_get_thread_num();
+}
+static inline int on_thread_count(void) {
+    return omp_get_num_threads();
+}
 #else
-static inline int on_thread_id(void) { return 0; }
-static inline int on_thread_count(void) { return 1; }
+static inline int on_thread_id(void) {
+    return 0;
+}
+static inline int on_thread_count(void) {
+    return 1;
+}
 #endif
 
 /* Elementwise loops go parallel only above this many floats. */

@@ -62,7 +62,9 @@ static int extreme(const float *x, int W, win w, float sign) {
  * vectorize: the forward takes the largest of the four values (a NaN wins, as in
  * PyTorch); the backward gives the gradient to the first element equal to the output
  * (the first largest, as pool_run picks it). x (H,W) plane -> y (P,Q) plane. */
-static inline float max_nan(float a, float b) { return (b > a) | (b != b) ? b : a; }
+static inline float max_nan(float a, float b) {
+    return (b > a) | (b != b) ? b : a;
+}
 
 static void max2x2(const on_call *c, const on_geom *g, int backward) {
     long planes = (long)c->n * c->xs.c;
@@ -78,7 +80,8 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
             if (!backward) {
                 float *yw = c->y + pl * pq + (size_t)p * Q;
                 for (int q = 0; q < Q; q++)
-                    yw[q] = max_nan(max_nan(max_nan(r0[2 * q], r0[2 * q + 1]), r1[2 * q]), r1[2 * q + 1]);
+                    yw[q] = max_nan(max_nan(max_nan(r0[2 * q], r0[2 * q + 1]), r1[2 * q]),
+                                    r1[2 * q + 1]);
                 continue;
             }
             const float *dy = c->dy + pl * pq + (size_t)p * Q;
@@ -122,8 +125,10 @@ static void pool_run(const on_call *c, int kind, int backward) {
                 size_t o = pl * pq + (size_t)p * g.q + q;
                 if (kind != ON_POOL_AVG) {
                     int e = extreme(x, g.w, w, sign);
-                    if (backward) c->dx[pl * hw + e] += c->dy[o];
-                    else c->y[o] = x[e];
+                    if (backward)
+                        c->dx[pl * hw + e] += c->dy[o];
+                    else
+                        c->y[o] = x[e];
                 } else if (backward) {
                     float d = c->dy[o] / w.div;
                     for (int i = w.y0; i < w.y1; i++)
@@ -138,26 +143,46 @@ static void pool_run(const on_call *c, int kind, int backward) {
     }
 }
 
-static void max_fwd(const on_call *c) { pool_run(c, ON_POOL_MAX, 0); }
-static void max_bwd(const on_call *c) { pool_run(c, ON_POOL_MAX, 1); }
-static void min_fwd(const on_call *c) { pool_run(c, ON_POOL_MIN, 0); }
-static void min_bwd(const on_call *c) { pool_run(c, ON_POOL_MIN, 1); }
-static void avg_fwd(const on_call *c) { pool_run(c, ON_POOL_AVG, 0); }
-static void avg_bwd(const on_call *c) { pool_run(c, ON_POOL_AVG, 1); }
+static void max_fwd(const on_call *c) {
+    pool_run(c, ON_POOL_MAX, 0);
+}
+static void max_bwd(const on_call *c) {
+    pool_run(c, ON_POOL_MAX, 1);
+}
+static void min_fwd(const on_call *c) {
+    pool_run(c, ON_POOL_MIN, 0);
+}
+static void min_bwd(const on_call *c) {
+    pool_run(c, ON_POOL_MIN, 1);
+}
+static void avg_fwd(const on_call *c) {
+    pool_run(c, ON_POOL_AVG, 0);
+}
+static void avg_bwd(const on_call *c) {
+    pool_run(c, ON_POOL_AVG, 1);
+}
 
 static on_cost pool_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     double out = (double)on_shape_size(ys), in = (double)on_shape_size(xs);
-    return (on_cost){.flops_fwd = out * a->kh * a->kw, .flops_bwd = out * a->kh * a->kw,
-                     .bytes_fwd = 4 * (in + out), .bytes_bwd = 4 * (2 * in + out)};
+    return (on_cost){.flops_fwd = out * a->kh * a->kw,
+                     .flops_bwd = out * a->kh * a->kw,
+                     .bytes_fwd = 4 * (in + out),
+                     .bytes_bwd = 4 * (2 * in + out)};
 }
 
 #define POOL(nm, title_, kind, fwd, bwd, sp, kh_, props_)                                          \
-    const on_op on_op_##nm = {                                                                     \
-        .name = #nm, .title = title_, .props = ON_PROP_POOL | ON_PROP_PER_CHANNEL | (props_),     \
-        .pool_kind = kind, .ninputs = 1, .spatial = sp,                                           \
-        .defaults = {.kh = kh_, .kw = 2, .count_include_pad = 1},                                  \
-        .args = "size stride padding ceil_mode count_include_pad",                                  \
-        .shape = pool_shape, .forward = fwd, .backward = bwd, .cost = pool_cost};
+    const on_op on_op_##nm = {.name = #nm,                                                         \
+                              .title = title_,                                                     \
+                              .props = ON_PROP_POOL | ON_PROP_PER_CHANNEL | (props_),              \
+                              .pool_kind = kind,                                                   \
+                              .ninputs = 1,                                                        \
+                              .spatial = sp,                                                       \
+                              .defaults = {.kh = kh_, .kw = 2, .count_include_pad = 1},            \
+                              .args = "size stride padding ceil_mode count_include_pad",           \
+                              .shape = pool_shape,                                                 \
+                              .forward = fwd,                                                      \
+                              .backward = bwd,                                                     \
+                              .cost = pool_cost};
 
 /* clang-format off */
 POOL(maxpool2d, "2-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 3, 2, 0)
@@ -199,11 +224,15 @@ static void gap_bwd(const on_call *c) {
 static on_cost gap_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     (void)a;
     double in = (double)on_shape_size(xs), out = (double)on_shape_size(ys);
-    return (on_cost){.flops_fwd = in, .flops_bwd = in, .bytes_fwd = 4 * (in + out),
-                     .bytes_bwd = 4 * (in + out)};
+    return (on_cost){
+        .flops_fwd = in, .flops_bwd = in, .bytes_fwd = 4 * (in + out), .bytes_bwd = 4 * (in + out)};
 }
 
-const on_op on_op_global_avgpool = {.name = "global_avgpool", .title = "global average pooling",
-                                    .props = ON_PROP_PER_CHANNEL, .ninputs = 1,
-                                    .shape = gap_shape, .forward = gap_fwd, .backward = gap_bwd,
+const on_op on_op_global_avgpool = {.name = "global_avgpool",
+                                    .title = "global average pooling",
+                                    .props = ON_PROP_PER_CHANNEL,
+                                    .ninputs = 1,
+                                    .shape = gap_shape,
+                                    .forward = gap_fwd,
+                                    .backward = gap_bwd,
                                     .cost = gap_cost};

@@ -12,13 +12,13 @@ extern const on_op on_op_conv1d, on_op_conv2d, on_op_dense, on_op_batchnorm, on_
     on_op_hardtanh, on_op_relu6, on_op_softplus, on_op_gelu, on_op_silu, on_op_mish;
 
 const on_op *const on_ops[] = {
-    &on_op_conv1d,    &on_op_conv2d,    &on_op_dense,         &on_op_batchnorm,
-    &on_op_dropout,   &on_op_flatten,   &on_op_add,           &on_op_maxpool1d,
-    &on_op_maxpool2d, &on_op_minpool1d, &on_op_minpool2d,     &on_op_avgpool1d,
-    &on_op_avgpool2d, &on_op_global_avgpool, &on_op_identity, &on_op_relu,
-    &on_op_leaky_relu, &on_op_prelu,    &on_op_elu,           &on_op_selu,
-    &on_op_celu,      &on_op_tanh,      &on_op_sigmoid,       &on_op_hardtanh,
-    &on_op_relu6,     &on_op_softplus,  &on_op_gelu,          &on_op_silu,
+    &on_op_conv1d,     &on_op_conv2d,         &on_op_dense,     &on_op_batchnorm,
+    &on_op_dropout,    &on_op_flatten,        &on_op_add,       &on_op_maxpool1d,
+    &on_op_maxpool2d,  &on_op_minpool1d,      &on_op_minpool2d, &on_op_avgpool1d,
+    &on_op_avgpool2d,  &on_op_global_avgpool, &on_op_identity,  &on_op_relu,
+    &on_op_leaky_relu, &on_op_prelu,          &on_op_elu,       &on_op_selu,
+    &on_op_celu,       &on_op_tanh,           &on_op_sigmoid,   &on_op_hardtanh,
+    &on_op_relu6,      &on_op_softplus,       &on_op_gelu,      &on_op_silu,
     &on_op_mish,
 };
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);
@@ -28,10 +28,18 @@ const on_op *on_op_find(const char *name) {
         if (!strcmp(on_ops[i]->name, name)) return on_ops[i];
     return NULL;
 }
-int on_op_count(void) { return on_nops; }
-const on_op *on_op_at(int i) { return i >= 0 && i < on_nops ? on_ops[i] : NULL; }
-const char *on_op_name(const on_op *op) { return op->name; }
-on_attrs on_attrs_default(const on_op *op) { return op->defaults; }
+int on_op_count(void) {
+    return on_nops;
+}
+const on_op *on_op_at(int i) {
+    return i >= 0 && i < on_nops ? on_ops[i] : NULL;
+}
+const char *on_op_name(const on_op *op) {
+    return op->name;
+}
+on_attrs on_attrs_default(const on_op *op) {
+    return op->defaults;
+}
 
 int on_fail(on_error *err, const char *fmt, ...) {
     if (err) {
@@ -45,8 +53,10 @@ int on_fail(on_error *err, const char *fmt, ...) {
 
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem) {
     double n = (double)on_shape_size(xs);
-    return (on_cost){.flops_fwd = n * flops_per_elem, .flops_bwd = n * (flops_per_elem + 1),
-                     .bytes_fwd = 8 * n, .bytes_bwd = 12 * n};
+    return (on_cost){.flops_fwd = n * flops_per_elem,
+                     .flops_bwd = n * (flops_per_elem + 1),
+                     .bytes_fwd = 8 * n,
+                     .bytes_bwd = 12 * n};
 }
 
 int on_attrs_equal(const on_attrs *x, const on_attrs *y) {

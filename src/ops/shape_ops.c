@@ -25,10 +25,14 @@ static on_cost copy_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     return on_cost_elementwise(xs, 0);
 }
 
-const on_op on_op_flatten = {.name = "flatten", .title = "flatten", .ninputs = 1,
+const on_op on_op_flatten = {.name = "flatten",
+                             .title = "flatten",
+                             .ninputs = 1,
                              .props = ON_PROP_RESHAPE,
-                             .shape = flatten_shape, .forward = flatten_fwd,
-                             .backward = flatten_bwd, .cost = copy_cost};
+                             .shape = flatten_shape,
+                             .forward = flatten_fwd,
+                             .backward = flatten_bwd,
+                             .cost = copy_cost};
 
 /* The graph checks that both inputs have the same shape before calling shape(). */
 static int add_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
@@ -58,7 +62,10 @@ static on_cost add_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     return k;
 }
 
-const on_op on_op_add = {.name = "add", .title = "residual add",
+const on_op on_op_add = {.name = "add",
+                         .title = "residual add",
                          .ninputs = 2,
-                         .shape = add_shape, .forward = add_fwd, .backward = add_bwd,
+                         .shape = add_shape,
+                         .forward = add_fwd,
+                         .backward = add_bwd,
                          .cost = add_cost};

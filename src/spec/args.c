@@ -8,11 +8,20 @@
 #include <string.h>
 
 static const char *const synonyms[][2] = {
-    {"kernel_size", "kernel"}, {"pool_size", "size"},  {"kernel", "size"},
-    {"strides", "stride"},     {"dilation_rate", "dilation"}, {"use_bias", "bias"},
-    {"epsilon", "eps"},        {"p", "rate"},          {"negative_slope", "alpha"},
-    {"slope", "alpha"},        {"ceil", "ceil_mode"},  {"max_value", "max_val"},
-    {"units", "filters"},      {"filters", "units"},
+    {"kernel_size", "kernel"},
+    {"pool_size", "size"},
+    {"kernel", "size"},
+    {"strides", "stride"},
+    {"dilation_rate", "dilation"},
+    {"use_bias", "bias"},
+    {"epsilon", "eps"},
+    {"p", "rate"},
+    {"negative_slope", "alpha"},
+    {"slope", "alpha"},
+    {"ceil", "ceil_mode"},
+    {"max_value", "max_val"},
+    {"units", "filters"},
+    {"filters", "units"},
 };
 
 /* Is word in the space-separated list? */
@@ -96,17 +105,26 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         return on_fail(err, "%s takes no argument '%s' (it takes: %s)", op->name, key,
                        op->args && *op->args ? op->args : "none");
     int bad = 0;
-    if (!strcmp(k, "filters") || !strcmp(k, "units")) bad = as_int(v, &a->units) || a->units < 1;
-    else if (!strcmp(k, "kernel") || !strcmp(k, "size")) bad = as_pair(op, v, &a->kh, &a->kw);
-    else if (!strcmp(k, "stride")) bad = as_pair(op, v, &a->sh, &a->sw);
-    else if (!strcmp(k, "dilation")) bad = as_pair(op, v, &a->dh, &a->dw);
-    else if (!strcmp(k, "bias")) bad = as_bool(v, &a->bias);
-    else if (!strcmp(k, "ceil_mode")) bad = as_bool(v, &a->ceil_mode);
-    else if (!strcmp(k, "count_include_pad")) bad = as_bool(v, &a->count_include_pad);
+    if (!strcmp(k, "filters") || !strcmp(k, "units"))
+        bad = as_int(v, &a->units) || a->units < 1;
+    else if (!strcmp(k, "kernel") || !strcmp(k, "size"))
+        bad = as_pair(op, v, &a->kh, &a->kw);
+    else if (!strcmp(k, "stride"))
+        bad = as_pair(op, v, &a->sh, &a->sw);
+    else if (!strcmp(k, "dilation"))
+        bad = as_pair(op, v, &a->dh, &a->dw);
+    else if (!strcmp(k, "bias"))
+        bad = as_bool(v, &a->bias);
+    else if (!strcmp(k, "ceil_mode"))
+        bad = as_bool(v, &a->ceil_mode);
+    else if (!strcmp(k, "count_include_pad"))
+        bad = as_bool(v, &a->count_include_pad);
     else if (!strcmp(k, "padding")) {
         int ph, pw;
-        if (v->kind == ON_V_IDENT && !strcmp(v->ident, "same")) a->pad_mode = ON_PAD_SAME;
-        else if (v->kind == ON_V_IDENT && !strcmp(v->ident, "valid")) a->pad_mode = ON_PAD_VALID;
+        if (v->kind == ON_V_IDENT && !strcmp(v->ident, "same"))
+            a->pad_mode = ON_PAD_SAME;
+        else if (v->kind == ON_V_IDENT && !strcmp(v->ident, "valid"))
+            a->pad_mode = ON_PAD_VALID;
         else if (v->kind == ON_V_TUPLE && v->n == 4) { /* top, bottom, left, right */
             a->pad_mode = ON_PAD_EXPLICIT;
             for (int i = 0; i < 4; i++) bad |= whole(v->num[i], &a->pad[i]);
@@ -119,19 +137,30 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
             bad = 1;
     } else if (v->kind != ON_V_NUM) {
         bad = 1;
-    } else if (!strcmp(k, "alpha") || !strcmp(k, "beta")) a->alpha = (float)v->num[0];
-    else if (!strcmp(k, "min_val")) a->lo = (float)v->num[0];
-    else if (!strcmp(k, "max_val")) a->hi = (float)v->num[0];
-    else if (!strcmp(k, "rate")) a->rate = (float)v->num[0];
-    else if (!strcmp(k, "eps")) a->eps = (float)v->num[0];
-    else if (!strcmp(k, "momentum")) a->momentum = (float)v->num[0];
-    else if (!strcmp(k, "seed")) a->seed = (uint64_t)v->num[0];
-    else bad = 1;
+    } else if (!strcmp(k, "alpha") || !strcmp(k, "beta"))
+        a->alpha = (float)v->num[0];
+    else if (!strcmp(k, "min_val"))
+        a->lo = (float)v->num[0];
+    else if (!strcmp(k, "max_val"))
+        a->hi = (float)v->num[0];
+    else if (!strcmp(k, "rate"))
+        a->rate = (float)v->num[0];
+    else if (!strcmp(k, "eps"))
+        a->eps = (float)v->num[0];
+    else if (!strcmp(k, "momentum"))
+        a->momentum = (float)v->num[0];
+    else if (!strcmp(k, "seed"))
+        a->seed = (uint64_t)v->num[0];
+    else
+        bad = 1;
     if (bad) {
         char txt[64];
-        if (v->kind == ON_V_IDENT) snprintf(txt, sizeof txt, "'%s'", v->ident);
-        else if (v->kind == ON_V_NUM) snprintf(txt, sizeof txt, "%g", v->num[0]);
-        else snprintf(txt, sizeof txt, "a tuple of %d", v->n);
+        if (v->kind == ON_V_IDENT)
+            snprintf(txt, sizeof txt, "'%s'", v->ident);
+        else if (v->kind == ON_V_NUM)
+            snprintf(txt, sizeof txt, "%g", v->num[0]);
+        else
+            snprintf(txt, sizeof txt, "a tuple of %d", v->n);
         return on_fail(err, "%s: bad value %s for '%s'", op->name, txt, key);
     }
     return 0;
@@ -153,35 +182,53 @@ static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *ou
 #define PAIR(fh, fw)                                                                               \
     do {                                                                                           \
         if (a->fh == d->fh && a->fw == d->fw) break;                                               \
-        if (one_d || a->fh == a->fw) snprintf(out, len, "%d", a->fw);                              \
-        else snprintf(out, len, "(%d,%d)", a->fh, a->fw);                                          \
+        if (one_d || a->fh == a->fw)                                                               \
+            snprintf(out, len, "%d", a->fw);                                                       \
+        else                                                                                       \
+            snprintf(out, len, "(%d,%d)", a->fh, a->fw);                                           \
     } while (0)
 #define NUM(f)                                                                                     \
     do {                                                                                           \
         if (a->f != d->f) shortest(out, len, (double)a->f);                                        \
     } while (0)
-    if (!strcmp(k, "filters") || !strcmp(k, "units")) NUM(units);
-    else if (!strcmp(k, "kernel") || !strcmp(k, "size")) PAIR(kh, kw);
-    else if (!strcmp(k, "stride")) PAIR(sh, sw);
-    else if (!strcmp(k, "dilation")) PAIR(dh, dw);
-    else if (!strcmp(k, "bias")) NUM(bias);
-    else if (!strcmp(k, "ceil_mode")) NUM(ceil_mode);
-    else if (!strcmp(k, "count_include_pad")) NUM(count_include_pad);
-    else if (!strcmp(k, "alpha") || !strcmp(k, "beta")) NUM(alpha);
-    else if (!strcmp(k, "min_val")) NUM(lo);
-    else if (!strcmp(k, "max_val")) NUM(hi);
-    else if (!strcmp(k, "rate")) NUM(rate);
-    else if (!strcmp(k, "eps")) NUM(eps);
-    else if (!strcmp(k, "momentum")) NUM(momentum);
+    if (!strcmp(k, "filters") || !strcmp(k, "units"))
+        NUM(units);
+    else if (!strcmp(k, "kernel") || !strcmp(k, "size"))
+        PAIR(kh, kw);
+    else if (!strcmp(k, "stride"))
+        PAIR(sh, sw);
+    else if (!strcmp(k, "dilation"))
+        PAIR(dh, dw);
+    else if (!strcmp(k, "bias"))
+        NUM(bias);
+    else if (!strcmp(k, "ceil_mode"))
+        NUM(ceil_mode);
+    else if (!strcmp(k, "count_include_pad"))
+        NUM(count_include_pad);
+    else if (!strcmp(k, "alpha") || !strcmp(k, "beta"))
+        NUM(alpha);
+    else if (!strcmp(k, "min_val"))
+        NUM(lo);
+    else if (!strcmp(k, "max_val"))
+        NUM(hi);
+    else if (!strcmp(k, "rate"))
+        NUM(rate);
+    else if (!strcmp(k, "eps"))
+        NUM(eps);
+    else if (!strcmp(k, "momentum"))
+        NUM(momentum);
     else if (!strcmp(k, "seed")) {
         if (a->seed != d->seed) snprintf(out, len, "%llu", (unsigned long long)a->seed);
     } else if (!strcmp(k, "padding")) {
-        if (a->pad_mode == ON_PAD_SAME) snprintf(out, len, "same");
+        if (a->pad_mode == ON_PAD_SAME)
+            snprintf(out, len, "same");
         else if (a->pad_mode == ON_PAD_EXPLICIT) {
             if (a->pad[0] != a->pad[1] || a->pad[2] != a->pad[3])
                 snprintf(out, len, "(%d,%d,%d,%d)", a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
-            else if (one_d || a->pad[0] == a->pad[2]) snprintf(out, len, "%d", a->pad[2]);
-            else snprintf(out, len, "(%d,%d)", a->pad[0], a->pad[2]);
+            else if (one_d || a->pad[0] == a->pad[2])
+                snprintf(out, len, "%d", a->pad[2]);
+            else
+                snprintf(out, len, "(%d,%d)", a->pad[0], a->pad[2]);
         }
     }
 #undef PAIR
@@ -198,8 +245,10 @@ int on_args_format(const on_op *op, const on_attrs *a, char *buf, size_t len) {
             positional = 0;
             continue;
         }
-        if (positional) n += (size_t)snprintf(buf + n, len - n, "%s%s", any ? "," : "(", val);
-        else n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", any ? "," : "(", name, val);
+        if (positional)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", any ? "," : "(", val);
+        else
+            n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", any ? "," : "(", name, val);
         any = 1;
     }
     if (any && n < len) n += (size_t)snprintf(buf + n, len - n, ")");

@@ -18,9 +18,9 @@
 #include <string.h>
 
 static const char *const aliases[][2] = {
-    {"bn", "batchnorm"},          {"batch_norm", "batchnorm"}, {"lrelu", "leaky_relu"},
-    {"swish", "silu"},            {"linear", "identity"},      {"gap", "global_avgpool"},
-    {"fc", "dense"},              {"linear_layer", "dense"},
+    {"bn", "batchnorm"}, {"batch_norm", "batchnorm"}, {"lrelu", "leaky_relu"},
+    {"swish", "silu"},   {"linear", "identity"},      {"gap", "global_avgpool"},
+    {"fc", "dense"},     {"linear_layer", "dense"},
 };
 
 /* Ops that exist as 1-D and 2-D: the name without the suffix picks by input rank. */
@@ -67,15 +67,18 @@ static int value(lexer *lx, on_value *v, on_error *err) {
             while (lx->s[lx->pos] == ' ') lx->pos++;
             if (lx->s[lx->pos] == ')' && v->n > 0) break;
             int c0 = lx->pos;
-            if (!word(lx, w, sizeof w)) return fail_at(err, lx, c0, "expected a number in %s", "tuple");
+            if (!word(lx, w, sizeof w))
+                return fail_at(err, lx, c0, "expected a number in %s", "tuple");
             char *end;
             double d = strtod(w, &end);
             if (*end) return fail_at(err, lx, c0, "'%s' is not a number", w);
             if (v->n == 4) return fail_at(err, lx, c0, "%s: more than 4 numbers", "tuple");
             v->num[v->n++] = d;
             while (lx->s[lx->pos] == ' ') lx->pos++;
-            if (lx->s[lx->pos] == ',') lx->pos++;
-            else if (lx->s[lx->pos] != ')') return fail_at(err, lx, lx->pos, "expected ',' or ')' in %s", "tuple");
+            if (lx->s[lx->pos] == ',')
+                lx->pos++;
+            else if (lx->s[lx->pos] != ')')
+                return fail_at(err, lx, lx->pos, "expected ',' or ')' in %s", "tuple");
         }
         lx->pos++;
         return 0;
@@ -127,10 +130,14 @@ static int parse_input(lexer *lx, on_shape *s, on_error *err) {
         d[i] = (int)v.num[i];
     }
     if (v.kind != ON_V_TUPLE || v.n > 3)
-        return fail_at(err, lx, col, "input takes 1 to 3 dimensions, channels last: %s", "input(28,28,1)");
-    if (v.n == 1) *s = (on_shape){1, d[0], 1, 1};
-    else if (v.n == 2) *s = (on_shape){2, d[1], 1, d[0]};
-    else *s = (on_shape){3, d[2], d[0], d[1]};
+        return fail_at(err, lx, col, "input takes 1 to 3 dimensions, channels last: %s",
+                       "input(28,28,1)");
+    if (v.n == 1)
+        *s = (on_shape){1, d[0], 1, 1};
+    else if (v.n == 2)
+        *s = (on_shape){2, d[1], 1, d[0]};
+    else
+        *s = (on_shape){3, d[2], d[0], d[1]};
     return 0;
 }
 
@@ -189,29 +196,36 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
                 if (node < 0)
                     return fail_at(err, lx, c0, "no earlier layer is called '%s'",
                                    v.kind == ON_V_IDENT ? v.ident : "(a number)");
-                if (is_from) from = node;
-                else other = node;
+                if (is_from)
+                    from = node;
+                else
+                    other = node;
             } else if (!strcmp(key, "activation") && (op->props & ON_PROP_LINEAR_MAP)) {
                 if (v.kind != ON_V_IDENT || !(act = on_spec_resolve(v.ident, m->nodes[from].ys)) ||
                     !(act->props & ON_PROP_ELEMENTWISE) || act->params)
                     return fail_at(err, lx, c0, "unknown activation '%s'", v.ident);
             } else {
                 const char *k = key;
-                if (!*k && v.kind == ON_V_IDENT && (!strcmp(v.ident, "same") || !strcmp(v.ident, "valid")))
+                if (!*k && v.kind == ON_V_IDENT &&
+                    (!strcmp(v.ident, "same") || !strcmp(v.ident, "valid")))
                     k = "padding";
                 else if (!*k && !(k = on_args_positional(op, i, pbuf, sizeof pbuf)))
                     return fail_at(err, lx, c0, "too many arguments for %s", op->name);
                 on_error e2;
-                if (on_args_set(op, &a, k, &v, &e2)) return on_fail(err, "spec:1:%d: %s", c0 + 1, e2.msg);
+                if (on_args_set(op, &a, k, &v, &e2))
+                    return on_fail(err, "spec:1:%d: %s", c0 + 1, e2.msg);
             }
             while (lx->s[lx->pos] == ' ') lx->pos++;
-            if (lx->s[lx->pos] == ',') lx->pos++;
+            if (lx->s[lx->pos] == ',')
+                lx->pos++;
             else if (lx->s[lx->pos] != ')')
-                return fail_at(err, lx, lx->pos, "expected ',' or ')' after an argument of %s", op->name);
+                return fail_at(err, lx, lx->pos, "expected ',' or ')' after an argument of %s",
+                               op->name);
         }
     }
     if (op->ninputs == 2 && other < 0)
-        return fail_at(err, lx, col, "%s needs the name of the layer to add, e.g. add(conv2d)", op->name);
+        return fail_at(err, lx, col, "%s needs the name of the layer to add, e.g. add(conv2d)",
+                       op->name);
     on_error e2;
     int id = op->ninputs == 2 ? on_model_add_sum(m, from, other, lname, &e2)
                               : on_model_add_at(m, from, op, &a, lname, &e2);
@@ -263,27 +277,36 @@ char *on_model_to_spec(const on_model *m) {
     char *out = malloc(cap);
     if (!out) return NULL;
     on_shape s = m->input;
-    if (s.rank == 1) n += (size_t)snprintf(out, cap, "input(%d)", s.c);
-    else if (s.rank == 2) n += (size_t)snprintf(out, cap, "input(%d,%d)", s.w, s.c);
-    else n += (size_t)snprintf(out, cap, "input(%d,%d,%d)", s.h, s.w, s.c);
+    if (s.rank == 1)
+        n += (size_t)snprintf(out, cap, "input(%d)", s.c);
+    else if (s.rank == 2)
+        n += (size_t)snprintf(out, cap, "input(%d,%d)", s.w, s.c);
+    else
+        n += (size_t)snprintf(out, cap, "input(%d,%d,%d)", s.h, s.w, s.c);
     for (int i = 1; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
         char tok[256];
-        if (nd->op->ninputs == 2) snprintf(tok, sizeof tok, "add(%s)", m->nodes[nd->in[1]].name);
-        else on_args_format(nd->op, &nd->a, tok, sizeof tok);
+        if (nd->op->ninputs == 2)
+            snprintf(tok, sizeof tok, "add(%s)", m->nodes[nd->in[1]].name);
+        else
+            on_args_format(nd->op, &nd->a, tok, sizeof tok);
         char extra[160] = "", auto_name[ON_NAME_MAX];
         int k = 0;
         for (int j = 1; j < i; j++) k += m->nodes[j].op == nd->op;
-        if (k) snprintf(auto_name, sizeof auto_name, "%s_%d", nd->op->name, k);
-        else snprintf(auto_name, sizeof auto_name, "%s", nd->op->name);
+        if (k)
+            snprintf(auto_name, sizeof auto_name, "%s_%d", nd->op->name, k);
+        else
+            snprintf(auto_name, sizeof auto_name, "%s", nd->op->name);
         if (strcmp(auto_name, nd->name)) snprintf(extra, sizeof extra, "name=%s", nd->name);
         if (nd->in[0] != i - 1) /* fed by an earlier layer */
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sfrom=%s",
                      *extra ? "," : "", m->nodes[nd->in[0]].name);
         if (*extra) {
             size_t t = strlen(tok);
-            if (t && tok[t - 1] == ')') snprintf(tok + t - 1, sizeof tok - t + 1, ",%s)", extra);
-            else snprintf(tok + t, sizeof tok - t, "(%s)", extra);
+            if (t && tok[t - 1] == ')')
+                snprintf(tok + t - 1, sizeof tok - t + 1, ",%s)", extra);
+            else
+                snprintf(tok + t, sizeof tok - t, "(%s)", extra);
         }
         n += (size_t)snprintf(out + n, cap - n, " %s", tok);
         if (n >= cap) {

@@ -46,9 +46,9 @@ static int position(const char *order, int kind) {
     return -1;
 }
 
-char *on_study_describe(const on_orders *o, char tok[][96], int nb, const int *want,
-                        const int *rep, const on_layer_view *L, const on_study_cfg *c,
-                        const void *tmplp, const char *block, const char *key) {
+char *on_study_describe(const on_orders *o, char tok[][96], int nb, const int *want, const int *rep,
+                        const on_layer_view *L, const on_study_cfg *c, const void *tmplp,
+                        const char *block, const char *key) {
     (void)tmplp;
     cJSON *root = cJSON_CreateObject(), *classes = cJSON_AddArrayToObject(root, "classes");
     cJSON_AddStringToObject(root, "study", key);
@@ -69,12 +69,14 @@ char *on_study_describe(const on_orders *o, char tok[][96], int nb, const int *w
             if (o->cls[k] != cl || !want[k]) continue;
             char ord[512] = "";
             for (int j = 0; j < nb; j++)
-                snprintf(ord + strlen(ord), sizeof ord - strlen(ord), "%s%.95s", j ? " " : "", tok[o->orders[k * nb + j]]);
+                snprintf(ord + strlen(ord), sizeof ord - strlen(ord), "%s%.95s", j ? " " : "",
+                         tok[o->orders[k * nb + j]]);
             cJSON_AddItemToArray(mem, cJSON_CreateString(ord));
             if (k == rep[cl]) {
                 cJSON_AddStringToObject(co, "representative", ord);
-                cJSON_AddNumberToObject(co, "modelled_us",
-                                        1e6 * on_cost_seconds(on_order_cost(L, o->orders + k * nb, nb, L[0].xs, 0, 1)));
+                cJSON_AddNumberToObject(
+                    co, "modelled_us",
+                    1e6 * on_cost_seconds(on_order_cost(L, o->orders + k * nb, nb, L[0].xs, 0, 1)));
             }
         }
         cJSON_AddItemToArray(classes, co);
@@ -124,13 +126,16 @@ static int put_file(const char *dir, const char *name, const char *text, on_erro
 /* Mean accuracy of the runs whose order satisfies pred (a < b positions), and the rest. */
 static void split_compare(const run *r, int nr, int ka, int kb, on_summary *yes, on_summary *no,
                           double *p) {
-    double *a = malloc(sizeof(double) * (size_t)(nr + 1)), *b = malloc(sizeof(double) * (size_t)(nr + 1));
+    double *a = malloc(sizeof(double) * (size_t)(nr + 1)),
+           *b = malloc(sizeof(double) * (size_t)(nr + 1));
     int na = 0, nb = 0;
     for (int i = 0; i < nr; i++) {
         int pa = position(r[i].order, ka), pb = position(r[i].order, kb);
         if (pa < 0 || pb < 0) continue;
-        if (pa < pb) a[na++] = r[i].acc;
-        else b[nb++] = r[i].acc;
+        if (pa < pb)
+            a[na++] = r[i].acc;
+        else
+            b[nb++] = r[i].acc;
     }
     *yes = on_summarize(a, na);
     *no = on_summarize(b, nb);
@@ -152,9 +157,12 @@ static double mean_of(const run *r, int nr, int kind, int first, int want_speed)
 }
 
 static const char *fmt_p(double p, char *b) {
-    if (isnan(p)) snprintf(b, 32, "n/a");
-    else if (p < 0.001) snprintf(b, 32, "< 0.001");
-    else snprintf(b, 32, "%.3f", p);
+    if (isnan(p))
+        snprintf(b, 32, "n/a");
+    else if (p < 0.001)
+        snprintf(b, 32, "< 0.001");
+    else
+        snprintf(b, 32, "%.3f", p);
     return b;
 }
 
@@ -171,9 +179,15 @@ static void svg(on_sb *b, cls *cs, int nc) {
     double pad = (hi - lo) * 0.1;
     lo -= pad, hi += pad;
     int W = 980, rowh = 22, H1 = 40 + rowh * nc, H = H1 + 330;
-    on_sb_add(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    on_sb_add(b,
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+              "font-family=\"sans-serif\" font-size=\"12\">\n",
+              W, H);
     on_sb_add(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    on_sb_add(b, "<text x=\"10\" y=\"20\" font-size=\"14\">Test accuracy per class: mean and 95%% interval (%.2f%% to %.2f%%)</text>\n", 100 * lo, 100 * hi);
+    on_sb_add(b,
+              "<text x=\"10\" y=\"20\" font-size=\"14\">Test accuracy per class: mean and 95%% "
+              "interval (%.2f%% to %.2f%%)</text>\n",
+              100 * lo, 100 * hi);
     int x0 = 420, x1 = W - 40;
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) continue;
@@ -182,21 +196,33 @@ static void svg(on_sb *b, cls *cs, int nc) {
         double l = x0 + (cs[i].acc.mean - h - lo) / (hi - lo) * (x1 - x0);
         double r = x0 + (cs[i].acc.mean + h - lo) / (hi - lo) * (x1 - x0);
         on_sb_add(b, "<text x=\"10\" y=\"%.0f\">class %d: %s</text>\n", y + 4, cs[i].id, cs[i].rep);
-        on_sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#555\"/>\n", l, r, y, y);
+        on_sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#555\"/>\n", l,
+                  r, y, y);
         on_sb_add(b, "<circle cx=\"%.1f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/>\n", cx, y);
-        on_sb_add(b, "<text x=\"%.1f\" y=\"%.0f\" fill=\"#333\" font-size=\"10\">%.2f%%</text>\n", r + 6, y + 4, 100 * cs[i].acc.mean);
+        on_sb_add(b, "<text x=\"%.1f\" y=\"%.0f\" fill=\"#333\" font-size=\"10\">%.2f%%</text>\n",
+                  r + 6, y + 4, 100 * cs[i].acc.mean);
     }
     /* accuracy against time per epoch */
     int py = H1 + 30, ph = 260, px0 = 80, px1 = W - 40;
-    on_sb_add(b, "<text x=\"10\" y=\"%d\" font-size=\"14\">Accuracy against training time per epoch (seconds)</text>\n", py - 8);
-    on_sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", px0, py, px1 - px0, ph);
-    on_sb_add(b, "<text x=\"%d\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\">%.1f s</text>\n", px0, py + ph + 16, px1 - 40, py + ph + 16, tmax * 1.1);
-    on_sb_add(b, "<text x=\"10\" y=\"%d\">%.2f%%</text><text x=\"10\" y=\"%d\">%.2f%%</text>\n", py + 10, 100 * hi, py + ph, 100 * lo);
+    on_sb_add(b,
+              "<text x=\"10\" y=\"%d\" font-size=\"14\">Accuracy against training time per epoch "
+              "(seconds)</text>\n",
+              py - 8);
+    on_sb_add(
+        b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n",
+        px0, py, px1 - px0, ph);
+    on_sb_add(b, "<text x=\"%d\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\">%.1f s</text>\n", px0,
+              py + ph + 16, px1 - 40, py + ph + 16, tmax * 1.1);
+    on_sb_add(b, "<text x=\"10\" y=\"%d\">%.2f%%</text><text x=\"10\" y=\"%d\">%.2f%%</text>\n",
+              py + 10, 100 * hi, py + ph, 100 * lo);
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) continue;
         double x = px0 + cs[i].epoch_s / (tmax * 1.1 + 1e-9) * (px1 - px0);
         double y = py + ph - (cs[i].acc.mean - lo) / (hi - lo) * ph;
-        on_sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#d62728\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%d</text>\n", x, y, x + 7, y + 4, cs[i].id);
+        on_sb_add(b,
+                  "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#d62728\"/><text x=\"%.1f\" "
+                  "y=\"%.1f\" font-size=\"10\">%d</text>\n",
+                  x, y, x + 7, y + 4, cs[i].id);
     }
     on_sb_add(b, "</svg>\n");
 }
@@ -205,17 +231,21 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     sqlite3 *db = dbp;
     sqlite3_stmt *st;
     cJSON *conf = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT config FROM studies WHERE study=?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT config FROM studies WHERE study=?", -1, &st, NULL) ==
+        SQLITE_OK) {
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) conf = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        if (sqlite3_step(st) == SQLITE_ROW)
+            conf = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
         sqlite3_finalize(st);
     }
     if (!conf) return on_fail(err, "study %s: no configuration stored", key);
     int nr = 0, cap = 256;
     run *r = malloc(sizeof(run) * (size_t)cap);
-    if (sqlite3_prepare_v2(db, "SELECT ord, class, seed, test_accuracy, test_loss, epoch_seconds, "
-                               "train_images_per_s, infer_images_per_s FROM runs WHERE study=? "
-                               "ORDER BY class, seed", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           "SELECT ord, class, seed, test_accuracy, test_loss, epoch_seconds, "
+                           "train_images_per_s, infer_images_per_s FROM runs WHERE study=? "
+                           "ORDER BY class, seed",
+                           -1, &st, NULL) != SQLITE_OK) {
         cJSON_Delete(conf);
         free(r);
         return on_fail(err, "store: %s", sqlite3_errmsg(db));
@@ -243,7 +273,8 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
         cs[i].id = (int)cJSON_GetObjectItemCaseSensitive(co, "id")->valuedouble;
         cs[i].rep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(co, "representative"));
         cs[i].members = cJSON_GetObjectItemCaseSensitive(co, "members");
-        cs[i].modelled_us = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(co, "modelled_us"));
+        cs[i].modelled_us =
+            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(co, "modelled_us"));
         int n = 0;
         for (int k = 0; k < nr; k++) {
             if (r[k].cls != cs[i].id) continue;
@@ -262,10 +293,11 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
 
     /* results.csv */
     on_sb b = {0};
-    on_sb_add(&b, "order,class,seed,test_accuracy,test_loss,epoch_seconds,train_images_per_s,infer_images_per_s\n");
+    on_sb_add(&b, "order,class,seed,test_accuracy,test_loss,epoch_seconds,train_images_per_s,infer_"
+                  "images_per_s\n");
     for (int k = 0; k < nr; k++)
-        on_sb_add(&b, "\"%s\",%d,%d,%.6f,%.6f,%.3f,%.1f,%.1f\n", r[k].order, r[k].cls, r[k].seed, r[k].acc,
-             r[k].loss, r[k].epoch_s, r[k].train_ips, r[k].infer_ips);
+        on_sb_add(&b, "\"%s\",%d,%d,%.6f,%.6f,%.3f,%.1f,%.1f\n", r[k].order, r[k].cls, r[k].seed,
+                  r[k].acc, r[k].loss, r[k].epoch_s, r[k].train_ips, r[k].infer_ips);
     int rc = put_file(c->out, "results.csv", b.s ? b.s : "", err);
     /* results.json */
     cJSON *root = cJSON_CreateObject(), *runs = cJSON_AddArrayToObject(root, "runs"),
@@ -308,13 +340,16 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     char pb[32], pb2[32];
     const char *block = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conf, "block"));
     on_sb_add(&b, "# Does the order of {%s} matter?\n\n", block ? block : "");
-    on_sb_add(&b, "Study `%s` on %s: %d orders of the block, grouped by proof into %d training "
-             "classes (orders of one class train to bit-identical weights, see docs/ORDERING.md); "
-             "the cheapest member of each class trained with %d seed(s), %d epoch(s) on %d images, "
-             "tested on %d.\n\n",
-         key, c->data, (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(conf, "orders")), nc,
-         c->seeds, c->epochs, c->limit, c->test_limit);
-    on_sb_add(&b, "| rank | class | order trained | runs | test accuracy (95%% CI) | vs best (Welch p) | s/epoch | train img/s | inference img/s |\n");
+    on_sb_add(
+        &b,
+        "Study `%s` on %s: %d orders of the block, grouped by proof into %d training "
+        "classes (orders of one class train to bit-identical weights, see docs/ORDERING.md); "
+        "the cheapest member of each class trained with %d seed(s), %d epoch(s) on %d images, "
+        "tested on %d.\n\n",
+        key, c->data, (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(conf, "orders")),
+        nc, c->seeds, c->epochs, c->limit, c->test_limit);
+    on_sb_add(&b, "| rank | class | order trained | runs | test accuracy (95%% CI) | vs best "
+                  "(Welch p) | s/epoch | train img/s | inference img/s |\n");
     on_sb_add(&b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < nc; i++) {
         if (!cs[i].n) {
@@ -323,16 +358,17 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
         }
         char ci[48] = "";
         if (!isnan(cs[i].acc.half_ci)) snprintf(ci, sizeof ci, " ± %.2f", 100 * cs[i].acc.half_ci);
-        on_sb_add(&b, "| %d | %d | `%s` | %d | %.2f%%%s | %s%s | %.2f | %.0f | %.0f |\n", i + 1, cs[i].id,
-             cs[i].rep, cs[i].n, 100 * cs[i].acc.mean, ci,
-             i ? "" : "best", i ? fmt_p(cs[i].p_best, pb) : "", cs[i].epoch_s, cs[i].train_ips,
-             cs[i].infer_ips);
+        on_sb_add(&b, "| %d | %d | `%s` | %d | %.2f%%%s | %s%s | %.2f | %.0f | %.0f |\n", i + 1,
+                  cs[i].id, cs[i].rep, cs[i].n, 100 * cs[i].acc.mean, ci, i ? "" : "best",
+                  i ? fmt_p(cs[i].p_best, pb) : "", cs[i].epoch_s, cs[i].train_ips,
+                  cs[i].infer_ips);
     }
     on_sb_add(&b, "\nMembers of each class (equal by proof, so not trained separately):\n\n");
     for (int i = 0; i < nc; i++) {
         on_sb_add(&b, "- class %d:", cs[i].id);
         for (int k = 0; k < cJSON_GetArraySize(cs[i].members); k++)
-            on_sb_add(&b, "%s `%s`", k ? "," : "", cJSON_GetStringValue(cJSON_GetArrayItem(cs[i].members, k)));
+            on_sb_add(&b, "%s `%s`", k ? "," : "",
+                      cJSON_GetStringValue(cJSON_GetArrayItem(cs[i].members, k)));
         on_sb_add(&b, "\n");
     }
     /* verdict from the numbers */
@@ -342,16 +378,19 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
         on_sb_add(&b, "Within noise of it (Welch's t-test, p >= 0.05):");
         int any = 0;
         for (int i = 1; i < nc; i++)
-            if (cs[i].n && !(cs[i].p_best < 0.05)) on_sb_add(&b, "%s class %d", any++ ? "," : "", cs[i].id);
+            if (cs[i].n && !(cs[i].p_best < 0.05))
+                on_sb_add(&b, "%s class %d", any++ ? "," : "", cs[i].id);
         on_sb_add(&b, "%s.", any ? "" : " none");
         any = 0;
         for (int i = 1; i < nc; i++)
             if (cs[i].n && cs[i].p_best < 0.05) {
                 if (!any++) on_sb_add(&b, " Worse than the best:");
                 on_sb_add(&b, " class %d by %.2f points (p %s);", cs[i].id,
-                     100 * (cs[0].acc.mean - cs[i].acc.mean), fmt_p(cs[i].p_best, pb));
+                          100 * (cs[0].acc.mean - cs[i].acc.mean), fmt_p(cs[i].p_best, pb));
             }
-        if (c->seeds < 2) on_sb_add(&b, " With one seed per class there is no interval: run with --seeds 3 or more.");
+        if (c->seeds < 2)
+            on_sb_add(&b,
+                      " With one seed per class there is no interval: run with --seeds 3 or more.");
         on_sb_add(&b, "\n");
     } else {
         on_sb_add(&b, "No finished runs yet.\n");
@@ -362,30 +401,42 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     double p;
     split_compare(r, nr, K_BN, K_POOL, &yes, &no, &p);
     if (yes.n && no.n)
-        on_sb_add(&b, "- **BatchNorm before or after max-pooling?** Before: %.2f%% (%d runs); after: %.2f%% "
-                 "(%d runs); difference %.2f points, Welch p %s. %s\n",
-             100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb),
-             p < 0.05 ? "The difference is significant here." : "Not a significant difference here.");
+        on_sb_add(
+            &b,
+            "- **BatchNorm before or after max-pooling?** Before: %.2f%% (%d runs); after: %.2f%% "
+            "(%d runs); difference %.2f points, Welch p %s. %s\n",
+            100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb),
+            p < 0.05 ? "The difference is significant here."
+                     : "Not a significant difference here.");
     split_compare(r, nr, K_BN, K_ACT, &yes, &no, &p);
     if (yes.n && no.n)
-        on_sb_add(&b, "- **BatchNorm before the activation (fastai, ResNet) or after?** Before: %.2f%% (%d); "
-                 "after: %.2f%% (%d); difference %.2f points, p %s.\n",
-             100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb2));
+        on_sb_add(
+            &b,
+            "- **BatchNorm before the activation (fastai, ResNet) or after?** Before: %.2f%% (%d); "
+            "after: %.2f%% (%d); difference %.2f points, p %s.\n",
+            100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb2));
     split_compare(r, nr, K_DROP, K_POOL, &yes, &no, &p);
     if (yes.n && no.n)
-        on_sb_add(&b, "- **Dropout before or after pooling?** Before: %.2f%% (%d); after: %.2f%% (%d); "
-                 "p %s.\n", 100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
+        on_sb_add(&b,
+                  "- **Dropout before or after pooling?** Before: %.2f%% (%d); after: %.2f%% (%d); "
+                  "p %s.\n",
+                  100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
     split_compare(r, nr, K_DROP, K_BN, &yes, &no, &p);
     if (yes.n && no.n)
-        on_sb_add(&b, "- **Dropout before or after BatchNorm?** Before: %.2f%% (%d); after: %.2f%% (%d); "
-                 "p %s.\n", 100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
+        on_sb_add(
+            &b,
+            "- **Dropout before or after BatchNorm?** Before: %.2f%% (%d); after: %.2f%% (%d); "
+            "p %s.\n",
+            100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
     double tf = mean_of(r, nr, K_POOL, 1, 0), tn = mean_of(r, nr, K_POOL, 0, 0);
     double sf = mean_of(r, nr, K_POOL, 1, 1), sn = mean_of(r, nr, K_POOL, 0, 1);
     if (!isnan(tf) && !isnan(tn))
-        on_sb_add(&b, "- **Does pooling first change speed?** Training: %.2f s/epoch with the pool first "
-                 "against %.2f s otherwise (%+.0f%%); inference: %.0f against %.0f images/s. "
-                 "(Equal-by-proof orders differ only in speed; the cheapest was trained.)\n",
-             tf, tn, 100 * (tf - tn) / tn, sf, sn);
+        on_sb_add(
+            &b,
+            "- **Does pooling first change speed?** Training: %.2f s/epoch with the pool first "
+            "against %.2f s otherwise (%+.0f%%); inference: %.0f against %.0f images/s. "
+            "(Equal-by-proof orders differ only in speed; the cheapest was trained.)\n",
+            tf, tn, 100 * (tf - tn) / tn, sf, sn);
     on_sb_add(&b, "\nAll numbers: results.csv, results.json; plot: report.svg.\n");
     if (!rc) rc = put_file(c->out, "report.md", b.s, err);
     b.n = 0;
@@ -393,7 +444,8 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     if (!rc) rc = put_file(c->out, "report.svg", b.s, err);
     if (!rc && c->log) {
         char line[512];
-        snprintf(line, sizeof line, "report: %s/report.md, report.svg, results.csv, results.json", c->out);
+        snprintf(line, sizeof line, "report: %s/report.md, report.svg, results.csv, results.json",
+                 c->out);
         c->log(c->user, line);
     }
     free(b.s);

@@ -54,8 +54,10 @@ double on_t_quantile975(double df) {
     double lo = 0, hi = 1000;
     for (int i = 0; i < 200; i++) { /* two-sided p(t) = 0.05 */
         double mid = (lo + hi) / 2;
-        if (on_t_two_sided_p(mid, df) > 0.05) lo = mid;
-        else hi = mid;
+        if (on_t_two_sided_p(mid, df) > 0.05)
+            lo = mid;
+        else
+            hi = mid;
     }
     return (lo + hi) / 2;
 }
@@ -79,7 +81,6 @@ double on_welch_p(on_summary a, on_summary b) {
     double va = a.sd * a.sd / a.n, vb = b.sd * b.sd / b.n;
     if (va + vb == 0) return a.mean == b.mean ? 1.0 : 0.0;
     double t = (a.mean - b.mean) / sqrt(va + vb);
-    double df = (va + vb) * (va + vb) /
-                (va * va / (a.n - 1) + vb * vb / (b.n - 1));
+    double df = (va + vb) * (va + vb) / (va * va / (a.n - 1) + vb * vb / (b.n - 1));
     return on_t_two_sided_p(t, df);
 }

@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAXB 8      /* layers in a block */
-#define MAXO 40320  /* 8! orders */
+#define MAXB 8     /* layers in a block */
+#define MAXO 40320 /* 8! orders */
 
 static double now(void) {
     struct timespec t;
@@ -310,17 +310,22 @@ typedef struct job {
 
 static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, char *out) {
     char buf[8192];
-    size_t k = (size_t)snprintf(buf, sizeof buf, "%s|%d|%d|%d|%d|%g|%g|%g|%d|%d|", data,
-                                c->epochs, c->limit, c->test_limit, c->train.batch, c->train.lr,
-                                c->train.wd, c->train.smoothing, c->train.opt, c->train.augment);
+    size_t k = (size_t)snprintf(buf, sizeof buf, "%s|%d|%d|%d|%d|%g|%g|%g|%d|%d|", data, c->epochs,
+                                c->limit, c->test_limit, c->train.batch, c->train.lr, c->train.wd,
+                                c->train.smoothing, c->train.opt, c->train.augment);
     for (int i = 0; i <= t->nslots && k < sizeof buf; i++)
         k += (size_t)snprintf(buf + k, sizeof buf - k, "%s{}", t->seg[i]);
     snprintf(out, 32, "%08lx", crc32(0, (const Bytef *)buf, (uInt)strlen(buf)));
 }
 
 on_study_cfg on_study_defaults(void) {
-    on_study_cfg c = {.block = "bn,relu,maxpool,dropout(0.2)", .seeds = 3, .epochs = 3,
-                      .limit = 12000, .test_limit = 5000, .jobs = 1, .data = "fashion-mnist",
+    on_study_cfg c = {.block = "bn,relu,maxpool,dropout(0.2)",
+                      .seeds = 3,
+                      .epochs = 3,
+                      .limit = 12000,
+                      .test_limit = 5000,
+                      .jobs = 1,
+                      .data = "fashion-mnist",
                       .out = "study-out"};
     c.train = on_train_defaults();
     return c;
@@ -338,8 +343,10 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
     on_orders o = {0};
     const char *model = c->model;
     if (!model || strchr(model, '{')) {
-        const char *ref = "input(28,28,1) conv2d(32,3,same) {B} conv2d(64,3,same) {B} flatten dense(10)";
-        if (tmpl_from_braces(model ? model : ref, &t, block_text, sizeof block_text, err)) goto done;
+        const char *ref =
+            "input(28,28,1) conv2d(32,3,same) {B} conv2d(64,3,same) {B} flatten dense(10)";
+        if (tmpl_from_braces(model ? model : ref, &t, block_text, sizeof block_text, err))
+            goto done;
         if (!model) snprintf(block_text, sizeof block_text, "%s", c->block);
     } else {
         if (!(base = on_model_from_file(model, NULL, 0, err)) &&
@@ -357,7 +364,9 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
     char *ident = NULL;
     {
         char order0[512] = "";
-        for (int k = 0; k < nb; k++) snprintf(order0 + strlen(order0), sizeof order0 - strlen(order0), "%s%.95s", k ? " " : "", tok[k]);
+        for (int k = 0; k < nb; k++)
+            snprintf(order0 + strlen(order0), sizeof order0 - strlen(order0), "%s%.95s",
+                     k ? " " : "", tok[k]);
         ident = tmpl_fill(&t, order0);
         on_model_free(base);
         base = ident ? on_model_from_spec(ident, err) : NULL;
@@ -369,7 +378,8 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
     on_layer_view L[MAXB];
     for (int k = 0; k < nb; k++) {
         const on_node *nd = &base->nodes[first + k];
-        L[k] = (on_layer_view){.op = nd->op, .a = nd->a, .xs = base->nodes[nd->in[0]].ys, .name = nd->name};
+        L[k] = (on_layer_view){
+            .op = nd->op, .a = nd->a, .xs = base->nodes[nd->in[0]].ys, .name = nd->name};
     }
     if (on_orders_explore(L, nb, L[0].xs, 0, 1, MAXO, &o)) {
         on_fail(err, "cannot enumerate the orders of %d layers", nb);
@@ -398,7 +408,8 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
             }
             if (hit < 0) {
                 free(want);
-                on_fail(err, "--orders: '%s' is not an order of the block {%s}", given[g], block_text);
+                on_fail(err, "--orders: '%s' is not an order of the block {%s}", given[g],
+                        block_text);
                 goto done;
             }
             want[hit] = 1;
@@ -430,8 +441,9 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
         goto done;
     }
     study_key(c, &t, c->data, key);
-    say(c, "study %s: block {%s} in %d slot%s: %d orders -> %d training classes (by proof); "
-           "training the cheapest of each, %d seed%s, %d epoch%s on %d images (%d test) of %s",
+    say(c,
+        "study %s: block {%s} in %d slot%s: %d orders -> %d training classes (by proof); "
+        "training the cheapest of each, %d seed%s, %d epoch%s on %d images (%d test) of %s",
         key, block_text, t.nslots, t.nslots == 1 ? "" : "s", nwanted, nused, c->seeds,
         c->seeds == 1 ? "" : "s", c->epochs, c->epochs == 1 ? "" : "s", c->limit, c->test_limit,
         c->data);
@@ -442,7 +454,8 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
         if (rep[k] < 0) continue;
         char ord[512] = "";
         for (int j = 0; j < nb; j++)
-            snprintf(ord + strlen(ord), sizeof ord - strlen(ord), "%s%.95s", j ? " " : "", tok[o.orders[rep[k] * nb + j]]);
+            snprintf(ord + strlen(ord), sizeof ord - strlen(ord), "%s%.95s", j ? " " : "",
+                     tok[o.orders[rep[k] * nb + j]]);
         for (int s = 1; s <= c->seeds; s++) {
             if (db_has(db, key, ord, s)) {
                 done_before++;
@@ -457,7 +470,8 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
     {
         char *cfgjson = on_study_describe(&o, tok, nb, want, rep, L, c, &t, block_text, key);
         sqlite3_stmt *st;
-        if (cfgjson && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO studies VALUES(?,?)", -1, &st, NULL) == SQLITE_OK) {
+        if (cfgjson && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO studies VALUES(?,?)", -1, &st,
+                                          NULL) == SQLITE_OK) {
             sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, cfgjson, -1, SQLITE_STATIC);
             sqlite3_step(st);
@@ -468,7 +482,9 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
     free(want);
     free(rep);
     free(rep_cost);
-    if (done_before) say(c, "%d run%s already in %s/study.sqlite: skipped", done_before, done_before == 1 ? "" : "s", c->out);
+    if (done_before)
+        say(c, "%d run%s already in %s/study.sqlite: skipped", done_before,
+            done_before == 1 ? "" : "s", c->out);
     if (njobs) {
         if (on_data_load(c->data, 1, c->limit, &tr, err) ||
             on_data_load(c->data, 0, c->test_limit, &te, err))
@@ -491,8 +507,9 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
             free(text);
             finished++;
             double el = now() - t0, eta = el / finished * (njobs - finished);
-            say(c, "[%d/%d] class %d seed %d  {%s}  test acc %.2f%%  %.1f s/epoch  %.0f img/s "
-                   "inference  (%.0fs; ETA %.0fm%02.0fs)",
+            say(c,
+                "[%d/%d] class %d seed %d  {%s}  test acc %.2f%%  %.1f s/epoch  %.0f img/s "
+                "inference  (%.0fs; ETA %.0fm%02.0fs)",
                 finished, njobs, j->cls, j->seed, j->order, 100 * r.acc, r.epoch_s, r.infer_ips,
                 now() - r0, floor(eta / 60), fmod(eta, 60));
             continue;
@@ -510,7 +527,9 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
                 int ok = text && !db_open(c->out, &cdb, &e2) &&
                          !run_one(text, j->seed, c, &tr, &te, &r, &e2) &&
                          !db_put(cdb, key, j->order, j->cls, j->seed, &r, &e2);
-                if (!ok) fprintf(stderr, "ordnet study: run {%s} seed %d: %s\n", j->order, j->seed, e2.msg);
+                if (!ok)
+                    fprintf(stderr, "ordnet study: run {%s} seed %d: %s\n", j->order, j->seed,
+                            e2.msg);
                 sqlite3_close(cdb);
                 _exit(ok ? 0 : 1);
             }
@@ -526,8 +545,10 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
         if (pid < 0) break;
         running--;
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (ok) finished++;
-        else failed++;
+        if (ok)
+            finished++;
+        else
+            failed++;
         job *j = NULL;
         for (int k = 0; k < next && !j; k++)
             if (jobs[k].pid == pid) j = &jobs[k];
@@ -537,7 +558,8 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
             floor(eta / 60), fmod(eta, 60));
     }
     if (failed) {
-        on_fail(err, "%d run%s failed (see above); finished runs are stored", failed, failed == 1 ? "" : "s");
+        on_fail(err, "%d run%s failed (see above); finished runs are stored", failed,
+                failed == 1 ? "" : "s");
         goto done;
     }
     if (!db && db_open(c->out, &db, err)) goto done;

@@ -19,9 +19,9 @@ double on_t_quantile975(double df);
 double on_welch_p(on_summary a, on_summary b);
 
 /* The study's configuration as JSON: classes, their members and representatives. */
-char *on_study_describe(const on_orders *o, char tok[][96], int nb, const int *want,
-                        const int *rep, const on_layer_view *L, const on_study_cfg *c,
-                        const void *tmpl, const char *block, const char *key);
+char *on_study_describe(const on_orders *o, char tok[][96], int nb, const int *want, const int *rep,
+                        const on_layer_view *L, const on_study_cfg *c, const void *tmpl,
+                        const char *block, const char *key);
 /* Write results.csv, results.json, report.md and report.svg for study `key` from the
  * store (an sqlite3 handle). */
 int on_study_report(void *db, const char *key, const on_study_cfg *c, on_error *err);

@@ -21,8 +21,8 @@ void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int 
     }
 }
 
-void on_adamw_step(on_model *m, float lr, float beta1, float beta2, float eps,
-                   float weight_decay, long t) {
+void on_adamw_step(on_model *m, float lr, float beta1, float beta2, float eps, float weight_decay,
+                   long t) {
     float *mo = state(m);
     if (!mo) return;
     float *ve = mo + m->np;

@@ -14,9 +14,15 @@
 #define ON_PI 3.14159265358979323846
 
 on_train_cfg on_train_defaults(void) {
-    return (on_train_cfg){.epochs = 5, .batch = 128, .opt = ON_OPT_ADAMW,
-                          .schedule = ON_SCHED_ONECYCLE, .lr = 3e-3f, .wd = 1e-2f,
-                          .momentum = 0.9f, .smoothing = 0.1f, .seed = 42};
+    return (on_train_cfg){.epochs = 5,
+                          .batch = 128,
+                          .opt = ON_OPT_ADAMW,
+                          .schedule = ON_SCHED_ONECYCLE,
+                          .lr = 3e-3f,
+                          .wd = 1e-2f,
+                          .momentum = 0.9f,
+                          .smoothing = 0.1f,
+                          .seed = 42};
 }
 
 static double now(void) {
@@ -31,14 +37,17 @@ static double now(void) {
 static float schedule_lr(const on_train_cfg *c, double f) {
     double lr = c->lr;
     switch (c->schedule) {
-    case ON_SCHED_STEP: return (float)(lr * (f < 0.5 ? 1 : f < 0.75 ? 0.1 : 0.01));
-    case ON_SCHED_COSINE: return (float)(lr * 0.5 * (1 + cos(ON_PI * f)));
+    case ON_SCHED_STEP:
+        return (float)(lr * (f < 0.5 ? 1 : f < 0.75 ? 0.1 : 0.01));
+    case ON_SCHED_COSINE:
+        return (float)(lr * 0.5 * (1 + cos(ON_PI * f)));
     case ON_SCHED_ONECYCLE: {
         double pct = 0.25, lo = lr / 25, end = lr / 25e4;
         if (f < pct) return (float)(lo + (lr - lo) * 0.5 * (1 - cos(ON_PI * f / pct)));
         return (float)(end + (lr - end) * 0.5 * (1 + cos(ON_PI * (f - pct) / (1 - pct))));
     }
-    default: return (float)lr;
+    default:
+        return (float)lr;
     }
 }
 
@@ -100,8 +109,10 @@ static int check_data(const on_model *m, const on_dataset *d, const char *what, 
                        on_shape_str(b, sb, sizeof sb), on_shape_str(a, sa, sizeof sa));
     on_shape o = on_model_output_shape(m);
     if (o.rank != 1 || o.c < d->classes)
-        return on_fail(err, "the %s data has %d classes but the model outputs %s: end the model with dense(%d)",
-                       what, d->classes, on_shape_str(o, sa, sizeof sa), d->classes);
+        return on_fail(
+            err,
+            "the %s data has %d classes but the model outputs %s: end the model with dense(%d)",
+            what, d->classes, on_shape_str(o, sa, sizeof sa), d->classes);
     return 0;
 }
 
@@ -174,10 +185,11 @@ static void *fill_batch(void *arg) {
     return NULL;
 }
 
-int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
-             const on_train_cfg *cfg, on_train_cb cb, void *user, on_error *err) {
+int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const on_train_cfg *cfg,
+             on_train_cb cb, void *user, on_error *err) {
     if (cfg->epochs < 1 || cfg->batch < 1)
-        return on_fail(err, "epochs and batch must be positive (got %d, %d)", cfg->epochs, cfg->batch);
+        return on_fail(err, "epochs and batch must be positive (got %d, %d)", cfg->epochs,
+                       cfg->batch);
     if (!(cfg->lr > 0)) return on_fail(err, "learning rate must be positive, got %g", cfg->lr);
     if (train->n < 1) return on_fail(err, "the training set is empty");
     if (check_data(m, train, "training", err) || (test && check_data(m, test, "test", err)))
@@ -213,8 +225,8 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
             perm[j] = t;
         }
         on_model_set_step(m, (uint64_t)e * (uint64_t)nb);
-        on_epoch_report r = {.epoch = e + 1, .epochs = cfg->epochs, .batches = nb,
-                             .test_loss = -1, .test_acc = -1};
+        on_epoch_report r = {
+            .epoch = e + 1, .epochs = cfg->epochs, .batches = nb, .test_loss = -1, .test_acc = -1};
         double t0 = now(), lsum = 0;
         long seen = 0, correct = 0;
         batch_job next = {m, train, perm, bufs, labs, per, B, 0, cfg->augment, ekey};
@@ -226,8 +238,16 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
             pthread_t th;
             int threaded = 0;
             if (b + 1 < nb) {
-                next = (batch_job){m, train, perm, bufs + per * (size_t)B * ((b + 1) & 1),
-                                   labs + (size_t)B * ((b + 1) & 1), per, B, b + 1, cfg->augment, ekey};
+                next = (batch_job){m,
+                                   train,
+                                   perm,
+                                   bufs + per * (size_t)B * ((b + 1) & 1),
+                                   labs + (size_t)B * ((b + 1) & 1),
+                                   per,
+                                   B,
+                                   b + 1,
+                                   cfg->augment,
+                                   ekey};
                 threaded = !pthread_create(&th, NULL, fill_batch, &next);
                 if (!threaded) fill_batch(&next);
             }
@@ -237,7 +257,9 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test,
             float loss = on_model_loss(m, labels, cfg->smoothing);
             if (!isfinite(loss)) {
                 if (threaded) pthread_join(th, NULL);
-                rc = on_fail(err, "training diverged at epoch %d, batch %d: loss is %g (try a lower --lr than %g)",
+                rc = on_fail(err,
+                             "training diverged at epoch %d, batch %d: loss is %g (try a lower "
+                             "--lr than %g)",
                              e + 1, b + 1, loss, cfg->lr);
                 break;
             }
