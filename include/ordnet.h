@@ -21,6 +21,19 @@
  *     }
  *     on_model_free(m);
  *
+ * Or let ordnet run the loop and keep the result:
+ *
+ *     on_dataset tr, te;
+ *     on_data_load("fashion-mnist", 1, 0, &tr, &err);  // also IDX dirs, CIFAR-10, CSV
+ *     on_data_load("fashion-mnist", 0, 0, &te, &err);
+ *     on_train_cfg cfg = on_train_defaults();           // AdamW, one-cycle, 5 epochs
+ *     on_train(m, &tr, &te, &cfg, NULL, NULL, &err);
+ *     on_checkpoint_save(m, "model.ckpt", NULL, &err);  // safetensors, atomic
+ *
+ * And ask which orders of its layers are the same function:
+ *
+ *     char *report = on_analyze_report(m, 0, 0, "bn,relu,maxpool,dropout(0.2)", 0, 0, &err);
+ *
  * Shapes are per sample and channels first inside ordnet: (C,H,W) for images, (C,L) for
  * 1-D signals (stored as H = 1), (F) for flat features. The compact form writes input
  * shapes the Keras way, channels last: input(28,28,1), input(128,16).

@@ -7,6 +7,7 @@
 #include "graph.h"
 
 #include <math.h>
+#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -237,6 +238,47 @@ static void test_data_errors(void) {
     remove(cif);
 }
 
+/* Images for predict: PGM (binary and ASCII) and PNG, grey and RGB, right and wrong sizes. */
+static void test_images(void) {
+    char pgm[160], asc[160], png[160];
+    snprintf(pgm, sizeof pgm, "%s/a.pgm", dir);
+    snprintf(asc, sizeof asc, "%s/b.pgm", dir);
+    snprintf(png, sizeof png, "%s/c.png", dir);
+    unsigned char px[4 * 3 * 3];
+    for (int i = 0; i < 36; i++) px[i] = (unsigned char)(i * 7);
+    FILE *f = fopen(pgm, "wb");
+    fprintf(f, "P5\n# a comment\n4 3\n255\n");
+    fwrite(px, 1, 12, f);
+    fclose(f);
+    f = fopen(asc, "w");
+    fprintf(f, "P2 4 3 255\n");
+    for (int i = 0; i < 12; i++) fprintf(f, "%d ", px[i]);
+    fclose(f);
+    png_image img = {
+        .version = PNG_IMAGE_VERSION, .width = 4, .height = 3, .format = PNG_FORMAT_RGB};
+    int wrote = png_image_write_to_file(&img, png, 0, px, 0, NULL);
+    float a[12], b[12], c[12], rgb[36];
+    on_error err;
+    on_shape grey = {3, 1, 3, 4}, color = {3, 3, 3, 4};
+    CHECK(!on_image_load(pgm, grey, a, &err) && fabsf(a[5] - 35 / 255.0f) < 1e-6f, "binary PGM: %s",
+          err.msg);
+    CHECK(!on_image_load(asc, grey, b, &err) && !memcmp(a, b, sizeof a), "ASCII PGM equals binary");
+    CHECK(wrote && !on_image_load(png, color, rgb, &err) &&
+              fabsf(rgb[12 + 1] - px[4] / 255.0f) < 1e-6f,
+          "RGB PNG, channels first: %s", err.msg);
+    CHECK(!on_image_load(png, grey, c, &err) && c[0] < 1 && c[11] > 0, "RGB PNG to grey: %s",
+          err.msg);
+    on_shape big = {3, 1, 28, 28};
+    CHECK(on_image_load(pgm, big, a, &err) && strstr(err.msg, "is 4x3 but the model takes 28x28"),
+          "wrong size: %s", err.msg);
+    f = fopen(pgm, "wb");
+    fprintf(f, "P5\n4 3\n255\n");
+    fwrite(px, 1, 5, f);
+    fclose(f);
+    CHECK(on_image_load(pgm, grey, a, &err) && strstr(err.msg, "truncated"), "truncated PGM: %s",
+          err.msg);
+}
+
 static void test_divergence(const on_dataset *tr) {
     on_error err;
     on_model *m = fresh(1);
@@ -281,6 +323,7 @@ int main(void) {
     test_determinism_and_resume(&small);
     test_checkpoint_roundtrip(&te);
     test_data_errors();
+    test_images();
     test_divergence(&small);
     test_learns(&tr, &te);
     on_dataset_free(&tr);
