@@ -357,7 +357,8 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
             continue;
         }
         char ci[48] = "";
-        if (!isnan(cs[i].acc.half_ci)) snprintf(ci, sizeof ci, " ± %.2f", 100 * cs[i].acc.half_ci);
+        if (!isnan(cs[i].acc.half_ci))
+            snprintf(ci, sizeof ci, " ± %.2f pt", 100 * cs[i].acc.half_ci);
         on_sb_add(&b, "| %d | %d | `%s` | %d | %.2f%%%s | %s%s | %.2f | %.0f | %.0f |\n", i + 1,
                   cs[i].id, cs[i].rep, cs[i].n, 100 * cs[i].acc.mean, ci, i ? "" : "best",
                   i ? fmt_p(cs[i].p_best, pb) : "", cs[i].epoch_s, cs[i].train_ips,
@@ -383,11 +384,11 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
         on_sb_add(&b, "%s.", any ? "" : " none");
         any = 0;
         for (int i = 1; i < nc; i++)
-            if (cs[i].n && cs[i].p_best < 0.05) {
-                if (!any++) on_sb_add(&b, " Worse than the best:");
-                on_sb_add(&b, " class %d by %.2f points (p %s);", cs[i].id,
+            if (cs[i].n && cs[i].p_best < 0.05)
+                on_sb_add(&b, "%s class %d by %.2f points (p %s)",
+                          any++ ? ";" : " Worse than the best:", cs[i].id,
                           100 * (cs[0].acc.mean - cs[i].acc.mean), fmt_p(cs[i].p_best, pb));
-            }
+        if (any) on_sb_add(&b, ".");
         if (c->seeds < 2)
             on_sb_add(&b,
                       " With one seed per class there is no interval: run with --seeds 3 or more.");
