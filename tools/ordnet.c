@@ -583,7 +583,7 @@ static void print_line(void *user, const char *line) {
 
 static int cmd_study(args *a) {
     on_study_cfg c = on_study_defaults();
-    int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0;
+    int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0, json = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--block"))
             c.block = opt_value(a);
@@ -607,6 +607,8 @@ static int cmd_study(args *a) {
             c.threads = (int)opt_num(a, 1, 1024);
         else if (is_opt(a, "--full"))
             full = 1;
+        else if (is_opt(a, "--json"))
+            json = 1;
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet study: unknown option '%s' (see ordnet study --help)\n",
                     a->argv[a->i]);
@@ -628,11 +630,25 @@ static int cmd_study(args *a) {
     if (c.jobs > 1 && !c.threads)
         c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
-    c.log = print_line;
+    c.log = json ? NULL : print_line;
     on_error err;
     if (on_study_run(&c, &err)) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
+    }
+    if (json) { /* the report's results.json, for scripts */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/results.json", c.out);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            fprintf(stderr, "ordnet study: %s: cannot read\n", path);
+            return 1;
+        }
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, stdout);
+        fclose(f);
+        putchar('\n');
     }
     return 0;
 }
@@ -716,6 +732,7 @@ static const command commands[] = {
      "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
      "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
      "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+     "  --json                 no progress lines; print results.json at the end\n"
      "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes.\n"},
     {"train", cmd_train, "train a model on a data set",
      "usage: ordnet train [MODEL] [options]\n"
