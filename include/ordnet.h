@@ -315,6 +315,11 @@ const char *on_verdict_name(int kind);
 /* Do nodes i and i+1 of m commute? infer: 1 inference, 0 training. weights: 1 decides
  * weight-dependent properties from m's current weights, 0 states them as conditions. */
 on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
+/* A new model: m with every run of reorderable layers in the cheapest order of its class
+ * (infer = 0: exact swaps only, so it trains to bit-identical weights; infer = 1: also
+ * swaps equal at inference). *changed: whether anything moved. Weights, layer names,
+ * normalization and notes are kept. */
+on_model *on_reorder_cheapest(const on_model *m, int infer, int *changed, on_error *err);
 /* The analysis `ordnet analyze` prints: a verdict and the cost of both orders for every
  * adjacent pair of m (may be NULL), the class of orders equal to m by proof and its
  * cheapest member, and with block (e.g. "bn,relu,maxpool,dropout(0.2)", placed after

@@ -143,7 +143,7 @@ static int cmd_train(args *a) {
     const char *model = REFERENCE_MODEL, *data = "fashion-mnist", *out = NULL;
     static const char *const opts[] = {"sgd", "adamw"};
     static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
-    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0;
+    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0, keep = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--epochs"))
             cfg.epochs = (int)opt_num(a, 1, 1e6);
@@ -181,6 +181,8 @@ static int cmd_train(args *a) {
             json = 1;
         else if (is_opt(a, "-o") || is_opt(a, "--out"))
             out = opt_value(a);
+        else if (is_opt(a, "--keep-order"))
+            keep = 1;
         else if (is_opt(a, "--resume"))
             resume = 1;
         else if (is_opt(a, "--val"))
@@ -220,6 +222,20 @@ static int cmd_train(args *a) {
         goto fail;
     if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
     if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
+    if (!resume && !keep) { /* the cheapest member of the model's class trains the same weights */
+        int changed = 0;
+        on_model *r = on_reorder_cheapest(m, 0, &changed, &err);
+        if (!r) goto fail;
+        if (changed && !json) {
+            char *a1 = on_model_to_spec(r);
+            printf("training the equal, cheaper order (bit-identical weights; --keep-order to "
+                   "train as written):\n  %s\n",
+                   a1 ? a1 : "");
+            free(a1);
+        }
+        on_model_free(m);
+        m = r;
+    }
     if (!resume) on_model_init(m, cfg.seed);
     on_dataset vs = {0}; /* a view of the last `val` training images, not freed */
     if (val) {
@@ -748,6 +764,9 @@ static const command commands[] = {
      "  --momentum X (0.9; AdamW beta1)  --nesterov  --label-smoothing X (0.1)  --clip X\n"
      "  --augment                 random shifts of up to 2 pixels and horizontal flips\n"
      "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"
+     "  --keep-order              train the layers in the order written (by default ordnet\n"
+     "                            trains the cheapest order of the model's class: the same\n"
+     "                            weights bit for bit, see docs/ORDERING.md)\n"
      "  --val N                   hold out the last N training images: evaluate on them each\n"
      "                            epoch, and on the test set at the end\n"
      "  -o CKPT                   save a checkpoint after every epoch (atomically)\n"

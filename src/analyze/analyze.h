@@ -38,6 +38,16 @@ int on_swap_allowed(const on_verdict *v, int infer);
 on_cost on_order_cost(const on_layer_view *L, const int *order, int n, on_shape in, int infer,
                       int after_linear);
 
+/* The layer view of node i of m; its weights when `weights` (pbuf: 4 pointers). */
+on_layer_view on_view_of(const on_model *m, int i, int weights, float **pbuf);
+/* Node i+1 reads node i and nothing else reads node i: the pair can swap. */
+int on_adjacent(const on_model *m, int i);
+/* Runs of layers that may reorder (between convolutions, dense layers and joins). */
+typedef struct on_run {
+    int first, n, after_linear;
+} on_run;
+int on_find_runs(const on_model *m, on_run *runs, int max);
+
 /* Modelled seconds of a cost on a 2-core CPU: what orders are ranked by. */
 #define ON_MODEL_FLOPS 5e10
 #define ON_MODEL_BYTES 1e10

@@ -162,3 +162,43 @@ double on_cost_seconds(on_cost c) {
     return (c.flops_fwd + c.flops_bwd) / ON_MODEL_FLOPS +
            (c.bytes_fwd + c.bytes_bwd) / ON_MODEL_BYTES;
 }
+
+/* The layer view of node i; weights only when asked for. */
+on_layer_view on_view_of(const on_model *m, int i, int weights, float **pbuf) {
+    const on_node *nd = &m->nodes[i];
+    on_layer_view v = {.op = nd->op, .a = nd->a, .xs = m->nodes[nd->in[0]].ys, .name = nd->name};
+    if (weights && nd->nt) {
+        for (int k = 0; k < nd->nt; k++) pbuf[k] = on_tensor_ptr((on_model *)m, nd->t0 + k);
+        v.p = (const float *const *)pbuf;
+    }
+    return v;
+}
+
+/* Node i+1 reads node i and nothing else reads node i: the pair can swap. */
+int on_adjacent(const on_model *m, int i) {
+    if (i < 1 || i + 1 >= m->nn) return 0;
+    const on_node *a = &m->nodes[i], *b = &m->nodes[i + 1];
+    if (a->op->ninputs != 1 || b->op->ninputs != 1 || b->in[0] != i) return 0;
+    for (int j = i + 2; j < m->nn; j++)
+        if (m->nodes[j].in[0] == i || m->nodes[j].in[1] == i) return 0;
+    return 1;
+}
+
+/* A run of layers that may reorder: between convolutions/dense layers and joins. */
+int on_find_runs(const on_model *m, on_run *runs, int max) {
+    int nr = 0;
+    for (int i = 1; i < m->nn && nr < max;) {
+        int j = i;
+        while (j + 1 < m->nn && on_adjacent(m, j) &&
+               !(m->nodes[j].op->props & ON_PROP_LINEAR_MAP) &&
+               !(m->nodes[j + 1].op->props & ON_PROP_LINEAR_MAP) && j + 1 - i < 10)
+            j++;
+        if (j > i) {
+            int prev = m->nodes[i].in[0];
+            runs[nr++] = (on_run){i, j - i + 1,
+                                  prev > 0 && (m->nodes[prev].op->props & ON_PROP_LINEAR_MAP) != 0};
+        }
+        i = j + 1;
+    }
+    return nr;
+}

@@ -13,58 +13,15 @@
 #include <string.h>
 #include <time.h>
 
-/* The layer view of node i; weights only when asked for. */
-static on_layer_view view_of(const on_model *m, int i, int weights, float **pbuf) {
-    const on_node *nd = &m->nodes[i];
-    on_layer_view v = {.op = nd->op, .a = nd->a, .xs = m->nodes[nd->in[0]].ys, .name = nd->name};
-    if (weights && nd->nt) {
-        for (int k = 0; k < nd->nt; k++) pbuf[k] = on_tensor_ptr((on_model *)m, nd->t0 + k);
-        v.p = (const float *const *)pbuf;
-    }
-    return v;
-}
-
-/* Node i+1 reads node i and nothing else reads node i: the pair can swap. */
-static int adjacent(const on_model *m, int i) {
-    if (i < 1 || i + 1 >= m->nn) return 0;
-    const on_node *a = &m->nodes[i], *b = &m->nodes[i + 1];
-    if (a->op->ninputs != 1 || b->op->ninputs != 1 || b->in[0] != i) return 0;
-    for (int j = i + 2; j < m->nn; j++)
-        if (m->nodes[j].in[0] == i || m->nodes[j].in[1] == i) return 0;
-    return 1;
-}
-
 on_verdict on_model_commute(const on_model *m, int i, int infer, int weights) {
-    if (!adjacent(m, i)) {
+    if (!on_adjacent(m, i)) {
         on_verdict v = {.kind = ON_NEVER};
         snprintf(v.reason, sizeof v.reason, "layers %d and %d are not a simple chain", i, i + 1);
         return v;
     }
     float *pa[4], *pb[4];
-    on_layer_view a = view_of(m, i, weights, pa), b = view_of(m, i + 1, weights, pb);
+    on_layer_view a = on_view_of(m, i, weights, pa), b = on_view_of(m, i + 1, weights, pb);
     return on_commute(&a, &b, infer);
-}
-
-/* A run of layers that may reorder: between convolutions/dense layers and joins. */
-typedef struct run {
-    int first, n, after_linear;
-} run;
-
-static int find_runs(const on_model *m, run *runs, int max) {
-    int nr = 0;
-    for (int i = 1; i < m->nn && nr < max;) {
-        int j = i;
-        while (j + 1 < m->nn && adjacent(m, j) && !(m->nodes[j].op->props & ON_PROP_LINEAR_MAP) &&
-               !(m->nodes[j + 1].op->props & ON_PROP_LINEAR_MAP) && j + 1 - i < 10)
-            j++;
-        if (j > i) {
-            int prev = m->nodes[i].in[0];
-            runs[nr++] = (run){i, j - i + 1,
-                               prev > 0 && (m->nodes[prev].op->props & ON_PROP_LINEAR_MAP) != 0};
-        }
-        i = j + 1;
-    }
-    return nr;
 }
 
 static void order_text(const on_layer_view *L, const int *order, int n, char *out, size_t len) {
@@ -189,10 +146,10 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
         on_sb_add(&b, "  %3s  %-34s %-18s %s\n", "#", "pair", "verdict",
                   "cost per sample: this order -> swapped");
         for (int i = 1; i + 1 < m->nn; i++) {
-            if (!adjacent(m, i)) continue;
+            if (!on_adjacent(m, i)) continue;
             on_verdict v = on_model_commute(m, i, infer, weights);
             float *pa[4], *pb[4];
-            on_layer_view L[2] = {view_of(m, i, weights, pa), view_of(m, i + 1, weights, pb)};
+            on_layer_view L[2] = {on_view_of(m, i, weights, pa), on_view_of(m, i + 1, weights, pb)};
             int ab[2] = {0, 1}, ba[2] = {1, 0};
             on_cost c0 = on_order_cost(L, ab, 2, L[0].xs, infer, 0);
             on_cost c1 = on_order_cost(L, ba, 2, L[0].xs, infer, 0);
@@ -219,8 +176,8 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             cJSON_AddItemToArray(pairs, o);
         }
         /* the model's own class: every run of reorderable layers explored from its order */
-        run runs[64];
-        int nr = find_runs(m, runs, 64);
+        on_run runs[64];
+        int nr = on_find_runs(m, runs, 64);
         double now_f = 0, best_f = 0, total = 1;
         char *spec = on_model_to_spec(m);
         snprintf(cheapest, sizeof cheapest, "%s", spec ? spec : "");
@@ -231,7 +188,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             on_layer_view L[10];
             float *pbuf[10][4];
             for (int k = 0; k < runs[r].n; k++)
-                L[k] = view_of(m, runs[r].first + k, weights, pbuf[k]);
+                L[k] = on_view_of(m, runs[r].first + k, weights, pbuf[k]);
             on_orders o;
             if (on_orders_explore(L, runs[r].n, L[0].xs, infer, 0, 5000, &o)) {
                 on_orders_free(&o);
@@ -294,7 +251,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
         }
         on_layer_view L[10];
         float *pbuf[10][4];
-        for (int k = 0; k < n; k++) L[k] = view_of(bm, first + k, 0, pbuf[k]);
+        for (int k = 0; k < n; k++) L[k] = on_view_of(bm, first + k, 0, pbuf[k]);
         on_orders o;
         if (on_orders_explore(L, n, L[0].xs, infer, 1, 50000, &o)) {
             on_orders_free(&o);
