@@ -257,63 +257,6 @@ static void check_pair(int ia, int ib, int infer) {
     on_model_free(m2);
 }
 
-/* Section 4: train two orders from one seed; same class -> identical weights. */
-static void train_order(const char *block, float *w, size_t *nw) {
-    char spec[256];
-    snprintf(spec, sizeof spec, "input(8,8,1) conv2d(4,3,same) %s flatten dense(3)", block);
-    on_error err;
-    on_model *m = on_model_from_spec(spec, &err);
-    if (!m || on_model_compile(m, 6, &err)) {
-        CHECK(0, "%s: %s", spec, err.msg);
-        on_model_free(m);
-        return;
-    }
-    on_model_init(m, 11);
-    float x[6 * 64];
-    int labels[6];
-    uint64_t save = rng;
-    rng = 3;
-    for (int i = 0; i < 6 * 64; i++) x[i] = frand();
-    for (int i = 0; i < 6; i++) labels[i] = i % 3;
-    rng = save;
-    for (int s = 0; s < 8; s++) {
-        on_model_forward(m, x, 6, 1);
-        on_model_loss(m, labels, 0.1f);
-        on_model_zero_grad(m);
-        on_model_backward(m);
-        on_adamw_step(m, 1e-2f, 0.9f, 0.999f, 1e-8f, 1e-2f, s + 1);
-    }
-    /* tensors in name order, so that the layout of the two models does not matter */
-    *nw = 0;
-    for (int t = 0; t < on_model_num_tensors(m); t++) {
-        int best = -1;
-        for (int u = 0; u < on_model_num_tensors(m); u++) {
-            const char *nu = on_model_tensor_name(m, u);
-            int rank = 0;
-            for (int v = 0; v < on_model_num_tensors(m); v++)
-                rank += strcmp(on_model_tensor_name(m, v), nu) < 0;
-            if (rank == t) best = u;
-        }
-        memcpy(w + *nw, on_model_tensor_data(m, best),
-               sizeof(float) * on_model_tensor_size(m, best));
-        *nw += on_model_tensor_size(m, best);
-    }
-    on_model_free(m);
-}
-
-static void check_training_classes(void) {
-    static float a[8192], b[8192], c[8192];
-    size_t na = 0, nb = 0, nc = 0;
-    /* one class: relu moves past maxpool and dropout */
-    train_order("batchnorm relu maxpool2d dropout(0.2)", a, &na);
-    train_order("batchnorm maxpool2d dropout(0.2) relu", b, &nb);
-    CHECK(na == nb && na && !memcmp(a, b, sizeof(float) * na),
-          "two orders of one class train to bit-identical weights");
-    /* another class: relu before batchnorm */
-    train_order("relu batchnorm maxpool2d dropout(0.2)", c, &nc);
-    CHECK(na == nc && memcmp(a, c, sizeof(float) * na), "orders of different classes differ");
-}
-
 /* Train m for a few steps (data from a fixed seed); weights by tensor name into w. */
 static size_t train_model(on_model *m, float *w) {
     on_error err;
@@ -346,6 +289,30 @@ static size_t train_model(on_model *m, float *w) {
         n += on_model_tensor_size(m, best);
     }
     return n;
+}
+
+/* Section 4: train two orders from one seed; same class -> identical weights. */
+static void train_order(const char *block, float *w, size_t *nw) {
+    char spec[256];
+    snprintf(spec, sizeof spec, "input(8,8,1) conv2d(4,3,same) %s flatten dense(3)", block);
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    *nw = m ? train_model(m, w) : 0;
+    CHECK(*nw > 0, "%s: %s", spec, m ? "compile failed" : err.msg);
+    on_model_free(m);
+}
+
+static void check_training_classes(void) {
+    static float a[8192], b[8192], c[8192];
+    size_t na = 0, nb = 0, nc = 0;
+    /* one class: relu moves past maxpool and dropout */
+    train_order("batchnorm relu maxpool2d dropout(0.2)", a, &na);
+    train_order("batchnorm maxpool2d dropout(0.2) relu", b, &nb);
+    CHECK(na == nb && na && !memcmp(a, b, sizeof(float) * na),
+          "two orders of one class train to bit-identical weights");
+    /* another class: relu before batchnorm */
+    train_order("relu batchnorm maxpool2d dropout(0.2)", c, &nc);
+    CHECK(na == nc && memcmp(a, c, sizeof(float) * na), "orders of different classes differ");
 }
 
 /* ordnet train runs the cheapest member of the model's class: same weights, less work. */
