@@ -337,7 +337,7 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
 
     /* report.md */
     b.n = 0;
-    char pb[32], pb2[32];
+    char pb[32];
     const char *block = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conf, "block"));
     on_sb_add(&b, "# Does the order of {%s} matter?\n\n", block ? block : "");
     on_sb_add(
@@ -398,37 +398,28 @@ int on_study_report(void *dbp, const char *key, const on_study_cfg *c, on_error 
     }
     /* the thread's questions */
     on_sb_add(&b, "\n## The forum thread's questions, answered by this run\n\n");
-    on_summary yes, no;
-    double p;
-    split_compare(r, nr, K_BN, K_POOL, &yes, &no, &p);
-    if (yes.n && no.n)
-        on_sb_add(
-            &b,
-            "- **BatchNorm before or after max-pooling?** Before: %.2f%% (%d runs); after: %.2f%% "
-            "(%d runs); difference %.2f points, Welch p %s. %s\n",
-            100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb),
-            p < 0.05 ? "The difference is significant here."
-                     : "Not a significant difference here.");
-    split_compare(r, nr, K_BN, K_ACT, &yes, &no, &p);
-    if (yes.n && no.n)
-        on_sb_add(
-            &b,
-            "- **BatchNorm before the activation (fastai, ResNet) or after?** Before: %.2f%% (%d); "
-            "after: %.2f%% (%d); difference %.2f points, p %s.\n",
-            100 * yes.mean, yes.n, 100 * no.mean, no.n, 100 * (yes.mean - no.mean), fmt_p(p, pb2));
-    split_compare(r, nr, K_DROP, K_POOL, &yes, &no, &p);
-    if (yes.n && no.n)
+    /* each question: does layer kind a before kind b change accuracy? */
+    static const struct {
+        int a, b;
+        const char *q;
+    } questions[] = {
+        {K_BN, K_POOL, "BatchNorm before or after max-pooling?"},
+        {K_BN, K_ACT, "BatchNorm before the activation (fastai, ResNet) or after?"},
+        {K_DROP, K_POOL, "Dropout before or after pooling?"},
+        {K_DROP, K_BN, "Dropout before or after BatchNorm?"},
+    };
+    for (size_t q = 0; q < sizeof questions / sizeof questions[0]; q++) {
+        on_summary yes, no;
+        double p;
+        split_compare(r, nr, questions[q].a, questions[q].b, &yes, &no, &p);
+        if (!yes.n || !no.n) continue;
         on_sb_add(&b,
-                  "- **Dropout before or after pooling?** Before: %.2f%% (%d); after: %.2f%% (%d); "
-                  "p %s.\n",
-                  100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
-    split_compare(r, nr, K_DROP, K_BN, &yes, &no, &p);
-    if (yes.n && no.n)
-        on_sb_add(
-            &b,
-            "- **Dropout before or after BatchNorm?** Before: %.2f%% (%d); after: %.2f%% (%d); "
-            "p %s.\n",
-            100 * yes.mean, yes.n, 100 * no.mean, no.n, fmt_p(p, pb));
+                  "- **%s** Before: %.2f%% (%d runs); after: %.2f%% (%d runs); difference %.2f "
+                  "points, Welch p %s: %s.\n",
+                  questions[q].q, 100 * yes.mean, yes.n, 100 * no.mean, no.n,
+                  100 * (yes.mean - no.mean), fmt_p(p, pb),
+                  p < 0.05 ? "significant here" : "not a significant difference here");
+    }
     double tf = mean_of(r, nr, K_POOL, 1, 0), tn = mean_of(r, nr, K_POOL, 0, 0);
     double sf = mean_of(r, nr, K_POOL, 1, 1), sn = mean_of(r, nr, K_POOL, 0, 1);
     if (!isnan(tf) && !isnan(tn))
