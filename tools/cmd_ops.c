@@ -1,0 +1,16 @@
+/* cmd_ops.c - the layers ordnet has. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int run(args *a) {
+    (void)a;
+    for (int i = 0; i < on_op_count(); i++) printf("%s\n", on_op_name(on_op_at(i)));
+    return 0;
+}
+
+const command cmd_ops = {"ops", run, "list the layers ordnet has", "usage: ordnet ops\n"};

@@ -1,0 +1,94 @@
+/* cmd_predict.c - classify image files with a checkpoint. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int run(args *a) {
+    const char *ckpt = NULL;
+    int json = 0, first = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--json"))
+            json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet predict: unknown option '%s'\n", a->argv[a->i]);
+            return 2;
+        } else if (!ckpt) {
+            ckpt = a->argv[a->i];
+            first = a->i + 1;
+        }
+    }
+    if (!ckpt || first >= a->argc) {
+        fprintf(stderr, "usage: ordnet predict CKPT FILE... (PGM, PNG or IDX images)\n");
+        return 2;
+    }
+    on_error err;
+    on_model *m = on_checkpoint_load(ckpt, NULL, &err);
+    if (!m || on_model_compile(m, 64, &err)) {
+        fprintf(stderr, "ordnet predict: %s\n", err.msg);
+        on_model_free(m);
+        return 1;
+    }
+    on_shape in = on_model_node_shape(m, 0);
+    size_t per = on_shape_size(in);
+    int K = on_model_output_shape(m).c, rc = 0;
+    float *x = malloc(sizeof(float) * per * 64), *prob = malloc(sizeof(float) * (size_t)K);
+    const float *mean, *sd;
+    on_model_normalization(m, &mean, &sd);
+    for (int i = first; i < a->argc && x && prob; i++) {
+        if (a->argv[i][0] == '-') continue;
+        const char *path = a->argv[i];
+        on_dataset d = {0};
+        int is_idx = strstr(path, "idx") != NULL;
+        if (is_idx ? on_idx_load(path, NULL, 0, &d, &err) : on_image_load(path, in, x, &err)) {
+            fprintf(stderr, "ordnet predict: %s\n", err.msg);
+            rc = 1;
+            continue;
+        }
+        int n = is_idx ? d.n : 1;
+        if (is_idx && on_shape_size(d.shape) != per) {
+            fprintf(stderr, "ordnet predict: %s: images of %dx%d, the model takes %dx%d\n", path,
+                    d.shape.w, d.shape.h, in.w, in.h);
+            on_dataset_free(&d);
+            rc = 1;
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            if (is_idx) memcpy(x, d.x + (size_t)k * per, sizeof(float) * per);
+            for (int c = 0; mean && c < in.c; c++)
+                for (size_t j = 0; j < per / (size_t)in.c; j++) {
+                    float *v = x + (size_t)c * (per / (size_t)in.c) + j;
+                    *v = (*v - mean[c]) / sd[c];
+                }
+            on_model_forward(m, x, 1, 0);
+            const float *z = on_model_output(m);
+            float mx = z[0], s = 0;
+            int best = 0;
+            for (int j = 1; j < K; j++)
+                if (z[j] > mx) mx = z[j], best = j;
+            for (int j = 0; j < K; j++) s += prob[j] = expf(z[j] - mx);
+            if (json)
+                printf("{\"file\": \"%s\", \"index\": %d, \"class\": %d, \"probabilities\": [",
+                       path, k, best);
+            else
+                printf("%s%s%.0d: class %d (%.1f%%)  [", path, is_idx ? "#" : "", is_idx ? k : 0,
+                       best, 100 * prob[best] / s);
+            for (int j = 0; j < K; j++) printf("%s%.4f", j ? ", " : "", prob[j] / s);
+            printf(json ? "]}\n" : "]\n");
+        }
+        on_dataset_free(&d);
+    }
+    free(x);
+    free(prob);
+    on_model_free(m);
+    return rc;
+}
+
+const command cmd_predict = {
+    "predict", run, "classify images with a checkpoint",
+    "usage: ordnet predict CKPT FILE... [--json]\n"
+    "FILE: a PGM or PNG image of the model's size, or an IDX image file (every image in it).\n"
+    "Prints the class and the probabilities of each image.\n"};

@@ -1,0 +1,105 @@
+/* cmd_study.c - train every distinct order of a block and report what matters. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void print_line(void *user, const char *line) {
+    (void)user;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static int run(args *a) {
+    on_study_cfg c = on_study_defaults();
+    int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0, json = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--block"))
+            c.block = opt_value(a);
+        else if (is_opt(a, "--orders"))
+            c.orders = opt_value(a);
+        else if (is_opt(a, "--seeds"))
+            seeds = (int)opt_num(a, 1, 1000);
+        else if (is_opt(a, "--epochs"))
+            epochs = (int)opt_num(a, 1, 1000);
+        else if (is_opt(a, "--limit"))
+            limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--test-limit"))
+            test_limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--data"))
+            c.data = opt_value(a);
+        else if (is_opt(a, "--out"))
+            c.out = opt_value(a);
+        else if (is_opt(a, "--jobs"))
+            c.jobs = (int)opt_num(a, 1, 64);
+        else if (is_opt(a, "--threads"))
+            c.threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--full"))
+            full = 1;
+        else if (is_opt(a, "--json"))
+            json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet study: unknown option '%s' (see ordnet study --help)\n",
+                    a->argv[a->i]);
+            return 2;
+        } else
+            c.model = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (full) { /* the long version: all the data, more epochs and seeds */
+        c.epochs = 15;
+        c.limit = 0;
+        c.test_limit = 0;
+        c.seeds = 5;
+    }
+    if (epochs) c.epochs = epochs;
+    if (limit) c.limit = limit;
+    if (test_limit) c.test_limit = test_limit;
+    if (seeds) c.seeds = seeds;
+    if (c.jobs > 1 && !c.threads)
+        c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
+    if (c.threads && c.jobs == 1) on_set_threads(c.threads);
+    c.log = json ? NULL : print_line;
+    on_error err;
+    if (on_study_run(&c, &err)) {
+        fprintf(stderr, "ordnet study: %s\n", err.msg);
+        return 1;
+    }
+    if (json) { /* the report's results.json, for scripts */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/results.json", c.out);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            fprintf(stderr, "ordnet study: %s: cannot read\n", path);
+            return 1;
+        }
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, stdout);
+        fclose(f);
+        putchar('\n');
+    }
+    return 0;
+}
+
+const command cmd_study = {
+    "study", run, "train every distinct order of a block and report what matters",
+    "usage: ordnet study [MODEL] [options]\n"
+    "Trains one member (the cheapest) of every training-equivalence class of the orders of a\n"
+    "block, over several seeds, and writes report.md, report.svg, results.csv, results.json.\n"
+    "MODEL: compact form with the block in braces, e.g.\n"
+    "  \"input(28,28,1) conv2d(32,3,same) {bn relu maxpool dropout(0.2)} conv2d(64,3,same)\n"
+    "   {bn relu maxpool dropout(0.2)} flatten dense(10)\"  (every {...} gets the same order),\n"
+    "or a model file (Keras or compact) whose runs of the --block layers are permuted.\n"
+    "Default: the reference model above on Fashion-MNIST.\n"
+    "options:\n"
+    "  --block \"bn,relu,maxpool,dropout(0.2)\"   the layers to permute\n"
+    "  --orders \"o1;o2;...\"   only these orders (each: the block's layers, space-separated)\n"
+    "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
+    "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
+    "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+    "  --json                 no progress lines; print results.json at the end\n"
+    "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes.\n"};

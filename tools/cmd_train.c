@@ -1,0 +1,227 @@
+/* cmd_train.c - fit a model to a data set, checkpoint each epoch, resume. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct progress {
+    int tty, json, val; /* val: the per-epoch evaluation is on a validation split */
+    on_model *m;
+    const char *out;         /* checkpoint path, or NULL */
+    on_checkpoint_info info; /* what each checkpoint records */
+    int saved_epoch;
+} progress;
+
+static int on_progress(void *user, const on_epoch_report *r) {
+    progress *p = user;
+    if (r->done) {
+        if (p->tty) printf("\r\033[K");
+        if (p->json)
+            printf("{\"epoch\": %d, \"loss\": %.5f, \"train_accuracy\": %.5f, \"%s_loss\": %.5f, "
+                   "\"%s_accuracy\": %.5f, \"seconds\": %.3f, \"images_per_s\": %.1f}\n",
+                   r->epoch, r->loss, r->train_acc, p->val ? "val" : "test", r->test_loss,
+                   p->val ? "val" : "test", r->test_acc, r->seconds, r->images_per_s);
+        else
+            printf("epoch %d/%d  loss %.4f  train acc %.2f%%  %s acc %.2f%%  %.1fs  %.0f img/s\n",
+                   r->epoch, r->epochs, r->loss, 100 * r->train_acc, p->val ? "val" : "test",
+                   100 * r->test_acc, r->seconds, r->images_per_s);
+        fflush(stdout);
+        if (p->out) {
+            on_error err;
+            p->info.epoch = r->epoch;
+            if (on_checkpoint_save(p->m, p->out, &p->info, &err)) {
+                fprintf(stderr, "ordnet train: cannot save the checkpoint: %s\n", err.msg);
+                return 1;
+            }
+            p->saved_epoch = r->epoch;
+        }
+    } else if (p->tty && !p->json && (r->batch % 5 == 0 || r->batch == r->batches)) {
+        int w = 30, fill = w * r->batch / r->batches;
+        double eta = (r->batches - r->batch) * r->seconds / r->batch;
+        printf("\repoch %d/%d [%.*s%*s] %d/%d  loss %.4f  %.0f img/s  ETA %.0fs ", r->epoch,
+               r->epochs, fill, "##############################", w - fill, "", r->batch,
+               r->batches, r->loss, r->images_per_s, eta);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+static int run(args *a) {
+    on_train_cfg cfg = on_train_defaults();
+    const char *model = REFERENCE_MODEL, *data = "fashion-mnist", *out = NULL;
+    static const char *const opts[] = {"sgd", "adamw"};
+    static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
+    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0, keep = 0;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--epochs"))
+            cfg.epochs = (int)opt_num(a, 1, 1e6);
+        else if (is_opt(a, "--batch"))
+            cfg.batch = (int)opt_num(a, 1, 1 << 16);
+        else if (is_opt(a, "--lr"))
+            cfg.lr = (float)opt_num(a, 1e-9, 100);
+        else if (is_opt(a, "--wd"))
+            cfg.wd = (float)opt_num(a, 0, 10);
+        else if (is_opt(a, "--momentum"))
+            cfg.momentum = (float)opt_num(a, 0, 1);
+        else if (is_opt(a, "--nesterov"))
+            cfg.nesterov = 1;
+        else if (is_opt(a, "--label-smoothing"))
+            cfg.smoothing = (float)opt_num(a, 0, 1);
+        else if (is_opt(a, "--clip"))
+            cfg.clip = (float)opt_num(a, 0, 1e9);
+        else if (is_opt(a, "--augment"))
+            cfg.augment = 1;
+        else if (is_opt(a, "--seed"))
+            cfg.seed = (uint64_t)opt_num(a, 0, 1e18);
+        else if (is_opt(a, "--opt"))
+            cfg.opt = pick(a, opts, 2);
+        else if (is_opt(a, "--schedule"))
+            cfg.schedule = pick(a, scheds, 4);
+        else if (is_opt(a, "--data"))
+            data = opt_value(a);
+        else if (is_opt(a, "--limit"))
+            limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--test-limit"))
+            test_limit = (int)opt_num(a, 1, 1e9);
+        else if (is_opt(a, "--threads"))
+            threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--json"))
+            json = 1;
+        else if (is_opt(a, "-o") || is_opt(a, "--out"))
+            out = opt_value(a);
+        else if (is_opt(a, "--keep-order"))
+            keep = 1;
+        else if (is_opt(a, "--resume"))
+            resume = 1;
+        else if (is_opt(a, "--val"))
+            val = (int)opt_num(a, 1, 1e9);
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet train: unknown option '%s' (see ordnet train --help)\n",
+                    a->argv[a->i]);
+            return 2;
+        } else
+            model = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (resume && !out) {
+        fprintf(stderr, "ordnet train: --resume needs -o CKPT, the checkpoint to continue\n");
+        return 2;
+    }
+    if (threads) on_set_threads(threads);
+    on_error err;
+    on_dataset tr = {0}, te = {0};
+    progress p = {.tty = isatty(1), .json = json, .out = out};
+    on_model *m = NULL;
+    int rc = 1;
+    if (resume) {
+        /* the checkpoint's own recipe and data: the run continues as if never stopped */
+        if (!(m = on_checkpoint_load(out, &p.info, &err))) goto fail;
+        cfg = p.info.cfg;
+        cfg.start_epoch = p.info.epoch;
+        data = p.info.data[0] ? p.info.data : data;
+        if (cfg.start_epoch >= cfg.epochs) {
+            printf("%s: already trained for all %d epochs\n", out, cfg.epochs);
+            rc = 0;
+            goto done;
+        }
+    }
+    if (on_data_load(data, 1, limit, &tr, &err) ||
+        on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err))
+        goto fail;
+    if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
+    if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
+    if (!resume && !keep) { /* the cheapest member of the model's class trains the same weights */
+        int changed = 0;
+        on_model *r = on_reorder_cheapest(m, 0, &changed, &err);
+        if (!r) goto fail;
+        if (changed && !json) {
+            char *a1 = on_model_to_spec(r);
+            printf("training the equal, cheaper order (bit-identical weights; --keep-order to "
+                   "train as written):\n  %s\n",
+                   a1 ? a1 : "");
+            free(a1);
+        }
+        on_model_free(m);
+        m = r;
+    }
+    if (!resume) on_model_init(m, cfg.seed);
+    on_dataset vs = {0}; /* a view of the last `val` training images, not freed */
+    if (val) {
+        if (val >= tr.n) {
+            snprintf(err.msg, sizeof err.msg, "--val %d leaves no training images (of %d)", val,
+                     tr.n);
+            goto fail;
+        }
+        vs = tr;
+        vs.n = val;
+        vs.x = tr.x + (size_t)(tr.n - val) * on_shape_size(tr.shape);
+        vs.y = tr.y + (tr.n - val);
+        tr.n -= val;
+        p.val = 1;
+    }
+    p.m = m;
+    p.info.cfg = cfg;
+    p.info.classes = tr.classes;
+    snprintf(p.info.data, sizeof p.info.data, "%s", data);
+    if (!json)
+        printf("%s %d images (%d test) from %s, epochs %d-%d of %d, batch %d, %s %s lr %g, "
+               "%zu parameters, %d threads\n",
+               resume ? "resuming on" : "training on", tr.n, te.n, data, cfg.start_epoch + 1,
+               cfg.epochs, cfg.epochs, cfg.batch, opts[cfg.opt], scheds[cfg.schedule], cfg.lr,
+               on_model_num_params(m), on_get_threads());
+    if (on_train(m, &tr, val ? &vs : &te, &cfg, on_progress, &p, &err)) {
+        if (val) tr.n += val;
+        fprintf(stderr, "ordnet train: %s\n", err.msg);
+        if (out && p.saved_epoch)
+            fprintf(stderr, "ordnet train: %s holds the last good state (epoch %d)\n", out,
+                    p.saved_epoch);
+        goto done;
+    }
+    if (val) {
+        tr.n += val; /* give the view back before freeing */
+        double tl, ta;
+        if (on_evaluate(m, &te, 256, &tl, &ta, NULL, &err)) goto fail;
+        if (json)
+            printf("{\"test_loss\": %.5f, \"test_accuracy\": %.5f}\n", tl, ta);
+        else
+            printf("test: accuracy %.2f%%, loss %.4f (%d images)\n", 100 * ta, tl, te.n);
+    }
+    if (!out && !json) printf("(not saved: add -o model.ckpt to keep the weights)\n");
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "ordnet train: %s\n", err.msg);
+done:
+    on_dataset_free(&tr);
+    on_dataset_free(&te);
+    on_model_free(m);
+    return rc;
+}
+
+const command cmd_train = {
+    "train", run, "train a model on a data set",
+    "usage: ordnet train [MODEL] [options]\n"
+    "MODEL is the compact form (quoted) or a file holding it; default: the reference model\n"
+    "  " REFERENCE_MODEL "\n"
+    "options:\n"
+    "  --data fashion-mnist|DIR  IDX data (default fashion-mnist, Debian's "
+    "dataset-fashion-mnist)\n"
+    "  --limit N                 use the first N training (and test) images\n"
+    "  --test-limit N            use the first N test images\n"
+    "  --epochs N (5)  --batch N (128)  --lr X (3e-3)  --wd X (1e-2)\n"
+    "  --opt sgd|adamw (adamw)   --schedule const|step|cosine|onecycle (onecycle)\n"
+    "  --momentum X (0.9; AdamW beta1)  --nesterov  --label-smoothing X (0.1)  --clip X\n"
+    "  --augment                 random shifts of up to 2 pixels and horizontal flips\n"
+    "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"
+    "  --keep-order              train the layers in the order written (by default ordnet\n"
+    "                            trains the cheapest order of the model's class: the same\n"
+    "                            weights bit for bit, see docs/ORDERING.md)\n"
+    "  --val N                   hold out the last N training images: evaluate on them each\n"
+    "                            epoch, and on the test set at the end\n"
+    "  -o CKPT                   save a checkpoint after every epoch (atomically)\n"
+    "  --resume                  continue the run saved in CKPT (-o) to the same final weights\n"
+    "--data also reads CIFAR-10 binary (data_batch_1.bin) and CSV/TSV (label then values per\n"
+    "line: train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv; 1-D signals).\n"};
