@@ -207,6 +207,11 @@ const float *on_model_input_grad(const on_model *m);
 void on_model_zero_grad(on_model *m);
 /* Set the dropout step counter (masks are a pure function of seed, step and index). */
 void on_model_set_step(on_model *m, uint64_t step);
+/* Per-layer timing: on (re)starts adding each node's forward and backward wall time;
+ * off stops it. At inference a layer run inside a convolution's output loop counts as the
+ * convolution. Compiling the model turns it off. */
+int on_model_profile(on_model *m, int on);
+int on_model_node_seconds(const on_model *m, int node, double *forward, double *backward);
 
 /* --- optimizers (flat loops over the contiguous parameters) --------------------- */
 
@@ -410,6 +415,10 @@ int on_study_run(const on_study_cfg *cfg, on_error *err);
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);
 int on_get_threads(void);
+/* This machine's single-precision FMA peak with `threads` threads (0 where unmeasurable),
+ * and OpenBLAS sgemm on an n x n x n multiply, in GFLOP/s, measured now. */
+double on_measure_fma_gflops(int threads);
+double on_measure_sgemm_gflops(int n, int threads);
 
 #ifdef __cplusplus
 }

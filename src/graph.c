@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -89,6 +90,7 @@ void on_model_free(on_model *m) {
     free(m->norm);
     free(m->notes);
     free(m->arena);
+    free(m->prof);
     free(m);
 }
 
@@ -117,6 +119,8 @@ static void make_name(const on_model *m, const char *base, char *out) {
 }
 
 static void invalidate_plan(on_model *m) {
+    free(m->prof); /* node count may change */
+    m->prof = NULL;
     free(m->arena);
     m->arena = NULL;
     m->batch = 0;
@@ -521,9 +525,29 @@ static void run_chain(void *ctx, int s) {
         on_call c = make_call(ch->m, nd, 1, 0, p, dp);
         c.x += (size_t)s * on_shape_size(c.xs);
         c.y += (size_t)s * on_shape_size(c.ys);
+        c.saved = NULL; /* per-node memory is for whole batches */
         c.threads = 1;
         nd->op->forward(&c);
     }
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+int on_model_profile(on_model *m, int on) {
+    free(m->prof);
+    m->prof = on ? calloc(2 * (size_t)m->nn, sizeof *m->prof) : NULL;
+    return on && !m->prof ? -1 : 0;
+}
+
+int on_model_node_seconds(const on_model *m, int i, double *forward, double *backward) {
+    if (!m->prof || i < 0 || i >= m->nn) return -1;
+    *forward = m->prof[i];
+    *backward = m->prof[m->nn + i];
+    return 0;
 }
 
 int on_model_forward(on_model *m, const float *x, int n, int train) {
@@ -544,7 +568,11 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
         }
+        nd->chained = 0;
+        for (int j = ch.first; j <= ch.last; j++) m->nodes[j].chained = 1;
+        double t0 = m->prof ? now() : 0;
         nd->op->forward(&c);
+        if (m->prof) m->prof[i] += now() - t0; /* a fused chain counts as its conv */
         if (ch.last >= ch.first) i = ch.last;
     }
     return 0;
@@ -578,8 +606,10 @@ int on_model_backward(on_model *m) {
         }
         on_call c = make_call(m, nd, m->n, m->last_train, p, dp);
         c.dy = nd->dy;
+        if (nd->chained) c.saved = NULL;
         c.dx = dx[0];
         c.dx2 = dx[1];
+        double t0 = m->prof ? now() : 0;
         nd->op->backward(&c);
         for (int k = 0; k < nd->op->ninputs; k++) {
             on_node *src = &m->nodes[nd->in[k]];
@@ -587,6 +617,7 @@ int on_model_backward(on_model *m) {
             size_t len = (size_t)m->n * on_shape_size(src->ys);
             for (size_t j = 0; j < len; j++) src->dy[j] += m->acc[k][j];
         }
+        if (m->prof) m->prof[m->nn + i] += now() - t0;
     }
     return 0;
 }

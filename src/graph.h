@@ -22,6 +22,7 @@ typedef struct on_node {
     /* set by compile */
     int accumulate[2]; /* backward: add into the input's gradient instead of writing it */
     int reaches_output;
+    int chained; /* the last forward ran it per sample in a conv's loop (no saved memory) */
     float *y, *dy, *saved;
     float *p[4], *dp[4];
 } on_node;
@@ -49,6 +50,7 @@ struct on_model {
     float *arena, *tmp, *acc[2], *dinput;
     int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
+    double *prof; /* on_model_profile: seconds per node, forward [0, nn) then backward */
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

@@ -35,6 +35,7 @@ on_model *load_model(const char *what, const on_shape *input, int classes, on_er
 int is_checkpoint(const char *path);           /* a safetensors file? */
 int parse_shape(const char *s, on_shape *out); /* "28,28,1" (Keras order) -> a shape */
 
+extern const command cmd_bench;
 extern const command cmd_study, cmd_train, cmd_eval, cmd_predict, cmd_analyze, cmd_optimize,
     cmd_summary, cmd_ops;
 

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off: one command per line */
 static const command *const commands[] = {
-    &cmd_study,   &cmd_train,    &cmd_eval,    &cmd_predict,
-    &cmd_analyze, &cmd_optimize, &cmd_summary, &cmd_ops,
+    &cmd_study,    &cmd_train,   &cmd_eval,  &cmd_predict, &cmd_analyze,
+    &cmd_optimize, &cmd_summary, &cmd_bench, &cmd_ops,
 };
+/* clang-format on */
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
 static void usage(FILE *f) {

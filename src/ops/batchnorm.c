@@ -64,13 +64,18 @@ static void bn_forward(const on_call *c) {
             /* one pass: sums of x and x^2 around the first value (shifted, so the
              * difference of squares does not cancel for data far from 0) */
             double s = 0, s2 = 0, k = c->x[(size_t)ch * S];
-            for (int i = 0; i < c->n; i++) {
+            float kf = (float)k;
+            for (int i = 0; i < c->n; i++) { /* vectorized double sums */
                 const float *x = c->x + ((size_t)i * C + ch) * S;
+                double ps = 0, ps2 = 0;
+#pragma omp simd reduction(+ : ps, ps2)
                 for (size_t j = 0; j < S; j++) {
-                    double d = (double)x[j] - k;
-                    s += d;
-                    s2 += d * d;
+                    double d = x[j] - kf;
+                    ps += d;
+                    ps2 += d * d;
                 }
+                s += ps;
+                s2 += ps2;
             }
             double mu = k + s / m, var = s2 / m - (s / m) * (s / m);
             if (var < 0) var = 0;
@@ -89,6 +94,7 @@ static void bn_forward(const on_call *c) {
         for (int i = 0; i < c->n; i++) {
             const float *x = c->x + ((size_t)i * C + ch) * S;
             float *y = c->y + ((size_t)i * C + ch) * S;
+#pragma omp simd
             for (size_t j = 0; j < S; j++) y[j] = a * x[j] + b;
         }
     }
@@ -110,13 +116,17 @@ static void bn_backward(const on_call *c) {
             inv = 1.0f / sqrtf(c->p[3][ch] + c->a->eps);
         }
         double sdy = 0, sdyx = 0;
-        for (int i = 0; i < c->n; i++) {
+        for (int i = 0; i < c->n; i++) { /* vectorized double sums */
             const float *x = c->x + ((size_t)i * C + ch) * S,
                         *dy = c->dy + ((size_t)i * C + ch) * S;
+            double ps = 0, psx = 0;
+#pragma omp simd reduction(+ : ps, psx)
             for (size_t j = 0; j < S; j++) {
-                sdy += dy[j];
-                sdyx += dy[j] * ((x[j] - mu) * inv);
+                ps += dy[j];
+                psx += dy[j] * ((x[j] - mu) * inv);
             }
+            sdy += ps;
+            sdyx += psx;
         }
         c->dp[0][ch] += (float)sdyx;
         c->dp[1][ch] += (float)sdy;
@@ -127,6 +137,7 @@ static void bn_backward(const on_call *c) {
             const float *x = c->x + ((size_t)i * C + ch) * S,
                         *dy = c->dy + ((size_t)i * C + ch) * S;
             float *dx = c->dx + ((size_t)i * C + ch) * S;
+#pragma omp simd
             for (size_t j = 0; j < S; j++) dx[j] = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
         }
     }

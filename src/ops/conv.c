@@ -58,6 +58,14 @@ static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, 
     return (size_t)threads * (2 * k * pq + (size_t)a->units * (k + 1));
 }
 
+/* The output columns q in [q0, q1) whose input column q*sw + off is inside [0, w). */
+static void valid_cols(int off, int sw, int w, int Q, int *q0, int *q1) {
+    int lo = off < 0 ? (-off + sw - 1) / sw : 0;         /* first q with q*sw + off >= 0 */
+    int hi = w - off <= 0 ? 0 : (w - off + sw - 1) / sw; /* first q with q*sw + off >= w */
+    *q0 = lo < Q ? lo : Q;
+    *q1 = hi < *q0 ? *q0 : hi > Q ? Q : hi;
+}
+
 /* x (C,H,W) -> col (K, P*Q) */
 static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c, float *col) {
     int pq = g->p * g->q;
@@ -74,10 +82,14 @@ static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c, f
                         continue;
                     }
                     const float *xr = xc + (size_t)iy * g->w;
-                    for (int q = 0; q < g->q; q++) {
-                        int ix = q * a->sw - g->pl + kx * a->dw;
-                        r[q] = (ix >= 0 && ix < g->w) ? xr[ix] : 0.0f;
-                    }
+                    int off = kx * a->dw - g->pl, q0, q1;
+                    valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
+                    memset(r, 0, sizeof(float) * q0);
+                    if (a->sw == 1)
+                        memcpy(r + q0, xr + q0 + off, sizeof(float) * (q1 - q0));
+                    else
+                        for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];
+                    memset(r + q1, 0, sizeof(float) * (g->q - q1));
                 }
             }
 }
@@ -96,10 +108,14 @@ static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c,
                     if (iy < 0 || iy >= g->h) continue;
                     const float *r = row + p * g->q;
                     float *xr = xc + (size_t)iy * g->w;
-                    for (int q = 0; q < g->q; q++) {
-                        int ix = q * a->sw - g->pl + kx * a->dw;
-                        if (ix >= 0 && ix < g->w) xr[ix] += r[q];
-                    }
+                    int off = kx * a->dw - g->pl, q0, q1;
+                    valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
+                    if (a->sw == 1) {
+                        float *xo = xr + off;
+#pragma omp simd
+                        for (int q = q0; q < q1; q++) xo[q] += r[q];
+                    } else
+                        for (int q = q0; q < q1; q++) xr[q * a->sw + off] += r[q];
                 }
             }
 }
@@ -125,8 +141,9 @@ static void conv_forward(const on_call *c) {
                         pw ? x : col, PQ, 0.0f, y, PQ);
             if (a->bias)
                 for (int f = 0; f < F; f++) {
-                    float b = c->p[1][f];
-                    for (int j = 0; j < PQ; j++) y[(size_t)f * PQ + j] += b;
+                    float b = c->p[1][f], *yr = y + (size_t)f * PQ;
+#pragma omp simd
+                    for (int j = 0; j < PQ; j++) yr[j] += b;
                 }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -157,7 +174,9 @@ static void conv_backward(const on_call *c) {
             if (a->bias)
                 for (int f = 0; f < F; f++) {
                     float s = 0;
-                    for (int j = 0; j < PQ; j++) s += dy[(size_t)f * PQ + j];
+                    const float *d = dy + (size_t)f * PQ;
+#pragma omp simd reduction(+ : s)
+                    for (int j = 0; j < PQ; j++) s += d[j];
                     db[f] += s;
                 }
             if (!c->dx) continue;

@@ -1,9 +1,9 @@
 /* dropout.c - inverted dropout: y = m * x / q, m ~ Bernoulli(q), q = 1 - rate.
  *
  * The mask is a pure function of (node key, step, element index) through a counter-based
- * generator (one 64-bit hash per four elements, 16 bits each: p is rounded to 1/65536),
- * so it costs no memory, the backward pass regenerates it instead of storing
- * it, and it is the same whatever the thread count. At eval time dropout is the identity.
+ * generator (a 32-bit integer hash of the index, four lanes at a time; p is rounded to
+ * 1/2^24), so it costs no memory, the backward pass regenerates it instead of storing it,
+ * and it is the same whatever the thread count. At eval time dropout is the identity.
  */
 #include "op.h"
 
@@ -16,7 +16,31 @@ static int drop_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *er
     return 0;
 }
 
-/* in (N,S) -> out (N,S); in = x forward, dy backward */
+/* The draw of element i: murmur3's finalizer of the index mixed with the key. */
+static inline uint32_t draw(uint32_t i, uint32_t k) {
+    uint32_t h = i * 0x9E3779B1u ^ k;
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h >> 8; /* 24 bits */
+}
+
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+static inline __m128i draw4(__m128i i, __m128i k) {
+    __m128i h = _mm_xor_si128(_mm_mullo_epi32(i, _mm_set1_epi32((int)0x9E3779B1u)), k);
+    h = _mm_xor_si128(h, _mm_srli_epi32(h, 16));
+    h = _mm_mullo_epi32(h, _mm_set1_epi32((int)0x85EBCA6Bu));
+    h = _mm_xor_si128(h, _mm_srli_epi32(h, 13));
+    h = _mm_mullo_epi32(h, _mm_set1_epi32((int)0xC2B2AE35u));
+    h = _mm_xor_si128(h, _mm_srli_epi32(h, 16));
+    return _mm_srli_epi32(h, 8);
+}
+#endif
+
+/* in (N,S) -> out (N,S); in = x forward, dy backward. Element i keeps when its draw >= cut. */
 static void drop_apply(const on_call *c, const float *in, float *out) {
     size_t total = (size_t)c->n * on_shape_size(c->xs);
     if (!c->train || c->a->rate == 0) {
@@ -24,15 +48,28 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
         return;
     }
     float p = c->a->rate, scale = p < 1 ? 1.0f / (1.0f - p) : 0.0f;
-    uint64_t key = on_mix64(c->key ^ on_mix64(c->step));
-    /* one 64-bit hash gives four 16-bit uniforms: element i keeps when its draw >= p */
-    uint32_t cut = (uint32_t)(p * 65536.0f + 0.5f);
-    size_t groups = (total + 3) / 4;
+    uint64_t key64 = on_mix64(c->key ^ on_mix64(c->step));
+    uint32_t key = (uint32_t)key64, cut = (uint32_t)(p * 16777216.0f + 0.5f);
+    if (cut > (1u << 24)) cut = 1u << 24;
+    const size_t block = 4096; /* a thread's unit of work */
+    size_t blocks = (total + block - 1) / block;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (total > ON_PAR_MIN)
-    for (size_t gi = 0; gi < groups; gi++) {
-        uint64_t z = on_mix64(key ^ (gi * 0xD1B54A32D192ED03ull));
-        for (size_t i = gi * 4; i < gi * 4 + 4 && i < total; i++, z >>= 16)
-            out[i] = (uint32_t)(z & 0xFFFF) >= cut ? in[i] * scale : 0.0f;
+    for (size_t bi = 0; bi < blocks; bi++) {
+        size_t i = bi * block, end = i + block < total ? i + block : total;
+        /* indices past 2^32 move to another key */
+        uint32_t k = key ^ (uint32_t)(on_mix64(key64 ^ (i >> 32)) & -(uint64_t)(i >> 32 != 0));
+#ifdef __SSE4_1__
+        __m128i kk = _mm_set1_epi32((int)k), four = _mm_set1_epi32(4);
+        __m128i idx = _mm_add_epi32(_mm_set1_epi32((int)(uint32_t)i), _mm_setr_epi32(0, 1, 2, 3));
+        __m128i cutm1 = _mm_set1_epi32((int)cut - 1); /* draws are < 2^24: signed compare */
+        __m128 sc = _mm_set1_ps(scale);
+        for (; i + 4 <= end; i += 4, idx = _mm_add_epi32(idx, four)) {
+            __m128i keep = _mm_cmpgt_epi32(draw4(idx, kk), cutm1);
+            __m128 v = _mm_mul_ps(_mm_loadu_ps(in + i), sc);
+            _mm_storeu_ps(out + i, _mm_and_ps(v, _mm_castsi128_ps(keep)));
+        }
+#endif
+        for (; i < end; i++) out[i] = draw((uint32_t)i, k) >= cut ? in[i] * scale : 0.0f;
     }
 }
 

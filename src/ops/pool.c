@@ -58,48 +58,109 @@ static int extreme(const float *x, int W, win w, float sign) {
     return best;
 }
 
-/* The common case, max-pool 2x2 stride 2 without padding, in loops the compiler can
- * vectorize: the forward takes the largest of the four values (a NaN wins, as in
- * PyTorch); the backward gives the gradient to the first element equal to the output
- * (the first largest, as pool_run picks it). x (H,W) plane -> y (P,Q) plane. */
-static inline float max_nan(float a, float b) {
-    return (b > a) | (b != b) ? b : a;
+/* The common case, max-pool 2x2 stride 2 without padding, four outputs at a time. Of the
+ * window's four values (r0[2q], r0[2q+1], r1[2q], r1[2q+1]) the first largest wins; a NaN
+ * beats any number (as in PyTorch) and the first NaN wins among NaNs. The forward keeps
+ * the winner's position (0..3, one byte per output) in `saved` when it has it, so that the
+ * backward only scatters dy; otherwise the backward finds the winner again from x. */
+static inline int max4_pos(float v0, float v1, float v2, float v3) {
+    float v[4] = {v0, v1, v2, v3}, m = v0;
+    int k = 0;
+    for (int j = 1; j < 4; j++)
+        if (v[j] > m || (v[j] != v[j] && m == m)) m = v[j], k = j;
+    return k;
 }
+
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+/* Outputs q .. q+3 of one output row: their values into y, positions into pos. */
+static inline void max4x4(const float *r0, const float *r1, float *y, unsigned char *pos) {
+    __m128 a0 = _mm_loadu_ps(r0), a1 = _mm_loadu_ps(r0 + 4);
+    __m128 b0 = _mm_loadu_ps(r1), b1 = _mm_loadu_ps(r1 + 4);
+    __m128 v[4] = {_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                   _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)),
+                   _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                   _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
+    __m128 m = v[0], k = _mm_setzero_ps();
+    for (int j = 1; j < 4; j++) {
+        __m128 take = _mm_or_ps(_mm_cmpgt_ps(v[j], m),
+                                _mm_andnot_ps(_mm_cmpunord_ps(m, m), _mm_cmpunord_ps(v[j], v[j])));
+        m = _mm_blendv_ps(m, v[j], take);
+        k = _mm_blendv_ps(k, _mm_set1_ps((float)j), take);
+    }
+    _mm_storeu_ps(y, m);
+    if (pos) {
+        __m128i i32 = _mm_cvtps_epi32(k);
+        __m128i i8 = _mm_packus_epi16(_mm_packs_epi32(i32, i32), _mm_setzero_si128());
+        int word = _mm_cvtsi128_si32(i8);
+        memcpy(pos, &word, 4);
+    }
+}
+
+/* dy of outputs q .. q+3 to the winners' places in rows d0, d1 (others get 0). */
+static inline void scatter4(const float *dy, const unsigned char *pos, float *d0, float *d1) {
+    int word;
+    memcpy(&word, pos, 4);
+    __m128 g = _mm_loadu_ps(dy);
+    __m128i p = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(word));
+    __m128 e[4];
+    for (int j = 0; j < 4; j++)
+        e[j] = _mm_and_ps(g, _mm_castsi128_ps(_mm_cmpeq_epi32(p, _mm_set1_epi32(j))));
+    _mm_storeu_ps(d0, _mm_unpacklo_ps(e[0], e[1]));
+    _mm_storeu_ps(d0 + 4, _mm_unpackhi_ps(e[0], e[1]));
+    _mm_storeu_ps(d1, _mm_unpacklo_ps(e[2], e[3]));
+    _mm_storeu_ps(d1 + 4, _mm_unpackhi_ps(e[2], e[3]));
+}
+#endif
 
 static void max2x2(const on_call *c, const on_geom *g, int backward) {
     long planes = (long)c->n * c->xs.c;
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
     int W = g->w, P = g->p, Q = g->q, odd = (g->h & 1) || (W & 1);
+    unsigned char *saved = (unsigned char *)c->saved;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
     for (long pl = 0; pl < planes; pl++) {
         const float *x = c->x + pl * hw;
         if (backward && odd) memset(c->dx + pl * hw, 0, sizeof(float) * hw);
         for (int p = 0; p < P; p++) {
             const float *r0 = x + (size_t)2 * p * W, *r1 = r0 + W;
-            const float *y = c->y + pl * pq + (size_t)p * Q;
+            size_t o = pl * pq + (size_t)p * Q;
+            unsigned char *pos = saved ? saved + o : NULL;
+            int q = 0;
             if (!backward) {
-                float *yw = c->y + pl * pq + (size_t)p * Q;
-                for (int q = 0; q < Q; q++)
-                    yw[q] = max_nan(max_nan(max_nan(r0[2 * q], r0[2 * q + 1]), r1[2 * q]),
-                                    r1[2 * q + 1]);
+                float *y = c->y + o;
+#ifdef __SSE4_1__
+                for (; q + 4 <= Q; q += 4)
+                    max4x4(r0 + 2 * q, r1 + 2 * q, y + q, pos ? pos + q : NULL);
+#endif
+                for (; q < Q; q++) {
+                    int k = max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
+                    y[q] = (k < 2 ? r0 : r1)[2 * q + (k & 1)];
+                    if (pos) pos[q] = (unsigned char)k;
+                }
                 continue;
             }
-            const float *dy = c->dy + pl * pq + (size_t)p * Q;
+            const float *dy = c->dy + o;
             float *d0 = c->dx + pl * hw + (size_t)2 * p * W, *d1 = d0 + W;
-            for (int q = 0; q < Q; q++) {
-                float m = y[q], gq = dy[q];
-                int nan = m != m;
-                int e0 = (r0[2 * q] == m) | (nan & (r0[2 * q] != r0[2 * q]));
-                int e1 = (!e0) & ((r0[2 * q + 1] == m) | (nan & (r0[2 * q + 1] != r0[2 * q + 1])));
-                int e2 = (!e0) & (!e1) & ((r1[2 * q] == m) | (nan & (r1[2 * q] != r1[2 * q])));
-                int e3 = (!e0) & (!e1) & (!e2);
-                d0[2 * q] = e0 ? gq : 0.0f;
-                d0[2 * q + 1] = e1 ? gq : 0.0f;
-                d1[2 * q] = e2 ? gq : 0.0f;
-                d1[2 * q + 1] = e3 ? gq : 0.0f;
+#ifdef __SSE4_1__
+            for (; pos && q + 4 <= Q; q += 4) scatter4(dy + q, pos + q, d0 + 2 * q, d1 + 2 * q);
+#endif
+            for (; q < Q; q++) {
+                int k = pos ? pos[q] : max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
+                d0[2 * q] = k == 0 ? dy[q] : 0.0f;
+                d0[2 * q + 1] = k == 1 ? dy[q] : 0.0f;
+                d1[2 * q] = k == 2 ? dy[q] : 0.0f;
+                d1[2 * q + 1] = k == 3 ? dy[q] : 0.0f;
             }
         }
     }
+}
+
+/* The 2x2 fast path keeps one byte per output (rounded up to floats). */
+static size_t max_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
+    (void)a;
+    (void)xs;
+    return ((size_t)n * on_shape_size(ys) + 3) / 4;
 }
 
 /* x (N,C,H,W) -> y (N,C,P,Q) */
@@ -170,27 +231,28 @@ static on_cost pool_cost(const on_attrs *a, on_shape xs, on_shape ys) {
                      .bytes_bwd = 4 * (2 * in + out)};
 }
 
-#define POOL(nm, title_, kind, fwd, bwd, sp, kh_, props_)                                          \
+#define POOL(nm, title_, kind, fwd, bwd, sp, kh_, saved_)                                          \
     const on_op on_op_##nm = {.name = #nm,                                                         \
                               .title = title_,                                                     \
-                              .props = ON_PROP_POOL | ON_PROP_PER_CHANNEL | (props_),              \
+                              .props = ON_PROP_POOL | ON_PROP_PER_CHANNEL,                         \
                               .pool_kind = kind,                                                   \
                               .ninputs = 1,                                                        \
                               .spatial = sp,                                                       \
                               .defaults = {.kh = kh_, .kw = 2, .count_include_pad = 1},            \
                               .args = "size stride padding ceil_mode count_include_pad",           \
                               .shape = pool_shape,                                                 \
+                              .saved_size = saved_,                                                \
                               .forward = fwd,                                                      \
                               .backward = bwd,                                                     \
                               .cost = pool_cost};
 
 /* clang-format off */
-POOL(maxpool2d, "2-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 3, 2, 0)
-POOL(maxpool1d, "1-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 2, 1, 0)
-POOL(minpool2d, "2-D min pooling", ON_POOL_MIN, min_fwd, min_bwd, 3, 2, 0)
-POOL(minpool1d, "1-D min pooling", ON_POOL_MIN, min_fwd, min_bwd, 2, 1, 0)
-POOL(avgpool2d, "2-D average pooling", ON_POOL_AVG, avg_fwd, avg_bwd, 3, 2, 0)
-POOL(avgpool1d, "1-D average pooling", ON_POOL_AVG, avg_fwd, avg_bwd, 2, 1, 0)
+POOL(maxpool2d, "2-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 3, 2, max_saved)
+POOL(maxpool1d, "1-D max pooling", ON_POOL_MAX, max_fwd, max_bwd, 2, 1, NULL)
+POOL(minpool2d, "2-D min pooling", ON_POOL_MIN, min_fwd, min_bwd, 3, 2, NULL)
+POOL(minpool1d, "1-D min pooling", ON_POOL_MIN, min_fwd, min_bwd, 2, 1, NULL)
+POOL(avgpool2d, "2-D average pooling", ON_POOL_AVG, avg_fwd, avg_bwd, 3, 2, NULL)
+POOL(avgpool1d, "1-D average pooling", ON_POOL_AVG, avg_fwd, avg_bwd, 2, 1, NULL)
 /* clang-format on */
 
 /* Global average pooling: (C,H,W) or (C,L) -> (C). */

@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""The PyTorch twin of `ordnet bench`: the same model, batch, threads and synthetic data,
+the same measurements (training steps of forward + cross-entropy + backward + SGD with
+momentum; eval-mode inference under no_grad; batch-1 latency; peak RSS after training).
+
+usage: /usr/bin/python3 bench/torch_bench.py [--model reference|NAME] [--batch N]
+           [--infer-batch N] [--threads N] [--seconds S] [--json]
+Run it "tuned" with OPENBLAS_NUM_THREADS=1 and the MALLOC_* settings of bench/run.sh.
+"""
+import argparse, json, resource, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def reference(order="bn relu maxpool dropout"):
+    layers, c = [], 1
+    for f in (32, 64):
+        layers.append(nn.Conv2d(c, f, 3, padding=1))
+        for op in order.split():
+            layers.append({"bn": lambda: nn.BatchNorm2d(f), "relu": nn.ReLU,
+                           "maxpool": lambda: nn.MaxPool2d(2),
+                           "dropout": lambda: nn.Dropout(0.2)}[op]())
+        c = f
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 7 * 7, 10)), (1, 28, 28)
+
+
+MODELS = {"reference": reference}
+
+
+def timed(fn, secs, min_reps):
+    reps, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        reps += 1
+        el = time.perf_counter() - t0
+        if el >= secs and reps >= min_reps:
+            return reps / el
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="reference")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--infer-batch", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    net, shape = MODELS[a.model]()
+    x = torch.rand(max(a.batch, a.infer_batch), *shape) * 2 - 1
+    y = torch.arange(max(a.batch, a.infer_batch)) * 7919 % 10
+    xb, yb = x[:a.batch].contiguous(), y[:a.batch].contiguous()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+
+    def step():
+        out = net(xb)
+        loss = F.cross_entropy(out, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    net.train()
+    for _ in range(3):
+        step()
+    train = a.batch * timed(step, a.seconds, 5)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    net.eval()
+    xi, x1 = x[:a.infer_batch].contiguous(), x[:1].contiguous()
+    with torch.no_grad():
+        net(xi)
+        infer = a.infer_batch * timed(lambda: net(xi), a.seconds, 3)
+        net(x1)
+        latency = 1e3 / timed(lambda: net(x1), a.seconds / 2, 10)
+    r = {"threads": a.threads, "batch": a.batch, "infer_batch": a.infer_batch,
+         "train_images_per_s": train, "infer_images_per_s": infer,
+         "latency_ms_batch1": latency, "peak_rss_mb": rss, "torch": torch.__version__}
+    if a.json:
+        print(json.dumps(r))
+    else:
+        print(f"training {train:9.0f} images/s   peak RSS {rss:.1f} MB\n"
+              f"inference {infer:8.0f} images/s\nlatency {latency:10.3f} ms at batch 1")
+
+
+if __name__ == "__main__":
+    main()

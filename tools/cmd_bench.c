@@ -1,0 +1,243 @@
+/* cmd_bench.c - how fast a model trains and runs here: images/s, batch-1 latency, peak
+ * memory, and each layer's time and GFLOP/s against this CPU's FMA peak and OpenBLAS
+ * sgemm, all measured in the same run. Synthetic data: the data pipeline is not timed. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double peak_rss_mb(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024.0; /* kB on Linux */
+}
+
+/* Deterministic inputs in [-1, 1) and labels in [0, classes). */
+static void fill(float *x, size_t len, int *y, int n, int classes) {
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < len; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)(s >> 40) / 8388608.0f - 1.0f;
+    }
+    for (int i = 0; y && i < n; i++) y[i] = (int)((i * 7919u) % (unsigned)classes);
+}
+
+/* One thing to time, over a batch of n inputs. */
+typedef struct job {
+    on_model *m;
+    const float *x;
+    const int *y;
+    int n, train;
+} job;
+
+/* train: the trainer's step (forward, softmax cross-entropy, backward, SGD with momentum);
+ * otherwise an inference forward. */
+static void step(const job *j) {
+    on_model_forward(j->m, j->x, j->n, j->train);
+    if (!j->train) return;
+    on_model_loss(j->m, j->y, 0.0f);
+    on_model_zero_grad(j->m);
+    on_model_backward(j->m);
+    on_sgd_step(j->m, 0.01f, 0.9f, 5e-4f, 0);
+}
+
+/* Steps per second, stepping until `secs` have passed and at least min_reps times; *reps
+ * (if not NULL) gets the count. */
+static double timed(const job *j, double secs, long min_reps, long *reps) {
+    long r = 0;
+    double t0 = now(), el;
+    do {
+        step(j);
+        r++;
+    } while ((el = now() - t0) < secs || r < min_reps);
+    if (reps) *reps = r;
+    return r / el;
+}
+
+typedef struct layer_time {
+    double fwd_ms, bwd_ms, fwd_gflops, bwd_gflops;
+} layer_time;
+
+static int run(args *a) {
+    const char *model = REFERENCE_MODEL;
+    int batch = 128, infer_batch = 256, threads = 0, keep = 0, json = 0, layers = 1;
+    double secs = 3;
+    for (; a->i < a->argc && !a->bad; a->i++) {
+        if (is_opt(a, "--batch"))
+            batch = (int)opt_num(a, 1, 65536);
+        else if (is_opt(a, "--infer-batch"))
+            infer_batch = (int)opt_num(a, 1, 65536);
+        else if (is_opt(a, "--threads"))
+            threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--seconds"))
+            secs = opt_num(a, 0.01, 3600);
+        else if (is_opt(a, "--keep-order"))
+            keep = 1;
+        else if (is_opt(a, "--no-layers"))
+            layers = 0;
+        else if (is_opt(a, "--json"))
+            json = 1;
+        else if (a->argv[a->i][0] == '-') {
+            fprintf(stderr, "ordnet bench: unknown option '%s'\n", a->argv[a->i]);
+            return 2;
+        } else
+            model = a->argv[a->i];
+    }
+    if (a->bad) return 2;
+    if (threads) on_set_threads(threads);
+    threads = on_get_threads();
+
+    on_error err;
+    on_model *m = NULL, *t = NULL, *o = NULL;
+    float *x = NULL;
+    int *y = NULL, rc = 1, nrw = 0;
+    layer_time *lt = NULL;
+    on_rewrite rw[64];
+    int ckpt = is_checkpoint(model);
+    if (!(m = ckpt ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 10, &err)))
+        goto fail;
+    if (!ckpt) on_model_init(m, 1);
+    on_shape in = on_model_node_shape(m, 0), out = on_model_output_shape(m);
+    if (out.rank != 1) {
+        snprintf(err.msg, sizeof err.msg, "the model's output is not a vector of class scores");
+        goto fail;
+    }
+    size_t isz = on_shape_size(in);
+    int maxb = batch > infer_batch ? batch : infer_batch;
+    x = malloc(sizeof(float) * isz * maxb);
+    y = malloc(sizeof(int) * maxb);
+    if (!x || !y) {
+        snprintf(err.msg, sizeof err.msg, "out of memory for %d inputs", maxb);
+        goto fail;
+    }
+    fill(x, isz * maxb, y, maxb, out.c);
+
+    /* training: the cheapest member of the model's class, as `ordnet train` runs it */
+    int changed = 0;
+    if (!keep && !(t = on_reorder_cheapest(m, 0, &changed, &err))) goto fail;
+    on_model *tm = t ? t : m;
+    if (on_model_compile(tm, batch, &err)) goto fail;
+    job tj = {tm, x, y, batch, 1};
+    for (int k = 0; k < 3; k++) step(&tj); /* warm-up: threads, caches */
+    double train_ips = batch * timed(&tj, secs, 5, NULL);
+    double rss = peak_rss_mb();
+    int nn = on_model_num_nodes(tm);
+    if (layers) {
+        lt = calloc((size_t)nn, sizeof *lt);
+        if (!lt || on_model_profile(tm, 1)) goto oom;
+        long steps;
+        timed(&tj, secs / 3, 3, &steps);
+        for (int i = 1; i < nn; i++) {
+            double f, b;
+            on_model_node_seconds(tm, i, &f, &b);
+            on_cost c = on_model_node_cost(tm, i);
+            lt[i].fwd_ms = 1e3 * f / steps;
+            lt[i].bwd_ms = 1e3 * b / steps;
+            lt[i].fwd_gflops = f > 0 ? c.flops_fwd * batch * steps / f / 1e9 : 0;
+            lt[i].bwd_gflops = b > 0 ? c.flops_bwd * batch * steps / b / 1e9 : 0;
+        }
+        on_model_profile(tm, 0);
+    }
+
+    /* inference: the optimized model (as `ordnet optimize` writes it), and as written */
+    if (!(o = on_optimize(m, rw, 64, &nrw, &err))) goto fail;
+    if (on_model_compile(m, infer_batch, &err) || on_model_compile(o, infer_batch, &err)) goto fail;
+    job rj = {m, x, y, infer_batch, 0}, oj = {o, x, y, infer_batch, 0}, lj = {o, x, y, 1, 0};
+    step(&rj);
+    double raw_ips = infer_batch * timed(&rj, secs / 2, 3, NULL);
+    step(&oj);
+    double infer_ips = infer_batch * timed(&oj, secs, 3, NULL);
+    if (on_model_compile(o, 1, &err)) goto fail;
+    step(&lj);
+    double latency_ms = 1e3 / timed(&lj, secs / 2, 10, NULL);
+
+    double fma = on_measure_fma_gflops(threads), sgemm = on_measure_sgemm_gflops(1024, threads);
+    char *order = on_model_to_spec(tm);
+    if (json) {
+        printf("{\"threads\": %d, \"batch\": %d, \"infer_batch\": %d, \"train_images_per_s\": "
+               "%.1f, \"infer_images_per_s\": %.1f, \"infer_unoptimized_images_per_s\": %.1f, "
+               "\"latency_ms_batch1\": %.4f, \"peak_rss_mb\": %.1f, \"fma_peak_gflops\": %.1f, "
+               "\"sgemm_1024_gflops\": %.1f, \"train_order\": \"%s\", \"layers\": [",
+               threads, batch, infer_batch, train_ips, infer_ips, raw_ips, latency_ms, rss, fma,
+               sgemm, order ? order : "");
+        for (int i = 1; lt && i < nn; i++)
+            printf("%s{\"name\": \"%s\", \"type\": \"%s\", \"forward_ms\": %.4f, \"backward_ms\": "
+                   "%.4f, \"forward_gflops\": %.2f, \"backward_gflops\": %.2f}",
+                   i > 1 ? ", " : "", on_model_node_name(tm, i),
+                   on_op_name(on_model_node_op(tm, i)), lt[i].fwd_ms, lt[i].bwd_ms,
+                   lt[i].fwd_gflops, lt[i].bwd_gflops);
+        printf("]}\n");
+    } else {
+        printf("%d threads; training batch %d, inference batch %d; synthetic data\n", threads,
+               batch, infer_batch);
+        if (changed) printf("training the equal, cheaper order:\n  %s\n", order ? order : "");
+        printf("training   %9.0f images/s   peak RSS %.1f MB\n", train_ips, rss);
+        printf("inference  %9.0f images/s   optimized (%d rewrites); as written %.0f images/s\n",
+               infer_ips, nrw, raw_ips);
+        printf("latency    %9.3f ms at batch 1 (optimized)\n", latency_ms);
+        printf(
+            "machine    FMA peak %.1f GFLOP/s, OpenBLAS sgemm 1024^3 %.1f GFLOP/s (%d threads)\n",
+            fma, sgemm, threads);
+        if (lt) {
+            double tf = 0, tb = 0;
+            for (int i = 1; i < nn; i++) tf += lt[i].fwd_ms, tb += lt[i].bwd_ms;
+            printf("\nper training step (batch %d): forward %.2f ms, backward %.2f ms\n", batch, tf,
+                   tb);
+            printf("%-22s %-14s %9s %9s %9s %9s %7s\n", "layer", "type", "fwd ms", "bwd ms",
+                   "fwd GF/s", "bwd GF/s", "%peak");
+            for (int i = 1; i < nn; i++) {
+                const char *type = on_op_name(on_model_node_op(tm, i));
+                printf("%-22s %-14s %9.3f %9.3f", on_model_node_name(tm, i), type, lt[i].fwd_ms,
+                       lt[i].bwd_ms);
+                if (lt[i].fwd_gflops > 1 && fma > 0)
+                    printf(" %9.1f %9.1f %6.0f%%\n", lt[i].fwd_gflops, lt[i].bwd_gflops,
+                           100 *
+                               (lt[i].fwd_ms * lt[i].fwd_gflops + lt[i].bwd_ms * lt[i].bwd_gflops) /
+                               (lt[i].fwd_ms + lt[i].bwd_ms) / fma);
+                else
+                    printf("\n");
+            }
+        }
+    }
+    free(order);
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err.msg, sizeof err.msg, "out of memory");
+fail:
+    fprintf(stderr, "ordnet bench: %s\n", err.msg);
+done:
+    free(lt);
+    free(x);
+    free(y);
+    on_model_free(o);
+    on_model_free(t);
+    on_model_free(m);
+    return rc;
+}
+
+const command cmd_bench = {
+    "bench", run, "training and inference speed, memory, and per-layer GFLOP/s",
+    "usage: ordnet bench [MODEL|CKPT] [options]\n"
+    "Times training steps (forward, loss, backward, SGD with momentum) of MODEL's cheapest\n"
+    "equal order, and inference of its optimized form, on synthetic data, then each layer's\n"
+    "forward and backward time; reports this CPU's FMA peak and OpenBLAS sgemm (1024^3) as\n"
+    "measured in the same run. Default MODEL: the reference model. See bench/RESULTS.md.\n"
+    "options:\n"
+    "  --batch N (128)        training batch\n"
+    "  --infer-batch N (256)  inference batch (latency is always at batch 1)\n"
+    "  --threads N            (default: OMP_NUM_THREADS or all cores)\n"
+    "  --seconds S (3)        time each measurement for about S seconds\n"
+    "  --keep-order           train the layers in the order written\n"
+    "  --no-layers            skip the per-layer profile\n"
+    "  --json                 {\"train_images_per_s\", \"infer_images_per_s\", \"peak_rss_mb\",\n"
+    "                          \"latency_ms_batch1\", \"layers\": [...], ...}\n"};
