@@ -188,6 +188,54 @@ static void test_determinism(void) {
     CHECK(na == nb && !memcmp(a, b, sizeof(float) * na), "same seed, same weights");
 }
 
+/* Fewer samples than threads: the threads share each sample's convolution (by channels for
+ * im2col, by filters for the product); it must agree with one thread, and the max-pool
+ * positions kept for the backward must match those found again from the input. */
+static void test_threads_share_a_sample(void) {
+    const char *spec = "input(12,12,3) conv2d(8,3,same) relu maxpool conv2d(6,3,stride=2) "
+                       "flatten dense(4)";
+    float x[2 * 432], out[2][2 * 4];
+    for (int i = 0; i < 2 * 432; i++) x[i] = frand();
+    for (int t = 1; t <= 2; t++) {
+        on_set_threads(t);
+        on_model *m = build(spec, 2);
+        if (!m) return;
+        on_model_forward(m, x, 1, 0);
+        memcpy(out[t - 1], on_model_output(m), sizeof(float) * 4);
+        on_model_free(m);
+    }
+    double worst = 0;
+    for (int i = 0; i < 4; i++) {
+        double d = fabs(out[0][i] - out[1][i]) / (1e-6 + fabs(out[0][i]));
+        if (d > worst) worst = d;
+    }
+    CHECK(worst < 1e-5, "1 sample on 2 threads = 1 thread: rel diff %.2g", worst);
+
+    /* max-pool backward from the positions kept in a train forward = from the input found
+     * again (an eval forward runs the pool inside the convolution's loop, keeping none) */
+    on_error err;
+    on_model *m = on_model_from_spec("input(9,10,2) conv2d(3,1) maxpool flatten dense(3)", &err);
+    on_model_want_input_grad(m, 1);
+    if (on_model_compile(m, 2, &err)) {
+        printf("%s\n", err.msg);
+        on_model_free(m);
+        return;
+    }
+    on_model_init(m, 3);
+    for (int i = 0; i < 360; i++) x[i] = (float)((i * 7) % 5); /* ties */
+    x[13] = NAN;
+    float g[2][360], dy[6] = {1, -2, 0.5f, 3, 1, -1};
+    for (int train = 0; train < 2; train++) {
+        on_model_forward(m, x, 2, train);
+        on_model_set_output_grad(m, dy);
+        on_model_zero_grad(m);
+        on_model_backward(m);
+        memcpy(g[train], on_model_input_grad(m), sizeof g[train]);
+    }
+    CHECK(!memcmp(g[0], g[1], sizeof g[0]), "max-pool backward: kept positions = found again");
+    on_model_free(m);
+}
+
 static void test_loss(void) {
     float z[2 * 3] = {1, 2, 3, -1, 0, 5}, d[6];
     int y[2] = {2, 0};
@@ -240,6 +288,7 @@ int main(void) {
     test_dropout();
     test_partial_batch();
     test_determinism();
+    test_threads_share_a_sample();
     test_loss();
     test_minpool();
     test_cost_and_params();

@@ -101,6 +101,7 @@ static int run(args *a) {
     float *x = NULL;
     int *y = NULL, rc = 1, nrw = 0;
     layer_time *lt = NULL;
+    double *lat = NULL;
     on_rewrite rw[64];
     int ckpt = is_checkpoint(model);
     if (!(m = ckpt ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 10, &err)))
@@ -159,6 +160,18 @@ static int run(args *a) {
     if (on_model_compile(o, 1, &err)) goto fail;
     step(&lj);
     double latency_ms = 1e3 / timed(&lj, secs / 2, 10, NULL);
+    int no = on_model_num_nodes(o);
+    lat = layers ? calloc((size_t)no, sizeof *lat) : NULL;
+    if (layers && (!lat || on_model_profile(o, 1))) goto oom;
+    if (lat) { /* where batch-1 latency goes */
+        long reps;
+        timed(&lj, secs / 4, 10, &reps);
+        for (int i = 1; i < no; i++) {
+            double b;
+            on_model_node_seconds(o, i, &lat[i], &b);
+            lat[i] *= 1e6 / reps;
+        }
+    }
 
     double fma = on_measure_fma_gflops(threads), sgemm = on_measure_sgemm_gflops(1024, threads);
     char *order = on_model_to_spec(tm);
@@ -206,6 +219,11 @@ static int run(args *a) {
                 else
                     printf("\n");
             }
+            printf("\nbatch-1 inference of the optimized model, per layer (a layer run inside a\n"
+                   "convolution's output loop counts as the convolution):\n");
+            for (int i = 1; i < no; i++)
+                printf("%-22s %-14s %9.1f us\n", on_model_node_name(o, i),
+                       on_op_name(on_model_node_op(o, i)), lat[i]);
         }
     }
     free(order);
@@ -217,6 +235,7 @@ fail:
     fprintf(stderr, "ordnet bench: %s\n", err.msg);
 done:
     free(lt);
+    free(lat);
     free(x);
     free(y);
     on_model_free(o);

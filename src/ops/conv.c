@@ -66,10 +66,11 @@ static void valid_cols(int off, int sw, int w, int Q, int *q0, int *q1) {
     *q1 = hi < *q0 ? *q0 : hi > Q ? Q : hi;
 }
 
-/* x (C,H,W) -> col (K, P*Q) */
-static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c, float *col) {
+/* x (C,H,W) -> col (K, P*Q): the rows of channels [c0, c1) */
+static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c0, int c1,
+                   float *col) {
     int pq = g->p * g->q;
-    for (int ci = 0; ci < c; ci++)
+    for (int ci = c0; ci < c1; ci++)
         for (int ky = 0; ky < a->kh; ky++)
             for (int kx = 0; kx < a->kw; kx++) {
                 float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * pq;
@@ -120,6 +121,39 @@ static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c,
             }
 }
 
+/* y[f0, f1) = W[f0, f1) . col + b */
+static void conv_rows(const on_call *c, int f0, int f1, int K, int PQ, const float *col, float *y) {
+    if (f1 <= f0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, PQ, K, 1.0f,
+                c->p[0] + (size_t)f0 * K, K, col, PQ, 0.0f, y + (size_t)f0 * PQ, PQ);
+    if (c->a->bias)
+        for (int f = f0; f < f1; f++) {
+            float b = c->p[1][f], *yr = y + (size_t)f * PQ;
+#pragma omp simd
+            for (int j = 0; j < PQ; j++) yr[j] += b;
+        }
+}
+
+/* Fewer samples than threads (batch-1 latency): the threads share each sample, building
+ * the im2col matrix by channels and multiplying by filters. */
+static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
+    const on_attrs *a = c->a;
+    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    for (int i = 0; i < c->n; i++) {
+        const float *x = c->x + xsz * i;
+        float *y = c->y + ysz * i;
+#pragma omp parallel num_threads(c->threads)
+        {
+            int t = on_thread_id(), T = on_thread_count();
+            if (!pw) im2col(x, a, g, C * t / T, C * (t + 1) / T, c->tmp);
+#pragma omp barrier
+            conv_rows(c, F * t / T, F * (t + 1) / T, K, PQ, pw ? x : c->tmp, y);
+        }
+        if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+    }
+}
+
 /* x (N,C,H,W), W (F,K), b (F) -> y (N,F,P,Q) */
 static void conv_forward(const on_call *c) {
     const on_attrs *a = c->a;
@@ -129,6 +163,10 @@ static void conv_forward(const on_call *c) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = conv_tmp_size(a, c->xs, c->ys, 1, 1);
     int pw = is_pointwise(a, &g);
+    if (c->n < c->threads && F >= 2 * c->threads) {
+        conv_forward_shared(c, &g, pw);
+        return;
+    }
 #pragma omp parallel num_threads(c->threads)
     {
         int t = on_thread_id(), T = on_thread_count();
@@ -136,15 +174,8 @@ static void conv_forward(const on_call *c) {
         for (int i = c->n * t / T; i < c->n * (t + 1) / T; i++) {
             const float *x = c->x + xsz * i;
             float *y = c->y + ysz * i;
-            if (!pw) im2col(x, a, &g, C, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, PQ, K, 1.0f, c->p[0], K,
-                        pw ? x : col, PQ, 0.0f, y, PQ);
-            if (a->bias)
-                for (int f = 0; f < F; f++) {
-                    float b = c->p[1][f], *yr = y + (size_t)f * PQ;
-#pragma omp simd
-                    for (int j = 0; j < PQ; j++) yr[j] += b;
-                }
+            if (!pw) im2col(x, a, &g, 0, C, col);
+            conv_rows(c, 0, F, K, PQ, pw ? x : col, y);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
@@ -167,7 +198,7 @@ static void conv_backward(const on_call *c) {
         memset(dw, 0, sizeof(float) * (size_t)F * (K + 1));
         for (int i = c->n * t / TT; i < c->n * (t + 1) / TT; i++) {
             const float *x = c->x + xsz * i, *dy = c->dy + ysz * i;
-            if (!pw) im2col(x, a, &g, C, col);
+            if (!pw) im2col(x, a, &g, 0, C, col);
             /* dW (F,K) += dy (F,PQ) . col^T (PQ,K) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, PQ, 1.0f, dy, PQ,
                         pw ? x : col, PQ, 1.0f, dw, K);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# run.sh - ordnet against PyTorch on this machine, in ONE run: the reference model (or
+# MODEL) trained and run by `ordnet bench` and by its PyTorch twin (bench/torch_bench.py),
+# PyTorch both as installed and tuned, alternately (ordnet, torch, torch tuned, ordnet, ...)
+# for ROUNDS rounds per setting; prints the medians and the ratios as a Markdown table.
+# Needs Debian's python3-torch; builds ordnet if needed.
+#
+#   bash bench/run.sh [ROUNDS (3)] [SECONDS per measurement (3)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+secs=${2:-3}
+[ -x build/ordnet ] || bash scripts/setup.sh
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+# PyTorch "tuned" as in the speed issue: OpenBLAS's own threads off (they fight PyTorch's),
+# glibc malloc keeping its memory instead of returning it to the system at every step.
+tuned=(env OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432
+       MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456)
+# Run it on a quiet machine: both engines' OpenMP threads spin while waiting, and lose
+# several-fold when another process competes for the cores.
+
+for threads in 2 1; do
+    for batch in 128 32; do
+        for r in $(seq "$rounds"); do
+            echo "threads $threads batch $batch round $r" >&2
+            ./build/ordnet bench --threads "$threads" --batch "$batch" --seconds "$secs" \
+                --no-layers --json >> "$out/ordnet-$threads-$batch.json"
+            /usr/bin/python3 bench/torch_bench.py --threads "$threads" --batch "$batch" \
+                --seconds "$secs" --json >> "$out/torch-$threads-$batch.json"
+            "${tuned[@]}" /usr/bin/python3 bench/torch_bench.py --threads "$threads" \
+                --batch "$batch" --seconds "$secs" --json >> "$out/tuned-$threads-$batch.json"
+        done
+    done
+done
+
+/usr/bin/python3 - "$out" <<'PY'
+import json, os, platform, statistics, subprocess, sys
+out = sys.argv[1]
+def load(name):
+    return [json.loads(l) for l in open(os.path.join(out, name))]
+def med(rs, k):
+    return statistics.median(r[k] for r in rs)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+torch_v = load("torch-2-128.json")[0]["torch"]
+print(f"CPU: {cpu}; {os.cpu_count()} cores; PyTorch {torch_v}; "
+      f"medians of {len(load('torch-2-128.json'))} alternating rounds\n")
+print("| threads | batch | ordnet train img/s | PyTorch | tuned | ordnet / tuned |")
+print("| --- | --- | --- | --- | --- | --- |")
+for t in (2, 1):
+    for b in (128, 32):
+        o, p, q = (load(f"{w}-{t}-{b}.json") for w in ("ordnet", "torch", "tuned"))
+        ot, pt, qt = med(o, "train_images_per_s"), med(p, "train_images_per_s"), med(q, "train_images_per_s")
+        print(f"| {t} | {b} | {ot:.0f} | {pt:.0f} | {qt:.0f} | **{ot / qt:.2f}x** |")
+print("\n| threads | ordnet infer img/s (batch 256, optimized) | PyTorch | tuned | ordnet / tuned "
+      "| batch-1 latency ms: ordnet | tuned | ordnet / tuned |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for t in (2, 1):
+    o, p, q = (load(f"{w}-{t}-128.json") + load(f"{w}-{t}-32.json") for w in ("ordnet", "torch", "tuned"))
+    oi, pi, qi = med(o, "infer_images_per_s"), med(p, "infer_images_per_s"), med(q, "infer_images_per_s")
+    ol, ql = med(o, "latency_ms_batch1"), med(q, "latency_ms_batch1")
+    print(f"| {t} | {oi:.0f} | {pi:.0f} | {qi:.0f} | **{oi / qi:.2f}x** | {ol:.3f} | {ql:.3f} | **{ol / ql:.2f}** |")
+o, p, q = (load(f"{w}-2-128.json") for w in ("ordnet", "torch", "tuned"))
+om, pm, qm = med(o, "peak_rss_mb"), med(p, "peak_rss_mb"), med(q, "peak_rss_mb")
+print(f"\nPeak RSS training at batch 128 (2 threads): ordnet {om:.0f} MB, PyTorch {pm:.0f} MB, "
+      f"tuned {qm:.0f} MB: ordnet / tuned = **{om / qm:.2f}**")
+PY
+echo
+echo "Per-layer profile (ordnet, 2 threads, batch 128):"
+./build/ordnet bench --threads 2 --seconds "$secs" | sed -n '/^machine/,$p'
