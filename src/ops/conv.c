@@ -85,12 +85,15 @@ static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c0, 
                     const float *xr = xc + (size_t)iy * g->w;
                     int off = kx * a->dw - g->pl, q0, q1;
                     valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
-                    memset(r, 0, sizeof(float) * q0);
-                    if (a->sw == 1)
-                        memcpy(r + q0, xr + q0 + off, sizeof(float) * (q1 - q0));
-                    else
+                    /* rows are short (tens of floats): loops, not memcpy/memset calls */
+                    for (int q = 0; q < q0; q++) r[q] = 0.0f;
+                    if (a->sw == 1) {
+                        const float *xo = xr + off;
+#pragma omp simd
+                        for (int q = q0; q < q1; q++) r[q] = xo[q];
+                    } else
                         for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];
-                    memset(r + q1, 0, sizeof(float) * (g->q - q1));
+                    for (int q = q1; q < g->q; q++) r[q] = 0.0f;
                 }
             }
 }
