@@ -180,6 +180,13 @@ static const char *const variants[] = {
     "input(8,2) conv1d(3,3) bn elu avgpool gap dense(3)",
     "input(4) dense(6) bn tanh dense(2)",
     "input(5,5,2) leaky_relu(-0.3) hardtanh(-0.5,2) softplus(2) celu(0.5) elu(0.7)",
+    /* 4+ channels at stride 1: the tap-by-tap kernel (conv_taps.c), 'same', valid, explicit
+     * and Keras's asymmetric padding of an even kernel, 1-D */
+    "input(6,7,4) conv2d(3,3,same)",
+    "input(5,6,5) conv2d(4,(2,3),padding=(1,0))",
+    "input(6,6,4) conv2d(3,2,same,bias=0)",
+    "input(5,5,4) conv2d(2,3)",
+    "input(9,4) conv1d(3,3,padding=same)",
 };
 
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */

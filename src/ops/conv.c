@@ -8,6 +8,7 @@
  * the result depends on the thread count but not on scheduling.
  */
 #include "op.h"
+#include "conv_taps.h"
 #include "geom.h"
 
 #include <cblas.h>
@@ -51,11 +52,21 @@ static int is_pointwise(const on_attrs *a, const on_geom *g) {
            g->pl == 0 && g->pr == 0;
 }
 
-/* per thread: col (K*PQ), dcol (K*PQ), dW partial (F*K), db partial (F) */
+/* per thread: col (K*PQ), dcol (K*PQ), dW partial (F*K), db partial (F); or what the
+ * tap-by-tap kernel needs where it applies */
 static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads) {
     (void)n;
+    on_geom g;
+    on_geom_make(a, xs, 1, &g, NULL);
+    if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
     size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
     return (size_t)threads * (2 * k * pq + (size_t)a->units * (k + 1));
+}
+
+/* im2col's per-thread block (the tmp size above for one thread) */
+static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys) {
+    size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
+    return 2 * k * pq + (size_t)a->units * (k + 1);
 }
 
 /* The output columns q in [q0, q1) whose input column q*sw + off is inside [0, w). */
@@ -164,8 +175,12 @@ static void conv_forward(const on_call *c) {
     on_geom_make(a, c->xs, 1, &g, NULL);
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
-    size_t per = conv_tmp_size(a, c->xs, c->ys, 1, 1);
+    size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g);
+    if (on_conv_taps_apply(a, &g, C)) {
+        on_conv_taps_forward(c, &g);
+        return;
+    }
     if (c->n < c->threads && F >= 2 * c->threads) {
         conv_forward_shared(c, &g, pw);
         return;
@@ -190,9 +205,13 @@ static void conv_backward(const on_call *c) {
     on_geom_make(a, c->xs, 1, &g, NULL);
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
-    size_t per = conv_tmp_size(a, c->xs, c->ys, 1, 1);
+    size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g);
     int T = c->threads;
+    if (on_conv_taps_apply(a, &g, C)) {
+        on_conv_taps_backward(c, &g);
+        return;
+    }
 #pragma omp parallel num_threads(T)
     {
         int t = on_thread_id(), TT = on_thread_count();
