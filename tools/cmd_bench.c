@@ -73,7 +73,7 @@ typedef struct layer_time {
 
 static int run(args *a) {
     const char *model = REFERENCE_MODEL;
-    int batch = 128, infer_batch = 256, threads = 0, keep = 0, json = 0, layers = 1;
+    int batch = 128, infer_batch = 256, threads = 0, keep = 0, json = 0, layers = 1, only = 0;
     double secs = 3;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--batch"))
@@ -88,6 +88,8 @@ static int run(args *a) {
             keep = 1;
         else if (is_opt(a, "--cpu-time"))
             g_clock = CLOCK_PROCESS_CPUTIME_ID;
+        else if (is_opt(a, "--train-only"))
+            only = 1, layers = 0;
         else if (is_opt(a, "--no-layers"))
             layers = 0;
         else if (is_opt(a, "--json"))
@@ -153,6 +155,20 @@ static int run(args *a) {
             lt[i].bwd_gflops = b > 0 ? c.flops_bwd * batch * steps / b / 1e9 : 0;
         }
         on_model_profile(tm, 0);
+    }
+
+    if (only) {
+        char *order = on_model_to_spec(tm);
+        if (json)
+            printf("{\"threads\": %d, \"batch\": %d, \"train_images_per_s\": %.1f, "
+                   "\"peak_rss_mb\": %.1f, \"train_order\": \"%s\"}\n",
+                   threads, batch, train_ips, rss, order ? order : "");
+        else
+            printf("training %.0f images/s, peak RSS %.1f MB: %s\n", train_ips, rss,
+                   order ? order : "");
+        free(order);
+        rc = 0;
+        goto done;
     }
 
     /* inference: the optimized model (as `ordnet optimize` writes it), and as written */
@@ -264,6 +280,7 @@ const command cmd_bench = {
     "  --seconds S (3)        time each measurement for about S seconds\n"
     "  --keep-order           train the layers in the order written\n"
     "  --no-layers            skip the per-layer profile\n"
+    "  --train-only           measure training only\n"
     "  --cpu-time             time by the process's CPU time, not wall time (to compare builds\n"
     "                         with --threads 1 on a busy machine; layer times stay wall time)\n"
     "  --json                 {\"train_images_per_s\", \"infer_images_per_s\", \"peak_rss_mb\",\n"
