@@ -34,8 +34,12 @@ static int dense_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_de
 /* x (N,I), W (O,I), b (O) -> y (N,O) */
 static void dense_fwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, c->x, In, c->p[0], In,
-                0.0f, c->y, Out);
+    if (N == 1) /* batch-1 latency: a matrix-vector product, no GEMM set-up */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Out, In, 1.0f, c->p[0], In, c->x, 1, 0.0f, c->y,
+                    1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, c->x, In, c->p[0],
+                    In, 0.0f, c->y, Out);
     if (c->a->bias)
         for (int i = 0; i < N; i++)
             for (int o = 0; o < Out; o++) c->y[(size_t)i * Out + o] += c->p[1][o];
