@@ -227,17 +227,21 @@ static int run(args *a) {
             for (int i = 1; i < nn; i++) tf += lt[i].fwd_ms, tb += lt[i].bwd_ms;
             printf("\nper training step (batch %d): forward %.2f ms, backward %.2f ms\n", batch, tf,
                    tb);
-            printf("%-22s %-14s %9s %9s %9s %9s %7s\n", "layer", "type", "fwd ms", "bwd ms",
-                   "fwd GF/s", "bwd GF/s", "%peak");
+            printf("%-22s %-14s %8s %8s %9s %9s %7s %7s\n", "layer", "type", "fwd ms", "bwd ms",
+                   "fwd GF/s", "bwd GF/s", "%FMA", "%sgemm");
             for (int i = 1; i < nn; i++) {
                 const char *type = on_op_name(on_model_node_op(tm, i));
-                printf("%-22s %-14s %9.3f %9.3f", on_model_node_name(tm, i), type, lt[i].fwd_ms,
+                printf("%-22s %-14s %8.3f %8.3f", on_model_node_name(tm, i), type, lt[i].fwd_ms,
                        lt[i].bwd_ms);
-                if (lt[i].fwd_gflops > 1 && fma > 0)
-                    printf(" %9.1f %9.1f %6.0f%%\n", lt[i].fwd_gflops, lt[i].bwd_gflops,
-                           100 *
-                               (lt[i].fwd_ms * lt[i].fwd_gflops + lt[i].bwd_ms * lt[i].bwd_gflops) /
-                               (lt[i].fwd_ms + lt[i].bwd_ms) / fma);
+                /* the products: GFLOP/s over forward and backward, against the machine */
+                double ms = lt[i].fwd_ms + lt[i].bwd_ms;
+                double rate =
+                    ms > 0
+                        ? (lt[i].fwd_ms * lt[i].fwd_gflops + lt[i].bwd_ms * lt[i].bwd_gflops) / ms
+                        : 0;
+                if (!strncmp(type, "conv", 4) || !strcmp(type, "dense"))
+                    printf(" %9.1f %9.1f %6.0f%% %6.0f%%\n", lt[i].fwd_gflops, lt[i].bwd_gflops,
+                           fma > 0 ? 100 * rate / fma : 0.0, sgemm > 0 ? 100 * rate / sgemm : 0.0);
                 else
                     printf("\n");
             }
