@@ -499,12 +499,14 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
                      .threads = m->threads};
 }
 
-/* Can node j run sample by sample right after its producer, at inference? A one-input
- * layer whose input is node j-1 and nobody else's, with no scratch memory. */
-static int fusable(const on_model *m, int j) {
+/* Can node j run sample by sample right after its producer? A one-input layer whose input
+ * is node j-1 and nobody else's, with no scratch memory; in training also one that computes
+ * each sample from that sample alone (not BatchNorm's batch statistics). */
+static int fusable(const on_model *m, int j, int train) {
     const on_node *nd = &m->nodes[j];
+    unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
     if (nd->op->ninputs != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
-        (nd->op->props & ON_PROP_LINEAR_MAP))
+        (nd->op->props & ON_PROP_LINEAR_MAP) || (train && !(nd->op->props & per_sample)))
         return 0;
     for (int k = j + 1; k < m->nn; k++)
         if (m->nodes[k].in[0] == j - 1 || m->nodes[k].in[1] == j - 1) return 0;
@@ -514,6 +516,7 @@ static int fusable(const on_model *m, int j) {
 typedef struct chain {
     on_model *m;
     int first, last; /* nodes run per sample, inclusive */
+    int train;
 } chain;
 
 /* Run the chain's layers on one sample, in place in their own buffers. */
@@ -522,10 +525,10 @@ static void run_chain(void *ctx, int s) {
     for (int j = ch->first; j <= ch->last; j++) {
         on_node *nd = &ch->m->nodes[j];
         float *p[4], *dp[4];
-        on_call c = make_call(ch->m, nd, 1, 0, p, dp);
+        on_call c = make_call(ch->m, nd, 1, ch->train, p, dp);
         c.x += (size_t)s * on_shape_size(c.xs);
         c.y += (size_t)s * on_shape_size(c.ys);
-        c.saved = NULL; /* per-node memory is for whole batches */
+        c.sample0 = s;
         c.threads = 1;
         nd->op->forward(&c);
     }
@@ -560,16 +563,14 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
         on_call c = make_call(m, nd, n, train, p, dp);
-        /* inference: the layers after a convolution run on each sample as it finishes */
-        chain ch = {m, i + 1, i};
-        if (!train && nd->op->per_sample_epilogue)
-            while (ch.last + 1 < m->nn && fusable(m, ch.last + 1)) ch.last++;
+        /* the layers after a convolution or BatchNorm run on each sample as it finishes */
+        chain ch = {m, i + 1, i, train};
+        if (nd->op->per_sample_epilogue)
+            while (ch.last + 1 < m->nn && fusable(m, ch.last + 1, train)) ch.last++;
         if (ch.last >= ch.first) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
         }
-        nd->chained = 0;
-        for (int j = ch.first; j <= ch.last; j++) m->nodes[j].chained = 1;
         double t0 = m->prof ? now() : 0;
         nd->op->forward(&c);
         if (m->prof) m->prof[i] += now() - t0; /* a fused chain counts as its conv */
@@ -606,7 +607,6 @@ int on_model_backward(on_model *m) {
         }
         on_call c = make_call(m, nd, m->n, m->last_train, p, dp);
         c.dy = nd->dy;
-        if (nd->chained) c.saved = NULL;
         c.dx = dx[0];
         c.dx2 = dx[1];
         double t0 = m->prof ? now() : 0;

@@ -22,7 +22,6 @@ typedef struct on_node {
     /* set by compile */
     int accumulate[2]; /* backward: add into the input's gradient instead of writing it */
     int reaches_output;
-    int chained; /* the last forward ran it per sample in a conv's loop (no saved memory) */
     float *y, *dy, *saved;
     float *p[4], *dp[4];
 } on_node;

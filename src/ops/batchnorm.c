@@ -50,17 +50,19 @@ static unsigned bn_props_of(const on_attrs *a, const float *const *p, on_shape x
     return r;
 }
 
-/* x (N,C,S) -> y (N,C,S), S = spatial size */
+/* x (N,C,S) -> y (N,C,S), S = spatial size. Training first computes the batch statistics,
+ * channel by channel; then both modes normalize sample by sample, so that the layers after
+ * this one (pooling, activations, dropout) can run on each sample while it is in cache. */
 static void bn_forward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
     const float *gamma = c->p[0], *beta = c->p[1];
-    float *rmean = c->p[2], *rvar = c->p[3], *mean = c->saved, *inv = c->saved + C;
+    /* saved is NULL when the layer runs inside a conv's output loop (inference) */
+    float *rmean = c->p[2], *rvar = c->p[3], *mean = c->saved, *inv = mean ? mean + C : NULL;
     double m = (double)c->n * S;
+    if (c->train) {
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
-    for (int ch = 0; ch < C; ch++) {
-        float a, b;
-        if (c->train) {
+        for (int ch = 0; ch < C; ch++) {
             /* one pass: sums of x and x^2 around the first value (shifted, so the
              * difference of squares does not cancel for data far from 0) */
             double s = 0, s2 = 0, k = c->x[(size_t)ch * S];
@@ -85,18 +87,25 @@ static void bn_forward(const on_call *c) {
             float mo = c->a->momentum;
             rmean[ch] = (1 - mo) * rmean[ch] + mo * (float)mu;
             rvar[ch] = (1 - mo) * rvar[ch] + mo * (float)(m > 1 ? v / (m - 1) : var);
-            a = gamma[ch] * inv[ch];
-            b = beta[ch] - (float)mu * a;
-        } else {
-            a = gamma[ch] / sqrtf(rvar[ch] + c->a->eps);
-            b = beta[ch] - rmean[ch] * a;
         }
-        for (int i = 0; i < c->n; i++) {
+    }
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
+    for (int i = 0; i < c->n; i++) {
+        for (int ch = 0; ch < C; ch++) {
+            float a, b;
+            if (c->train) {
+                a = gamma[ch] * inv[ch];
+                b = beta[ch] - mean[ch] * a;
+            } else {
+                a = gamma[ch] / sqrtf(rvar[ch] + c->a->eps);
+                b = beta[ch] - rmean[ch] * a;
+            }
             const float *x = c->x + ((size_t)i * C + ch) * S;
             float *y = c->y + ((size_t)i * C + ch) * S;
 #pragma omp simd
             for (size_t j = 0; j < S; j++) y[j] = a * x[j] + b;
         }
+        if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }
 }
 
@@ -163,6 +172,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .shape = bn_shape,
                                .params = bn_params,
                                .saved_size = bn_saved,
+                               .per_sample_epilogue = 1,
                                .forward = bn_forward,
                                .backward = bn_backward,
                                .cost = bn_cost};

@@ -40,6 +40,11 @@ static inline __m128i draw4(__m128i i, __m128i k) {
 }
 #endif
 
+/* The key of elements [hi * 2^32, (hi + 1) * 2^32). */
+static inline uint32_t key_of(uint64_t key64, size_t hi) {
+    return (uint32_t)key64 ^ (hi ? (uint32_t)on_mix64(key64 ^ hi) : 0u);
+}
+
 /* in (N,S) -> out (N,S); in = x forward, dy backward. Element i keeps when its draw >= cut. */
 static void drop_apply(const on_call *c, const float *in, float *out) {
     size_t total = (size_t)c->n * on_shape_size(c->xs);
@@ -49,27 +54,37 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
     }
     float p = c->a->rate, scale = p < 1 ? 1.0f / (1.0f - p) : 0.0f;
     uint64_t key64 = on_mix64(c->key ^ on_mix64(c->step));
-    uint32_t key = (uint32_t)key64, cut = (uint32_t)(p * 16777216.0f + 0.5f);
+    uint32_t cut = (uint32_t)(p * 16777216.0f + 0.5f);
     if (cut > (1u << 24)) cut = 1u << 24;
+    /* mask indices count from the batch's first element (c->sample0: a per-sample chain) */
+    size_t base = (size_t)c->sample0 * on_shape_size(c->xs);
     const size_t block = 4096; /* a thread's unit of work */
     size_t blocks = (total + block - 1) / block;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (total > ON_PAR_MIN)
     for (size_t bi = 0; bi < blocks; bi++) {
         size_t i = bi * block, end = i + block < total ? i + block : total;
-        /* indices past 2^32 move to another key */
-        uint32_t k = key ^ (uint32_t)(on_mix64(key64 ^ (i >> 32)) & -(uint64_t)(i >> 32 != 0));
+        /* element g = base + i draws with the low 32 bits of g, under a key that changes
+         * every 2^32 elements; a block that crosses such a boundary goes element by element */
+        size_t g = base + i;
+        uint32_t k = key_of(key64, g >> 32);
 #ifdef __SSE4_1__
-        __m128i kk = _mm_set1_epi32((int)k), four = _mm_set1_epi32(4);
-        __m128i idx = _mm_add_epi32(_mm_set1_epi32((int)(uint32_t)i), _mm_setr_epi32(0, 1, 2, 3));
-        __m128i cutm1 = _mm_set1_epi32((int)cut - 1); /* draws are < 2^24: signed compare */
-        __m128 sc = _mm_set1_ps(scale);
-        for (; i + 4 <= end; i += 4, idx = _mm_add_epi32(idx, four)) {
-            __m128i keep = _mm_cmpgt_epi32(draw4(idx, kk), cutm1);
-            __m128 v = _mm_mul_ps(_mm_loadu_ps(in + i), sc);
-            _mm_storeu_ps(out + i, _mm_and_ps(v, _mm_castsi128_ps(keep)));
+        if ((g >> 32) == ((base + end - 1) >> 32)) {
+            __m128i kk = _mm_set1_epi32((int)k), four = _mm_set1_epi32(4);
+            __m128i idx =
+                _mm_add_epi32(_mm_set1_epi32((int)(uint32_t)g), _mm_setr_epi32(0, 1, 2, 3));
+            __m128i cutm1 = _mm_set1_epi32((int)cut - 1); /* draws are < 2^24: signed compare */
+            __m128 sc = _mm_set1_ps(scale);
+            for (; i + 4 <= end; i += 4, idx = _mm_add_epi32(idx, four)) {
+                __m128i keep = _mm_cmpgt_epi32(draw4(idx, kk), cutm1);
+                __m128 v = _mm_mul_ps(_mm_loadu_ps(in + i), sc);
+                _mm_storeu_ps(out + i, _mm_and_ps(v, _mm_castsi128_ps(keep)));
+            }
         }
 #endif
-        for (; i < end; i++) out[i] = draw((uint32_t)i, k) >= cut ? in[i] * scale : 0.0f;
+        for (; i < end; i++) {
+            g = base + i;
+            out[i] = draw((uint32_t)g, key_of(key64, g >> 32)) >= cut ? in[i] * scale : 0.0f;
+        }
     }
 }
 

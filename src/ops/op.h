@@ -61,10 +61,14 @@ typedef struct on_call {
     float *tmp;          /* scratch, valid only during this call */
     int train;
     uint64_t key, step; /* dropout: this node's random stream and the step counter */
-    /* Inference: ops with per_sample_epilogue call this after each sample's output is
-     * complete; the planner runs the following layers on it while it is in cache. */
+    /* Ops with per_sample_epilogue call this after each sample's output is complete; the
+     * planner runs the following layers on it while it is in cache (a per-sample chain). */
     void (*epilogue)(void *ctx, int sample);
     void *epilogue_ctx;
+    /* In a per-sample chain, the index of this call's sample in the batch: ops whose
+     * per-node memory or random numbers are indexed by sample (max-pool positions,
+     * dropout masks) offset them by it. 0 otherwise. */
+    int sample0;
     int threads;
 } on_call;
 

@@ -117,7 +117,8 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
     long planes = (long)c->n * c->xs.c;
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
     int W = g->w, P = g->p, Q = g->q, odd = (g->h & 1) || (W & 1);
-    unsigned char *saved = (unsigned char *)c->saved;
+    unsigned char *saved =
+        c->saved ? (unsigned char *)c->saved + (size_t)c->sample0 * pq * c->xs.c : NULL;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
     for (long pl = 0; pl < planes; pl++) {
         const float *x = c->x + pl * hw;
