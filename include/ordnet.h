@@ -391,6 +391,43 @@ int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on
                      on_error *err);
 /* --- end optimize --- */
 
+/* --- NumPy arrays (src/io/npy.c) ------------------------------------------------ */
+
+#define ON_ARRAY_MAX_DIMS 8
+
+/* A float array in C order: dims[0..ndim) (ndim 0: a scalar), size = their product. */
+typedef struct on_array {
+    int ndim;
+    int64_t dims[ON_ARRAY_MAX_DIMS];
+    size_t size;
+    float *data; /* malloc'd */
+} on_array;
+
+/* Read a .npy file holding little-endian float32 or float64 (converted) in C order. */
+int on_npy_load(const char *path, on_array *out, on_error *err);
+/* The same from bytes in memory; label names the source in errors. */
+int on_npy_parse(const void *buf, size_t len, const char *label, on_array *out, on_error *err);
+/* Write prod(dims) floats as a float32 .npy file, atomically (temp file + rename). */
+int on_npy_save(const char *path, const float *data, int ndim, const int64_t *dims, on_error *err);
+void on_array_free(on_array *a); /* frees data and zeroes *a; NULL is fine */
+
+/* --- ONNX (src/onnx/, docs/ONNX.md) ----------------------------------------------- */
+
+/* A model from an ONNX file (opsets 11 to 18), with its weights, ready for eval-mode
+ * forward: nodes become ordnet layers named after the nodes, initializers their weights.
+ * An operator, attribute or opset ordnet cannot run is an error naming the node, its op
+ * type and what is missing; a damaged file is an error, never a crash. A Softmax at the
+ * output is dropped (ordnet models output logits) and a note says so (on_model_notes). */
+on_model *on_onnx_load(const char *path, on_error *err);
+/* The same from the bytes of a file in memory; label names the source in errors. */
+on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err);
+/* Write m as an ONNX model (opset 13) at path, atomically. The input is "input" (batch
+ * dimension "N"), the output is named after the last layer; a model with input
+ * normalization gets it as its first two nodes (Sub, Mul). */
+int on_onnx_save(const on_model *m, const char *path, on_error *err);
+/* The same into a malloc'd buffer (*buf, *len), for callers that store it elsewhere. */
+int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err);
+
 /* --- the order study (src/study/) ---------------------------------------------- */
 
 typedef struct on_study_cfg {

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config zlib1g-dev libpng-dev libopenblas-openmp-dev libcjson-dev
-          libsqlite3-dev dataset-fashion-mnist ${ORDNET_EXTRA_PACKAGES:-})
+          libsqlite3-dev dataset-fashion-mnist libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+          ${ORDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -66,6 +66,26 @@ int is_checkpoint(const char *path) {
     return yes;
 }
 
+/* An ONNX file: named *.onnx, or starting with field 1 of a ModelProto (ir_version). */
+int is_onnx(const char *path) {
+    size_t n = strlen(path);
+    if (n > 5 && !strcmp(path + n - 5, ".onnx")) return 1;
+    FILE *f = fopen(path, "rb");
+    int c = f ? fgetc(f) : EOF;
+    if (f) fclose(f);
+    return c == 0x08 && !is_checkpoint(path);
+}
+
+on_model *load_trained(const char *path, on_checkpoint_info *info, on_error *err) {
+    if (!is_onnx(path)) return on_checkpoint_load(path, info, err);
+    on_model *m = on_onnx_load(path, err);
+    if (m && info) {
+        memset(info, 0, sizeof *info);
+        info->cfg = on_train_defaults();
+    }
+    return m;
+}
+
 /* "28,28,1" (Keras order, channels last) -> a shape */
 int parse_shape(const char *s, on_shape *out) {
     int d[3], n = sscanf(s, "%d,%d,%d", &d[0], &d[1], &d[2]);

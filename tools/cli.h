@@ -32,10 +32,15 @@ int pick(args *a, const char *const *names, int n); /* ... as one of names[] */
 /* A model from the command line: a file (Keras code or the compact form) or the compact
  * form itself. classes > 0 appends a classifier head when the model lacks one. */
 on_model *load_model(const char *what, const on_shape *input, int classes, on_error *err);
-int is_checkpoint(const char *path);           /* a safetensors file? */
+int is_checkpoint(const char *path); /* a safetensors file? */
+int is_onnx(const char *path);       /* an ONNX file (by name or first byte)? */
+/* A model with weights: a safetensors checkpoint or an ONNX file. info (may be NULL) gets
+ * what the checkpoint records; for an ONNX file, the defaults and no data set. */
+on_model *load_trained(const char *path, on_checkpoint_info *info, on_error *err);
 int parse_shape(const char *s, on_shape *out); /* "28,28,1" (Keras order) -> a shape */
 
 extern const command cmd_bench;
+extern const command cmd_run, cmd_export;
 extern const command cmd_study, cmd_train, cmd_eval, cmd_predict, cmd_analyze, cmd_optimize,
     cmd_summary, cmd_ops;
 

@@ -31,9 +31,9 @@ static int run(args *a) {
     if (!model && !block) block = "bn,relu,maxpool,dropout(0.2)";
     on_error err;
     on_model *m = NULL;
-    int weights = model && is_checkpoint(model);
+    int weights = model && (is_checkpoint(model) || is_onnx(model));
     if (model &&
-        !(m = weights ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 0, &err))) {
+        !(m = weights ? load_trained(model, NULL, &err) : load_model(model, NULL, 0, &err))) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
         return 1;
     }
@@ -59,5 +59,6 @@ const command cmd_analyze = {
     "equal to MODEL by proof and the cheapest. --block: every permutation of the block\n"
     "(after MODEL's first convolution) grouped into classes. No MODEL and no --block:\n"
     "the default block. --mode: training (default) or inference rules. With a checkpoint,\n"
-    "conditions on the weights (BN scale signs, PReLU slopes) are decided, not stated.\n"
+    "conditions on the weights (BN scale signs, PReLU slopes) are decided, not stated;\n"
+    "an ONNX file counts as a checkpoint.\n"
     "--measure times the cheapest order of each class for real (batch of 64).\n"};

@@ -111,8 +111,8 @@ static int run(args *a) {
     layer_time *lt = NULL;
     double *lat = NULL;
     on_rewrite rw[64];
-    int ckpt = is_checkpoint(model);
-    if (!(m = ckpt ? on_checkpoint_load(model, NULL, &err) : load_model(model, NULL, 10, &err)))
+    int ckpt = is_checkpoint(model) || is_onnx(model); /* trained weights */
+    if (!(m = ckpt ? load_trained(model, NULL, &err) : load_model(model, NULL, 10, &err)))
         goto fail;
     if (!ckpt) on_model_init(m, 1);
     on_shape in = on_model_node_shape(m, 0), out = on_model_output_shape(m);
@@ -272,7 +272,7 @@ done:
 
 const command cmd_bench = {
     "bench", run, "training and inference speed, memory, and per-layer GFLOP/s",
-    "usage: ordnet bench [MODEL|CKPT] [options]\n"
+    "usage: ordnet bench [MODEL|CKPT|ONNX] [options]\n"
     "Times training steps (forward, loss, backward, SGD with momentum) of MODEL's cheapest\n"
     "equal order, and inference of its optimized form, on synthetic data, then each layer's\n"
     "forward and backward time; reports this CPU's FMA peak and OpenBLAS sgemm (1024^3) as\n"

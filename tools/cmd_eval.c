@@ -33,7 +33,7 @@ static int run(args *a) {
     on_dataset te = {0};
     long *conf = NULL;
     int rc = 1;
-    on_model *m = on_checkpoint_load(ckpt, &info, &err);
+    on_model *m = load_trained(ckpt, &info, &err);
     if (!m || on_data_load(data           ? data
                            : info.data[0] ? info.data
                                           : "fashion-mnist",
@@ -89,5 +89,6 @@ done:
 const command cmd_eval = {
     "eval", run, "accuracy, loss, per-class accuracy and confusion matrix of a checkpoint",
     "usage: ordnet eval CKPT [--data fashion-mnist|DIR] [--limit N] [--json]\n"
+    "CKPT: a checkpoint (ordnet train) or an ONNX file (docs/ONNX.md).\n"
     "Evaluates on the test split of the data the checkpoint was trained on (or --data).\n"
     "--json prints {\"accuracy\", \"loss\", \"images\", \"per_class\", \"confusion\"}.\n"};

@@ -35,7 +35,7 @@ static int run(args *a) {
     on_dataset te = {0};
     on_rewrite rw[64];
     int nrw = 0, rc = 1;
-    on_model *m = on_checkpoint_load(ckpt, &info, &err), *o = NULL;
+    on_model *m = load_trained(ckpt, &info, &err), *o = NULL;
     if (!m || !(o = on_optimize(m, rw, 64, &nrw, &err))) goto fail;
     double f0 = 0, f1 = 0;
     for (int i = 1; i < on_model_num_nodes(m); i++) f0 += on_model_node_cost(m, i).flops_fwd;
@@ -52,7 +52,8 @@ static int run(args *a) {
     }
     free(before);
     free(after);
-    if (on_checkpoint_save(o, out, &info, &err)) goto fail;
+    if (is_onnx(out) ? on_onnx_save(o, out, &err) : on_checkpoint_save(o, out, &info, &err))
+        goto fail;
     if (!json) printf("saved %s\n", out);
     on_verify v = {0};
     if (verify) {
@@ -102,7 +103,8 @@ const command cmd_optimize = {
     "usage: ordnet optimize CKPT -o OUT [--verify] [--data D] [--json]\n"
     "Removes dropout, folds BatchNorm into the preceding conv/dense, moves pools before\n"
     "layers they commute with exactly (decided on the checkpoint's weights), drops repeated\n"
-    "idempotent layers and merges stacked max-pools; writes OUT as a checkpoint.\n"
+    "idempotent layers and merges stacked max-pools; writes OUT as a checkpoint, or as an\n"
+    "ONNX file when OUT ends in .onnx. CKPT may be an ONNX file (docs/ONNX.md).\n"
     "--verify runs random and real inputs through both models and prints the largest\n"
     "absolute and relative difference, or bit-identical; it fails when the difference is\n"
     "more than the rewrites allow. See docs/OPTIMIZE.md.\n"};

@@ -26,7 +26,7 @@ static int run(args *a) {
         return 2;
     }
     on_error err;
-    on_model *m = on_checkpoint_load(ckpt, NULL, &err);
+    on_model *m = load_trained(ckpt, NULL, &err);
     if (!m || on_model_compile(m, 64, &err)) {
         fprintf(stderr, "ordnet predict: %s\n", err.msg);
         on_model_free(m);
@@ -90,5 +90,6 @@ static int run(args *a) {
 const command cmd_predict = {
     "predict", run, "classify images with a checkpoint",
     "usage: ordnet predict CKPT FILE... [--json]\n"
+    "CKPT: a checkpoint (ordnet train) or an ONNX file (docs/ONNX.md).\n"
     "FILE: a PGM or PNG image of the model's size, or an IDX image file (every image in it).\n"
     "Prints the class and the probabilities of each image.\n"};

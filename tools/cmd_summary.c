@@ -38,7 +38,9 @@ static int run(args *a) {
         return 2;
     }
     on_error err;
-    on_model *m = load_model(model, has_input ? &input : NULL, classes, &err);
+    on_model *m = is_checkpoint(model) || is_onnx(model)
+                      ? load_trained(model, NULL, &err)
+                      : load_model(model, has_input ? &input : NULL, classes, &err);
     if (!m) {
         fprintf(stderr, "ordnet summary: %s\n", err.msg);
         return 1;
@@ -56,7 +58,8 @@ const command cmd_summary = {
     "summary", run, "a Keras-like table of a model: shapes, parameters, FLOPs",
     "usage: ordnet summary MODEL [--input SHAPE] [--classes N] [--json]\n"
     "MODEL: a file of Keras code (functional, Sequential, model.add) or of the compact form,\n"
-    "or the compact form itself. --input 28,28,1 gives or replaces the input shape (Keras\n"
+    "the compact form itself, a checkpoint or an ONNX file (docs/ONNX.md). --input 28,28,1 gives "
+    "or replaces the input shape (Keras\n"
     "order, channels last). A model that does not end in dense(N) gets a classifier head\n"
     "(flatten if needed, dense(N), N = --classes, default 10), shown in the notes.\n"
     "--json prints {\"layers\": [{\"name\", \"type\", \"output_shape\", \"params\", \"flops\"}],\n"

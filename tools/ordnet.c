@@ -7,8 +7,8 @@
 
 /* clang-format off: one command per line */
 static const command *const commands[] = {
-    &cmd_study,    &cmd_train,   &cmd_eval,  &cmd_predict, &cmd_analyze,
-    &cmd_optimize, &cmd_summary, &cmd_bench, &cmd_ops,
+    &cmd_study,   &cmd_train, &cmd_eval, &cmd_predict, &cmd_analyze, &cmd_optimize,
+    &cmd_summary, &cmd_bench, &cmd_ops,  &cmd_run,     &cmd_export,
 };
 /* clang-format on */
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };

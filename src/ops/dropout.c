@@ -66,10 +66,9 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
         /* element g = base + i draws with the low 32 bits of g, under a key that changes
          * every 2^32 elements; a block that crosses such a boundary goes element by element */
         size_t g = base + i;
-        uint32_t k = key_of(key64, g >> 32);
 #ifdef __SSE4_1__
         if ((g >> 32) == ((base + end - 1) >> 32)) {
-            __m128i kk = _mm_set1_epi32((int)k), four = _mm_set1_epi32(4);
+            __m128i kk = _mm_set1_epi32((int)key_of(key64, g >> 32)), four = _mm_set1_epi32(4);
             __m128i idx =
                 _mm_add_epi32(_mm_set1_epi32((int)(uint32_t)g), _mm_setr_epi32(0, 1, 2, 3));
             __m128i cutm1 = _mm_set1_epi32((int)cut - 1); /* draws are < 2^24: signed compare */

@@ -1,0 +1,428 @@
+/* onnx_export.c - an ordnet model as an ONNX file (on_onnx_save, on_onnx_encode).
+ *
+ * Opset 13, one ONNX node per layer where ONNX has the op; the activations ONNX lacks are
+ * written as the decompositions PyTorch writes (GELU: Div Erf Add Mul Mul; SiLU: Sigmoid
+ * Mul; Mish: Softplus Tanh Mul), which the importer recognizes again; min-pooling is
+ * Neg MaxPool Neg. Padding is always explicit (computed from the layer's geometry), so
+ * no reader has to agree with ordnet on what 'same' means. Every layer's output is the
+ * value named after the layer; the graph input is "input" with a symbolic batch "N".
+ * Weights are initializers named as ordnet's tensors ("conv2d.weight"), stored as raw
+ * little-endian floats pointing into the model (nothing is copied until packing).
+ *
+ * The protobuf structs are allocated from one pool freed at the end.
+ */
+#include "../io/atomic.h"
+#include "../ops/geom.h"
+#include "onnx_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct block {
+    struct block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} block;
+
+typedef struct ex {
+    block *pool;
+    int oom;
+    Onnx__NodeProto **nodes;
+    size_t nn, ncap;
+    Onnx__TensorProto **inits;
+    size_t ni, icap;
+    const on_model *m;
+    on_error *err;
+} ex;
+
+/* Zeroed memory from the pool; NULL (and ex->oom) when out of memory. */
+static void *px(ex *e, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    if (!e->pool || e->pool->cap - e->pool->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        block *b = calloc(1, sizeof *b + cap);
+        if (!b) {
+            e->oom = 1;
+            return NULL;
+        }
+        b->cap = cap;
+        b->next = e->pool;
+        e->pool = b;
+    }
+    void *p = e->pool->data + e->pool->used;
+    e->pool->used += n;
+    return p;
+}
+
+static char *pstr(ex *e, const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = px(e, n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Append p to a growing array of pointers. */
+static int push(ex *e, void ***arr, size_t *n, size_t *cap, void *p) {
+    if (!p) return -1;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        void **a = realloc(*arr, nc * sizeof *a);
+        if (!a) {
+            e->oom = 1;
+            return -1;
+        }
+        *arr = a;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = p;
+    return 0;
+}
+
+/* A node op_type(inputs...) -> output, named name. */
+static Onnx__NodeProto *node(ex *e, const char *op, const char *name, const char *out, int nin,
+                             const char *const *in) {
+    Onnx__NodeProto *n = px(e, sizeof *n);
+    char **ins = px(e, sizeof(char *) * (size_t)(nin ? nin : 1));
+    char **outs = px(e, sizeof(char *));
+    if (!n || !ins || !outs) return NULL;
+    onnx__node_proto__init(n);
+    for (int i = 0; i < nin; i++) ins[i] = pstr(e, in[i]);
+    outs[0] = pstr(e, out);
+    n->n_input = (size_t)nin;
+    n->input = ins;
+    n->n_output = 1;
+    n->output = outs;
+    n->name = pstr(e, name);
+    n->op_type = pstr(e, op);
+    n->attribute = px(e, sizeof(Onnx__AttributeProto *) * 8);
+    if (push(e, (void ***)&e->nodes, &e->nn, &e->ncap, n)) return NULL;
+    return n;
+}
+
+static Onnx__AttributeProto *attr(ex *e, Onnx__NodeProto *n, const char *name) {
+    if (!n || !n->attribute || n->n_attribute == 8) return NULL;
+    Onnx__AttributeProto *a = px(e, sizeof *a);
+    if (!a) return NULL;
+    onnx__attribute_proto__init(a);
+    a->name = pstr(e, name);
+    n->attribute[n->n_attribute++] = a;
+    return a;
+}
+
+static void attr_i(ex *e, Onnx__NodeProto *n, const char *name, int64_t v) {
+    Onnx__AttributeProto *a = attr(e, n, name);
+    if (!a) return;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a->has_i = 1;
+    a->i = v;
+}
+
+static void attr_f(ex *e, Onnx__NodeProto *n, const char *name, float v) {
+    Onnx__AttributeProto *a = attr(e, n, name);
+    if (!a) return;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    a->has_f = 1;
+    a->f = v;
+}
+
+static void attr_is(ex *e, Onnx__NodeProto *n, const char *name, const int *v, int k) {
+    Onnx__AttributeProto *a = attr(e, n, name);
+    int64_t *d = px(e, sizeof(int64_t) * (size_t)k);
+    if (!a || !d) return;
+    for (int i = 0; i < k; i++) d[i] = v[i];
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->n_ints = (size_t)k;
+    a->ints = d;
+}
+
+/* A float initializer over data (not copied: it must outlive the packing). */
+static int init(ex *e, const char *name, const float *data, int ndims, const int64_t *dims) {
+    Onnx__TensorProto *t = px(e, sizeof *t);
+    int64_t *d = px(e, sizeof(int64_t) * (size_t)(ndims ? ndims : 1));
+    if (!t || !d) return -1;
+    onnx__tensor_proto__init(t);
+    size_t n = 1;
+    for (int i = 0; i < ndims; i++) n *= (size_t)(d[i] = dims[i]);
+    t->n_dims = (size_t)ndims;
+    t->dims = d;
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->name = pstr(e, name);
+    t->has_raw_data = 1; /* little-endian floats: the host order, checked by the caller */
+    t->raw_data.len = n * sizeof(float);
+    t->raw_data.data = (uint8_t *)data;
+    return push(e, (void ***)&e->inits, &e->ni, &e->icap, t);
+}
+
+/* A scalar float initializer called name (once, however often it is asked for). */
+static const char *scalar(ex *e, const char *name, float v) {
+    for (size_t i = 0; i < e->ni; i++)
+        if (!strcmp(e->inits[i]->name, name)) return name;
+    float *d = px(e, sizeof(float));
+    if (!d) return name;
+    *d = v;
+    init(e, name, d, 0, NULL);
+    return name;
+}
+
+/* The model's tensor of node i called "<layer>.<param>" (registered as an initializer). */
+static const char *param(ex *e, int i, int p) {
+    const on_node *nd = &e->m->nodes[i];
+    const on_tensor *t = &e->m->tensors[nd->t0 + p];
+    int64_t dims[4];
+    for (int k = 0; k < t->d.ndims; k++) dims[k] = t->d.dims[k];
+    init(e, t->name, on_tensor_ptr((on_model *)e->m, nd->t0 + p), t->d.ndims, dims);
+    return t->name;
+}
+
+/* ----- layers ----- */
+
+/* kernel_shape, strides, pads (explicit) and dilations of a conv or pool layer. */
+static int window_attrs(ex *e, Onnx__NodeProto *n, const on_node *nd, on_shape xs, int conv) {
+    on_geom g;
+    if (on_geom_make(&nd->a, xs, conv, &g, e->err)) return -1;
+    int two = xs.rank == 3;
+    int k[2] = {nd->a.kh, nd->a.kw}, s[2] = {g.sh, g.sw}, d[2] = {nd->a.dh, nd->a.dw};
+    int pads[4] = {g.pt, g.pl, g.pb, g.pr};
+    if (!two) {
+        k[0] = nd->a.kw, s[0] = g.sw, d[0] = nd->a.dw;
+        pads[0] = g.pl, pads[1] = g.pr;
+    }
+    attr_is(e, n, "kernel_shape", k, two ? 2 : 1);
+    attr_is(e, n, "strides", s, two ? 2 : 1);
+    attr_is(e, n, "pads", pads, two ? 4 : 2);
+    if (conv) attr_is(e, n, "dilations", d, two ? 2 : 1);
+    return 0;
+}
+
+static int layer(ex *e, int i, const char *x, const char *x2) {
+    const on_node *nd = &e->m->nodes[i];
+    const char *op = nd->op->name, *y = nd->name;
+    on_shape xs = e->m->nodes[nd->in[0]].ys;
+    char t1[ON_NAME_MAX + 16], t2[ON_NAME_MAX + 16], t3[ON_NAME_MAX + 16];
+    snprintf(t1, sizeof t1, "%s/t1", y);
+    snprintf(t2, sizeof t2, "%s/t2", y);
+    snprintf(t3, sizeof t3, "%s/t3", y);
+    Onnx__NodeProto *n = NULL;
+#define IS(s) (!strcmp(op, s))
+#define N(type, nm, out, ...)                                                                      \
+    (n = node(e, type, nm, out, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)),     \
+              (const char *[]){__VA_ARGS__}))
+    if (IS("conv2d") || IS("conv1d")) {
+        if (nd->a.bias)
+            N("Conv", y, y, x, param(e, i, 0), param(e, i, 1));
+        else
+            N("Conv", y, y, x, param(e, i, 0));
+        if (window_attrs(e, n, nd, xs, 1)) return -1;
+        attr_i(e, n, "group", 1);
+    } else if (IS("dense")) {
+        if (nd->a.bias)
+            N("Gemm", y, y, x, param(e, i, 0), param(e, i, 1));
+        else
+            N("Gemm", y, y, x, param(e, i, 0));
+        attr_i(e, n, "transB", 1);
+    } else if (IS("batchnorm")) {
+        N("BatchNormalization", y, y, x, param(e, i, 0), param(e, i, 1), param(e, i, 2),
+          param(e, i, 3));
+        attr_f(e, n, "epsilon", nd->a.eps);
+        attr_f(e, n, "momentum", 1 - nd->a.momentum);
+    } else if (IS("dropout")) {
+        snprintf(t1, sizeof t1, "%s.ratio", y);
+        N("Dropout", y, y, x, scalar(e, t1, nd->a.rate));
+    } else if (IS("flatten")) {
+        N("Flatten", y, y, x);
+        attr_i(e, n, "axis", 1);
+    } else if (IS("add")) {
+        N("Add", y, y, x, x2);
+    } else if (nd->op->props & ON_PROP_POOL) {
+        int mn = nd->op->pool_kind == ON_POOL_MIN, avg = nd->op->pool_kind == ON_POOL_AVG;
+        if (mn) N("Neg", t1, t1, x);
+        N(avg ? "AveragePool" : "MaxPool", mn ? t2 : y, mn ? t2 : y, mn ? t1 : x);
+        if (window_attrs(e, n, nd, xs, 0)) return -1;
+        attr_i(e, n, "ceil_mode", nd->a.ceil_mode);
+        if (avg) attr_i(e, n, "count_include_pad", nd->a.count_include_pad);
+        if (mn) N("Neg", y, y, t2);
+    } else if (IS("global_avgpool")) {
+        N("GlobalAveragePool", y, t1, x);
+        N("Flatten", t2, y, t1); /* ordnet's result is (N, C), ONNX's (N, C, 1, 1) */
+        attr_i(e, n, "axis", 1);
+    } else if (IS("identity")) {
+        N("Identity", y, y, x);
+    } else if (IS("relu") || IS("tanh") || IS("sigmoid") || IS("selu")) {
+        N(IS("relu") ? "Relu" : IS("tanh") ? "Tanh" : IS("sigmoid") ? "Sigmoid" : "Selu", y, y, x);
+    } else if (IS("leaky_relu") || IS("elu") || IS("celu")) {
+        N(IS("leaky_relu") ? "LeakyRelu" : IS("elu") ? "Elu" : "Celu", y, y, x);
+        attr_f(e, n, "alpha", nd->a.alpha);
+    } else if (IS("prelu")) {
+        const on_tensor *t = &e->m->tensors[nd->t0];
+        int64_t dims[3] = {xs.c, 1, 1};
+        if (init(e, t->name, on_tensor_ptr((on_model *)e->m, nd->t0), xs.rank, dims)) return -1;
+        N("PRelu", y, y, x, t->name);
+    } else if (IS("hardtanh") || IS("relu6")) {
+        snprintf(t1, sizeof t1, "%s.min", y);
+        snprintf(t2, sizeof t2, "%s.max", y);
+        N("Clip", y, y, x, scalar(e, t1, IS("relu6") ? 0 : nd->a.lo),
+          scalar(e, t2, IS("relu6") ? 6 : nd->a.hi));
+    } else if (IS("softplus")) {
+        if (nd->a.alpha != 1)
+            return on_fail(e->err,
+                           "layer '%s': softplus with beta %g has no ONNX operator "
+                           "(ONNX's Softplus has beta 1)",
+                           y, nd->a.alpha);
+        N("Softplus", y, y, x);
+    } else if (IS("gelu")) {
+        N("Div", t1, t1, x, scalar(e, "ordnet.sqrt2", 1.41421356237309515f));
+        N("Erf", t2, t2, t1);
+        N("Add", t3, t3, t2, scalar(e, "ordnet.one", 1.0f));
+        snprintf(t1, sizeof t1, "%s/t4", y);
+        N("Mul", t1, t1, x, t3);
+        N("Mul", y, y, t1, scalar(e, "ordnet.half", 0.5f));
+    } else if (IS("silu")) {
+        N("Sigmoid", t1, t1, x);
+        N("Mul", y, y, x, t1);
+    } else if (IS("mish")) {
+        N("Softplus", t1, t1, x);
+        N("Tanh", t2, t2, t1);
+        N("Mul", y, y, x, t2);
+    } else {
+        return on_fail(e->err, "layer '%s': op %s has no ONNX export", y, op);
+    }
+#undef N
+#undef IS
+    return 0;
+}
+
+/* A graph input or output: float32 (N, C[, H][, W]). */
+static Onnx__ValueInfoProto *value_info(ex *e, const char *name, on_shape s) {
+    Onnx__ValueInfoProto *v = px(e, sizeof *v);
+    Onnx__TypeProto *t = px(e, sizeof *t);
+    Onnx__TypeProto__Tensor *tt = px(e, sizeof *tt);
+    Onnx__TensorShapeProto *sh = px(e, sizeof *sh);
+    Onnx__TensorShapeProto__Dimension **dims = px(e, sizeof(void *) * 4);
+    if (!v || !t || !tt || !sh || !dims) return NULL;
+    onnx__value_info_proto__init(v);
+    onnx__type_proto__init(t);
+    onnx__type_proto__tensor__init(tt);
+    onnx__tensor_shape_proto__init(sh);
+    int d[4] = {0, s.c, s.rank == 3 ? s.h : s.w, s.w}, r = s.rank + 1;
+    for (int i = 0; i < r; i++) {
+        Onnx__TensorShapeProto__Dimension *dm = px(e, sizeof *dm);
+        if (!dm) return NULL;
+        onnx__tensor_shape_proto__dimension__init(dm);
+        if (i == 0) {
+            dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            dm->dim_param = pstr(e, "N");
+        } else {
+            dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            dm->dim_value = d[i];
+        }
+        dims[i] = dm;
+    }
+    sh->n_dim = (size_t)r;
+    sh->dim = dims;
+    tt->has_elem_type = 1;
+    tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    tt->shape = sh;
+    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    t->tensor_type = tt;
+    v->name = pstr(e, name);
+    v->type = t;
+    return v;
+}
+
+/* Input normalization as Sub(mean) then Mul(1/std), as ordnet applies it. */
+static const char *normalization(ex *e) {
+    const float *mean, *sd;
+    if (!on_model_normalization(e->m, &mean, &sd)) return "input";
+    on_shape s = e->m->input;
+    float *inv = px(e, sizeof(float) * (size_t)s.c);
+    if (!inv) return "input";
+    for (int c = 0; c < s.c; c++) inv[c] = 1.0f / sd[c];
+    int64_t dims[3] = {s.c, 1, 1};
+    init(e, "input.mean", mean, s.rank, dims);
+    init(e, "input.inv_std", inv, s.rank, dims);
+    node(e, "Sub", "normalize.sub", "input.centered", 2, (const char *[]){"input", "input.mean"});
+    node(e, "Mul", "normalize.mul", "input.normalized", 2,
+         (const char *[]){"input.centered", "input.inv_std"});
+    return "input.normalized";
+}
+
+int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
+    const uint32_t one = 1;
+    if (*(const unsigned char *)&one != 1)
+        return on_fail(err, "ONNX export on a big-endian machine is not supported");
+    ex e = {.m = m, .err = err};
+    int rc = -1;
+    *buf = NULL;
+    *len = 0;
+    const char *in0 = normalization(&e);
+    for (int i = 1; i < m->nn; i++) {
+        const on_node *nd = &m->nodes[i];
+        const char *x = nd->in[0] == 0 ? in0 : m->nodes[nd->in[0]].name;
+        const char *x2 = nd->in[1] > 0 ? m->nodes[nd->in[1]].name : nd->in[1] == 0 ? in0 : NULL;
+        if (layer(&e, i, x, x2)) goto done;
+    }
+    if (m->nn < 2) {
+        on_fail(err, "the model has no layers");
+        goto done;
+    }
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__ModelProto mp = ONNX__MODEL_PROTO__INIT;
+    Onnx__OperatorSetIdProto ops = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsp = &ops;
+    Onnx__ValueInfoProto *vin = value_info(&e, "input", m->input);
+    Onnx__ValueInfoProto *vout = value_info(&e, m->nodes[m->nn - 1].name, on_model_output_shape(m));
+    if (e.oom || !vin || !vout) {
+        on_fail(err, "out of memory building the ONNX model");
+        goto done;
+    }
+    g.name = "ordnet";
+    g.n_node = e.nn;
+    g.node = e.nodes;
+    g.n_initializer = e.ni;
+    g.initializer = e.inits;
+    g.n_input = 1;
+    g.input = &vin;
+    g.n_output = 1;
+    g.output = &vout;
+    ops.domain = "";
+    ops.has_version = 1;
+    ops.version = OX_EXPORT_OPSET;
+    mp.has_ir_version = 1;
+    mp.ir_version = 7;
+    mp.producer_name = "ordnet";
+    mp.producer_version = ORDNET_VERSION;
+    mp.n_opset_import = 1;
+    mp.opset_import = &opsp;
+    mp.graph = &g;
+    size_t n = onnx__model_proto__get_packed_size(&mp);
+    if (!(*buf = malloc(n ? n : 1))) {
+        on_fail(err, "out of memory for a %zu-byte ONNX file", n);
+        goto done;
+    }
+    *len = onnx__model_proto__pack(&mp, *buf);
+    rc = 0;
+done:
+    while (e.pool) {
+        block *b = e.pool->next;
+        free(e.pool);
+        e.pool = b;
+    }
+    free(e.nodes);
+    free(e.inits);
+    return rc;
+}
+
+int on_onnx_save(const on_model *m, const char *path, on_error *err) {
+    void *buf;
+    size_t len;
+    on_error e2;
+    if (on_onnx_encode(m, &buf, &len, &e2)) return on_fail(err, "%s: %s", path, e2.msg);
+    const void *parts[1] = {buf};
+    int rc = on_write_atomic(path, parts, &len, 1, err);
+    free(buf);
+    return rc;
+}

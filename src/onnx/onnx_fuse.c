@@ -1,0 +1,199 @@
+/* onnx_fuse.c - patterns of several ONNX nodes that are one ordnet layer.
+ *
+ * Exporters decompose activations that ONNX (up to opset 18) lacks:
+ *   GELU  x * (1 + Erf(x / sqrt 2)) * 0.5   (any order of the products; x * 0.7071 for the
+ *                                            division; PyTorch: Div Erf Add Mul Mul)
+ *   SiLU  x * Sigmoid(x)
+ *   Mish  x * Tanh(Softplus(x))
+ * and write a dense layer as MatMul followed by Add of the bias (tf2onnx, PyTorch on
+ * x @ W + b). An input normalization (x - mean) / std is Sub then Div (or Mul by 1/std).
+ * Each pattern is taken only when its inner values are read by nothing else, so removing
+ * the inner nodes cannot change any other result.
+ */
+#include "onnx_import.h"
+
+#include <math.h>
+#include <string.h>
+
+int ox_per_channel(const ox_const *c, int orank, int C, float *out) {
+    if (!c->f) return -1;
+    if (c->size == 1) {
+        for (int k = 0; k < C; k++) out[k] = c->f[0];
+        return 0;
+    }
+    if (c->size != (size_t)C || c->ndims < 1) return -1;
+    /* right-aligned against [N, C, d2, ...]: the C must sit at axis 1 */
+    int pos = -1;
+    for (int k = 0; k < c->ndims; k++)
+        if (c->dims[k] == C) pos = k;
+    if (pos < 0 || c->ndims - pos != orank - 1) return -1;
+    memcpy(out, c->f, sizeof(float) * (size_t)C);
+    return 0;
+}
+
+static const Onnx__NodeProto *producer(const ox_ctx *cx, int v, const char *op) {
+    if (v < 0 || cx->v[v].producer < 0) return NULL;
+    const Onnx__NodeProto *n = cx->g->node[cx->v[v].producer];
+    return n->op_type && !strcmp(n->op_type, op) && n->n_output >= 1 ? n : NULL;
+}
+
+/* A value read only by the pattern being matched. */
+static int inner(const ox_ctx *cx, int v) {
+    return v >= 0 && cx->v[v].uses == 1 && cx->v[v].kind == OX_UNSET;
+}
+
+static int scalar(const ox_ctx *cx, int v, double *out) {
+    if (v < 0 || cx->v[v].kind != OX_CONST || !cx->v[v].c.f || cx->v[v].c.size != 1) return 0;
+    *out = cx->v[v].c.f[0];
+    return 1;
+}
+
+static int near(double a, double b) {
+    return fabs(a - b) <= 1e-6 * fabs(b);
+}
+
+/* The factors of a product: Mul nodes whose results only feed the product are opened. */
+typedef struct product {
+    int val[4], nval;
+    int node[4], nnode;
+    double k; /* the product of the constant factors */
+} product;
+
+static int open_mul(const ox_ctx *cx, int node, product *p, int depth) {
+    const Onnx__NodeProto *n = cx->g->node[node];
+    if (n->n_input != 2 || p->nnode == 4) return -1;
+    p->node[p->nnode++] = node;
+    for (int i = 0; i < 2; i++) {
+        int v = ox_in(cx, n, (size_t)i);
+        double c;
+        if (v < 0) return -1;
+        if (scalar(cx, v, &c))
+            p->k *= c;
+        else if (depth < 3 && inner(cx, v) && producer(cx, v, "Mul")) {
+            if (open_mul(cx, cx->v[v].producer, p, depth + 1)) return -1;
+        } else if (p->nval < 4)
+            p->val[p->nval++] = v;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* f(x) for the activation's factor t, or -1: Sigmoid(x); Tanh(Softplus(x));
+ * Add(Erf(x / sqrt 2), 1). nodes[] receives the nodes of t. */
+static int silu_x(const ox_ctx *cx, int t, int *nodes, int *nn) {
+    const Onnx__NodeProto *s = inner(cx, t) ? producer(cx, t, "Sigmoid") : NULL;
+    if (!s || s->n_input != 1) return -1;
+    nodes[(*nn)++] = cx->v[t].producer;
+    return ox_in(cx, s, 0);
+}
+
+static int mish_x(const ox_ctx *cx, int t, int *nodes, int *nn) {
+    const Onnx__NodeProto *th = inner(cx, t) ? producer(cx, t, "Tanh") : NULL;
+    int sp = th && th->n_input == 1 ? ox_in(cx, th, 0) : -1;
+    const Onnx__NodeProto *s = inner(cx, sp) ? producer(cx, sp, "Softplus") : NULL;
+    if (!s || s->n_input != 1) return -1;
+    nodes[(*nn)++] = cx->v[t].producer;
+    nodes[(*nn)++] = cx->v[sp].producer;
+    return ox_in(cx, s, 0);
+}
+
+static int gelu_x(const ox_ctx *cx, int t, int *nodes, int *nn) {
+    const Onnx__NodeProto *a = inner(cx, t) ? producer(cx, t, "Add") : NULL;
+    if (!a || a->n_input != 2) return -1;
+    double one;
+    int e = ox_in(cx, a, 0);
+    if (scalar(cx, e, &one))
+        e = ox_in(cx, a, 1);
+    else if (!scalar(cx, ox_in(cx, a, 1), &one))
+        return -1;
+    const Onnx__NodeProto *erf = inner(cx, e) ? producer(cx, e, "Erf") : NULL;
+    int d = erf && erf->n_input == 1 ? ox_in(cx, erf, 0) : -1;
+    if (!near(one, 1.0) || !inner(cx, d)) return -1;
+    const Onnx__NodeProto *div = producer(cx, d, "Div"), *mul = producer(cx, d, "Mul");
+    double c;
+    int x = -1;
+    if (div && div->n_input == 2 && scalar(cx, ox_in(cx, div, 1), &c) && near(c, sqrt(2.0)))
+        x = ox_in(cx, div, 0);
+    else if (mul && mul->n_input == 2) {
+        int i = scalar(cx, ox_in(cx, mul, 1), &c) ? 0 : 1;
+        if (scalar(cx, ox_in(cx, mul, 1 - (size_t)i), &c) && near(c, sqrt(0.5)))
+            x = ox_in(cx, mul, (size_t)i);
+    }
+    if (x < 0) return -1;
+    nodes[(*nn)++] = cx->v[t].producer;
+    nodes[(*nn)++] = cx->v[e].producer;
+    nodes[(*nn)++] = cx->v[d].producer;
+    return x;
+}
+
+static void match_activation(ox_ctx *cx, int root) {
+    product p = {.k = 1.0};
+    if (open_mul(cx, root, &p, 0) || p.nval != 2) return;
+    static const struct {
+        const char *op;
+        double k;
+        int (*x_of)(const ox_ctx *, int, int *, int *);
+    } pats[] = {{"silu", 1.0, silu_x}, {"mish", 1.0, mish_x}, {"gelu", 0.5, gelu_x}};
+    for (size_t k = 0; k < sizeof pats / sizeof pats[0]; k++) {
+        if (!near(p.k, pats[k].k)) continue;
+        for (int i = 0; i < 2; i++) {
+            int nodes[4], nn = 0;
+            int x = pats[k].x_of(cx, p.val[1 - i], nodes, &nn);
+            if (x < 0 || x != p.val[i]) continue;
+            for (int j = 0; j < nn; j++) cx->plan[nodes[j]].skip = 1;
+            for (int j = 1; j < p.nnode; j++) cx->plan[p.node[j]].skip = 1;
+            cx->plan[root].fuse = on_op_find(pats[k].op);
+            cx->plan[root].x = x;
+            return;
+        }
+    }
+}
+
+/* MatMul whose only reader is Add(result, constant): the Add is its bias. */
+static void match_matmul_add(ox_ctx *cx, int mm) {
+    const Onnx__NodeProto *n = cx->g->node[mm];
+    if (n->n_output != 1) return;
+    int o = ox_find(cx, n->output[0]);
+    if (o < 0 || !inner(cx, o) || cx->v[o].reader < 0) return;
+    int add = cx->v[o].reader;
+    const Onnx__NodeProto *a = cx->g->node[add];
+    if (!a->op_type || strcmp(a->op_type, "Add") || a->n_input != 2) return;
+    int other = ox_in(cx, a, ox_in(cx, a, 0) == o ? 1 : 0);
+    if (other < 0 || cx->v[other].kind != OX_CONST || !cx->v[other].c.f) return;
+    cx->plan[mm].bias = add;
+    cx->plan[add].skip = 1;
+}
+
+/* The graph input read only by Sub(input, mean), read only by Div(., std) or Mul(., 1/std). */
+static void match_normalize(ox_ctx *cx) {
+    int in = cx->input;
+    if (cx->v[in].uses != 1 || cx->v[in].reader < 0) return;
+    int sub = cx->v[in].reader;
+    const Onnx__NodeProto *s = cx->g->node[sub];
+    if (!s->op_type || strcmp(s->op_type, "Sub") || s->n_input != 2 || s->n_output != 1 ||
+        ox_in(cx, s, 0) != in)
+        return;
+    int mean = ox_in(cx, s, 1), o = ox_find(cx, s->output[0]);
+    if (mean < 0 || cx->v[mean].kind != OX_CONST || o < 0 || !inner(cx, o) || cx->v[o].reader < 0)
+        return;
+    const Onnx__NodeProto *d = cx->g->node[cx->v[o].reader];
+    if (!d->op_type || (strcmp(d->op_type, "Div") && strcmp(d->op_type, "Mul")) ||
+        d->n_input != 2 || ox_in(cx, d, 0) != o)
+        return;
+    int sd = ox_in(cx, d, 1);
+    if (sd < 0 || cx->v[sd].kind != OX_CONST) return;
+    cx->plan[sub].skip = 1;
+    cx->plan[cx->v[o].reader].normalize = 1;
+}
+
+void ox_find_patterns(ox_ctx *cx) {
+    match_normalize(cx);
+    /* roots are visited last first, so a product nested in a larger one is not taken alone */
+    for (int k = (int)cx->g->n_node - 1; k >= 0; k--) {
+        const Onnx__NodeProto *n = cx->g->node[k];
+        if (!cx->plan[k].live || cx->plan[k].skip || !n->op_type) continue;
+        if (!strcmp(n->op_type, "Mul")) match_activation(cx, k);
+        if (!strcmp(n->op_type, "MatMul")) match_matmul_add(cx, k);
+    }
+}

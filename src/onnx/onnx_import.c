@@ -1,0 +1,1227 @@
+/* onnx_import.c - an ONNX graph as an ordnet model (on_onnx_load, on_onnx_parse).
+ *
+ * The graph is read in five passes: values (initializers, the input, Constant nodes), the
+ * nodes that feed the output (others are ignored), how often each value is read, the
+ * multi-node patterns (onnx_fuse.c), and finally the nodes in their (topological) file
+ * order, each becoming an ordnet layer, an alias of its input (Identity, Flatten of a
+ * flat tensor, a trailing Softmax) or a constant (shape arithmetic). Every failure names
+ * the file, the node, its op type and what is missing.
+ *
+ * ONNX tensors are NCHW like ordnet's samples, so weights are copied as they are; only
+ * Gemm with transB = 0 and MatMul transpose theirs into ordnet's (out, in) layout.
+ */
+#include "onnx_import.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const supported =
+    "Conv, BatchNormalization, Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Tanh, Sigmoid, Clip, "
+    "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, Dropout, "
+    "Flatten, Reshape (to flatten), Squeeze, Gemm, MatMul, Add, Softmax (at the output), "
+    "Identity, Pad (before Conv, AveragePool), Constant, Shape, Gather, Unsqueeze, Concat, Cast";
+
+/* ----- values by name ----- */
+
+static size_t hash_str(const char *s) {
+    size_t h = 1469598103934665603u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+int ox_find(const ox_ctx *cx, const char *name) {
+    if (!name || !*name) return -1;
+    for (size_t i = hash_str(name) & (cx->hcap - 1);; i = (i + 1) & (cx->hcap - 1)) {
+        int k = cx->hash[i];
+        if (k < 0) return -1;
+        if (!strcmp(cx->v[k].name, name)) return k;
+    }
+}
+
+int ox_in(const ox_ctx *cx, const Onnx__NodeProto *n, size_t i) {
+    return i < n->n_input ? ox_find(cx, n->input[i]) : -1;
+}
+
+/* A new value called name; -1 when the name is taken (ONNX values are written once). */
+static int new_value(ox_ctx *cx, const char *name, int producer) {
+    if (!name || !*name) return -2;
+    size_t i = hash_str(name) & (cx->hcap - 1);
+    for (; cx->hash[i] >= 0; i = (i + 1) & (cx->hcap - 1))
+        if (!strcmp(cx->v[cx->hash[i]].name, name)) return -1;
+    int k = cx->nv++;
+    cx->v[k] = (ox_value){.name = name, .producer = producer, .reader = -1};
+    cx->hash[i] = k;
+    return k;
+}
+
+/* ----- errors ----- */
+
+static int fail(ox_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(ox_ctx *cx, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return on_fail(cx->err, "%s: %s", cx->label, msg);
+}
+
+static int node_fail(ox_ctx *cx, int k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int node_fail(ox_ctx *cx, int k, const char *fmt, ...) {
+    char msg[320], lab[280];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ox_node_label(cx->g->node[k], k, lab, sizeof lab);
+    return on_fail(cx->err, "%s: %s: %s", cx->label, lab, msg);
+}
+
+/* ----- attributes ----- */
+
+/* Every attribute of node k must be one of the space-separated names in known. */
+static int check_attrs(ox_ctx *cx, int k, const char *known) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    for (size_t i = 0; i < n->n_attribute; i++) {
+        const char *a = n->attribute[i]->name ? n->attribute[i]->name : "";
+        size_t l = strlen(a);
+        const char *p = known;
+        int ok = 0;
+        while (!ok && l && (p = strstr(p, a)))
+            ok = (p == known || p[-1] == ' ') && (p[l] == ' ' || !p[l]), p += l;
+        if (!ok)
+            return node_fail(cx, k, "attribute '%.60s' is not supported (known: %s)", a,
+                             *known ? known : "none");
+    }
+    return 0;
+}
+
+static int attr_int(ox_ctx *cx, int k, const char *name, int64_t def, int64_t *out) {
+    const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
+    *out = def;
+    if (!a) return 0;
+    if (!a->has_i) return node_fail(cx, k, "attribute '%s' must be an integer", name);
+    *out = a->i;
+    return 0;
+}
+
+static int attr_float(ox_ctx *cx, int k, const char *name, float def, float *out) {
+    const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
+    *out = def;
+    if (!a) return 0;
+    if (!a->has_f) return node_fail(cx, k, "attribute '%s' must be a float", name);
+    *out = a->f;
+    return 0;
+}
+
+/* INTS attribute into out[max]; *n = -1 when absent. Values must fit an int. */
+static int attr_ints(ox_ctx *cx, int k, const char *name, int *out, int max, int *n) {
+    const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
+    *n = -1;
+    if (!a) return 0;
+    if (a->n_ints > (size_t)max)
+        return node_fail(cx, k, "attribute '%s' has %zu values (at most %d supported)", name,
+                         a->n_ints, max);
+    for (size_t i = 0; i < a->n_ints; i++) {
+        if (a->ints[i] < -(1 << 20) || a->ints[i] > (1 << 20))
+            return node_fail(cx, k, "attribute '%s' holds %lld", name, (long long)a->ints[i]);
+        out[i] = (int)a->ints[i];
+    }
+    *n = (int)a->n_ints;
+    return 0;
+}
+
+static int attr_str(ox_ctx *cx, int k, const char *name, const char *def, char *out, size_t len) {
+    const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
+    snprintf(out, len, "%s", def);
+    if (!a) return 0;
+    if (!a->has_s) return node_fail(cx, k, "attribute '%s' must be a string", name);
+    snprintf(out, len, "%.*s", (int)(a->s.len < len ? a->s.len : len - 1), (const char *)a->s.data);
+    return 0;
+}
+
+/* ----- inputs ----- */
+
+/* Input i of node k, which must be a computed tensor. */
+static int in_tensor(ox_ctx *cx, int k, size_t i, ox_value **out) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    int v = ox_in(cx, n, i);
+    if (i >= n->n_input || !n->input[i] || !*n->input[i])
+        return node_fail(cx, k, "input %zu is missing", i);
+    if (v < 0 || cx->v[v].kind == OX_UNSET)
+        return node_fail(cx, k, "input '%.100s' is not computed before this node", n->input[i]);
+    if (cx->v[v].kind != OX_NODE)
+        return node_fail(cx, k, "input '%.100s' is a constant; ordnet needs a computed tensor here",
+                         n->input[i]);
+    if (cx->v[v].padded && !cx->pad_ok)
+        return node_fail(cx, k,
+                         "input '%.100s' comes from a Pad, which ordnet folds only into a "
+                         "following Conv or AveragePool",
+                         n->input[i]);
+    *out = &cx->v[v];
+    return 0;
+}
+
+/* Input i of node k, which must be a constant (an initializer or Constant); NULL when the
+ * input is absent and optional. float_only: it must hold floats. */
+static int in_const(ox_ctx *cx, int k, size_t i, int optional, int float_only, ox_const **out) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    *out = NULL;
+    if (i >= n->n_input || !n->input[i] || !*n->input[i]) {
+        if (optional) return 0;
+        return node_fail(cx, k, "input %zu is missing", i);
+    }
+    int v = ox_find(cx, n->input[i]);
+    if (v < 0 || cx->v[v].kind != OX_CONST)
+        return node_fail(cx, k,
+                         "input '%.100s' must be a constant (an initializer) for ordnet to import "
+                         "this node",
+                         n->input[i]);
+    if (float_only && !cx->v[v].c.f)
+        return node_fail(cx, k, "input '%.100s' must hold floats", n->input[i]);
+    *out = &cx->v[v].c;
+    return 0;
+}
+
+/* The value node k writes as output 0 (it was created in pass 1). */
+static ox_value *out_value(ox_ctx *cx, int k) {
+    return &cx->v[ox_find(cx, cx->g->node[k]->output[0])];
+}
+
+/* Outputs other than the first must be unused (Dropout's mask, MaxPool's indices, ...). */
+static int only_first_output(ox_ctx *cx, int k) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    for (size_t i = 1; i < n->n_output; i++) {
+        int v = ox_find(cx, n->output[i]);
+        if (v >= 0 && cx->v[v].uses)
+            return node_fail(cx, k, "output %zu ('%.100s') is used; ordnet computes only the first",
+                             i, n->output[i]);
+    }
+    return 0;
+}
+
+/* ----- making layers ----- */
+
+/* Append op on value x, named after node name_of, as the value of node k's first output. */
+static int emit(ox_ctx *cx, int k, int name_of, const on_op *op, const on_attrs *a,
+                const ox_value *x, int orank) {
+    const Onnx__NodeProto *nn = cx->g->node[name_of];
+    char name[ON_NAME_MAX];
+    ox_layer_name(cx->m, nn->name, nn->op_type, name, sizeof name);
+    on_error e;
+    int id = on_model_add_at(cx->m, x->node, op, a, name, &e);
+    if (id < 0) return node_fail(cx, k, "%s", e.msg);
+    ox_value *o = out_value(cx, k);
+    o->kind = OX_NODE;
+    o->node = id;
+    o->orank = orank;
+    return id;
+}
+
+/* Copy n floats into parameter p of node id; the sizes were checked by the caller. */
+static void set_param(ox_ctx *cx, int id, int p, const float *src, size_t n) {
+    memcpy(on_tensor_ptr(cx->m, cx->m->nodes[id].t0 + p), src, sizeof(float) * n);
+}
+
+static void alias(ox_ctx *cx, int k, const ox_value *x, int orank) {
+    ox_value *o = out_value(cx, k);
+    o->kind = OX_NODE;
+    o->node = x->node;
+    o->orank = orank;
+    o->padded = x->padded; /* an Identity after a Pad still carries the padding */
+    memcpy(o->pad, x->pad, sizeof o->pad);
+}
+
+static on_shape shape_of(const ox_ctx *cx, const ox_value *x) {
+    return cx->m->nodes[x->node].ys;
+}
+
+/* A spatial tensor: ONNX rank 3 (N,C,L) or 4 (N,C,H,W) that ordnet holds as such. */
+static int spatial(ox_ctx *cx, int k, const ox_value *x) {
+    on_shape s = shape_of(cx, x);
+    if ((x->orank == 4 && s.rank == 3) || (x->orank == 3 && s.rank == 2)) return 0;
+    return node_fail(cx, k, "needs an (N,C,L) or (N,C,H,W) input; this one is %d-D%s", x->orank,
+                     s.rank == 1 && x->orank > 2 ? " of 1x1 planes after global pooling" : "");
+}
+
+/* Window attributes shared by Conv, MaxPool and AveragePool: kernel, strides, pads,
+ * dilations, auto_pad, for 1-D (ordnet kh = 1) and 2-D. kernel[] holds the window. */
+static int window(ox_ctx *cx, int k, const ox_value *x, const int *kernel, int conv, on_attrs *a) {
+    int dims = x->orank - 2, strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, n;
+    if (attr_ints(cx, k, "strides", strides, 2, &n)) return -1;
+    if (n >= 0 && n != dims) return node_fail(cx, k, "'strides' has %d values for %d-D", n, dims);
+    if (attr_ints(cx, k, "dilations", dil, 2, &n)) return -1;
+    if (n >= 0 && n != dims) return node_fail(cx, k, "'dilations' has %d values for %d-D", n, dims);
+    if (!conv && (dil[0] != 1 || (dims == 2 && dil[1] != 1)))
+        return node_fail(cx, k, "pooling with dilations other than 1 is not supported");
+    if (attr_ints(cx, k, "pads", pads, 4, &n)) return -1;
+    if (n >= 0 && n != 2 * dims) return node_fail(cx, k, "'pads' has %d values for %d-D", n, dims);
+    for (int i = 0; i < 2 * dims; i++)
+        if (pads[i] < 0) return node_fail(cx, k, "negative padding (%d) is not supported", pads[i]);
+    char ap[32];
+    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    if (x->padded && strcmp(ap, "NOTSET"))
+        return node_fail(cx, k, "auto_pad after a Pad node is not supported");
+    for (int i = 0; x->padded && i < 2 * dims; i++) pads[i] += x->pad[i];
+    a->pad_mode = ON_PAD_EXPLICIT;
+    if (!strcmp(ap, "VALID")) {
+        a->pad_mode = ON_PAD_VALID;
+    } else if (!strcmp(ap, "SAME_UPPER")) {
+        a->pad_mode = ON_PAD_SAME; /* ordnet's 'same' puts the odd pixel at the end, too */
+    } else if (!strcmp(ap, "SAME_LOWER")) {
+        on_shape s = shape_of(cx, x);
+        int size[2] = {dims == 2 ? s.h : s.w, s.w};
+        for (int i = 0; i < dims; i++) {
+            int st = strides[i] > 0 ? strides[i] : 1, out = (size[i] + st - 1) / st;
+            int total = (out - 1) * st + (kernel[i] - 1) * dil[i] + 1 - size[i];
+            if (total < 0) total = 0;
+            pads[i] = total - total / 2; /* the odd pixel at the beginning */
+            pads[dims + i] = total / 2;
+        }
+    } else if (strcmp(ap, "NOTSET")) {
+        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+    }
+    if (dims == 2) {
+        *a = (on_attrs){.kh = kernel[0],
+                        .kw = kernel[1],
+                        .sh = strides[0],
+                        .sw = strides[1],
+                        .dh = dil[0],
+                        .dw = dil[1],
+                        .pad_mode = a->pad_mode,
+                        .pad = {pads[0], pads[2], pads[1], pads[3]}};
+    } else {
+        *a = (on_attrs){.kh = 1,
+                        .kw = kernel[0],
+                        .sh = 1,
+                        .sw = strides[0],
+                        .dh = 1,
+                        .dw = dil[0],
+                        .pad_mode = a->pad_mode,
+                        .pad = {0, 0, pads[0], pads[1]}};
+    }
+    if (a->sh < 1 || a->sw < 1) return node_fail(cx, k, "strides must be positive");
+    return 0;
+}
+
+/* ----- the operators ----- */
+
+static int op_conv(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *w, *b;
+    cx->pad_ok = 1; /* zero padding before a convolution is its own padding */
+    int bad = check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
+              in_tensor(cx, k, 0, &x);
+    cx->pad_ok = 0;
+    if (bad || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) || in_const(cx, k, 2, 1, 1, &b))
+        return -1;
+    int64_t group;
+    if (attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = shape_of(cx, x);
+    if (group != 1)
+        return node_fail(cx, k,
+                         "group=%lld is not supported: ordnet has no grouped or depthwise "
+                         "convolution (group must be 1)",
+                         (long long)group);
+    if (w->ndims != x->orank || w->dims[1] != s.c)
+        return node_fail(cx, k,
+                         "weight '%s' is %d-D with %lld input channels; the input is %d-D "
+                         "with %d channels",
+                         cx->g->node[k]->input[1], w->ndims,
+                         (long long)(w->ndims > 1 ? w->dims[1] : 0), x->orank, s.c);
+    int dims = x->orank - 2, kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, ks[2],
+        n;
+    if (attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
+    if (n >= 0 && (n != dims || ks[0] != kernel[0] || (dims == 2 && ks[1] != kernel[1])))
+        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
+    if (w->dims[0] < 1 || w->dims[0] > (1 << 20) || kernel[0] < 1 || kernel[1] < 1)
+        return node_fail(cx, k, "weight '%s' has an empty or huge dimension",
+                         cx->g->node[k]->input[1]);
+    on_attrs a;
+    if (window(cx, k, x, kernel, 1, &a)) return -1;
+    a.units = (int)w->dims[0];
+    a.bias = b != NULL;
+    if (b && b->size != (size_t)a.units)
+        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size);
+    if (b) set_param(cx, id, 1, b->f, b->size);
+    return 0;
+}
+
+static int op_batchnorm(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *p[4];
+    if (check_attrs(cx, k, "epsilon momentum training_mode spatial") || in_tensor(cx, k, 0, &x) ||
+        only_first_output(cx, k))
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (in_const(cx, k, (size_t)i + 1, 0, 1, &p[i])) return -1;
+    int64_t train, sp;
+    float eps, mom;
+    if (attr_int(cx, k, "training_mode", 0, &train) || attr_int(cx, k, "spatial", 1, &sp) ||
+        attr_float(cx, k, "epsilon", 1e-5f, &eps) || attr_float(cx, k, "momentum", 0.9f, &mom))
+        return -1;
+    if (train || !sp)
+        return node_fail(cx, k, "%s is not supported (ordnet imports models for inference)",
+                         train ? "training_mode=1" : "spatial=0");
+    int C = shape_of(cx, x).c;
+    for (int i = 0; i < 4; i++)
+        if (p[i]->size != (size_t)C)
+            return node_fail(cx, k, "input %d has %zu values for %d channels", i + 1, p[i]->size,
+                             C);
+    on_attrs a = on_op_find("batchnorm")->defaults;
+    a.eps = eps;
+    a.momentum = mom >= 0 && mom <= 1 ? 1 - mom : a.momentum; /* ONNX weighs the old value */
+    int id = emit(cx, k, k, on_op_find("batchnorm"), &a, x, x->orank);
+    if (id < 0) return -1;
+    for (int i = 0; i < 4; i++) set_param(cx, id, i, p[i]->f, (size_t)C);
+    return 0;
+}
+
+/* Relu, LeakyRelu, Elu, Celu, Selu, Tanh, Sigmoid, Softplus, Mish */
+static int op_activation(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    static const struct {
+        const char *onnx, *ordnet, *attr;
+        float def;
+    } map[] = {{"Relu", "relu", "", 0},       {"LeakyRelu", "leaky_relu", "alpha", 0.01f},
+               {"Elu", "elu", "alpha", 1.0f}, {"Celu", "celu", "alpha", 1.0f},
+               {"Selu", "selu", "", 0},       {"Tanh", "tanh", "", 0},
+               {"Sigmoid", "sigmoid", "", 0}, {"Softplus", "softplus", "", 0},
+               {"Mish", "mish", "", 0}};
+    size_t i = 0;
+    while (strcmp(map[i].onnx, t)) i++;
+    const on_op *op = on_op_find(map[i].ordnet);
+    on_attrs a = op->defaults;
+    ox_value *x;
+    if (in_tensor(cx, k, 0, &x)) return -1;
+    if (!strcmp(t, "Selu")) {
+        float al, ga;
+        if (check_attrs(cx, k, "alpha gamma") ||
+            attr_float(cx, k, "alpha", 1.67326319217681884765625f, &al) ||
+            attr_float(cx, k, "gamma", 1.05070102214813232421875f, &ga))
+            return -1;
+        if (fabsf(al - 1.6732632f) > 1e-6f || fabsf(ga - 1.0507010f) > 1e-6f)
+            return node_fail(cx, k,
+                             "alpha=%g, gamma=%g: only the standard SELU constants are "
+                             "supported",
+                             al, ga);
+    } else if (*map[i].attr) {
+        if (check_attrs(cx, k, map[i].attr) || attr_float(cx, k, map[i].attr, map[i].def, &a.alpha))
+            return -1;
+        if (!strcmp(t, "Celu") && a.alpha == 0) return node_fail(cx, k, "alpha must not be 0");
+    } else if (check_attrs(cx, k, "")) {
+        return -1;
+    }
+    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+}
+
+static int op_prelu(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *s;
+    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || in_const(cx, k, 1, 0, 1, &s))
+        return -1;
+    int C = shape_of(cx, x).c;
+    float *slope = malloc(sizeof(float) * (size_t)C);
+    if (!slope) return node_fail(cx, k, "out of memory");
+    int id = -1;
+    if (ox_per_channel(s, x->orank, C, slope))
+        node_fail(cx, k, "the slope must be one value or one per channel (%d)", C);
+    else if ((id = emit(cx, k, k, on_op_find("prelu"), NULL, x, x->orank)) >= 0)
+        set_param(cx, id, 0, slope, (size_t)C);
+    free(slope);
+    return id < 0 ? -1 : 0;
+}
+
+/* Clip(min, max): ReLU (0, inf), ReLU6 (0, 6), else hardtanh (min, max). */
+static int op_clip(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *lo, *hi;
+    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || in_const(cx, k, 1, 1, 1, &lo) ||
+        in_const(cx, k, 2, 1, 1, &hi))
+        return -1;
+    if ((lo && lo->size != 1) || (hi && hi->size != 1))
+        return node_fail(cx, k, "min and max must be scalars");
+    float l = lo ? lo->f[0] : -INFINITY, h = hi ? hi->f[0] : INFINITY;
+    if (!(l <= h)) return node_fail(cx, k, "min %g is above max %g", l, h);
+    if (l == -INFINITY && h == INFINITY) {
+        alias(cx, k, x, x->orank);
+        return 0;
+    }
+    const char *name = l == 0 && h == INFINITY ? "relu" : l == 0 && h == 6 ? "relu6" : "hardtanh";
+    on_attrs a = on_op_find(name)->defaults;
+    a.lo = l;
+    a.hi = h;
+    return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
+}
+
+static int op_pool(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    int avg = !strcmp(t, "AveragePool");
+    ox_value *x;
+    cx->pad_ok = avg; /* PyTorch writes AvgPool(padding, count_include_pad) as Pad first */
+    int bad = check_attrs(cx, k,
+                          avg ? "kernel_shape strides pads auto_pad ceil_mode count_include_pad"
+                              : "kernel_shape strides pads auto_pad ceil_mode dilations "
+                                "storage_order") ||
+              in_tensor(cx, k, 0, &x);
+    cx->pad_ok = 0;
+    if (bad || spatial(cx, k, x) || only_first_output(cx, k)) return -1;
+    int kernel[2] = {1, 1}, n, dims = x->orank - 2;
+    if (attr_ints(cx, k, "kernel_shape", kernel, 2, &n)) return -1;
+    if (n != dims) return node_fail(cx, k, "kernel_shape must have %d values", dims);
+    int64_t ceil_mode, cip, order;
+    if (attr_int(cx, k, "ceil_mode", 0, &ceil_mode) ||
+        attr_int(cx, k, "count_include_pad", 0, &cip) ||
+        attr_int(cx, k, "storage_order", 0, &order))
+        return -1;
+    if (order) return node_fail(cx, k, "storage_order=1 is not supported");
+    on_attrs a;
+    int own_pad = 0;
+    const Onnx__AttributeProto *pa = ox_attr(cx->g->node[k], "pads");
+    for (size_t i = 0; pa && i < pa->n_ints; i++) own_pad |= pa->ints[i] != 0;
+    if (x->padded && own_pad && !cip)
+        return node_fail(cx, k,
+                         "pads with count_include_pad=0 after a Pad node: the divisors "
+                         "differ, ordnet cannot fold them");
+    if (window(cx, k, x, kernel, 0, &a)) return -1;
+    a.ceil_mode = ceil_mode != 0;
+    a.count_include_pad = cip != 0 || x->padded; /* the Pad's zeros are real elements */
+    char name[16];
+    snprintf(name, sizeof name, "%spool%s", avg ? "avg" : "max", dims == 2 ? "2d" : "1d");
+    return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
+}
+
+static int op_gap(ox_ctx *cx, int k) {
+    ox_value *x;
+    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || spatial(cx, k, x)) return -1;
+    return emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, x->orank) < 0 ? -1 : 0;
+}
+
+static int op_dropout(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *ratio, *train;
+    float r;
+    if (check_attrs(cx, k, "seed ratio") || in_tensor(cx, k, 0, &x) ||
+        in_const(cx, k, 1, 1, 1, &ratio) || in_const(cx, k, 2, 1, 0, &train) ||
+        only_first_output(cx, k) || attr_float(cx, k, "ratio", 0.5f, &r))
+        return -1;
+    if (ratio && ratio->size == 1) r = ratio->f[0];
+    if (train && (train->size != 1 || (train->i ? train->i[0] != 0 : train->f[0] != 0)))
+        return node_fail(cx, k, "training_mode=true is not supported (inference only)");
+    on_attrs a = on_op_find("dropout")->defaults;
+    a.rate = r;
+    return emit(cx, k, k, on_op_find("dropout"), &a, x, x->orank) < 0 ? -1 : 0;
+}
+
+/* Flatten(axis=1), or an alias when the tensor is already flat for ordnet. */
+static int flatten_to(ox_ctx *cx, int k, ox_value *x) {
+    if (shape_of(cx, x).rank == 1) {
+        alias(cx, k, x, 2);
+        return 0;
+    }
+    return emit(cx, k, k, on_op_find("flatten"), NULL, x, 2) < 0 ? -1 : 0;
+}
+
+static int op_flatten(ox_ctx *cx, int k) {
+    ox_value *x;
+    int64_t axis;
+    if (check_attrs(cx, k, "axis") || in_tensor(cx, k, 0, &x) || attr_int(cx, k, "axis", 1, &axis))
+        return -1;
+    if (axis != 1 && axis != 1 - x->orank)
+        return node_fail(cx, k, "axis=%lld: only axis=1 (keep the batch) is supported",
+                         (long long)axis);
+    return flatten_to(cx, k, x);
+}
+
+/* The ONNX shape of a computed tensor, batch as OX_BATCH. */
+static int onnx_dims(const ox_ctx *cx, const ox_value *x, int64_t *d) {
+    on_shape s = shape_of(cx, x);
+    int64_t per[3] = {s.c, s.rank == 3 ? s.h : s.w, s.w};
+    d[0] = OX_BATCH;
+    for (int i = 1; i < x->orank; i++) d[i] = i <= s.rank ? per[i - 1] : 1;
+    return x->orank;
+}
+
+static int op_reshape(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *t;
+    int64_t allowzero;
+    if (check_attrs(cx, k, "allowzero") || in_tensor(cx, k, 0, &x) ||
+        in_const(cx, k, 1, 0, 0, &t) || attr_int(cx, k, "allowzero", 0, &allowzero))
+        return -1;
+    if (!t->i || t->ndims != 1) return node_fail(cx, k, "the shape must be a 1-D int64 tensor");
+    int64_t d[OX_MAX_DIMS], per = (int64_t)on_shape_size(shape_of(cx, x));
+    int r = onnx_dims(cx, x, d);
+    if (t->size == 2) {
+        int64_t a = t->i[0], b = t->i[1];
+        if (a == 0 && !allowzero) a = OX_BATCH;
+        if (cx->batch > 0 && a == cx->batch) a = OX_BATCH;
+        if (a == -1 && b == per) a = OX_BATCH, b = -1;
+        if (a == OX_BATCH && (b == -1 || b == per)) return flatten_to(cx, k, x);
+    }
+    int same = t->size == (size_t)r;
+    for (int i = 1; same && i < r; i++)
+        same = t->i[i] == d[i] || (t->i[i] == 0 && !allowzero) || (t->i[i] == -1 && r == 2);
+    if (same && (t->i[0] == OX_BATCH || t->i[0] == 0 || t->i[0] == -1 || t->i[0] == cx->batch)) {
+        alias(cx, k, x, r);
+        return 0;
+    }
+    char buf[128] = "";
+    for (size_t i = 0; i < t->size && i < 8; i++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%lld", i ? "," : "",
+                 t->i[i] == OX_BATCH ? -1LL : (long long)t->i[i]);
+    return node_fail(cx, k, "reshape to (%s) is not supported: only flattening to (N, -1)", buf);
+}
+
+/* Pad with zeros on the spatial axes: remembered on its output, folded into the Conv or
+ * AveragePool that reads it (in_tensor refuses any other reader). */
+static int op_pad(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *pads, *val;
+    char mode[32];
+    cx->pad_ok = 1;
+    int bad = check_attrs(cx, k, "mode") || in_tensor(cx, k, 0, &x);
+    cx->pad_ok = 0;
+    if (bad || spatial(cx, k, x) || in_const(cx, k, 1, 0, 0, &pads) ||
+        in_const(cx, k, 2, 1, 0, &val) || attr_str(cx, k, "mode", "constant", mode, sizeof mode))
+        return -1;
+    const Onnx__NodeProto *n = cx->g->node[k];
+    if (strcmp(mode, "constant")) return node_fail(cx, k, "mode '%s' is not supported", mode);
+    if (n->n_input > 3 && *n->input[3])
+        return node_fail(cx, k, "the 'axes' input is not supported");
+    if (val && (val->size != 1 || (val->f ? val->f[0] != 0 : val->i[0] != 0)))
+        return node_fail(cx, k, "only padding with zeros is supported");
+    int r = x->orank, dims = r - 2;
+    if (!pads->i || pads->size != (size_t)(2 * r))
+        return node_fail(cx, k, "pads must be %d integers", 2 * r);
+    if (pads->i[0] || pads->i[1] || pads->i[r] || pads->i[r + 1])
+        return node_fail(cx, k, "padding the batch or channel axis is not supported");
+    ox_value *o = out_value(cx, k);
+    if (o->uses != 1 || x->padded)
+        return node_fail(cx, k,
+                         "a Pad is supported only as the padding of one Conv or "
+                         "AveragePool");
+    alias(cx, k, x, r);
+    o->padded = 1;
+    for (int i = 0; i < dims; i++) {
+        int64_t b = pads->i[2 + i], e = pads->i[r + 2 + i];
+        if (b < 0 || e < 0 || b > 65536 || e > 65536)
+            return node_fail(cx, k, "padding must be 0 to 65536");
+        o->pad[i] = (int)b;
+        o->pad[dims + i] = (int)e;
+    }
+    return 0;
+}
+
+/* Squeeze of the 1x1 planes after global pooling: [N,C,1,1] -> [N,C]. */
+static int op_squeeze(ox_ctx *cx, int k) {
+    ox_value *x;
+    if (check_attrs(cx, k, "axes") || in_tensor(cx, k, 0, &x)) return -1;
+    if (shape_of(cx, x).rank == 1) {
+        alias(cx, k, x, 2);
+        return 0;
+    }
+    return node_fail(cx, k, "only squeezing the 1x1 planes after global pooling is supported");
+}
+
+/* Gemm (Y = alpha A B' + beta C) and MatMul (+ the Add of its bias): a dense layer. */
+static int op_dense(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    int gemm = !strcmp(t, "Gemm");
+    ox_value *x;
+    ox_const *w, *b = NULL;
+    int64_t ta = 0, tb = 0;
+    float alpha = 1, beta = 1;
+    if (check_attrs(cx, k, gemm ? "alpha beta transA transB" : "") || in_tensor(cx, k, 0, &x) ||
+        in_const(cx, k, 1, 0, 1, &w))
+        return -1;
+    if (gemm && (in_const(cx, k, 2, 1, 1, &b) || attr_int(cx, k, "transA", 0, &ta) ||
+                 attr_int(cx, k, "transB", 0, &tb) || attr_float(cx, k, "alpha", 1, &alpha) ||
+                 attr_float(cx, k, "beta", 1, &beta)))
+        return -1;
+    int badd = cx->plan[k].bias;
+    if (badd >= 0) {
+        const Onnx__NodeProto *a = cx->g->node[badd];
+        int o = ox_find(cx, cx->g->node[k]->output[0]);
+        b = &cx->v[ox_in(cx, a, ox_in(cx, a, 0) == o ? 1 : 0)].c;
+    }
+    on_shape s = shape_of(cx, x);
+    if (ta) return node_fail(cx, k, "transA=1 is not supported");
+    if (s.rank != 1 || x->orank != 2)
+        return node_fail(cx, k, "needs a 2-D (N,F) input (flatten first); this one is %d-D",
+                         x->orank);
+    if (w->ndims != 2) return node_fail(cx, k, "the weight must be 2-D");
+    int in = (int)(tb ? w->dims[1] : w->dims[0]), out = (int)(tb ? w->dims[0] : w->dims[1]);
+    if (in != s.c)
+        return node_fail(cx, k, "the weight is for %d input features; the input has %d", in, s.c);
+    if (b && b->size != (size_t)out && b->size != 1)
+        return node_fail(cx, k, "the bias has %zu values for %d outputs", b->size, out);
+    if (out < 1) return node_fail(cx, k, "the weight has no outputs");
+    on_attrs a = on_op_find("dense")->defaults;
+    a.units = out;
+    a.bias = b != NULL;
+    int id = emit(cx, k, k, on_op_find("dense"), &a, x, 2);
+    if (id < 0) return -1;
+    if (badd >= 0) alias(cx, badd, &cx->v[ox_find(cx, cx->g->node[k]->output[0])], 2);
+    float *W = on_tensor_ptr(cx->m, cx->m->nodes[id].t0);
+    float *B = a.bias ? on_tensor_ptr(cx->m, cx->m->nodes[id].t0 + 1) : NULL;
+    for (int o = 0; o < out; o++)
+        for (int i = 0; i < in; i++)
+            W[(size_t)o * in + i] =
+                alpha * w->f[tb ? (size_t)o * in + i : (size_t)i * out + o]; /* to (out, in) */
+    for (int o = 0; B && o < out; o++) B[o] = beta * b->f[b->size == 1 ? 0 : o];
+    return 0;
+}
+
+/* Add of two computed tensors: a residual sum. */
+static int op_add(ox_ctx *cx, int k) {
+    ox_value *x, *y;
+    if (check_attrs(cx, k, "")) return -1;
+    const Onnx__NodeProto *n = cx->g->node[k];
+    for (size_t i = 0; i < 2 && i < n->n_input; i++) {
+        int v = ox_in(cx, n, i);
+        if (v >= 0 && cx->v[v].kind == OX_CONST)
+            return node_fail(cx, k,
+                             "adding a constant is not supported (only as the bias after "
+                             "MatMul, or the sum of two layers)");
+    }
+    if (in_tensor(cx, k, 0, &x) || in_tensor(cx, k, 1, &y)) return -1;
+    char name[ON_NAME_MAX];
+    ox_layer_name(cx->m, n->name, n->op_type, name, sizeof name);
+    on_error e;
+    int id = on_model_add_sum(cx->m, x->node, y->node, name, &e);
+    if (id < 0) return node_fail(cx, k, "%s", e.msg);
+    ox_value *o = out_value(cx, k);
+    o->kind = OX_NODE;
+    o->node = id;
+    o->orank = x->orank;
+    return 0;
+}
+
+/* The last node: ordnet models output logits, so a Softmax there is dropped (noted). */
+static int op_softmax(ox_ctx *cx, int k) {
+    ox_value *x;
+    int64_t axis;
+    if (check_attrs(cx, k, "axis") || in_tensor(cx, k, 0, &x) ||
+        attr_int(cx, k, "axis", cx->opset >= 13 ? -1 : 1, &axis))
+        return -1;
+    const Onnx__GraphProto *g = cx->g;
+    int is_out = g->n_output == 1 && !strcmp(g->output[0]->name, cx->g->node[k]->output[0]);
+    if (!is_out || out_value(cx, k)->uses != 1)
+        return node_fail(cx, k,
+                         "Softmax is supported only as the model's output (ordnet drops it "
+                         "there and outputs logits)");
+    if (x->orank != 2 || (axis != 1 && axis != -1))
+        return node_fail(cx, k,
+                         "Softmax over axis %lld of a %d-D tensor: only over the classes of "
+                         "(N, classes)",
+                         (long long)axis, x->orank);
+    alias(cx, k, x, 2);
+    char note[400], lab[256];
+    ox_node_label(cx->g->node[k], k, lab, sizeof lab);
+    snprintf(note, sizeof note,
+             "%s at the output dropped: the model outputs logits (ordnet run --softmax gives "
+             "probabilities)",
+             lab);
+    on_model_add_note(cx->m, note);
+    return 0;
+}
+
+static int op_identity(ox_ctx *cx, int k) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    int v = ox_in(cx, n, 0);
+    if (check_attrs(cx, k, "")) return -1;
+    if (v < 0 || cx->v[v].kind == OX_UNSET)
+        return node_fail(cx, k, "input '%.100s' is not computed before this node",
+                         n->n_input ? n->input[0] : "");
+    ox_value *o = out_value(cx, k);
+    if (cx->v[v].kind == OX_CONST) {
+        ox_const c = cx->v[v].c;
+        size_t bytes = (c.f ? sizeof(float) : sizeof(int64_t)) * (c.size ? c.size : 1);
+        void *d = malloc(bytes);
+        if (!d) return node_fail(cx, k, "out of memory");
+        memcpy(d, c.f ? (void *)c.f : (void *)c.i, bytes);
+        c.f = c.f ? d : NULL;
+        c.i = c.i ? d : NULL;
+        o->kind = OX_CONST;
+        o->c = c;
+        return 0;
+    }
+    alias(cx, k, &cx->v[v], cx->v[v].orank);
+    return 0;
+}
+
+/* Input normalization (x - mean) / std at the graph input (onnx_fuse.c found it). */
+static int op_normalize(ox_ctx *cx, int k) {
+    const Onnx__NodeProto *d = cx->g->node[k];
+    const Onnx__NodeProto *s = cx->g->node[cx->v[cx->input].reader];
+    int C = cx->m->input.c, orank = cx->v[cx->input].orank;
+    float *ms = malloc(sizeof(float) * 2 * (size_t)C);
+    if (!ms) return node_fail(cx, k, "out of memory");
+    int bad = ox_per_channel(&cx->v[ox_in(cx, s, 1)].c, orank, C, ms) ||
+              ox_per_channel(&cx->v[ox_in(cx, d, 1)].c, orank, C, ms + C);
+    int mul = !strcmp(d->op_type, "Mul");
+    for (int c = 0; !bad && c < C; c++) {
+        if (mul) ms[C + c] = 1.0f / ms[C + c];
+        bad = !(ms[C + c] > 0) || !isfinite(ms[C + c]) || !isfinite(ms[c]);
+    }
+    if (bad) {
+        free(ms);
+        return node_fail(cx, k,
+                         "the input normalization needs one mean and one positive std "
+                         "per channel");
+    }
+    on_model_set_normalization(cx->m, ms, ms + C);
+    free(ms);
+    alias(cx, k, &cx->v[cx->input], orank);
+    on_model_add_note(cx->m, "input normalization (x - mean) / std read from the graph's first "
+                             "nodes (applied as for an ordnet checkpoint)");
+    return 0;
+}
+
+/* ----- shape arithmetic on constants (x.view(x.size(0), -1) exports as
+ * Shape -> Gather -> Unsqueeze -> Concat -> Reshape) ----- */
+
+static int set_const(ox_ctx *cx, int k, ox_const *c) {
+    ox_value *o = out_value(cx, k);
+    o->kind = OX_CONST;
+    o->c = *c;
+    return 0;
+}
+
+static int int_const(ox_ctx *cx, int k, size_t n, int ndims, ox_const *c) {
+    memset(c, 0, sizeof *c);
+    c->ndims = ndims;
+    c->dims[0] = (int64_t)n;
+    c->size = ndims ? n : 1;
+    if (!(c->i = malloc(sizeof(int64_t) * (c->size ? c->size : 1))))
+        return node_fail(cx, k, "out of memory");
+    return 0;
+}
+
+static int op_shape(ox_ctx *cx, int k) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    int v = ox_in(cx, n, 0);
+    int64_t start, end, d[OX_MAX_DIMS];
+    if (check_attrs(cx, k, "start end") || attr_int(cx, k, "start", 0, &start) ||
+        attr_int(cx, k, "end", OX_MAX_DIMS, &end))
+        return -1;
+    if (v < 0 || cx->v[v].kind == OX_UNSET) return node_fail(cx, k, "its input is not computed");
+    int r;
+    if (cx->v[v].kind == OX_NODE)
+        r = onnx_dims(cx, &cx->v[v], d);
+    else {
+        r = cx->v[v].c.ndims;
+        memcpy(d, cx->v[v].c.dims, sizeof d);
+    }
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    if (start < 0) start = 0;
+    if (end > r) end = r;
+    if (end < start) end = start;
+    ox_const c;
+    if (int_const(cx, k, (size_t)(end - start), 1, &c)) return -1;
+    for (int64_t i = start; i < end; i++) c.i[i - start] = d[i];
+    return set_const(cx, k, &c);
+}
+
+static int op_gather(ox_ctx *cx, int k) {
+    ox_const *data, *idx;
+    int64_t axis;
+    if (check_attrs(cx, k, "axis") || in_const(cx, k, 0, 0, 0, &data) ||
+        in_const(cx, k, 1, 0, 0, &idx) || attr_int(cx, k, "axis", 0, &axis))
+        return -1;
+    if (!data->i || !idx->i || data->ndims != 1 || idx->ndims > 1 || axis != 0)
+        return node_fail(cx, k, "only indexing a 1-D integer constant (a shape) is supported");
+    ox_const c;
+    if (int_const(cx, k, idx->size, idx->ndims, &c)) return -1;
+    for (size_t i = 0; i < idx->size; i++) {
+        int64_t j = idx->i[i] < 0 ? idx->i[i] + (int64_t)data->size : idx->i[i];
+        if (j < 0 || j >= (int64_t)data->size) {
+            ox_const_free(&c);
+            return node_fail(cx, k, "index %lld is out of range", (long long)idx->i[i]);
+        }
+        c.i[i] = data->i[j];
+    }
+    return set_const(cx, k, &c);
+}
+
+/* Unsqueeze of a scalar to [1], and Squeeze of [1] to a scalar, on integer constants. */
+static int op_unsqueeze_const(ox_ctx *cx, int k, ox_const *data) {
+    if (!data->i || data->ndims > 1 || data->size != 1)
+        return node_fail(cx, k, "only (un)squeezing a one-element integer constant is supported");
+    int un = !strcmp(cx->g->node[k]->op_type, "Unsqueeze");
+    ox_const c;
+    if (int_const(cx, k, 1, un, &c)) return -1;
+    c.i[0] = data->i[0];
+    return set_const(cx, k, &c);
+}
+
+static int op_concat(ox_ctx *cx, int k) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    int64_t axis;
+    if (check_attrs(cx, k, "axis") || attr_int(cx, k, "axis", 0, &axis)) return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        ox_const *c;
+        if (in_const(cx, k, i, 0, 0, &c)) return -1;
+        if (!c->i || c->ndims != 1 || (axis != 0 && axis != -1))
+            return node_fail(cx, k, "only joining 1-D integer constants (shapes) is supported");
+        if (c->size > 64 || total > 64) return node_fail(cx, k, "too many values");
+        total += c->size;
+    }
+    ox_const c;
+    if (int_const(cx, k, total, 1, &c)) return -1;
+    total = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        const ox_const *s = &cx->v[ox_in(cx, n, i)].c;
+        memcpy(c.i + total, s->i, sizeof(int64_t) * s->size);
+        total += s->size;
+    }
+    return set_const(cx, k, &c);
+}
+
+static int op_cast(ox_ctx *cx, int k) {
+    ox_const *data;
+    int64_t to;
+    if (check_attrs(cx, k, "to saturate") || in_const(cx, k, 0, 0, 0, &data) ||
+        attr_int(cx, k, "to", 0, &to))
+        return -1;
+    if (!data->i || to != ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
+        return node_fail(cx, k, "only casting integer constants to int64 is supported");
+    ox_const c = *data;
+    if (!(c.i = malloc(sizeof(int64_t) * (c.size ? c.size : 1))))
+        return node_fail(cx, k, "out of memory");
+    memcpy(c.i, data->i, sizeof(int64_t) * c.size);
+    return set_const(cx, k, &c);
+}
+
+static int op_unsqueeze(ox_ctx *cx, int k) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    int v = ox_in(cx, n, 0);
+    if (check_attrs(cx, k, "axes")) return -1;
+    if (v >= 0 && cx->v[v].kind == OX_CONST) return op_unsqueeze_const(cx, k, &cx->v[v].c);
+    if (!strcmp(n->op_type, "Squeeze")) return op_squeeze(cx, k);
+    return node_fail(cx, k, "only unsqueezing integer constants (shapes) is supported");
+}
+
+/* ----- the passes ----- */
+
+typedef int (*op_fn)(ox_ctx *, int);
+static const struct {
+    const char *name;
+    op_fn fn;
+} ops[] = {
+    {"Conv", op_conv},
+    {"BatchNormalization", op_batchnorm},
+    {"Relu", op_activation},
+    {"LeakyRelu", op_activation},
+    {"Elu", op_activation},
+    {"Celu", op_activation},
+    {"Selu", op_activation},
+    {"Tanh", op_activation},
+    {"Sigmoid", op_activation},
+    {"Softplus", op_activation},
+    {"Mish", op_activation},
+    {"PRelu", op_prelu},
+    {"Clip", op_clip},
+    {"MaxPool", op_pool},
+    {"AveragePool", op_pool},
+    {"GlobalAveragePool", op_gap},
+    {"Dropout", op_dropout},
+    {"Flatten", op_flatten},
+    {"Reshape", op_reshape},
+    {"Pad", op_pad},
+    {"Squeeze", op_unsqueeze},
+    {"Unsqueeze", op_unsqueeze},
+    {"Gemm", op_dense},
+    {"MatMul", op_dense},
+    {"Add", op_add},
+    {"Softmax", op_softmax},
+    {"Identity", op_identity},
+    {"Shape", op_shape},
+    {"Gather", op_gather},
+    {"Concat", op_concat},
+    {"Cast", op_cast},
+};
+
+static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {
+    cx->opset = -1;
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+        if (!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx"))
+            cx->opset = o->has_version ? (int)(o->version > 1000 ? 1000 : o->version) : 1;
+    }
+    if (cx->opset < 0) return fail(cx, "the model imports no version of the standard ONNX opset");
+    if (cx->opset < OX_MIN_OPSET || cx->opset > OX_MAX_OPSET)
+        return fail(cx,
+                    "opset %d is not supported (ordnet reads opsets %d to %d; convert the "
+                    "model with onnx.version_converter)",
+                    cx->opset, OX_MIN_OPSET, OX_MAX_OPSET);
+    return 0;
+}
+
+/* Pass 1: initializers, the input and every node output become values; Constants get
+ * their value now, so that the patterns can look at them. */
+static int make_values(ox_ctx *cx) {
+    Onnx__GraphProto *g = cx->g;
+    size_t n = g->n_initializer + g->n_input;
+    for (size_t k = 0; k < g->n_node; k++) n += g->node[k]->n_output;
+    if (n > (1u << 24)) return fail(cx, "too many values (%zu)", n);
+    cx->hcap = 16;
+    while (cx->hcap < 2 * n + 2) cx->hcap *= 2;
+    cx->v = calloc(n + 1, sizeof *cx->v);
+    cx->hash = malloc(sizeof(int) * cx->hcap);
+    if (!cx->v || !cx->hash) return fail(cx, "out of memory");
+    memset(cx->hash, 0xff, sizeof(int) * cx->hcap);
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        const Onnx__TensorProto *t = g->initializer[i];
+        int v = new_value(cx, t->name, -1);
+        char what[200];
+        snprintf(what, sizeof what, "initializer '%.150s'", t->name ? t->name : "");
+        if (v < 0) return fail(cx, "%s: %s", what, v == -1 ? "the name is used twice" : "no name");
+        if (ox_tensor(t, &cx->v[v].c, what, cx->err)) {
+            char m[sizeof cx->err->msg];
+            snprintf(m, sizeof m, "%s", cx->err->msg);
+            return fail(cx, "%s", m);
+        }
+        cx->v[v].kind = OX_CONST;
+    }
+    cx->input = -1;
+    for (size_t i = 0; i < g->n_input; i++) {
+        const char *name = g->input[i]->name;
+        if (ox_find(cx, name) >= 0) continue; /* an initializer listed as input (IR < 4) */
+        if (cx->input >= 0)
+            return fail(cx,
+                        "the graph has more than one input ('%.100s', '%.100s'); ordnet models "
+                        "have one",
+                        cx->v[cx->input].name, name ? name : "");
+        if ((cx->input = new_value(cx, name, -1)) < 0) return fail(cx, "an input has no name");
+    }
+    if (cx->input < 0) return fail(cx, "the graph has no input");
+    for (size_t k = 0; k < g->n_node; k++) {
+        const Onnx__NodeProto *nd = g->node[k];
+        char lab[280];
+        ox_node_label(nd, (int)k, lab, sizeof lab);
+        if (!nd->op_type) return fail(cx, "%s has no op type", lab);
+        if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx"))
+            return fail(cx, "%s is from the domain '%.60s', which ordnet does not support", lab,
+                        nd->domain);
+        if (!nd->n_output) return fail(cx, "%s has no output", lab);
+        for (size_t o = 0; o < nd->n_output; o++) {
+            if (!nd->output[o] || !*nd->output[o]) continue; /* an unused optional output */
+            if (new_value(cx, nd->output[o], (int)k) < 0)
+                return fail(cx, "%s writes '%.100s', which is already defined", lab, nd->output[o]);
+        }
+        if (!nd->output[0] || !*nd->output[0]) return fail(cx, "%s has no first output", lab);
+        if (strcmp(nd->op_type, "Constant")) continue;
+        const Onnx__AttributeProto *a = ox_attr(nd, "value");
+        if (nd->n_attribute != 1 || !a || !a->t)
+            return fail(cx, "%s: only the 'value' attribute (a tensor) is supported", lab);
+        ox_value *v = &cx->v[ox_find(cx, nd->output[0])];
+        if (ox_tensor(a->t, &v->c, lab, cx->err)) {
+            char m[sizeof cx->err->msg];
+            snprintf(m, sizeof m, "%s", cx->err->msg);
+            return fail(cx, "%s", m);
+        }
+        v->kind = OX_CONST;
+    }
+    return 0;
+}
+
+/* The input's shape: (N,F), (N,C,L) or (N,C,H,W) of float32. */
+static int input_shape(ox_ctx *cx, on_shape *s) {
+    const Onnx__ValueInfoProto *vi = NULL;
+    for (size_t i = 0; i < cx->g->n_input; i++)
+        if (cx->g->input[i]->name && !strcmp(cx->g->input[i]->name, cx->v[cx->input].name))
+            vi = cx->g->input[i];
+    const char *nm = cx->v[cx->input].name;
+    const Onnx__TypeProto *t = vi->type;
+    if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
+        !t->tensor_type->shape)
+        return fail(cx, "input '%.100s' is not a tensor of known shape", nm);
+    if (t->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+        return fail(cx, "input '%.100s' is not float32", nm);
+    const Onnx__TensorShapeProto *sh = t->tensor_type->shape;
+    int r = (int)sh->n_dim, d[4] = {0, 1, 1, 1};
+    if (r < 2 || r > 4)
+        return fail(cx, "input '%.100s' is %d-D; ordnet takes (N,F), (N,C,L) or (N,C,H,W)", nm, r);
+    for (int i = 0; i < r; i++) {
+        const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
+        int known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        if (i == 0) {
+            cx->batch = known && dm->dim_value > 0 ? dm->dim_value : 0;
+            continue;
+        }
+        if (!known || dm->dim_value < 1 || dm->dim_value > (1 << 24))
+            return fail(cx, "input '%.100s': dimension %d must be a fixed positive size", nm, i);
+        d[i] = (int)dm->dim_value;
+    }
+    *s = r == 2   ? (on_shape){1, d[1], 1, 1}
+         : r == 3 ? (on_shape){2, d[1], 1, d[2]}
+                  : (on_shape){3, d[1], d[2], d[3]};
+    cx->v[cx->input].orank = r;
+    return 0;
+}
+
+/* Passes 2 and 3: the nodes feeding the output, and how often each value is read. */
+static int liveness(ox_ctx *cx, int out) {
+    Onnx__GraphProto *g = cx->g;
+    char *need = calloc((size_t)cx->nv + 1, 1);
+    if (!need) return fail(cx, "out of memory");
+    need[out] = 1;
+    for (int k = (int)g->n_node - 1; k >= 0; k--) {
+        const Onnx__NodeProto *n = g->node[k];
+        for (size_t o = 0; o < n->n_output && !cx->plan[k].live; o++) {
+            int v = ox_find(cx, n->output[o]);
+            if (v >= 0 && need[v] && cx->v[v].producer == k) cx->plan[k].live = 1;
+        }
+        if (!cx->plan[k].live) continue;
+        for (size_t i = 0; i < n->n_input; i++) {
+            int v = ox_find(cx, n->input[i]);
+            if (v >= 0) {
+                need[v] = 1;
+                cx->v[v].uses++;
+                cx->v[v].reader = k;
+            } else if (n->input[i] && *n->input[i]) {
+                char lab[280];
+                ox_node_label(n, k, lab, sizeof lab);
+                free(need);
+                return fail(cx, "%s reads '%.100s', which nothing defines", lab, n->input[i]);
+            }
+        }
+    }
+    cx->v[out].uses++;
+    free(need);
+    return 0;
+}
+
+static int run_nodes(ox_ctx *cx) {
+    Onnx__GraphProto *g = cx->g;
+    for (int k = 0; k < (int)g->n_node; k++) {
+        const Onnx__NodeProto *n = g->node[k];
+        const ox_plan *p = &cx->plan[k];
+        if (!p->live || p->skip || !strcmp(n->op_type, "Constant")) continue;
+        /* inputs are computed before use: ONNX lists nodes in topological order */
+        for (size_t i = 0; i < n->n_input; i++) {
+            int v = ox_find(cx, n->input[i]);
+            if (v >= 0 && cx->v[v].kind == OX_UNSET && !p->fuse && !p->normalize)
+                return node_fail(cx, k,
+                                 "input '%.100s' is computed after this node (the nodes "
+                                 "are not in topological order)",
+                                 n->input[i]);
+        }
+        if (p->fuse) {
+            ox_value *x = &cx->v[p->x];
+            if (x->kind != OX_NODE)
+                return node_fail(cx, k, "the input of this %s is not a computed tensor",
+                                 p->fuse->name);
+            if (emit(cx, k, k, p->fuse, NULL, x, x->orank) < 0) return -1;
+            continue;
+        }
+        if (p->normalize) {
+            if (op_normalize(cx, k)) return -1;
+            continue;
+        }
+        size_t i = 0;
+        while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, n->op_type)) i++;
+        if (i == sizeof ops / sizeof ops[0])
+            return node_fail(cx, k, "operator %.60s is not supported (ordnet reads: %s)",
+                             n->op_type, supported);
+        if (ops[i].fn(cx, k)) return -1;
+    }
+    return 0;
+}
+
+on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err) {
+    Onnx__ModelProto *mp = ox_unpack(buf, len, label, err);
+    if (!mp) return NULL;
+    ox_ctx cx = {.label = label, .err = err, .g = mp->graph};
+    Onnx__GraphProto *g = mp->graph;
+    on_shape in;
+    int ok = 0;
+    if (opset_of(&cx, mp) || make_values(&cx) || input_shape(&cx, &in)) goto done;
+    if (mp->n_functions) {
+        fail(&cx, "model-local functions are not supported");
+        goto done;
+    }
+    if (g->n_output != 1 || !g->output[0]->name) {
+        fail(&cx, "the graph has %zu outputs; ordnet models have one", g->n_output);
+        goto done;
+    }
+    int out = ox_find(&cx, g->output[0]->name);
+    if (out < 0) {
+        fail(&cx, "the output '%.100s' is not computed by any node", g->output[0]->name);
+        goto done;
+    }
+    if (!(cx.plan = calloc(g->n_node + 1, sizeof *cx.plan))) {
+        fail(&cx, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < g->n_node; k++) cx.plan[k].bias = -1;
+    if (liveness(&cx, out)) goto done;
+    ox_find_patterns(&cx);
+    on_error e;
+    if (!(cx.m = on_model_new(in, &e))) {
+        fail(&cx, "input '%.100s': %s", cx.v[cx.input].name, e.msg);
+        goto done;
+    }
+    cx.v[cx.input].kind = OX_NODE;
+    cx.v[cx.input].node = 0;
+    if (run_nodes(&cx)) goto done;
+    if (cx.v[out].kind != OX_NODE) {
+        fail(&cx, "the output '%.100s' is a constant, not computed from the input", cx.v[out].name);
+        goto done;
+    }
+    /* the model's output is its last layer: add an identity when it is an earlier one or
+     * the input itself (a model must have a layer) */
+    if ((cx.v[out].node != cx.m->nn - 1 || cx.m->nn == 1) &&
+        on_model_add_at(cx.m, cx.v[out].node, on_op_find("identity"), NULL, "output", &e) < 0) {
+        fail(&cx, "%s", e.msg);
+        goto done;
+    }
+    ok = 1;
+done:
+    for (int i = 0; i < cx.nv; i++) ox_const_free(&cx.v[i].c);
+    free(cx.v);
+    free(cx.hash);
+    free(cx.plan);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    if (!ok) {
+        on_model_free(cx.m);
+        return NULL;
+    }
+    return cx.m;
+}
+
+on_model *on_onnx_load(const char *path, on_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        on_fail(err, "%s: cannot open it", path);
+        return NULL;
+    }
+    long len = -1;
+    if (!fseek(f, 0, SEEK_END)) len = ftell(f);
+    if (len < 0 || len > (long)INT32_MAX || fseek(f, 0, SEEK_SET)) {
+        fclose(f);
+        on_fail(err, "%s: cannot read it (ONNX files are at most 2 GiB)", path);
+        return NULL;
+    }
+    void *buf = malloc((size_t)len + 1);
+    if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        fclose(f);
+        on_fail(err, "%s: read error", path);
+        return NULL;
+    }
+    fclose(f);
+    on_model *m = on_onnx_parse(buf, (size_t)len, path, err);
+    free(buf);
+    return m;
+}

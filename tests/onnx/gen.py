@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""gen.py - ONNX test models for ordnet, exported from PyTorch.
+
+Run with Debian's python3 (python3-torch, python3-onnx):   /usr/bin/python3 tests/onnx/gen.py
+
+Writes tests/onnx/data/NAME.onnx (a model with random weights, exported in eval mode),
+NAME.x.npy (a float32 input batch) and NAME.y.npy (PyTorch's output for it), read by
+tests/test_onnx.c, which imports each model, runs it and compares with PyTorch (1e-4
+relative). BatchNorm layers get random running statistics and affine parameters, so that
+their eval-mode map is not the identity.
+
+Models: the reference block (conv, bn, relu, maxpool, dropout) in several orders, every
+supported activation and pooling variant, a Conv1d network, a residual network built like
+torchvision's resnet18 (width 8 instead of 64, so the file stays small), a model ending in
+Softmax, and models with an export-time opset from 11 to 17. bad_*.onnx are built with
+onnx.helper and must be rejected with a message naming the node and the problem.
+
+    --check ORDNET   also exports every model back through `ORDNET export` and checks the
+                     result with onnx.checker (full check, shape inference included).
+"""
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+from onnx import TensorProto, helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "data")
+
+
+def randomize_bn(model, gen, positive=True):
+    """Eval-mode BatchNorm with random statistics; positive: every scale >= 0 (the
+    condition under which optimize may move a pool before the BN)."""
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
+            m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+            w = torch.rand(c, generator=gen) + 0.5
+            if not positive:
+                w *= torch.where(torch.rand(c, generator=gen) < 0.5, -1.0, 1.0)
+            m.weight.copy_(w)
+            m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+
+
+def block(order, c):
+    layers = {"bn": lambda: nn.BatchNorm2d(c), "relu": nn.ReLU, "maxpool": lambda: nn.MaxPool2d(2),
+              "dropout": lambda: nn.Dropout(0.2)}
+    return [layers[k]() for k in order]
+
+
+class Blocks(nn.Module):
+    """input(28,28,1) conv2d(8,3,same) {block} conv2d(16,3,same) {block} flatten dense(10):
+    the reference model at a quarter of its width."""
+
+    def __init__(self, order, view=False):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), *block(order, 8),
+                                      nn.Conv2d(8, 16, 3, padding=1), *block(order, 16))
+        self.fc = nn.Linear(16 * 7 * 7, 10)
+        self.view = view
+
+    def forward(self, x):
+        x = self.features(x)
+        # x.view(x.size(0), -1) exports as Shape -> Gather -> Unsqueeze -> Concat -> Reshape
+        x = x.view(x.size(0), -1) if self.view else torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class Activations(nn.Module):
+    """Every activation, padding and pooling variant ordnet reads."""
+
+    def __init__(self):
+        super().__init__()
+        c = 6
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.lrelu = nn.LeakyReLU(0.1)
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.prelu = nn.PReLU(c)
+        self.elu = nn.ELU(0.7)
+        self.conv3 = nn.Conv2d(c, c, (3, 5), padding=(1, 2), bias=False)  # non-square
+        self.bn = nn.BatchNorm2d(c)
+        self.selu = nn.SELU()
+        self.celu = nn.CELU(0.8)
+        self.tanh = nn.Tanh()
+        self.conv4 = nn.Conv2d(c, c, 3, stride=2, padding=2, dilation=2)
+        self.sigmoid = nn.Sigmoid()
+        self.hardtanh = nn.Hardtanh(-0.5, 0.5)
+        self.relu6 = nn.ReLU6()
+        self.conv5 = nn.Conv2d(c, c, 3, padding=1)
+        self.softplus = nn.Softplus()
+        self.gelu = nn.GELU()
+        self.silu = nn.SiLU()
+        self.mish = nn.Mish()
+        self.pool1 = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.pool2 = nn.AvgPool2d(2, stride=1, padding=1, count_include_pad=True)
+        self.pool3 = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(c, 12)
+        self.w2 = nn.Parameter(torch.randn(12, 5) * 0.3)  # x @ W + b: MatMul then Add
+        self.b2 = nn.Parameter(torch.randn(5) * 0.1)
+
+    def forward(self, x):
+        x = self.prelu(self.conv2(self.lrelu(self.conv1(x))))
+        x = self.tanh(self.celu(self.selu(self.bn(self.conv3(self.elu(x))))))
+        x = self.relu6(self.hardtanh(self.sigmoid(self.conv4(x))))
+        x = self.mish(self.silu(self.gelu(self.softplus(self.conv5(x)))))
+        x = self.pool3(self.pool2(self.pool1(x)))
+        x = torch.flatten(self.gap(x), 1)
+        return self.fc1(x) @ self.w2 + self.b2
+
+
+class Conv1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(2, 8, 5, padding=2), nn.BatchNorm1d(8), nn.ReLU(), nn.MaxPool1d(2),
+            nn.Conv1d(8, 8, 3, stride=2, padding=2, dilation=2), nn.ELU(),
+            nn.AvgPool1d(3, stride=2, padding=1), nn.Conv1d(8, 6, 3), nn.GELU(),
+            nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(6, 5))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class BasicBlock(nn.Module):
+    """torchvision.models.resnet.BasicBlock, with its module names."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                            nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class ResNet18(nn.Module):
+    """torchvision's resnet18 layout (7x7/2 stem, 3x3/2 max-pool, 4 stages of 2 basic
+    blocks, global average pool, fc) at base width `width` (torchvision: 64)."""
+
+    def __init__(self, width=8, classes=10):
+        super().__init__()
+        w = width
+        self.conv1 = nn.Conv2d(3, w, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        stages, cin = [], w
+        for i, cout in enumerate((w, 2 * w, 4 * w, 8 * w)):
+            stride = 1 if i == 0 else 2
+            stages.append(nn.Sequential(BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)))
+            cin = cout
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8 * w, classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class SoftmaxHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4 * 6 * 6, 7)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(torch.flatten(self.relu(self.conv(x)), 1)))
+
+
+def export(name, model, x, opset, gen, positive_bn=True, keep_bn=False):
+    """keep_bn: export BatchNormalization nodes as they are (TrainingMode.PRESERVE of an
+    eval-mode model) instead of letting the exporter fold them into the convolutions."""
+    model.eval()
+    with torch.no_grad():
+        randomize_bn(model, gen, positive_bn)
+        y = model(x)
+        f = io.BytesIO()
+        mode = torch.onnx.TrainingMode.PRESERVE if keep_bn else torch.onnx.TrainingMode.EVAL
+        torch.onnx.export(model, x, f, opset_version=opset, input_names=["input"], training=mode,
+                          output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    m = onnx.load_from_string(f.getvalue())
+    onnx.checker.check_model(m)
+    save(name, m, x, y)
+    return m
+
+
+def save(name, m, x, y):
+    onnx.save(m, os.path.join(OUT, name + ".onnx"))
+    np.save(os.path.join(OUT, name + ".x.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, name + ".y.npy"), y.numpy().astype(np.float32))
+
+
+def with_dropout(m, after_op, ratio):
+    """PyTorch drops Dropout from eval-mode exports; put one back after the first node of
+    type after_op, as other exporters write it (ratio as an input, opset >= 12)."""
+    g = m.graph
+    for i, n in enumerate(g.node):
+        if n.op_type == after_op:
+            old = n.output[0]
+            n.output[0] = old + "_pre_dropout"
+            g.initializer.append(helper.make_tensor("dropout_ratio", TensorProto.FLOAT, [], [ratio]))
+            d = helper.make_node("Dropout", [n.output[0], "dropout_ratio"], [old],
+                                 name="/features/dropout/Dropout")
+            g.node.insert(i + 1, d)
+            break
+    onnx.checker.check_model(m)
+    return m
+
+
+def tiny(name, nodes, inits=(), opset=13, shape=(1, 2, 8, 8), out_shape=None):
+    """A hand-built graph for the error cases."""
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                          initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 7
+    onnx.save(m, os.path.join(OUT, name + ".onnx"))
+
+
+def bad_cases():
+    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 1, 3, 3], np.ones(36, np.float32))
+    tiny("bad_lstm", [helper.make_node("Relu", ["input"], ["r"], name="relu1"),
+                      helper.make_node("LSTM", ["r", "w", "w"], ["y"], name="lstm1", hidden_size=4)],
+         [w])
+    tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=9)
+    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g2", group=2)], [w])
+    tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
+                                       kernel_shape=[2, 2], dilations=[2, 2])])
+    tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape3d")],
+         [helper.make_tensor("s", TensorProto.INT64, [3], [0, 2, -1])])
+
+
+def check_export(ordnet):
+    """ordnet export of every model must pass onnx.checker with shape inference, and keep
+    the input and output shapes."""
+    names = sorted(f[:-5] for f in os.listdir(OUT) if f.endswith(".onnx") and not f.startswith("bad_"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            dst = os.path.join(tmp, name + ".onnx")
+            subprocess.run([ordnet, "export", os.path.join(OUT, name + ".onnx"), "-o", dst], check=True,
+                           stdout=subprocess.DEVNULL)
+            m = onnx.load(dst)
+            onnx.checker.check_model(m, full_check=True)
+            inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
+            out = inferred.graph.output[0].type.tensor_type.shape.dim
+            y = np.load(os.path.join(OUT, name + ".y.npy"))
+            dims = [d.dim_value for d in out][1:]
+            assert dims == list(y.shape[1:]), (name, dims, y.shape)
+            print(f"export {name}: onnx.checker ok, output (N, {', '.join(map(str, dims))})")
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check_export(sys.argv[2])
+        return
+    os.makedirs(OUT, exist_ok=True)
+    gen = torch.Generator().manual_seed(1)
+    torch.manual_seed(1)
+    orders = {"block_bn_relu_pool": (["bn", "relu", "maxpool", "dropout"], 13, False),
+              "block_relu_bn_pool": (["relu", "bn", "maxpool", "dropout"], 14, False),
+              "block_pool_relu_bn": (["maxpool", "relu", "bn", "dropout"], 11, True),
+              "block_pool_bn_relu": (["dropout", "maxpool", "bn", "relu"], 17, False)}
+    for name, (order, opset, view) in orders.items():
+        x = torch.randn(3, 1, 28, 28, generator=gen)
+        m = export(name, Blocks(order, view), x, opset, gen)
+        if name == "block_bn_relu_pool":
+            save(name, with_dropout(m, "MaxPool", 0.2), x, torch.from_numpy(
+                np.load(os.path.join(OUT, name + ".y.npy"))))
+    export("activations", Activations(), torch.randn(3, 3, 16, 16, generator=gen), 17, gen,
+           positive_bn=False, keep_bn=True)
+    export("conv1d", Conv1d(), torch.randn(3, 2, 64, generator=gen), 13, gen)
+    export("resnet18_w8", ResNet18(8), torch.randn(2, 3, 64, 64, generator=gen), 14, gen,
+           keep_bn=True)
+    export("softmax_head", SoftmaxHead(), torch.randn(3, 1, 8, 8, generator=gen), 13, gen)
+    bad_cases()
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+    print(f"wrote {len(os.listdir(OUT))} files, {total / 1024:.0f} KiB, in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

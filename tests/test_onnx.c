@@ -1,0 +1,477 @@
+/* test_onnx.c - ONNX import and export against PyTorch (onnx/gen.py wrote the files).
+ *
+ * For every onnx/data/NAME.onnx (not bad_*): import it, run NAME.x.npy through it in
+ * eval mode and compare with PyTorch's NAME.y.npy (max |a - b| / max |b| <= 1e-4; a model
+ * whose Softmax was dropped is compared after a softmax); the same after on_optimize, and
+ * bit for bit against the unoptimized run when every rewrite was exact; export -> import
+ * must give bit-identical outputs and the same layers; an imported model survives a
+ * checkpoint round trip (its layer names go through the compact form).
+ * Then the errors: unsupported operators, opsets and attributes name the node, its op type
+ * and the problem; truncated and corrupted files give errors (or a model that runs), never
+ * a crash (run under ASan / valgrind). The .npy reader and writer, and `ordnet run` and
+ * `ordnet export` in a child process, close the file.
+ */
+#include "check.h"
+#include "ordnet.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DATA "onnx/data"
+#define TOL 1e-4
+
+static double g_worst;
+
+static double relerr(const float *a, const float *b, size_t n) {
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        if (!(e <= d)) d = isnan(e) ? INFINITY : e;
+        if (fabs(b[i]) > s) s = fabs(b[i]);
+    }
+    return d / (s + 1e-12);
+}
+
+static void softmax_rows(float *y, int n, int k) {
+    for (int i = 0; i < n; i++) {
+        float *r = y + (size_t)i * k, mx = r[0];
+        double s = 0;
+        for (int j = 1; j < k; j++) mx = r[j] > mx ? r[j] : mx;
+        for (int j = 0; j < k; j++) s += r[j] = expf(r[j] - mx);
+        for (int j = 0; j < k; j++) r[j] = (float)(r[j] / s);
+    }
+}
+
+/* Forward x (n samples) in eval mode; a malloc'd copy of the output, NULL on failure. */
+static float *run(on_model *m, const on_array *x, int n) {
+    on_error err;
+    if (on_model_compile(m, n, &err)) {
+        printf("compile: %s\n", err.msg);
+        return NULL;
+    }
+    size_t per = on_shape_size(on_model_output_shape(m)) * (size_t)n;
+    float *y = malloc(sizeof(float) * per);
+    if (!y || on_model_forward(m, x->data, n, 0)) {
+        free(y);
+        return NULL;
+    }
+    memcpy(y, on_model_output(m), sizeof(float) * per);
+    return y;
+}
+
+static int same_bits(const float *a, const float *b, size_t n) {
+    return !memcmp(a, b, sizeof(float) * n);
+}
+
+static void test_case(const char *name) {
+    char path[512], xp[512], yp[512];
+    snprintf(path, sizeof path, DATA "/%s.onnx", name);
+    snprintf(xp, sizeof xp, DATA "/%s.x.npy", name);
+    snprintf(yp, sizeof yp, DATA "/%s.y.npy", name);
+    on_error err;
+    on_array x, ref;
+    on_model *m = on_onnx_load(path, &err);
+    CHECK(m != NULL, "%s: %s", name, m ? "" : err.msg);
+    if (!m) return;
+    if (on_npy_load(xp, &x, &err) || on_npy_load(yp, &ref, &err)) {
+        CHECK(0, "%s: %s", name, err.msg);
+        on_model_free(m);
+        return;
+    }
+    int n = (int)x.dims[0];
+    on_shape in = on_model_node_shape(m, 0);
+    CHECK(x.size == (size_t)n * on_shape_size(in), "%s: the input matches the model's shape", name);
+    size_t ny = (size_t)n * on_shape_size(on_model_output_shape(m));
+    CHECK(ny == ref.size, "%s: output size %zu, PyTorch's %zu", name, ny, ref.size);
+    int soft = strstr(on_model_notes(m), "Softmax") != NULL;
+    float *y = ny == ref.size ? run(m, &x, n) : NULL;
+    if (y) {
+        float *ys = malloc(sizeof(float) * ny);
+        memcpy(ys, y, sizeof(float) * ny);
+        if (soft) softmax_rows(ys, n, (int)(ny / (size_t)n));
+        double e = relerr(ys, ref.data, ny);
+        if (e > g_worst) g_worst = e;
+        printf("%-22s %3d layers  vs PyTorch %.2e", name, on_model_num_nodes(m) - 1, e);
+        CHECK(e <= TOL, "%s: error %.3g vs PyTorch", name, e);
+        free(ys);
+
+        /* optimize, then run: equal to PyTorch, and bit for bit when every rewrite is exact */
+        on_rewrite rw[64];
+        int nrw = 0, exact = 1;
+        on_model *o = on_optimize(m, rw, 64, &nrw, &err);
+        CHECK(o != NULL, "%s: optimize: %s", name, o ? "" : err.msg);
+        for (int k = 0; k < nrw; k++) exact &= rw[k].exact;
+        float *yo = o ? run(o, &x, n) : NULL;
+        if (yo) {
+            float *yos = malloc(sizeof(float) * ny);
+            memcpy(yos, yo, sizeof(float) * ny);
+            if (soft) softmax_rows(yos, n, (int)(ny / (size_t)n));
+            double eo = relerr(yos, ref.data, ny);
+            if (eo > g_worst) g_worst = eo;
+            printf("  optimized (%d rewrites%s) %.2e", nrw, exact ? ", exact" : "", eo);
+            CHECK(eo <= TOL, "%s: optimized: error %.3g vs PyTorch", name, eo);
+            if (exact)
+                CHECK(same_bits(y, yo, ny), "%s: exact rewrites, yet the outputs differ", name);
+            free(yos);
+        }
+        free(yo);
+        on_model_free(o);
+
+        /* export -> import: the same layers, bit-identical outputs */
+        void *buf = NULL;
+        size_t len = 0;
+        int rc = on_onnx_encode(m, &buf, &len, &err);
+        CHECK(rc == 0, "%s: export: %s", name, rc ? err.msg : "");
+        on_model *r = rc ? NULL : on_onnx_parse(buf, len, "exported", &err);
+        CHECK(rc || r, "%s: re-import: %s", name, r ? "" : err.msg);
+        if (r) {
+            CHECK(on_model_num_nodes(r) == on_model_num_nodes(m),
+                  "%s: %d layers after the round "
+                  "trip, %d before",
+                  name, on_model_num_nodes(r), on_model_num_nodes(m));
+            for (int i = 1; i < on_model_num_nodes(r) && i < on_model_num_nodes(m); i++)
+                CHECK(on_model_node_op(r, i) == on_model_node_op(m, i) &&
+                          !strcmp(on_model_node_name(r, i), on_model_node_name(m, i)),
+                      "%s: layer %d is %s '%s' after the round trip, %s '%s' before", name, i,
+                      on_op_name(on_model_node_op(r, i)), on_model_node_name(r, i),
+                      on_op_name(on_model_node_op(m, i)), on_model_node_name(m, i));
+            float *yr = run(r, &x, n);
+            CHECK(yr && same_bits(y, yr, ny), "%s: export -> import changed the outputs", name);
+            printf("  round trip %s", yr && same_bits(y, yr, ny) ? "bit-identical" : "DIFFERS");
+            free(yr);
+        }
+        on_model_free(r);
+        free(buf);
+
+        /* a checkpoint of the imported model loads to the same function */
+        char ck[64];
+        snprintf(ck, sizeof ck, "/tmp/test_onnx_%d.ckpt", (int)getpid());
+        on_model *c = NULL;
+        if (on_checkpoint_save(m, ck, NULL, &err) || !(c = on_checkpoint_load(ck, NULL, &err)))
+            CHECK(0, "%s: checkpoint round trip: %s", name, err.msg);
+        float *yc = c ? run(c, &x, n) : NULL;
+        if (c) CHECK(yc && same_bits(y, yc, ny), "%s: checkpoint round trip changed outputs", name);
+        free(yc);
+        on_model_free(c);
+        remove(ck);
+        printf("\n");
+    }
+    free(y);
+    on_array_free(&x);
+    on_array_free(&ref);
+    on_model_free(m);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_all_cases(void) {
+    DIR *d = opendir(DATA);
+    CHECK(d != NULL, "%s exists (run from tests/)", DATA);
+    if (!d) return;
+    char *names[64];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 64) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && !strcmp(e->d_name + l - 5, ".onnx") && strncmp(e->d_name, "bad_", 4)) {
+            names[n] = strdup(e->d_name);
+            names[n][l - 5] = 0;
+            n++;
+        }
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    CHECK(n >= 8, "found %d models", n);
+    for (int i = 0; i < n; i++) {
+        test_case(names[i]);
+        free(names[i]);
+    }
+    printf("largest error vs PyTorch: %.2e\n", g_worst);
+}
+
+/* Layer names, ops and notes that the import must produce. */
+static void test_structure(void) {
+    on_error err;
+    on_model *m = on_onnx_load(DATA "/resnet18_w8.onnx", &err);
+    CHECK(m != NULL, "resnet18_w8: %s", m ? "" : err.msg);
+    if (m) {
+        const char *want[] = {"conv1.weight",          "bn1.running_var",
+                              "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+                              "layer4.1.bn2.bias",     "fc.weight"};
+        for (int i = 0; i < 6; i++)
+            CHECK(on_model_tensor_find(m, want[i]) >= 0, "resnet18_w8 has tensor %s", want[i]);
+        int adds = 0;
+        for (int i = 1; i < on_model_num_nodes(m); i++)
+            adds += !strcmp(on_op_name(on_model_node_op(m, i)), "add");
+        CHECK(adds == 8, "resnet18 has 8 residual adds, found %d", adds);
+    }
+    on_model_free(m);
+    m = on_onnx_load(DATA "/activations.onnx", &err);
+    CHECK(m != NULL, "activations: %s", m ? "" : err.msg);
+    const char *ops[] = {"gelu",      "silu",      "mish",          "prelu",    "celu",
+                         "selu",      "hardtanh",  "relu6",         "softplus", "leaky_relu",
+                         "avgpool2d", "maxpool2d", "global_avgpool"};
+    for (int k = 0; m && k < 13; k++) {
+        int found = 0;
+        for (int i = 1; i < on_model_num_nodes(m); i++)
+            found |= !strcmp(on_op_name(on_model_node_op(m, i)), ops[k]);
+        CHECK(found, "activations has a %s layer", ops[k]);
+    }
+    /* no Erf, Div or Mul survives as a layer: the patterns became single layers */
+    int dense = 0;
+    for (int i = 1; m && i < on_model_num_nodes(m); i++)
+        dense += !strcmp(on_op_name(on_model_node_op(m, i)), "dense");
+    CHECK(!m || dense == 2, "Gemm and MatMul+Add are 2 dense layers, found %d", dense);
+    on_model_free(m);
+    m = on_onnx_load(DATA "/block_bn_relu_pool.onnx", &err);
+    int drop = 0;
+    for (int i = 1; m && i < on_model_num_nodes(m); i++)
+        drop += !strcmp(on_op_name(on_model_node_op(m, i)), "dropout");
+    CHECK(drop == 1, "the Dropout node is a dropout layer (%d)", drop);
+    on_model_free(m);
+    /* a graph whose output is its input (found by the fuzzer): one identity layer, which
+     * exports and reads back */
+    m = on_onnx_load("fuzz/corpus_onnx/regress_output_is_input.onnx", &err);
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK(m && on_model_num_nodes(m) == 2 && !on_onnx_encode(m, &buf, &len, &err),
+          "output = input: one identity layer that exports");
+    on_model *r = buf ? on_onnx_parse(buf, len, "x.onnx", &err) : NULL;
+    CHECK(r && on_model_num_nodes(r) == 2, "... and reads back");
+    on_model_free(r);
+    free(buf);
+    on_model_free(m);
+    m = on_onnx_load(DATA "/softmax_head.onnx", &err);
+    CHECK(m && strstr(on_model_notes(m), "Softmax") && strstr(on_model_notes(m), "logits"),
+          "a dropped Softmax is noted");
+    on_model_free(m);
+}
+
+static void expect_error(const char *file, const char *a, const char *b, const char *c) {
+    on_error err;
+    char path[256];
+    snprintf(path, sizeof path, DATA "/%s", file);
+    on_model *m = on_onnx_load(path, &err);
+    CHECK(!m, "%s is rejected", file);
+    if (!m) {
+        CHECK(strstr(err.msg, a) && strstr(err.msg, b) && strstr(err.msg, c) &&
+                  strstr(err.msg, file),
+              "%s: the error names '%s', '%s', '%s' and the file: %s", file, a, b, c, err.msg);
+        printf("%s: %s\n", file, err.msg);
+    }
+    on_model_free(m);
+}
+
+static unsigned char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len + 1);
+    if (b && fread(b, 1, *len, f) != *len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+/* A model parsed from damaged bytes must either fail with a message or run. */
+static int parse_and_run(const unsigned char *b, size_t n, int *runs) {
+    on_error err;
+    err.msg[0] = 0;
+    on_model *m = on_onnx_parse(b, n, "damaged.onnx", &err);
+    if (!m) return err.msg[0] != 0 && strstr(err.msg, "damaged.onnx") == err.msg;
+    on_error e2;
+    int ok = 1;
+    if (on_model_num_params(m) < (1u << 20) && !on_model_compile(m, 1, &e2)) {
+        size_t in = on_shape_size(on_model_node_shape(m, 0));
+        float *x = calloc(in, sizeof(float));
+        ok = x && on_model_forward(m, x, 1, 0) == 0;
+        free(x);
+        (*runs)++;
+    }
+    on_model_free(m);
+    return ok;
+}
+
+static void test_errors(void) {
+    expect_error("bad_lstm.onnx", "lstm1", "LSTM", "not supported");
+    expect_error("bad_opset.onnx", "opset 9", "not supported", "11 to");
+    expect_error("bad_group.onnx", "conv_g2", "Conv", "group=2");
+    expect_error("bad_attr.onnx", "pool_dil", "MaxPool", "dilations");
+    expect_error("bad_reshape.onnx", "reshape3d", "Reshape", "(0,2,-1)");
+    on_error err;
+    CHECK(!on_onnx_load(DATA "/no_such_file.onnx", &err) && strstr(err.msg, "no_such_file"),
+          "a missing file is an error naming it");
+    CHECK(!on_onnx_parse("", 0, "empty.onnx", &err) && strstr(err.msg, "empty.onnx"),
+          "an empty file is an error: %s", err.msg);
+    size_t len;
+    unsigned char *b = slurp(DATA "/activations.onnx", &len);
+    CHECK(b != NULL, "read activations.onnx");
+    if (!b) return;
+    int bad = 0, runs = 0, tried = 0;
+    /* every prefix up to 600 bytes, then every 37th: a truncated file */
+    for (size_t n = 0; n < len; n += n < 600 ? 1 : 37, tried++)
+        if (!parse_and_run(b, n, &runs)) bad++;
+    CHECK(bad == 0, "%d of %d truncations gave no message", bad, tried);
+    /* flipped bytes */
+    uint64_t s = 42;
+    unsigned char *c = malloc(len);
+    for (int t = 0; t < 300 && c; t++) {
+        memcpy(c, b, len);
+        for (int k = 0; k < 1 + t % 4; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            c[(s >> 33) % len] ^= (unsigned char)(1 + (s >> 20) % 255);
+        }
+        if (!parse_and_run(c, len, &runs)) bad++;
+    }
+    CHECK(bad == 0, "%d damaged files gave no message", bad);
+    printf("damaged files: %d truncations, 300 corruptions, %d still formed a model and ran\n",
+           tried, runs);
+    /* messages nested deeper than the limit (Model > Graph > Node > Attribute > Graph ...,
+     * built from the inside out): an error, not a stack overflow in protobuf-c */
+    enum { DEPTH = 3000 };
+    size_t cap = 16 * DEPTH, pos = cap;
+    unsigned char *deep = malloc(cap);
+    static const unsigned char tags[3] = {0x0a, 0x2a, 0x32};
+    for (int j = DEPTH - 1; deep && j >= 0; j--) {
+        size_t inner = cap - pos;
+        unsigned char v[10];
+        int nv = 0;
+        do {
+            v[nv++] = (unsigned char)((inner & 127) | (inner > 127 ? 128 : 0));
+            inner >>= 7;
+        } while (inner);
+        pos -= (size_t)nv;
+        memcpy(deep + pos, v, (size_t)nv);
+        deep[--pos] = j == 0 ? 0x3a : tags[(j - 1) % 3];
+    }
+    on_model *dm = deep ? on_onnx_parse(deep + pos, cap - pos, "deep.onnx", &err) : NULL;
+    CHECK(deep && !dm && strstr(err.msg, "nested"), "deep nesting is rejected: %s", err.msg);
+    on_model_free(dm);
+    free(deep);
+    free(c);
+    free(b);
+}
+
+static void test_npy(void) {
+    on_error err;
+    char p[64];
+    snprintf(p, sizeof p, "/tmp/test_onnx_%d.npy", (int)getpid());
+    float v[24];
+    for (int i = 0; i < 24; i++) v[i] = (float)i * 0.5f - 3;
+    int64_t shapes[4][4] = {{24}, {4, 6}, {2, 3, 4}, {1, 2, 3, 4}};
+    for (int r = 1; r <= 4; r++) {
+        on_array a;
+        int ok = !on_npy_save(p, v, r, shapes[r - 1], &err) && !on_npy_load(p, &a, &err);
+        CHECK(ok, "npy round trip, %d dims: %s", r, ok ? "" : err.msg);
+        if (!ok) continue;
+        CHECK(a.ndim == r && a.size == 24 && !memcmp(a.data, v, sizeof v), "npy %d dims equal", r);
+        for (int i = 0; i < r; i++) CHECK(a.dims[i] == shapes[r - 1][i], "npy dim %d", i);
+        on_array_free(&a);
+        size_t len;
+        unsigned char *b = slurp(p, &len);
+        CHECK(b && (len - 24 * 4) % 64 == 0, "the data starts at a multiple of 64");
+        for (size_t n = 0; b && n < len; n++) /* truncations */
+            if (!on_npy_parse(b, n, "t.npy", &a, &err)) CHECK(0, "a truncated .npy was read");
+        free(b);
+    }
+    static const char bad0[] = "\x93NUMPY\x01\x00\x3c\x00{'descr': '<i4', 'fortran_order': False, "
+                               "'shape': (1,), }    \n\x01\x00\x00\x00";
+    static const char bad1[] = "\x93NUMPY\x01\x00\x3c\x00{'descr': '<f4', 'fortran_order': True, "
+                               "'shape': (1,), }     \n\x01\x00\x00\x00";
+    static const char bad2[] = "NUMPY";
+    const char *bad[] = {bad0, bad1, bad2};
+    size_t blen[] = {sizeof bad0 - 1, sizeof bad1 - 1, sizeof bad2 - 1};
+    const char *why[] = {"<i4", "Fortran", "magic"};
+    for (int i = 0; i < 3; i++) {
+        on_array a;
+        int rc = on_npy_parse(bad[i], blen[i], "b.npy", &a, &err);
+        CHECK(rc && strstr(err.msg, why[i]), "bad .npy %d: %s", i, rc ? err.msg : "accepted");
+        if (!rc) on_array_free(&a);
+    }
+    remove(p);
+}
+
+/* ordnet run / export in a child process. */
+static int cli(const char *const *argv) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(ORDNET_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void) {
+    char out[64], exp[64];
+    snprintf(out, sizeof out, "/tmp/test_onnx_run_%d.npy", (int)getpid());
+    snprintf(exp, sizeof exp, "/tmp/test_onnx_exp_%d.onnx", (int)getpid());
+    on_error err;
+    on_array y, ref;
+    const char *run1[] = {
+        ORDNET_BIN, "run", DATA "/resnet18_w8.onnx", "--input", DATA "/resnet18_w8.x.npy", "-o",
+        out,        NULL};
+    CHECK(cli(run1) == 0, "ordnet run exits 0");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/resnet18_w8.y.npy", &ref, &err)) {
+        CHECK(y.ndim == 2 && y.dims[0] == 2 && y.dims[1] == 10, "ordnet run writes (2, 10)");
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "ordnet run matches PyTorch");
+        on_array_free(&y);
+        on_array_free(&ref);
+    } else
+        CHECK(0, "ordnet run output: %s", err.msg);
+    const char *run2[] = {ORDNET_BIN,
+                          "run",
+                          DATA "/softmax_head.onnx",
+                          "--input",
+                          DATA "/softmax_head.x.npy",
+                          "-o",
+                          out,
+                          "--softmax",
+                          NULL};
+    CHECK(cli(run2) == 0, "ordnet run --softmax exits 0");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/softmax_head.y.npy", &ref, &err)) {
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "ordnet run --softmax matches PyTorch's Softmax");
+        on_array_free(&y);
+        on_array_free(&ref);
+    }
+    const char *ex[] = {ORDNET_BIN, "export", DATA "/conv1d.onnx", "-o", exp, NULL};
+    CHECK(cli(ex) == 0, "ordnet export exits 0");
+    const char *run3[] = {ORDNET_BIN, "run", exp, "--input", DATA "/conv1d.x.npy", "-o", out, NULL};
+    CHECK(cli(run3) == 0, "ordnet run of the exported model exits 0");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/conv1d.y.npy", &ref, &err)) {
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "the exported conv1d model matches PyTorch");
+        on_array_free(&y);
+        on_array_free(&ref);
+    }
+    const char *bad[] = {
+        ORDNET_BIN, "run", DATA "/conv1d.onnx", "--input", DATA "/resnet18_w8.x.npy", "-o",
+        out,        NULL};
+    CHECK(cli(bad) == 1, "ordnet run refuses an input of the wrong shape");
+    remove(out);
+    remove(exp);
+}
+
+int main(void) {
+    test_all_cases();
+    test_structure();
+    test_errors();
+    test_npy();
+    test_cli();
+    return check_done();
+}
