@@ -3,7 +3,8 @@
 # MODEL) trained and run by `ordnet bench` and by its PyTorch twin (bench/torch_bench.py),
 # PyTorch both as installed and tuned, alternately (ordnet, torch, torch tuned, ordnet, ...)
 # for ROUNDS rounds per setting; prints the medians and the ratios as a Markdown table.
-# Needs Debian's python3-torch; builds ordnet if needed.
+# Needs Debian's python3-torch, python3-torchvision and python3-onnx (ResNet-18); builds
+# ordnet if needed.
 #
 #   bash bench/run.sh [ROUNDS (3)] [SECONDS per measurement (3)]
 set -euo pipefail
@@ -34,6 +35,17 @@ for threads in 2 1; do
     done
 done
 
+# ResNet-18 (torchvision's, full width, 224x224) at inference: ordnet runs the ONNX export
+# (optimized: BatchNorm folded), PyTorch the module, batch 8 and batch 1, 2 threads.
+[ -f build/resnet18.onnx ] || /usr/bin/python3 bench/torch_resnet18.py >&2
+for r in $(seq "$rounds"); do
+    echo "resnet18 round $r" >&2
+    ./build/ordnet bench build/resnet18.onnx --infer-only --infer-batch 8 --threads 2 \
+        --seconds "$secs" --no-layers --json >> "$out/ordnet-resnet18.json"
+    "${tuned[@]}" /usr/bin/python3 bench/torch_bench.py --model resnet18 --infer-only \
+        --infer-batch 8 --threads 2 --seconds "$secs" --json >> "$out/tuned-resnet18.json"
+done
+
 /usr/bin/python3 - "$out" <<'PY'
 import json, os, platform, statistics, subprocess, sys
 out = sys.argv[1]
@@ -62,6 +74,13 @@ for t in (2, 1):
     print(f"| {t} | {oi:.0f} | {pi:.0f} | {qi:.0f} | **{oi / qi:.2f}x** | {ol:.3f} | {ql:.3f} | **{ol / ql:.2f}** |")
 o, p, q = (load(f"{w}-2-128.json") for w in ("ordnet", "torch", "tuned"))
 om, pm, qm = med(o, "peak_rss_mb"), med(p, "peak_rss_mb"), med(q, "peak_rss_mb")
+o, q = load("ordnet-resnet18.json"), load("tuned-resnet18.json")
+oi, qi = med(o, "infer_images_per_s"), med(q, "infer_images_per_s")
+ol, ql = med(o, "latency_ms_batch1"), med(q, "latency_ms_batch1")
+print("\n| ResNet-18, 224x224, 2 threads | ordnet (ONNX, optimized) | PyTorch tuned | ratio |")
+print("| --- | --- | --- | --- |")
+print(f"| inference images/s, batch 8 | {oi:.1f} | {qi:.1f} | **{oi / qi:.2f}x** |")
+print(f"| latency ms, batch 1 | {ol:.1f} | {ql:.1f} | **{ol / ql:.2f}** |")
 print(f"\nPeak RSS training at batch 128 (2 threads): ordnet {om:.0f} MB, PyTorch {pm:.0f} MB, "
       f"tuned {qm:.0f} MB: ordnet / tuned = **{om / qm:.2f}**")
 PY

@@ -3,8 +3,8 @@
 the same measurements (training steps of forward + cross-entropy + backward + SGD with
 momentum; eval-mode inference under no_grad; batch-1 latency; peak RSS after training).
 
-usage: /usr/bin/python3 bench/torch_bench.py [--model reference|NAME] [--batch N]
-           [--infer-batch N] [--threads N] [--seconds S] [--json]
+usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18] [--batch N]
+           [--infer-batch N] [--threads N] [--seconds S] [--infer-only] [--json]
 Run it "tuned" with OPENBLAS_NUM_THREADS=1 and the MALLOC_* settings of bench/run.sh.
 """
 import argparse, json, resource, time
@@ -26,7 +26,12 @@ def reference(order="bn relu maxpool dropout"):
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 7 * 7, 10)), (1, 28, 28)
 
 
-MODELS = {"reference": reference}
+def resnet18():
+    import torchvision
+    return torchvision.models.resnet18(weights=None), (3, 224, 224)
+
+
+MODELS = {"reference": reference, "resnet18": resnet18}
 
 
 def timed(fn, secs, min_reps):
@@ -47,6 +52,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--infer-only", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -63,11 +69,13 @@ def main():
         loss.backward()
         opt.step()
 
-    net.train()
-    for _ in range(3):
-        step()
-    train = a.batch * timed(step, a.seconds, 5)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    train = rss = None
+    if not a.infer_only:
+        net.train()
+        for _ in range(3):
+            step()
+        train = a.batch * timed(step, a.seconds, 5)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     net.eval()
     xi, x1 = x[:a.infer_batch].contiguous(), x[:1].contiguous()
     with torch.no_grad():
@@ -81,8 +89,9 @@ def main():
     if a.json:
         print(json.dumps(r))
     else:
-        print(f"training {train:9.0f} images/s   peak RSS {rss:.1f} MB\n"
-              f"inference {infer:8.0f} images/s\nlatency {latency:10.3f} ms at batch 1")
+        if train is not None:
+            print(f"training {train:9.0f} images/s   peak RSS {rss:.1f} MB")
+        print(f"inference {infer:8.0f} images/s\nlatency {latency:10.3f} ms at batch 1")
 
 
 if __name__ == "__main__":

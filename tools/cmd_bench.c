@@ -74,6 +74,7 @@ typedef struct layer_time {
 static int run(args *a) {
     const char *model = REFERENCE_MODEL;
     int batch = 128, infer_batch = 256, threads = 0, keep = 0, json = 0, layers = 1, only = 0;
+    int infer_only = 0;
     double secs = 3;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--batch"))
@@ -88,6 +89,8 @@ static int run(args *a) {
             keep = 1;
         else if (is_opt(a, "--cpu-time"))
             g_clock = CLOCK_PROCESS_CPUTIME_ID;
+        else if (is_opt(a, "--infer-only"))
+            infer_only = 1;
         else if (is_opt(a, "--train-only"))
             only = 1, layers = 0;
         else if (is_opt(a, "--no-layers"))
@@ -131,30 +134,34 @@ static int run(args *a) {
     fill(x, isz * maxb, y, maxb, out.c);
 
     /* training: the cheapest member of the model's class, as `ordnet train` runs it */
-    int changed = 0;
-    if (!keep && !(t = on_reorder_cheapest(m, 0, &changed, &err))) goto fail;
-    on_model *tm = t ? t : m;
-    if (on_model_compile(tm, batch, &err)) goto fail;
-    job tj = {tm, x, y, batch, 1};
-    for (int k = 0; k < 3; k++) step(&tj); /* warm-up: threads, caches */
-    double train_ips = batch * timed(&tj, secs, 5, NULL);
-    double rss = peak_rss_mb();
-    int nn = on_model_num_nodes(tm);
-    if (layers) {
-        lt = calloc((size_t)nn, sizeof *lt);
-        if (!lt || on_model_profile(tm, 1)) goto oom;
-        long steps;
-        timed(&tj, secs / 3, 3, &steps);
-        for (int i = 1; i < nn; i++) {
-            double f, b;
-            on_model_node_seconds(tm, i, &f, &b);
-            on_cost c = on_model_node_cost(tm, i);
-            lt[i].fwd_ms = 1e3 * f / steps;
-            lt[i].bwd_ms = 1e3 * b / steps;
-            lt[i].fwd_gflops = f > 0 ? c.flops_fwd * batch * steps / f / 1e9 : 0;
-            lt[i].bwd_gflops = b > 0 ? c.flops_bwd * batch * steps / b / 1e9 : 0;
+    int changed = 0, nn = 0;
+    on_model *tm = m;
+    double train_ips = 0, rss = 0;
+    if (!infer_only) {
+        if (!keep && !(t = on_reorder_cheapest(m, 0, &changed, &err))) goto fail;
+        tm = t ? t : m;
+        if (on_model_compile(tm, batch, &err)) goto fail;
+        job tj = {tm, x, y, batch, 1};
+        for (int k = 0; k < 3; k++) step(&tj); /* warm-up: threads, caches */
+        train_ips = batch * timed(&tj, secs, 5, NULL);
+        rss = peak_rss_mb();
+        nn = on_model_num_nodes(tm);
+        if (layers) {
+            lt = calloc((size_t)nn, sizeof *lt);
+            if (!lt || on_model_profile(tm, 1)) goto oom;
+            long steps;
+            timed(&tj, secs / 3, 3, &steps);
+            for (int i = 1; i < nn; i++) {
+                double f, b;
+                on_model_node_seconds(tm, i, &f, &b);
+                on_cost c = on_model_node_cost(tm, i);
+                lt[i].fwd_ms = 1e3 * f / steps;
+                lt[i].bwd_ms = 1e3 * b / steps;
+                lt[i].fwd_gflops = f > 0 ? c.flops_fwd * batch * steps / f / 1e9 : 0;
+                lt[i].bwd_gflops = b > 0 ? c.flops_bwd * batch * steps / b / 1e9 : 0;
+            }
+            on_model_profile(tm, 0);
         }
-        on_model_profile(tm, 0);
     }
 
     if (only) {
@@ -196,14 +203,18 @@ static int run(args *a) {
     }
 
     double fma = on_measure_fma_gflops(threads), sgemm = on_measure_sgemm_gflops(1024, threads);
-    char *order = on_model_to_spec(tm);
+    char *order = on_model_to_spec(tm), tr[32] = "null", mem[32] = "null";
+    if (!infer_only) {
+        snprintf(tr, sizeof tr, "%.1f", train_ips);
+        snprintf(mem, sizeof mem, "%.1f", rss);
+    }
     if (json) {
         printf("{\"threads\": %d, \"batch\": %d, \"infer_batch\": %d, \"train_images_per_s\": "
-               "%.1f, \"infer_images_per_s\": %.1f, \"infer_unoptimized_images_per_s\": %.1f, "
-               "\"latency_ms_batch1\": %.4f, \"peak_rss_mb\": %.1f, \"fma_peak_gflops\": %.1f, "
+               "%s, \"infer_images_per_s\": %.1f, \"infer_unoptimized_images_per_s\": %.1f, "
+               "\"latency_ms_batch1\": %.4f, \"peak_rss_mb\": %s, \"fma_peak_gflops\": %.1f, "
                "\"sgemm_1024_gflops\": %.1f, \"train_order\": \"%s\", \"layers\": [",
-               threads, batch, infer_batch, train_ips, infer_ips, raw_ips, latency_ms, rss, fma,
-               sgemm, order ? order : "");
+               threads, batch, infer_batch, tr, infer_ips, raw_ips, latency_ms, mem, fma, sgemm,
+               order ? order : "");
         for (int i = 1; lt && i < nn; i++)
             printf("%s{\"name\": \"%s\", \"type\": \"%s\", \"forward_ms\": %.4f, \"backward_ms\": "
                    "%.4f, \"forward_gflops\": %.2f, \"backward_gflops\": %.2f}",
@@ -215,7 +226,7 @@ static int run(args *a) {
         printf("%d threads; training batch %d, inference batch %d; synthetic data\n", threads,
                batch, infer_batch);
         if (changed) printf("training the equal, cheaper order:\n  %s\n", order ? order : "");
-        printf("training   %9.0f images/s   peak RSS %.1f MB\n", train_ips, rss);
+        if (!infer_only) printf("training   %9.0f images/s   peak RSS %.1f MB\n", train_ips, rss);
         printf("inference  %9.0f images/s   optimized (%d rewrites); as written %.0f images/s\n",
                infer_ips, nrw, raw_ips);
         printf("latency    %9.3f ms at batch 1 (optimized)\n", latency_ms);
@@ -245,6 +256,8 @@ static int run(args *a) {
                 else
                     printf("\n");
             }
+        }
+        if (lat) {
             printf("\nbatch-1 inference of the optimized model, per layer (a layer run inside a\n"
                    "convolution's output loop counts as the convolution):\n");
             for (int i = 1; i < no; i++)
@@ -285,6 +298,7 @@ const command cmd_bench = {
     "  --keep-order           train the layers in the order written\n"
     "  --no-layers            skip the per-layer profile\n"
     "  --train-only           measure training only\n"
+    "  --infer-only           measure inference only (no training step, no peak RSS)\n"
     "  --cpu-time             time by the process's CPU time, not wall time (to compare builds\n"
     "                         with --threads 1 on a busy machine; layer times stay wall time)\n"
     "  --json                 {\"train_images_per_s\", \"infer_images_per_s\", \"peak_rss_mb\",\n"
