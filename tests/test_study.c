@@ -26,8 +26,14 @@ static void count_line(void *user, const char *line) {
 static int count_rows(void) {
     char path[160];
     snprintf(path, sizeof path, "%s/study.sqlite", out);
-    sqlite3 *db;
-    if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
+    sqlite3 *db = NULL;
+    /* read-only: while the CLI starts, the directory or the file may not exist yet, and
+     * the test must not create them; a failed open still allocates a handle to close */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *st;
     int n = -1;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK &&
