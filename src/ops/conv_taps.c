@@ -48,12 +48,16 @@ size_t on_conv_taps_tmp(const on_attrs *a, const on_geom *g, int channels, int t
     return (size_t)t.F * t.K + (size_t)threads * per_thread(&t);
 }
 
-/* W (F, C, tap) -> wt (tap, F, C), channels [c0, c1) of every filter. */
+/* W (F, C, tap) -> wt (tap, F, C), split over the threads of the enclosing parallel region
+ * by filters; writes run along C. */
 static void repack(const float *w, const taps *t, float *wt) {
+#pragma omp for schedule(static)
     for (int f = 0; f < t->F; f++)
-        for (int ci = 0; ci < t->C; ci++)
-            for (int k = 0; k < t->taps; k++)
-                wt[((size_t)k * t->F + f) * t->C + ci] = w[((size_t)f * t->C + ci) * t->taps + k];
+        for (int k = 0; k < t->taps; k++) {
+            float *o = wt + ((size_t)k * t->F + f) * t->C;
+            const float *in = w + (size_t)f * t->C * t->taps + k;
+            for (int ci = 0; ci < t->C; ci++) o[ci] = in[(size_t)ci * t->taps];
+        }
 }
 
 /* x (C,H,W) -> xp (C, Hp*Wp) with zeros around, channels [c0, c1) */
@@ -103,8 +107,7 @@ void on_conv_taps_forward(const on_call *c, const on_geom *g) {
 #pragma omp parallel num_threads(c->threads)
     {
         int th = on_thread_id(), T = on_thread_count();
-#pragma omp single
-        repack(c->p[0], &t, wt);
+        repack(c->p[0], &t, wt); /* ends with a barrier */
         if (share) {
             float *xp = blocks, *ye = xp + 2 * (size_t)t.C * t.HW;
             for (int i = 0; i < c->n; i++) {
@@ -137,8 +140,7 @@ void on_conv_taps_backward(const on_call *c, const on_geom *g) {
         float *xp = blocks + per * th, *dxp = xp + (size_t)t.C * t.HW;
         float *dye = dxp + (size_t)t.C * t.HW, *dwt = blocks + per * th + dwoff;
         float *db = dwt + (size_t)t.F * t.K;
-#pragma omp single
-        repack(c->p[0], &t, wt);
+        repack(c->p[0], &t, wt); /* ends with a barrier */
         memset(dwt, 0, sizeof(float) * (size_t)t.F * (t.K + 1));
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             const float *dy = c->dy + ysz * i;
