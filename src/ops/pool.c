@@ -43,6 +43,12 @@ static win window(const on_attrs *a, const on_geom *g, int p, int q) {
     return w;
 }
 
+/* The larger of a and b, or b when b is NaN: folding it over a window in order gives the
+ * value of its first largest element, a NaN where there is one. */
+static inline float max_nan(float a, float b) {
+    return (b > a) | (b != b) ? b : a;
+}
+
 /* Index of the first extreme element of window w in plane x; sign = 1 max, -1 min. */
 static int extreme(const float *x, int W, win w, float sign) {
     int best = w.y0 * W + w.x0;
@@ -205,12 +211,13 @@ static void pool_run(const on_call *c, int kind, int backward) {
             for (int q = 0; q < g.q; q++) {
                 win w = window(c->a, &g, p, q);
                 size_t o = pl * pq + (size_t)p * g.q + q;
-                if (kind != ON_POOL_AVG) {
-                    int e = extreme(x, g.w, w, sign);
-                    if (backward)
-                        c->dx[pl * hw + e] += c->dy[o];
-                    else
-                        c->y[o] = x[e];
+                if (kind != ON_POOL_AVG && backward) {
+                    c->dx[pl * hw + extreme(x, g.w, w, sign)] += c->dy[o];
+                } else if (kind != ON_POOL_AVG) { /* the value only: no branches on data */
+                    float m = sign * x[w.y0 * g.w + w.x0];
+                    for (int i = w.y0; i < w.y1; i++)
+                        for (int j = w.x0; j < w.x1; j++) m = max_nan(m, sign * x[i * g.w + j]);
+                    c->y[o] = sign * m;
                 } else if (backward) {
                     float d = c->dy[o] / w.div;
                     for (int i = w.y0; i < w.y1; i++)
