@@ -1,7 +1,8 @@
 /* test_study.c - the order study on a tiny budget: classes from the analyzer, one run per
  * class and seed stored as it finishes, a rerun that skips finished runs, a study killed
  * with SIGKILL that loses only the run in progress, and the report files with the fields
- * scripts rely on; plus the statistics behind the report. */
+ * scripts rely on; plus the statistics behind the report, and `ordnet bench --json` (its
+ * fields, not its speed: tests time nothing). */
 #include "check.h"
 #include "study/study.h"
 
@@ -185,12 +186,74 @@ static void test_kill(void) {
     free(md);
 }
 
+/* Run the CLI with argv, stdout into a file; returns its JSON output (or NULL). */
+static cJSON *cli_json(const char *const *argv) {
+    char path[128];
+    snprintf(path, sizeof path, "%s-bench.json", out);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(path, "w", stdout)) _exit(126);
+        execv(ORDNET_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    FILE *f = fopen(path, "r");
+    char buf[65536] = {0};
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    remove(path);
+    buf[n] = 0;
+    return WIFEXITED(status) && !WEXITSTATUS(status) ? cJSON_Parse(buf) : NULL;
+}
+
+static double num(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* ordnet bench: the fields scripts read, positive; a layer entry per layer; ONNX models */
+static void test_bench(void) {
+    const char *argv[] = {ORDNET_BIN,
+                          "bench",
+                          "input(8,8,3) conv2d(6,3,same) bn relu maxpool dropout(0.2) flatten "
+                          "dense(4)",
+                          "--batch",
+                          "4",
+                          "--infer-batch",
+                          "3",
+                          "--seconds",
+                          "0.01",
+                          "--json",
+                          NULL};
+    cJSON *j = cli_json(argv);
+    CHECK(j != NULL, "bench --json prints JSON");
+    if (j) {
+        CHECK(num(j, "train_images_per_s") > 0 && num(j, "infer_images_per_s") > 0 &&
+                  num(j, "peak_rss_mb") > 0 && num(j, "latency_ms_batch1") > 0 &&
+                  num(j, "batch") == 4 && num(j, "infer_batch") == 3,
+              "bench: train/infer images/s, peak RSS, latency, batches");
+        CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "layers")) == 7,
+              "bench: one entry per layer");
+        cJSON_Delete(j);
+    }
+    const char *onnx[] = {ORDNET_BIN,     "bench",     "onnx/data/conv1d.onnx",
+                          "--infer-only", "--seconds", "0.01",
+                          "--json",       NULL};
+    j = cli_json(onnx);
+    CHECK(j && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "train_images_per_s")) &&
+              num(j, "infer_images_per_s") > 0,
+          "bench --infer-only of an ONNX model");
+    cJSON_Delete(j);
+}
+
 int main(void) {
     on_set_threads(2);
     snprintf(out, sizeof out, "/tmp/ordnet-study-%d", (int)getpid());
     test_stats();
     test_run_and_resume();
     test_kill();
+    test_bench();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", out);
     if (system(cmd)) return 1;

@@ -115,8 +115,11 @@ static int run(args *a) {
     double *lat = NULL;
     on_rewrite rw[64];
     int ckpt = is_checkpoint(model) || is_onnx(model); /* trained weights */
-    if (!(m = ckpt ? load_trained(model, NULL, &err) : load_model(model, NULL, 10, &err)))
-        goto fail;
+    if (!(m = ckpt ? load_trained(model, NULL, &err) : load_model(model, NULL, 0, &err))) goto fail;
+    if (!ckpt && on_model_output_shape(m).rank != 1) { /* no classifier: add one (10 classes) */
+        on_model_free(m);
+        if (!(m = load_model(model, NULL, 10, &err))) goto fail;
+    }
     if (!ckpt) on_model_init(m, 1);
     on_shape in = on_model_node_shape(m, 0), out = on_model_output_shape(m);
     if (out.rank != 1) {
