@@ -121,7 +121,11 @@ static int run(args *a) {
         if (!(m = on_checkpoint_load(out, &p.info, &err))) goto fail;
         cfg = p.info.cfg;
         cfg.start_epoch = p.info.epoch;
-        data = p.info.data[0] ? p.info.data : data;
+        /* a copy: p.info.data is rewritten from `data` below (overlapping snprintf left the
+         * resumed checkpoints with no data set, so a second resume trained on the default) */
+        static char resumed_data[sizeof p.info.data];
+        snprintf(resumed_data, sizeof resumed_data, "%s", p.info.data);
+        data = resumed_data[0] ? resumed_data : data;
         if (cfg.start_epoch >= cfg.epochs) {
             printf("%s: already trained for all %d epochs\n", out, cfg.epochs);
             rc = 0;

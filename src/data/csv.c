@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +41,12 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
             char *end;
             errno = 0;
             double v = strtod(p, &end);
-            if (end == p || errno == ERANGE) {
+            /* inf, nan and values beyond float's range are refused too (found by fuzzing:
+             * they trained on NaN, and NaN labels made classes that no example had) */
+            if (end == p || errno == ERANGE || !isfinite(v) || fabs(v) > FLT_MAX) {
                 int tl = (int)strcspn(p, ",\t \r\n");
-                on_fail(err, "%s:%d:%d: '%.*s' is not a number", path, lineno, (int)(p - line) + 1,
-                        tl < 24 ? tl : 24, p);
+                on_fail(err, "%s:%d:%d: '%.*s' is not a %snumber", path, lineno,
+                        (int)(p - line) + 1, tl < 24 ? tl : 24, p, end == p ? "" : "finite ");
                 goto done;
             }
             if (field == 0)

@@ -188,6 +188,12 @@ on_model *on_checkpoint_load(const char *path, on_checkpoint_info *info, on_erro
                 fmt ? "'" : "missing", fmt ? fmt : "", fmt ? "'" : "");
         goto fail;
     }
+    /* every entry must be covered by the checksum: more than it can cover is refused */
+    if (on_st_meta_count(f) > 64 || on_st_count(f) > 1024) {
+        on_fail(err, "%s: %d metadata entries and %d tensors: more than a checkpoint holds", path,
+                on_st_meta_count(f), on_st_count(f));
+        goto fail;
+    }
     /* verify the checksum before trusting anything else */
     {
         item meta[64], tens[1024];

@@ -1,27 +1,85 @@
 #!/usr/bin/env bash
-# run.sh - build the model-reader fuzzer (fuzz_spec.c) with clang's libFuzzer, AddressSanitizer
-# and UndefinedBehaviorSanitizer straight from the library's sources, then fuzz for SECONDS
-# (default 60) starting from corpus/. Exits non-zero when the fuzzer finds a crash, a leak,
-# a hang or a broken invariant; the input is left in $OUT (build-fuzz/ by default).
+# run.sh - build ordnet's libFuzzer harnesses with clang, AddressSanitizer and
+# UndefinedBehaviorSanitizer straight from the library's sources, then fuzz each for SECONDS
+# (default 60), one after the other, starting from its seed corpus.
 #
-#   bash tests/fuzz/run.sh 30
+#   bash tests/fuzz/run.sh 30                    # every harness, 30 s each (CI)
+#   bash tests/fuzz/run.sh 600 idx checkpoint    # these two, 10 minutes each
+#
+# A harness is tests/fuzz/fuzz_NAME.c with its seeds in tests/fuzz/corpus_NAME/: adding
+# both is enough; options (dictionary, input size, extra libraries) go in the two `case`
+# lists below when the defaults do not fit. Found inputs go to $OUT/corpus_NAME/ (OUT is
+# build-fuzz/ by default), crashing inputs to $OUT/crash-*, the fuzzer's log to
+# $OUT/fuzz_NAME.log. Exits non-zero when any harness finds a crash, a leak, a hang or a
+# broken invariant; the last lines print, per harness, the executions and the verdict.
 set -euo pipefail
 secs=${1:-60}
+shift || true
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${OUT:-$root/build-fuzz}
 cc=${CC_FUZZ:-$(command -v clang-14 || command -v clang)}
+jobs=${JOBS:-$(nproc)}
 blas_inc=$(ls -d /usr/include/*/openblas-openmp 2>/dev/null | head -1)
-mkdir -p "$out/corpus"
-# The readers need the graph, the op table, the compact form and the summary; the trainer,
-# data and I/O modules are left out. Parameter counts are capped lower than in the library
-# so that a fuzzed model cannot ask for gigabytes.
-"$cc" -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -DON_MAX_MODEL_PARAMS='((size_t)1<<22)' \
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-    -Wno-unknown-pragmas -I"$root/include" -I"$root/src" ${blas_inc:+-I"$blas_inc"} \
-    "$root"/src/*.c "$root"/src/ops/*.c "$root"/src/spec/*.c "$here/fuzz_spec.c" \
-    -o "$out/fuzz_spec" -lopenblas -lcjson -lm
-# Words the inputs are made of.
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+    for f in "$here"/fuzz_*.c; do
+        n=$(basename "$f" .c)
+        names+=("${n#fuzz_}")
+    done
+fi
+
+# Per-harness libFuzzer options and extra link libraries.
+fuzz_opts() {
+    case $1 in
+    spec) echo "-max_len=4096 -dict=$out/keras.dict" ;;
+    idx) echo "-max_len=8192" ;;
+    csv) echo "-max_len=4096 -dict=$out/csv.dict" ;;
+    cifar) echo "-max_len=12300" ;; # up to 4 records of 3073 bytes, and the flag byte
+    checkpoint) echo "-max_len=16384 -dict=$out/checkpoint.dict" ;;
+    *) echo "-max_len=4096" ;;
+    esac
+}
+extra_libs() {
+    case $1 in
+    *) echo "" ;;
+    esac
+}
+
+# The library, once, instrumented for coverage: every source under src/. Parameter counts
+# are capped lower than in the library so that a fuzzed model cannot ask for gigabytes.
+flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -DON_MAX_MODEL_PARAMS='((size_t)1<<22)'
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+    -Wno-unknown-pragmas -I"$root/include" -I"$root/src" ${blas_inc:+-I"$blas_inc"})
+libs=(-lopenblas -lcjson -lsqlite3 -lpng -lz -lm)
+mkdir -p "$out/obj"
+rm -f "$out"/obj/*.o "$out/libordnet_fuzz.a"
+srcs=$(cd "$root" && find src -name '*.c' | sort)
+if [ -d "$root/src/onnx" ]; then # the ONNX code needs protobuf-c's code for onnx.proto
+    if command -v protoc-c >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then
+        mkdir -p "$out/onnx-gen"
+        protoc-c --c_out="$out/onnx-gen" -I/usr/include/onnx /usr/include/onnx/onnx.proto
+        flags+=(-I"$out/onnx-gen")
+        libs+=(-lprotobuf-c)
+        srcs="$srcs $out/onnx-gen/onnx.pb-c.c"
+    else
+        echo "run.sh: no protoc-c or onnx.proto (libprotobuf-c-dev protobuf-c-compiler libonnx-dev): src/onnx left out"
+        srcs=$(echo "$srcs" | grep -v '^src/onnx/')
+    fi
+fi
+for src in $srcs; do
+    case $src in /*) path=$src ;; *) path=$root/$src ;; esac
+    "$cc" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$path" \
+        -o "$out/obj/$(basename "$(echo "$src" | tr / _)" .c).o" &
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+done
+wait
+for src in $srcs; do # a failed compile left no object
+    [ -f "$out/obj/$(basename "$(echo "$src" | tr / _)" .c).o" ] || exit 1
+done
+ar rcs "$out/libordnet_fuzz.a" "$out"/obj/*.o
+
+# Dictionaries: words the inputs are made of.
 cat > "$out/keras.dict" <<'DICT'
 "Input(shape=("
 "Conv1D("
@@ -68,6 +126,83 @@ cat > "$out/keras.dict" <<'DICT'
 " flatten "
 "bn relu"
 DICT
-cd "$out"
-./fuzz_spec -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
-    -dict=keras.dict corpus "$here/corpus"
+cat > "$out/csv.dict" <<'DICT'
+","
+"\x09"
+"\x0a"
+"\x0d\x0a"
+"\x0c"
+"#"
+" "
+"-"
+"."
+"e+"
+"e-308"
+"1e39"
+"nan"
+"inf"
+"-inf"
+"0x1p-3"
+"1.5"
+"0.0001"
+DICT
+cat > "$out/checkpoint.dict" <<'DICT'
+"__metadata__"
+"\"dtype\":\"F32\""
+"\"dtype\":\"I64\""
+"\"shape\":["
+"\"data_offsets\":["
+"\"format\":\"ordnet-checkpoint-1\""
+"\"model\":\""
+"\"checksum\":\"crc32:"
+"\"epoch\":\""
+"\"classes\":\""
+"\"normalization\":\"{\\\"mean\\\":[0.5],\\\"std\\\":[0.25]}\""
+"\"train_config\":\""
+"\"data\":\""
+"optimizer.state"
+"input(28,28,1) "
+"conv2d(2,3) "
+"dense(10)"
+"bn "
+"maxpool(4) "
+DICT
+
+status=0
+summary=""
+for name in "${names[@]}"; do
+    src="$here/fuzz_$name.c"
+    if [ ! -f "$src" ]; then
+        echo "run.sh: no harness $src" >&2
+        exit 2
+    fi
+    # shellcheck disable=SC2046
+    "$cc" "${flags[@]}" -fsanitize=fuzzer "$src" "$out/libordnet_fuzz.a" -o "$out/fuzz_$name" \
+        "${libs[@]}" $(extra_libs "$name")
+    mkdir -p "$out/corpus_$name"
+    seeds=()
+    [ -d "$here/corpus_$name" ] && seeds=("$here/corpus_$name")
+    echo "== fuzz_$name: $secs s"
+    set +e
+    # shellcheck disable=SC2046
+    (cd "$out" && "./fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$out/" $(fuzz_opts "$name") \
+        "corpus_$name" "${seeds[@]}") >"$out/fuzz_$name.log" 2>&1
+    rc=$?
+    set -e
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_$name.log" | tail -1)
+    cov=$(grep -o 'cov: [0-9]*' "$out/fuzz_$name.log" | tail -1)
+    if [ $rc -eq 0 ]; then
+        verdict="0 crashes"
+    else
+        verdict="FAILED (exit $rc; see $out/fuzz_$name.log)"
+        tail -40 "$out/fuzz_$name.log"
+        status=1
+    fi
+    line="fuzz_$name: ${execs:-?} executions in $secs s, ${cov:-cov: ?} edges, $verdict"
+    echo "$line"
+    summary+="$line"$'\n'
+done
+echo "== fuzzing summary"
+printf '%s' "$summary"
+exit $status
