@@ -529,7 +529,13 @@ static void run_chain(void *ctx, int s) {
         c.x += (size_t)s * on_shape_size(c.xs);
         c.y += (size_t)s * on_shape_size(c.ys);
         c.sample0 = s;
+        /* inside the producer's threads: this thread alone; called after them (a sample
+         * the threads shared): all of them */
+#ifdef _OPENMP
+        if (omp_in_parallel()) c.threads = 1;
+#else
         c.threads = 1;
+#endif
         nd->op->forward(&c);
     }
 }

@@ -104,27 +104,30 @@ void on_conv_taps_forward(const on_call *c, const on_geom *g) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread(&t);
     float *wt = c->tmp, *blocks = c->tmp + (size_t)t.F * t.K;
     int share = c->n < c->threads; /* batch-1 latency: the threads split each sample */
+    if (share) { /* one parallel region per sample; its layers after it run on all threads */
+        float *xp = blocks, *ye = xp + 2 * (size_t)t.C * t.HW;
+        for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
-    {
-        int th = on_thread_id(), T = on_thread_count();
-        repack(c->p[0], &t, wt); /* ends with a barrier */
-        if (share) {
-            float *xp = blocks, *ye = xp + 2 * (size_t)t.C * t.HW;
-            for (int i = 0; i < c->n; i++) {
+            {
+                int th = on_thread_id(), T = on_thread_count();
+                if (!i) repack(c->p[0], &t, wt); /* ends with a barrier */
                 pad(c->x + xsz * i, g, &t, t.C * th / T, t.C * (th + 1) / T, xp);
 #pragma omp barrier
                 forward_rows(c, &t, wt, xp, ye, c->y + ysz * i, t.F * th / T, t.F * (th + 1) / T);
-#pragma omp barrier
-#pragma omp single
-                if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
             }
-        } else {
-            float *xp = blocks + per * th, *ye = xp + 2 * (size_t)t.C * t.HW;
-            for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
-                pad(c->x + xsz * i, g, &t, 0, t.C, xp);
-                forward_rows(c, &t, wt, xp, ye, c->y + ysz * i, 0, t.F);
-                if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
-            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        float *xp = blocks + per * th, *ye = xp + 2 * (size_t)t.C * t.HW;
+        repack(c->p[0], &t, wt); /* ends with a barrier */
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            pad(c->x + xsz * i, g, &t, 0, t.C, xp);
+            forward_rows(c, &t, wt, xp, ye, c->y + ysz * i, 0, t.F);
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
 }
