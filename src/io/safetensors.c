@@ -8,19 +8,18 @@
  * prod(shape) * dtype size, computed without overflow. Names must be unique.
  */
 #include "safetensors.h"
+#include "atomic.h"
 
 #include "ops/op.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_EXACT 9007199254740992.0 /* 2^53: larger JSON numbers are not exact doubles */
 
@@ -617,72 +616,21 @@ static char *make_header(const on_st_writer *w, size_t *len) {
     return out;
 }
 
-/* fsync the directory holding path, so that the rename itself is durable. Best effort. */
-static void sync_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 int on_st_write(const on_st_writer *w, const char *path, on_error *err) {
     size_t hlen;
     char *hdr = make_header(w, &hlen);
-    if (!hdr) return on_fail(err, "%s: out of memory building the header", path);
-    size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
-    if (!tmp) {
-        free(hdr);
-        return on_fail(err, "%s: out of memory", path);
-    }
-    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        int e = errno;
-        on_fail(err, "%s: cannot create the temporary file %s: %s", path, tmp, strerror(e));
-        free(hdr);
-        free(tmp);
-        return -1;
+    const void **parts = malloc(sizeof *parts * (size_t)(w->n + 2));
+    size_t *lens = malloc(sizeof *lens * (size_t)(w->n + 2));
+    if (!hdr || !parts || !lens) {
+        free(hdr), free(parts), free(lens);
+        return on_fail(err, "%s: out of memory building the header", path);
     }
     unsigned char lenb[8];
     put_le64(lenb, (uint64_t)hlen);
-    int bad = fwrite(lenb, 1, 8, fp) != 8 || fwrite(hdr, 1, hlen, fp) != hlen;
-    for (int i = 0; !bad && i < w->n; i++)
-        bad = w->e[i].nbytes && fwrite(w->e[i].bytes, 1, w->e[i].nbytes, fp) != w->e[i].nbytes;
-    int e = 0;
-    if (bad || fflush(fp) || fsync(fileno(fp))) {
-        e = errno;
-        bad = 1;
-    }
-    if (fclose(fp) && !bad) {
-        e = errno;
-        bad = 1;
-    }
-    free(hdr);
-    if (bad) {
-        on_fail(err, "%s: write error on %s: %s", path, tmp, strerror(e ? e : EIO));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path)) {
-        e = errno;
-        on_fail(err, "%s: cannot rename %s over it: %s", path, tmp, strerror(e));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    sync_dir(path);
-    return 0;
+    parts[0] = lenb, lens[0] = 8;
+    parts[1] = hdr, lens[1] = hlen;
+    for (int i = 0; i < w->n; i++) parts[i + 2] = w->e[i].bytes, lens[i + 2] = w->e[i].nbytes;
+    int rc = on_write_atomic(path, parts, lens, w->n + 2, err);
+    free(hdr), free(parts), free(lens);
+    return rc;
 }
