@@ -10,20 +10,12 @@ Run it "tuned" with OPENBLAS_NUM_THREADS=1 and the MALLOC_* settings of bench/ru
 import argparse, json, resource, time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 
-def reference(order="bn relu maxpool dropout"):
-    layers, c = [], 1
-    for f in (32, 64):
-        layers.append(nn.Conv2d(c, f, 3, padding=1))
-        for op in order.split():
-            layers.append({"bn": lambda: nn.BatchNorm2d(f), "relu": nn.ReLU,
-                           "maxpool": lambda: nn.MaxPool2d(2),
-                           "dropout": lambda: nn.Dropout(0.2)}[op]())
-        c = f
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 7 * 7, 10)), (1, 28, 28)
+def reference():
+    from torch_train import model  # the same twin the accuracy comparison trains
+    return model(), (1, 28, 28)
 
 
 def resnet18():
