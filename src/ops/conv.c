@@ -52,21 +52,19 @@ static int is_pointwise(const on_attrs *a, const on_geom *g) {
            g->pl == 0 && g->pr == 0;
 }
 
-/* per thread: col (K*PQ), dcol (K*PQ), dW partial (F*K), db partial (F); or what the
- * tap-by-tap kernel needs where it applies */
+/* im2col's block per thread: col (K*PQ), dcol (K*PQ), dW partial (F*K), db partial (F) */
+static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys) {
+    size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
+    return 2 * k * pq + (size_t)a->units * (k + 1);
+}
+
+/* im2col's blocks, or what the tap-by-tap kernel needs where it applies */
 static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads) {
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
-    size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
-    return (size_t)threads * (2 * k * pq + (size_t)a->units * (k + 1));
-}
-
-/* im2col's per-thread block (the tmp size above for one thread) */
-static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys) {
-    size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
-    return 2 * k * pq + (size_t)a->units * (k + 1);
+    return (size_t)threads * im2col_block(a, xs, ys);
 }
 
 /* The output columns q in [q0, q1) whose input column q*sw + off is inside [0, w). */
