@@ -180,13 +180,17 @@ static const char *const variants[] = {
     "input(8,2) conv1d(3,3) bn elu avgpool gap dense(3)",
     "input(4) dense(6) bn tanh dense(2)",
     "input(5,5,2) leaky_relu(-0.3) hardtanh(-0.5,2) softplus(2) celu(0.5) elu(0.7)",
-    /* 4+ channels at stride 1: the tap-by-tap kernel (conv_taps.c), 'same', valid, explicit
-     * and Keras's asymmetric padding of an even kernel, 1-D */
+    /* 4+ channels at stride 1: the tap-by-tap kernel (conv_taps.c), or Winograd for 3x3
+     * (conv_winograd.c); 'same', valid, explicit and Keras's asymmetric padding of an even
+     * kernel, 1-D */
     "input(6,7,4) conv2d(3,3,same)",
     "input(5,6,5) conv2d(4,(2,3),padding=(1,0))",
     "input(6,6,4) conv2d(3,2,same,bias=0)",
     "input(5,5,4) conv2d(2,3)",
     "input(9,4) conv1d(3,3,padding=same)",
+    /* 3x3 at stride 1: Winograd F(2x2,3x3) (conv_winograd.c), odd output sizes */
+    "input(7,6,4) conv2d(3,3,padding=(2,1))",
+    "input(5,7,4) conv2d(2,3) bn tanh",
 };
 
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */

@@ -9,6 +9,7 @@
  */
 #include "op.h"
 #include "conv_taps.h"
+#include "conv_winograd.h"
 #include "geom.h"
 
 #include <cblas.h>
@@ -63,6 +64,7 @@ static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, 
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
+    if (on_conv_wino_apply(a, &g, xs.c)) return on_conv_wino_tmp(a, &g, xs.c, threads);
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
     return (size_t)threads * im2col_block(a, xs, ys);
 }
@@ -73,6 +75,15 @@ static void valid_cols(int off, int sw, int w, int Q, int *q0, int *q1) {
     int hi = w - off <= 0 ? 0 : (w - off + sw - 1) / sw; /* first q with q*sw + off >= w */
     *q0 = lo < Q ? lo : Q;
     *q1 = hi < *q0 ? *q0 : hi > Q ? Q : hi;
+}
+
+/* Kept between calls: the Winograd kernel's transformed weights, where it applies. */
+static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n) {
+    (void)ys;
+    (void)n;
+    on_geom g;
+    on_geom_make(a, xs, 1, &g, NULL);
+    return on_conv_wino_apply(a, &g, xs.c) ? on_conv_wino_saved(a, xs.c) : 0;
 }
 
 /* x (C,H,W) -> col (K, P*Q): the rows of channels [c0, c1) */
@@ -175,6 +186,10 @@ static void conv_forward(const on_call *c) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g);
+    if (on_conv_wino_apply(a, &g, C)) {
+        on_conv_wino_forward(c, &g);
+        return;
+    }
     if (on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_forward(c, &g);
         return;
@@ -206,6 +221,10 @@ static void conv_backward(const on_call *c) {
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g);
     int T = c->threads;
+    if (on_conv_wino_apply(a, &g, C)) {
+        on_conv_wino_backward(c, &g);
+        return;
+    }
     if (on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_backward(c, &g);
         return;
@@ -278,6 +297,7 @@ const on_op on_op_conv2d = {.name = "conv2d",
                             .args = CONV_ARGS,
                             .shape = conv_shape,
                             .params = conv_params,
+                            .saved_size = conv_saved_size,
                             .tmp_size = conv_tmp_size,
                             .forward = conv_forward,
                             .backward = conv_backward,
@@ -293,6 +313,7 @@ const on_op on_op_conv1d = {.name = "conv1d",
                             .args = CONV_ARGS,
                             .shape = conv_shape,
                             .params = conv_params,
+                            .saved_size = conv_saved_size,
                             .tmp_size = conv_tmp_size,
                             .forward = conv_forward,
                             .backward = conv_backward,

@@ -1,0 +1,474 @@
+/* conv_winograd.c - 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3).
+ *
+ * The output is cut into 2x2 tiles; tile t reads a 4x4 patch d of the padded input. With
+ * U = G g G^T (4x4 per filter and channel) and V = B^T d B (4x4 per channel and tile), the
+ * tile's output is A^T M A where M = sum over channels of U (.) V. Gathered by position xi
+ * of the 4x4 grid, those sums are 16 matrix products
+ *     M[xi] (F x T) = U[xi] (F x C) . V[xi] (C x T),     T = tiles,
+ * 16 multiplications per 4 outputs instead of 36 (2.25x fewer), still done by sgemm.
+ * The backward is the exact adjoint of the same steps, so it shares their 2.25x:
+ *     dM = A dY A^T,   dV[xi] = U[xi]^T dM[xi],   dX += B dV B^T (tiles overlap: added),
+ *     dU[xi] += dM[xi] V[xi]^T,   dW = G^T dU G.
+ * B, G and A hold only 0, +-1 and +-1/2, so the rounding stays close to a direct sum
+ * (test_ops compares with a direct convolution, test_golden with PyTorch).
+ * Tiles go in chunks of whole tile rows, about CHUNK_TILES at a time, so that V and M stay
+ * in cache for large images. Samples are split over threads as in conv_taps.c; with fewer
+ * samples than threads, the threads share each sample (by channels, then by filters).
+ */
+#include "conv_winograd.h"
+#include "conv_taps.h"
+
+#include <cblas.h>
+#include <string.h>
+
+enum { CHUNK_TILES = 96 };
+
+typedef struct wg {
+    int F, C, h, w, pt, pl, P, Q;
+    int TH, TW;   /* tiles down and across, each 2x2 outputs */
+    int rows, CT; /* tile rows per chunk, tiles per chunk (rows * TW) */
+    int Hp, Wp;   /* the padded input the tiles read: (2 TH + 2) x (2 TW + 2) */
+    size_t plane; /* Hp * Wp */
+} wg;
+
+static wg wg_of(const on_attrs *a, const on_geom *g, int C) {
+    wg t = {.F = a->units, .C = C, .h = g->h, .w = g->w, .pt = g->pt, .pl = g->pl};
+    t.P = g->p;
+    t.Q = g->q;
+    t.TH = (t.P + 1) / 2;
+    t.TW = (t.Q + 1) / 2;
+    t.rows = (CHUNK_TILES + t.TW - 1) / t.TW;
+    if (t.rows > t.TH) t.rows = t.TH;
+    t.CT = t.rows * t.TW;
+    t.Hp = 2 * t.TH + 2;
+    t.Wp = 2 * t.TW + 2;
+    t.plane = (size_t)t.Hp * t.Wp;
+    return t;
+}
+
+int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels) {
+    return a->kh == 3 && a->kw == 3 && on_conv_taps_apply(a, g, channels);
+}
+
+/* Per thread: Xpad, dXpad (C planes each), V and dV (16 C CT each), M or dM (16 F CT),
+ * dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW). */
+static size_t per_thread(const wg *t) {
+    size_t v = 16 * (size_t)t->C * t->CT;
+    return 2 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->CT + 16 * (size_t)t->F * t->C +
+           t->F + 4 * (size_t)t->F * t->TH * t->TW;
+}
+
+size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int threads) {
+    wg t = wg_of(a, g, channels);
+    return (size_t)threads * per_thread(&t);
+}
+
+/* The node's own memory, kept between calls: U (16 F C), then the weights it was made
+ * from (F C 9). */
+size_t on_conv_wino_saved(const on_attrs *a, int channels) {
+    return 25 * (size_t)a->units * channels;
+}
+
+typedef struct block {
+    float *xp, *dxp, *V, *dV, *M, *dU, *db, *dye;
+} block;
+
+static block block_of(float *tmp, const wg *t, int th) {
+    block b;
+    size_t v = 16 * (size_t)t->C * t->CT;
+    b.xp = tmp + per_thread(t) * th;
+    b.dxp = b.xp + t->C * t->plane;
+    b.V = b.dxp + t->C * t->plane;
+    b.dV = b.V + v;
+    b.M = b.dV + v;
+    b.dU = b.M + 16 * (size_t)t->F * t->CT;
+    b.db = b.dU + 16 * (size_t)t->F * t->C;
+    b.dye = b.db + t->F;
+    return b;
+}
+
+/* U[xi][f][c] = (G g G^T)[xi] for each 3x3 kernel g = W[f][c], G = [1 0 0; .5 .5 .5;
+ * .5 -.5 .5; 0 0 1], in the node's saved memory, which also keeps the weights U was made
+ * from: a filter whose weights did not change since the last call (inference) is not
+ * transformed again. The arena starts zeroed, and zero weights give a zero U, so the
+ * memory is consistent from the start. Split over the enclosing parallel region's threads
+ * by filters; ends with a barrier. Returns U. */
+static const float *weights_transform(const float *w, const wg *t, float *saved) {
+    size_t fc = (size_t)t->F * t->C, k = (size_t)t->C * 9;
+    float *U = saved, *seen = saved + 16 * fc;
+#pragma omp for schedule(static)
+    for (int f = 0; f < t->F; f++) {
+        if (!memcmp(seen + f * k, w + f * k, sizeof(float) * k)) continue;
+        memcpy(seen + f * k, w + f * k, sizeof(float) * k);
+        for (int c = 0; c < t->C; c++) {
+            const float *g = w + ((size_t)f * t->C + c) * 9;
+            float r[4][3]; /* G g: rows */
+            for (int j = 0; j < 3; j++) {
+                r[0][j] = g[j];
+                r[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                r[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                r[3][j] = g[6 + j];
+            }
+            float *u = U + (size_t)f * t->C + c;
+            for (int i = 0; i < 4; i++) { /* (G g) G^T: columns */
+                u[(4 * i + 0) * fc] = r[i][0];
+                u[(4 * i + 1) * fc] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
+                u[(4 * i + 2) * fc] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
+                u[(4 * i + 3) * fc] = r[i][2];
+            }
+        }
+    }
+    return U;
+}
+
+/* The padded input keeps each row's even columns, then its odd ones ("split rows"): tile tx
+ * reads columns 2tx .. 2tx+3, which are then E[tx], O[tx], E[tx+1], O[tx+1], so every
+ * transform loop reads and writes consecutive floats. */
+static int split_col(const wg *t, int q) {
+    return (q & 1) * (t->TW + 1) + (q >> 1);
+}
+
+/* x (C,H,W) -> xp (C, Hp, Wp) in split rows: the input at (pt, pl), zeros around;
+ * channels [c0, c1) */
+static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
+    int j0 = t->pl & 1; /* the first input column that lands in an even padded column */
+    for (int c = c0; c < c1; c++) {
+        float *o = xp + (size_t)c * t->plane;
+        const float *in = x + (size_t)c * t->h * t->w;
+        memset(o, 0, sizeof(float) * t->plane);
+        for (int i = 0; i < t->h; i++, in += t->w) {
+            float *r = o + (size_t)(i + t->pt) * t->Wp;
+            float *e = r + split_col(t, j0 + t->pl), *od = r + split_col(t, 1 - j0 + t->pl);
+            for (int j = j0, k = 0; j < t->w; j += 2, k++) e[k] = in[j];
+            for (int j = 1 - j0, k = 0; j < t->w; j += 2, k++) od[k] = in[j];
+        }
+    }
+}
+
+/* V[xi][c][p] = (B^T d B)[xi] for the tiles of rows [ty0, ty1) (p counts from the chunk's
+ * first tile), channels [c0, c1). B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+static void input_transform(const float *xp, const wg *t, int ty0, int ty1, int c0, int c1,
+                            float *V) {
+    size_t xs = (size_t)t->C * t->CT; /* from one xi to the next */
+    int h = t->TW + 1;                /* E to O within a split row */
+    for (int c = c0; c < c1; c++)
+        for (int ty = ty0; ty < ty1; ty++) {
+            const float *a = xp + c * t->plane + (size_t)2 * ty * t->Wp;
+            const float *b = a + t->Wp, *cc = b + t->Wp, *d = cc + t->Wp;
+            float *v = V + (size_t)c * t->CT + (size_t)(ty - ty0) * t->TW;
+#pragma omp simd
+            for (int tx = 0; tx < t->TW; tx++) {
+                float a0 = a[tx], a1 = a[h + tx], a2 = a[tx + 1], a3 = a[h + tx + 1];
+                float b0 = b[tx], b1 = b[h + tx], b2 = b[tx + 1], b3 = b[h + tx + 1];
+                float c0_ = cc[tx], c1_ = cc[h + tx], c2 = cc[tx + 1], c3 = cc[h + tx + 1];
+                float d0 = d[tx], d1 = d[h + tx], d2 = d[tx + 1], d3 = d[h + tx + 1];
+                /* down the columns: B^T d */
+                float s00 = a0 - c0_, s01 = a1 - c1_, s02 = a2 - c2, s03 = a3 - c3;
+                float s10 = b0 + c0_, s11 = b1 + c1_, s12 = b2 + c2, s13 = b3 + c3;
+                float s20 = c0_ - b0, s21 = c1_ - b1, s22 = c2 - b2, s23 = c3 - b3;
+                float s30 = b0 - d0, s31 = b1 - d1, s32 = b2 - d2, s33 = b3 - d3;
+                /* along the rows: (B^T d) B */
+                v[0 * xs + tx] = s00 - s02;
+                v[1 * xs + tx] = s01 + s02;
+                v[2 * xs + tx] = s02 - s01;
+                v[3 * xs + tx] = s01 - s03;
+                v[4 * xs + tx] = s10 - s12;
+                v[5 * xs + tx] = s11 + s12;
+                v[6 * xs + tx] = s12 - s11;
+                v[7 * xs + tx] = s11 - s13;
+                v[8 * xs + tx] = s20 - s22;
+                v[9 * xs + tx] = s21 + s22;
+                v[10 * xs + tx] = s22 - s21;
+                v[11 * xs + tx] = s21 - s23;
+                v[12 * xs + tx] = s30 - s32;
+                v[13 * xs + tx] = s31 + s32;
+                v[14 * xs + tx] = s32 - s31;
+                v[15 * xs + tx] = s31 - s33;
+            }
+        }
+}
+
+/* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
+ * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. A row of tiles goes OUT_TILES at a time through
+ * o: its four outputs per tile, computed in one vector loop, then interleaved into y. */
+enum { OUT_TILES = 128 };
+static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0, int f1,
+                             const float *bias, float *y) {
+    size_t xs = (size_t)t->F * t->CT;
+    float o[4][OUT_TILES];
+    for (int f = f0; f < f1; f++) {
+        float bb = bias ? bias[f] : 0.0f;
+        for (int ty = ty0; ty < ty1; ty++) {
+            for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
+                int n = t->TW - x0 < OUT_TILES ? t->TW - x0 : OUT_TILES;
+                const float *m = M + (size_t)f * t->CT + (size_t)(ty - ty0) * t->TW + x0;
+                float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3];
+#pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    float s00 = m[0 * xs + k] + m[4 * xs + k] + m[8 * xs + k];
+                    float s01 = m[1 * xs + k] + m[5 * xs + k] + m[9 * xs + k];
+                    float s02 = m[2 * xs + k] + m[6 * xs + k] + m[10 * xs + k];
+                    float s03 = m[3 * xs + k] + m[7 * xs + k] + m[11 * xs + k];
+                    float s10 = m[4 * xs + k] - m[8 * xs + k] - m[12 * xs + k];
+                    float s11 = m[5 * xs + k] - m[9 * xs + k] - m[13 * xs + k];
+                    float s12 = m[6 * xs + k] - m[10 * xs + k] - m[14 * xs + k];
+                    float s13 = m[7 * xs + k] - m[11 * xs + k] - m[15 * xs + k];
+                    o0[k] = s00 + s01 + s02 + bb;
+                    o1[k] = s01 - s02 - s03 + bb;
+                    o2[k] = s10 + s11 + s12 + bb;
+                    o3[k] = s11 - s12 - s13 + bb;
+                }
+                int full = t->Q / 2 - x0 < n ? t->Q / 2 - x0 : n; /* tiles with both columns */
+                for (int i = 0; i < 2 && 2 * ty + i < t->P; i++) {
+                    float *yr = y + ((size_t)f * t->P + 2 * ty + i) * t->Q + 2 * x0;
+                    const float *e = o[2 * i], *od = o[2 * i + 1];
+#pragma omp simd
+                    for (int k = 0; k < full; k++) {
+                        yr[2 * k] = e[k];
+                        yr[2 * k + 1] = od[k];
+                    }
+                    if (full < n) yr[2 * full] = e[full]; /* Q odd: the last column */
+                }
+            }
+        }
+    }
+}
+
+/* dM[xi][f][p] = (A dY A^T)[xi] for the tiles of rows [ty0, ty1); d holds dY with even
+ * sizes 2 TH x 2 TW (zeros past P, Q). */
+static void output_adjoint(const float *d, const wg *t, int ty0, int ty1, float *dM) {
+    size_t xs = (size_t)t->F * t->CT;
+    for (int f = 0; f < t->F; f++)
+        for (int ty = ty0; ty < ty1; ty++) {
+            float *m = dM + (size_t)f * t->CT + (size_t)(ty - ty0) * t->TW;
+            const float *r0 = d + ((size_t)f * t->TH + ty) * 4 * t->TW, *r1 = r0 + 2 * t->TW;
+#pragma omp simd
+            for (int tx = 0; tx < t->TW; tx++) {
+                float d00 = r0[2 * tx], d01 = r0[2 * tx + 1];
+                float d10 = r1[2 * tx], d11 = r1[2 * tx + 1];
+                /* A d: rows d0, d0 + d1, d0 - d1, -d1 */
+                float s10 = d00 + d10, s11 = d01 + d11, s20 = d00 - d10, s21 = d01 - d11;
+                /* (A d) A^T: each row (u, v) -> (u, u + v, u - v, -v) */
+                m[0 * xs + tx] = d00;
+                m[1 * xs + tx] = d00 + d01;
+                m[2 * xs + tx] = d00 - d01;
+                m[3 * xs + tx] = -d01;
+                m[4 * xs + tx] = s10;
+                m[5 * xs + tx] = s10 + s11;
+                m[6 * xs + tx] = s10 - s11;
+                m[7 * xs + tx] = -s11;
+                m[8 * xs + tx] = s20;
+                m[9 * xs + tx] = s20 + s21;
+                m[10 * xs + tx] = s20 - s21;
+                m[11 * xs + tx] = -s21;
+                m[12 * xs + tx] = -d10;
+                m[13 * xs + tx] = -d10 - d11;
+                m[14 * xs + tx] = d11 - d10;
+                m[15 * xs + tx] = d11;
+            }
+        }
+}
+
+/* dXpad += B dV B^T at each tile of rows [ty0, ty1) (split rows). Neighbouring tiles
+ * overlap by two columns, so each row of tiles is computed into o first and then added
+ * in two passes, E[tx], O[tx] and then E[tx+1], O[tx+1]. */
+static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1, float *dxp) {
+    size_t xs = (size_t)t->C * t->CT;
+    int h = t->TW + 1;
+    float o[16][OUT_TILES];
+    for (int c = 0; c < t->C; c++)
+        for (int ty = ty0; ty < ty1; ty++)
+            for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
+                int n = t->TW - x0 < OUT_TILES ? t->TW - x0 : OUT_TILES;
+                const float *v = dV + (size_t)c * t->CT + (size_t)(ty - ty0) * t->TW + x0;
+#define B_DOWN(j) /* B dV down column j: rows 0..3 */                                              \
+    do {                                                                                           \
+        float v0 = v[(j)*xs + k], v1 = v[(4 + (j)) * xs + k];                                      \
+        float v2 = v[(8 + (j)) * xs + k], v3 = v[(12 + (j)) * xs + k];                             \
+        o[j][k] = v0;                                                                              \
+        o[4 + (j)][k] = v1 - v2 + v3;                                                              \
+        o[8 + (j)][k] = v1 + v2 - v0;                                                              \
+        o[12 + (j)][k] = -v3;                                                                      \
+    } while (0)
+#pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    B_DOWN(0);
+                    B_DOWN(1);
+                    B_DOWN(2);
+                    B_DOWN(3);
+                }
+#undef B_DOWN
+                for (int i = 0; i < 4; i++) { /* (B dV) B^T along row i, added into xp */
+                    float *e = dxp + c * t->plane + (size_t)(2 * ty + i) * t->Wp + x0;
+                    float *od = e + h;
+                    const float *s0 = o[4 * i], *s1 = o[4 * i + 1], *s2 = o[4 * i + 2],
+                                *s3 = o[4 * i + 3];
+#pragma omp simd
+                    for (int k = 0; k < n; k++) {
+                        e[k] += s0[k];
+                        od[k] += s1[k] - s2[k] + s3[k];
+                    }
+#pragma omp simd
+                    for (int k = 0; k < n; k++) {
+                        e[k + 1] += s1[k] + s2[k] - s0[k];
+                        od[k + 1] -= s3[k];
+                    }
+                }
+            }
+}
+
+/* M[xi] (rows [f0, f1)) = U[xi] . V[xi] for one chunk of n tiles */
+static void products(const float *U, const float *V, const wg *t, int n, int f0, int f1, float *M) {
+    if (f1 <= f0) return;
+    for (int xi = 0; xi < 16; xi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
+                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->CT, t->CT,
+                    0.0f, M + ((size_t)xi * t->F + f0) * t->CT, t->CT);
+}
+
+/* One sample's output, filters [f0, f1), with the chunk loop; xp padded, V and M scratch.
+ * shared: the threads of the enclosing region split the sample (channels, then filters). */
+static void forward_sample(const on_call *c, const wg *t, const float *U, const float *xp, float *V,
+                           float *M, float *y, int shared) {
+    int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
+    int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
+    const float *bias = c->a->bias ? c->p[1] : NULL;
+    for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
+        int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
+        if (shared) {
+#pragma omp barrier
+        }
+        input_transform(xp, t, ty0, ty1, c0, c1, V);
+        if (shared) {
+#pragma omp barrier
+        }
+        products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
+        output_transform(M, t, ty0, ty1, f0, f1, bias, y);
+    }
+}
+
+void on_conv_wino_forward(const on_call *c, const on_geom *g) {
+    wg t = wg_of(c->a, g, c->xs.c);
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    const float *U = c->saved;
+    if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
+        block b = block_of(c->tmp, &t, 0);
+        for (int i = 0; i < c->n; i++) {
+#pragma omp parallel num_threads(c->threads)
+            {
+                int th = on_thread_id(), T = on_thread_count();
+                if (!i) weights_transform(c->p[0], &t, c->saved); /* ends with a barrier */
+                pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, b.xp);
+                forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 1);
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        block b = block_of(c->tmp, &t, th);
+        weights_transform(c->p[0], &t, c->saved); /* ends with a barrier */
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            pad(c->x + xsz * i, &t, 0, t.C, b.xp);
+            forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 0);
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+    }
+}
+
+/* One sample's gradients: dU and db into the thread's block, dX into dx (may be NULL). */
+static void backward_sample(const wg *t, const float *U, const block *b, const float *x,
+                            const float *dy, float *dx) {
+    pad(x, t, 0, t->C, b->xp);
+    if (dx) memset(b->dxp, 0, sizeof(float) * t->C * t->plane);
+    for (int f = 0; f < t->F; f++) {
+        float s = 0;
+        const float *d = dy + (size_t)f * t->P * t->Q;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < t->P * t->Q; j++) s += d[j];
+        b->db[f] += s;
+    }
+    const float *d = dy; /* dY with even sizes: a copy with zeros after odd P or Q */
+    if (t->P % 2 || t->Q % 2) {
+        memset(b->dye, 0, sizeof(float) * 4 * t->F * t->TH * t->TW);
+        for (int f = 0; f < t->F; f++)
+            for (int p = 0; p < t->P; p++)
+                memcpy(b->dye + ((size_t)f * 2 * t->TH + p) * 2 * t->TW,
+                       dy + ((size_t)f * t->P + p) * t->Q, sizeof(float) * t->Q);
+        d = b->dye;
+    }
+    for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
+        int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH, n = (ty1 - ty0) * t->TW;
+        input_transform(b->xp, t, ty0, ty1, 0, t->C, b->V);
+        output_adjoint(d, t, ty0, ty1, b->M);
+        for (int xi = 0; xi < 16; xi++) { /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->F, t->C, n, 1.0f,
+                        b->M + (size_t)xi * t->F * t->CT, t->CT, b->V + (size_t)xi * t->C * t->CT,
+                        t->CT, 1.0f, b->dU + (size_t)xi * t->F * t->C, t->C);
+            if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n) */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t->C, n, t->F, 1.0f,
+                            U + (size_t)xi * t->F * t->C, t->C, b->M + (size_t)xi * t->F * t->CT,
+                            t->CT, 0.0f, b->dV + (size_t)xi * t->C * t->CT, t->CT);
+        }
+        if (dx) input_adjoint(b->dV, t, ty0, ty1, b->dxp);
+    }
+    if (!dx) return;
+    int j0 = t->pl & 1; /* as in pad(): the split rows back to plain ones */
+    for (int ci = 0; ci < t->C; ci++)
+        for (int r = 0; r < t->h; r++) {
+            float *o = dx + ((size_t)ci * t->h + r) * t->w;
+            const float *row = b->dxp + ci * t->plane + (size_t)(r + t->pt) * t->Wp;
+            const float *e = row + split_col(t, j0 + t->pl),
+                        *od = row + split_col(t, 1 - j0 + t->pl);
+            for (int j = j0, k = 0; j < t->w; j += 2, k++) o[j] = e[k];
+            for (int j = 1 - j0, k = 0; j < t->w; j += 2, k++) o[j] = od[k];
+        }
+}
+
+void on_conv_wino_backward(const on_call *c, const on_geom *g) {
+    wg t = wg_of(c->a, g, c->xs.c);
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), fc = (size_t)t.F * t.C;
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        block b = block_of(c->tmp, &t, th);
+        const float *U = weights_transform(c->p[0], &t, c->saved); /* ends with a barrier */
+        memset(b.dU, 0, sizeof(float) * (16 * fc + t.F));
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++)
+            backward_sample(&t, U, &b, c->x + xsz * i, c->dy + ysz * i,
+                            c->dx ? c->dx + xsz * i : NULL);
+#pragma omp barrier
+            /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
+#pragma omp for schedule(static)
+        for (int f = 0; f < t.F; f++) {
+            for (int ci = 0; ci < t.C; ci++) {
+                float u[4][4];
+                for (int xi = 0; xi < 16; xi++) {
+                    float s = 0;
+                    for (int k = 0; k < T; k++)
+                        s += block_of(c->tmp, &t, k).dU[xi * fc + (size_t)f * t.C + ci];
+                    u[xi / 4][xi % 4] = s;
+                }
+                float r[3][4]; /* G^T u, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
+                for (int j = 0; j < 4; j++) {
+                    r[0][j] = u[0][j] + 0.5f * (u[1][j] + u[2][j]);
+                    r[1][j] = 0.5f * (u[1][j] - u[2][j]);
+                    r[2][j] = 0.5f * (u[1][j] + u[2][j]) + u[3][j];
+                }
+                float *dw = c->dp[0] + ((size_t)f * t.C + ci) * 9;
+                for (int i = 0; i < 3; i++) { /* (G^T u) G */
+                    dw[3 * i + 0] += r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+                    dw[3 * i + 1] += 0.5f * (r[i][1] - r[i][2]);
+                    dw[3 * i + 2] += 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+                }
+            }
+            if (c->a->bias) {
+                float s = 0;
+                for (int k = 0; k < T; k++) s += block_of(c->tmp, &t, k).db[f];
+                c->dp[1][f] += s;
+            }
+        }
+    }
+}

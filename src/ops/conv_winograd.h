@@ -1,0 +1,14 @@
+/* conv_winograd.h - 3x3 stride-1 convolution by Winograd's F(2x2, 3x3); conv.c picks it
+ * where it applies. */
+#ifndef ON_CONV_WINOGRAD_H
+#define ON_CONV_WINOGRAD_H
+
+#include "geom.h"
+
+int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels);
+size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
+size_t on_conv_wino_saved(const on_attrs *a, int channels);
+void on_conv_wino_forward(const on_call *c, const on_geom *g);
+void on_conv_wino_backward(const on_call *c, const on_geom *g);
+
+#endif
