@@ -21,14 +21,27 @@
 #include <cblas.h>
 #include <string.h>
 
-enum { CHUNK_TILES = 96 };
+enum { CHUNK_TILES = 96, VEC = 8 };
 
+/* The transforms are compiled twice, for AVX2 (8 floats a vector) and for the baseline
+ * (SSE, 4), and the loader picks one for the CPU it runs on. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ON_VECTOR_CLONES
+#endif
+
+/* Rows of tiles are short (7 for a 14x14 image), so each row's loop runs over TWv, TW
+ * rounded up to a whole number of vectors: the extra tiles read memory that is there and
+ * write results that the next row overwrites, or that land in the VEC floats each row of
+ * V and M has past the chunk's CT tiles. Their results are never used. */
 typedef struct wg {
     int F, C, h, w, pt, pl, P, Q;
-    int TH, TW;   /* tiles down and across, each 2x2 outputs */
-    int rows, CT; /* tile rows per chunk, tiles per chunk (rows * TW) */
-    int Hp, Wp;   /* the padded input the tiles read: (2 TH + 2) x (2 TW + 2) */
-    size_t plane; /* Hp * Wp */
+    int TH, TW, TWv; /* tiles down and across, each 2x2 outputs; TWv: TW rounded up to VEC */
+    int rows, CT;    /* tile rows per chunk, tiles per chunk (rows * TW) */
+    int ld;          /* floats from one channel's (filter's) tiles to the next: CT + VEC */
+    int Hp, Wp;      /* the padded input the tiles read: 2 TH + 2 rows of 2 TWv + 2 */
+    size_t plane;    /* Hp * Wp */
 } wg;
 
 static wg wg_of(const on_attrs *a, const on_geom *g, int C) {
@@ -37,11 +50,13 @@ static wg wg_of(const on_attrs *a, const on_geom *g, int C) {
     t.Q = g->q;
     t.TH = (t.P + 1) / 2;
     t.TW = (t.Q + 1) / 2;
+    t.TWv = (t.TW + VEC - 1) / VEC * VEC;
     t.rows = (CHUNK_TILES + t.TW - 1) / t.TW;
     if (t.rows > t.TH) t.rows = t.TH;
     t.CT = t.rows * t.TW;
+    t.ld = t.CT + VEC;
     t.Hp = 2 * t.TH + 2;
-    t.Wp = 2 * t.TW + 2;
+    t.Wp = 2 * t.TWv + 2;
     t.plane = (size_t)t.Hp * t.Wp;
     return t;
 }
@@ -50,11 +65,11 @@ int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels) {
     return a->kh == 3 && a->kw == 3 && on_conv_taps_apply(a, g, channels);
 }
 
-/* Per thread: Xpad, dXpad (C planes each), V and dV (16 C CT each), M or dM (16 F CT),
+/* Per thread: Xpad, dXpad (C planes each), V and dV (16 C ld each), M or dM (16 F ld),
  * dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW). */
 static size_t per_thread(const wg *t) {
-    size_t v = 16 * (size_t)t->C * t->CT;
-    return 2 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->CT + 16 * (size_t)t->F * t->C +
+    size_t v = 16 * (size_t)t->C * t->ld;
+    return 2 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->ld + 16 * (size_t)t->F * t->C +
            t->F + 4 * (size_t)t->F * t->TH * t->TW;
 }
 
@@ -75,13 +90,13 @@ typedef struct block {
 
 static block block_of(float *tmp, const wg *t, int th) {
     block b;
-    size_t v = 16 * (size_t)t->C * t->CT;
+    size_t v = 16 * (size_t)t->C * t->ld;
     b.xp = tmp + per_thread(t) * th;
     b.dxp = b.xp + t->C * t->plane;
     b.V = b.dxp + t->C * t->plane;
     b.dV = b.V + v;
     b.M = b.dV + v;
-    b.dU = b.M + 16 * (size_t)t->F * t->CT;
+    b.dU = b.M + 16 * (size_t)t->F * t->ld;
     b.db = b.dU + 16 * (size_t)t->F * t->C;
     b.dye = b.db + t->F;
     return b;
@@ -125,7 +140,7 @@ static const float *weights_transform(const float *w, const wg *t, float *saved)
  * reads columns 2tx .. 2tx+3, which are then E[tx], O[tx], E[tx+1], O[tx+1], so every
  * transform loop reads and writes consecutive floats. */
 static int split_col(const wg *t, int q) {
-    return (q & 1) * (t->TW + 1) + (q >> 1);
+    return (q & 1) * (t->TWv + 1) + (q >> 1);
 }
 
 /* x (C,H,W) -> xp (C, Hp, Wp) in split rows: the input at (pt, pl), zeros around;
@@ -147,17 +162,17 @@ static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
 
 /* V[xi][c][p] = (B^T d B)[xi] for the tiles of rows [ty0, ty1) (p counts from the chunk's
  * first tile), channels [c0, c1). B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
-static void input_transform(const float *xp, const wg *t, int ty0, int ty1, int c0, int c1,
-                            float *V) {
-    size_t xs = (size_t)t->C * t->CT; /* from one xi to the next */
-    int h = t->TW + 1;                /* E to O within a split row */
+ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int ty0, int ty1, int c0,
+                                             int c1, float *V) {
+    size_t xs = (size_t)t->C * t->ld; /* from one xi to the next */
+    int h = t->TWv + 1;               /* E to O within a split row */
     for (int c = c0; c < c1; c++)
         for (int ty = ty0; ty < ty1; ty++) {
             const float *a = xp + c * t->plane + (size_t)2 * ty * t->Wp;
             const float *b = a + t->Wp, *cc = b + t->Wp, *d = cc + t->Wp;
-            float *v = V + (size_t)c * t->CT + (size_t)(ty - ty0) * t->TW;
+            float *v = V + (size_t)c * t->ld + (size_t)(ty - ty0) * t->TW;
 #pragma omp simd
-            for (int tx = 0; tx < t->TW; tx++) {
+            for (int tx = 0; tx < t->TWv; tx++) {
                 float a0 = a[tx], a1 = a[h + tx], a2 = a[tx + 1], a3 = a[h + tx + 1];
                 float b0 = b[tx], b1 = b[h + tx], b2 = b[tx + 1], b3 = b[h + tx + 1];
                 float c0_ = cc[tx], c1_ = cc[h + tx], c2 = cc[tx + 1], c3 = cc[h + tx + 1];
@@ -192,16 +207,16 @@ static void input_transform(const float *xp, const wg *t, int ty0, int ty1, int 
  * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. A row of tiles goes OUT_TILES at a time through
  * o: its four outputs per tile, computed in one vector loop, then interleaved into y. */
 enum { OUT_TILES = 128 };
-static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0, int f1,
-                             const float *bias, float *y) {
-    size_t xs = (size_t)t->F * t->CT;
+ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0,
+                                              int f1, const float *bias, float *y) {
+    size_t xs = (size_t)t->F * t->ld;
     float o[4][OUT_TILES];
     for (int f = f0; f < f1; f++) {
         float bb = bias ? bias[f] : 0.0f;
         for (int ty = ty0; ty < ty1; ty++) {
             for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
-                int n = t->TW - x0 < OUT_TILES ? t->TW - x0 : OUT_TILES;
-                const float *m = M + (size_t)f * t->CT + (size_t)(ty - ty0) * t->TW + x0;
+                int n = t->TWv - x0 < OUT_TILES ? t->TWv - x0 : OUT_TILES;
+                const float *m = M + (size_t)f * t->ld + (size_t)(ty - ty0) * t->TW + x0;
                 float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3];
 #pragma omp simd
                 for (int k = 0; k < n; k++) {
@@ -227,7 +242,8 @@ static void output_transform(const float *M, const wg *t, int ty0, int ty1, int 
                         yr[2 * k] = e[k];
                         yr[2 * k + 1] = od[k];
                     }
-                    if (full < n) yr[2 * full] = e[full]; /* Q odd: the last column */
+                    if (t->Q % 2 && full < t->TW - x0)
+                        yr[2 * full] = e[full]; /* Q odd: the last column */
                 }
             }
         }
@@ -236,14 +252,18 @@ static void output_transform(const float *M, const wg *t, int ty0, int ty1, int 
 
 /* dM[xi][f][p] = (A dY A^T)[xi] for the tiles of rows [ty0, ty1); d holds dY with even
  * sizes 2 TH x 2 TW (zeros past P, Q). */
-static void output_adjoint(const float *d, const wg *t, int ty0, int ty1, float *dM) {
-    size_t xs = (size_t)t->F * t->CT;
+ON_VECTOR_CLONES static void output_adjoint(const float *d, const wg *t, int ty0, int ty1,
+                                            float *dM) {
+    size_t xs = (size_t)t->F * t->ld;
     for (int f = 0; f < t->F; f++)
         for (int ty = ty0; ty < ty1; ty++) {
-            float *m = dM + (size_t)f * t->CT + (size_t)(ty - ty0) * t->TW;
+            float *m = dM + (size_t)f * t->ld + (size_t)(ty - ty0) * t->TW;
             const float *r0 = d + ((size_t)f * t->TH + ty) * 4 * t->TW, *r1 = r0 + 2 * t->TW;
+            /* the extra tiles read on into the next rows of d, where there are enough */
+            size_t end = ((size_t)f * t->TH + ty) * 4 * t->TW + 2 * t->TW + 2 * t->TWv;
+            int n = end <= 4 * (size_t)t->F * t->TH * t->TW ? t->TWv : t->TW;
 #pragma omp simd
-            for (int tx = 0; tx < t->TW; tx++) {
+            for (int tx = 0; tx < n; tx++) {
                 float d00 = r0[2 * tx], d01 = r0[2 * tx + 1];
                 float d10 = r1[2 * tx], d11 = r1[2 * tx + 1];
                 /* A d: rows d0, d0 + d1, d0 - d1, -d1 */
@@ -272,15 +292,17 @@ static void output_adjoint(const float *d, const wg *t, int ty0, int ty1, float 
 /* dXpad += B dV B^T at each tile of rows [ty0, ty1) (split rows). Neighbouring tiles
  * overlap by two columns, so each row of tiles is computed into o first and then added
  * in two passes, E[tx], O[tx] and then E[tx+1], O[tx+1]. */
-static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1, float *dxp) {
-    size_t xs = (size_t)t->C * t->CT;
-    int h = t->TW + 1;
+ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1,
+                                           float *dxp) {
+    size_t xs = (size_t)t->C * t->ld;
+    int h = t->TWv + 1;
     float o[16][OUT_TILES];
     for (int c = 0; c < t->C; c++)
         for (int ty = ty0; ty < ty1; ty++)
             for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
-                int n = t->TW - x0 < OUT_TILES ? t->TW - x0 : OUT_TILES;
-                const float *v = dV + (size_t)c * t->CT + (size_t)(ty - ty0) * t->TW + x0;
+                int n = t->TWv - x0 < OUT_TILES ? t->TWv - x0 : OUT_TILES;
+                int nv = t->TW - x0 < n ? t->TW - x0 : n; /* real tiles: only they are added */
+                const float *v = dV + (size_t)c * t->ld + (size_t)(ty - ty0) * t->TW + x0;
 #define B_DOWN(j) /* B dV down column j: rows 0..3 */                                              \
     do {                                                                                           \
         float v0 = v[(j)*xs + k], v1 = v[(4 + (j)) * xs + k];                                      \
@@ -304,12 +326,12 @@ static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1, float 
                     const float *s0 = o[4 * i], *s1 = o[4 * i + 1], *s2 = o[4 * i + 2],
                                 *s3 = o[4 * i + 3];
 #pragma omp simd
-                    for (int k = 0; k < n; k++) {
+                    for (int k = 0; k < nv; k++) {
                         e[k] += s0[k];
                         od[k] += s1[k] - s2[k] + s3[k];
                     }
 #pragma omp simd
-                    for (int k = 0; k < n; k++) {
+                    for (int k = 0; k < nv; k++) {
                         e[k + 1] += s1[k] + s2[k] - s0[k];
                         od[k + 1] -= s3[k];
                     }
@@ -322,8 +344,8 @@ static void products(const float *U, const float *V, const wg *t, int n, int f0,
     if (f1 <= f0) return;
     for (int xi = 0; xi < 16; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
-                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->CT, t->CT,
-                    0.0f, M + ((size_t)xi * t->F + f0) * t->CT, t->CT);
+                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->ld, t->ld,
+                    0.0f, M + ((size_t)xi * t->F + f0) * t->ld, t->ld);
 }
 
 /* One sample's output, filters [f0, f1), with the chunk loop; xp padded, V and M scratch.
@@ -405,12 +427,12 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
         output_adjoint(d, t, ty0, ty1, b->M);
         for (int xi = 0; xi < 16; xi++) { /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->F, t->C, n, 1.0f,
-                        b->M + (size_t)xi * t->F * t->CT, t->CT, b->V + (size_t)xi * t->C * t->CT,
-                        t->CT, 1.0f, b->dU + (size_t)xi * t->F * t->C, t->C);
+                        b->M + (size_t)xi * t->F * t->ld, t->ld, b->V + (size_t)xi * t->C * t->ld,
+                        t->ld, 1.0f, b->dU + (size_t)xi * t->F * t->C, t->C);
             if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n) */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t->C, n, t->F, 1.0f,
-                            U + (size_t)xi * t->F * t->C, t->C, b->M + (size_t)xi * t->F * t->CT,
-                            t->CT, 0.0f, b->dV + (size_t)xi * t->C * t->CT, t->CT);
+                            U + (size_t)xi * t->F * t->C, t->C, b->M + (size_t)xi * t->F * t->ld,
+                            t->ld, 0.0f, b->dV + (size_t)xi * t->C * t->ld, t->ld);
         }
         if (dx) input_adjoint(b->dV, t, ty0, ty1, b->dxp);
     }
