@@ -3,12 +3,59 @@
  * Train mode normalizes with the batch's mean and biased variance and updates the
  * running statistics as PyTorch does (unbiased variance, momentum = weight of the new
  * batch). Eval mode is the per-channel affine map a*x + b with a = gamma/sqrt(var+eps).
- * Sums are taken in double, one channel per loop iteration, in a fixed order: the
- * result does not depend on the thread count.
+ * Sums are taken in double (a gradient's sum over a channel cancels: float sums lose
+ * digits PyTorch keeps), one channel per loop iteration, in a fixed order: the result does
+ * not depend on the thread count. The summing loops are compiled for AVX2 as well.
  */
 #include "op.h"
 
 #include <math.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ON_VECTOR_CLONES
+#endif
+
+/* sum of x - k and of its square over S values */
+ON_VECTOR_CLONES static void sums_shifted(const float *x, size_t S, float k, double *s,
+                                          double *s2) {
+    double ps = 0, ps2 = 0;
+#pragma omp simd reduction(+ : ps, ps2)
+    for (size_t j = 0; j < S; j++) {
+        double d = x[j] - k;
+        ps += d;
+        ps2 += d * d;
+    }
+    *s += ps;
+    *s2 += ps2;
+}
+
+/* y = a x + b over S values */
+ON_VECTOR_CLONES static void affine(const float *x, size_t S, float a, float b, float *y) {
+#pragma omp simd
+    for (size_t j = 0; j < S; j++) y[j] = a * x[j] + b;
+}
+
+/* dx = k (dy - mdy - (x - mu) inv mdyx) over S values */
+ON_VECTOR_CLONES static void grad_input(const float *x, const float *dy, size_t S, float k,
+                                        float mdy, float mu, float inv, float mdyx, float *dx) {
+#pragma omp simd
+    for (size_t j = 0; j < S; j++) dx[j] = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
+}
+
+/* sum of dy and of dy * (x - mu) * inv over S values */
+ON_VECTOR_CLONES static void sums_grad(const float *x, const float *dy, size_t S, float mu,
+                                       float inv, double *sdy, double *sdyx) {
+    double ps = 0, psx = 0;
+#pragma omp simd reduction(+ : ps, psx)
+    for (size_t j = 0; j < S; j++) {
+        ps += dy[j];
+        psx += dy[j] * ((x[j] - mu) * inv);
+    }
+    *sdy += ps;
+    *sdyx += psx;
+}
 
 static int bn_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
     if (!(a->eps > 0)) return on_fail(err, "epsilon must be positive, got %g", a->eps);
@@ -66,19 +113,8 @@ static void bn_forward(const on_call *c) {
             /* one pass: sums of x and x^2 around the first value (shifted, so the
              * difference of squares does not cancel for data far from 0) */
             double s = 0, s2 = 0, k = c->x[(size_t)ch * S];
-            float kf = (float)k;
-            for (int i = 0; i < c->n; i++) { /* vectorized double sums */
-                const float *x = c->x + ((size_t)i * C + ch) * S;
-                double ps = 0, ps2 = 0;
-#pragma omp simd reduction(+ : ps, ps2)
-                for (size_t j = 0; j < S; j++) {
-                    double d = x[j] - kf;
-                    ps += d;
-                    ps2 += d * d;
-                }
-                s += ps;
-                s2 += ps2;
-            }
+            for (int i = 0; i < c->n; i++)
+                sums_shifted(c->x + ((size_t)i * C + ch) * S, S, (float)k, &s, &s2);
             double mu = k + s / m, var = s2 / m - (s / m) * (s / m);
             if (var < 0) var = 0;
             double v = var * m;
@@ -100,10 +136,8 @@ static void bn_forward(const on_call *c) {
                 a = gamma[ch] / sqrtf(rvar[ch] + c->a->eps);
                 b = beta[ch] - rmean[ch] * a;
             }
-            const float *x = c->x + ((size_t)i * C + ch) * S;
-            float *y = c->y + ((size_t)i * C + ch) * S;
-#pragma omp simd
-            for (size_t j = 0; j < S; j++) y[j] = a * x[j] + b;
+            size_t o = ((size_t)i * C + ch) * S;
+            affine(c->x + o, S, a, b, c->y + o);
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }
@@ -125,17 +159,9 @@ static void bn_backward(const on_call *c) {
             inv = 1.0f / sqrtf(c->p[3][ch] + c->a->eps);
         }
         double sdy = 0, sdyx = 0;
-        for (int i = 0; i < c->n; i++) { /* vectorized double sums */
-            const float *x = c->x + ((size_t)i * C + ch) * S,
-                        *dy = c->dy + ((size_t)i * C + ch) * S;
-            double ps = 0, psx = 0;
-#pragma omp simd reduction(+ : ps, psx)
-            for (size_t j = 0; j < S; j++) {
-                ps += dy[j];
-                psx += dy[j] * ((x[j] - mu) * inv);
-            }
-            sdy += ps;
-            sdyx += psx;
+        for (int i = 0; i < c->n; i++) {
+            size_t o = ((size_t)i * C + ch) * S;
+            sums_grad(c->x + o, c->dy + o, S, mu, inv, &sdy, &sdyx);
         }
         c->dp[0][ch] += (float)sdyx;
         c->dp[1][ch] += (float)sdy;
@@ -143,11 +169,8 @@ static void bn_backward(const on_call *c) {
         float k = gamma[ch] * inv;
         float mdy = c->train ? (float)(sdy / m) : 0, mdyx = c->train ? (float)(sdyx / m) : 0;
         for (int i = 0; i < c->n; i++) {
-            const float *x = c->x + ((size_t)i * C + ch) * S,
-                        *dy = c->dy + ((size_t)i * C + ch) * S;
-            float *dx = c->dx + ((size_t)i * C + ch) * S;
-#pragma omp simd
-            for (size_t j = 0; j < S; j++) dx[j] = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
+            size_t o = ((size_t)i * C + ch) * S;
+            grad_input(c->x + o, c->dy + o, S, k, mdy, mu, inv, mdyx, c->dx + o);
         }
     }
 }
