@@ -17,18 +17,38 @@
 #define ON_VECTOR_CLONES
 #endif
 
+/* Both kinds of sum below add float lanes for BLOCK values (8 terms a lane), then add the
+ * lanes into double ones: nearly float speed, and the error of 8-term float sums only
+ * (a whole channel summed in float misses PyTorch's double sums by 1.6e-5). */
+enum { LANES = 8, BLOCK = 64 };
+
 /* sum of x - k and of its square over S values */
 ON_VECTOR_CLONES static void sums_shifted(const float *x, size_t S, float k, double *s,
                                           double *s2) {
-    double ps = 0, ps2 = 0;
-#pragma omp simd reduction(+ : ps, ps2)
-    for (size_t j = 0; j < S; j++) {
-        double d = x[j] - k;
-        ps += d;
-        ps2 += d * d;
+    double ds[LANES] = {0}, ds2[LANES] = {0};
+    size_t j = 0;
+    for (; j + BLOCK <= S; j += BLOCK) {
+        float fs[LANES] = {0}, fs2[LANES] = {0};
+        for (int u = 0; u < BLOCK; u += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float d = x[j + u + l] - k;
+                fs[l] += d;
+                fs2[l] += d * d;
+            }
+        for (int l = 0; l < LANES; l++) {
+            ds[l] += fs[l];
+            ds2[l] += fs2[l];
+        }
     }
-    *s += ps;
-    *s2 += ps2;
+    for (; j < S; j++) {
+        double d = x[j] - k;
+        ds[0] += d;
+        ds2[0] += d * d;
+    }
+    for (int l = 0; l < LANES; l++) {
+        *s += ds[l];
+        *s2 += ds2[l];
+    }
 }
 
 /* y = a x + b over S values */
@@ -47,14 +67,29 @@ ON_VECTOR_CLONES static void grad_input(const float *x, const float *dy, size_t 
 /* sum of dy and of dy * (x - mu) * inv over S values */
 ON_VECTOR_CLONES static void sums_grad(const float *x, const float *dy, size_t S, float mu,
                                        float inv, double *sdy, double *sdyx) {
-    double ps = 0, psx = 0;
-#pragma omp simd reduction(+ : ps, psx)
-    for (size_t j = 0; j < S; j++) {
-        ps += dy[j];
-        psx += dy[j] * ((x[j] - mu) * inv);
+    double ds[LANES] = {0}, dsx[LANES] = {0};
+    size_t j = 0;
+    for (; j + BLOCK <= S; j += BLOCK) {
+        float fs[LANES] = {0}, fsx[LANES] = {0};
+        for (int u = 0; u < BLOCK; u += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float g = dy[j + u + l];
+                fs[l] += g;
+                fsx[l] += g * ((x[j + u + l] - mu) * inv);
+            }
+        for (int l = 0; l < LANES; l++) {
+            ds[l] += fs[l];
+            dsx[l] += fsx[l];
+        }
     }
-    *sdy += ps;
-    *sdyx += psx;
+    for (; j < S; j++) {
+        ds[0] += dy[j];
+        dsx[0] += dy[j] * ((x[j] - mu) * inv);
+    }
+    for (int l = 0; l < LANES; l++) {
+        *sdy += ds[l];
+        *sdyx += dsx[l];
+    }
 }
 
 static int bn_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
