@@ -236,6 +236,35 @@ static void test_threads_share_a_sample(void) {
     on_model_free(m);
 }
 
+/* Pooling windows other than 2x2 (the separable forward): a NaN reaches exactly the outputs
+ * whose windows hold it, for max and min; the rest are the windows' extremes. */
+static void test_pool_nan(void) {
+    const char *specs[] = {"input(7,7,1) maxpool2d(3,2,1)", "input(7,7,1) minpool2d(3,2,1)"};
+    for (int k = 0; k < 2; k++) {
+        on_model *m = build(specs[k], 1);
+        if (!m) continue;
+        float x[49];
+        for (int i = 0; i < 49; i++) x[i] = (float)((i * 5) % 11);
+        x[3 * 7 + 3] = NAN;
+        on_model_forward(m, x, 1, 0);
+        const float *y = on_model_output(m);
+        int bad = 0;
+        for (int p = 0; p < 4; p++)
+            for (int q = 0; q < 4; q++) {
+                int has = p >= 1 && p <= 2 && q >= 1 && q <= 2; /* rows and cols 2p-1 .. 2p+1 */
+                float e = k ? INFINITY : -INFINITY;
+                for (int i = 2 * p - 1; i <= 2 * p + 1; i++)
+                    for (int j = 2 * q - 1; j <= 2 * q + 1; j++)
+                        if (i >= 0 && i < 7 && j >= 0 && j < 7 && !isnan(x[i * 7 + j]))
+                            e = k ? fminf(e, x[i * 7 + j]) : fmaxf(e, x[i * 7 + j]);
+                float v = y[p * 4 + q];
+                if (has ? !isnan(v) : v != e) bad++;
+            }
+        CHECK(!bad, "%s: %d outputs wrong around a NaN", specs[k], bad);
+        on_model_free(m);
+    }
+}
+
 static void test_loss(void) {
     float z[2 * 3] = {1, 2, 3, -1, 0, 5}, d[6];
     int y[2] = {2, 0};
@@ -290,6 +319,7 @@ int main(void) {
     test_determinism();
     test_threads_share_a_sample();
     test_loss();
+    test_pool_nan();
     test_minpool();
     test_cost_and_params();
     return check_done();

@@ -190,6 +190,60 @@ static size_t max_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     return ((size_t)n * on_shape_size(ys) + 3) / 4;
 }
 
+/* Forward of any window, separably: for each output row, the window's rows are reduced
+ * into one row (a vector loop along it), then each output reduces its columns of that row.
+ * Max and min give the same value as a whole-window fold (a NaN if the window has one);
+ * average sums in another order. Rows up to ROW_MAX wide (the reduced row is on the stack).
+ */
+enum { ROW_MAX = 4096 };
+static void pool_forward_rows(const on_call *c, const on_geom *g, int kind) {
+    long planes = (long)c->n * c->xs.c;
+    size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
+    float sign = kind == ON_POOL_MIN ? -1.0f : 1.0f;
+    int W = g->w;
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
+    for (long pl = 0; pl < planes; pl++) {
+        const float *x = c->x + pl * hw;
+        float row[ROW_MAX];
+        for (int p = 0; p < g->p; p++) {
+            win w0 = window(c->a, g, p, 0); /* its rows hold for the whole output row */
+            const float *r = x + (size_t)w0.y0 * W;
+            if (kind == ON_POOL_AVG) {
+                for (int j = 0; j < W; j++) row[j] = r[j];
+                for (int i = w0.y0 + 1; i < w0.y1; i++) {
+                    r += W;
+#pragma omp simd
+                    for (int j = 0; j < W; j++) row[j] += r[j];
+                }
+            } else {
+                for (int j = 0; j < W; j++) row[j] = sign * r[j];
+                for (int i = w0.y0 + 1; i < w0.y1; i++) {
+                    r += W;
+#pragma omp simd
+                    for (int j = 0; j < W; j++) row[j] = max_nan(row[j], sign * r[j]);
+                }
+            }
+            float *y = c->y + pl * pq + (size_t)p * g->q;
+            for (int q = 0; q < g->q; q++) {
+                win w = kind == ON_POOL_AVG ? window(c->a, g, p, q) : w0;
+                if (kind != ON_POOL_AVG) { /* the columns only */
+                    int ws = q * g->sw - g->pl, we = ws + c->a->kw;
+                    w.x0 = ws < 0 ? 0 : ws;
+                    w.x1 = we > W ? W : we;
+                }
+                float m = row[w.x0];
+                if (kind == ON_POOL_AVG) {
+                    for (int j = w.x0 + 1; j < w.x1; j++) m += row[j];
+                    y[q] = m / w.div;
+                } else {
+                    for (int j = w.x0 + 1; j < w.x1; j++) m = max_nan(m, row[j]);
+                    y[q] = sign * m;
+                }
+            }
+        }
+    }
+}
+
 /* x (N,C,H,W) -> y (N,C,P,Q) */
 static void pool_run(const on_call *c, int kind, int backward) {
     on_geom g;
@@ -197,6 +251,10 @@ static void pool_run(const on_call *c, int kind, int backward) {
     if (kind == ON_POOL_MAX && c->a->kh == 2 && c->a->kw == 2 && g.sh == 2 && g.sw == 2 &&
         !(g.pt | g.pb | g.pl | g.pr) && g.p * 2 <= g.h && g.q * 2 <= g.w) {
         if (!backward || c->dx) max2x2(c, &g, backward);
+        return;
+    }
+    if (!backward && g.w <= ROW_MAX) {
+        pool_forward_rows(c, &g, kind);
         return;
     }
     long planes = (long)c->n * c->xs.c;
