@@ -65,11 +65,11 @@ int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels) {
     return a->kh == 3 && a->kw == 3 && on_conv_taps_apply(a, g, channels);
 }
 
-/* Per thread: Xpad, dXpad (C planes each), V and dV (16 C ld each), M or dM (16 F ld),
+/* Per thread: Xpad, dXpad in two parts (C planes each), V and dV (16 C ld each), M or dM (16 F ld),
  * dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW). */
 static size_t per_thread(const wg *t) {
     size_t v = 16 * (size_t)t->C * t->ld;
-    return 2 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->ld + 16 * (size_t)t->F * t->C +
+    return 3 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->ld + 16 * (size_t)t->F * t->C +
            t->F + 4 * (size_t)t->F * t->TH * t->TW;
 }
 
@@ -85,7 +85,7 @@ size_t on_conv_wino_saved(const on_attrs *a, int channels) {
 }
 
 typedef struct block {
-    float *xp, *dxp, *V, *dV, *M, *dU, *db, *dye;
+    float *xp, *dxp, *dxq, *V, *dV, *M, *dU, *db, *dye;
 } block;
 
 static block block_of(float *tmp, const wg *t, int th) {
@@ -93,7 +93,8 @@ static block block_of(float *tmp, const wg *t, int th) {
     size_t v = 16 * (size_t)t->C * t->ld;
     b.xp = tmp + per_thread(t) * th;
     b.dxp = b.xp + t->C * t->plane;
-    b.V = b.dxp + t->C * t->plane;
+    b.dxq = b.dxp + t->C * t->plane;
+    b.V = b.dxq + t->C * t->plane;
     b.dV = b.V + v;
     b.M = b.dV + v;
     b.dU = b.M + 16 * (size_t)t->F * t->ld;
@@ -290,10 +291,12 @@ ON_VECTOR_CLONES static void output_adjoint(const float *d, const wg *t, int ty0
 }
 
 /* dXpad += B dV B^T at each tile of rows [ty0, ty1) (split rows). Neighbouring tiles
- * overlap by two columns, so each row of tiles is computed into o first and then added
- * in two passes, E[tx], O[tx] and then E[tx+1], O[tx+1]. */
+ * overlap by two columns: a tile's columns E[tx], O[tx] go into dxp and E[tx+1], O[tx+1]
+ * into dxq, so that each vector loop adds every float once (a second pass adding at tx+1
+ * would reload what the first just stored, shifted by one: slow store forwarding); dX is
+ * dxp + dxq. Each row of tiles is computed into o first. */
 ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1,
-                                           float *dxp) {
+                                           float *dxp, float *dxq) {
     size_t xs = (size_t)t->C * t->ld;
     int h = t->TWv + 1;
     float o[16][OUT_TILES];
@@ -301,12 +304,13 @@ ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0
         for (int ty = ty0; ty < ty1; ty++)
             for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
                 int n = t->TWv - x0 < OUT_TILES ? t->TWv - x0 : OUT_TILES;
-                int nv = t->TW - x0 < n ? t->TW - x0 : n; /* real tiles: only they are added */
+                int nv = t->TW - x0 < n ? t->TW - x0 : n; /* the real tiles */
                 const float *v = dV + (size_t)c * t->ld + (size_t)(ty - ty0) * t->TW + x0;
-#define B_DOWN(j) /* B dV down column j: rows 0..3 */                                              \
+#define B_DOWN(j) /* B dV down column j: rows 0..3; the extra tiles add zeros */                   \
     do {                                                                                           \
-        float v0 = v[(j)*xs + k], v1 = v[(4 + (j)) * xs + k];                                      \
-        float v2 = v[(8 + (j)) * xs + k], v3 = v[(12 + (j)) * xs + k];                             \
+        float v0 = k < nv ? v[(j)*xs + k] : 0.0f, v1 = k < nv ? v[(4 + (j)) * xs + k] : 0.0f;      \
+        float v2 = k < nv ? v[(8 + (j)) * xs + k] : 0.0f;                                          \
+        float v3 = k < nv ? v[(12 + (j)) * xs + k] : 0.0f;                                         \
         o[j][k] = v0;                                                                              \
         o[4 + (j)][k] = v1 - v2 + v3;                                                              \
         o[8 + (j)][k] = v1 + v2 - v0;                                                              \
@@ -320,20 +324,17 @@ ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0
                     B_DOWN(3);
                 }
 #undef B_DOWN
-                for (int i = 0; i < 4; i++) { /* (B dV) B^T along row i, added into xp */
-                    float *e = dxp + c * t->plane + (size_t)(2 * ty + i) * t->Wp + x0;
-                    float *od = e + h;
+                for (int i = 0; i < 4; i++) { /* (B dV) B^T along row i, added in */
+                    size_t r = c * t->plane + (size_t)(2 * ty + i) * t->Wp + x0;
+                    float *e = dxp + r, *od = e + h, *e1 = dxq + r + 1, *od1 = e1 + h;
                     const float *s0 = o[4 * i], *s1 = o[4 * i + 1], *s2 = o[4 * i + 2],
                                 *s3 = o[4 * i + 3];
 #pragma omp simd
-                    for (int k = 0; k < nv; k++) {
+                    for (int k = 0; k < n; k++) {
                         e[k] += s0[k];
                         od[k] += s1[k] - s2[k] + s3[k];
-                    }
-#pragma omp simd
-                    for (int k = 0; k < nv; k++) {
-                        e[k + 1] += s1[k] + s2[k] - s0[k];
-                        od[k + 1] -= s3[k];
+                        e1[k] += s1[k] + s2[k] - s0[k];
+                        od1[k] -= s3[k];
                     }
                 }
             }
@@ -404,7 +405,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
 static void backward_sample(const wg *t, const float *U, const block *b, const float *x,
                             const float *dy, float *dx) {
     pad(x, t, 0, t->C, b->xp);
-    if (dx) memset(b->dxp, 0, sizeof(float) * t->C * t->plane);
+    if (dx) memset(b->dxp, 0, sizeof(float) * 2 * t->C * t->plane); /* dxp and dxq */
     for (int f = 0; f < t->F; f++) {
         float s = 0;
         const float *d = dy + (size_t)f * t->P * t->Q;
@@ -434,18 +435,18 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
                             U + (size_t)xi * t->F * t->C, t->C, b->M + (size_t)xi * t->F * t->ld,
                             t->ld, 0.0f, b->dV + (size_t)xi * t->C * t->ld, t->ld);
         }
-        if (dx) input_adjoint(b->dV, t, ty0, ty1, b->dxp);
+        if (dx) input_adjoint(b->dV, t, ty0, ty1, b->dxp, b->dxq);
     }
     if (!dx) return;
     int j0 = t->pl & 1; /* as in pad(): the split rows back to plain ones */
     for (int ci = 0; ci < t->C; ci++)
         for (int r = 0; r < t->h; r++) {
             float *o = dx + ((size_t)ci * t->h + r) * t->w;
-            const float *row = b->dxp + ci * t->plane + (size_t)(r + t->pt) * t->Wp;
-            const float *e = row + split_col(t, j0 + t->pl),
-                        *od = row + split_col(t, 1 - j0 + t->pl);
-            for (int j = j0, k = 0; j < t->w; j += 2, k++) o[j] = e[k];
-            for (int j = 1 - j0, k = 0; j < t->w; j += 2, k++) o[j] = od[k];
+            size_t row = ci * t->plane + (size_t)(r + t->pt) * t->Wp;
+            int ke = split_col(t, j0 + t->pl), ko = split_col(t, 1 - j0 + t->pl);
+            const float *p = b->dxp + row, *q = b->dxq + row;
+            for (int j = j0, k = ke; j < t->w; j += 2, k++) o[j] = p[k] + q[k];
+            for (int j = 1 - j0, k = ko; j < t->w; j += 2, k++) o[j] = p[k] + q[k];
         }
 }
 
