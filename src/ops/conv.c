@@ -86,36 +86,35 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
     return on_conv_wino_apply(a, &g, xs.c) ? on_conv_wino_saved(a, xs.c) : 0;
 }
 
-/* x (C,H,W) -> col (K, P*Q): the rows of channels [c0, c1) */
-static void im2col(const float *x, const on_attrs *a, const on_geom *g, int c0, int c1,
+/* x (C,H,W) -> col (K, P*Q): rows [k0, k1), row k = (ci * kh + ky) * kw + kx */
+static void im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1,
                    float *col) {
     int pq = g->p * g->q;
-    for (int ci = c0; ci < c1; ci++)
-        for (int ky = 0; ky < a->kh; ky++)
-            for (int kx = 0; kx < a->kw; kx++) {
-                float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * pq;
-                const float *xc = x + (size_t)ci * g->h * g->w;
-                for (int p = 0; p < g->p; p++) {
-                    int iy = p * a->sh - g->pt + ky * a->dh;
-                    float *r = row + p * g->q;
-                    if (iy < 0 || iy >= g->h) {
-                        memset(r, 0, sizeof(float) * g->q);
-                        continue;
-                    }
-                    const float *xr = xc + (size_t)iy * g->w;
-                    int off = kx * a->dw - g->pl, q0, q1;
-                    valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
-                    /* rows are short (tens of floats): loops, not memcpy/memset calls */
-                    for (int q = 0; q < q0; q++) r[q] = 0.0f;
-                    if (a->sw == 1) {
-                        const float *xo = xr + off;
-#pragma omp simd
-                        for (int q = q0; q < q1; q++) r[q] = xo[q];
-                    } else
-                        for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];
-                    for (int q = q1; q < g->q; q++) r[q] = 0.0f;
-                }
+    for (int k = k0; k < k1; k++) {
+        int ci = k / (a->kh * a->kw), ky = k / a->kw % a->kh, kx = k % a->kw;
+        float *row = col + (size_t)k * pq;
+        const float *xc = x + (size_t)ci * g->h * g->w;
+        int off = kx * a->dw - g->pl, q0, q1;
+        valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
+        for (int p = 0; p < g->p; p++) {
+            int iy = p * a->sh - g->pt + ky * a->dh;
+            float *r = row + p * g->q;
+            if (iy < 0 || iy >= g->h) {
+                memset(r, 0, sizeof(float) * g->q);
+                continue;
             }
+            const float *xr = xc + (size_t)iy * g->w;
+            /* rows are short (tens of floats): loops, not memcpy/memset calls */
+            for (int q = 0; q < q0; q++) r[q] = 0.0f;
+            if (a->sw == 1) {
+                const float *xo = xr + off;
+#pragma omp simd
+                for (int q = q0; q < q1; q++) r[q] = xo[q];
+            } else
+                for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];
+            for (int q = q1; q < g->q; q++) r[q] = 0.0f;
+        }
+    }
 }
 
 /* col (K, P*Q) -> dx (C,H,W), accumulating overlapping windows; dx is zeroed first */
@@ -158,7 +157,7 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int PQ, const flo
 }
 
 /* Fewer samples than threads (batch-1 latency): the threads share each sample, building
- * the im2col matrix by channels and multiplying by filters. */
+ * the im2col matrix by rows and multiplying by filters. */
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
@@ -169,7 +168,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
 #pragma omp parallel num_threads(c->threads)
         {
             int t = on_thread_id(), T = on_thread_count();
-            if (!pw) im2col(x, a, g, C * t / T, C * (t + 1) / T, c->tmp);
+            if (!pw) im2col(x, a, g, K * t / T, K * (t + 1) / T, c->tmp);
 #pragma omp barrier
             conv_rows(c, F * t / T, F * (t + 1) / T, K, PQ, pw ? x : c->tmp, y);
         }
@@ -205,7 +204,7 @@ static void conv_forward(const on_call *c) {
         for (int i = c->n * t / T; i < c->n * (t + 1) / T; i++) {
             const float *x = c->x + xsz * i;
             float *y = c->y + ysz * i;
-            if (!pw) im2col(x, a, &g, 0, C, col);
+            if (!pw) im2col(x, a, &g, 0, K, col);
             conv_rows(c, 0, F, K, PQ, pw ? x : col, y);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -237,7 +236,7 @@ static void conv_backward(const on_call *c) {
         memset(dw, 0, sizeof(float) * (size_t)F * (K + 1));
         for (int i = c->n * t / TT; i < c->n * (t + 1) / TT; i++) {
             const float *x = c->x + xsz * i, *dy = c->dy + ysz * i;
-            if (!pw) im2col(x, a, &g, 0, C, col);
+            if (!pw) im2col(x, a, &g, 0, K, col);
             /* dW (F,K) += dy (F,PQ) . col^T (PQ,K) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, PQ, 1.0f, dy, PQ,
                         pw ? x : col, PQ, 1.0f, dw, K);

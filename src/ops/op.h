@@ -127,7 +127,7 @@ static inline int on_thread_count(void) {
 #endif
 
 /* Elementwise loops go parallel only above this many floats. */
-#define ON_PAR_MIN 32768
+#define ON_PAR_MIN 8192
 
 /* A counter-based random number: uniform in [0,1) from (key, counter); the same
  * inputs give the same number whatever the thread count. */

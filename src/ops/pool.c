@@ -139,17 +139,7 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
 #ifdef __SSE4_1__
                 for (; q + 4 <= Q; q += 4)
                     max4x4(r0 + 2 * q, r1 + 2 * q, y + q, pos ? pos + q : NULL);
-                if (q < Q) { /* the last 1-3 windows, through a padded copy */
-                    float t0[8] = {0}, t1[8] = {0}, ty[4];
-                    unsigned char tp[4];
-                    memcpy(t0, r0 + 2 * q, sizeof(float) * 2 * (Q - q));
-                    memcpy(t1, r1 + 2 * q, sizeof(float) * 2 * (Q - q));
-                    max4x4(t0, t1, ty, tp);
-                    memcpy(y + q, ty, sizeof(float) * (Q - q));
-                    if (pos) memcpy(pos + q, tp, Q - q);
-                    q = Q;
-                }
-#endif
+#endif /* the last 1-3 windows: below (short rows: library calls would cost more) */
                 for (; q < Q; q++) {
                     int k = max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
                     y[q] = (k < 2 ? r0 : r1)[2 * q + (k & 1)];
@@ -161,17 +151,7 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
             float *d0 = c->dx + pl * hw + (size_t)2 * p * W, *d1 = d0 + W;
 #ifdef __SSE4_1__
             for (; pos && q + 4 <= Q; q += 4) scatter4(dy + q, pos + q, d0 + 2 * q, d1 + 2 * q);
-            if (pos && q < Q) { /* the last 1-3 windows, through a padded copy */
-                float tg[4] = {0}, t0[8], t1[8];
-                unsigned char tp[4] = {0};
-                memcpy(tg, dy + q, sizeof(float) * (Q - q));
-                memcpy(tp, pos + q, Q - q);
-                scatter4(tg, tp, t0, t1);
-                memcpy(d0 + 2 * q, t0, sizeof(float) * 2 * (Q - q));
-                memcpy(d1 + 2 * q, t1, sizeof(float) * 2 * (Q - q));
-                q = Q;
-            }
-#endif
+#endif /* the last 1-3 windows: below */
             for (; q < Q; q++) {
                 int k = pos ? pos[q] : max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
                 d0[2 * q] = k == 0 ? dy[q] : 0.0f;
