@@ -108,11 +108,12 @@ static block block_of(float *tmp, const wg *t, int th) {
  * from: a filter whose weights did not change since the last call (inference) is not
  * transformed again. The arena starts zeroed, and zero weights give a zero U, so the
  * memory is consistent from the start. Split over the enclosing parallel region's threads
- * by filters; ends with a barrier. Returns U. */
-static const float *weights_transform(const float *w, const wg *t, float *saved) {
+ * by filters; ends with a barrier if wait (else the caller has one before U is read).
+ * Returns U. */
+static const float *weights_transform(const float *w, const wg *t, float *saved, int wait) {
     size_t fc = (size_t)t->F * t->C, k = (size_t)t->C * 9;
     float *U = saved, *seen = saved + 16 * fc;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int f = 0; f < t->F; f++) {
         if (!memcmp(seen + f * k, w + f * k, sizeof(float) * k)) continue;
         memcpy(seen + f * k, w + f * k, sizeof(float) * k);
@@ -133,6 +134,9 @@ static const float *weights_transform(const float *w, const wg *t, float *saved)
                 u[(4 * i + 3) * fc] = r[i][2];
             }
         }
+    }
+    if (wait) {
+#pragma omp barrier
     }
     return U;
 }
@@ -358,11 +362,11 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
     const float *bias = c->a->bias ? c->p[1] : NULL;
     for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
-        if (shared) {
+        if (shared && ty0 > 0) { /* V is about to change: everyone is done with it */
 #pragma omp barrier
         }
-        input_transform(xp, t, ty0, ty1, c0, c1, V);
-        if (shared) {
+        input_transform(xp, t, ty0, ty1, c0, c1, V); /* the channels this thread padded */
+        if (shared) {                                /* V and U complete */
 #pragma omp barrier
         }
         products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
@@ -380,7 +384,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
 #pragma omp parallel num_threads(c->threads)
             {
                 int th = on_thread_id(), T = on_thread_count();
-                if (!i) weights_transform(c->p[0], &t, c->saved); /* ends with a barrier */
+                if (!i) weights_transform(c->p[0], &t, c->saved, 0);
                 pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, b.xp);
                 forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 1);
             }
@@ -392,7 +396,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
     {
         int th = on_thread_id(), T = on_thread_count();
         block b = block_of(c->tmp, &t, th);
-        weights_transform(c->p[0], &t, c->saved); /* ends with a barrier */
+        weights_transform(c->p[0], &t, c->saved, 1);
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
             forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 0);
@@ -457,7 +461,7 @@ void on_conv_wino_backward(const on_call *c, const on_geom *g) {
     {
         int th = on_thread_id(), T = on_thread_count();
         block b = block_of(c->tmp, &t, th);
-        const float *U = weights_transform(c->p[0], &t, c->saved); /* ends with a barrier */
+        const float *U = weights_transform(c->p[0], &t, c->saved, 1);
         memset(b.dU, 0, sizeof(float) * (16 * fc + t.F));
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++)
             backward_sample(&t, U, &b, c->x + xsz * i, c->dy + ysz * i,
