@@ -72,8 +72,11 @@ static int extreme(const float *x, int W, win w, float sign) {
 static inline int max4_pos(float v0, float v1, float v2, float v3) {
     float v[4] = {v0, v1, v2, v3}, m = v0;
     int k = 0;
-    for (int j = 1; j < 4; j++)
-        if (v[j] > m || (v[j] != v[j] && m == m)) m = v[j], k = j;
+    for (int j = 1; j < 4; j++) { /* selects, not branches: the data decide */
+        int take = (v[j] > m) | ((v[j] != v[j]) & (m == m));
+        m = take ? v[j] : m;
+        k = take ? j : k;
+    }
     return k;
 }
 
@@ -139,7 +142,11 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
 #ifdef __SSE4_1__
                 for (; q + 4 <= Q; q += 4)
                     max4x4(r0 + 2 * q, r1 + 2 * q, y + q, pos ? pos + q : NULL);
-#endif /* the last 1-3 windows: below (short rows: library calls would cost more) */
+                if (q < Q && Q >= 4) { /* the last 1-3 windows: the last 4 again */
+                    max4x4(r0 + 2 * (Q - 4), r1 + 2 * (Q - 4), y + Q - 4, pos ? pos + Q - 4 : NULL);
+                    q = Q;
+                }
+#endif
                 for (; q < Q; q++) {
                     int k = max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
                     y[q] = (k < 2 ? r0 : r1)[2 * q + (k & 1)];
@@ -151,7 +158,12 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
             float *d0 = c->dx + pl * hw + (size_t)2 * p * W, *d1 = d0 + W;
 #ifdef __SSE4_1__
             for (; pos && q + 4 <= Q; q += 4) scatter4(dy + q, pos + q, d0 + 2 * q, d1 + 2 * q);
-#endif /* the last 1-3 windows: below */
+            if (pos && q < Q && Q >= 4) { /* the last 1-3 windows: the last 4 again */
+                int e = Q - 4;
+                scatter4(dy + e, pos + e, d0 + 2 * e, d1 + 2 * e);
+                q = Q;
+            }
+#endif
             for (; q < Q; q++) {
                 int k = pos ? pos[q] : max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
                 d0[2 * q] = k == 0 ? dy[q] : 0.0f;
