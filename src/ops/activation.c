@@ -53,7 +53,7 @@ static void planes(on_shape s, int *ch, size_t *inner) {
             (void)ci;                                                                              \
             const float *xp = c->x + r * inner;                                                    \
             float *yp = c->y + r * inner;                                                          \
-            for (size_t j = 0; j < inner; j++) {                                                   \
+            _Pragma("omp simd") for (size_t j = 0; j < inner; j++) {                               \
                 float x = xp[j];                                                                   \
                 yp[j] = (F);                                                                       \
             }                                                                                      \
@@ -73,7 +73,7 @@ static void planes(on_shape s, int *ch, size_t *inner) {
             (void)ci;                                                                              \
             const float *xp = c->x + r * inner, *yp = c->y + r * inner, *g = c->dy + r * inner;    \
             float *dx = c->dx + r * inner;                                                         \
-            for (size_t j = 0; j < inner; j++) {                                                   \
+            _Pragma("omp simd") for (size_t j = 0; j < inner; j++) {                               \
                 float x = xp[j], y = yp[j];                                                        \
                 (void)y;                                                                           \
                 (void)x;                                                                           \
