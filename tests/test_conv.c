@@ -1,7 +1,8 @@
 /* test_conv.c - the convolution kernels (im2col, tap by tap, Winograd F(2x2,3x3)) against a
  * direct convolution computed here in double: output, input gradient, weight and bias
  * gradients, for shapes that reach each kernel's edges (odd output sizes, explicit and
- * asymmetric padding, images wider than a Winograd chunk, one sample shared by the threads).
+ * asymmetric padding, images wider than a Winograd chunk, im2col in row chunks, 1x1, one
+ * sample shared by the threads).
  * The gradient check (test_gradcheck) tests the same kernels by finite differences; this
  * test holds them to a tight bound at realistic sizes. */
 #include "check.h"
@@ -20,22 +21,25 @@ static float frand(void) {
 typedef struct conv_case {
     const char *spec; /* one conv2d layer */
     int pt, pl;       /* its top and left padding */
+    int stride;
 } conv_case;
 
 static const conv_case cases[] = {
-    {"input(14,14,32) conv2d(64,3,same)", 1, 1},          /* the reference model's conv2d_1 */
-    {"input(7,5,4) conv2d(6,3)", 0, 0},                   /* Winograd: odd P and Q */
-    {"input(6,7,5) conv2d(4,3,padding=(2,1))", 2, 1},     /* explicit padding, odd pl */
-    {"input(9,300,4) conv2d(5,3,same)", 1, 1},            /* rows wider than a chunk */
-    {"input(40,12,4) conv2d(3,3,same,bias=0)", 1, 1},     /* several chunks of tile rows */
-    {"input(8,9,6) conv2d(7,(2,3),padding=(1,0))", 1, 0}, /* tap by tap */
-    {"input(9,8,2) conv2d(5,3,same)", 1, 1},              /* im2col (2 channels) */
+    {"input(14,14,32) conv2d(64,3,same)", 1, 1, 1},          /* the reference model's conv2d_1 */
+    {"input(7,5,4) conv2d(6,3)", 0, 0, 1},                   /* Winograd: odd P and Q */
+    {"input(6,7,5) conv2d(4,3,padding=(2,1))", 2, 1, 1},     /* explicit padding, odd pl */
+    {"input(9,300,4) conv2d(5,3,same)", 1, 1, 1},            /* rows wider than a chunk */
+    {"input(40,12,4) conv2d(3,3,same,bias=0)", 1, 1, 1},     /* several chunks of tile rows */
+    {"input(8,9,6) conv2d(7,(2,3),padding=(1,0))", 1, 0, 1}, /* tap by tap */
+    {"input(9,8,2) conv2d(5,3,same)", 1, 1, 1},              /* im2col (2 channels) */
+    {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2}, /* im2col in row chunks */
+    {"input(5,6,8) conv2d(4,1)", 0, 0, 1},                       /* 1x1: the input is the matrix */
 };
 
 /* Direct convolution and its gradients in double; x (N,C,H,W), w (F,C,kh,kw). */
 static void reference(const float *x, const float *w, const float *b, const float *dy, int N, int C,
-                      int H, int W, int F, int kh, int kw, int P, int Q, int pt, int pl, double *y,
-                      double *dx, double *dw, double *db) {
+                      int H, int W, int F, int kh, int kw, int P, int Q, int pt, int pl, int st,
+                      double *y, double *dx, double *dw, double *db) {
     memset(dx, 0, sizeof(double) * N * C * H * W);
     memset(dw, 0, sizeof(double) * F * C * kh * kw);
     memset(db, 0, sizeof(double) * F);
@@ -49,7 +53,7 @@ static void reference(const float *x, const float *w, const float *b, const floa
                     for (int c = 0; c < C; c++)
                         for (int i = 0; i < kh; i++)
                             for (int j = 0; j < kw; j++) {
-                                int iy = p + i - pt, ix = q + j - pl;
+                                int iy = p * st + i - pt, ix = q * st + j - pl;
                                 if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
                                 size_t xi = (((size_t)n * C + c) * H + iy) * W + ix;
                                 size_t wi = (((size_t)f * C + c) * kh + i) * kw + j;
@@ -102,7 +106,7 @@ static void check_case(const conv_case *k, int n) {
     for (int round = 0; round < 2; round++) {
         if (round) w[wl / 2] += 0.25f, w[0] -= 0.5f;
         reference(x, w, b, dy, n, xs.c, xs.h, xs.w, ys.c, dims[2], dims[3], ys.h, ys.w, k->pt,
-                  k->pl, y, dx, dw, db);
+                  k->pl, k->stride, y, dx, dw, db);
         for (int train = 0; train < 2; train++) {
             on_model_zero_grad(m);
             on_model_forward(m, x, n, train);

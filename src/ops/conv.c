@@ -53,10 +53,21 @@ static int is_pointwise(const on_attrs *a, const on_geom *g) {
            g->pl == 0 && g->pr == 0;
 }
 
-/* im2col's block per thread: col (K*PQ), dcol (K*PQ), dW partial (F*K), db partial (F) */
+/* The im2col matrix is built for CHUNK_ROWS(K, P, Q) output rows at a time, about
+ * COL_CHUNK floats (256 KB, in L2 while the product reads it): a 7x7 stem on a 224x224
+ * image would otherwise write and read a 7.4 MB matrix per image. */
+enum { COL_CHUNK = 1 << 16 };
+static int chunk_rows(int K, int P, int Q) {
+    long r = COL_CHUNK / ((long)K * Q);
+    return r < 1 ? 1 : r > P ? P : (int)r;
+}
+
+/* im2col's block per thread: col and dcol (K x chunk each), dW partial (F*K), db partial
+ * (F) */
 static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys) {
-    size_t k = (size_t)xs.c * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
-    return 2 * k * pq + (size_t)a->units * (k + 1);
+    size_t k = (size_t)xs.c * a->kh * a->kw;
+    size_t n = (size_t)chunk_rows((int)k, ys.h, ys.w) * ys.w;
+    return 2 * k * n + (size_t)a->units * (k + 1);
 }
 
 /* im2col's blocks, or what the tap-by-tap kernel needs where it applies */
@@ -86,19 +97,20 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
     return on_conv_wino_apply(a, &g, xs.c) ? on_conv_wino_saved(a, xs.c) : 0;
 }
 
-/* x (C,H,W) -> col (K, P*Q): rows [k0, k1), row k = (ci * kh + ky) * kw + kx */
-static void im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1,
-                   float *col) {
-    int pq = g->p * g->q;
+/* x (C,H,W) -> col (K, (p1-p0)*Q): rows [k0, k1) of the matrix (row k = (ci * kh + ky) *
+ * kw + kx) for output rows [p0, p1) */
+static void im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1, int p0,
+                   int p1, float *col) {
+    size_t n = (size_t)(p1 - p0) * g->q;
     for (int k = k0; k < k1; k++) {
         int ci = k / (a->kh * a->kw), ky = k / a->kw % a->kh, kx = k % a->kw;
-        float *row = col + (size_t)k * pq;
+        float *row = col + (size_t)k * n;
         const float *xc = x + (size_t)ci * g->h * g->w;
         int off = kx * a->dw - g->pl, q0, q1;
         valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
-        for (int p = 0; p < g->p; p++) {
+        for (int p = p0; p < p1; p++) {
             int iy = p * a->sh - g->pt + ky * a->dh;
-            float *r = row + p * g->q;
+            float *r = row + (size_t)(p - p0) * g->q;
             if (iy < 0 || iy >= g->h) {
                 memset(r, 0, sizeof(float) * g->q);
                 continue;
@@ -117,19 +129,20 @@ static void im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, 
     }
 }
 
-/* col (K, P*Q) -> dx (C,H,W), accumulating overlapping windows; dx is zeroed first */
-static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c, float *dx) {
-    int pq = g->p * g->q;
-    memset(dx, 0, sizeof(float) * (size_t)c * g->h * g->w);
+/* col (K, (p1-p0)*Q) for output rows [p0, p1) -> added into dx (C,H,W), overlapping
+ * windows accumulating */
+static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c, int p0, int p1,
+                   float *dx) {
+    size_t n = (size_t)(p1 - p0) * g->q;
     for (int ci = 0; ci < c; ci++)
         for (int ky = 0; ky < a->kh; ky++)
             for (int kx = 0; kx < a->kw; kx++) {
-                const float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * pq;
+                const float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * n;
                 float *xc = dx + (size_t)ci * g->h * g->w;
-                for (int p = 0; p < g->p; p++) {
+                for (int p = p0; p < p1; p++) {
                     int iy = p * a->sh - g->pt + ky * a->dh;
                     if (iy < 0 || iy >= g->h) continue;
-                    const float *r = row + p * g->q;
+                    const float *r = row + (size_t)(p - p0) * g->q;
                     float *xr = xc + (size_t)iy * g->w;
                     int off = kx * a->dw - g->pl, q0, q1;
                     valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
@@ -143,16 +156,19 @@ static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c,
             }
 }
 
-/* y[f0, f1) = W[f0, f1) . col + b */
-static void conv_rows(const on_call *c, int f0, int f1, int K, int PQ, const float *col, float *y) {
+/* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0; y's
+ * rows are PQ apart */
+static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, int PQ,
+                      const float *col, float *y) {
     if (f1 <= f0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, PQ, K, 1.0f,
-                c->p[0] + (size_t)f0 * K, K, col, PQ, 0.0f, y + (size_t)f0 * PQ, PQ);
+    float *yc = y + (size_t)p0 * c->ys.w;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, K, 1.0f,
+                c->p[0] + (size_t)f0 * K, K, col, n, 0.0f, yc + (size_t)f0 * PQ, PQ);
     if (c->a->bias)
         for (int f = f0; f < f1; f++) {
-            float b = c->p[1][f], *yr = y + (size_t)f * PQ;
+            float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
 #pragma omp simd
-            for (int j = 0; j < PQ; j++) yr[j] += b;
+            for (int j = 0; j < n; j++) yr[j] += b;
         }
 }
 
@@ -161,6 +177,7 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int PQ, const flo
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
+    int R = pw ? g->p : chunk_rows(K, g->p, g->q);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     for (int i = 0; i < c->n; i++) {
         const float *x = c->x + xsz * i;
@@ -168,9 +185,15 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
 #pragma omp parallel num_threads(c->threads)
         {
             int t = on_thread_id(), T = on_thread_count();
-            if (!pw) im2col(x, a, g, K * t / T, K * (t + 1) / T, c->tmp);
+            for (int p0 = 0; p0 < g->p; p0 += R) {
+                int p1 = p0 + R < g->p ? p0 + R : g->p, n = (p1 - p0) * g->q;
+                if (p0) {
 #pragma omp barrier
-            conv_rows(c, F * t / T, F * (t + 1) / T, K, PQ, pw ? x : c->tmp, y);
+                }
+                if (!pw) im2col(x, a, g, K * t / T, K * (t + 1) / T, p0, p1, c->tmp);
+#pragma omp barrier
+                conv_rows(c, F * t / T, F * (t + 1) / T, K, p0, n, PQ, pw ? x : c->tmp, y);
+            }
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }
@@ -184,7 +207,7 @@ static void conv_forward(const on_call *c) {
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys);
-    int pw = is_pointwise(a, &g);
+    int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
     if (on_conv_wino_apply(a, &g, C)) {
         on_conv_wino_forward(c, &g);
         return;
@@ -204,8 +227,11 @@ static void conv_forward(const on_call *c) {
         for (int i = c->n * t / T; i < c->n * (t + 1) / T; i++) {
             const float *x = c->x + xsz * i;
             float *y = c->y + ysz * i;
-            if (!pw) im2col(x, a, &g, 0, K, col);
-            conv_rows(c, 0, F, K, PQ, pw ? x : col, y);
+            for (int p0 = 0; p0 < g.p; p0 += R) {
+                int p1 = p0 + R < g.p ? p0 + R : g.p;
+                if (!pw) im2col(x, a, &g, 0, K, p0, p1, col);
+                conv_rows(c, 0, F, K, p0, (p1 - p0) * g.q, PQ, pw ? x : col, y);
+            }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
@@ -218,7 +244,7 @@ static void conv_backward(const on_call *c) {
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys);
-    int pw = is_pointwise(a, &g);
+    int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
     int T = c->threads;
     if (on_conv_wino_apply(a, &g, C)) {
         on_conv_wino_backward(c, &g);
@@ -231,15 +257,27 @@ static void conv_backward(const on_call *c) {
 #pragma omp parallel num_threads(T)
     {
         int t = on_thread_id(), TT = on_thread_count();
-        float *col = c->tmp + per * t, *dcol = col + (size_t)K * PQ;
-        float *dw = dcol + (size_t)K * PQ, *db = dw + (size_t)F * K;
+        size_t cn = (size_t)K * R * g.q; /* one chunk's matrix */
+        float *col = c->tmp + per * t, *dcol = col + cn;
+        float *dw = dcol + cn, *db = dw + (size_t)F * K;
         memset(dw, 0, sizeof(float) * (size_t)F * (K + 1));
         for (int i = c->n * t / TT; i < c->n * (t + 1) / TT; i++) {
             const float *x = c->x + xsz * i, *dy = c->dy + ysz * i;
-            if (!pw) im2col(x, a, &g, 0, K, col);
-            /* dW (F,K) += dy (F,PQ) . col^T (PQ,K) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, PQ, 1.0f, dy, PQ,
-                        pw ? x : col, PQ, 1.0f, dw, K);
+            float *dx = c->dx ? c->dx + xsz * i : NULL;
+            if (dx && !pw) memset(dx, 0, sizeof(float) * xsz);
+            for (int p0 = 0; p0 < g.p; p0 += R) {
+                int p1 = p0 + R < g.p ? p0 + R : g.p, n = (p1 - p0) * g.q;
+                const float *d = dy + (size_t)p0 * g.q; /* the chunk's columns of dy */
+                if (!pw) im2col(x, a, &g, 0, K, p0, p1, col);
+                /* dW (F,K) += dy (F,n) . col^T (n,K) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, n, 1.0f, d, PQ,
+                            pw ? x : col, n, 1.0f, dw, K);
+                if (!dx) continue;
+                /* dcol (K,n) = W^T (K,F) . dy (F,n) */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n, F, 1.0f, c->p[0], K, d,
+                            PQ, 0.0f, pw ? dx : dcol, n);
+                if (!pw) col2im(dcol, a, &g, C, p0, p1, dx);
+            }
             if (a->bias)
                 for (int f = 0; f < F; f++) {
                     float s = 0;
@@ -248,19 +286,13 @@ static void conv_backward(const on_call *c) {
                     for (int j = 0; j < PQ; j++) s += d[j];
                     db[f] += s;
                 }
-            if (!c->dx) continue;
-            /* dcol (K,PQ) = W^T (K,F) . dy (F,PQ) */
-            float *dx = c->dx + xsz * i;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, PQ, F, 1.0f, c->p[0], K, dy, PQ,
-                        0.0f, pw ? dx : dcol, PQ);
-            if (!pw) col2im(dcol, a, &g, C, dx);
         }
 #pragma omp barrier
         /* reduce the per-thread partial sums in thread order; split the work by rows */
 #pragma omp for schedule(static)
         for (int j = 0; j < F * (K + 1); j++) {
             float s = 0;
-            for (int u = 0; u < TT; u++) s += (c->tmp + per * u + 2 * (size_t)K * PQ)[j];
+            for (int u = 0; u < TT; u++) s += (c->tmp + per * u + 2 * (size_t)K * R * g.q)[j];
             if (j < F * K)
                 c->dp[0][j] += s;
             else if (a->bias)
