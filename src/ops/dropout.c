@@ -1,7 +1,7 @@
 /* dropout.c - inverted dropout: y = m * x / q, m ~ Bernoulli(q), q = 1 - rate.
  *
  * The mask is a pure function of (node key, step, element index) through a counter-based
- * generator (a 32-bit integer hash of the index, four lanes at a time; p is rounded to
+ * generator (a 32-bit integer hash of the index, in vector lanes; p is rounded to
  * 1/2^24), so it costs no memory, the backward pass regenerates it instead of storing it,
  * and it is the same whatever the thread count. At eval time dropout is the identity.
  */
@@ -27,18 +27,21 @@ static inline uint32_t draw(uint32_t i, uint32_t k) {
     return h >> 8; /* 24 bits */
 }
 
-#ifdef __SSE4_1__
-#include <smmintrin.h>
-static inline __m128i draw4(__m128i i, __m128i k) {
-    __m128i h = _mm_xor_si128(_mm_mullo_epi32(i, _mm_set1_epi32((int)0x9E3779B1u)), k);
-    h = _mm_xor_si128(h, _mm_srli_epi32(h, 16));
-    h = _mm_mullo_epi32(h, _mm_set1_epi32((int)0x85EBCA6Bu));
-    h = _mm_xor_si128(h, _mm_srli_epi32(h, 13));
-    h = _mm_mullo_epi32(h, _mm_set1_epi32((int)0xC2B2AE35u));
-    h = _mm_xor_si128(h, _mm_srli_epi32(h, 16));
-    return _mm_srli_epi32(h, 8);
-}
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ON_VECTOR_CLONES
 #endif
+
+/* out[j] = in[j] * scale where the draw of index g0 + j (under key k) is >= cut, else 0; a
+ * vector loop (eight hashes at a time with AVX2, four with SSE4.1). Draws are below 2^24,
+ * so the comparison may be signed. */
+ON_VECTOR_CLONES static void drop_run(const float *in, float *out, size_t n, uint32_t g0,
+                                      uint32_t k, uint32_t cut, float scale) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        out[j] = (int32_t)draw(g0 + (uint32_t)j, k) >= (int32_t)cut ? in[j] * scale : 0.0f;
+}
 
 /* The key of elements [hi * 2^32, (hi + 1) * 2^32). */
 static inline uint32_t key_of(uint64_t key64, size_t hi) {
@@ -66,20 +69,10 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
         /* element g = base + i draws with the low 32 bits of g, under a key that changes
          * every 2^32 elements; a block that crosses such a boundary goes element by element */
         size_t g = base + i;
-#ifdef __SSE4_1__
         if ((g >> 32) == ((base + end - 1) >> 32)) {
-            __m128i kk = _mm_set1_epi32((int)key_of(key64, g >> 32)), four = _mm_set1_epi32(4);
-            __m128i idx =
-                _mm_add_epi32(_mm_set1_epi32((int)(uint32_t)g), _mm_setr_epi32(0, 1, 2, 3));
-            __m128i cutm1 = _mm_set1_epi32((int)cut - 1); /* draws are < 2^24: signed compare */
-            __m128 sc = _mm_set1_ps(scale);
-            for (; i + 4 <= end; i += 4, idx = _mm_add_epi32(idx, four)) {
-                __m128i keep = _mm_cmpgt_epi32(draw4(idx, kk), cutm1);
-                __m128 v = _mm_mul_ps(_mm_loadu_ps(in + i), sc);
-                _mm_storeu_ps(out + i, _mm_and_ps(v, _mm_castsi128_ps(keep)));
-            }
+            drop_run(in + i, out + i, end - i, (uint32_t)g, key_of(key64, g >> 32), cut, scale);
+            continue;
         }
-#endif
         for (; i < end; i++) {
             g = base + i;
             out[i] = draw((uint32_t)g, key_of(key64, g >> 32)) >= cut ? in[i] * scale : 0.0f;
