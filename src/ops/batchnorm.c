@@ -11,12 +11,6 @@
 
 #include <math.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ON_VECTOR_CLONES
-#endif
-
 /* Both kinds of sum below add float lanes for BLOCK values (8 terms a lane), then add the
  * lanes into double ones: nearly float speed, and the error of 8-term float sums only
  * (a whole channel summed in float misses PyTorch's double sums by 1.6e-5). */

@@ -23,14 +23,6 @@
 
 enum { CHUNK_TILES = 96, VEC = 8 };
 
-/* The transforms are compiled twice, for AVX2 (8 floats a vector) and for the baseline
- * (SSE, 4), and the loader picks one for the CPU it runs on. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ON_VECTOR_CLONES
-#endif
-
 /* Rows of tiles are short (7 for a 14x14 image), so each row's loop runs over TWv, TW
  * rounded up to a whole number of vectors: the extra tiles read memory that is there and
  * write results that the next row overwrites, or that land in the VEC floats each row of

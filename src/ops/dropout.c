@@ -27,12 +27,6 @@ static inline uint32_t draw(uint32_t i, uint32_t k) {
     return h >> 8; /* 24 bits */
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ON_VECTOR_CLONES
-#endif
-
 /* out[j] = in[j] * scale where the draw of index g0 + j (under key k) is >= cut, else 0; a
  * vector loop (eight hashes at a time with AVX2, four with SSE4.1). Draws are below 2^24,
  * so the comparison may be signed. */

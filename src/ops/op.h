@@ -126,6 +126,15 @@ static inline int on_thread_count(void) {
 }
 #endif
 
+/* Hot vector loops are compiled twice, for AVX2 (8 floats a vector) and for the x86-64-v2
+ * baseline (SSE, 4); the loader picks one for the CPU it runs on. ORDNET_NO_CLONES (the
+ * sanitizer build) keeps the baseline only, so that the tests run it too. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
+#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ON_VECTOR_CLONES
+#endif
+
 /* Elementwise loops go parallel only above this many floats. */
 #define ON_PAR_MIN 8192
 
