@@ -132,9 +132,28 @@ static void check_case(const conv_case *k, int n) {
     on_model_free(m);
 }
 
+/* Random 3x3 stride-1 shapes (Winograd where C >= 4, im2col below), explicit padding 0-2,
+ * batch 1-3, on 1 and 2 threads: sizes the fixed cases do not list. */
+static void random_cases(void) {
+    for (int r = 0; r < 40; r++) {
+        int h = 3 + (int)((frand() + 1) * 9), w = 3 + (int)((frand() + 1) * 9);
+        int ch = 1 + (int)((frand() + 1) * 4.5), f = 1 + (int)((frand() + 1) * 4.5);
+        int ph = (int)((frand() + 1) * 1.5), pw = (int)((frand() + 1) * 1.5);
+        int n = 1 + r % 3;
+        char spec[96];
+        snprintf(spec, sizeof spec, "input(%d,%d,%d) conv2d(%d,3,padding=(%d,%d))", h, w, ch, f, ph,
+                 pw);
+        conv_case k = {spec, ph, pw, 1};
+        on_set_threads(1 + r % 2);
+        check_case(&k, n);
+    }
+    on_set_threads(2);
+}
+
 int main(void) {
     on_set_threads(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int n = 1; n <= 3; n += 2) check_case(&cases[i], n); /* 1: threads share it */
+    random_cases();
     return check_done();
 }
