@@ -10,10 +10,11 @@
  *     dM = A dY A^T,   dV[xi] = U[xi]^T dM[xi],   dX += B dV B^T (tiles overlap: added),
  *     dU[xi] += dM[xi] V[xi]^T,   dW = G^T dU G.
  * B, G and A hold only 0, +-1 and +-1/2, so the rounding stays close to a direct sum
- * (test_ops compares with a direct convolution, test_golden with PyTorch).
+ * (test_conv compares with a direct convolution, test_golden with PyTorch).
  * Tiles go in chunks of whole tile rows, about CHUNK_TILES at a time, so that V and M stay
  * in cache for large images. Samples are split over threads as in conv_taps.c; with fewer
  * samples than threads, the threads share each sample (by channels, then by filters).
+ * The transforms are vector loops over a row of tiles; the products go to OpenBLAS.
  */
 #include "conv_winograd.h"
 #include "conv_taps.h"
@@ -57,8 +58,8 @@ int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels) {
     return a->kh == 3 && a->kw == 3 && on_conv_taps_apply(a, g, channels);
 }
 
-/* Per thread: Xpad, dXpad in two parts (C planes each), V and dV (16 C ld each), M or dM (16 F ld),
- * dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW). */
+/* Per thread: Xpad, dXpad in two parts (C planes each), V and dV (16 C ld each), M or dM
+ * (16 F ld), dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW). */
 static size_t per_thread(const wg *t) {
     size_t v = 16 * (size_t)t->C * t->ld;
     return 3 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->ld + 16 * (size_t)t->F * t->C +
