@@ -182,6 +182,7 @@ for name in "${names[@]}"; do
     mkdir -p "$out/corpus_$name"
     seeds=()
     [ -d "$here/corpus_$name" ] && seeds=("$here/corpus_$name")
+    [ "$name" = spec ] && seeds+=("$root/examples") # the example models are seeds as they are
     echo "== fuzz_$name: $secs s"
     set +e
     # shellcheck disable=SC2046
