@@ -180,23 +180,19 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
                 float s10 = b0 + c0_, s11 = b1 + c1_, s12 = b2 + c2, s13 = b3 + c3;
                 float s20 = c0_ - b0, s21 = c1_ - b1, s22 = c2 - b2, s23 = c3 - b3;
                 float s30 = b0 - d0, s31 = b1 - d1, s32 = b2 - d2, s33 = b3 - d3;
-                /* along the rows: (B^T d) B */
-                v[0 * xs + tx] = s00 - s02;
-                v[1 * xs + tx] = s01 + s02;
-                v[2 * xs + tx] = s02 - s01;
-                v[3 * xs + tx] = s01 - s03;
-                v[4 * xs + tx] = s10 - s12;
-                v[5 * xs + tx] = s11 + s12;
-                v[6 * xs + tx] = s12 - s11;
-                v[7 * xs + tx] = s11 - s13;
-                v[8 * xs + tx] = s20 - s22;
-                v[9 * xs + tx] = s21 + s22;
-                v[10 * xs + tx] = s22 - s21;
-                v[11 * xs + tx] = s21 - s23;
-                v[12 * xs + tx] = s30 - s32;
-                v[13 * xs + tx] = s31 + s32;
-                v[14 * xs + tx] = s32 - s31;
-                v[15 * xs + tx] = s31 - s33;
+                /* along the rows: (B^T d) B, row i of s to positions 4i .. 4i+3 */
+#define BT_ROW(i, x0, x1, x2, x3)                                                                  \
+    do {                                                                                           \
+        v[(4 * (i) + 0) * xs + tx] = (x0) - (x2);                                                  \
+        v[(4 * (i) + 1) * xs + tx] = (x1) + (x2);                                                  \
+        v[(4 * (i) + 2) * xs + tx] = (x2) - (x1);                                                  \
+        v[(4 * (i) + 3) * xs + tx] = (x1) - (x3);                                                  \
+    } while (0)
+                BT_ROW(0, s00, s01, s02, s03);
+                BT_ROW(1, s10, s11, s12, s13);
+                BT_ROW(2, s20, s21, s22, s23);
+                BT_ROW(3, s30, s31, s32, s33);
+#undef BT_ROW
             }
         }
 }
