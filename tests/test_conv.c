@@ -1,4 +1,5 @@
-/* test_conv.c - the convolution kernels (im2col, tap by tap, Winograd F(2x2,3x3)) against a
+/* test_conv.c - the convolution kernels (im2col, tap by tap, Winograd F(2x2,3x3), direct
+ * sums for 1-3 channels) against a
  * direct convolution computed here in double: output, input gradient, weight and bias
  * gradients, for shapes that reach each kernel's edges (odd output sizes, explicit and
  * asymmetric padding, images wider than a Winograd chunk, im2col in row chunks, 1x1, one
@@ -25,13 +26,17 @@ typedef struct conv_case {
 } conv_case;
 
 static const conv_case cases[] = {
-    {"input(14,14,32) conv2d(64,3,same)", 1, 1, 1},          /* the reference model's conv2d_1 */
-    {"input(7,5,4) conv2d(6,3)", 0, 0, 1},                   /* Winograd: odd P and Q */
-    {"input(6,7,5) conv2d(4,3,padding=(2,1))", 2, 1, 1},     /* explicit padding, odd pl */
-    {"input(9,300,4) conv2d(5,3,same)", 1, 1, 1},            /* rows wider than a chunk */
-    {"input(40,12,4) conv2d(3,3,same,bias=0)", 1, 1, 1},     /* several chunks of tile rows */
-    {"input(8,9,6) conv2d(7,(2,3),padding=(1,0))", 1, 0, 1}, /* tap by tap */
-    {"input(9,8,2) conv2d(5,3,same)", 1, 1, 1},              /* im2col (2 channels) */
+    {"input(14,14,32) conv2d(64,3,same)", 1, 1, 1},           /* the reference model's conv2d_1 */
+    {"input(7,5,4) conv2d(6,3)", 0, 0, 1},                    /* Winograd: odd P and Q */
+    {"input(6,7,5) conv2d(4,3,padding=(2,1))", 2, 1, 1},      /* explicit padding, odd pl */
+    {"input(9,300,4) conv2d(5,3,same)", 1, 1, 1},             /* rows wider than a chunk */
+    {"input(40,12,4) conv2d(3,3,same,bias=0)", 1, 1, 1},      /* several chunks of tile rows */
+    {"input(8,9,6) conv2d(7,(2,3),padding=(1,0))", 1, 0, 1},  /* tap by tap */
+    {"input(28,28,1) conv2d(32,3,same)", 1, 1, 1},            /* direct: the first layer */
+    {"input(9,8,2) conv2d(5,3,same)", 1, 1, 1},               /* direct: F not a multiple of 4 */
+    {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1},        /* direct: RGB, 7x7 */
+    {"input(6,11,1) conv2d(7,(1,5),padding=(0,4))", 0, 4, 1}, /* direct: wide padding */
+    {"input(9,8,2) conv2d(5,3,stride=2)", 0, 0, 2},           /* im2col: strided */
     {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2}, /* im2col in row chunks */
     {"input(5,6,8) conv2d(4,1)", 0, 0, 1},                       /* 1x1: the input is the matrix */
 };
@@ -132,7 +137,7 @@ static void check_case(const conv_case *k, int n) {
     on_model_free(m);
 }
 
-/* Random 3x3 stride-1 shapes (Winograd where C >= 4, im2col below), explicit padding 0-2,
+/* Random 3x3 stride-1 shapes (Winograd where C >= 4, direct below), explicit padding 0-2,
  * batch 1-3, on 1 and 2 threads: sizes the fixed cases do not list. */
 static void random_cases(void) {
     for (int r = 0; r < 40; r++) {

@@ -8,6 +8,7 @@
  * the result depends on the thread count but not on scheduling.
  */
 #include "op.h"
+#include "conv_direct.h"
 #include "conv_taps.h"
 #include "conv_winograd.h"
 #include "geom.h"
@@ -77,6 +78,7 @@ static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, 
     on_geom_make(a, xs, 1, &g, NULL);
     if (on_conv_wino_apply(a, &g, xs.c)) return on_conv_wino_tmp(a, &g, xs.c, threads);
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
+    if (on_conv_direct_apply(a, &g, xs.c)) return on_conv_direct_tmp(a, &g, xs.c, threads);
     return (size_t)threads * im2col_block(a, xs, ys);
 }
 
@@ -216,6 +218,10 @@ static void conv_forward(const on_call *c) {
         on_conv_taps_forward(c, &g);
         return;
     }
+    if (on_conv_direct_apply(a, &g, C)) {
+        on_conv_direct_forward(c, &g);
+        return;
+    }
     if (c->n < c->threads && F >= 2 * c->threads) {
         conv_forward_shared(c, &g, pw);
         return;
@@ -252,6 +258,10 @@ static void conv_backward(const on_call *c) {
     }
     if (on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_backward(c, &g);
+        return;
+    }
+    if (on_conv_direct_apply(a, &g, C)) {
+        on_conv_direct_backward(c, &g);
         return;
     }
 #pragma omp parallel num_threads(T)

@@ -16,7 +16,7 @@
 #include <cblas.h>
 #include <string.h>
 
-enum { TAPS_MIN_CHANNELS = 4 }; /* below this the products are too thin: im2col wins */
+enum { TAPS_MIN_CHANNELS = 4 }; /* below this the products are too thin: conv_direct.c */
 
 typedef struct taps {
     int F, C, K, taps, kw, Wp, HW, N, P, Q;
@@ -31,10 +31,13 @@ static taps taps_of(const on_attrs *a, const on_geom *g, int C) {
     return t;
 }
 
-int on_conv_taps_apply(const on_attrs *a, const on_geom *g, int channels) {
+int on_conv_grid_fits(const on_attrs *a, const on_geom *g) {
     return a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1 && a->kh * a->kw > 1 &&
-           channels >= TAPS_MIN_CHANNELS && g->p == g->h + g->pt + g->pb - a->kh + 1 &&
-           g->q == g->w + g->pl + g->pr - a->kw + 1;
+           g->p == g->h + g->pt + g->pb - a->kh + 1 && g->q == g->w + g->pl + g->pr - a->kw + 1;
+}
+
+int on_conv_taps_apply(const on_attrs *a, const on_geom *g, int channels) {
+    return channels >= TAPS_MIN_CHANNELS && on_conv_grid_fits(a, g);
 }
 
 /* Per thread: Xpad (C*HW), Y or dY on the padded grid (F*N), dXpad (C*HW), dW (K*F), db (F). */

@@ -5,6 +5,9 @@
 
 #include "geom.h"
 
+/* A stride-1, dilation-1 kernel of more than one tap whose output covers the whole padded
+ * input: the padded-grid kernels (taps, Winograd, direct) apply. */
+int on_conv_grid_fits(const on_attrs *a, const on_geom *g);
 int on_conv_taps_apply(const on_attrs *a, const on_geom *g, int channels);
 size_t on_conv_taps_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
 void on_conv_taps_forward(const on_call *c, const on_geom *g);

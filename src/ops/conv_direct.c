@@ -1,0 +1,293 @@
+/* conv_direct.c - stride-1 convolution with 1-3 input channels (a first layer on grey or
+ * RGB images), summed directly on the padded grid of conv_taps.c.
+ *
+ * With so few channels, the products im2col or the taps hand to sgemm are thin (one
+ * channel, 3x3: K = 9), and sgemm runs them at a third of its speed or less; the weight
+ * gradient's product, 9 columns wide, is worse. Here the sums are vector loops shaped for
+ * them: a block of outputs x positions stays in registers while the taps go by.
+ * On the padded grid (Hp x Wp, output (p, q) at n = p Wp + q, as in conv_taps.c):
+ *   forward     Y[f][n]     = sum over c, ky, kx of  W[f][c][ky][kx] Xpad[c][n + ky Wp + kx]
+ *   input grad  dXpad[c][m] = sum over f, ky, kx of  W[f][c][kh-1-ky][kw-1-kx] dYb[f][m + ky Wp +
+ * kx] (the same sum: kernel turned by 180 degrees, F and C swapped, and dYb = dY on the padded grid
+ * moved right by B = (kh-1) Wp + kw-1, zeros around it) weight grad dW[f][c][ky][kx] = sum over n
+ * of  dY[f][n] Xpad[c][n + ky Wp + kx] The Wp - Q columns between rows are computed and dropped
+ * (forward) or zero (dY), as in conv_taps.c. test_conv holds all three to a direct double-precision
+ * convolution.
+ */
+#include "conv_direct.h"
+#include "conv_taps.h"
+
+#include <string.h>
+
+enum {
+    NB = 16,       /* grid positions a block of the sums keeps in registers */
+    OB = 4,        /* filters a block computes (F is padded to a multiple with zeros) */
+    TB = 3,        /* taps a block of the weight gradient computes */
+    MAX_TAPS = 121 /* kernels up to 11x11 (the tap offsets live on the stack) */
+};
+
+typedef struct dg {
+    int F, Fr, C, kh, kw, K, Kr; /* Fr = F rounded up to OB, K = C kh kw, Kr = K rounded to TB */
+    int P, Q, Wp, Hp, h, w, pt, pl;
+    int B;         /* (kh-1) Wp + kw-1: how far a tap reaches past its position */
+    int N;         /* positions computed: (P-1) Wp + Q, rounded up to NB */
+    int NX;        /* input-gradient positions computed: Hp Wp rounded up to NB */
+    size_t xplane; /* floats per padded input plane: the reads of N positions, B past */
+    size_t yplane; /* floats per dYb plane: B zeros, then NX positions, B past */
+} dg;
+
+static dg dg_of(const on_attrs *a, const on_geom *g, int C) {
+    dg t = {.F = a->units, .C = C, .kh = a->kh, .kw = a->kw, .P = g->p, .Q = g->q};
+    t.Fr = (t.F + OB - 1) / OB * OB;
+    t.K = C * t.kh * t.kw;
+    t.Kr = (t.K + TB - 1) / TB * TB;
+    t.h = g->h;
+    t.w = g->w;
+    t.pt = g->pt;
+    t.pl = g->pl;
+    t.Wp = g->w + g->pl + g->pr;
+    t.Hp = g->h + g->pt + g->pb;
+    t.B = (t.kh - 1) * t.Wp + t.kw - 1;
+    t.N = ((t.P - 1) * t.Wp + t.Q + NB - 1) / NB * NB;
+    t.NX = (t.Hp * t.Wp + NB - 1) / NB * NB;
+    t.xplane = (size_t)t.N + t.B;
+    if (t.xplane < (size_t)t.Hp * t.Wp) t.xplane = (size_t)t.Hp * t.Wp;
+    t.yplane = (size_t)t.NX + 2 * (size_t)t.B;
+    return t;
+}
+
+int on_conv_direct_apply(const on_attrs *a, const on_geom *g, int channels) {
+    return channels < 4 && a->kh * a->kw <= MAX_TAPS && on_conv_grid_fits(a, g);
+}
+
+/* Per thread: Xpad (C xplane), Y block (OB N), dYb (Fr yplane), dXpad (NX), dW (Fr Kr), db (Fr) */
+static size_t per_thread(const dg *t) {
+    return (size_t)t->C * t->xplane + (size_t)OB * t->N + (size_t)t->Fr * t->yplane + t->NX +
+           (size_t)t->Fr * (t->Kr + 1);
+}
+
+/* Shared: the weights padded to Fr filters (Fr K), and turned for the input gradient
+ * (C x Fr kh kw), then each thread's block. */
+static size_t shared_size(const dg *t) {
+    return 2 * (size_t)t->Fr * t->K;
+}
+
+size_t on_conv_direct_tmp(const on_attrs *a, const on_geom *g, int channels, int threads) {
+    dg t = dg_of(a, g, channels);
+    return shared_size(&t) + (size_t)threads * per_thread(&t);
+}
+
+/* Eight floats: one AVX2 register, two SSE ones in the baseline clone. vfu is the same at
+ * any float's address, allowed to alias floats (as the intrinsics' own __m256_u). */
+typedef float vf __attribute__((vector_size(32)));
+typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
+#define VLOAD(p) (*(const vfu *)(p))
+#define VSTORE(p, v) (*(vfu *)(p) = (v))
+
+/* out[o][n] = sum over inputs i < I, taps (ky, kx) of w[o][i][ky][kx] in[i][n + ky Wp + kx],
+ * for OBn outputs (w's rows are ldw apart, out's ldo) and positions [n0, n1), n1 - n0 a
+ * multiple of NB. The OBn x NB sums stay in registers while the taps go by. */
+#define CORR(NAME, OBn)                                                                            \
+    ON_VECTOR_CLONES static void NAME(const float *in, size_t plane, int I, int kh, int kw,        \
+                                      int Wp, const float *w, size_t ldw, float *out, size_t ldo,  \
+                                      int n0, int n1) {                                            \
+        enum { V = NB / 8 };                                                                       \
+        for (int n = n0; n < n1; n += NB) {                                                        \
+            vf acc[OBn][V];                                                                        \
+            _Pragma("GCC unroll 8") for (int o = 0; o < OBn; o++)                                  \
+                _Pragma("GCC unroll 8") for (int j = 0; j < V; j++) acc[o][j] = (vf){0};           \
+            const float *wk = w;                                                                   \
+            for (int i = 0; i < I; i++)                                                            \
+                for (int ky = 0; ky < kh; ky++)                                                    \
+                    for (int kx = 0; kx < kw; kx++, wk++) {                                        \
+                        const float *s = in + i * plane + (size_t)ky * Wp + kx + n;                \
+                        vf x[V];                                                                   \
+                        _Pragma("GCC unroll 8") for (int j = 0; j < V; j++) x[j] =                 \
+                            VLOAD(s + 8 * j);                                                      \
+                        _Pragma("GCC unroll 8") for (int o = 0; o < OBn; o++) {                    \
+                            float wv = wk[o * ldw];                                                \
+                            _Pragma("GCC unroll 8") for (int j = 0; j < V; j++) acc[o][j] +=       \
+                                wv * x[j];                                                         \
+                        }                                                                          \
+                    }                                                                              \
+            _Pragma("GCC unroll 8") for (int o = 0; o < OBn; o++)                                  \
+                _Pragma("GCC unroll 8") for (int j = 0; j < V; j++)                                \
+                    VSTORE(out + o * ldo + n + 8 * j, acc[o][j]);                                  \
+        }                                                                                          \
+    }
+CORR(corr_block, OB)
+CORR(corr_one, 1)
+
+/* dw[o][t] += sum over n < N of d[o][n] in[off[t] + n], for OB filters (d's rows ldd apart,
+ * dw's K apart) and TB taps: one vector of partial sums each, kept in registers. */
+ON_VECTOR_CLONES static void wgrad_block(const float *d, size_t ldd, const float *in,
+                                         const int *off, int N, float *dw, int K) {
+    vf acc[OB][TB];
+    _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++)
+        _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++) acc[o][t] = (vf){0};
+    for (int n = 0; n < N; n += 8) {
+        vf x[TB];
+        _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++) x[t] = VLOAD(in + off[t] + n);
+        _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++) {
+            vf g = VLOAD(d + o * ldd + n);
+            _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++) acc[o][t] += g * x[t];
+        }
+    }
+    _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++)
+        _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++) {
+        float s = 0;
+        for (int j = 0; j < 8; j++) s += acc[o][t][j];
+        dw[o * K + t] += s;
+    }
+}
+
+/* x (C,h,w) -> xp (C planes of xplane): the padded image, zeros around and after it */
+static void pad(const float *x, const dg *t, float *xp) {
+    for (int c = 0; c < t->C; c++) {
+        float *o = xp + (size_t)c * t->xplane;
+        memset(o, 0, sizeof(float) * t->xplane);
+        for (int r = 0; r < t->h; r++)
+            memcpy(o + (size_t)(r + t->pt) * t->Wp + t->pl, x + ((size_t)c * t->h + r) * t->w,
+                   sizeof(float) * t->w);
+    }
+}
+
+/* W (F, K) -> wp (Fr, K), zero rows after F; and the turned weights
+ * wr[c][f][ky][kx] = W[f][c][kh-1-ky][kw-1-kx], zero for f >= F. Split over the enclosing
+ * parallel region's threads by filters; ends with a barrier. */
+static void repack(const float *w, const dg *t, float *wp, float *wr) {
+    int taps = t->kh * t->kw;
+#pragma omp for schedule(static)
+    for (int f = 0; f < t->Fr; f++)
+        for (int c = 0; c < t->C; c++)
+            for (int k = 0; k < taps; k++) {
+                float v = f < t->F ? w[((size_t)f * t->C + c) * taps + k] : 0.0f;
+                wp[(size_t)f * t->K + c * taps + k] = v;
+                wr[((size_t)c * t->Fr + f) * taps + taps - 1 - k] = v;
+            }
+}
+
+/* Filter blocks [b0, b1) of one sample: the sums, then the valid columns + bias into y. */
+static void forward_blocks(const on_call *c, const dg *t, const float *wp, const float *xp,
+                           float *yb, float *y, int b0, int b1) {
+    for (int b = b0; b < b1; b++) {
+        corr_block(xp, t->xplane, t->C, t->kh, t->kw, t->Wp, wp + (size_t)b * OB * t->K, t->K, yb,
+                   t->N, 0, t->N);
+        for (int o = 0; o < OB && b * OB + o < t->F; o++) {
+            int f = b * OB + o;
+            float bias = c->a->bias ? c->p[1][f] : 0.0f;
+            for (int p = 0; p < t->P; p++) {
+                const float *src = yb + (size_t)o * t->N + (size_t)p * t->Wp;
+                float *dst = y + ((size_t)f * t->P + p) * t->Q;
+#pragma omp simd
+                for (int q = 0; q < t->Q; q++) dst[q] = src[q] + bias;
+            }
+        }
+    }
+}
+
+void on_conv_direct_forward(const on_call *c, const on_geom *g) {
+    dg t = dg_of(c->a, g, c->xs.c);
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread(&t);
+    float *wp = c->tmp, *wr = wp + (size_t)t.Fr * t.K, *blocks = c->tmp + shared_size(&t);
+    int nb = t.Fr / OB;
+    if (c->n < c->threads) { /* batch-1 latency: the threads split each sample's filters */
+        float *xp = blocks;
+        for (int i = 0; i < c->n; i++) {
+#pragma omp parallel num_threads(c->threads)
+            {
+                int th = on_thread_id(), T = on_thread_count();
+                float *yb = blocks + per * th + (size_t)t.C * t.xplane;
+                if (!i) repack(c->p[0], &t, wp, wr); /* ends with a barrier */
+#pragma omp single
+                pad(c->x + xsz * i, &t, xp); /* ends with a barrier */
+                forward_blocks(c, &t, wp, xp, yb, c->y + ysz * i, nb * th / T, nb * (th + 1) / T);
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        float *xp = blocks + per * th, *yb = xp + (size_t)t.C * t.xplane;
+        repack(c->p[0], &t, wp, wr); /* ends with a barrier */
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            pad(c->x + xsz * i, &t, xp);
+            forward_blocks(c, &t, wp, xp, yb, c->y + ysz * i, 0, nb);
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+    }
+}
+
+/* dy (F,P,Q) -> dyb (Fr planes of yplane): dY on the padded grid from B on, zeros
+ * elsewhere (filters after F stay zero from the call's start); adds each filter's sum to db. */
+static void place_dy(const float *dy, const dg *t, float *dyb, float *db) {
+    for (int f = 0; f < t->F; f++) {
+        float *o = dyb + (size_t)f * t->yplane + t->B;
+        double s = 0; /* a bias gradient's terms cancel: float sums lose its last digits */
+        for (int p = 0; p < t->P; p++) {
+            const float *d = dy + ((size_t)f * t->P + p) * t->Q;
+            float *r = o + (size_t)p * t->Wp;
+#pragma omp simd reduction(+ : s)
+            for (int q = 0; q < t->Q; q++) {
+                r[q] = d[q];
+                s += d[q];
+            }
+        }
+        db[f] += (float)s;
+    }
+}
+
+void on_conv_direct_backward(const on_call *c, const on_geom *g) {
+    dg t = dg_of(c->a, g, c->xs.c);
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread(&t);
+    float *wp = c->tmp, *wr = wp + (size_t)t.Fr * t.K, *blocks = c->tmp + shared_size(&t);
+    int taps = t.kh * t.kw, off[MAX_TAPS * 3 + TB];
+    for (int k = 0; k < t.Kr; k++) /* tap k of the flattened (c, ky, kx); past K: unused */
+        off[k] = k < t.K ? (int)((k / taps) * t.xplane) + (k % taps / t.kw) * t.Wp + k % t.kw : 0;
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        float *xp = blocks + per * th, *dyb = xp + (size_t)t.C * t.xplane + (size_t)OB * t.N;
+        float *dxp = dyb + (size_t)t.Fr * t.yplane, *dw = dxp + t.NX;
+        float *db = dw + (size_t)t.Fr * t.Kr;
+        repack(c->p[0], &t, wp, wr); /* ends with a barrier */
+        /* the gaps between dY's rows, its margins and the padded filters stay zero */
+        memset(dyb, 0, sizeof(float) * (size_t)t.Fr * t.yplane);
+        memset(dw, 0, sizeof(float) * (size_t)t.Fr * (t.Kr + 1));
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            pad(c->x + xsz * i, &t, xp);
+            place_dy(c->dy + ysz * i, &t, dyb, db);
+            for (int b = 0; b < t.Fr; b += OB)
+                for (int k = 0; k < t.Kr; k += TB)
+                    wgrad_block(dyb + (size_t)b * t.yplane + t.B, t.yplane, xp, off + k, t.N,
+                                dw + (size_t)b * t.Kr + k, t.Kr);
+            if (!c->dx) continue;
+            float *dx = c->dx + xsz * i;
+            for (int ci = 0; ci < t.C; ci++) {
+                corr_one(dyb, t.yplane, t.Fr, t.kh, t.kw, t.Wp, wr + (size_t)ci * t.Fr * taps, 0,
+                         dxp, 0, 0, t.NX);
+                for (int r = 0; r < t.h; r++)
+                    memcpy(dx + ((size_t)ci * t.h + r) * t.w,
+                           dxp + (size_t)(r + t.pt) * t.Wp + t.pl, sizeof(float) * t.w);
+            }
+        }
+#pragma omp barrier
+        /* sum the per-thread partials in thread order */
+#pragma omp for schedule(static)
+        for (int f = 0; f < t.F; f++) {
+            for (int k = 0; k < t.K; k++) {
+                float s = 0;
+                for (int u = 0; u < T; u++)
+                    s += (blocks + per * u + (dw - xp))[(size_t)f * t.Kr + k];
+                c->dp[0][(size_t)f * t.K + k] += s;
+            }
+            if (c->a->bias) {
+                float s = 0;
+                for (int u = 0; u < T; u++) s += (blocks + per * u + (db - xp))[f];
+                c->dp[1][f] += s;
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/* conv_direct.h - stride-1 convolution with 1-3 input channels, summed directly in vector
+ * registers (no sgemm); conv.c picks it where it applies. */
+#ifndef ON_CONV_DIRECT_H
+#define ON_CONV_DIRECT_H
+
+#include "geom.h"
+
+int on_conv_direct_apply(const on_attrs *a, const on_geom *g, int channels);
+size_t on_conv_direct_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
+void on_conv_direct_forward(const on_call *c, const on_geom *g);
+void on_conv_direct_backward(const on_call *c, const on_geom *g);
+
+#endif
