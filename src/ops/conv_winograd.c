@@ -197,90 +197,110 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
         }
 }
 
+/* Eight floats: one AVX2 register, two SSE ones in the baseline clone; vfu loads and
+ * stores them at any float's address (as the intrinsics' own __m256_u). */
+typedef float vf __attribute__((vector_size(32)));
+typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
+#define VLOAD(p) (*(const vfu *)(p))
+#define VSTORE(p, v) (*(vfu *)(p) = (v))
+
+/* cols (< 16) floats of the interleaved pair (lo, hi) to y */
+static void store_part(float *y, vf lo, vf hi, int cols) {
+    float o[16];
+    VSTORE(o, lo);
+    VSTORE(o + 8, hi);
+    for (int k = 0; k < cols; k++) y[k] = o[k];
+}
+
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
- * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. A row of tiles goes OUT_TILES at a time through
- * o: its four outputs per tile, computed in one vector loop, then interleaved into y. */
-enum { OUT_TILES = 128 };
+ * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. Eight tiles at a time: their four outputs each
+ * as four vectors, interleaved into two output rows of 16 columns. A row's last group
+ * stores all 16 where the plane goes on: the columns past Q land at the start of the next
+ * row, which this thread writes after (the groups go from last to first, and the next
+ * tile row, in this call or the next, comes later); at the plane's end only the real ones. */
 ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0,
                                               int f1, const float *bias, float *y) {
-    size_t xs = (size_t)t->F * t->ld;
-    float o[4][OUT_TILES];
+    size_t xs = (size_t)t->F * t->ld, PQ = (size_t)t->P * t->Q;
     for (int f = f0; f < f1; f++) {
-        float bb = bias ? bias[f] : 0.0f;
-        for (int ty = ty0; ty < ty1; ty++) {
-            for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
-                int n = t->TWv - x0 < OUT_TILES ? t->TWv - x0 : OUT_TILES;
+        vf bb = (vf){0} + (bias ? bias[f] : 0.0f);
+        float *yf = y + (size_t)f * PQ;
+        for (int ty = ty0; ty < ty1; ty++)
+            for (int x0 = (t->TW - 1) / VEC * VEC; x0 >= 0; x0 -= VEC) { /* last group first */
                 const float *m = M + (size_t)f * t->ld + (size_t)(ty - ty0) * t->TW + x0;
-                float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3];
-#pragma omp simd
-                for (int k = 0; k < n; k++) {
-                    float s00 = m[0 * xs + k] + m[4 * xs + k] + m[8 * xs + k];
-                    float s01 = m[1 * xs + k] + m[5 * xs + k] + m[9 * xs + k];
-                    float s02 = m[2 * xs + k] + m[6 * xs + k] + m[10 * xs + k];
-                    float s03 = m[3 * xs + k] + m[7 * xs + k] + m[11 * xs + k];
-                    float s10 = m[4 * xs + k] - m[8 * xs + k] - m[12 * xs + k];
-                    float s11 = m[5 * xs + k] - m[9 * xs + k] - m[13 * xs + k];
-                    float s12 = m[6 * xs + k] - m[10 * xs + k] - m[14 * xs + k];
-                    float s13 = m[7 * xs + k] - m[11 * xs + k] - m[15 * xs + k];
-                    o0[k] = s00 + s01 + s02 + bb;
-                    o1[k] = s01 - s02 - s03 + bb;
-                    o2[k] = s10 + s11 + s12 + bb;
-                    o3[k] = s11 - s12 - s13 + bb;
-                }
-                int full = t->Q / 2 - x0 < n ? t->Q / 2 - x0 : n; /* tiles with both columns */
+                vf s00 = VLOAD(m) + VLOAD(m + 4 * xs) + VLOAD(m + 8 * xs);
+                vf s01 = VLOAD(m + 1 * xs) + VLOAD(m + 5 * xs) + VLOAD(m + 9 * xs);
+                vf s02 = VLOAD(m + 2 * xs) + VLOAD(m + 6 * xs) + VLOAD(m + 10 * xs);
+                vf s03 = VLOAD(m + 3 * xs) + VLOAD(m + 7 * xs) + VLOAD(m + 11 * xs);
+                vf s10 = VLOAD(m + 4 * xs) - VLOAD(m + 8 * xs) - VLOAD(m + 12 * xs);
+                vf s11 = VLOAD(m + 5 * xs) - VLOAD(m + 9 * xs) - VLOAD(m + 13 * xs);
+                vf s12 = VLOAD(m + 6 * xs) - VLOAD(m + 10 * xs) - VLOAD(m + 14 * xs);
+                vf s13 = VLOAD(m + 7 * xs) - VLOAD(m + 11 * xs) - VLOAD(m + 15 * xs);
+                vf o[4] = {s00 + s01 + s02 + bb, s01 - s02 - s03 + bb, s10 + s11 + s12 + bb,
+                           s11 - s12 - s13 + bb};
+                int cols = t->Q - 2 * x0 < 2 * VEC ? t->Q - 2 * x0 : 2 * VEC;
                 for (int i = 0; i < 2 && 2 * ty + i < t->P; i++) {
-                    float *yr = y + ((size_t)f * t->P + 2 * ty + i) * t->Q + 2 * x0;
-                    const float *e = o[2 * i], *od = o[2 * i + 1];
-#pragma omp simd
-                    for (int k = 0; k < full; k++) {
-                        yr[2 * k] = e[k];
-                        yr[2 * k + 1] = od[k];
+                    float *yr = yf + (size_t)(2 * ty + i) * t->Q + 2 * x0;
+                    vf lo = __builtin_shufflevector(o[2 * i], o[2 * i + 1], 0, 8, 1, 9, 2, 10, 3, 11);
+                    vf hi =
+                        __builtin_shufflevector(o[2 * i], o[2 * i + 1], 4, 12, 5, 13, 6, 14, 7, 15);
+                    if (cols < 2 * VEC && yf + PQ - yr < 2 * VEC) {
+                        store_part(yr, lo, hi, cols);
+                        continue;
                     }
-                    if (t->Q % 2 && full < t->TW - x0)
-                        yr[2 * full] = e[full]; /* Q odd: the last column */
+                    VSTORE(yr, lo);
+                    VSTORE(yr + VEC, hi);
                 }
             }
-        }
     }
 }
 
 /* dM[xi][f][p] = (A dY A^T)[xi] for the tiles of rows [ty0, ty1); d holds dY with even
- * sizes 2 TH x 2 TW (zeros past P, Q). */
+ * sizes 2 TH x 2 TW (zeros past P, Q). Eight tiles at a time: two rows of 16 columns
+ * split into even and odd ones; the last group of a row reads on into the next row
+ * (junk tiles, results never used), or, at the end of d, from a copy padded with zeros. */
 ON_VECTOR_CLONES static void output_adjoint(const float *d, const wg *t, int ty0, int ty1,
                                             float *dM) {
-    size_t xs = (size_t)t->F * t->ld;
+    size_t xs = (size_t)t->F * t->ld, len = 4 * (size_t)t->F * t->TH * t->TW;
     for (int f = 0; f < t->F; f++)
-        for (int ty = ty0; ty < ty1; ty++) {
-            float *m = dM + (size_t)f * t->ld + (size_t)(ty - ty0) * t->TW;
-            const float *r0 = d + ((size_t)f * t->TH + ty) * 4 * t->TW, *r1 = r0 + 2 * t->TW;
-            /* the extra tiles read on into the next rows of d, where there are enough */
-            size_t end = ((size_t)f * t->TH + ty) * 4 * t->TW + 2 * t->TW + 2 * t->TWv;
-            int n = end <= 4 * (size_t)t->F * t->TH * t->TW ? t->TWv : t->TW;
-#pragma omp simd
-            for (int tx = 0; tx < n; tx++) {
-                float d00 = r0[2 * tx], d01 = r0[2 * tx + 1];
-                float d10 = r1[2 * tx], d11 = r1[2 * tx + 1];
+        for (int ty = ty0; ty < ty1; ty++)
+            for (int x0 = 0; x0 < t->TW; x0 += VEC) {
+                float *m = dM + (size_t)f * t->ld + (size_t)(ty - ty0) * t->TW + x0;
+                size_t o0 = ((size_t)f * t->TH + ty) * 4 * t->TW + 2 * x0, o1 = o0 + 2 * t->TW;
+                const float *r0 = d + o0, *r1 = d + o1;
+                float tail[2][2 * VEC];
+                if (o1 + 2 * VEC > len) { /* the end of d: copies of what is there */
+                    for (int k = 0; k < 2 * VEC; k++) {
+                        tail[0][k] = o0 + k < len ? d[o0 + k] : 0.0f;
+                        tail[1][k] = o1 + k < len ? d[o1 + k] : 0.0f;
+                    }
+                    r0 = tail[0];
+                    r1 = tail[1];
+                }
+                vf a0 = VLOAD(r0), a1 = VLOAD(r0 + VEC), b0 = VLOAD(r1), b1 = VLOAD(r1 + VEC);
+                vf d00 = __builtin_shufflevector(a0, a1, 0, 2, 4, 6, 8, 10, 12, 14);
+                vf d01 = __builtin_shufflevector(a0, a1, 1, 3, 5, 7, 9, 11, 13, 15);
+                vf d10 = __builtin_shufflevector(b0, b1, 0, 2, 4, 6, 8, 10, 12, 14);
+                vf d11 = __builtin_shufflevector(b0, b1, 1, 3, 5, 7, 9, 11, 13, 15);
                 /* A d: rows d0, d0 + d1, d0 - d1, -d1 */
-                float s10 = d00 + d10, s11 = d01 + d11, s20 = d00 - d10, s21 = d01 - d11;
+                vf s10 = d00 + d10, s11 = d01 + d11, s20 = d00 - d10, s21 = d01 - d11;
                 /* (A d) A^T: each row (u, v) -> (u, u + v, u - v, -v) */
-                m[0 * xs + tx] = d00;
-                m[1 * xs + tx] = d00 + d01;
-                m[2 * xs + tx] = d00 - d01;
-                m[3 * xs + tx] = -d01;
-                m[4 * xs + tx] = s10;
-                m[5 * xs + tx] = s10 + s11;
-                m[6 * xs + tx] = s10 - s11;
-                m[7 * xs + tx] = -s11;
-                m[8 * xs + tx] = s20;
-                m[9 * xs + tx] = s20 + s21;
-                m[10 * xs + tx] = s20 - s21;
-                m[11 * xs + tx] = -s21;
-                m[12 * xs + tx] = -d10;
-                m[13 * xs + tx] = -d10 - d11;
-                m[14 * xs + tx] = d11 - d10;
-                m[15 * xs + tx] = d11;
+                VSTORE(m, d00);
+                VSTORE(m + 1 * xs, d00 + d01);
+                VSTORE(m + 2 * xs, d00 - d01);
+                VSTORE(m + 3 * xs, -d01);
+                VSTORE(m + 4 * xs, s10);
+                VSTORE(m + 5 * xs, s10 + s11);
+                VSTORE(m + 6 * xs, s10 - s11);
+                VSTORE(m + 7 * xs, -s11);
+                VSTORE(m + 8 * xs, s20);
+                VSTORE(m + 9 * xs, s20 + s21);
+                VSTORE(m + 10 * xs, s20 - s21);
+                VSTORE(m + 11 * xs, -s21);
+                VSTORE(m + 12 * xs, -d10);
+                VSTORE(m + 13 * xs, -d10 - d11);
+                VSTORE(m + 14 * xs, d11 - d10);
+                VSTORE(m + 15 * xs, d11);
             }
-        }
 }
 
 /* dXpad += B dV B^T at each tile of rows [ty0, ty1) (split rows). Neighbouring tiles
@@ -292,6 +312,7 @@ ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0
                                            float *dxp, float *dxq) {
     size_t xs = (size_t)t->C * t->ld;
     int h = t->TWv + 1;
+    enum { OUT_TILES = 128 }; /* tiles of a row at a time */
     float o[16][OUT_TILES];
     for (int c = 0; c < t->C; c++)
         for (int ty = ty0; ty < ty1; ty++)
