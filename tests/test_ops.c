@@ -267,44 +267,56 @@ static void test_pool_nan(void) {
 
 /* The 2x2 max-pool against a direct one, for rows of 3 to 7 windows (vector groups of 4 and
  * what is left), with ties: values, and the input gradient from the kept positions. */
+/* Same value: both NaN, or equal with the same sign (-0 is not +0 here). */
+static int same_value(float a, float b) {
+    return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
+}
+
+/* The 2x2 max-pool against a direct one: training (positions kept) and inference (values
+ * only, a backward finding the winners again), on values with ties, -0 and +0, and NaNs. */
 static void test_maxpool_rows(void) {
-    for (int w = 6; w <= 15; w++) {
-        char spec[64];
-        snprintf(spec, sizeof spec, "input(4,%d,3) maxpool", w);
-        on_model *m = build(spec, 2);
-        if (!m) continue;
-        on_model_want_input_grad(m, 1);
-        on_error err;
-        on_model_compile(m, 2, &err);
-        int Q = w / 2, n = 2 * 3 * 4 * w, bad = 0;
-        float *x = malloc(sizeof(float) * n), *dy = malloc(sizeof(float) * 2 * 3 * 2 * Q);
-        for (int i = 0; i < n; i++) x[i] = (float)(int)(3 * (frand() + 1)); /* ties */
-        for (int i = 0; i < 2 * 3 * 2 * Q; i++) dy[i] = frand();
-        on_model_forward(m, x, 2, 1);
-        const float *y = on_model_output(m);
-        on_model_set_output_grad(m, dy);
-        on_model_backward(m);
-        const float *dx = on_model_input_grad(m);
-        for (int pl = 0; pl < 6; pl++)
-            for (int p = 0; p < 2; p++)
-                for (int q = 0; q < Q; q++) {
-                    const float *r = x + (size_t)pl * 4 * w + 2 * p * w + 2 * q;
-                    float v[4] = {r[0], r[1], r[w], r[w + 1]};
-                    int k = 0;
-                    for (int j = 1; j < 4; j++)
-                        if (v[j] > v[k]) k = j;
-                    int o = (pl * 2 + p) * Q + q,
-                        at = pl * 4 * w + (2 * p + k / 2) * w + 2 * q + k % 2;
-                    if (y[o] != v[k] || dx[at] != dy[o]) bad++;
-                    for (int j = 0; j < 4; j++) /* the others get no gradient */
-                        if (j != k && dx[pl * 4 * w + (2 * p + j / 2) * w + 2 * q + j % 2] != 0)
-                            bad++;
-                }
-        CHECK(!bad, "%s: %d values or gradients differ from a direct max-pool", spec, bad);
-        free(x);
-        free(dy);
-        on_model_free(m);
-    }
+    for (int w = 6; w <= 15; w++)
+        for (int train = 0; train < 2; train++) {
+            char spec[64];
+            snprintf(spec, sizeof spec, "input(4,%d,3) maxpool", w);
+            on_model *m = build(spec, 2);
+            if (!m) continue;
+            on_model_want_input_grad(m, 1);
+            on_error err;
+            on_model_compile(m, 2, &err);
+            int Q = w / 2, n = 2 * 3 * 4 * w, bad = 0;
+            float *x = malloc(sizeof(float) * n), *dy = malloc(sizeof(float) * 2 * 3 * 2 * Q);
+            for (int i = 0; i < n; i++) {
+                float r = frand();
+                x[i] = r > 0.95f ? NAN : r > 0.7f ? -0.0f : (float)(int)(3 * (r + 1)); /* ties */
+            }
+            for (int i = 0; i < 2 * 3 * 2 * Q; i++) dy[i] = frand();
+            on_model_forward(m, x, 2, train);
+            const float *y = on_model_output(m);
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            const float *dx = on_model_input_grad(m);
+            for (int pl = 0; pl < 6; pl++)
+                for (int p = 0; p < 2; p++)
+                    for (int q = 0; q < Q; q++) {
+                        const float *r = x + (size_t)pl * 4 * w + 2 * p * w + 2 * q;
+                        float v[4] = {r[0], r[1], r[w], r[w + 1]};
+                        int k = 0;
+                        for (int j = 1; j < 4; j++)
+                            if (v[j] > v[k] || (isnan(v[j]) && !isnan(v[k]))) k = j;
+                        int o = (pl * 2 + p) * Q + q,
+                            at = pl * 4 * w + (2 * p + k / 2) * w + 2 * q + k % 2;
+                        if (!same_value(y[o], v[k]) || dx[at] != dy[o]) bad++;
+                        for (int j = 0; j < 4; j++) /* the others get no gradient */
+                            if (j != k && dx[pl * 4 * w + (2 * p + j / 2) * w + 2 * q + j % 2] != 0)
+                                bad++;
+                    }
+            CHECK(!bad, "%s train %d: %d values or gradients differ from a direct max-pool", spec,
+                  train, bad);
+            free(x);
+            free(dy);
+            on_model_free(m);
+        }
 }
 
 static void test_loss(void) {

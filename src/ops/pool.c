@@ -98,12 +98,28 @@ static inline void max4x4(const float *r0, const float *r1, float *y, unsigned c
         k = _mm_blendv_ps(k, _mm_set1_ps((float)j), take);
     }
     _mm_storeu_ps(y, m);
-    if (pos) {
-        __m128i i32 = _mm_cvtps_epi32(k);
-        __m128i i8 = _mm_packus_epi16(_mm_packs_epi32(i32, i32), _mm_setzero_si128());
-        int word = _mm_cvtsi128_si32(i8);
-        memcpy(pos, &word, 4);
-    }
+    __m128i i32 = _mm_cvtps_epi32(k);
+    __m128i i8 = _mm_packus_epi16(_mm_packs_epi32(i32, i32), _mm_setzero_si128());
+    int word = _mm_cvtsi128_si32(i8);
+    memcpy(pos, &word, 4);
+}
+
+/* The first of a, b where both are numbers (a on ties: -0 before +0 stays -0), else a NaN. */
+static inline __m128 first_max(__m128 a, __m128 b) {
+    return _mm_or_ps(_mm_max_ps(b, a), _mm_cmpunord_ps(a, b));
+}
+
+/* max4x4's values without the positions (inference): the same numbers, a NaN where the
+ * window has one (all ones, not the window's own NaN). Row by row, then down: the order
+ * that keeps "first largest" for ties of -0 and +0. */
+static inline void max4x4_values(const float *r0, const float *r1, float *y) {
+    __m128 a0 = _mm_loadu_ps(r0), a1 = _mm_loadu_ps(r0 + 4);
+    __m128 b0 = _mm_loadu_ps(r1), b1 = _mm_loadu_ps(r1 + 4);
+    __m128 top = first_max(_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)));
+    __m128 bottom = first_max(_mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                              _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm_storeu_ps(y, first_max(top, bottom));
 }
 
 /* dy of outputs q .. q+3 to the winners' places in rows d0, d1 (others get 0). */
@@ -126,8 +142,10 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
     long planes = (long)c->n * c->xs.c;
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
     int W = g->w, P = g->p, Q = g->q, odd = (g->h & 1) || (W & 1);
+    /* positions are kept in training only; a backward after an inference forward finds
+     * the winners again */
     unsigned char *saved =
-        c->saved ? (unsigned char *)c->saved + (size_t)c->sample0 * pq * c->xs.c : NULL;
+        c->saved && c->train ? (unsigned char *)c->saved + (size_t)c->sample0 * pq * c->xs.c : NULL;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
     for (long pl = 0; pl < planes; pl++) {
         const float *x = c->x + pl * hw;
@@ -140,10 +158,17 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
             if (!backward) {
                 float *y = c->y + o;
 #ifdef __SSE4_1__
-                for (; q + 4 <= Q; q += 4)
-                    max4x4(r0 + 2 * q, r1 + 2 * q, y + q, pos ? pos + q : NULL);
+                if (pos) {
+                    for (; q + 4 <= Q; q += 4) max4x4(r0 + 2 * q, r1 + 2 * q, y + q, pos + q);
+                } else {
+                    for (; q + 4 <= Q; q += 4) max4x4_values(r0 + 2 * q, r1 + 2 * q, y + q);
+                }
                 if (q < Q && Q >= 4) { /* the last 1-3 windows: the last 4 again */
-                    max4x4(r0 + 2 * (Q - 4), r1 + 2 * (Q - 4), y + Q - 4, pos ? pos + Q - 4 : NULL);
+                    int e = Q - 4;
+                    if (pos)
+                        max4x4(r0 + 2 * e, r1 + 2 * e, y + e, pos + e);
+                    else
+                        max4x4_values(r0 + 2 * e, r1 + 2 * e, y + e);
                     q = Q;
                 }
 #endif
