@@ -91,9 +91,13 @@ static inline void max4x4(const float *r0, const float *r1, float *y, unsigned c
                    _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
                    _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
     __m128 m = v[0], k = _mm_setzero_ps();
+    /* without NaNs (nearly always) a plain comparison decides */
+    int nan = _mm_movemask_ps(_mm_or_ps(_mm_cmpunord_ps(a0, a1), _mm_cmpunord_ps(b0, b1)));
     for (int j = 1; j < 4; j++) {
-        __m128 take = _mm_or_ps(_mm_cmpgt_ps(v[j], m),
-                                _mm_andnot_ps(_mm_cmpunord_ps(m, m), _mm_cmpunord_ps(v[j], v[j])));
+        __m128 take = _mm_cmpgt_ps(v[j], m);
+        if (nan)
+            take =
+                _mm_or_ps(take, _mm_andnot_ps(_mm_cmpunord_ps(m, m), _mm_cmpunord_ps(v[j], v[j])));
         m = _mm_blendv_ps(m, v[j], take);
         k = _mm_blendv_ps(k, _mm_set1_ps((float)j), take);
     }
