@@ -517,12 +517,14 @@ typedef struct chain {
     on_model *m;
     int first, last; /* nodes run per sample, inclusive */
     int train;
+    int stats; /* node whose sample_stats runs after them, or 0 */
 } chain;
 
-/* Run the chain's layers on one sample, in place in their own buffers. */
+/* Run the chain's layers on one sample, in place in their own buffers, then the next
+ * layer's statistics on their output. */
 static void run_chain(void *ctx, int s) {
     chain *ch = ctx;
-    for (int j = ch->first; j <= ch->last; j++) {
+    for (int j = ch->first; j <= ch->last + (ch->stats > 0); j++) {
         on_node *nd = &ch->m->nodes[j];
         float *p[4], *dp[4];
         on_call c = make_call(ch->m, nd, 1, ch->train, p, dp);
@@ -536,7 +538,10 @@ static void run_chain(void *ctx, int s) {
 #else
         c.threads = 1;
 #endif
-        nd->op->forward(&c);
+        if (j > ch->last)
+            nd->op->sample_stats(&c);
+        else
+            nd->op->forward(&c);
     }
 }
 
@@ -565,15 +570,22 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
     m->n = n;
     m->last_train = train;
     if (train) m->fstep = m->step++;
+    int stats_ready = 0; /* the node whose sample_stats ran in its producer's epilogue */
     for (int i = 1; i < m->nn; i++) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
         on_call c = make_call(m, nd, n, train, p, dp);
-        /* the layers after a convolution or BatchNorm run on each sample as it finishes */
-        chain ch = {m, i + 1, i, train};
-        if (nd->op->per_sample_epilogue)
+        c.stats_ready = i == stats_ready;
+        /* the layers after a convolution or BatchNorm run on each sample as it finishes;
+         * in training, so do the statistics of the layer after them */
+        chain ch = {m, i + 1, i, train, 0};
+        if (nd->op->per_sample_epilogue) {
             while (ch.last + 1 < m->nn && fusable(m, ch.last + 1, train)) ch.last++;
-        if (ch.last >= ch.first) {
+            int s = ch.last + 1;
+            if (train && s < m->nn && m->nodes[s].op->sample_stats && m->nodes[s].in[0] == s - 1)
+                ch.stats = stats_ready = s;
+        }
+        if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
         }

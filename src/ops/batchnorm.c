@@ -105,12 +105,44 @@ static int bn_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc 
     return 4;
 }
 
-/* saved: batch mean (C) and inverse standard deviation (C) */
+/* saved: batch mean (C) and inverse standard deviation (C), then each sample's statistics
+ * from bn_sample_stats (3 doubles per sample and channel) */
 static size_t bn_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     (void)a;
     (void)ys;
-    (void)n;
-    return 2 * (size_t)xs.c;
+    return 2 * (size_t)xs.c + 6 * (size_t)n * xs.c;
+}
+
+/* One sample's statistics per channel, while the producer's output is in cache: its first
+ * value k, and the sums of x - k and (x - k)^2. */
+static void bn_sample_stats(const on_call *c) {
+    int C = c->xs.c;
+    size_t S = on_shape_size(c->xs) / (size_t)C;
+    double *st = (double *)(c->saved + 2 * C) + 3 * (size_t)c->sample0 * C;
+    for (int ch = 0; ch < C; ch++) {
+        const float *x = c->x + (size_t)ch * S;
+        double s = 0, s2 = 0;
+        sums_shifted(x, S, x[0], &s, &s2);
+        st[3 * ch] = x[0];
+        st[3 * ch + 1] = s;
+        st[3 * ch + 2] = s2;
+    }
+}
+
+/* Channel ch's mean and variance over the batch from the samples' statistics, merged in
+ * sample order (Chan, Golub and LeVeque's pairwise update, in double). */
+static void merge_stats(const on_call *c, int ch, size_t S, double *mean, double *var) {
+    const double *st = (const double *)(c->saved + 2 * c->xs.c);
+    double mu = 0, m2 = 0, cnt = 0;
+    for (int i = 0; i < c->n; i++) {
+        const double *t = st + 3 * ((size_t)i * c->xs.c + ch);
+        double mi = t[0] + t[1] / S, m2i = t[2] - t[1] * t[1] / S, d = mi - mu;
+        mu += d * S / (cnt + S);
+        m2 += m2i + d * d * cnt * S / (cnt + S);
+        cnt += S;
+    }
+    *mean = mu;
+    *var = m2 > 0 ? m2 / cnt : 0;
 }
 
 /* Eval-mode properties from the weights: monotone iff every scale is >= 0. */
@@ -139,13 +171,19 @@ static void bn_forward(const on_call *c) {
     if (c->train) {
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
         for (int ch = 0; ch < C; ch++) {
-            /* one pass: sums of x and x^2 around the first value (shifted, so the
-             * difference of squares does not cancel for data far from 0) */
-            double s = 0, s2 = 0, k = c->x[(size_t)ch * S];
-            for (int i = 0; i < c->n; i++)
-                sums_shifted(c->x + ((size_t)i * C + ch) * S, S, (float)k, &s, &s2);
-            double mu = k + s / m, var = s2 / m - (s / m) * (s / m);
-            if (var < 0) var = 0;
+            double mu, var;
+            if (c->stats_ready) {
+                merge_stats(c, ch, S, &mu, &var);
+            } else {
+                /* one pass: sums of x and x^2 around the first value (shifted, so the
+                 * difference of squares does not cancel for data far from 0) */
+                double s = 0, s2 = 0, k = c->x[(size_t)ch * S];
+                for (int i = 0; i < c->n; i++)
+                    sums_shifted(c->x + ((size_t)i * C + ch) * S, S, (float)k, &s, &s2);
+                mu = k + s / m;
+                var = s2 / m - (s / m) * (s / m);
+                if (var < 0) var = 0;
+            }
             double v = var * m;
             mean[ch] = (float)mu;
             inv[ch] = (float)(1.0 / sqrt(var + c->a->eps));
@@ -225,6 +263,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .params = bn_params,
                                .saved_size = bn_saved,
                                .per_sample_epilogue = 1,
+                               .sample_stats = bn_sample_stats,
                                .forward = bn_forward,
                                .backward = bn_backward,
                                .cost = bn_cost};

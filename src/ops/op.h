@@ -69,6 +69,9 @@ typedef struct on_call {
      * per-node memory or random numbers are indexed by sample (max-pool positions,
      * dropout masks) offset them by it. 0 otherwise. */
     int sample0;
+    /* Training forward of an op with sample_stats: they already ran for every sample of
+     * this batch (from the producer's epilogue). */
+    int stats_ready;
     int threads;
 } on_call;
 
@@ -94,6 +97,12 @@ struct on_op {
     /* Floats kept from forward to backward, and scratch floats, for n samples. */
     size_t (*saved_size)(const on_attrs *a, on_shape xs, on_shape ys, int n);
     size_t (*tmp_size)(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads);
+    /* Training only, optional: what the forward needs from each input sample before it can
+     * start (BatchNorm's batch statistics), taken while the producer's output is in cache:
+     * the planner calls it from the producer's epilogue with c->x and c->sample0 set to
+     * one finished sample (c->n = 1), possibly from several threads at once, and then runs
+     * the forward with c->stats_ready. */
+    void (*sample_stats)(const on_call *c);
     void (*forward)(const on_call *c);
     void (*backward)(const on_call *c);
     on_cost (*cost)(const on_attrs *a, on_shape xs, on_shape ys);
