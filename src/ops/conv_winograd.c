@@ -204,14 +204,6 @@ typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
 #define VLOAD(p) (*(const vfu *)(p))
 #define VSTORE(p, v) (*(vfu *)(p) = (v))
 
-/* cols (< 16) floats of the interleaved pair (lo, hi) to y */
-static void store_part(float *y, vf lo, vf hi, int cols) {
-    float o[16];
-    VSTORE(o, lo);
-    VSTORE(o + 8, hi);
-    for (int k = 0; k < cols; k++) y[k] = o[k];
-}
-
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
  * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. Eight tiles at a time: their four outputs each
  * as four vectors, interleaved into two output rows of 16 columns. A row's last group
@@ -240,11 +232,15 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int t
                 int cols = t->Q - 2 * x0 < 2 * VEC ? t->Q - 2 * x0 : 2 * VEC;
                 for (int i = 0; i < 2 && 2 * ty + i < t->P; i++) {
                     float *yr = yf + (size_t)(2 * ty + i) * t->Q + 2 * x0;
-                    vf lo = __builtin_shufflevector(o[2 * i], o[2 * i + 1], 0, 8, 1, 9, 2, 10, 3, 11);
+                    vf lo =
+                        __builtin_shufflevector(o[2 * i], o[2 * i + 1], 0, 8, 1, 9, 2, 10, 3, 11);
                     vf hi =
                         __builtin_shufflevector(o[2 * i], o[2 * i + 1], 4, 12, 5, 13, 6, 14, 7, 15);
-                    if (cols < 2 * VEC && yf + PQ - yr < 2 * VEC) {
-                        store_part(yr, lo, hi, cols);
+                    if (cols < 2 * VEC && yf + PQ - yr < 2 * VEC) { /* the real ones only */
+                        float part[2 * VEC];
+                        VSTORE(part, lo);
+                        VSTORE(part + VEC, hi);
+                        for (int k = 0; k < cols; k++) yr[k] = part[k];
                         continue;
                     }
                     VSTORE(yr, lo);
