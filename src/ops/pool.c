@@ -46,7 +46,7 @@ static win window(const on_attrs *a, const on_geom *g, int p, int q) {
 /* The larger of a and b, or b when b is NaN: folding it over a window in order gives the
  * value of its first largest element, a NaN where there is one. */
 static inline float max_nan(float a, float b) {
-    return (b > a) | (b != b) ? b : a;
+    return ((b > a) | (b != b)) ? b : a;
 }
 
 /* Index of the first extreme element of window w in plane x; sign = 1 max, -1 min. */
