@@ -2,8 +2,10 @@
  *
  * The mask is a pure function of (node key, step, element index) through a counter-based
  * generator (a 32-bit integer hash of the index, in vector lanes; p is rounded to
- * 1/2^24), so it costs no memory, the backward pass regenerates it instead of storing it,
- * and it is the same whatever the thread count. At eval time dropout is the identity.
+ * 1/2^24), so it is the same whatever the thread count or the order the samples run in.
+ * A training forward keeps it (one byte per element, in the node's saved memory) for the
+ * backward, which would otherwise hash every index again (that cost more than the byte).
+ * At eval time dropout is the identity.
  */
 #include "op.h"
 
@@ -37,13 +39,33 @@ ON_VECTOR_CLONES static void drop_run(const float *in, float *out, size_t n, uin
         out[j] = (int32_t)draw(g0 + (uint32_t)j, k) >= (int32_t)cut ? in[j] * scale : 0.0f;
 }
 
+/* drop_run, also writing each element's keep (1) or drop (0) byte */
+ON_VECTOR_CLONES static void drop_keep(const float *in, float *out, size_t n, uint32_t g0,
+                                       uint32_t k, uint32_t cut, float scale, unsigned char *keep) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++) {
+        int kp = (int32_t)draw(g0 + (uint32_t)j, k) >= (int32_t)cut;
+        keep[j] = (unsigned char)kp;
+        out[j] = kp ? in[j] * scale : 0.0f;
+    }
+}
+
+/* out[j] = in[j] * scale where keep[j], else 0 */
+ON_VECTOR_CLONES static void drop_kept(const float *in, float *out, size_t n,
+                                       const unsigned char *keep, float scale) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++) out[j] = keep[j] ? in[j] * scale : 0.0f;
+}
+
 /* The key of elements [hi * 2^32, (hi + 1) * 2^32). */
 static inline uint32_t key_of(uint64_t key64, size_t hi) {
     return (uint32_t)key64 ^ (hi ? (uint32_t)on_mix64(key64 ^ hi) : 0u);
 }
 
-/* in (N,S) -> out (N,S); in = x forward, dy backward. Element i keeps when its draw >= cut. */
-static void drop_apply(const on_call *c, const float *in, float *out) {
+/* in (N,S) -> out (N,S); in = x forward, dy backward. Element i keeps when its draw >= cut;
+ * with keep (the node's saved bytes, from the batch's first element) the forward writes
+ * the decisions there and the backward reads them. */
+static void drop_apply(const on_call *c, const float *in, float *out, int backward) {
     size_t total = (size_t)c->n * on_shape_size(c->xs);
     if (!c->train || c->a->rate == 0) {
         if (out != in) memcpy(out, in, sizeof(float) * total);
@@ -55,6 +77,7 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
     if (cut > (1u << 24)) cut = 1u << 24;
     /* mask indices count from the batch's first element (c->sample0: a per-sample chain) */
     size_t base = (size_t)c->sample0 * on_shape_size(c->xs);
+    unsigned char *keep = c->saved ? (unsigned char *)c->saved + base : NULL;
     const size_t block = 4096; /* a thread's unit of work */
     size_t blocks = (total + block - 1) / block;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (total > ON_PAR_MIN)
@@ -63,22 +86,37 @@ static void drop_apply(const on_call *c, const float *in, float *out) {
         /* element g = base + i draws with the low 32 bits of g, under a key that changes
          * every 2^32 elements; a block that crosses such a boundary goes element by element */
         size_t g = base + i;
-        if ((g >> 32) == ((base + end - 1) >> 32)) {
-            drop_run(in + i, out + i, end - i, (uint32_t)g, key_of(key64, g >> 32), cut, scale);
-            continue;
-        }
-        for (; i < end; i++) {
-            g = base + i;
-            out[i] = draw((uint32_t)g, key_of(key64, g >> 32)) >= cut ? in[i] * scale : 0.0f;
+        if (keep && backward) {
+            drop_kept(in + i, out + i, end - i, keep + i, scale);
+        } else if ((g >> 32) == ((base + end - 1) >> 32)) {
+            uint32_t k = key_of(key64, g >> 32);
+            if (keep)
+                drop_keep(in + i, out + i, end - i, (uint32_t)g, k, cut, scale, keep + i);
+            else
+                drop_run(in + i, out + i, end - i, (uint32_t)g, k, cut, scale);
+        } else {
+            for (; i < end; i++) {
+                g = base + i;
+                int kp = draw((uint32_t)g, key_of(key64, g >> 32)) >= cut;
+                if (keep) keep[i] = (unsigned char)kp;
+                out[i] = kp ? in[i] * scale : 0.0f;
+            }
         }
     }
 }
 
 static void drop_fwd(const on_call *c) {
-    drop_apply(c, c->x, c->y);
+    drop_apply(c, c->x, c->y, 0);
 }
 static void drop_bwd(const on_call *c) {
-    if (c->dx) drop_apply(c, c->dy, c->dx);
+    if (c->dx) drop_apply(c, c->dy, c->dx, 1);
+}
+
+/* saved: one keep byte per element (rounded up to floats) */
+static size_t drop_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
+    (void)a;
+    (void)ys;
+    return ((size_t)n * on_shape_size(xs) + 3) / 4;
 }
 
 static on_cost drop_cost(const on_attrs *a, on_shape xs, on_shape ys) {
@@ -96,6 +134,7 @@ const on_op on_op_dropout = {.name = "dropout",
                              .defaults = {.rate = 0.5f},
                              .args = "rate seed",
                              .shape = drop_shape,
+                             .saved_size = drop_saved,
                              .forward = drop_fwd,
                              .backward = drop_bwd,
                              .cost = drop_cost};
