@@ -93,6 +93,7 @@ static inline void max4x4(const float *r0, const float *r1, float *y, unsigned c
     __m128 m = v[0], k = _mm_setzero_ps();
     /* without NaNs (nearly always) a plain comparison decides */
     int nan = _mm_movemask_ps(_mm_or_ps(_mm_cmpunord_ps(a0, a1), _mm_cmpunord_ps(b0, b1)));
+#pragma GCC unroll 4
     for (int j = 1; j < 4; j++) {
         __m128 take = _mm_cmpgt_ps(v[j], m);
         if (nan)
@@ -132,13 +133,14 @@ static inline void scatter4(const float *dy, const unsigned char *pos, float *d0
     memcpy(&word, pos, 4);
     __m128 g = _mm_loadu_ps(dy);
     __m128i p = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(word));
-    __m128 e[4];
-    for (int j = 0; j < 4; j++)
-        e[j] = _mm_and_ps(g, _mm_castsi128_ps(_mm_cmpeq_epi32(p, _mm_set1_epi32(j))));
-    _mm_storeu_ps(d0, _mm_unpacklo_ps(e[0], e[1]));
-    _mm_storeu_ps(d0 + 4, _mm_unpackhi_ps(e[0], e[1]));
-    _mm_storeu_ps(d1, _mm_unpacklo_ps(e[2], e[3]));
-    _mm_storeu_ps(d1 + 4, _mm_unpackhi_ps(e[2], e[3]));
+    /* written out: gcc kept a loop over an array of four here, through the stack */
+#define AT(j) _mm_and_ps(g, _mm_castsi128_ps(_mm_cmpeq_epi32(p, _mm_set1_epi32(j))))
+    __m128 e0 = AT(0), e1 = AT(1), e2 = AT(2), e3 = AT(3);
+#undef AT
+    _mm_storeu_ps(d0, _mm_unpacklo_ps(e0, e1));
+    _mm_storeu_ps(d0 + 4, _mm_unpackhi_ps(e0, e1));
+    _mm_storeu_ps(d1, _mm_unpacklo_ps(e2, e3));
+    _mm_storeu_ps(d1 + 4, _mm_unpackhi_ps(e2, e3));
 }
 #endif
 
