@@ -24,6 +24,13 @@
 
 enum { CHUNK_TILES = 96, VEC = 8 };
 
+/* Eight floats: one AVX2 register, two SSE ones in the baseline clone; vfu loads and
+ * stores them at any float's address (as the intrinsics' own __m256_u). */
+typedef float vf __attribute__((vector_size(32)));
+typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
+#define VLOAD(p) (*(const vfu *)(p))
+#define VSTORE(p, v) (*(vfu *)(p) = (v))
+
 /* Rows of tiles are short (7 for a 14x14 image), so each row's loop runs over TWv, TW
  * rounded up to a whole number of vectors: the extra tiles read memory that is there and
  * write results that the next row overwrites, or that land in the VEC floats each row of
@@ -159,7 +166,8 @@ static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
 }
 
 /* V[xi][c][p] = (B^T d B)[xi] for the tiles of rows [ty0, ty1) (p counts from the chunk's
- * first tile), channels [c0, c1). B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+ * first tile), channels [c0, c1). B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Eight
+ * tiles at a time, as vectors (a loop over them kept its 16 addresses on the stack). */
 ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int ty0, int ty1, int c0,
                                              int c1, float *V) {
     size_t xs = (size_t)t->C * t->ld; /* from one xi to the next */
@@ -169,24 +177,27 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
             const float *a = xp + c * t->plane + (size_t)2 * ty * t->Wp;
             const float *b = a + t->Wp, *cc = b + t->Wp, *d = cc + t->Wp;
             float *v = V + (size_t)c * t->ld + (size_t)(ty - ty0) * t->TW;
-#pragma omp simd
-            for (int tx = 0; tx < t->TWv; tx++) {
-                float a0 = a[tx], a1 = a[h + tx], a2 = a[tx + 1], a3 = a[h + tx + 1];
-                float b0 = b[tx], b1 = b[h + tx], b2 = b[tx + 1], b3 = b[h + tx + 1];
-                float c0_ = cc[tx], c1_ = cc[h + tx], c2 = cc[tx + 1], c3 = cc[h + tx + 1];
-                float d0 = d[tx], d1 = d[h + tx], d2 = d[tx + 1], d3 = d[h + tx + 1];
+            for (int tx = 0; tx < t->TWv; tx += VEC, v += VEC) {
+#define COLS(r, p) /* a row's four columns: E[tx], O[tx], E[tx+1], O[tx+1] */                      \
+    vf r##0 = VLOAD(p + tx), r##1 = VLOAD(p + h + tx), r##2 = VLOAD(p + tx + 1),                   \
+       r##3 = VLOAD(p + h + tx + 1)
+                COLS(a, a);
+                COLS(b, b);
+                COLS(c, cc);
+                COLS(d, d);
+#undef COLS
                 /* down the columns: B^T d */
-                float s00 = a0 - c0_, s01 = a1 - c1_, s02 = a2 - c2, s03 = a3 - c3;
-                float s10 = b0 + c0_, s11 = b1 + c1_, s12 = b2 + c2, s13 = b3 + c3;
-                float s20 = c0_ - b0, s21 = c1_ - b1, s22 = c2 - b2, s23 = c3 - b3;
-                float s30 = b0 - d0, s31 = b1 - d1, s32 = b2 - d2, s33 = b3 - d3;
+                vf s00 = a0 - c0, s01 = a1 - c1, s02 = a2 - c2, s03 = a3 - c3;
+                vf s10 = b0 + c0, s11 = b1 + c1, s12 = b2 + c2, s13 = b3 + c3;
+                vf s20 = c0 - b0, s21 = c1 - b1, s22 = c2 - b2, s23 = c3 - b3;
+                vf s30 = b0 - d0, s31 = b1 - d1, s32 = b2 - d2, s33 = b3 - d3;
                 /* along the rows: (B^T d) B, row i of s to positions 4i .. 4i+3 */
 #define BT_ROW(i, x0, x1, x2, x3)                                                                  \
     do {                                                                                           \
-        v[(4 * (i) + 0) * xs + tx] = (x0) - (x2);                                                  \
-        v[(4 * (i) + 1) * xs + tx] = (x1) + (x2);                                                  \
-        v[(4 * (i) + 2) * xs + tx] = (x2) - (x1);                                                  \
-        v[(4 * (i) + 3) * xs + tx] = (x1) - (x3);                                                  \
+        VSTORE(v + (4 * (i) + 0) * xs, (x0) - (x2));                                               \
+        VSTORE(v + (4 * (i) + 1) * xs, (x1) + (x2));                                               \
+        VSTORE(v + (4 * (i) + 2) * xs, (x2) - (x1));                                               \
+        VSTORE(v + (4 * (i) + 3) * xs, (x1) - (x3));                                               \
     } while (0)
                 BT_ROW(0, s00, s01, s02, s03);
                 BT_ROW(1, s10, s11, s12, s13);
@@ -196,13 +207,6 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
             }
         }
 }
-
-/* Eight floats: one AVX2 register, two SSE ones in the baseline clone; vfu loads and
- * stores them at any float's address (as the intrinsics' own __m256_u). */
-typedef float vf __attribute__((vector_size(32)));
-typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
-#define VLOAD(p) (*(const vfu *)(p))
-#define VSTORE(p, v) (*(vfu *)(p) = (v))
 
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
  * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. Eight tiles at a time: their four outputs each
