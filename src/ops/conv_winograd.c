@@ -307,49 +307,39 @@ ON_VECTOR_CLONES static void output_adjoint(const float *d, const wg *t, int ty0
  * overlap by two columns: a tile's columns E[tx], O[tx] go into dxp and E[tx+1], O[tx+1]
  * into dxq, so that each vector loop adds every float once (a second pass adding at tx+1
  * would reload what the first just stored, shifted by one: slow store forwarding); dX is
- * dxp + dxq. Each row of tiles is computed into o first. */
+ * dxp + dxq. Eight tiles at a time, as vectors. */
 ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1,
                                            float *dxp, float *dxq) {
+    typedef int vi __attribute__((vector_size(32)));
     size_t xs = (size_t)t->C * t->ld;
     int h = t->TWv + 1;
-    enum { OUT_TILES = 128 }; /* tiles of a row at a time */
-    float o[16][OUT_TILES];
+    vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
     for (int c = 0; c < t->C; c++)
         for (int ty = ty0; ty < ty1; ty++)
-            for (int x0 = 0; x0 < t->TW; x0 += OUT_TILES) {
-                int n = t->TWv - x0 < OUT_TILES ? t->TWv - x0 : OUT_TILES;
-                int nv = t->TW - x0 < n ? t->TW - x0 : n; /* the real tiles */
+            for (int x0 = 0; x0 < t->TWv; x0 += VEC) { /* eight tiles as vectors */
                 const float *v = dV + (size_t)c * t->ld + (size_t)(ty - ty0) * t->TW + x0;
-#define B_DOWN(j) /* B dV down column j: rows 0..3; the extra tiles add zeros */                   \
-    do {                                                                                           \
-        float v0 = k < nv ? v[(j)*xs + k] : 0.0f, v1 = k < nv ? v[(4 + (j)) * xs + k] : 0.0f;      \
-        float v2 = k < nv ? v[(8 + (j)) * xs + k] : 0.0f;                                          \
-        float v3 = k < nv ? v[(12 + (j)) * xs + k] : 0.0f;                                         \
-        o[j][k] = v0;                                                                              \
-        o[4 + (j)][k] = v1 - v2 + v3;                                                              \
-        o[8 + (j)][k] = v1 + v2 - v0;                                                              \
-        o[12 + (j)][k] = -v3;                                                                      \
-    } while (0)
-#pragma omp simd
-                for (int k = 0; k < n; k++) {
-                    B_DOWN(0);
-                    B_DOWN(1);
-                    B_DOWN(2);
-                    B_DOWN(3);
+                vi real = lane < (vi){0} + (t->TW - x0); /* the extra tiles add zeros */
+                vf o[16];                                /* B dV, row i column j at 4i + j */
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) { /* down column j */
+                    vf v0 = (vf)((vi)VLOAD(v + j * xs) & real);
+                    vf v1 = (vf)((vi)VLOAD(v + (4 + j) * xs) & real);
+                    vf v2 = (vf)((vi)VLOAD(v + (8 + j) * xs) & real);
+                    vf v3 = (vf)((vi)VLOAD(v + (12 + j) * xs) & real);
+                    o[j] = v0;
+                    o[4 + j] = v1 - v2 + v3;
+                    o[8 + j] = v1 + v2 - v0;
+                    o[12 + j] = -v3;
                 }
-#undef B_DOWN
+#pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) { /* (B dV) B^T along row i, added in */
                     size_t r = c * t->plane + (size_t)(2 * ty + i) * t->Wp + x0;
                     float *e = dxp + r, *od = e + h, *e1 = dxq + r + 1, *od1 = e1 + h;
-                    const float *s0 = o[4 * i], *s1 = o[4 * i + 1], *s2 = o[4 * i + 2],
-                                *s3 = o[4 * i + 3];
-#pragma omp simd
-                    for (int k = 0; k < n; k++) {
-                        e[k] += s0[k];
-                        od[k] += s1[k] - s2[k] + s3[k];
-                        e1[k] += s1[k] + s2[k] - s0[k];
-                        od1[k] -= s3[k];
-                    }
+                    vf s0 = o[4 * i], s1 = o[4 * i + 1], s2 = o[4 * i + 2], s3 = o[4 * i + 3];
+                    VSTORE(e, VLOAD(e) + s0);
+                    VSTORE(od, VLOAD(od) + s1 - s2 + s3);
+                    VSTORE(e1, VLOAD(e1) + s1 + s2 - s0);
+                    VSTORE(od1, VLOAD(od1) - s3);
                 }
             }
 }
