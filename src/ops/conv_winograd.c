@@ -148,6 +148,12 @@ static int split_col(const wg *t, int q) {
     return (q & 1) * (t->TWv + 1) + (q >> 1);
 }
 
+/* Ask for the next sample's n floats while this one is worked on: the hardware prefetcher
+ * does not look that far ahead, and the loads of pad() waited for memory. */
+static void prefetch(const float *p, size_t n) {
+    for (size_t j = 0; j < n; j += 16) __builtin_prefetch(p + j);
+}
+
 /* x (C,H,W) -> xp (C, Hp, Wp) in split rows: the input at (pt, pl), zeros around;
  * channels [c0, c1) */
 static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
@@ -398,6 +404,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
         block b = block_of(c->tmp, &t, th);
         weights_transform(c->p[0], &t, c->saved, 1);
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            if (i + 1 < c->n) prefetch(c->x + xsz * (i + 1), xsz);
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
             forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 0);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
@@ -463,9 +470,14 @@ void on_conv_wino_backward(const on_call *c, const on_geom *g) {
         block b = block_of(c->tmp, &t, th);
         const float *U = weights_transform(c->p[0], &t, c->saved, 1);
         memset(b.dU, 0, sizeof(float) * (16 * fc + t.F));
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++)
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            if (i + 1 < c->n) {
+                prefetch(c->x + xsz * (i + 1), xsz);
+                prefetch(c->dy + ysz * (i + 1), ysz);
+            }
             backward_sample(&t, U, &b, c->x + xsz * i, c->dy + ysz * i,
                             c->dx ? c->dx + xsz * i : NULL);
+        }
 #pragma omp barrier
             /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
 #pragma omp for schedule(static)
