@@ -479,7 +479,7 @@ void on_conv_wino_backward(const on_call *c, const on_geom *g) {
                             c->dx ? c->dx + xsz * i : NULL);
         }
 #pragma omp barrier
-            /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
+        /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
 #pragma omp for schedule(static)
         for (int f = 0; f < t.F; f++) {
             for (int ci = 0; ci < t.C; ci++) {
