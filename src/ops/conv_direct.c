@@ -77,13 +77,6 @@ size_t on_conv_direct_tmp(const on_attrs *a, const on_geom *g, int channels, int
     return shared_size(&t) + (size_t)threads * per_thread(&t);
 }
 
-/* Eight floats: one AVX2 register, two SSE ones in the baseline clone. vfu is the same at
- * any float's address, allowed to alias floats (as the intrinsics' own __m256_u). */
-typedef float vf __attribute__((vector_size(32)));
-typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
-#define VLOAD(p) (*(const vfu *)(p))
-#define VSTORE(p, v) (*(vfu *)(p) = (v))
-
 /* out[o][n] = sum over inputs i < I, taps (ky, kx) of w[o][i][ky][kx] in[i][n + ky Wp + kx],
  * for OBn outputs (w's rows are ldw apart, out's ldo) and positions [n0, n1), n1 - n0 a
  * multiple of NB. The OBn x NB sums stay in registers while the taps go by. */

@@ -24,13 +24,6 @@
 
 enum { CHUNK_TILES = 96, VEC = 8 };
 
-/* Eight floats: one AVX2 register, two SSE ones in the baseline clone; vfu loads and
- * stores them at any float's address (as the intrinsics' own __m256_u). */
-typedef float vf __attribute__((vector_size(32)));
-typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
-#define VLOAD(p) (*(const vfu *)(p))
-#define VSTORE(p, v) (*(vfu *)(p) = (v))
-
 /* Rows of tiles are short (7 for a 14x14 image), so each row's loop runs over TWv, TW
  * rounded up to a whole number of vectors: the extra tiles read memory that is there and
  * write results that the next row overwrites, or that land in the VEC floats each row of
@@ -316,7 +309,6 @@ ON_VECTOR_CLONES static void output_adjoint(const float *d, const wg *t, int ty0
  * dxp + dxq. Eight tiles at a time, as vectors. */
 ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0, int ty1,
                                            float *dxp, float *dxq) {
-    typedef int vi __attribute__((vector_size(32)));
     size_t xs = (size_t)t->C * t->ld;
     int h = t->TWv + 1;
     vi lane = {0, 1, 2, 3, 4, 5, 6, 7};

@@ -144,6 +144,17 @@ static inline int on_thread_count(void) {
 #define ON_VECTOR_CLONES
 #endif
 
+/* Eight floats as one value (the gcc and clang vector extension), for kernels that keep
+ * blocks of sums in registers: one AVX2 register in the AVX2 clones, two SSE ones in the
+ * baseline. vfu, VLOAD and VSTORE take any float's address (unaligned, and allowed to alias
+ * floats, as the intrinsics' own __m256_u). Pass them between functions only by pointer:
+ * a vector argument changes the calling convention between the clones. */
+typedef float vf __attribute__((vector_size(32)));
+typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int vi __attribute__((vector_size(32)));
+#define VLOAD(p) (*(const vfu *)(p))
+#define VSTORE(p, v) (*(vfu *)(p) = (v))
+
 /* Elementwise loops go parallel only above this many floats. */
 #define ON_PAR_MIN 8192
 
