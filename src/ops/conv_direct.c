@@ -6,13 +6,14 @@
  * gradient's product, 9 columns wide, is worse. Here the sums are vector loops shaped for
  * them: a block of outputs x positions stays in registers while the taps go by.
  * On the padded grid (Hp x Wp, output (p, q) at n = p Wp + q, as in conv_taps.c):
- *   forward     Y[f][n]     = sum over c, ky, kx of  W[f][c][ky][kx] Xpad[c][n + ky Wp + kx]
- *   input grad  dXpad[c][m] = sum over f, ky, kx of  W[f][c][kh-1-ky][kw-1-kx] dYb[f][m + ky Wp +
- * kx] (the same sum: kernel turned by 180 degrees, F and C swapped, and dYb = dY on the padded grid
- * moved right by B = (kh-1) Wp + kw-1, zeros around it) weight grad dW[f][c][ky][kx] = sum over n
- * of  dY[f][n] Xpad[c][n + ky Wp + kx] The Wp - Q columns between rows are computed and dropped
- * (forward) or zero (dY), as in conv_taps.c. test_conv holds all three to a direct double-precision
- * convolution.
+ *   forward:     Y[f][n] = sum over c, ky, kx of W[f][c][ky][kx] Xpad[c][n + ky Wp + kx]
+ *   input grad:  the same sum with the kernel turned by 180 degrees and F and C swapped,
+ *                dXpad[c][m] = sum over f, ky, kx of W[f][c][kh-1-ky][kw-1-kx] dYb[f][m + o],
+ *                o = ky Wp + kx, dYb = dY on the padded grid moved right by
+ *                B = (kh-1) Wp + kw-1, zeros around it
+ *   weight grad: dW[f][c][ky][kx] = sum over n of dY[f][n] Xpad[c][n + ky Wp + kx]
+ * The Wp - Q columns between rows are computed and dropped (forward) or zero (dY), as in
+ * conv_taps.c. test_conv holds all three to a direct double-precision convolution.
  */
 #include "conv_direct.h"
 #include "conv_taps.h"
