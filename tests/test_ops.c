@@ -324,7 +324,7 @@ static void test_maxpool_rows(void) {
  * also for data far from zero (the sums are shifted) and samples spread over threads. */
 static void test_bn_stats_in_conv_loop(void) {
     /* BatchNorm right after the conv, and after a layer run in the conv's loop */
-    const char *before[] = {"input(5,7,2) conv2d(3,3)", "input(5,7,2) conv2d(3,3) leaky_relu"};
+    const char *before[] = {"input(6,8,2) conv2d(3,3)", "input(6,8,2) conv2d(3,3) leaky_relu"};
     for (int v = 0; v < 2; v++)
         for (int n = 1; n <= 5; n += 2) {
             char spec[96];
@@ -339,8 +339,8 @@ static void test_bn_stats_in_conv_loop(void) {
             for (int t = 0; t < 2; t++) /* the same convolution in both */
                 memcpy(on_model_tensor_data(b, t), on_model_tensor_data(a, t),
                        sizeof(float) * on_model_tensor_size(a, t));
-            float x[5 * 2 * 5 * 7];
-            for (int i = 0; i < n * 70; i++) x[i] = 100 + frand(); /* conv outputs near +-100 */
+            float x[5 * 2 * 6 * 8];
+            for (int i = 0; i < n * 96; i++) x[i] = 100 + frand(); /* conv outputs near +-100 */
             on_model_forward(a, x, n, 1);
             on_model_forward(b, x, n, 1);
             const float *y = on_model_output(a), *z = on_model_output(b);
@@ -350,21 +350,21 @@ static void test_bn_stats_in_conv_loop(void) {
                 on_model_tensor_data(b, on_model_tensor_find(b, "batchnorm.running_var"));
             int bad = 0;
             for (int ch = 0; ch < 3; ch++) {
-                double s = 0, s2 = 0, cnt = n * 15.0;
+                double s = 0, s2 = 0, cnt = n * 24.0;
                 for (int i = 0; i < n; i++)
-                    for (int j = 0; j < 15; j++) s += y[(i * 3 + ch) * 15 + j];
+                    for (int j = 0; j < 24; j++) s += y[(i * 3 + ch) * 24 + j];
                 double mu = s / cnt;
                 for (int i = 0; i < n; i++)
-                    for (int j = 0; j < 15; j++) {
-                        double d = y[(i * 3 + ch) * 15 + j] - mu;
+                    for (int j = 0; j < 24; j++) {
+                        double d = y[(i * 3 + ch) * 24 + j] - mu;
                         s2 += d * d;
                     }
                 double var = s2 / cnt, inv = 1 / sqrt(var + 1e-5);
                 bad += fabs(rm[ch] - 0.1 * mu) > 1e-6 * fabs(mu);
                 bad += fabs(rv[ch] - (0.9 + 0.1 * s2 / (cnt - 1))) > 1e-5 * rv[ch];
                 for (int i = 0; i < n; i++)
-                    for (int j = 0; j < 15; j++) {
-                        int o = (i * 3 + ch) * 15 + j;
+                    for (int j = 0; j < 24; j++) {
+                        int o = (i * 3 + ch) * 24 + j;
                         bad += fabs(z[o] - (y[o] - mu) * inv) > 2e-4;
                     }
             }

@@ -112,12 +112,17 @@ static int bn_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc 
     return 4;
 }
 
+/* Per-sample statistics only for channels of at least this many values: below it they
+ * would take more memory than the layer's output and save no pass worth having. */
+enum { STATS_MIN = 16 };
+
 /* saved: batch mean (C) and inverse standard deviation (C), then each sample's statistics
- * from bn_sample_stats (3 doubles per sample and channel) */
+ * from bn_sample_stats (3 doubles per sample and channel) where they are taken */
 static size_t bn_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     (void)a;
     (void)ys;
-    return 2 * (size_t)xs.c + 6 * (size_t)n * xs.c;
+    size_t S = on_shape_size(xs) / (size_t)xs.c;
+    return 2 * (size_t)xs.c + (S >= STATS_MIN ? 6 * (size_t)n * xs.c : 0);
 }
 
 /* One sample's statistics per channel, while the producer's output is in cache: its first
@@ -126,6 +131,7 @@ static void bn_sample_stats(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
     double *st = (double *)(c->saved + 2 * C) + 3 * (size_t)c->sample0 * C;
+    if (S < STATS_MIN) return; /* the forward sums them itself */
     for (int ch = 0; ch < C; ch++) {
         const float *x = c->x + (size_t)ch * S;
         double s = 0, s2 = 0;
@@ -179,7 +185,7 @@ static void bn_forward(const on_call *c) {
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
         for (int ch = 0; ch < C; ch++) {
             double mu, var;
-            if (c->stats_ready) {
+            if (c->stats_ready && S >= STATS_MIN) {
                 merge_stats(c, ch, S, &mu, &var);
             } else {
                 /* one pass: sums of x and x^2 around the first value (shifted, so the
