@@ -141,12 +141,6 @@ static int split_col(const wg *t, int q) {
     return (q & 1) * (t->TWv + 1) + (q >> 1);
 }
 
-/* Ask for the next sample's n floats while this one is worked on: the hardware prefetcher
- * does not look that far ahead, and the loads of pad() waited for memory. */
-static void prefetch(const float *p, size_t n) {
-    for (size_t j = 0; j < n; j += 16) __builtin_prefetch(p + j);
-}
-
 /* x (C,H,W) -> xp (C, Hp, Wp) in split rows: the input at (pt, pl), zeros around;
  * channels [c0, c1) */
 static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
@@ -396,7 +390,8 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
         block b = block_of(c->tmp, &t, th);
         weights_transform(c->p[0], &t, c->saved, 1);
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
-            if (i + 1 < c->n) prefetch(c->x + xsz * (i + 1), xsz);
+            if (i + 1 < c->n) /* pad() waited on its loads from memory */
+                on_prefetch(c->x + xsz * (i + 1), xsz);
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
             forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 0);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
@@ -464,8 +459,8 @@ void on_conv_wino_backward(const on_call *c, const on_geom *g) {
         memset(b.dU, 0, sizeof(float) * (16 * fc + t.F));
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             if (i + 1 < c->n) {
-                prefetch(c->x + xsz * (i + 1), xsz);
-                prefetch(c->dy + ysz * (i + 1), ysz);
+                on_prefetch(c->x + xsz * (i + 1), xsz);
+                on_prefetch(c->dy + ysz * (i + 1), ysz);
             }
             backward_sample(&t, U, &b, c->x + xsz * i, c->dy + ysz * i,
                             c->dx ? c->dx + xsz * i : NULL);

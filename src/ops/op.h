@@ -155,6 +155,13 @@ typedef int vi __attribute__((vector_size(32)));
 #define VLOAD(p) (*(const vfu *)(p))
 #define VSTORE(p, v) (*(vfu *)(p) = (v))
 
+/* Ask the cache for n floats from p (one request per 64-byte line), for data a loop will
+ * read next that the hardware prefetcher would not find in time: short runs far apart,
+ * or the next sample while this one is worked on. */
+static inline void on_prefetch(const float *p, size_t n) {
+    for (size_t j = 0; j < n; j += 16) __builtin_prefetch(p + j);
+}
+
 /* Elementwise loops go parallel only above this many floats. */
 #define ON_PAR_MIN 8192
 
