@@ -167,16 +167,9 @@ static void forward_blocks(const on_call *c, const dg *t, const float *wp, const
     for (int b = b0; b < b1; b++) {
         corr_block(xp, t->xplane, t->C, t->kh, t->kw, t->Wp, wp + (size_t)b * OB * t->K, t->K, yb,
                    t->N, 0, t->N);
-        for (int o = 0; o < OB && b * OB + o < t->F; o++) {
-            int f = b * OB + o;
-            float bias = c->a->bias ? c->p[1][f] : 0.0f;
-            for (int p = 0; p < t->P; p++) {
-                const float *src = yb + (size_t)o * t->N + (size_t)p * t->Wp;
-                float *dst = y + ((size_t)f * t->P + p) * t->Q;
-#pragma omp simd
-                for (int q = 0; q < t->Q; q++) dst[q] = src[q] + bias;
-            }
-        }
+        for (int f = b * OB; f < (b + 1) * OB && f < t->F; f++)
+            on_conv_grid_out(yb + (size_t)(f - b * OB) * t->N, t->Wp, t->P, t->Q,
+                             c->a->bias ? c->p[1][f] : 0.0f, y + (size_t)f * t->P * t->Q);
     }
 }
 

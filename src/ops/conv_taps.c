@@ -91,15 +91,9 @@ static void forward_rows(const on_call *c, const taps *t, const float *wt, const
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, t->N, t->C, 1.0f,
                     wt + ((size_t)k * t->F + f0) * t->C, t->C, xp + tap_offset(t, k), t->HW,
                     k ? 1.0f : 0.0f, ye + (size_t)f0 * t->N, t->N);
-    for (int f = f0; f < f1; f++) {
-        float b = c->a->bias ? c->p[1][f] : 0.0f;
-        for (int p = 0; p < t->P; p++) {
-            const float *src = ye + (size_t)f * t->N + (size_t)p * t->Wp;
-            float *dst = y + ((size_t)f * t->P + p) * t->Q;
-#pragma omp simd
-            for (int q = 0; q < t->Q; q++) dst[q] = src[q] + b;
-        }
-    }
+    for (int f = f0; f < f1; f++)
+        on_conv_grid_out(ye + (size_t)f * t->N, t->Wp, t->P, t->Q, c->a->bias ? c->p[1][f] : 0.0f,
+                         y + (size_t)f * t->P * t->Q);
 }
 
 void on_conv_taps_forward(const on_call *c, const on_geom *g) {
