@@ -80,21 +80,35 @@ enum { ON_PAD_VALID = 0, ON_PAD_SAME = 1, ON_PAD_EXPLICIT = 2 };
 /* Attributes of a layer. Each op reads the fields it documents in src/ops/ and ignores
  * the rest; on_attrs_default() gives the values the op table declares as defaults. */
 typedef struct on_attrs {
-    int units;             /* conv filters, dense outputs */
-    int kh, kw;            /* kernel or pool window */
-    int sh, sw;            /* stride (pool: 0 = window size) */
-    int dh, dw;            /* dilation */
-    int pad_mode;          /* ON_PAD_* */
-    int pad[4];            /* explicit padding: top, bottom, left, right */
-    int bias;              /* conv/dense: has a bias */
-    int ceil_mode;         /* pooling: ceil instead of floor for the output size */
-    int count_include_pad; /* average pooling: padded zeros count in the divisor */
-    float alpha;           /* activation parameter (slope, alpha, beta of softplus) */
-    float lo, hi;          /* hardtanh bounds */
-    float rate;            /* dropout probability p */
-    float eps, momentum;   /* batchnorm; momentum is PyTorch's: weight of the new batch */
-    uint64_t seed;         /* dropout mask stream */
+    int units;              /* conv filters, dense outputs */
+    int kh, kw;             /* kernel or pool window */
+    int sh, sw;             /* stride (pool: 0 = window size) */
+    int dh, dw;             /* dilation */
+    int pad_mode;           /* ON_PAD_* */
+    int pad[4];             /* explicit padding: top, bottom, left, right */
+    int bias;               /* conv/dense: has a bias */
+    int ceil_mode;          /* pooling: ceil instead of floor for the output size */
+    int count_include_pad;  /* average pooling: padded zeros count in the divisor */
+    float alpha;            /* activation parameter (slope, alpha, beta of softplus) */
+    float lo, hi;           /* hardtanh bounds */
+    float rate;             /* dropout probability p */
+    float eps, momentum;    /* batchnorm; momentum is PyTorch's: weight of the new batch */
+    uint64_t seed;          /* dropout mask stream */
+    int groups;             /* convolution groups: 1 plain; C depthwise (units = C x multiplier) */
+    int opad[2];            /* transposed convolution output_padding: rows, columns */
+    int mode;               /* upsampling: ON_RESIZE_* */
+    int align_corners;      /* bilinear upsampling: PyTorch's align_corners */
+    float scale_h, scale_w; /* upsampling factors (may be fractional) */
+    int axis;               /* concatenation axis of the per-sample shape (0: channels) */
+    int perm[3];            /* permute: output dimension i is input dimension perm[i] */
+    int dims[3], ndims;     /* reshape: per-sample target shape, channels first; -1 inferred */
+    int vocab;              /* embedding: number of token ids (Keras input_dim) */
+    float scale, offset;    /* rescaling: x * scale + offset */
+    float stddev;           /* Gaussian noise */
 } on_attrs;
+
+/* Upsampling modes. */
+enum { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 };
 
 typedef struct on_model on_model;
 typedef struct on_op on_op;

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config zlib1g-dev libpng-dev libopenblas-openmp-dev libcjson-dev
           libsqlite3-dev dataset-fashion-mnist libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+          libopenmpi-dev openmpi-bin chromium
+          python3-dev python3-numpy python3-cffi python3-setuptools python3-pytest python3-venv
+          python3-pip
           ${ORDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

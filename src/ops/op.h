@@ -35,6 +35,11 @@ enum {
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };
 
+/* Merges (concatenation, sum, product, ...) take any number of inputs up to this; a
+ * DenseNet-201 block concatenates 49. */
+#define ON_NINPUTS_ANY (-1)
+#define ON_MAX_INPUTS 64
+
 /* A trainable parameter or a state buffer that an op owns. */
 typedef struct on_param_desc {
     const char *name; /* "weight", "bias", "running_mean", ... */
@@ -51,14 +56,23 @@ typedef struct on_call {
     const on_attrs *a;
     int n;               /* samples in this batch */
     on_shape xs, ys;     /* per-sample shapes of the (first) input and the output */
-    const float *x, *x2; /* inputs (x2: second input of add) */
+    const float *x, *x2; /* the (first) input; x2: add's second (until add is a merge) */
     float *y;            /* output */
     const float *dy;     /* backward: gradient of the output */
-    float *dx, *dx2;     /* backward: gradients of the inputs, OVERWRITTEN; may be NULL */
-    float *const *p;     /* parameters, in declared order (trainable then state) */
-    float *const *dp;    /* backward: gradients of trainable parameters, ADDED to */
-    float *saved;        /* per-node memory kept from forward to backward */
-    float *tmp;          /* scratch, valid only during this call */
+    float *dx, *dx2;     /* backward: gradient of the (first) input, OVERWRITTEN; may be NULL */
+    /* Ops with several inputs (ninputs == ON_NINPUTS_ANY) read them all here: input k is
+     * xin[k] of per-sample shape xsin[k] (x == xin[0], xs == xsin[0]); its gradient goes
+     * to dxin[k] (may be NULL), ADDED to when dx_add[k] (another consumer wrote it first),
+     * OVERWRITTEN otherwise. */
+    int nin;
+    const float *const *xin;
+    const on_shape *xsin;
+    float *const *dxin;
+    const unsigned char *dx_add;
+    float *const *p;  /* parameters, in declared order (trainable then state) */
+    float *const *dp; /* backward: gradients of trainable parameters, ADDED to */
+    float *saved;     /* per-node memory kept from forward to backward */
+    float *tmp;       /* scratch, valid only during this call */
     int train;
     uint64_t key, step; /* dropout: this node's random stream and the step counter */
     /* Ops with per_sample_epilogue call this after each sample's output is complete; the
@@ -80,7 +94,7 @@ struct on_op {
     const char *title; /* for listings: "2-D convolution" */
     unsigned props;
     int pool_kind;           /* ON_POOL_* */
-    int ninputs;             /* 1, or 2 for add */
+    int ninputs;             /* 1, or ON_NINPUTS_ANY: 2 to ON_MAX_INPUTS (merges) */
     int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     on_attrs defaults;
@@ -92,6 +106,8 @@ struct on_op {
     int (*clamp_of)(const on_attrs *a, float *lo, float *hi);
     /* Check the input and give the output shape; fills err naming the problem. */
     int (*shape)(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err);
+    /* The same for ops with several inputs: xs[0..n). */
+    int (*shape_n)(const on_attrs *a, const on_shape *xs, int n, on_shape *ys, on_error *err);
     /* The op's parameters for input shape xs; returns how many (at most 4). */
     int (*params)(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]);
     /* Floats kept from forward to backward, and scratch floats, for n samples. */

@@ -65,5 +65,11 @@ int on_attrs_equal(const on_attrs *x, const on_attrs *y) {
            !memcmp(x->pad, y->pad, sizeof x->pad) && x->bias == y->bias &&
            x->ceil_mode == y->ceil_mode && x->count_include_pad == y->count_include_pad &&
            x->alpha == y->alpha && x->lo == y->lo && x->hi == y->hi && x->rate == y->rate &&
-           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed;
+           x->eps == y->eps && x->momentum == y->momentum && x->seed == y->seed &&
+           x->groups == y->groups && !memcmp(x->opad, y->opad, sizeof x->opad) &&
+           x->mode == y->mode && x->align_corners == y->align_corners && x->scale_h == y->scale_h &&
+           x->scale_w == y->scale_w && x->axis == y->axis &&
+           !memcmp(x->perm, y->perm, sizeof x->perm) && x->ndims == y->ndims &&
+           !memcmp(x->dims, y->dims, sizeof x->dims) && x->vocab == y->vocab &&
+           x->scale == y->scale && x->offset == y->offset && x->stddev == y->stddev;
 }
