@@ -2,7 +2,8 @@
  *
  * Tutorial
  * --------
- * A model is a sequence of layers (plus residual Adds) over a per-sample input shape.
+ * A model is a graph of layers over a per-sample input shape: mostly a chain, with merges
+ * (residual adds, concatenations, gates) that take several earlier layers.
  * Build one from the compact one-line form, compile it for a batch size, then run
  * forward / loss / backward / step:
  *
@@ -138,6 +139,15 @@ int on_model_add_residual(on_model *m, int other, on_error *err);
 int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a, const char *name,
                     on_error *err);
 int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err);
+/* A merge of n >= 2 nodes (add, multiply, subtract, divide, average, maximum, minimum,
+ * concat): inputs[0 .. n). Elementwise merges take inputs of the output's shape or a
+ * per-channel gate ((C), (C,1) or (C,1,1)) broadcast over space; concat joins along
+ * a->axis (0: channels). a may be NULL (the op's defaults). */
+int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                       const char *name, on_error *err);
+/* Any op: one input (n = 1) or a merge. Model rebuilders use it for every node. */
+int on_model_add_node(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                      const char *name, on_error *err);
 /* Parse the compact one-line form and append its layers. Tokens are op names with
  * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
 int on_model_add_spec(on_model *m, const char *spec, on_error *err);
@@ -175,6 +185,9 @@ const char *on_model_node_name(const on_model *m, int i);
 const on_op *on_model_node_op(const on_model *m, int i);
 on_shape on_model_node_shape(const on_model *m, int i);
 on_shape on_model_output_shape(const on_model *m);
+/* The nodes feeding node i (> 0): how many, and the k-th; -1 when out of range. */
+int on_model_node_num_inputs(const on_model *m, int i);
+int on_model_node_input(const on_model *m, int i, int k);
 size_t on_model_num_params(const on_model *m); /* trainable floats */
 
 /* Cost of one layer for a batch of one sample. */

@@ -36,7 +36,7 @@ typedef struct xnode {
     const on_op *op; /* NULL: the input */
     on_attrs a;
     char name[ON_NAME_MAX];
-    int in[2];
+    int in[ON_MAX_INPUTS], nin;
     int dead;
     on_shape ys;
     int np;
@@ -68,7 +68,10 @@ static int xg_shapes(xgraph *g, on_error *err) {
         xnode *x = &g->n[i];
         if (x->dead) continue;
         on_error e2;
-        if (x->op->shape(&x->a, xs_of(g, i), &x->ys, &e2))
+        on_shape xs[ON_MAX_INPUTS];
+        for (int k = 0; k < x->nin; k++) xs[k] = g->n[x->in[k]].ys;
+        if (x->nin > 1 ? x->op->shape_n(&x->a, xs, x->nin, &x->ys, &e2)
+                       : x->op->shape(&x->a, xs[0], &x->ys, &e2))
             return on_fail(err, "optimize: layer '%s' no longer fits: %s", x->name, e2.msg);
     }
     return 0;
@@ -84,8 +87,8 @@ static int xg_load(xgraph *g, const on_model *m, on_error *err) {
         xnode *x = &g->n[i];
         x->op = nd->op;
         x->a = nd->a;
-        x->in[0] = nd->in[0];
-        x->in[1] = nd->in[1];
+        memcpy(x->in, nd->in, sizeof x->in);
+        x->nin = nd->nin;
         x->ys = nd->ys;
         snprintf(x->name, sizeof x->name, "%s", nd->name);
         if (nd->nt > 4)
@@ -117,8 +120,7 @@ static int readers(const xgraph *g, int i) {
     int r = i == g->out;
     for (int j = i + 1; j < g->nn; j++) {
         if (g->n[j].dead) continue;
-        r += g->n[j].in[0] == i;
-        r += g->n[j].in[1] == i;
+        for (int k = 0; k < g->n[j].nin; k++) r += g->n[j].in[k] == i;
     }
     return r;
 }
@@ -126,14 +128,13 @@ static int readers(const xgraph *g, int i) {
 /* Node j is a one-input layer reading i, and nothing else reads i. */
 static int chain(const xgraph *g, int i, int j) {
     if (i < 1 || j <= i || g->n[i].dead || g->n[j].dead) return 0;
-    return g->n[i].op->ninputs == 1 && g->n[j].op->ninputs == 1 && g->n[j].in[0] == i &&
-           readers(g, i) == 1;
+    return g->n[i].nin == 1 && g->n[j].nin == 1 && g->n[j].in[0] == i && readers(g, i) == 1;
 }
 
 /* Every reader of `from` reads `to` instead; node `from` dies. */
 static void bypass(xgraph *g, int from, int to) {
     for (int j = from + 1; j < g->nn; j++)
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < g->n[j].nin; k++)
             if (g->n[j].in[k] == from) g->n[j].in[k] = to;
     if (g->out == from) g->out = to;
     g->n[from].dead = 1;
@@ -212,7 +213,7 @@ static int rule_unused(xgraph *g) {
 static int rule_identity(xgraph *g) {
     for (int i = 1; i < g->nn; i++) {
         xnode *x = &g->n[i];
-        if (x->dead || x->op->ninputs != 1) continue;
+        if (x->dead || x->nin != 1) continue;
         unsigned p = props(g, i);
         int drop = (x->op->props & ON_PROP_STOCHASTIC) != 0;
         int ident = (p & (ON_PROP_ELEMENTWISE | ON_PROP_LEAKY | ON_PROP_AFFINE)) ==
@@ -295,7 +296,7 @@ static int rule_fold(xgraph *g, on_error *err, int *failed) {
 static int rule_idempotent(xgraph *g) {
     for (int j = 1; j < g->nn; j++) {
         xnode *y = &g->n[j];
-        if (y->dead || y->op->ninputs != 1 || y->np) continue;
+        if (y->dead || y->nin != 1 || y->np) continue;
         int i = y->in[0];
         xnode *x = &g->n[i];
         if (i < 1 || x->op != y->op || x->np || !on_attrs_equal(&x->a, &y->a)) continue;
@@ -456,7 +457,7 @@ static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
     reach[g->out] = 1;
     for (int i = g->nn - 1; i >= 1; i--)
         if (reach[i] && !g->n[i].dead)
-            for (int k = 0; k < g->n[i].op->ninputs; k++) reach[g->n[i].in[k]] = 1;
+            for (int k = 0; k < g->n[i].nin; k++) reach[g->n[i].in[k]] = 1;
     if (!(r = on_model_new(m->input, err))) goto done;
     map[0] = 0;
     for (int i = 1; i < g->nn; i++) {
@@ -464,9 +465,9 @@ static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
         map[i] = -1;
         if (x->dead || !reach[i]) continue;
         on_error e2;
-        int id = x->op->ninputs == 2
-                     ? on_model_add_sum(r, map[x->in[0]], map[x->in[1]], x->name, &e2)
-                     : on_model_add_at(r, map[x->in[0]], x->op, &x->a, x->name, &e2);
+        int in[ON_MAX_INPUTS];
+        for (int k = 0; k < x->nin; k++) in[k] = map[x->in[k]];
+        int id = on_model_add_node(r, x->op, &x->a, in, x->nin, x->name, &e2);
         if (id < 0) {
             on_fail(err, "optimize: rebuilding '%s': %s", x->name, e2.msg);
             goto fail;

@@ -199,8 +199,57 @@ static int window_attrs(ex *e, Onnx__NodeProto *n, const on_node *nd, on_shape x
     return 0;
 }
 
-static int layer(ex *e, int i, const char *x, const char *x2) {
+/* A merge of nd->nin inputs xin: ONNX's variadic Sum/Mean/Max/Min, Concat, or a chain of
+ * its binary Add/Mul/Sub/Div. A per-channel gate broadcasts as ONNX's rules say only when it
+ * has the output's rank ((C,1,1) against (C,H,W)). */
+static int merge(ex *e, int i, const char *const *xin) {
     const on_node *nd = &e->m->nodes[i];
+    const char *op = nd->op->name, *y = nd->name;
+    for (int k = 0; k < nd->nin; k++) {
+        on_shape xs = e->m->nodes[nd->in[k]].ys;
+        if (xs.rank != nd->ys.rank)
+            return on_fail(e->err,
+                           "ONNX export: layer '%s' (%s) broadcasts input '%s' of rank %d over "
+                           "rank %d, which ONNX's broadcasting does not do",
+                           y, op, e->m->nodes[nd->in[k]].name, xs.rank, nd->ys.rank);
+    }
+    static const char *const variadic[][2] = {
+        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}};
+    for (size_t v = 0; v < sizeof variadic / sizeof variadic[0]; v++)
+        if (!strcmp(op, variadic[v][0]))
+            return node(e, variadic[v][1], y, y, nd->nin, xin) ? 0 : -1;
+    if (!strcmp(op, "concat")) {
+        Onnx__NodeProto *n = node(e, "Concat", y, y, nd->nin, xin);
+        if (!n) return -1;
+        int ax = nd->a.axis < 0 ? nd->a.axis + nd->ys.rank : nd->a.axis;
+        attr_i(e, n, "axis", ax + 1);
+        return 0;
+    }
+    const char *bin = !strcmp(op, "add")        ? "Add"
+                      : !strcmp(op, "multiply") ? "Mul"
+                      : !strcmp(op, "subtract") ? "Sub"
+                      : !strcmp(op, "divide")   ? "Div"
+                                                : NULL;
+    if (!bin) return on_fail(e->err, "ONNX export: layer '%s' (%s) is not supported", y, op);
+    /* ((x0 op x1) op x2) ...: the engine sums in this order too */
+    char prev[ON_NAME_MAX + 16], cur[ON_NAME_MAX + 16];
+    snprintf(prev, sizeof prev, "%s", xin[0]);
+    for (int k = 1; k < nd->nin; k++) {
+        if (k == nd->nin - 1)
+            snprintf(cur, sizeof cur, "%s", y);
+        else
+            snprintf(cur, sizeof cur, "%s/t%d", y, k);
+        const char *two[2] = {prev, xin[k]};
+        if (!node(e, bin, cur, cur, 2, two)) return -1;
+        snprintf(prev, sizeof prev, "%s", cur);
+    }
+    return 0;
+}
+
+static int layer(ex *e, int i, const char *const *xin) {
+    const on_node *nd = &e->m->nodes[i];
+    if (nd->nin > 1) return merge(e, i, xin);
+    const char *x = xin[0];
     const char *op = nd->op->name, *y = nd->name;
     on_shape xs = e->m->nodes[nd->in[0]].ys;
     char t1[ON_NAME_MAX + 16], t2[ON_NAME_MAX + 16], t3[ON_NAME_MAX + 16];
@@ -236,8 +285,6 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
     } else if (IS("flatten")) {
         N("Flatten", y, y, x);
         attr_i(e, n, "axis", 1);
-    } else if (IS("add")) {
-        N("Add", y, y, x, x2);
     } else if (nd->op->props & ON_PROP_POOL) {
         int mn = nd->op->pool_kind == ON_POOL_MIN, avg = nd->op->pool_kind == ON_POOL_AVG;
         if (mn) N("Neg", t1, t1, x);
@@ -362,9 +409,9 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     const char *in0 = normalization(&e);
     for (int i = 1; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        const char *x = nd->in[0] == 0 ? in0 : m->nodes[nd->in[0]].name;
-        const char *x2 = nd->in[1] > 0 ? m->nodes[nd->in[1]].name : nd->in[1] == 0 ? in0 : NULL;
-        if (layer(&e, i, x, x2)) goto done;
+        const char *xin[ON_MAX_INPUTS];
+        for (int k = 0; k < nd->nin; k++) xin[k] = nd->in[k] == 0 ? in0 : m->nodes[nd->in[k]].name;
+        if (layer(&e, i, xin)) goto done;
     }
     if (m->nn < 2) {
         on_fail(err, "the model has no layers");

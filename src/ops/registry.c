@@ -9,7 +9,8 @@ extern const on_op on_op_conv1d, on_op_conv2d, on_op_dense, on_op_batchnorm, on_
     on_op_flatten, on_op_add, on_op_maxpool1d, on_op_maxpool2d, on_op_minpool1d, on_op_minpool2d,
     on_op_avgpool1d, on_op_avgpool2d, on_op_global_avgpool, on_op_identity, on_op_relu,
     on_op_leaky_relu, on_op_prelu, on_op_elu, on_op_selu, on_op_celu, on_op_tanh, on_op_sigmoid,
-    on_op_hardtanh, on_op_relu6, on_op_softplus, on_op_gelu, on_op_silu, on_op_mish;
+    on_op_hardtanh, on_op_relu6, on_op_softplus, on_op_gelu, on_op_silu, on_op_mish, on_op_multiply,
+    on_op_subtract, on_op_divide, on_op_average, on_op_maximum, on_op_minimum, on_op_concat;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,     &on_op_conv2d,         &on_op_dense,     &on_op_batchnorm,
@@ -19,7 +20,8 @@ const on_op *const on_ops[] = {
     &on_op_leaky_relu, &on_op_prelu,          &on_op_elu,       &on_op_selu,
     &on_op_celu,       &on_op_tanh,           &on_op_sigmoid,   &on_op_hardtanh,
     &on_op_relu6,      &on_op_softplus,       &on_op_gelu,      &on_op_silu,
-    &on_op_mish,
+    &on_op_mish,       &on_op_multiply,       &on_op_subtract,  &on_op_divide,
+    &on_op_average,    &on_op_maximum,        &on_op_minimum,   &on_op_concat,
 };
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);
 

@@ -218,6 +218,37 @@ def parse_layer(tok, rank):
 # reference semantics
 
 
+MERGES = ("add", "multiply", "subtract", "divide", "average", "maximum", "minimum", "concat")
+
+
+def merge(op, axis, xs):
+    """ordnet's merges: inputs of the output's shape, or per-channel gates of C values
+    broadcast over space; concat along a per-sample axis."""
+    if op == "concat":
+        return torch.cat(xs, dim=(axis % (xs[0].dim() - 1)) + 1)
+    big = max(xs, key=lambda t: t[0].numel())
+    out_shape = big.shape
+    xs = [x if x.shape == out_shape else x.reshape((x.shape[0], out_shape[1]) + (1,) * (len(out_shape) - 2))
+          for x in xs]
+    y = xs[0]
+    for x in xs[1:]:
+        if op in ("add", "average"):
+            y = y + x
+        elif op == "multiply":
+            y = y * x
+        elif op == "subtract":
+            y = y - x
+        elif op == "divide":
+            y = y / x
+        elif op == "maximum":
+            y = torch.maximum(y, x)
+        elif op == "minimum":
+            y = torch.minimum(y, x)
+    if op == "average":
+        y = y / len(xs)
+    return y.expand(out_shape) if y.shape != out_shape else y
+
+
 def same_pads(n, k, s, d):
     """Keras 'same': total = max((ceil(n/s)-1)*s + d*(k-1)+1 - n, 0), extra at the end."""
     o = -(-n // s)
@@ -349,26 +380,47 @@ class Model:
             self.inshape = (dims[1], dims[0])
         else:
             self.inshape = (dims[2], dims[0], dims[1])
-        self.nodes = []  # (layer or ("add", other index)), name
+        # (layer or ("merge", op, axis), name, input indices)
+        self.nodes = []
         counts, shapes, names = {}, [self.inshape], ["input"]
         for tok in toks[1:]:
-            if tok.startswith("add("):
-                other = names.index(tok[4:-1])
-                nm = self._name(counts, "add")
-                self.nodes.append((("add", other), nm))
+            # from=NAME and name=NAME apply to any layer; a merge's bare names are its inputs
+            head, args = (tok[: tok.index("(")], split_args(tok[tok.index("(") + 1: -1])) if "(" in tok else (tok, [])
+            src, lname, others, rest = len(names) - 1, None, [], []
+            for arg in args:
+                if arg.startswith("from="):
+                    src = names.index(arg[5:])
+                elif arg.startswith("name="):
+                    lname = arg[5:]
+                elif head in MERGES and "=" not in arg and arg in names:
+                    others.append(names.index(arg))
+                else:
+                    rest.append(arg)
+            if head in MERGES:
+                axis = int(rest[0].split("=")[-1]) if rest else 0
+                nm = lname or self._name(counts, head)
+                if lname:
+                    counts[head] = counts.get(head, 0) + 1
+                ins = [src] + others
+                self.nodes.append((("merge", head, axis), nm, ins))
                 names.append(nm)
-                shapes.append(shapes[-1])
+                y = merge(head, axis, [torch.zeros((1,) + shapes[i], dtype=torch.float64) for i in ins])
+                shapes.append(tuple(y.shape[1:]))
                 continue
-            op, a, act = parse_layer(tok, len(shapes[-1]))
+            tok = head + ("(" + ",".join(rest) + ")" if rest else "")
+            op, a, act = parse_layer(tok, len(shapes[src]))
             for o, at in [(op, a)] + ([(act, dict(DEFAULTS.get(act, {})))] if act else []):
                 nm = self._name(counts, o)
-                layer = Layer(o, at, nm, shapes[-1])
-                self.nodes.append((layer, nm))
+                if lname and o == op:
+                    nm = lname
+                layer = Layer(o, at, nm, shapes[src])
+                self.nodes.append((layer, nm, [src]))
                 names.append(nm)
-                y = layer.forward(torch.zeros((1,) + shapes[-1], dtype=torch.float64),
+                y = layer.forward(torch.zeros((1,) + shapes[src], dtype=torch.float64),
                                   self.init_params(torch.Generator().manual_seed(0), torch.float64, layer),
                                   False)
                 shapes.append(tuple(y.shape[1:]))
+                src = len(names) - 1
         self.names, self.shapes = names, shapes
 
     @staticmethod
@@ -404,7 +456,7 @@ class Model:
 
     def params(self, g):
         out = {}
-        for layer, nm in self.nodes:
+        for layer, nm, _ in self.nodes:
             if isinstance(layer, Layer):
                 for k, v in self.init_params(g, torch.float64, layer).items():
                     out[f"{nm}.{k}"] = v
@@ -417,19 +469,19 @@ class Model:
         for k, v in params.items():
             ps[k] = v.to(dtype).clone()
         trainable = set()
-        for layer, nm in self.nodes:
+        for layer, nm, _ in self.nodes:
             if isinstance(layer, Layer):
                 for pname, _, tr in layer.params:
                     if tr:
                         ps[f"{nm}.{pname}"].requires_grad_(True)
                         trainable.add(f"{nm}.{pname}")
         outs = [x]
-        for layer, nm in self.nodes:
+        for layer, nm, ins in self.nodes:
             if isinstance(layer, tuple):
-                outs.append(outs[-1] + outs[layer[1]])
+                outs.append(merge(layer[1], layer[2], [outs[i] for i in ins]))
                 continue
             p = {k[len(nm) + 1:]: v for k, v in ps.items() if k.startswith(nm + ".")}
-            outs.append(layer.forward(outs[-1], p, train))
+            outs.append(layer.forward(outs[ins[0]], p, train))
         y = outs[-1]
         y.backward(dy.to(dtype))
         grads = {k: ps[k].grad for k in sorted(trainable)}
@@ -647,6 +699,25 @@ case("residual_two", "input(6,6,2) conv2d(4,3,same) relu conv2d(4,3,same) bn add
      "conv2d(4,3,same) add(relu_1) maxpool flatten dense(3)")
 case("residual_eval",
      "input(5,5,2) conv2d(2,3,same) bn add(input) relu dropout(0.3) gap dense(3)", "eval")
+# merges of n inputs (bare names are inputs besides the previous layer; from= and name=)
+case("merge_add3", "input(5,5,2) conv2d(3,3,same,name=a) conv2d(3,1,from=input,name=b) "
+     "conv2d(3,3,same,from=input) add(a,b) relu flatten dense(3)")
+case("merge_multiply_se", "input(6,6,3) conv2d(4,3,same,name=x) gap dense(2) relu dense(4) "
+     "sigmoid multiply(x) conv2d(2,1) flatten dense(3)")
+case("merge_multiply_se_eval", "input(6,6,3) conv2d(4,3,same,name=x) gap dense(4) sigmoid "
+     "multiply(x) bn relu gap dense(3)", "eval")
+case("merge_subtract_divide", "input(5,4,2) conv2d(3,3,same,name=a) softplus(name=b) "
+     "subtract(a) tanh divide(b) flatten dense(3)")
+case("merge_average_max_min", "input(5,5,2) conv2d(3,3,same,name=a) conv2d(3,3,same,from=input,"
+     "name=b) tanh(name=c) average(a,b) maximum(a,c) minimum(b) flatten dense(3)")
+case("merge_concat_channels", "input(6,6,2) conv2d(3,3,same,name=a) relu conv2d(2,1,name=b) "
+     "concat(a,input) bn relu conv2d(3,3,same) concat(b,a) maxpool flatten dense(3)")
+case("merge_concat_axes", "input(4,5,2) conv2d(2,3,same,name=a) conv2d(2,1,from=input) "
+     "concat(a,axis=1) tanh(name=t) concat(t,axis=2) flatten dense(3)")
+case("merge_concat_1d", "input(9,2) conv1d(3,3,same,name=a) conv1d(2,1,from=input) "
+     "concat(a) relu(name=r) conv1d(5,1,from=input) concat(r,axis=1) gap dense(3)")
+case("merge_gate_1d", "input(9,3) conv1d(4,3,same,name=x) gap dense(4) sigmoid multiply(x) "
+     "flatten dense(3)")
 
 
 def main():
