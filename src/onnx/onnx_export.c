@@ -158,6 +158,24 @@ static int init(ex *e, const char *name, const float *data, int ndims, const int
     return push(e, (void ***)&e->inits, &e->ni, &e->icap, t);
 }
 
+/* An int64 initializer of k values (Unsqueeze's axes). */
+static int int64_init(ex *e, const char *name, const int64_t *v, int k) {
+    Onnx__TensorProto *t = px(e, sizeof *t);
+    int64_t *d = px(e, sizeof(int64_t)), *data = px(e, sizeof(int64_t) * (size_t)k);
+    if (!t || !d || !data) return -1;
+    onnx__tensor_proto__init(t);
+    memcpy(data, v, sizeof(int64_t) * (size_t)k);
+    d[0] = k;
+    t->n_dims = 1;
+    t->dims = d;
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    t->name = pstr(e, name);
+    t->n_int64_data = (size_t)k;
+    t->int64_data = data;
+    return push(e, (void ***)&e->inits, &e->ni, &e->icap, t);
+}
+
 /* A scalar float initializer called name (once, however often it is asked for). */
 static const char *scalar(ex *e, const char *name, float v) {
     for (size_t i = 0; i < e->ni; i++)
@@ -202,16 +220,26 @@ static int window_attrs(ex *e, Onnx__NodeProto *n, const on_node *nd, on_shape x
 /* A merge of nd->nin inputs xin: ONNX's variadic Sum/Mean/Max/Min, Concat, or a chain of
  * its binary Add/Mul/Sub/Div. A per-channel gate broadcasts as ONNX's rules say only when it
  * has the output's rank ((C,1,1) against (C,H,W)). */
-static int merge(ex *e, int i, const char *const *xin) {
+static int merge(ex *e, int i, const char *const *xin_) {
     const on_node *nd = &e->m->nodes[i];
     const char *op = nd->op->name, *y = nd->name;
+    /* a gate of lower rank, (N,C) against (N,C,H,W), gets trailing axes of size 1 first:
+     * ONNX broadcasts from the right */
+    const char *xin[ON_MAX_INPUTS];
     for (int k = 0; k < nd->nin; k++) {
         on_shape xs = e->m->nodes[nd->in[k]].ys;
-        if (xs.rank != nd->ys.rank)
-            return on_fail(e->err,
-                           "ONNX export: layer '%s' (%s) broadcasts input '%s' of rank %d over "
-                           "rank %d, which ONNX's broadcasting does not do",
-                           y, op, e->m->nodes[nd->in[k]].name, xs.rank, nd->ys.rank);
+        xin[k] = xin_[k];
+        if (xs.rank == nd->ys.rank) continue;
+        char un[ON_NAME_MAX + 24], axes[ON_NAME_MAX + 24];
+        snprintf(un, sizeof un, "%s/unsqueeze%d", y, k);
+        snprintf(axes, sizeof axes, "%s/axes%d", y, k);
+        int64_t ax[3];
+        int na = 0;
+        for (int r = xs.rank + 1; r <= nd->ys.rank; r++) ax[na++] = r;
+        const char *two[2] = {xin_[k], axes};
+        if (int64_init(e, axes, ax, na) || !node(e, "Unsqueeze", un, un, 2, two)) return -1;
+        xin[k] = pstr(e, un);
+        if (!xin[k]) return -1;
     }
     static const char *const variadic[][2] = {
         {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}};
