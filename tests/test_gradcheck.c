@@ -191,6 +191,14 @@ static const char *const variants[] = {
     /* 3x3 at stride 1: Winograd F(2x2,3x3) (conv_winograd.c), odd output sizes */
     "input(7,6,4) conv2d(3,3,padding=(2,1))",
     "input(5,7,4) conv2d(2,3) bn tanh",
+    /* groups: one product per group; depthwise (groups = channels, conv_depthwise.c) with
+     * multipliers, strides, dilation; a separable block (depthwise then pointwise) */
+    "input(6,7,4) conv2d(4,3,padding=1,groups=2)",
+    "input(6,6,6) conv2d(6,(2,3),stride=2,padding=(1,0),dilation=(1,2),groups=3,bias=0)",
+    "input(7,7,3) conv2d(6,3,stride=2,padding=1,groups=3)",
+    "input(7,8,2) conv2d(2,3,padding=2,dilation=2,groups=2)",
+    "input(9,4) conv1d(8,3,padding=same,groups=4)",
+    "input(6,6,4) conv2d(4,3,same,groups=4,bias=0) bn tanh conv2d(3,1)",
 };
 
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */
