@@ -122,9 +122,10 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         bad = as_bool(v, &a->count_include_pad);
     else if (!strcmp(k, "groups"))
         bad = as_int(v, &a->groups) || a->groups < 1;
-    else if (!strcmp(k, "output_padding"))
+    else if (!strcmp(k, "output_padding")) {
         bad = as_pair(op, v, &a->opad[0], &a->opad[1]) || a->opad[0] < 0 || a->opad[1] < 0;
-    else if (!strcmp(k, "padding")) {
+        if (op->spatial == 2) a->opad[0] = 0; /* 1-D: the length axis only */
+    } else if (!strcmp(k, "padding")) {
         int ph, pw;
         if (v->kind == ON_V_IDENT && !strcmp(v->ident, "same"))
             a->pad_mode = ON_PAD_SAME;
