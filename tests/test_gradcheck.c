@@ -75,6 +75,10 @@ static double fd_error(on_model *m, float *x, int n, int train, const float *r, 
 static void check_model(on_model *m, const char *what, int train) {
     int n = 3;
     on_error err;
+    /* each model's draw depends on its own name only, not on how many ops or variants came
+     * before it (a new op must not move another case's values onto a kink) */
+    rng = 99 + 2 * (uint64_t)train;
+    for (const char *c = what; *c; c++) rng = rng * 31 + (unsigned char)*c;
     on_model_want_input_grad(m, 1);
     if (on_model_compile(m, n, &err)) {
         CHECK(0, "%s: compile: %s", what, err.msg);
@@ -203,6 +207,20 @@ static const char *const variants[] = {
     /* 3x3 at stride 1: Winograd F(2x2,3x3) (conv_winograd.c), odd output sizes */
     "input(7,6,4) conv2d(3,3,padding=(2,1))",
     "input(5,7,4) conv2d(2,3) bn tanh",
+    /* groups: one product per group; depthwise (groups = channels, conv_depthwise.c) with
+     * multipliers, strides, dilation; a separable block (depthwise then pointwise) */
+    "input(6,7,4) conv2d(4,3,padding=1,groups=2)",
+    "input(6,6,6) conv2d(6,(2,3),stride=2,padding=(1,0),dilation=(1,2),groups=3,bias=0)",
+    "input(7,7,3) conv2d(6,3,stride=2,padding=1,groups=3)",
+    "input(7,8,2) conv2d(2,3,padding=2,dilation=2,groups=2)",
+    "input(9,4) conv1d(8,3,padding=same,groups=4)",
+    "input(6,6,4) conv2d(4,3,same,groups=4,bias=0) bn tanh conv2d(3,1)",
+    /* transposed convolution (conv_transpose.c): stride, padding, output_padding, dilation,
+     * groups, 'same', 1-D */
+    "input(4,5,4) conv2d_transpose(4,3,stride=2,padding=1,output_padding=1,groups=2)",
+    "input(4,4,2) conv2d_transpose(3,(2,3),stride=(2,1),padding=(0,1),dilation=2,bias=0)",
+    "input(3,3,2) conv2d_transpose(2,3,stride=2,padding=same) bn tanh",
+    "input(7,4) conv1d_transpose(4,3,stride=2,padding=1,output_padding=1,groups=2)",
 };
 
 /* Merges of several inputs, gates broadcast over space (squeeze-and-excitation), a node read

@@ -265,12 +265,23 @@ static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
         added = 1;
     }
     float *bias = param(L, "bias");
-    size_t per = L->psz[0] / (size_t)F; /* weights are (F, ...): one block per output channel */
+    /* Conv and dense weights are (F, ...): one block per output channel. A transposed
+     * convolution's are (C, F/G, kh, kw): input channel c (of group c / (C/G)) holds a
+     * block of kh kw per output channel of its group. */
+    int C = xs_of(g, l).c, G = L->a.groups > 1 ? L->a.groups : 1;
+    int transposed = strstr(L->op->name, "_transpose") != NULL;
+    size_t per = L->psz[0] / (size_t)(transposed ? C : F);
+    size_t taps = transposed ? per / (size_t)(F / G) : per;
     for (int f = 0; f < F; f++) {
         /* the same float arithmetic as eval-mode BatchNorm (batchnorm.c) */
         float a = gamma[f] / sqrtf(var[f] + B->a.eps);
         float shift = beta[f] - mean[f] * a;
-        for (size_t j = 0; j < per; j++) w[(size_t)f * per + j] *= a;
+        if (!transposed)
+            for (size_t j = 0; j < per; j++) w[(size_t)f * per + j] *= a;
+        else /* output channel f = j Fg + fo reads input channels [j Cg, (j+1) Cg) */
+            for (int c = f / (F / G) * (C / G); c < (f / (F / G) + 1) * (C / G); c++)
+                for (size_t k = 0; k < taps; k++)
+                    w[(size_t)c * per + (size_t)(f % (F / G)) * taps + k] *= a;
         bias[f] = (float)((double)a * bias[f] + shift);
     }
     note(g, 0, "fold %s '%s' into %s '%s'%s", B->op->name, B->name, L->op->name, L->name,
