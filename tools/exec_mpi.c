@@ -85,6 +85,28 @@ void mpi_finalize(void) {
     inited = 0;
 }
 
+void mpi_abort(int code) {
+    if (inited) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+/* The gradient sum of data-parallel training, in pieces that fit MPI's int count. */
+static int allreduce(void *ctx, float *x, size_t n) {
+    (void)ctx;
+    for (size_t i = 0; i < n; i += (size_t)1 << 30) {
+        size_t k = n - i < (size_t)1 << 30 ? n - i : (size_t)1 << 30;
+        if (MPI_Allreduce(MPI_IN_PLACE, x + i, (int)k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
+int mpi_train_dist(on_train_dist *d) {
+    if (init()) return -1;
+    *d = (on_train_dist){.rank = mpi_rank(), .size = mpi_size(), .allreduce = allreduce};
+    return 0;
+}
+
 /* ----- rank 0's executor: slot 0 is its own thread, slot s > 0 is rank s ----- */
 
 typedef struct local_run {
