@@ -324,6 +324,25 @@ typedef int (*on_train_cb)(void *user, const on_epoch_report *r);
 int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const on_train_cfg *cfg,
              on_train_cb cb, void *user, on_error *err);
 
+/* Data-parallel training over `size` processes (docs/SCALE.md): each takes its share of
+ * every batch (contiguous slices), and after the backward pass the processes' gradients,
+ * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
+ * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
+ * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
+ * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
+ * rank. Every process must call this with the same model, data, recipe and size. */
+typedef struct on_train_dist {
+    int rank, size;
+    /* sum x[0..n) elementwise over the processes, in place; 0 on success */
+    int (*allreduce)(void *ctx, float *x, size_t n);
+    void *ctx;
+} on_train_dist;
+
+/* on_train, data-parallel when dist is not NULL (and dist->size > 1). */
+int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset *test,
+                         const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
+                         void *user, on_error *err);
+
 /* Mean loss and accuracy of m on d in eval mode; confusion (classes x classes, row =
  * true class) is filled when not NULL. */
 int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
