@@ -245,7 +245,7 @@ def bad_cases():
     tiny("bad_lstm", [helper.make_node("Relu", ["input"], ["r"], name="relu1"),
                       helper.make_node("LSTM", ["r", "w", "w"], ["y"], name="lstm1", hidden_size=4)],
          [w])
-    tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=9)
+    tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=6)
     tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g2", group=2)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
