@@ -362,6 +362,18 @@ static int layer_value(const on_model *m, const char *name, int i) {
     return !strcmp(name, "input") || !strncmp(name, "input.", 6);
 }
 
+/* Every node input and output called from is called to instead. */
+static void rename_value(ex *e, const char *from, const char *to) {
+    char *t = pstr(e, to);
+    for (size_t j = 0; t && j < e->nn; j++) {
+        Onnx__NodeProto *n = e->nodes[j];
+        for (size_t i = 0; i < n->n_input; i++)
+            if (!strcmp(n->input[i], from)) n->input[i] = t;
+        for (size_t i = 0; i < n->n_output; i++)
+            if (!strcmp(n->output[i], from)) n->output[i] = t;
+    }
+}
+
 /* Graph output k: node i's value, under the output's own name (an Identity) and with its
  * declared dims (a Reshape, e.g. (N,C,1,1) after global pooling where ordnet holds (C))
  * when they differ from the layer's. */
@@ -379,6 +391,13 @@ static Onnx__ValueInfoProto *output(ex *e, int k) {
     char buf[2 * ON_NAME_MAX + 16];
     if (!name) snprintf(buf, sizeof buf, "%s.output%d", from, k), name = buf;
     int reshape = nd != r || memcmp(d, own, sizeof(int64_t) * (size_t)nd);
+    if (reshape && !strcmp(name, from)) { /* the layer's value gets another name */
+        char pre[2 * ON_NAME_MAX + 16];
+        snprintf(pre, sizeof pre, "%s/flat", from);
+        rename_value(e, from, pre);
+        from = pstr(e, pre);
+        if (!from) return NULL;
+    }
     if (reshape) {
         char sn[4 * ON_NAME_MAX];
         snprintf(sn, sizeof sn, "%s.shape", name);
