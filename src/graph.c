@@ -92,6 +92,7 @@ void on_model_free(on_model *m) {
     free(m->notes);
     free(m->arena);
     free(m->prof);
+    free(m->outs);
     free(m);
 }
 

@@ -52,7 +52,9 @@ struct on_model {
     float *arena, *tmp, *acc, *dinput;
     int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
-    double *prof; /* on_model_profile: seconds per node, forward [0, nn) then backward */
+    double *prof;           /* on_model_profile: seconds per node, forward [0, nn) then backward */
+    struct on_output *outs; /* outputs set by on_model_set_output (outputs.c); NULL: one */
+    int nout;
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

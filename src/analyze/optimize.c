@@ -47,7 +47,8 @@ typedef struct xnode {
 
 typedef struct xgraph {
     xnode *n;
-    int nn, out; /* out: the node the model outputs */
+    int nn, out;         /* out: the node the model outputs */
+    int xout[64], nxout; /* its further declared outputs (on_model_set_output), 1.. */
     on_rewrite *rw;
     int max_rw, nrw;
 } xgraph;
@@ -80,6 +81,9 @@ static int xg_shapes(xgraph *g, on_error *err) {
 static int xg_load(xgraph *g, const on_model *m, on_error *err) {
     g->nn = m->nn;
     g->out = m->nn - 1;
+    g->nxout = on_model_num_outputs(m) - 1;
+    if (g->nxout > 64) return on_fail(err, "optimize: more than 65 outputs");
+    for (int k = 0; k < g->nxout; k++) g->xout[k] = on_model_output_node(m, k + 1);
     g->n = calloc((size_t)m->nn, sizeof *g->n);
     if (!g->n) return on_fail(err, "out of memory");
     for (int i = 0; i < m->nn; i++) {
@@ -118,6 +122,7 @@ static float *param(xnode *x, const char *name) {
 /* How many live nodes read node i (the model's output counts as one more reader). */
 static int readers(const xgraph *g, int i) {
     int r = i == g->out;
+    for (int k = 0; k < g->nxout; k++) r += i == g->xout[k];
     for (int j = i + 1; j < g->nn; j++) {
         if (g->n[j].dead) continue;
         for (int k = 0; k < g->n[j].nin; k++) r += g->n[j].in[k] == i;
@@ -137,6 +142,8 @@ static void bypass(xgraph *g, int from, int to) {
         for (int k = 0; k < g->n[j].nin; k++)
             if (g->n[j].in[k] == from) g->n[j].in[k] = to;
     if (g->out == from) g->out = to;
+    for (int k = 0; k < g->nxout; k++)
+        if (g->xout[k] == from) g->xout[k] = to;
     g->n[from].dead = 1;
 }
 
@@ -466,6 +473,7 @@ static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
         goto done;
     }
     reach[g->out] = 1;
+    for (int k = 0; k < g->nxout; k++) reach[g->xout[k]] = 1;
     for (int i = g->nn - 1; i >= 1; i--)
         if (reach[i] && !g->n[i].dead)
             for (int k = 0; k < g->n[i].nin; k++) reach[g->n[i].in[k]] = 1;
@@ -502,6 +510,21 @@ static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
             goto fail;
         }
         memcpy(on_tensor_ptr(r, t), d, sizeof(float) * sz);
+    }
+    /* the first output stays the last layer, the declared ones keep their names and dims */
+    if (map[g->out] != r->nn - 1) {
+        on_error e2;
+        if (on_model_add_at(r, map[g->out], on_op_find("identity"), NULL, NULL, &e2) < 0) {
+            on_fail(err, "optimize: the output: %s", e2.msg);
+            goto fail;
+        }
+    }
+    for (int k = 0; m->nout && k <= g->nxout; k++) {
+        int64_t dims[ON_ARRAY_MAX_DIMS];
+        int nd = on_model_output_dims(m, k, dims);
+        if (on_model_set_output(r, k, k ? map[g->xout[k - 1]] : 0, on_model_output_name(m, k), nd,
+                                dims, err))
+            goto fail;
     }
     const float *mean, *std;
     if (on_model_normalization(m, &mean, &std)) on_model_set_normalization(r, mean, std);
