@@ -245,7 +245,9 @@ static int merge(ex *e, int i, const char *const *xin_) {
         if (!xin[k]) return -1;
     }
     static const char *const variadic[][2] = {
-        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}};
+        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}, {"add", "Sum"}};
+    if (!strcmp(op, "add") && nd->nin == 2) /* the residual add as PyTorch writes it */
+        return node(e, "Add", y, y, 2, xin) ? 0 : -1;
     for (size_t v = 0; v < sizeof variadic / sizeof variadic[0]; v++)
         if (!strcmp(op, variadic[v][0]))
             return node(e, variadic[v][1], y, y, nd->nin, xin) ? 0 : -1;
