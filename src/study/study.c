@@ -318,19 +318,6 @@ static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, ch
     snprintf(out, 32, "%08lx", crc32(0, (const Bytef *)buf, (uInt)strlen(buf)));
 }
 
-on_study_cfg on_study_defaults(void) {
-    on_study_cfg c = {.block = "bn,relu,maxpool,dropout(0.2)",
-                      .seeds = 3,
-                      .epochs = 3,
-                      .limit = 12000,
-                      .test_limit = 5000,
-                      .jobs = 1,
-                      .data = "fashion-mnist",
-                      .out = "study-out"};
-    c.train = on_train_defaults();
-    return c;
-}
-
 int on_study_run(const on_study_cfg *c, on_error *err) {
     int rc = -1;
     tmpl t = {0};
