@@ -43,6 +43,8 @@ list(APPEND _libs_private ${OpenMP_C_FLAGS} ${CMAKE_THREAD_LIBS_INIT} -lm)
 list(REMOVE_DUPLICATES _libs_private)
 string(REPLACE ";" ", " ORDNET_PC_REQUIRES_PRIVATE "${_requires}")
 string(REPLACE ";" " " ORDNET_PC_LIBS_PRIVATE "${_libs_private}")
+file(RELATIVE_PATH ORDNET_PC_TO_PREFIX /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+string(REGEX REPLACE "/$" "" ORDNET_PC_TO_PREFIX "${ORDNET_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/ordnet.pc.in ${PROJECT_BINARY_DIR}/ordnet.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/ordnet.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

@@ -3,7 +3,10 @@
 # against an installed ordnet instead (python/README.md). Debian's /usr/bin/python3 comes
 # first: it has NumPy (python3-numpy), which a pyenv or conda python on PATH may not.
 set(ORDNET_HAVE_PYTHON OFF)
-if(NOT ORDNET_PYTHON STREQUAL "OFF")
+if(ORDNET_SANITIZE AND NOT ORDNET_PYTHON STREQUAL "OFF")
+  # the interpreter is not built with the sanitizers, which must come first in a process
+  message(STATUS "ordnet: Python module not built in a sanitizer build")
+elseif(NOT ORDNET_PYTHON STREQUAL "OFF")
   if(NOT DEFINED Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
     set(Python3_EXECUTABLE /usr/bin/python3)
   endif()
@@ -34,4 +37,9 @@ if(ORDNET_HAVE_PYTHON)
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(python_module PROPERTIES
     ENVIRONMENT "PYTHONPATH=${_pydir};OMP_WAIT_POLICY=PASSIVE;ORDNET_BIN=$<TARGET_FILE:ordnet_cli>")
+endif()
+# `pip install ./python` in a fresh venv against an install of this build, then the suite.
+if(ORDNET_HAVE_PYTHON AND PKG_CONFIG_FOUND)
+  add_test(NAME install_python COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/run.sh python
+           ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
 endif()
