@@ -71,6 +71,9 @@ static double fd_error(on_model *m, float *x, int n, int train, const float *r, 
 /* Check every gradient of m (input and trainable tensors) in one mode. */
 static void check_model(on_model *m, const char *what, int train) {
     int n = 3;
+    /* data from the case's own name: adding ops to the registry leaves other cases alone */
+    rng = 13345 + (uint64_t)train;
+    for (const char *p = what; *p; p++) rng = rng * 31 + (unsigned char)*p;
     on_error err;
     on_model_want_input_grad(m, 1);
     if (on_model_compile(m, n, &err)) {
@@ -191,6 +194,18 @@ static const char *const variants[] = {
     /* 3x3 at stride 1: Winograd F(2x2,3x3) (conv_winograd.c), odd output sizes */
     "input(7,6,4) conv2d(3,3,padding=(2,1))",
     "input(5,7,4) conv2d(2,3) bn tanh",
+    /* round 2: the hard activations' kinks (+-3; +-2.5 for Keras's 0.2 slope) sit between
+     * grid points; rescaling; the noise layers draw the same numbers for each difference.
+     * Kinked activations read the grid inputs directly: after a conv, a weight's step would
+     * move some of its many outputs across a kink (or softsign's jump of f'' at 0). */
+    "input(5,5,2) hard_sigmoid(0.2,0.5) softsign",
+    "input(6,5,2) hardswish rescaling(0.5,-1) exp",
+    "input(6) rescaling(scale=-2,offset=0.25) hardsigmoid(alpha=-0.3,offset=0.1)",
+    "input(6,6,2) hard_swish maxpool spatial_dropout(0.3) flatten dense(4)",
+    "input(9,3) hard_sigmoid spatial_dropout1d(0.5) conv1d(4,3,same) gap dense(2)",
+    "input(5,5,3) gaussian_noise(0.3) gaussian_dropout(0.2) spatial_dropout2d(0.6)",
+    "input(6,6,2) softsign gaussian_dropout(0.4) avgpool gaussian_noise(1) flatten dense(3)",
+    "input(6,6,2) conv2d(3,3,same) gaussian_dropout(0.4) gaussian_noise(1) gap dense(3)",
 };
 
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */

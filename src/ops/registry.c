@@ -10,7 +10,13 @@ extern const on_op on_op_conv1d, on_op_conv2d, on_op_dense, on_op_batchnorm, on_
     on_op_avgpool1d, on_op_avgpool2d, on_op_global_avgpool, on_op_identity, on_op_relu,
     on_op_leaky_relu, on_op_prelu, on_op_elu, on_op_selu, on_op_celu, on_op_tanh, on_op_sigmoid,
     on_op_hardtanh, on_op_relu6, on_op_softplus, on_op_gelu, on_op_silu, on_op_mish;
+/* round 2: activations, rescaling, noise */
+extern const on_op on_op_hard_sigmoid, on_op_hard_swish, on_op_softsign, on_op_exponential,
+    on_op_rescaling, on_op_spatial_dropout1d, on_op_spatial_dropout2d, on_op_gaussian_noise,
+    on_op_gaussian_dropout;
 
+/* unformatted, so that appending does not reflow the lines above (branches merge) */
+// clang-format off
 const on_op *const on_ops[] = {
     &on_op_conv1d,     &on_op_conv2d,         &on_op_dense,     &on_op_batchnorm,
     &on_op_dropout,    &on_op_flatten,        &on_op_add,       &on_op_maxpool1d,
@@ -20,7 +26,11 @@ const on_op *const on_ops[] = {
     &on_op_celu,       &on_op_tanh,           &on_op_sigmoid,   &on_op_hardtanh,
     &on_op_relu6,      &on_op_softplus,       &on_op_gelu,      &on_op_silu,
     &on_op_mish,
+    &on_op_hard_sigmoid, &on_op_hard_swish, &on_op_softsign, &on_op_exponential,
+    &on_op_rescaling, &on_op_spatial_dropout1d, &on_op_spatial_dropout2d,
+    &on_op_gaussian_noise, &on_op_gaussian_dropout,
 };
+// clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);
 
 const on_op *on_op_find(const char *name) {
