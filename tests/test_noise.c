@@ -198,6 +198,36 @@ static void check_errors(void) {
     }
 }
 
+/* After a convolution, training runs a noise layer sample by sample while the convolution's
+ * output is in cache (a per-sample chain): it must draw what it draws on the whole batch. */
+static void check_chain(const char *noise) {
+    char sa[160], sb[160];
+    snprintf(sa, sizeof sa, "input(6,6,2) conv2d(4,3,same,name=c) %s", noise);
+    snprintf(sb, sizeof sb, "input(6,6,4) %s", noise);
+    on_error err;
+    on_model *a = on_model_from_spec(sa, &err), *b = on_model_from_spec(sb, &err),
+             *c = on_model_from_spec("input(6,6,2) conv2d(4,3,same,name=c)", &err);
+    int ok = a && b && c && !on_model_compile(a, 8, &err) && !on_model_compile(b, 8, &err) &&
+             !on_model_compile(c, 8, &err);
+    CHECK(ok, "%s: build: %s", sa, err.msg);
+    if (ok) {
+        on_model_init(a, 3), on_model_init(b, 3), on_model_init(c, 3); /* same names, same draws */
+        float x[8 * 72], yc[8 * 144];
+        for (int i = 0; i < 8 * 72; i++) x[i] = frand();
+        on_model_forward(c, x, 8, 1);
+        memcpy(yc, on_model_output(c), sizeof yc);
+        on_model_set_step(a, 5), on_model_set_step(b, 5);
+        on_model_forward(a, x, 8, 1);
+        on_model_forward(b, yc, 8, 1);
+        CHECK(!memcmp(on_model_output(a), on_model_output(b), sizeof yc) &&
+                  memcmp(on_model_output(b), yc, sizeof yc),
+              "%s: after a convolution (sample by sample) the same draws as on the batch", noise);
+    }
+    on_model_free(a);
+    on_model_free(b);
+    on_model_free(c);
+}
+
 int main(void) {
     on_set_threads(2);
     /* 2-D: 40 samples x 10 channels of 6x5; 1-D: 50 samples x 8 channels of length 12 */
@@ -206,5 +236,8 @@ int main(void) {
     check_gaussian_noise();
     check_gaussian_dropout();
     check_errors();
+    check_chain("spatial_dropout2d(0.5,name=d)");
+    check_chain("gaussian_noise(0.5,name=d)");
+    check_chain("gaussian_dropout(0.3,name=d)");
     return check_done();
 }
