@@ -3,7 +3,7 @@
  * planes at its rate and scales the rest by 1/(1-rate); Gaussian noise adds N(0, stddev^2);
  * Gaussian dropout multiplies by N(1, rate/(1-rate)). Each is the identity at eval time,
  * draws the same numbers for the same step whatever the thread count or batch size, and
- * its backward uses the forward's draws. */
+ * its backward uses the forward's draws. Bad arguments of the round-2 layers are refused. */
 #include "check.h"
 #include "ordnet.h"
 
@@ -188,6 +188,7 @@ static void check_errors(void) {
         {"input(5,5,2) spatial_dropout2d(1.5)", "rate must be in [0,1]"},
         {"input(5,2) spatial_dropout2d", "needs"},
         {"input(10) spatial_dropout1d", "needs"},
+        {"input(10) rescaling(inf)", "scale and offset must be finite"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         on_error err = {{0}};

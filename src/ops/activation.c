@@ -33,8 +33,9 @@ static inline float softplus(float x, float b) {
 }
 
 static int act_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
-    (void)a;
-    (void)err;
+    /* rescaling's (0 for every other activation) */
+    if (!isfinite(a->scale) || !isfinite(a->offset))
+        return on_fail(err, "scale and offset must be finite, got %g and %g", a->scale, a->offset);
     *ys = xs;
     return 0;
 }
