@@ -187,26 +187,38 @@ static on_verdict pool_elem(const role *p, const role *f) {
 
 static int clamp(const role *r, float *lo, float *hi);
 
-/* A layer that is one affine map k x + b for every channel: k and b from evaluating it at
- * 0 and 1. 0 when it is not affine, differs per channel, or needs weights we lack. */
+/* g(v) for one value */
+static float eval_at(const on_layer_view *g, float v) {
+    float y;
+    on_call c = {.a = &g->a,
+                 .n = 1,
+                 .xs = {1, 1, 1, 1},
+                 .ys = {1, 1, 1, 1},
+                 .x = &v,
+                 .y = &y,
+                 .p = (float *const *)g->p,
+                 .threads = 1};
+    g->op->forward(&c);
+    return y;
+}
+
+/* A layer that is one affine map k x + b for every channel: b = f(0), and k from f(t) at a
+ * t far above |b| (so that the shift does not round the slope away). 0 when it is not
+ * affine, differs per channel, or needs weights we lack. */
 static int affine_coefs(const role *r, double *k, double *b) {
     const on_layer_view *g = r->v;
     if (!has(r, ON_PROP_AFFINE) || (r->p & ON_PROP_PER_CHANNEL) ||
         (g->op->props & ON_PROP_PER_CHANNEL) || (g->op->params && !g->p))
         return 0;
-    float x[2] = {0, 1}, y[2];
-    on_call c = {.a = &g->a,
-                 .n = 2,
-                 .xs = {1, 1, 1, 1},
-                 .ys = {1, 1, 1, 1},
-                 .x = x,
-                 .y = y,
-                 .p = (float *const *)g->p,
-                 .threads = 1};
-    g->op->forward(&c);
-    *b = y[0];
-    *k = (double)y[1] - y[0];
-    return 1;
+    *b = eval_at(g, 0);
+    double t = 4096.0 * (fabs(*b) > 1 ? fabs(*b) : 1);
+    *k = ((double)eval_at(g, (float)t) - *b) / t;
+    return isfinite(*k) && isfinite(*b);
+}
+
+/* k is 1 (or -1) up to float rounding of the evaluation */
+static int slope_is(double k, double want) {
+    return fabs(k - want) <= 1e-6;
 }
 
 /* Train-mode additive noise x + n next to elementwise f: f(x + n) = f(x) + n for every n
@@ -214,7 +226,7 @@ static int affine_coefs(const role *r, double *k, double *b) {
 static on_verdict noise_add_elem(const role *f) {
     const char *fn = f->v->name;
     double k, b;
-    if (affine_coefs(f, &k, &b) && k == 1)
+    if (affine_coefs(f, &k, &b) && slope_is(k, 1))
         return verdict(ON_ROUNDING, NULL, NULL,
                        "'%s' only shifts (x + b), so adding the noise before or after it gives "
                        "the same sum up to rounding%s",
@@ -424,7 +436,7 @@ static on_verdict elem_elem(const role *a, const role *b) {
     for (int k = 0; k < 2; k++) {
         const role *s = k ? b : a, *f = k ? a : b;
         double kk, bb;
-        if (has(f, ON_PROP_ODD) && affine_coefs(s, &kk, &bb) && kk == -1 && bb == 0)
+        if (has(f, ON_PROP_ODD) && affine_coefs(s, &kk, &bb) && slope_is(kk, -1) && bb == 0)
             return verdict(ON_ROUNDING, NULL, NULL,
                            "'%s' negates and '%s' is odd: f(-x) = -f(x), up to rounding",
                            s->v->name, f->v->name);
@@ -467,7 +479,7 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                            bnn, o->v->name);
         /* the negation: BN(-x) = -gamma z + beta against -BN(x) = -gamma z - beta */
         double k, b;
-        if (o->kind == R_ELEM && affine_coefs(o, &k, &b) && k == -1 && b == 0) {
+        if (o->kind == R_ELEM && affine_coefs(o, &k, &b) && slope_is(k, -1) && b == 0) {
             const on_layer_view *bv = a.kind == R_BN_TRAIN ? first : second;
             if (!bv->p || !bv->op->params)
                 return verdict(ON_CONDITIONAL, NULL, "every shift beta of the BatchNorm is 0",
