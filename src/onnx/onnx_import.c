@@ -24,7 +24,8 @@ static const char *const supported =
     "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, "
     "GlobalMaxPool, ReduceMean (spatial), Dropout, Flatten, Reshape, Squeeze, Unsqueeze (to "
     "flatten or add/remove 1s), Gemm, MatMul, Add, Softmax (at an output), Identity, Pad "
-    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic)";
+    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic), "
+    "HardSigmoid, HardSwish (or x * HardSigmoid(x)), Softsign, Exp";
 
 /* ----- errors ----- */
 
@@ -440,6 +441,24 @@ static int op_activation(ox_ctx *cx, int k) {
     } else if (check_attrs(cx, k, "")) {
         return -1;
     }
+    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+}
+
+/* HardSigmoid max(0, min(1, alpha x + beta)) (ONNX's defaults 0.2, 0.5 are Keras 2's;
+ * PyTorch writes alpha 1/6), HardSwish, Softsign, Exp */
+static int op_activation_round2(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    int hs = !strcmp(t, "HardSigmoid");
+    const on_op *op = on_op_find(hs                        ? "hard_sigmoid"
+                                 : !strcmp(t, "HardSwish") ? "hard_swish"
+                                 : !strcmp(t, "Softsign")  ? "softsign"
+                                                           : "exponential");
+    on_attrs a = op->defaults;
+    ox_value *x;
+    if (in_tensor(cx, k, 0, &x) || check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
+    if (hs &&
+        (attr_float(cx, k, "alpha", 0.2f, &a.alpha) || attr_float(cx, k, "beta", 0.5f, &a.offset)))
+        return -1;
     return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
 }
 
@@ -1228,6 +1247,10 @@ static const struct {
     {"Gather", op_gather},
     {"Concat", op_concat},
     {"Cast", op_cast},
+    {"HardSigmoid", op_activation_round2},
+    {"HardSwish", op_activation_round2},
+    {"Softsign", op_activation_round2},
+    {"Exp", op_activation_round2},
 };
 
 static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {

@@ -117,6 +117,51 @@ class Activations(nn.Module):
         return self.fc1(x) @ self.w2 + self.b2
 
 
+class ActivationsRound2(nn.Module):
+    """Hardsigmoid, Hardswish, Softsign and exp between convolutions: below opset 14 PyTorch
+    writes Hardswish as x * HardSigmoid(x), from 14 on as HardSwish."""
+
+    def __init__(self):
+        super().__init__()
+        c = 6
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.hsig = nn.Hardsigmoid()
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.bn = nn.BatchNorm2d(c)
+        self.hswish = nn.Hardswish()
+        self.pool = nn.MaxPool2d(2)
+        self.softsign = nn.Softsign()
+        self.conv3 = nn.Conv2d(c, c, 3, padding=1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.pool(self.hswish(self.conv1(x)))
+        x = self.softsign(self.hsig(self.bn(self.conv2(x))))
+        x = torch.exp(self.conv3(x))
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
+def hard_sigmoid_keras(gen):
+    """HardSigmoid with ONNX's (Keras 2's) alpha 0.2, beta 0.5, then Softsign and Exp, as a
+    hand-built graph; the reference output from numpy."""
+    nodes = [helper.make_node("HardSigmoid", ["input"], ["h"], name="hsig", alpha=0.2, beta=0.5),
+             helper.make_node("Softsign", ["h"], ["s"], name="ssign"),
+             helper.make_node("Exp", ["s"], ["output"], name="expo")]
+    shape = [2, 3, 5, 5]
+    g = helper.make_graph(nodes, "hard_sigmoid_keras",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N"] + shape[1:])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N"] + shape[1:])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    x = (torch.randn(*shape, generator=gen) * 4).numpy().astype(np.float64)
+    h = np.clip(0.2 * x + 0.5, 0, 1)
+    s = h / (1 + np.abs(h))
+    save("hard_sigmoid_keras", m, torch.from_numpy(x.astype(np.float32)),
+         torch.from_numpy(np.exp(s).astype(np.float32)))
+
+
 class Conv1d(nn.Module):
     def __init__(self):
         super().__init__()
@@ -548,6 +593,10 @@ def main():
     export("resnet18_w8", ResNet18(8), torch.randn(2, 3, 64, 64, generator=gen), 14, gen,
            keep_bn=True)
     export("softmax_head", SoftmaxHead(), torch.randn(3, 1, 8, 8, generator=gen), 13, gen)
+    for opset in (13, 14):
+        export(f"activations_round2_opset{opset}", ActivationsRound2(),
+               torch.randn(3, 3, 12, 12, generator=gen) * 3, opset, gen, keep_bn=True)
+    hard_sigmoid_keras(gen)
     bad_cases()
     opset_cases(torch.Generator().manual_seed(2))
     merge_cases(torch.Generator().manual_seed(3))
