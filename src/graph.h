@@ -49,7 +49,8 @@ struct on_model {
     float *arena, *tmp, *acc[2], *dinput;
     int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
-    double *prof; /* on_model_profile: seconds per node, forward [0, nn) then backward */
+    double *prof;      /* on_model_profile: seconds per node, forward [0, nn) then backward */
+    on_error last_err; /* why the last on_model_forward failed */
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

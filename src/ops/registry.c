@@ -10,16 +10,22 @@ extern const on_op on_op_conv1d, on_op_conv2d, on_op_dense, on_op_batchnorm, on_
     on_op_avgpool1d, on_op_avgpool2d, on_op_global_avgpool, on_op_identity, on_op_relu,
     on_op_leaky_relu, on_op_prelu, on_op_elu, on_op_selu, on_op_celu, on_op_tanh, on_op_sigmoid,
     on_op_hardtanh, on_op_relu6, on_op_softplus, on_op_gelu, on_op_silu, on_op_mish;
+/* upsampling, global max-pool, padding/cropping, embedding, reshape/permute, layernorm */
+extern const on_op on_op_upsample1d, on_op_upsample2d, on_op_global_maxpool, on_op_zeropad1d,
+    on_op_zeropad2d, on_op_crop1d, on_op_crop2d, on_op_embedding, on_op_reshape, on_op_permute,
+    on_op_layernorm;
 
 const on_op *const on_ops[] = {
-    &on_op_conv1d,     &on_op_conv2d,         &on_op_dense,     &on_op_batchnorm,
-    &on_op_dropout,    &on_op_flatten,        &on_op_add,       &on_op_maxpool1d,
-    &on_op_maxpool2d,  &on_op_minpool1d,      &on_op_minpool2d, &on_op_avgpool1d,
-    &on_op_avgpool2d,  &on_op_global_avgpool, &on_op_identity,  &on_op_relu,
-    &on_op_leaky_relu, &on_op_prelu,          &on_op_elu,       &on_op_selu,
-    &on_op_celu,       &on_op_tanh,           &on_op_sigmoid,   &on_op_hardtanh,
-    &on_op_relu6,      &on_op_softplus,       &on_op_gelu,      &on_op_silu,
-    &on_op_mish,
+    &on_op_conv1d,     &on_op_conv2d,         &on_op_dense,      &on_op_batchnorm,
+    &on_op_dropout,    &on_op_flatten,        &on_op_add,        &on_op_maxpool1d,
+    &on_op_maxpool2d,  &on_op_minpool1d,      &on_op_minpool2d,  &on_op_avgpool1d,
+    &on_op_avgpool2d,  &on_op_global_avgpool, &on_op_identity,   &on_op_relu,
+    &on_op_leaky_relu, &on_op_prelu,          &on_op_elu,        &on_op_selu,
+    &on_op_celu,       &on_op_tanh,           &on_op_sigmoid,    &on_op_hardtanh,
+    &on_op_relu6,      &on_op_softplus,       &on_op_gelu,       &on_op_silu,
+    &on_op_mish,       &on_op_upsample1d,     &on_op_upsample2d, &on_op_global_maxpool,
+    &on_op_zeropad1d,  &on_op_zeropad2d,      &on_op_crop1d,     &on_op_crop2d,
+    &on_op_embedding,  &on_op_reshape,        &on_op_permute,    &on_op_layernorm,
 };
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);
 

@@ -141,7 +141,10 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
     for (int b0 = 0; b0 < d->n; b0 += batch) {
         int n = d->n - b0 < batch ? d->n - b0 : batch;
         for (int i = 0; i < n; i++) fill_sample(m, d, b0 + i, buf + per * i, 0, 0);
-        on_model_forward(m, buf, n, 0);
+        if (on_model_forward(m, buf, n, 0)) {
+            free(buf);
+            return on_fail(err, "%s", on_model_last_error(m));
+        }
         const float *out = on_model_output(m);
         total += (double)on_softmax_xent(out, d->y + b0, n, k, 0.0f, NULL) * n;
         correct += count_correct(out, d->y + b0, n, k);
@@ -253,7 +256,11 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
             }
             long step = (long)e * nb + b;
             float lr = schedule_lr(cfg, (double)step / (double)total_steps);
-            on_model_forward(m, buf, n, 1);
+            if (on_model_forward(m, buf, n, 1)) {
+                if (threaded) pthread_join(th, NULL);
+                rc = on_fail(err, "epoch %d, batch %d: %s", e + 1, b + 1, on_model_last_error(m));
+                break;
+            }
             float loss = on_model_loss(m, labels, cfg->smoothing);
             if (!isfinite(loss)) {
                 if (threaded) pthread_join(th, NULL);
