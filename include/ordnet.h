@@ -227,6 +227,9 @@ void on_model_init(on_model *m, uint64_t seed);
 /* Forward n <= batch samples laid out N,C,H,W. train: batch statistics, dropout on.
  * Each train-mode forward advances the dropout step counter. */
 int on_model_forward(on_model *m, const float *x, int n, int train);
+/* Why the last on_model_forward returned -1 (an embedding's token id out of range names
+ * the layer, the id and the vocabulary size); "" after a successful one. */
+const char *on_model_last_error(const on_model *m);
 /* The output of the last forward: n x (output shape). */
 const float *on_model_output(const on_model *m);
 /* Mean softmax cross-entropy of the last output against labels, with label smoothing;
