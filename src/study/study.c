@@ -9,6 +9,7 @@
  * finished ones. With --jobs N, runs go to N forked workers.
  */
 #include "study.h"
+#include "report.h"
 #include "../analyze/analyze.h"
 #include "../spec/args.h"
 
@@ -168,6 +169,10 @@ static char *tmpl_fill(const tmpl *t, const char *order) {
     return s;
 }
 
+static char *fill_any(const void *t, const char *order) {
+    return tmpl_fill(t, order);
+}
+
 /* ----- the store ----- */
 
 static int db_open(const char *dir, sqlite3 **db, on_error *err) {
@@ -251,9 +256,9 @@ static int log_epoch(void *user, const on_epoch_report *e) {
     if (!e->done) return 0;
     l->len += (size_t)snprintf(l->r->epochs + l->len, sizeof l->r->epochs - l->len,
                                "%s{\"epoch\":%d,\"loss\":%.5f,\"train_accuracy\":%.5f,"
-                               "\"test_accuracy\":%.5f,\"seconds\":%.3f}",
+                               "\"test_accuracy\":%.5f,\"test_loss\":%.5f,\"seconds\":%.3f}",
                                l->len > 1 ? "," : "", e->epoch, e->loss, e->train_acc, e->test_acc,
-                               e->seconds);
+                               e->test_loss, e->seconds);
     if (l->len >= sizeof l->r->epochs) l->len = sizeof l->r->epochs - 1;
     l->secs += e->seconds;
     l->ips += e->images_per_s;
@@ -563,6 +568,8 @@ int on_study_run(const on_study_cfg *c, on_error *err) {
         goto done;
     }
     if (!db && db_open(c->out, &db, err)) goto done;
+    /* speed by measurement, interleaved over the classes (speed.c), then the report */
+    if (on_study_speed(db, key, c, fill_any, &t, err)) goto done;
     rc = on_study_report(db, key, c, err);
 done:
     free(jobs);
