@@ -69,6 +69,11 @@ static const char *decision(int d) {
                                 : "undecided";
 }
 
+/* v within [lo, hi]: intervals of few seeds can pass 0% or 100%; the chart stops there. */
+static double clamp(double v, double lo, double hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 /* The rank (0-based) of class id, or -1. */
 static int rank_of(const on_report *rp, int id) {
     for (int i = 0; i < rp->nc; i++)
@@ -91,9 +96,9 @@ static void ranked(on_sb *b, const on_report *rp) {
     }
     if (hi <= lo) lo -= 0.005, hi += 0.005;
     double pad = (hi - lo) * 0.05;
-    lo -= pad, hi += pad;
+    lo = lo - pad > 0 ? lo - pad : 0, hi = hi + pad < 1 ? hi + pad : 1; /* accuracy: 0 to 1 */
     int W = 1100, row = 26, top = 30, H = top + row * rp->nc + 30, x0 = 360, x1 = 820;
-#define X(v) (x0 + ((v)-lo) / (hi - lo) * (x1 - x0))
+#define X(v) (x0 + (clamp(v, lo, hi) - lo) / (hi - lo) * (x1 - x0))
     on_sb_add(
         b, "<svg class=\"chart\" id=\"ranked\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
         W, H, W, H);
@@ -313,10 +318,10 @@ static void acc_time(on_sb *b, const on_report *rp) {
     tlo = tlo - tp > 0 ? tlo - tp : 0, thi += tp;
     if (hi <= lo) lo -= 0.005, hi += 0.005;
     double pad = (hi - lo) * 0.08;
-    lo -= pad, hi += pad;
+    lo = lo - pad > 0 ? lo - pad : 0, hi = hi + pad < 1 ? hi + pad : 1;
     int W = 1100, H = 380, x0 = 70, x1 = W - 200, y0 = 30, y1 = H - 40;
 #define PX(v) (x0 + ((v)-tlo) / (thi - tlo) * (x1 - x0))
-#define PY(v) (y1 - ((v)-lo) / (hi - lo) * (y1 - y0))
+#define PY(v) (y1 - (clamp(v, lo, hi) - lo) / (hi - lo) * (y1 - y0))
     on_sb_add(
         b,
         "<svg class=\"chart\" id=\"acctime\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
@@ -337,7 +342,11 @@ static void acc_time(on_sb *b, const on_report *rp) {
                   x0 - 4, PY(v) + 4, 100 * v);
         on_sb_add(b,
                   "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%.*f</text>\n",
-                  PX(tv), y1 + 16, measured ? 1 : 2, tv);
+                  PX(tv), y1 + 16,
+                  thi - tlo < 2    ? 3
+                  : thi - tlo < 20 ? 2
+                                   : 1,
+                  tv);
     }
     for (int i = 0; i < rp->nc; i++) {
         const on_class_row *cs = &rp->cs[i];
@@ -428,7 +437,8 @@ static void orders_diagram(on_sb *b, const on_report *rp) {
     }
     int bw = 236, bh = 28 + 15 * maxm + 14 * maxs + 6, gx = 44, gy = 54,
         rows = (nc + cols - 1) / cols;
-    int W = cols * bw + (cols - 1) * gx + 20, H = rows * bh + (rows - 1) * gy + 20;
+    /* room below the last row for the lines that bow out */
+    int W = cols * bw + (cols - 1) * gx + 20, H = rows * bh + (rows - 1) * gy + 20 + 70;
     /* box positions by rank */
     on_sb_add(
         b, "<svg class=\"chart\" id=\"orders\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
