@@ -465,6 +465,9 @@ typedef struct on_study_cfg {
 on_study_cfg on_study_defaults(void);
 /* Run (or resume) a study and write its report; see docs/STUDY.md. */
 int on_study_run(const on_study_cfg *cfg, on_error *err);
+/* The same, then more seeds for the classes whose comparison with the best is undecided,
+ * until each is decided, a class has 20 seeds, or cfg->budget seconds are spent. */
+int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

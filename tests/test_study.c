@@ -184,6 +184,42 @@ static void test_run_and_resume(void) {
     free(csv);
 }
 
+/* --budget: the base seeds, then more for the undecided classes, the store resumable,
+ * the report from the whole study with the procedure's error rate. With 300 images and
+ * one epoch nothing is decided in 20 s, so rounds are added until the budget is spent. */
+static void test_adaptive(void) {
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
+    if (system(cmd)) return;
+    on_error err;
+    on_study_cfg c = tiny();
+    c.budget = 20;
+    c.speed_rounds = 1;
+    lines = 0;
+    int rc = on_study_adaptive(&c, &err);
+    int rows = count_rows();
+    CHECK(!rc && rows > 4 && rows % 2 == 0, "adaptive: %d runs (more than 2 classes x 2 seeds)",
+          rows);
+    char *js = slurp("results.json");
+    cJSON *j = cJSON_Parse(js), *cls = cJSON_GetObjectItemCaseSensitive(j, "classes");
+    CHECK(cJSON_GetArraySize(cls) == 2, "the report covers both classes");
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "method");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "adaptive")), "and says adaptive");
+    for (int i = 0; i < cJSON_GetArraySize(cls); i++) {
+        cJSON *ci = cJSON_GetArrayItem(cls, i);
+        CHECK(num(ci, "runs") >= 3 ||
+                  !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ci, "decision")),
+                          "equivalent"),
+              "class %d: more seeds (%g) unless decided", (int)num(ci, "id"), num(ci, "runs"));
+    }
+    cJSON_Delete(j);
+    free(js);
+    char *md = slurp("report.md");
+    CHECK(md && strstr(md, "Adaptive seeds") && strstr(md, "at most 5%"),
+          "report.md states the procedure's error rate");
+    free(md);
+}
+
 /* The CLI in a fresh process (OpenMP's threads do not survive a fork of this one). */
 static pid_t spawn_cli(int jobs) {
     pid_t pid = fork();
@@ -297,6 +333,7 @@ int main(void) {
     test_stats();
     test_run_and_resume();
     test_kill();
+    test_adaptive();
     test_bench();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", out);
