@@ -111,7 +111,7 @@ static int run(args *a) {
              : c.jobs > 1 ? study_jobs(&c, &err)
                           : on_study_run(&c, &err);
     if (rc) {
-}
+    }
 
     if (c.budget > 0 ? on_study_adaptive(&c, &err) : on_study_run(&c, &err)) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
