@@ -172,6 +172,26 @@ static void conv_forward(const on_call *c) {
         conv_forward_shared(c, &g, pw);
         return;
     }
+    if (G >= c->threads && c->n < c->threads) { /* batch-1 latency: the threads split groups */
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + xsz * i;
+            float *y = c->y + ysz * i;
+#pragma omp parallel num_threads(c->threads)
+            {
+                int t = on_thread_id(), T = on_thread_count();
+                float *col = c->tmp + per * t;
+                for (int j = G * t / T; j < G * (t + 1) / T; j++)
+                    for (int p0 = 0; p0 < g.p; p0 += R) {
+                        int p1 = p0 + R < g.p ? p0 + R : g.p;
+                        if (!pw) on_im2col(x + xg * j, a, &g, 0, K, p0, p1, col);
+                        conv_rows(c, Fg * j, Fg * (j + 1), K, p0, (p1 - p0) * g.q, PQ,
+                                  pw ? x + xg * j : col, y);
+                    }
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
 #pragma omp parallel num_threads(c->threads)
     {
         int t = on_thread_id(), T = on_thread_count();

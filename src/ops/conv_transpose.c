@@ -148,6 +148,39 @@ static void ct_forward(const on_call *c) {
     tdims t = tdims_of(a, c->xs, &g);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), HW = (size_t)t.H * t.W;
     size_t PQ = (size_t)t.P * t.Q;
+    int taps = a->kh * a->kw;
+    if (c->n < c->threads && t.Fg >= c->threads) {
+        /* batch-1 latency: the threads split each group's output channels, which are whole
+         * row blocks of the matrix, so their col2im writes do not overlap */
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + xsz * i;
+            float *y = c->y + ysz * i;
+#pragma omp parallel num_threads(c->threads)
+            {
+                int th = on_thread_id(), T = on_thread_count();
+                int f0 = t.Fg * th / T, f1 = t.Fg * (th + 1) / T;
+                float *col = c->tmp + per_thread(&t) * th;
+                for (int j = 0; j < t.G; j++) {
+                    float *yj = y + PQ * ((size_t)t.Fg * j + f0);
+                    memset(yj, 0, sizeof(float) * PQ * (f1 - f0));
+                    for (int p0 = 0; p0 < t.H; p0 += t.R) {
+                        int p1 = p0 + t.R < t.H ? p0 + t.R : t.H, n = (p1 - p0) * t.W;
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (f1 - f0) * taps, n,
+                                    t.Cg, 1.0f, c->p[0] + (size_t)j * t.Cg * t.K + f0 * taps, t.K,
+                                    x + HW * t.Cg * j + (size_t)p0 * t.W, (int)HW, 0.0f, col, n);
+                        on_col2im(col, a, &g, f1 - f0, p0, p1, yj);
+                    }
+                    for (int f = f0; a->bias && f < f1; f++) {
+                        float b = c->p[1][t.Fg * j + f], *yr = yj + PQ * (f - f0);
+#pragma omp simd
+                        for (size_t q = 0; q < PQ; q++) yr[q] += b;
+                    }
+                }
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
 #pragma omp parallel num_threads(c->threads)
     {
         int th = on_thread_id(), T = on_thread_count();
