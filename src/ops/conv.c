@@ -81,7 +81,7 @@ static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, 
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
-    if (on_conv_dw_apply(a, xs.c)) return on_conv_dw_tmp(a, &g, threads);
+    if (on_conv_dw_apply(a, &g, xs.c)) return on_conv_dw_tmp(a, &g, threads);
     if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys);
     if (on_conv_wino_apply(a, &g, xs.c)) return on_conv_wino_tmp(a, &g, xs.c, threads);
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
@@ -152,7 +152,7 @@ static void conv_forward(const on_call *c) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
-    if (on_conv_dw_apply(a, C)) {
+    if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_forward(c, &g);
         return;
     }
@@ -222,7 +222,7 @@ static void conv_backward(const on_call *c) {
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
     int T = c->threads;
-    if (on_conv_dw_apply(a, C)) {
+    if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_backward(c, &g);
         return;
     }

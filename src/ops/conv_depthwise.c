@@ -28,10 +28,10 @@ enum { MAX_TAPS = 121 }; /* kernels up to 11x11: the tap offsets live on the sta
 
 typedef struct dwg {
     int C, M, taps, h, w, P, Q, pt, pl, sh, sw;
-    int RS;            /* floats per row of a phase plane */
-    size_t phase;      /* floats per phase plane: Hp rows of RS */
-    size_t plane;      /* one channel: sw phase planes */
-    int off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
+    int RS;               /* floats per row of a phase plane */
+    size_t phase;         /* floats per phase plane: Hp rows of RS */
+    size_t plane;         /* one channel: sw phase planes */
+    size_t off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
 } dwg;
 
 static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
@@ -55,14 +55,18 @@ static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
     for (int ky = 0, k = 0; ky < a->kh; ky++)
         for (int kx = 0; kx < a->kw; kx++, k++) {
             int cx = kx * a->dw;
-            t.off[k] = (int)((size_t)(cx % g->sw) * t.phase + (size_t)ky * a->dh * t.RS +
-                             (size_t)(cx / g->sw));
+            t.off[k] =
+                (size_t)(cx % g->sw) * t.phase + (size_t)ky * a->dh * t.RS + (size_t)(cx / g->sw);
         }
     return t;
 }
 
-int on_conv_dw_apply(const on_attrs *a, int channels) {
-    return channels > 1 && on_groups(a) == channels && a->kh * a->kw <= MAX_TAPS;
+/* Depthwise, and the padded phase planes not much larger than the input and output (huge
+ * padding or strides would make them so; im2col then needs less memory). */
+int on_conv_dw_apply(const on_attrs *a, const on_geom *g, int channels) {
+    if (channels < 2 || on_groups(a) != channels || a->kh * a->kw > MAX_TAPS) return 0;
+    dwg t = dwg_of(a, g, channels);
+    return t.plane <= 4 * ((size_t)g->h * g->w + (size_t)g->p * g->q) + 65536;
 }
 
 size_t on_conv_dw_tmp(const on_attrs *a, const on_geom *g, int threads) {
