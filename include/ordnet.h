@@ -426,7 +426,8 @@ typedef struct on_rewrite {
  * channel, b' = a b + shift with a = gamma/sqrt(var+eps), shift = beta - mean*a; a conv
  * without bias gets one); drop the second of two identical adjacent idempotent layers (relu relu);
  * merge two adjacent max-pools (or min-pools) that tile their inputs exactly (stride = size, no
- * padding, sizes divisible) into one pool of the product size. Writes up to max_rw rewrites into
+ * padding, sizes divisible) into one pool of the product size; move an elementwise layer before a
+ * nearest upsampling or zero padding that feeds it when exact. Writes up to max_rw rewrites into
  * rw (may be NULL) and their count into *nrw (may be NULL). NULL with err on failure.
  * docs/OPTIMIZE.md gives the proofs. */
 on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, on_error *err);

@@ -44,6 +44,8 @@ enum {
     ON_PROP_REORDERS = 1u << 23,       /* values change places in memory (permute) */
     ON_PROP_KEEPS_CHANNELS = 1u << 24, /* output channel c holds exactly input channel c */
     ON_PROP_GLOBAL = 1u << 25,         /* pools each channel to one value (pool_kind says how) */
+    ON_PROP_SHIFTS = 1u << 26, /* with COPIES: a window of the input at a fixed offset (crop), or
+                                  the input inside a border of zeros (zero padding) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };

@@ -100,8 +100,8 @@ static on_cost move_cost(const on_attrs *a, on_shape xs, on_shape ys) {
                               .cost = move_cost};
 
 /* clang-format off */
-PADCROP(zeropad2d, "2-D zero padding", 3, ON_PROP_COPIES | ON_PROP_ZERO_FILL, pad_shape, pad_fwd, pad_bwd, 1, 1)
-PADCROP(zeropad1d, "1-D zero padding", 2, ON_PROP_COPIES | ON_PROP_ZERO_FILL, pad_shape, pad_fwd, pad_bwd, 0, 1)
-PADCROP(crop2d, "2-D cropping", 3, ON_PROP_COPIES, crop_shape, crop_fwd, crop_bwd, 0, 0)
-PADCROP(crop1d, "1-D cropping", 2, ON_PROP_COPIES, crop_shape, crop_fwd, crop_bwd, 0, 0)
+PADCROP(zeropad2d, "2-D zero padding", 3, ON_PROP_COPIES | ON_PROP_SHIFTS | ON_PROP_ZERO_FILL, pad_shape, pad_fwd, pad_bwd, 1, 1)
+PADCROP(zeropad1d, "1-D zero padding", 2, ON_PROP_COPIES | ON_PROP_SHIFTS | ON_PROP_ZERO_FILL, pad_shape, pad_fwd, pad_bwd, 0, 1)
+PADCROP(crop2d, "2-D cropping", 3, ON_PROP_COPIES | ON_PROP_SHIFTS, crop_shape, crop_fwd, crop_bwd, 0, 0)
+PADCROP(crop1d, "1-D cropping", 2, ON_PROP_COPIES | ON_PROP_SHIFTS, crop_shape, crop_fwd, crop_bwd, 0, 0)
 /* clang-format on */
