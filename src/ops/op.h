@@ -35,7 +35,6 @@ enum {
     ON_PROP_LEAKY = 1u << 16,       /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
     ON_PROP_MONO_UP_POS = 1u << 17, /* non-decreasing on x >= 0 (hard-swish) */
     ON_PROP_ODD = 1u << 18,         /* f(-x) = -f(x) (tanh, softsign) */
-    ON_PROP_LEAKY = 1u << 16, /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
     /* Layers that move values within each channel (upsampling, padding, cropping): */
     ON_PROP_COPIES = 1u << 20,    /* every output is a copy of an input value of its channel */
     ON_PROP_ZERO_FILL = 1u << 21, /* ... or a 0 it adds (zero padding) */
