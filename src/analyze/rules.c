@@ -723,6 +723,16 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                        "'%s' is the identity here (dropout at inference, or identity), so "
                        "'%s' may stand on either side",
                        a.kind == R_IDENTITY ? an : bn, a.kind == R_IDENTITY ? bn : an);
+    /* x * 1 + 0 (rescaling(1)): the identity but for turning -0 into +0 */
+    for (int k = 0; k < 2; k++) {
+        const role *r = k ? &b : &a;
+        double kk, bb;
+        if (r->kind == R_ELEM && affine_coefs(r, &kk, &bb) && slope_is(kk, 1) && bb == 0)
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' is x * 1 + 0, the identity but for the sign of a zero: '%s' may "
+                           "stand on either side",
+                           r->v->name, k ? an : bn);
+    }
     if (same_layer(first, second) && a.kind != R_DROP_TRAIN)
         return verdict(ON_EXACT, NULL, NULL, "'%s' and '%s' are the same function", an, bn);
     if (a.kind == R_LINEAR || b.kind == R_LINEAR)
