@@ -28,15 +28,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NEST 64        /* open brackets */
-#define MAX_DEPTH 200      /* expression nesting, all calls together */
-#define MAX_CALLS 16       /* calls of the file's own functions, nested */
-#define MAX_DIM 1000000    /* input dimensions, filters, units, strides */
-#define MAX_WINDOW 4096    /* kernel and pool sizes, dilation */
-#define MAX_ITEMS 100000   /* items of one tuple or list made by arithmetic */
-#define MAX_TEXT (1 << 20) /* bytes of code */
-#define MAX_VARS 10000     /* distinct variables in one scope */
-#define MAX_LAYERS 10000   /* nodes of one model */
+#define MAX_NEST 64            /* open brackets */
+#define MAX_DEPTH 200          /* expression nesting, all calls together */
+#define MAX_CALLS 16           /* calls of the file's own functions, nested */
+#define MAX_DIM 1000000        /* input dimensions, filters, units, strides */
+#define MAX_WINDOW 4096        /* kernel and pool sizes, dilation */
+#define MAX_ITEMS 100000       /* items of one tuple or list made by arithmetic */
+#define MAX_TEXT (1 << 20)     /* bytes of code */
+#define MAX_VARS 10000         /* distinct variables in one scope */
+#define MAX_LAYERS 10000       /* nodes of one model */
+#define MAX_STEPS 200000       /* statements run, all loops and calls together */
+#define MAX_ITER 100000        /* iterations of one loop */
+#define MAX_STR 65536          /* bytes of a string made by arithmetic or formatting */
+#define MAX_ALLOC (256u << 20) /* bytes of values the evaluator may allocate */
 
 /* ------------------------------------------------------------------------------------ */
 /* Tokens                                                                               */
@@ -198,7 +202,8 @@ enum {
     V_SEQ,
     V_MODEL,
     V_FUNC,
-    V_METHOD
+    V_METHOD,
+    V_RANGE /* range(a, b, s): r0, r1, r2; iterated without being made into a list */
 };
 
 typedef struct klayer {
@@ -231,6 +236,9 @@ typedef struct kseq {
     on_model *m;   /* built once the input shape is known */
     klayer **pend; /* layers waiting for it */
     int npend, pcap, nlayers;
+    klayer **all; /* every layer, in order (to apply it again inside another model) */
+    int nall, acap;
+    int inlined;      /* used inside another model: not a model of its own */
     int last_softmax; /* softmax of the last layer, -1 none */
     int tok, touched;
     int has_input, decl_known, decl_tok;
@@ -268,6 +276,8 @@ struct kval {
     kseq *seq;
     kmodel *model;
     kfunc *fn;
+    long long r0, r1, r2; /* V_RANGE: start, stop, step */
+    int var;              /* the variable's token it was read from (list.append), -1 none */
 };
 
 typedef struct var {
@@ -310,6 +320,12 @@ typedef struct ctx {
     kmodel *model;
     int nmodels, model_touched;
     int serial, depth;
+    long steps;               /* statements run so far (MAX_STEPS) */
+    int breaking, continuing; /* a break / continue is leaving the loop body */
+    int loops;                /* loops open around the running statement */
+    int chfirst, chfirst_tok; /* channels-first code (dim_ordering='th', ...): where seen */
+    int chfirst_guess;        /* chfirst decided from an input shape such as (3, 32, 32) */
+    size_t alloc;             /* bytes given out by cx_alloc */
 } ctx;
 
 /* ------------------------------------------------------------------------------------ */
@@ -352,6 +368,7 @@ static const char *where(const ctx *c, int ti, char *buf, size_t n) {
 }
 
 static void *cx_alloc(ctx *c, size_t n) {
+    if (n > MAX_ALLOC || c->alloc > MAX_ALLOC - n) return NULL; /* reported as out of memory */
     if (c->nblocks == c->bcap) {
         int nc = c->bcap ? 2 * c->bcap : 64;
         void **b = realloc(c->blocks, sizeof *b * (size_t)nc);
@@ -360,11 +377,16 @@ static void *cx_alloc(ctx *c, size_t n) {
         c->bcap = nc;
     }
     void *p = calloc(1, n ? n : 1);
-    if (p) c->blocks[c->nblocks++] = p;
+    if (p) c->blocks[c->nblocks++] = p, c->alloc += n;
     return p;
 }
 
 static int oom(ctx *c, int ti) {
+    if (c->alloc > MAX_ALLOC / 2)
+        return fail(c, ti,
+                    "the code builds values larger than ordnet's reader allows (%u MiB in all): "
+                    "is a loop making a list or string without end?",
+                    MAX_ALLOC >> 20);
     return fail(c, ti, "out of memory");
 }
 
@@ -503,6 +525,7 @@ static kval mk(int kind, int tok) {
     v.end = tok + 1;
     v.node = -1;
     v.softmax = -1;
+    v.var = -1;
     return v;
 }
 
@@ -534,9 +557,29 @@ static const char *kind_name(const kval *v) {
         return "a function";
     case V_METHOD:
         return "a method";
+    case V_RANGE:
+        return "a range";
     default:
         return "a value ordnet does not compute";
     }
+}
+
+static kval num_val(double d, int is_int, int tok) {
+    kval v = mk(V_NUM, tok);
+    v.num = d;
+    v.is_int = is_int;
+    return v;
+}
+
+/* A tuple or list of n values. */
+static int make_seq(ctx *c, int kind, const kval *it, int n, int tok, kval *out) {
+    kval *items = cx_alloc(c, sizeof *items * (size_t)(n ? n : 1));
+    if (!items) return oom(c, tok);
+    if (n) memcpy(items, it, sizeof *items * (size_t)n);
+    *out = mk(kind, tok);
+    out->items = items;
+    out->n = n;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -838,6 +881,7 @@ static char *cx_strndup(ctx *c, const char *s, size_t n) {
 
 static int e_test(ctx *c, int *p, kval *v);
 static int e_call(ctx *c, int *p, kval *f, kval *out);
+static int tensor_shape(ctx *c, kval *v, int at);
 static int exec_range(ctx *c, int i, int end);
 static int add_tensors(ctx *c, int tok, const char *name, const kval *ins, int n, kval *out);
 
@@ -891,29 +935,357 @@ static int parse_num(ctx *c, int i, kval *v) {
 }
 
 /* Adjacent string literals from token i, concatenated, without prefixes and quotes. */
+/* A string being built, at most MAX_STR bytes; bad: 1 a value ordnet does not compute,
+ * 2 too long, 3 out of memory. */
+typedef struct sbuf {
+    char *b;
+    size_t n, cap;
+    int bad;
+} sbuf;
+
+static void sb_put(sbuf *s, const char *p, size_t n) {
+    if (s->bad) return;
+    if (s->n + n > MAX_STR) {
+        s->bad = 2;
+        return;
+    }
+    if (s->n + n + 1 > s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 64;
+        while (nc < s->n + n + 1) nc *= 2;
+        char *nb = realloc(s->b, nc);
+        if (!nb) {
+            s->bad = 3;
+            return;
+        }
+        s->b = nb;
+        s->cap = nc;
+    }
+    memcpy(s->b + s->n, p, n);
+    s->n += n;
+    s->b[s->n] = 0;
+}
+
+static void sb_str(sbuf *s, const char *p) {
+    sb_put(s, p, strlen(p));
+}
+
+/* The string as a value of the evaluator (freed with it), or an error for bad. */
+static int sb_value(ctx *c, sbuf *s, int tok, int end, kval *v) {
+    int bad = s->bad;
+    char *r = bad ? NULL : cx_alloc(c, s->n + 1);
+    if (r && s->n) memcpy(r, s->b, s->n);
+    free(s->b);
+    if (bad == 1) {
+        *v = mk(V_OPAQUE, tok);
+        v->end = end;
+        return 0;
+    }
+    if (bad == 2) return fail(c, tok, "a string longer than %d bytes", MAX_STR);
+    if (!r) return oom(c, tok);
+    *v = mk(V_STR, tok);
+    v->s = r;
+    v->end = end;
+    return 0;
+}
+
+/* Python's str() (repr: repr()) of a value into s; bad = 1 when ordnet does not compute it. */
+static void sb_value_str(sbuf *s, const kval *v, int repr) {
+    char b[64];
+    switch (v->kind) {
+    case V_NONE:
+        sb_str(s, "None");
+        return;
+    case V_BOOL:
+        sb_str(s, v->num ? "True" : "False");
+        return;
+    case V_NUM:
+        if (v->is_int && fabs(v->num) < 1e18)
+            snprintf(b, sizeof b, "%lld", (long long)v->num);
+        else if (!isfinite(v->num))
+            snprintf(b, sizeof b, "%s", isnan(v->num) ? "nan" : v->num > 0 ? "inf" : "-inf");
+        else {
+            for (int prec = 1; prec <= 17; prec++) { /* the shortest text that reads back */
+                snprintf(b, sizeof b, "%.*g", prec, v->num);
+                if (strtod(b, NULL) == v->num) break;
+            }
+            if (!strpbrk(b, ".e")) strcat(b, ".0");
+        }
+        sb_str(s, b);
+        return;
+    case V_STR:
+        if (repr) sb_str(s, "'");
+        sb_str(s, v->s);
+        if (repr) sb_str(s, "'");
+        return;
+    case V_TUPLE:
+    case V_LIST:
+        sb_str(s, v->kind == V_LIST ? "[" : "(");
+        for (int i = 0; i < v->n && !s->bad; i++) {
+            if (i) sb_str(s, ", ");
+            sb_value_str(s, &v->items[i], 1);
+        }
+        if (v->kind == V_TUPLE && v->n == 1) sb_str(s, ",");
+        sb_str(s, v->kind == V_LIST ? "]" : ")");
+        return;
+    default:
+        s->bad = s->bad ? s->bad : 1;
+    }
+}
+
+static int num_like(const kval *v);
+static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b);
+
+/* A value formatted with a format spec (the part after ':' in '{x:03d}'). */
+static void sb_format(sbuf *s, const kval *v, const char *spec, size_t n) {
+    char fill0 = 0, type = 0, b[128], f[32];
+    int width = -1, prec = -1;
+    size_t i = 0;
+    if (i < n && spec[i] == '0') fill0 = 1, i++;
+    if (i < n && isdigit((unsigned char)spec[i])) {
+        width = 0;
+        while (i < n && isdigit((unsigned char)spec[i]) && width < 1000)
+            width = width * 10 + spec[i++] - '0';
+    }
+    if (i < n && spec[i] == '.') {
+        prec = 0;
+        i++;
+        while (i < n && isdigit((unsigned char)spec[i]) && prec < 100)
+            prec = prec * 10 + spec[i++] - '0';
+    }
+    if (i < n) type = spec[i++];
+    if (i != n || (type && !strchr("dfFeEgGs%", type))) {
+        s->bad = s->bad ? s->bad : 1;
+        return;
+    }
+    if (!n) {
+        sb_value_str(s, v, 0);
+        return;
+    }
+    if (v->kind == V_STR || type == 's') {
+        sbuf t = {0};
+        sb_value_str(&t, v, 0);
+        if (t.bad) s->bad = s->bad ? s->bad : t.bad;
+        int len = t.b ? (int)strlen(t.b) : 0;
+        if (t.b && !t.bad) sb_str(s, t.b);
+        for (int k = len; k < width && !s->bad; k++) sb_str(s, " ");
+        free(t.b);
+        return;
+    }
+    if (!num_like(v) || (type == 'd' && !v->is_int)) {
+        s->bad = s->bad ? s->bad : 1;
+        return;
+    }
+    if (!type) type = v->is_int ? 'd' : 'g';
+    if (type == 'd')
+        snprintf(f, sizeof f, "%%%s*lld", fill0 ? "0" : "");
+    else if (type == '%')
+        snprintf(f, sizeof f, "%%%s*.*f%%%%", fill0 ? "0" : "");
+    else
+        snprintf(f, sizeof f, "%%%s*.*%c", fill0 ? "0" : "", type);
+    if (type == 'd')
+        snprintf(b, sizeof b, f, width < 0 ? 0 : width, (long long)v->num);
+    else
+        snprintf(b, sizeof b, f, width < 0 ? 0 : width, prec < 0 ? 6 : prec,
+                 type == '%' ? v->num * 100 : v->num);
+    sb_str(s, b);
+}
+
+/* A variable by its name text. */
+static var *lookup_text(ctx *c, const char *nm, size_t n) {
+    for (int i = c->nvars - 1; i >= c->base[c->calls]; i--)
+        if ((size_t)c->vars[i].len == n && !memcmp(c->text + c->vars[i].off, nm, n))
+            return &c->vars[i];
+    if (c->calls > 0)
+        for (int i = c->base[1] - 1; i >= 0; i--)
+            if ((size_t)c->vars[i].len == n && !memcmp(c->text + c->vars[i].off, nm, n))
+                return &c->vars[i];
+    return NULL;
+}
+
+/* The expression of an f-string field: names, integers, + - * // % and parentheses; anything
+ * else is a value ordnet does not compute. tok: the string's token, for messages. */
+static int f_expr(ctx *c, const char **e, const char *end, int tok, int level, kval *v) {
+    if (level == 2) {
+        while (*e < end && **e == ' ') ++*e;
+        const char *q = *e;
+        *v = mk(V_OPAQUE, tok);
+        if (q < end && *q == '(') {
+            ++*e;
+            if (f_expr(c, e, end, tok, 0, v)) return -1;
+            while (*e < end && **e == ' ') ++*e;
+            if (*e < end && **e == ')')
+                ++*e;
+            else
+                *v = mk(V_OPAQUE, tok), *e = end;
+            return 0;
+        }
+        if (q < end && isdigit((unsigned char)*q)) {
+            double d = 0;
+            while (q < end && isdigit((unsigned char)*q) && d < 1e15) d = d * 10 + (*q++ - '0');
+            *v = mk(V_NUM, tok);
+            v->num = d;
+            v->is_int = 1;
+        } else if (q < end && (isalpha((unsigned char)*q) || *q == '_')) {
+            while (q < end && (isalnum((unsigned char)*q) || *q == '_')) q++;
+            var *x = lookup_text(c, *e, (size_t)(q - *e));
+            if (x) *v = x->v;
+            v->tok = tok;
+        } else
+            q = end;
+        *e = q;
+        while (*e < end && **e == ' ') ++*e;
+        if (*e < end && (**e == '.' || **e == '[' || **e == '(')) *v = mk(V_OPAQUE, tok), *e = end;
+        return 0;
+    }
+    if (f_expr(c, e, end, tok, level + 1, v)) return -1;
+    for (;;) {
+        while (*e < end && **e == ' ') ++*e;
+        const char *op = NULL;
+        size_t left = (size_t)(end - *e);
+        if (!left) return 0;
+        if (level == 0 && (**e == '+' || **e == '-'))
+            op = **e == '+' ? "+" : "-";
+        else if (level == 1 && left >= 2 && !strncmp(*e, "//", 2))
+            op = "//";
+        else if (level == 1 && **e == '*' && !(left >= 2 && (*e)[1] == '*'))
+            op = "*";
+        else if (level == 1 && **e == '%')
+            op = "%";
+        if (!op) return 0;
+        *e += strlen(op);
+        kval r;
+        if (f_expr(c, e, end, tok, level + 1, &r) || binop(c, op, tok, v, &r)) return -1;
+    }
+}
+
+/* The text of an f-string token's body (between the quotes) with its fields replaced. */
+static void f_string(ctx *c, sbuf *s, const char *q, size_t n, int tok) {
+    for (size_t i = 0; i < n && !s->bad;) {
+        if ((q[i] == '{' || q[i] == '}') && i + 1 < n && q[i + 1] == q[i]) {
+            sb_put(s, q + i, 1);
+            i += 2;
+            continue;
+        }
+        if (q[i] != '{') {
+            sb_put(s, q + i, 1);
+            i++;
+            continue;
+        }
+        size_t j = i + 1, colon = 0, bang = 0;
+        int depth = 0;
+        while (j < n && (depth || q[j] != '}')) {
+            if (q[j] == '(' || q[j] == '[') depth++;
+            if (q[j] == ')' || q[j] == ']') depth--;
+            if (!depth && q[j] == ':' && !colon) colon = j;
+            if (!depth && q[j] == '!' && !colon && !bang && j + 1 < n && q[j + 1] != '=') bang = j;
+            j++;
+        }
+        if (j >= n) {
+            s->bad = 1;
+            return;
+        }
+        const char *e = q + i + 1, *ee = q + (bang ? bang : colon ? colon : j);
+        kval v;
+        if (f_expr(c, &e, ee, tok, 0, &v)) {
+            s->bad = 4; /* the error is already in c->err */
+            return;
+        }
+        if (e != ee) v = mk(V_OPAQUE, tok);
+        if (bang && bang + 1 < n && q[bang + 1] == 'r' && !colon)
+            sb_value_str(s, &v, 1);
+        else if (colon)
+            sb_format(s, &v, q + colon + 1, j - colon - 1);
+        else
+            sb_value_str(s, &v, 0);
+        i = j + 1;
+    }
+}
+
+/* Adjacent string literals from token i, concatenated, without prefixes and quotes;
+ * f-strings with their fields filled in (a field ordnet does not compute makes the whole
+ * string such a value). */
 static int parse_str(ctx *c, int *p, kval *v) {
-    int i = *p;
-    size_t total = 0;
-    for (int j = i; c->t[j].type == T_STR; j++) total += (size_t)c->t[j].len;
-    char *s = cx_alloc(c, total + 1);
-    if (!s) return oom(c, i);
-    size_t k = 0;
-    int j = i;
+    int i = *p, j = i;
+    sbuf s = {0};
+    sb_put(&s, "", 0);
     for (; c->t[j].type == T_STR; j++) {
         const char *q = c->text + c->t[j].off;
-        int len = c->t[j].len;
-        while (len > 0 && *q != '\'' && *q != '"') q++, len--;
+        int len = c->t[j].len, fstr = 0;
+        while (len > 0 && *q != '\'' && *q != '"') fstr |= *q == 'f' || *q == 'F', q++, len--;
         int qn = len >= 6 && q[1] == q[0] && q[2] == q[0] ? 3 : 1;
-        if (len >= 2 * qn) {
-            memcpy(s + k, q + qn, (size_t)(len - 2 * qn));
-            k += (size_t)(len - 2 * qn);
-        }
+        if (len < 2 * qn) continue;
+        if (fstr)
+            f_string(c, &s, q + qn, (size_t)(len - 2 * qn), j);
+        else
+            sb_put(&s, q + qn, (size_t)(len - 2 * qn));
     }
-    s[k] = 0;
-    *v = mk(V_STR, i);
-    v->s = s;
-    v->end = j;
     *p = j;
+    if (s.bad == 4) {
+        free(s.b);
+        return -1;
+    }
+    return sb_value(c, &s, i, j, v);
+}
+
+/* fmt % args (printf-style formatting of strings). */
+static int percent_format(ctx *c, int optok, kval *a, const kval *b) {
+    const kval *args = b->kind == V_TUPLE ? b->items : b;
+    int nargs = b->kind == V_TUPLE ? b->n : 1, k = 0;
+    const char *f = a->s;
+    sbuf s = {0};
+    sb_put(&s, "", 0);
+    for (size_t i = 0; f[i] && !s.bad;) {
+        if (f[i] != '%') {
+            sb_put(&s, f + i++, 1);
+            continue;
+        }
+        if (f[i + 1] == '%') {
+            sb_put(&s, "%", 1);
+            i += 2;
+            continue;
+        }
+        size_t j = i + 1;
+        char spec[32];
+        size_t sl = 0;
+        while (f[j] && strchr("0123456789.-+ #", f[j]) && sl + 1 < sizeof spec) spec[sl++] = f[j++];
+        spec[sl] = 0;
+        char type = f[j];
+        if (!type || !strchr("diufFeEgGsr", type) || k >= nargs) {
+            s.bad = 1;
+            break;
+        }
+        const kval *x = &args[k++];
+        if (type == 's' || type == 'r') {
+            sbuf t = {0};
+            sb_value_str(&t, x, type == 'r');
+            char fm[48];
+            snprintf(fm, sizeof fm, "%%%ss", spec);
+            if (!t.bad && t.b && t.n < 4096) {
+                char out[8192];
+                snprintf(out, sizeof out, fm, t.b);
+                sb_str(&s, out);
+            } else
+                s.bad = t.bad ? t.bad : 1;
+            free(t.b);
+        } else if (!num_like(x)) {
+            s.bad = 1;
+        } else {
+            char fm[48], out[256];
+            if (strchr("diu", type)) {
+                snprintf(fm, sizeof fm, "%%%slld", spec);
+                snprintf(out, sizeof out, fm, (long long)x->num);
+            } else {
+                snprintf(fm, sizeof fm, "%%%s%c", spec, type);
+                snprintf(out, sizeof out, fm, x->num);
+            }
+            sb_str(&s, out);
+        }
+        i = j + 1;
+    }
+    if (!s.bad && k != nargs) s.bad = 1;
+    int tok0 = a->tok, end = b->end > a->end ? b->end : a->end;
+    if (sb_value(c, &s, optok, end, a)) return -1;
+    a->tok = tok0;
     return 0;
 }
 
@@ -978,6 +1350,7 @@ static int e_atom(ctx *c, int *p, kval *v) {
         if (x) {
             *v = x->v;
             if (v->kind == V_PATH) v->tok = v->last = i, v->end = i + 1;
+            v->var = i;
             return 0;
         }
         *v = mk(V_PATH, i);
@@ -1031,7 +1404,10 @@ static int e_attr(ctx *c, kval *v, int nt) {
         v->last = nt;
         return 0;
     }
-    if ((v->kind == V_SEQ || v->kind == V_MODEL) && is_op(c, nt + 1, "(")) {
+    if (v->kind == V_TENSOR && t->len == 5 && !memcmp(c->text + t->off, "shape", 5))
+        return tensor_shape(c, v, nt);
+    if ((v->kind == V_SEQ || v->kind == V_MODEL || v->kind == V_LIST || v->kind == V_STR) &&
+        is_op(c, nt + 1, "(")) {
         kval *obj = cx_alloc(c, sizeof *obj);
         if (!obj) return oom(c, nt);
         *obj = *v;
@@ -1132,10 +1508,61 @@ static int num_like(const kval *v) {
     return v->kind == V_NUM || v->kind == V_BOOL;
 }
 
+/* a == b for values ordnet computes: 1, 0, or -1 when it cannot tell. */
+static int vals_equal(const kval *a, const kval *b) {
+    if (num_like(a) && num_like(b)) return a->num == b->num;
+    if (a->kind == V_STR && b->kind == V_STR) return !strcmp(a->s, b->s);
+    if (a->kind == V_NONE || b->kind == V_NONE) {
+        if (a->kind == V_OPAQUE || a->kind == V_PATH || b->kind == V_OPAQUE || b->kind == V_PATH)
+            return -1;
+        return a->kind == b->kind;
+    }
+    if ((a->kind == V_TUPLE || a->kind == V_LIST) && a->kind == b->kind) {
+        if (a->n != b->n) return 0;
+        for (int i = 0; i < a->n; i++) {
+            int e = vals_equal(&a->items[i], &b->items[i]);
+            if (e != 1) return e;
+        }
+        return 1;
+    }
+    if ((num_like(a) || a->kind == V_STR) && (num_like(b) || b->kind == V_STR)) return 0;
+    return -1;
+}
+
 /* a op b into a. */
 static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b) {
     int tok0 = a->tok, end = b->end > a->end ? b->end : a->end;
     char b1[64];
+    int truth = -2;
+    if (a->kind == V_STR && !strcmp(op, "%")) return percent_format(c, optok, a, b);
+    if (!strcmp(op, "is") || !strcmp(op, "is not")) {
+        int same = -1;
+        if (a->kind == V_NONE || b->kind == V_NONE || a->kind == V_BOOL || b->kind == V_BOOL)
+            same = vals_equal(a, b);
+        if (same >= 0 && (a->kind == V_BOOL) != (b->kind == V_BOOL)) same = 0;
+        truth = same < 0 ? -1 : !strcmp(op, "is") ? same : !same;
+    } else if (!strcmp(op, "in") || !strcmp(op, "not in")) {
+        int found = -1;
+        if (b->kind == V_TUPLE || b->kind == V_LIST) {
+            found = 0;
+            for (int i = 0; i < b->n && found == 0; i++) {
+                int e = vals_equal(a, &b->items[i]);
+                found = e < 0 ? -1 : e;
+            }
+        } else if (b->kind == V_STR && a->kind == V_STR)
+            found = strstr(b->s, a->s) != NULL;
+        truth = found < 0 ? -1 : !strcmp(op, "in") ? found : !found;
+    } else if ((!strcmp(op, "==") || !strcmp(op, "!=")) && !(num_like(a) && num_like(b))) {
+        int e = vals_equal(a, b);
+        truth = e < 0 ? -1 : !strcmp(op, "==") ? e : !e;
+    }
+    if (truth != -2) {
+        *a = mk(truth < 0 ? V_OPAQUE : V_BOOL, tok0);
+        a->num = truth > 0;
+        a->is_int = 1;
+        a->end = end;
+        return 0;
+    }
     if (num_like(a) && num_like(b)) {
         double x = a->num, y = b->num, r = 0;
         int is_int = a->is_int && b->is_int, cmp = -1;
@@ -1202,6 +1629,7 @@ static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b) {
     }
     if (a->kind == V_STR && b->kind == V_STR && !strcmp(op, "+")) {
         size_t la = strlen(a->s), lb = strlen(b->s);
+        if (la + lb > MAX_STR) return fail(c, optok, "a string longer than %d bytes", MAX_STR);
         char *s = cx_alloc(c, la + lb + 1);
         if (!s) return oom(c, optok);
         memcpy(s, a->s, la);
@@ -1276,11 +1704,14 @@ static int e_binary(ctx *c, int *p, kval *v, int level) {
             if (is_op(c, *p, ops[level][k])) op = ops[level][k];
         int optok = *p, width = 1;
         if (!op && level == 0) {
-            if (is_name(c, *p, "in") || is_name(c, *p, "is"))
+            if (is_name(c, *p, "in"))
                 op = "in";
             else if (is_name(c, *p, "not") && is_name(c, *p + 1, "in"))
-                op = "in", width = 2;
-            if (op && is_name(c, *p, "is") && is_name(c, *p + 1, "not")) width = 2;
+                op = "not in", width = 2;
+            else if (is_name(c, *p, "is") && is_name(c, *p + 1, "not"))
+                op = "is not", width = 2;
+            else if (is_name(c, *p, "is"))
+                op = "is";
         }
         if (!op) return 0;
         *p += width;
@@ -1311,28 +1742,139 @@ static int e_not(ctx *c, int *p, kval *v) {
     return e_binary(c, p, v, 0);
 }
 
-/* and / or: values ordnet computes only through constants; anything else is opaque. */
-static int e_test(ctx *c, int *p, kval *v) {
-    if (enter(c, *p)) return -1;
+/* Python's truth of a value: 1, 0, or -1 when ordnet does not compute it. */
+static int truthy(const kval *v) {
+    switch (v->kind) {
+    case V_NONE:
+        return 0;
+    case V_BOOL:
+    case V_NUM:
+        return v->num != 0;
+    case V_STR:
+        return v->s[0] != 0;
+    case V_TUPLE:
+    case V_LIST:
+        return v->n > 0;
+    case V_RANGE:
+        return v->r2 > 0 ? v->r0 < v->r1 : v->r0 > v->r1;
+    case V_LAYER:
+    case V_TENSOR:
+    case V_SEQ:
+    case V_MODEL:
+    case V_FUNC:
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+/* and / or, with Python's values (a or b is a when a is true); a side ordnet does not compute
+ * makes the result opaque. */
+static int e_or(ctx *c, int *p, kval *v) {
     int r = e_not(c, p, v);
     while (!r && (is_name(c, *p, "and") || is_name(c, *p, "or"))) {
         int op = (*p)++;
         kval w;
         if ((r = e_not(c, p, &w))) break;
-        int tok0 = v->tok;
-        if (num_like(v) && num_like(&w)) {
-            int t =
-                is_name(c, op, "and") ? (v->num != 0 && w.num != 0) : (v->num != 0 || w.num != 0);
-            *v = mk(V_BOOL, tok0);
-            v->num = t;
-            v->is_int = 1;
-        } else
+        int tok0 = v->tok, t = truthy(v), is_and = is_name(c, op, "and");
+        if (t < 0)
             *v = mk(V_OPAQUE, tok0);
+        else if (is_and ? t : !t)
+            *v = w; /* a and b: b when a is true; a or b: b when a is false */
+        v->tok = tok0;
         v->end = w.end;
     }
-    if (!r && is_name(c, *p, "if"))
-        r = fail(c, *p,
-                 "conditional expressions (a if b else c) are not supported: write the value");
+    return r;
+}
+
+/* Is there a conditional expression (a if b else c) from token p, at this bracket depth?
+ * *if_tok and *else_tok: its keywords. */
+static int find_ternary(const ctx *c, int p, int *if_tok, int *else_tok) {
+    *if_tok = -1;
+    for (int i = p; i < c->nt;) {
+        const tok *t = &c->t[i];
+        if (t->type == T_NEWLINE || t->type == T_EOF) return 0;
+        if (t->type == T_OP) {
+            char ch = c->text[t->off];
+            if (t->len == 1 && strchr("([{", ch)) {
+                i = skip_group(c, i);
+                continue;
+            }
+            if ((t->len == 1 && strchr(")]},:;=", ch)) ||
+                (t->len >= 2 && c->text[t->off + t->len - 1] == '=' && !is_op(c, i, "==") &&
+                 !is_op(c, i, "!=") && !is_op(c, i, "<=") && !is_op(c, i, ">=")))
+                return 0;
+        } else if (is_name(c, i, "for") || is_name(c, i, "lambda"))
+            return 0;
+        else if (is_name(c, i, "if") && *if_tok < 0)
+            *if_tok = i;
+        else if (is_name(c, i, "else")) {
+            if (*if_tok < 0) return 0;
+            *else_tok = i;
+            return 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* The index after the expression at p (up to a comma, a closing bracket or the statement's
+ * end at this depth), without evaluating it. */
+static int skip_expr(const ctx *c, int p) {
+    int i = p;
+    while (i < c->nt) {
+        const tok *t = &c->t[i];
+        if (t->type == T_NEWLINE || t->type == T_EOF) break;
+        if (t->type == T_OP && t->len == 1) {
+            char ch = c->text[t->off];
+            if (strchr("([{", ch)) {
+                i = skip_group(c, i);
+                continue;
+            }
+            if (strchr(")]},:;=", ch)) break;
+        }
+        i++;
+    }
+    return i;
+}
+
+static const char *src(const ctx *c, int a, int b, char *buf, size_t n);
+
+/* A condition that must be known: 1 or 0, or an error naming the data-dependent value. */
+static int want_truth(ctx *c, const kval *v, int a, int b, int *out) {
+    char s[64];
+    int t = truthy(v);
+    if (t < 0)
+        return fail(c, a,
+                    "the condition '%s' depends on a value ordnet does not compute (data, files, "
+                    "the command line): ordnet reads the model the code builds for known values; "
+                    "write the value",
+                    src(c, a, b, s, sizeof s));
+    *out = t;
+    return 0;
+}
+
+/* An expression: or / and / not / comparisons / arithmetic, or a if b else c (only the branch
+ * taken is evaluated, as in Python). */
+static int e_test(ctx *c, int *p, kval *v) {
+    if (enter(c, *p)) return -1;
+    int it, et, r;
+    if (find_ternary(c, *p, &it, &et)) {
+        kval cond;
+        int q = it + 1, t = 0;
+        r = e_or(c, &q, &cond);
+        if (!r && q != et) r = fail(c, q, "expected 'else' in the conditional expression");
+        if (!r) r = want_truth(c, &cond, it + 1, et, &t);
+        if (!r && t) {
+            r = e_or(c, p, v);
+            if (!r && *p != it) r = fail(c, *p, "expected 'if' in the conditional expression");
+            if (!r) *p = skip_expr(c, et + 1);
+        } else if (!r) {
+            *p = et + 1;
+            r = e_test(c, p, v);
+        }
+    } else
+        r = e_or(c, p, v);
     c->depth--;
     return r;
 }
@@ -2119,10 +2661,47 @@ static int g_node(ctx *c, const kval *t, int *node) {
     return 0;
 }
 
+/* x.shape of a layer output: Keras's tuple, the batch as None, channels last (first in
+ * channels-first code). */
+static int tensor_shape(ctx *c, kval *v, int at) {
+    on_shape sh;
+    if (v->node >= 0 && c->g)
+        sh = c->g->nodes[v->node].ys;
+    else if (v->input && (c->override || v->input->known))
+        sh = c->override ? *c->override : v->input->shape;
+    else
+        return fail(c, at, "the shape of this Input is not known");
+    int d[4] = {0}, n = 1;
+    if (sh.rank == 1)
+        d[n++] = sh.c;
+    else if (sh.rank == 2 && c->chfirst)
+        d[n++] = sh.c, d[n++] = sh.w;
+    else if (sh.rank == 2)
+        d[n++] = sh.w, d[n++] = sh.c;
+    else if (c->chfirst)
+        d[n++] = sh.c, d[n++] = sh.h, d[n++] = sh.w;
+    else
+        d[n++] = sh.h, d[n++] = sh.w, d[n++] = sh.c;
+    kval it[4];
+    it[0] = mk(V_NONE, at);
+    for (int k = 1; k < n; k++) it[k] = num_val(d[k], 1, at);
+    int tok0 = v->tok;
+    if (make_seq(c, V_TUPLE, it, n, at, v)) return -1;
+    v->tok = tok0;
+    v->end = at + 1;
+    return 0;
+}
+
 /* Functional application: layer L on tensors ins[0..nin). */
+static int apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int again);
 static int apply_fn(ctx *c, klayer *L, const kval *ins, int nin, kval *out) {
+    return apply_fn2(c, L, ins, nin, out, 0);
+}
+
+/* again: L belongs to a Sequential model applied here as a layer. */
+static int apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int again) {
     char b[64], w[32];
-    if (L->used)
+    if (L->used && !again)
         return fail(c, L->tok,
                     "this %s is used a second time: shared layers (one set of weights in two "
                     "places) are not supported; create a new layer",
@@ -2192,6 +2771,7 @@ static int seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok) {
     return 0;
 }
 
+static int seq_add_layer(ctx *c, kseq *s, klayer *L, int at);
 static int seq_add(ctx *c, kseq *s, const kval *it, int at) {
     char b[64];
     s->touched = ++c->serial;
@@ -2217,9 +2797,27 @@ static int seq_add(ctx *c, kseq *s, const kval *it, int at) {
                     "a Sequential model takes layers, and '%s' is a layer output: write the layer "
                     "itself, e.g. Dense(10) rather than Dense(10)(x)",
                     src(c, it->tok, it->end, b, sizeof b));
-    if (it->kind == V_SEQ || it->kind == V_MODEL)
+    if (it->kind == V_SEQ) { /* its layers, in order */
+        kseq *q = it->seq;
+        if (q == s) return fail(c, at, "a Sequential model cannot contain itself");
+        if (q->inlined)
+            return fail(c, at,
+                        "this Sequential model is already used inside a model: its weights would "
+                        "be shared, which ordnet does not support; make a second one");
+        q->inlined = 1;
+        if (!s->m && !s->nlayers && !s->has_input && q->m && !q->nall)
+            return seq_start(c, s, q->decl, q->decl_known, q->decl_tok);
+        if (!s->m && !s->nlayers && !s->has_input && q->m &&
+            seq_start(c, s, q->decl, q->decl_known, q->decl_tok))
+            return -1;
+        for (int k = 0; k < q->nall; k++)
+            if (seq_add_layer(c, s, q->all[k], at)) return -1;
+        return 0;
+    }
+    if (it->kind == V_MODEL)
         return fail(c, at,
-                    "a model inside a Sequential model is not supported: list its layers instead");
+                    "a functional Model inside a Sequential model is not supported: list its "
+                    "layers instead, or build it as keras.Sequential([...])");
     if (it->kind != V_LAYER)
         return fail(c, at, "a Sequential model takes layers, got %s '%s'", kind_name(it),
                     src(c, it->tok, it->end, b, sizeof b));
@@ -2230,6 +2828,20 @@ static int seq_add(ctx *c, kseq *s, const kval *it, int at) {
             "this %s is already in a model: shared layers are not supported; create a new layer",
             L->cls->name);
     L->used = 1;
+    return seq_add_layer(c, s, L, at);
+}
+
+/* Layer L, the next of Sequential s. */
+static int seq_add_layer(ctx *c, kseq *s, klayer *L, int at) {
+    if (s->nall == s->acap) {
+        int nc = s->acap ? 2 * s->acap : 16;
+        klayer **na = cx_alloc(c, sizeof *na * (size_t)nc);
+        if (!na) return oom(c, at);
+        if (s->nall) memcpy(na, s->all, sizeof *na * (size_t)s->nall);
+        s->all = na;
+        s->acap = nc;
+    }
+    s->all[s->nall++] = L;
     if (!s->m && !s->nlayers && !s->has_input && (L->has_input || c->override) &&
         seq_start(c, s, L->input, L->has_input && L->input_known,
                   L->has_input ? L->input_tok : L->tok))
@@ -2417,11 +3029,229 @@ static int is_layer_module(const char *path, size_t plen) {
     return in_list(layer_modules, last, (size_t)(path + plen - last));
 }
 
+/* The items of a list, tuple or range (ranges are made into lists here: they are at most
+ * MAX_ITER long). NULL and an error when v is not one. */
+static const kval *items_of(ctx *c, const kval *v, int at, int *n) {
+    char b[64];
+    if (v->kind == V_LIST || v->kind == V_TUPLE) {
+        *n = v->n;
+        return v->items ? v->items : v;
+    }
+    if (v->kind == V_RANGE) {
+        long long len =
+            v->r2 > 0 ? (v->r1 - v->r0 + v->r2 - 1) / v->r2 : (v->r0 - v->r1 - v->r2 - 1) / -v->r2;
+        if (len < 0) len = 0;
+        kval *it = cx_alloc(c, sizeof *it * (size_t)(len ? len : 1));
+        if (!it) {
+            oom(c, at);
+            return NULL;
+        }
+        for (long long k = 0; k < len; k++) {
+            it[k] = mk(V_NUM, v->tok);
+            it[k].num = (double)(v->r0 + k * v->r2);
+            it[k].is_int = 1;
+        }
+        *n = (int)len;
+        return it;
+    }
+    if (v->kind == V_STR) { /* the characters */
+        int len = (int)strlen(v->s);
+        kval *it = cx_alloc(c, sizeof *it * (size_t)(len ? len : 1));
+        char *chars = cx_alloc(c, 2 * (size_t)len + 1);
+        if (!it || !chars) {
+            oom(c, at);
+            return NULL;
+        }
+        for (int k = 0; k < len; k++) {
+            chars[2 * k] = v->s[k];
+            it[k] = mk(V_STR, v->tok);
+            it[k].s = chars + 2 * k;
+        }
+        *n = len;
+        return it;
+    }
+    if (v->kind == V_OPAQUE || v->kind == V_PATH)
+        fail(c, at,
+             "'%s' is not a value ordnet computes (data, files, the command line): ordnet reads "
+             "loops over known lists and ranges; write the items",
+             src(c, v->tok, v->end, b, sizeof b));
+    else
+        fail(c, at, "%s cannot be iterated", kind_name(v));
+    return NULL;
+}
+
+/* Python's builtins that model code uses: range, len, str, int, float, abs, round, min, max,
+ * sum, list, tuple, enumerate, zip. 1: nm is none of them. */
+static int call_builtin(ctx *c, int *p, const char *nm, int ft, kval *out) {
+    static const char *const names =
+        "range len str int float abs round min max sum list tuple enumerate zip";
+    if (!in_list(names, nm, strlen(nm))) return 1;
+    kargs A;
+    int open = *p;
+    if (parse_args(c, p, &A)) return -1;
+    for (int i = 0; i < A.n; i++)
+        if (A.a[i].key >= 0 && strcmp(nm, "enumerate"))
+            return fail(c, A.a[i].key, "%s() takes no keyword arguments here", nm);
+    const kval *x = A.n ? &A.a[0].v : NULL;
+    int at = A.n ? A.a[0].tok : open;
+    *out = mk(V_OPAQUE, ft);
+    out->end = *p;
+    for (int i = 0; i < A.n; i++) /* a value ordnet does not compute: so is the result */
+        if (A.a[i].v.kind == V_OPAQUE || A.a[i].v.kind == V_PATH) return 0;
+    if (!strcmp(nm, "range")) {
+        long long r[3] = {0, 0, 1};
+        if (A.n < 1 || A.n > 3) return fail(c, open, "range() takes 1 to 3 arguments");
+        for (int i = 0; i < A.n; i++) {
+            const kval *a = &A.a[i].v;
+            if (!num_like(a) || !a->is_int || fabs(a->num) > 1e15)
+                return fail(c, A.a[i].tok, "range() takes integers, got %s", kind_name(a));
+            r[A.n == 1 ? 1 : i] = (long long)a->num;
+        }
+        if (!r[2]) return fail(c, A.a[2].tok, "range() step must not be zero");
+        long long len =
+            r[2] > 0 ? (r[1] - r[0] + r[2] - 1) / r[2] : (r[0] - r[1] - r[2] - 1) / -r[2];
+        if (len > MAX_ITER)
+            return fail(c, ft,
+                        "range() of %lld items: ordnet's reader runs loops of at most %d "
+                        "iterations (model code needs far fewer)",
+                        len, MAX_ITER);
+        *out = mk(V_RANGE, ft);
+        out->r0 = r[0], out->r1 = r[1], out->r2 = r[2];
+        out->end = *p;
+        return 0;
+    }
+    if (!strcmp(nm, "len")) {
+        if (A.n != 1) return fail(c, open, "len() takes one argument");
+        int n;
+        if (x->kind == V_STR)
+            n = (int)strlen(x->s);
+        else if (x->kind == V_LIST || x->kind == V_TUPLE || x->kind == V_RANGE) {
+            if (!items_of(c, x, at, &n)) return -1;
+        } else
+            return fail(c, at, "len() of %s", kind_name(x));
+        *out = num_val(n, 1, ft);
+        out->end = *p;
+        return 0;
+    }
+    if (!strcmp(nm, "str")) {
+        sbuf s = {0};
+        sb_put(&s, "", 0);
+        if (x) sb_value_str(&s, x, 0);
+        return sb_value(c, &s, ft, *p, out);
+    }
+    if (!strcmp(nm, "int") || !strcmp(nm, "float") || !strcmp(nm, "abs") || !strcmp(nm, "round")) {
+        double d = 0;
+        if (A.n < 1 || A.n > 2 || (A.n == 2 && strcmp(nm, "round")))
+            return fail(c, open, "%s() takes one argument", nm);
+        if (x->kind == V_STR) {
+            char *e;
+            d = strtod(x->s, &e);
+            if (e == x->s || *e) return fail(c, at, "%s() of the string '%.40s'", nm, x->s);
+        } else if (num_like(x))
+            d = x->num;
+        else
+            return fail(c, at, "%s() of %s", nm, kind_name(x));
+        int is_int = !strcmp(nm, "int") || (!strcmp(nm, "abs") && x->is_int) ||
+                     (!strcmp(nm, "round") && A.n == 1);
+        if (!strcmp(nm, "int")) d = trunc(d);
+        if (!strcmp(nm, "abs")) d = fabs(d);
+        if (!strcmp(nm, "round") && A.n == 1) d = nearbyint(d);
+        if (!strcmp(nm, "round") && A.n == 2) {
+            double k = pow(10, A.a[1].v.num);
+            d = nearbyint(d * k) / k;
+        }
+        *out = num_val(d, is_int, ft);
+        out->end = *p;
+        return 0;
+    }
+    if (!strcmp(nm, "min") || !strcmp(nm, "max") || !strcmp(nm, "sum")) {
+        const kval *it = NULL;
+        int n = 0;
+        kval *tmp = NULL;
+        if (A.n == 1) {
+            if (!(it = items_of(c, x, at, &n))) return -1;
+        } else {
+            if (!(tmp = cx_alloc(c, sizeof *tmp * (size_t)(A.n + 1)))) return oom(c, ft);
+            for (int i = 0; i < A.n; i++) tmp[i] = A.a[i].v;
+            it = tmp, n = A.n;
+        }
+        if (!n && strcmp(nm, "sum")) return fail(c, open, "%s() of an empty list", nm);
+        double d = 0;
+        int is_int = 1;
+        for (int i = 0; i < n; i++) {
+            if (!num_like(&it[i])) {
+                if (it[i].kind == V_OPAQUE || it[i].kind == V_PATH) return 0;
+                return fail(c, open, "%s() of %s", nm, kind_name(&it[i]));
+            }
+            double v = it[i].num;
+            is_int = is_int && it[i].is_int;
+            d = !strcmp(nm, "sum")   ? d + v
+                : i == 0             ? v
+                : !strcmp(nm, "min") ? fmin(d, v)
+                                     : fmax(d, v);
+        }
+        *out = num_val(d, is_int, ft);
+        out->end = *p;
+        return 0;
+    }
+    if (!strcmp(nm, "list") || !strcmp(nm, "tuple")) {
+        const kval *it = NULL;
+        int n = 0;
+        if (A.n > 1) return fail(c, open, "%s() takes at most one argument", nm);
+        if (A.n && !(it = items_of(c, x, at, &n))) return -1;
+        if (make_seq(c, nm[0] == 'l' ? V_LIST : V_TUPLE, it, n, ft, out)) return -1;
+        out->end = *p;
+        return 0;
+    }
+    if (!strcmp(nm, "enumerate")) {
+        const kval *it;
+        int n, start = 0;
+        if (A.n < 1 || A.n > 2 || A.a[0].key >= 0) return fail(c, open, "enumerate() takes a list");
+        if (A.n == 2) {
+            if (!num_like(&A.a[1].v) || !A.a[1].v.is_int || fabs(A.a[1].v.num) > 1e9)
+                return fail(c, A.a[1].tok, "enumerate()'s start must be an integer");
+            start = (int)A.a[1].v.num;
+        }
+        if (!(it = items_of(c, x, at, &n))) return -1;
+        kval *pairs = cx_alloc(c, sizeof *pairs * (size_t)(n ? n : 1));
+        if (!pairs) return oom(c, ft);
+        for (int i = 0; i < n; i++) {
+            kval two[2] = {num_val(start + i, 1, ft), it[i]};
+            if (make_seq(c, V_TUPLE, two, 2, ft, &pairs[i])) return -1;
+        }
+        if (make_seq(c, V_LIST, pairs, n, ft, out)) return -1;
+        out->end = *p;
+        return 0;
+    }
+    /* zip */
+    const kval *its[8];
+    int ns[8], n = -1;
+    if (A.n < 1 || A.n > 8) return fail(c, open, "zip() takes 1 to 8 lists");
+    for (int k = 0; k < A.n; k++) {
+        if (!(its[k] = items_of(c, &A.a[k].v, A.a[k].tok, &ns[k]))) return -1;
+        if (n < 0 || ns[k] < n) n = ns[k];
+    }
+    kval *rows = cx_alloc(c, sizeof *rows * (size_t)(n ? n : 1));
+    if (!rows) return oom(c, ft);
+    for (int i = 0; i < n; i++) {
+        kval row[8];
+        for (int k = 0; k < A.n; k++) row[k] = its[k][i];
+        if (make_seq(c, V_TUPLE, row, A.n, ft, &rows[i])) return -1;
+    }
+    if (make_seq(c, V_LIST, rows, n, ft, out)) return -1;
+    out->end = *p;
+    return 0;
+}
+
 static int call_path(ctx *c, int *p, const kval *f, kval *out) {
     const char *path = f->s, *dot = strrchr(path, '.'), *nm = dot ? dot + 1 : path;
     size_t plen = dot ? (size_t)(dot - path) : 0;
     int ft = f->last, layerish = is_layer_module(path, plen);
     kargs A;
+    if (plen == 0 && f->unbound) {
+        int r = call_builtin(c, p, nm, ft, out);
+        if (r != 1) return r;
+    }
     const kclass *k = find_class(nm);
     if (!strcmp(nm, "Input") || !strcmp(nm, "Sequential") || !strcmp(nm, "Model") ||
         !strcmp(nm, "Functional") || (!strcmp(nm, "add") && layerish) || k) {
@@ -2487,7 +3317,91 @@ static int call_method(ctx *c, int *p, const kval *m, kval *out) {
         *out = mk(V_NONE, ft);
         return 0;
     }
-    if (!strcmp(m->s, "pop"))
+    if (obj->kind == V_LIST && (!strcmp(m->s, "append") || !strcmp(m->s, "extend"))) {
+        const karg *v[1];
+        if (parse_args(c, p, &A) || bind_call(c, m->s, ft, &A, "object", "", v, 1)) return -1;
+        if (!v[0]) return fail(c, ft, "%s() needs an argument", m->s);
+        var *x = obj->var >= 0 ? lookup(c, obj->var) : NULL;
+        *out = mk(V_NONE, ft);
+        if (!x) return 0; /* a list no variable holds: nothing to keep */
+        const kval *add = &v[0]->v;
+        int nadd = 1;
+        if (m->s[0] == 'e' && !(add = items_of(c, &v[0]->v, v[0]->tok, &nadd))) return -1;
+        if ((long)obj->n + nadd > MAX_ITEMS)
+            return fail(c, ft, "a list of more than %d items", MAX_ITEMS);
+        kval *it = cx_alloc(c, sizeof *it * (size_t)(obj->n + nadd + 1));
+        if (!it) return oom(c, ft);
+        if (obj->n) memcpy(it, obj->items, sizeof *it * (size_t)obj->n);
+        if (nadd) memcpy(it + obj->n, add, sizeof *it * (size_t)nadd);
+        x->v = *obj;
+        x->v.items = it;
+        x->v.n = obj->n + nadd;
+        return 0;
+    }
+    if (obj->kind == V_STR && !strcmp(m->s, "format")) {
+        if (parse_args(c, p, &A)) return -1;
+        const char *f = obj->s;
+        int auto_i = 0;
+        sbuf s = {0};
+        sb_put(&s, "", 0);
+        for (size_t i = 0; f[i] && !s.bad;) {
+            if ((f[i] == '{' || f[i] == '}') && f[i + 1] == f[i]) {
+                sb_put(&s, f + i, 1);
+                i += 2;
+                continue;
+            }
+            if (f[i] != '{') {
+                sb_put(&s, f + i++, 1);
+                continue;
+            }
+            size_t j = i + 1, colon = 0;
+            while (f[j] && f[j] != '}') {
+                if (f[j] == ':' && !colon) colon = j;
+                j++;
+            }
+            if (!f[j]) {
+                s.bad = 1;
+                break;
+            }
+            size_t ne = colon ? colon : j, nl = ne - i - 1;
+            const kval *val = NULL;
+            if (!nl) {
+                int k = auto_i++, pos = 0;
+                for (int a = 0; a < A.n && !val; a++)
+                    if (A.a[a].key < 0 && pos++ == k) val = &A.a[a].v;
+            } else if (isdigit((unsigned char)f[i + 1])) {
+                int k = atoi(f + i + 1), pos = 0;
+                for (int a = 0; a < A.n && !val; a++)
+                    if (A.a[a].key < 0 && pos++ == k) val = &A.a[a].v;
+            } else
+                for (int a = 0; a < A.n && !val; a++)
+                    if (A.a[a].key >= 0 && (size_t)c->t[A.a[a].key].len == nl &&
+                        !memcmp(c->text + c->t[A.a[a].key].off, f + i + 1, nl))
+                        val = &A.a[a].v;
+            if (!val) {
+                s.bad = 1;
+                break;
+            }
+            if (colon)
+                sb_format(&s, val, f + colon + 1, j - colon - 1);
+            else
+                sb_value_str(&s, val, 0);
+            i = j + 1;
+        }
+        return sb_value(c, &s, ft, *p, out);
+    }
+    if (obj->kind == V_STR && (!strcmp(m->s, "upper") || !strcmp(m->s, "lower"))) {
+        if (parse_args(c, p, &A)) return -1;
+        sbuf s = {0};
+        sb_str(&s, obj->s);
+        for (size_t i = 0; s.b && i < s.n; i++)
+            s.b[i] = (char)(m->s[0] == 'u' ? toupper((unsigned char)s.b[i])
+                                           : tolower((unsigned char)s.b[i]));
+        return sb_value(c, &s, ft, *p, out);
+    }
+    if (obj->kind == V_LIST && in_list("pop insert remove reverse sort clear", m->s, strlen(m->s)))
+        return fail(c, ft, "list.%s() is not supported: write the list as it ends up", m->s);
+    if (!strcmp(m->s, "pop") && obj->kind != V_LIST)
         return fail(c, ft, "model.pop() is not supported: remove the layer from the code");
     if (obj->kind == V_MODEL && !strcmp(m->s, "add"))
         return fail(c, ft, "add() is for Sequential models; this is a functional Model");
@@ -2512,6 +3426,33 @@ static int call_layer(ctx *c, int *p, const kval *lv, kval *out) {
         return apply_fn(c, L, in->items, in->n, out);
     }
     return apply_fn(c, L, in, 1, out);
+}
+
+/* A Sequential model applied to a layer output, as a layer: its layers are applied in turn
+ * (once: a second use would share its weights). */
+static int call_seq(ctx *c, int *p, kseq *s, kval *out) {
+    kargs A;
+    const karg *v[3];
+    int open = *p;
+    if (parse_args(c, p, &A) ||
+        bind_call(c, "Sequential", open, &A, "inputs", "training mask", v, 3))
+        return -1;
+    if (!v[0]) return fail(c, open, "a Sequential model is called without an input");
+    const kval *in = &v[0]->v;
+    if ((in->kind == V_LIST || in->kind == V_TUPLE) && in->n == 1) in = &in->items[0];
+    if (in->kind != V_TENSOR)
+        return fail(c, v[0]->tok, "a Sequential model is applied to %s, not to a layer output",
+                    kind_name(in));
+    if (s->inlined)
+        return fail(c, open,
+                    "this Sequential model is used a second time: its weights would be shared, "
+                    "which ordnet does not support; make a second one");
+    s->inlined = 1;
+    kval cur = *in;
+    for (int k = 0; k < s->nall; k++)
+        if (apply_fn2(c, s->all[k], &cur, 1, &cur, 1)) return -1;
+    *out = cur;
+    return 0;
 }
 
 static int call_func(ctx *c, int *p, const kval *f, kval *out) {
@@ -2558,11 +3499,13 @@ static int call_func(ctx *c, int *p, const kval *f, kval *out) {
             vals[k] = fn->defaults[k];
         }
     c->base[++c->calls] = c->nvars;
-    int r = 0;
+    int r = 0, loops = c->loops;
+    c->loops = 0; /* break and continue do not leave the function */
     for (int k = 0; k < np && !r; k++) r = bind(c, fn->ptok[k], &vals[k]);
     if (!r) r = exec_range(c, fn->body, fn->body_end);
     *out = c->returning ? c->ret : mk(V_NONE, open);
     c->returning = 0;
+    c->loops = loops;
     c->nvars = c->base[c->calls--];
     return r;
 }
@@ -2585,10 +3528,12 @@ static int e_call(ctx *c, int *p, kval *f, kval *out) {
     case V_FUNC:
         return call_func(c, p, f, out);
     case V_SEQ:
+        return call_seq(c, p, f->seq, out);
     case V_MODEL:
         return fail(c, open,
-                    "calling a model on a layer output (a model inside a model) is not supported: "
-                    "write its layers out");
+                    "calling a functional Model on a layer output (a model inside a model) is not "
+                    "supported: ordnet models have one Input; write its layers out, or build it "
+                    "as keras.Sequential([...])");
     default:
         return fail(c, open, "%s is not callable: '%s'", kind_name(f),
                     src(c, f->tok, open, b, sizeof b));
@@ -2606,8 +3551,131 @@ static int exec_range(ctx *c, int i, int end) {
             i++;
             continue;
         }
+        if (++c->steps > MAX_STEPS)
+            return fail(c, i,
+                        "the code runs more than %d statements (a loop or recursion without end?): "
+                        "ordnet's reader stops here",
+                        MAX_STEPS);
         if (stmt(c, &i)) return -1;
-        if (c->returning) return 0;
+        if (c->returning || c->breaking || c->continuing) return 0;
+    }
+    return 0;
+}
+
+/* The body of a compound statement whose header starts at token hdr and ends with the ':' at
+ * token colon: [*b, *e), an indented block or the rest of the line. */
+static int block_of(ctx *c, int hdr, int colon, int *b, int *e) {
+    char w[48];
+    int ind = c->t[hdr].indent, i = colon + 1;
+    if (c->t[i].type == T_NEWLINE) {
+        int bb = i + 1, ee = bb;
+        if (c->t[bb].type == T_EOF || c->t[bb].indent <= ind)
+            return fail(c, bb, "expected an indented block after '%s'", ttext(c, hdr, w, sizeof w));
+        while (c->t[ee].type != T_EOF && !(c->t[ee].first && c->t[ee].indent <= ind)) ee++;
+        *b = bb, *e = ee;
+        return 0;
+    }
+    int ee = i;
+    while (c->t[ee].type != T_NEWLINE && c->t[ee].type != T_EOF) ee++;
+    *b = i, *e = ee;
+    return 0;
+}
+
+/* The ':' that ends the header starting at i (brackets skipped), or an error. */
+static int header_colon(ctx *c, int i, const char *what, int *colon) {
+    for (int j = i; !end_of_stmt(c, j);) {
+        if (is_op(c, j, ":")) return *colon = j, 0;
+        j = is_op(c, j, "(") || is_op(c, j, "[") || is_op(c, j, "{") ? skip_group(c, j) : j + 1;
+    }
+    return fail(c, i, "expected ':' at the end of the '%s' line", what);
+}
+
+/* if / elif / else: the first branch whose condition holds runs; a condition ordnet does not
+ * compute is an error (the model would depend on it). */
+static int s_if(ctx *c, int *p) {
+    int i = *p, ind = c->t[i].indent, taken = 0;
+    for (;;) {
+        int is_else = is_name(c, i, "else"), colon, b, e, t = 1;
+        if (header_colon(c, i, is_else ? "else" : is_name(c, i, "if") ? "if" : "elif", &colon))
+            return -1;
+        if (!taken && !is_else) {
+            kval cond;
+            int q = i + 1;
+            if (q == colon) return fail(c, q, "a condition is missing");
+            if (e_test(c, &q, &cond)) return -1;
+            if (q != colon) return fail(c, q, "expected ':' after the condition");
+            if (want_truth(c, &cond, i + 1, colon, &t)) return -1;
+        }
+        if (block_of(c, i, colon, &b, &e)) return -1;
+        if (!taken && t) {
+            taken = 1;
+            if (exec_range(c, b, e)) return -1;
+        }
+        i = e;
+        *p = e;
+        if (is_else || c->returning || c->breaking || c->continuing) break;
+        if (!(c->t[i].first && c->t[i].indent == ind &&
+              (is_name(c, i, "elif") || is_name(c, i, "else"))))
+            break;
+    }
+    if (c->returning || c->breaking || c->continuing) { /* skip the remaining branches */
+        while (c->t[*p].first && c->t[*p].indent == ind &&
+               (is_name(c, *p, "elif") || is_name(c, *p, "else"))) {
+            int colon, b, e;
+            if (header_colon(c, *p, "else", &colon) || block_of(c, *p, colon, &b, &e)) return -1;
+            *p = e;
+        }
+    }
+    return 0;
+}
+
+static int assign(ctx *c, int a, int e, const kval *v);
+
+/* for TARGET in ITERABLE: body [else: body] - over known lists, tuples, ranges and strings,
+ * at most MAX_ITER times (and MAX_STEPS statements in all). */
+static int s_for(ctx *c, int *p) {
+    int i = *p, ind = c->t[i].indent, in = -1, colon, b, e;
+    char w[48];
+    for (int j = i + 1; !end_of_stmt(c, j) && in < 0;) {
+        if (is_name(c, j, "in")) in = j;
+        j = is_op(c, j, "(") || is_op(c, j, "[") ? skip_group(c, j) : j + 1;
+    }
+    if (in < 0 || in == i + 1) return fail(c, i + 1, "expected 'for NAME in ...:'");
+    if (header_colon(c, in, "for", &colon) || block_of(c, i, colon, &b, &e)) return -1;
+    kval it;
+    int q = in + 1;
+    if (q == colon) return fail(c, q, "the loop has nothing to run over");
+    if (e_exprlist(c, &q, &it)) return -1;
+    if (q != colon) return fail(c, q, "unexpected '%s'", ttext(c, q, w, sizeof w));
+    int n = 0, broke = 0;
+    const kval *items = NULL;
+    if (it.kind != V_RANGE && !(items = items_of(c, &it, in + 1, &n))) return -1;
+    long long count = it.kind == V_RANGE ? (it.r2 > 0 ? (it.r1 - it.r0 + it.r2 - 1) / it.r2
+                                                      : (it.r0 - it.r1 - it.r2 - 1) / -it.r2)
+                                         : n;
+    if (count > MAX_ITER)
+        return fail(c, in + 1, "a loop of %lld iterations: ordnet's reader runs at most %d", count,
+                    MAX_ITER);
+    c->loops++;
+    for (long long k = 0; k < count; k++) {
+        kval x = it.kind == V_RANGE ? num_val((double)(it.r0 + k * it.r2), 1, in + 1) : items[k];
+        if (assign(c, i + 1, in, &x) || exec_range(c, b, e)) {
+            c->loops--;
+            return -1;
+        }
+        c->continuing = 0;
+        if (c->breaking || c->returning) {
+            broke = c->breaking;
+            break;
+        }
+    }
+    c->loops--;
+    c->breaking = 0;
+    *p = e;
+    if (c->t[e].first && c->t[e].indent == ind && is_name(c, e, "else")) {
+        if (header_colon(c, e, "else", &colon) || block_of(c, e, colon, &b, &e)) return -1;
+        if (!broke && !c->returning && exec_range(c, b, e)) return -1;
+        *p = e;
     }
     return 0;
 }
@@ -2784,8 +3852,6 @@ static int s_def(ctx *c, int *p) {
     return 0;
 }
 
-static int assign(ctx *c, int a, int e, const kval *v);
-
 /* Targets a, b, ... of [a, e) from the items of v. */
 static int assign_list(ctx *c, int a, int e, const kval *v) {
     int parts[64], n = 0, s = a;
@@ -2842,6 +3908,28 @@ static int assign(ctx *c, int a, int e, const kval *v) {
                   x->v.kind == V_TENSOR))
             return fail(c, a, "changing %s after it is made ('%s') is not supported",
                         kind_name(&x->v), src(c, a, e, b, sizeof b));
+        if (x && x->v.kind == V_LIST && is_op(c, a + 1, "[") && skip_group(c, a + 1) == e) {
+            kval idx;
+            int q = a + 2;
+            if (e_test(c, &q, &idx)) return -1;
+            if (!is_op(c, q, "]") || !num_like(&idx) || !idx.is_int)
+                return fail(c, a + 2, "a list item is set by an integer index, e.g. sizes[0] = 64");
+            x = lookup(c, a); /* the index expression may have added variables */
+            int k = (int)idx.num, n = x->v.n;
+            if (idx.num < -n || idx.num >= n)
+                return fail(c, a + 2, "index out of range: the list has %d items", n);
+            if (k < 0) k += n;
+            kval *it = cx_alloc(c, sizeof *it * (size_t)n);
+            if (!it) return oom(c, a);
+            memcpy(it, x->v.items, sizeof *it * (size_t)n);
+            it[k] = *v;
+            x->v.items = it;
+            return 0;
+        }
+        if (x &&
+            (x->v.kind == V_LIST || x->v.kind == V_TUPLE || num_like(&x->v) || x->v.kind == V_STR))
+            return fail(c, a, "'%s': ordnet sets only list items by an index",
+                        src(c, a, e, b, sizeof b));
         return 0;
     }
     return fail(c, a, "cannot assign to '%s'", src(c, a, e, b, sizeof b));
@@ -2876,10 +3964,26 @@ static int stmt(ctx *c, int *p) {
                 *p = i + 5; /* the script's main block: read as top-level code */
                 return 0;
             }
-            return fail(c, i,
-                        "'if' statements are not supported: ordnet reads straight-line model code "
-                        "(write the layers out)");
+            return s_if(c, p);
         }
+        if (is_name(c, i, "for")) return s_for(c, p);
+        if (is_name(c, i, "elif") || is_name(c, i, "else"))
+            return fail(c, i, "'%s' without an 'if' before it at the same indentation",
+                        ttext(c, i, b, sizeof b));
+        if (is_name(c, i, "break") || is_name(c, i, "continue")) {
+            if (!c->loops) return fail(c, i, "'%s' outside a loop", ttext(c, i, b, sizeof b));
+            if (is_name(c, i, "break"))
+                c->breaking = 1;
+            else
+                c->continuing = 1;
+            *p = i + 1;
+            return 0;
+        }
+        if (is_name(c, i, "while"))
+            return fail(c, i,
+                        "'while' loops are not supported: ordnet reads 'for' loops over known "
+                        "lists and ranges (write the loop with for ... in range(n))");
+        if (is_name(c, i, "lambda")) return fail(c, i, "lambda functions are not supported");
         if (is_name(c, i, "with")) {
             int j = i + 1;
             while (!is_op(c, j, ":") && !end_of_stmt(c, j))
@@ -2891,8 +3995,9 @@ static int stmt(ctx *c, int *p) {
         }
         if (is_name(c, i, "class"))
             return fail(c, i,
-                        "class definitions (subclassed models) are not supported: use the "
-                        "functional API or Sequential");
+                        "class definitions (custom layers and subclassed models) are not "
+                        "supported: ordnet cannot know what their call() computes; use Keras's "
+                        "layers with the functional API or Sequential");
         if (is_keyword(c, i) && !is_name(c, i, "None") && !is_name(c, i, "True") &&
             !is_name(c, i, "False") && !is_name(c, i, "not") && !is_name(c, i, "lambda"))
             return fail(c, i,
@@ -3016,7 +4121,7 @@ static on_model *finish(ctx *c) {
     int nseq = 0;
     for (int i = 0; i < c->nseqs; i++) {
         kseq *q = c->seqs[i];
-        if (!q->nlayers && !q->has_input) continue;
+        if ((!q->nlayers && !q->has_input) || q->inlined) continue;
         nseq++;
         if (!s || q->touched > s->touched) s = q;
     }
