@@ -372,10 +372,28 @@ static void test_head_and_override(void) {
               "head note: %s", on_model_notes(m));
     }
     on_model_free(m);
-    m = read("model = Sequential([Input((4,)), Dense(32)])\n", NULL, 10);
-    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "dense dense") &&
-              !strcmp(m->nodes[2].name, "dense_1"),
-          "flat output: dense only");
+    m = read("model = Sequential([Input((4, 3)), GlobalAveragePooling1D()])\n", NULL, 10);
+    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "global_avgpool dense") &&
+              !strcmp(m->nodes[2].name, "dense"),
+          "flat output without a classifier: dense only");
+    on_model_free(m);
+    on_error err;
+    CHECK(!on_model_from_text("model = Sequential([Input((4,)), Dense(32)])\n", "m.py", NULL, 10,
+                              &err) &&
+              strstr(err.msg, "m.py: the data has 10 classes but the model's classifier, dense "
+                              "'dense', has 32 outputs"),
+          "class count mismatch: %s", err.msg);
+    CHECK(!on_model_from_text("model = Sequential([Input((4,)), Dense(1, activation='sigmoid')])\n",
+                              "m.py", NULL, 2, &err) &&
+              strstr(err.msg, "binary cross-entropy"),
+          "binary classifier in training: %s", err.msg);
+    m = read("model = Sequential([Input((4,)), Dense(1, activation='sigmoid')])\n", NULL, 0);
+    CHECK(m && m->nn == 3 && m->np == 5 && !strstr(on_model_notes(m), "head"),
+          "binary classifier as written");
+    on_model_free(m);
+    m = read("model = Sequential([Input((4,)), Dense(19), Dropout(0.5), Activation('relu')])\n",
+             NULL, 19);
+    CHECK(m && m->nn == 4 && !strstr(on_model_notes(m), "head"), "19 classes: no head");
     on_model_free(m);
     m = read("model = Sequential([Input((4,)), Dense(10, activation='softmax')])\n", NULL, 10);
     CHECK(m && m->nn == 2 && !strstr(on_model_notes(m), "head") &&
@@ -610,9 +628,9 @@ static void test_errors(void) {
     CHECK(!on_model_from_text("input(28,28,1)", "m", &silly, 0, &err) &&
               !strncmp(err.msg, "m:1:1: the input shape given", 28),
           "invalid override: %s", err.msg);
-    CHECK(!on_model_from_text("x = Input((8,))\ny = Dense(5, activation='softmax')(x)\n", "m", NULL,
-                              10, &err) &&
-              strstr(err.msg, "m:2:25: the softmax on 'dense' (None, 5) cannot be folded"),
+    CHECK(!on_model_from_text("x = Input((8, 3))\ny = Conv1D(5, 3, activation='softmax')(x)\n", "m",
+                              NULL, 10, &err) &&
+              strstr(err.msg, "m:2:29: the softmax on 'conv1d' (None, 6, 5) cannot be folded"),
           "softmax before a head: %s", err.msg);
 }
 

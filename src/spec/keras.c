@@ -4183,13 +4183,12 @@ static on_model *finish(ctx *c) {
     if (sm >= 0) {
         const on_node *last = &m->nodes[m->nn - 1];
         int dense = !strcmp(last->op->name, "dense") && last->ys.rank == 1;
-        if (c->classes > 0 && !(dense && last->ys.c == c->classes)) {
+        if (c->classes > 0 && !dense) {
             fail(c, sm,
-                 "the softmax on '%s' %s cannot be folded into the loss: %d classes were asked "
-                 "for, so a "
-                 "classifier head comes after it and the softmax would sit in the middle; remove "
-                 "it or "
-                 "end the model with Dense(%d, activation='softmax')",
+                 "the softmax on '%s' %s cannot be folded into the loss: the model has no "
+                 "classifier (a last Dense layer), so a classifier head for %d classes comes "
+                 "after it and the softmax would sit in the middle; remove it or end the model "
+                 "with Dense(%d, activation='softmax')",
                  last->name, on_keras_shape_str(last->ys, b1, sizeof b1), c->classes, c->classes);
             on_model_free(m);
             return NULL;
