@@ -554,8 +554,9 @@ static void test_errors(void) {
          "model.py:3:23: ", "softmax in the middle of the model (Dense at 4:3 comes after it)"},
         {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, activation='swishy')(x)\n",
          "model.py:2:29: ", "unknown activation 'swishy' (did you mean 'swish'?)"},
-        {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, data_format='channels_first')(x)\n",
-         "model.py:2:30: ", "data_format='channels_first' is not supported"},
+        {"x = Input(shape=(3, 8, 8))\nx = Conv2D(4, 3, data_format='channels_first')(x)\n"
+         "x = Conv2D(4, 3, data_format='channels_last')(x)\n",
+         "model.py:3:30: ", "data_format='channels_last', but the code is read channels-first"},
         {"model = Sequential([Conv2D(32, 3), Flatten(), Dense(10)])\n",
          "model.py:1:9: ", "this Sequential model has no input shape"},
         {"inp = Input(shape=(None, 16))\n", "model.py:1:19: ", "has a dimension None"},

@@ -92,8 +92,8 @@ typedef struct kclass {
 static const kclass classes[] = {
     {"Conv1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
     {"Convolution1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
-    {"Conv2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "", 3},
-    {"Convolution2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "", 3},
+    {"Conv2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "nb_row nb_col", 3},
+    {"Convolution2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "nb_row nb_col", 3},
     {"Dense", K_DENSE, "dense", "dense", "units activation use_bias", "", 1},
     {"BatchNormalization", K_BN, "batchnorm", "batch_normalization",
      "axis momentum epsilon center scale",
@@ -133,15 +133,15 @@ static const kclass classes[] = {
 
 /* Keywords every layer takes. */
 static const char *const common_keys =
-    "name dtype trainable input_shape batch_input_shape batch_shape input_dim batch_size "
-    "dim_ordering autocast dynamic";
+    "name dtype trainable input_shape batch_input_shape batch_shape input_dim input_length "
+    "batch_size dim_ordering autocast dynamic";
 /* Keywords that cannot change the function or the parameter count: read and ignored. */
 static const char *const ignored_keys =
     "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
     "activity_regularizer kernel_constraint bias_constraint beta_initializer "
     "gamma_initializer moving_mean_initializer moving_variance_initializer beta_regularizer "
     "gamma_regularizer beta_constraint gamma_constraint alpha_initializer alpha_regularizer "
-    "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint";
+    "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint weights";
 /* Keras 1 keyword names -> Keras 2. */
 static const char *const old_keys[][2] = {
     {"nb_filter", "filters"},
@@ -222,6 +222,7 @@ typedef struct klayer {
     int has_input, input_known, input_tok; /* input_shape= and friends */
     on_shape input;
     int given_units, given_kernel, given_rate, given_act, max_tok;
+    int in_len, in_len_tok; /* Keras 1's input_length= (with input_dim=: a 1-D input) */
     double max_value, neg_slope;
 } klayer;
 
@@ -326,6 +327,8 @@ typedef struct ctx {
     int chfirst, chfirst_tok; /* channels-first code (dim_ordering='th', ...): where seen */
     int chfirst_guess;        /* chfirst decided from an input shape such as (3, 32, 32) */
     size_t alloc;             /* bytes given out by cx_alloc */
+    int chfirst_decided;      /* an input shape was read: the layout is fixed */
+    int keras1;               /* token of the first layer read with Keras 1's arguments, 0 none */
 } ctx;
 
 /* ------------------------------------------------------------------------------------ */
@@ -2098,10 +2101,20 @@ static int read_shape(ctx *c, const karg *g, int drop, on_shape *s, int *known) 
         return fail(c, g->tok, "input shape %s: dimensions must be integers from 1 to %d", b,
                     MAX_DIM);
     }
+    /* Keras 1 code written for Theano's layout often says nothing about it: an image shape
+     * such as (3, 224, 224) or (1, 28, 28) is channels first */
+    if (n == 3 && !c->chfirst && !c->chfirst_decided && (d[0] == 1 || d[0] == 3) && d[1] > 4 &&
+        d[2] > 4)
+        c->chfirst = c->chfirst_guess = 1, c->chfirst_tok = g->tok;
+    c->chfirst_decided = 1;
     if (n == 1)
         *s = (on_shape){1, d[0], 1, 1};
+    else if (n == 2 && c->chfirst)
+        *s = (on_shape){2, d[0], 1, d[1]};
     else if (n == 2)
         *s = (on_shape){2, d[1], 1, d[0]};
+    else if (c->chfirst)
+        *s = (on_shape){3, d[0], d[1], d[2]};
     else
         *s = (on_shape){3, d[2], d[0], d[1]};
     if (on_shape_size(*s) > (1u << 28)) {
@@ -2243,14 +2256,18 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     }
     if (IS("data_format") || IS("dim_ordering")) {
         const char *s = v->kind == V_STR ? v->s : "";
-        if (v->kind == V_NONE || !strcmp(s, "channels_last") || !strcmp(s, "tf")) return 0;
-        if (!strcmp(s, "channels_first") || !strcmp(s, "th"))
-            return fail(
-                c, g->tok,
-                "%s='%s' is not supported: ordnet reads Keras models channels last, "
-                "Keras's default (drop the argument and give shapes as (height, width, channels))",
-                key, s);
-        return arg_err(c, g, what, "'channels_last'");
+        int first = !strcmp(s, "channels_first") || !strcmp(s, "th");
+        char w[32];
+        if (v->kind == V_NONE || !strcmp(s, "default")) return 0;
+        if (!first && strcmp(s, "channels_last") && strcmp(s, "tf"))
+            return arg_err(c, g, what, "'channels_last' or 'channels_first'");
+        if (first != c->chfirst)
+            return fail(c, g->tok,
+                        "%s='%s', but the code is read channels-%s (from %s): ordnet reads "
+                        "models whose layers all use one layout",
+                        key, s, c->chfirst ? "first" : "last",
+                        c->chfirst_tok ? where(c, c->chfirst_tok, w, sizeof w) : "Keras's default");
+        return 0;
     }
     if (IS("input_shape") || IS("batch_input_shape") || IS("batch_shape") || IS("input_dim") ||
         IS("shape")) {
@@ -2260,8 +2277,16 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
             return read_shape(c, g, IS("batch_input_shape") || IS("batch_shape"), &L->input,
                               &L->input_known);
         if (want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
-        L->input = (on_shape){1, t, 1, 1};
+        L->input = L->in_len ? (on_shape){2, t, 1, L->in_len} : (on_shape){1, t, 1, 1};
         L->input_known = 1;
+        return 0;
+    }
+    if (IS("input_length")) { /* Keras 1: (input_length, input_dim) is the input shape */
+        if (v->kind == V_NONE) return 0;
+        if (want_int(c, g, what, 1, MAX_DIM, &L->in_len)) return -1;
+        L->in_len_tok = g->tok;
+        if (L->has_input && L->input_known && L->input.rank == 1)
+            L->input = (on_shape){2, L->input.c, 1, L->in_len};
         return 0;
     }
     if (IS("batch_size") || IS("autocast") || IS("dynamic") ||
@@ -2277,6 +2302,10 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         if (IS("kernel_size")) {
             L->given_kernel = 1;
             return want_pair(c, g, what, r, 1, MAX_WINDOW, &L->a.kh, &L->a.kw);
+        }
+        if (IS("nb_row") || IS("nb_col")) { /* Keras 1 */
+            L->given_kernel |= IS("nb_row") ? 2 : 4;
+            return want_int(c, g, what, 1, MAX_WINDOW, IS("nb_row") ? &L->a.kh : &L->a.kw);
         }
         if (IS("strides")) return want_pair(c, g, what, r, 1, MAX_DIM, &L->a.sh, &L->a.sw);
         if (IS("dilation_rate")) return want_pair(c, g, what, r, 1, MAX_WINDOW, &L->a.dh, &L->a.dw);
@@ -2437,7 +2466,28 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
     if (k->kind == K_SOFTMAX) L->softmax = ft;
     int npos = 0;
     for (int i = 0; i < A->n; i++) npos += A->a[i].key < 0;
-    if (k->kind == K_CONV && k->rank == 3 && npos >= 3 && A->a[2].v.kind == V_NUM &&
+    /* Keras 1's Convolution1D/2D(nb_filter, nb_row, nb_col, init, activation, weights,
+     * border_mode, subsample): told by the Keras 1 name with a third integer, or by a Keras 1
+     * keyword */
+    const char *args = k->args;
+    int k1 = 0;
+    for (int i = 0; i < A->n && k->kind == K_CONV; i++) {
+        const tok *kt = A->a[i].key >= 0 ? &c->t[A->a[i].key] : NULL;
+        if (kt && in_list("nb_filter nb_row nb_col filter_length border_mode subsample "
+                          "subsample_length init W_regularizer b_regularizer W_constraint "
+                          "b_constraint dim_ordering bias",
+                          c->text + kt->off, (size_t)kt->len))
+            k1 = 1;
+    }
+    if (k->kind == K_CONV && k->rank == 3 && !strcmp(k->name, "Convolution2D") && npos >= 3 &&
+        A->a[2].v.kind == V_NUM && A->a[2].v.is_int)
+        k1 = 1;
+    if (k1)
+        args = k->rank == 3 ? "filters nb_row nb_col init activation weights padding strides "
+                              "data_format"
+                            : "filters kernel_size init activation weights padding strides";
+    if (k1) c->keras1 = c->keras1 ? c->keras1 : ft;
+    if (!k1 && k->kind == K_CONV && k->rank == 3 && npos >= 3 && A->a[2].v.kind == V_NUM &&
         A->a[2].v.is_int) {
         char b1[16], b2[16];
         src(c, A->a[1].tok, A->a[1].end, b1, sizeof b1);
@@ -2454,7 +2504,7 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
         const karg *g = &A->a[i];
         char key[40];
         if (g->key < 0) {
-            if (!nth_word(k->args, npos, key, sizeof key))
+            if (!nth_word(args, npos, key, sizeof key))
                 return fail(c, g->tok, "%s takes at most %d positional arguments (%s)", k->name,
                             npos, *k->args ? commas(k->args, list, sizeof list) : "none");
             npos++;
@@ -2490,6 +2540,9 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
         if (!L->given_kernel)
             return fail(c, ft, "%s needs kernel_size, e.g. %s(%d, 3)", k->name, k->name,
                         L->a.units);
+        if (L->given_kernel & 6 && (L->given_kernel & 6) != 6)
+            return fail(c, ft, "%s needs both nb_row and nb_col (Keras 1), e.g. %s(%d, 3, 3)",
+                        k->name, k->name, L->a.units);
         if ((L->a.sh > 1 || L->a.sw > 1) && (L->a.dh > 1 || L->a.dw > 1))
             return fail(
                 c, ft,
@@ -2594,7 +2647,14 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         return fail(c, L->tok, "layer '%s' (%s) needs %s, got %s from '%s'%s", nm, k->name,
                     rank_text(k->rank), ks, m->nodes[in[0]].name, hint);
     }
-    if (k->kind == K_BN && L->axis != -1 && L->axis != xs.rank)
+    if (k->kind == K_BN && c->chfirst && !(L->axis == 1 || (xs.rank == 1 && L->axis == -1)))
+        return fail(c, L->tok,
+                    "BatchNormalization(axis=%d) in channels-first code normalizes over axis %d "
+                    "(%s); ordnet normalizes over the channels, axis 1 here: write "
+                    "BatchNormalization(axis=1)",
+                    L->axis, L->axis,
+                    L->axis == -1 ? "the last one, the width" : "not the channels");
+    if (k->kind == K_BN && !c->chfirst && L->axis != -1 && L->axis != xs.rank)
         return fail(c, L->tok,
                     "BatchNormalization(axis=%d) on %s normalizes over axis %d; ordnet normalizes "
                     "over the channels, the last axis (axis=-1)",
@@ -3261,6 +3321,23 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         if (!strcmp(nm, "add")) return do_add_fn(c, ft, &A, out);
         if (!k) return do_model(c, ft, &A, out);
         return do_layer(c, k, ft, &A, out);
+    }
+    if (!strcmp(nm, "merge") && layerish) { /* Keras 1: merge([a, b], mode='sum') */
+        const karg *v[4];
+        if (parse_args(c, p, &A) ||
+            bind_call(c, "merge", ft, &A, "inputs mode concat_axis dot_axes",
+                      "output_shape output_mask arguments name node_indices tensor_indices", v, 4))
+            return -1;
+        const char *mode = v[1] && v[1]->v.kind == V_STR ? v[1]->v.s : v[1] ? "?" : "sum";
+        if (!v[0] || (v[0]->v.kind != V_LIST && v[0]->v.kind != V_TUPLE))
+            return fail(c, ft,
+                        "merge needs a list of layer outputs, e.g. merge([x, y], mode='sum')");
+        if (strcmp(mode, "sum"))
+            return fail(c, v[1] ? v[1]->tok : ft,
+                        "merge(mode='%s') is not supported: ordnet joins layer outputs by adding "
+                        "them, mode='sum'",
+                        mode);
+        return add_tensors(c, ft, NULL, v[0]->v.items, v[0]->v.n, out);
     }
     if (in_list(merge_fns, nm, strlen(nm)) && layerish)
         return fail(
@@ -4180,6 +4257,21 @@ static on_model *finish(ctx *c) {
             on_model_add_note(m, note);
         }
     }
+    if (c->chfirst) {
+        snprintf(note, sizeof note,
+                 "channels-first code (%s at %s:%s): shapes read as (channels, height, width) and "
+                 "converted to ordnet's layout; this table shows them channels last",
+                 c->chfirst_guess ? "the input shape" : "its layout argument", c->file,
+                 where(c, c->chfirst_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->keras1) {
+        snprintf(note, sizeof note,
+                 "Keras 1 arguments (first at %s:%s: nb_filter, nb_row, nb_col, border_mode, "
+                 "subsample, init, ...) read as Keras 2's",
+                 c->file, where(c, c->keras1, w, sizeof w));
+        on_model_add_note(m, note);
+    }
     if (sm >= 0) {
         const on_node *last = &m->nodes[m->nn - 1];
         int dense = !strcmp(last->op->name, "dense") && last->ys.rank == 1;
@@ -4203,6 +4295,28 @@ static on_model *finish(ctx *c) {
     return m;
 }
 
+/* Channels-first code: dim_ordering='th' / data_format='channels_first' anywhere, or
+ * K.set_image_dim_ordering('th') / set_image_data_format('channels_first'). */
+static void find_layout(ctx *c) {
+    for (int i = 2; i < c->nt; i++) {
+        if (c->t[i].type != T_STR) continue;
+        const char *q = c->text + c->t[i].off;
+        int len = c->t[i].len;
+        if (len < 4 || (q[0] != '\'' && q[0] != '"')) continue;
+        int th = len == 4 && !memcmp(q + 1, "th", 2),
+            cf = len == 16 && !memcmp(q + 1, "channels_first", 14);
+        if (!th && !cf) continue;
+        if ((is_op(c, i - 1, "=") &&
+             (is_name(c, i - 2, "dim_ordering") || is_name(c, i - 2, "data_format"))) ||
+            (is_op(c, i - 1, "(") && (is_name(c, i - 2, "set_image_dim_ordering") ||
+                                      is_name(c, i - 2, "set_image_data_format")))) {
+            c->chfirst = 1;
+            c->chfirst_tok = i;
+            return;
+        }
+    }
+}
+
 on_model *on_keras_read(const char *text, const char *file, const on_shape *input, int classes,
                         on_error *err) {
     ctx c;
@@ -4213,7 +4327,10 @@ on_model *on_keras_read(const char *text, const char *file, const on_shape *inpu
     c.classes = classes;
     c.err = err;
     on_model *m = NULL;
-    if (!lex(&c) && !exec_range(&c, 0, c.nt)) m = finish(&c);
+    if (!lex(&c)) {
+        find_layout(&c);
+        if (!exec_range(&c, 0, c.nt)) m = finish(&c);
+    }
     on_model_free(c.g);
     for (int i = 0; i < c.nseqs; i++) on_model_free(c.seqs[i]->m);
     free(c.seqs);
