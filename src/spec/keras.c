@@ -72,8 +72,12 @@ enum {
     K_GAP,
     K_DROPOUT,
     K_FLATTEN,
-    K_ADD,
-    K_INPUTLAYER
+    K_MERGE,
+    K_INPUTLAYER,
+    K_DWCONV,  /* DepthwiseConv1D/2D: a grouped convolution, one group per input channel */
+    K_SEPCONV, /* SeparableConv1D/2D: depthwise, then a 1x1 convolution */
+    K_CONVT,   /* Conv1DTranspose/Conv2DTranspose */
+    K_IDENTITY /* layers that are the identity at inference and have no weights */
 };
 
 typedef struct kclass {
@@ -89,6 +93,14 @@ typedef struct kclass {
 #define CONV_KARGS                                                                                 \
     "filters kernel_size strides padding data_format dilation_rate groups activation use_bias"
 #define POOL_KARGS "pool_size strides padding data_format"
+#define DW_KARGS                                                                                   \
+    "kernel_size strides padding depth_multiplier data_format dilation_rate activation use_bias"
+#define SEP_KARGS                                                                                  \
+    "filters kernel_size strides padding data_format dilation_rate depth_multiplier activation "   \
+    "use_bias"
+#define CT_KARGS                                                                                   \
+    "filters kernel_size strides padding output_padding data_format dilation_rate activation "     \
+    "use_bias"
 static const kclass classes[] = {
     {"Conv1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
     {"Convolution1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
@@ -124,7 +136,40 @@ static const kclass classes[] = {
      "", 3},
     {"Dropout", K_DROPOUT, "dropout", "dropout", "rate noise_shape seed", "", 0},
     {"Flatten", K_FLATTEN, "flatten", "flatten", "data_format", "", 0},
-    {"Add", K_ADD, "add", "add", "", "", 0},
+    {"Add", K_MERGE, "add", "add", "", "", 0},
+    {"Multiply", K_MERGE, "multiply", "multiply", "", "", 0},
+    {"Subtract", K_MERGE, "subtract", "subtract", "", "", 0},
+    {"Average", K_MERGE, "average", "average", "", "", 0},
+    {"Maximum", K_MERGE, "maximum", "maximum", "", "", 0},
+    {"Minimum", K_MERGE, "minimum", "minimum", "", "", 0},
+    {"Concatenate", K_MERGE, "concat", "concatenate", "axis", "", 0},
+    {"DepthwiseConv1D", K_DWCONV, "conv1d", "depthwise_conv1d", DW_KARGS, "", 2},
+    {"DepthwiseConv2D", K_DWCONV, "conv2d", "depthwise_conv2d", DW_KARGS, "", 3},
+    {"SeparableConv1D", K_SEPCONV, "conv1d", "separable_conv1d", SEP_KARGS, "", 2},
+    {"SeparableConvolution1D", K_SEPCONV, "conv1d", "separable_conv1d", SEP_KARGS, "", 2},
+    {"SeparableConv2D", K_SEPCONV, "conv2d", "separable_conv2d", SEP_KARGS, "", 3},
+    {"SeparableConvolution2D", K_SEPCONV, "conv2d", "separable_conv2d", SEP_KARGS, "", 3},
+    {"Conv1DTranspose", K_CONVT, "conv1d_transpose", "conv1d_transpose", CT_KARGS, "", 2},
+    {"Convolution1DTranspose", K_CONVT, "conv1d_transpose", "conv1d_transpose", CT_KARGS, "", 2},
+    {"Conv2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3},
+    {"Convolution2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3},
+    {"RandomFlip", K_IDENTITY, "identity", "random_flip", "mode seed", "", 0},
+    {"RandomRotation", K_IDENTITY, "identity", "random_rotation",
+     "factor fill_mode interpolation seed fill_value", "value_range", 0},
+    {"RandomZoom", K_IDENTITY, "identity", "random_zoom",
+     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 0},
+    {"RandomTranslation", K_IDENTITY, "identity", "random_translation",
+     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 0},
+    {"RandomContrast", K_IDENTITY, "identity", "random_contrast", "factor seed", "value_range", 0},
+    {"RandomBrightness", K_IDENTITY, "identity", "random_brightness", "factor value_range seed", "",
+     0},
+    {"GaussianNoise", K_IDENTITY, "identity", "gaussian_noise", "stddev seed", "", 0},
+    {"GaussianDropout", K_IDENTITY, "identity", "gaussian_dropout", "rate seed", "", 0},
+    {"AlphaDropout", K_IDENTITY, "identity", "alpha_dropout", "rate noise_shape seed", "", 0},
+    {"SpatialDropout1D", K_IDENTITY, "identity", "spatial_dropout1d", "rate seed", "", 0},
+    {"SpatialDropout2D", K_IDENTITY, "identity", "spatial_dropout2d", "rate data_format seed", "",
+     0},
+    {"ActivityRegularization", K_IDENTITY, "identity", "activity_regularization", "l1 l2", "", 0},
     {"InputLayer", K_INPUTLAYER, NULL, "input_layer",
      "input_shape batch_size dtype input_tensor sparse",
      "shape batch_shape batch_input_shape ragged", 0},
@@ -141,7 +186,9 @@ static const char *const ignored_keys =
     "activity_regularizer kernel_constraint bias_constraint beta_initializer "
     "gamma_initializer moving_mean_initializer moving_variance_initializer beta_regularizer "
     "gamma_regularizer beta_constraint gamma_constraint alpha_initializer alpha_regularizer "
-    "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint weights";
+    "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint weights "
+    "depthwise_initializer pointwise_initializer depthwise_regularizer pointwise_regularizer "
+    "depthwise_constraint pointwise_constraint";
 /* Keras 1 keyword names -> Keras 2. */
 static const char *const old_keys[][2] = {
     {"nb_filter", "filters"},
@@ -171,7 +218,7 @@ static const struct {
 #define NACTS ((int)(sizeof acts / sizeof acts[0]))
 
 /* Functions of keras.layers that combine tensors in ways ordnet does not. */
-static const char *const merge_fns = "concatenate multiply subtract average maximum minimum dot";
+static const char *const merge_fns = "dot";
 /* Classes that are not layers and may be written without a module prefix. */
 static const char *const other_classes =
     "Adam AdamW SGD RMSprop Adagrad Adadelta Adamax Nadam Ftrl EarlyStopping ModelCheckpoint "
@@ -223,6 +270,7 @@ typedef struct klayer {
     on_shape input;
     int given_units, given_kernel, given_rate, given_act, max_tok;
     int in_len, in_len_tok; /* Keras 1's input_length= (with input_dim=: a 1-D input) */
+    int depth_mult;         /* DepthwiseConv, SeparableConv: depth_multiplier */
     double max_value, neg_slope;
 } klayer;
 
@@ -329,6 +377,7 @@ typedef struct ctx {
     size_t alloc;             /* bytes given out by cx_alloc */
     int chfirst_decided;      /* an input shape was read: the layout is fixed */
     int keras1;               /* token of the first layer read with Keras 1's arguments, 0 none */
+    char ident[200];          /* layers read as the identity at inference, for the note */
 } ctx;
 
 /* ------------------------------------------------------------------------------------ */
@@ -629,13 +678,21 @@ void on_keras_unique_name(const on_model *m, const char *base, char out[ON_NAME_
 
 double on_keras_param_estimate(const on_op *op, const on_attrs *a, on_shape xs) {
     if (!op) return 0;
-    double bias = a->bias ? 1 : 0;
-    if (!strcmp(op->name, "conv1d") || !strcmp(op->name, "conv2d"))
-        return ((double)xs.c * a->kh * a->kw + bias) * a->units;
+    double bias = a->bias ? 1 : 0, g = a->groups > 1 ? a->groups : 1;
+    if (!strcmp(op->name, "conv1d") || !strcmp(op->name, "conv2d") ||
+        !strcmp(op->name, "conv1d_transpose") || !strcmp(op->name, "conv2d_transpose"))
+        return ((double)xs.c / g * a->kh * a->kw + bias) * a->units;
     if (!strcmp(op->name, "dense")) return ((double)on_shape_size(xs) + bias) * a->units;
     if (!strcmp(op->name, "batchnorm")) return 4.0 * xs.c;
     if (!strcmp(op->name, "prelu")) return xs.c;
-    return 0;
+    /* other ops: their own parameter rule, when their shape rule takes xs */
+    on_shape ys;
+    on_error e;
+    on_param_desc d[4];
+    if (!op->params || op->ninputs != 1 || !op->shape || op->shape(a, xs, &ys, &e)) return 0;
+    double t = 0;
+    for (int i = 0, n = op->params(a, xs, ys, d); i < n; i++) t += (double)d[i].size;
+    return t;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -886,7 +943,8 @@ static int e_test(ctx *c, int *p, kval *v);
 static int e_call(ctx *c, int *p, kval *f, kval *out);
 static int tensor_shape(ctx *c, kval *v, int at);
 static int exec_range(ctx *c, int i, int end);
-static int add_tensors(ctx *c, int tok, const char *name, const kval *ins, int n, kval *out);
+static int merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axis,
+                         const kval *ins, int n, kval *out);
 
 static int enter(ctx *c, int ti) {
     if (++c->depth > MAX_DEPTH) {
@@ -1641,9 +1699,14 @@ static int binop(ctx *c, const char *op, int optok, kval *a, const kval *b) {
         a->end = end;
         return 0;
     }
-    if (a->kind == V_TENSOR && b->kind == V_TENSOR && !strcmp(op, "+")) {
+    if (a->kind == V_TENSOR && b->kind == V_TENSOR &&
+        (!strcmp(op, "+") || !strcmp(op, "*") || !strcmp(op, "-"))) {
         kval ins[2] = {*a, *b};
-        return add_tensors(c, optok, NULL, ins, 2, a);
+        return merge_tensors(c, optok,
+                             op[0] == '+'   ? "Add"
+                             : op[0] == '*' ? "Multiply"
+                                            : "Subtract",
+                             NULL, -1, ins, 2, a);
     }
     if (a->kind == V_OPAQUE || b->kind == V_OPAQUE || a->kind == V_PATH || b->kind == V_PATH ||
         (strcmp(op, "+") && strcmp(op, "-") && strcmp(op, "*") && strcmp(op, "/") &&
@@ -2293,8 +2356,26 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         in_list(ignored_keys, key, strlen(key)))
         return 0;
     switch (k->kind) {
+    case K_IDENTITY:
+        return 0; /* the arguments of augmentation and noise change nothing at inference */
+    case K_MERGE:
+        if (IS("axis")) return want_int(c, g, what, -4, 4, &L->axis);
+        break;
     case K_CONV:
     case K_DENSE:
+    case K_DWCONV:
+    case K_SEPCONV:
+    case K_CONVT:
+        if (IS("depth_multiplier") && (k->kind == K_DWCONV || k->kind == K_SEPCONV))
+            return want_int(c, g, what, 1, 4096, &L->depth_mult);
+        if (IS("output_padding") && k->kind == K_CONVT) {
+            if (v->kind == V_NONE) return 0;
+            int oh, ow;
+            if (want_pair(c, g, what, r, 0, MAX_WINDOW, &oh, &ow)) return -1;
+            L->a.opad[0] = r == 3 ? oh : 0;
+            L->a.opad[1] = ow;
+            return 0;
+        }
         if (IS("filters") || IS("units")) {
             L->given_units = 1;
             return want_int(c, g, what, 1, MAX_DIM, &L->a.units);
@@ -2312,12 +2393,7 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         if (IS("padding")) return want_padding(c, g, what, &L->a.pad_mode);
         if (IS("use_bias")) return want_bool(c, g, what, &L->a.bias);
         if (IS("activation")) return set_activation(c, L, g, 0);
-        if (IS("groups")) {
-            if (want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
-            if (t != 1)
-                return fail(c, g->tok, "groups=%d (grouped convolution) is not supported", t);
-            return 0;
-        }
+        if (IS("groups")) return want_int(c, g, what, 1, MAX_DIM, &L->a.groups);
         break;
     case K_BN:
         if (IS("axis")) return want_int(c, g, what, -4, 4, &L->axis);
@@ -2464,6 +2540,7 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
     if (k->kind == K_LEAKY) L->a.alpha = 0.3f;
     if (k->kind == K_ELU) L->a.alpha = 1.0f;
     if (k->kind == K_SOFTMAX) L->softmax = ft;
+    L->depth_mult = 1;
     int npos = 0;
     for (int i = 0; i < A->n; i++) npos += A->a[i].key < 0;
     /* Keras 1's Convolution1D/2D(nb_filter, nb_row, nb_col, init, activation, weights,
@@ -2533,7 +2610,13 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
         if (set_arg(c, L, key, g)) return -1;
     }
     switch (k->kind) {
+    case K_DWCONV:
+        if (!L->given_kernel)
+            return fail(c, ft, "%s needs kernel_size, e.g. %s(3)", k->name, k->name);
+        break;
     case K_CONV:
+    case K_SEPCONV:
+    case K_CONVT:
         if (!L->given_units)
             return fail(c, ft, "%s needs filters, the number of output channels, e.g. %s(32, 3)",
                         k->name, k->name);
@@ -2601,6 +2684,25 @@ static int softmax_mid(ctx *c, int smtok, const klayer *L) {
                 L->cls->name, where(c, L->tok, w, sizeof w));
 }
 
+/* Keras's axis of a layer output (the batch is axis 0) as ordnet's axis of the per-sample
+ * shape (channels first) of rank `rank`; -1 for the batch or out of range. */
+static int keras_axis(const ctx *c, int kaxis, int rank) {
+    if (kaxis < 0) kaxis += rank + 1;
+    if (kaxis < 1 || kaxis > rank) return -1;
+    int j = kaxis - 1; /* per-sample, in Keras's order */
+    if (c->chfirst || rank == 1) return j;
+    return j == rank - 1 ? 0 : j + 1; /* channels last: (h, w, c) -> (c, h, w) */
+}
+
+/* Layers read as the identity: named in one note. */
+static void note_identity(ctx *c, const char *nm) {
+    size_t o = strlen(c->ident);
+    if (o + strlen(nm) + 8 < sizeof c->ident)
+        snprintf(c->ident + o, sizeof c->ident - o, "%s%s", o ? ", " : "", nm);
+    else if (o + 5 < sizeof c->ident && !strstr(c->ident, "..."))
+        snprintf(c->ident + o, sizeof c->ident - o, ", ...");
+}
+
 /* Append layer L to m, fed by nodes in[0..nin). *out: its output node; *sm: the token of a
  * softmax it applies (folded later if it ends the model), -1 none. */
 static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *out, int *sm) {
@@ -2618,11 +2720,20 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         snprintf(nm, sizeof nm, "%s", L->name);
     else
         on_keras_unique_name(m, k->snake, nm);
-    if (k->kind == K_ADD) {
+    if (k->kind == K_MERGE) {
         if (nin < 2)
             return fail(c, L->tok,
-                        "Add needs a list of at least two layer outputs, e.g. Add()([x, y])");
-        int node = on_model_add_merge(m, on_op_find("add"), NULL, in, nin, nm, &e2);
+                        "%s needs a list of at least two layer outputs, e.g. %s()([x, y])", k->name,
+                        k->name);
+        on_attrs a = L->a;
+        if (!strcmp(L->op->name, "concat")) {
+            int rank = m->nodes[in[0]].ys.rank, ax = keras_axis(c, L->axis, rank);
+            if (ax < 0)
+                return fail(c, L->tok, "Concatenate(axis=%d) on inputs of %d dimensions", L->axis,
+                            rank + 1);
+            a.axis = ax;
+        }
+        int node = on_model_add_merge(m, L->op, &a, in, nin, nm, &e2);
         if (node < 0) return fail(c, L->tok, "%s", e2.msg);
         *out = node;
         return 0;
@@ -2671,13 +2782,37 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         *sm = L->softmax;
         return 0;
     }
-    double total = on_keras_param_estimate(L->op, &L->a, xs) + (double)m->np + (double)m->ns;
+    int from = in[0];
+    on_attrs a = L->a;
+    if (k->kind == K_DWCONV || k->kind == K_SEPCONV) /* one group per input channel */
+        a.groups = xs.c, a.units = xs.c * L->depth_mult, a.bias = k->kind == K_DWCONV && a.bias;
+    if (k->kind == K_IDENTITY) note_identity(c, nm);
+    if (k->kind == K_SEPCONV) { /* the depthwise part, then a 1x1 convolution */
+        char base[ON_NAME_MAX + 16], dn[ON_NAME_MAX];
+        double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
+        if (total > (double)ON_MAX_MODEL_PARAMS)
+            return fail(c, L->tok,
+                        "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet "
+                        "reads models of at most %zu",
+                        nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+        snprintf(base, sizeof base, "%s_depthwise", nm);
+        on_keras_unique_name(m, base, dn);
+        if ((from = on_model_add_at(m, from, L->op, &a, dn, &e2)) < 0)
+            return fail(c, L->tok, "%s", e2.msg);
+        xs = m->nodes[from].ys;
+        on_keras_shape_str(xs, ks, sizeof ks);
+        a = L->op->defaults;
+        a.units = L->a.units;
+        a.kh = a.kw = 1;
+        a.bias = L->a.bias;
+    }
+    double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
     if (total > (double)ON_MAX_MODEL_PARAMS)
         return fail(c, L->tok,
                     "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet reads "
                     "models of at most %zu",
                     nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
-    int node = on_model_add_at(m, in[0], L->op, &L->a, nm, &e2);
+    int node = on_model_add_at(m, from, L->op, &a, nm, &e2);
     if (node < 0) return fail(c, L->tok, "%s", e2.msg);
     if (L->act) {
         char base[ON_NAME_MAX + 20], an[ON_NAME_MAX];
@@ -2785,14 +2920,16 @@ static int apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int
     return 0;
 }
 
-static int add_tensors(ctx *c, int tok, const char *name, const kval *ins, int n, kval *out) {
+static int merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axis,
+                         const kval *ins, int n, kval *out) {
     klayer *L = cx_alloc(c, sizeof *L);
     if (!L) return oom(c, tok);
-    L->cls = find_class("Add");
-    L->op = on_op_find("add");
+    L->cls = find_class(cls);
+    L->op = on_op_find(L->cls->op);
     L->a = L->op->defaults;
     L->tok = tok;
     L->softmax = -1;
+    L->axis = axis;
     if (name) snprintf(L->name, sizeof L->name, "%s", name);
     return apply_fn(c, L, ins, n, out);
 }
@@ -3058,19 +3195,36 @@ static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
     return 0;
 }
 
-/* keras.layers.add([a, b]) */
-static int do_add_fn(ctx *c, int ft, const kargs *A, kval *out) {
-    const karg *v[2];
-    if (bind_call(c, "add", ft, A, "inputs", "name", v, 2)) return -1;
+/* The functions of keras.layers that merge layer outputs, and their classes. */
+static const char *const merge_names[][2] = {{"add", "Add"},
+                                             {"multiply", "Multiply"},
+                                             {"subtract", "Subtract"},
+                                             {"average", "Average"},
+                                             {"maximum", "Maximum"},
+                                             {"minimum", "Minimum"},
+                                             {"concatenate", "Concatenate"}};
+
+/* keras.layers.add([a, b]), concatenate([a, b], axis=-1), ... */
+static int do_merge_fn(ctx *c, int ft, const char *fn, const char *cls, const kargs *A, kval *out) {
+    const karg *v[3];
+    int axis = -1;
+    if (bind_call(c, fn, ft, A, strcmp(cls, "Concatenate") ? "inputs" : "inputs axis", "name", v,
+                  3))
+        return -1;
+    const karg *name = strcmp(cls, "Concatenate") ? v[1] : v[2];
     if (!v[0] || (v[0]->v.kind != V_LIST && v[0]->v.kind != V_TUPLE))
-        return fail(c, ft, "add needs a list of layer outputs, e.g. add([x, y])");
-    const char *name = NULL;
-    if (v[1] && v[1]->v.kind != V_NONE) {
-        if (v[1]->v.kind != V_STR || !v[1]->v.s[0] || strlen(v[1]->v.s) >= ON_NAME_MAX)
-            return arg_err(c, v[1], "add's name", "a string of 1 to 63 characters");
-        name = v[1]->v.s;
+        return fail(c, ft, "%s needs a list of layer outputs, e.g. %s([x, y])", fn, fn);
+    if (!strcmp(cls, "Concatenate") && v[1] &&
+        want_int(c, v[1], "concatenate's axis", -4, 4, &axis))
+        return -1;
+    const char *nm = NULL;
+    if (name && name->v.kind != V_NONE) {
+        if (name->v.kind == V_STR && name->v.s[0] && strlen(name->v.s) < ON_NAME_MAX)
+            nm = name->v.s;
+        else if (name->v.kind == V_STR)
+            return arg_err(c, name, "the layer's name", "a string of 1 to 63 characters");
     }
-    return add_tensors(c, ft, name, v[0]->v.items, v[0]->v.n, out);
+    return merge_tensors(c, ft, cls, nm, axis, v[0]->v.items, v[0]->v.n, out);
 }
 
 static int is_layer_module(const char *path, size_t plen) {
@@ -3305,12 +3459,15 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         if (r != 1) return r;
     }
     const kclass *k = find_class(nm);
+    int mf = -1;
+    for (int i = 0; i < (int)(sizeof merge_names / sizeof merge_names[0]) && layerish; i++)
+        if (!strcmp(nm, merge_names[i][0])) mf = i;
     if (!strcmp(nm, "Input") || !strcmp(nm, "Sequential") || !strcmp(nm, "Model") ||
-        !strcmp(nm, "Functional") || (!strcmp(nm, "add") && layerish) || k) {
+        !strcmp(nm, "Functional") || mf >= 0 || k) {
         if (parse_args(c, p, &A)) return -1;
         if (!strcmp(nm, "Input")) return do_input(c, ft, &A, out);
         if (!strcmp(nm, "Sequential")) return do_sequential(c, ft, &A, out);
-        if (!strcmp(nm, "add")) return do_add_fn(c, ft, &A, out);
+        if (mf >= 0) return do_merge_fn(c, ft, nm, merge_names[mf][1], &A, out);
         if (!k) return do_model(c, ft, &A, out);
         return do_layer(c, k, ft, &A, out);
     }
@@ -3324,12 +3481,21 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         if (!v[0] || (v[0]->v.kind != V_LIST && v[0]->v.kind != V_TUPLE))
             return fail(c, ft,
                         "merge needs a list of layer outputs, e.g. merge([x, y], mode='sum')");
-        if (strcmp(mode, "sum"))
-            return fail(c, v[1] ? v[1]->tok : ft,
-                        "merge(mode='%s') is not supported: ordnet joins layer outputs by adding "
-                        "them, mode='sum'",
-                        mode);
-        return add_tensors(c, ft, NULL, v[0]->v.items, v[0]->v.n, out);
+        static const char *const modes[][2] = {{"sum", "Add"},
+                                               {"mul", "Multiply"},
+                                               {"ave", "Average"},
+                                               {"max", "Maximum"},
+                                               {"concat", "Concatenate"}};
+        int axis = -1;
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(mode, modes[i][0])) {
+                if (i == 4 && v[2] && want_int(c, v[2], "merge's concat_axis", -4, 4, &axis))
+                    return -1;
+                return merge_tensors(c, ft, modes[i][1], NULL, axis, v[0]->v.items, v[0]->v.n, out);
+            }
+        return fail(c, v[1] ? v[1]->tok : ft,
+                    "merge(mode='%s') is not supported (ordnet has sum, mul, ave, max, concat)",
+                    mode);
     }
     if (in_list(merge_fns, nm, strlen(nm)) && layerish)
         return fail(
@@ -3491,7 +3657,7 @@ static int call_layer(ctx *c, int *p, const kval *lv, kval *out) {
                     L->cls->name);
     const kval *in = &v[0]->v;
     if (in->kind == V_LIST || in->kind == V_TUPLE) {
-        if (in->n == 1 && L->cls->kind != K_ADD) return apply_fn(c, L, in->items, 1, out);
+        if (in->n == 1 && L->cls->kind != K_MERGE) return apply_fn(c, L, in->items, 1, out);
         return apply_fn(c, L, in->items, in->n, out);
     }
     return apply_fn(c, L, in, 1, out);
@@ -4255,6 +4421,14 @@ static on_model *finish(ctx *c) {
                  "converted to ordnet's layout; this table shows them channels last",
                  c->chfirst_guess ? "the input shape" : "its layout argument", c->file,
                  where(c, c->chfirst_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->ident[0]) {
+        snprintf(note, sizeof note,
+                 "read as the identity, what they compute at inference (they have no weights): "
+                 "%s; ordnet does not apply them in training (no augmentation, noise or spatial "
+                 "dropout)",
+                 c->ident);
         on_model_add_note(m, note);
     }
     if (c->keras1) {
