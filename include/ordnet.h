@@ -56,7 +56,14 @@
 extern "C" {
 #endif
 
-#define ORDNET_VERSION "0.1.0"
+#define ORDNET_VERSION "0.2.0"
+
+/* The library's version (ORDNET_VERSION of the build, which may differ from the header a
+ * program was compiled with) and its optional parts, space-separated among "onnx" (ONNX
+ * files), "sqlite" (the order study), "png" (PNG images) and "openblas". A part left out
+ * of the build makes its calls fail with "ordnet was built without ... support". */
+const char *on_version(void);
+const char *on_build_features(void);
 
 /* An error message; filled by failing calls. */
 typedef struct on_error {

@@ -74,6 +74,9 @@ static double fd_error(on_model *m, float *x, int n, int train, const float *r, 
 /* Check every gradient of m (input and trainable tensors) in one mode. */
 static void check_model(on_model *m, const char *what, int train) {
     int n = 3;
+    /* data from the case's own name: adding ops to the registry leaves other cases alone */
+    rng = 13345 + (uint64_t)train;
+    for (const char *p = what; *p; p++) rng = rng * 31 + (unsigned char)*p;
     on_error err;
     /* each model's draw depends on its own name only, not on how many ops or variants came
      * before it (a new op must not move another case's values onto a kink) */
@@ -221,6 +224,18 @@ static const char *const variants[] = {
     "input(4,4,2) conv2d_transpose(3,(2,3),stride=(2,1),padding=(0,1),dilation=2,bias=0)",
     "input(3,3,2) conv2d_transpose(2,3,stride=2,padding=same) bn tanh",
     "input(7,4) conv1d_transpose(4,3,stride=2,padding=1,output_padding=1,groups=2)",
+    /* round 2: the hard activations' kinks (+-3; +-2.5 for Keras's 0.2 slope) sit between
+     * grid points; rescaling; the noise layers draw the same numbers for each difference.
+     * Kinked activations read the grid inputs directly: after a conv, a weight's step would
+     * move some of its many outputs across a kink (or softsign's jump of f'' at 0). */
+    "input(5,5,2) hard_sigmoid(0.2,0.5) softsign",
+    "input(6,5,2) hardswish rescaling(0.5,-1) exp",
+    "input(6) rescaling(scale=-2,offset=0.25) hardsigmoid(alpha=-0.3,offset=0.1)",
+    "input(6,6,2) hard_swish maxpool spatial_dropout(0.3) flatten dense(4)",
+    "input(9,3) hard_sigmoid spatial_dropout1d(0.5) conv1d(4,3,same) gap dense(2)",
+    "input(5,5,3) gaussian_noise(0.3) gaussian_dropout(0.2) spatial_dropout2d(0.6)",
+    "input(6,6,2) softsign gaussian_dropout(0.4) avgpool gaussian_noise(1) flatten dense(3)",
+    "input(6,6,2) conv2d(3,3,same) gaussian_dropout(0.4) gaussian_noise(1) gap dense(3)",
 };
 
 /* Merges of several inputs, gates broadcast over space (squeeze-and-excitation), a node read

@@ -245,7 +245,9 @@ static int merge(ex *e, int i, const char *const *xin_) {
         if (!xin[k]) return -1;
     }
     static const char *const variadic[][2] = {
-        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}};
+        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}, {"add", "Sum"}};
+    if (!strcmp(op, "add") && nd->nin == 2) /* the residual add as PyTorch writes it */
+        return node(e, "Add", y, y, 2, xin) ? 0 : -1;
     for (size_t v = 0; v < sizeof variadic / sizeof variadic[0]; v++)
         if (!strcmp(op, variadic[v][0]))
             return node(e, variadic[v][1], y, y, nd->nin, xin) ? 0 : -1;
@@ -366,6 +368,23 @@ static int layer(ex *e, int i, const char *const *xin) {
         N("Softplus", t1, t1, x);
         N("Tanh", t2, t2, t1);
         N("Mul", y, y, x, t2);
+    } else if (IS("hard_sigmoid")) {
+        N("HardSigmoid", y, y, x);
+        attr_f(e, n, "alpha", nd->a.alpha);
+        attr_f(e, n, "beta", nd->a.offset);
+    } else if (IS("hard_swish")) { /* HardSwish is opset 14: x * HardSigmoid(x), as PyTorch */
+        N("HardSigmoid", t1, t1, x);
+        attr_f(e, n, "alpha", 1.0f / 6.0f);
+        N("Mul", y, y, x, t1);
+    } else if (IS("softsign") || IS("exponential")) {
+        N(IS("softsign") ? "Softsign" : "Exp", y, y, x);
+    } else if (IS("rescaling")) {
+        snprintf(t2, sizeof t2, "%s.scale", y);
+        snprintf(t3, sizeof t3, "%s.offset", y);
+        N("Mul", t1, t1, x, scalar(e, t2, nd->a.scale));
+        N("Add", y, y, t1, scalar(e, t3, nd->a.offset));
+    } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
+        N("Identity", y, y, x);
     } else {
         return on_fail(e->err, "layer '%s': op %s has no ONNX export", y, op);
     }

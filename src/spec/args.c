@@ -159,6 +159,12 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         a->seed = (uint64_t)v->num[0];
     else if (!strcmp(k, "axis"))
         bad = as_int(v, &a->axis);
+    else if (!strcmp(k, "scale"))
+        a->scale = (float)v->num[0];
+    else if (!strcmp(k, "offset"))
+        a->offset = (float)v->num[0];
+    else if (!strcmp(k, "stddev"))
+        a->stddev = (float)v->num[0];
     else
         bad = 1;
     if (bad) {
@@ -232,6 +238,12 @@ static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *ou
         NUM(momentum);
     else if (!strcmp(k, "axis"))
         NUM(axis);
+    else if (!strcmp(k, "scale"))
+        NUM(scale);
+    else if (!strcmp(k, "offset"))
+        NUM(offset);
+    else if (!strcmp(k, "stddev"))
+        NUM(stddev);
     else if (!strcmp(k, "seed")) {
         if (a->seed != d->seed) snprintf(out, len, "%llu", (unsigned long long)a->seed);
     } else if (!strcmp(k, "padding")) {

@@ -87,15 +87,18 @@ def write_safetensors(path, tensors, meta):
 # the compact form, as src/spec/compact.c reads it
 
 ALIASES = {"bn": "batchnorm", "batch_norm": "batchnorm", "lrelu": "leaky_relu", "swish": "silu",
-           "linear": "identity", "gap": "global_avgpool", "fc": "dense", "linear_layer": "dense"}
-BY_RANK = {"conv", "maxpool", "minpool", "avgpool"}
+           "linear": "identity", "gap": "global_avgpool", "fc": "dense", "linear_layer": "dense",
+           "hardsigmoid": "hard_sigmoid", "hardswish": "hard_swish", "exp": "exponential"}
+BY_RANK = {"conv", "maxpool", "minpool", "avgpool", "spatial_dropout"}
 CONV_ARGS = "filters kernel stride padding dilation bias groups"
 CONVT_ARGS = "filters kernel stride padding output_padding dilation bias groups"
 POOL_ARGS = "size stride padding ceil_mode count_include_pad"
 ARGS = {"conv1d": CONV_ARGS, "conv2d": CONV_ARGS, "conv1d_transpose": CONVT_ARGS,
         "conv2d_transpose": CONVT_ARGS, "dense": "units bias", "batchnorm": "eps momentum",
         "dropout": "rate seed", "leaky_relu": "alpha", "elu": "alpha", "celu": "alpha",
-        "softplus": "beta", "hardtanh": "min_val max_val"}
+        "softplus": "beta", "hardtanh": "min_val max_val",
+        "hard_sigmoid": "alpha offset", "rescaling": "scale offset", "spatial_dropout1d": "rate seed",
+        "spatial_dropout2d": "rate seed", "gaussian_noise": "stddev seed", "gaussian_dropout": "rate seed"}
 for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avgpool2d"):
     ARGS[_k] = POOL_ARGS
 SYNONYMS = [("kernel_size", "kernel"), ("pool_size", "size"), ("kernel", "size"), ("strides", "stride"),
@@ -114,6 +117,10 @@ DEFAULTS = {
     "dropout": dict(rate=0.5),
     "leaky_relu": dict(alpha=0.01), "elu": dict(alpha=1.0), "celu": dict(alpha=1.0),
     "softplus": dict(beta=1.0), "hardtanh": dict(min_val=-1.0, max_val=1.0),
+    "hard_sigmoid": dict(alpha=None, offset=None),  # None: PyTorch's F.hardsigmoid
+    "rescaling": dict(scale=1.0, offset=0.0),
+    "spatial_dropout1d": dict(rate=0.5), "spatial_dropout2d": dict(rate=0.5),
+    "gaussian_noise": dict(stddev=0.1), "gaussian_dropout": dict(rate=0.5),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -330,9 +337,17 @@ class Layer:
             return x.mean(dim=tuple(range(2, x.dim())))
         if op == "flatten":
             return x.reshape(x.shape[0], -1)
-        if op == "dropout":
-            assert not train, "dropout is only compared in eval mode"
+        if op in ("dropout", "spatial_dropout1d", "spatial_dropout2d", "gaussian_noise", "gaussian_dropout"):
+            assert not train, op + " is only compared in eval mode (the identity there)"
             return x
+        if op == "hard_sigmoid":
+            if a["alpha"] is None and a["offset"] is None:
+                return F.hardsigmoid(x)
+            alpha = 1 / 6 if a["alpha"] is None else a["alpha"]
+            offset = 0.5 if a["offset"] is None else a["offset"]
+            return torch.clamp(alpha * x + offset, 0, 1)
+        if op == "rescaling":
+            return x * a["scale"] + a["offset"]
         if op == "identity":
             return x * 1
         if op == "prelu":
@@ -351,6 +366,9 @@ class Layer:
             "gelu": lambda: F.gelu(x),
             "silu": lambda: F.silu(x),
             "mish": lambda: F.mish(x),
+            "hard_swish": lambda: F.hardswish(x),
+            "softsign": lambda: F.softsign(x),
+            "exponential": lambda: torch.exp(x),
         }
         return acts[op]()
 
@@ -747,6 +765,27 @@ case("mish", "input(5,5,2) mish", xscale=3.0)
 case("prelu_2d", "input(5,5,3) prelu")
 case("prelu_1d", "input(7,3) prelu")
 case("prelu_flat", "input(6) prelu", n=3)
+# round 2: hard sigmoid (PyTorch's default, Keras 2's 0.2 x + 0.5, a decreasing one), hard
+# swish, softsign, exp, rescaling; the noise layers are the identity in eval mode
+case("hard_sigmoid_default", "input(5,5,2) hard_sigmoid", xscale=4.0)
+case("hard_sigmoid_keras", "input(9,2) hard_sigmoid(0.2,0.5)", xscale=4.0)
+case("hardsigmoid_alias_decreasing", "input(6) hardsigmoid(alpha=-0.3,offset=0.1)", n=3, xscale=4.0)
+case("hard_swish", "input(5,5,2) hard_swish", xscale=4.0)
+case("hardswish_alias_1d", "input(9,2) hardswish", xscale=4.0)
+case("softsign", "input(5,5,2) softsign", xscale=3.0)
+case("exponential", "input(5,5,2) exponential", xscale=2.0)
+case("exp_alias_flat", "input(6) exp", n=3)
+case("rescaling_1_255", "input(4,5,3) rescaling(0.00392156862745098)", xscale=100.0)
+case("rescaling_shift", "input(9,2) rescaling(2,-1)")
+case("rescaling_negative", "input(6) rescaling(scale=-0.5,offset=0.25)", n=3)
+case("spatial_dropout2d_eval", "input(4,5,3) spatial_dropout2d(0.3)", "eval")
+case("spatial_dropout1d_eval", "input(7,3) spatial_dropout(0.5)", "eval")
+case("gaussian_noise_eval", "input(4,5,2) gaussian_noise(0.5)", "eval")
+case("gaussian_dropout_eval", "input(6) gaussian_dropout(rate=0.2)", "eval", n=3)
+case("block_hard_swish", "input(6,6,2) conv2d(4,3,same) bn hard_swish maxpool conv2d(4,3,same) "
+     "hard_sigmoid flatten dense(5)")
+case("block_eval_noise", "input(6,6,2) rescaling(0.5,-1) conv2d(4,3,same) bn hard_swish maxpool "
+     "spatial_dropout(0.2) gaussian_noise(0.3) softsign gaussian_dropout(0.1) flatten dense(5)", "eval")
 # blocks: conv2d(4,3,same) then bn, relu, maxpool in every order, train mode
 orders = [("bn", "relu", "maxpool"), ("bn", "maxpool", "relu"), ("relu", "bn", "maxpool"),
           ("relu", "maxpool", "bn"), ("maxpool", "bn", "relu"), ("maxpool", "relu", "bn")]

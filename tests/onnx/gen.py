@@ -117,6 +117,51 @@ class Activations(nn.Module):
         return self.fc1(x) @ self.w2 + self.b2
 
 
+class ActivationsRound2(nn.Module):
+    """Hardsigmoid, Hardswish, Softsign and exp between convolutions: below opset 14 PyTorch
+    writes Hardswish as x * HardSigmoid(x), from 14 on as HardSwish."""
+
+    def __init__(self):
+        super().__init__()
+        c = 6
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.hsig = nn.Hardsigmoid()
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.bn = nn.BatchNorm2d(c)
+        self.hswish = nn.Hardswish()
+        self.pool = nn.MaxPool2d(2)
+        self.softsign = nn.Softsign()
+        self.conv3 = nn.Conv2d(c, c, 3, padding=1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.pool(self.hswish(self.conv1(x)))
+        x = self.softsign(self.hsig(self.bn(self.conv2(x))))
+        x = torch.exp(self.conv3(x))
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
+def hard_sigmoid_keras(gen):
+    """HardSigmoid with ONNX's (Keras 2's) alpha 0.2, beta 0.5, then Softsign and Exp, as a
+    hand-built graph; the reference output from numpy."""
+    nodes = [helper.make_node("HardSigmoid", ["input"], ["h"], name="hsig", alpha=0.2, beta=0.5),
+             helper.make_node("Softsign", ["h"], ["s"], name="ssign"),
+             helper.make_node("Exp", ["s"], ["output"], name="expo")]
+    shape = [2, 3, 5, 5]
+    g = helper.make_graph(nodes, "hard_sigmoid_keras",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N"] + shape[1:])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N"] + shape[1:])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    x = (torch.randn(*shape, generator=gen) * 4).numpy().astype(np.float64)
+    h = np.clip(0.2 * x + 0.5, 0, 1)
+    s = h / (1 + np.abs(h))
+    save("hard_sigmoid_keras", m, torch.from_numpy(x.astype(np.float32)),
+         torch.from_numpy(np.exp(s).astype(np.float32)))
+
+
 class Conv1d(nn.Module):
     def __init__(self):
         super().__init__()
@@ -447,9 +492,87 @@ def opset_cases(gen):
              inputs=ins)
         np.save(os.path.join(OUT, "feed_conv.w.npy"), w.numpy().astype(np.float32))
 
+class SqueezeExcite(nn.Module):
+    """torchvision's SqueezeExcitation after a conv: x * sigmoid(fc2(relu(fc1(gap(x))))) with
+    1x1 convolutions on the (N,C,1,1) average, as MobileNet v3 and EfficientNet have it."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(3, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU())
+        self.fc1, self.fc2 = nn.Conv2d(c, c // 4, 1), nn.Conv2d(c // 4, c, 1)
+        self.head = nn.Conv2d(c, 4, 3)
+
+    def forward(self, x):
+        x = self.conv(x)
+        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(torch.nn.functional.adaptive_avg_pool2d(x, 1)))))
+        return self.head(x * s)
+
+
+class Inception(nn.Module):
+    """Four branches joined along the channels (GoogLeNet), then DenseNet's running concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.b1 = nn.Conv2d(3, 4, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.Conv2d(2, 4, 3, padding=1))
+        self.b3 = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.Conv2d(2, 3, 5, padding=2))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(3, 2, 1))
+        self.d1 = nn.Sequential(nn.BatchNorm2d(13), nn.ReLU(), nn.Conv2d(13, 4, 3, padding=1))
+        self.d2 = nn.Sequential(nn.BatchNorm2d(17), nn.ReLU(), nn.Conv2d(17, 4, 3, padding=1))
+
+    def forward(self, x):
+        x = torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+        feats = [x]
+        for d in (self.d1, self.d2):
+            feats.append(d(torch.cat(feats, 1)))
+        return torch.cat(feats, 1)
+
+
+class Elementwise(nn.Module):
+    """Sub, Div, Max, Min between computed tensors, and a Concat along the width."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(2, 3, 1)
+
+    def forward(self, x):
+        a, b = self.a(x), self.b(x)
+        p = torch.nn.functional.softplus(b) + torch.sigmoid(a)  # > 0: a safe divisor
+        y = torch.maximum(a - b, torch.minimum(a, b)) / p
+        return torch.cat([y, a], 3)
+
+
+def merge_cases(gen):
+    """Merges of computed tensors: gates, concatenations, the elementwise merges, and the
+    variadic Sum/Mean/Max/Min built by hand (PyTorch does not export them)."""
+    export("merge_se", SqueezeExcite(), torch.randn(2, 3, 8, 8, generator=gen), 13, gen, keep_bn=True)
+    export("merge_inception", Inception(), torch.randn(2, 3, 8, 8, generator=gen), 11, gen,
+           keep_bn=True)
+    export("merge_elementwise", Elementwise(), torch.randn(2, 2, 6, 5, generator=gen), 13, gen)
+    x = torch.randn(2, 3, 5, 5, generator=gen)
+    w = [torch.randn(3, 3, 1, 1, generator=gen) * 0.5 for _ in range(3)]
+    F = torch.nn.functional
+    c = [F.conv2d(x, wi) for wi in w]
+    y = (c[0] + c[1] + c[2]) + (c[0] + c[1] + c[2]) / 3 + torch.maximum(torch.maximum(c[0], c[1]), c[2]) \
+        - torch.minimum(torch.minimum(c[0], c[1]), c[2])
+    nodes = [helper.make_node("Conv", ["input", f"w{i}"], [f"c{i}"]) for i in range(3)]
+    nodes += [helper.make_node("Sum", ["c0", "c1", "c2"], ["s"]),
+              helper.make_node("Mean", ["c0", "c1", "c2"], ["m"]),
+              helper.make_node("Max", ["c0", "c1", "c2"], ["hi"]),
+              helper.make_node("Min", ["c0", "c1", "c2"], ["lo"]),
+              helper.make_node("Add", ["s", "m"], ["sm"]),
+              helper.make_node("Add", ["sm", "hi"], ["smh"]),
+              helper.make_node("Sub", ["smh", "lo"], ["y"])]
+    hand("merge_variadic", nodes, [tensor(f"w{i}", w[i].numpy()) for i in range(3)], x, y, 13,
+         out_shape=["N", 3, 5, 5])
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         check_export(sys.argv[2])
+        return
+    if sys.argv[1:] == ["merges"]:  # only the merge models
+        merge_cases(torch.Generator().manual_seed(3))
         return
     os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(1)
@@ -470,8 +593,13 @@ def main():
     export("resnet18_w8", ResNet18(8), torch.randn(2, 3, 64, 64, generator=gen), 14, gen,
            keep_bn=True)
     export("softmax_head", SoftmaxHead(), torch.randn(3, 1, 8, 8, generator=gen), 13, gen)
+    for opset in (13, 14):
+        export(f"activations_round2_opset{opset}", ActivationsRound2(),
+               torch.randn(3, 3, 12, 12, generator=gen) * 3, opset, gen, keep_bn=True)
+    hard_sigmoid_keras(gen)
     bad_cases()
     opset_cases(torch.Generator().manual_seed(2))
+    merge_cases(torch.Generator().manual_seed(3))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total / 1024:.0f} KiB, in {OUT}")
 
