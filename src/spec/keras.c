@@ -74,10 +74,12 @@ enum {
     K_FLATTEN,
     K_MERGE,
     K_INPUTLAYER,
-    K_DWCONV,  /* DepthwiseConv1D/2D: a grouped convolution, one group per input channel */
-    K_SEPCONV, /* SeparableConv1D/2D: depthwise, then a 1x1 convolution */
-    K_CONVT,   /* Conv1DTranspose/Conv2DTranspose */
-    K_IDENTITY /* layers that are the identity at inference and have no weights */
+    K_DWCONV,   /* DepthwiseConv1D/2D: a grouped convolution, one group per input channel */
+    K_SEPCONV,  /* SeparableConv1D/2D: depthwise, then a 1x1 convolution */
+    K_CONVT,    /* Conv1DTranspose/Conv2DTranspose */
+    K_IDENTITY, /* layers that are the identity at inference and have no weights */
+    K_NOISE,    /* SpatialDropout, GaussianNoise, GaussianDropout */
+    K_RESCALING
 };
 
 typedef struct kclass {
@@ -163,12 +165,13 @@ static const kclass classes[] = {
     {"RandomContrast", K_IDENTITY, "identity", "random_contrast", "factor seed", "value_range", 0},
     {"RandomBrightness", K_IDENTITY, "identity", "random_brightness", "factor value_range seed", "",
      0},
-    {"GaussianNoise", K_IDENTITY, "identity", "gaussian_noise", "stddev seed", "", 0},
-    {"GaussianDropout", K_IDENTITY, "identity", "gaussian_dropout", "rate seed", "", 0},
+    {"GaussianNoise", K_NOISE, "gaussian_noise", "gaussian_noise", "stddev seed", "", 0},
+    {"GaussianDropout", K_NOISE, "gaussian_dropout", "gaussian_dropout", "rate seed", "", 0},
     {"AlphaDropout", K_IDENTITY, "identity", "alpha_dropout", "rate noise_shape seed", "", 0},
-    {"SpatialDropout1D", K_IDENTITY, "identity", "spatial_dropout1d", "rate seed", "", 0},
-    {"SpatialDropout2D", K_IDENTITY, "identity", "spatial_dropout2d", "rate data_format seed", "",
-     0},
+    {"SpatialDropout1D", K_NOISE, "spatial_dropout1d", "spatial_dropout1d", "rate seed", "", 2},
+    {"SpatialDropout2D", K_NOISE, "spatial_dropout2d", "spatial_dropout2d", "rate data_format seed",
+     "", 3},
+    {"Rescaling", K_RESCALING, "rescaling", "rescaling", "scale offset", "", 0},
     {"ActivityRegularization", K_IDENTITY, "identity", "activity_regularization", "l1 l2", "", 0},
     {"InputLayer", K_INPUTLAYER, NULL, "input_layer",
      "input_shape batch_size dtype input_tensor sparse",
@@ -208,11 +211,26 @@ static const struct {
     const char *keras, *op;
     float alpha;
 } acts[] = {
-    {"relu", "relu", 0},  {"sigmoid", "sigmoid", 0},    {"tanh", "tanh", 0},
-    {"elu", "elu", 0},    {"selu", "selu", 0},          {"softplus", "softplus", 0},
-    {"gelu", "gelu", 0},  {"swish", "silu", 0},         {"silu", "silu", 0},
-    {"mish", "mish", 0},  {"relu6", "relu6", 0},        {"leaky_relu", "leaky_relu", 0.2f},
-    {"celu", "celu", 0},  {"hard_tanh", "hardtanh", 0}, {"linear", NULL, 0},
+    {"relu", "relu", 0},
+    {"sigmoid", "sigmoid", 0},
+    {"tanh", "tanh", 0},
+    {"elu", "elu", 0},
+    {"selu", "selu", 0},
+    {"softplus", "softplus", 0},
+    {"gelu", "gelu", 0},
+    {"swish", "silu", 0},
+    {"silu", "silu", 0},
+    {"mish", "mish", 0},
+    {"relu6", "relu6", 0},
+    {"leaky_relu", "leaky_relu", 0.2f},
+    {"celu", "celu", 0},
+    {"hard_tanh", "hardtanh", 0},
+    {"linear", NULL, 0},
+    {"hard_sigmoid", "hard_sigmoid", 0},
+    {"hard_swish", "hard_swish", 0},
+    {"hard_silu", "hard_swish", 0},
+    {"softsign", "softsign", 0},
+    {"exponential", "exponential", 0},
     {"softmax", NULL, 0},
 };
 #define NACTS ((int)(sizeof acts / sizeof acts[0]))
@@ -228,7 +246,7 @@ static const char *const other_classes =
     "CategoricalAccuracy HeNormal HeUniform GlorotUniform GlorotNormal LecunNormal "
     "LecunUniform L1 L2 L1L2 Constant Zeros Ones RandomNormal RandomUniform TruncatedNormal "
     "Orthogonal VarianceScaling ExponentialDecay CosineDecay PiecewiseConstantDecay "
-    "MirroredStrategy Path";
+    "MirroredStrategy Path Tokenizer";
 /* Module names after which a capitalized name is expected to be a layer. */
 static const char *const layer_modules = "layers keras tf tensorflow models kl KL";
 
@@ -2361,6 +2379,36 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     case K_MERGE:
         if (IS("axis")) return want_int(c, g, what, -4, 4, &L->axis);
         break;
+    case K_NOISE:
+        if (IS("rate")) {
+            L->given_rate = 1;
+            if (want_num(c, g, what, 0, 1, 1, &d)) return -1;
+            L->a.rate = (float)d;
+            return 0;
+        }
+        if (IS("stddev")) {
+            L->given_rate = 1;
+            if (want_num(c, g, what, 0, 1e30, 0, &d)) return -1;
+            L->a.stddev = (float)d;
+            return 0;
+        }
+        if (IS("seed")) {
+            if (v->kind == V_NONE) return 0;
+            if (want_int(c, g, what, 0, 2147483647, &t)) return -1;
+            L->a.seed = (uint64_t)t;
+            return 0;
+        }
+        break;
+    case K_RESCALING:
+        if (IS("scale") || IS("offset")) {
+            if (want_num(c, g, what, -1e30, 1e30, 0, &d)) return -1;
+            if (IS("scale"))
+                L->a.scale = (float)d, L->given_units = 1;
+            else
+                L->a.offset = (float)d;
+            return 0;
+        }
+        break;
     case K_CONV:
     case K_DENSE:
     case K_DWCONV:
@@ -2638,6 +2686,15 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
         break;
     case K_ACTIVATION:
         if (!L->given_act) return fail(c, ft, "Activation needs a name, e.g. Activation('relu')");
+        break;
+    case K_NOISE:
+        if (!L->given_rate)
+            return fail(c, ft, "%s needs its %s, e.g. %s(0.1)", k->name,
+                        strstr(k->name, "Noise") ? "stddev" : "rate", k->name);
+        break;
+    case K_RESCALING:
+        if (!L->given_units)
+            return fail(c, ft, "Rescaling needs a scale, e.g. Rescaling(1.0 / 255)");
         break;
     case K_DROPOUT:
         if (!L->given_rate)
@@ -3470,6 +3527,15 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         if (mf >= 0) return do_merge_fn(c, ft, nm, merge_names[mf][1], &A, out);
         if (!k) return do_model(c, ft, &A, out);
         return do_layer(c, k, ft, &A, out);
+    }
+    if (!strcmp(nm, "image_data_format") || !strcmp(nm, "image_dim_ordering")) {
+        /* keras.backend's layout: Keras's default unless the code sets channels first */
+        if (parse_args(c, p, &A)) return -1;
+        *out = mk(V_STR, ft);
+        out->s = nm[6] == 'd' && nm[7] == 'a' ? (c->chfirst ? "channels_first" : "channels_last")
+                                              : (c->chfirst ? "th" : "tf");
+        out->end = *p;
+        return 0;
     }
     if (!strcmp(nm, "merge") && layerish) { /* Keras 1: merge([a, b], mode='sum') */
         const karg *v[4];
@@ -4426,8 +4492,7 @@ static on_model *finish(ctx *c) {
     if (c->ident[0]) {
         snprintf(note, sizeof note,
                  "read as the identity, what they compute at inference (they have no weights): "
-                 "%s; ordnet does not apply them in training (no augmentation, noise or spatial "
-                 "dropout)",
+                 "%s; ordnet does not apply them in training (no augmentation)",
                  c->ident);
         on_model_add_note(m, note);
     }
