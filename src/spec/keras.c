@@ -3572,6 +3572,11 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         isupper((unsigned char)nm[0]))
         return fail(c, ft,
                     "'nn.%s' looks like PyTorch: ordnet reads Keras code or its compact form", nm);
+    if (!strcmp(nm, "Lambda") && layerish)
+        return fail(c, ft,
+                    "Lambda layers run any Python function: ordnet cannot know what this one "
+                    "computes; replace it by Keras layers (Rescaling for x / 255, Cropping2D, "
+                    "Reshape, ...) or leave it out and give the input shape to the reader");
     if (isupper((unsigned char)nm[0]) && layerish &&
         !(plen == 0 && in_list(other_classes, nm, strlen(nm)))) {
         char all[1024], sg[64], list[512];
@@ -4597,6 +4602,13 @@ int on_keras_detect(const char *text) {
         if (line_start && (ch == ' ' || ch == '\t')) continue;
         if (line_start && (!strncmp(p, "import ", 7) || !strncmp(p, "from ", 5) || *p == '#'))
             return 1;
+        if (line_start) { /* a Python statement keyword starts the line */
+            static const char *const kw[] = {"def ",     "class ", "for ",   "while ",
+                                             "if ",      "with ",  "return", "break",
+                                             "continue", "@",      "try:"};
+            for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++)
+                if (!strncmp(p, kw[k], strlen(kw[k]))) return 1;
+        }
         line_start = 0;
         if (ch == '(' || ch == '[' || ch == '{')
             depth++;
