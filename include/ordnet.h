@@ -168,9 +168,12 @@ char *on_model_to_spec(const on_model *m);
 /* Read a model definition from text: Keras Python code (functional API, Sequential([...])
  * or model.add(...)) or the compact form, told apart by content. `name` is the file name
  * used in errors (file:line:col). input, when not NULL, gives or replaces the input shape
- * (per sample, channels first). classes > 0: when the definition does not end in a dense
- * layer with that many outputs, a head (flatten if needed, then dense(classes)) is
- * appended and described by on_model_notes. */
+ * (per sample, channels first). classes 0: the model exactly as written. classes > 0 (the
+ * data's classes, for training): a model without a classifier (a last dense layer followed
+ * only by activations or dropout) gets a head (flatten if needed, then dense(classes)),
+ * described by on_model_notes; one whose classifier has another number of outputs, or that
+ * ends in dense(1) + sigmoid (binary cross-entropy, which ordnet does not train), is an
+ * error naming both. */
 on_model *on_model_from_text(const char *text, const char *name, const on_shape *input, int classes,
                              on_error *err);
 /* The same, reading the file at path. */
