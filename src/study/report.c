@@ -414,22 +414,36 @@ static char *write_json(const on_report *rp) {
     cJSON_Delete(root);
     return js;
 }
-/* The measured speed of pool-first classes against the rest: mean over classes of the
- * median step time. Returns 0 when both groups were measured. */
-static int pool_first_speed(const on_report *rp, double *tf, double *tn, double *sf, double *sn) {
-    int nf = 0, nn = 0;
-    *tf = *tn = *sf = *sn = 0;
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int on_report_pool_first(const on_report *rp, double *tf, double *tn, double *sf, double *sn) {
+    int nf = 0, nn = 0, cap = rp->nspeed + 1;
+    double *v = malloc(sizeof(double) * 4 * (size_t)cap);
+    if (!v) return -1;
+    double *a = v, *b = v + cap, *c = v + 2 * cap, *d = v + 3 * cap;
     for (int s = 0; s < rp->nspeed; s++)
         for (int i = 0; i < rp->nc; i++) {
             if (rp->cs[i].id != rp->speed[s].cls) continue;
-            int first = position(rp->cs[i].rep, K_POOL) == 0;
-            *(first ? tf : tn) += rp->speed[s].train_ms;
-            *(first ? sf : sn) += rp->speed[s].infer_ms;
-            first ? nf++ : nn++;
+            if (position(rp->cs[i].rep, K_POOL) == 0)
+                a[nf] = rp->speed[s].train_ms, c[nf++] = rp->speed[s].infer_ms;
+            else
+                b[nn] = rp->speed[s].train_ms, d[nn++] = rp->speed[s].infer_ms;
         }
-    if (!nf || !nn) return -1;
-    *tf /= nf, *sf /= nf, *tn /= nn, *sn /= nn;
-    return 0;
+    int rc = nf && nn ? 0 : -1;
+    if (!rc) {
+        *tf = median_of(a, nf), *sf = median_of(c, nf);
+        *tn = median_of(b, nn), *sn = median_of(d, nn);
+    }
+    free(v);
+    return rc;
 }
 
 static void write_md(on_sb *b, const on_report *rp) {
@@ -546,10 +560,11 @@ static void write_md(on_sb *b, const on_report *rp) {
                       : "not a significant difference here");
     }
     double tf, tn, sf, sn;
-    if (!pool_first_speed(rp, &tf, &tn, &sf, &sn))
+    if (!on_report_pool_first(rp, &tf, &tn, &sf, &sn))
         on_sb_add(b,
                   "- **Does pooling first change speed?** Measured (each class's training step "
-                  "and inference timed interleaved, %d rounds, medians): a training step of "
+                  "and inference timed interleaved, %d rounds; the median over the classes of "
+                  "their medians): a training step of "
                   "batch %d takes %.2f ms with the pool first against %.2f ms otherwise "
                   "(%+.0f%%); an inference batch of %d takes %.2f against %.2f ms (%+.0f%%).\n",
                   rp->speed_rounds, rp->speed_batch, tf, tn, 100 * (tf - tn) / tn,

@@ -593,23 +593,12 @@ static void questions_list(on_sb *b, const on_report *rp) {
                       ? (q->d.mean > 0 ? "before is better here" : "after is better here")
                       : "not a significant difference here");
     }
-    double tf = 0, tn = 0, sf = 0, sn = 0;
-    int nf = 0, nn = 0;
-    for (int s = 0; s < rp->nspeed; s++) {
-        int rk = rank_of(rp, rp->speed[s].cls);
-        if (rk < 0) continue;
-        const char *rep = rp->cs[rk].rep;
-        /* pool first: the order's first token is a pooling layer */
-        int first = !strncmp(rep, "maxpool", 7) || !strncmp(rep, "avgpool", 7);
-        *(first ? &tf : &tn) += rp->speed[s].train_ms;
-        *(first ? &sf : &sn) += rp->speed[s].infer_ms;
-        first ? nf++ : nn++;
-    }
-    if (nf && nn) {
-        tf /= nf, tn /= nn, sf /= nf, sn /= nn;
+    double tf, tn, sf, sn;
+    if (!on_report_pool_first(rp, &tf, &tn, &sf, &sn)) {
         on_sb_add(b,
-                  "<li><b>Does pooling first change speed?</b> Measured (interleaved, %d rounds, "
-                  "medians): a training step takes %.2f ms with the pool first against %.2f ms "
+                  "<li><b>Does pooling first change speed?</b> Measured (interleaved, %d rounds; "
+                  "the median over the classes of their medians): a training step takes %.2f ms "
+                  "with the pool first against %.2f ms "
                   "otherwise (%+.0f%%); an inference batch %.2f against %.2f ms (%+.0f%%).</li>\n",
                   rp->speed_rounds, tf, tn, 100 * (tf - tn) / tn, sf, sn, 100 * (sf - sn) / sn);
     }
