@@ -457,7 +457,7 @@ typedef struct on_study_cfg {
     void *user;
     double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
                          (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
-    int speed_rounds; /* rounds of the interleaved speed measurement (0: 5; -1: none) */
+    int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training

@@ -165,7 +165,7 @@ static void test_run_and_resume(void) {
     CHECK(cJSON_GetArraySize(qs) >= 1, "the thread's questions as contrasts (%d)",
           cJSON_GetArraySize(qs));
     cJSON_Delete(j);
-    CHECK(count_speed() == 2 * 5, "5 interleaved rounds per class in the store (%d rows)",
+    CHECK(count_speed() == 2 * 7, "7 interleaved rounds per class in the store (%d rows)",
           count_speed());
     free(js);
     char *md = slurp("report.md"), *svg = slurp("report.svg"), *csv = slurp("results.csv");
