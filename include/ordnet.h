@@ -543,7 +543,8 @@ typedef struct on_study_cfg {
     void *user;
     double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
                          (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
-    int speed_rounds; /* rounds of the interleaved speed measurement (0: 5; -1: none) */
+    int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
+    int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
@@ -552,7 +553,8 @@ on_study_cfg on_study_defaults(void);
 /* Run (or resume) a study and write its report; see docs/STUDY.md. */
 int on_study_run(const on_study_cfg *cfg, on_error *err);
 /* The same, then more seeds for the classes whose comparison with the best is undecided,
- * until each is decided, a class has 20 seeds, or cfg->budget seconds are spent. */
+ * until each is decided, a class has cfg->max_seeds (20) seeds, or cfg->budget seconds are
+ * spent. */
 int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
