@@ -522,7 +522,11 @@ static int op_pool(ox_ctx *cx, int k) {
     a.ceil_mode = ceil_mode != 0;
     a.count_include_pad = cip != 0 || x->padded; /* the Pad's zeros are real elements */
     char name[16];
-    snprintf(name, sizeof name, "%spool%s", avg ? "avg" : "max", dims == 2 ? "2d" : "1d");
+    snprintf(name, sizeof name, "%spool%s",
+             avg                   ? "avg"
+             : cx->plan[k].minpool ? "min"
+                                   : "max",
+             dims == 2 ? "2d" : "1d");
     return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
 }
 
@@ -1438,6 +1442,12 @@ static int run_nodes(ox_ctx *cx) {
             if (op_normalize(cx, k)) return -1;
             continue;
         }
+        if (p->pass) { /* a Neg of min-pooling's Neg, MaxPool, Neg */
+            ox_value *x;
+            if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x)) return -1;
+            alias(cx, k, x, x->orank);
+            continue;
+        }
         size_t i = 0;
         while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, n->op_type)) i++;
         if (i == sizeof ops / sizeof ops[0])
@@ -1464,24 +1474,29 @@ static int make_outputs(ox_ctx *cx) {
     }
     for (size_t k = 0; k < g->n_output; k++) {
         const ox_value *x = &cx->v[ox_find(cx, g->output[k]->name)];
-        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], want = 1;
+        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS];
         int r = onnx_dims(cx, x, own), nd = r;
-        for (int i = 1; i < r; i++) want *= own[i];
         memcpy(d, own, sizeof d);
         const Onnx__TypeProto *t = g->output[k]->type;
         const Onnx__TensorShapeProto *sh =
             t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type
                 ? t->tensor_type->shape
                 : NULL;
-        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS) {
-            int64_t have = 1;
+        /* declared dims are taken only as ordnet's shape with 1s added or removed after it
+         * (what the ONNX rank tracking may not know, e.g. a model that ends in Unsqueeze
+         * of an unknown rank): a file's wrong declaration must not reorder values */
+        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS &&
+            shape_of(cx, x).rank <= (int)sh->n_dim - 1) {
+            ox_value t = *x;
+            t.orank = (int)sh->n_dim;
+            onnx_dims(cx, &t, d);
+            int same = 1;
             for (size_t i = 1; i < sh->n_dim; i++) {
                 const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
-                int known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-                d[i] = known && dm->dim_value > 0 && dm->dim_value < (1 << 28) ? dm->dim_value : 0;
-                have *= d[i];
+                same &= dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                        dm->dim_value == d[i];
             }
-            if (have == want)
+            if (same)
                 nd = (int)sh->n_dim;
             else
                 memcpy(d, own, sizeof d);
