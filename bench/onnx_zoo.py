@@ -99,8 +99,9 @@ def relerr(a, b):
 def ordnet_run(ordnet, onnx_path, x_path, y_path):
     p = subprocess.run([ordnet, "run", onnx_path, "--input", x_path, "-o", y_path, "--quiet"],
                        capture_output=True, text=True)
-    if p.returncode:
-        return None, first_line(p.stderr or p.stdout)
+    if p.returncode:  # "ordnet run: /tmp/.../x.onnx: node ..." -> "node ..."
+        why = first_line(p.stderr or p.stdout).replace("ordnet run: ", "")
+        return None, why.replace(onnx_path + ": ", "")
     return np.load(y_path), ""
 
 
@@ -137,7 +138,8 @@ def check(ordnet, name, size, opset, tmp):
     opt = os.path.join(tmp, f"{name}_op{opset}.opt.onnx")
     p = subprocess.run([ordnet, "optimize", path, "-o", opt], capture_output=True, text=True)
     if p.returncode:
-        row["why"] = row["why"] or "optimize: " + first_line(p.stderr or p.stdout)
+        why = first_line(p.stderr or p.stdout).replace("ordnet optimize: ", "")
+        row["why"] = row["why"] or "optimize: " + why.replace(path + ": ", "")
         return row
     out, why = ordnet_run(ordnet, opt, xp, yp)
     if out is None:

@@ -678,7 +678,7 @@ static int op_reshape(ox_ctx *cx, int k) {
             bad = infer >= 0;
             infer = (int)i;
         } else if (i > 0) {
-            bad = v < 1 || v > per;
+            bad = v < 1 || v > per || prod > per / v; /* no overflow: prod <= per */
             prod *= bad ? 1 : v;
         } else {
             bad = v != OX_BATCH;
@@ -1467,8 +1467,10 @@ static int make_outputs(ox_ctx *cx) {
     on_error e;
     int first = ox_find(cx, g->output[0]->name);
     if (cx->v[first].node != cx->m->nn - 1 || cx->m->nn == 1) {
-        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL, "output", &e) <
-            0)
+        int taken = 0; /* a layer called "output" already: ordnet names the identity */
+        for (int i = 0; i < cx->m->nn; i++) taken |= !strcmp(cx->m->nodes[i].name, "output");
+        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL,
+                            taken ? NULL : "output", &e) < 0)
             return fail(cx, "%s", e.msg);
         cx->v[first].node = cx->m->nn - 1;
     }
@@ -1503,6 +1505,15 @@ static int make_outputs(ox_ctx *cx) {
         }
         if (on_model_set_output(cx->m, (int)k, x->node, g->output[k]->name, nd - 1, d + 1, &e))
             return fail(cx, "output '%.100s': %s", g->output[k]->name, e.msg);
+    }
+    if (g->n_output > 1) {
+        char note[400];
+        int l = snprintf(note, sizeof note, "%zu outputs:", g->n_output);
+        for (size_t k = 0; k < g->n_output && l > 0 && l < (int)sizeof note; k++)
+            l += snprintf(note + l, sizeof note - (size_t)l, "%s '%.60s' (layer '%s')",
+                          k ? "," : "", g->output[k]->name,
+                          on_model_node_name(cx->m, on_model_output_node(cx->m, (int)k)));
+        on_model_add_note(cx->m, note);
     }
     return 0;
 }
