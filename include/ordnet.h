@@ -450,9 +450,9 @@ typedef struct on_onnx_feed {
  * initializer that no feed names (or the first of them, when feeds name all); every other
  * input without an initializer must be fed and becomes a constant, as an initializer would
  * (a feed naming an input that has one replaces it). Without feeds, such an input is an
- * error naming it. *data_feed (may be NULL) gets the index of the feed naming the data
- * input, -1 when none; that feed's array also gives the input dimensions the file leaves
- * open. */
+ * error naming it. A feed with a NULL or empty name is the data's value. *data_feed (may be
+ * NULL) gets the index of the feed naming the data input (else of the unnamed one), -1 when
+ * none; that feed's array gives the input dimensions the file leaves open (a symbolic H, W). */
 on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
                              int *data_feed, on_error *err);
 on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,

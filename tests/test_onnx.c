@@ -314,6 +314,25 @@ static void test_feeds(void) {
     on_array_free(&w);
     on_array_free(&x);
     on_array_free(&ref);
+    /* input dimensions the file leaves open (N,3,H,W) come from the data given */
+    m = on_onnx_load(DATA "/feed_dyn.onnx", &err);
+    CHECK(!m && strstr(err.msg, "given by the data"), "open dimensions need the data: %s",
+          m ? "(loaded)" : err.msg);
+    on_model_free(m);
+    if (!on_npy_load(DATA "/feed_dyn.x.npy", &x, &err) &&
+        !on_npy_load(DATA "/feed_dyn.y.npy", &ref, &err)) {
+        on_onnx_feed d = {NULL, &x};
+        m = on_onnx_load_feeds(DATA "/feed_dyn.onnx", &d, 1, &df, &err);
+        CHECK(m && df == 0, "an unnamed feed is the data and gives its dimensions: %s",
+              m ? "" : err.msg);
+        y = m ? run(m, &x, (int)x.dims[0]) : NULL;
+        CHECK(y && relerr(y, ref.data, ref.size) <= TOL,
+              "the open-dimension model matches PyTorch");
+        free(y);
+        on_model_free(m);
+        on_array_free(&x);
+        on_array_free(&ref);
+    }
     /* old exporters list every weight as a graph input too (IR 3, opset 7): constants */
     m = on_onnx_load(DATA "/opset07.onnx", &err);
     CHECK(m != NULL, "initializers listed as inputs are constants: %s", m ? "" : err.msg);
@@ -664,6 +683,16 @@ static void test_cli(void) {
         ORDNET_BIN, "run", DATA "/feed_conv.onnx", "--input", DATA "/feed_conv.x.npy", "-o",
         out,        NULL};
     CHECK(cli(run8) == 1, "without the weight, ordnet run refuses the model");
+    const char *run9[] = {
+        ORDNET_BIN, "run", DATA "/feed_dyn.onnx", "--input", DATA "/feed_dyn.x.npy", "-o",
+        out,        NULL};
+    CHECK(cli(run9) == 0, "ordnet run takes open input dimensions from the array");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/feed_dyn.y.npy", &ref, &err)) {
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "the open-dimension model matches PyTorch");
+        on_array_free(&y);
+        on_array_free(&ref);
+    }
     remove(out2);
     remove(npz);
     const char *bad[] = {

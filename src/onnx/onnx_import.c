@@ -1238,6 +1238,8 @@ static int graph_inputs(ox_ctx *cx) {
     if (first < 0) return fail(cx, "the graph has no input without an initializer");
     if (data < 0) data = first;
     cx->data_feed = feed_of(cx, g->input[data]->name);
+    for (int i = 0; cx->data_feed < 0 && i < cx->nfeeds; i++) /* an unnamed feed: the data */
+        if (!cx->feeds[i].name || !*cx->feeds[i].name) cx->data_feed = i;
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = g->input[i]->name;
         if (ox_find(cx, name) >= 0 && (int)i != data) continue;

@@ -432,6 +432,10 @@ def opset_cases(gen):
         hand("feed_conv", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv")], [], x, y, 13,
              inputs=ins)
         np.save(os.path.join(OUT, "feed_conv.w.npy"), w.numpy().astype(np.float32))
+        # input dimensions left open (N, 3, H, W): taken from the data given
+        ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])]
+        hand("feed_dyn", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+             [tensor("w", w.numpy())], x, F.conv2d(x, w, padding=1), 13, inputs=ins, out_shape=["N", 4, "H", "W"])
 
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
