@@ -134,6 +134,23 @@ static void test_case(const char *name) {
         int nrw = 0, exact = 1;
         on_model *o = on_optimize(m, rw, 64, &nrw, &err);
         CHECK(o != NULL, "%s: optimize: %s", name, o ? "" : err.msg);
+        /* optimize keeps every output, its name and its dimensions, and their values */
+        int no = o ? on_model_num_outputs(o) : 0;
+        CHECK(!o || no == on_model_num_outputs(m), "%s: %d outputs after optimize", name, no);
+        for (int k = 0; o && k < no && no == on_model_num_outputs(m); k++) {
+            int64_t a[ON_ARRAY_MAX_DIMS], b[ON_ARRAY_MAX_DIMS];
+            int na = on_model_output_dims(m, k, a), nb = on_model_output_dims(o, k, b);
+            CHECK(na == nb && !memcmp(a, b, sizeof(int64_t) * (size_t)na) &&
+                      !strcmp(on_model_output_name(m, k), on_model_output_name(o, k)),
+                  "%s: output %d keeps its name and dims through optimize", name, k);
+            if (k && !on_model_compile(o, n, &err) && !on_model_forward(o, x.data, n, 0) &&
+                !on_model_compile(m, n, &err) && !on_model_forward(m, x.data, n, 0)) {
+                size_t sz =
+                    (size_t)n * on_shape_size(on_model_node_shape(m, on_model_output_node(m, k)));
+                double e = relerr(on_model_output_at(o, k), on_model_output_at(m, k), sz);
+                CHECK(e <= TOL, "%s: output %d after optimize: %.3g", name, k, e);
+            }
+        }
         for (int k = 0; k < nrw; k++) exact &= rw[k].exact;
         float *yo = o ? run(o, &x, n) : NULL;
         if (yo) {
