@@ -951,12 +951,16 @@ static int op_softmax(ox_ctx *cx, int k) {
         return node_fail(cx, k,
                          "Softmax is supported only as the model's output (ordnet drops it "
                          "there and outputs logits)");
-    if (x->orank != 2 || (axis != 1 && axis != -1))
+    /* over the classes of (N, classes), also written (N, classes, 1, 1) after a global pooling
+     * (axis 1: before opset 13 the softmax of the flattened (N, classes*1*1), from 13 over
+     * axis 1 at each of the one pixel: the same) */
+    if (shape_of(cx, x).rank != 1 ||
+        (axis != 1 && axis != 1 - x->orank && (x->orank != 2 || axis != -1)))
         return node_fail(cx, k,
                          "Softmax over axis %lld of a %d-D tensor: only over the classes of "
                          "(N, classes)",
                          (long long)axis, x->orank);
-    alias(cx, k, x, 2);
+    alias(cx, k, x, x->orank);
     char note[400], lab[256];
     ox_node_label(cx->g->node[k], k, lab, sizeof lab);
     snprintf(note, sizeof note,

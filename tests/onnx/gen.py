@@ -425,6 +425,11 @@ def opset_cases(gen):
                                                       keepdims=0),
                                      helper.make_node("Unsqueeze", ["m"], ["y"], name="unsq", axes=[2, 3])],
              [], x, y, 11)
+        # Softmax over axis 1 of (N,C,1,1) after GlobalAveragePool (opset 11: coerced to 2-D)
+        y = torch.softmax(x.mean([2, 3], keepdim=True), 1)
+        hand("hand_softmax4d_op11", [helper.make_node("GlobalAveragePool", ["input"], ["g"], name="gap"),
+                                     helper.make_node("Softmax", ["g"], ["y"], name="softmax", axis=1)],
+             [], x, y, 11)
         # a graph input without an initializer besides the data: refused unless fed
         y = F.conv2d(x, w)
         ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape)),
