@@ -120,8 +120,9 @@ def check(ordnet, name, size, opset, tmp):
             warnings.simplefilter("ignore")
             torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"],
                               output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
-    except Exception as e:  # PyTorch cannot write this model at this opset
-        row["why"] = "export: " + first_line(str(e) or type(e).__name__)
+    except Exception as e:  # PyTorch cannot write this model at this opset: its first sentence
+        msg = (str(e) or type(e).__name__).strip().split(" [Caused by")[0].split(". Please")[0]
+        row["why"] = "PyTorch export: " + msg.splitlines()[0][:200]
         return row
     row["export"] = True
     xp, yp = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")

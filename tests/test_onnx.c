@@ -202,6 +202,15 @@ static void test_case(const char *name) {
             CHECK(0, "%s: checkpoint round trip: %s", name, err.msg);
         float *yc = c ? run(c, &x, n) : NULL;
         if (c) CHECK(yc && same_bits(y, yc, ny), "%s: checkpoint round trip changed outputs", name);
+        int kept = c && on_model_num_outputs(c) == on_model_num_outputs(m);
+        for (int k = 0; kept && k < on_model_num_outputs(m); k++) {
+            int64_t a[ON_ARRAY_MAX_DIMS], b[ON_ARRAY_MAX_DIMS];
+            int na = on_model_output_dims(m, k, a), nb = on_model_output_dims(c, k, b);
+            kept = na == nb && !memcmp(a, b, sizeof(int64_t) * (size_t)na) &&
+                   on_model_output_node(c, k) == on_model_output_node(m, k) &&
+                   !strcmp(on_model_output_name(m, k), on_model_output_name(c, k));
+        }
+        CHECK(!c || kept, "%s: the checkpoint keeps every output, its name and dims", name);
         free(yc);
         on_model_free(c);
         remove(ck);
