@@ -479,9 +479,11 @@ int on_npz_save(const char *path, int n, const char *const *names, const on_arra
 
 /* A model from an ONNX file (opsets 7 to 18), with its weights, ready for eval-mode
  * forward: nodes become ordnet layers named after the nodes, initializers their weights.
- * An operator, attribute or opset ordnet cannot run is an error naming the node, its op
- * type and what is missing; a damaged file is an error, never a crash. A Softmax at the
- * output is dropped (ordnet models output logits) and a note says so (on_model_notes). */
+ * Every graph output is an output of the model (on_model_num_outputs ...), with its ONNX
+ * name and dimensions; the first is the last layer. An operator, attribute or opset ordnet
+ * cannot run is an error naming the node, its op type, the opset and what is missing; a
+ * damaged file is an error, never a crash. A Softmax at an output is dropped (ordnet
+ * models output logits) and a note says so (on_model_notes). */
 on_model *on_onnx_load(const char *path, on_error *err);
 /* The same from the bytes of a file in memory; label names the source in errors. */
 on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err);
@@ -494,9 +496,9 @@ typedef struct on_onnx_feed {
  * initializer that no feed names (or the first of them, when feeds name all); every other
  * input without an initializer must be fed and becomes a constant, as an initializer would
  * (a feed naming an input that has one replaces it). Without feeds, such an input is an
- * error naming it. *data_feed (may be NULL) gets the index of the feed naming the data
- * input, -1 when none; that feed's array also gives the input dimensions the file leaves
- * open. */
+ * error naming it. A feed with a NULL or empty name is the data's value. *data_feed (may be
+ * NULL) gets the index of the feed naming the data input (else of the unnamed one), -1 when
+ * none; that feed's array gives the input dimensions the file leaves open (a symbolic H, W). */
 on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
                              int *data_feed, on_error *err);
 on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
