@@ -15,22 +15,6 @@
 #include <math.h>
 #include <string.h>
 
-int ox_per_channel(const ox_const *c, int orank, int C, float *out) {
-    if (!c->f) return -1;
-    if (c->size == 1) {
-        for (int k = 0; k < C; k++) out[k] = c->f[0];
-        return 0;
-    }
-    if (c->size != (size_t)C || c->ndims < 1) return -1;
-    /* right-aligned against [N, C, d2, ...]: the C must sit at axis 1 */
-    int pos = -1;
-    for (int k = 0; k < c->ndims; k++)
-        if (c->dims[k] == C) pos = k;
-    if (pos < 0 || c->ndims - pos != orank - 1) return -1;
-    memcpy(out, c->f, sizeof(float) * (size_t)C);
-    return 0;
-}
-
 static const Onnx__NodeProto *producer(const ox_ctx *cx, int v, const char *op) {
     if (v < 0 || cx->v[v].producer < 0) return NULL;
     const Onnx__NodeProto *n = cx->g->node[cx->v[v].producer];

@@ -54,12 +54,12 @@ typedef struct on_param_desc {
 /* Everything a kernel needs for one call; forward and backward share it. */
 typedef struct on_call {
     const on_attrs *a;
-    int n;               /* samples in this batch */
-    on_shape xs, ys;     /* per-sample shapes of the (first) input and the output */
-    const float *x, *x2; /* the (first) input; x2: add's second (until add is a merge) */
-    float *y;            /* output */
-    const float *dy;     /* backward: gradient of the output */
-    float *dx, *dx2;     /* backward: gradient of the (first) input, OVERWRITTEN; may be NULL */
+    int n;           /* samples in this batch */
+    on_shape xs, ys; /* per-sample shapes of the (first) input and the output */
+    const float *x;  /* the (first) input */
+    float *y;        /* output */
+    const float *dy; /* backward: gradient of the output */
+    float *dx;       /* backward: gradient of the (first) input, OVERWRITTEN; may be NULL */
     /* Ops with several inputs (ninputs == ON_NINPUTS_ANY) read them all here: input k is
      * xin[k] of per-sample shape xsin[k] (x == xin[0], xs == xsin[0]); its gradient goes
      * to dxin[k] (may be NULL), ADDED to when dx_add[k] (another consumer wrote it first),
