@@ -59,31 +59,37 @@ echo "train: one process, 2 threads" >&2
 "$ordnet" "${train[@]}" --threads 2 >"$out/train-2.log"
 echo "train: one process, 1 thread" >&2
 "$ordnet" "${train[@]}" --threads 1 >"$out/train-1.log"
+# a step's fixed cost (optimizer, per-layer overheads) against its cost per sample, from
+# one-thread steps at two batch sizes: the data-parallel model needs both
+bsecs=3
+[ $tiny = 1 ] && bsecs=0.3
+bench_ips() {
+    "$ordnet" bench --threads 1 --batch "$1" --seconds "$bsecs" --train-only --no-layers --json |
+        tr ',' '\n' | sed -n 's/.*"train_images_per_s": *\([0-9.]*\).*/\1/p'
+}
+echo "bench: one thread, batch 128 and 8" >&2
+b128=$(bench_ips 128)
+b8=$(bench_ips 8)
 ips_mpi=$(ips "$out/train-mpi.log")
 ips_two=$(ips "$out/train-2.log")
 ips_one=$(ips "$out/train-1.log")
-params=$("$ordnet" summary 2>/dev/null | sed -n 's/.*[Tt]otal[^0-9]*\([0-9][0-9,]*\).*/\1/p' | tr -d , | head -1)
+ref="input(28,28,1) conv2d(32,3,same) bn relu maxpool dropout(0.2) conv2d(64,3,same) bn relu maxpool dropout(0.2) flatten dense(10)"
+params=$("$ordnet" summary "$ref" | sed -n 's/^Trainable params: \([0-9,]*\).*/\1/p' | tr -d ,)
 
 # --- 3. the paper model ---
 /usr/bin/python3 - "$out" "$t_mpi" "$t_jobs" "$t_one" "$ips_mpi" "$ips_two" "$ips_one" \
-    "${params:-0}" <<'PY'
-import json, math, os, sqlite3, sys, time
-out, t_mpi, t_jobs, t_one, ips_mpi, ips_two, ips_one, params = sys.argv[1:]
+    "${params:-0}" "$b128" "$b8" <<'PY'
+import math, os, re, sqlite3, sys, time
+out, t_mpi, t_jobs, t_one, ips_mpi, ips_two, ips_one, params, b128, b8 = sys.argv[1:]
 t_mpi, t_jobs, t_one = float(t_mpi), float(t_jobs), float(t_one)
 ips_mpi, ips_two, ips_one, params = float(ips_mpi), float(ips_two), float(ips_one), int(params)
+b128, b8 = float(b128), float(b8)
 
-# runs of the one-thread study (the --jobs 2 one: one thread a run, like a rank)
-res = json.load(open(os.path.join(out, "jobs", "results.json")))
-study = res.get("study", {})
-epochs = study.get("epochs", 3) if isinstance(study, dict) else 3
-runs = [r["epoch_seconds"] * epochs for r in res["runs"]]
+# each run's wall time (training, evaluation, inference timing) in the --jobs 2 study: one
+# thread a run, two at once on two cores, as ranks of one thread would run them
+runs = [float(m) for m in re.findall(r"\(([0-9.]+)s; ETA", open(os.path.join(out, "jobs.log")).read())]
 R = len(runs)
 t_run, t_max = sum(runs) / R, max(runs)
-# a run's wall time includes data loading, evaluation and the inference timing: scale the
-# training-only times so that two workers' total matches the measured --jobs 2 wall time
-over = max(1.0, t_jobs * 2 / sum(runs))
-runs = [r * over for r in runs]
-t_run, t_max = t_run * over, t_max * over
 
 # an SQLite commit as rank 0 makes them (WAL, one row a transaction)
 db = sqlite3.connect(os.path.join(out, "commit.sqlite"), isolation_level=None)
@@ -97,6 +103,10 @@ t_commit = (time.perf_counter() - t0) / n
 
 B = 128
 t_step1 = B / ips_one                  # one rank (one thread) on the whole batch
+# t(b) = fixed + b * per_sample, from `ordnet bench` steps of 128 and 8 samples
+t128, t8 = 128 / b128, 8 / b8
+per_sample = (t128 - t8) / 120
+fixed = max(0.0, t8 - 8 * per_sample)
 grad_bytes = 4 * (params + 2)          # the allreduce: gradients + loss + correct count
 result_bytes = 4096 + 5 * 8 + 512 + 8  # on_study_result + error + ids, one message a run
 
@@ -106,17 +116,19 @@ def study_wall(P):
     loads = [0.0] * P
     for r in sorted(runs, reverse=True):
         i = loads.index(min(loads)); loads[i] += r
-    wall = max(loads) + 2 * t_commit * math.ceil(R / P)
+    # rank 0 claims and stores every run, one transaction each, one after another
+    wall = max(max(loads) + 2 * t_commit, 2 * len(runs) * t_commit)
     return wall, sum(runs) / (P * wall)
 
-def train_step(P, gbps, alpha):
+def train_step(P, gbps, alpha, B=B):
     b = B / P
     if b < 1:
         return None
-    compute = t_step1 / P
+    compute = fixed + math.ceil(b) * per_sample
     bw = gbps * 1e9 / 8
     ring = 2 * (P - 1) / P * grad_bytes / bw + 2 * (P - 1) * alpha
-    return compute + ring, (t_step1 / P) / (compute + ring), ring
+    one = fixed + B * per_sample
+    return compute + ring, one / (P * (compute + ring)), ring
 
 print("## Measured (bench/scale.sh, %s)\n" % time.strftime("%Y-%m-%d"))
 print("| what | value |\n| --- | --- |")
@@ -129,6 +141,7 @@ print(f"| training, one process, 1 thread | {ips_one:.0f} img/s |")
 print(f"| runs in the study | {R} |")
 print(f"| time per run, one thread (mean / slowest) | {t_run:.1f} s / {t_max:.1f} s |")
 print(f"| time per training step, batch {B}, one thread | {t_step1*1e3:.1f} ms |")
+print(f"| a step's fixed cost + cost per sample (ordnet bench, one thread) | {fixed*1e3:.2f} ms + {per_sample*1e3:.3f} ms |")
 print(f"| gradient bytes per step (allreduce) | {grad_bytes} ({params} parameters) |")
 print(f"| messages: study | 2 per run (a 4-byte job out, a {result_bytes}-byte result back) |")
 print(f"| messages: training | 1 allreduce per step |")
@@ -147,4 +160,20 @@ for P in (2, 8, 64, 512):
             print(f"| {P} | {B/P:.2f} | {gbps} Gb/s | - | - | no sample for some ranks |")
         else:
             print(f"| {P} | {B/P:.0f} | {gbps} Gb/s | {s[0]*1e3:.2f} ms | {s[2]*1e3:.2f} ms | {100*s[1]:.0f}% |")
+print("\nWith the global batch grown to 16 samples a rank (weak scaling; the learning rate must")
+print("follow):\n")
+print("| ranks | global batch | link | step | allreduce | efficiency |\n| --- | --- | --- | --- | --- | --- |")
+for P in (8, 64, 512):
+    for gbps, alpha in ((10, 20e-6), (100, 5e-6)):
+        s = train_step(P, gbps, alpha, 16 * P)
+        print(f"| {P} | {16*P} | {gbps} Gb/s | {s[0]*1e3:.2f} ms | {s[2]*1e3:.2f} ms | {100*s[1]:.0f}% |")
+print("\nThe study with more runs (seeds x classes), at the measured time per run:\n")
+print("| runs | ranks | study wall | efficiency |\n| --- | --- | --- | --- |")
+base = list(runs)
+for mult in (10, 100):
+    runs[:] = base * mult
+    R = len(runs)
+    for P in (64, 512):
+        w, e = study_wall(P)
+        print(f"| {R} | {P} | {w:.0f} s | {100*e:.0f}% |")
 PY
