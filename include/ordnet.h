@@ -316,13 +316,19 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
  * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
  * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
  * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
- * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
- * rank. Every process must call this with the same model, data, recipe and size. */
+ * each process's own (as PyTorch's DistributedDataParallel) unless sync_bn is set;
+ * dropout masks are drawn per rank. Every process must call this with the same model, data, recipe
+ * and size. */
 typedef struct on_train_dist {
     int rank, size;
     /* sum x[0..n) elementwise over the processes, in place; 0 on success */
     int (*allreduce)(void *ctx, float *x, size_t n);
     void *ctx;
+    /* NULL: BatchNorm's batch statistics are each process's own. Else BatchNorm uses the
+     * whole batch's (PyTorch's SyncBatchNorm): this sums n doubles over the processes in
+     * place, twice per BatchNorm layer and step; every process then needs a sample of
+     * every batch. */
+    int (*sync_bn)(void *ctx, double *x, size_t n);
 } on_train_dist;
 
 /* on_train, data-parallel when dist is not NULL (and dist->size > 1). */

@@ -50,6 +50,10 @@ struct on_model {
     int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
     double *prof; /* on_model_profile: seconds per node, forward [0, nn) then backward */
+    /* set by on_train_distributed with sync_bn (see on_call.sync) */
+    int (*sync)(void *ctx, double *x, size_t n);
+    void *sync_ctx;
+    double *sync_buf;
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

@@ -18,7 +18,7 @@
 typedef struct group {
     int size;
     pthread_barrier_t bar;
-    float *slot[MAXR];
+    void *slot[MAXR];
 } group;
 
 typedef struct rank_ctx {
@@ -27,23 +27,26 @@ typedef struct rank_ctx {
 } rank_ctx;
 
 /* every rank publishes its buffer, then each sums them all in rank order */
-static int thread_allreduce(void *ctx, float *x, size_t n) {
-    rank_ctx *r = ctx;
-    group *g = r->g;
-    g->slot[r->rank] = x;
-    pthread_barrier_wait(&g->bar);
-    float *sum = malloc(sizeof(float) * n);
-    for (size_t i = 0; i < n; i++) {
-        float s = 0;
-        for (int k = 0; k < g->size; k++) s += g->slot[k][i];
-        sum[i] = s;
+#define ALLREDUCE(NAME, T)                                                                         \
+    static int NAME(void *ctx, T *x, size_t n) {                                                   \
+        rank_ctx *r = ctx;                                                                         \
+        group *g = r->g;                                                                           \
+        g->slot[r->rank] = x;                                                                      \
+        pthread_barrier_wait(&g->bar);                                                             \
+        T *sum = malloc(sizeof(T) * n);                                                            \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            T s = 0;                                                                               \
+            for (int k = 0; k < g->size; k++) s += ((T *)g->slot[k])[i];                           \
+            sum[i] = s;                                                                            \
+        }                                                                                          \
+        pthread_barrier_wait(&g->bar); /* all have read every slot */                              \
+        memcpy(x, sum, sizeof(T) * n);                                                             \
+        free(sum);                                                                                 \
+        pthread_barrier_wait(&g->bar); /* no slot is rewritten before all wrote theirs */          \
+        return 0;                                                                                  \
     }
-    pthread_barrier_wait(&g->bar); /* all have read every slot */
-    memcpy(x, sum, sizeof(float) * n);
-    free(sum);
-    pthread_barrier_wait(&g->bar); /* no slot is rewritten before all wrote theirs */
-    return 0;
-}
+ALLREDUCE(thread_allreduce, float)
+ALLREDUCE(thread_allreduce_d, double)
 
 typedef struct job {
     const char *spec;
@@ -72,7 +75,7 @@ static void *train_rank(void *arg) {
 
 /* Train `size` ranks on d; returns rank 0's model (the others are compared with it). */
 static on_model *train_ranks(const char *spec, const on_dataset *d, on_train_cfg cfg, int size,
-                             int *ranks_equal) {
+                             int sync, int *ranks_equal) {
     group g = {.size = size};
     pthread_barrier_init(&g.bar, NULL, (unsigned)size);
     job jobs[MAXR];
@@ -80,7 +83,8 @@ static on_model *train_ranks(const char *spec, const on_dataset *d, on_train_cfg
     for (int r = 0; r < size; r++) {
         jobs[r] = (job){.spec = spec, .d = d, .cfg = cfg, .m = fresh(spec)};
         jobs[r].rc = (rank_ctx){&g, r};
-        jobs[r].dist = (on_train_dist){r, size, thread_allreduce, &jobs[r].rc};
+        jobs[r].dist = (on_train_dist){r, size, thread_allreduce, &jobs[r].rc,
+                                       sync ? thread_allreduce_d : NULL};
     }
     for (int r = 0; r < size; r++) pthread_create(&th[r], NULL, train_rank, &jobs[r]);
     int ok = 1;
@@ -139,7 +143,7 @@ int main(void) {
     CHECK(!on_train(one, &d, NULL, &cfg, NULL, NULL, &err), "one process: %s", err.msg);
     for (int size = 2; size <= 3; size++) {
         int equal = 0;
-        on_model *r0 = train_ranks(plain, &d, cfg, size, &equal);
+        on_model *r0 = train_ranks(plain, &d, cfg, size, 0, &equal);
         CHECK(equal, "%d ranks end with bit-identical weights", size);
         float diff = max_rel_diff(one, r0);
         printf("%d ranks vs one process: largest relative weight difference %.2g\n", size, diff);
@@ -153,7 +157,7 @@ int main(void) {
     adam.batch = 24;
     adam.clip = 0.5f;
     int equal = 0;
-    on_model *a = train_ranks(plain, &d, adam, 3, &equal);
+    on_model *a = train_ranks(plain, &d, adam, 3, 0, &equal);
     on_model *a1 = fresh(plain);
     CHECK(!on_train(a1, &d, NULL, &adam, NULL, NULL, &err), "adamw: %s", err.msg);
     CHECK(equal && max_rel_diff(a1, a) < 1e-3f, "AdamW + clipping over 3 ranks: %.2g",
@@ -161,21 +165,54 @@ int main(void) {
     on_model_free(a);
     on_model_free(a1);
     /* BatchNorm per rank and dropout per rank: the weights still agree across ranks */
-    on_model *b0 = train_ranks(bn, &d, cfg, 3, &equal);
+    on_model *b0 = train_ranks(bn, &d, cfg, 3, 0, &equal);
     CHECK(equal, "with BatchNorm and dropout the ranks still share the weights");
     on_model *b1 = fresh(bn);
     CHECK(!on_train(b1, &d, NULL, &cfg, NULL, NULL, &err), "%s", err.msg);
     CHECK(max_rel_diff(b0, b1) > 0, "per-rank batch statistics make another run than one process");
     on_model_free(b0);
     on_model_free(b1);
+    /* synchronized BatchNorm: the whole batch's statistics, so (without dropout) the ranks
+     * train as one process does, weights and running statistics; 96 samples, batch 32 */
+    const char *bn_only = "input(8,8,1) conv2d(4,3,same) bn relu maxpool flatten dense(4)";
+    on_dataset d96 = synthetic(96);
+    on_model *sb1 = fresh(bn_only);
+    CHECK(!on_train(sb1, &d96, NULL, &cfg, NULL, NULL, &err), "%s", err.msg);
+    for (int size = 2; size <= 3; size++) {
+        on_model *sb = train_ranks(bn_only, &d96, cfg, size, 1, &equal);
+        float dw = max_rel_diff(sb1, sb), ds = 0;
+        for (size_t i = 0; i < sb->ns; i++) {
+            float e = fabsf(sb->state[i] - sb1->state[i]) / (1e-3f + fabsf(sb1->state[i]));
+            if (e > ds) ds = e;
+        }
+        printf("--sync-bn, %d ranks vs one process: weights %.2g, running statistics %.2g\n", size,
+               dw, ds);
+        CHECK(equal, "--sync-bn: %d ranks share weights and running statistics", size);
+        CHECK(dw < 1e-4f && ds < 1e-4f, "--sync-bn over %d ranks trains as one process", size);
+        on_model_free(sb);
+    }
+    /* and without it, per-rank statistics train another model */
+    on_model *pb = train_ranks(bn_only, &d96, cfg, 2, 0, &equal);
+    CHECK(max_rel_diff(sb1, pb) > 1e-3f, "per-rank BatchNorm differs from one process: %.2g",
+          max_rel_diff(sb1, pb));
+    on_model_free(pb);
+    on_model_free(sb1);
+    on_dataset_free(&d96);
+    /* every rank needs a sample of every batch: 97 samples leave a last batch of 1 */
+    on_train_dist lone = {0, 3, thread_allreduce, NULL, thread_allreduce_d};
+    on_model *lm = fresh(bn_only);
+    CHECK(on_train_distributed(lm, &d, NULL, &cfg, &lone, NULL, NULL, &err) != 0 &&
+              strstr(err.msg, "the last batch has 1"),
+          "--sync-bn with a last batch of 1 sample over 3 ranks is refused: %s", err.msg);
+    on_model_free(lm);
     /* size 1: on_train bit for bit */
     on_model *s1 = fresh(bn), *s2 = fresh(bn);
-    on_train_dist solo = {0, 1, NULL, NULL};
+    on_train_dist solo = {0, 1, NULL, NULL, NULL};
     CHECK(!on_train_distributed(s1, &d, NULL, &cfg, &solo, NULL, NULL, &err) &&
               !on_train(s2, &d, NULL, &cfg, NULL, NULL, &err) &&
               !memcmp(s1->params, s2->params, sizeof(float) * s1->np),
           "a group of one is on_train");
-    on_train_dist bad = {3, 2, thread_allreduce, NULL};
+    on_train_dist bad = {3, 2, thread_allreduce, NULL, NULL};
     CHECK(on_train_distributed(s1, &d, NULL, &cfg, &bad, NULL, NULL, &err) != 0 &&
               strstr(err.msg, "rank 3 of 2"),
           "rank 3 of 2 is refused: %s", err.msg);

@@ -10,8 +10,10 @@
  * In a build without MPI it checks only that ordnet refuses to run under an MPI launcher
  * (the launcher's variables set by hand). */
 #include "check.h"
+#include "graph.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -261,6 +263,42 @@ static void test_train(void) {
     CHECK(same_file(c1, c3), "the resumed run ends with the uninterrupted run's checkpoint");
 }
 
+/* --sync-bn: BatchNorm over the whole batch, so without dropout the ranks train what one
+ * process trains, to the rounding of the gradient sum. SGD: AdamW divides each step by
+ * the root of its running squared gradient, which turns the rounding of near-zero
+ * gradients into full-size steps of another sign, so its runs drift apart faster. */
+static void test_sync_bn(void) {
+    char c1[160], c3[160], log[200];
+    snprintf(c1, sizeof c1, "%s/one-bn.ckpt", dir);
+    snprintf(c3, sizeof c3, "%s/sync-bn.ckpt", dir);
+    snprintf(log, sizeof log, "%s/sync.log", dir);
+#define BN_MODEL "input(28,28,1) conv2d(8,3,same) bn relu maxpool flatten dense(10)"
+#define BN_ARGS                                                                                    \
+    "train", BN_MODEL, "--limit", "600", "--epochs", "1", "--batch", "50", "--opt", "sgd",         \
+        "--threads", "1"
+    const char *one[] = {ORDNET_BIN, BN_ARGS, "-o", c1, NULL};
+    const char *sync[] = {MPI_ARGS, ORDNET_BIN, BN_ARGS, "--sync-bn", "-o", c3, NULL};
+    CHECK(run(one, log, 300) == 0, "one process");
+    int rc = run(sync, log, 300);
+    char *txt = slurp(log);
+    CHECK(rc == 0 && txt && strstr(txt, "over all ranks (--sync-bn)"), "mpirun ... --sync-bn: %s",
+          txt ? txt : "");
+    free(txt);
+    on_error err;
+    on_model *a = on_checkpoint_load(c1, NULL, &err), *b = on_checkpoint_load(c3, NULL, &err);
+    double d2 = 0, n2 = 0;
+    int same = a && b && a->np == b->np && a->ns == b->ns;
+    for (size_t i = 0; same && i < a->np; i++) {
+        d2 += (double)(a->params[i] - b->params[i]) * (a->params[i] - b->params[i]);
+        n2 += (double)a->params[i] * a->params[i];
+    }
+    double rel = same && n2 > 0 ? sqrt(d2 / n2) : 1;
+    printf("--sync-bn over 3 ranks vs one process: |w1 - w3| / |w1| = %.2g\n", rel);
+    CHECK(rel < 1e-4, "--sync-bn over 3 ranks trains as one process: %.2g", rel);
+    on_model_free(a);
+    on_model_free(b);
+}
+
 static void test_refusals(void) {
     char log[200];
     snprintf(log, sizeof log, "%s/ops.log", dir);
@@ -305,6 +343,7 @@ int main(void) {
     test_study_same_numbers();
     test_study_kill();
     test_train();
+    test_sync_bn();
 #endif
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
