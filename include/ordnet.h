@@ -475,6 +475,8 @@ typedef struct on_study_cfg {
                            runs of the block's layers become the slots */
     const char *block;  /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
     const char *orders; /* NULL: every permutation; else "o1;o2;..." */
+    /* jobs: the CLI's --jobs (worker processes); on_study_run itself trains one run at a
+     * time (other executors: src/study/runner.h, docs/SCALE.md) */
     int seeds, epochs, limit, test_limit, jobs, threads;
     const char *data, *out;
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
