@@ -218,11 +218,26 @@ static void test_claims(void) {
     on_study_plan_free(p);
 }
 
+/* Runs that fail (training diverges) are reported once each, not retried forever, and
+ * leave neither rows nor claims. */
+static void test_failures(void) {
+    clean();
+    on_error err;
+    on_study_cfg c = tiny();
+    c.train.lr = 1e30f;
+    int rc = on_study_run(&c, &err);
+    CHECK(rc != 0 && strstr(err.msg, "4 runs failed"), "4 diverging runs fail once each: %s",
+          rc ? err.msg : "no error");
+    CHECK(sql_int("SELECT count(*) FROM runs") == 0 && sql_int("SELECT count(*) FROM claims") == 0,
+          "and leave no row and no claim");
+}
+
 int main(void) {
     on_set_threads(1);
     snprintf(out, sizeof out, "/tmp/ordnet-claims-%d", (int)getpid());
     test_claims();
     test_two_processes();
+    test_failures();
     clean();
     return check_done();
 }

@@ -155,8 +155,9 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
         slot_job[slot] = -1;
         running--;
         if (w == 0 && on_study_store(p, job, &r, &e2)) w = 1;
-        if (w) {
+        if (w) { /* given back to other processes, not to this one: it would fail again */
             on_study_release(p, job);
+            p->running[job] = -1;
             on_study_say(c, "run {%s} seed %d FAILED: %s", j->order, j->seed, e2.msg);
             failed++;
             continue;
