@@ -76,6 +76,8 @@ static char *slurp(const char *path) {
     return s;
 }
 
+#ifdef ORDNET_HAVE_MPI
+
 static int sql_int(const char *out, const char *sql) {
     char path[256];
     snprintf(path, sizeof path, "%s/study.sqlite", out);
@@ -92,8 +94,6 @@ static int sql_int(const char *out, const char *sql) {
     sqlite3_close(db);
     return n;
 }
-
-#ifdef ORDNET_HAVE_MPI
 
 #define MPI_ARGS MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "3"
 

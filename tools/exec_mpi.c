@@ -43,6 +43,14 @@ int mpi_size(void) {
     return 1;
 }
 void mpi_finalize(void) {}
+void mpi_abort(int code) {
+    (void)code;
+}
+int mpi_train_dist(on_train_dist *d, int sync_bn) {
+    (void)d;
+    (void)sync_bn;
+    return -1;
+}
 
 #else
 
