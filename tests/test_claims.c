@@ -187,6 +187,23 @@ static void test_claims(void) {
     on_study_plan_free(p);
     CHECK(sql_int("SELECT count(*) FROM claims") == 1, "closing drops this owner's claims");
 
+    /* the heartbeat: a claim held longer than the stale limit stays fresh */
+    clean();
+    if (!(p = opened(&pending))) return;
+    on_study_set_stale(p, 0.4);
+    CHECK(on_study_claim(p, &job, &held, &err) == 1, "claim");
+    struct timespec nap = {1, 0};
+    nanosleep(&nap, NULL);
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    char q[200];
+    snprintf(q, sizeof q, "SELECT CAST((%.3f - beat) * 1000 AS INT) FROM claims",
+             (double)t.tv_sec + 1e-9 * t.tv_nsec);
+    int age_ms = sql_int(q);
+    CHECK(age_ms >= 0 && age_ms < 400, "after 1 s the heartbeat is %d ms old (stale at 400)",
+          age_ms);
+    on_study_plan_free(p);
+
     /* an owner on this host that died: taken over at once, though its heartbeat is fresh */
     clean();
     if (!(p = opened(&pending))) return;
