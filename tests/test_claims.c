@@ -208,7 +208,11 @@ static void test_claims(void) {
     clean();
     if (!(p = opened(&pending))) return;
     pid_t dead = fork();
-    if (dead == 0) _exit(0);
+    if (dead ==
+        0) { /* exec, not exit: a forked copy of this process would leave valgrind a leak report */
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(0);
+    }
     waitpid(dead, NULL, 0);
     snprintf(owner, sizeof owner, "%s:%d", host, (int)dead);
     plant(p, owner, 0);
