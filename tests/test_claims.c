@@ -207,9 +207,9 @@ static void test_claims(void) {
     /* an owner on this host that died: taken over at once, though its heartbeat is fresh */
     clean();
     if (!(p = opened(&pending))) return;
+    /* exec, not exit: a forked copy of this process would leave valgrind a leak report */
     pid_t dead = fork();
-    if (dead ==
-        0) { /* exec, not exit: a forked copy of this process would leave valgrind a leak report */
+    if (dead == 0) {
         execl("/bin/true", "true", (char *)NULL);
         _exit(0);
     }
