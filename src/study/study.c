@@ -162,18 +162,7 @@ static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, ch
     snprintf(out, 32, "%08lx", crc32(0, (const Bytef *)buf, (uInt)strlen(buf)));
 }
 
-on_study_cfg on_study_defaults(void) {
-    on_study_cfg c = {.block = "bn,relu,maxpool,dropout(0.2)",
-                      .seeds = 3,
-                      .epochs = 3,
-                      .limit = 12000,
-                      .test_limit = 5000,
-                      .jobs = 1,
-                      .data = "fashion-mnist",
-                      .out = "study-out"};
-    c.train = on_train_defaults();
-    return c;
-}
+/* on_study_defaults() is in defaults.c: builds without SQLite have it too. */
 
 /* The template and the block's tokens from the model (text with braces, a file, or none). */
 static int plan_template(on_study_plan *p, on_error *err) {
