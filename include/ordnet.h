@@ -347,13 +347,19 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
  * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
  * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
  * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
- * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
- * rank. Every process must call this with the same model, data, recipe and size. */
+ * each process's own (as PyTorch's DistributedDataParallel) unless sync_bn is set;
+ * dropout masks are drawn per rank. Every process must call this with the same model, data, recipe
+ * and size. */
 typedef struct on_train_dist {
     int rank, size;
     /* sum x[0..n) elementwise over the processes, in place; 0 on success */
     int (*allreduce)(void *ctx, float *x, size_t n);
     void *ctx;
+    /* NULL: BatchNorm's batch statistics are each process's own. Else BatchNorm uses the
+     * whole batch's (PyTorch's SyncBatchNorm): this sums n doubles over the processes in
+     * place, twice per BatchNorm layer and step; every process then needs a sample of
+     * every batch. */
+    int (*sync_bn)(void *ctx, double *x, size_t n);
 } on_train_dist;
 
 /* on_train, data-parallel when dist is not NULL (and dist->size > 1). */
@@ -554,6 +560,8 @@ typedef struct on_study_cfg {
                            runs of the block's layers become the slots */
     const char *block;  /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
     const char *orders; /* NULL: every permutation; else "o1;o2;..." */
+    /* jobs: the CLI's --jobs (worker processes); on_study_run itself trains one run at a
+     * time (other executors: src/study/runner.h, docs/SCALE.md) */
     int seeds, epochs, limit, test_limit, jobs, threads;
     const char *data, *out;
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */

@@ -102,18 +102,21 @@ static int run(args *a) {
         fprintf(stderr, "ordnet study: --jobs under mpirun: the ranks are the workers (-np)\n");
         return 2;
     }
+    if (mpi && c.budget > 0) { /* the adaptive rounds run in one process */
+        fprintf(stderr,
+                "ordnet study: --budget (adaptive seeds) runs in one process, not under mpirun\n");
+        return 2;
+    }
     if (c.jobs > 1 && !c.threads)
         c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
     c.log = json || rank ? NULL : print_line;
     on_error err;
-    int rc = mpi          ? exec_mpi_study(&c, &err)
-             : c.jobs > 1 ? study_jobs(&c, &err)
-                          : on_study_run(&c, &err);
+    int rc = mpi            ? exec_mpi_study(&c, &err)
+             : c.budget > 0 ? on_study_adaptive(&c, &err)
+             : c.jobs > 1   ? study_jobs(&c, &err)
+                            : on_study_run(&c, &err);
     if (rc) {
-    }
-
-    if (c.budget > 0 ? on_study_adaptive(&c, &err) : on_study_run(&c, &err)) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
     }
