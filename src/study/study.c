@@ -283,7 +283,7 @@ static int run_one(const char *text, int seed, const on_study_cfg *c, const on_d
     on_model *m = on_model_from_spec(text, err);
     if (!m) return -1;
     on_train_cfg tc = c->train;
-    tc.seed = (uint64_t)seed;
+    tc.seed = (uint64_t)seed + (uint64_t)c->seed_base; /* another set of seeds: --seed-base */
     tc.epochs = c->epochs;
     on_model_init(m, tc.seed);
     memset(r, 0, sizeof *r);
@@ -320,6 +320,8 @@ static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, ch
                                 c->train.smoothing, c->train.opt, c->train.augment);
     for (int i = 0; i <= t->nslots && k < sizeof buf; i++)
         k += (size_t)snprintf(buf + k, sizeof buf - k, "%s{}", t->seg[i]);
+    if (c->seed_base && k < sizeof buf) /* another seed set is another study */
+        snprintf(buf + k, sizeof buf - k, "|seeds+%d", c->seed_base);
     snprintf(out, 32, "%08lx", crc32(0, (const Bytef *)buf, (uInt)strlen(buf)));
 }
 
