@@ -571,6 +571,8 @@ typedef struct on_study_cfg {
                          (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
     int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
     int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
+    int seed_base;    /* seed s of the study trains with seed s + seed_base: another seed set
+                         (a separate study in the store); 0 by default */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training

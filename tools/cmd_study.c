@@ -65,6 +65,8 @@ static int run(args *a) {
             c.jobs = (int)opt_num(a, 1, 64);
         else if (is_opt(a, "--threads"))
             c.threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--seed-base"))
+            c.seed_base = (int)opt_num(a, 0, 1e9);
         else if (is_opt(a, "--budget")) {
             const char *v = opt_value(a);
             if (v && parse_duration(v, &c.budget)) {
@@ -154,6 +156,7 @@ const command cmd_study = {
     "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
     "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
     "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+    "  --seed-base N          seeds N+1, N+2, ...: another set of seeds (a separate study)\n"
     "  --budget TIME          then more seeds for the classes not yet decided against the\n"
     "                         best, until decided or TIME (600, 90s, 10m, 1h) is spent\n"
     "  --json                 no progress lines; print results.json at the end\n"

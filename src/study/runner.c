@@ -72,7 +72,7 @@ int on_study_run_job(on_study_plan *p, int i, on_study_result *r, on_error *err)
     free(text);
     if (!m) return -1;
     on_train_cfg tc = p->c.train;
-    tc.seed = (uint64_t)j->seed;
+    tc.seed = (uint64_t)j->seed + (uint64_t)p->c.seed_base; /* another seed set: --seed-base */
     tc.epochs = p->c.epochs;
     tc.start_epoch = 0;
     on_model_init(m, tc.seed);
