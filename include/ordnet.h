@@ -2,7 +2,8 @@
  *
  * Tutorial
  * --------
- * A model is a sequence of layers (plus residual Adds) over a per-sample input shape.
+ * A model is a graph of layers over a per-sample input shape: mostly a chain, with merges
+ * (residual adds, concatenations, gates) that take several earlier layers.
  * Build one from the compact one-line form, compile it for a batch size, then run
  * forward / loss / backward / step:
  *
@@ -55,7 +56,14 @@
 extern "C" {
 #endif
 
-#define ORDNET_VERSION "0.1.0"
+#define ORDNET_VERSION "0.2.0"
+
+/* The library's version (ORDNET_VERSION of the build, which may differ from the header a
+ * program was compiled with) and its optional parts, space-separated among "onnx" (ONNX
+ * files), "sqlite" (the order study), "png" (PNG images) and "openblas". A part left out
+ * of the build makes its calls fail with "ordnet was built without ... support". */
+const char *on_version(void);
+const char *on_build_features(void);
 
 /* An error message; filled by failing calls. */
 typedef struct on_error {
@@ -138,6 +146,15 @@ int on_model_add_residual(on_model *m, int other, on_error *err);
 int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a, const char *name,
                     on_error *err);
 int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err);
+/* A merge of n >= 2 nodes (add, multiply, subtract, divide, average, maximum, minimum,
+ * concat): inputs[0 .. n). Elementwise merges take inputs of the output's shape or a
+ * per-channel gate ((C), (C,1) or (C,1,1)) broadcast over space; concat joins along
+ * a->axis (0: channels). a may be NULL (the op's defaults). */
+int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                       const char *name, on_error *err);
+/* Any op: one input (n = 1) or a merge. Model rebuilders use it for every node. */
+int on_model_add_node(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                      const char *name, on_error *err);
 /* Parse the compact one-line form and append its layers. Tokens are op names with
  * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
 int on_model_add_spec(on_model *m, const char *spec, on_error *err);
@@ -175,6 +192,9 @@ const char *on_model_node_name(const on_model *m, int i);
 const on_op *on_model_node_op(const on_model *m, int i);
 on_shape on_model_node_shape(const on_model *m, int i);
 on_shape on_model_output_shape(const on_model *m);
+/* The nodes feeding node i (> 0): how many, and the k-th; -1 when out of range. */
+int on_model_node_num_inputs(const on_model *m, int i);
+int on_model_node_input(const on_model *m, int i, int k);
 size_t on_model_num_params(const on_model *m); /* trainable floats */
 
 /* Cost of one layer for a batch of one sample. */
@@ -314,6 +334,25 @@ typedef int (*on_train_cb)(void *user, const on_epoch_report *r);
 int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const on_train_cfg *cfg,
              on_train_cb cb, void *user, on_error *err);
 
+/* Data-parallel training over `size` processes (docs/SCALE.md): each takes its share of
+ * every batch (contiguous slices), and after the backward pass the processes' gradients,
+ * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
+ * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
+ * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
+ * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
+ * rank. Every process must call this with the same model, data, recipe and size. */
+typedef struct on_train_dist {
+    int rank, size;
+    /* sum x[0..n) elementwise over the processes, in place; 0 on success */
+    int (*allreduce)(void *ctx, float *x, size_t n);
+    void *ctx;
+} on_train_dist;
+
+/* on_train, data-parallel when dist is not NULL (and dist->size > 1). */
+int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset *test,
+                         const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
+                         void *user, on_error *err);
+
 /* Mean loss and accuracy of m on d in eval mode; confusion (classes x classes, row =
  * true class) is filled when not NULL. */
 int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
@@ -428,10 +467,14 @@ int on_npy_parse(const void *buf, size_t len, const char *label, on_array *out, 
 /* Write prod(dims) floats as a float32 .npy file, atomically (temp file + rename). */
 int on_npy_save(const char *path, const float *data, int ndim, const int64_t *dims, on_error *err);
 void on_array_free(on_array *a); /* frees data and zeroes *a; NULL is fine */
+/* Write n arrays as a NumPy .npz (numpy.savez: a zip of NAME.npy members, stored),
+ * atomically; numpy.load(path)[names[k]] is arrays[k]. */
+int on_npz_save(const char *path, int n, const char *const *names, const on_array *arrays,
+                on_error *err);
 
 /* --- ONNX (src/onnx/, docs/ONNX.md) ----------------------------------------------- */
 
-/* A model from an ONNX file (opsets 11 to 18), with its weights, ready for eval-mode
+/* A model from an ONNX file (opsets 7 to 18), with its weights, ready for eval-mode
  * forward: nodes become ordnet layers named after the nodes, initializers their weights.
  * An operator, attribute or opset ordnet cannot run is an error naming the node, its op
  * type and what is missing; a damaged file is an error, never a crash. A Softmax at the
@@ -439,12 +482,48 @@ void on_array_free(on_array *a); /* frees data and zeroes *a; NULL is fine */
 on_model *on_onnx_load(const char *path, on_error *err);
 /* The same from the bytes of a file in memory; label names the source in errors. */
 on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err);
+/* A value for a graph input that has no initializer (ordnet run --input NAME=FILE.npy). */
+typedef struct on_onnx_feed {
+    const char *name;
+    const on_array *value;
+} on_onnx_feed;
+/* on_onnx_load with values for graph inputs. The data input is the first input without an
+ * initializer that no feed names (or the first of them, when feeds name all); every other
+ * input without an initializer must be fed and becomes a constant, as an initializer would
+ * (a feed naming an input that has one replaces it). Without feeds, such an input is an
+ * error naming it. *data_feed (may be NULL) gets the index of the feed naming the data
+ * input, -1 when none; that feed's array also gives the input dimensions the file leaves
+ * open. */
+on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
+                             int *data_feed, on_error *err);
+on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
+                              const on_onnx_feed *feeds, int nfeeds, int *data_feed, on_error *err);
 /* Write m as an ONNX model (opset 13) at path, atomically. The input is "input" (batch
  * dimension "N"), the output is named after the last layer; a model with input
  * normalization gets it as its first two nodes (Sub, Mul). */
 int on_onnx_save(const on_model *m, const char *path, on_error *err);
 /* The same into a malloc'd buffer (*buf, *len), for callers that store it elsewhere. */
 int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err);
+
+/* --- several outputs, and their shapes outside ordnet (src/outputs.c) ------------ */
+
+/* A model has one output, its last node, unless more are declared: output 0 is always the
+ * last node; outputs 1.. are any nodes (an ONNX graph's further outputs). Every node's
+ * output is kept after a forward, so on_model_output_at reads them all. */
+int on_model_num_outputs(const on_model *m);
+int on_model_output_node(const on_model *m, int k);        /* -1 when k is out of range */
+const float *on_model_output_at(const on_model *m, int k); /* n x its node's shape */
+/* Its name (the ONNX output's, else the node's). */
+const char *on_model_output_name(const on_model *m, int k);
+/* Its per-sample dimensions (batch excluded) as the model's source declares them, e.g.
+ * (C,1,1) after ONNX's GlobalAveragePool where ordnet holds (C); ordnet's own shape when
+ * none were declared or they no longer hold as many values. Returns how many (<= 7). */
+int on_model_output_dims(const on_model *m, int k, int64_t dims[ON_ARRAY_MAX_DIMS]);
+/* Declare output k (0 <= k <= on_model_num_outputs: k equal to it appends one): node
+ * (ignored for k = 0, the last node), name (NULL: the node's) and per-sample dims
+ * (ndims 0: ordnet's shape). The dims must hold as many values as the node's shape. */
+int on_model_set_output(on_model *m, int k, int node, const char *name, int ndims,
+                        const int64_t *dims, on_error *err);
 
 /* --- the order study (src/study/) ---------------------------------------------- */
 
@@ -459,6 +538,9 @@ typedef struct on_study_cfg {
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
     void (*log)(void *user, const char *line); /* progress lines; may be NULL */
     void *user;
+    double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
+                         (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
+    int speed_rounds; /* rounds of the interleaved speed measurement (0: 5; -1: none) */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
@@ -466,6 +548,9 @@ typedef struct on_study_cfg {
 on_study_cfg on_study_defaults(void);
 /* Run (or resume) a study and write its report; see docs/STUDY.md. */
 int on_study_run(const on_study_cfg *cfg, on_error *err);
+/* The same, then more seeds for the classes whose comparison with the best is undecided,
+ * until each is decided, a class has 20 seeds, or cfg->budget seconds are spent. */
+int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

@@ -89,6 +89,34 @@ static void test_case(const char *name) {
     CHECK(x.size == (size_t)n * on_shape_size(in), "%s: the input matches the model's shape", name);
     size_t ny = (size_t)n * on_shape_size(on_model_output_shape(m));
     CHECK(ny == ref.size, "%s: output size %zu, PyTorch's %zu", name, ny, ref.size);
+    /* the output dimensions are ONNX's ((N,C,1,1) after a global pooling), every output */
+    for (int k = 0; k < on_model_num_outputs(m); k++) {
+        on_array rk = {0};
+        char yk[512];
+        snprintf(yk, sizeof yk, DATA "/%s.y%d.npy", name, k);
+        if (k && on_npy_load(yk, &rk, &err)) {
+            CHECK(0, "%s: output %d has no reference %s", name, k, yk);
+            continue;
+        }
+        const on_array *r = k ? &rk : &ref;
+        int64_t d[ON_ARRAY_MAX_DIMS];
+        int nd = on_model_output_dims(m, k, d), same = nd + 1 == r->ndim;
+        for (int i = 0; same && i < nd; i++) same = d[i] == r->dims[i + 1];
+        CHECK(same, "%s: output %d ('%s') has %d dims + N, PyTorch's %d", name, k,
+              on_model_output_name(m, k), nd, r->ndim);
+        if (k) {
+            on_model_compile(m, n, &err);
+            on_model_forward(m, x.data, n, 0);
+            const float *o = on_model_output_at(m, k);
+            double e = o && rk.size == (size_t)n * on_shape_size(on_model_node_shape(
+                                                       m, on_model_output_node(m, k)))
+                           ? relerr(o, rk.data, rk.size)
+                           : INFINITY;
+            if (e > g_worst) g_worst = e;
+            CHECK(e <= TOL, "%s: output %d: error %.3g vs PyTorch", name, k, e);
+        }
+        on_array_free(&rk);
+    }
     int soft = strstr(on_model_notes(m), "Softmax") != NULL;
     float *y = ny == ref.size ? run(m, &x, n) : NULL;
     if (y) {
@@ -176,12 +204,13 @@ static void test_all_cases(void) {
     DIR *d = opendir(DATA);
     CHECK(d != NULL, "%s exists (run from tests/)", DATA);
     if (!d) return;
-    char *names[64];
+    char *names[256];
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < 64) {
+    while ((e = readdir(d)) && n < 256) {
         size_t l = strlen(e->d_name);
-        if (l > 5 && !strcmp(e->d_name + l - 5, ".onnx") && strncmp(e->d_name, "bad_", 4)) {
+        if (l > 5 && !strcmp(e->d_name + l - 5, ".onnx") && strncmp(e->d_name, "bad_", 4) &&
+            strncmp(e->d_name, "feed_", 5)) {
             names[n] = strdup(e->d_name);
             names[n][l - 5] = 0;
             n++;
@@ -189,7 +218,7 @@ static void test_all_cases(void) {
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
-    CHECK(n >= 8, "found %d models", n);
+    CHECK(n >= 29, "found %d models", n);
     for (int i = 0; i < n; i++) {
         test_case(names[i]);
         free(names[i]);
@@ -255,6 +284,42 @@ static void test_structure(void) {
     on_model_free(m);
 }
 
+/* A graph input without an initializer besides the data: refused with its name unless
+ * given (on_onnx_load_feeds); given, it is a constant and the model matches PyTorch. */
+static void test_feeds(void) {
+    on_error err;
+    on_model *m = on_onnx_load(DATA "/feed_conv.onnx", &err);
+    CHECK(!m && strstr(err.msg, "'w'") && strstr(err.msg, "--input w="),
+          "an input without initializer is refused, named: %s", m ? "(loaded)" : err.msg);
+    on_model_free(m);
+    on_array w, x, ref;
+    if (on_npy_load(DATA "/feed_conv.w.npy", &w, &err) ||
+        on_npy_load(DATA "/feed_conv.x.npy", &x, &err) ||
+        on_npy_load(DATA "/feed_conv.y.npy", &ref, &err)) {
+        CHECK(0, "feed_conv data: %s", err.msg);
+        return;
+    }
+    on_onnx_feed f[2] = {{"w", &w}, {"input", &x}};
+    int df = 7;
+    m = on_onnx_load_feeds(DATA "/feed_conv.onnx", f, 1, &df, &err);
+    CHECK(m && df == -1, "fed, it loads (%s); the data is not among the feeds (%d)",
+          m ? "" : err.msg, df);
+    float *y = m ? run(m, &x, (int)x.dims[0]) : NULL;
+    CHECK(y && relerr(y, ref.data, ref.size) <= TOL, "the fed model matches PyTorch");
+    free(y);
+    on_model_free(m);
+    m = on_onnx_load_feeds(DATA "/feed_conv.onnx", f, 2, &df, &err);
+    CHECK(m && df == 1, "the data input may be fed too: it is feed 1 (%d)", df);
+    on_model_free(m);
+    on_array_free(&w);
+    on_array_free(&x);
+    on_array_free(&ref);
+    /* old exporters list every weight as a graph input too (IR 3, opset 7): constants */
+    m = on_onnx_load(DATA "/opset07.onnx", &err);
+    CHECK(m != NULL, "initializers listed as inputs are constants: %s", m ? "" : err.msg);
+    on_model_free(m);
+}
+
 static void expect_error(const char *file, const char *a, const char *b, const char *c) {
     on_error err;
     char path[256];
@@ -306,10 +371,10 @@ static int parse_and_run(const unsigned char *b, size_t n, int *runs) {
 
 static void test_errors(void) {
     expect_error("bad_lstm.onnx", "lstm1", "LSTM", "not supported");
-    expect_error("bad_opset.onnx", "opset 9", "not supported", "11 to");
-    expect_error("bad_group.onnx", "conv_g2", "Conv", "group=2");
+    expect_error("bad_opset.onnx", "opset 6", "not supported", "7 to");
+    expect_error("bad_group.onnx", "conv_g3", "Conv", "group=3 must divide");
     expect_error("bad_attr.onnx", "pool_dil", "MaxPool", "dilations");
-    expect_error("bad_reshape.onnx", "reshape3d", "Reshape", "(0,2,-1)");
+    expect_error("bad_reshape.onnx", "reshape3d", "Reshape", "(N,2,64)");
     on_error err;
     CHECK(!on_onnx_load(DATA "/no_such_file.onnx", &err) && strstr(err.msg, "no_such_file"),
           "a missing file is an error naming it");
@@ -403,6 +468,14 @@ static void test_npy(void) {
     remove(p);
 }
 
+/* Does b[0..n) hold the string s? */
+static int has(const unsigned char *b, size_t n, const char *s) {
+    size_t l = strlen(s);
+    for (size_t i = 0; i + l <= n; i++)
+        if (!memcmp(b + i, s, l)) return 1;
+    return 0;
+}
+
 /* ordnet run / export in a child process. */
 static int cli(const char *const *argv) {
     pid_t pid = fork();
@@ -459,6 +532,72 @@ static void test_cli(void) {
         on_array_free(&y);
         on_array_free(&ref);
     }
+    /* several outputs: one .npy each, with ONNX's dims, or one .npz; too few -o is an error */
+    char out2[64], npz[64];
+    snprintf(out2, sizeof out2, "/tmp/test_onnx_run2_%d.npy", (int)getpid());
+    snprintf(npz, sizeof npz, "/tmp/test_onnx_run_%d.npz", (int)getpid());
+    const char *run4[] = {ORDNET_BIN,
+                          "run",
+                          DATA "/heads_gap.onnx",
+                          "--input",
+                          DATA "/heads_gap.x.npy",
+                          "-o",
+                          out,
+                          "-o",
+                          out2,
+                          NULL};
+    CHECK(cli(run4) == 0, "ordnet run with two -o exits 0");
+    const char *yref[2] = {DATA "/heads_gap.y.npy", DATA "/heads_gap.y1.npy"},
+               *yout[2] = {out, out2};
+    for (int k = 0; k < 2; k++) {
+        if (!on_npy_load(yout[k], &y, &err) && !on_npy_load(yref[k], &ref, &err)) {
+            int same = y.ndim == ref.ndim && y.ndim == 4;
+            for (int i = 0; same && i < 4; i++) same = y.dims[i] == ref.dims[i];
+            CHECK(same, "output %d is written (N,C,1,1) as ONNX says", k);
+            CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+                  "output %d matches PyTorch", k);
+            on_array_free(&y);
+            on_array_free(&ref);
+        } else
+            CHECK(0, "output %d: %s", k, err.msg);
+    }
+    const char *run5[] = {
+        ORDNET_BIN, "run", DATA "/heads_gap.onnx", "--input", DATA "/heads_gap.x.npy", "-o",
+        npz,        NULL};
+    CHECK(cli(run5) == 0, "ordnet run -o FILE.npz exits 0");
+    size_t zl = 0;
+    unsigned char *z = slurp(npz, &zl);
+    CHECK(z && zl > 100 && !memcmp(z, "PK\x03\x04", 4) && has(z, zl, "output.npy") &&
+              has(z, zl, "output1.npy"),
+          "the .npz is a zip holding output.npy and output1.npy");
+    free(z);
+    const char *run6[] = {
+        ORDNET_BIN, "run", DATA "/heads_gap.onnx", "--input", DATA "/heads_gap.x.npy", "-o", out,
+        "--quiet",  NULL};
+    CHECK(cli(run6) == 1, "two outputs and one -o Y.npy is an error");
+    const char *run7[] = {ORDNET_BIN,
+                          "run",
+                          DATA "/feed_conv.onnx",
+                          "--input",
+                          DATA "/feed_conv.x.npy",
+                          "--input",
+                          "w=" DATA "/feed_conv.w.npy",
+                          "-o",
+                          out,
+                          NULL};
+    CHECK(cli(run7) == 0, "ordnet run --input w=FILE gives the weight");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/feed_conv.y.npy", &ref, &err)) {
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "the fed model matches PyTorch");
+        on_array_free(&y);
+        on_array_free(&ref);
+    }
+    const char *run8[] = {
+        ORDNET_BIN, "run", DATA "/feed_conv.onnx", "--input", DATA "/feed_conv.x.npy", "-o",
+        out,        NULL};
+    CHECK(cli(run8) == 1, "without the weight, ordnet run refuses the model");
+    remove(out2);
+    remove(npz);
     const char *bad[] = {
         ORDNET_BIN, "run", DATA "/conv1d.onnx", "--input", DATA "/resnet18_w8.x.npy", "-o",
         out,        NULL};
@@ -470,6 +609,7 @@ static void test_cli(void) {
 int main(void) {
     test_all_cases();
     test_structure();
+    test_feeds();
     test_errors();
     test_npy();
     test_cli();

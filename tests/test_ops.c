@@ -95,8 +95,8 @@ static void test_errors(void) {
     on_error err;
     on_model *m = on_model_from_spec("input(8,8,3) conv2d(4,3,same) conv2d(5,3,same)", &err);
     int r = on_model_add_residual(m, 1, &err);
-    CHECK(r < 0 && strstr(err.msg,
-                          "input shapes differ: (5,8,8) from 'conv2d_1' and (4,8,8) from 'conv2d'"),
+    CHECK(r < 0 && strstr(err.msg, "inputs (5,8,8) 'conv2d_1', (4,8,8) 'conv2d': input 2 has shape "
+                                   "(4,8,8): each input must have the shape (5,8,8)"),
           "residual mismatch: %s", err.msg);
     on_model_free(m);
 }

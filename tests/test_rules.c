@@ -60,6 +60,22 @@ static const char *const layers[] = {
     "avgpool2d(3,1,1)",
     "avgpool2d(3,1,1,count_include_pad=0)",
     "flatten",
+    /* round 2: hard activations (one non-increasing), softsign, exp, rescaling (a shift, a
+     * negation, a positive scale with and without shift), the noise layers (spatial
+     * dropout at dropout's rate and at another) */
+    "hard_sigmoid",
+    "hard_sigmoid(-0.3,0.1)",
+    "hard_swish",
+    "softsign",
+    "exponential",
+    "rescaling(1.7,-0.5)",
+    "rescaling(2)",
+    "rescaling(-1)",
+    "rescaling(1,0.5)",
+    "spatial_dropout2d(0.3)",
+    "spatial_dropout2d(0.6)",
+    "gaussian_noise(0.5)",
+    "gaussian_dropout(0.5)",
     /* upsampling, padding, cropping, global max-pooling, reshape, permute, layernorm */
     "upsample2d",
     "upsample2d(3)",

@@ -1,11 +1,14 @@
-/* cmd_run.c - inference on a NumPy array: for scripts, and for checking ordnet against
- * other frameworks on the same model (an ONNX file) and the same input. */
+/* cmd_run.c - inference on NumPy arrays: for scripts, and for checking ordnet against other
+ * frameworks on the same model (an ONNX file) and the same input. */
 #include "cli.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define MAX_ARGS 64
 
 /* The array's shape must be the model's input, with a batch dimension first or none. */
 static int batch_of(const on_array *x, on_shape in, int *n) {
@@ -28,15 +31,86 @@ static void softmax_rows(float *y, size_t n, int k) {
     }
 }
 
+static int is_npz(const char *p) {
+    size_t n = strlen(p);
+    return n > 4 && !strcmp(p + n - 4, ".npz");
+}
+
+/* "--input NAME=FILE.npy" names a graph input; a plain path (one that exists, even with an
+ * '=' in it) is the data. */
+static int named(const char *s) {
+    const char *eq = strchr(s, '=');
+    return eq && eq > s && access(s, F_OK) != 0;
+}
+
+typedef struct run_io {
+    const char *data;              /* the plain --input */
+    const char *in_name[MAX_ARGS]; /* NAME of --input NAME=FILE */
+    on_array in_arr[MAX_ARGS];
+    int nin;
+    const char *out[MAX_ARGS];
+    int nout;
+} run_io;
+
+/* The model, and x: the data array (plain --input, or the feed naming the data input). */
+static on_model *load(const char *model, run_io *io, on_array *x, on_error *err) {
+    if (io->data && on_npy_load(io->data, x, err)) return NULL;
+    if (!io->nin) return load_trained(model, NULL, err);
+    if (!is_onnx(model)) {
+        snprintf(err->msg, sizeof err->msg,
+                 "%s: --input NAME=FILE names inputs of ONNX graphs; this is a checkpoint", model);
+        return NULL;
+    }
+    on_onnx_feed f[MAX_ARGS];
+    for (int i = 0; i < io->nin; i++) f[i] = (on_onnx_feed){io->in_name[i], &io->in_arr[i]};
+    int df;
+    on_model *m = on_onnx_load_feeds(model, f, io->nin, &df, err);
+    if (!m) return NULL;
+    if (df >= 0 && io->data) {
+        snprintf(err->msg, sizeof err->msg,
+                 "the data input '%s' is given twice (--input %s and --input %s=...)",
+                 io->in_name[df], io->data, io->in_name[df]);
+    } else if (df < 0 && !io->data) {
+        snprintf(err->msg, sizeof err->msg,
+                 "no data: give the model's data input as --input X.npy");
+    } else {
+        if (df >= 0) *x = io->in_arr[df], io->in_arr[df] = (on_array){0};
+        return m;
+    }
+    on_model_free(m);
+    return NULL;
+}
+
 static int run(args *a) {
-    const char *model = NULL, *in = NULL, *out = NULL;
-    int soft = 0, batch = 64, quiet = 0;
+    const char *model = NULL;
+    run_io io = {0};
+    int soft = 0, batch = 64, quiet = 0, rc = 1, n;
+    on_error err;
     for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--input") || is_opt(a, "-i"))
-            in = opt_value(a);
-        else if (is_opt(a, "-o") || is_opt(a, "--out"))
-            out = opt_value(a);
-        else if (is_opt(a, "--softmax"))
+        if (is_opt(a, "--input") || is_opt(a, "-i")) {
+            const char *v = opt_value(a);
+            if (!v || !named(v)) {
+                io.data = v;
+                continue;
+            }
+            if (io.nin == MAX_ARGS) {
+                fprintf(stderr, "ordnet run: more than %d --input NAME=FILE\n", MAX_ARGS);
+                return 2;
+            }
+            char *name = strdup(v);
+            *strchr(name, '=') = 0;
+            io.in_name[io.nin] = name;
+            if (on_npy_load(strchr(v, '=') + 1, &io.in_arr[io.nin++], &err)) {
+                fprintf(stderr, "ordnet run: %s\n", err.msg);
+                goto done;
+            }
+        } else if (is_opt(a, "-o") || is_opt(a, "--out")) {
+            if (io.nout == MAX_ARGS) {
+                fprintf(stderr, "ordnet run: more than %d -o\n", MAX_ARGS);
+                return 2;
+            }
+            io.out[io.nout++] = opt_value(a);
+        } else if (is_opt(a, "--softmax"))
             soft = 1;
         else if (is_opt(a, "--quiet"))
             quiet = 1;
@@ -44,43 +118,55 @@ static int run(args *a) {
             batch = (int)opt_num(a, 1, 65536);
         else if (a->argv[a->i][0] == '-') {
             fprintf(stderr, "ordnet run: unknown option '%s'\n", a->argv[a->i]);
-            return 2;
+            rc = 2;
+            goto done;
         } else
             model = a->argv[a->i];
     }
-    if (a->bad) return 2;
-    if (!model || !in || !out) {
-        fprintf(stderr, "usage: ordnet run MODEL --input X.npy -o Y.npy [--softmax] [--batch N]\n");
-        return 2;
+    if (a->bad || !model || (!io.data && !io.nin) || !io.nout) {
+        fprintf(stderr, "usage: ordnet run MODEL --input X.npy [--input NAME=FILE.npy ...] -o "
+                        "Y.npy [-o Y2.npy ...] [--softmax] [--batch N]\n");
+        rc = 2;
+        goto done;
     }
-    on_error err;
     on_array x = {0};
-    float *y = NULL, *buf = NULL;
-    int rc = 1, n;
-    on_model *m = load_trained(model, NULL, &err);
-    if (!m || on_npy_load(in, &x, &err)) goto fail;
+    float *y[MAX_ARGS] = {0}, *buf = NULL;
+    on_model *m = load(model, &io, &x, &err);
+    if (!m) goto fail;
+    int nout = on_model_num_outputs(m);
     on_shape is = on_model_node_shape(m, 0), os = on_model_output_shape(m);
     char s1[48];
     if (batch_of(&x, is, &n)) {
-        fprintf(stderr, "ordnet run: %s: the model takes (N,%s (or one sample %s), the array is (",
-                in, on_shape_str(is, s1, sizeof s1) + 1, s1);
+        fprintf(stderr, "ordnet run: the model takes (N,%s (or one sample %s), the array is (",
+                on_shape_str(is, s1, sizeof s1) + 1, s1);
         for (int i = 0; i < x.ndim; i++)
             fprintf(stderr, "%s%lld", i ? "," : "", (long long)x.dims[i]);
         fprintf(stderr, ")\n");
-        goto done;
+        goto free;
+    }
+    if (nout > MAX_ARGS || (io.nout != nout && !(io.nout == 1 && is_npz(io.out[0])))) {
+        fprintf(stderr, "ordnet run: the model has %d outputs (", nout);
+        for (int k = 0; k < nout; k++)
+            fprintf(stderr, "%s%s", k ? ", " : "", on_model_output_name(m, k));
+        fprintf(stderr, "): give -o once for each, in this order, or one -o FILE.npz\n");
+        goto free;
     }
     if (soft && os.rank != 1) {
         fprintf(stderr, "ordnet run: --softmax needs a model with flat outputs (N, classes)\n");
-        goto done;
+        goto free;
     }
     if (batch > n) batch = n;
     if (on_model_compile(m, batch, &err)) goto fail;
-    size_t per_in = on_shape_size(is), per_out = on_shape_size(os);
-    y = malloc(sizeof(float) * per_out * (size_t)n);
+    size_t per_in = on_shape_size(is), per_out[MAX_ARGS];
     buf = malloc(sizeof(float) * per_in * (size_t)batch);
-    if (!y || !buf) {
+    for (int k = 0; k < nout; k++) {
+        per_out[k] = on_shape_size(on_model_node_shape(m, on_model_output_node(m, k)));
+        y[k] = malloc(sizeof(float) * per_out[k] * (size_t)n);
+        if (!y[k]) buf = (free(buf), NULL);
+    }
+    if (!buf) {
         fprintf(stderr, "ordnet run: out of memory\n");
-        goto done;
+        goto free;
     }
     /* a checkpoint's input normalization, applied as on_evaluate does: (x - mean) * (1/std) */
     const float *mean, *sd;
@@ -96,39 +182,72 @@ static int run(args *a) {
             }
         if (on_model_forward(m, buf, b, 0)) {
             fprintf(stderr, "ordnet run: forward failed: %s\n", on_model_last_error(m));
-            goto done;
+            goto free;
         }
-        memcpy(y + (size_t)i0 * per_out, on_model_output(m), sizeof(float) * per_out * (size_t)b);
+        for (int k = 0; k < nout; k++) {
+            const float *o = on_model_output_at(m, k);
+            if (o == buf) o = x.data + (size_t)i0 * per_in; /* an output that is the input */
+            memcpy(y[k] + (size_t)i0 * per_out[k], o, sizeof(float) * per_out[k] * (size_t)b);
+        }
     }
-    if (soft) softmax_rows(y, (size_t)n, os.c);
-    int64_t dims[4] = {n, os.c, os.rank == 3 ? os.h : os.w, os.w};
-    if (on_npy_save(out, y, os.rank + 1, dims, &err)) goto fail;
+    if (soft) softmax_rows(y[0], (size_t)n, os.c);
+    /* each output with the dimensions its source declares ((N,C,1,1) after ONNX's
+     * GlobalAveragePool, where ordnet holds (N,C)) */
+    on_array arr[MAX_ARGS];
+    const char *names[MAX_ARGS];
+    for (int k = 0; k < nout; k++) {
+        int64_t d[ON_ARRAY_MAX_DIMS];
+        int nd = on_model_output_dims(m, k, d);
+        arr[k] =
+            (on_array){.ndim = nd + 1, .dims = {n}, .size = per_out[k] * (size_t)n, .data = y[k]};
+        memcpy(arr[k].dims + 1, d, sizeof(int64_t) * (size_t)(nd < 7 ? nd : 7));
+        names[k] = on_model_output_name(m, k);
+        if (io.nout == nout && !is_npz(io.out[k]) &&
+            on_npy_save(io.out[k], y[k], arr[k].ndim, arr[k].dims, &err))
+            goto fail;
+    }
+    if (io.nout == 1 && is_npz(io.out[0]) && on_npz_save(io.out[0], nout, names, arr, &err))
+        goto fail;
     if (!quiet) {
         const char *notes = on_model_notes(m);
         if (*notes) fprintf(stderr, "note: %s", notes);
-        printf("%s: %d inputs -> %s (N,%s%s\n", model, n, out, on_shape_str(os, s1, sizeof s1) + 1,
-               soft ? " softmax" : "");
+        for (int k = 0; k < nout; k++) {
+            printf("%s: %d inputs -> %s%s%s (N", model, n, io.out[io.nout == 1 ? 0 : k],
+                   io.nout == 1 && nout > 1 ? "/" : "", io.nout == 1 && nout > 1 ? names[k] : "");
+            for (int i = 1; i < arr[k].ndim; i++) printf(",%lld", (long long)arr[k].dims[i]);
+            printf(")%s\n", soft && !k ? " softmax" : "");
+        }
     }
     rc = 0;
-    goto done;
+    goto free;
 fail:
     fprintf(stderr, "ordnet run: %s\n", err.msg);
-done:
-    free(y);
+free:
+    for (int k = 0; k < MAX_ARGS; k++) free(y[k]);
     free(buf);
     on_array_free(&x);
     on_model_free(m);
+done:
+    for (int i = 0; i < io.nin; i++) {
+        free((char *)io.in_name[i]);
+        on_array_free(&io.in_arr[i]);
+    }
     return rc;
 }
 
 const command cmd_run = {
     "run", run, "run a model on a NumPy array (inference), write the outputs as .npy",
-    "usage: ordnet run MODEL --input X.npy -o Y.npy [--softmax] [--batch N] [--quiet]\n"
+    "usage: ordnet run MODEL --input X.npy [--input NAME=FILE.npy ...] -o Y.npy [-o ...]\n"
+    "                  [--softmax] [--batch N] [--quiet]\n"
     "MODEL: an ONNX file or a checkpoint. X.npy: float32 (or float64) samples in the model's\n"
     "layout, channels first: (N,C,H,W) for images, (N,C,L) for 1-D signals, (N,F) for\n"
-    "features; one sample without N is taken as N = 1. Runs in eval mode (BatchNorm with its\n"
-    "running statistics, no dropout) and writes the outputs as float32 Y.npy, (N,classes)\n"
-    "for a classifier. ordnet models output logits: a Softmax at the end of an ONNX model is\n"
-    "dropped when it is read (a note says so); --softmax applies it. A checkpoint's input\n"
-    "normalization is applied first, as eval and predict do. --batch: samples per forward\n"
-    "pass (default 64). See docs/ONNX.md.\n"};
+    "features; one sample without N is taken as N = 1. --input NAME=FILE.npy gives an ONNX\n"
+    "graph input that has no initializer a value (a constant); the data input may be given\n"
+    "this way too. Runs in eval mode (BatchNorm with its running statistics, no dropout) and\n"
+    "writes each output as float32 .npy with the dimensions the ONNX graph declares\n"
+    "((N,classes) for a classifier; (N,C,1,1) after a GlobalAveragePool): -o once per output,\n"
+    "in the graph's order, or one -o FILE.npz holding them all by name. ordnet models output\n"
+    "logits: a Softmax at the end of an ONNX model is dropped when it is read (a note says\n"
+    "so); --softmax applies it to the first output. A checkpoint's input normalization is\n"
+    "applied first, as eval and predict do. --batch: samples per forward pass (default 64).\n"
+    "See docs/ONNX.md.\n"};

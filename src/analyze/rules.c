@@ -60,8 +60,12 @@ static role role_of(const on_layer_view *v, int infer) {
     const on_op *op = v->op;
     unsigned p = op->props;
     if (p & ON_PROP_STOCHASTIC) {
+        /* for one draw, x -> m x + n: ZERO_FIXED says n = 0, MONO_UP m >= 0, PER_CHANNEL
+         * one draw per (sample, channel) (op.h) */
+        unsigned draw =
+            ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG | ON_PROP_MONO_UP | ON_PROP_PER_CHANNEL;
         r.kind = infer ? R_IDENTITY : R_DROP_TRAIN;
-        r.p = infer ? 0 : (p & (ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG));
+        r.p = infer ? 0 : (p & draw);
         return r;
     }
     if ((p & ON_PROP_TRAIN_DIFFERS) && !infer) {
@@ -198,13 +202,90 @@ static on_verdict pool_elem(const role *p, const role *f) {
 
 static int clamp(const role *r, float *lo, float *hi);
 
+/* g(v) for one value */
+static float eval_at(const on_layer_view *g, float v) {
+    float y;
+    on_call c = {.a = &g->a,
+                 .n = 1,
+                 .xs = {1, 1, 1, 1},
+                 .ys = {1, 1, 1, 1},
+                 .x = &v,
+                 .y = &y,
+                 .p = (float *const *)g->p,
+                 .threads = 1};
+    g->op->forward(&c);
+    return y;
+}
+
+/* A layer that is one affine map k x + b for every channel: b = f(0), and k from f(t) at a
+ * t far above |b| (so that the shift does not round the slope away). 0 when it is not
+ * affine, differs per channel, or needs weights we lack. */
+static int affine_coefs(const role *r, double *k, double *b) {
+    const on_layer_view *g = r->v;
+    if (!has(r, ON_PROP_AFFINE) || (r->p & ON_PROP_PER_CHANNEL) ||
+        (g->op->props & ON_PROP_PER_CHANNEL) || (g->op->params && !g->p))
+        return 0;
+    *b = eval_at(g, 0);
+    double t = 4096.0 * (fabs(*b) > 1 ? fabs(*b) : 1);
+    *k = ((double)eval_at(g, (float)t) - *b) / t;
+    return isfinite(*k) && isfinite(*b);
+}
+
+/* k is 1 (or -1) up to float rounding of the evaluation */
+static int slope_is(double k, double want) {
+    return fabs(k - want) <= 1e-6;
+}
+
+/* Train-mode additive noise x + n next to elementwise f: f(x + n) = f(x) + n for every n
+ * only when f(x) = x + b. */
+static on_verdict noise_add_elem(const role *f) {
+    const char *fn = f->v->name;
+    double k, b;
+    if (affine_coefs(f, &k, &b) && slope_is(k, 1))
+        return verdict(ON_ROUNDING, NULL, NULL,
+                       "'%s' only shifts (x + b), so adding the noise before or after it gives "
+                       "the same sum up to rounding%s",
+                       fn, "");
+    if (has(f, ON_PROP_AFFINE) && (f->v->op->params && !f->v->p))
+        return verdict(ON_CONDITIONAL, NULL, "every scale is exactly 1 (in practice never)",
+                       "added noise commutes with the affine '%s' only when it does not "
+                       "scale%s",
+                       fn, "");
+    return verdict(ON_NEVER, NULL, NULL,
+                   "'%s' is not a shift x + b: f(x + n) != f(x) + n for the added noise n%s", fn,
+                   "");
+}
+
+/* Train-mode multiplicative noise of either sign (Gaussian dropout, x m) next to f:
+ * f(m x) = m f(x) for every real m only when f is linear. */
+static on_verdict noise_mul_elem(const role *f) {
+    const char *fn = f->v->name;
+    unsigned lin = ON_PROP_AFFINE | ON_PROP_ZERO_FIXED;
+    if (has(f, lin))
+        return verdict(ON_ROUNDING, NULL, NULL,
+                       "'%s' is linear (a x), so multiplying by the noise before or after it "
+                       "agrees up to rounding%s",
+                       fn, "");
+    if (maybe(f, lin))
+        return likely(verdict(ON_CONDITIONAL, NULL, "every shift of the affine map is 0",
+                              "'%s' commutes with multiplicative noise when it is linear%s", fn,
+                              ""));
+    return verdict(ON_NEVER, NULL, NULL,
+                   "'%s' is not linear, and the Gaussian factor m takes both signs: f(m x) != m "
+                   "f(x) (for ReLU, m < 0 < x)%s",
+                   fn, "");
+}
+
 /* Train-mode dropout next to elementwise f. */
 static on_verdict drop_elem(const role *d, const role *f) {
     const char *fn = f->v->name;
-    (void)d;
+    if (!has(d, ON_PROP_ZERO_FIXED)) return noise_add_elem(f);
+    if (!has(d, ON_PROP_MONO_UP)) return noise_mul_elem(f);
     unsigned need = ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG;
     float lo, hi;
-    int unit = (clamp(f, &lo, &hi) && lo == 0 && isinf(hi)) || has(f, ON_PROP_AFFINE | need);
+    /* bit for bit: f only passes or zeroes values (ReLU), or is the identity (slope 1) */
+    int unit = (clamp(f, &lo, &hi) && lo == 0 && isinf(hi)) ||
+               has(f, ON_PROP_AFFINE | ON_PROP_LEAKY | need);
     if (has(f, need) && unit)
         return verdict(ON_EXACT, NULL, NULL,
                        "'%s' keeps 0 fixed and is positively homogeneous, so f(m x/q) = m f(x)/q "
@@ -292,6 +373,15 @@ static on_verdict elem_elem(const role *a, const role *b) {
                                "'%s' is max(x,0); it commutes with '%s' only when that maps 0 "
                                "to 0 and keeps order",
                                cn, gn);
+        } else if (lo == 0 && !has(g, ON_PROP_MONO_UP) &&
+                   has(g, ON_PROP_SIGN_KEEPING | ON_PROP_ZERO_FIXED | ON_PROP_MONO_UP_POS)) {
+            /* x <= 0: both give 0; 0 < x <= hi: g(x) in [g(0), g(hi)] = [0, hi], kept; x > hi:
+             * g(x) >= g(hi) = hi, clamped to hi = g(hi) */
+            if (fixes(g->v, hi) == 1)
+                return verdict(ON_EXACT, NULL, NULL,
+                               "'%s' clamps to [0,hi] and '%s' keeps signs, is non-decreasing "
+                               "for x >= 0 and maps hi to hi: both orders agree everywhere",
+                               cn, gn);
         } else if (maybe(g, ON_PROP_MONO_UP)) {
             /* min(max(g(x), lo), hi) = g(min(max(x, lo), hi)) when g is non-decreasing and
              * fixes lo and hi */
@@ -342,11 +432,30 @@ static on_verdict elem_elem(const role *a, const role *b) {
                            "scales by factors >= 0 with no shift",
                            s->v->name, f->v->name);
     }
-    if (has(a, ON_PROP_AFFINE) && has(b, ON_PROP_AFFINE) && !((a->p | b->p) & ON_PROP_PER_CHANNEL))
-        return verdict(ON_ROUNDING, NULL, NULL,
-                       "'%s' and '%s' are both affine maps with one "
-                       "coefficient: they commute up to rounding",
+    /* k1 (k2 x + b2) + b1 = k1 k2 x + k1 b2 + b1: equal to the other order iff
+     * k1 b2 + b1 = k2 b1 + b2 */
+    double k1, b1, k2, b2;
+    if (affine_coefs(a, &k1, &b1) && affine_coefs(b, &k2, &b2)) {
+        double d = k1 * b2 + b1 - (k2 * b1 + b2);
+        if (fabs(d) <= 1e-6 * (fabs(k1 * b2) + fabs(b1) + fabs(k2 * b1) + fabs(b2)))
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' and '%s' are affine maps with one coefficient whose shifts "
+                           "agree (k1 b2 + b1 = k2 b1 + b2): they commute up to rounding",
+                           an, bn);
+        return verdict(ON_NEVER, NULL, NULL,
+                       "'%s' and '%s' are affine maps whose shifts pass through each other's "
+                       "scales differently (k1 b2 + b1 != k2 b1 + b2)",
                        an, bn);
+    }
+    /* an odd f and the negation -x: f(-x) = -f(x) */
+    for (int k = 0; k < 2; k++) {
+        const role *s = k ? b : a, *f = k ? a : b;
+        double kk, bb;
+        if (has(f, ON_PROP_ODD) && affine_coefs(s, &kk, &bb) && slope_is(kk, -1) && bb == 0)
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' negates and '%s' is odd: f(-x) = -f(x), up to rounding",
+                           s->v->name, f->v->name);
+    }
     return verdict(ON_NEVER, NULL, NULL,
                    "'%s' and '%s' are different functions, and no property they declare makes "
                    "them commute",
@@ -446,6 +555,21 @@ static on_verdict move_other(const role *m, const role *o) {
                            mn, on);
         return verdict(ON_NEVER, NULL, NULL,
                        "'%s' changes the values whose statistics train-mode '%s' takes", mn, on);
+    }
+    if (o->kind == R_DROP_TRAIN && has(o, ON_PROP_PER_CHANNEL)) {
+        /* one draw per (sample, channel): x -> m_c x + n_c, a per-channel affine map */
+        if (has(m, ON_PROP_CONVEX))
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' takes weighted means within a channel, and '%s' draws one "
+                           "affine map per channel: equal up to rounding",
+                           mn, on);
+        if (!has(m, ON_PROP_ZERO_FILL) ||
+            has(o, ON_PROP_ZERO_FIXED | ON_PROP_MONO_UP | ON_PROP_POS_HOMOG))
+            return verdict(ON_EXACT, NULL, NULL,
+                           "'%s' only copies values within a channel (and adds zeros that stay "
+                           "+0), and '%s' draws one factor per channel: the same draw reaches "
+                           "every copy",
+                           mn, on);
     }
     if (o->kind == R_DROP_TRAIN)
         return verdict(ON_NEVER, NULL, NULL,
@@ -600,7 +724,7 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                        "'%s' is the identity here (dropout at inference, or identity), so "
                        "'%s' may stand on either side",
                        a.kind == R_IDENTITY ? an : bn, a.kind == R_IDENTITY ? bn : an);
-    if (same_layer(first, second))
+    if (same_layer(first, second) && a.kind != R_DROP_TRAIN)
         return verdict(ON_EXACT, NULL, NULL, "'%s' and '%s' are the same function", an, bn);
     if (a.kind == R_LINEAR || b.kind == R_LINEAR)
         return verdict(ON_NEVER, NULL, NULL,
@@ -632,6 +756,23 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                            "at inference (the variance shift): '%s' on the other side is another "
                            "model",
                            bnn, o->v->name);
+        /* the negation: BN(-x) = -gamma z + beta against -BN(x) = -gamma z - beta */
+        double k, b;
+        if (o->kind == R_ELEM && affine_coefs(o, &k, &b) && slope_is(k, -1) && b == 0) {
+            const on_layer_view *bv = a.kind == R_BN_TRAIN ? first : second;
+            if (!bv->p || !bv->op->params)
+                return verdict(ON_CONDITIONAL, NULL, "every shift beta of the BatchNorm is 0",
+                               "'%s' negates: train-mode '%s' gives -gamma z + beta for -x, "
+                               "equal to its negation when beta = 0",
+                               o->v->name, bnn);
+            int zero = 1;
+            for (int c = 0; c < bv->xs.c; c++) zero &= bv->p[1][c] == 0;
+            if (zero)
+                return verdict(ON_ROUNDING, NULL, NULL,
+                               "'%s' negates and train-mode '%s' has no shift: its batch "
+                               "statistics negate with the input, so both give -gamma z",
+                               o->v->name, bnn);
+        }
         return verdict(ON_NEVER, NULL, NULL,
                        "train-mode '%s' normalizes with statistics of its input, which '%s' "
                        "changes",
@@ -646,6 +787,12 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                            "'%s' swaps rows and columns, and the window of '%s' is the same both "
                            "ways: the same values (an average summed in another order; on ties "
                            "the gradient may reach another of the tied elements)",
+                           r->v->name, o->v->name);
+        if (o->kind == R_DROP_TRAIN && has(o, ON_PROP_PER_CHANNEL) &&
+            (r->p & ON_PROP_KEEPS_CHANNELS))
+            return verdict(ON_EXACT, NULL, NULL,
+                           "'%s' keeps each channel's values in that channel, and '%s' draws one "
+                           "factor per channel",
                            r->v->name, o->v->name);
         if (o->kind == R_DROP_TRAIN && (r->p & ON_PROP_REORDERS))
             return verdict(ON_NEVER, NULL, NULL,
@@ -686,6 +833,20 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
     }
     if (a.kind == R_POOL || b.kind == R_POOL) {
         const role *p = a.kind == R_POOL ? &a : &b, *o = a.kind == R_POOL ? &b : &a;
+        if (o->kind == R_DROP_TRAIN &&
+            has(o, ON_PROP_PER_CHANNEL | ON_PROP_ZERO_FIXED | ON_PROP_MONO_UP)) {
+            /* one factor m_c >= 0 for a whole channel, the same in either order (it is drawn
+             * per channel); pools act within a channel */
+            if (p->v->op->pool_kind == ON_POOL_AVG)
+                return verdict(ON_ROUNDING, NULL, NULL,
+                               "'%s' scales each whole channel by one factor >= 0, and the "
+                               "average '%s' is linear: equal up to rounding",
+                               o->v->name, p->v->name);
+            return verdict(ON_EXACT, NULL, NULL,
+                           "'%s' scales each whole channel by one factor >= 0 (0 or 1/q), so "
+                           "the extreme of every window of '%s' is taken at the same element",
+                           o->v->name, p->v->name);
+        }
         if (o->kind == R_DROP_TRAIN)
             return verdict(ON_NEVER, NULL, NULL,
                            "dropout before '%s' drops inputs of a window, after it drops whole "
@@ -693,11 +854,28 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                            p->v->name, o->v->name);
         return pool_elem(p, o);
     }
-    if (a.kind == R_DROP_TRAIN && b.kind == R_DROP_TRAIN)
-        return verdict(ON_NEVER, NULL, NULL,
-                       "'%s' and '%s' draw their masks from different "
-                       "streams",
+    if (a.kind == R_DROP_TRAIN && b.kind == R_DROP_TRAIN) {
+        /* each layer keeps its draws (its key and the element or channel index) in either
+         * order: m1 m2 x against m2 m1 x, or x + n1 + n2 against x + n2 + n1 */
+        int za = has(&a, ON_PROP_ZERO_FIXED), zb = has(&b, ON_PROP_ZERO_FIXED);
+        if (za != zb)
+            return verdict(ON_NEVER, NULL, NULL,
+                           "one of '%s' and '%s' adds noise and the other multiplies: (x + n) m "
+                           "!= x m + n",
+                           an, bn);
+        if (za && has(&a, ON_PROP_MONO_UP) && has(&b, ON_PROP_MONO_UP) &&
+            first->a.rate == second->a.rate)
+            return verdict(ON_EXACT, NULL, NULL,
+                           "'%s' and '%s' zero values or scale them by the same 1/q, each with "
+                           "its own draws in either order: the same products bit for bit",
+                           an, bn);
+        return verdict(ON_ROUNDING, NULL, NULL,
+                       za ? "'%s' and '%s' multiply by their own random factors, drawn the same in "
+                            "either order: the products agree up to rounding"
+                          : "'%s' and '%s' add their own noise, drawn the same in either order: "
+                            "the sums agree up to rounding",
                        an, bn);
+    }
     if (a.kind == R_DROP_TRAIN || b.kind == R_DROP_TRAIN)
         return a.kind == R_DROP_TRAIN ? drop_elem(&a, &b) : drop_elem(&b, &a);
     return elem_elem(&a, &b);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define NPY_MAX_BYTES ((size_t)1 << 34) /* 16 GiB: a larger array is refused */
 
@@ -196,23 +197,25 @@ int on_npy_load(const char *path, on_array *out, on_error *err) {
     return rc;
 }
 
-int on_npy_save(const char *path, const float *data, int ndim, const int64_t *dims, on_error *err) {
+/* The .npy header of a float32 array of dims[0..ndim) into head (at most 266 bytes); its
+ * length, or -1 with err. *count: the number of floats. */
+static int npy_header(unsigned char *head, int ndim, const int64_t *dims, size_t *count,
+                      const char *path, on_error *err) {
     if (ndim < 0 || ndim > ON_ARRAY_MAX_DIMS)
         return on_fail(err, "%s: %d dimensions (0 to %d allowed)", path, ndim, ON_ARRAY_MAX_DIMS);
     char h[256];
     int n = snprintf(h, sizeof h, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
-    size_t count = 1;
+    *count = 1;
     for (int i = 0; i < ndim; i++) {
         if (dims[i] < 0) return on_fail(err, "%s: negative dimension", path);
         n += snprintf(h + n, sizeof h - (size_t)n, "%lld,%s", (long long)dims[i],
                       i + 1 < ndim ? " " : "");
-        count *= (size_t)dims[i];
+        *count *= (size_t)dims[i];
     }
     if (ndim > 1) n--; /* (2, 3) rather than (2, 3,); one dimension keeps the comma */
     n += snprintf(h + n, sizeof h - (size_t)n, "), }");
     /* pad with spaces so that magic + length + header is a multiple of 64, end with \n */
     int total = ((10 + n + 1) + 63) / 64 * 64;
-    unsigned char head[10 + 256];
     memcpy(head, "\x93NUMPY\x01\x00", 8);
     int hl = total - 10;
     head[8] = (unsigned char)(hl & 255);
@@ -224,7 +227,95 @@ int on_npy_save(const char *path, const float *data, int ndim, const int64_t *di
     const uint32_t one = 1;
     if (*(const unsigned char *)&one != 1)
         return on_fail(err, "%s: writing .npy on a big-endian machine is not supported", path);
+    return total;
+}
+
+int on_npy_save(const char *path, const float *data, int ndim, const int64_t *dims, on_error *err) {
+    unsigned char head[10 + 256];
+    size_t count;
+    int total = npy_header(head, ndim, dims, &count, path, err);
+    if (total < 0) return -1;
     const void *parts[2] = {head, data};
     size_t lens[2] = {(size_t)total, count * sizeof(float)};
     return on_write_atomic(path, parts, lens, 2, err);
+}
+
+static void le16(unsigned char *p, unsigned v) {
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+}
+static void le32(unsigned char *p, uint32_t v) {
+    le16(p, v & 0xffff), le16(p + 2, v >> 16);
+}
+
+/* A .npz is a zip archive of NAME.npy members, stored (numpy.savez): each member a local
+ * header and its bytes, then the central directory and its end record. */
+int on_npz_save(const char *path, int n, const char *const *names, const on_array *arrays,
+                on_error *err) {
+    if (n < 1 || n > 1024) return on_fail(err, "%s: %d arrays (1 to 1024)", path, n);
+    int np = 4 * n + 2, rc = -1;
+    const void **parts = calloc((size_t)np, sizeof *parts);
+    size_t *lens = calloc((size_t)np, sizeof *lens);
+    /* per array: local header + name, .npy header; then the central directory */
+    unsigned char *hdr = calloc((size_t)n * (30 + 128 + 266 + 46 + 128) + 22, 1), *cd = NULL;
+    if (!parts || !lens || !hdr) {
+        on_fail(err, "%s: out of memory", path);
+        goto done;
+    }
+    unsigned char *end;
+    size_t off = 0, cdlen = 0;
+    cd = hdr + (size_t)n * (30 + 266 + 128);
+    for (int k = 0; k < n; k++) {
+        unsigned char *lh = hdr + (size_t)k * (30 + 266 + 128), *nh = lh + 30 + 128;
+        char fn[128];
+        int fl = snprintf(fn, sizeof fn, "%s.npy", names[k]);
+        if (fl < 5 || fl >= (int)sizeof fn || strchr(names[k], '/')) {
+            on_fail(err, "%s: array name '%.60s' is empty, too long or has a '/'", path, names[k]);
+            goto done;
+        }
+        size_t count;
+        int hl = npy_header(nh, arrays[k].ndim, arrays[k].dims, &count, path, err);
+        if (hl < 0) goto done;
+        if (count != arrays[k].size) {
+            on_fail(err, "%s: array '%s' has %zu values for its dimensions' %zu", path, names[k],
+                    arrays[k].size, count);
+            goto done;
+        }
+        size_t size = (size_t)hl + count * sizeof(float);
+        if (size >= 0xffffffffu || off >= 0xffffffffu - size - 30 - 128) {
+            on_fail(err, "%s: over 4 GiB (zip64 is not written)", path);
+            goto done;
+        }
+        uint32_t crc = (uint32_t)crc32(crc32(0L, nh, (uInt)hl), (const Bytef *)arrays[k].data,
+                                       (uInt)(count * sizeof(float)));
+        /* local header: signature, version 2.0, flags, stored, time, date 1980-01-01 */
+        le32(lh, 0x04034b50), le16(lh + 4, 20), le16(lh + 6, 0), le16(lh + 8, 0);
+        le16(lh + 10, 0), le16(lh + 12, 0x21), le32(lh + 14, crc);
+        le32(lh + 18, (uint32_t)size), le32(lh + 22, (uint32_t)size);
+        le16(lh + 26, (unsigned)fl), le16(lh + 28, 0);
+        memcpy(lh + 30, fn, (size_t)fl);
+        parts[3 * k] = lh, lens[3 * k] = 30 + (size_t)fl;
+        parts[3 * k + 1] = nh, lens[3 * k + 1] = (size_t)hl;
+        parts[3 * k + 2] = arrays[k].data, lens[3 * k + 2] = count * sizeof(float);
+        /* its central directory entry */
+        unsigned char *c = cd + cdlen;
+        le32(c, 0x02014b50), le16(c + 4, 20), le16(c + 6, 20);
+        memcpy(c + 8, lh + 6, 24); /* flags .. name length, as in the local header */
+        le16(c + 32, 0), le16(c + 34, 0), le16(c + 36, 0), le32(c + 38, 0);
+        le32(c + 42, (uint32_t)off);
+        memcpy(c + 46, fn, (size_t)fl);
+        le16(c + 30, 0); /* extra length */
+        cdlen += 46 + (size_t)fl;
+        off += 30 + (size_t)fl + size;
+    }
+    end = cd + cdlen;
+    le32(end, 0x06054b50), le16(end + 4, 0), le16(end + 6, 0);
+    le16(end + 8, (unsigned)n), le16(end + 10, (unsigned)n);
+    le32(end + 12, (uint32_t)cdlen), le32(end + 16, (uint32_t)off), le16(end + 20, 0);
+    parts[3 * n] = cd, lens[3 * n] = cdlen + 22;
+    rc = on_write_atomic(path, parts, lens, 3 * n + 1, err);
+done:
+    free(parts);
+    free(lens);
+    free(hdr);
+    return rc;
 }

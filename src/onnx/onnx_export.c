@@ -12,12 +12,15 @@
  * The protobuf structs are allocated from one pool freed at the end.
  */
 #include "../io/atomic.h"
+#include "../ops/conv_transpose.h"
 #include "../ops/geom.h"
 #include "onnx_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define ON_MAX_OUTPUTS 64
 
 typedef struct block {
     struct block *next;
@@ -34,6 +37,7 @@ typedef struct ex {
     size_t ni, icap;
     const on_model *m;
     on_error *err;
+    const char *outs[ON_MAX_OUTPUTS]; /* the graph outputs' names so far */
 } ex;
 
 /* Zeroed memory from the pool; NULL (and ex->oom) when out of memory. */
@@ -158,6 +162,24 @@ static int init(ex *e, const char *name, const float *data, int ndims, const int
     return push(e, (void ***)&e->inits, &e->ni, &e->icap, t);
 }
 
+/* An int64 initializer (a Reshape's shape) over data (not copied). */
+static int init_i64(ex *e, const char *name, const int64_t *data, int ndims, const int64_t *dims) {
+    Onnx__TensorProto *t = px(e, sizeof *t);
+    int64_t *d = px(e, sizeof(int64_t) * (size_t)(ndims ? ndims : 1));
+    if (!t || !d) return -1;
+    onnx__tensor_proto__init(t);
+    size_t n = 1;
+    for (int i = 0; i < ndims; i++) n *= (size_t)(d[i] = dims[i]);
+    t->n_dims = (size_t)ndims;
+    t->dims = d;
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    t->name = pstr(e, name);
+    t->n_int64_data = n;
+    t->int64_data = (int64_t *)data;
+    return push(e, (void ***)&e->inits, &e->ni, &e->icap, t);
+}
+
 /* A scalar float initializer called name (once, however often it is asked for). */
 static const char *scalar(ex *e, const char *name, float v) {
     for (size_t i = 0; i < e->ni; i++)
@@ -199,8 +221,69 @@ static int window_attrs(ex *e, Onnx__NodeProto *n, const on_node *nd, on_shape x
     return 0;
 }
 
-static int layer(ex *e, int i, const char *x, const char *x2) {
+/* A merge of nd->nin inputs xin: ONNX's variadic Sum/Mean/Max/Min, Concat, or a chain of
+ * its binary Add/Mul/Sub/Div. A per-channel gate broadcasts as ONNX's rules say only when it
+ * has the output's rank ((C,1,1) against (C,H,W)). */
+static int merge(ex *e, int i, const char *const *xin_) {
     const on_node *nd = &e->m->nodes[i];
+    const char *op = nd->op->name, *y = nd->name;
+    /* a gate of lower rank, (N,C) against (N,C,H,W), gets trailing axes of size 1 first:
+     * ONNX broadcasts from the right */
+    const char *xin[ON_MAX_INPUTS];
+    for (int k = 0; k < nd->nin; k++) {
+        on_shape xs = e->m->nodes[nd->in[k]].ys;
+        xin[k] = xin_[k];
+        if (xs.rank == nd->ys.rank) continue;
+        char un[ON_NAME_MAX + 24], axes[ON_NAME_MAX + 24];
+        snprintf(un, sizeof un, "%s/unsqueeze%d", y, k);
+        snprintf(axes, sizeof axes, "%s/axes%d", y, k);
+        int64_t *ax = px(e, 3 * sizeof(int64_t)), na = 0;
+        if (!ax) return -1;
+        for (int r = xs.rank + 1; r <= nd->ys.rank; r++) ax[na++] = r;
+        const char *two[2] = {xin_[k], axes};
+        if (init_i64(e, axes, ax, 1, &na) || !node(e, "Unsqueeze", un, un, 2, two)) return -1;
+        xin[k] = pstr(e, un);
+        if (!xin[k]) return -1;
+    }
+    static const char *const variadic[][2] = {
+        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}, {"add", "Sum"}};
+    if (!strcmp(op, "add") && nd->nin == 2) /* the residual add as PyTorch writes it */
+        return node(e, "Add", y, y, 2, xin) ? 0 : -1;
+    for (size_t v = 0; v < sizeof variadic / sizeof variadic[0]; v++)
+        if (!strcmp(op, variadic[v][0]))
+            return node(e, variadic[v][1], y, y, nd->nin, xin) ? 0 : -1;
+    if (!strcmp(op, "concat")) {
+        Onnx__NodeProto *n = node(e, "Concat", y, y, nd->nin, xin);
+        if (!n) return -1;
+        int ax = nd->a.axis < 0 ? nd->a.axis + nd->ys.rank : nd->a.axis;
+        attr_i(e, n, "axis", ax + 1);
+        return 0;
+    }
+    const char *bin = !strcmp(op, "add")        ? "Add"
+                      : !strcmp(op, "multiply") ? "Mul"
+                      : !strcmp(op, "subtract") ? "Sub"
+                      : !strcmp(op, "divide")   ? "Div"
+                                                : NULL;
+    if (!bin) return on_fail(e->err, "ONNX export: layer '%s' (%s) is not supported", y, op);
+    /* ((x0 op x1) op x2) ...: the engine sums in this order too */
+    char prev[ON_NAME_MAX + 16], cur[ON_NAME_MAX + 16];
+    snprintf(prev, sizeof prev, "%s", xin[0]);
+    for (int k = 1; k < nd->nin; k++) {
+        if (k == nd->nin - 1)
+            snprintf(cur, sizeof cur, "%s", y);
+        else
+            snprintf(cur, sizeof cur, "%s/t%d", y, k);
+        const char *two[2] = {prev, xin[k]};
+        if (!node(e, bin, cur, cur, 2, two)) return -1;
+        snprintf(prev, sizeof prev, "%s", cur);
+    }
+    return 0;
+}
+
+static int layer(ex *e, int i, const char *const *xin) {
+    const on_node *nd = &e->m->nodes[i];
+    if (nd->nin > 1) return merge(e, i, xin);
+    const char *x = xin[0];
     const char *op = nd->op->name, *y = nd->name;
     on_shape xs = e->m->nodes[nd->in[0]].ys;
     char t1[ON_NAME_MAX + 16], t2[ON_NAME_MAX + 16], t3[ON_NAME_MAX + 16];
@@ -218,7 +301,32 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
         else
             N("Conv", y, y, x, param(e, i, 0));
         if (window_attrs(e, n, nd, xs, 1)) return -1;
-        attr_i(e, n, "group", 1);
+        attr_i(e, n, "group", nd->a.groups > 1 ? nd->a.groups : 1);
+    } else if (IS("conv2d_transpose") || IS("conv1d_transpose")) {
+        on_geom g;
+        if (on_conv_t_geom(&nd->a, xs, &g, e->err)) return -1;
+        if (nd->a.bias)
+            N("ConvTranspose", y, y, x, param(e, i, 0), param(e, i, 1));
+        else
+            N("ConvTranspose", y, y, x, param(e, i, 0));
+        /* 'same' is written out: explicit pads, and output_padding for the rows and columns
+         * a kernel shorter than the stride leaves */
+        const on_attrs *a = &nd->a;
+        int two = xs.rank == 3, full_h = (xs.h - 1) * a->sh + a->dh * (a->kh - 1) + 1;
+        int full_w = (xs.w - 1) * a->sw + a->dw * (a->kw - 1) + 1;
+        int k[2] = {a->kh, a->kw}, s[2] = {a->sh, a->sw}, d[2] = {a->dh, a->dw};
+        int pads[4] = {g.pt, g.pl, g.pb, g.pr};
+        int op[2] = {g.h - (full_h - g.pt - g.pb), g.w - (full_w - g.pl - g.pr)};
+        if (!two) {
+            k[0] = a->kw, s[0] = a->sw, d[0] = a->dw, op[0] = op[1];
+            pads[0] = g.pl, pads[1] = g.pr;
+        }
+        attr_is(e, n, "kernel_shape", k, two ? 2 : 1);
+        attr_is(e, n, "strides", s, two ? 2 : 1);
+        attr_is(e, n, "pads", pads, two ? 4 : 2);
+        attr_is(e, n, "dilations", d, two ? 2 : 1);
+        attr_is(e, n, "output_padding", op, two ? 2 : 1);
+        attr_i(e, n, "group", a->groups > 1 ? a->groups : 1);
     } else if (IS("dense")) {
         if (nd->a.bias)
             N("Gemm", y, y, x, param(e, i, 0), param(e, i, 1));
@@ -236,8 +344,6 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
     } else if (IS("flatten")) {
         N("Flatten", y, y, x);
         attr_i(e, n, "axis", 1);
-    } else if (IS("add")) {
-        N("Add", y, y, x, x2);
     } else if (nd->op->props & ON_PROP_POOL) {
         int mn = nd->op->pool_kind == ON_POOL_MIN, avg = nd->op->pool_kind == ON_POOL_AVG;
         if (mn) N("Neg", t1, t1, x);
@@ -288,6 +394,23 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
         N("Softplus", t1, t1, x);
         N("Tanh", t2, t2, t1);
         N("Mul", y, y, x, t2);
+    } else if (IS("hard_sigmoid")) {
+        N("HardSigmoid", y, y, x);
+        attr_f(e, n, "alpha", nd->a.alpha);
+        attr_f(e, n, "beta", nd->a.offset);
+    } else if (IS("hard_swish")) { /* HardSwish is opset 14: x * HardSigmoid(x), as PyTorch */
+        N("HardSigmoid", t1, t1, x);
+        attr_f(e, n, "alpha", 1.0f / 6.0f);
+        N("Mul", y, y, x, t1);
+    } else if (IS("softsign") || IS("exponential")) {
+        N(IS("softsign") ? "Softsign" : "Exp", y, y, x);
+    } else if (IS("rescaling")) {
+        snprintf(t2, sizeof t2, "%s.scale", y);
+        snprintf(t3, sizeof t3, "%s.offset", y);
+        N("Mul", t1, t1, x, scalar(e, t2, nd->a.scale));
+        N("Add", y, y, t1, scalar(e, t3, nd->a.offset));
+    } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
+        N("Identity", y, y, x);
     } else {
         return on_fail(e->err, "layer '%s': op %s has no ONNX export", y, op);
     }
@@ -296,19 +419,19 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
     return 0;
 }
 
-/* A graph input or output: float32 (N, C[, H][, W]). */
-static Onnx__ValueInfoProto *value_info(ex *e, const char *name, on_shape s) {
+/* A graph input or output: float32 (N, dims[0..nd)). */
+static Onnx__ValueInfoProto *value_info(ex *e, const char *name, int nd, const int64_t *dims) {
     Onnx__ValueInfoProto *v = px(e, sizeof *v);
     Onnx__TypeProto *t = px(e, sizeof *t);
     Onnx__TypeProto__Tensor *tt = px(e, sizeof *tt);
     Onnx__TensorShapeProto *sh = px(e, sizeof *sh);
-    Onnx__TensorShapeProto__Dimension **dims = px(e, sizeof(void *) * 4);
-    if (!v || !t || !tt || !sh || !dims) return NULL;
+    Onnx__TensorShapeProto__Dimension **dl = px(e, sizeof(void *) * (size_t)(nd + 1));
+    if (!v || !t || !tt || !sh || !dl) return NULL;
     onnx__value_info_proto__init(v);
     onnx__type_proto__init(t);
     onnx__type_proto__tensor__init(tt);
     onnx__tensor_shape_proto__init(sh);
-    int d[4] = {0, s.c, s.rank == 3 ? s.h : s.w, s.w}, r = s.rank + 1;
+    int r = nd + 1;
     for (int i = 0; i < r; i++) {
         Onnx__TensorShapeProto__Dimension *dm = px(e, sizeof *dm);
         if (!dm) return NULL;
@@ -318,12 +441,12 @@ static Onnx__ValueInfoProto *value_info(ex *e, const char *name, on_shape s) {
             dm->dim_param = pstr(e, "N");
         } else {
             dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-            dm->dim_value = d[i];
+            dm->dim_value = dims[i - 1];
         }
-        dims[i] = dm;
+        dl[i] = dm;
     }
     sh->n_dim = (size_t)r;
-    sh->dim = dims;
+    sh->dim = dl;
     tt->has_elem_type = 1;
     tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     tt->shape = sh;
@@ -332,6 +455,65 @@ static Onnx__ValueInfoProto *value_info(ex *e, const char *name, on_shape s) {
     v->name = pstr(e, name);
     v->type = t;
     return v;
+}
+
+/* Is name a layer's (so its value in the graph) other than node i's? */
+static int layer_value(const on_model *m, const char *name, int i) {
+    for (int j = 0; j < m->nn; j++)
+        if (j != i && !strcmp(m->nodes[j].name, name)) return 1;
+    return !strcmp(name, "input") || !strncmp(name, "input.", 6);
+}
+
+/* Every node input and output called from is called to instead. */
+static void rename_value(ex *e, const char *from, const char *to) {
+    char *t = pstr(e, to);
+    for (size_t j = 0; t && j < e->nn; j++) {
+        Onnx__NodeProto *n = e->nodes[j];
+        for (size_t i = 0; i < n->n_input; i++)
+            if (!strcmp(n->input[i], from)) n->input[i] = t;
+        for (size_t i = 0; i < n->n_output; i++)
+            if (!strcmp(n->output[i], from)) n->output[i] = t;
+    }
+}
+
+/* Graph output k: node i's value, under the output's own name (an Identity) and with its
+ * declared dims (a Reshape, e.g. (N,C,1,1) after global pooling where ordnet holds (C))
+ * when they differ from the layer's. */
+static Onnx__ValueInfoProto *output(ex *e, int k) {
+    const on_model *m = e->m;
+    int i = on_model_output_node(m, k);
+    int64_t d[ON_ARRAY_MAX_DIMS], own[3];
+    int nd = on_model_output_dims(m, k, d), r = m->nodes[i].ys.rank;
+    on_shape s = m->nodes[i].ys;
+    own[0] = s.c, own[1] = r == 3 ? s.h : s.w, own[2] = s.w;
+    const char *name = on_model_output_name(m, k), *from = i ? m->nodes[i].name : "input";
+    if (layer_value(m, name, i)) name = from; /* taken: the layer's own name */
+    for (int j = 0; j < k; j++)               /* two outputs of one name: the second renamed */
+        if (!strcmp(e->outs[j], name)) name = NULL;
+    char buf[2 * ON_NAME_MAX + 16];
+    if (!name) snprintf(buf, sizeof buf, "%s.output%d", from, k), name = buf;
+    int reshape = nd != r || memcmp(d, own, sizeof(int64_t) * (size_t)nd);
+    if (reshape && !strcmp(name, from)) { /* the layer's value gets another name */
+        char pre[2 * ON_NAME_MAX + 16];
+        snprintf(pre, sizeof pre, "%s/flat", from);
+        rename_value(e, from, pre);
+        from = pstr(e, pre);
+        if (!from) return NULL;
+    }
+    if (reshape) {
+        char sn[4 * ON_NAME_MAX];
+        snprintf(sn, sizeof sn, "%s.shape", name);
+        int64_t *sv = px(e, sizeof(int64_t) * (size_t)(nd + 1)), n1 = nd + 1;
+        if (!sv) return NULL;
+        sv[0] = 0; /* Reshape's 0: the batch, copied */
+        memcpy(sv + 1, d, sizeof(int64_t) * (size_t)nd);
+        if (init_i64(e, sn, sv, 1, &n1)) return NULL;
+        node(e, "Reshape", name, name, 2, (const char *[]){from, sn});
+    } else if (strcmp(name, from)) {
+        node(e, "Identity", name, name, 1, (const char *[]){from});
+    }
+    e->outs[k] = pstr(e, name);
+    return value_info(e, name, nd, d);
 }
 
 /* Input normalization as Sub(mean) then Mul(1/std), as ordnet applies it. */
@@ -362,9 +544,9 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     const char *in0 = normalization(&e);
     for (int i = 1; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        const char *x = nd->in[0] == 0 ? in0 : m->nodes[nd->in[0]].name;
-        const char *x2 = nd->in[1] > 0 ? m->nodes[nd->in[1]].name : nd->in[1] == 0 ? in0 : NULL;
-        if (layer(&e, i, x, x2)) goto done;
+        const char *xin[ON_MAX_INPUTS];
+        for (int k = 0; k < nd->nin; k++) xin[k] = nd->in[k] == 0 ? in0 : m->nodes[nd->in[k]].name;
+        if (layer(&e, i, xin)) goto done;
     }
     if (m->nn < 2) {
         on_fail(err, "the model has no layers");
@@ -373,8 +555,17 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
     Onnx__ModelProto mp = ONNX__MODEL_PROTO__INIT;
     Onnx__OperatorSetIdProto ops = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsp = &ops;
-    Onnx__ValueInfoProto *vin = value_info(&e, "input", m->input);
-    Onnx__ValueInfoProto *vout = value_info(&e, m->nodes[m->nn - 1].name, on_model_output_shape(m));
+    int64_t din[3] = {m->input.c, m->input.rank == 3 ? m->input.h : m->input.w, m->input.w};
+    Onnx__ValueInfoProto *vin = value_info(&e, "input", m->input.rank, din);
+    int nout = on_model_num_outputs(m);
+    if (nout > ON_MAX_OUTPUTS) {
+        on_fail(err, "the model has %d outputs; ONNX export writes at most %d", nout,
+                ON_MAX_OUTPUTS);
+        goto done;
+    }
+    Onnx__ValueInfoProto **vout = px(&e, sizeof(void *) * (size_t)nout);
+    for (int k = 0; vout && k < nout; k++)
+        if (!(vout[k] = output(&e, k))) goto done;
     if (e.oom || !vin || !vout) {
         on_fail(err, "out of memory building the ONNX model");
         goto done;
@@ -386,8 +577,8 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     g.initializer = e.inits;
     g.n_input = 1;
     g.input = &vin;
-    g.n_output = 1;
-    g.output = &vout;
+    g.n_output = (size_t)nout;
+    g.output = vout;
     ops.domain = "";
     ops.has_version = 1;
     ops.version = OX_EXPORT_OPSET;

@@ -12,6 +12,7 @@
  */
 #include "onnx_import.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,42 +21,11 @@
 
 static const char *const supported =
     "Conv, BatchNormalization, Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Tanh, Sigmoid, Clip, "
-    "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, Dropout, "
-    "Flatten, Reshape (to flatten), Squeeze, Gemm, MatMul, Add, Softmax (at the output), "
-    "Identity, Pad (before Conv, AveragePool), Constant, Shape, Gather, Unsqueeze, Concat, Cast";
-
-/* ----- values by name ----- */
-
-static size_t hash_str(const char *s) {
-    size_t h = 1469598103934665603u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-int ox_find(const ox_ctx *cx, const char *name) {
-    if (!name || !*name) return -1;
-    for (size_t i = hash_str(name) & (cx->hcap - 1);; i = (i + 1) & (cx->hcap - 1)) {
-        int k = cx->hash[i];
-        if (k < 0) return -1;
-        if (!strcmp(cx->v[k].name, name)) return k;
-    }
-}
-
-int ox_in(const ox_ctx *cx, const Onnx__NodeProto *n, size_t i) {
-    return i < n->n_input ? ox_find(cx, n->input[i]) : -1;
-}
-
-/* A new value called name; -1 when the name is taken (ONNX values are written once). */
-static int new_value(ox_ctx *cx, const char *name, int producer) {
-    if (!name || !*name) return -2;
-    size_t i = hash_str(name) & (cx->hcap - 1);
-    for (; cx->hash[i] >= 0; i = (i + 1) & (cx->hcap - 1))
-        if (!strcmp(cx->v[cx->hash[i]].name, name)) return -1;
-    int k = cx->nv++;
-    cx->v[k] = (ox_value){.name = name, .producer = producer, .reader = -1};
-    cx->hash[i] = k;
-    return k;
-}
+    "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, "
+    "GlobalMaxPool, ReduceMean (spatial), Dropout, Flatten, Reshape, Squeeze, Unsqueeze (to "
+    "flatten or add/remove 1s), Gemm, MatMul, Add, Softmax (at an output), Identity, Pad "
+    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic), "
+    "HardSigmoid, HardSwish (or x * HardSigmoid(x)), Softsign, Exp";
 
 /* ----- errors ----- */
 
@@ -77,7 +47,9 @@ static int node_fail(ox_ctx *cx, int k, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ox_node_label(cx->g->node[k], k, lab, sizeof lab);
-    return on_fail(cx->err, "%s: %s: %s", cx->label, lab, msg);
+    size_t l = strlen(lab);
+    if (l && lab[l - 1] == ')') lab[l - 1] = 0; /* "node 'x' (Conv" + ", opset 13)" */
+    return on_fail(cx->err, "%s: %s, opset %d): %s", cx->label, lab, cx->opset, msg);
 }
 
 /* ----- attributes ----- */
@@ -309,9 +281,51 @@ static int window(ox_ctx *cx, int k, const ox_value *x, const int *kernel, int c
 
 /* ----- the operators ----- */
 
+/* Is node k's input the 1x1 planes that ordnet holds as (C) after global pooling? */
+static int on_planes(const ox_ctx *cx, int k) {
+    int v = ox_in(cx, cx->g->node[k], 0);
+    if (v < 0 || cx->v[v].kind != OX_NODE || cx->v[v].padded) return 0;
+    return cx->m->nodes[cx->v[v].node].ys.rank == 1 && cx->v[v].orank >= 3;
+}
+
+/* Conv on (N,C,1,1) without padding (squeeze-and-excitation blocks after a global
+ * pooling): a 1x1 window over one pixel whatever the strides, so a dense layer of the
+ * same weights; the result keeps its ONNX rank. */
+static int op_conv_planes(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *w, *b;
+    int64_t group;
+    int pads[4] = {0, 0, 0, 0}, n;
+    char ap[32];
+    if (check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
+        in_tensor(cx, k, 0, &x) || in_const(cx, k, 1, 0, 1, &w) || in_const(cx, k, 2, 1, 1, &b) ||
+        attr_int(cx, k, "group", 1, &group) || attr_ints(cx, k, "pads", pads, 4, &n) ||
+        attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap))
+        return -1;
+    int C = shape_of(cx, x).c, one = w->ndims == x->orank && w->dims[1] == C;
+    for (int i = 2; one && i < w->ndims; i++) one = w->dims[i] == 1;
+    for (int i = 0; i < 4; i++) one &= pads[i] == 0;
+    if (group != 1 || !one || !strncmp(ap, "SAME", 4) || w->dims[0] < 1 || w->dims[0] > (1 << 20))
+        return node_fail(cx, k,
+                         "on the 1x1 planes of a global pooling ordnet reads only an unpadded "
+                         "1x1 convolution with group=1 and %d input channels",
+                         C);
+    on_attrs a = on_op_find("dense")->defaults;
+    a.units = (int)w->dims[0];
+    a.bias = b != NULL;
+    if (b && b->size != (size_t)a.units)
+        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = emit(cx, k, k, on_op_find("dense"), &a, x, x->orank);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size); /* (F,C,1,1) is dense's (out, in) */
+    if (b) set_param(cx, id, 1, b->f, b->size);
+    return 0;
+}
+
 static int op_conv(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *w, *b;
+    if (on_planes(cx, k)) return op_conv_planes(cx, k);
     cx->pad_ok = 1; /* zero padding before a convolution is its own padding */
     int bad = check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
               in_tensor(cx, k, 0, &x);
@@ -321,17 +335,15 @@ static int op_conv(ox_ctx *cx, int k) {
     int64_t group;
     if (attr_int(cx, k, "group", 1, &group)) return -1;
     on_shape s = shape_of(cx, x);
-    if (group != 1)
-        return node_fail(cx, k,
-                         "group=%lld is not supported: ordnet has no grouped or depthwise "
-                         "convolution (group must be 1)",
-                         (long long)group);
-    if (w->ndims != x->orank || w->dims[1] != s.c)
+    if (group < 1 || s.c % group || (w->ndims > 0 && w->dims[0] % group))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels and the filters",
+                         (long long)group, s.c);
+    if (w->ndims != x->orank || w->dims[1] * group != s.c)
         return node_fail(cx, k,
                          "weight '%s' is %d-D with %lld input channels; the input is %d-D "
                          "with %d channels",
                          cx->g->node[k]->input[1], w->ndims,
-                         (long long)(w->ndims > 1 ? w->dims[1] : 0), x->orank, s.c);
+                         (long long)(w->ndims > 1 ? w->dims[1] * group : 0), x->orank, s.c);
     int dims = x->orank - 2, kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, ks[2],
         n;
     if (attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
@@ -344,6 +356,7 @@ static int op_conv(ox_ctx *cx, int k) {
     if (window(cx, k, x, kernel, 1, &a)) return -1;
     a.units = (int)w->dims[0];
     a.bias = b != NULL;
+    a.groups = (int)group;
     if (b && b->size != (size_t)a.units)
         return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
     int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
@@ -353,22 +366,93 @@ static int op_conv(ox_ctx *cx, int k) {
     return 0;
 }
 
+/* ConvTranspose: weight (C, F/group, k...); strides, pads, dilations, output_padding, group;
+ * auto_pad NOTSET, VALID or SAME_UPPER (output = input x stride). */
+static int op_conv_transpose(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *w, *b;
+    if (check_attrs(cx, k,
+                    "kernel_shape strides pads dilations group auto_pad output_padding "
+                    "output_shape") ||
+        in_tensor(cx, k, 0, &x) || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) ||
+        in_const(cx, k, 2, 1, 1, &b))
+        return -1;
+    if (ox_attr(cx->g->node[k], "output_shape"))
+        return node_fail(cx, k, "output_shape is not supported (give pads and output_padding)");
+    int64_t group;
+    if (attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = shape_of(cx, x);
+    int dims = x->orank - 2;
+    if (w->ndims != x->orank || w->dims[0] != s.c)
+        return node_fail(cx, k, "weight '%s' must be (C=%d, F/group, kernel...) for a %d-D input",
+                         cx->g->node[k]->input[1], s.c, x->orank);
+    if (group < 1 || s.c % group || w->dims[1] < 1 || w->dims[1] * group > (1 << 20))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels", (long long)group,
+                         s.c);
+    int kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, v[4], n;
+    int strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, opad[2] = {0, 0};
+    if (attr_ints(cx, k, "kernel_shape", v, 2, &n)) return -1;
+    if (n >= 0 && (n != dims || v[0] != kernel[0] || (dims == 2 && v[1] != kernel[1])))
+        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
+    if (attr_ints(cx, k, "strides", strides, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "dilations", dil, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "output_padding", opad, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "pads", pads, 4, &n) || (n >= 0 && n != 2 * dims))
+        return node_fail(cx, k, "strides, dilations, output_padding or pads: wrong length");
+    char ap[32];
+    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    on_attrs a = on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose")->defaults;
+    a.units = (int)(w->dims[1] * group);
+    a.groups = (int)group;
+    a.bias = b != NULL;
+    a.pad_mode = !strcmp(ap, "VALID")        ? ON_PAD_VALID
+                 : !strcmp(ap, "SAME_UPPER") ? ON_PAD_SAME
+                                             : ON_PAD_EXPLICIT;
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER"))
+        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+    if (dims == 2) {
+        a.kh = kernel[0], a.kw = kernel[1], a.sh = strides[0], a.sw = strides[1];
+        a.dh = dil[0], a.dw = dil[1], a.opad[0] = opad[0], a.opad[1] = opad[1];
+        a.pad[0] = pads[0], a.pad[1] = pads[2], a.pad[2] = pads[1], a.pad[3] = pads[3];
+    } else {
+        a.kh = 1, a.kw = kernel[0], a.sh = 1, a.sw = strides[0], a.dh = 1, a.dw = dil[0];
+        a.opad[1] = opad[0], a.pad[2] = pads[0], a.pad[3] = pads[1];
+    }
+    if (b && b->size != (size_t)a.units)
+        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose"), &a, x,
+                  x->orank);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size);
+    if (b) set_param(cx, id, 1, b->f, b->size);
+    return 0;
+}
+
 static int op_batchnorm(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *p[4];
-    if (check_attrs(cx, k, "epsilon momentum training_mode spatial") || in_tensor(cx, k, 0, &x) ||
-        only_first_output(cx, k))
+    /* opsets 7-8 have 'spatial' (1: statistics per channel), 14+ 'training_mode'; old
+     * exporters still write opset 6's 'is_test' */
+    if (check_attrs(cx, k, "epsilon momentum training_mode spatial is_test") ||
+        in_tensor(cx, k, 0, &x) || only_first_output(cx, k))
         return -1;
     for (int i = 0; i < 4; i++)
         if (in_const(cx, k, (size_t)i + 1, 0, 1, &p[i])) return -1;
-    int64_t train, sp;
+    int64_t train, sp, test;
     float eps, mom;
     if (attr_int(cx, k, "training_mode", 0, &train) || attr_int(cx, k, "spatial", 1, &sp) ||
-        attr_float(cx, k, "epsilon", 1e-5f, &eps) || attr_float(cx, k, "momentum", 0.9f, &mom))
+        attr_int(cx, k, "is_test", 1, &test) || attr_float(cx, k, "epsilon", 1e-5f, &eps) ||
+        attr_float(cx, k, "momentum", 0.9f, &mom))
         return -1;
-    if (train || !sp)
+    if (train || !test)
         return node_fail(cx, k, "%s is not supported (ordnet imports models for inference)",
-                         train ? "training_mode=1" : "spatial=0");
+                         train ? "training_mode=1" : "is_test=0");
+    /* spatial=0 normalizes each value by its own statistics: the same as per channel when
+     * every channel holds one value */
+    if (!sp && shape_of(cx, x).rank != 1)
+        return node_fail(cx, k,
+                         "spatial=0 (statistics per value, not per channel) is supported only "
+                         "on (N,C) tensors");
     int C = shape_of(cx, x).c;
     for (int i = 0; i < 4; i++)
         if (p[i]->size != (size_t)C)
@@ -421,6 +505,24 @@ static int op_activation(ox_ctx *cx, int k) {
     return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
 }
 
+/* HardSigmoid max(0, min(1, alpha x + beta)) (ONNX's defaults 0.2, 0.5 are Keras 2's;
+ * PyTorch writes alpha 1/6), HardSwish, Softsign, Exp */
+static int op_activation_round2(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    int hs = !strcmp(t, "HardSigmoid");
+    const on_op *op = on_op_find(hs                        ? "hard_sigmoid"
+                                 : !strcmp(t, "HardSwish") ? "hard_swish"
+                                 : !strcmp(t, "Softsign")  ? "softsign"
+                                                           : "exponential");
+    on_attrs a = op->defaults;
+    ox_value *x;
+    if (in_tensor(cx, k, 0, &x) || check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
+    if (hs &&
+        (attr_float(cx, k, "alpha", 0.2f, &a.alpha) || attr_float(cx, k, "beta", 0.5f, &a.offset)))
+        return -1;
+    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+}
+
 static int op_prelu(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *s;
@@ -441,13 +543,20 @@ static int op_prelu(ox_ctx *cx, int k) {
 /* Clip(min, max): ReLU (0, inf), ReLU6 (0, 6), else hardtanh (min, max). */
 static int op_clip(ox_ctx *cx, int k) {
     ox_value *x;
-    ox_const *lo, *hi;
-    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || in_const(cx, k, 1, 1, 1, &lo) ||
-        in_const(cx, k, 2, 1, 1, &hi))
+    ox_const *lo = NULL, *hi = NULL;
+    float l = -INFINITY, h = INFINITY;
+    int old = cx->opset < 11; /* opsets 6-10: the bounds are attributes */
+    if (check_attrs(cx, k, old ? "min max" : "") || in_tensor(cx, k, 0, &x)) return -1;
+    if (old ? attr_float(cx, k, "min", -INFINITY, &l) || attr_float(cx, k, "max", INFINITY, &h)
+            : in_const(cx, k, 1, 1, 1, &lo) || in_const(cx, k, 2, 1, 1, &hi))
         return -1;
     if ((lo && lo->size != 1) || (hi && hi->size != 1))
         return node_fail(cx, k, "min and max must be scalars");
-    float l = lo ? lo->f[0] : -INFINITY, h = hi ? hi->f[0] : INFINITY;
+    if (lo) l = lo->f[0];
+    if (hi) h = hi->f[0];
+    /* the float range (opset 6's defaults, what exporters write for "none") is no bound */
+    if (l <= -FLT_MAX) l = -INFINITY;
+    if (h >= FLT_MAX) h = INFINITY;
     if (!(l <= h)) return node_fail(cx, k, "min %g is above max %g", l, h);
     if (l == -INFINITY && h == INFINITY) {
         alias(cx, k, x, x->orank);
@@ -507,7 +616,9 @@ static int op_dropout(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *ratio, *train;
     float r;
-    if (check_attrs(cx, k, "seed ratio") || in_tensor(cx, k, 0, &x) ||
+    /* opsets 7-11: 'ratio' attribute; 12+: ratio and training_mode inputs, 'seed'; opset 6's
+     * 'is_test' is still written by old exporters (inference: identity either way) */
+    if (check_attrs(cx, k, "seed ratio is_test") || in_tensor(cx, k, 0, &x) ||
         in_const(cx, k, 1, 1, 1, &ratio) || in_const(cx, k, 2, 1, 0, &train) ||
         only_first_output(cx, k) || attr_float(cx, k, "ratio", 0.5f, &r))
         return -1;
@@ -548,6 +659,82 @@ static int onnx_dims(const ox_ctx *cx, const ox_value *x, int64_t *d) {
     return x->orank;
 }
 
+/* "(N,3,1,1)" style text of ONNX dims d[0..r) (d[0] the batch) for messages. */
+static void dims_str(const int64_t *d, int r, char *buf, size_t len) {
+    size_t l = (size_t)snprintf(buf, len, "(");
+    for (int i = 0; i < r && l < len; i++) {
+        const char *sep = i ? "," : "";
+        l +=
+            (size_t)(d[i] == OX_BATCH ? snprintf(buf + l, len - l, "%sN", sep)
+                                      : snprintf(buf + l, len - l, "%s%lld", sep, (long long)d[i]));
+    }
+    if (l < len) snprintf(buf + l, len - l, ")");
+}
+
+/* x as the ONNX tensor of dims d[0..r) (d[0] the batch, the same number of values): an
+ * alias when ordnet's shape already is that tensor (adding or removing 1s after ordnet's
+ * dimensions, as (C) <-> (N,C,1,1) around global pooling), a flatten when it is (N, all),
+ * else an error saying what was asked. */
+static int reshape_to(ox_ctx *cx, int k, ox_value *x, const int64_t *d, int r, const char *what) {
+    on_shape s = shape_of(cx, x);
+    int64_t own[OX_MAX_DIMS];
+    if (r >= 2 && r <= OX_MAX_DIMS && s.rank <= r - 1) {
+        ox_value t = *x;
+        t.orank = r;
+        onnx_dims(cx, &t, own);
+        int same = d[0] == OX_BATCH;
+        for (int i = 1; same && i < r; i++) same = own[i] == d[i];
+        if (same) {
+            alias(cx, k, x, r);
+            return 0;
+        }
+    }
+    if (r == 2 && d[0] == OX_BATCH && d[1] == (int64_t)on_shape_size(s))
+        return flatten_to(cx, k, x);
+    char want[160], have[160];
+    dims_str(d, r, want, sizeof want);
+    onnx_dims(cx, x, own);
+    dims_str(own, x->orank, have, sizeof have);
+    return node_fail(cx, k,
+                     "%s %s to %s is not supported: only flattening to (N, -1) and adding or "
+                     "removing trailing 1s",
+                     what, have, want);
+}
+
+/* The axes of Squeeze / Unsqueeze / ReduceMean: the 'axes' attribute before opset
+ * input_from, the optional second input from then on. *n = -1 when none are given. */
+static int axes_of(ox_ctx *cx, int k, int input_from, int64_t *axes, int *n) {
+    *n = -1;
+    if (cx->opset < input_from) {
+        const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], "axes");
+        if (!a) return 0;
+        if (a->n_ints > OX_MAX_DIMS) return node_fail(cx, k, "too many axes");
+        for (size_t i = 0; i < a->n_ints; i++) axes[i] = a->ints[i];
+        *n = (int)a->n_ints;
+        return 0;
+    }
+    ox_const *c;
+    if (in_const(cx, k, 1, 1, 0, &c)) return -1;
+    if (!c) return 0;
+    if (!c->i || c->ndims > 1 || c->size > OX_MAX_DIMS)
+        return node_fail(cx, k, "the axes must be a 1-D int64 constant of at most %d values",
+                         OX_MAX_DIMS);
+    for (size_t i = 0; i < c->size; i++) axes[i] = c->i[i];
+    *n = (int)c->size;
+    return 0;
+}
+
+/* Axes against rank r as a mask; -1 when one is out of range or repeated. */
+static int axes_mask(const int64_t *axes, int n, int r, unsigned *mask) {
+    *mask = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
+        if (a < 0 || a >= r || (*mask & (1u << a))) return -1;
+        *mask |= 1u << a;
+    }
+    return 0;
+}
+
 static int op_reshape(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *t;
@@ -556,51 +743,183 @@ static int op_reshape(ox_ctx *cx, int k) {
         in_const(cx, k, 1, 0, 0, &t) || attr_int(cx, k, "allowzero", 0, &allowzero))
         return -1;
     if (!t->i || t->ndims != 1) return node_fail(cx, k, "the shape must be a 1-D int64 tensor");
-    int64_t d[OX_MAX_DIMS], per = (int64_t)on_shape_size(shape_of(cx, x));
-    int r = onnx_dims(cx, x, d);
-    if (t->size == 2) {
-        int64_t a = t->i[0], b = t->i[1];
-        if (a == 0 && !allowzero) a = OX_BATCH;
-        if (cx->batch > 0 && a == cx->batch) a = OX_BATCH;
-        if (a == -1 && b == per) a = OX_BATCH, b = -1;
-        if (a == OX_BATCH && (b == -1 || b == per)) return flatten_to(cx, k, x);
+    int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], per = (int64_t)on_shape_size(shape_of(cx, x)),
+                                              prod = 1;
+    int r = onnx_dims(cx, x, own), infer = -1, bad = t->size < 1 || t->size > OX_MAX_DIMS;
+    for (size_t i = 0; !bad && i < t->size; i++) {
+        int64_t v = t->i[i];
+        if (v == 0 && !allowzero) v = (int)i < r ? own[i] : -2; /* 0 copies the input's */
+        if (i == 0 && cx->batch > 0 && v == cx->batch) v = OX_BATCH;
+        if (v == -1) {
+            bad = infer >= 0;
+            infer = (int)i;
+        } else if (i > 0) {
+            bad = v < 1 || v > per;
+            prod *= bad ? 1 : v;
+        } else {
+            bad = v != OX_BATCH;
+        }
+        d[i] = v;
     }
-    int same = t->size == (size_t)r;
-    for (int i = 1; same && i < r; i++)
-        same = t->i[i] == d[i] || (t->i[i] == 0 && !allowzero) || (t->i[i] == -1 && r == 2);
-    if (same && (t->i[0] == OX_BATCH || t->i[0] == 0 || t->i[0] == -1 || t->i[0] == cx->batch)) {
-        alias(cx, k, x, r);
+    if (!bad && infer == 0) /* (-1, ...): the batch, when the others hold one sample */
+        bad = prod != per, d[0] = OX_BATCH;
+    else if (!bad && infer > 0)
+        bad = per % prod != 0, d[infer] = per / prod;
+    else if (!bad)
+        bad = prod != per;
+    if (bad) {
+        char buf[128] = "";
+        for (size_t i = 0; i < t->size && i < 8; i++)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%lld", i ? "," : "",
+                     (long long)t->i[i]);
+        return node_fail(cx, k,
+                         "reshape to (%s) is not supported: the batch must stay the first "
+                         "dimension (only flattening to (N, -1) and adding or removing "
+                         "trailing 1s)",
+                         buf);
+    }
+    return reshape_to(cx, k, x, d, (int)t->size, "reshaping");
+}
+
+/* Squeeze and Unsqueeze of a computed tensor (axes: attribute before opset 13, input
+ * after): reshapes that only remove or insert 1s. */
+static int op_squeeze(ox_ctx *cx, int k) {
+    ox_value *x;
+    int un = !strcmp(cx->g->node[k]->op_type, "Unsqueeze"), n;
+    int64_t axes[OX_MAX_DIMS], own[OX_MAX_DIMS], d[OX_MAX_DIMS];
+    if (check_attrs(cx, k, cx->opset < 13 ? "axes" : "") || in_tensor(cx, k, 0, &x) ||
+        axes_of(cx, k, 13, axes, &n))
+        return -1;
+    int r = onnx_dims(cx, x, own), R = un ? r + (n > 0 ? n : 0) : r, out = 0;
+    unsigned mask = 0;
+    if ((un && n < 1) || R > OX_MAX_DIMS || (n > 0 && axes_mask(axes, n, R, &mask)))
+        return node_fail(cx, k, "the axes are missing, out of range or repeated");
+    if (!un && n < 0)
+        for (int i = 1; i < r; i++) mask |= (unsigned)(own[i] == 1) << i; /* every 1 */
+    if (mask & 1u)
+        return node_fail(cx, k, "%s the batch axis is not supported", un ? "adding" : "removing");
+    for (int i = 0, j = 0; i < R; i++) {
+        if (!(mask & (1u << i)))
+            d[out++] = own[un ? j++ : i];
+        else if (un)
+            d[out++] = 1;
+        else if (own[i] != 1)
+            return node_fail(cx, k, "axis %d has size %lld, not 1", i, (long long)own[i]);
+    }
+    return reshape_to(cx, k, x, d, out, un ? "unsqueezing" : "squeezing");
+}
+
+/* ReduceMean over every spatial axis (axes: attribute before opset 18, input after):
+ * global average pooling, keeping the 1s when keepdims. */
+static int op_reduce_mean(ox_ctx *cx, int k) {
+    ox_value *x;
+    int64_t keep, noop, axes[OX_MAX_DIMS];
+    int n;
+    if (check_attrs(cx, k, cx->opset < 18 ? "axes keepdims" : "keepdims noop_with_empty_axes") ||
+        in_tensor(cx, k, 0, &x) || axes_of(cx, k, 18, axes, &n) ||
+        attr_int(cx, k, "keepdims", 1, &keep) || attr_int(cx, k, "noop_with_empty_axes", 0, &noop))
+        return -1;
+    unsigned mask = 0, spatial_axes = ((1u << x->orank) - 1) & ~3u;
+    if (n < 1 && noop) {
+        alias(cx, k, x, x->orank);
         return 0;
     }
-    char buf[128] = "";
-    for (size_t i = 0; i < t->size && i < 8; i++)
-        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%lld", i ? "," : "",
-                 t->i[i] == OX_BATCH ? -1LL : (long long)t->i[i]);
-    return node_fail(cx, k, "reshape to (%s) is not supported: only flattening to (N, -1)", buf);
+    if (n >= 0 && axes_mask(axes, n, x->orank, &mask))
+        return node_fail(cx, k, "the axes are out of range or repeated");
+    if (n < 0) mask = (1u << x->orank) - 1;
+    if (mask != spatial_axes || spatial(cx, k, x))
+        return node_fail(cx, k,
+                         "only the mean over every spatial axis (global average pooling) is "
+                         "supported");
+    return emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, keep ? x->orank : 2) < 0 ? -1 : 0;
+}
+
+/* GlobalMaxPool: a max-pool whose window is the whole plane, (N,C,1,1) or (N,C,1). */
+static int op_global_maxpool(ox_ctx *cx, int k) {
+    ox_value *x;
+    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || spatial(cx, k, x)) return -1;
+    on_shape s = shape_of(cx, x);
+    on_attrs a = on_op_find(s.rank == 3 ? "maxpool2d" : "maxpool1d")->defaults;
+    a.kh = a.sh = s.rank == 3 ? s.h : 1;
+    a.kw = a.sw = s.w;
+    a.pad_mode = ON_PAD_VALID;
+    return emit(cx, k, k, on_op_find(s.rank == 3 ? "maxpool2d" : "maxpool1d"), &a, x, x->orank) < 0
+               ? -1
+               : 0;
+}
+
+/* Pad with zeros on the spatial axes: remembered on its output, folded into the Conv or
+ * AveragePool that reads it (in_tensor refuses any other reader). */
+/* Pad's amounts over all r axes of its input (begins, then ends) and its fill value: the
+ * 'pads' and 'value' attributes before opset 11, the pads and constant_value inputs from
+ * then on, and from opset 18 the optional axes input naming the axes the pads are for. */
+static int pad_amounts(ox_ctx *cx, int k, int r, int64_t *p, double *value) {
+    const Onnx__NodeProto *n = cx->g->node[k];
+    int64_t axes[OX_MAX_DIMS];
+    int na = r;
+    for (int i = 0; i < r; i++) axes[i] = i;
+    memset(p, 0, sizeof(int64_t) * 2 * (size_t)r);
+    *value = 0;
+    if (cx->opset < 11) {
+        const Onnx__AttributeProto *a = ox_attr(n, "pads");
+        float v;
+        if (attr_float(cx, k, "value", 0, &v)) return -1;
+        *value = v;
+        if (!a || a->n_ints != (size_t)(2 * r))
+            return node_fail(cx, k, "the 'pads' attribute must be %d integers", 2 * r);
+        memcpy(p, a->ints, sizeof(int64_t) * 2 * (size_t)r);
+        return 0;
+    }
+    ox_const *pads, *val, *ax = NULL;
+    if (in_const(cx, k, 1, 0, 0, &pads) || in_const(cx, k, 2, 1, 0, &val) ||
+        (cx->opset >= 18 && in_const(cx, k, 3, 1, 0, &ax)))
+        return -1;
+    if (cx->opset < 18 && n->n_input > 3 && *n->input[3])
+        return node_fail(cx, k, "Pad has an 'axes' input only from opset 18");
+    if (val && val->size != 1) return node_fail(cx, k, "the constant value must be a scalar");
+    if (val) *value = val->f ? val->f[0] : (double)val->i[0];
+    if (ax) {
+        if (!ax->i || ax->ndims != 1 || ax->size > (size_t)r)
+            return node_fail(cx, k, "the axes must be at most %d integers", r);
+        na = (int)ax->size;
+        unsigned mask;
+        if (axes_mask(ax->i, na, r, &mask))
+            return node_fail(cx, k, "the axes are out of range or repeated");
+        for (int i = 0; i < na; i++) axes[i] = ax->i[i] < 0 ? ax->i[i] + r : ax->i[i];
+    }
+    if (!pads->i || pads->size != (size_t)(2 * na))
+        return node_fail(cx, k, "pads must be %d integers", 2 * na);
+    for (int i = 0; i < na; i++) {
+        p[axes[i]] = pads->i[i];
+        p[r + axes[i]] = pads->i[na + i];
+    }
+    return 0;
 }
 
 /* Pad with zeros on the spatial axes: remembered on its output, folded into the Conv or
  * AveragePool that reads it (in_tensor refuses any other reader). */
 static int op_pad(ox_ctx *cx, int k) {
     ox_value *x;
-    ox_const *pads, *val;
     char mode[32];
+    int64_t p[2 * OX_MAX_DIMS];
+    double value;
     cx->pad_ok = 1;
-    int bad = check_attrs(cx, k, "mode") || in_tensor(cx, k, 0, &x);
+    int bad =
+        check_attrs(cx, k, cx->opset < 11 ? "mode pads value" : "mode") || in_tensor(cx, k, 0, &x);
     cx->pad_ok = 0;
-    if (bad || spatial(cx, k, x) || in_const(cx, k, 1, 0, 0, &pads) ||
-        in_const(cx, k, 2, 1, 0, &val) || attr_str(cx, k, "mode", "constant", mode, sizeof mode))
+    if (bad || spatial(cx, k, x) || attr_str(cx, k, "mode", "constant", mode, sizeof mode))
         return -1;
-    const Onnx__NodeProto *n = cx->g->node[k];
-    if (strcmp(mode, "constant")) return node_fail(cx, k, "mode '%s' is not supported", mode);
-    if (n->n_input > 3 && *n->input[3])
-        return node_fail(cx, k, "the 'axes' input is not supported");
-    if (val && (val->size != 1 || (val->f ? val->f[0] != 0 : val->i[0] != 0)))
-        return node_fail(cx, k, "only padding with zeros is supported");
-    int r = x->orank, dims = r - 2;
-    if (!pads->i || pads->size != (size_t)(2 * r))
-        return node_fail(cx, k, "pads must be %d integers", 2 * r);
-    if (pads->i[0] || pads->i[1] || pads->i[r] || pads->i[r + 1])
+    int r = x->orank, dims = r - 2, any = 0;
+    if (pad_amounts(cx, k, r, p, &value)) return -1;
+    for (int i = 0; i < 2 * r; i++) any |= p[i] != 0;
+    if (!any) { /* nothing to pad, whatever the mode */
+        alias(cx, k, x, r);
+        return 0;
+    }
+    if (strcmp(mode, "constant"))
+        return node_fail(cx, k, "mode '%s' is not supported (only 'constant', with zeros)", mode);
+    if (value != 0) return node_fail(cx, k, "only padding with zeros is supported");
+    if (p[0] || p[1] || p[r] || p[r + 1])
         return node_fail(cx, k, "padding the batch or channel axis is not supported");
     ox_value *o = out_value(cx, k);
     if (o->uses != 1 || x->padded)
@@ -610,24 +929,13 @@ static int op_pad(ox_ctx *cx, int k) {
     alias(cx, k, x, r);
     o->padded = 1;
     for (int i = 0; i < dims; i++) {
-        int64_t b = pads->i[2 + i], e = pads->i[r + 2 + i];
+        int64_t b = p[2 + i], e = p[r + 2 + i];
         if (b < 0 || e < 0 || b > 65536 || e > 65536)
             return node_fail(cx, k, "padding must be 0 to 65536");
         o->pad[i] = (int)b;
         o->pad[dims + i] = (int)e;
     }
     return 0;
-}
-
-/* Squeeze of the 1x1 planes after global pooling: [N,C,1,1] -> [N,C]. */
-static int op_squeeze(ox_ctx *cx, int k) {
-    ox_value *x;
-    if (check_attrs(cx, k, "axes") || in_tensor(cx, k, 0, &x)) return -1;
-    if (shape_of(cx, x).rank == 1) {
-        alias(cx, k, x, 2);
-        return 0;
-    }
-    return node_fail(cx, k, "only squeezing the 1x1 planes after global pooling is supported");
 }
 
 /* Gemm (Y = alpha A B' + beta C) and MatMul (+ the Add of its bias): a dense layer. */
@@ -679,28 +987,65 @@ static int op_dense(ox_ctx *cx, int k) {
     return 0;
 }
 
-/* Add of two computed tensors: a residual sum. */
-static int op_add(ox_ctx *cx, int k) {
-    ox_value *x, *y;
-    if (check_attrs(cx, k, "")) return -1;
+/* A merge of computed tensors: Add/Sub/Mul/Div (two inputs), Sum/Mean/Max/Min (any
+ * number), Concat along a non-batch axis. Shapes follow ordnet's merges: every input of the
+ * output's shape, or a per-channel gate ((N,C,1,1) against (N,C,H,W): squeeze-and-excitation);
+ * other broadcasts are refused by the graph with each input's shape. */
+static int op_merge(ox_ctx *cx, int k) {
+    static const char *const ops[][2] = {
+        {"Add", "add"},      {"Sum", "add"},     {"Sub", "subtract"},
+        {"Mul", "multiply"}, {"Div", "divide"},  {"Mean", "average"},
+        {"Max", "maximum"},  {"Min", "minimum"}, {"Concat", "concat"}};
     const Onnx__NodeProto *n = cx->g->node[k];
-    for (size_t i = 0; i < 2 && i < n->n_input; i++) {
+    const char *opname = NULL;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(n->op_type, ops[i][0])) opname = ops[i][1];
+    int concat = !strcmp(opname, "concat");
+    int64_t axis = 0;
+    if (check_attrs(cx, k, concat ? "axis" : "") || (concat && attr_int(cx, k, "axis", 1, &axis)))
+        return -1;
+    if (n->n_input < 1 || n->n_input > ON_MAX_INPUTS)
+        return node_fail(cx, k, "%zu inputs (ordnet merges 1 to %d)", n->n_input, ON_MAX_INPUTS);
+    int in[ON_MAX_INPUTS], orank = 0;
+    ox_value *first = NULL;
+    for (size_t i = 0; i < n->n_input; i++) {
         int v = ox_in(cx, n, i);
         if (v >= 0 && cx->v[v].kind == OX_CONST)
             return node_fail(cx, k,
-                             "adding a constant is not supported (only as the bias after "
-                             "MatMul, or the sum of two layers)");
+                             "input %zu ('%.80s') is a constant: %s is supported between "
+                             "computed tensors (a constant is read only as a bias after MatMul "
+                             "or as the input normalization)",
+                             i + 1, n->input[i], n->op_type);
+        ox_value *x;
+        if (in_tensor(cx, k, i, &x)) return -1;
+        in[i] = x->node;
+        if (!first) first = x;
+        if (x->orank > orank) orank = x->orank;
     }
-    if (in_tensor(cx, k, 0, &x) || in_tensor(cx, k, 1, &y)) return -1;
+    if (n->n_input == 1) { /* Sum/Max/... of one tensor is that tensor */
+        alias(cx, k, first, first->orank);
+        return 0;
+    }
+    on_attrs a = on_op_find(opname)->defaults;
+    if (concat) {
+        if (axis < 0) axis += orank;
+        on_shape s0 = cx->m->nodes[in[0]].ys;
+        if (axis < 1 || axis >= orank || orank != s0.rank + 1)
+            return node_fail(cx, k,
+                             "Concat along axis %lld of %d-D tensors: ordnet joins along a "
+                             "non-batch axis of tensors it holds with their ONNX rank",
+                             (long long)axis, orank);
+        a.axis = (int)axis - 1;
+    }
     char name[ON_NAME_MAX];
     ox_layer_name(cx->m, n->name, n->op_type, name, sizeof name);
     on_error e;
-    int id = on_model_add_sum(cx->m, x->node, y->node, name, &e);
+    int id = on_model_add_merge(cx->m, on_op_find(opname), &a, in, (int)n->n_input, name, &e);
     if (id < 0) return node_fail(cx, k, "%s", e.msg);
     ox_value *o = out_value(cx, k);
     o->kind = OX_NODE;
     o->node = id;
-    o->orank = x->orank;
+    o->orank = orank;
     return 0;
 }
 
@@ -712,7 +1057,9 @@ static int op_softmax(ox_ctx *cx, int k) {
         attr_int(cx, k, "axis", cx->opset >= 13 ? -1 : 1, &axis))
         return -1;
     const Onnx__GraphProto *g = cx->g;
-    int is_out = g->n_output == 1 && !strcmp(g->output[0]->name, cx->g->node[k]->output[0]);
+    int is_out = 0;
+    for (size_t o = 0; o < g->n_output; o++)
+        is_out |= g->output[o]->name && !strcmp(g->output[o]->name, cx->g->node[k]->output[0]);
     if (!is_out || out_value(cx, k)->uses != 1)
         return node_fail(cx, k,
                          "Softmax is supported only as the model's output (ordnet drops it "
@@ -865,6 +1212,10 @@ static int op_unsqueeze_const(ox_ctx *cx, int k, ox_const *data) {
 
 static int op_concat(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
+    for (size_t i = 0; i < n->n_input; i++) { /* computed tensors: a concatenation layer */
+        int v = ox_in(cx, n, i);
+        if (v >= 0 && cx->v[v].kind == OX_NODE) return op_merge(cx, k);
+    }
     int64_t axis;
     if (check_attrs(cx, k, "axis") || attr_int(cx, k, "axis", 0, &axis)) return -1;
     size_t total = 0;
@@ -905,10 +1256,9 @@ static int op_cast(ox_ctx *cx, int k) {
 static int op_unsqueeze(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
     int v = ox_in(cx, n, 0);
-    if (check_attrs(cx, k, "axes")) return -1;
+    if (check_attrs(cx, k, cx->opset < 13 ? "axes" : "")) return -1;
     if (v >= 0 && cx->v[v].kind == OX_CONST) return op_unsqueeze_const(cx, k, &cx->v[v].c);
-    if (!strcmp(n->op_type, "Squeeze")) return op_squeeze(cx, k);
-    return node_fail(cx, k, "only unsqueezing integer constants (shapes) is supported");
+    return op_squeeze(cx, k);
 }
 
 /* ----- the passes ----- */
@@ -919,6 +1269,7 @@ static const struct {
     op_fn fn;
 } ops[] = {
     {"Conv", op_conv},
+    {"ConvTranspose", op_conv_transpose},
     {"BatchNormalization", op_batchnorm},
     {"Relu", op_activation},
     {"LeakyRelu", op_activation},
@@ -934,6 +1285,8 @@ static const struct {
     {"MaxPool", op_pool},
     {"AveragePool", op_pool},
     {"GlobalAveragePool", op_gap},
+    {"GlobalMaxPool", op_global_maxpool},
+    {"ReduceMean", op_reduce_mean},
     {"Dropout", op_dropout},
     {"Flatten", op_flatten},
     {"Reshape", op_reshape},
@@ -942,13 +1295,24 @@ static const struct {
     {"Unsqueeze", op_unsqueeze},
     {"Gemm", op_dense},
     {"MatMul", op_dense},
-    {"Add", op_add},
+    {"Add", op_merge},
+    {"Sub", op_merge},
+    {"Mul", op_merge},
+    {"Div", op_merge},
+    {"Sum", op_merge},
+    {"Mean", op_merge},
+    {"Max", op_merge},
+    {"Min", op_merge},
     {"Softmax", op_softmax},
     {"Identity", op_identity},
     {"Shape", op_shape},
     {"Gather", op_gather},
     {"Concat", op_concat},
     {"Cast", op_cast},
+    {"HardSigmoid", op_activation_round2},
+    {"HardSwish", op_activation_round2},
+    {"Softsign", op_activation_round2},
+    {"Exp", op_activation_round2},
 };
 
 static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {
@@ -967,25 +1331,113 @@ static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {
     return 0;
 }
 
-/* Pass 1: initializers, the input and every node output become values; Constants get
+/* The feed called name, or -1. */
+static int feed_of(const ox_ctx *cx, const char *name) {
+    for (int i = 0; name && i < cx->nfeeds; i++)
+        if (cx->feeds[i].name && !strcmp(cx->feeds[i].name, name)) return i;
+    return -1;
+}
+
+/* A copy of a fed array as the constant of value v. */
+static int feed_const(ox_ctx *cx, int v, const on_array *a) {
+    ox_const *c = &cx->v[v].c;
+    if (a->ndim < 0 || a->ndim > OX_MAX_DIMS || (a->size && !a->data))
+        return fail(cx, "input '%.100s': the given array has %d dimensions (at most %d)",
+                    cx->v[v].name, a->ndim, OX_MAX_DIMS);
+    c->ndims = a->ndim;
+    memcpy(c->dims, a->dims, sizeof(int64_t) * (size_t)a->ndim);
+    c->size = a->size;
+    if (!(c->f = malloc(sizeof(float) * (a->size ? a->size : 1)))) return fail(cx, "out of memory");
+    if (a->size) memcpy(c->f, a->data, sizeof(float) * a->size);
+    cx->v[v].kind = OX_CONST;
+    return 0;
+}
+
+/* The graph inputs that no initializer gives: the first one not fed is the data (or the
+ * first of them, when all are fed); the others must be fed and become constants. */
+static int graph_inputs(ox_ctx *cx) {
+    Onnx__GraphProto *g = cx->g;
+    int data = -1, first = -1;
+    for (size_t i = 0; i < g->n_input; i++) {
+        const char *name = g->input[i]->name;
+        if (ox_find(cx, name) >= 0) continue; /* an initializer listed as input (IR < 4) */
+        if (first < 0) first = (int)i;
+        if (feed_of(cx, name) < 0 && data < 0) data = (int)i;
+    }
+    if (first < 0) return fail(cx, "the graph has no input without an initializer");
+    if (data < 0) data = first;
+    cx->data_feed = feed_of(cx, g->input[data]->name);
+    for (size_t i = 0; i < g->n_input; i++) {
+        const char *name = g->input[i]->name;
+        if (ox_find(cx, name) >= 0 && (int)i != data) continue;
+        int v = ox_values_add(&cx->vt, name, -1), f = feed_of(cx, name);
+        if (v < 0) return fail(cx, "input %zu has no name, or its name is used twice", i);
+        if ((int)i == data) {
+            cx->input = v;
+        } else if (f < 0) {
+            return fail(cx,
+                        "input '%.100s' has no initializer and is not the data input "
+                        "('%.100s'): give it a value (ordnet run --input %.100s=FILE.npy)",
+                        name, g->input[data]->name, name);
+        } else if (feed_const(cx, v, cx->feeds[f].value)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Constant's value: 'value' (a tensor), or since opset 12 value_float(s) / value_int(s). */
+static int constant_value(ox_ctx *cx, const Onnx__NodeProto *nd, const char *lab, ox_const *c) {
+    const Onnx__AttributeProto *a = nd->n_attribute == 1 ? nd->attribute[0] : NULL;
+    const char *an = a && a->name ? a->name : "";
+    if (a && !strcmp(an, "value") && a->t) {
+        if (!ox_tensor(a->t, c, lab, cx->err)) return 0;
+        char m[sizeof cx->err->msg];
+        snprintf(m, sizeof m, "%s", cx->err->msg);
+        return fail(cx, "%s", m);
+    }
+    int fl = a && (!strcmp(an, "value_float") || !strcmp(an, "value_floats"));
+    int in = a && (!strcmp(an, "value_int") || !strcmp(an, "value_ints"));
+    if (!fl && !in)
+        return fail(cx,
+                    "%s: only the attributes 'value', 'value_float(s)' and 'value_int(s)' are "
+                    "supported",
+                    lab);
+    int one = !strcmp(an, "value_float") || !strcmp(an, "value_int");
+    size_t n = one ? 1 : fl ? a->n_floats : a->n_ints;
+    if (n > (1u << 24)) return fail(cx, "%s: too many values", lab);
+    *c = (ox_const){.ndims = one ? 0 : 1, .dims = {(int64_t)n}, .size = n};
+    if (fl ? !(c->f = malloc(sizeof(float) * (n ? n : 1)))
+           : !(c->i = malloc(sizeof(int64_t) * (n ? n : 1))))
+        return fail(cx, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (fl)
+            c->f[i] = one ? a->f : a->floats[i];
+        else
+            c->i[i] = one ? a->i : a->ints[i];
+    return 0;
+}
+
+/* Pass 1: initializers, the inputs and every node output become values; Constants get
  * their value now, so that the patterns can look at them. */
 static int make_values(ox_ctx *cx) {
     Onnx__GraphProto *g = cx->g;
     size_t n = g->n_initializer + g->n_input;
     for (size_t k = 0; k < g->n_node; k++) n += g->node[k]->n_output;
     if (n > (1u << 24)) return fail(cx, "too many values (%zu)", n);
-    cx->hcap = 16;
-    while (cx->hcap < 2 * n + 2) cx->hcap *= 2;
-    cx->v = calloc(n + 1, sizeof *cx->v);
-    cx->hash = malloc(sizeof(int) * cx->hcap);
-    if (!cx->v || !cx->hash) return fail(cx, "out of memory");
-    memset(cx->hash, 0xff, sizeof(int) * cx->hcap);
+    if (ox_values_init(&cx->vt, n)) return fail(cx, "out of memory");
+    cx->v = cx->vt.v;
     for (size_t i = 0; i < g->n_initializer; i++) {
         const Onnx__TensorProto *t = g->initializer[i];
-        int v = new_value(cx, t->name, -1);
+        int v = ox_values_add(&cx->vt, t->name, -1);
         char what[200];
         snprintf(what, sizeof what, "initializer '%.150s'", t->name ? t->name : "");
         if (v < 0) return fail(cx, "%s: %s", what, v == -1 ? "the name is used twice" : "no name");
+        int f = feed_of(cx, t->name);
+        if (f >= 0) { /* a given value replaces the initializer (the input's default) */
+            if (feed_const(cx, v, cx->feeds[f].value)) return -1;
+            continue;
+        }
         if (ox_tensor(t, &cx->v[v].c, what, cx->err)) {
             char m[sizeof cx->err->msg];
             snprintf(m, sizeof m, "%s", cx->err->msg);
@@ -994,17 +1446,7 @@ static int make_values(ox_ctx *cx) {
         cx->v[v].kind = OX_CONST;
     }
     cx->input = -1;
-    for (size_t i = 0; i < g->n_input; i++) {
-        const char *name = g->input[i]->name;
-        if (ox_find(cx, name) >= 0) continue; /* an initializer listed as input (IR < 4) */
-        if (cx->input >= 0)
-            return fail(cx,
-                        "the graph has more than one input ('%.100s', '%.100s'); ordnet models "
-                        "have one",
-                        cx->v[cx->input].name, name ? name : "");
-        if ((cx->input = new_value(cx, name, -1)) < 0) return fail(cx, "an input has no name");
-    }
-    if (cx->input < 0) return fail(cx, "the graph has no input");
+    if (graph_inputs(cx)) return -1;
     for (size_t k = 0; k < g->n_node; k++) {
         const Onnx__NodeProto *nd = g->node[k];
         char lab[280];
@@ -1016,32 +1458,27 @@ static int make_values(ox_ctx *cx) {
         if (!nd->n_output) return fail(cx, "%s has no output", lab);
         for (size_t o = 0; o < nd->n_output; o++) {
             if (!nd->output[o] || !*nd->output[o]) continue; /* an unused optional output */
-            if (new_value(cx, nd->output[o], (int)k) < 0)
+            if (ox_values_add(&cx->vt, nd->output[o], (int)k) < 0)
                 return fail(cx, "%s writes '%.100s', which is already defined", lab, nd->output[o]);
         }
         if (!nd->output[0] || !*nd->output[0]) return fail(cx, "%s has no first output", lab);
         if (strcmp(nd->op_type, "Constant")) continue;
-        const Onnx__AttributeProto *a = ox_attr(nd, "value");
-        if (nd->n_attribute != 1 || !a || !a->t)
-            return fail(cx, "%s: only the 'value' attribute (a tensor) is supported", lab);
         ox_value *v = &cx->v[ox_find(cx, nd->output[0])];
-        if (ox_tensor(a->t, &v->c, lab, cx->err)) {
-            char m[sizeof cx->err->msg];
-            snprintf(m, sizeof m, "%s", cx->err->msg);
-            return fail(cx, "%s", m);
-        }
+        if (constant_value(cx, nd, lab, &v->c)) return -1;
         v->kind = OX_CONST;
     }
     return 0;
 }
 
-/* The input's shape: (N,F), (N,C,L) or (N,C,H,W) of float32. */
+/* The data input's shape: (N,F), (N,C,L) or (N,C,H,W) of float32. Dimensions the file
+ * leaves open are taken from the data given for it (ordnet run --input), when there is. */
 static int input_shape(ox_ctx *cx, on_shape *s) {
     const Onnx__ValueInfoProto *vi = NULL;
     for (size_t i = 0; i < cx->g->n_input; i++)
         if (cx->g->input[i]->name && !strcmp(cx->g->input[i]->name, cx->v[cx->input].name))
             vi = cx->g->input[i];
     const char *nm = cx->v[cx->input].name;
+    const on_array *fed = cx->data_feed >= 0 ? cx->feeds[cx->data_feed].value : NULL;
     const Onnx__TypeProto *t = vi->type;
     if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
         !t->tensor_type->shape)
@@ -1059,9 +1496,11 @@ static int input_shape(ox_ctx *cx, on_shape *s) {
             cx->batch = known && dm->dim_value > 0 ? dm->dim_value : 0;
             continue;
         }
-        if (!known || dm->dim_value < 1 || dm->dim_value > (1 << 24))
-            return fail(cx, "input '%.100s': dimension %d must be a fixed positive size", nm, i);
-        d[i] = (int)dm->dim_value;
+        int64_t v = known ? dm->dim_value : fed && fed->ndim == r ? fed->dims[i] : 0;
+        if (v < 1 || v > (1 << 24))
+            return fail(cx, "input '%.100s': dimension %d must be a fixed positive size%s", nm, i,
+                        known ? "" : " (or given by the data: ordnet run --input)");
+        d[i] = (int)v;
     }
     *s = r == 2   ? (on_shape){1, d[1], 1, 1}
          : r == 3 ? (on_shape){2, d[1], 1, d[2]}
@@ -1070,12 +1509,16 @@ static int input_shape(ox_ctx *cx, on_shape *s) {
     return 0;
 }
 
-/* Passes 2 and 3: the nodes feeding the output, and how often each value is read. */
-static int liveness(ox_ctx *cx, int out) {
+/* Passes 2 and 3: the nodes feeding the outputs, and how often each value is read. */
+static int liveness(ox_ctx *cx) {
     Onnx__GraphProto *g = cx->g;
-    char *need = calloc((size_t)cx->nv + 1, 1);
+    char *need = calloc((size_t)cx->vt.nv + 1, 1);
     if (!need) return fail(cx, "out of memory");
-    need[out] = 1;
+    for (size_t o = 0; o < g->n_output; o++) {
+        int v = ox_find(cx, g->output[o]->name);
+        need[v] = 1;
+        cx->v[v].uses++;
+    }
     for (int k = (int)g->n_node - 1; k >= 0; k--) {
         const Onnx__NodeProto *n = g->node[k];
         for (size_t o = 0; o < n->n_output && !cx->plan[k].live; o++) {
@@ -1097,7 +1540,6 @@ static int liveness(ox_ctx *cx, int out) {
             }
         }
     }
-    cx->v[out].uses++;
     free(need);
     return 0;
 }
@@ -1139,10 +1581,57 @@ static int run_nodes(ox_ctx *cx) {
     return 0;
 }
 
-on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err) {
+/* The graph's outputs: the first is the model's last node (an identity is appended when
+ * it is an earlier one, or the input: a model must have a layer); the others are declared
+ * (on_model_set_output). Each keeps its ONNX name and dimensions: those the file declares
+ * when they hold as many values, else those its ONNX rank gives ordnet's shape. */
+static int make_outputs(ox_ctx *cx) {
+    const Onnx__GraphProto *g = cx->g;
+    on_error e;
+    int first = ox_find(cx, g->output[0]->name);
+    if (cx->v[first].node != cx->m->nn - 1 || cx->m->nn == 1) {
+        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL, "output", &e) <
+            0)
+            return fail(cx, "%s", e.msg);
+        cx->v[first].node = cx->m->nn - 1;
+    }
+    for (size_t k = 0; k < g->n_output; k++) {
+        const ox_value *x = &cx->v[ox_find(cx, g->output[k]->name)];
+        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], want = 1;
+        int r = onnx_dims(cx, x, own), nd = r;
+        for (int i = 1; i < r; i++) want *= own[i];
+        memcpy(d, own, sizeof d);
+        const Onnx__TypeProto *t = g->output[k]->type;
+        const Onnx__TensorShapeProto *sh =
+            t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type
+                ? t->tensor_type->shape
+                : NULL;
+        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS) {
+            int64_t have = 1;
+            for (size_t i = 1; i < sh->n_dim; i++) {
+                const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
+                int known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+                d[i] = known && dm->dim_value > 0 && dm->dim_value < (1 << 28) ? dm->dim_value : 0;
+                have *= d[i];
+            }
+            if (have == want)
+                nd = (int)sh->n_dim;
+            else
+                memcpy(d, own, sizeof d);
+        }
+        if (on_model_set_output(cx->m, (int)k, x->node, g->output[k]->name, nd - 1, d + 1, &e))
+            return fail(cx, "output '%.100s': %s", g->output[k]->name, e.msg);
+    }
+    return 0;
+}
+
+on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
+                              const on_onnx_feed *feeds, int nfeeds, int *data_feed,
+                              on_error *err) {
+    if (data_feed) *data_feed = -1;
     Onnx__ModelProto *mp = ox_unpack(buf, len, label, err);
     if (!mp) return NULL;
-    ox_ctx cx = {.label = label, .err = err, .g = mp->graph};
+    ox_ctx cx = {.label = label, .err = err, .g = mp->graph, .feeds = feeds, .nfeeds = nfeeds};
     Onnx__GraphProto *g = mp->graph;
     on_shape in;
     int ok = 0;
@@ -1151,21 +1640,22 @@ on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error
         fail(&cx, "model-local functions are not supported");
         goto done;
     }
-    if (g->n_output != 1 || !g->output[0]->name) {
-        fail(&cx, "the graph has %zu outputs; ordnet models have one", g->n_output);
+    if (!g->n_output || g->n_output > 64) {
+        fail(&cx, "the graph has %zu outputs (ordnet reads 1 to 64)", g->n_output);
         goto done;
     }
-    int out = ox_find(&cx, g->output[0]->name);
-    if (out < 0) {
-        fail(&cx, "the output '%.100s' is not computed by any node", g->output[0]->name);
-        goto done;
-    }
+    for (size_t o = 0; o < g->n_output; o++)
+        if (ox_find(&cx, g->output[o]->name) < 0) {
+            fail(&cx, "the output '%.100s' is not computed by any node",
+                 g->output[o]->name ? g->output[o]->name : "");
+            goto done;
+        }
     if (!(cx.plan = calloc(g->n_node + 1, sizeof *cx.plan))) {
         fail(&cx, "out of memory");
         goto done;
     }
     for (size_t k = 0; k < g->n_node; k++) cx.plan[k].bias = -1;
-    if (liveness(&cx, out)) goto done;
+    if (liveness(&cx)) goto done;
     ox_find_patterns(&cx);
     on_error e;
     if (!(cx.m = on_model_new(in, &e))) {
@@ -1175,22 +1665,18 @@ on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error
     cx.v[cx.input].kind = OX_NODE;
     cx.v[cx.input].node = 0;
     if (run_nodes(&cx)) goto done;
-    if (cx.v[out].kind != OX_NODE) {
-        fail(&cx, "the output '%.100s' is a constant, not computed from the input", cx.v[out].name);
-        goto done;
+    for (size_t o = 0; o < g->n_output; o++) {
+        const ox_value *x = &cx.v[ox_find(&cx, g->output[o]->name)];
+        if (x->kind != OX_NODE) {
+            fail(&cx, "the output '%.100s' is a constant, not computed from the input", x->name);
+            goto done;
+        }
     }
-    /* the model's output is its last layer: add an identity when it is an earlier one or
-     * the input itself (a model must have a layer) */
-    if ((cx.v[out].node != cx.m->nn - 1 || cx.m->nn == 1) &&
-        on_model_add_at(cx.m, cx.v[out].node, on_op_find("identity"), NULL, "output", &e) < 0) {
-        fail(&cx, "%s", e.msg);
-        goto done;
-    }
+    if (make_outputs(&cx)) goto done;
+    if (data_feed) *data_feed = cx.data_feed;
     ok = 1;
 done:
-    for (int i = 0; i < cx.nv; i++) ox_const_free(&cx.v[i].c);
-    free(cx.v);
-    free(cx.hash);
+    ox_values_free(&cx.vt);
     free(cx.plan);
     onnx__model_proto__free_unpacked(mp, NULL);
     if (!ok) {
@@ -1200,7 +1686,13 @@ done:
     return cx.m;
 }
 
-on_model *on_onnx_load(const char *path, on_error *err) {
+on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err) {
+    return on_onnx_parse_feeds(buf, len, label, NULL, 0, NULL, err);
+}
+
+on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
+                             int *data_feed, on_error *err) {
+    if (data_feed) *data_feed = -1;
     FILE *f = fopen(path, "rb");
     if (!f) {
         on_fail(err, "%s: cannot open it", path);
@@ -1221,7 +1713,11 @@ on_model *on_onnx_load(const char *path, on_error *err) {
         return NULL;
     }
     fclose(f);
-    on_model *m = on_onnx_parse(buf, (size_t)len, path, err);
+    on_model *m = on_onnx_parse_feeds(buf, (size_t)len, path, feeds, nfeeds, data_feed, err);
     free(buf);
     return m;
+}
+
+on_model *on_onnx_load(const char *path, on_error *err) {
+    return on_onnx_load_feeds(path, NULL, 0, NULL, err);
 }

@@ -8,7 +8,7 @@
 #include "../graph.h"
 #include "onnx.pb-c.h"
 
-#define OX_MIN_OPSET 11
+#define OX_MIN_OPSET 7
 #define OX_MAX_OPSET 18
 #define OX_EXPORT_OPSET 13
 #define OX_MAX_DIMS 8

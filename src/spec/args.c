@@ -22,6 +22,7 @@ static const char *const synonyms[][2] = {
     {"max_value", "max_val"},
     {"units", "filters"},
     {"filters", "units"},
+    {"group", "groups"},
     {"size", "scale_factor"},
     {"interpolation", "mode"},
     {"cropping", "padding"},
@@ -176,7 +177,12 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         bad = as_bool(v, &a->ceil_mode);
     else if (!strcmp(k, "count_include_pad"))
         bad = as_bool(v, &a->count_include_pad);
-    else if (!strcmp(k, "padding")) {
+    else if (!strcmp(k, "groups"))
+        bad = as_int(v, &a->groups) || a->groups < 1;
+    else if (!strcmp(k, "output_padding")) {
+        bad = as_pair(op, v, &a->opad[0], &a->opad[1]) || a->opad[0] < 0 || a->opad[1] < 0;
+        if (op->spatial == 2) a->opad[0] = 0; /* 1-D: the length axis only */
+    } else if (!strcmp(k, "padding")) {
         int ph, pw;
         if (v->kind == ON_V_IDENT && !strcmp(v->ident, "same"))
             a->pad_mode = ON_PAD_SAME;
@@ -208,6 +214,14 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         a->momentum = (float)v->num[0];
     else if (!strcmp(k, "seed"))
         a->seed = (uint64_t)v->num[0];
+    else if (!strcmp(k, "axis"))
+        bad = as_int(v, &a->axis);
+    else if (!strcmp(k, "scale"))
+        a->scale = (float)v->num[0];
+    else if (!strcmp(k, "offset"))
+        a->offset = (float)v->num[0];
+    else if (!strcmp(k, "stddev"))
+        a->stddev = (float)v->num[0];
     else
         bad = 1;
     if (bad) {
@@ -305,6 +319,11 @@ static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *ou
         NUM(ceil_mode);
     else if (!strcmp(k, "count_include_pad"))
         NUM(count_include_pad);
+    else if (!strcmp(k, "groups")) {
+        if ((a->groups > 1 ? a->groups : 1) != (d->groups > 1 ? d->groups : 1))
+            snprintf(out, len, "%d", a->groups);
+    } else if (!strcmp(k, "output_padding"))
+        PAIR(opad[0], opad[1]);
     else if (!strcmp(k, "alpha") || !strcmp(k, "beta"))
         NUM(alpha);
     else if (!strcmp(k, "min_val"))
@@ -317,6 +336,14 @@ static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *ou
         NUM(eps);
     else if (!strcmp(k, "momentum"))
         NUM(momentum);
+    else if (!strcmp(k, "axis"))
+        NUM(axis);
+    else if (!strcmp(k, "scale"))
+        NUM(scale);
+    else if (!strcmp(k, "offset"))
+        NUM(offset);
+    else if (!strcmp(k, "stddev"))
+        NUM(stddev);
     else if (!strcmp(k, "seed")) {
         if (a->seed != d->seed) snprintf(out, len, "%llu", (unsigned long long)a->seed);
     } else if (!strcmp(k, "padding")) {

@@ -2027,16 +2027,8 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         if (nin < 2)
             return fail(c, L->tok,
                         "Add needs a list of at least two layer outputs, e.g. Add()([x, y])");
-        int node = in[0];
-        for (int i = 1; i < nin; i++) {
-            char nmi[ON_NAME_MAX];
-            if (i == nin - 1)
-                snprintf(nmi, sizeof nmi, "%s", nm);
-            else
-                on_keras_unique_name(m, k->snake, nmi);
-            if ((node = on_model_add_sum(m, node, in[i], nmi, &e2)) < 0)
-                return fail(c, L->tok, "%s", e2.msg);
-        }
+        int node = on_model_add_merge(m, on_op_find("add"), NULL, in, nin, nm, &e2);
+        if (node < 0) return fail(c, L->tok, "%s", e2.msg);
         *out = node;
         return 0;
     }
@@ -2968,7 +2960,7 @@ static on_model *extract(ctx *c, int out) {
     keep[out] = keep[0] = 1;
     for (int i = out; i >= 1; i--)
         if (keep[i])
-            for (int k = 0; k < g->nodes[i].op->ninputs; k++) keep[g->nodes[i].in[k]] = 1;
+            for (int k = 0; k < g->nodes[i].nin; k++) keep[g->nodes[i].in[k]] = 1;
     for (int i = 0; i < nn; i++) dropped += !keep[i];
     if (!dropped) {
         free(keep);
@@ -2991,9 +2983,9 @@ static on_model *extract(ctx *c, int out) {
             continue;
         }
         if (i > out) continue;
-        map[i] = nd->op->ninputs == 2
-                     ? on_model_add_sum(m, map[nd->in[0]], map[nd->in[1]], nd->name, &e2)
-                     : on_model_add_at(m, map[nd->in[0]], nd->op, &nd->a, nd->name, &e2);
+        int in[ON_MAX_INPUTS];
+        for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
+        map[i] = on_model_add_node(m, nd->op, &nd->a, in, nd->nin, nd->name, &e2);
         if (map[i] < 0) {
             on_model_free(m);
             m = NULL;

@@ -10,7 +10,8 @@ relative). BatchNorm layers get random running statistics and affine parameters,
 their eval-mode map is not the identity.
 
 Models: the reference block (conv, bn, relu, maxpool, dropout) in several orders, every
-supported activation and pooling variant, a Conv1d network, a residual network built like
+supported activation and pooling variant, a Conv1d network, grouped, depthwise and
+transposed convolutions (1-D and 2-D), a residual network built like
 torchvision's resnet18 (width 8 instead of 64, so the file stays small), a model ending in
 Softmax, and models with an export-time opset from 11 to 17. bad_*.onnx are built with
 onnx.helper and must be rejected with a message naming the node and the problem.
@@ -117,6 +118,51 @@ class Activations(nn.Module):
         return self.fc1(x) @ self.w2 + self.b2
 
 
+class ActivationsRound2(nn.Module):
+    """Hardsigmoid, Hardswish, Softsign and exp between convolutions: below opset 14 PyTorch
+    writes Hardswish as x * HardSigmoid(x), from 14 on as HardSwish."""
+
+    def __init__(self):
+        super().__init__()
+        c = 6
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.hsig = nn.Hardsigmoid()
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.bn = nn.BatchNorm2d(c)
+        self.hswish = nn.Hardswish()
+        self.pool = nn.MaxPool2d(2)
+        self.softsign = nn.Softsign()
+        self.conv3 = nn.Conv2d(c, c, 3, padding=1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.pool(self.hswish(self.conv1(x)))
+        x = self.softsign(self.hsig(self.bn(self.conv2(x))))
+        x = torch.exp(self.conv3(x))
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
+def hard_sigmoid_keras(gen):
+    """HardSigmoid with ONNX's (Keras 2's) alpha 0.2, beta 0.5, then Softsign and Exp, as a
+    hand-built graph; the reference output from numpy."""
+    nodes = [helper.make_node("HardSigmoid", ["input"], ["h"], name="hsig", alpha=0.2, beta=0.5),
+             helper.make_node("Softsign", ["h"], ["s"], name="ssign"),
+             helper.make_node("Exp", ["s"], ["output"], name="expo")]
+    shape = [2, 3, 5, 5]
+    g = helper.make_graph(nodes, "hard_sigmoid_keras",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N"] + shape[1:])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N"] + shape[1:])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    x = (torch.randn(*shape, generator=gen) * 4).numpy().astype(np.float64)
+    h = np.clip(0.2 * x + 0.5, 0, 1)
+    s = h / (1 + np.abs(h))
+    save("hard_sigmoid_keras", m, torch.from_numpy(x.astype(np.float32)),
+         torch.from_numpy(np.exp(s).astype(np.float32)))
+
+
 class Conv1d(nn.Module):
     def __init__(self):
         super().__init__()
@@ -190,7 +236,36 @@ class SoftmaxHead(nn.Module):
         return self.softmax(self.fc(torch.flatten(self.relu(self.conv(x)), 1)))
 
 
-def export(name, model, x, opset, gen, positive_bn=True, keep_bn=False):
+class GroupedTranspose(nn.Module):
+    """Grouped, depthwise (multiplier 2) and pointwise convs, MobileNet's BN-ReLU6 around
+    them, then transposed convs: grouped with stride, padding, output_padding and
+    dilation, and a depthwise one."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(4, 8, 3, 1, 1, groups=2), nn.BatchNorm2d(8), nn.ReLU6(),
+            nn.Conv2d(8, 16, 3, 2, 1, groups=8, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),
+            nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8),
+            nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1, groups=2), nn.ReLU(),
+            nn.ConvTranspose2d(6, 6, (2, 3), stride=(1, 2), padding=(0, 1), dilation=2, groups=6,
+                               bias=False), nn.BatchNorm2d(6))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Conv1dTranspose(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(4, 8, 3, 2, 1, groups=4), nn.ReLU(),
+                                 nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1, output_padding=1, groups=2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def export(name, model, x, opset, gen, positive_bn=True, keep_bn=False, **kw):
     """keep_bn: export BatchNormalization nodes as they are (TrainingMode.PRESERVE of an
     eval-mode model) instead of letting the exporter fold them into the convolutions."""
     model.eval()
@@ -200,7 +275,8 @@ def export(name, model, x, opset, gen, positive_bn=True, keep_bn=False):
         f = io.BytesIO()
         mode = torch.onnx.TrainingMode.PRESERVE if keep_bn else torch.onnx.TrainingMode.EVAL
         torch.onnx.export(model, x, f, opset_version=opset, input_names=["input"], training=mode,
-                          output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+                          output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+                          **kw)
     m = onnx.load_from_string(f.getvalue())
     onnx.checker.check_model(m)
     save(name, m, x, y)
@@ -245,8 +321,8 @@ def bad_cases():
     tiny("bad_lstm", [helper.make_node("Relu", ["input"], ["r"], name="relu1"),
                       helper.make_node("LSTM", ["r", "w", "w"], ["y"], name="lstm1", hidden_size=4)],
          [w])
-    tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=9)
-    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g2", group=2)], [w])
+    tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=6)
+    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g3", group=3)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
     tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape3d")],
@@ -272,9 +348,261 @@ def check_export(ordnet):
             print(f"export {name}: onnx.checker ok, output (N, {', '.join(map(str, dims))})")
 
 
+
+# ----- opsets 7 to 17 from PyTorch, and hand-built graphs for what PyTorch does not write -----
+
+class OpsNet(nn.Module):
+    """The operators whose attributes moved between opsets: Clip (ReLU6, Hardtanh: attributes
+    before 11, inputs after), BatchNormalization, MaxPool with ceil_mode (opset 10+),
+    AveragePool with padding (a Pad node at some opsets), Flatten, Gemm."""
+
+    def __init__(self, ceil):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.relu6 = nn.ReLU6()
+        self.pool1 = nn.MaxPool2d(3, 2, 1, ceil_mode=ceil)
+        self.conv2 = nn.Conv2d(6, 8, 3, bias=False)
+        self.hardtanh = nn.Hardtanh(-0.5, 0.75)
+        self.pool2 = nn.AvgPool2d(3, 1, 1, count_include_pad=True)
+        side = 5 if ceil else 4  # 12x12 in: 6x6 (floor) or 7x7 (ceil) pooled, then 3x3 valid
+        self.fc = nn.Linear(8 * side * side, 5)
+
+    def forward(self, x):
+        x = self.pool1(self.relu6(self.bn1(self.conv1(x))))
+        x = self.pool2(self.hardtanh(self.conv2(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+class PoolHeads(nn.Module):
+    """Global pooling kept as (N,C,1,1) (the ONNX output shape), a squeeze-and-excitation
+    style 1x1 convolution on the pooled planes, and a second output."""
+
+    def __init__(self, mean=False, squeeze=False):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.gmp = nn.AdaptiveMaxPool2d(1)
+        self.fc1 = nn.Conv2d(6, 4, 1)
+        self.fc2 = nn.Conv2d(4, 6, 1, bias=False)
+        self.mean, self.squeeze = mean, squeeze
+
+    def forward(self, x):
+        x = self.relu(self.conv(x))
+        g = x.mean([2, 3], keepdim=True) if self.mean else F_adaptive_avg(x)
+        y = self.fc2(self.relu(self.fc1(g)))
+        if self.squeeze:
+            y = y.squeeze(3).squeeze(2)
+        return y, self.gmp(x)
+
+
+def F_adaptive_avg(x):
+    return torch.nn.functional.adaptive_avg_pool2d(x, 1)
+
+
+class Conv1dGap(nn.Module):
+    """(N,C,L) in, (N,C,1) out: a 1-D network ending in global pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(2, 5, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+                                 nn.Conv1d(5, 4, 3), nn.AdaptiveAvgPool1d(1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def export_multi(name, model, x, opset, gen, **kw):
+    """export() for models with several outputs: NAME.y.npy, NAME.y1.npy, ..."""
+    model.eval()
+    with torch.no_grad():
+        randomize_bn(model, gen)
+        ys = model(x)
+        f = io.BytesIO()
+        names = ["output"] + [f"output{k}" for k in range(1, len(ys))]
+        torch.onnx.export(model, x, f, opset_version=opset, input_names=["input"],
+                          output_names=names, training=torch.onnx.TrainingMode.PRESERVE, **kw)
+    m = onnx.load_from_string(f.getvalue())
+    onnx.checker.check_model(m)
+    save(name, m, x, ys[0])
+    for k in range(1, len(ys)):
+        np.save(os.path.join(OUT, f"{name}.y{k}.npy"), ys[k].numpy().astype(np.float32))
+
+
+def hand(name, nodes, inits, x, y, opset, inputs=None, check=True, out_shape=None):
+    """A graph built with onnx.helper, its input x and the output y computed by PyTorch."""
+    ins = inputs or [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape))]
+    if opset < 9:  # IR 3: every initializer is also a graph input (its default value)
+        ins = ins + [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in inits]
+    g = helper.make_graph(nodes, name, ins,
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape or list(y.shape))],
+                          initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 7 if opset >= 13 else 5 if opset >= 10 else 4 if opset == 9 else 3
+    if check:
+        onnx.checker.check_model(m)
+    save(name, m, x, y)
+
+
+def tensor(name, a):
+    a = np.asarray(a)
+    if a.dtype == np.int64:
+        return helper.make_tensor(name, TensorProto.INT64, a.shape, a.flatten().tolist())
+    return helper.make_tensor(name, TensorProto.FLOAT, a.shape, a.astype(np.float32).flatten().tolist())
+
+
+def opset_cases(gen):
+    F = torch.nn.functional
+    for opset in (7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17):
+        ceil = opset >= 10  # MaxPool's ceil_mode exists from opset 10
+        x = torch.randn(2, 3, 12, 12, generator=gen)
+        # before opset 9 (IR 3) every weight is also listed as a graph input
+        export(f"opset{opset:02d}", OpsNet(ceil), x, opset, gen, keep_bn=True,
+               **({"keep_initializers_as_inputs": True} if opset <= 9 else {}))
+    x = torch.randn(2, 3, 8, 8, generator=gen)
+    export_multi("heads_gap", PoolHeads(), x, 11, gen)
+    export_multi("heads_mean", PoolHeads(mean=True, squeeze=True), x, 13, gen)
+    export_multi("heads_squeeze11", PoolHeads(mean=True, squeeze=True), x, 11, gen)
+    export("conv1d_gap", Conv1dGap(), torch.randn(2, 2, 16, generator=gen), 9, gen)
+
+    # hand-built: what the opsets spell differently and PyTorch 1.13 does not write
+    w = torch.randn(4, 3, 3, 3, generator=gen) * 0.3
+    x = torch.randn(2, 3, 6, 6, generator=gen)
+    with torch.no_grad():
+        # Pad with attributes (opsets 2-10) before a Conv
+        y = F.conv2d(F.pad(x, (1, 2, 0, 1)), w)
+        hand("hand_pad_attr_op10", [helper.make_node("Pad", ["input"], ["p"], name="pad", mode="constant",
+                                                      pads=[0, 0, 0, 1, 0, 0, 1, 2]),
+                                     helper.make_node("Conv", ["p", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy())], x, y, 10)
+        # Pad with an axes input (opset 18) before an AveragePool (count_include_pad)
+        y = F.avg_pool2d(F.pad(x, (1, 1, 2, 0)), 3, 1)
+        hand("hand_pad_axes_op18", [helper.make_node("Pad", ["input", "pads", "", "axes"], ["p"], name="pad"),
+                                    helper.make_node("AveragePool", ["p"], ["y"], name="pool",
+                                                     kernel_shape=[3, 3])],
+             [tensor("pads", np.array([2, 1, 0, 1], np.int64)), tensor("axes", np.array([-2, -1], np.int64))],
+             x, y, 18, check=False)
+        # Clip with attribute bounds (opsets 6-10); BatchNormalization with spatial=1 (7-8);
+        # Dropout with its ratio attribute (7-11)
+        c = 3
+        sc, bi, mu, va = (torch.rand(c, generator=gen) + 0.5, torch.randn(c, generator=gen),
+                          torch.randn(c, generator=gen), torch.rand(c, generator=gen) + 0.5)
+        y = torch.clamp(F.batch_norm(x, mu, va, sc, bi, eps=1e-3), -0.4, 0.9)
+        hand("hand_clip_bn_op7", [
+            helper.make_node("BatchNormalization", ["input", "s", "b", "m", "v"], ["bn"], name="bn",
+                             epsilon=1e-3, spatial=1, momentum=0.9),
+            helper.make_node("Dropout", ["bn"], ["d"], name="drop", ratio=0.3),
+            helper.make_node("Clip", ["d"], ["y"], name="clip", min=-0.4, max=0.9)],
+            [tensor("s", sc.numpy()), tensor("b", bi.numpy()), tensor("m", mu.numpy()),
+             tensor("v", va.numpy())], x, y, 7)
+        # Gemm with transB=0, alpha and beta, C as (1, out) (opset 9: C required)
+        xf = torch.randn(3, 7, generator=gen)
+        wb = torch.randn(7, 4, generator=gen)
+        cb = torch.randn(1, 4, generator=gen)
+        y = 0.5 * xf @ wb + 2.0 * cb
+        hand("hand_gemm_op9", [helper.make_node("Gemm", ["input", "w", "c"], ["y"], name="gemm", alpha=0.5,
+                                                beta=2.0)],
+             [tensor("w", wb.numpy()), tensor("c", cb.numpy())], xf, y, 9)
+        # ReduceMean with an axes input (opset 18), keepdims=0
+        y = x.mean([2, 3])
+        hand("hand_reducemean_op18", [helper.make_node("ReduceMean", ["input", "axes"], ["y"], name="mean",
+                                                       keepdims=0)],
+             [tensor("axes", np.array([2, 3], np.int64))], x, y, 18, check=False)
+        # Unsqueeze with an axes attribute (opset 11) after ReduceMean: (N,C) -> (N,C,1,1)
+        y = x.mean([2, 3])[:, :, None, None]
+        hand("hand_unsqueeze_op11", [helper.make_node("ReduceMean", ["input"], ["m"], name="mean", axes=[-1, -2],
+                                                      keepdims=0),
+                                     helper.make_node("Unsqueeze", ["m"], ["y"], name="unsq", axes=[2, 3])],
+             [], x, y, 11)
+        # a graph input without an initializer besides the data: refused unless fed
+        y = F.conv2d(x, w)
+        ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape)),
+               helper.make_tensor_value_info("w", TensorProto.FLOAT, list(w.shape))]
+        hand("feed_conv", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv")], [], x, y, 13,
+             inputs=ins)
+        np.save(os.path.join(OUT, "feed_conv.w.npy"), w.numpy().astype(np.float32))
+
+class SqueezeExcite(nn.Module):
+    """torchvision's SqueezeExcitation after a conv: x * sigmoid(fc2(relu(fc1(gap(x))))) with
+    1x1 convolutions on the (N,C,1,1) average, as MobileNet v3 and EfficientNet have it."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(3, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU())
+        self.fc1, self.fc2 = nn.Conv2d(c, c // 4, 1), nn.Conv2d(c // 4, c, 1)
+        self.head = nn.Conv2d(c, 4, 3)
+
+    def forward(self, x):
+        x = self.conv(x)
+        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(torch.nn.functional.adaptive_avg_pool2d(x, 1)))))
+        return self.head(x * s)
+
+
+class Inception(nn.Module):
+    """Four branches joined along the channels (GoogLeNet), then DenseNet's running concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.b1 = nn.Conv2d(3, 4, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.Conv2d(2, 4, 3, padding=1))
+        self.b3 = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.Conv2d(2, 3, 5, padding=2))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(3, 2, 1))
+        self.d1 = nn.Sequential(nn.BatchNorm2d(13), nn.ReLU(), nn.Conv2d(13, 4, 3, padding=1))
+        self.d2 = nn.Sequential(nn.BatchNorm2d(17), nn.ReLU(), nn.Conv2d(17, 4, 3, padding=1))
+
+    def forward(self, x):
+        x = torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+        feats = [x]
+        for d in (self.d1, self.d2):
+            feats.append(d(torch.cat(feats, 1)))
+        return torch.cat(feats, 1)
+
+
+class Elementwise(nn.Module):
+    """Sub, Div, Max, Min between computed tensors, and a Concat along the width."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(2, 3, 1)
+
+    def forward(self, x):
+        a, b = self.a(x), self.b(x)
+        p = torch.nn.functional.softplus(b) + torch.sigmoid(a)  # > 0: a safe divisor
+        y = torch.maximum(a - b, torch.minimum(a, b)) / p
+        return torch.cat([y, a], 3)
+
+
+def merge_cases(gen):
+    """Merges of computed tensors: gates, concatenations, the elementwise merges, and the
+    variadic Sum/Mean/Max/Min built by hand (PyTorch does not export them)."""
+    export("merge_se", SqueezeExcite(), torch.randn(2, 3, 8, 8, generator=gen), 13, gen, keep_bn=True)
+    export("merge_inception", Inception(), torch.randn(2, 3, 8, 8, generator=gen), 11, gen,
+           keep_bn=True)
+    export("merge_elementwise", Elementwise(), torch.randn(2, 2, 6, 5, generator=gen), 13, gen)
+    x = torch.randn(2, 3, 5, 5, generator=gen)
+    w = [torch.randn(3, 3, 1, 1, generator=gen) * 0.5 for _ in range(3)]
+    F = torch.nn.functional
+    c = [F.conv2d(x, wi) for wi in w]
+    y = (c[0] + c[1] + c[2]) + (c[0] + c[1] + c[2]) / 3 + torch.maximum(torch.maximum(c[0], c[1]), c[2]) \
+        - torch.minimum(torch.minimum(c[0], c[1]), c[2])
+    nodes = [helper.make_node("Conv", ["input", f"w{i}"], [f"c{i}"]) for i in range(3)]
+    nodes += [helper.make_node("Sum", ["c0", "c1", "c2"], ["s"]),
+              helper.make_node("Mean", ["c0", "c1", "c2"], ["m"]),
+              helper.make_node("Max", ["c0", "c1", "c2"], ["hi"]),
+              helper.make_node("Min", ["c0", "c1", "c2"], ["lo"]),
+              helper.make_node("Add", ["s", "m"], ["sm"]),
+              helper.make_node("Add", ["sm", "hi"], ["smh"]),
+              helper.make_node("Sub", ["smh", "lo"], ["y"])]
+    hand("merge_variadic", nodes, [tensor(f"w{i}", w[i].numpy()) for i in range(3)], x, y, 13,
+         out_shape=["N", 3, 5, 5])
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         check_export(sys.argv[2])
+        return
+    if sys.argv[1:] == ["merges"]:  # only the merge models
+        merge_cases(torch.Generator().manual_seed(3))
         return
     os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(1)
@@ -295,7 +623,16 @@ def main():
     export("resnet18_w8", ResNet18(8), torch.randn(2, 3, 64, 64, generator=gen), 14, gen,
            keep_bn=True)
     export("softmax_head", SoftmaxHead(), torch.randn(3, 1, 8, 8, generator=gen), 13, gen)
+    for opset in (13, 14):
+        export(f"activations_round2_opset{opset}", ActivationsRound2(),
+               torch.randn(3, 3, 12, 12, generator=gen) * 3, opset, gen, keep_bn=True)
+    hard_sigmoid_keras(gen)
+    export("grouped_transpose", GroupedTranspose(), torch.randn(2, 4, 10, 12, generator=gen), 13, gen,
+           positive_bn=False, keep_bn=True)
+    export("conv1d_transpose", Conv1dTranspose(), torch.randn(2, 4, 15, generator=gen), 13, gen)
     bad_cases()
+    opset_cases(torch.Generator().manual_seed(2))
+    merge_cases(torch.Generator().manual_seed(3))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total / 1024:.0f} KiB, in {OUT}")
 
