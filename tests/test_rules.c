@@ -403,6 +403,13 @@ static void check_block_classes(void) {
                  infer ? "inference" : "training");
         CHECK(r && strstr(r, want), "default block: want '%s'", want);
         free(r);
+        /* an upsampling commutes with both, bn and relu do not: 4 classes in training (bn
+         * also moves across it at inference, up to rounding: 2) */
+        r = on_analyze_report(NULL, infer, 0, "bn,relu,upsample2d(2)", 0, 0, &err);
+        snprintf(want, sizeof want, "6 orders -> %d %s classes", infer ? 2 : 4,
+                 infer ? "inference" : "training");
+        CHECK(r && strstr(r, want), "upsampling block: want '%s'", want);
+        free(r);
     }
 }
 

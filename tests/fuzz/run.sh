@@ -125,6 +125,16 @@ cat > "$out/keras.dict" <<'DICT'
 "dense("
 " flatten "
 "bn relu"
+"upsample2d("
+"bilinear"
+"align_corners=1"
+"zeropad2d("
+"crop2d("
+"global_maxpool"
+"reshape(("
+"permute(("
+"layernorm"
+"embedding("
 DICT
 cat > "$out/csv.dict" <<'DICT'
 ","
