@@ -3579,17 +3579,19 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
                     "Reshape, ...) or leave it out and give the input shape to the reader");
     if (isupper((unsigned char)nm[0]) && layerish &&
         !(plen == 0 && in_list(other_classes, nm, strlen(nm)))) {
-        char all[1024], sg[64], list[512];
+        char all[4096], sg[64], list[2048];
         size_t o = 0, l = 0;
         for (int i = 0; i < NCLASSES; i++) {
-            o += (size_t)snprintf(all + o, sizeof all - o, "%s ", classes[i].name);
-            if (i == 0 || classes[i].rank != classes[i - 1].rank ||
-                strcmp(classes[i].op ? classes[i].op : classes[i].name,
-                       classes[i - 1].op ? classes[i - 1].op : classes[i - 1].name))
+            if (o < sizeof all)
+                o += (size_t)snprintf(all + o, sizeof all - o, "%s ", classes[i].name);
+            if ((i == 0 || classes[i].rank != classes[i - 1].rank ||
+                 strcmp(classes[i].op ? classes[i].op : classes[i].name,
+                        classes[i - 1].op ? classes[i - 1].op : classes[i - 1].name)) &&
+                l < sizeof list)
                 l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "",
                                       classes[i].name);
         }
-        snprintf(all + o, sizeof all - o, "Input Sequential Model");
+        if (o < sizeof all) snprintf(all + o, sizeof all - o, "Input Sequential Model");
         return fail(c, ft, "unknown layer '%s'%s (supported: Input, %s)", nm,
                     suggest(nm, all, NULL, sg, sizeof sg), list);
     }
