@@ -230,6 +230,9 @@ void on_model_init(on_model *m, uint64_t seed);
 /* Forward n <= batch samples laid out N,C,H,W. train: batch statistics, dropout on.
  * Each train-mode forward advances the dropout step counter. */
 int on_model_forward(on_model *m, const float *x, int n, int train);
+/* Why the last on_model_forward returned -1 (an embedding's token id out of range names
+ * the layer, the id and the vocabulary size); "" after a successful one. */
+const char *on_model_last_error(const on_model *m);
 /* The output of the last forward: n x (output shape). */
 const float *on_model_output(const on_model *m);
 /* Mean softmax cross-entropy of the last output against labels, with label smoothing;
@@ -426,7 +429,8 @@ typedef struct on_rewrite {
  * channel, b' = a b + shift with a = gamma/sqrt(var+eps), shift = beta - mean*a; a conv
  * without bias gets one); drop the second of two identical adjacent idempotent layers (relu relu);
  * merge two adjacent max-pools (or min-pools) that tile their inputs exactly (stride = size, no
- * padding, sizes divisible) into one pool of the product size. Writes up to max_rw rewrites into
+ * padding, sizes divisible) into one pool of the product size; move an elementwise layer before a
+ * nearest upsampling or zero padding that feeds it when exact. Writes up to max_rw rewrites into
  * rw (may be NULL) and their count into *nrw (may be NULL). NULL with err on failure.
  * docs/OPTIMIZE.md gives the proofs. */
 on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, on_error *err);
@@ -537,6 +541,10 @@ typedef struct on_study_cfg {
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
     void (*log)(void *user, const char *line); /* progress lines; may be NULL */
     void *user;
+    double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
+                         (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
+    int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
+    int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
@@ -544,6 +552,10 @@ typedef struct on_study_cfg {
 on_study_cfg on_study_defaults(void);
 /* Run (or resume) a study and write its report; see docs/STUDY.md. */
 int on_study_run(const on_study_cfg *cfg, on_error *err);
+/* The same, then more seeds for the classes whose comparison with the best is undecided,
+ * until each is decided, a class has cfg->max_seeds (20) seeds, or cfg->budget seconds are
+ * spent. */
+int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

@@ -28,6 +28,19 @@ static int study_jobs(const on_study_cfg *c, on_error *err) {
     return rc;
 }
 
+/* "600", "90s", "10m", "1.5h" -> seconds; -1 when it is none of those. */
+static int parse_duration(const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    double unit = !*end || !strcmp(end, "s") ? 1
+                  : !strcmp(end, "m")        ? 60
+                  : !strcmp(end, "h")        ? 3600
+                                             : 0;
+    if (end == s || !unit || !(v > 0) || !isfinite(v)) return -1;
+    *out = v * unit;
+    return 0;
+}
+
 static int run(args *a) {
     on_study_cfg c = on_study_defaults();
     int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0, json = 0;
@@ -52,7 +65,15 @@ static int run(args *a) {
             c.jobs = (int)opt_num(a, 1, 64);
         else if (is_opt(a, "--threads"))
             c.threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--full"))
+        else if (is_opt(a, "--budget")) {
+            const char *v = opt_value(a);
+            if (v && parse_duration(v, &c.budget)) {
+                fprintf(stderr,
+                        "ordnet study: --budget '%s': want a time such as 600, 90s, 10m or 1h\n",
+                        v);
+                return 2;
+            }
+        } else if (is_opt(a, "--full"))
             full = 1;
         else if (is_opt(a, "--json"))
             json = 1;
@@ -90,6 +111,9 @@ static int run(args *a) {
              : c.jobs > 1 ? study_jobs(&c, &err)
                           : on_study_run(&c, &err);
     if (rc) {
+    }
+
+    if (c.budget > 0 ? on_study_adaptive(&c, &err) : on_study_run(&c, &err)) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
     }
@@ -127,6 +151,8 @@ const command cmd_study = {
     "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
     "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
     "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+    "  --budget TIME          then more seeds for the classes not yet decided against the\n"
+    "                         best, until decided or TIME (600, 90s, 10m, 1h) is spent\n"
     "  --json                 no progress lines; print results.json at the end\n"
     "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes, and\n"
     "two studies started on one DIR split the runs (each claims a run before training it).\n"

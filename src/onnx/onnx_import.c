@@ -335,17 +335,15 @@ static int op_conv(ox_ctx *cx, int k) {
     int64_t group;
     if (attr_int(cx, k, "group", 1, &group)) return -1;
     on_shape s = shape_of(cx, x);
-    if (group != 1)
-        return node_fail(cx, k,
-                         "group=%lld is not supported: ordnet has no grouped or depthwise "
-                         "convolution (group must be 1)",
-                         (long long)group);
-    if (w->ndims != x->orank || w->dims[1] != s.c)
+    if (group < 1 || s.c % group || (w->ndims > 0 && w->dims[0] % group))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels and the filters",
+                         (long long)group, s.c);
+    if (w->ndims != x->orank || w->dims[1] * group != s.c)
         return node_fail(cx, k,
                          "weight '%s' is %d-D with %lld input channels; the input is %d-D "
                          "with %d channels",
                          cx->g->node[k]->input[1], w->ndims,
-                         (long long)(w->ndims > 1 ? w->dims[1] : 0), x->orank, s.c);
+                         (long long)(w->ndims > 1 ? w->dims[1] * group : 0), x->orank, s.c);
     int dims = x->orank - 2, kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, ks[2],
         n;
     if (attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
@@ -358,9 +356,72 @@ static int op_conv(ox_ctx *cx, int k) {
     if (window(cx, k, x, kernel, 1, &a)) return -1;
     a.units = (int)w->dims[0];
     a.bias = b != NULL;
+    a.groups = (int)group;
     if (b && b->size != (size_t)a.units)
         return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
     int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size);
+    if (b) set_param(cx, id, 1, b->f, b->size);
+    return 0;
+}
+
+/* ConvTranspose: weight (C, F/group, k...); strides, pads, dilations, output_padding, group;
+ * auto_pad NOTSET, VALID or SAME_UPPER (output = input x stride). */
+static int op_conv_transpose(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *w, *b;
+    if (check_attrs(cx, k,
+                    "kernel_shape strides pads dilations group auto_pad output_padding "
+                    "output_shape") ||
+        in_tensor(cx, k, 0, &x) || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) ||
+        in_const(cx, k, 2, 1, 1, &b))
+        return -1;
+    if (ox_attr(cx->g->node[k], "output_shape"))
+        return node_fail(cx, k, "output_shape is not supported (give pads and output_padding)");
+    int64_t group;
+    if (attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = shape_of(cx, x);
+    int dims = x->orank - 2;
+    if (w->ndims != x->orank || w->dims[0] != s.c)
+        return node_fail(cx, k, "weight '%s' must be (C=%d, F/group, kernel...) for a %d-D input",
+                         cx->g->node[k]->input[1], s.c, x->orank);
+    if (group < 1 || s.c % group || w->dims[1] < 1 || w->dims[1] * group > (1 << 20))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels", (long long)group,
+                         s.c);
+    int kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, v[4], n;
+    int strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, opad[2] = {0, 0};
+    if (attr_ints(cx, k, "kernel_shape", v, 2, &n)) return -1;
+    if (n >= 0 && (n != dims || v[0] != kernel[0] || (dims == 2 && v[1] != kernel[1])))
+        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
+    if (attr_ints(cx, k, "strides", strides, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "dilations", dil, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "output_padding", opad, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "pads", pads, 4, &n) || (n >= 0 && n != 2 * dims))
+        return node_fail(cx, k, "strides, dilations, output_padding or pads: wrong length");
+    char ap[32];
+    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    on_attrs a = on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose")->defaults;
+    a.units = (int)(w->dims[1] * group);
+    a.groups = (int)group;
+    a.bias = b != NULL;
+    a.pad_mode = !strcmp(ap, "VALID")        ? ON_PAD_VALID
+                 : !strcmp(ap, "SAME_UPPER") ? ON_PAD_SAME
+                                             : ON_PAD_EXPLICIT;
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER"))
+        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+    if (dims == 2) {
+        a.kh = kernel[0], a.kw = kernel[1], a.sh = strides[0], a.sw = strides[1];
+        a.dh = dil[0], a.dw = dil[1], a.opad[0] = opad[0], a.opad[1] = opad[1];
+        a.pad[0] = pads[0], a.pad[1] = pads[2], a.pad[2] = pads[1], a.pad[3] = pads[3];
+    } else {
+        a.kh = 1, a.kw = kernel[0], a.sh = 1, a.sw = strides[0], a.dh = 1, a.dw = dil[0];
+        a.opad[1] = opad[0], a.pad[2] = pads[0], a.pad[3] = pads[1];
+    }
+    if (b && b->size != (size_t)a.units)
+        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose"), &a, x,
+                  x->orank);
     if (id < 0) return -1;
     set_param(cx, id, 0, w->f, w->size);
     if (b) set_param(cx, id, 1, b->f, b->size);
@@ -1208,6 +1269,7 @@ static const struct {
     op_fn fn;
 } ops[] = {
     {"Conv", op_conv},
+    {"ConvTranspose", op_conv_transpose},
     {"BatchNormalization", op_batchnorm},
     {"Relu", op_activation},
     {"LeakyRelu", op_activation},

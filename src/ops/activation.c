@@ -214,7 +214,8 @@ static unsigned hsig_props_of(const on_attrs *a, const float *const *p, on_shape
     return r;
 }
 /* Rescaling x * s + b: affine; non-decreasing for s >= 0, non-increasing for s <= 0; linear
- * (zero-fixed, positively homogeneous) when b = 0; the identity when s = 1, b = 0. */
+ * (zero-fixed, positively homogeneous) when b = 0. Never declared the identity: with s = 1,
+ * b = 0 it still turns -0 into +0, so it is not x bit for bit. */
 static unsigned rescaling_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
     (void)p;
     (void)xs;
@@ -223,7 +224,6 @@ static unsigned rescaling_props_of(const on_attrs *a, const float *const *p, on_
     if (a->scale <= 0) r |= ON_PROP_MONO_DOWN;
     if (a->offset == 0) r |= ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG | ON_PROP_ODD;
     if (a->offset == 0 && a->scale >= 0) r |= ON_PROP_SIGN_KEEPING;
-    if (a->offset == 0 && a->scale == 1) r |= ON_PROP_IDEMPOTENT | ON_PROP_LEAKY;
     return r;
 }
 
@@ -315,6 +315,8 @@ ACT(softsign, "softsign", x / (1.0f + fabsf(x)), 1.0f / ((1.0f + fabsf(x)) * (1.
     P_MONO | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING | ON_PROP_ODD, NULL, act_cost)
 ACT(exponential, "exponential", expf(x), y, P_MONO, NULL, act_cost_exp)
 /* Keras Rescaling: an affine map with one scale and one offset (attributes, not weights) */
+/* always + offset: a zero offset turns -0 into +0, so a negative scale never makes a -0 that a
+ * pool's ties could order differently from the swapped order's */
 ACT(rescaling, "rescaling (x * scale + offset)", x * c->a->scale + c->a->offset, c->a->scale,
     ON_PROP_ELEMENTWISE | ON_PROP_AFFINE | ON_PROP_PARAM_DEPENDENT, rescaling_props_of, act_cost,
     .scale = 1.0f, .offset = 0.0f)

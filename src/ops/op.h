@@ -35,6 +35,17 @@ enum {
     ON_PROP_LEAKY = 1u << 16,       /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
     ON_PROP_MONO_UP_POS = 1u << 17, /* non-decreasing on x >= 0 (hard-swish) */
     ON_PROP_ODD = 1u << 18,         /* f(-x) = -f(x) (tanh, softsign) */
+    /* Layers that move values within each channel (upsampling, padding, cropping): */
+    ON_PROP_COPIES = 1u << 20,    /* every output is a copy of an input value of its channel */
+    ON_PROP_ZERO_FILL = 1u << 21, /* ... or a 0 it adds (zero padding) */
+    ON_PROP_CONVEX = 1u << 22,    /* every output is a weighted mean of values of its channel,
+                                     weights >= 0 summing to 1 (linear upsampling) */
+    /* With ON_PROP_RESHAPE (reshape, permute): */
+    ON_PROP_REORDERS = 1u << 23,       /* values change places in memory (permute) */
+    ON_PROP_KEEPS_CHANNELS = 1u << 24, /* output channel c holds exactly input channel c */
+    ON_PROP_GLOBAL = 1u << 25,         /* pools each channel to one value (pool_kind says how) */
+    ON_PROP_SHIFTS = 1u << 26, /* with COPIES: a window of the input at a fixed offset (crop), or
+                                  the input inside a border of zeros (zero padding) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };
@@ -126,6 +137,9 @@ struct on_op {
     void (*forward)(const on_call *c);
     void (*backward)(const on_call *c);
     on_cost (*cost)(const on_attrs *a, on_shape xs, on_shape ys);
+    /* Optional: check the input values before the forward (embedding: whole token ids in
+     * range); graph.c's on_model_forward runs it and fails with err's message. */
+    int (*check)(const on_call *c, on_error *err);
 };
 
 /* The registry (registry.c). */

@@ -54,6 +54,17 @@ extern const on_op on_op_spatial_dropout1d;
 extern const on_op on_op_spatial_dropout2d;
 extern const on_op on_op_gaussian_noise;
 extern const on_op on_op_gaussian_dropout;
+extern const on_op on_op_upsample1d;
+extern const on_op on_op_upsample2d;
+extern const on_op on_op_global_maxpool;
+extern const on_op on_op_zeropad1d;
+extern const on_op on_op_zeropad2d;
+extern const on_op on_op_crop1d;
+extern const on_op on_op_crop2d;
+extern const on_op on_op_embedding;
+extern const on_op on_op_reshape;
+extern const on_op on_op_permute;
+extern const on_op on_op_layernorm;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -103,6 +114,17 @@ const on_op *const on_ops[] = {
     &on_op_spatial_dropout2d,
     &on_op_gaussian_noise,
     &on_op_gaussian_dropout,
+    &on_op_upsample1d,
+    &on_op_upsample2d,
+    &on_op_global_maxpool,
+    &on_op_zeropad1d,
+    &on_op_zeropad2d,
+    &on_op_crop1d,
+    &on_op_crop2d,
+    &on_op_embedding,
+    &on_op_reshape,
+    &on_op_permute,
+    &on_op_layernorm,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

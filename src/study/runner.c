@@ -41,9 +41,9 @@ static int log_epoch(void *user, const on_epoch_report *e) {
     if (!e->done) return 0;
     l->len += (size_t)snprintf(l->r->epochs + l->len, sizeof l->r->epochs - l->len,
                                "%s{\"epoch\":%d,\"loss\":%.5f,\"train_accuracy\":%.5f,"
-                               "\"test_accuracy\":%.5f,\"seconds\":%.3f}",
+                               "\"test_accuracy\":%.5f,\"test_loss\":%.5f,\"seconds\":%.3f}",
                                l->len > 1 ? "," : "", e->epoch, e->loss, e->train_acc, e->test_acc,
-                               e->seconds);
+                               e->test_loss, e->seconds);
     if (l->len >= sizeof l->r->epochs) l->len = sizeof l->r->epochs - 1;
     l->secs += e->seconds;
     l->ips += e->images_per_s;

@@ -12,6 +12,7 @@
  * takes over at once on this host, or after the stale limit from another host.
  */
 #include "plan.h"
+#include "report.h"
 #include "study.h"
 
 #include <errno.h>
@@ -286,7 +287,13 @@ void on_study_release(on_study_plan *p, int job) {
     p->running[job] = 0;
 }
 
+static char *fill_any(const void *t, const char *order) {
+    return on_study_tmpl_fill(t, order);
+}
+
 int on_study_report_write(on_study_plan *p, on_error *err) {
     if (!p->db) return on_fail(err, "the study's store is not open");
+    /* speed by measurement, interleaved over the classes (speed.c), then the report */
+    if (on_study_speed(p->db, p->key, &p->c, fill_any, &p->t, err)) return -1;
     return on_study_report(p->db, p->key, &p->c, err);
 }

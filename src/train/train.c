@@ -141,7 +141,10 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
     for (int b0 = 0; b0 < d->n; b0 += batch) {
         int n = d->n - b0 < batch ? d->n - b0 : batch;
         for (int i = 0; i < n; i++) fill_sample(m, d, b0 + i, buf + per * i, 0, 0);
-        on_model_forward(m, buf, n, 0);
+        if (on_model_forward(m, buf, n, 0)) {
+            free(buf);
+            return on_fail(err, "%s", on_model_last_error(m));
+        }
         const float *out = on_model_output(m);
         total += (double)on_softmax_xent(out, d->y + b0, n, k, 0.0f, NULL) * n;
         correct += count_correct(out, d->y + b0, n, k);
@@ -301,8 +304,12 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
             shard(dist, n, &lo, &nl);
             float loss = 0;
             long ok = 0;
+            if (nl && on_model_forward(m, buf, nl, 1)) {
+                if (threaded) pthread_join(th, NULL);
+                rc = on_fail(err, "epoch %d, batch %d: %s", e + 1, b + 1, on_model_last_error(m));
+                break;
+            }
             if (nl) {
-                on_model_forward(m, buf, nl, 1);
                 loss = on_model_loss(m, labels, cfg->smoothing);
                 ok = count_correct(on_model_output(m), labels, nl, k);
                 on_model_zero_grad(m);

@@ -10,7 +10,8 @@ relative). BatchNorm layers get random running statistics and affine parameters,
 their eval-mode map is not the identity.
 
 Models: the reference block (conv, bn, relu, maxpool, dropout) in several orders, every
-supported activation and pooling variant, a Conv1d network, a residual network built like
+supported activation and pooling variant, a Conv1d network, grouped, depthwise and
+transposed convolutions (1-D and 2-D), a residual network built like
 torchvision's resnet18 (width 8 instead of 64, so the file stays small), a model ending in
 Softmax, and models with an export-time opset from 11 to 17. bad_*.onnx are built with
 onnx.helper and must be rejected with a message naming the node and the problem.
@@ -235,6 +236,35 @@ class SoftmaxHead(nn.Module):
         return self.softmax(self.fc(torch.flatten(self.relu(self.conv(x)), 1)))
 
 
+class GroupedTranspose(nn.Module):
+    """Grouped, depthwise (multiplier 2) and pointwise convs, MobileNet's BN-ReLU6 around
+    them, then transposed convs: grouped with stride, padding, output_padding and
+    dilation, and a depthwise one."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(4, 8, 3, 1, 1, groups=2), nn.BatchNorm2d(8), nn.ReLU6(),
+            nn.Conv2d(8, 16, 3, 2, 1, groups=8, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),
+            nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8),
+            nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1, groups=2), nn.ReLU(),
+            nn.ConvTranspose2d(6, 6, (2, 3), stride=(1, 2), padding=(0, 1), dilation=2, groups=6,
+                               bias=False), nn.BatchNorm2d(6))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Conv1dTranspose(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(4, 8, 3, 2, 1, groups=4), nn.ReLU(),
+                                 nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1, output_padding=1, groups=2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def export(name, model, x, opset, gen, positive_bn=True, keep_bn=False, **kw):
     """keep_bn: export BatchNormalization nodes as they are (TrainingMode.PRESERVE of an
     eval-mode model) instead of letting the exporter fold them into the convolutions."""
@@ -292,7 +322,7 @@ def bad_cases():
                       helper.make_node("LSTM", ["r", "w", "w"], ["y"], name="lstm1", hidden_size=4)],
          [w])
     tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=6)
-    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g2", group=2)], [w])
+    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g3", group=3)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
     tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape3d")],
@@ -597,6 +627,9 @@ def main():
         export(f"activations_round2_opset{opset}", ActivationsRound2(),
                torch.randn(3, 3, 12, 12, generator=gen) * 3, opset, gen, keep_bn=True)
     hard_sigmoid_keras(gen)
+    export("grouped_transpose", GroupedTranspose(), torch.randn(2, 4, 10, 12, generator=gen), 13, gen,
+           positive_bn=False, keep_bn=True)
+    export("conv1d_transpose", Conv1dTranspose(), torch.randn(2, 4, 15, generator=gen), 13, gen)
     bad_cases()
     opset_cases(torch.Generator().manual_seed(2))
     merge_cases(torch.Generator().manual_seed(3))
