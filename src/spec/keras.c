@@ -37,7 +37,7 @@
 #define MAX_TEXT (1 << 20)     /* bytes of code */
 #define MAX_VARS 10000         /* distinct variables in one scope */
 #define MAX_LAYERS 10000       /* nodes of one model */
-#define MAX_STEPS 200000       /* statements run, all loops and calls together */
+#define MAX_STEPS 100000       /* statements run, all loops and calls together */
 #define MAX_ITER 100000        /* iterations of one loop */
 #define MAX_STR 65536          /* bytes of a string made by arithmetic or formatting */
 #define MAX_ALLOC (256u << 20) /* bytes of values the evaluator may allocate */
@@ -937,7 +937,9 @@ static const char *const keywords =
 
 static int is_keyword(const ctx *c, int i) {
     const tok *t = &c->t[i];
-    return t->type == T_NAME && in_list(keywords, c->text + t->off, (size_t)t->len);
+    if (t->type != T_NAME || t->len < 2 || t->len > 8) return 0; /* keywords are 2-8 long */
+    if (!strchr("FNTabcdefgilnoprtwy", c->text[t->off])) return 0;
+    return in_list(keywords, c->text + t->off, (size_t)t->len);
 }
 
 static int same_name(const ctx *c, const var *v, int ti) {
