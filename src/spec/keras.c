@@ -37,7 +37,7 @@
 #define MAX_TEXT (1 << 20)     /* bytes of code */
 #define MAX_VARS 10000         /* distinct variables in one scope */
 #define MAX_LAYERS 10000       /* nodes of one model */
-#define MAX_STEPS 200000       /* statements run, all loops and calls together */
+#define MAX_STEPS 100000       /* statements run, all loops and calls together */
 #define MAX_ITER 100000        /* iterations of one loop */
 #define MAX_STR 65536          /* bytes of a string made by arithmetic or formatting */
 #define MAX_ALLOC (256u << 20) /* bytes of values the evaluator may allocate */
@@ -79,7 +79,13 @@ enum {
     K_CONVT,    /* Conv1DTranspose/Conv2DTranspose */
     K_IDENTITY, /* layers that are the identity at inference and have no weights */
     K_NOISE,    /* SpatialDropout, GaussianNoise, GaussianDropout */
-    K_RESCALING
+    K_RESCALING,
+    K_EMBEDDING,
+    K_UPSAMPLE, /* UpSampling1D/2D */
+    K_PAD,      /* ZeroPadding1D/2D, Cropping1D/2D */
+    K_RESHAPE,
+    K_LAYERNORM,
+    K_PERMUTE
 };
 
 typedef struct kclass {
@@ -136,6 +142,29 @@ static const kclass classes[] = {
      "data_format keepdims", "", 3},
     {"GlobalAvgPool2D", K_GAP, "global_avgpool", "global_average_pooling2d", "data_format keepdims",
      "", 3},
+    {"GlobalMaxPooling1D", K_GAP, "global_maxpool", "global_max_pooling1d", "data_format keepdims",
+     "", 2},
+    {"GlobalMaxPool1D", K_GAP, "global_maxpool", "global_max_pooling1d", "data_format keepdims", "",
+     2},
+    {"GlobalMaxPooling2D", K_GAP, "global_maxpool", "global_max_pooling2d", "data_format keepdims",
+     "", 3},
+    {"GlobalMaxPool2D", K_GAP, "global_maxpool", "global_max_pooling2d", "data_format keepdims", "",
+     3},
+    {"Embedding", K_EMBEDDING, "embedding", "embedding", "input_dim output_dim",
+     "embeddings_initializer embeddings_regularizer embeddings_constraint mask_zero "
+     "activity_regularizer dropout lora_rank",
+     1},
+    {"UpSampling1D", K_UPSAMPLE, "upsample1d", "up_sampling1d", "size", "", 2},
+    {"UpSampling2D", K_UPSAMPLE, "upsample2d", "up_sampling2d", "size data_format interpolation",
+     "", 3},
+    {"ZeroPadding1D", K_PAD, "zeropad1d", "zero_padding1d", "padding", "", 2},
+    {"ZeroPadding2D", K_PAD, "zeropad2d", "zero_padding2d", "padding data_format", "", 3},
+    {"Cropping1D", K_PAD, "crop1d", "cropping1d", "cropping", "", 2},
+    {"Cropping2D", K_PAD, "crop2d", "cropping2d", "cropping data_format", "", 3},
+    {"Reshape", K_RESHAPE, "reshape", "reshape", "target_shape", "", 0},
+    {"LayerNormalization", K_LAYERNORM, "layernorm", "layer_normalization",
+     "axis epsilon center scale", "rms_scaling beta_initializer gamma_initializer", 0},
+    {"Permute", K_PERMUTE, NULL, "permute", "dims", "", 0},
     {"Dropout", K_DROPOUT, "dropout", "dropout", "rate noise_shape seed", "", 0},
     {"Flatten", K_FLATTEN, "flatten", "flatten", "data_format", "", 0},
     {"Add", K_MERGE, "add", "add", "", "", 0},
@@ -396,6 +425,7 @@ typedef struct ctx {
     int chfirst_decided;      /* an input shape was read: the layout is fixed */
     int keras1;               /* token of the first layer read with Keras 1's arguments, 0 none */
     char ident[200];          /* layers read as the identity at inference, for the note */
+    int reshape_tok;          /* a Reshape to channels-last dimensions: noted */
 } ctx;
 
 /* ------------------------------------------------------------------------------------ */
@@ -907,7 +937,9 @@ static const char *const keywords =
 
 static int is_keyword(const ctx *c, int i) {
     const tok *t = &c->t[i];
-    return t->type == T_NAME && in_list(keywords, c->text + t->off, (size_t)t->len);
+    if (t->type != T_NAME || t->len < 2 || t->len > 8) return 0; /* keywords are 2-8 long */
+    if (!strchr("FNTabcdefgilnoprtwy", c->text[t->off])) return 0;
+    return in_list(keywords, c->text + t->off, (size_t)t->len);
 }
 
 static int same_name(const ctx *c, const var *v, int ti) {
@@ -958,6 +990,7 @@ static char *cx_strndup(ctx *c, const char *s, size_t n) {
 /* Expressions                                                                          */
 
 static int e_test(ctx *c, int *p, kval *v);
+static void note_identity(ctx *c, const char *nm);
 static int e_call(ctx *c, int *p, kval *f, kval *out);
 static int tensor_shape(ctx *c, kval *v, int at);
 static int exec_range(ctx *c, int i, int end);
@@ -2350,6 +2383,18 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
                         c->chfirst_tok ? where(c, c->chfirst_tok, w, sizeof w) : "Keras's default");
         return 0;
     }
+    if (k->kind == K_EMBEDDING && IS("input_dim")) { /* the vocabulary, not a shape */
+        L->given_kernel = 1;
+        return want_int(c, g, what, 1, MAX_DIM, &L->a.vocab);
+    }
+    if (k->kind == K_EMBEDDING && IS("input_length")) { /* the sequence: the input shape */
+        if (v->kind == V_NONE) return 0;
+        if (want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
+        L->has_input = L->input_known = 1;
+        L->input_tok = g->tok;
+        L->input = (on_shape){1, t, 1, 1};
+        return 0;
+    }
     if (IS("input_shape") || IS("batch_input_shape") || IS("batch_shape") || IS("input_dim") ||
         IS("shape")) {
         L->has_input = 1;
@@ -2379,6 +2424,121 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     case K_MERGE:
         if (IS("axis")) return want_int(c, g, what, -4, 4, &L->axis);
         break;
+    case K_EMBEDDING:
+        if (IS("output_dim")) {
+            L->given_units = 1;
+            return want_int(c, g, what, 1, MAX_DIM, &L->a.units);
+        }
+        if (IS("mask_zero")) {
+            if (is_none_or(v, 0)) return 0;
+            return fail(c, g->tok,
+                        "mask_zero=True is not supported: ordnet's layers do not carry masks");
+        }
+        if (IS("dropout")) { /* Keras 1: whole words dropped in training; no weights */
+            if (v->kind == V_NUM && v->num == 0) return 0;
+            if (want_num(c, g, what, 0, 1, 1, &d)) return -1;
+            note_identity(c, "embedding dropout");
+            return 0;
+        }
+        if (IS("lora_rank")) {
+            if (v->kind == V_NONE) return 0;
+            return fail(c, g->tok, "Embedding's lora_rank is not supported");
+        }
+        return 0; /* initializers, regularizers, constraints */
+    case K_UPSAMPLE:
+        if (IS("size")) {
+            int h, w;
+            if (want_pair(c, g, what, r, 1, 4096, &h, &w)) return -1;
+            L->a.scale_h = (float)h, L->a.scale_w = (float)w;
+            return 0;
+        }
+        if (IS("interpolation")) {
+            const char *m = v->kind == V_STR ? v->s : "";
+            if (!strcmp(m, "nearest")) return L->a.mode = ON_RESIZE_NEAREST, 0;
+            if (!strcmp(m, "bilinear")) return L->a.mode = ON_RESIZE_LINEAR, 0;
+            return arg_err(c, g, what, "'nearest' or 'bilinear'");
+        }
+        break;
+    case K_PAD: {
+        /* padding / cropping: n, (a, b), or ((top, bottom), (left, right)) for images */
+        int amt[4] = {0, 0, 0, 0};
+        const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : NULL;
+        int n = it ? v->n : 0, ok = 1;
+        char want[96];
+        snprintf(want, sizeof want, "%s",
+                 r == 3 ? "n, (rows, cols) or ((top, bottom), (left, right))"
+                        : "n or (left, right)");
+        if (num_like(v) && v->is_int && v->num >= 0 && v->num <= 65536) {
+            for (int k = r == 3 ? 0 : 2; k < 4; k++) amt[k] = (int)v->num;
+        } else if (it && n == 2 && num_like(&it[0]) && num_like(&it[1])) {
+            if (r == 3)
+                amt[0] = amt[1] = (int)it[0].num, amt[2] = amt[3] = (int)it[1].num;
+            else
+                amt[2] = (int)it[0].num, amt[3] = (int)it[1].num;
+            ok = it[0].is_int && it[1].is_int && it[0].num >= 0 && it[1].num >= 0 &&
+                 it[0].num <= 65536 && it[1].num <= 65536;
+        } else if (it && n == 2 && r == 3 && (it[0].kind == V_TUPLE || it[0].kind == V_LIST) &&
+                   it[0].n == 2 && (it[1].kind == V_TUPLE || it[1].kind == V_LIST) &&
+                   it[1].n == 2) {
+            const kval *q[4] = {&it[0].items[0], &it[0].items[1], &it[1].items[0], &it[1].items[1]};
+            for (int k = 0; k < 4; k++) {
+                ok = ok && num_like(q[k]) && q[k]->is_int && q[k]->num >= 0 && q[k]->num <= 65536;
+                amt[k] = ok ? (int)q[k]->num : 0;
+            }
+        } else
+            ok = 0;
+        if (!ok) return arg_err(c, g, what, want);
+        memcpy(L->a.pad, amt, sizeof amt);
+        return 0;
+    }
+    case K_RESHAPE:
+        if (IS("target_shape")) {
+            const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
+            int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1, dd[3];
+            if (n < 1 || n > 3)
+                return arg_err(c, g, what, "a shape of 1 to 3 dimensions, e.g. (7, 7, 128)");
+            for (int k = 0; k < n; k++) {
+                if (!num_like(&it[k]) || !it[k].is_int || it[k].num == 0 || it[k].num < -1 ||
+                    it[k].num > MAX_DIM)
+                    return arg_err(c, g, what, "a shape of integers (-1 for one of them)");
+                dd[k] = (int)it[k].num;
+            }
+            /* Keras's target is channels last: (L, C) -> (C, L), (H, W, C) -> (C, H, W) */
+            L->a.ndims = n;
+            for (int k = 0; k < n; k++)
+                L->a.dims[k] = c->chfirst || n == 1 ? dd[k] : k == 0 ? dd[n - 1] : dd[k - 1];
+            L->given_units = 1;
+            return 0;
+        }
+        break;
+    case K_LAYERNORM:
+        if (IS("axis")) {
+            if (v->kind == V_TUPLE || v->kind == V_LIST)
+                return fail(c, g->tok,
+                            "LayerNormalization over several axes is not supported (one axis)");
+            return want_int(c, g, what, -4, 4, &L->axis);
+        }
+        if (IS("epsilon")) {
+            if (want_num(c, g, what, 1e-30, 1e30, 0, &d)) return -1;
+            L->a.eps = (float)d;
+            return 0;
+        }
+        if (IS("center") || IS("scale")) {
+            if (want_bool(c, g, what, &t)) return -1;
+            if (!t)
+                return fail(c, g->tok,
+                            "%s=False is not supported: ordnet's layer normalization learns a "
+                            "scale and a shift",
+                            key);
+            return 0;
+        }
+        if (IS("rms_scaling")) {
+            if (is_none_or(v, 0)) return 0;
+            return fail(c, g->tok, "rms_scaling=True is not supported");
+        }
+        return 0;
+    case K_PERMUTE:
+        return 0;
     case K_NOISE:
         if (IS("rate")) {
             L->given_rate = 1;
@@ -2589,6 +2749,11 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
     if (k->kind == K_ELU) L->a.alpha = 1.0f;
     if (k->kind == K_SOFTMAX) L->softmax = ft;
     L->depth_mult = 1;
+    if (k->kind == K_LAYERNORM) L->a.eps = 1e-3f; /* Keras's default */
+    if (k->kind == K_UPSAMPLE) L->a.scale_h = k->rank == 3 ? 2 : 1, L->a.scale_w = 2;
+    if (k->kind == K_PAD && !strncmp(k->name, "Zero", 4)) /* ZeroPadding's default: 1 */
+        L->a.pad[0] = L->a.pad[1] = k->rank == 3, L->a.pad[2] = L->a.pad[3] = 1;
+    if (k->kind == K_PAD && !strcmp(k->name, "Cropping1D")) L->a.pad[2] = L->a.pad[3] = 1;
     int npos = 0;
     for (int i = 0; i < A->n; i++) npos += A->a[i].key < 0;
     /* Keras 1's Convolution1D/2D(nb_filter, nb_row, nb_col, init, activation, weights,
@@ -2686,6 +2851,16 @@ static int do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) 
         break;
     case K_ACTIVATION:
         if (!L->given_act) return fail(c, ft, "Activation needs a name, e.g. Activation('relu')");
+        break;
+    case K_EMBEDDING:
+        if (!L->given_kernel || !L->given_units)
+            return fail(c, ft,
+                        "Embedding needs input_dim (the vocabulary) and output_dim, e.g. "
+                        "Embedding(10000, 128)");
+        break;
+    case K_RESHAPE:
+        if (!L->given_units)
+            return fail(c, ft, "Reshape needs target_shape, e.g. Reshape((7, 7, 128))");
         break;
     case K_NOISE:
         if (!L->given_rate)
@@ -2839,8 +3014,18 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         *sm = L->softmax;
         return 0;
     }
+    if (k->kind == K_PERMUTE)
+        return fail(c, L->tok,
+                    "Permute is not read: its axes are Keras's channels-last ones, which ordnet "
+                    "stores channels first");
     int from = in[0];
     on_attrs a = L->a;
+    if (k->kind == K_LAYERNORM) {
+        a.axis = keras_axis(c, L->axis, xs.rank);
+        if (a.axis < 0) return fail(c, L->tok, "LayerNormalization(axis=%d) on %s", L->axis, ks);
+    }
+    if (k->kind == K_RESHAPE && a.ndims > 1 && !c->chfirst && !c->reshape_tok)
+        c->reshape_tok = L->tok;
     if (k->kind == K_DWCONV || k->kind == K_SEPCONV) /* one group per input channel */
         a.groups = xs.c, a.units = xs.c * L->depth_mult, a.bias = k->kind == K_DWCONV && a.bias;
     if (k->kind == K_IDENTITY) note_identity(c, nm);
@@ -3579,17 +3764,19 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
                     "Reshape, ...) or leave it out and give the input shape to the reader");
     if (isupper((unsigned char)nm[0]) && layerish &&
         !(plen == 0 && in_list(other_classes, nm, strlen(nm)))) {
-        char all[1024], sg[64], list[512];
+        char all[4096], sg[64], list[2048];
         size_t o = 0, l = 0;
         for (int i = 0; i < NCLASSES; i++) {
-            o += (size_t)snprintf(all + o, sizeof all - o, "%s ", classes[i].name);
-            if (i == 0 || classes[i].rank != classes[i - 1].rank ||
-                strcmp(classes[i].op ? classes[i].op : classes[i].name,
-                       classes[i - 1].op ? classes[i - 1].op : classes[i - 1].name))
+            if (o < sizeof all)
+                o += (size_t)snprintf(all + o, sizeof all - o, "%s ", classes[i].name);
+            if ((i == 0 || classes[i].rank != classes[i - 1].rank ||
+                 strcmp(classes[i].op ? classes[i].op : classes[i].name,
+                        classes[i - 1].op ? classes[i - 1].op : classes[i - 1].name)) &&
+                l < sizeof list)
                 l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "",
                                       classes[i].name);
         }
-        snprintf(all + o, sizeof all - o, "Input Sequential Model");
+        if (o < sizeof all) snprintf(all + o, sizeof all - o, "Input Sequential Model");
         return fail(c, ft, "unknown layer '%s'%s (supported: Input, %s)", nm,
                     suggest(nm, all, NULL, sg, sizeof sg), list);
     }
@@ -4499,6 +4686,15 @@ static on_model *finish(ctx *c) {
                  "read as the identity, what they compute at inference (they have no weights): "
                  "%s; ordnet does not apply them in training (no augmentation)",
                  c->ident);
+        on_model_add_note(m, note);
+    }
+    if (c->reshape_tok) {
+        snprintf(
+            note, sizeof note,
+            "Reshape at %s:%s: Keras's channels-last target is read as ordnet's channels-first "
+            "shape, filled in ordnet's order (from a flat input: the same model up to the "
+            "order of the weights before it)",
+            c->file, where(c, c->reshape_tok, w, sizeof w));
         on_model_add_note(m, note);
     }
     if (c->keras1) {

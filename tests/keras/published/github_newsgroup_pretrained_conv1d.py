@@ -4,6 +4,7 @@
 # Keras printed: Total params: 2,247,316 / Trainable params: 247,316 / Non-trainable params: 2,000,000
 # The model part as published. nb_words is min(MAX_NB_WORDS, len(word_index)), computed from the
 # data set: ordnet must refuse it as a value it does not compute (data-dependent).
+import numpy as np
 from keras.preprocessing.text import Tokenizer
 from keras.layers import Dense, Input, Flatten
 from keras.layers import Conv1D, MaxPooling1D, Embedding
@@ -17,6 +18,7 @@ tokenizer = Tokenizer(nb_words=MAX_NB_WORDS)
 word_index = tokenizer.word_index
 labels_index = {}
 nb_words = min(MAX_NB_WORDS, len(word_index))
+embedding_matrix = np.zeros((nb_words, EMBEDDING_DIM))
 
 embedding_layer = Embedding(nb_words,
 							EMBEDDING_DIM,
