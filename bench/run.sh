@@ -35,6 +35,17 @@ for threads in 2 1; do
     done
 done
 
+# ONNX Runtime (npm's onnxruntime-node, CPU) as the third engine for inference, over ONNX
+# files: the reference model as ordnet exports it (random weights: speed does not depend
+# on them) and the ResNet-18 export below. Skipped, with a note, where npm is missing.
+ort=0
+if bash bench/ort_setup.sh >&2; then
+    ort=1
+    [ -f build/reference.ckpt ] || ./build/ordnet train --limit 256 --epochs 1 \
+        -o build/reference.ckpt >/dev/null
+    ./build/ordnet export build/reference.ckpt -o build/reference.onnx >/dev/null
+fi
+
 # ResNet-18 (torchvision's, full width, 224x224) at inference: ordnet runs the ONNX export
 # (optimized: BatchNorm folded), PyTorch the module, batch 8 and batch 1, 2 threads.
 [ -f build/resnet18.onnx ] || /usr/bin/python3 bench/torch_resnet18.py >&2
@@ -44,6 +55,13 @@ for r in $(seq "$rounds"); do
         --seconds "$secs" --no-layers --json >> "$out/ordnet-resnet18.json"
     "${tuned[@]}" /usr/bin/python3 bench/torch_bench.py --model resnet18 --infer-only \
         --infer-batch 8 --threads 2 --seconds "$secs" --json >> "$out/tuned-resnet18.json"
+    if [ "$ort" = 1 ]; then
+        node bench/ort_bench.js build/resnet18.onnx 3,224,224 8 2 "$secs" >> "$out/ort-resnet18.json"
+        for t in 2 1; do
+            node bench/ort_bench.js build/reference.onnx 1,28,28 256 "$t" "$secs" \
+                >> "$out/ort-$t.json"
+        done
+    fi
 done
 
 /usr/bin/python3 - "$out" <<'PY'
@@ -81,6 +99,23 @@ print("\n| ResNet-18, 224x224, 2 threads | ordnet (ONNX, optimized) | PyTorch tu
 print("| --- | --- | --- | --- |")
 print(f"| inference images/s, batch 8 | {oi:.1f} | {qi:.1f} | **{oi / qi:.2f}x** |")
 print(f"| latency ms, batch 1 | {ol:.1f} | {ql:.1f} | **{ol / ql:.2f}** |")
+if os.path.exists(os.path.join(out, "ort-2.json")):
+    print("\n| ONNX Runtime, same ONNX files | ORT | ordnet | ordnet / ORT |")
+    print("| --- | --- | --- | --- |")
+    for t in (2, 1):
+        r = load(f"ort-{t}.json")
+        o = load(f"ordnet-{t}-128.json") + load(f"ordnet-{t}-32.json")
+        ri, rl = med(r, "infer_img_s"), med(r, "latency_ms")
+        oi, ol = med(o, "infer_images_per_s"), med(o, "latency_ms_batch1")
+        print(f"| reference model, batch 256, {t} thread(s), img/s | {ri:.0f} | {oi:.0f} | **{oi / ri:.2f}x** |")
+        print(f"| reference model, batch-1 latency ms, {t} thread(s) | {rl:.3f} | {ol:.3f} | **{ol / rl:.2f}** |")
+    r, o = load("ort-resnet18.json"), load("ordnet-resnet18.json")
+    ri, rl = med(r, "infer_img_s"), med(r, "latency_ms")
+    oi, ol = med(o, "infer_images_per_s"), med(o, "latency_ms_batch1")
+    print(f"| ResNet-18, batch 8, 2 threads, img/s | {ri:.1f} | {oi:.1f} | **{oi / ri:.2f}x** |")
+    print(f"| ResNet-18, batch-1 latency ms, 2 threads | {rl:.1f} | {ol:.1f} | **{ol / rl:.2f}** |")
+else:
+    print("\n(ONNX Runtime not measured: npm was not available)")
 print(f"\nPeak RSS training at batch 128 (2 threads): ordnet {om:.0f} MB, PyTorch {pm:.0f} MB, "
       f"tuned {qm:.0f} MB: ordnet / tuned = **{om / qm:.2f}**")
 PY

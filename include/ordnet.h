@@ -2,7 +2,8 @@
  *
  * Tutorial
  * --------
- * A model is a sequence of layers (plus residual Adds) over a per-sample input shape.
+ * A model is a graph of layers over a per-sample input shape: mostly a chain, with merges
+ * (residual adds, concatenations, gates) that take several earlier layers.
  * Build one from the compact one-line form, compile it for a batch size, then run
  * forward / loss / backward / step:
  *
@@ -55,7 +56,14 @@
 extern "C" {
 #endif
 
-#define ORDNET_VERSION "0.1.0"
+#define ORDNET_VERSION "0.2.0"
+
+/* The library's version (ORDNET_VERSION of the build, which may differ from the header a
+ * program was compiled with) and its optional parts, space-separated among "onnx" (ONNX
+ * files), "sqlite" (the order study), "png" (PNG images) and "openblas". A part left out
+ * of the build makes its calls fail with "ordnet was built without ... support". */
+const char *on_version(void);
+const char *on_build_features(void);
 
 /* An error message; filled by failing calls. */
 typedef struct on_error {
@@ -138,6 +146,15 @@ int on_model_add_residual(on_model *m, int other, on_error *err);
 int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a, const char *name,
                     on_error *err);
 int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err);
+/* A merge of n >= 2 nodes (add, multiply, subtract, divide, average, maximum, minimum,
+ * concat): inputs[0 .. n). Elementwise merges take inputs of the output's shape or a
+ * per-channel gate ((C), (C,1) or (C,1,1)) broadcast over space; concat joins along
+ * a->axis (0: channels). a may be NULL (the op's defaults). */
+int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                       const char *name, on_error *err);
+/* Any op: one input (n = 1) or a merge. Model rebuilders use it for every node. */
+int on_model_add_node(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                      const char *name, on_error *err);
 /* Parse the compact one-line form and append its layers. Tokens are op names with
  * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
 int on_model_add_spec(on_model *m, const char *spec, on_error *err);
@@ -151,9 +168,12 @@ char *on_model_to_spec(const on_model *m);
 /* Read a model definition from text: Keras Python code (functional API, Sequential([...])
  * or model.add(...)) or the compact form, told apart by content. `name` is the file name
  * used in errors (file:line:col). input, when not NULL, gives or replaces the input shape
- * (per sample, channels first). classes > 0: when the definition does not end in a dense
- * layer with that many outputs, a head (flatten if needed, then dense(classes)) is
- * appended and described by on_model_notes. */
+ * (per sample, channels first). classes 0: the model exactly as written. classes > 0 (the
+ * data's classes, for training): a model without a classifier (a last dense layer followed
+ * only by activations or dropout) gets a head (flatten if needed, then dense(classes)),
+ * described by on_model_notes; one whose classifier has another number of outputs, or that
+ * ends in dense(1) + sigmoid (binary cross-entropy, which ordnet does not train), is an
+ * error naming both. */
 on_model *on_model_from_text(const char *text, const char *name, const on_shape *input, int classes,
                              on_error *err);
 /* The same, reading the file at path. */
@@ -175,6 +195,9 @@ const char *on_model_node_name(const on_model *m, int i);
 const on_op *on_model_node_op(const on_model *m, int i);
 on_shape on_model_node_shape(const on_model *m, int i);
 on_shape on_model_output_shape(const on_model *m);
+/* The nodes feeding node i (> 0): how many, and the k-th; -1 when out of range. */
+int on_model_node_num_inputs(const on_model *m, int i);
+int on_model_node_input(const on_model *m, int i, int k);
 size_t on_model_num_params(const on_model *m); /* trainable floats */
 
 /* Cost of one layer for a batch of one sample. */
@@ -207,6 +230,9 @@ void on_model_init(on_model *m, uint64_t seed);
 /* Forward n <= batch samples laid out N,C,H,W. train: batch statistics, dropout on.
  * Each train-mode forward advances the dropout step counter. */
 int on_model_forward(on_model *m, const float *x, int n, int train);
+/* Why the last on_model_forward returned -1 (an embedding's token id out of range names
+ * the layer, the id and the vocabulary size); "" after a successful one. */
+const char *on_model_last_error(const on_model *m);
 /* The output of the last forward: n x (output shape). */
 const float *on_model_output(const on_model *m);
 /* Mean softmax cross-entropy of the last output against labels, with label smoothing;
@@ -311,6 +337,25 @@ typedef int (*on_train_cb)(void *user, const on_epoch_report *r);
 int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const on_train_cfg *cfg,
              on_train_cb cb, void *user, on_error *err);
 
+/* Data-parallel training over `size` processes (docs/SCALE.md): each takes its share of
+ * every batch (contiguous slices), and after the backward pass the processes' gradients,
+ * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
+ * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
+ * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
+ * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
+ * rank. Every process must call this with the same model, data, recipe and size. */
+typedef struct on_train_dist {
+    int rank, size;
+    /* sum x[0..n) elementwise over the processes, in place; 0 on success */
+    int (*allreduce)(void *ctx, float *x, size_t n);
+    void *ctx;
+} on_train_dist;
+
+/* on_train, data-parallel when dist is not NULL (and dist->size > 1). */
+int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset *test,
+                         const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
+                         void *user, on_error *err);
+
 /* Mean loss and accuracy of m on d in eval mode; confusion (classes x classes, row =
  * true class) is filled when not NULL. */
 int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
@@ -384,7 +429,8 @@ typedef struct on_rewrite {
  * channel, b' = a b + shift with a = gamma/sqrt(var+eps), shift = beta - mean*a; a conv
  * without bias gets one); drop the second of two identical adjacent idempotent layers (relu relu);
  * merge two adjacent max-pools (or min-pools) that tile their inputs exactly (stride = size, no
- * padding, sizes divisible) into one pool of the product size. Writes up to max_rw rewrites into
+ * padding, sizes divisible) into one pool of the product size; move an elementwise layer before a
+ * nearest upsampling or zero padding that feeds it when exact. Writes up to max_rw rewrites into
  * rw (may be NULL) and their count into *nrw (may be NULL). NULL with err on failure.
  * docs/OPTIMIZE.md gives the proofs. */
 on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, on_error *err);
@@ -497,6 +543,10 @@ typedef struct on_study_cfg {
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
     void (*log)(void *user, const char *line); /* progress lines; may be NULL */
     void *user;
+    double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
+                         (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
+    int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
+    int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
@@ -504,6 +554,10 @@ typedef struct on_study_cfg {
 on_study_cfg on_study_defaults(void);
 /* Run (or resume) a study and write its report; see docs/STUDY.md. */
 int on_study_run(const on_study_cfg *cfg, on_error *err);
+/* The same, then more seeds for the classes whose comparison with the best is undecided,
+ * until each is decided, a class has cfg->max_seeds (20) seeds, or cfg->budget seconds are
+ * spent. */
+int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

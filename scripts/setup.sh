@@ -22,5 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# ORDNET_CMAKE_ARGS: extra configure options (.ci/run passes -DORDNET_WERROR=ON)
+# shellcheck disable=SC2086
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ORDNET_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j"$(nproc)"

@@ -73,7 +73,8 @@ on_model *on_model_new(on_shape input, on_error *err) {
         return NULL;
     }
     m->nn = 1;
-    m->nodes[0] = (on_node){.ys = input, .in = {-1, -1}, .reaches_output = 1};
+    m->nodes[0] = (on_node){.ys = input, .reaches_output = 1};
+    for (int k = 0; k < ON_MAX_INPUTS; k++) m->nodes[0].in[k] = -1;
     strcpy(m->nodes[0].name, "input");
     m->seed = 0;
     return m;
@@ -127,17 +128,28 @@ static void invalidate_plan(on_model *m) {
     m->batch = 0;
 }
 
-/* Append node with inputs in0, in1 (-1 for none). */
-static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char *name, int in0,
-                    int in1, on_error *err) {
-    char nm[ON_NAME_MAX], sx[48], sx2[48];
+/* Append node op fed by nodes in[0 .. nin). */
+static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char *name,
+                    const int *in, int nin, on_error *err) {
+    char nm[ON_NAME_MAX], sx[48];
     if (name && *name)
         snprintf(nm, sizeof nm, "%s", name);
     else
         make_name(m, op->name, nm);
     for (int i = 0; i < m->nn; i++)
         if (!strcmp(m->nodes[i].name, nm)) return on_fail(err, "layer name '%s' is used twice", nm);
-    on_shape xs = m->nodes[in0].ys, ys;
+    int multi = op->ninputs == ON_NINPUTS_ANY;
+    if (multi ? nin < 2 || nin > ON_MAX_INPUTS : nin != 1)
+        return on_fail(err, "layer '%s' (%s) takes %s, got %d", nm, op->name,
+                       multi ? "2 to 64 inputs" : "one input", nin);
+    on_shape xsn[ON_MAX_INPUTS], ys;
+    for (int k = 0; k < nin; k++) {
+        if (in[k] < 0 || in[k] >= m->nn)
+            return on_fail(err, "layer '%s' (%s): input node %d does not exist (0..%d)", nm,
+                           op->name, in[k], m->nn - 1);
+        xsn[k] = m->nodes[in[k]].ys;
+    }
+    on_shape xs = xsn[0];
     on_shape_str(xs, sx, sizeof sx);
     if (op->spatial && xs.rank != op->spatial) {
         static const char *want[] = {"", "a flat input (F)", "a 1-D input (C,L)",
@@ -145,23 +157,28 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
         return on_fail(err, "layer '%s' (%s) needs %s, got %s%s", nm, op->name, want[op->spatial],
                        sx, op->spatial == 1 ? ": add flatten or global_avgpool before it" : "");
     }
-    if (op->ninputs == 2) {
-        on_shape x2 = m->nodes[in1].ys;
-        if (x2.rank != xs.rank || x2.c != xs.c || x2.h != xs.h || x2.w != xs.w)
-            return on_fail(err,
-                           "layer '%s' (%s): input shapes differ: %s from '%s' and %s from '%s'",
-                           nm, op->name, sx, m->nodes[in0].name, on_shape_str(x2, sx2, sizeof sx2),
-                           m->nodes[in1].name);
-    }
     on_error e2;
-    if (op->shape(a, xs, &ys, &e2))
+    if (multi) {
+        if (op->shape_n(a, xsn, nin, &ys, &e2)) {
+            /* name every input and its shape: the message says which one is off */
+            char ins[400] = "";
+            size_t len = 0;
+            for (int k = 0; k < nin && len < sizeof ins; k++)
+                len += (size_t)snprintf(ins + len, sizeof ins - len, "%s%s '%s'", k ? ", " : "",
+                                        on_shape_str(xsn[k], sx, sizeof sx), m->nodes[in[k]].name);
+            return on_fail(err, "layer '%s' (%s) with inputs %s: %s", nm, op->name, ins, e2.msg);
+        }
+        on_shape_str(xs, sx, sizeof sx);
+    } else if (op->shape(a, xs, &ys, &e2))
         return on_fail(err, "layer '%s' (%s) with input %s: %s", nm, op->name, sx, e2.msg);
-    if (ys.c < 1 || ys.h < 1 || ys.w < 1 || on_shape_size(ys) > (1u << 28))
+    if (ys.c < 1 || ys.h < 1 || ys.w < 1 || on_shape_size(ys) > (1u << 28)) {
+        char sy[48];
         return on_fail(err, "layer '%s' (%s) with input %s: output shape %s is invalid", nm,
-                       op->name, sx, on_shape_str(ys, sx2, sizeof sx2));
+                       op->name, sx, on_shape_str(ys, sy, sizeof sy));
+    }
     /* parameters are bounded before the op computes their sizes in int arithmetic */
     double est = (double)xs.c * (a->kh > 0 ? a->kh : 1) * (a->kw > 0 ? a->kw : 1) *
-                 (a->units > 0 ? a->units : 1);
+                 (a->units > 0 ? a->units : 1) * (a->vocab > 0 ? a->vocab : 1);
     if (op->params && est + (double)m->np + (double)m->ns > ON_MAX_MODEL_PARAMS)
         return on_fail(err,
                        "layer '%s' (%s) with input %s would need %.3g parameters; a model "
@@ -184,7 +201,8 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     }
     int id = m->nn;
     on_node *nd = &m->nodes[id];
-    *nd = (on_node){.op = op, .a = *a, .in = {in0, in1}, .ys = ys, .t0 = m->nt, .nt = np};
+    *nd = (on_node){.op = op, .a = *a, .nin = nin, .ys = ys, .t0 = m->nt, .nt = np};
+    for (int k = 0; k < ON_MAX_INPUTS; k++) nd->in[k] = k < nin ? in[k] : -1;
     snprintf(nd->name, sizeof nd->name, "%s", nm);
     for (int k = 0; k < np; k++) {
         on_tensor *t = &m->tensors[m->nt];
@@ -215,20 +233,35 @@ int on_model_add_residual(on_model *m, int other, on_error *err) {
 
 int on_model_add_at(on_model *m, int input, const on_op *op, const on_attrs *a, const char *name,
                     on_error *err) {
+    if (op && op->ninputs != 1)
+        return on_fail(err, "op '%s' takes several inputs: use on_model_add_merge", op->name);
+    return on_model_add_node(m, op, a, &input, 1, name, err);
+}
+
+int on_model_add_node(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                      const char *name, on_error *err) {
     if (!op) return on_fail(err, "unknown op");
-    if (input < 0 || input >= m->nn)
-        return on_fail(err, "input node %d does not exist (0..%d)", input, m->nn - 1);
-    if (op->ninputs != 1)
-        return on_fail(err, "op '%s' takes two inputs: use on_model_add_sum", op->name);
     on_attrs d = a ? *a : op->defaults;
-    return add_node(m, op, &d, name, input, -1, err);
+    return add_node(m, op, &d, name, inputs, n, err);
+}
+
+int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
+                       const char *name, on_error *err) {
+    if (op && op->ninputs != ON_NINPUTS_ANY)
+        return on_fail(err, "op '%s' takes one input: use on_model_add_at", op->name);
+    return on_model_add_node(m, op, a, inputs, n, name, err);
 }
 
 int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err) {
-    if (a < 0 || a >= m->nn || b < 0 || b >= m->nn)
-        return on_fail(err, "add: node %d or %d does not exist (0..%d)", a, b, m->nn - 1);
-    const on_op *op = on_op_find("add");
-    return add_node(m, op, &op->defaults, name, a, b, err);
+    int in[2] = {a, b};
+    return on_model_add_merge(m, on_op_find("add"), NULL, in, 2, name, err);
+}
+
+int on_model_node_num_inputs(const on_model *m, int i) {
+    return i > 0 && i < m->nn ? m->nodes[i].nin : 0;
+}
+int on_model_node_input(const on_model *m, int i, int k) {
+    return i > 0 && i < m->nn && k >= 0 && k < m->nodes[i].nin ? m->nodes[i].in[k] : -1;
 }
 
 /* ----- inspecting ----- */
@@ -370,7 +403,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     m->nodes[m->nn - 1].reaches_output = 1;
     for (int i = m->nn - 1; i >= 1; i--)
         if (m->nodes[i].reaches_output)
-            for (int k = 0; k < m->nodes[i].op->ninputs; k++)
+            for (int k = 0; k < m->nodes[i].nin; k++)
                 m->nodes[m->nodes[i].in[k]].reaches_output = 1;
                 /* Sizes in floats, with 16-float (64-byte) alignment. */
 #define ALIGN(x) (((x) + 15) & ~(size_t)15)
@@ -398,7 +431,8 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
             size_t t = nd->op->tmp_size(&nd->a, xs, nd->ys, batch, T);
             if (t > tmp) tmp = t;
         }
-        if (B * on_shape_size(xs) > accsz) accsz = B * on_shape_size(xs);
+        /* one-input ops overwrite their input's gradient: a second consumer's goes to acc */
+        if (nd->nin == 1 && B * on_shape_size(xs) > accsz) accsz = B * on_shape_size(xs);
     }
     /* Backward liveness: walk nodes in reverse; a node's gradient is born at the first
      * consumer met (that consumer writes it) and dies after the node's own backward. */
@@ -408,7 +442,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     for (int i = m->nn - 1; i >= 1 && !fail; i--) {
         on_node *nd = &m->nodes[i];
         if (!nd->reaches_output) continue;
-        for (int k = 0; k < nd->op->ninputs; k++) {
+        for (int k = 0; k < nd->nin; k++) {
             int j = nd->in[k];
             nd->accumulate[k] = slot_of[j] >= 0;
             if (j == 0 && !m->want_input_grad) continue;
@@ -455,8 +489,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     m->dinput = slot_of[0] >= 0 ? m->arena + slot_base[slot_of[0]] : NULL;
     m->nodes[0].dy = m->dinput;
     m->tmp = m->arena + tmpoff;
-    m->acc[0] = m->arena + accoff;
-    m->acc[1] = m->arena + accoff + ALIGN(accsz);
+    m->acc = m->arena + accoff;
     free(yoff);
     free(slot_of);
     free(sl);
@@ -481,14 +514,30 @@ static void bind_params(on_model *m, on_node *nd, float **p, float **dp) {
     }
 }
 
-static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, float **dp) {
+/* The inputs of node nd: pointers and shapes (arrays of ON_MAX_INPUTS). */
+typedef struct inputs {
+    const float *x[ON_MAX_INPUTS];
+    on_shape xs[ON_MAX_INPUTS];
+    float *dx[ON_MAX_INPUTS];
+} inputs;
+
+static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, float **dp,
+                         inputs *in) {
     bind_params(m, nd, p, dp);
+    for (int k = 0; k < nd->nin; k++) {
+        in->x[k] = m->nodes[nd->in[k]].y;
+        in->xs[k] = m->nodes[nd->in[k]].ys;
+    }
     return (on_call){.a = &nd->a,
                      .n = n,
-                     .xs = m->nodes[nd->in[0]].ys,
+                     .xs = in->xs[0],
                      .ys = nd->ys,
-                     .x = m->nodes[nd->in[0]].y,
-                     .x2 = nd->in[1] >= 0 ? m->nodes[nd->in[1]].y : NULL,
+                     .x = in->x[0],
+                     .nin = nd->nin,
+                     .xin = in->x,
+                     .xsin = in->xs,
+                     .dxin = in->dx,
+                     .dx_add = nd->accumulate,
                      .y = nd->y,
                      .p = p,
                      .dp = dp,
@@ -506,11 +555,13 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
 static int fusable(const on_model *m, int j, int train) {
     const on_node *nd = &m->nodes[j];
     unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
-    if (nd->op->ninputs != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
-        (nd->op->props & ON_PROP_LINEAR_MAP) || (train && !(nd->op->props & per_sample)))
+    if (nd->nin != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
+        (nd->op->props & ON_PROP_LINEAR_MAP) || nd->op->check ||
+        (train && !(nd->op->props & per_sample)))
         return 0;
     for (int k = j + 1; k < m->nn; k++)
-        if (m->nodes[k].in[0] == j - 1 || m->nodes[k].in[1] == j - 1) return 0;
+        for (int q = 0; q < m->nodes[k].nin; q++)
+            if (m->nodes[k].in[q] == j - 1) return 0;
     return 1;
 }
 
@@ -528,7 +579,8 @@ static void run_chain(void *ctx, int s) {
     for (int j = ch->first; j <= ch->last + (ch->stats > 0); j++) {
         on_node *nd = &ch->m->nodes[j];
         float *p[4], *dp[4];
-        on_call c = make_call(ch->m, nd, 1, ch->train, p, dp);
+        inputs in;
+        on_call c = make_call(ch->m, nd, 1, ch->train, p, dp, &in);
         c.x += (size_t)s * on_shape_size(c.xs);
         c.y += (size_t)s * on_shape_size(c.ys);
         c.sample0 = s;
@@ -565,8 +617,15 @@ int on_model_node_seconds(const on_model *m, int i, double *forward, double *bac
     return 0;
 }
 
+const char *on_model_last_error(const on_model *m) {
+    return m->last_err.msg;
+}
+
 int on_model_forward(on_model *m, const float *x, int n, int train) {
-    if (!m->arena || n < 1 || n > m->batch) return -1;
+    m->last_err.msg[0] = 0;
+    if (!m->arena || n < 1 || n > m->batch)
+        return on_fail(&m->last_err, "forward of %d samples: the model is compiled for %d", n,
+                       m->batch);
     m->nodes[0].y = (float *)x; /* read only */
     m->n = n;
     m->last_train = train;
@@ -575,8 +634,12 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
     for (int i = 1; i < m->nn; i++) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
-        on_call c = make_call(m, nd, n, train, p, dp);
+        inputs in;
+        on_call c = make_call(m, nd, n, train, p, dp, &in);
         c.stats_ready = i == stats_ready;
+        on_error e2;
+        if (nd->op->check && nd->op->check(&c, &e2))
+            return on_fail(&m->last_err, "layer '%s' (%s): %s", nd->name, nd->op->name, e2.msg);
         /* the layers after a convolution or BatchNorm run on each sample as it finishes;
          * in training, so do the statistics of the layer after them */
         chain ch = {m, i + 1, i, train, 0};
@@ -618,23 +681,22 @@ int on_model_backward(on_model *m) {
     for (int i = m->nn - 1; i >= 1; i--) {
         on_node *nd = &m->nodes[i];
         if (!nd->reaches_output) continue;
-        float *p[4], *dp[4], *dx[2] = {NULL, NULL};
-        /* an input whose gradient another consumer already wrote gets it through acc */
-        for (int k = 0; k < nd->op->ninputs; k++) {
-            on_node *src = &m->nodes[nd->in[k]];
-            if (src->dy) dx[k] = nd->accumulate[k] ? m->acc[k] : src->dy;
-        }
-        on_call c = make_call(m, nd, m->n, m->last_train, p, dp);
+        float *p[4], *dp[4];
+        inputs in;
+        on_call c = make_call(m, nd, m->n, m->last_train, p, dp, &in);
         c.dy = nd->dy;
-        c.dx = dx[0];
-        c.dx2 = dx[1];
+        /* a merge adds into gradients another consumer wrote (c.dx_add); a one-input op
+         * overwrites, so a gradient already written gets this one's through acc */
+        for (int k = 0; k < nd->nin; k++) in.dx[k] = m->nodes[nd->in[k]].dy;
+        int via_acc = nd->nin == 1 && in.dx[0] && nd->accumulate[0];
+        c.dx = via_acc ? m->acc : in.dx[0];
         double t0 = m->prof ? now() : 0;
         nd->op->backward(&c);
-        for (int k = 0; k < nd->op->ninputs; k++) {
-            on_node *src = &m->nodes[nd->in[k]];
-            if (!src->dy || !nd->accumulate[k]) continue;
-            size_t len = (size_t)m->n * on_shape_size(src->ys);
-            for (size_t j = 0; j < len; j++) src->dy[j] += m->acc[k][j];
+        if (via_acc) {
+            float *d = in.dx[0];
+            size_t len = (size_t)m->n * on_shape_size(c.xs);
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (len > ON_PAR_MIN)
+            for (size_t j = 0; j < len; j++) d[j] += m->acc[j];
         }
         if (m->prof) m->prof[m->nn + i] += now() - t0;
     }

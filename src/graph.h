@@ -16,11 +16,14 @@ typedef struct on_node {
     const on_op *op; /* NULL for node 0, the input */
     on_attrs a;
     char name[ON_NAME_MAX];
-    int in[2];   /* producing nodes; -1 when unused */
+    int in[ON_MAX_INPUTS]; /* producing nodes, in[0 .. nin); -1 after them */
+    int nin;
     on_shape ys; /* per-sample output shape */
     int t0, nt;  /* its tensors: model->tensors[t0 .. t0+nt) */
     /* set by compile */
-    int accumulate[2]; /* backward: add into the input's gradient instead of writing it */
+    /* backward: add into input k's gradient instead of writing it (another consumer
+     * wrote it first) */
+    unsigned char accumulate[ON_MAX_INPUTS];
     int reaches_output;
     float *y, *dy, *saved;
     float *p[4], *dp[4];
@@ -46,12 +49,13 @@ struct on_model {
     char *notes;      /* what the model readers converted or added */
     /* plan */
     int batch, threads, want_input_grad;
-    float *arena, *tmp, *acc[2], *dinput;
+    float *arena, *tmp, *acc, *dinput;
     int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
     double *prof;           /* on_model_profile: seconds per node, forward [0, nn) then backward */
     struct on_output *outs; /* outputs set by on_model_set_output (outputs.c); NULL: one */
     int nout;
+    on_error last_err; /* why the last on_model_forward failed */
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

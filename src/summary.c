@@ -58,8 +58,18 @@ static char *bytes_str(double v, char *buf, size_t n) {
 /* Is the graph a chain (every node fed by the one before it)? */
 static int is_chain(const on_model *m) {
     for (int i = 1; i < m->nn; i++)
-        if (m->nodes[i].in[0] != i - 1 || m->nodes[i].in[1] >= 0) return 0;
+        if (m->nodes[i].in[0] != i - 1 || m->nodes[i].nin != 1) return 0;
     return 1;
+}
+
+/* "conv2d, add_1, ...": the layers feeding node i, as Keras's "Connected to" column. */
+static char *inputs_str(const on_model *m, int i, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int k = 0; k < m->nodes[i].nin && n < len; k++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", k ? ", " : "",
+                              m->nodes[m->nodes[i].in[k]].name);
+    return buf;
 }
 
 static const char *type_of(const on_model *m, int i) {
@@ -80,10 +90,9 @@ static char *summary_text(const on_model *m) {
         if (l > ws) ws = l;
     }
     int wc = 12; /* "Connected to" */
+    char conn[1024];
     for (int i = 1; !chain && i < m->nn; i++) {
-        const on_node *nd = &m->nodes[i];
-        int l = (int)strlen(m->nodes[nd->in[0]].name) +
-                (nd->in[1] >= 0 ? 2 + (int)strlen(m->nodes[nd->in[1]].name) : 0);
+        int l = (int)strlen(inputs_str(m, i, conn, sizeof conn));
         if (l > wc) wc = l;
     }
     int width = wn + wt + ws + 12 + 14 + 11 + 5 * 2 + (chain ? 0 : 2 + wc);
@@ -102,10 +111,7 @@ static char *summary_text(const on_model *m) {
         on_sb_add(&b, "%-*s  %-*s  %-*s  %12s  %14s  %11s", wn, nd->name, wt, type_of(m, i), ws,
                   on_keras_shape_str(nd->ys, shp, sizeof shp), grouped(all, n1, sizeof n1),
                   grouped(fl, n2, sizeof n2), bytes_str(by_out, by, sizeof by));
-        if (!chain && i > 0) {
-            on_sb_add(&b, "  %s", m->nodes[nd->in[0]].name);
-            if (nd->in[1] >= 0) on_sb_add(&b, ", %s", m->nodes[nd->in[1]].name);
-        }
+        if (!chain && i > 0) on_sb_add(&b, "  %s", inputs_str(m, i, conn, sizeof conn));
         on_sb_add(&b, "\n");
     }
     sb_rule(&b, width);

@@ -23,30 +23,66 @@ typedef struct conv_case {
     const char *spec; /* one conv2d layer */
     int pt, pl;       /* its top and left padding */
     int stride;
+    int groups, dil; /* 0: 1 */
+    int tr;          /* a transposed convolution: pt, pl are its (PyTorch) padding */
 } conv_case;
 
 static const conv_case cases[] = {
-    {"input(14,14,32) conv2d(64,3,same)", 1, 1, 1},           /* the reference model's conv2d_1 */
-    {"input(7,5,4) conv2d(6,3)", 0, 0, 1},                    /* Winograd: odd P and Q */
-    {"input(6,7,5) conv2d(4,3,padding=(2,1))", 2, 1, 1},      /* explicit padding, odd pl */
-    {"input(9,300,4) conv2d(5,3,same)", 1, 1, 1},             /* rows wider than a chunk */
-    {"input(40,12,4) conv2d(3,3,same,bias=0)", 1, 1, 1},      /* several chunks of tile rows */
-    {"input(8,9,6) conv2d(7,(2,3),padding=(1,0))", 1, 0, 1},  /* tap by tap */
-    {"input(28,28,1) conv2d(32,3,same)", 1, 1, 1},            /* direct: the first layer */
-    {"input(9,8,2) conv2d(5,3,same)", 1, 1, 1},               /* direct: F not a multiple of 4 */
-    {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1},        /* direct: RGB, 7x7 */
-    {"input(6,11,1) conv2d(7,(1,5),padding=(0,4))", 0, 4, 1}, /* direct: wide padding */
-    {"input(9,8,2) conv2d(5,3,stride=2)", 0, 0, 2},           /* im2col: strided */
-    {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2}, /* im2col in row chunks */
-    {"input(5,6,8) conv2d(4,1)", 0, 0, 1},                       /* 1x1: the input is the matrix */
+    {"input(14,14,32) conv2d(64,3,same)", 1, 1, 1, 0, 0, 0}, /* the reference model's conv2d_1 */
+    {"input(7,5,4) conv2d(6,3)", 0, 0, 1, 0, 0, 0},          /* Winograd: odd P and Q */
+    {"input(6,7,5) conv2d(4,3,padding=(2,1))", 2, 1, 1, 0, 0, 0}, /* explicit padding, odd pl */
+    {"input(9,300,4) conv2d(5,3,same)", 1, 1, 1, 0, 0, 0},        /* rows wider than a chunk */
+    {"input(40,12,4) conv2d(3,3,same,bias=0)", 1, 1, 1, 0, 0, 0}, /* several chunks of tile rows */
+    {"input(8,9,6) conv2d(7,(2,3),padding=(1,0))", 1, 0, 1, 0, 0, 0}, /* tap by tap */
+    {"input(28,28,1) conv2d(32,3,same)", 1, 1, 1, 0, 0, 0},           /* direct: the first layer */
+    {"input(9,8,2) conv2d(5,3,same)", 1, 1, 1, 0, 0, 0},        /* direct: F not a multiple of 4 */
+    {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1, 0, 0, 0}, /* direct: RGB, 7x7 */
+    {"input(6,11,1) conv2d(7,(1,5),padding=(0,4))", 0, 4, 1, 0, 0, 0},    /* direct: wide padding */
+    {"input(9,8,2) conv2d(5,3,stride=2)", 0, 0, 2, 0, 0, 0},              /* im2col: strided */
+    {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* im2col in row chunks */
+    {"input(5,6,8) conv2d(4,1)", 0, 0, 1, 0, 0, 0}, /* 1x1: the input is the matrix */
+    /* grouped: one im2col + sgemm per group */
+    {"input(7,6,6) conv2d(4,3,padding=1,groups=2)", 1, 1, 1, 2, 0, 0},
+    {"input(9,8,8) conv2d(12,3,stride=2,groups=4,bias=0)", 0, 0, 2, 4, 0, 0},
+    {"input(5,6,6) conv2d(9,1,groups=3)", 0, 0, 1, 3, 0, 0}, /* grouped 1x1 */
+    {"input(9,9,4) conv2d(6,(2,3),padding=(1,2),dilation=2,groups=2)", 1, 2, 1, 2, 2, 0},
+    /* depthwise (conv_depthwise.c): multipliers 1-3, strides 1-2, padding, dilation */
+    {"input(14,14,32) conv2d(32,3,padding=1,groups=32)", 1, 1, 1, 32, 0, 0},
+    {"input(15,17,8) conv2d(8,3,stride=2,padding=1,groups=8)", 1, 1, 2, 8, 0, 0},
+    {"input(16,16,5) conv2d(10,3,stride=2,groups=5)", 0, 0, 2, 5, 0, 0},
+    {"input(11,40,4) conv2d(12,5,padding=2,groups=4)", 2, 2, 1, 4, 0, 0},
+    {"input(9,21,3) conv2d(3,3,padding=2,dilation=2,groups=3)", 2, 2, 1, 3, 2, 0},
+    {"input(10,13,6) conv2d(6,(3,5),padding=(1,3),stride=2,dilation=2,groups=6,bias=0)", 1, 3, 2, 6,
+     2, 0},
+    {"input(7,9,2) conv2d(2,3,same,groups=2)", 1, 1, 1, 2, 0, 0},
+    {"input(6,5,4) conv2d(4,1,groups=4)", 0, 0, 1, 4, 0, 0},
+    {"input(12,12,3) conv2d(6,7,stride=3,padding=3,groups=3)", 3, 3, 3, 3, 0, 0},
+    {"input(16,15,2) conv2d(2,13,padding=6,groups=2)", 6, 6, 1, 2, 0, 0}, /* > 121 taps: im2col */
+    /* transposed (conv_transpose.c): stride, padding, output_padding, dilation, groups */
+    {"input(5,6,4) conv2d_transpose(3,3)", 0, 0, 1, 0, 0, 1},
+    {"input(5,6,4) conv2d_transpose(6,3,stride=2,padding=1,output_padding=1)", 1, 1, 2, 0, 0, 1},
+    {"input(7,5,6) conv2d_transpose(4,(3,2),stride=3,padding=(2,1),groups=2,bias=0)", 2, 1, 3, 2, 0,
+     1},
+    {"input(6,6,3) conv2d_transpose(5,3,stride=2,padding=2,dilation=2,output_padding=1)", 2, 2, 2,
+     0, 2, 1},
+    {"input(8,8,4) conv2d_transpose(4,4,stride=2,padding=1,groups=4)", 1, 1, 2, 4, 0, 1},
+    {"input(30,40,8) conv2d_transpose(16,3,stride=2,padding=1,output_padding=1)", 1, 1, 2, 0, 0,
+     1}, /* several row chunks */
+    {"input(4,4,2) conv2d_transpose(3,2,stride=2,padding=same)", 0, 0, 2, 0, 0, 1},
+    {"input(4,4,2) conv2d_transpose(3,3,stride=2,padding=same)", 0, 0, 2, 0, 0, 1},
+    {"input(4,4,2) conv2d_transpose(3,1,stride=3,padding=same)", 0, 0, 3, 0, 0, 1},
+    {"input(9,4) conv1d_transpose(5,3,stride=2,padding=1,output_padding=1)", 0, 1, 2, 0, 0, 1},
+    {"input(9,4) conv1d_transpose(6,5,dilation=2,groups=2)", 0, 0, 1, 2, 2, 1},
 };
 
-/* Direct convolution and its gradients in double; x (N,C,H,W), w (F,C,kh,kw). */
+/* Direct convolution and its gradients in double; x (N,C,H,W), w (F,C/G,kh,kw), G groups,
+ * dilation dl. */
 static void reference(const float *x, const float *w, const float *b, const float *dy, int N, int C,
                       int H, int W, int F, int kh, int kw, int P, int Q, int pt, int pl, int st,
-                      double *y, double *dx, double *dw, double *db) {
+                      int G, int dl, double *y, double *dx, double *dw, double *db) {
+    int Cg = C / G, Fg = F / G;
     memset(dx, 0, sizeof(double) * N * C * H * W);
-    memset(dw, 0, sizeof(double) * F * C * kh * kw);
+    memset(dw, 0, sizeof(double) * F * Cg * kh * kw);
     memset(db, 0, sizeof(double) * F);
     for (int n = 0; n < N; n++)
         for (int f = 0; f < F; f++)
@@ -55,18 +91,57 @@ static void reference(const float *x, const float *w, const float *b, const floa
                     size_t o = (((size_t)n * F + f) * P + p) * Q + q;
                     double s = b ? b[f] : 0, g = dy[o];
                     db[f] += g;
-                    for (int c = 0; c < C; c++)
+                    for (int cg = 0; cg < Cg; cg++)
                         for (int i = 0; i < kh; i++)
                             for (int j = 0; j < kw; j++) {
-                                int iy = p * st + i - pt, ix = q * st + j - pl;
+                                int iy = p * st + i * dl - pt, ix = q * st + j * dl - pl;
+                                int c = f / Fg * Cg + cg; /* the group's channel cg */
                                 if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
                                 size_t xi = (((size_t)n * C + c) * H + iy) * W + ix;
-                                size_t wi = (((size_t)f * C + c) * kh + i) * kw + j;
+                                size_t wi = (((size_t)f * Cg + cg) * kh + i) * kw + j;
                                 s += (double)w[wi] * x[xi];
                                 dx[xi] += (double)w[wi] * g;
                                 dw[wi] += (double)x[xi] * g;
                             }
                     y[o] = s;
+                }
+}
+
+/* Transposed convolution and its gradients in double: x (N,C,H,W), w (C,F/G,kh,kw), y
+ * (N,F,P,Q); input (h, w) reaches output (h st - pt + i dl, w st - pl + j dl). */
+static void reference_t(const float *x, const float *w, const float *b, const float *dy, int N,
+                        int C, int H, int W, int F, int kh, int kw, int P, int Q, int pt, int pl,
+                        int st, int G, int dl, double *y, double *dx, double *dw, double *db) {
+    int Cg = C / G, Fg = F / G;
+    memset(y, 0, sizeof(double) * N * F * P * Q);
+    memset(dx, 0, sizeof(double) * N * C * H * W);
+    memset(dw, 0, sizeof(double) * C * Fg * kh * kw);
+    memset(db, 0, sizeof(double) * F);
+    for (int n = 0; n < N; n++)
+        for (int f = 0; f < F; f++)
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) {
+                    size_t o = (((size_t)n * F + f) * P + p) * Q + q;
+                    y[o] += b ? b[f] : 0;
+                    db[f] += dy[o];
+                }
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int v = 0; v < W; v++) {
+                    size_t xi = (((size_t)n * C + c) * H + h) * W + v;
+                    for (int fo = 0; fo < Fg; fo++)
+                        for (int i = 0; i < kh; i++)
+                            for (int j = 0; j < kw; j++) {
+                                int p = h * st - pt + i * dl, q = v * st - pl + j * dl;
+                                int f = c / Cg * Fg + fo;
+                                if (p < 0 || p >= P || q < 0 || q >= Q) continue;
+                                size_t o = (((size_t)n * F + f) * P + p) * Q + q;
+                                size_t wi = (((size_t)c * Fg + fo) * kh + i) * kw + j;
+                                y[o] += (double)w[wi] * x[xi];
+                                dx[xi] += (double)w[wi] * dy[o];
+                                dw[wi] += (double)x[xi] * dy[o];
+                            }
                 }
 }
 
@@ -93,9 +168,10 @@ static void check_case(const conv_case *k, int n) {
     }
     on_model_init(m, 3);
     on_shape xs = on_model_node_shape(m, 0), ys = on_model_output_shape(m);
-    int wi = on_model_tensor_find(m, "conv2d.weight"), bi = on_model_tensor_find(m, "conv2d.bias");
-    int dims[4];
-    on_model_tensor_dims(m, wi, dims);
+    /* the one layer's tensors: weight, then bias if it has one */
+    int wi = 0, bi = on_model_num_tensors(m) > 1 ? 1 : -1;
+    int dims[4], nd = on_model_tensor_dims(m, wi, dims);
+    if (nd == 3) dims[3] = dims[2], dims[2] = 1; /* conv1d: kh = 1 */
     float *w = on_model_tensor_data(m, wi), *b = bi >= 0 ? on_model_tensor_data(m, bi) : NULL;
     if (b) /* PyTorch's init gives small biases; make them matter */
         for (size_t j = 0; j < on_model_tensor_size(m, bi); j++) b[j] = frand();
@@ -110,8 +186,9 @@ static void check_case(const conv_case *k, int n) {
      * weights between calls must notice */
     for (int round = 0; round < 2; round++) {
         if (round) w[wl / 2] += 0.25f, w[0] -= 0.5f;
-        reference(x, w, b, dy, n, xs.c, xs.h, xs.w, ys.c, dims[2], dims[3], ys.h, ys.w, k->pt,
-                  k->pl, k->stride, y, dx, dw, db);
+        (k->tr ? reference_t : reference)(
+            x, w, b, dy, n, xs.c, xs.h, xs.w, ys.c, dims[2], dims[3], ys.h, ys.w, k->pt, k->pl,
+            k->stride, k->groups ? k->groups : 1, k->dil ? k->dil : 1, y, dx, dw, db);
         for (int train = 0; train < 2; train++) {
             on_model_zero_grad(m);
             on_model_forward(m, x, n, train);
@@ -148,10 +225,32 @@ static void random_cases(void) {
         char spec[96];
         snprintf(spec, sizeof spec, "input(%d,%d,%d) conv2d(%d,3,padding=(%d,%d))", h, w, ch, f, ph,
                  pw);
-        conv_case k = {spec, ph, pw, 1};
+        conv_case k = {spec, ph, pw, 1, 1, 1, 0};
         on_set_threads(1 + r % 2);
         check_case(&k, n);
     }
+    on_set_threads(2);
+}
+
+/* Random depthwise convolutions: kernels 1-5, strides 1-2, multipliers 1-3, padding 0-2,
+ * dilation 1-2, batch 1-3, on 1 and 2 threads; and a 1-D one. */
+static void random_depthwise(void) {
+    for (int r = 0; r < 40; r++) {
+        int k = 1 + (int)((frand() + 1) * 2.5), st = 1 + r % 2, dl = 1 + (r / 4) % 2;
+        int ch = 2 + (int)((frand() + 1) * 4), mult = 1 + (r / 2) % 3;
+        int pd = (int)((frand() + 1) * 1.5), ext = dl * (k - 1) + 1;
+        int h = ext + (int)((frand() + 1) * 9), w = ext + (int)((frand() + 1) * 12);
+        int n = 1 + r % 3;
+        char spec[128];
+        snprintf(spec, sizeof spec,
+                 "input(%d,%d,%d) conv2d(%d,%d,stride=%d,padding=%d,dilation=%d,groups=%d)", h, w,
+                 ch, ch * mult, k, st, pd, dl, ch);
+        conv_case c = {spec, pd, pd, st, ch, dl, 0};
+        on_set_threads(1 + (r / 3) % 2);
+        check_case(&c, n);
+    }
+    conv_case c1 = {"input(30,6) conv1d(12,3,stride=2,padding=1,groups=6)", 0, 1, 2, 6, 1, 0};
+    check_case(&c1, 3);
     on_set_threads(2);
 }
 
@@ -160,5 +259,6 @@ int main(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int n = 1; n <= 3; n += 2) check_case(&cases[i], n); /* 1: threads share it */
     random_cases();
+    random_depthwise();
     return check_done();
 }

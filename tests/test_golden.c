@@ -1,8 +1,8 @@
 /* test_golden.c - ordnet against PyTorch: every golden/data/NAME.safetensors case written by
  * golden/gen.py (see the top of that file for the format).
  *
- * Model cases: build the model from the `spec` metadata (the token add(LAYER) appends a
- * residual Add of the last layer and LAYER), compile for the file's batch, load every
+ * Model cases: build the model from the `spec` metadata (compact form, merges included),
+ * compile for the file's batch, load every
  * parameter and state tensor (a model tensor missing from the file, or a file tensor the
  * model does not have, is a failure), run forward in the file's `mode` and compare y, set
  * dy, backward and compare dx and every grad.*, and in train mode the BatchNorm running
@@ -101,55 +101,10 @@ static void compare(result *r, const on_st_file *f, const char *name, const floa
     if (b) measure(r, name, relerr(a, b, n, scale));
 }
 
-/* ----- building the model: the compact form plus add(LAYER) ----- */
-
-static int node_by_name(const on_model *m, const char *name) {
-    for (int i = 0; i < on_model_num_nodes(m); i++)
-        if (!strcmp(on_model_node_name(m, i), name)) return i;
-    return -1;
-}
-
-/* Start of the next " add(" token at or after s, or NULL. */
-static const char *next_add(const char *s, const char *start) {
-    for (const char *p = s; (p = strstr(p, "add(")); p++)
-        if (p == start || p[-1] == ' ' || p[-1] == '|') return p;
-    return NULL;
-}
-
+/* The model of a case: its spec in the compact form (merges such as add(LAYER) and from=,
+ * name= included). */
 static on_model *build(const char *spec, on_error *err) {
-    size_t len = strlen(spec);
-    char *buf = malloc(len + 1);
-    if (!buf) return NULL;
-    memcpy(buf, spec, len + 1);
-    const char *a = next_add(buf, buf);
-    if (a) buf[a - buf] = 0;
-    on_model *m = on_model_from_spec(buf, err);
-    while (m && a) {
-        const char *name = a + 4, *close = strchr(name, ')');
-        if (!close) {
-            snprintf(err->msg, sizeof err->msg, "unterminated add( in spec");
-            goto bad;
-        }
-        char nm[128];
-        snprintf(nm, sizeof nm, "%.*s", (int)(close - name), name);
-        int other = node_by_name(m, nm);
-        if (other < 0) {
-            snprintf(err->msg, sizeof err->msg, "add(%s): no such layer", nm);
-            goto bad;
-        }
-        if (on_model_add_residual(m, other, err) < 0) goto bad;
-        const char *rest = close + 1;
-        a = next_add(rest, rest);
-        size_t off = (size_t)(rest - buf);
-        if (a) buf[a - buf] = 0;
-        if (on_model_add_spec(m, buf + off, err)) goto bad;
-    }
-    free(buf);
-    return m;
-bad:
-    on_model_free(m);
-    free(buf);
-    return NULL;
+    return on_model_from_spec(spec, err);
 }
 
 /* dims of one sample of shape s, channels first */

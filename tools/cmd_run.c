@@ -184,7 +184,7 @@ static int run(args *a) {
                 for (size_t j = 0; j < plane; j++) p[j] = (p[j] - mu) * inv;
             }
         if (on_model_forward(m, buf, b, 0)) {
-            fprintf(stderr, "ordnet run: forward failed\n");
+            fprintf(stderr, "ordnet run: forward failed: %s\n", on_model_last_error(m));
             goto free;
         }
         for (int k = 0; k < nout; k++) {

@@ -1,5 +1,6 @@
 /* cmd_study.c - train every distinct order of a block and report what matters. */
 #include "cli.h"
+#include "exec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,33 @@ static void print_line(void *user, const char *line) {
     (void)user;
     printf("%s\n", line);
     fflush(stdout);
+}
+
+/* --jobs N: the plan and the store here, the runs in N worker processes */
+static int study_jobs(const on_study_cfg *c, on_error *err) {
+    on_study_plan *p = on_study_plan_new(c, err);
+    if (!p) return -1;
+    int pending = 0, rc = on_study_open(p, NULL, &pending, err);
+    if (!rc) {
+        on_study_announce(p);
+        if (pending) rc = exec_local_study(p, c->jobs, c->threads, err);
+    }
+    if (!rc) rc = on_study_report_write(p, err);
+    on_study_plan_free(p);
+    return rc;
+}
+
+/* "600", "90s", "10m", "1.5h" -> seconds; -1 when it is none of those. */
+static int parse_duration(const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    double unit = !*end || !strcmp(end, "s") ? 1
+                  : !strcmp(end, "m")        ? 60
+                  : !strcmp(end, "h")        ? 3600
+                                             : 0;
+    if (end == s || !unit || !(v > 0) || !isfinite(v)) return -1;
+    *out = v * unit;
+    return 0;
 }
 
 static int run(args *a) {
@@ -37,7 +65,15 @@ static int run(args *a) {
             c.jobs = (int)opt_num(a, 1, 64);
         else if (is_opt(a, "--threads"))
             c.threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--full"))
+        else if (is_opt(a, "--budget")) {
+            const char *v = opt_value(a);
+            if (v && parse_duration(v, &c.budget)) {
+                fprintf(stderr,
+                        "ordnet study: --budget '%s': want a time such as 600, 90s, 10m or 1h\n",
+                        v);
+                return 2;
+            }
+        } else if (is_opt(a, "--full"))
             full = 1;
         else if (is_opt(a, "--json"))
             json = 1;
@@ -59,15 +95,29 @@ static int run(args *a) {
     if (limit) c.limit = limit;
     if (test_limit) c.test_limit = test_limit;
     if (seeds) c.seeds = seeds;
+    int mpi = mpi_launched(), rank = mpi ? mpi_rank() : 0;
+    if (mpi && !c.threads) /* one thread per rank unless told: ranks share the machine */
+        c.threads = getenv("OMP_NUM_THREADS") ? atoi(getenv("OMP_NUM_THREADS")) : 1;
+    if (mpi && c.jobs > 1) {
+        fprintf(stderr, "ordnet study: --jobs under mpirun: the ranks are the workers (-np)\n");
+        return 2;
+    }
     if (c.jobs > 1 && !c.threads)
         c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
-    c.log = json ? NULL : print_line;
+    c.log = json || rank ? NULL : print_line;
     on_error err;
-    if (on_study_run(&c, &err)) {
+    int rc = mpi          ? exec_mpi_study(&c, &err)
+             : c.jobs > 1 ? study_jobs(&c, &err)
+                          : on_study_run(&c, &err);
+    if (rc) {
+    }
+
+    if (c.budget > 0 ? on_study_adaptive(&c, &err) : on_study_run(&c, &err)) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
     }
+    if (rank) return 0;
     if (json) { /* the report's results.json, for scripts */
         char path[4096];
         snprintf(path, sizeof path, "%s/results.json", c.out);
@@ -101,5 +151,10 @@ const command cmd_study = {
     "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
     "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
     "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+    "  --budget TIME          then more seeds for the classes not yet decided against the\n"
+    "                         best, until decided or TIME (600, 90s, 10m, 1h) is spent\n"
     "  --json                 no progress lines; print results.json at the end\n"
-    "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes.\n"};
+    "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes, and\n"
+    "two studies started on one DIR split the runs (each claims a run before training it).\n"
+    "mpirun -np N ordnet study ...: rank 0 stores, every rank trains (--threads per rank,\n"
+    "default 1); every rank reads --data from the same path (docs/SCALE.md).\n"};

@@ -1,5 +1,6 @@
 /* cmd_train.c - fit a model to a data set, checkpoint each epoch, resume. */
 #include "cli.h"
+#include "exec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 typedef struct progress {
     int tty, json, val; /* val: the per-epoch evaluation is on a validation split */
+    int quiet, ranks;   /* quiet: an MPI rank other than 0 (rank 0 reports and saves) */
     on_model *m;
     const char *out;         /* checkpoint path, or NULL */
     on_checkpoint_info info; /* what each checkpoint records */
@@ -17,6 +19,7 @@ typedef struct progress {
 
 static int on_progress(void *user, const on_epoch_report *r) {
     progress *p = user;
+    if (p->quiet) return 0;
     if (r->done) {
         if (p->tty) printf("\r\033[K");
         if (p->json)
@@ -34,6 +37,10 @@ static int on_progress(void *user, const on_epoch_report *r) {
             p->info.epoch = r->epoch;
             if (on_checkpoint_save(p->m, p->out, &p->info, &err)) {
                 fprintf(stderr, "ordnet train: cannot save the checkpoint: %s\n", err.msg);
+                if (p->ranks > 1) { /* the other ranks would wait for this one forever */
+                    fflush(stderr);
+                    mpi_abort(1);
+                }
                 return 1;
             }
             p->saved_epoch = r->epoch;
@@ -110,10 +117,23 @@ static int run(args *a) {
         fprintf(stderr, "ordnet train: --resume needs -o CKPT, the checkpoint to continue\n");
         return 2;
     }
+    on_train_dist dist = {.rank = 0, .size = 1};
+    if (mpi_launched()) { /* data-parallel over the ranks; one thread each unless told */
+        if (mpi_train_dist(&dist)) {
+            fprintf(stderr, "ordnet train: MPI did not start\n");
+            return 1;
+        }
+        if (!threads) threads = getenv("OMP_NUM_THREADS") ? atoi(getenv("OMP_NUM_THREADS")) : 1;
+    }
     if (threads) on_set_threads(threads);
     on_error err;
     on_dataset tr = {0}, te = {0};
-    progress p = {.tty = isatty(1), .json = json, .out = out};
+    progress p = {.tty = isatty(1) && !dist.rank,
+                  .json = json,
+                  .out = dist.rank ? NULL : out,
+                  .quiet = dist.rank > 0,
+                  .ranks = dist.size};
+    if (dist.rank) json = 1; /* ranks other than 0 print nothing (json mode prints no notes) */
     on_model *m = NULL;
     int rc = 1;
     if (resume) {
@@ -127,13 +147,14 @@ static int run(args *a) {
         snprintf(resumed_data, sizeof resumed_data, "%s", p.info.data);
         data = resumed_data[0] ? resumed_data : data;
         if (cfg.start_epoch >= cfg.epochs) {
-            printf("%s: already trained for all %d epochs\n", out, cfg.epochs);
+            if (!dist.rank) printf("%s: already trained for all %d epochs\n", out, cfg.epochs);
             rc = 0;
             goto done;
         }
     }
+    /* every rank reads the data from the same path; only rank 0 evaluates */
     if (on_data_load(data, 1, limit, &tr, &err) ||
-        on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err))
+        (!dist.rank && on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err)))
         goto fail;
     if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
     if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
@@ -172,11 +193,17 @@ static int run(args *a) {
     snprintf(p.info.data, sizeof p.info.data, "%s", data);
     if (!json)
         printf("%s %d images (%d test) from %s, epochs %d-%d of %d, batch %d, %s %s lr %g, "
-               "%zu parameters, %d threads\n",
+               "%zu parameters, %d threads%s\n",
                resume ? "resuming on" : "training on", tr.n, te.n, data, cfg.start_epoch + 1,
                cfg.epochs, cfg.epochs, cfg.batch, opts[cfg.opt], scheds[cfg.schedule], cfg.lr,
-               on_model_num_params(m), on_get_threads());
-    if (on_train(m, &tr, val ? &vs : &te, &cfg, on_progress, &p, &err)) {
+               on_model_num_params(m), on_get_threads(), dist.size > 1 ? " per rank" : "");
+    if (!json && dist.size > 1)
+        printf("data-parallel over %d MPI ranks: %d images of each batch per rank, gradients "
+               "summed with MPI_Allreduce (%zu floats a step)\n",
+               dist.size, cfg.batch / dist.size, on_model_num_params(m));
+    const on_dataset *eval = dist.rank ? NULL : val ? &vs : &te;
+    if (on_train_distributed(m, &tr, eval, &cfg, dist.size > 1 ? &dist : NULL, on_progress, &p,
+                             &err)) {
         if (val) tr.n += val;
         fprintf(stderr, "ordnet train: %s\n", err.msg);
         if (out && p.saved_epoch)
@@ -184,7 +211,8 @@ static int run(args *a) {
                     p.saved_epoch);
         goto done;
     }
-    if (val) {
+    if (val && dist.rank) tr.n += val;
+    if (val && !dist.rank) {
         tr.n += val; /* give the view back before freeing */
         double tl, ta;
         if (on_evaluate(m, &te, 256, &tl, &ta, NULL, &err)) goto fail;
@@ -193,7 +221,7 @@ static int run(args *a) {
         else
             printf("test: accuracy %.2f%%, loss %.4f (%d images)\n", 100 * ta, tl, te.n);
     }
-    if (!out && !json) printf("(not saved: add -o model.ckpt to keep the weights)\n");
+    if (!out && !json && !dist.rank) printf("(not saved: add -o model.ckpt to keep the weights)\n");
     rc = 0;
     goto done;
 fail:
@@ -228,4 +256,7 @@ const command cmd_train = {
     "  -o CKPT                   save a checkpoint after every epoch (atomically)\n"
     "  --resume                  continue the run saved in CKPT (-o) to the same final weights\n"
     "--data also reads CIFAR-10 binary (data_batch_1.bin) and CSV/TSV (label then values per\n"
-    "line: train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv; 1-D signals).\n"};
+    "line: train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv; 1-D signals).\n"
+    "mpirun -np N ordnet train ...: data-parallel, each rank 1/N of every batch (--threads per\n"
+    "rank, default 1), gradients summed with MPI_Allreduce; rank 0 alone prints and saves;\n"
+    "every rank reads --data (and, with --resume, CKPT) from the same path (docs/SCALE.md).\n"};

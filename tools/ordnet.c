@@ -1,6 +1,7 @@
 /* ordnet.c - the command-line tool: subcommands over libordnet, nothing more.
  * Each command is one file (tools/cmd_NAME.c) and one entry in this table. */
 #include "cli.h"
+#include "exec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +39,23 @@ int main(int argc, char **argv) {
                 fputs(commands[i]->help, stdout);
                 return 0;
             }
+        if (mpi_launched()) {
+            if (!mpi_available()) {
+                fprintf(stderr, "ordnet: started by mpirun (an MPI launcher), but this ordnet was "
+                                "built without MPI: stopping rather than run the same command "
+                                "on every rank (rebuild with libopenmpi-dev installed)\n");
+                return 1;
+            }
+            if (commands[i] != &cmd_study && commands[i] != &cmd_train) {
+                fprintf(stderr, "ordnet %s does not run on MPI ranks (study and train do)\n",
+                        argv[1]);
+                return 2;
+            }
+        }
         args a = {argc, 2, argv, 0};
-        return commands[i]->run(&a);
+        int rc = commands[i]->run(&a);
+        mpi_finalize();
+        return rc;
     }
     fprintf(stderr, "ordnet: unknown command '%s'\n", argv[1]);
     usage(stderr);

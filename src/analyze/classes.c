@@ -178,9 +178,10 @@ on_layer_view on_view_of(const on_model *m, int i, int weights, float **pbuf) {
 int on_adjacent(const on_model *m, int i) {
     if (i < 1 || i + 1 >= m->nn) return 0;
     const on_node *a = &m->nodes[i], *b = &m->nodes[i + 1];
-    if (a->op->ninputs != 1 || b->op->ninputs != 1 || b->in[0] != i) return 0;
+    if (a->nin != 1 || b->nin != 1 || b->in[0] != i) return 0;
     for (int j = i + 2; j < m->nn; j++)
-        if (m->nodes[j].in[0] == i || m->nodes[j].in[1] == i) return 0;
+        for (int k = 0; k < m->nodes[j].nin; k++)
+            if (m->nodes[j].in[k] == i) return 0;
     return 1;
 }
 

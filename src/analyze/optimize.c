@@ -15,9 +15,12 @@
  *   4. merge two max-pools (or min-pools) that tile their inputs             exact
  *   5. a BatchNorm after conv/dense -> pools: move it before the pools when   exact, then
  *      on_commute says each swap is exact, then fold it (rule 2)              rounding
- *   6. move a pool before the elementwise layer that feeds it when on_commute exact
- *      says so (ON_EXACT, or ON_EXACT_CHANGE with max <-> min) and the pool
- *      shrinks the tensor
+ *   6. move a pool (or a global max-pool) before the elementwise layer that   exact
+ *      feeds it when on_commute says so (ON_EXACT, or ON_EXACT_CHANGE with
+ *      max <-> min) and the pool shrinks the tensor
+ *   7. move an elementwise layer before a nearest upsampling or a zero        exact
+ *      padding that feeds it (a layer that copies values and grows the
+ *      tensor) when on_commute says the swap is exact
  *
  * Only simple chains are rewritten: a layer whose output another layer also reads (a
  * residual branch) is never moved, folded away or merged.
@@ -36,7 +39,7 @@ typedef struct xnode {
     const on_op *op; /* NULL: the input */
     on_attrs a;
     char name[ON_NAME_MAX];
-    int in[2];
+    int in[ON_MAX_INPUTS], nin;
     int dead;
     on_shape ys;
     int np;
@@ -69,7 +72,10 @@ static int xg_shapes(xgraph *g, on_error *err) {
         xnode *x = &g->n[i];
         if (x->dead) continue;
         on_error e2;
-        if (x->op->shape(&x->a, xs_of(g, i), &x->ys, &e2))
+        on_shape xs[ON_MAX_INPUTS];
+        for (int k = 0; k < x->nin; k++) xs[k] = g->n[x->in[k]].ys;
+        if (x->nin > 1 ? x->op->shape_n(&x->a, xs, x->nin, &x->ys, &e2)
+                       : x->op->shape(&x->a, xs[0], &x->ys, &e2))
             return on_fail(err, "optimize: layer '%s' no longer fits: %s", x->name, e2.msg);
     }
     return 0;
@@ -88,8 +94,8 @@ static int xg_load(xgraph *g, const on_model *m, on_error *err) {
         xnode *x = &g->n[i];
         x->op = nd->op;
         x->a = nd->a;
-        x->in[0] = nd->in[0];
-        x->in[1] = nd->in[1];
+        memcpy(x->in, nd->in, sizeof x->in);
+        x->nin = nd->nin;
         x->ys = nd->ys;
         snprintf(x->name, sizeof x->name, "%s", nd->name);
         if (nd->nt > 4)
@@ -122,8 +128,7 @@ static int readers(const xgraph *g, int i) {
     for (int k = 0; k < g->nxout; k++) r += i == g->xout[k];
     for (int j = i + 1; j < g->nn; j++) {
         if (g->n[j].dead) continue;
-        r += g->n[j].in[0] == i;
-        r += g->n[j].in[1] == i;
+        for (int k = 0; k < g->n[j].nin; k++) r += g->n[j].in[k] == i;
     }
     return r;
 }
@@ -131,14 +136,13 @@ static int readers(const xgraph *g, int i) {
 /* Node j is a one-input layer reading i, and nothing else reads i. */
 static int chain(const xgraph *g, int i, int j) {
     if (i < 1 || j <= i || g->n[i].dead || g->n[j].dead) return 0;
-    return g->n[i].op->ninputs == 1 && g->n[j].op->ninputs == 1 && g->n[j].in[0] == i &&
-           readers(g, i) == 1;
+    return g->n[i].nin == 1 && g->n[j].nin == 1 && g->n[j].in[0] == i && readers(g, i) == 1;
 }
 
 /* Every reader of `from` reads `to` instead; node `from` dies. */
 static void bypass(xgraph *g, int from, int to) {
     for (int j = from + 1; j < g->nn; j++)
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < g->n[j].nin; k++)
             if (g->n[j].in[k] == from) g->n[j].in[k] = to;
     if (g->out == from) g->out = to;
     for (int k = 0; k < g->nxout; k++)
@@ -219,7 +223,7 @@ static int rule_unused(xgraph *g) {
 static int rule_identity(xgraph *g) {
     for (int i = 1; i < g->nn; i++) {
         xnode *x = &g->n[i];
-        if (x->dead || x->op->ninputs != 1) continue;
+        if (x->dead || x->nin != 1) continue;
         unsigned p = props(g, i);
         int drop = (x->op->props & ON_PROP_STOCHASTIC) != 0;
         int ident = (p & (ON_PROP_ELEMENTWISE | ON_PROP_LEAKY | ON_PROP_AFFINE)) ==
@@ -271,12 +275,23 @@ static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
         added = 1;
     }
     float *bias = param(L, "bias");
-    size_t per = L->psz[0] / (size_t)F; /* weights are (F, ...): one block per output channel */
+    /* Conv and dense weights are (F, ...): one block per output channel. A transposed
+     * convolution's are (C, F/G, kh, kw): input channel c (of group c / (C/G)) holds a
+     * block of kh kw per output channel of its group. */
+    int C = xs_of(g, l).c, G = L->a.groups > 1 ? L->a.groups : 1;
+    int transposed = strstr(L->op->name, "_transpose") != NULL;
+    size_t per = L->psz[0] / (size_t)(transposed ? C : F);
+    size_t taps = transposed ? per / (size_t)(F / G) : per;
     for (int f = 0; f < F; f++) {
         /* the same float arithmetic as eval-mode BatchNorm (batchnorm.c) */
         float a = gamma[f] / sqrtf(var[f] + B->a.eps);
         float shift = beta[f] - mean[f] * a;
-        for (size_t j = 0; j < per; j++) w[(size_t)f * per + j] *= a;
+        if (!transposed)
+            for (size_t j = 0; j < per; j++) w[(size_t)f * per + j] *= a;
+        else /* output channel f = j Fg + fo reads input channels [j Cg, (j+1) Cg) */
+            for (int c = f / (F / G) * (C / G); c < (f / (F / G) + 1) * (C / G); c++)
+                for (size_t k = 0; k < taps; k++)
+                    w[(size_t)c * per + (size_t)(f % (F / G)) * taps + k] *= a;
         bias[f] = (float)((double)a * bias[f] + shift);
     }
     note(g, 0, "fold %s '%s' into %s '%s'%s", B->op->name, B->name, L->op->name, L->name,
@@ -302,7 +317,7 @@ static int rule_fold(xgraph *g, on_error *err, int *failed) {
 static int rule_idempotent(xgraph *g) {
     for (int j = 1; j < g->nn; j++) {
         xnode *y = &g->n[j];
-        if (y->dead || y->op->ninputs != 1 || y->np) continue;
+        if (y->dead || y->nin != 1 || y->np) continue;
         int i = y->in[0];
         xnode *x = &g->n[i];
         if (i < 1 || x->op != y->op || x->np || !on_attrs_equal(&x->a, &y->a)) continue;
@@ -430,7 +445,7 @@ static int rule_fold_through_pools(xgraph *g, on_error *err, int *failed) {
 static int rule_pool_first(xgraph *g) {
     for (int j = 1; j < g->nn; j++) {
         xnode *p = &g->n[j];
-        if (p->dead || !is_pool(p)) continue;
+        if (p->dead || !(is_pool(p) || (p->op->props & ON_PROP_GLOBAL))) continue;
         int i = p->in[0];
         xnode *e = &g->n[i];
         if (i < 1 || !chain(g, i, j) || is_pool(e) || is_linear(e)) continue;
@@ -444,6 +459,29 @@ static int rule_pool_first(xgraph *g) {
         note(g, 1, "move %s '%s' before %s '%s'%s", p->op->name, p->name, e->op->name, e->name,
              r == 2 ? " as the other extreme pool" : "");
         if (r == 2) flip(g, j);
+        swap_chain(g, i, j);
+        return 1;
+    }
+    return 0;
+}
+
+/* 7. a layer m that copies values and grows the tensor (nearest upsampling, zero padding)
+ * -> elementwise e, e the only reader of m: move e before m when exact (e then runs on
+ * fewer values). */
+static int rule_elementwise_first(xgraph *g) {
+    for (int j = 1; j < g->nn; j++) {
+        xnode *e = &g->n[j];
+        int i = e->in[0];
+        if (e->dead || i < 1 || e->op->ninputs != 1 || !chain(g, i, j)) continue;
+        xnode *m = &g->n[i];
+        on_shape ms = xs_of(g, i), es = xs_of(g, j);
+        if (!(props(g, i) & ON_PROP_COPIES) || on_shape_size(m->ys) <= on_shape_size(ms) ||
+            !(props(g, j) & ON_PROP_ELEMENTWISE) || e->ys.rank != es.rank || e->ys.c != es.c ||
+            e->ys.h != es.h || e->ys.w != es.w)
+            continue;
+        on_verdict v;
+        if (exact_swap(g, i, j, &v) != 1) continue;
+        note(g, 1, "move %s '%s' before %s '%s'", e->op->name, e->name, m->op->name, m->name);
         swap_chain(g, i, j);
         return 1;
     }
@@ -464,7 +502,7 @@ static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
     for (int k = 0; k < g->nxout; k++) reach[g->xout[k]] = 1;
     for (int i = g->nn - 1; i >= 1; i--)
         if (reach[i] && !g->n[i].dead)
-            for (int k = 0; k < g->n[i].op->ninputs; k++) reach[g->n[i].in[k]] = 1;
+            for (int k = 0; k < g->n[i].nin; k++) reach[g->n[i].in[k]] = 1;
     if (!(r = on_model_new(m->input, err))) goto done;
     map[0] = 0;
     for (int i = 1; i < g->nn; i++) {
@@ -472,9 +510,9 @@ static on_model *xg_build(xgraph *g, const on_model *m, on_error *err) {
         map[i] = -1;
         if (x->dead || !reach[i]) continue;
         on_error e2;
-        int id = x->op->ninputs == 2
-                     ? on_model_add_sum(r, map[x->in[0]], map[x->in[1]], x->name, &e2)
-                     : on_model_add_at(r, map[x->in[0]], x->op, &x->a, x->name, &e2);
+        int in[ON_MAX_INPUTS];
+        for (int k = 0; k < x->nin; k++) in[k] = map[x->in[k]];
+        int id = on_model_add_node(r, x->op, &x->a, in, x->nin, x->name, &e2);
         if (id < 0) {
             on_fail(err, "optimize: rebuilding '%s': %s", x->name, e2.msg);
             goto fail;
@@ -555,7 +593,7 @@ on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, o
         int applied = rule_unused(&g) || rule_identity(&g) || rule_fold(&g, err, &failed) ||
                       (!failed && rule_idempotent(&g)) || (!failed && rule_merge_pools(&g)) ||
                       (!failed && rule_fold_through_pools(&g, err, &failed)) ||
-                      (!failed && rule_pool_first(&g));
+                      (!failed && rule_pool_first(&g)) || (!failed && rule_elementwise_first(&g));
         if (failed) goto done;
         if (!applied) break;
     }

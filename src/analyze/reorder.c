@@ -59,8 +59,10 @@ on_model *on_reorder_cheapest(const on_model *m, int infer, int *changed, on_err
     for (int i = 1; out && i < nn; i++) {
         const on_node *nd = &m->nodes[order[i]];
         int r = in_run[i], id;
-        if (nd->op->ninputs == 2) {
-            id = on_model_add_sum(out, map[nd->in[0]], map[nd->in[1]], nd->name, err);
+        if (nd->nin > 1) {
+            int in[ON_MAX_INPUTS];
+            for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
+            id = on_model_add_node(out, nd->op, &nd->a, in, nd->nin, nd->name, err);
         } else {
             /* in a run the layers chain in their new order from what the run read */
             int src = r < 0                ? map[nd->in[0]]

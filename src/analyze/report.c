@@ -155,9 +155,15 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             on_cost c1 = on_order_cost(L, ba, 2, L[0].xs, infer, 0);
             char pair[96];
             snprintf(pair, sizeof pair, "%s -> %s", L[0].name, L[1].name);
-            on_sb_add(&b, "  %3d  %-34s %-18s %.3g -> %.3g MFLOP, %.3g -> %.3g MB\n", i, pair,
-                      on_verdict_name(v.kind), gf(c0) / 1e6, gf(c1) / 1e6, gb(c0) / 1e6,
-                      gb(c1) / 1e6);
+            int swappable = c1.flops_fwd < 1e299; /* on_order_cost: the shapes do not fit */
+            if (swappable)
+                on_sb_add(&b, "  %3d  %-34s %-18s %.3g -> %.3g MFLOP, %.3g -> %.3g MB\n", i, pair,
+                          on_verdict_name(v.kind), gf(c0) / 1e6, gf(c1) / 1e6, gb(c0) / 1e6,
+                          gb(c1) / 1e6);
+            else
+                on_sb_add(
+                    &b, "  %3d  %-34s %-18s %.3g MFLOP, %.3g MB (swapped: the shapes do not fit)\n",
+                    i, pair, on_verdict_name(v.kind), gf(c0) / 1e6, gb(c0) / 1e6);
             on_sb_add(&b, "       %s%s%s%s%s\n", v.reason, *v.condition ? " [if: " : "",
                       v.condition, *v.condition ? "]" : "", *v.change ? "" : "");
             if (*v.change) on_sb_add(&b, "       change: %s\n", v.change);
@@ -170,9 +176,11 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
             if (*v.condition) cJSON_AddStringToObject(o, "condition", v.condition);
             if (*v.change) cJSON_AddStringToObject(o, "change", v.change);
             cJSON_AddNumberToObject(o, "flops", gf(c0));
-            cJSON_AddNumberToObject(o, "flops_swapped", gf(c1));
             cJSON_AddNumberToObject(o, "bytes", gb(c0));
-            cJSON_AddNumberToObject(o, "bytes_swapped", gb(c1));
+            if (swappable) { /* absent when the swapped order has no valid shapes */
+                cJSON_AddNumberToObject(o, "flops_swapped", gf(c1));
+                cJSON_AddNumberToObject(o, "bytes_swapped", gb(c1));
+            }
             cJSON_AddItemToArray(pairs, o);
         }
         /* the model's own class: every run of reorderable layers explored from its order */

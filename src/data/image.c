@@ -3,7 +3,9 @@
  * the model's: errors name the file and both sizes. */
 #include "../ops/op.h"
 
+#ifdef ORDNET_HAVE_PNG
 #include <png.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,7 @@ static int read_pgm(const char *path, FILE *f, on_shape want, float *out, on_err
     return rc;
 }
 
+#ifdef ORDNET_HAVE_PNG
 static int read_png(const char *path, FILE *f, on_shape want, float *out, on_error *err) {
     png_image img;
     memset(&img, 0, sizeof img);
@@ -95,6 +98,21 @@ static int read_png(const char *path, FILE *f, on_shape want, float *out, on_err
     free(px);
     return rc;
 }
+
+#else
+/* PNG's signature, to say what is missing rather than "not a PGM" */
+static int png_sig_cmp(const unsigned char *sig, size_t start, size_t n) {
+    static const unsigned char png[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    return memcmp(sig + start, png, n);
+}
+static int read_png(const char *path, FILE *f, on_shape want, float *out, on_error *err) {
+    (void)f, (void)want, (void)out;
+    return on_fail(err,
+                   "%s: ordnet was built without PNG support (libpng); use PGM, or rebuild "
+                   "with libpng-dev installed",
+                   path);
+}
+#endif
 
 int on_image_load(const char *path, on_shape want, float *out, on_error *err) {
     if (want.rank != 3 || (want.c != 1 && want.c != 3))

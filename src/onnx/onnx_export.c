@@ -12,6 +12,7 @@
  * The protobuf structs are allocated from one pool freed at the end.
  */
 #include "../io/atomic.h"
+#include "../ops/conv_transpose.h"
 #include "../ops/geom.h"
 #include "onnx_internal.h"
 
@@ -220,8 +221,69 @@ static int window_attrs(ex *e, Onnx__NodeProto *n, const on_node *nd, on_shape x
     return 0;
 }
 
-static int layer(ex *e, int i, const char *x, const char *x2) {
+/* A merge of nd->nin inputs xin: ONNX's variadic Sum/Mean/Max/Min, Concat, or a chain of
+ * its binary Add/Mul/Sub/Div. A per-channel gate broadcasts as ONNX's rules say only when it
+ * has the output's rank ((C,1,1) against (C,H,W)). */
+static int merge(ex *e, int i, const char *const *xin_) {
     const on_node *nd = &e->m->nodes[i];
+    const char *op = nd->op->name, *y = nd->name;
+    /* a gate of lower rank, (N,C) against (N,C,H,W), gets trailing axes of size 1 first:
+     * ONNX broadcasts from the right */
+    const char *xin[ON_MAX_INPUTS];
+    for (int k = 0; k < nd->nin; k++) {
+        on_shape xs = e->m->nodes[nd->in[k]].ys;
+        xin[k] = xin_[k];
+        if (xs.rank == nd->ys.rank) continue;
+        char un[ON_NAME_MAX + 24], axes[ON_NAME_MAX + 24];
+        snprintf(un, sizeof un, "%s/unsqueeze%d", y, k);
+        snprintf(axes, sizeof axes, "%s/axes%d", y, k);
+        int64_t *ax = px(e, 3 * sizeof(int64_t)), na = 0;
+        if (!ax) return -1;
+        for (int r = xs.rank + 1; r <= nd->ys.rank; r++) ax[na++] = r;
+        const char *two[2] = {xin_[k], axes};
+        if (init_i64(e, axes, ax, 1, &na) || !node(e, "Unsqueeze", un, un, 2, two)) return -1;
+        xin[k] = pstr(e, un);
+        if (!xin[k]) return -1;
+    }
+    static const char *const variadic[][2] = {
+        {"average", "Mean"}, {"maximum", "Max"}, {"minimum", "Min"}, {"add", "Sum"}};
+    if (!strcmp(op, "add") && nd->nin == 2) /* the residual add as PyTorch writes it */
+        return node(e, "Add", y, y, 2, xin) ? 0 : -1;
+    for (size_t v = 0; v < sizeof variadic / sizeof variadic[0]; v++)
+        if (!strcmp(op, variadic[v][0]))
+            return node(e, variadic[v][1], y, y, nd->nin, xin) ? 0 : -1;
+    if (!strcmp(op, "concat")) {
+        Onnx__NodeProto *n = node(e, "Concat", y, y, nd->nin, xin);
+        if (!n) return -1;
+        int ax = nd->a.axis < 0 ? nd->a.axis + nd->ys.rank : nd->a.axis;
+        attr_i(e, n, "axis", ax + 1);
+        return 0;
+    }
+    const char *bin = !strcmp(op, "add")        ? "Add"
+                      : !strcmp(op, "multiply") ? "Mul"
+                      : !strcmp(op, "subtract") ? "Sub"
+                      : !strcmp(op, "divide")   ? "Div"
+                                                : NULL;
+    if (!bin) return on_fail(e->err, "ONNX export: layer '%s' (%s) is not supported", y, op);
+    /* ((x0 op x1) op x2) ...: the engine sums in this order too */
+    char prev[ON_NAME_MAX + 16], cur[ON_NAME_MAX + 16];
+    snprintf(prev, sizeof prev, "%s", xin[0]);
+    for (int k = 1; k < nd->nin; k++) {
+        if (k == nd->nin - 1)
+            snprintf(cur, sizeof cur, "%s", y);
+        else
+            snprintf(cur, sizeof cur, "%s/t%d", y, k);
+        const char *two[2] = {prev, xin[k]};
+        if (!node(e, bin, cur, cur, 2, two)) return -1;
+        snprintf(prev, sizeof prev, "%s", cur);
+    }
+    return 0;
+}
+
+static int layer(ex *e, int i, const char *const *xin) {
+    const on_node *nd = &e->m->nodes[i];
+    if (nd->nin > 1) return merge(e, i, xin);
+    const char *x = xin[0];
     const char *op = nd->op->name, *y = nd->name;
     on_shape xs = e->m->nodes[nd->in[0]].ys;
     char t1[ON_NAME_MAX + 16], t2[ON_NAME_MAX + 16], t3[ON_NAME_MAX + 16];
@@ -239,7 +301,32 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
         else
             N("Conv", y, y, x, param(e, i, 0));
         if (window_attrs(e, n, nd, xs, 1)) return -1;
-        attr_i(e, n, "group", 1);
+        attr_i(e, n, "group", nd->a.groups > 1 ? nd->a.groups : 1);
+    } else if (IS("conv2d_transpose") || IS("conv1d_transpose")) {
+        on_geom g;
+        if (on_conv_t_geom(&nd->a, xs, &g, e->err)) return -1;
+        if (nd->a.bias)
+            N("ConvTranspose", y, y, x, param(e, i, 0), param(e, i, 1));
+        else
+            N("ConvTranspose", y, y, x, param(e, i, 0));
+        /* 'same' is written out: explicit pads, and output_padding for the rows and columns
+         * a kernel shorter than the stride leaves */
+        const on_attrs *a = &nd->a;
+        int two = xs.rank == 3, full_h = (xs.h - 1) * a->sh + a->dh * (a->kh - 1) + 1;
+        int full_w = (xs.w - 1) * a->sw + a->dw * (a->kw - 1) + 1;
+        int k[2] = {a->kh, a->kw}, s[2] = {a->sh, a->sw}, d[2] = {a->dh, a->dw};
+        int pads[4] = {g.pt, g.pl, g.pb, g.pr};
+        int op[2] = {g.h - (full_h - g.pt - g.pb), g.w - (full_w - g.pl - g.pr)};
+        if (!two) {
+            k[0] = a->kw, s[0] = a->sw, d[0] = a->dw, op[0] = op[1];
+            pads[0] = g.pl, pads[1] = g.pr;
+        }
+        attr_is(e, n, "kernel_shape", k, two ? 2 : 1);
+        attr_is(e, n, "strides", s, two ? 2 : 1);
+        attr_is(e, n, "pads", pads, two ? 4 : 2);
+        attr_is(e, n, "dilations", d, two ? 2 : 1);
+        attr_is(e, n, "output_padding", op, two ? 2 : 1);
+        attr_i(e, n, "group", a->groups > 1 ? a->groups : 1);
     } else if (IS("dense")) {
         if (nd->a.bias)
             N("Gemm", y, y, x, param(e, i, 0), param(e, i, 1));
@@ -257,8 +344,6 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
     } else if (IS("flatten")) {
         N("Flatten", y, y, x);
         attr_i(e, n, "axis", 1);
-    } else if (IS("add")) {
-        N("Add", y, y, x, x2);
     } else if (nd->op->props & ON_PROP_POOL) {
         int mn = nd->op->pool_kind == ON_POOL_MIN, avg = nd->op->pool_kind == ON_POOL_AVG;
         if (mn) N("Neg", t1, t1, x);
@@ -309,6 +394,23 @@ static int layer(ex *e, int i, const char *x, const char *x2) {
         N("Softplus", t1, t1, x);
         N("Tanh", t2, t2, t1);
         N("Mul", y, y, x, t2);
+    } else if (IS("hard_sigmoid")) {
+        N("HardSigmoid", y, y, x);
+        attr_f(e, n, "alpha", nd->a.alpha);
+        attr_f(e, n, "beta", nd->a.offset);
+    } else if (IS("hard_swish")) { /* HardSwish is opset 14: x * HardSigmoid(x), as PyTorch */
+        N("HardSigmoid", t1, t1, x);
+        attr_f(e, n, "alpha", 1.0f / 6.0f);
+        N("Mul", y, y, x, t1);
+    } else if (IS("softsign") || IS("exponential")) {
+        N(IS("softsign") ? "Softsign" : "Exp", y, y, x);
+    } else if (IS("rescaling")) {
+        snprintf(t2, sizeof t2, "%s.scale", y);
+        snprintf(t3, sizeof t3, "%s.offset", y);
+        N("Mul", t1, t1, x, scalar(e, t2, nd->a.scale));
+        N("Add", y, y, t1, scalar(e, t3, nd->a.offset));
+    } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
+        N("Identity", y, y, x);
     } else {
         return on_fail(e->err, "layer '%s': op %s has no ONNX export", y, op);
     }
@@ -442,9 +544,9 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     const char *in0 = normalization(&e);
     for (int i = 1; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        const char *x = nd->in[0] == 0 ? in0 : m->nodes[nd->in[0]].name;
-        const char *x2 = nd->in[1] > 0 ? m->nodes[nd->in[1]].name : nd->in[1] == 0 ? in0 : NULL;
-        if (layer(&e, i, x, x2)) goto done;
+        const char *xin[ON_MAX_INPUTS];
+        for (int k = 0; k < nd->nin; k++) xin[k] = nd->in[k] == 0 ? in0 : m->nodes[nd->in[k]].name;
+        if (layer(&e, i, xin)) goto done;
     }
     if (m->nn < 2) {
         on_fail(err, "the model has no layers");

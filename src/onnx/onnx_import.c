@@ -24,7 +24,8 @@ static const char *const supported =
     "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, "
     "GlobalMaxPool, ReduceMean (spatial), Dropout, Flatten, Reshape, Squeeze, Unsqueeze (to "
     "flatten or add/remove 1s), Gemm, MatMul, Add, Softmax (at an output), Identity, Pad "
-    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic)";
+    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic), "
+    "HardSigmoid, HardSwish (or x * HardSigmoid(x)), Softsign, Exp";
 
 /* ----- errors ----- */
 
@@ -334,17 +335,15 @@ static int op_conv(ox_ctx *cx, int k) {
     int64_t group;
     if (attr_int(cx, k, "group", 1, &group)) return -1;
     on_shape s = shape_of(cx, x);
-    if (group != 1)
-        return node_fail(cx, k,
-                         "group=%lld is not supported: ordnet has no grouped or depthwise "
-                         "convolution (group must be 1)",
-                         (long long)group);
-    if (w->ndims != x->orank || w->dims[1] != s.c)
+    if (group < 1 || s.c % group || (w->ndims > 0 && w->dims[0] % group))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels and the filters",
+                         (long long)group, s.c);
+    if (w->ndims != x->orank || w->dims[1] * group != s.c)
         return node_fail(cx, k,
                          "weight '%s' is %d-D with %lld input channels; the input is %d-D "
                          "with %d channels",
                          cx->g->node[k]->input[1], w->ndims,
-                         (long long)(w->ndims > 1 ? w->dims[1] : 0), x->orank, s.c);
+                         (long long)(w->ndims > 1 ? w->dims[1] * group : 0), x->orank, s.c);
     int dims = x->orank - 2, kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, ks[2],
         n;
     if (attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
@@ -357,9 +356,72 @@ static int op_conv(ox_ctx *cx, int k) {
     if (window(cx, k, x, kernel, 1, &a)) return -1;
     a.units = (int)w->dims[0];
     a.bias = b != NULL;
+    a.groups = (int)group;
     if (b && b->size != (size_t)a.units)
         return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
     int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size);
+    if (b) set_param(cx, id, 1, b->f, b->size);
+    return 0;
+}
+
+/* ConvTranspose: weight (C, F/group, k...); strides, pads, dilations, output_padding, group;
+ * auto_pad NOTSET, VALID or SAME_UPPER (output = input x stride). */
+static int op_conv_transpose(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *w, *b;
+    if (check_attrs(cx, k,
+                    "kernel_shape strides pads dilations group auto_pad output_padding "
+                    "output_shape") ||
+        in_tensor(cx, k, 0, &x) || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) ||
+        in_const(cx, k, 2, 1, 1, &b))
+        return -1;
+    if (ox_attr(cx->g->node[k], "output_shape"))
+        return node_fail(cx, k, "output_shape is not supported (give pads and output_padding)");
+    int64_t group;
+    if (attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = shape_of(cx, x);
+    int dims = x->orank - 2;
+    if (w->ndims != x->orank || w->dims[0] != s.c)
+        return node_fail(cx, k, "weight '%s' must be (C=%d, F/group, kernel...) for a %d-D input",
+                         cx->g->node[k]->input[1], s.c, x->orank);
+    if (group < 1 || s.c % group || w->dims[1] < 1 || w->dims[1] * group > (1 << 20))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels", (long long)group,
+                         s.c);
+    int kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, v[4], n;
+    int strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, opad[2] = {0, 0};
+    if (attr_ints(cx, k, "kernel_shape", v, 2, &n)) return -1;
+    if (n >= 0 && (n != dims || v[0] != kernel[0] || (dims == 2 && v[1] != kernel[1])))
+        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
+    if (attr_ints(cx, k, "strides", strides, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "dilations", dil, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "output_padding", opad, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "pads", pads, 4, &n) || (n >= 0 && n != 2 * dims))
+        return node_fail(cx, k, "strides, dilations, output_padding or pads: wrong length");
+    char ap[32];
+    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    on_attrs a = on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose")->defaults;
+    a.units = (int)(w->dims[1] * group);
+    a.groups = (int)group;
+    a.bias = b != NULL;
+    a.pad_mode = !strcmp(ap, "VALID")        ? ON_PAD_VALID
+                 : !strcmp(ap, "SAME_UPPER") ? ON_PAD_SAME
+                                             : ON_PAD_EXPLICIT;
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER"))
+        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+    if (dims == 2) {
+        a.kh = kernel[0], a.kw = kernel[1], a.sh = strides[0], a.sw = strides[1];
+        a.dh = dil[0], a.dw = dil[1], a.opad[0] = opad[0], a.opad[1] = opad[1];
+        a.pad[0] = pads[0], a.pad[1] = pads[2], a.pad[2] = pads[1], a.pad[3] = pads[3];
+    } else {
+        a.kh = 1, a.kw = kernel[0], a.sh = 1, a.sw = strides[0], a.dh = 1, a.dw = dil[0];
+        a.opad[1] = opad[0], a.pad[2] = pads[0], a.pad[3] = pads[1];
+    }
+    if (b && b->size != (size_t)a.units)
+        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose"), &a, x,
+                  x->orank);
     if (id < 0) return -1;
     set_param(cx, id, 0, w->f, w->size);
     if (b) set_param(cx, id, 1, b->f, b->size);
@@ -440,6 +502,24 @@ static int op_activation(ox_ctx *cx, int k) {
     } else if (check_attrs(cx, k, "")) {
         return -1;
     }
+    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+}
+
+/* HardSigmoid max(0, min(1, alpha x + beta)) (ONNX's defaults 0.2, 0.5 are Keras 2's;
+ * PyTorch writes alpha 1/6), HardSwish, Softsign, Exp */
+static int op_activation_round2(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    int hs = !strcmp(t, "HardSigmoid");
+    const on_op *op = on_op_find(hs                        ? "hard_sigmoid"
+                                 : !strcmp(t, "HardSwish") ? "hard_swish"
+                                 : !strcmp(t, "Softsign")  ? "softsign"
+                                                           : "exponential");
+    on_attrs a = op->defaults;
+    ox_value *x;
+    if (in_tensor(cx, k, 0, &x) || check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
+    if (hs &&
+        (attr_float(cx, k, "alpha", 0.2f, &a.alpha) || attr_float(cx, k, "beta", 0.5f, &a.offset)))
+        return -1;
     return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
 }
 
@@ -911,28 +991,65 @@ static int op_dense(ox_ctx *cx, int k) {
     return 0;
 }
 
-/* Add of two computed tensors: a residual sum. */
-static int op_add(ox_ctx *cx, int k) {
-    ox_value *x, *y;
-    if (check_attrs(cx, k, "")) return -1;
+/* A merge of computed tensors: Add/Sub/Mul/Div (two inputs), Sum/Mean/Max/Min (any
+ * number), Concat along a non-batch axis. Shapes follow ordnet's merges: every input of the
+ * output's shape, or a per-channel gate ((N,C,1,1) against (N,C,H,W): squeeze-and-excitation);
+ * other broadcasts are refused by the graph with each input's shape. */
+static int op_merge(ox_ctx *cx, int k) {
+    static const char *const ops[][2] = {
+        {"Add", "add"},      {"Sum", "add"},     {"Sub", "subtract"},
+        {"Mul", "multiply"}, {"Div", "divide"},  {"Mean", "average"},
+        {"Max", "maximum"},  {"Min", "minimum"}, {"Concat", "concat"}};
     const Onnx__NodeProto *n = cx->g->node[k];
-    for (size_t i = 0; i < 2 && i < n->n_input; i++) {
+    const char *opname = NULL;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(n->op_type, ops[i][0])) opname = ops[i][1];
+    int concat = !strcmp(opname, "concat");
+    int64_t axis = 0;
+    if (check_attrs(cx, k, concat ? "axis" : "") || (concat && attr_int(cx, k, "axis", 1, &axis)))
+        return -1;
+    if (n->n_input < 1 || n->n_input > ON_MAX_INPUTS)
+        return node_fail(cx, k, "%zu inputs (ordnet merges 1 to %d)", n->n_input, ON_MAX_INPUTS);
+    int in[ON_MAX_INPUTS], orank = 0;
+    ox_value *first = NULL;
+    for (size_t i = 0; i < n->n_input; i++) {
         int v = ox_in(cx, n, i);
         if (v >= 0 && cx->v[v].kind == OX_CONST)
             return node_fail(cx, k,
-                             "adding a constant is not supported (only as the bias after "
-                             "MatMul, or the sum of two layers)");
+                             "input %zu ('%.80s') is a constant: %s is supported between "
+                             "computed tensors (a constant is read only as a bias after MatMul "
+                             "or as the input normalization)",
+                             i + 1, n->input[i], n->op_type);
+        ox_value *x;
+        if (in_tensor(cx, k, i, &x)) return -1;
+        in[i] = x->node;
+        if (!first) first = x;
+        if (x->orank > orank) orank = x->orank;
     }
-    if (in_tensor(cx, k, 0, &x) || in_tensor(cx, k, 1, &y)) return -1;
+    if (n->n_input == 1) { /* Sum/Max/... of one tensor is that tensor */
+        alias(cx, k, first, first->orank);
+        return 0;
+    }
+    on_attrs a = on_op_find(opname)->defaults;
+    if (concat) {
+        if (axis < 0) axis += orank;
+        on_shape s0 = cx->m->nodes[in[0]].ys;
+        if (axis < 1 || axis >= orank || orank != s0.rank + 1)
+            return node_fail(cx, k,
+                             "Concat along axis %lld of %d-D tensors: ordnet joins along a "
+                             "non-batch axis of tensors it holds with their ONNX rank",
+                             (long long)axis, orank);
+        a.axis = (int)axis - 1;
+    }
     char name[ON_NAME_MAX];
     ox_layer_name(cx->m, n->name, n->op_type, name, sizeof name);
     on_error e;
-    int id = on_model_add_sum(cx->m, x->node, y->node, name, &e);
+    int id = on_model_add_merge(cx->m, on_op_find(opname), &a, in, (int)n->n_input, name, &e);
     if (id < 0) return node_fail(cx, k, "%s", e.msg);
     ox_value *o = out_value(cx, k);
     o->kind = OX_NODE;
     o->node = id;
-    o->orank = x->orank;
+    o->orank = orank;
     return 0;
 }
 
@@ -1103,6 +1220,10 @@ static int op_unsqueeze_const(ox_ctx *cx, int k, ox_const *data) {
 
 static int op_concat(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
+    for (size_t i = 0; i < n->n_input; i++) { /* computed tensors: a concatenation layer */
+        int v = ox_in(cx, n, i);
+        if (v >= 0 && cx->v[v].kind == OX_NODE) return op_merge(cx, k);
+    }
     int64_t axis;
     if (check_attrs(cx, k, "axis") || attr_int(cx, k, "axis", 0, &axis)) return -1;
     for (size_t i = 0; i < n->n_input; i++) {
@@ -1164,6 +1285,7 @@ static const struct {
     op_fn fn;
 } ops[] = {
     {"Conv", op_conv},
+    {"ConvTranspose", op_conv_transpose},
     {"BatchNormalization", op_batchnorm},
     {"Relu", op_activation},
     {"LeakyRelu", op_activation},
@@ -1189,13 +1311,24 @@ static const struct {
     {"Unsqueeze", op_unsqueeze},
     {"Gemm", op_dense},
     {"MatMul", op_dense},
-    {"Add", op_add},
+    {"Add", op_merge},
+    {"Sub", op_merge},
+    {"Mul", op_merge},
+    {"Div", op_merge},
+    {"Sum", op_merge},
+    {"Mean", op_merge},
+    {"Max", op_merge},
+    {"Min", op_merge},
     {"Softmax", op_softmax},
     {"Identity", op_identity},
     {"Shape", op_shape},
     {"Gather", op_gather},
     {"Concat", op_concat},
     {"Cast", op_cast},
+    {"HardSigmoid", op_activation_round2},
+    {"HardSwish", op_activation_round2},
+    {"Softsign", op_activation_round2},
+    {"Exp", op_activation_round2},
 };
 
 static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {

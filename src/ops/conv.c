@@ -1,17 +1,21 @@
 /* conv.c - 1-D and 2-D convolution as im2col + sgemm (OpenBLAS).
  *
  * A 1-D signal (C,L) is an image with H = 1, so conv1d is conv2d with kh = 1.
- * Weights are laid out as PyTorch's: (F, C, kh, kw), which is the F x K matrix that
- * multiplies the K x (P*Q) im2col matrix, K = C*kh*kw.
+ * Weights are laid out as PyTorch's: (F, C/G, kh, kw) for G groups, which per group is the
+ * F/G x K matrix that multiplies the K x (P*Q) im2col matrix of the group's C/G input
+ * channels, K = C/G*kh*kw. Depthwise convolutions (G = C, F = C x multiplier) do not go
+ * through im2col: conv_depthwise.c sums them directly.
  * Samples are split into one contiguous range per thread; each thread has its own
  * im2col buffer and its own weight-gradient partial sum, added in thread order, so
  * the result depends on the thread count but not on scheduling.
  */
 #include "op.h"
+#include "conv_depthwise.h"
 #include "conv_direct.h"
 #include "conv_taps.h"
 #include "conv_winograd.h"
 #include "geom.h"
+#include "im2col.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -19,6 +23,10 @@
 static int conv_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
     on_geom g;
     if (a->units <= 0) return on_fail(err, "needs a positive number of filters, got %d", a->units);
+    int G = on_groups(a);
+    if (G > 1 && (xs.c % G || a->units % G))
+        return on_fail(err, "groups=%d must divide the input channels (%d) and the filters (%d)", G,
+                       xs.c, a->units);
     if (on_geom_make(a, xs, 1, &g, err)) return -1;
     *ys = xs;
     ys->c = a->units;
@@ -29,14 +37,14 @@ static int conv_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *er
 
 static int conv_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
     (void)ys;
-    int k = xs.c * a->kh * a->kw;
+    int cg = xs.c / on_groups(a), k = cg * a->kh * a->kw;
     out[0] = (on_param_desc){.name = "weight",
                              .size = (size_t)a->units * k,
                              .trainable = 1,
                              .init = ON_INIT_FANIN,
                              .fan_in = k,
                              .ndims = xs.rank == 2 ? 3 : 4,
-                             .dims = {a->units, xs.c, xs.rank == 2 ? a->kw : a->kh, a->kw}};
+                             .dims = {a->units, cg, xs.rank == 2 ? a->kw : a->kh, a->kw}};
     if (!a->bias) return 1;
     out[1] = (on_param_desc){.name = "bias",
                              .size = (size_t)a->units,
@@ -54,19 +62,16 @@ static int is_pointwise(const on_attrs *a, const on_geom *g) {
            g->pl == 0 && g->pr == 0;
 }
 
-/* The im2col matrix is built for CHUNK_ROWS(K, P, Q) output rows at a time, about
- * COL_CHUNK floats (256 KB, in L2 while the product reads it): a 7x7 stem on a 224x224
- * image would otherwise write and read a 7.4 MB matrix per image. */
-enum { COL_CHUNK = 1 << 16 };
+/* The im2col matrix is built for a chunk of output rows at a time (on_im2col_chunk_rows):
+ * a 7x7 stem on a 224x224 image would otherwise write and read a 7.4 MB matrix per image. */
 static int chunk_rows(int K, int P, int Q) {
-    long r = COL_CHUNK / ((long)K * Q);
-    return r < 1 ? 1 : r > P ? P : (int)r;
+    return on_im2col_chunk_rows(K, P, Q);
 }
 
 /* im2col's block per thread: col and dcol (K x chunk each), dW partial (F*K), db partial
  * (F) */
 static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys) {
-    size_t k = (size_t)xs.c * a->kh * a->kw;
+    size_t k = (size_t)xs.c / on_groups(a) * a->kh * a->kw;
     size_t n = (size_t)chunk_rows((int)k, ys.h, ys.w) * ys.w;
     return 2 * k * n + (size_t)a->units * (k + 1);
 }
@@ -76,18 +81,12 @@ static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, 
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
+    if (on_conv_dw_apply(a, &g, xs.c)) return on_conv_dw_tmp(a, &g, threads);
+    if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys);
     if (on_conv_wino_apply(a, &g, xs.c)) return on_conv_wino_tmp(a, &g, xs.c, threads);
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
     if (on_conv_direct_apply(a, &g, xs.c)) return on_conv_direct_tmp(a, &g, xs.c, threads);
     return (size_t)threads * im2col_block(a, xs, ys);
-}
-
-/* The output columns q in [q0, q1) whose input column q*sw + off is inside [0, w). */
-static void valid_cols(int off, int sw, int w, int Q, int *q0, int *q1) {
-    int lo = off < 0 ? (-off + sw - 1) / sw : 0;         /* first q with q*sw + off >= 0 */
-    int hi = w - off <= 0 ? 0 : (w - off + sw - 1) / sw; /* first q with q*sw + off >= w */
-    *q0 = lo < Q ? lo : Q;
-    *q1 = hi < *q0 ? *q0 : hi > Q ? Q : hi;
 }
 
 /* Kept between calls: the Winograd kernel's transformed weights, where it applies. */
@@ -96,66 +95,7 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
-    return on_conv_wino_apply(a, &g, xs.c) ? on_conv_wino_saved(a, xs.c) : 0;
-}
-
-/* x (C,H,W) -> col (K, (p1-p0)*Q): rows [k0, k1) of the matrix (row k = (ci * kh + ky) *
- * kw + kx) for output rows [p0, p1) */
-static void im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1, int p0,
-                   int p1, float *col) {
-    size_t n = (size_t)(p1 - p0) * g->q;
-    for (int k = k0; k < k1; k++) {
-        int ci = k / (a->kh * a->kw), ky = k / a->kw % a->kh, kx = k % a->kw;
-        float *row = col + (size_t)k * n;
-        const float *xc = x + (size_t)ci * g->h * g->w;
-        int off = kx * a->dw - g->pl, q0, q1;
-        valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
-        for (int p = p0; p < p1; p++) {
-            int iy = p * a->sh - g->pt + ky * a->dh;
-            float *r = row + (size_t)(p - p0) * g->q;
-            if (iy < 0 || iy >= g->h) {
-                memset(r, 0, sizeof(float) * g->q);
-                continue;
-            }
-            const float *xr = xc + (size_t)iy * g->w;
-            /* rows are short (tens of floats): loops, not memcpy/memset calls */
-            for (int q = 0; q < q0; q++) r[q] = 0.0f;
-            if (a->sw == 1) {
-                const float *xo = xr + off;
-#pragma omp simd
-                for (int q = q0; q < q1; q++) r[q] = xo[q];
-            } else
-                for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];
-            for (int q = q1; q < g->q; q++) r[q] = 0.0f;
-        }
-    }
-}
-
-/* col (K, (p1-p0)*Q) for output rows [p0, p1) -> added into dx (C,H,W), overlapping
- * windows accumulating */
-static void col2im(const float *col, const on_attrs *a, const on_geom *g, int c, int p0, int p1,
-                   float *dx) {
-    size_t n = (size_t)(p1 - p0) * g->q;
-    for (int ci = 0; ci < c; ci++)
-        for (int ky = 0; ky < a->kh; ky++)
-            for (int kx = 0; kx < a->kw; kx++) {
-                const float *row = col + (size_t)((ci * a->kh + ky) * a->kw + kx) * n;
-                float *xc = dx + (size_t)ci * g->h * g->w;
-                for (int p = p0; p < p1; p++) {
-                    int iy = p * a->sh - g->pt + ky * a->dh;
-                    if (iy < 0 || iy >= g->h) continue;
-                    const float *r = row + (size_t)(p - p0) * g->q;
-                    float *xr = xc + (size_t)iy * g->w;
-                    int off = kx * a->dw - g->pl, q0, q1;
-                    valid_cols(off, a->sw, g->w, g->q, &q0, &q1);
-                    if (a->sw == 1) {
-                        float *xo = xr + off;
-#pragma omp simd
-                        for (int q = q0; q < q1; q++) xo[q] += r[q];
-                    } else
-                        for (int q = q0; q < q1; q++) xr[q * a->sw + off] += r[q];
-                }
-            }
+    return on_groups(a) == 1 && on_conv_wino_apply(a, &g, xs.c) ? on_conv_wino_saved(a, xs.c) : 0;
 }
 
 /* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0; y's
@@ -192,7 +132,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
                 if (p0) {
 #pragma omp barrier
                 }
-                if (!pw) im2col(x, a, g, K * t / T, K * (t + 1) / T, p0, p1, c->tmp);
+                if (!pw) on_im2col(x, a, g, K * t / T, K * (t + 1) / T, p0, p1, c->tmp);
 #pragma omp barrier
                 conv_rows(c, F * t / T, F * (t + 1) / T, K, p0, n, PQ, pw ? x : c->tmp, y);
             }
@@ -201,29 +141,55 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     }
 }
 
-/* x (N,C,H,W), W (F,K), b (F) -> y (N,F,P,Q) */
+/* x (N,C,H,W), W (F,K), b (F) -> y (N,F,P,Q); with G groups, group j's F/G filters read
+ * its C/G channels only */
 static void conv_forward(const on_call *c) {
     const on_attrs *a = c->a;
     on_geom g;
     on_geom_make(a, c->xs, 1, &g, NULL);
-    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
-    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    int G = on_groups(a), F = a->units, C = c->xs.c, Fg = F / G, Cg = C / G;
+    int K = Cg * a->kh * a->kw, PQ = g.p * g.q;
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
-    if (on_conv_wino_apply(a, &g, C)) {
+    if (on_conv_dw_apply(a, &g, C)) {
+        on_conv_dw_forward(c, &g);
+        return;
+    }
+    if (G == 1 && on_conv_wino_apply(a, &g, C)) {
         on_conv_wino_forward(c, &g);
         return;
     }
-    if (on_conv_taps_apply(a, &g, C)) {
+    if (G == 1 && on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_forward(c, &g);
         return;
     }
-    if (on_conv_direct_apply(a, &g, C)) {
+    if (G == 1 && on_conv_direct_apply(a, &g, C)) {
         on_conv_direct_forward(c, &g);
         return;
     }
-    if (c->n < c->threads && F >= 2 * c->threads) {
+    if (G == 1 && c->n < c->threads && F >= 2 * c->threads) {
         conv_forward_shared(c, &g, pw);
+        return;
+    }
+    if (G >= c->threads && c->n < c->threads) { /* batch-1 latency: the threads split groups */
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + xsz * i;
+            float *y = c->y + ysz * i;
+#pragma omp parallel num_threads(c->threads)
+            {
+                int t = on_thread_id(), T = on_thread_count();
+                float *col = c->tmp + per * t;
+                for (int j = G * t / T; j < G * (t + 1) / T; j++)
+                    for (int p0 = 0; p0 < g.p; p0 += R) {
+                        int p1 = p0 + R < g.p ? p0 + R : g.p;
+                        if (!pw) on_im2col(x + xg * j, a, &g, 0, K, p0, p1, col);
+                        conv_rows(c, Fg * j, Fg * (j + 1), K, p0, (p1 - p0) * g.q, PQ,
+                                  pw ? x + xg * j : col, y);
+                    }
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
         return;
     }
 #pragma omp parallel num_threads(c->threads)
@@ -235,8 +201,11 @@ static void conv_forward(const on_call *c) {
             float *y = c->y + ysz * i;
             for (int p0 = 0; p0 < g.p; p0 += R) {
                 int p1 = p0 + R < g.p ? p0 + R : g.p;
-                if (!pw) im2col(x, a, &g, 0, K, p0, p1, col);
-                conv_rows(c, 0, F, K, p0, (p1 - p0) * g.q, PQ, pw ? x : col, y);
+                for (int j = 0; j < G; j++) {
+                    if (!pw) on_im2col(x + xg * j, a, &g, 0, K, p0, p1, col);
+                    conv_rows(c, Fg * j, Fg * (j + 1), K, p0, (p1 - p0) * g.q, PQ,
+                              pw ? x + xg * j : col, y);
+                }
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -247,20 +216,25 @@ static void conv_backward(const on_call *c) {
     const on_attrs *a = c->a;
     on_geom g;
     on_geom_make(a, c->xs, 1, &g, NULL);
-    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g.p * g.q;
-    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    int G = on_groups(a), F = a->units, C = c->xs.c, Fg = F / G, Cg = C / G;
+    int K = Cg * a->kh * a->kw, PQ = g.p * g.q;
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
     int T = c->threads;
-    if (on_conv_wino_apply(a, &g, C)) {
+    if (on_conv_dw_apply(a, &g, C)) {
+        on_conv_dw_backward(c, &g);
+        return;
+    }
+    if (G == 1 && on_conv_wino_apply(a, &g, C)) {
         on_conv_wino_backward(c, &g);
         return;
     }
-    if (on_conv_taps_apply(a, &g, C)) {
+    if (G == 1 && on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_backward(c, &g);
         return;
     }
-    if (on_conv_direct_apply(a, &g, C)) {
+    if (G == 1 && on_conv_direct_apply(a, &g, C)) {
         on_conv_direct_backward(c, &g);
         return;
     }
@@ -275,19 +249,22 @@ static void conv_backward(const on_call *c) {
             const float *x = c->x + xsz * i, *dy = c->dy + ysz * i;
             float *dx = c->dx ? c->dx + xsz * i : NULL;
             if (dx && !pw) memset(dx, 0, sizeof(float) * xsz);
-            for (int p0 = 0; p0 < g.p; p0 += R) {
-                int p1 = p0 + R < g.p ? p0 + R : g.p, n = (p1 - p0) * g.q;
-                const float *d = dy + (size_t)p0 * g.q; /* the chunk's columns of dy */
-                if (!pw) im2col(x, a, &g, 0, K, p0, p1, col);
-                /* dW (F,K) += dy (F,n) . col^T (n,K) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, n, 1.0f, d, PQ,
-                            pw ? x : col, n, 1.0f, dw, K);
-                if (!dx) continue;
-                /* dcol (K,n) = W^T (K,F) . dy (F,n) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n, F, 1.0f, c->p[0], K, d,
-                            PQ, 0.0f, pw ? dx : dcol, n);
-                if (!pw) col2im(dcol, a, &g, C, p0, p1, dx);
-            }
+            for (int p0 = 0; p0 < g.p; p0 += R)
+                for (int j = 0; j < G; j++) {
+                    int p1 = p0 + R < g.p ? p0 + R : g.p, n = (p1 - p0) * g.q;
+                    /* the chunk's columns of the group's dy */
+                    const float *d = dy + (size_t)Fg * j * PQ + (size_t)p0 * g.q;
+                    const float *xj = x + xg * j, *wj = c->p[0] + (size_t)Fg * j * K;
+                    if (!pw) on_im2col(xj, a, &g, 0, K, p0, p1, col);
+                    /* dW (Fg,K) += dy (Fg,n) . col^T (n,K) */
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Fg, K, n, 1.0f, d, PQ,
+                                pw ? xj : col, n, 1.0f, dw + (size_t)Fg * j * K, K);
+                    if (!dx) continue;
+                    /* dcol (K,n) = W^T (K,Fg) . dy (Fg,n) */
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n, Fg, 1.0f, wj, K, d,
+                                PQ, 0.0f, pw ? dx + xg * j : dcol, n);
+                    if (!pw) on_col2im(dcol, a, &g, Cg, p0, p1, dx + xg * j);
+                }
             if (a->bias)
                 for (int f = 0; f < F; f++) {
                     float s = 0;
@@ -312,7 +289,7 @@ static void conv_backward(const on_call *c) {
 }
 
 static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
-    double k = (double)xs.c * a->kh * a->kw, out = (double)on_shape_size(ys);
+    double k = (double)xs.c / on_groups(a) * a->kh * a->kw, out = (double)on_shape_size(ys);
     double mac = out * k, wbytes = 4.0 * a->units * k;
     double io = 4.0 * (on_shape_size(xs) + out);
     return (on_cost){.flops_fwd = 2 * mac + (a->bias ? out : 0),
@@ -321,11 +298,11 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
                      .bytes_bwd = 2 * io + 2 * wbytes};
 }
 
-#define CONV_ARGS "filters kernel stride padding dilation bias"
+#define CONV_ARGS "filters kernel stride padding dilation bias groups"
 #define CONV_DEFAULTS(kh_)                                                                         \
     {                                                                                              \
         .units = 0, .kh = kh_, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,                        \
-        .pad_mode = ON_PAD_VALID, .bias = 1                                                        \
+        .pad_mode = ON_PAD_VALID, .bias = 1, .groups = 1                                           \
     }
 
 const on_op on_op_conv2d = {.name = "conv2d",

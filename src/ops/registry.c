@@ -5,22 +5,128 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const on_op on_op_conv1d, on_op_conv2d, on_op_dense, on_op_batchnorm, on_op_dropout,
-    on_op_flatten, on_op_add, on_op_maxpool1d, on_op_maxpool2d, on_op_minpool1d, on_op_minpool2d,
-    on_op_avgpool1d, on_op_avgpool2d, on_op_global_avgpool, on_op_identity, on_op_relu,
-    on_op_leaky_relu, on_op_prelu, on_op_elu, on_op_selu, on_op_celu, on_op_tanh, on_op_sigmoid,
-    on_op_hardtanh, on_op_relu6, on_op_softplus, on_op_gelu, on_op_silu, on_op_mish;
+/* One op a line, in listing order (`ordnet ops`); new ops go at the end. */
+// clang-format off
+extern const on_op on_op_conv1d;
+extern const on_op on_op_conv2d;
+extern const on_op on_op_dense;
+extern const on_op on_op_batchnorm;
+extern const on_op on_op_dropout;
+extern const on_op on_op_flatten;
+extern const on_op on_op_add;
+extern const on_op on_op_maxpool1d;
+extern const on_op on_op_maxpool2d;
+extern const on_op on_op_minpool1d;
+extern const on_op on_op_minpool2d;
+extern const on_op on_op_avgpool1d;
+extern const on_op on_op_avgpool2d;
+extern const on_op on_op_global_avgpool;
+extern const on_op on_op_identity;
+extern const on_op on_op_relu;
+extern const on_op on_op_leaky_relu;
+extern const on_op on_op_prelu;
+extern const on_op on_op_elu;
+extern const on_op on_op_selu;
+extern const on_op on_op_celu;
+extern const on_op on_op_tanh;
+extern const on_op on_op_sigmoid;
+extern const on_op on_op_hardtanh;
+extern const on_op on_op_relu6;
+extern const on_op on_op_softplus;
+extern const on_op on_op_gelu;
+extern const on_op on_op_silu;
+extern const on_op on_op_mish;
+extern const on_op on_op_multiply;
+extern const on_op on_op_subtract;
+extern const on_op on_op_divide;
+extern const on_op on_op_average;
+extern const on_op on_op_maximum;
+extern const on_op on_op_minimum;
+extern const on_op on_op_concat;
+extern const on_op on_op_conv1d_transpose;
+extern const on_op on_op_conv2d_transpose;
+extern const on_op on_op_hard_sigmoid;
+extern const on_op on_op_hard_swish;
+extern const on_op on_op_softsign;
+extern const on_op on_op_exponential;
+extern const on_op on_op_rescaling;
+extern const on_op on_op_spatial_dropout1d;
+extern const on_op on_op_spatial_dropout2d;
+extern const on_op on_op_gaussian_noise;
+extern const on_op on_op_gaussian_dropout;
+extern const on_op on_op_upsample1d;
+extern const on_op on_op_upsample2d;
+extern const on_op on_op_global_maxpool;
+extern const on_op on_op_zeropad1d;
+extern const on_op on_op_zeropad2d;
+extern const on_op on_op_crop1d;
+extern const on_op on_op_crop2d;
+extern const on_op on_op_embedding;
+extern const on_op on_op_reshape;
+extern const on_op on_op_permute;
+extern const on_op on_op_layernorm;
 
 const on_op *const on_ops[] = {
-    &on_op_conv1d,     &on_op_conv2d,         &on_op_dense,     &on_op_batchnorm,
-    &on_op_dropout,    &on_op_flatten,        &on_op_add,       &on_op_maxpool1d,
-    &on_op_maxpool2d,  &on_op_minpool1d,      &on_op_minpool2d, &on_op_avgpool1d,
-    &on_op_avgpool2d,  &on_op_global_avgpool, &on_op_identity,  &on_op_relu,
-    &on_op_leaky_relu, &on_op_prelu,          &on_op_elu,       &on_op_selu,
-    &on_op_celu,       &on_op_tanh,           &on_op_sigmoid,   &on_op_hardtanh,
-    &on_op_relu6,      &on_op_softplus,       &on_op_gelu,      &on_op_silu,
+    &on_op_conv1d,
+    &on_op_conv2d,
+    &on_op_dense,
+    &on_op_batchnorm,
+    &on_op_dropout,
+    &on_op_flatten,
+    &on_op_add,
+    &on_op_maxpool1d,
+    &on_op_maxpool2d,
+    &on_op_minpool1d,
+    &on_op_minpool2d,
+    &on_op_avgpool1d,
+    &on_op_avgpool2d,
+    &on_op_global_avgpool,
+    &on_op_identity,
+    &on_op_relu,
+    &on_op_leaky_relu,
+    &on_op_prelu,
+    &on_op_elu,
+    &on_op_selu,
+    &on_op_celu,
+    &on_op_tanh,
+    &on_op_sigmoid,
+    &on_op_hardtanh,
+    &on_op_relu6,
+    &on_op_softplus,
+    &on_op_gelu,
+    &on_op_silu,
     &on_op_mish,
+    &on_op_multiply,
+    &on_op_subtract,
+    &on_op_divide,
+    &on_op_average,
+    &on_op_maximum,
+    &on_op_minimum,
+    &on_op_concat,
+    &on_op_conv1d_transpose,
+    &on_op_conv2d_transpose,
+    &on_op_hard_sigmoid,
+    &on_op_hard_swish,
+    &on_op_softsign,
+    &on_op_exponential,
+    &on_op_rescaling,
+    &on_op_spatial_dropout1d,
+    &on_op_spatial_dropout2d,
+    &on_op_gaussian_noise,
+    &on_op_gaussian_dropout,
+    &on_op_upsample1d,
+    &on_op_upsample2d,
+    &on_op_global_maxpool,
+    &on_op_zeropad1d,
+    &on_op_zeropad2d,
+    &on_op_crop1d,
+    &on_op_crop2d,
+    &on_op_embedding,
+    &on_op_reshape,
+    &on_op_permute,
+    &on_op_layernorm,
 };
+// clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);
 
 const on_op *on_op_find(const char *name) {

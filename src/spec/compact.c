@@ -17,14 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* unformatted, so that appending does not reflow the lines above (branches merge) */
+// clang-format off
 static const char *const aliases[][2] = {
     {"bn", "batchnorm"}, {"batch_norm", "batchnorm"}, {"lrelu", "leaky_relu"},
     {"swish", "silu"},   {"linear", "identity"},      {"gap", "global_avgpool"},
     {"fc", "dense"},     {"linear_layer", "dense"},
+    {"hardsigmoid", "hard_sigmoid"}, {"hardswish", "hard_swish"}, {"exp", "exponential"},
 };
+// clang-format on
 
 /* Ops that exist as 1-D and 2-D: the name without the suffix picks by input rank. */
-static const char *const by_rank[] = {"conv", "maxpool", "minpool", "avgpool"};
+static const char *const by_rank[] = {"conv", "maxpool", "minpool", "avgpool", "spatial_dropout"};
 
 typedef struct lexer {
     const char *s;
@@ -156,7 +160,7 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
     int col = lx->pos;
     if (!word(lx, name, sizeof name))
         return fail_at(err, lx, col, "expected a layer name, found '%.20s'", lx->s + lx->pos);
-    int from = m->nn - 1, other = -1;
+    int from = m->nn - 1, others[ON_MAX_INPUTS], nother = 0, npos = 0;
     char lname[ON_NAME_MAX] = "";
     const on_op *op = on_spec_resolve(name, m->nodes[from].ys);
     if (!op) {
@@ -168,6 +172,7 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
     }
     on_attrs a = op->defaults;
     const on_op *act = NULL;
+    int merge = op->ninputs == ON_NINPUTS_ANY;
     if (lx->s[lx->pos] == '(') {
         lx->pos++;
         for (int i = 0;; i++) {
@@ -191,15 +196,17 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
             if (!strcmp(key, "name")) {
                 if (v.kind != ON_V_IDENT) return fail_at(err, lx, c0, "name must be a word%s", "");
                 snprintf(lname, sizeof lname, "%s", v.ident);
-            } else if (is_from || (op->ninputs == 2 && !*key)) {
+            } else if (is_from || (merge && !*key && v.kind == ON_V_IDENT)) {
                 int node = v.kind == ON_V_IDENT ? find_node(m, v.ident) : -1;
                 if (node < 0)
                     return fail_at(err, lx, c0, "no earlier layer is called '%s'",
                                    v.kind == ON_V_IDENT ? v.ident : "(a number)");
                 if (is_from)
                     from = node;
+                else if (nother == ON_MAX_INPUTS - 1)
+                    return fail_at(err, lx, c0, "%s takes at most 64 inputs", op->name);
                 else
-                    other = node;
+                    others[nother++] = node;
             } else if (!strcmp(key, "activation") && (op->props & ON_PROP_LINEAR_MAP)) {
                 if (v.kind != ON_V_IDENT || !(act = on_spec_resolve(v.ident, m->nodes[from].ys)) ||
                     !(act->props & ON_PROP_ELEMENTWISE) || act->params)
@@ -209,7 +216,8 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
                 if (!*k && v.kind == ON_V_IDENT &&
                     (!strcmp(v.ident, "same") || !strcmp(v.ident, "valid")))
                     k = "padding";
-                else if (!*k && !(k = on_args_positional(op, i, pbuf, sizeof pbuf)))
+                else if (!*k &&
+                         !(k = on_args_positional(op, merge ? npos++ : i, pbuf, sizeof pbuf)))
                     return fail_at(err, lx, c0, "too many arguments for %s", op->name);
                 on_error e2;
                 if (on_args_set(op, &a, k, &v, &e2))
@@ -223,12 +231,15 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
                                op->name);
         }
     }
-    if (op->ninputs == 2 && other < 0)
-        return fail_at(err, lx, col, "%s needs the name of the layer to add, e.g. add(conv2d)",
-                       op->name);
+    if (merge && nother < 1)
+        return fail_at(
+            err, lx, col,
+            "%s needs the names of the layers it merges with the previous one, e.g. add(conv2d)",
+            op->name);
     on_error e2;
-    int id = op->ninputs == 2 ? on_model_add_sum(m, from, other, lname, &e2)
-                              : on_model_add_at(m, from, op, &a, lname, &e2);
+    int in[ON_MAX_INPUTS] = {from};
+    for (int k = 0; k < nother; k++) in[k + 1] = others[k];
+    int id = on_model_add_node(m, op, &a, in, 1 + nother, lname, &e2);
     if (id < 0) return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
     if (act && on_model_add(m, act, &act->defaults, NULL, &e2) < 0)
         return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
@@ -285,19 +296,22 @@ char *on_model_to_spec(const on_model *m) {
         n += (size_t)snprintf(out, cap, "input(%d,%d,%d)", s.h, s.w, s.c);
     for (int i = 1; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
-        char tok[256];
-        if (nd->op->ninputs == 2)
-            snprintf(tok, sizeof tok, "add(%s)", m->nodes[nd->in[1]].name);
-        else
-            on_args_format(nd->op, &nd->a, tok, sizeof tok);
-        char extra[160] = "", auto_name[ON_NAME_MAX];
+        char tok[5120];
+        on_args_format(nd->op, &nd->a, tok, sizeof tok);
+        char extra[4800] = "", auto_name[ON_NAME_MAX];
+        size_t ne = 0; /* a merge's other inputs first: add(conv2d) */
+        for (int k = 1; k < nd->nin; k++)
+            ne += (size_t)snprintf(extra + ne, sizeof extra - ne, "%s%s", k > 1 ? "," : "",
+                                   m->nodes[nd->in[k]].name);
         int k = 0;
         for (int j = 1; j < i; j++) k += m->nodes[j].op == nd->op;
         if (k)
             snprintf(auto_name, sizeof auto_name, "%s_%d", nd->op->name, k);
         else
             snprintf(auto_name, sizeof auto_name, "%s", nd->op->name);
-        if (strcmp(auto_name, nd->name)) snprintf(extra, sizeof extra, "name=%s", nd->name);
+        if (strcmp(auto_name, nd->name))
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sname=%s",
+                     *extra ? "," : "", nd->name);
         if (nd->in[0] != i - 1) /* fed by an earlier layer */
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sfrom=%s",
                      *extra ? "," : "", m->nodes[nd->in[0]].name);
@@ -308,11 +322,16 @@ char *on_model_to_spec(const on_model *m) {
             else
                 snprintf(tok + t, sizeof tok - t, "(%s)", extra);
         }
-        n += (size_t)snprintf(out + n, cap - n, " %s", tok);
-        if (n >= cap) {
-            free(out);
-            return NULL;
+        size_t t = strlen(tok);
+        if (n + t + 2 > cap) {
+            char *o2 = realloc(out, cap = 2 * cap + t);
+            if (!o2) {
+                free(out);
+                return NULL;
+            }
+            out = o2;
         }
+        n += (size_t)snprintf(out + n, cap - n, " %s", tok);
     }
     return out;
 }

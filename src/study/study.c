@@ -1,40 +1,27 @@
-/* study.c - train every distinct order of a block and store what happened.
+/* study.c - plan a study: the template, the orders of the block, their training classes
+ * and one job per class and seed.
  *
  * The model is a template: text with {...} slots, each replaced by the same order of the
  * block (the default: the reference model's two blocks). The analyzer groups the orders
  * into training classes (docs/ORDERING.md section 4); one member per class, the
- * cheapest, is trained per seed; the others are equal by proof. Every finished run goes
- * into an SQLite database in the output directory in its own transaction, so a killed
- * study loses only the runs in progress, and running the same command again skips the
- * finished ones. With --jobs N, runs go to N forked workers.
+ * cheapest, is trained per seed; the others are equal by proof. store.c keeps the runs
+ * and their claims, runner.c trains them (see runner.h for the steps).
  */
-#include "study.h"
-#include "../analyze/analyze.h"
+#include "plan.h"
 #include "../spec/args.h"
+#include "study.h"
 
-#include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#define MAXB 8     /* layers in a block */
-#define MAXO 40320 /* 8! orders */
+#define MAXB ON_STUDY_MAXB
+#define MAXO ON_STUDY_MAXO
+#define tmpl on_study_tmpl
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void say(const on_study_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const on_study_cfg *c, const char *fmt, ...) {
+void on_study_say(const on_study_cfg *c, const char *fmt, ...) {
     if (!c->log) return;
     char line[1024];
     va_list ap;
@@ -67,11 +54,6 @@ static int split_tokens(const char *s, char tok[][96], int max) {
 }
 
 /* ----- the template ----- */
-
-typedef struct tmpl {
-    char *seg[9]; /* text between slots: seg[0] {B} seg[1] {B} ... */
-    int nslots;
-} tmpl;
 
 static void tmpl_free(tmpl *t) {
     for (int i = 0; i <= t->nslots; i++) free(t->seg[i]);
@@ -155,7 +137,7 @@ static int tmpl_from_runs(const on_model *m, char tok[][96], int nb, tmpl *t, on
     return 0;
 }
 
-static char *tmpl_fill(const tmpl *t, const char *order) {
+char *on_study_tmpl_fill(const tmpl *t, const char *order) {
     size_t len = strlen(order) * (size_t)t->nslots + 16;
     for (int i = 0; i <= t->nslots; i++) len += strlen(t->seg[i]) + 2;
     char *s = malloc(len);
@@ -168,145 +150,7 @@ static char *tmpl_fill(const tmpl *t, const char *order) {
     return s;
 }
 
-/* ----- the store ----- */
-
-static int db_open(const char *dir, sqlite3 **db, on_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/study.sqlite", dir);
-    if (sqlite3_open(path, db) != SQLITE_OK) {
-        on_fail(err, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
-        sqlite3_close(*db);
-        *db = NULL;
-        return -1;
-    }
-    sqlite3_busy_timeout(*db, 60000);
-    const char *schema =
-        "PRAGMA journal_mode=WAL;"
-        "CREATE TABLE IF NOT EXISTS studies(study TEXT PRIMARY KEY, config TEXT);"
-        "CREATE TABLE IF NOT EXISTS runs(study TEXT, ord TEXT, class INT, seed INT,"
-        " test_accuracy REAL, test_loss REAL, epoch_seconds REAL, train_images_per_s REAL,"
-        " infer_images_per_s REAL, epochs TEXT, finished TEXT, PRIMARY KEY(study, ord, seed));";
-    char *msg = NULL;
-    if (sqlite3_exec(*db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        on_fail(err, "%s: %s", path, msg ? msg : "schema");
-        sqlite3_free(msg);
-        sqlite3_close(*db);
-        *db = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static int db_has(sqlite3 *db, const char *study, const char *ord, int seed) {
-    sqlite3_stmt *st;
-    int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE study=? AND ord=? AND seed=?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, study, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ord, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, seed);
-    found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
-typedef struct result {
-    double acc, loss, epoch_s, train_ips, infer_ips;
-    char epochs[4096];
-} result;
-
-static int db_put(sqlite3 *db, const char *study, const char *ord, int cls, int seed,
-                  const result *r, on_error *err) {
-    sqlite3_stmt *st;
-    const char *sql = "INSERT OR REPLACE INTO runs VALUES(?,?,?,?,?,?,?,?,?,?,datetime('now'))";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return on_fail(err, "store: %s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, study, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ord, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, cls);
-    sqlite3_bind_int(st, 4, seed);
-    sqlite3_bind_double(st, 5, r->acc);
-    sqlite3_bind_double(st, 6, r->loss);
-    sqlite3_bind_double(st, 7, r->epoch_s);
-    sqlite3_bind_double(st, 8, r->train_ips);
-    sqlite3_bind_double(st, 9, r->infer_ips);
-    sqlite3_bind_text(st, 10, r->epochs, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : on_fail(err, "store: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* ----- one run ----- */
-
-typedef struct epochs_log {
-    result *r;
-    size_t len;
-    double secs, ips;
-    int n;
-} epochs_log;
-
-static int log_epoch(void *user, const on_epoch_report *e) {
-    epochs_log *l = user;
-    if (!e->done) return 0;
-    l->len += (size_t)snprintf(l->r->epochs + l->len, sizeof l->r->epochs - l->len,
-                               "%s{\"epoch\":%d,\"loss\":%.5f,\"train_accuracy\":%.5f,"
-                               "\"test_accuracy\":%.5f,\"seconds\":%.3f}",
-                               l->len > 1 ? "," : "", e->epoch, e->loss, e->train_acc, e->test_acc,
-                               e->seconds);
-    if (l->len >= sizeof l->r->epochs) l->len = sizeof l->r->epochs - 1;
-    l->secs += e->seconds;
-    l->ips += e->images_per_s;
-    l->n++;
-    return 0;
-}
-
-/* Images per second of inference over the test set, batch 256, best of 2 passes. */
-static double infer_speed(on_model *m, const on_dataset *te, on_error *err) {
-    double best = 0, loss, acc;
-    for (int k = 0; k < 2; k++) {
-        double t0 = now();
-        if (on_evaluate(m, te, 256, &loss, &acc, NULL, err)) return 0;
-        double ips = te->n / (now() - t0);
-        if (ips > best) best = ips;
-    }
-    return best;
-}
-
-static int run_one(const char *text, int seed, const on_study_cfg *c, const on_dataset *tr,
-                   const on_dataset *te, result *r, on_error *err) {
-    on_model *m = on_model_from_spec(text, err);
-    if (!m) return -1;
-    on_train_cfg tc = c->train;
-    tc.seed = (uint64_t)seed;
-    tc.epochs = c->epochs;
-    on_model_init(m, tc.seed);
-    memset(r, 0, sizeof *r);
-    epochs_log l = {.r = r, .len = 1};
-    r->epochs[0] = '[';
-    int rc = on_train(m, tr, te, &tc, log_epoch, &l, err);
-    if (!rc) {
-        snprintf(r->epochs + l.len, sizeof r->epochs - l.len, "]");
-        rc = on_evaluate(m, te, 256, &r->loss, &r->acc, NULL, err);
-        r->epoch_s = l.n ? l.secs / l.n : 0;
-        r->train_ips = l.n ? l.ips / l.n : 0;
-        on_rewrite rw[32];
-        int nrw = 0;
-        on_model *o = rc ? NULL : on_optimize(m, rw, 32, &nrw, err);
-        if (!rc) r->infer_ips = infer_speed(o ? o : m, te, err);
-        on_model_free(o);
-    }
-    on_model_free(m);
-    return rc;
-}
-
-/* ----- the study ----- */
-
-typedef struct job {
-    char order[512];
-    int cls, seed;
-    pid_t pid; /* the worker running it, with --jobs */
-} job;
+/* ----- the plan ----- */
 
 static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, char *out) {
     char buf[8192];
@@ -318,260 +162,178 @@ static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, ch
     snprintf(out, 32, "%08lx", crc32(0, (const Bytef *)buf, (uInt)strlen(buf)));
 }
 
-on_study_cfg on_study_defaults(void) {
-    on_study_cfg c = {.block = "bn,relu,maxpool,dropout(0.2)",
-                      .seeds = 3,
-                      .epochs = 3,
-                      .limit = 12000,
-                      .test_limit = 5000,
-                      .jobs = 1,
-                      .data = "fashion-mnist",
-                      .out = "study-out"};
-    c.train = on_train_defaults();
-    return c;
-}
+/* on_study_defaults() is in defaults.c: builds without SQLite have it too. */
 
-int on_study_run(const on_study_cfg *c, on_error *err) {
-    int rc = -1;
-    tmpl t = {0};
-    char block_text[512], tok[MAXB][96], key[32];
-    snprintf(block_text, sizeof block_text, "%s", c->block);
-    on_model *base = NULL, *prefix = NULL;
-    on_dataset tr = {0}, te = {0};
-    sqlite3 *db = NULL;
-    job *jobs = NULL;
-    on_orders o = {0};
+/* The template and the block's tokens from the model (text with braces, a file, or none). */
+static int plan_template(on_study_plan *p, on_error *err) {
+    const on_study_cfg *c = &p->c;
+    snprintf(p->block, sizeof p->block, "%s", c->block);
     const char *model = c->model;
     if (!model || strchr(model, '{')) {
         const char *ref =
             "input(28,28,1) conv2d(32,3,same) {B} conv2d(64,3,same) {B} flatten dense(10)";
-        if (tmpl_from_braces(model ? model : ref, &t, block_text, sizeof block_text, err))
-            goto done;
-        if (!model) snprintf(block_text, sizeof block_text, "%s", c->block);
-    } else {
-        if (!(base = on_model_from_file(model, NULL, 0, err)) &&
-            !(base = on_model_from_text(model, "model", NULL, 0, err)))
-            goto done;
-        int nb0 = split_tokens(c->block, tok, MAXB);
-        if (tmpl_from_runs(base, tok, nb0, &t, err)) goto done;
+        if (tmpl_from_braces(model ? model : ref, &p->t, p->block, sizeof p->block, err)) return -1;
+        if (!model) snprintf(p->block, sizeof p->block, "%s", c->block);
+        return 0;
     }
-    int nb = split_tokens(block_text, tok, MAXB);
-    if (nb < 2) {
-        on_fail(err, "the block needs at least 2 layers, got '%s'", block_text);
-        goto done;
-    }
-    /* the block's layers as the analyzer sees them, at the first slot */
-    char *ident = NULL;
-    {
-        char order0[512] = "";
-        for (int k = 0; k < nb; k++)
-            snprintf(order0 + strlen(order0), sizeof order0 - strlen(order0), "%s%.95s",
-                     k ? " " : "", tok[k]);
-        ident = tmpl_fill(&t, order0);
-        on_model_free(base);
-        base = ident ? on_model_from_spec(ident, err) : NULL;
-        free(ident);
-        if (!base) goto done;
-        if (!(prefix = on_model_from_spec(t.seg[0], err))) goto done;
-    }
+    on_model *m = on_model_from_file(model, NULL, 0, err);
+    if (!m && !(m = on_model_from_text(model, "model", NULL, 0, err))) return -1;
+    int nb0 = split_tokens(c->block, p->tok, MAXB);
+    int rc = tmpl_from_runs(m, p->tok, nb0, &p->t, err);
+    on_model_free(m);
+    return rc;
+}
+
+/* The block's layers as the analyzer sees them, at the first slot. */
+static int plan_layers(on_study_plan *p, on_error *err) {
+    char order0[512] = "";
+    for (int k = 0; k < p->nb; k++)
+        snprintf(order0 + strlen(order0), sizeof order0 - strlen(order0), "%s%.95s", k ? " " : "",
+                 p->tok[k]);
+    char *ident = on_study_tmpl_fill(&p->t, order0);
+    p->base = ident ? on_model_from_spec(ident, err) : NULL;
+    free(ident);
+    if (!p->base) return -1;
+    on_model *prefix = on_model_from_spec(p->t.seg[0], err);
+    if (!prefix) return -1;
     int first = on_model_num_nodes(prefix);
-    on_layer_view L[MAXB];
-    for (int k = 0; k < nb; k++) {
-        const on_node *nd = &base->nodes[first + k];
-        L[k] = (on_layer_view){
-            .op = nd->op, .a = nd->a, .xs = base->nodes[nd->in[0]].ys, .name = nd->name};
+    on_model_free(prefix);
+    for (int k = 0; k < p->nb; k++) {
+        const on_node *nd = &p->base->nodes[first + k];
+        p->L[k] = (on_layer_view){
+            .op = nd->op, .a = nd->a, .xs = p->base->nodes[nd->in[0]].ys, .name = nd->name};
     }
-    if (on_orders_explore(L, nb, L[0].xs, 0, 1, MAXO, &o)) {
-        on_fail(err, "cannot enumerate the orders of %d layers", nb);
-        goto done;
+    return 0;
+}
+
+/* want[k]: order k is studied (all, or the ones --orders names). */
+static int plan_wanted(on_study_plan *p, on_error *err) {
+    const on_orders *o = &p->o;
+    int nb = p->nb;
+    if (!(p->want = calloc((size_t)o->count, sizeof(int)))) return on_fail(err, "out of memory");
+    if (!p->c.orders) {
+        for (int k = 0; k < o->count; k++) p->want[k] = 1;
+        return 0;
     }
-    /* which orders to consider: all, or the given ones */
-    int *want = calloc((size_t)o.count, sizeof(int));
-    if (!want) goto done;
-    if (c->orders) {
-        char given[64][96 * MAXB];
-        int ng = 0;
-        const char *p = c->orders;
-        while (*p && ng < 64) {
-            const char *e = strchr(p, ';');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            snprintf(given[ng++], sizeof given[0], "%.*s", (int)n, p);
-            p += n + (e ? 1 : 0);
+    const char *s = p->c.orders;
+    while (*s) {
+        const char *e = strchr(s, ';');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        char given[96 * MAXB], gt[MAXB][96];
+        snprintf(given, sizeof given, "%.*s", (int)n, s);
+        s += n + (e ? 1 : 0);
+        int ngt = split_tokens(given, gt, MAXB), hit = -1;
+        for (int k = 0; k < o->count && hit < 0 && ngt == nb; k++) {
+            int ok = 1;
+            for (int j = 0; j < nb && ok; j++) ok = !strcmp(p->tok[o->orders[k * nb + j]], gt[j]);
+            if (ok) hit = k;
         }
-        for (int g = 0; g < ng; g++) {
-            char gt[MAXB][96];
-            int ngt = split_tokens(given[g], gt, MAXB), hit = -1;
-            for (int k = 0; k < o.count && hit < 0 && ngt == nb; k++) {
-                int ok = 1;
-                for (int j = 0; j < nb && ok; j++) ok = !strcmp(tok[o.orders[k * nb + j]], gt[j]);
-                if (ok) hit = k;
-            }
-            if (hit < 0) {
-                free(want);
-                on_fail(err, "--orders: '%s' is not an order of the block {%s}", given[g],
-                        block_text);
-                goto done;
-            }
-            want[hit] = 1;
-        }
-    } else {
-        for (int k = 0; k < o.count; k++) want[k] = 1;
+        if (hit < 0)
+            return on_fail(err, "--orders: '%s' is not an order of the block {%s}", given,
+                           p->block);
+        p->want[hit] = 1;
     }
-    /* per class: the cheapest wanted member, and the members */
-    int ncls = o.nclasses, *rep = malloc(sizeof(int) * (size_t)ncls);
-    double *rep_cost = malloc(sizeof(double) * (size_t)ncls);
-    for (int k = 0; k < ncls; k++) rep[k] = -1, rep_cost[k] = 1e300;
-    for (int k = 0; k < o.count; k++) {
-        if (!want[k]) continue;
-        double cost = on_cost_seconds(on_order_cost(L, o.orders + k * nb, nb, L[0].xs, 0, 1));
-        if (cost < rep_cost[o.cls[k]] * (1 - 1e-9)) rep[o.cls[k]] = k, rep_cost[o.cls[k]] = cost;
+    return 0;
+}
+
+/* Per class, the cheapest wanted member (modelled cost); then one job per class and seed. */
+static int plan_jobs(on_study_plan *p, on_error *err) {
+    const on_orders *o = &p->o;
+    int nb = p->nb, ncls = o->nclasses;
+    double *cost = malloc(sizeof(double) * (size_t)ncls);
+    p->rep = malloc(sizeof(int) * (size_t)ncls);
+    if (!cost || !p->rep) {
+        free(cost);
+        return on_fail(err, "out of memory");
     }
-    int nused = 0;
-    for (int k = 0; k < ncls; k++) nused += rep[k] >= 0;
-    int nwanted = 0;
-    for (int k = 0; k < o.count; k++) nwanted += want[k];
-    /* data, store */
-    if (mkdir(c->out, 0777) && access(c->out, W_OK)) {
-        on_fail(err, "%s: cannot create the output directory", c->out);
-        free(want), free(rep), free(rep_cost);
-        goto done;
+    for (int k = 0; k < ncls; k++) p->rep[k] = -1, cost[k] = 1e300;
+    for (int k = 0; k < o->count; k++) {
+        if (!p->want[k]) continue;
+        p->nwanted++;
+        double ck = on_cost_seconds(on_order_cost(p->L, o->orders + k * nb, nb, p->L[0].xs, 0, 1));
+        if (ck < cost[o->cls[k]] * (1 - 1e-9)) p->rep[o->cls[k]] = k, cost[o->cls[k]] = ck;
     }
-    if (db_open(c->out, &db, err)) {
-        free(want), free(rep), free(rep_cost);
-        goto done;
-    }
-    study_key(c, &t, c->data, key);
-    say(c,
-        "study %s: block {%s} in %d slot%s: %d orders -> %d training classes (by proof); "
-        "training the cheapest of each, %d seed%s, %d epoch%s on %d images (%d test) of %s",
-        key, block_text, t.nslots, t.nslots == 1 ? "" : "s", nwanted, nused, c->seeds,
-        c->seeds == 1 ? "" : "s", c->epochs, c->epochs == 1 ? "" : "s", c->limit, c->test_limit,
-        c->data);
-    /* the job list, skipping finished runs */
-    jobs = calloc((size_t)nused * (size_t)c->seeds + 1, sizeof *jobs);
-    int njobs = 0, done_before = 0;
+    free(cost);
+    for (int k = 0; k < ncls; k++) p->nused += p->rep[k] >= 0;
+    p->jobs = calloc((size_t)p->nused * (size_t)p->c.seeds + 1, sizeof *p->jobs);
+    if (!p->jobs) return on_fail(err, "out of memory");
     for (int k = 0; k < ncls; k++) {
-        if (rep[k] < 0) continue;
+        if (p->rep[k] < 0) continue;
         char ord[512] = "";
         for (int j = 0; j < nb; j++)
             snprintf(ord + strlen(ord), sizeof ord - strlen(ord), "%s%.95s", j ? " " : "",
-                     tok[o.orders[rep[k] * nb + j]]);
-        for (int s = 1; s <= c->seeds; s++) {
-            if (db_has(db, key, ord, s)) {
-                done_before++;
-                continue;
-            }
-            snprintf(jobs[njobs].order, sizeof jobs[njobs].order, "%s", ord);
-            jobs[njobs].cls = k + 1;
-            jobs[njobs++].seed = s;
+                     p->tok[o->orders[p->rep[k] * nb + j]]);
+        for (int s = 1; s <= p->c.seeds; s++) {
+            on_study_job *j = &p->jobs[p->njobs++];
+            snprintf(j->order, sizeof j->order, "%s", ord);
+            j->cls = k + 1;
+            j->seed = s;
         }
     }
-    /* record the study's configuration (classes and members) for the report */
-    {
-        char *cfgjson = on_study_describe(&o, tok, nb, want, rep, L, c, &t, block_text, key);
-        sqlite3_stmt *st;
-        if (cfgjson && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO studies VALUES(?,?)", -1, &st,
-                                          NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, cfgjson, -1, SQLITE_STATIC);
-            sqlite3_step(st);
-            sqlite3_finalize(st);
-        }
-        free(cfgjson);
+    return 0;
+}
+
+on_study_plan *on_study_plan_new(const on_study_cfg *c, on_error *err) {
+    on_study_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        on_fail(err, "out of memory");
+        return NULL;
     }
-    free(want);
-    free(rep);
-    free(rep_cost);
-    if (done_before)
-        say(c, "%d run%s already in %s/study.sqlite: skipped", done_before,
-            done_before == 1 ? "" : "s", c->out);
-    if (njobs) {
-        if (on_data_load(c->data, 1, c->limit, &tr, err) ||
-            on_data_load(c->data, 0, c->test_limit, &te, err))
-            goto done;
+    p->c = *c;
+    p->stale = 60;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (plan_template(p, err)) goto fail;
+    p->nb = split_tokens(p->block, p->tok, MAXB);
+    if (p->nb < 2) {
+        on_fail(err, "the block needs at least 2 layers, got '%s'", p->block);
+        goto fail;
     }
-    double t0 = now();
-    int finished = 0, running = 0, next = 0, failed = 0, jobsn = c->jobs > 0 ? c->jobs : 1;
-    if (jobsn > 1) sqlite3_close(db), db = NULL; /* children open their own */
-    while (finished + failed < njobs) {
-        if (jobsn == 1) {
-            job *j = &jobs[next++];
-            char *text = tmpl_fill(&t, j->order);
-            result r;
-            double r0 = now();
-            if (!text || run_one(text, j->seed, c, &tr, &te, &r, err) ||
-                db_put(db, key, j->order, j->cls, j->seed, &r, err)) {
-                free(text);
-                goto done;
-            }
-            free(text);
-            finished++;
-            double el = now() - t0, eta = el / finished * (njobs - finished);
-            say(c,
-                "[%d/%d] class %d seed %d  {%s}  test acc %.2f%%  %.1f s/epoch  %.0f img/s "
-                "inference  (%.0fs; ETA %.0fm%02.0fs)",
-                finished, njobs, j->cls, j->seed, j->order, 100 * r.acc, r.epoch_s, r.infer_ips,
-                now() - r0, floor(eta / 60), fmod(eta, 60));
-            continue;
-        }
-        /* parallel: keep jobsn children busy; each writes its own row */
-        while (running < jobsn && next < njobs) {
-            job *j = &jobs[next++];
-            pid_t pid = fork();
-            if (pid == 0) {
-                on_set_threads(c->threads > 0 ? c->threads : 1);
-                sqlite3 *cdb = NULL;
-                on_error e2;
-                char *text = tmpl_fill(&t, j->order);
-                result r;
-                int ok = text && !db_open(c->out, &cdb, &e2) &&
-                         !run_one(text, j->seed, c, &tr, &te, &r, &e2) &&
-                         !db_put(cdb, key, j->order, j->cls, j->seed, &r, &e2);
-                if (!ok)
-                    fprintf(stderr, "ordnet study: run {%s} seed %d: %s\n", j->order, j->seed,
-                            e2.msg);
-                sqlite3_close(cdb);
-                _exit(ok ? 0 : 1);
-            }
-            if (pid < 0) {
-                on_fail(err, "fork failed");
-                goto done;
-            }
-            j->pid = pid;
-            running++;
-        }
-        int status;
-        pid_t pid = wait(&status);
-        if (pid < 0) break;
-        running--;
-        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (ok)
-            finished++;
-        else
-            failed++;
-        job *j = NULL;
-        for (int k = 0; k < next && !j; k++)
-            if (jobs[k].pid == pid) j = &jobs[k];
-        double el = now() - t0, eta = el / (finished + failed) * (njobs - finished - failed);
-        say(c, "[%d/%d] class %d seed %d  {%s}  %s  (ETA %.0fm%02.0fs)", finished + failed, njobs,
-            j ? j->cls : 0, j ? j->seed : 0, j ? j->order : "?", ok ? "done" : "FAILED",
-            floor(eta / 60), fmod(eta, 60));
+    if (plan_layers(p, err)) goto fail;
+    if (on_orders_explore(p->L, p->nb, p->L[0].xs, 0, 1, MAXO, &p->o)) {
+        on_fail(err, "cannot enumerate the orders of %d layers", p->nb);
+        goto fail;
     }
-    if (failed) {
-        on_fail(err, "%d run%s failed (see above); finished runs are stored", failed,
-                failed == 1 ? "" : "s");
-        goto done;
-    }
-    if (!db && db_open(c->out, &db, err)) goto done;
-    rc = on_study_report(db, key, c, err);
-done:
-    free(jobs);
-    on_orders_free(&o);
-    on_model_free(base);
-    on_model_free(prefix);
-    on_dataset_free(&tr);
-    on_dataset_free(&te);
-    if (db) sqlite3_close(db);
-    tmpl_free(&t);
-    return rc;
+    if (plan_wanted(p, err) || plan_jobs(p, err)) goto fail;
+    study_key(c, &p->t, c->data, p->key);
+    return p;
+fail:
+    on_study_plan_free(p);
+    return NULL;
+}
+
+void on_study_plan_free(on_study_plan *p) {
+    if (!p) return;
+    on_study_store_close(p);
+    free(p->jobs);
+    free(p->want);
+    free(p->rep);
+    free(p->running);
+    on_orders_free(&p->o);
+    on_model_free(p->base);
+    on_dataset_free(&p->tr);
+    on_dataset_free(&p->te);
+    tmpl_free(&p->t);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+int on_study_plan_jobs(const on_study_plan *p) {
+    return p->njobs;
+}
+const on_study_job *on_study_plan_job(const on_study_plan *p, int i) {
+    return i >= 0 && i < p->njobs ? &p->jobs[i] : NULL;
+}
+const char *on_study_plan_key(const on_study_plan *p) {
+    return p->key;
+}
+const on_study_cfg *on_study_plan_cfg(const on_study_plan *p) {
+    return &p->c;
+}
+
+/* The study's description (classes, members, representatives) as the report reads it. */
+char *on_study_plan_describe(const on_study_plan *p) {
+    return on_study_describe(&p->o, (char(*)[96])p->tok, p->nb, p->want, p->rep, p->L, &p->c, &p->t,
+                             p->block, p->key);
 }

@@ -141,7 +141,10 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
     for (int b0 = 0; b0 < d->n; b0 += batch) {
         int n = d->n - b0 < batch ? d->n - b0 : batch;
         for (int i = 0; i < n; i++) fill_sample(m, d, b0 + i, buf + per * i, 0, 0);
-        on_model_forward(m, buf, n, 0);
+        if (on_model_forward(m, buf, n, 0)) {
+            free(buf);
+            return on_fail(err, "%s", on_model_last_error(m));
+        }
         const float *out = on_model_output(m);
         total += (double)on_softmax_xent(out, d->y + b0, n, k, 0.0f, NULL) * n;
         correct += count_correct(out, d->y + b0, n, k);
@@ -171,13 +174,26 @@ typedef struct batch_job {
     size_t per;
     int B, b, augment;
     uint64_t ekey;
+    const on_train_dist *dist; /* NULL: the whole batch; else this process's share */
 } batch_job;
+
+/* This process's share [*lo, *lo + *cnt) of batch b (n samples): contiguous slices, the
+ * first ranks taking one fewer when n does not divide. */
+static void shard(const on_train_dist *d, int n, int *lo, int *cnt) {
+    if (!d || d->size <= 1) {
+        *lo = 0, *cnt = n;
+        return;
+    }
+    int a = (int)((long)n * d->rank / d->size), b = (int)((long)n * (d->rank + 1) / d->size);
+    *lo = a, *cnt = b - a;
+}
 
 static void *fill_batch(void *arg) {
     const batch_job *j = arg;
-    int N = j->d->n, n = N - j->b * j->B < j->B ? N - j->b * j->B : j->B;
+    int N = j->d->n, n = N - j->b * j->B < j->B ? N - j->b * j->B : j->B, lo;
+    shard(j->dist, n, &lo, &n);
     for (int i = 0; i < n; i++) {
-        int src = j->perm[j->b * j->B + i];
+        int src = j->perm[j->b * j->B + lo + i];
         fill_sample(j->m, j->d, src, j->buf + j->per * i, j->augment,
                     on_mix64(j->ekey ^ (uint64_t)src * 0x9E3779B97F4A7C15ull));
         j->labels[i] = j->d->y[src];
@@ -187,6 +203,33 @@ static void *fill_batch(void *arg) {
 
 int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const on_train_cfg *cfg,
              on_train_cb cb, void *user, on_error *err) {
+    return on_train_distributed(m, train, test, cfg, NULL, cb, user, err);
+}
+
+/* Data-parallel: scale this process's gradient by its share of the batch, then sum the
+ * gradients, the loss and the correct count over the processes in one reduction, so the
+ * optimizer step (and the gradient clipping) sees the whole batch's mean gradient. */
+static int reduce_step(on_model *m, const on_train_dist *d, float *red, int n, int nl, double *loss,
+                       long *correct) {
+    float share = (float)nl / (float)n;
+    for (size_t i = 0; i < m->np; i++) red[i] = m->grads[i] * share;
+    red[m->np] = (float)(*loss * nl);
+    red[m->np + 1] = (float)*correct;
+    if (d->allreduce(d->ctx, red, m->np + 2)) return -1;
+    memcpy(m->grads, red, sizeof(float) * m->np);
+    *loss = red[m->np] / n;
+    *correct = lroundf(red[m->np + 1]);
+    return 0;
+}
+
+int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset *test,
+                         const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
+                         void *user, on_error *err) {
+    if (dist && (dist->size < 1 || dist->rank < 0 || dist->rank >= dist->size ||
+                 (dist->size > 1 && !dist->allreduce)))
+        return on_fail(err, "data-parallel training: rank %d of %d, %s", dist->rank, dist->size,
+                       dist->allreduce ? "out of range" : "no allreduce");
+    if (dist && dist->size <= 1) dist = NULL;
     if (cfg->epochs < 1 || cfg->batch < 1)
         return on_fail(err, "epochs and batch must be positive (got %d, %d)", cfg->epochs,
                        cfg->batch);
@@ -202,14 +245,17 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
         on_model_set_normalization(m, ms, ms + train->shape.c);
         free(ms);
     }
-    m->seed = cfg->seed; /* dropout masks: a function of (seed, layer name, step) */
+    /* dropout masks: a function of (seed, layer name, step); each rank of a data-parallel
+     * run draws its own (its samples are others) */
+    m->seed = dist ? on_mix64(cfg->seed ^ on_mix64(0xD15700ull + (uint64_t)dist->rank)) : cfg->seed;
     size_t per = on_shape_size(train->shape);
     int N = train->n, B = cfg->batch, nb = (N + B - 1) / B, k = on_model_output_shape(m).c;
     /* two batch buffers: the next batch is prepared on a thread while this one trains */
     float *bufs = malloc(sizeof(float) * per * (size_t)B * 2);
     int *perm = malloc(sizeof(int) * (size_t)N), *labs = malloc(sizeof(int) * (size_t)B * 2);
+    float *red = dist ? malloc(sizeof(float) * (m->np + 2)) : NULL;
     int rc = 0;
-    if (!bufs || !perm || !labs) {
+    if (!bufs || !perm || !labs || (dist && !red)) {
         rc = on_fail(err, "out of memory");
         goto done;
     }
@@ -229,7 +275,7 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
             .epoch = e + 1, .epochs = cfg->epochs, .batches = nb, .test_loss = -1, .test_acc = -1};
         double t0 = now(), lsum = 0;
         long seen = 0, correct = 0;
-        batch_job next = {m, train, perm, bufs, labs, per, B, 0, cfg->augment, ekey};
+        batch_job next = {m, train, perm, bufs, labs, per, B, 0, cfg->augment, ekey, dist};
         fill_batch(&next);
         for (int b = 0; b < nb; b++) {
             int n = N - b * B < B ? N - b * B : B;
@@ -247,14 +293,41 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
                                    B,
                                    b + 1,
                                    cfg->augment,
-                                   ekey};
+                                   ekey,
+                                   dist};
                 threaded = !pthread_create(&th, NULL, fill_batch, &next);
                 if (!threaded) fill_batch(&next);
             }
             long step = (long)e * nb + b;
             float lr = schedule_lr(cfg, (double)step / (double)total_steps);
-            on_model_forward(m, buf, n, 1);
-            float loss = on_model_loss(m, labels, cfg->smoothing);
+            int lo, nl;
+            shard(dist, n, &lo, &nl);
+            float loss = 0;
+            long ok = 0;
+            if (nl && on_model_forward(m, buf, nl, 1)) {
+                if (threaded) pthread_join(th, NULL);
+                rc = on_fail(err, "epoch %d, batch %d: %s", e + 1, b + 1, on_model_last_error(m));
+                break;
+            }
+            if (nl) {
+                loss = on_model_loss(m, labels, cfg->smoothing);
+                ok = count_correct(on_model_output(m), labels, nl, k);
+                on_model_zero_grad(m);
+                on_model_backward(m);
+            } else
+                on_model_zero_grad(m); /* a rank with no sample of a short last batch */
+            if (dist) {
+                double l = loss;
+                if (reduce_step(m, dist, red, n, nl, &l, &ok)) {
+                    if (threaded) pthread_join(th, NULL);
+                    rc = on_fail(err,
+                                 "data-parallel training: the gradient reduction failed at "
+                                 "epoch %d, batch %d",
+                                 e + 1, b + 1);
+                    break;
+                }
+                loss = (float)l;
+            }
             if (!isfinite(loss)) {
                 if (threaded) pthread_join(th, NULL);
                 rc = on_fail(err,
@@ -263,8 +336,6 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
                              e + 1, b + 1, loss, cfg->lr);
                 break;
             }
-            on_model_zero_grad(m);
-            on_model_backward(m);
             if (cfg->clip > 0) on_clip_grad_norm(m, cfg->clip);
             if (cfg->opt == ON_OPT_ADAMW)
                 on_adamw_step(m, lr, cfg->momentum, 0.999f, 1e-8f, cfg->wd, step + 1);
@@ -272,7 +343,7 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
                 on_sgd_step(m, lr, cfg->momentum, cfg->wd, cfg->nesterov);
             lsum += (double)loss * n;
             seen += n;
-            correct += count_correct(on_model_output(m), labels, n, k);
+            correct += ok;
             r.batch = b + 1;
             r.loss = lsum / seen;
             r.train_acc = (double)correct / seen;
@@ -299,5 +370,6 @@ done:
     free(bufs);
     free(perm);
     free(labs);
+    free(red);
     return rc;
 }

@@ -1,0 +1,67 @@
+/* test_optional.c - the optional parts (ONNX, the study's SQLite store, PNG): a build with a
+ * part says so in on_build_features(), and a build without it fails that part's calls with
+ * "ordnet was built without ... support" instead of failing to link. Run in every build
+ * configuration (.ci/run also builds with every part off). */
+#include "check.h"
+#include "ordnet.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int has(const char *part) {
+    char list[128];
+    snprintf(list, sizeof list, " %s ", on_build_features());
+    char want[32];
+    snprintf(want, sizeof want, " %s ", part);
+    return strstr(list, want) != NULL;
+}
+
+static int says_missing(const on_error *e, const char *what) {
+    char want[64];
+    snprintf(want, sizeof want, "built without %s support", what);
+    return strstr(e->msg, want) != NULL;
+}
+
+int main(void) {
+    CHECK(!strcmp(on_version(), ORDNET_VERSION), "on_version %s, header %s", on_version(),
+          ORDNET_VERSION);
+
+    /* ONNX: a missing file is an error either way; only a build without ONNX blames that */
+    on_error e = {{0}};
+    on_model *m = on_onnx_load("no-such-file.onnx", &e);
+    CHECK(!m && strstr(e.msg, "no-such-file.onnx"), "onnx load: %s", e.msg);
+    CHECK(says_missing(&e, "ONNX") == !has("onnx"), "onnx (%s): %s", on_build_features(), e.msg);
+    on_model *s = on_model_from_spec("input(4) dense(2)", &e);
+    CHECK(s != NULL, "from_spec: %s", e.msg);
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = on_onnx_encode(s, &buf, &len, &e);
+    CHECK(has("onnx") ? rc == 0 && len > 0 : rc == -1 && says_missing(&e, "ONNX"),
+          "onnx encode rc %d: %s", rc, e.msg);
+    free(buf);
+    on_model_free(s);
+
+    /* the study: with SQLite, a bad block fails before any training, for its own reason;
+     * without, a good one fails when the study opens its store */
+    on_study_cfg c = on_study_defaults();
+    CHECK(c.seeds == 3 && !strcmp(c.data, "fashion-mnist"), "study defaults");
+    c.block = has("sqlite") ? "relu" : "bn,relu";
+    c.out = "test_optional-study-out";
+    rc = on_study_run(&c, &e);
+    CHECK(rc == -1 && says_missing(&e, "SQLite") == !has("sqlite"), "study (%s): %s",
+          on_build_features(), e.msg);
+
+    /* PNG: a file with PNG's signature and nothing else */
+    char path[] = "/tmp/ordnet-optional-XXXXXX";
+    int fd = mkstemp(path);
+    static const unsigned char sig[16] = {137, 80, 78, 71, 13, 10, 26, 10};
+    CHECK(fd >= 0 && write(fd, sig, sizeof sig) == (ssize_t)sizeof sig, "temp file");
+    if (fd >= 0) close(fd);
+    float px[4];
+    rc = on_image_load(path, (on_shape){3, 1, 2, 2}, px, &e);
+    CHECK(rc == -1 && strstr(e.msg, path), "png: %s", e.msg);
+    CHECK(says_missing(&e, "PNG") == !has("png"), "png (%s): %s", on_build_features(), e.msg);
+    unlink(path);
+    return check_done();
+}
