@@ -1226,14 +1226,6 @@ static int op_concat(ox_ctx *cx, int k) {
     }
     int64_t axis;
     if (check_attrs(cx, k, "axis") || attr_int(cx, k, "axis", 0, &axis)) return -1;
-    for (size_t i = 0; i < n->n_input; i++) {
-        int v = ox_in(cx, n, i);
-        if (v >= 0 && cx->v[v].kind == OX_NODE)
-            return node_fail(cx, k,
-                             "joining computed tensors (input '%.100s') is not supported: "
-                             "ordnet has no concatenation layer",
-                             n->input[i]);
-    }
     size_t total = 0;
     for (size_t i = 0; i < n->n_input; i++) {
         ox_const *c;
