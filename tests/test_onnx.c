@@ -373,13 +373,17 @@ static const char *const all_ops[] = {
     "maxpool2d(3,2,1,1) avgpool2d(2,2,1,0,0) identity conv2d(6,(3,1),2,(1,0),(1,1)) "
     "global_avgpool dense(10) batchnorm prelu dense(4,bias=0)",
     "input(32,4) conv1d(6,3) relu maxpool1d avgpool1d(3,1,1) minpool1d(2) conv1d(5,3,1,same,2) "
-    "flatten dense(5)"};
+    "flatten dense(5)",
+    "input(12,12,4) conv2d(8,3,same,groups=2,name=g) conv2d(8,3,same,groups=8) multiply(g) "
+    "conv2d_transpose(4,3,2) hard_sigmoid hard_swish softsign exponential conv2d(4,3,same,name=a) "
+    "conv2d(4,1,name=b) subtract(a) maximum(b) minimum(a) average(b) concat(a) flatten dense(3)",
+    "input(32,4) conv1d_transpose(4,3,2) conv1d(6,3,groups=2) flatten dense(3)"};
 
 /* export -> import gives the same layers (identity layers are read back as nothing: ONNX's
  * Identity is an alias) and bit-identical outputs, for every op the exporter writes. */
 static void test_export_all_ops(void) {
     on_error err;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < (int)(sizeof all_ops / sizeof all_ops[0]); t++) {
         on_model *m = on_model_from_spec(all_ops[t], &err);
         CHECK(m != NULL, "all-ops model %d: %s", t, m ? "" : err.msg);
         if (!m) continue;

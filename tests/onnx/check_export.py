@@ -33,6 +33,10 @@ ALL_OPS = [
     "global_avgpool dense(10) batchnorm prelu dense(4,bias=0)",
     "input(32,4) conv1d(6,3) relu maxpool1d avgpool1d(3,1,1) minpool1d(2) conv1d(5,3,1,same,2) "
     "flatten dense(5)",
+    "input(12,12,4) conv2d(8,3,same,groups=2,name=g) conv2d(8,3,same,groups=8) multiply(g) "
+    "conv2d_transpose(4,3,2) hard_sigmoid hard_swish softsign exponential conv2d(4,3,same,name=a) "
+    "conv2d(4,1,name=b) subtract(a) maximum(b) minimum(a) average(b) concat(a) flatten dense(3)",
+    "input(32,4) conv1d_transpose(4,3,2) conv1d(6,3,groups=2) flatten dense(3)",
 ]
 
 
