@@ -156,7 +156,8 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
         running--;
         if (w == 0 && on_study_store(p, job, &r, &e2)) w = 1;
         if (w) {
-            on_study_release(p, job);
+            /* the claim stays (dropped at close): released, the job would be claimed again
+             * at once and a run that always fails (missing data) would loop forever */
             on_study_say(c, "run {%s} seed %d FAILED: %s", j->order, j->seed, e2.msg);
             failed++;
             continue;
