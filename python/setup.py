@@ -36,7 +36,8 @@ def ordnet_extension():
     else:  # libordnet.a and what it needs, but not -lordnet (which would pick the .so)
         libs = [f for f in pkg_config("--static", "--libs") if f != "-lordnet"]
         libs.insert(0, os.path.join(libdir, "libordnet.a"))
-        rpath = [f[2:] for f in libs if f.startswith("-L")]  # BLAS's own directory
+        # BLAS's own directory (Debian's openblas-openmp/), not libordnet's
+        rpath = [f[2:] for f in libs if f.startswith("-L") and f[2:] != libdir]
     return Extension(
         "ordnet._ordnet", ["ordnet/_ordnet.c"],
         include_dirs=[f[2:] for f in cflags if f.startswith("-I")] + [numpy.get_include()],

@@ -71,6 +71,8 @@ double on_measure_sgemm_gflops(int n, int threads) {
     for (long i = 0; i < (long)n * n; i++) a[i] = b[i] = (float)(i % 17) * 0.01f;
 #ifdef ORDNET_HAVE_OPENBLAS
     if (threads > 0) openblas_set_num_threads(threads);
+#else
+    (void)threads; /* another BLAS: its own thread setting (OMP_NUM_THREADS for most) */
 #endif
     double best = 1e30;
     for (int rep = 0; rep < 4; rep++) { /* the first one warms up the caches and threads */

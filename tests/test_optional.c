@@ -17,6 +17,11 @@ static int has(const char *part) {
     return strstr(list, want) != NULL;
 }
 
+/* the study's log: did a line name the missing data? */
+static void study_log(void *user, const char *line) {
+    if (strstr(line, "/nonexistent/ordnet-data")) *(int *)user = 1;
+}
+
 static int says_missing(const on_error *e, const char *what) {
     char want[64];
     snprintf(want, sizeof want, "built without %s support", what);
@@ -42,15 +47,25 @@ int main(void) {
     free(buf);
     on_model_free(s);
 
-    /* the study: with SQLite, a bad block fails before any training, for its own reason;
-     * without, a good one fails when the study opens its store */
+    /* the study: with SQLite it opens its store and then fails on the missing data; without,
+     * opening the store fails and says why */
     on_study_cfg c = on_study_defaults();
     CHECK(c.seeds == 3 && !strcmp(c.data, "fashion-mnist"), "study defaults");
-    c.block = has("sqlite") ? "relu" : "bn,relu";
-    c.out = "test_optional-study-out";
+    char dir[] = "/tmp/ordnet-optional-study-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    c.data = "/nonexistent/ordnet-data";
+    c.out = dir;
+    c.seeds = c.epochs = 1;
+    int named = 0;
+    c.log = study_log;
+    c.user = &named;
     rc = on_study_run(&c, &e);
     CHECK(rc == -1 && says_missing(&e, "SQLite") == !has("sqlite"), "study (%s): %s",
           on_build_features(), e.msg);
+    CHECK(!has("sqlite") || named, "study: no line names the missing data (%s)", e.msg);
+    char rm[96];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    CHECK(system(rm) == 0, "%s", rm);
 
     /* PNG: a file with PNG's signature and nothing else */
     char path[] = "/tmp/ordnet-optional-XXXXXX";

@@ -276,19 +276,21 @@ def train(model, data="fashion-mnist", test=True, limit=0, test_limit=0, progres
 
 
 def study(model=None, block=None, orders=None, seeds=None, epochs=None, limit=None,
-          test_limit=None, jobs=None, threads=None, data=None, out="study-out", progress=True,
+          test_limit=None, threads=None, data=None, out="study-out", progress=True,
           **train_cfg):
     """Run (or resume) the order study (docs/STUDY.md): train one member of every class of
     equal orders of `block` over `seeds`, then rank them. Unset arguments keep the CLI's
     defaults (the reference model, bn,relu,maxpool,dropout(0.2), 3 seeds, 3 epochs, 12000
     Fashion-MNIST images). progress: True prints the study's lines, or a callable taking
-    each line. Returns results.json parsed, with "report" the path of report.md."""
+    each line. Runs go one at a time in this process; processes started on the same `out`
+    (more Python processes, `ordnet study --jobs N`, mpirun) split the runs through the
+    study's store. Returns results.json parsed, with "report" the path of report.md."""
     if isinstance(model, Model):
         model = model.to_spec()
     elif isinstance(model, os.PathLike):
         model = os.fspath(model)
     cfg = {"model": model, "block": block, "orders": orders, "seeds": seeds, "epochs": epochs,
-           "limit": limit, "test_limit": test_limit, "jobs": jobs, "threads": threads,
+           "limit": limit, "test_limit": test_limit, "threads": threads,
            "data": None if data is None else os.fspath(data), "out": os.fspath(out)}
     show = Progress() if progress is True else (progress or None)
     _ordnet.study(cfg, _train_cfg(**train_cfg), show)

@@ -583,7 +583,7 @@ static PyObject *load_data(PyObject *self, PyObject *args) {
 
 static void study_log(void *user, const char *line) {
     callback *c = user;
-    if (getpid() != c->pid) { /* a forked worker (--jobs): no interpreter to call here */
+    if (getpid() != c->pid) { /* a forked child of the caller: no interpreter to call here */
         fprintf(stderr, "%s\n", line);
         return;
     }

@@ -50,21 +50,23 @@ extra_libs() {
 # are capped lower than in the library so that a fuzzed model cannot ask for gigabytes.
 flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -DON_MAX_MODEL_PARAMS='((size_t)1<<22)'
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-    -Wno-unknown-pragmas -I"$root/include" -I"$root/src" ${blas_inc:+-I"$blas_inc"})
+    -Wno-unknown-pragmas -I"$root/include" -I"$root/src" ${blas_inc:+-I"$blas_inc"}
+    -DORDNET_HAVE_PNG -DORDNET_HAVE_SQLITE -DORDNET_HAVE_OPENBLAS) # what libs below links
 libs=(-lopenblas -lcjson -lsqlite3 -lpng -lz -lm)
 mkdir -p "$out/obj"
 rm -f "$out"/obj/*.o "$out/libordnet_fuzz.a"
-srcs=$(cd "$root" && find src -name '*.c' | sort)
+# src/optional/ holds the stand-ins for parts a build leaves out (CMake's ORDNET_ONNX, ...)
+srcs=$(cd "$root" && find src -name '*.c' -not -path 'src/optional/*' | sort)
 if [ -d "$root/src/onnx" ]; then # the ONNX code needs protobuf-c's code for onnx.proto
     if command -v protoc-c >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then
         mkdir -p "$out/onnx-gen"
         protoc-c --c_out="$out/onnx-gen" -I/usr/include/onnx /usr/include/onnx/onnx.proto
-        flags+=(-I"$out/onnx-gen")
+        flags+=(-I"$out/onnx-gen" -DORDNET_HAVE_ONNX)
         libs+=(-lprotobuf-c)
         srcs="$srcs $out/onnx-gen/onnx.pb-c.c"
     else
         echo "run.sh: no protoc-c or onnx.proto (libprotobuf-c-dev protobuf-c-compiler libonnx-dev): src/onnx left out"
-        srcs=$(echo "$srcs" | grep -v '^src/onnx/')
+        srcs="$(echo "$srcs" | grep -v '^src/onnx/') src/optional/no_onnx.c"
     fi
 fi
 for src in $srcs; do
