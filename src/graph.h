@@ -4,6 +4,7 @@
 #define ON_GRAPH_H
 
 #include "ops/op.h"
+#include "ordnet_bench.h" /* on_model_profile, defined in graph.c */
 
 #define ON_NAME_MAX 64
 

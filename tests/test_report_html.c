@@ -148,10 +148,11 @@ static int browse(const char *extra, const char *page, const char *out, const ch
     return system(cmd);
 }
 
-/* Chromium's console lines: any message from the page (an error, a failed load). */
+/* Chromium's console lines ("INFO:CONSOLE:1] \"Uncaught ReferenceError ...\""): any message
+ * from the page. */
 static int console_lines(const char *log) {
     char *s = slurp(log, NULL);
-    int n = s ? count(s, ":CONSOLE(") + count(s, "Uncaught") + count(s, "Failed to load resource") +
+    int n = s ? count(s, ":CONSOLE") + count(s, "Uncaught") + count(s, "Failed to load resource") +
                     count(s, "ERR_FILE_NOT_FOUND")
               : -1;
     if (s && n) printf("chromium said:\n%s\n", s);

@@ -1,7 +1,7 @@
 /* adaptive.c - `ordnet study --budget TIME`: after the first `seeds` seeds of every class,
  * keep giving another seed to each class whose comparison with the best is not decided yet
  * (verdict.c's on_adaptive_need, a pure function of the accuracies), until every one is
- * decided, a class reaches ADAPTIVE_MAX_SEEDS, or the time budget is spent.
+ * decided, a class reaches max_seeds (ADAPTIVE_MAX_SEEDS), or the time budget is spent.
  *
  * It drives on_study_run from outside rather than changing its run loop: each round is
  * the same study (same key, same store) restricted with `orders` to the classes that need
@@ -126,6 +126,7 @@ int on_study_adaptive(const on_study_cfg *cfg, on_error *err) {
     double t0 = now();
     on_study_cfg c = *cfg;
     if (c.seeds < 2) c.seeds = 2; /* a first look needs pairs */
+    int max_seeds = c.max_seeds > 0 ? c.max_seeds : ADAPTIVE_MAX_SEEDS;
     if (on_study_run(&c, err)) return -1;
     char key[64], path[4096], line[1024];
     if (study_key(&c, key, sizeof key, err)) return -1;
@@ -151,7 +152,7 @@ int on_study_adaptive(const on_study_cfg *cfg, on_error *err) {
             rc = on_fail(err, "out of memory");
             break;
         }
-        int more = on_adaptive_need(acc, nc, ns, c.seeds, 0.05, 0.005, ADAPTIVE_MAX_SEEDS, target);
+        int more = on_adaptive_need(acc, nc, ns, c.seeds, 0.05, 0.005, max_seeds, target);
         int runs = 0, top = 0;
         for (int i = 0; i < nc; i++) {
             int n = 0;
@@ -166,7 +167,7 @@ int on_study_adaptive(const on_study_cfg *cfg, on_error *err) {
             snprintf(line, sizeof line,
                      "adaptive: every comparison with the best is decided (or at %d seeds) "
                      "after %.0f s",
-                     ADAPTIVE_MAX_SEEDS, spent);
+                     max_seeds, spent);
             say(&c, line);
             break;
         }

@@ -1,7 +1,8 @@
 /* report.c - what a study found: results.csv, results.json, report.md, report.svg and
  * report.html (report_html.c) in the output directory, from the runs stored in
  * study.sqlite. Classes are ranked by mean test accuracy with 95% Student-t intervals;
- * each is compared with the best by a paired t-test over seeds, Holm-adjusted (verdict.c);
+ * classes are compared by paired t-tests over seeds, the verdict a multiple comparison
+ * with the best (verdict.c);
  * the forum thread's empirical questions are answered as contrasts of the same runs.
  * Every file is written to a temporary name and renamed, so a report is whole or absent.
  */
@@ -243,7 +244,7 @@ static int read_runs(sqlite3 *db, const char *key, on_report *rp, on_error *err)
 }
 
 /* Classes from the stored configuration, summarized, ranked and compared with the best
- * (paired by seed, Holm-adjusted); the thread's questions as contrasts. */
+ * (paired by seed, verdict.c); the thread's questions as contrasts, Holm over them. */
 static int analyze(on_report *rp, on_error *err) {
     cJSON *jc = cJSON_GetObjectItemCaseSensitive(rp->conf, "classes");
     int nc = rp->nc = cJSON_GetArraySize(jc), ns = rp->ns > 0 ? rp->ns : 1;
@@ -378,7 +379,7 @@ static char *write_json(const on_report *rp) {
         cJSON_AddNumberToObject(o, "train_images_per_s", cs->train_ips);
         cJSON_AddNumberToObject(o, "infer_images_per_s", cs->infer_ips);
         cJSON_AddNumberToObject(o, "p_vs_best", cs->cmp.d.p);
-        cJSON_AddNumberToObject(o, "p_vs_best_holm", cs->cmp.p_holm);
+        cJSON_AddNumberToObject(o, "p_vs_best_adjusted", cs->cmp.p_adj);
         cJSON_AddItemToObject(o, "vs_best", paired_json(&cs->cmp.d));
         cJSON_AddStringToObject(o, "decision", decision_text(cs->cmp.decision));
         for (int s = 0; s < rp->nspeed; s++) {
@@ -401,7 +402,10 @@ static char *write_json(const on_report *rp) {
     cJSON_AddStringToObject(m, "test",
                             "paired t-test over seeds (same seed: same initial "
                             "weights and batch order in every class)");
-    cJSON_AddStringToObject(m, "multiplicity", "Holm over the comparisons with the best");
+    cJSON_AddStringToObject(m, "multiplicity",
+                            "worse: Holm over all pairs of classes; equivalent: multiple "
+                            "comparisons with the best (Hsu, Bonferroni form); questions: Holm "
+                            "over the questions");
     cJSON_AddNumberToObject(m, "alpha", rp->alpha);
     cJSON_AddNumberToObject(m, "equivalence_margin", rp->margin);
     cJSON_AddBoolToObject(m, "adaptive", rp->adaptive);
@@ -410,22 +414,36 @@ static char *write_json(const on_report *rp) {
     cJSON_Delete(root);
     return js;
 }
-/* The measured speed of pool-first classes against the rest: mean over classes of the
- * median step time. Returns 0 when both groups were measured. */
-static int pool_first_speed(const on_report *rp, double *tf, double *tn, double *sf, double *sn) {
-    int nf = 0, nn = 0;
-    *tf = *tn = *sf = *sn = 0;
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int on_report_pool_first(const on_report *rp, double *tf, double *tn, double *sf, double *sn) {
+    int nf = 0, nn = 0, cap = rp->nspeed + 1;
+    double *v = malloc(sizeof(double) * 4 * (size_t)cap);
+    if (!v) return -1;
+    double *a = v, *b = v + cap, *c = v + 2 * cap, *d = v + 3 * cap;
     for (int s = 0; s < rp->nspeed; s++)
         for (int i = 0; i < rp->nc; i++) {
             if (rp->cs[i].id != rp->speed[s].cls) continue;
-            int first = position(rp->cs[i].rep, K_POOL) == 0;
-            *(first ? tf : tn) += rp->speed[s].train_ms;
-            *(first ? sf : sn) += rp->speed[s].infer_ms;
-            first ? nf++ : nn++;
+            if (position(rp->cs[i].rep, K_POOL) == 0)
+                a[nf] = rp->speed[s].train_ms, c[nf++] = rp->speed[s].infer_ms;
+            else
+                b[nn] = rp->speed[s].train_ms, d[nn++] = rp->speed[s].infer_ms;
         }
-    if (!nf || !nn) return -1;
-    *tf /= nf, *sf /= nf, *tn /= nn, *sn /= nn;
-    return 0;
+    int rc = nf && nn ? 0 : -1;
+    if (!rc) {
+        *tf = median_of(a, nf), *sf = median_of(c, nf);
+        *tn = median_of(b, nn), *sn = median_of(d, nn);
+    }
+    free(v);
+    return rc;
 }
 
 static void write_md(on_sb *b, const on_report *rp) {
@@ -442,13 +460,20 @@ static void write_md(on_sb *b, const on_report *rp) {
               rp->nc, rp->base_seeds, rp->adaptive ? " and more where undecided (--budget)" : "",
               c->epochs, c->limit, c->test_limit);
     on_sb_add(b,
-              "Classes are compared with the best by a **paired t-test over seeds** (runs "
-              "with the same seed share initial weights and batch order), p-values "
-              "Holm-adjusted over the %d comparisons; differences are best minus class, "
-              "in points, with 95%% intervals.\n\n",
-              rp->nc > 1 ? rp->nc - 1 : 0);
+              "Classes are compared by **paired t-tests over seeds** (runs with the same seed "
+              "share initial weights and batch order, so each seed's luck cancels in the "
+              "difference). A class is *worse* than the best when its test with a class above "
+              "it stays below %g after **Holm's adjustment over all %d pairs of classes**; "
+              "*equivalent* when, against every other class, a one-sided bound at %g/(k-1) "
+              "(k = %d classes; Hsu's multiple comparisons with the best) keeps it within "
+              "±%.1f points; else *undecided*. The chance of any false \"worse\" claim is at "
+              "most %g%%, and so is that of any false \"equivalent\" one, whichever class "
+              "happens to look best. Differences are best minus class, in points, with "
+              "(unadjusted) 95%% intervals.\n\n",
+              rp->alpha, rp->nc * (rp->nc - 1) / 2, rp->alpha, rp->nc, 100 * rp->margin,
+              100 * rp->alpha);
     on_sb_add(b, "| rank | class | order trained | runs | test accuracy (95%% CI) | vs best: "
-                 "difference [95%% CI] | paired p | Holm p | verdict | s/epoch | train img/s | "
+                 "difference [95%% CI] | paired p | adjusted p | verdict | s/epoch | train img/s | "
                  "inference img/s |\n");
     on_sb_add(b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < rp->nc; i++) {
@@ -463,7 +488,7 @@ static void write_md(on_sb *b, const on_report *rp) {
                   "| %d | %d | `%s` | %d | %.2f%%%s | %s | %s | %s | %s | %.2f | %.0f | %.0f |\n",
                   i + 1, cs->id, cs->rep, cs->n, 100 * cs->acc.mean, ci,
                   i ? fmt_diff(&cs->cmp.d, db) : "", i ? fmt_p(cs->cmp.d.p, pb) : "",
-                  i ? fmt_p(cs->cmp.p_holm, ph) : "", decision_text(cs->cmp.decision), cs->epoch_s,
+                  i ? fmt_p(cs->cmp.p_adj, ph) : "", decision_text(cs->cmp.decision), cs->epoch_s,
                   cs->train_ips, cs->infer_ips);
     }
     on_sb_add(b, "\nMembers of each class (equal by proof, so not trained separately):\n\n");
@@ -482,9 +507,9 @@ static void write_md(on_sb *b, const on_report *rp) {
         static const struct {
             int d;
             const char *what;
-        } groups[] = {{ON_WORSE, "Worse than the best (Holm-adjusted paired p < %g)"},
-                      {ON_EQUIVALENT, "Equivalent to the best (the %g%% interval of the "
-                                      "difference within ±%.1f points)"},
+        } groups[] = {{ON_WORSE, "Worse than the best (adjusted p < %g)"},
+                      {ON_EQUIVALENT, "Within ±%.1f points of the best (shown against every "
+                                      "class)"},
                       {ON_UNDECIDED, "Not decided by these runs (neither worse nor shown "
                                      "equivalent: more seeds would tell)"}};
         for (int g = 0; g < 3; g++) {
@@ -495,7 +520,7 @@ static void write_md(on_sb *b, const on_report *rp) {
                 if (!any++) {
                     on_sb_add(b, " ");
                     if (g == 1)
-                        on_sb_add(b, groups[g].what, 100 * (1 - 2 * rp->alpha), 100 * rp->margin);
+                        on_sb_add(b, groups[g].what, 100 * rp->margin);
                     else
                         on_sb_add(b, groups[g].what, rp->alpha);
                     on_sb_add(b, ":");
@@ -535,10 +560,11 @@ static void write_md(on_sb *b, const on_report *rp) {
                       : "not a significant difference here");
     }
     double tf, tn, sf, sn;
-    if (!pool_first_speed(rp, &tf, &tn, &sf, &sn))
+    if (!on_report_pool_first(rp, &tf, &tn, &sf, &sn))
         on_sb_add(b,
                   "- **Does pooling first change speed?** Measured (each class's training step "
-                  "and inference timed interleaved, %d rounds, medians): a training step of "
+                  "and inference timed interleaved, %d rounds; the median over the classes of "
+                  "their medians): a training step of "
                   "batch %d takes %.2f ms with the pool first against %.2f ms otherwise "
                   "(%+.0f%%); an inference batch of %d takes %.2f against %.2f ms (%+.0f%%).\n",
                   rp->speed_rounds, rp->speed_batch, tf, tn, 100 * (tf - tn) / tn,

@@ -63,6 +63,11 @@ void on_study_speed_load(void *db, const char *key, on_report *rp);
 int on_study_speed(void *db, const char *key, const on_study_cfg *c,
                    char *(*fill)(const void *t, const char *order), const void *t, on_error *err);
 
+/* The measured speed of the classes with the pool first (tf: training step, sf:
+ * inference batch, ms) and of the others (tn, sn): the median over each group's classes
+ * of their median times. 0, or -1 when a group was not measured. */
+int on_report_pool_first(const on_report *rp, double *tf, double *tn, double *sf, double *sn);
+
 /* report.html from a filled report; the text of the page (malloc'd), or NULL. */
 char *on_report_html(const on_report *rp);
 

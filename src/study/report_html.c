@@ -532,9 +532,8 @@ static void verdict(on_sb *b, const on_report *rp) {
     static const struct {
         int d;
         const char *what;
-    } groups[] = {{ON_WORSE, "Worse than the best (Holm-adjusted paired p &lt; alpha)"},
-                  {ON_EQUIVALENT, "Equivalent to the best (interval of the difference within "
-                                  "the margin)"},
+    } groups[] = {{ON_WORSE, "Worse than the best (adjusted p &lt; alpha)"},
+                  {ON_EQUIVALENT, "Within the margin of the best (shown against every class)"},
                   {ON_UNDECIDED, "Not decided by these runs (more seeds would tell)"}};
     for (int g = 0; g < 3; g++) {
         int any = 0;
@@ -544,21 +543,25 @@ static void verdict(on_sb *b, const on_report *rp) {
             if (!any++) on_sb_add(b, "<li><b>%s:</b> ", groups[g].what);
             on_sb_add(b, "%sclass %d (", any > 1 ? "; " : "", cs->id);
             diff_text(b, &cs->cmp.d);
-            on_sb_add(b, ", Holm p ");
-            p_text(b, cs->cmp.p_holm);
+            on_sb_add(b, ", adjusted p ");
+            p_text(b, cs->cmp.p_adj);
             on_sb_add(b, ")");
         }
         if (any) on_sb_add(b, "</li>\n");
     }
     on_sb_add(b,
-              "</ul>\n<p class=\"method\">Method: each class against the best by a <b>paired "
-              "t-test over seeds</b> (runs with the same seed share initial weights and batch "
-              "order, so the seed's own luck cancels in the difference); p-values "
-              "<b>Holm-adjusted</b> over the %d comparisons (alpha %g); \"equivalent\" when "
-              "the %g%% interval of the difference lies within &#177;%.1f points (two "
-              "one-sided tests). Differences are best minus class, in accuracy points, with "
-              "95%% intervals.",
-              rp->nc - 1, rp->alpha, 100 * (1 - 2 * rp->alpha), 100 * rp->margin);
+              "</ul>\n<p class=\"method\">Method: classes are compared by <b>paired t-tests "
+              "over seeds</b> (runs with the same seed share initial weights and batch order, "
+              "so each seed's luck cancels in the difference). A class is worse than the best "
+              "when its test with a class above it stays below %g after <b>Holm's adjustment "
+              "over all %d pairs of classes</b>; equivalent when, against every other class, "
+              "a one-sided bound at %g/(k-1) (k = %d classes; Hsu's multiple comparisons with "
+              "the best) keeps it within &#177;%.1f points; else undecided. The chance of any "
+              "false &quot;worse&quot; claim is at most %g%%, and so is that of any false "
+              "&quot;equivalent&quot; one, whichever class happens to look best. Differences "
+              "are best minus class, in accuracy points, with (unadjusted) 95%% intervals.",
+              rp->alpha, rp->nc * (rp->nc - 1) / 2, rp->alpha, rp->nc, 100 * rp->margin,
+              100 * rp->alpha);
     if (rp->adaptive)
         on_sb_add(b,
                   " <b>Adaptive seeds</b> (--budget): seeds were added to undecided classes; "
@@ -590,23 +593,12 @@ static void questions_list(on_sb *b, const on_report *rp) {
                       ? (q->d.mean > 0 ? "before is better here" : "after is better here")
                       : "not a significant difference here");
     }
-    double tf = 0, tn = 0, sf = 0, sn = 0;
-    int nf = 0, nn = 0;
-    for (int s = 0; s < rp->nspeed; s++) {
-        int rk = rank_of(rp, rp->speed[s].cls);
-        if (rk < 0) continue;
-        const char *rep = rp->cs[rk].rep;
-        /* pool first: the order's first token is a pooling layer */
-        int first = !strncmp(rep, "maxpool", 7) || !strncmp(rep, "avgpool", 7);
-        *(first ? &tf : &tn) += rp->speed[s].train_ms;
-        *(first ? &sf : &sn) += rp->speed[s].infer_ms;
-        first ? nf++ : nn++;
-    }
-    if (nf && nn) {
-        tf /= nf, tn /= nn, sf /= nf, sn /= nn;
+    double tf, tn, sf, sn;
+    if (!on_report_pool_first(rp, &tf, &tn, &sf, &sn)) {
         on_sb_add(b,
-                  "<li><b>Does pooling first change speed?</b> Measured (interleaved, %d rounds, "
-                  "medians): a training step takes %.2f ms with the pool first against %.2f ms "
+                  "<li><b>Does pooling first change speed?</b> Measured (interleaved, %d rounds; "
+                  "the median over the classes of their medians): a training step takes %.2f ms "
+                  "with the pool first against %.2f ms "
                   "otherwise (%+.0f%%); an inference batch %.2f against %.2f ms (%+.0f%%).</li>\n",
                   rp->speed_rounds, tf, tn, 100 * (tf - tn) / tn, sf, sn, 100 * (sf - sn) / sn);
     }

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SPEED_STEPS 2 /* steps timed per class and round (after one untimed) */
+#define SPEED_STEPS 3 /* steps timed per class and round (after one untimed) */
 
 static double now(void) {
     struct timespec t;
@@ -71,7 +71,7 @@ static double time_steps(on_model *m, const float *x, const int *y, int n, int t
 int on_study_speed(void *dbp, const char *key, const on_study_cfg *c,
                    char *(*fill)(const void *t, const char *order), const void *t, on_error *err) {
     sqlite3 *db = dbp;
-    int rounds = c->speed_rounds ? c->speed_rounds : 5;
+    int rounds = c->speed_rounds ? c->speed_rounds : 7;
     if (rounds < 0) return 0;
     if (ensure_table(db)) return on_fail(err, "store: %s", sqlite3_errmsg(db));
     cJSON *conf = NULL;

@@ -107,37 +107,71 @@ static int best_class(const double *acc, int nc, int ns) {
     return best;
 }
 
-/* The comparisons with the best, each judged at alpha_of[i] (NULL: alpha for all). */
+/* The comparisons with the best, each class i judged at alpha_of[i] (NULL: alpha for all).
+ *
+ * "Worse": the paired t-test of every pair of classes, Holm-adjusted over all the pairs;
+ * class i is worse than the best when some class j above it differs from it at adjusted
+ * p < alpha. Holm controls the chance of any false "j is above i" at alpha whatever the
+ * true means, so "worse" claims inherit it. (Holm over the comparisons with the observed
+ * best only does not: the observed best is the luckiest class, and simulations of 12
+ * equal classes gave 9% (3 seeds) to 13% (5 seeds) false claims at a nominal 5%.)
+ *
+ * "Within margin of the best": multiple comparisons with the best (Hsu), Bonferroni form.
+ * Let b be a truly best class and k the classes run. With probability at least 1 - alpha
+ * every x != b has mean_x - mean_b - (mu_x - mu_b) > -d_xb, d_xb = t(one-sided
+ * alpha/(k-1)) * se_xb (a union bound over k - 1 one-sided events). Class i is claimed
+ * within margin when mean_i - mean_j - d_ij > -margin for every j; on that event the
+ * claim is true (take j = b: mu_i - mu_b > mean_i - mean_b - d_ib > -margin). So the
+ * chance of any false "within margin" claim is at most alpha too. */
 static int compare(const double *acc, int nc, int ns, const double *alpha_of, double alpha,
                    double margin, on_compare *out) {
-    int best = best_class(acc, nc, ns);
-    double *p = calloc((size_t)nc + 1, sizeof(double)),
-           *adj = calloc((size_t)nc + 1, sizeof(double));
-    if (!p || !adj) {
-        free(p), free(adj);
+    int best = best_class(acc, nc, ns), k = 0, m = 0;
+    double *mean = calloc((size_t)nc + 1, sizeof(double));
+    double *p = calloc((size_t)nc * (size_t)nc + 1, sizeof(double)),
+           *adj = calloc((size_t)nc * (size_t)nc + 1, sizeof(double));
+    if (!mean || !p || !adj) {
+        free(mean), free(p), free(adj);
         return -1;
     }
     for (int i = 0; i < nc; i++) {
-        out[i] = (on_compare){.p_holm = NAN, .decision = ON_UNDECIDED};
+        int n;
+        mean[i] = row_mean(acc, ns, i, &n);
+        k += n > 0;
+    }
+    /* all pairs i < j, Holm-adjusted together */
+    for (int i = 0; i < nc; i++)
+        for (int j = i + 1; j < nc; j++)
+            p[m++] = isfinite(mean[i]) && isfinite(mean[j])
+                         ? on_paired_t(acc + i * ns, acc + j * ns, ns, 0.05).p
+                         : NAN;
+    on_holm(p, m, adj);
+    for (int i = 0; i < nc; i++) {
+        out[i] = (on_compare){.p_adj = NAN, .decision = ON_UNDECIDED};
         out[i].d = best < 0 || i == best
                        ? (on_paired){.mean = NAN, .sd = NAN, .lo = NAN, .hi = NAN, .p = NAN}
                        : on_paired_t(acc + best * ns, acc + i * ns, ns, 0.05);
-        p[i] = out[i].d.p;
     }
-    on_holm(p, nc, adj);
     for (int i = 0; i < nc && best >= 0; i++) {
-        out[i].p_holm = adj[i];
-        if (i == best) {
-            out[i].decision = ON_BEST;
-            continue;
+        if (!isfinite(mean[i])) continue;
+        double a = alpha_of ? alpha_of[i] : alpha, per = k > 1 ? a / (k - 1) : a;
+        int equivalent = k > 1;
+        for (int j = 0; j < nc; j++) {
+            if (j == i || !isfinite(mean[j])) continue;
+            int lo = i < j ? i : j, hi = i < j ? j : i;
+            double pa = adj[lo * nc - lo * (lo + 1) / 2 + (hi - lo - 1)]; /* pair (lo, hi) */
+            if (mean[j] > mean[i] && !isnan(pa) && !(pa >= out[i].p_adj)) out[i].p_adj = pa;
+            on_paired d = on_paired_t(acc + j * ns, acc + i * ns, ns, 2 * per); /* j - i */
+            /* d.hi = mean + t(one-sided per) * se: the bound on mu_j - mu_i */
+            if (d.n < 2 || !(d.hi < margin)) equivalent = 0;
         }
-        double a = alpha_of ? alpha_of[i] : alpha;
-        on_paired tost = on_paired_t(acc + best * ns, acc + i * ns, ns, 2 * a);
-        if (adj[i] <= a && out[i].d.mean > 0)
+        if (i == best)
+            out[i].decision = ON_BEST;
+        else if (out[i].p_adj < a)
             out[i].decision = ON_WORSE;
-        else if (tost.n >= 2 && tost.lo > -margin && tost.hi < margin)
+        else if (equivalent)
             out[i].decision = ON_EQUIVALENT;
     }
+    free(mean);
     free(p);
     free(adj);
     return best;

@@ -33,18 +33,21 @@ void on_holm(const double *p, int m, double *adj);
 enum { ON_UNDECIDED, ON_WORSE, ON_EQUIVALENT, ON_BEST };
 
 typedef struct on_compare {
-    on_paired d;   /* best - this class, per seed both have */
-    double p_holm; /* Holm-adjusted over the comparisons with the best */
-    int decision;  /* ON_* */
+    on_paired d;  /* best - this class, per seed both have */
+    double p_adj; /* the smallest Holm-adjusted (over all pairs of classes) paired p of a
+                     class above this one: "worse than the best" when below alpha */
+    int decision; /* ON_* */
 } on_compare;
 
 /* acc: nc x ns matrix (row = class, column = seed; NAN where a run is missing). The best
- * is the class of highest mean accuracy over its seeds (ties: the lower index). Each other
- * class is compared with it by the paired t-test over the seeds both have; the p-values
- * are Holm-adjusted over these comparisons. A class is ON_WORSE when its adjusted p is
- * below alpha, ON_EQUIVALENT when the (1 - 2 alpha) interval of the difference lies
- * within +-margin (two one-sided tests), else ON_UNDECIDED. Returns the best's index, or
- * -1 when no class has a run. */
+ * is the class of highest mean accuracy over its seeds (ties: the lower index); d is the
+ * paired difference best - class with its 95% interval. A class is ON_WORSE when the
+ * paired t-test with some class above it, Holm-adjusted over all pairs of classes, is
+ * below alpha; ON_EQUIVALENT when against every other class a one-sided bound at
+ * alpha / (k - 1) (k: classes run) keeps it within margin (multiple comparisons with the
+ * best, Hsu); else ON_UNDECIDED. The chance of any false "worse" claim is at most alpha,
+ * and so is that of any false "equivalent" one (verdict.c says why). Returns the best's
+ * index, or -1 when no class has a run. */
 int on_compare_with_best(const double *acc, int nc, int ns, double alpha, double margin,
                          on_compare *out);
 

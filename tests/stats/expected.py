@@ -56,3 +56,72 @@ t = m / (sd / mp.sqrt(3))
 q = quant(0.05, 2)
 print("contrast: mean %.12f t %.12f p %.12e lo %.12f hi %.12f" %
       (m, t, p_two(t, 2), m - q * sd / mp.sqrt(3), m + q * sd / mp.sqrt(3)))
+
+
+# The verdict, from its definition in verdict.c: "worse" when the paired t-test with some
+# class above, Holm-adjusted over all pairs, is below alpha; "equivalent" when for every
+# other class j the one-sided bound at alpha/(k-1) keeps mu_i - mu_j above -margin.
+def paired(x, y):
+    n = min(len(x), len(y))
+    d = [mp.mpf(a) - mp.mpf(b) for a, b in zip(x[:n], y[:n])]
+    m = sum(d) / n
+    sd = mp.sqrt(sum((v - m) ** 2 for v in d) / (n - 1))
+    return m, sd / mp.sqrt(n), n - 1
+
+
+def holm(ps):
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    adj, run = [0] * len(ps), 0
+    for r, i in enumerate(order):
+        run = max(run, (len(ps) - r) * ps[i])
+        adj[i] = min(1, run)
+    return adj
+
+
+def verdict(rows, alpha, margin):
+    k = len(rows)
+    means = [sum(map(mp.mpf, r)) / len(r) for r in rows]
+    best = max(range(k), key=lambda i: means[i])
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    ps = []
+    for i, j in pairs:
+        m, se, df = paired(rows[i], rows[j])
+        ps.append(p_two(m / se, df))
+    adj = dict(zip(pairs, holm(ps)))
+    out = []
+    for i in range(k):
+        per = mp.mpf(alpha) / (k - 1)
+        padj, equiv = None, True
+        for j in range(k):
+            if j == i:
+                continue
+            pa = adj[(min(i, j), max(i, j))]
+            if means[j] > means[i] and (padj is None or pa < padj):
+                padj = pa
+            m, se, df = paired(rows[j], rows[i])
+            if not (m + quant(2 * per, df) * se < margin):
+                equiv = False
+        dec = ("best" if i == best else "worse" if padj is not None and padj < alpha
+               else "equivalent" if equiv else "undecided")
+        out.append((dec, padj))
+    return out
+
+
+rows = [[0.900, 0.880, 0.890, 0.885, 0.895],
+        [0.880, 0.861, 0.869, 0.866, 0.874],
+        [0.899, 0.8795, 0.8905, 0.8850, 0.8945],
+        [0.899, 0.870, 0.887, 0.876, 0.894]]
+for a in [0.05, 0.05 * 6 / mp.pi ** 2]:
+    print("verdict alpha %.6f:" % a,
+          [(d, "%.8e" % p if p is not None else None) for d, p in verdict(rows, a, 0.005)])
+
+# The adaptive case: the best and class 3 get seeds 6..12 (1.4 points apart), the others
+# keep 5; pairs use the seeds both have; class 3's adjusted p at 8 and at 12 seeds.
+for n in [8, 12]:
+    r = [list(x) for x in rows]
+    for k in range(5, n):
+        r[0].append(0.89 + 0.001 * (k % 4))
+        r[3].append(r[0][k] - 0.014 - 0.0005 * (k % 2))
+    look = n - 5 + 1
+    print("adaptive %d seeds: class 3 %s, alpha at look %d: %.8e" %
+          (n, verdict(r, 0.05, 0.005)[3], look, 0.05 * 6 / (mp.pi ** 2 * look ** 2)))
