@@ -44,8 +44,14 @@ t0=$(now)
 t_mpi=$(secs "$t0" "$(now)")
 echo "study: --jobs 2" >&2
 t0=$(now)
-"$ordnet" "${study[@]}" --jobs 2 --threads 1 --out "$out/jobs" >"$out/jobs.log"
-t_jobs=$(secs "$t0" "$(now)")
+# each line stamped: the time after the last run is the report's (with speed.c's
+# interleaved speed measurement), a serial part done by one process
+"$ordnet" "${study[@]}" --jobs 2 --threads 1 --out "$out/jobs" |
+    while IFS= read -r line; do echo "$(now) $line"; done >"$out/jobs.log"
+t_end=$(now)
+t_jobs=$(secs "$t0" "$t_end")
+t_last=$(grep '^[0-9.]* \[' "$out/jobs.log" | tail -1 | cut -d' ' -f1)
+t_serial=$(secs "$t_last" "$t_end")
 echo "study: one process, 2 threads" >&2
 t0=$(now)
 "$ordnet" "${study[@]}" --threads 2 --out "$out/one" >"$out/one.log"
@@ -78,9 +84,10 @@ params=$("$ordnet" summary "$ref" | sed -n 's/^Trainable params: \([0-9,]*\).*/\
 
 # --- 3. the paper model ---
 /usr/bin/python3 - "$out" "$t_mpi" "$t_jobs" "$t_one" "$ips_mpi" "$ips_two" "$ips_one" \
-    "${params:-0}" "$b128" "$b8" <<'PY'
+    "${params:-0}" "$b128" "$b8" "$t_serial" <<'PY'
 import math, os, re, sqlite3, sys, time
-out, t_mpi, t_jobs, t_one, ips_mpi, ips_two, ips_one, params, b128, b8 = sys.argv[1:]
+out, t_mpi, t_jobs, t_one, ips_mpi, ips_two, ips_one, params, b128, b8, t_serial = sys.argv[1:]
+t_serial = float(t_serial)
 t_mpi, t_jobs, t_one = float(t_mpi), float(t_jobs), float(t_one)
 ips_mpi, ips_two, ips_one, params = float(ips_mpi), float(ips_two), float(ips_one), int(params)
 b128, b8 = float(b128), float(b8)
@@ -117,7 +124,7 @@ def study_wall(P):
     for r in sorted(runs, reverse=True):
         i = loads.index(min(loads)); loads[i] += r
     # rank 0 claims and stores every run, one transaction each, one after another
-    wall = max(max(loads) + 2 * t_commit, 2 * len(runs) * t_commit)
+    wall = max(max(loads) + 2 * t_commit, 2 * len(runs) * t_commit) + t_serial
     return wall, sum(runs) / (P * wall)
 
 def train_step(P, gbps, alpha, B=B):
@@ -146,6 +153,7 @@ print(f"| gradient bytes per step (allreduce) | {grad_bytes} ({params} parameter
 print(f"| messages: study | 2 per run (a 4-byte job out, a {result_bytes}-byte result back) |")
 print(f"| messages: training | 1 allreduce per step |")
 print(f"| SQLite commit on rank 0 | {t_commit*1e3:.2f} ms |")
+print(f"| the report after the last run (speed.c's speed measurement + files), one process | {t_serial:.1f} s |")
 print("\n## The paper model\n")
 print("| ranks | study wall | study efficiency |\n| --- | --- | --- |")
 for P in (2, 8, 64, 512):
