@@ -628,8 +628,9 @@ const char *on_model_last_error(const on_model *m) {
 
 int on_model_forward(on_model *m, const float *x, int n, int train) {
     m->last_err.msg[0] = 0;
-    if (!m->arena || n < 1 || n > m->batch)
-        return on_fail(&m->last_err, "forward of %d samples: the model is compiled for %d", n,
+    if (!m->arena) return on_fail(&m->last_err, "forward: the model is not compiled");
+    if (n < 1 || n > m->batch)
+        return on_fail(&m->last_err, "forward of %d samples: the model is compiled for 1 to %d", n,
                        m->batch);
     m->nodes[0].y = (float *)x; /* read only */
     m->n = n;

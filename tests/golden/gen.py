@@ -889,6 +889,8 @@ case("reshape_image", "input(4,3,2) reshape((4,-1))")
 case("permute_hwc", "input(4,3,2) permute((1,2,0))")
 case("permute_1d", "input(5,4) permute((1,0))")
 case("block_convnext_ln", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) conv2d(3,1)")
+case("block_convnext_ln_eval", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) "
+     "upsample2d(2) crop2d(1) zeropad2d((0,1,1,0)) conv2d(3,1)", "eval", n=3)
 case("layernorm_last", "input(4,3,5) layernorm")
 case("layernorm_channels", "input(4,3,5) layernorm(axis=0)")
 case("layernorm_rows", "input(4,3,5) layernorm(axis=1,eps=0.001)")
