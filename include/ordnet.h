@@ -14,7 +14,7 @@
  *     if (!m || on_model_compile(m, 64, &err)) { fprintf(stderr, "%s\n", err.msg); ... }
  *     on_model_init(m, 42);                        // PyTorch-style default init
  *     for (step = 0; ...) {
- *         on_model_forward(m, images, 64, 1);      // train mode
+ *         on_model_forward(m, images, 64, ON_TRAIN);
  *         float loss = on_model_loss(m, labels, 0.1f); // softmax cross-entropy
  *         on_model_zero_grad(m);
  *         on_model_backward(m);
@@ -33,7 +33,9 @@
  *
  * And ask which orders of its layers are the same function:
  *
- *     char *report = on_analyze_report(m, 0, 0, "bn,relu,maxpool,dropout(0.2)", 0, 0, &err);
+ *     on_analyze_opts o = on_analyze_defaults();
+ *     o.block = "bn,relu,maxpool,dropout(0.2)";
+ *     char *report = on_analyze(m, &o, &err);  // text; o.format = ON_FORMAT_JSON for JSON
  *
  * Shapes are per sample and channels first inside ordnet: (C,H,W) for images, (C,L) for
  * 1-D signals (stored as H = 1), (F) for flat features. The compact form writes input
@@ -81,6 +83,12 @@ typedef struct on_shape {
 size_t on_shape_size(on_shape s);
 /* Writes "(32,14,14)" style text into buf; returns buf. */
 char *on_shape_str(on_shape s, char *buf, size_t len);
+
+/* Names for the int flags of the calls below (0 and 1 still work). */
+enum { ON_EVAL = 0, ON_TRAIN = 1 };                 /* on_model_forward's train */
+enum { ON_FORMAT_TEXT = 0, ON_FORMAT_JSON = 1 };    /* on_model_summary, on_analyze_report */
+enum { ON_FOR_TRAINING = 0, ON_FOR_INFERENCE = 1 }; /* the analysis' and reorder's infer */
+enum { ON_WEIGHTS_AS_CONDITIONS = 0, ON_WEIGHTS_DECIDE = 1 }; /* the analysis' weights */
 
 /* Padding modes for convolution and pooling. */
 enum { ON_PAD_VALID = 0, ON_PAD_SAME = 1, ON_PAD_EXPLICIT = 2 };
@@ -184,7 +192,7 @@ const char *on_model_notes(const on_model *m);
 /* Append a line to the notes. */
 void on_model_add_note(on_model *m, const char *note);
 /* A Keras-like table of the layers (name, type, output shape, parameters, FLOPs, memory,
- * totals), or with json = 1 the object {"layers": [...], "total_params", ...}.
+ * totals), or with json = ON_FORMAT_JSON the object {"layers": [...], "total_params", ...}.
  * Returns a malloc'd string the caller frees, or NULL when out of memory. */
 char *on_model_summary(const on_model *m, int json);
 
@@ -227,7 +235,8 @@ int on_model_compile(on_model *m, int batch, on_error *err);
 void on_model_want_input_grad(on_model *m, int on);
 /* Default initialization (PyTorch's: uniform(+-1/sqrt(fan_in)), BN gamma 1 beta 0). */
 void on_model_init(on_model *m, uint64_t seed);
-/* Forward n <= batch samples laid out N,C,H,W. train: batch statistics, dropout on.
+/* Forward n <= batch samples laid out N,C,H,W. train (ON_TRAIN / ON_EVAL): batch
+ * statistics and dropout on, or running statistics and no dropout.
  * Each train-mode forward advances the dropout step counter. */
 int on_model_forward(on_model *m, const float *x, int n, int train);
 /* Why the last on_model_forward returned -1 (an embedding's token id out of range names
@@ -247,11 +256,7 @@ const float *on_model_input_grad(const on_model *m);
 void on_model_zero_grad(on_model *m);
 /* Set the dropout step counter (masks are a pure function of seed, step and index). */
 void on_model_set_step(on_model *m, uint64_t step);
-/* Per-layer timing: on (re)starts adding each node's forward and backward wall time;
- * off stops it. At inference a layer run inside a convolution's output loop counts as the
- * convolution. Compiling the model turns it off. */
-int on_model_profile(on_model *m, int on);
-int on_model_node_seconds(const on_model *m, int node, double *forward, double *backward);
+/* Per-layer timing (on_model_profile) and the machine's peaks: ordnet_bench.h. */
 
 /* --- optimizers (flat loops over the contiguous parameters) --------------------- */
 
@@ -342,13 +347,19 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
  * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
  * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
  * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
- * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
- * rank. Every process must call this with the same model, data, recipe and size. */
+ * each process's own (as PyTorch's DistributedDataParallel) unless sync_bn is set;
+ * dropout masks are drawn per rank. Every process must call this with the same model, data, recipe
+ * and size. */
 typedef struct on_train_dist {
     int rank, size;
     /* sum x[0..n) elementwise over the processes, in place; 0 on success */
     int (*allreduce)(void *ctx, float *x, size_t n);
     void *ctx;
+    /* NULL: BatchNorm's batch statistics are each process's own. Else BatchNorm uses the
+     * whole batch's (PyTorch's SyncBatchNorm): this sums n doubles over the processes in
+     * place, twice per BatchNorm layer and step; every process then needs a sample of
+     * every batch. */
+    int (*sync_bn)(void *ctx, double *x, size_t n);
 } on_train_dist;
 
 /* on_train, data-parallel when dist is not NULL (and dist->size > 1). */
@@ -376,8 +387,9 @@ typedef struct on_verdict {
 
 /* "exact", "exact-with-change", "conditional", "rounding", "approximate", "never". */
 const char *on_verdict_name(int kind);
-/* Do nodes i and i+1 of m commute? infer: 1 inference, 0 training. weights: 1 decides
- * weight-dependent properties from m's current weights, 0 states them as conditions. */
+/* Do nodes i and i+1 of m commute? infer: ON_FOR_INFERENCE or ON_FOR_TRAINING. weights:
+ * ON_WEIGHTS_DECIDE decides weight-dependent properties from m's current weights,
+ * ON_WEIGHTS_AS_CONDITIONS states them as conditions. */
 on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
 /* A new model: m with every run of reorderable layers in the cheapest order of its class
  * (infer = 0: exact swaps only, so it trains to bit-identical weights; infer = 1: also
@@ -393,6 +405,16 @@ on_model *on_reorder_cheapest(const on_model *m, int infer, int *changed, on_err
  * malloc'd. */
 char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int measure,
                         int json, on_error *err);
+/* The same with its inputs named: */
+typedef struct on_analyze_opts {
+    int infer;         /* ON_FOR_INFERENCE (the default) or ON_FOR_TRAINING */
+    int weights;       /* ON_WEIGHTS_AS_CONDITIONS (the default) or ON_WEIGHTS_DECIDE */
+    const char *block; /* NULL, or the layers to permute: "bn,relu,maxpool,dropout(0.2)" */
+    int measure;       /* 1: also time the cheapest order of each class */
+    int format;        /* ON_FORMAT_TEXT (the default) or ON_FORMAT_JSON */
+} on_analyze_opts;
+on_analyze_opts on_analyze_defaults(void);
+char *on_analyze(const on_model *m, const on_analyze_opts *o, on_error *err);
 
 /* --- checkpoints ----------------------------------------------------------------- */
 
@@ -479,9 +501,11 @@ int on_npz_save(const char *path, int n, const char *const *names, const on_arra
 
 /* A model from an ONNX file (opsets 7 to 18), with its weights, ready for eval-mode
  * forward: nodes become ordnet layers named after the nodes, initializers their weights.
- * An operator, attribute or opset ordnet cannot run is an error naming the node, its op
- * type and what is missing; a damaged file is an error, never a crash. A Softmax at the
- * output is dropped (ordnet models output logits) and a note says so (on_model_notes). */
+ * Every graph output is an output of the model (on_model_num_outputs ...), with its ONNX
+ * name and dimensions; the first is the last layer. An operator, attribute or opset ordnet
+ * cannot run is an error naming the node, its op type, the opset and what is missing; a
+ * damaged file is an error, never a crash. A Softmax at an output is dropped (ordnet
+ * models output logits) and a note says so (on_model_notes). */
 on_model *on_onnx_load(const char *path, on_error *err);
 /* The same from the bytes of a file in memory; label names the source in errors. */
 on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err);
@@ -494,9 +518,9 @@ typedef struct on_onnx_feed {
  * initializer that no feed names (or the first of them, when feeds name all); every other
  * input without an initializer must be fed and becomes a constant, as an initializer would
  * (a feed naming an input that has one replaces it). Without feeds, such an input is an
- * error naming it. *data_feed (may be NULL) gets the index of the feed naming the data
- * input, -1 when none; that feed's array also gives the input dimensions the file leaves
- * open. */
+ * error naming it. A feed with a NULL or empty name is the data's value. *data_feed (may be
+ * NULL) gets the index of the feed naming the data input (else of the unnamed one), -1 when
+ * none; that feed's array gives the input dimensions the file leaves open (a symbolic H, W). */
 on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
                              int *data_feed, on_error *err);
 on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
@@ -536,6 +560,8 @@ typedef struct on_study_cfg {
                            runs of the block's layers become the slots */
     const char *block;  /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
     const char *orders; /* NULL: every permutation; else "o1;o2;..." */
+    /* jobs: the CLI's --jobs (worker processes); on_study_run itself trains one run at a
+     * time (other executors: src/study/runner.h, docs/SCALE.md) */
     int seeds, epochs, limit, test_limit, jobs, threads;
     const char *data, *out;
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
@@ -545,6 +571,8 @@ typedef struct on_study_cfg {
                          (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
     int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
     int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
+    int seed_base;    /* seed s of the study trains with seed s + seed_base: another seed set
+                         (a separate study in the store); 0 by default */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
@@ -560,10 +588,6 @@ int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);
 int on_get_threads(void);
-/* This machine's single-precision FMA peak with `threads` threads (0 where unmeasurable),
- * and OpenBLAS sgemm on an n x n x n multiply, in GFLOP/s, measured now. */
-double on_measure_fma_gflops(int threads);
-double on_measure_sgemm_gflops(int n, int threads);
 
 #ifdef __cplusplus
 }

@@ -548,7 +548,10 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
                      .train = train,
                      .key = on_mix64(m->seed ^ name_hash(nd->name) ^ nd->a.seed),
                      .step = m->fstep,
-                     .threads = m->threads};
+                     .threads = m->threads,
+                     .sync = m->sync,
+                     .sync_ctx = m->sync_ctx,
+                     .sync_buf = m->sync_buf};
 }
 
 /* Can node j run sample by sample right after its producer? A one-input layer whose input

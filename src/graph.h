@@ -4,6 +4,7 @@
 #define ON_GRAPH_H
 
 #include "ops/op.h"
+#include "ordnet_bench.h" /* on_model_profile, defined in graph.c */
 
 #define ON_NAME_MAX 64
 
@@ -56,6 +57,10 @@ struct on_model {
     struct on_output *outs; /* outputs set by on_model_set_output (outputs.c); NULL: one */
     int nout;
     on_error last_err; /* why the last on_model_forward failed */
+    /* set by on_train_distributed with sync_bn (see on_call.sync) */
+    int (*sync)(void *ctx, double *x, size_t n);
+    void *sync_ctx;
+    double *sync_buf;
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

@@ -1,6 +1,6 @@
 /* machine.c - what this CPU can do, measured: the FMA peak and OpenBLAS sgemm on a large
  * square multiply. `ordnet bench` reports each layer against both, in the same run. */
-#include "ordnet.h"
+#include "ordnet_bench.h"
 
 #include <cblas.h>
 #include <stdlib.h>

@@ -471,6 +471,45 @@ static void test_new_layers(void) {
         on_model_free(m);
         on_model_free(m2);
     }
+    /* rows wider than resize.c's column table: nearest and linear against the formulas */
+    on_model *u = build("input(1500,1) upsample1d(2)", 1),
+             *v = build("input(1500,1) upsample1d(1.5,linear)", 1);
+    float *sig = malloc(sizeof(float) * 1500);
+    for (int i = 0; i < 1500; i++) sig[i] = frand();
+    int bad = !u || !v || on_model_forward(u, sig, 1, 0) || on_model_forward(v, sig, 1, 0);
+    for (int q = 0; !bad && q < 3000; q++) bad |= on_model_output(u)[q] != sig[q >> 1];
+    double worst = 0;
+    for (int q = 0; !bad && q < 2250; q++) {
+        /* PyTorch's float arithmetic for the source position */
+        float src = (float)(1.0 / 1.5) * ((float)q + 0.5f) - 0.5f;
+        src = src < 0 ? 0 : src;
+        int i0 = (int)src, i1 = i0 < 1499 ? i0 + 1 : i0;
+        double l = src - (float)i0, want = (1 - l) * sig[i0] + l * sig[i1];
+        worst = fmax(worst, fabs(on_model_output(v)[q] - want));
+    }
+    CHECK(!bad && worst < 1e-5, "long rows: nearest exact, linear within %g", worst);
+    free(sig);
+    on_model_free(u);
+    on_model_free(v);
+    /* global max-pool: the first largest element gets the gradient; NaN wins */
+    on_model *g = build("input(2,3,2) global_maxpool", 1);
+    if (g) {
+        on_model_want_input_grad(g, 1);
+        on_error e;
+        on_model_compile(g, 1, &e);
+    }
+    float gx[12] = {1, 3, 3, 0, -1, 2, /* channel 1: */ 0, NAN, 5, NAN, 1, 2}, gdy[2] = {1, 1};
+    CHECK(g && !on_model_forward(g, gx, 1, 1), "global max-pool forward");
+    if (g) {
+        const float *y = on_model_output(g);
+        on_model_set_output_grad(g, gdy);
+        on_model_backward(g);
+        const float *dx = on_model_input_grad(g);
+        CHECK(y[0] == 3 && isnan(y[1]), "global max-pool values %g %g", y[0], y[1]);
+        CHECK(dx[1] == 1 && dx[2] == 0 && dx[7] == 1 && dx[9] == 0,
+              "the first largest (and the first NaN) gets the gradient");
+    }
+    on_model_free(g);
     /* token ids: whole numbers in [0, vocab) */
     on_model *m = build("input(4) embedding(10,3)", 2);
     float ok[8] = {0, 9, 3, 3, 1, 2, 5, 0}, big[8] = {0, 9, 3, 3, 1, 12, 5, 0};

@@ -403,7 +403,37 @@ static void check_block_classes(void) {
                  infer ? "inference" : "training");
         CHECK(r && strstr(r, want), "default block: want '%s'", want);
         free(r);
+        /* an upsampling commutes with both, bn and relu do not: 4 classes in training (bn
+         * also moves across it at inference, up to rounding: 2) */
+        r = on_analyze_report(NULL, infer, 0, "bn,relu,upsample2d(2)", 0, 0, &err);
+        snprintf(want, sizeof want, "6 orders -> %d %s classes", infer ? 2 : 4,
+                 infer ? "inference" : "training");
+        CHECK(r && strstr(r, want), "upsampling block: want '%s'", want);
+        free(r);
     }
+}
+
+/* A MobileNet block (depthwise conv, BN, ReLU6, pointwise conv) and a transposed conv: the
+ * analyzer treats them as linear maps (runs end there, BatchNorm after them folds), and
+ * --block permutes a block placed after the depthwise conv. */
+static void check_depthwise_report(void) {
+    on_error err;
+    on_model *m = on_model_from_spec("input(16,16,8) conv2d(8,3,padding=1,groups=8) bn relu6 "
+                                     "conv2d(16,1) conv2d_transpose(4,2,stride=2) bn relu",
+                                     &err);
+    CHECK(m != NULL, "depthwise model: %s", m ? "" : err.msg);
+    if (!m) return;
+    for (int infer = 0; infer < 2; infer++) {
+        char *r = on_analyze_report(m, infer, 0, NULL, 0, 0, &err);
+        CHECK(r && strstr(r, "conv2d_transpose") && strstr(r, "groups=8"),
+              "depthwise model report (%s): %s", infer ? "inference" : "training", r ? r : err.msg);
+        free(r);
+        r = on_analyze_report(m, infer, 0, "bn,relu6,maxpool", 0, 0, &err);
+        CHECK(r && strstr(r, "6 orders ->") && strstr(r, "groups=8"),
+              "depthwise block report (%s): %s", infer ? "inference" : "training", r ? r : err.msg);
+        free(r);
+    }
+    on_model_free(m);
 }
 
 int main(void) {
@@ -422,6 +452,7 @@ int main(void) {
     printf("exact pairs: input gradients bit-identical in %d of %d\n", bit_exact_grads,
            exact_grads);
     check_block_classes();
+    check_depthwise_report();
     check_training_classes();
     check_reorder();
     return check_done();

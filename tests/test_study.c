@@ -222,6 +222,36 @@ static void test_adaptive(void) {
     free(md);
 }
 
+/* The test loss of the first run in results.json, and the study's key. */
+static double first_loss(char *key, size_t len) {
+    char *js = slurp("results.json");
+    cJSON *j = cJSON_Parse(js);
+    cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "runs"), 0);
+    double loss = num(r0, "test_loss");
+    const char *k = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "study"), "study"));
+    snprintf(key, len, "%s", k ? k : "");
+    cJSON_Delete(j);
+    free(js);
+    return loss;
+}
+
+/* --seed-base: another seed set is another study in the same store, with other runs. */
+static void test_seed_base(void) {
+    on_error err;
+    on_study_cfg c = tiny();
+    char key0[64], key1[64];
+    double loss0 = first_loss(key0, sizeof key0);
+    c.seeds = 1;
+    c.seed_base = 100;
+    c.speed_rounds = -1;
+    int rc = on_study_run(&c, &err);
+    double loss1 = first_loss(key1, sizeof key1);
+    CHECK(!rc && count_rows() == 6, "seeds 101: 2 more runs beside the 4 (%d)", count_rows());
+    CHECK(strcmp(key0, key1) && loss0 != loss1, "another study (%s, %s), other numbers (%g, %g)",
+          key0, key1, loss0, loss1);
+}
+
 /* The CLI in a fresh process (OpenMP's threads do not survive a fork of this one). */
 static pid_t spawn_cli(int jobs) {
     pid_t pid = fork();
@@ -334,6 +364,7 @@ int main(void) {
     snprintf(out, sizeof out, "/tmp/ordnet-study-%d", (int)getpid());
     test_stats();
     test_run_and_resume();
+    test_seed_base();
     test_kill();
     test_adaptive();
     test_bench();

@@ -2,6 +2,7 @@
  * memory, and each layer's time and GFLOP/s against this CPU's FMA peak and OpenBLAS
  * sgemm, all measured in the same run. Synthetic data: the data pipeline is not timed. */
 #include "cli.h"
+#include "ordnet_bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>

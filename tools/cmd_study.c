@@ -65,6 +65,8 @@ static int run(args *a) {
             c.jobs = (int)opt_num(a, 1, 64);
         else if (is_opt(a, "--threads"))
             c.threads = (int)opt_num(a, 1, 1024);
+        else if (is_opt(a, "--seed-base"))
+            c.seed_base = (int)opt_num(a, 0, 1e9);
         else if (is_opt(a, "--budget")) {
             const char *v = opt_value(a);
             if (v && parse_duration(v, &c.budget)) {
@@ -102,18 +104,21 @@ static int run(args *a) {
         fprintf(stderr, "ordnet study: --jobs under mpirun: the ranks are the workers (-np)\n");
         return 2;
     }
+    if (mpi && c.budget > 0) { /* the adaptive rounds run in one process */
+        fprintf(stderr,
+                "ordnet study: --budget (adaptive seeds) runs in one process, not under mpirun\n");
+        return 2;
+    }
     if (c.jobs > 1 && !c.threads)
         c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
     c.log = json || rank ? NULL : print_line;
     on_error err;
-    int rc = mpi          ? exec_mpi_study(&c, &err)
-             : c.jobs > 1 ? study_jobs(&c, &err)
-                          : on_study_run(&c, &err);
+    int rc = mpi            ? exec_mpi_study(&c, &err)
+             : c.budget > 0 ? on_study_adaptive(&c, &err)
+             : c.jobs > 1   ? study_jobs(&c, &err)
+                            : on_study_run(&c, &err);
     if (rc) {
-    }
-
-    if (c.budget > 0 ? on_study_adaptive(&c, &err) : on_study_run(&c, &err)) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
     }
@@ -151,6 +156,7 @@ const command cmd_study = {
     "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
     "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
     "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+    "  --seed-base N          seeds N+1, N+2, ...: another set of seeds (a separate study)\n"
     "  --budget TIME          then more seeds for the classes not yet decided against the\n"
     "                         best, until decided or TIME (600, 90s, 10m, 1h) is spent\n"
     "  --json                 no progress lines; print results.json at the end\n"

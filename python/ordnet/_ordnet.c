@@ -61,7 +61,7 @@ static PyObject *shape_tuple(on_shape s) {
 }
 
 static PyObject *model_summary(ModelObject *o, PyObject *Py_UNUSED(a)) {
-    return take_str(on_model_summary(o->m, 1));
+    return take_str(on_model_summary(o->m, ON_FORMAT_JSON));
 }
 
 static PyObject *model_to_spec(ModelObject *o, PyObject *Py_UNUSED(a)) {
@@ -70,14 +70,14 @@ static PyObject *model_to_spec(ModelObject *o, PyObject *Py_UNUSED(a)) {
 
 static PyObject *model_analyze(ModelObject *o, PyObject *args, PyObject *kw) {
     static char *kws[] = {"infer", "weights", "block", "measure", NULL};
-    int infer = 1, weights = 0, measure = 0;
-    const char *block = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ppzp", kws, &infer, &weights, &block, &measure))
+    on_analyze_opts a = on_analyze_defaults();
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ppzp", kws, &a.infer, &a.weights, &a.block,
+                                     &a.measure))
         return NULL;
+    a.format = ON_FORMAT_JSON;
     on_error err = {{0}};
-    char *r;
     PyThreadState *ts = PyEval_SaveThread();
-    r = on_analyze_report(o->m, infer, weights, block, measure, 1, &err);
+    char *r = on_analyze(o->m, &a, &err);
     PyEval_RestoreThread(ts);
     if (!r) return fail(&err);
     return take_str(r);
@@ -104,17 +104,21 @@ static PyObject *model_run(ModelObject *o, PyObject *args, PyObject *kw) {
                                                          NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
     if (!x) return NULL;
     on_shape is = on_model_node_shape(o->m, 0), os = on_model_output_shape(o->m);
-    int want[3] = {is.c, is.rank == 3 ? is.h : is.w, is.w}, nd = PyArray_NDIM(x), one = 0;
-    one = nd == is.rank;
+    int want[3] = {is.c, is.rank == 3 ? is.h : is.w, is.w}, nd = PyArray_NDIM(x);
+    int one = nd == is.rank;
     int ok = nd == is.rank || nd == is.rank + 1;
     for (int i = 0; ok && i < is.rank; i++) ok = PyArray_DIM(x, nd - is.rank + i) == want[i];
     if (!ok) {
-        char s[64];
+        char s[64], got[160] = "(";
+        for (int i = 0; i < nd && strlen(got) < sizeof got - 24; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%ld", i ? "," : "",
+                     (long)PyArray_DIM(x, i));
+        strcat(got, ")");
         Py_DECREF(x);
         return PyErr_Format(OrdnetError,
-                            "run: the model takes float32 arrays (N,%s (channels first) or one "
-                            "sample %s; got an array of %d dimensions",
-                            on_shape_str(is, s, sizeof s) + 1, s, nd);
+                            "run: the model takes (N,%s (channels first) or one sample %s; got "
+                            "an array of shape %s",
+                            on_shape_str(is, s, sizeof s) + 1, s, got);
     }
     npy_intp n = one ? 1 : PyArray_DIM(x, 0);
     if (n > INT32_MAX) {
@@ -150,7 +154,7 @@ static PyObject *model_run(ModelObject *o, PyObject *args, PyObject *kw) {
                 }
             in = buf;
         }
-        if (on_model_forward(o->m, in, k, 0)) {
+        if (on_model_forward(o->m, in, k, ON_EVAL)) {
             snprintf(err.msg, sizeof err.msg, "run: forward failed on samples %ld..%ld", (long)i0,
                      (long)(i0 + k - 1));
             rc = -1;

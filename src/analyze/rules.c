@@ -556,19 +556,20 @@ static on_verdict move_other(const role *m, const role *o) {
         return verdict(ON_NEVER, NULL, NULL,
                        "'%s' changes the values whose statistics train-mode '%s' takes", mn, on);
     }
-    if (o->kind == R_DROP_TRAIN && (o->v->op->props & ON_PROP_PER_CHANNEL)) {
-        /* spatial dropout draws one factor per (sample, channel): a move within channels
-         * meets the same factors in both orders */
-        if (has(m, ON_PROP_COPIES))
-            return verdict(ON_EXACT, NULL, NULL,
-                           "'%s' draws one factor per channel, and '%s' only copies values within "
-                           "their channel (or adds zeros, which stay 0)",
-                           on, mn);
+    if (o->kind == R_DROP_TRAIN && has(o, ON_PROP_PER_CHANNEL)) {
+        /* one draw per (sample, channel): x -> m_c x + n_c, a per-channel affine map */
         if (has(m, ON_PROP_CONVEX))
             return verdict(ON_ROUNDING, NULL, NULL,
-                           "'%s' draws one factor per channel, and '%s' takes weighted means "
-                           "within a channel: the same factor scales the mean or its terms",
-                           on, mn);
+                           "'%s' takes weighted means within a channel, and '%s' draws one "
+                           "affine map per channel: equal up to rounding",
+                           mn, on);
+        if (!has(m, ON_PROP_ZERO_FILL) ||
+            has(o, ON_PROP_ZERO_FIXED | ON_PROP_MONO_UP | ON_PROP_POS_HOMOG))
+            return verdict(ON_EXACT, NULL, NULL,
+                           "'%s' only copies values within a channel (and adds zeros that stay "
+                           "+0), and '%s' draws one factor per channel: the same draw reaches "
+                           "every copy",
+                           mn, on);
     }
     if (o->kind == R_DROP_TRAIN)
         return verdict(ON_NEVER, NULL, NULL,
@@ -797,7 +798,7 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
                            "ways: the same values (an average summed in another order; on ties "
                            "the gradient may reach another of the tied elements)",
                            r->v->name, o->v->name);
-        if (o->kind == R_DROP_TRAIN && (o->v->op->props & ON_PROP_PER_CHANNEL) &&
+        if (o->kind == R_DROP_TRAIN && has(o, ON_PROP_PER_CHANNEL) &&
             (r->p & ON_PROP_KEEPS_CHANNELS))
             return verdict(ON_EXACT, NULL, NULL,
                            "'%s' keeps each channel's values in that channel, and '%s' draws one "

@@ -347,11 +347,11 @@ static int layer(ex *e, int i, const char *const *xin) {
     } else if (nd->op->props & ON_PROP_POOL) {
         int mn = nd->op->pool_kind == ON_POOL_MIN, avg = nd->op->pool_kind == ON_POOL_AVG;
         if (mn) N("Neg", t1, t1, x);
-        N(avg ? "AveragePool" : "MaxPool", mn ? t2 : y, mn ? t2 : y, mn ? t1 : x);
+        N(avg ? "AveragePool" : "MaxPool", y, mn ? t2 : y, mn ? t1 : x); /* the layer's name */
         if (window_attrs(e, n, nd, xs, 0)) return -1;
         attr_i(e, n, "ceil_mode", nd->a.ceil_mode);
         if (avg) attr_i(e, n, "count_include_pad", nd->a.count_include_pad);
-        if (mn) N("Neg", y, y, t2);
+        if (mn) N("Neg", t3, y, t2);
     } else if (IS("global_avgpool")) {
         N("GlobalAveragePool", y, t1, x);
         N("Flatten", t2, y, t1); /* ordnet's result is (N, C), ONNX's (N, C, 1, 1) */

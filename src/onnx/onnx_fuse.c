@@ -9,6 +9,7 @@
  *   softsign    x / (1 + Abs(x)) (PyTorch, any opset)
  * and write a dense layer as MatMul followed by Add of the bias (tf2onnx, PyTorch on
  * x @ W + b). An input normalization (x - mean) / std is Sub then Div (or Mul by 1/std).
+ * Min-pooling is Neg, MaxPool, Neg (as ordnet exports it).
  * Each pattern is taken only when its inner values are read by nothing else, so removing
  * the inner nodes cannot change any other result.
  */
@@ -207,6 +208,21 @@ static void match_normalize(ox_ctx *cx) {
     cx->plan[cx->v[o].reader].normalize = 1;
 }
 
+/* Neg(MaxPool(Neg(x))), ordnet's export of min-pooling: min over the window is exactly
+ * -max(-x) (and the padding, -inf for MaxPool, is +inf for the min). */
+static void match_minpool(ox_ctx *cx, int neg2) {
+    const Onnx__NodeProto *n = cx->g->node[neg2];
+    int p = n->n_input == 1 ? ox_in(cx, n, 0) : -1;
+    const Onnx__NodeProto *mp = inner(cx, p) ? producer(cx, p, "MaxPool") : NULL;
+    if (!mp || mp->n_input != 1 || mp->n_output != 1) return;
+    int q = ox_in(cx, mp, 0);
+    const Onnx__NodeProto *neg1 = inner(cx, q) ? producer(cx, q, "Neg") : NULL;
+    if (!neg1 || neg1->n_input != 1) return;
+    cx->plan[neg2].pass = 1;
+    cx->plan[cx->v[p].producer].minpool = 1;
+    cx->plan[cx->v[q].producer].pass = 1;
+}
+
 void ox_find_patterns(ox_ctx *cx) {
     match_normalize(cx);
     /* roots are visited last first, so a product nested in a larger one is not taken alone */
@@ -216,5 +232,6 @@ void ox_find_patterns(ox_ctx *cx) {
         if (!strcmp(n->op_type, "Mul")) match_activation(cx, k);
         if (!strcmp(n->op_type, "MatMul")) match_matmul_add(cx, k);
         if (!strcmp(n->op_type, "Div")) match_softsign(cx, k);
+        if (!strcmp(n->op_type, "Neg")) match_minpool(cx, k);
     }
 }

@@ -602,7 +602,11 @@ static int op_pool(ox_ctx *cx, int k) {
     a.ceil_mode = ceil_mode != 0;
     a.count_include_pad = cip != 0 || x->padded; /* the Pad's zeros are real elements */
     char name[16];
-    snprintf(name, sizeof name, "%spool%s", avg ? "avg" : "max", dims == 2 ? "2d" : "1d");
+    snprintf(name, sizeof name, "%spool%s",
+             avg                   ? "avg"
+             : cx->plan[k].minpool ? "min"
+                                   : "max",
+             dims == 2 ? "2d" : "1d");
     return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
 }
 
@@ -754,7 +758,7 @@ static int op_reshape(ox_ctx *cx, int k) {
             bad = infer >= 0;
             infer = (int)i;
         } else if (i > 0) {
-            bad = v < 1 || v > per;
+            bad = v < 1 || v > per || prod > per / v; /* no overflow: prod <= per */
             prod *= bad ? 1 : v;
         } else {
             bad = v != OX_BATCH;
@@ -1064,12 +1068,16 @@ static int op_softmax(ox_ctx *cx, int k) {
         return node_fail(cx, k,
                          "Softmax is supported only as the model's output (ordnet drops it "
                          "there and outputs logits)");
-    if (x->orank != 2 || (axis != 1 && axis != -1))
+    /* over the classes of (N, classes), also written (N, classes, 1, 1) after a global pooling
+     * (axis 1: before opset 13 the softmax of the flattened (N, classes*1*1), from 13 over
+     * axis 1 at each of the one pixel: the same) */
+    if (shape_of(cx, x).rank != 1 ||
+        (axis != 1 && axis != 1 - x->orank && (x->orank != 2 || axis != -1)))
         return node_fail(cx, k,
                          "Softmax over axis %lld of a %d-D tensor: only over the classes of "
                          "(N, classes)",
                          (long long)axis, x->orank);
-    alias(cx, k, x, 2);
+    alias(cx, k, x, x->orank);
     char note[400], lab[256];
     ox_node_label(cx->g->node[k], k, lab, sizeof lab);
     snprintf(note, sizeof note,
@@ -1367,6 +1375,8 @@ static int graph_inputs(ox_ctx *cx) {
     if (first < 0) return fail(cx, "the graph has no input without an initializer");
     if (data < 0) data = first;
     cx->data_feed = feed_of(cx, g->input[data]->name);
+    for (int i = 0; cx->data_feed < 0 && i < cx->nfeeds; i++) /* an unnamed feed: the data */
+        if (!cx->feeds[i].name || !*cx->feeds[i].name) cx->data_feed = i;
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = g->input[i]->name;
         if (ox_find(cx, name) >= 0 && (int)i != data) continue;
@@ -1571,6 +1581,12 @@ static int run_nodes(ox_ctx *cx) {
             if (op_normalize(cx, k)) return -1;
             continue;
         }
+        if (p->pass) { /* a Neg of min-pooling's Neg, MaxPool, Neg */
+            ox_value *x;
+            if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x)) return -1;
+            alias(cx, k, x, x->orank);
+            continue;
+        }
         size_t i = 0;
         while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, n->op_type)) i++;
         if (i == sizeof ops / sizeof ops[0])
@@ -1590,37 +1606,53 @@ static int make_outputs(ox_ctx *cx) {
     on_error e;
     int first = ox_find(cx, g->output[0]->name);
     if (cx->v[first].node != cx->m->nn - 1 || cx->m->nn == 1) {
-        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL, "output", &e) <
-            0)
+        int taken = 0; /* a layer called "output" already: ordnet names the identity */
+        for (int i = 0; i < cx->m->nn; i++) taken |= !strcmp(cx->m->nodes[i].name, "output");
+        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL,
+                            taken ? NULL : "output", &e) < 0)
             return fail(cx, "%s", e.msg);
         cx->v[first].node = cx->m->nn - 1;
     }
     for (size_t k = 0; k < g->n_output; k++) {
         const ox_value *x = &cx->v[ox_find(cx, g->output[k]->name)];
-        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], want = 1;
+        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS];
         int r = onnx_dims(cx, x, own), nd = r;
-        for (int i = 1; i < r; i++) want *= own[i];
         memcpy(d, own, sizeof d);
         const Onnx__TypeProto *t = g->output[k]->type;
         const Onnx__TensorShapeProto *sh =
             t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type
                 ? t->tensor_type->shape
                 : NULL;
-        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS) {
-            int64_t have = 1;
+        /* declared dims are taken only as ordnet's shape with 1s added or removed after it
+         * (what the ONNX rank tracking may not know, e.g. a model that ends in Unsqueeze
+         * of an unknown rank): a file's wrong declaration must not reorder values */
+        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS &&
+            shape_of(cx, x).rank <= (int)sh->n_dim - 1) {
+            ox_value t = *x;
+            t.orank = (int)sh->n_dim;
+            onnx_dims(cx, &t, d);
+            int same = 1;
             for (size_t i = 1; i < sh->n_dim; i++) {
                 const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
-                int known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-                d[i] = known && dm->dim_value > 0 && dm->dim_value < (1 << 28) ? dm->dim_value : 0;
-                have *= d[i];
+                same &= dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                        dm->dim_value == d[i];
             }
-            if (have == want)
+            if (same)
                 nd = (int)sh->n_dim;
             else
                 memcpy(d, own, sizeof d);
         }
         if (on_model_set_output(cx->m, (int)k, x->node, g->output[k]->name, nd - 1, d + 1, &e))
             return fail(cx, "output '%.100s': %s", g->output[k]->name, e.msg);
+    }
+    if (g->n_output > 1) {
+        char note[400];
+        int l = snprintf(note, sizeof note, "%zu outputs:", g->n_output);
+        for (size_t k = 0; k < g->n_output && l > 0 && l < (int)sizeof note; k++)
+            l += snprintf(note + l, sizeof note - (size_t)l, "%s '%.60s' (layer '%s')",
+                          k ? "," : "", g->output[k]->name,
+                          on_model_node_name(cx->m, on_model_output_node(cx->m, (int)k)));
+        on_model_add_note(cx->m, note);
     }
     return 0;
 }

@@ -243,12 +243,12 @@ static void ct_backward(const on_call *c) {
                 }
             }
             if (a->bias)
-                for (int f = 0; f < t.F; f++) {
-                    float s = 0;
+                for (int f = 0; f < t.F; f++) { /* the output planes are large: in double */
+                    double s = 0;
                     const float *d = dy + PQ * f;
 #pragma omp simd reduction(+ : s)
                     for (size_t j = 0; j < PQ; j++) s += d[j];
-                    db[f] += s;
+                    db[f] += (float)s;
                 }
         }
 #pragma omp barrier

@@ -102,6 +102,12 @@ typedef struct on_call {
      * this batch (from the producer's epilogue). */
     int stats_ready;
     int threads;
+    /* Data-parallel training with synchronized BatchNorm (on_train_dist.sync_bn): sums n
+     * doubles over the processes, in place; sync_buf holds 3 doubles per channel of the
+     * widest BatchNorm. NULL: each process's own batch statistics. */
+    int (*sync)(void *ctx, double *x, size_t n);
+    void *sync_ctx;
+    double *sync_buf;
 } on_call;
 
 struct on_op {

@@ -56,7 +56,7 @@ static int extreme(const float *x, int W, win w, float sign) {
     for (int i = w.y0; i < w.y1; i++)
         for (int j = w.x0; j < w.x1; j++) {
             float v = sign * x[i * W + j];
-            if (v > bv || isnan(v)) {
+            if (v > bv || (isnan(v) && !isnan(bv))) { /* the first NaN, as max4_pos */
                 bv = v;
                 best = i * W + j;
             }

@@ -78,6 +78,10 @@ static tap tap_of(const on_attrs *a, int dst, int in, int out, float scale) {
     return t;
 }
 
+/* The column taps of an output row, computed once per call for rows up to COLS_MAX wide
+ * (else per element). */
+enum { COLS_MAX = 2048 };
+
 /* x (N,C,H,W) -> y (N,C,P,Q); backward: dx = the transposed map of dy. */
 static void resize_run(const on_call *c, int backward) {
     const on_attrs *a = c->a;
@@ -86,34 +90,40 @@ static void resize_run(const on_call *c, int backward) {
     size_t hw = (size_t)H * W, pq = (size_t)P * Q;
     float sh = c->xs.rank == 3 ? a->scale_h : 1.0f;
     if (backward && !c->dx) return;
+    tap cols[COLS_MAX];
+    int table = Q <= COLS_MAX;
+    for (int q = 0; table && q < Q; q++) cols[q] = tap_of(a, q, W, Q, a->scale_w);
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * pq > ON_PAR_MIN)
     for (long pl = 0; pl < planes; pl++) {
         if (backward) memset(c->dx + pl * hw, 0, sizeof(float) * hw);
         for (int p = 0; p < P; p++) {
             tap r = tap_of(a, p, H, P, sh);
-            for (int q = 0; q < Q; q++) {
-                tap t = tap_of(a, q, W, Q, a->scale_w);
-                size_t o = pl * pq + (size_t)p * Q + q;
-                size_t i00 = pl * hw + (size_t)r.i0 * W, i10 = pl * hw + (size_t)r.i1 * W;
-                if (a->mode == ON_RESIZE_NEAREST) {
+            size_t o = pl * pq + (size_t)p * Q;
+            size_t i0 = pl * hw + (size_t)r.i0 * W, i1 = pl * hw + (size_t)r.i1 * W;
+            if (a->mode == ON_RESIZE_NEAREST) {
+                for (int q = 0; q < Q; q++) {
+                    int k = table ? cols[q].i0 : tap_of(a, q, W, Q, a->scale_w).i0;
                     if (backward)
-                        c->dx[i00 + t.i0] += c->dy[o];
+                        c->dx[i0 + k] += c->dy[o + q];
                     else
-                        c->y[o] = c->x[i00 + t.i0];
-                    continue;
+                        c->y[o + q] = c->x[i0 + k];
                 }
+                continue;
+            }
+            for (int q = 0; q < Q; q++) {
+                tap t = table ? cols[q] : tap_of(a, q, W, Q, a->scale_w);
                 float w00 = (1 - r.l) * (1 - t.l), w01 = (1 - r.l) * t.l;
                 float w10 = r.l * (1 - t.l), w11 = r.l * t.l;
                 if (backward) {
-                    float d = c->dy[o];
-                    c->dx[i00 + t.i0] += w00 * d;
-                    c->dx[i00 + t.i1] += w01 * d;
-                    c->dx[i10 + t.i0] += w10 * d;
-                    c->dx[i10 + t.i1] += w11 * d;
+                    float d = c->dy[o + q];
+                    c->dx[i0 + t.i0] += w00 * d;
+                    c->dx[i0 + t.i1] += w01 * d;
+                    c->dx[i1 + t.i0] += w10 * d;
+                    c->dx[i1 + t.i1] += w11 * d;
                 } else {
                     const float *x = c->x;
-                    c->y[o] = w00 * x[i00 + t.i0] + w01 * x[i00 + t.i1] + w10 * x[i10 + t.i0] +
-                              w11 * x[i10 + t.i1];
+                    c->y[o + q] = w00 * x[i0 + t.i0] + w01 * x[i0 + t.i1] + w10 * x[i1 + t.i0] +
+                                  w11 * x[i1 + t.i1];
                 }
             }
         }

@@ -143,7 +143,10 @@ int on_study_open(on_study_plan *p, const char *owner, int *pending, on_error *e
 }
 
 void on_study_set_stale(on_study_plan *p, double seconds) {
+    pthread_mutex_lock(&p->mu);
     p->stale = seconds;
+    pthread_cond_signal(&p->cv); /* the heartbeat takes the new period now */
+    pthread_mutex_unlock(&p->mu);
 }
 
 void on_study_store_close(on_study_plan *p) {

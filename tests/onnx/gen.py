@@ -330,22 +330,8 @@ def bad_cases():
 
 
 def check_export(ordnet):
-    """ordnet export of every model must pass onnx.checker with shape inference, and keep
-    the input and output shapes."""
-    names = sorted(f[:-5] for f in os.listdir(OUT) if f.endswith(".onnx") and not f.startswith("bad_"))
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            dst = os.path.join(tmp, name + ".onnx")
-            subprocess.run([ordnet, "export", os.path.join(OUT, name + ".onnx"), "-o", dst], check=True,
-                           stdout=subprocess.DEVNULL)
-            m = onnx.load(dst)
-            onnx.checker.check_model(m, full_check=True)
-            inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-            out = inferred.graph.output[0].type.tensor_type.shape.dim
-            y = np.load(os.path.join(OUT, name + ".y.npy"))
-            dims = [d.dim_value for d in out][1:]
-            assert dims == list(y.shape[1:]), (name, dims, y.shape)
-            print(f"export {name}: onnx.checker ok, output (N, {', '.join(map(str, dims))})")
+    """ordnet export of every model must pass onnx.checker (check_export.py, also in ctest)."""
+    subprocess.run([sys.executable, os.path.join(HERE, "check_export.py"), ordnet], check=True)
 
 
 
@@ -514,6 +500,11 @@ def opset_cases(gen):
                                                       keepdims=0),
                                      helper.make_node("Unsqueeze", ["m"], ["y"], name="unsq", axes=[2, 3])],
              [], x, y, 11)
+        # Softmax over axis 1 of (N,C,1,1) after GlobalAveragePool (opset 11: coerced to 2-D)
+        y = torch.softmax(x.mean([2, 3], keepdim=True), 1)
+        hand("hand_softmax4d_op11", [helper.make_node("GlobalAveragePool", ["input"], ["g"], name="gap"),
+                                     helper.make_node("Softmax", ["g"], ["y"], name="softmax", axis=1)],
+             [], x, y, 11)
         # a graph input without an initializer besides the data: refused unless fed
         y = F.conv2d(x, w)
         ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape)),
@@ -521,6 +512,10 @@ def opset_cases(gen):
         hand("feed_conv", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv")], [], x, y, 13,
              inputs=ins)
         np.save(os.path.join(OUT, "feed_conv.w.npy"), w.numpy().astype(np.float32))
+        # input dimensions left open (N, 3, H, W): taken from the data given
+        ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])]
+        hand("feed_dyn", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+             [tensor("w", w.numpy())], x, F.conv2d(x, w, padding=1), 13, inputs=ins, out_shape=["N", 4, "H", "W"])
 
 class SqueezeExcite(nn.Module):
     """torchvision's SqueezeExcitation after a conv: x * sigmoid(fc2(relu(fc1(gap(x))))) with

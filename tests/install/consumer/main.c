@@ -11,7 +11,8 @@ int main(void) {
         return 1;
     }
     on_error err;
-    on_model *m = on_model_from_spec("input(8,8,1) conv2d(4,3) relu maxpool flatten dense(3)", &err);
+    on_model *m =
+        on_model_from_spec("input(8,8,1) conv2d(4,3) relu maxpool flatten dense(3)", &err);
     if (!m || on_model_compile(m, 2, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         on_model_free(m);

@@ -1,0 +1,55 @@
+/* test_public_api.c - the public headers as a user sees them: ordnet_bench.h stands alone,
+ * the named flags mean what the calls' 0/1 meant, and on_analyze is on_analyze_report with
+ * its inputs named. */
+#include "ordnet_bench.h" /* first: it must bring ordnet.h itself */
+
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int main(void) {
+    CHECK(ON_TRAIN == 1 && ON_EVAL == 0 && ON_FORMAT_JSON == 1 && ON_FOR_INFERENCE == 1 &&
+              ON_WEIGHTS_DECIDE == 1,
+          "the named flags are the old 1s");
+    on_error err;
+    on_model *m =
+        on_model_from_spec("input(8,8,1) conv2d(4,3) bn relu maxpool flatten dense(2)", &err);
+    CHECK(m != NULL, "from_spec: %s", err.msg);
+    if (!m) return check_done();
+    on_model_init(m, 1);
+
+    on_analyze_opts o = on_analyze_defaults();
+    CHECK(o.infer == ON_FOR_INFERENCE && o.weights == ON_WEIGHTS_AS_CONDITIONS && !o.block &&
+              !o.measure && o.format == ON_FORMAT_TEXT,
+          "defaults");
+    for (int infer = 0; infer < 2; infer++)
+        for (int json = 0; json < 2; json++) {
+            o.infer = infer;
+            o.format = json ? ON_FORMAT_JSON : ON_FORMAT_TEXT;
+            o.block = "bn,relu,maxpool";
+            char *a = on_analyze(m, &o, &err),
+                 *b = on_analyze_report(m, infer, 0, o.block, 0, json, &err);
+            CHECK(a && b && !strcmp(a, b), "on_analyze == on_analyze_report (infer %d json %d)",
+                  infer, json);
+            CHECK(a && (json ? a[0] == '{' : a[0] != '{'), "format %d", json);
+            free(a), free(b);
+        }
+    o.block = "bn,bogus";
+    char *bad = on_analyze(m, &o, &err);
+    CHECK(!bad && strstr(err.msg, "bogus"), "a bad block names it: %s", err.msg);
+    free(bad);
+    char *d = on_analyze(m, NULL, &err); /* NULL: the defaults */
+    CHECK(d && d[0] != '{', "NULL options");
+    free(d);
+
+    /* ordnet_bench.h: profiling a forward gives every node a non-negative time */
+    CHECK(!on_model_compile(m, 4, &err), "compile: %s", err.msg);
+    float x[4 * 64] = {0};
+    CHECK(!on_model_profile(m, 1), "profile on");
+    CHECK(!on_model_forward(m, x, 4, ON_EVAL), "forward");
+    double f = -1, b = -1;
+    CHECK(!on_model_node_seconds(m, 1, &f, &b) && f >= 0 && b >= 0, "node seconds %g %g", f, b);
+    on_model_free(m);
+    return check_done();
+}
