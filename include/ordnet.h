@@ -176,9 +176,12 @@ char *on_model_to_spec(const on_model *m);
 /* Read a model definition from text: Keras Python code (functional API, Sequential([...])
  * or model.add(...)) or the compact form, told apart by content. `name` is the file name
  * used in errors (file:line:col). input, when not NULL, gives or replaces the input shape
- * (per sample, channels first). classes > 0: when the definition does not end in a dense
- * layer with that many outputs, a head (flatten if needed, then dense(classes)) is
- * appended and described by on_model_notes. */
+ * (per sample, channels first). classes 0: the model exactly as written. classes > 0 (the
+ * data's classes, for training): a model without a classifier (a last dense layer followed
+ * only by activations or dropout) gets a head (flatten if needed, then dense(classes)),
+ * described by on_model_notes; one whose classifier has another number of outputs, or that
+ * ends in dense(1) + sigmoid (binary cross-entropy, which ordnet does not train), is an
+ * error naming both. */
 on_model *on_model_from_text(const char *text, const char *name, const on_shape *input, int classes,
                              on_error *err);
 /* The same, reading the file at path. */
@@ -236,6 +239,9 @@ void on_model_init(on_model *m, uint64_t seed);
  * statistics and dropout on, or running statistics and no dropout.
  * Each train-mode forward advances the dropout step counter. */
 int on_model_forward(on_model *m, const float *x, int n, int train);
+/* Why the last on_model_forward returned -1 (an embedding's token id out of range names
+ * the layer, the id and the vocabulary size); "" after a successful one. */
+const char *on_model_last_error(const on_model *m);
 /* The output of the last forward: n x (output shape). */
 const float *on_model_output(const on_model *m);
 /* Mean softmax cross-entropy of the last output against labels, with label smoothing;
@@ -341,13 +347,19 @@ int on_train(on_model *m, const on_dataset *train, const on_dataset *test, const
  * each scaled by its share, are summed by `allreduce`, which the caller provides (the CLI's
  * is MPI_Allreduce: the library makes no MPI calls). Every process then takes the same
  * optimizer step, so the weights stay equal everywhere. BatchNorm's batch statistics are
- * each process's own (as PyTorch's DistributedDataParallel); dropout masks are drawn per
- * rank. Every process must call this with the same model, data, recipe and size. */
+ * each process's own (as PyTorch's DistributedDataParallel) unless sync_bn is set;
+ * dropout masks are drawn per rank. Every process must call this with the same model, data, recipe
+ * and size. */
 typedef struct on_train_dist {
     int rank, size;
     /* sum x[0..n) elementwise over the processes, in place; 0 on success */
     int (*allreduce)(void *ctx, float *x, size_t n);
     void *ctx;
+    /* NULL: BatchNorm's batch statistics are each process's own. Else BatchNorm uses the
+     * whole batch's (PyTorch's SyncBatchNorm): this sums n doubles over the processes in
+     * place, twice per BatchNorm layer and step; every process then needs a sample of
+     * every batch. */
+    int (*sync_bn)(void *ctx, double *x, size_t n);
 } on_train_dist;
 
 /* on_train, data-parallel when dist is not NULL (and dist->size > 1). */
@@ -439,7 +451,8 @@ typedef struct on_rewrite {
  * channel, b' = a b + shift with a = gamma/sqrt(var+eps), shift = beta - mean*a; a conv
  * without bias gets one); drop the second of two identical adjacent idempotent layers (relu relu);
  * merge two adjacent max-pools (or min-pools) that tile their inputs exactly (stride = size, no
- * padding, sizes divisible) into one pool of the product size. Writes up to max_rw rewrites into
+ * padding, sizes divisible) into one pool of the product size; move an elementwise layer before a
+ * nearest upsampling or zero padding that feeds it when exact. Writes up to max_rw rewrites into
  * rw (may be NULL) and their count into *nrw (may be NULL). NULL with err on failure.
  * docs/OPTIMIZE.md gives the proofs. */
 on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, on_error *err);
@@ -488,9 +501,11 @@ int on_npz_save(const char *path, int n, const char *const *names, const on_arra
 
 /* A model from an ONNX file (opsets 7 to 18), with its weights, ready for eval-mode
  * forward: nodes become ordnet layers named after the nodes, initializers their weights.
- * An operator, attribute or opset ordnet cannot run is an error naming the node, its op
- * type and what is missing; a damaged file is an error, never a crash. A Softmax at the
- * output is dropped (ordnet models output logits) and a note says so (on_model_notes). */
+ * Every graph output is an output of the model (on_model_num_outputs ...), with its ONNX
+ * name and dimensions; the first is the last layer. An operator, attribute or opset ordnet
+ * cannot run is an error naming the node, its op type, the opset and what is missing; a
+ * damaged file is an error, never a crash. A Softmax at an output is dropped (ordnet
+ * models output logits) and a note says so (on_model_notes). */
 on_model *on_onnx_load(const char *path, on_error *err);
 /* The same from the bytes of a file in memory; label names the source in errors. */
 on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error *err);
@@ -503,9 +518,9 @@ typedef struct on_onnx_feed {
  * initializer that no feed names (or the first of them, when feeds name all); every other
  * input without an initializer must be fed and becomes a constant, as an initializer would
  * (a feed naming an input that has one replaces it). Without feeds, such an input is an
- * error naming it. *data_feed (may be NULL) gets the index of the feed naming the data
- * input, -1 when none; that feed's array also gives the input dimensions the file leaves
- * open. */
+ * error naming it. A feed with a NULL or empty name is the data's value. *data_feed (may be
+ * NULL) gets the index of the feed naming the data input (else of the unnamed one), -1 when
+ * none; that feed's array gives the input dimensions the file leaves open (a symbolic H, W). */
 on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
                              int *data_feed, on_error *err);
 on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
@@ -545,11 +560,19 @@ typedef struct on_study_cfg {
                            runs of the block's layers become the slots */
     const char *block;  /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
     const char *orders; /* NULL: every permutation; else "o1;o2;..." */
+    /* jobs: the CLI's --jobs (worker processes); on_study_run itself trains one run at a
+     * time (other executors: src/study/runner.h, docs/SCALE.md) */
     int seeds, epochs, limit, test_limit, jobs, threads;
     const char *data, *out;
     on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
     void (*log)(void *user, const char *line); /* progress lines; may be NULL */
     void *user;
+    double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
+                         (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
+    int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
+    int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
+    int seed_base;    /* seed s of the study trains with seed s + seed_base: another seed set
+                         (a separate study in the store); 0 by default */
 } on_study_cfg;
 
 /* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
@@ -557,6 +580,10 @@ typedef struct on_study_cfg {
 on_study_cfg on_study_defaults(void);
 /* Run (or resume) a study and write its report; see docs/STUDY.md. */
 int on_study_run(const on_study_cfg *cfg, on_error *err);
+/* The same, then more seeds for the classes whose comparison with the best is undecided,
+ * until each is decided, a class has cfg->max_seeds (20) seeds, or cfg->budget seconds are
+ * spent. */
+int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);

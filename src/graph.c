@@ -178,7 +178,9 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     }
     /* parameters are bounded before the op computes their sizes in int arithmetic */
     double est = (double)xs.c * (a->kh > 0 ? a->kh : 1) * (a->kw > 0 ? a->kw : 1) *
-                 (a->units > 0 ? a->units : 1);
+                 (a->units > 0 ? a->units : 1) * (a->vocab > 0 ? a->vocab : 1);
+    if (a->vocab > 0) /* an embedding's table is vocab x units, whatever the sequence length */
+        est = (double)a->vocab * (a->units > 0 ? a->units : 1);
     if (op->params && est + (double)m->np + (double)m->ns > ON_MAX_MODEL_PARAMS)
         return on_fail(err,
                        "layer '%s' (%s) with input %s would need %.3g parameters; a model "
@@ -546,7 +548,10 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
                      .train = train,
                      .key = on_mix64(m->seed ^ name_hash(nd->name) ^ nd->a.seed),
                      .step = m->fstep,
-                     .threads = m->threads};
+                     .threads = m->threads,
+                     .sync = m->sync,
+                     .sync_ctx = m->sync_ctx,
+                     .sync_buf = m->sync_buf};
 }
 
 /* Can node j run sample by sample right after its producer? A one-input layer whose input
@@ -556,7 +561,8 @@ static int fusable(const on_model *m, int j, int train) {
     const on_node *nd = &m->nodes[j];
     unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
     if (nd->nin != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
-        (nd->op->props & ON_PROP_LINEAR_MAP) || (train && !(nd->op->props & per_sample)))
+        (nd->op->props & ON_PROP_LINEAR_MAP) || nd->op->check ||
+        (train && !(nd->op->props & per_sample)))
         return 0;
     for (int k = j + 1; k < m->nn; k++)
         for (int q = 0; q < m->nodes[k].nin; q++)
@@ -616,8 +622,15 @@ int on_model_node_seconds(const on_model *m, int i, double *forward, double *bac
     return 0;
 }
 
+const char *on_model_last_error(const on_model *m) {
+    return m->last_err.msg;
+}
+
 int on_model_forward(on_model *m, const float *x, int n, int train) {
-    if (!m->arena || n < 1 || n > m->batch) return -1;
+    m->last_err.msg[0] = 0;
+    if (!m->arena || n < 1 || n > m->batch)
+        return on_fail(&m->last_err, "forward of %d samples: the model is compiled for %d", n,
+                       m->batch);
     m->nodes[0].y = (float *)x; /* read only */
     m->n = n;
     m->last_train = train;
@@ -629,6 +642,9 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
         inputs in;
         on_call c = make_call(m, nd, n, train, p, dp, &in);
         c.stats_ready = i == stats_ready;
+        on_error e2;
+        if (nd->op->check && nd->op->check(&c, &e2))
+            return on_fail(&m->last_err, "layer '%s' (%s): %s", nd->name, nd->op->name, e2.msg);
         /* the layers after a convolution or BatchNorm run on each sample as it finishes;
          * in training, so do the statistics of the layer after them */
         chain ch = {m, i + 1, i, train, 0};

@@ -56,6 +56,11 @@ struct on_model {
     double *prof;           /* on_model_profile: seconds per node, forward [0, nn) then backward */
     struct on_output *outs; /* outputs set by on_model_set_output (outputs.c); NULL: one */
     int nout;
+    on_error last_err; /* why the last on_model_forward failed */
+    /* set by on_train_distributed with sync_bn (see on_call.sync) */
+    int (*sync)(void *ctx, double *x, size_t n);
+    void *sync_ctx;
+    double *sync_buf;
 };
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */

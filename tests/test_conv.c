@@ -57,6 +57,7 @@ static const conv_case cases[] = {
     {"input(7,9,2) conv2d(2,3,same,groups=2)", 1, 1, 1, 2, 0, 0},
     {"input(6,5,4) conv2d(4,1,groups=4)", 0, 0, 1, 4, 0, 0},
     {"input(12,12,3) conv2d(6,7,stride=3,padding=3,groups=3)", 3, 3, 3, 3, 0, 0},
+    {"input(16,15,2) conv2d(2,13,padding=6,groups=2)", 6, 6, 1, 2, 0, 0}, /* > 121 taps: im2col */
     /* transposed (conv_transpose.c): stride, padding, output_padding, dilation, groups */
     {"input(5,6,4) conv2d_transpose(3,3)", 0, 0, 1, 0, 0, 1},
     {"input(5,6,4) conv2d_transpose(6,3,stride=2,padding=1,output_padding=1)", 1, 1, 2, 0, 0, 1},

@@ -134,6 +134,23 @@ static void test_case(const char *name) {
         int nrw = 0, exact = 1;
         on_model *o = on_optimize(m, rw, 64, &nrw, &err);
         CHECK(o != NULL, "%s: optimize: %s", name, o ? "" : err.msg);
+        /* optimize keeps every output, its name and its dimensions, and their values */
+        int no = o ? on_model_num_outputs(o) : 0;
+        CHECK(!o || no == on_model_num_outputs(m), "%s: %d outputs after optimize", name, no);
+        for (int k = 0; o && k < no && no == on_model_num_outputs(m); k++) {
+            int64_t a[ON_ARRAY_MAX_DIMS], b[ON_ARRAY_MAX_DIMS];
+            int na = on_model_output_dims(m, k, a), nb = on_model_output_dims(o, k, b);
+            CHECK(na == nb && !memcmp(a, b, sizeof(int64_t) * (size_t)na) &&
+                      !strcmp(on_model_output_name(m, k), on_model_output_name(o, k)),
+                  "%s: output %d keeps its name and dims through optimize", name, k);
+            if (k && !on_model_compile(o, n, &err) && !on_model_forward(o, x.data, n, 0) &&
+                !on_model_compile(m, n, &err) && !on_model_forward(m, x.data, n, 0)) {
+                size_t sz =
+                    (size_t)n * on_shape_size(on_model_node_shape(m, on_model_output_node(m, k)));
+                double e = relerr(on_model_output_at(o, k), on_model_output_at(m, k), sz);
+                CHECK(e <= TOL, "%s: output %d after optimize: %.3g", name, k, e);
+            }
+        }
         for (int k = 0; k < nrw; k++) exact &= rw[k].exact;
         float *yo = o ? run(o, &x, n) : NULL;
         if (yo) {
@@ -185,6 +202,15 @@ static void test_case(const char *name) {
             CHECK(0, "%s: checkpoint round trip: %s", name, err.msg);
         float *yc = c ? run(c, &x, n) : NULL;
         if (c) CHECK(yc && same_bits(y, yc, ny), "%s: checkpoint round trip changed outputs", name);
+        int kept = c && on_model_num_outputs(c) == on_model_num_outputs(m);
+        for (int k = 0; kept && k < on_model_num_outputs(m); k++) {
+            int64_t a[ON_ARRAY_MAX_DIMS], b[ON_ARRAY_MAX_DIMS];
+            int na = on_model_output_dims(m, k, a), nb = on_model_output_dims(c, k, b);
+            kept = na == nb && !memcmp(a, b, sizeof(int64_t) * (size_t)na) &&
+                   on_model_output_node(c, k) == on_model_output_node(m, k) &&
+                   !strcmp(on_model_output_name(m, k), on_model_output_name(c, k));
+        }
+        CHECK(!c || kept, "%s: the checkpoint keeps every output, its name and dims", name);
         free(yc);
         on_model_free(c);
         remove(ck);
@@ -314,10 +340,101 @@ static void test_feeds(void) {
     on_array_free(&w);
     on_array_free(&x);
     on_array_free(&ref);
+    /* input dimensions the file leaves open (N,3,H,W) come from the data given */
+    m = on_onnx_load(DATA "/feed_dyn.onnx", &err);
+    CHECK(!m && strstr(err.msg, "given by the data"), "open dimensions need the data: %s",
+          m ? "(loaded)" : err.msg);
+    on_model_free(m);
+    if (!on_npy_load(DATA "/feed_dyn.x.npy", &x, &err) &&
+        !on_npy_load(DATA "/feed_dyn.y.npy", &ref, &err)) {
+        on_onnx_feed d = {NULL, &x};
+        m = on_onnx_load_feeds(DATA "/feed_dyn.onnx", &d, 1, &df, &err);
+        CHECK(m && df == 0, "an unnamed feed is the data and gives its dimensions: %s",
+              m ? "" : err.msg);
+        y = m ? run(m, &x, (int)x.dims[0]) : NULL;
+        CHECK(y && relerr(y, ref.data, ref.size) <= TOL,
+              "the open-dimension model matches PyTorch");
+        free(y);
+        on_model_free(m);
+        on_array_free(&x);
+        on_array_free(&ref);
+    }
     /* old exporters list every weight as a graph input too (IR 3, opset 7): constants */
     m = on_onnx_load(DATA "/opset07.onnx", &err);
     CHECK(m != NULL, "initializers listed as inputs are constants: %s", m ? "" : err.msg);
     on_model_free(m);
+}
+
+/* Models with every op the exporter writes (2-D and 1-D), random weights and statistics. */
+static const char *const all_ops[] = {
+    "input(16,16,3) conv2d(8,3,same,name=c1) batchnorm relu conv2d(8,3,same,bias=0) tanh "
+    "add(c1) sigmoid minpool2d(2) leaky_relu(0.2) elu(0.5) celu(0.7) selu prelu "
+    "avgpool2d(3,1,1) hardtanh(-0.4,0.6) relu6 softplus gelu silu mish dropout(0.3) "
+    "maxpool2d(3,2,1,1) avgpool2d(2,2,1,0,0) identity conv2d(6,(3,1),2,(1,0),(1,1)) "
+    "global_avgpool dense(10) batchnorm prelu dense(4,bias=0)",
+    "input(32,4) conv1d(6,3) relu maxpool1d avgpool1d(3,1,1) minpool1d(2) conv1d(5,3,1,same,2) "
+    "flatten dense(5)",
+    "input(12,12,4) conv2d(8,3,same,groups=2,name=g) conv2d(8,3,same,groups=8) multiply(g) "
+    "conv2d_transpose(4,3,2) hard_sigmoid hard_swish softsign exponential conv2d(4,3,same,name=a) "
+    "conv2d(4,1,name=b) subtract(a) maximum(b) minimum(a) average(b) concat(a) flatten dense(3)",
+    "input(32,4) conv1d_transpose(4,3,2) conv1d(6,3,groups=2) flatten dense(3)"};
+
+/* export -> import gives the same layers (identity layers are read back as nothing: ONNX's
+ * Identity is an alias) and bit-identical outputs, for every op the exporter writes. */
+static void test_export_all_ops(void) {
+    on_error err;
+    for (int t = 0; t < (int)(sizeof all_ops / sizeof all_ops[0]); t++) {
+        on_model *m = on_model_from_spec(all_ops[t], &err);
+        CHECK(m != NULL, "all-ops model %d: %s", t, m ? "" : err.msg);
+        if (!m) continue;
+        on_model_init(m, 7);
+        uint64_t s = 99 + (uint64_t)t;
+        for (int i = 0; i < on_model_num_tensors(m); i++) {
+            float *d = on_model_tensor_data(m, i);
+            int var = strstr(on_model_tensor_name(m, i), "running_var") != NULL;
+            for (size_t j = 0; j < on_model_tensor_size(m, i); j++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                float u = (float)(s >> 40) / 16777216.0f;
+                d[j] = var                                             ? 0.5f + u
+                       : strstr(on_model_tensor_name(m, i), "running") ? u - 0.5f
+                                                                       : d[j] + 0.1f * (u - 0.5f);
+            }
+        }
+        void *buf = NULL;
+        size_t len = 0;
+        on_model *r = NULL;
+        if (on_onnx_encode(m, &buf, &len, &err) || !(r = on_onnx_parse(buf, len, "all.onnx", &err)))
+            CHECK(0, "all-ops model %d: export or import: %s", t, err.msg);
+        int i = 1, j = 1, same = r != NULL, ops = 0;
+        for (; r && i < on_model_num_nodes(m); i++) {
+            const char *op = on_op_name(on_model_node_op(m, i));
+            if (!strcmp(op, "identity")) continue;
+            same &= j < on_model_num_nodes(r) && on_model_node_op(r, j) == on_model_node_op(m, i) &&
+                    !strcmp(on_model_node_name(r, j), on_model_node_name(m, i));
+            j++, ops++;
+        }
+        CHECK(same && r && j == on_model_num_nodes(r), "all-ops model %d: the same %d layers", t,
+              ops);
+        on_array x = {.ndim = 1};
+        size_t in = on_shape_size(on_model_node_shape(m, 0));
+        x.size = 3 * in;
+        x.dims[0] = 3;
+        x.data = malloc(sizeof(float) * x.size);
+        for (size_t k = 0; k < x.size; k++)
+            x.data[k] = (float)((k * 2654435761u) % 2001) / 500.0f - 2;
+        size_t ny = 3 * on_shape_size(on_model_output_shape(m));
+        float *a = run(m, &x, 3), *b = r ? run(r, &x, 3) : NULL;
+        CHECK(a && b && same_bits(a, b, ny), "all-ops model %d: bit-identical after the round trip",
+              t);
+        printf("all-ops model %d: %d layers, round trip %s\n", t, ops,
+               a && b && same_bits(a, b, ny) ? "bit-identical" : "DIFFERS");
+        free(a);
+        free(b);
+        free(x.data);
+        free(buf);
+        on_model_free(r);
+        on_model_free(m);
+    }
 }
 
 static void expect_error(const char *file, const char *a, const char *b, const char *c) {
@@ -372,7 +489,7 @@ static int parse_and_run(const unsigned char *b, size_t n, int *runs) {
 static void test_errors(void) {
     expect_error("bad_lstm.onnx", "lstm1", "LSTM", "not supported");
     expect_error("bad_opset.onnx", "opset 6", "not supported", "7 to");
-    expect_error("bad_group.onnx", "conv_g2", "Conv", "group=2");
+    expect_error("bad_group.onnx", "conv_g3", "Conv", "group=3 must divide");
     expect_error("bad_attr.onnx", "pool_dil", "MaxPool", "dilations");
     expect_error("bad_reshape.onnx", "reshape3d", "Reshape", "(N,2,64)");
     on_error err;
@@ -596,6 +713,16 @@ static void test_cli(void) {
         ORDNET_BIN, "run", DATA "/feed_conv.onnx", "--input", DATA "/feed_conv.x.npy", "-o",
         out,        NULL};
     CHECK(cli(run8) == 1, "without the weight, ordnet run refuses the model");
+    const char *run9[] = {
+        ORDNET_BIN, "run", DATA "/feed_dyn.onnx", "--input", DATA "/feed_dyn.x.npy", "-o",
+        out,        NULL};
+    CHECK(cli(run9) == 0, "ordnet run takes open input dimensions from the array");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/feed_dyn.y.npy", &ref, &err)) {
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "the open-dimension model matches PyTorch");
+        on_array_free(&y);
+        on_array_free(&ref);
+    }
     remove(out2);
     remove(npz);
     const char *bad[] = {
@@ -610,6 +737,7 @@ int main(void) {
     test_all_cases();
     test_structure();
     test_feeds();
+    test_export_all_ops();
     test_errors();
     test_npy();
     test_cli();

@@ -419,6 +419,119 @@ static void test_cost_and_params(void) {
     on_model_free(m);
 }
 
+/* Upsampling, padding, cropping, reshape, permute, layernorm and embedding: output shapes,
+ * the compact form read back from its own text, errors that name what is wrong, and
+ * embedding ids out of range refused by on_model_forward with the id and the vocabulary. */
+static void test_new_layers(void) {
+    CHECK(shape_is("input(7,5,3) upsample2d(2)", 3, 14, 10), "upsample x2");
+    CHECK(shape_is("input(7,5,3) upsample2d((1.5,2.5),bilinear)", 3, 10, 12), "floor(in*scale)");
+    CHECK(shape_is("input(7,5,3) upsample2d(0.6,bilinear,align_corners=1)", 3, 4, 3), "below 1");
+    CHECK(shape_is("input(9,2) upsample1d(2.5,linear)", 2, 1, 22), "1-D");
+    CHECK(shape_is("input(7,5,3) zeropad2d((1,2,3,4))", 3, 10, 12), "zero padding t,b,l,r");
+    CHECK(shape_is("input(9,2) zeropad1d((1,2))", 2, 1, 12), "1-D zero padding l,r");
+    CHECK(shape_is("input(7,5,3) crop2d(cropping=(1,2))", 3, 5, 1), "cropping");
+    CHECK(shape_is("input(7,5,3) global_maxpool", 3, 1, 1), "global max-pool");
+    CHECK(shape_is("input(12544) reshape((256,7,7))", 256, 7, 7), "Dense to image");
+    CHECK(shape_is("input(7,5,3) reshape((5,-1))", 5, 1, 21), "reshape infers -1");
+    CHECK(shape_is("input(7,5,3) permute((1,2,0))", 7, 5, 3), "(C,H,W) -> (H,W,C)");
+    CHECK(shape_is("input(7,5,3) permute((1,2,0)) layernorm permute((2,0,1))", 3, 7, 5),
+          "ConvNeXt's LayerNorm");
+    CHECK(shape_is("input(20) embedding(100,8) conv1d(4,3)", 4, 1, 18), "embedding -> conv1d");
+    CHECK(error_has("input(7,5,3) reshape((4,-1))", "layer 'reshape'", "105 values"),
+          "reshape size mismatch");
+    CHECK(error_has("input(7,5,3) permute((0,0,1))", "layer 'permute'", "not a permutation"),
+          "bad permutation");
+    CHECK(error_has("input(7,5,3) crop2d((4,3,0,0))", "layer 'crop2d'", "leaves nothing"),
+          "crop too much");
+    CHECK(error_has("input(7,5,3) upsample2d(mode=cubic)", "upsample2d", "cubic"), "unknown mode");
+    CHECK(error_has("input(7,5,3) layernorm(axis=3)", "layer 'layernorm'", "axis 3"), "bad axis");
+    CHECK(error_has("input(7,5,3) embedding(10,4)", "layer 'embedding'", "(3,7,5)"),
+          "embedding needs token ids");
+    /* the compact form prints what it reads */
+    static const char *const specs[] = {
+        "input(7,5,3) upsample2d((1.5,2.5),mode=bilinear,align_corners=1) zeropad2d((1,2,3,4)) "
+        "crop2d((1,0,2,0)) permute((1,2,0)) layernorm(eps=0.001) reshape((12,-1)) "
+        "layernorm(axis=0)",
+        "input(9,2) upsample1d(3,linear) zeropad1d((0,0,1,2)) crop1d(1) global_maxpool",
+        "input(6) embedding(11,4)",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        on_error err;
+        on_model *m = on_model_from_spec(specs[i], &err);
+        char *t = m ? on_model_to_spec(m) : NULL;
+        on_model *m2 = t ? on_model_from_spec(t, &err) : NULL;
+        char *t2 = m2 ? on_model_to_spec(m2) : NULL;
+        CHECK(t2 && !strcmp(t, t2), "round trip of %s: %s / %s", specs[i], t ? t : err.msg,
+              t2 ? t2 : err.msg);
+        for (int k = 1; m && m2 && k < on_model_num_nodes(m); k++)
+            CHECK(on_attrs_equal(&m->nodes[k].a, &m2->nodes[k].a), "%s: layer %d reads back",
+                  specs[i], k);
+        free(t);
+        free(t2);
+        on_model_free(m);
+        on_model_free(m2);
+    }
+    /* rows wider than resize.c's column table: nearest and linear against the formulas */
+    on_model *u = build("input(1500,1) upsample1d(2)", 1),
+             *v = build("input(1500,1) upsample1d(1.5,linear)", 1);
+    float *sig = malloc(sizeof(float) * 1500);
+    for (int i = 0; i < 1500; i++) sig[i] = frand();
+    int bad = !u || !v || on_model_forward(u, sig, 1, 0) || on_model_forward(v, sig, 1, 0);
+    for (int q = 0; !bad && q < 3000; q++) bad |= on_model_output(u)[q] != sig[q >> 1];
+    double worst = 0;
+    for (int q = 0; !bad && q < 2250; q++) {
+        /* PyTorch's float arithmetic for the source position */
+        float src = (float)(1.0 / 1.5) * ((float)q + 0.5f) - 0.5f;
+        src = src < 0 ? 0 : src;
+        int i0 = (int)src, i1 = i0 < 1499 ? i0 + 1 : i0;
+        double l = src - (float)i0, want = (1 - l) * sig[i0] + l * sig[i1];
+        worst = fmax(worst, fabs(on_model_output(v)[q] - want));
+    }
+    CHECK(!bad && worst < 1e-5, "long rows: nearest exact, linear within %g", worst);
+    free(sig);
+    on_model_free(u);
+    on_model_free(v);
+    /* global max-pool: the first largest element gets the gradient; NaN wins */
+    on_model *g = build("input(2,3,2) global_maxpool", 1);
+    if (g) {
+        on_model_want_input_grad(g, 1);
+        on_error e;
+        on_model_compile(g, 1, &e);
+    }
+    float gx[12] = {1, 3, 3, 0, -1, 2, /* channel 1: */ 0, NAN, 5, NAN, 1, 2}, gdy[2] = {1, 1};
+    CHECK(g && !on_model_forward(g, gx, 1, 1), "global max-pool forward");
+    if (g) {
+        const float *y = on_model_output(g);
+        on_model_set_output_grad(g, gdy);
+        on_model_backward(g);
+        const float *dx = on_model_input_grad(g);
+        CHECK(y[0] == 3 && isnan(y[1]), "global max-pool values %g %g", y[0], y[1]);
+        CHECK(dx[1] == 1 && dx[2] == 0 && dx[7] == 1 && dx[9] == 0,
+              "the first largest (and the first NaN) gets the gradient");
+    }
+    on_model_free(g);
+    /* token ids: whole numbers in [0, vocab) */
+    on_model *m = build("input(4) embedding(10,3)", 2);
+    float ok[8] = {0, 9, 3, 3, 1, 2, 5, 0}, big[8] = {0, 9, 3, 3, 1, 12, 5, 0};
+    float half[8] = {0, 1, 2.5f, 3, 1, 2, 5, 0}, neg[8] = {0, 1, 2, 3, -1, 2, 5, 0};
+    CHECK(m && !on_model_forward(m, ok, 2, 0) && !*on_model_last_error(m), "ids in range");
+    if (m) {
+        const float *y = on_model_output(m), *w = on_model_tensor_data(m, 0);
+        /* y (N,D,L): sample 1, d 2, position 2 is W[id 5][2] */
+        CHECK(y[12 + 2 * 4 + 2] == w[5 * 3 + 2], "y[d][l] = W[id_l][d]");
+    }
+    CHECK(m && on_model_forward(m, big, 2, 0) &&
+              strstr(on_model_last_error(m), "layer 'embedding'") &&
+              strstr(on_model_last_error(m), "token id 12") &&
+              strstr(on_model_last_error(m), "vocabulary of 10"),
+          "id out of range: %s", m ? on_model_last_error(m) : "");
+    CHECK(m && on_model_forward(m, half, 2, 1) && strstr(on_model_last_error(m), "2.5"),
+          "id not whole: %s", m ? on_model_last_error(m) : "");
+    CHECK(m && on_model_forward(m, neg, 2, 0) && strstr(on_model_last_error(m), "token id -1"),
+          "negative id: %s", m ? on_model_last_error(m) : "");
+    on_model_free(m);
+}
+
 int main(void) {
     on_set_threads(2);
     test_output_sizes();
@@ -433,5 +546,6 @@ int main(void) {
     test_maxpool_rows();
     test_minpool();
     test_cost_and_params();
+    test_new_layers();
     return check_done();
 }

@@ -339,6 +339,15 @@ int main(void) {
          "input(12,12,3) conv2d(4,padding=same) maxpool2d(3,2) relu6", 0},
         {"input(12,12,3) relu maxpool(3,1,same)", NULL, 0}, /* no smaller: no gain */
         {"input(12,12,3) prelu maxpool", "input(12,12,3) maxpool2d prelu", 0}, /* slopes 0.25 */
+        /* global max-pool first; elementwise layers before nearest upsampling and zero
+         * padding (bilinear upsampling, sigmoid next to padding: not moved) */
+        {"input(8,8,3) conv2d(4,3,same) relu global_maxpool dense(2)",
+         "input(8,8,3) conv2d(4,padding=same) global_maxpool relu dense(2)", 0},
+        {"input(8,8,3) conv2d(4,3,same) gelu global_maxpool dense(2)", NULL, 0},
+        {"input(6,6,3) conv2d(4,3,same) upsample2d(2) bn relu zeropad2d(1) leaky_relu(0.1)",
+         "input(6,6,3) conv2d(4,padding=same) relu leaky_relu(0.1) upsample2d zeropad2d(1)", 0},
+        {"input(6,6,3) conv2d(4,3,same) upsample2d(2,bilinear) relu", NULL, 0},
+        {"input(6,6,3) conv2d(4,3,same) zeropad2d(1) sigmoid", NULL, 0},
         /* idempotent repeats */
         {"input(8,8,2) conv2d(4,3) relu relu relu", "input(8,8,2) conv2d(4) relu", 0},
         {"input(8,8,2) hardtanh(-0.5,2) hardtanh(-0.5,2) relu6 relu6",

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The thread's blocks, verbatim, after an Input line. */
 static const char *const block1 = "inp = Input(shape=(128, 16))\n"
@@ -372,10 +373,28 @@ static void test_head_and_override(void) {
               "head note: %s", on_model_notes(m));
     }
     on_model_free(m);
-    m = read("model = Sequential([Input((4,)), Dense(32)])\n", NULL, 10);
-    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "dense dense") &&
-              !strcmp(m->nodes[2].name, "dense_1"),
-          "flat output: dense only");
+    m = read("model = Sequential([Input((4, 3)), GlobalAveragePooling1D()])\n", NULL, 10);
+    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "global_avgpool dense") &&
+              !strcmp(m->nodes[2].name, "dense"),
+          "flat output without a classifier: dense only");
+    on_model_free(m);
+    on_error err;
+    CHECK(!on_model_from_text("model = Sequential([Input((4,)), Dense(32)])\n", "m.py", NULL, 10,
+                              &err) &&
+              strstr(err.msg, "m.py: the data has 10 classes but the model's classifier, dense "
+                              "'dense', has 32 outputs"),
+          "class count mismatch: %s", err.msg);
+    CHECK(!on_model_from_text("model = Sequential([Input((4,)), Dense(1, activation='sigmoid')])\n",
+                              "m.py", NULL, 2, &err) &&
+              strstr(err.msg, "binary cross-entropy"),
+          "binary classifier in training: %s", err.msg);
+    m = read("model = Sequential([Input((4,)), Dense(1, activation='sigmoid')])\n", NULL, 0);
+    CHECK(m && m->nn == 3 && m->np == 5 && !strstr(on_model_notes(m), "head"),
+          "binary classifier as written");
+    on_model_free(m);
+    m = read("model = Sequential([Input((4,)), Dense(19), Dropout(0.5), Activation('relu')])\n",
+             NULL, 19);
+    CHECK(m && m->nn == 4 && !strstr(on_model_notes(m), "head"), "19 classes: no head");
     on_model_free(m);
     m = read("model = Sequential([Input((4,)), Dense(10, activation='softmax')])\n", NULL, 10);
     CHECK(m && m->nn == 2 && !strstr(on_model_notes(m), "head") &&
@@ -536,22 +555,23 @@ static void test_errors(void) {
          "model.py:3:23: ", "softmax in the middle of the model (Dense at 4:3 comes after it)"},
         {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, activation='swishy')(x)\n",
          "model.py:2:29: ", "unknown activation 'swishy' (did you mean 'swish'?)"},
-        {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 3, data_format='channels_first')(x)\n",
-         "model.py:2:30: ", "data_format='channels_first' is not supported"},
+        {"x = Input(shape=(3, 8, 8))\nx = Conv2D(4, 3, data_format='channels_first')(x)\n"
+         "x = Conv2D(4, 3, data_format='channels_last')(x)\n",
+         "model.py:3:30: ", "data_format='channels_last', but the code is read channels-first"},
         {"model = Sequential([Conv2D(32, 3), Flatten(), Dense(10)])\n",
          "model.py:1:9: ", "this Sequential model has no input shape"},
         {"inp = Input(shape=(None, 16))\n", "model.py:1:19: ", "has a dimension None"},
         {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 9)(x)\n", "model.py:2:5: ", "window 9x9"},
-        {"x = Input(shape=(8,))\nfor i in range(3):\n    x = Dense(10)(x)\n",
-         "model.py:2:1: ", "'for' statements are not supported"},
+        {"x = Input(shape=(8,))\nfor i in range(10**12):\n    x = Dense(10)(x)\n",
+         "model.py:2:10: ", "range() of 1000000000000 items"},
         {"x = Input(shape=(8,))\nd = Dense(4)\ny = d(x)\nz = d(y)\n",
          "model.py:2:5: ", "shared layers"},
         {"x = Input(shape=(8, 8, 1))\ny = Conv2D(4, 3, 3)(x)\n",
          "model.py:2:18: ", "the third positional argument is strides"},
         {"x = Input(shape=(8, 8, 1))\ny = BatchNormalization(momentum=1.5)(x)\n",
          "model.py:2:33: ", "momentum must be a number from 0 to 1, got 1.5"},
-        {"x = Input(shape=(8, 8, 1))\ny = layers.Concatenate()([x, x])\n",
-         "model.py:2:12: ", "unknown layer 'Concatenate'"},
+        {"x = Input(shape=(8, 8, 1))\ny = layers.Concatenate(axis=0)([x, x])\n",
+         "model.py:2:12: ", "Concatenate(axis=0) on inputs of 4 dimensions"},
         {"x = Input(shape=(8, 8, 1))\ny = PReLU()(x)\n",
          "model.py:2:5: ", "write PReLU(shared_axes=[1, 2])"},
         {"x = Input(shape=(8, 8, 1))\ny = Activation(\xe2\x80\x98relu\xe2\x80\x99)(x)\n",
@@ -570,8 +590,8 @@ static void test_errors(void) {
         {"x = Input(shape=(4,))\ny = Dense(units=4, units=5)(x)\n",
          "model.py:2:20: ", "Dense got 'units' twice"},
         {"class Net(keras.Model):\n    pass\n", "model.py:1:1: ", "subclassed models"},
-        {"x = Input(shape=(4,))\ny = Dense(4)(x) if True else x\n",
-         "model.py:2:17: ", "conditional expressions"},
+        {"import sys\nx = Input(shape=(4,))\ny = Dense(4)(x) if len(sys.argv) > 1 else x\n",
+         "model.py:3:20: ", "the condition 'len(sys.argv) > 1' depends on a value ordnet does not"},
         {"input(28,28,1) conv2d(32,3)\n  flaten dense(10)",
          "model.py:2:3: ", "unknown layer 'flaten'"},
         {"x = Input(shape=(4,))\ny = 'abc\n", "model.py:2:5: ", "unterminated string"},
@@ -610,13 +630,159 @@ static void test_errors(void) {
     CHECK(!on_model_from_text("input(28,28,1)", "m", &silly, 0, &err) &&
               !strncmp(err.msg, "m:1:1: the input shape given", 28),
           "invalid override: %s", err.msg);
-    CHECK(!on_model_from_text("x = Input((8,))\ny = Dense(5, activation='softmax')(x)\n", "m", NULL,
-                              10, &err) &&
-              strstr(err.msg, "m:2:25: the softmax on 'dense' (None, 5) cannot be folded"),
+    CHECK(!on_model_from_text("x = Input((8, 3))\ny = Conv1D(5, 3, activation='softmax')(x)\n", "m",
+                              NULL, 10, &err) &&
+              strstr(err.msg, "m:2:29: the softmax on 'conv1d' (None, 6, 5) cannot be folded"),
           "softmax before a head: %s", err.msg);
 }
 
+/* Loops, conditions, functions, formatting, nested models: the code as people write it. */
+static void test_code_structure(void) {
+    char buf[512];
+    /* loops over lists and ranges, enumerate, f-strings, % and .format names, if / elif / else */
+    on_model *m = read("from tensorflow import keras\nfrom tensorflow.keras import layers\n"
+                       "inputs = keras.Input(shape=(32, 32, 3))\nx = inputs\n"
+                       "for i, size in enumerate([8, 16, 32]):\n"
+                       "    x = layers.Conv2D(size, 3, padding='same', name=f'conv_{i + 1}')(x)\n"
+                       "    if size == 8:\n        x = layers.ReLU(name='relu_%d' % i)(x)\n"
+                       "    elif size > 20:\n        x = layers.ELU(name='elu_{}'.format(i))(x)\n"
+                       "    else:\n        continue\n"
+                       "    x = layers.MaxPooling2D()(x)\n"
+                       "for _ in range(2):\n    x = layers.Dropout(0.1)(x)\n"
+                       "x = layers.GlobalAveragePooling2D()(x)\n"
+                       "outputs = layers.Dense(10 if x.shape[-1] == 32 else 3)(x)\n"
+                       "model = keras.Model(inputs, outputs)\n",
+                       NULL, 0);
+    CHECK(m && !strcmp(ops(m, buf, sizeof buf),
+                       "conv2d relu maxpool2d conv2d conv2d elu maxpool2d dropout dropout "
+                       "global_avgpool dense"),
+          "loops and conditions: %s", m ? buf : "");
+    CHECK(m && find(m, "conv_1") == 1 && find(m, "relu_0") == 2 && find(m, "conv_2") == 4 &&
+              find(m, "elu_2") == 6 && same_shape(on_model_output_shape(m), 1, 10, 1, 1),
+          "names made by f-strings, %% and .format; x.shape chose Dense(10)");
+    on_model_free(m);
+    /* functions with defaults calling functions, list append, tuple unpacking, layers.add */
+    m = read("from tensorflow.keras import layers, Input, Model\n"
+             "def block(x, f, n=2, act='relu'):\n"
+             "    s = layers.Conv1D(f, 1, padding='same')(x)\n"
+             "    for i in range(n - 1):\n"
+             "        x = layers.Conv1D(f, 3, padding='same', activation=act)(x)\n"
+             "    x = layers.Conv1D(f, 3, padding='same')(x)\n"
+             "    return layers.add([x, s]), f * 2\n"
+             "outs = []\ninp = Input((64, 1))\nx, f = block(inp, 4)\nouts.append(x)\n"
+             "x, f = block(x, f, n=3)\nouts.append(x)\n"
+             "y = layers.Concatenate(axis=-1)([outs[0], layers.Conv1D(4, 1)(outs[1])])\n"
+             "model = Model(inp, layers.Flatten()(y))\n",
+             NULL, 0);
+    CHECK(m && m->nn == 16 && same_shape(on_model_output_shape(m), 1, 64 * 8, 1, 1),
+          "functions, append, unpacking, add and concatenate: %s",
+          m ? ops(m, buf, sizeof buf) : "");
+    on_model_free(m);
+    /* a Sequential used as a layer, and one inside another Sequential */
+    m = read(
+        "import keras\nfrom keras import layers\n"
+        "aug = keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(0.1)])\n"
+        "head = keras.Sequential([layers.Flatten(), layers.Dense(10)])\n"
+        "inp = keras.Input((8, 8, 1))\nx = aug(inp)\nx = layers.Conv2D(4, 3)(x)\n"
+        "out = head(x)\nmodel = keras.Model(inp, out)\n",
+        NULL, 0);
+    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "identity identity conv2d flatten dense") &&
+              strstr(on_model_notes(m), "random_flip, random_rotation") &&
+              !strstr(on_model_notes(m), "defines"),
+          "Sequential models applied as layers: %s", m ? buf : "");
+    on_model_free(m);
+    m = read("import keras\nfrom keras import layers\n"
+             "base = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3)])\n"
+             "model = keras.Sequential([base, layers.Flatten(), layers.Dense(2)])\n",
+             NULL, 0);
+    CHECK(m && !strcmp(ops(m, buf, sizeof buf), "conv2d flatten dense") && m->np == 40 + 145 * 2 &&
+              same_shape(m->input, 3, 1, 8, 8),
+          "a Sequential inside a Sequential: %s np %zu", m ? buf : "", m ? m->np : 0);
+    on_model_free(m);
+    /* Keras 1 and channels-first code */
+    m = read("from keras.models import Sequential\nfrom keras.layers import *\n"
+             "model = Sequential()\n"
+             "model.add(Convolution2D(8, 3, 3, border_mode='same', subsample=(2, 2), "
+             "input_shape=(3, 16, 16), init='he_normal', W_regularizer=None))\n"
+             "model.add(BatchNormalization(axis=1, mode=0))\n"
+             "model.add(MaxPooling2D(pool_size=(2, 2), dim_ordering='th'))\n"
+             "model.add(Flatten())\nmodel.add(Dense(output_dim=2))\n",
+             NULL, 0);
+    CHECK(m && same_shape(m->input, 3, 3, 16, 16) && params_of(m, 1) == 8 * 27 + 8 &&
+              same_shape(m->nodes[1].ys, 3, 8, 8, 8) && params_of(m, 2) == 32 &&
+              params_of(m, 5) == 8 * 4 * 4 * 2 + 2 && strstr(on_model_notes(m), "channels-first") &&
+              strstr(on_model_notes(m), "Keras 1"),
+          "Keras 1, channels first: %s", m ? on_model_notes(m) : "");
+    on_model_free(m);
+    m = read("from keras.layers import Convolution1D, Dense, Flatten, Input\n"
+             "from keras.models import Model\nfrom keras.layers import merge\n"
+             "x = Input(shape=(50, 8))\na = Convolution1D(nb_filter=4, filter_length=3, "
+             "border_mode='same')(x)\nb = Convolution1D(4, 5, border_mode='same')(x)\n"
+             "y = merge([a, b], mode='concat')\nmodel = Model(x, Flatten()(y))\n",
+             NULL, 0);
+    CHECK(m && same_shape(on_model_output_shape(m), 1, 400, 1, 1) &&
+              params_of(m, 1) == 3 * 8 * 4 + 4 && params_of(m, 2) == 5 * 8 * 4 + 4,
+          "Keras 1 Convolution1D keywords and merge(mode='concat')");
+    on_model_free(m);
+    /* depthwise, separable and transposed convolutions count as Keras does */
+    m = read("from keras import layers, Input, Model\ni = Input((16, 16, 8))\n"
+             "x = layers.DepthwiseConv2D(3, depth_multiplier=2)(i)\n"
+             "x = layers.SeparableConv2D(12, 3, use_bias=False)(x)\n"
+             "x = layers.Conv2DTranspose(4, 3, strides=2, padding='same')(x)\n"
+             "x = layers.Conv2D(4, 3, groups=2)(x)\nmodel = Model(i, x)\n",
+             NULL, 0);
+    CHECK(m && params_of(m, 1) == 9 * 16 + 16 &&
+              params_of(m, 2) + params_of(m, 3) == 9 * 16 + 16 * 12 &&
+              params_of(m, 4) == 9 * 12 * 4 + 4 && params_of(m, 5) == 9 * 2 * 4 + 4,
+          "depthwise / separable / transposed / grouped parameter counts");
+    on_model_free(m);
+}
+
+/* Runaway code is refused quickly with a located error. */
+static void test_bounds(void) {
+    static const struct {
+        const char *text, *where, *what;
+    } bad[] = {
+        {"x = 0\nfor i in range(10**12):\n    x = x + 1\n", "b.py:2:10: ", "range() of"},
+        {"x = 0\nfor i in range(90000):\n    for j in range(90000):\n        x = x + 1\n",
+         "b.py:", "more than 100000 statements"},
+        {"def f(n):\n    return f(n + 1)\nf(0)\n", "b.py:2:13: ", "nested deeper than"},
+        {"s = 'ab'\nfor i in range(40):\n    s = s + s\n", "b.py:3:11: ", "a string longer than"},
+        {"a = [1]\nfor i in range(40):\n    a = a + a\n", "b.py:3:11: ", "too many items"},
+        {"import sys\nif len(sys.argv) > 1:\n    pass\n", "b.py:2:4: ", "depends on a value"},
+        {"while True:\n    pass\n", "b.py:1:1: ", "'while' loops are not supported"},
+        {"break\n", "b.py:1:1: ", "'break' outside a loop"},
+        {"from keras import layers\nx = layers.Lambda(lambda t: t * 2)\n",
+         "b.py:2:12: ", "Lambda layers run any Python"},
+        {"import keras\nclass Block(keras.layers.Layer):\n    pass\n",
+         "b.py:2:1: ", "custom layers and subclassed models"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        on_error err;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        on_model *m = on_model_from_text(bad[i].text, "b.py", NULL, 0, &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        CHECK(!m && !strncmp(err.msg, bad[i].where, strlen(bad[i].where)) &&
+                  strstr(err.msg, bad[i].what),
+              "bounded %zu: got '%s', want '%s...%s'", i, m ? "a model" : err.msg, bad[i].where,
+              bad[i].what);
+        /* well under a second in a release build (sanitizers slow it down ~20x); a
+         * runaway loop would take hours */
+#if defined(__SANITIZE_ADDRESS__) || defined(ORDNET_NO_CLONES)
+        const double limit = 30.0;
+#else
+        const double limit = 2.0;
+#endif
+        CHECK(s < limit, "bounded %zu refused in %.2f s (limit %.0f s)", i, s, limit);
+        on_model_free(m);
+    }
+}
+
 int main(void) {
+    test_code_structure();
+    test_bounds();
     test_thread_blocks();
     test_fashion_mnist();
     test_three_styles();

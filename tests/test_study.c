@@ -45,6 +45,24 @@ static int count_rows(void) {
     return n;
 }
 
+static int count_speed(void) {
+    char path[160];
+    snprintf(path, sizeof path, "%s/study.sqlite", out);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st;
+    int n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM speed WHERE train_ms > 0 AND infer_ms > 0", -1,
+                           &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+static double num(const cJSON *o, const char *k);
+
 static char *slurp(const char *name) {
     char path[160];
     snprintf(path, sizeof path, "%s/%s", out, name);
@@ -127,17 +145,111 @@ static void test_run_and_resume(void) {
         two |= cJSON_GetArraySize(
                    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cls, i), "members")) == 2;
     CHECK(two, "orders equal by proof share a class");
+    /* the paired comparison with the best, its verdict, the measured speed */
+    int ranked2 = -1;
+    for (int i = 0; i < cJSON_GetArraySize(cls); i++) {
+        cJSON *ci = cJSON_GetArrayItem(cls, i);
+        if (num(ci, "rank") != 2) continue;
+        ranked2 = i;
+        cJSON *vb = cJSON_GetObjectItemCaseSensitive(ci, "vs_best");
+        CHECK(num(vb, "pairs") == 2 && num(vb, "ci95_low") <= num(vb, "difference") &&
+                  num(vb, "difference") <= num(vb, "ci95_high") && num(vb, "difference") >= 0,
+              "rank 2 against the best: 2 pairs, difference >= 0 inside its interval");
+        CHECK(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ci, "decision")) != NULL,
+              "a verdict per class");
+        CHECK(num(ci, "train_step_ms_median") > 0 && num(ci, "infer_batch_ms_median") > 0,
+              "measured step times");
+    }
+    CHECK(ranked2 >= 0, "a class ranked 2");
+    cJSON *qs = cJSON_GetObjectItemCaseSensitive(j, "questions");
+    CHECK(cJSON_GetArraySize(qs) >= 1, "the thread's questions as contrasts (%d)",
+          cJSON_GetArraySize(qs));
     cJSON_Delete(j);
+    CHECK(count_speed() == 2 * 7, "7 interleaved rounds per class in the store (%d rows)",
+          count_speed());
     free(js);
     char *md = slurp("report.md"), *svg = slurp("report.svg"), *csv = slurp("results.csv");
-    CHECK(md && strstr(md, "95% CI") && strstr(md, "Welch") &&
+    CHECK(md && strstr(md, "95% CI") && strstr(md, "paired t-test") && strstr(md, "Holm") &&
               strstr(md, "BatchNorm before the activation"),
           "report.md has intervals, the test and the thread's questions");
     CHECK(svg && strstr(svg, "<svg") && strstr(svg, "</svg>"), "report.svg is an SVG");
     CHECK(csv && strstr(csv, "order,class,seed,test_accuracy"), "results.csv has a header");
+    char *html = slurp("report.html");
+    CHECK(html && strstr(html, "<!DOCTYPE html>") && strstr(html, "data-run=\"") &&
+              !strstr(html, "<script") && !strstr(html, "http://") && !strstr(html, "https://"),
+          "report.html: one page, no scripts, nothing fetched");
+    free(html);
     free(md);
     free(svg);
     free(csv);
+}
+
+/* --budget: the base seeds, then more for the undecided classes, the report from the
+ * whole study with the procedure's error rate. With 300 images, one epoch and 2 seeds
+ * nothing is decided (a paired test with 1 degree of freedom), so the undecided class and
+ * the best both get seed 3, the cap (max_seeds; the budget is not what stops it, so the
+ * test does not depend on the machine's speed). */
+static void test_adaptive(void) {
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
+    if (system(cmd)) return;
+    on_error err;
+    on_study_cfg c = tiny();
+    c.budget = 1e6;
+    c.max_seeds = 3;
+    c.speed_rounds = 1;
+    lines = 0;
+    int rc = on_study_adaptive(&c, &err);
+    int rows = count_rows();
+    CHECK(!rc && rows == 6, "adaptive: %d runs (2 classes x 3 seeds)", rows);
+    char *js = slurp("results.json");
+    cJSON *j = cJSON_Parse(js), *cls = cJSON_GetObjectItemCaseSensitive(j, "classes");
+    CHECK(cJSON_GetArraySize(cls) == 2, "the report covers both classes");
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "method");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "adaptive")), "and says adaptive");
+    for (int i = 0; i < cJSON_GetArraySize(cls); i++) {
+        cJSON *ci = cJSON_GetArrayItem(cls, i);
+        CHECK(num(ci, "runs") == 3, "class %d: 3 seeds (%g)", (int)num(ci, "id"), num(ci, "runs"));
+    }
+    cJSON_Delete(j);
+    free(js);
+    lines = 0;
+    rc = on_study_adaptive(&c, &err);
+    CHECK(!rc && lines == 0 && count_rows() == 6, "a rerun trains nothing more (%d lines)", lines);
+    char *md = slurp("report.md");
+    CHECK(md && strstr(md, "Adaptive seeds") && strstr(md, "at most 5%"),
+          "report.md states the procedure's error rate");
+    free(md);
+}
+
+/* The test loss of the first run in results.json, and the study's key. */
+static double first_loss(char *key, size_t len) {
+    char *js = slurp("results.json");
+    cJSON *j = cJSON_Parse(js);
+    cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "runs"), 0);
+    double loss = num(r0, "test_loss");
+    const char *k = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "study"), "study"));
+    snprintf(key, len, "%s", k ? k : "");
+    cJSON_Delete(j);
+    free(js);
+    return loss;
+}
+
+/* --seed-base: another seed set is another study in the same store, with other runs. */
+static void test_seed_base(void) {
+    on_error err;
+    on_study_cfg c = tiny();
+    char key0[64], key1[64];
+    double loss0 = first_loss(key0, sizeof key0);
+    c.seeds = 1;
+    c.seed_base = 100;
+    c.speed_rounds = -1;
+    int rc = on_study_run(&c, &err);
+    double loss1 = first_loss(key1, sizeof key1);
+    CHECK(!rc && count_rows() == 6, "seeds 101: 2 more runs beside the 4 (%d)", count_rows());
+    CHECK(strcmp(key0, key1) && loss0 != loss1, "another study (%s, %s), other numbers (%g, %g)",
+          key0, key1, loss0, loss1);
 }
 
 /* The CLI in a fresh process (OpenMP's threads do not survive a fork of this one). */
@@ -252,7 +364,9 @@ int main(void) {
     snprintf(out, sizeof out, "/tmp/ordnet-study-%d", (int)getpid());
     test_stats();
     test_run_and_resume();
+    test_seed_base();
     test_kill();
+    test_adaptive();
     test_bench();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", out);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int run(args *a) {
     const char *model = NULL, *out = NULL;
@@ -22,7 +23,11 @@ static int run(args *a) {
         return 2;
     }
     on_error err;
-    on_model *m = load_trained(model, NULL, &err);
+    /* a model file, or a definition (compact form or Keras code) exported untrained */
+    on_model *m = access(model, F_OK) && !is_onnx(model)
+                      ? on_model_from_text(model, "model", NULL, 0, &err)
+                      : load_trained(model, NULL, &err);
+    if (m && access(model, F_OK)) on_model_init(m, 1);
     if (!m || on_onnx_save(m, out, &err)) {
         fprintf(stderr, "ordnet export: %s\n", err.msg);
         on_model_free(m);
@@ -36,7 +41,9 @@ static int run(args *a) {
 const command cmd_export = {
     "export", run, "write a checkpoint (or an optimized one) as an ONNX file",
     "usage: ordnet export CKPT -o MODEL.onnx\n"
-    "CKPT: a checkpoint (from train or optimize) or an ONNX file. Writes opset 13, one node\n"
+    "CKPT: a checkpoint (from train or optimize) or an ONNX file (or a model definition, in\n"
+    "the compact form or Keras code, exported with its initial weights). Writes opset 13, one "
+    "node\n"
     "per layer (GELU, SiLU and Mish as the Erf / Sigmoid / Tanh patterns PyTorch writes),\n"
     "weights as initializers named as ordnet's tensors, the input normalization as Sub and\n"
     "Mul nodes before the first layer; the input is \"input\" (N,C,H,W) with a symbolic N.\n"

@@ -63,7 +63,11 @@ static int run(args *a) {
                     float *v = x + (size_t)c * (per / (size_t)in.c) + j;
                     *v = (*v - mean[c]) / sd[c];
                 }
-            on_model_forward(m, x, 1, 0);
+            if (on_model_forward(m, x, 1, 0)) {
+                fprintf(stderr, "ordnet predict: %s: %s\n", path, on_model_last_error(m));
+                rc = 1;
+                break;
+            }
             const float *z = on_model_output(m);
             float mx = z[0], s = 0;
             int best = 0;

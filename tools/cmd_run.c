@@ -52,29 +52,32 @@ typedef struct run_io {
     int nout;
 } run_io;
 
-/* The model, and x: the data array (plain --input, or the feed naming the data input). */
+/* The model, and x: the data array (plain --input, or the feed naming the data input). An
+ * ONNX model gets the plain --input too, for the input dimensions the file leaves open. */
 static on_model *load(const char *model, run_io *io, on_array *x, on_error *err) {
     if (io->data && on_npy_load(io->data, x, err)) return NULL;
-    if (!io->nin) return load_trained(model, NULL, err);
     if (!is_onnx(model)) {
+        if (!io->nin) return load_trained(model, NULL, err);
         snprintf(err->msg, sizeof err->msg,
                  "%s: --input NAME=FILE names inputs of ONNX graphs; this is a checkpoint", model);
         return NULL;
     }
-    on_onnx_feed f[MAX_ARGS];
-    for (int i = 0; i < io->nin; i++) f[i] = (on_onnx_feed){io->in_name[i], &io->in_arr[i]};
-    int df;
-    on_model *m = on_onnx_load_feeds(model, f, io->nin, &df, err);
+    on_onnx_feed f[MAX_ARGS + 1];
+    int nf = 0, df;
+    for (int i = 0; i < io->nin; i++) f[nf++] = (on_onnx_feed){io->in_name[i], &io->in_arr[i]};
+    if (io->data) f[nf++] = (on_onnx_feed){NULL, x};
+    on_model *m = on_onnx_load_feeds(model, f, nf, &df, err);
     if (!m) return NULL;
-    if (df >= 0 && io->data) {
+    int named = df >= 0 && df < io->nin;
+    if (named && io->data) {
         snprintf(err->msg, sizeof err->msg,
                  "the data input '%s' is given twice (--input %s and --input %s=...)",
                  io->in_name[df], io->data, io->in_name[df]);
-    } else if (df < 0 && !io->data) {
+    } else if (df < 0) {
         snprintf(err->msg, sizeof err->msg,
                  "no data: give the model's data input as --input X.npy");
     } else {
-        if (df >= 0) *x = io->in_arr[df], io->in_arr[df] = (on_array){0};
+        if (named) *x = io->in_arr[df], io->in_arr[df] = (on_array){0};
         return m;
     }
     on_model_free(m);
@@ -181,7 +184,7 @@ static int run(args *a) {
                 for (size_t j = 0; j < plane; j++) p[j] = (p[j] - mu) * inv;
             }
         if (on_model_forward(m, buf, b, 0)) {
-            fprintf(stderr, "ordnet run: forward failed\n");
+            fprintf(stderr, "ordnet run: forward failed: %s\n", on_model_last_error(m));
             goto free;
         }
         for (int k = 0; k < nout; k++) {

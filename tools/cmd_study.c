@@ -28,6 +28,19 @@ static int study_jobs(const on_study_cfg *c, on_error *err) {
     return rc;
 }
 
+/* "600", "90s", "10m", "1.5h" -> seconds; -1 when it is none of those. */
+static int parse_duration(const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    double unit = !*end || !strcmp(end, "s") ? 1
+                  : !strcmp(end, "m")        ? 60
+                  : !strcmp(end, "h")        ? 3600
+                                             : 0;
+    if (end == s || !unit || !(v > 0) || !isfinite(v)) return -1;
+    *out = v * unit;
+    return 0;
+}
+
 static int run(args *a) {
     on_study_cfg c = on_study_defaults();
     int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0, json = 0;
@@ -52,7 +65,17 @@ static int run(args *a) {
             c.jobs = (int)opt_num(a, 1, 64);
         else if (is_opt(a, "--threads"))
             c.threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--full"))
+        else if (is_opt(a, "--seed-base"))
+            c.seed_base = (int)opt_num(a, 0, 1e9);
+        else if (is_opt(a, "--budget")) {
+            const char *v = opt_value(a);
+            if (v && parse_duration(v, &c.budget)) {
+                fprintf(stderr,
+                        "ordnet study: --budget '%s': want a time such as 600, 90s, 10m or 1h\n",
+                        v);
+                return 2;
+            }
+        } else if (is_opt(a, "--full"))
             full = 1;
         else if (is_opt(a, "--json"))
             json = 1;
@@ -81,14 +104,20 @@ static int run(args *a) {
         fprintf(stderr, "ordnet study: --jobs under mpirun: the ranks are the workers (-np)\n");
         return 2;
     }
+    if (mpi && c.budget > 0) { /* the adaptive rounds run in one process */
+        fprintf(stderr,
+                "ordnet study: --budget (adaptive seeds) runs in one process, not under mpirun\n");
+        return 2;
+    }
     if (c.jobs > 1 && !c.threads)
         c.threads = on_get_threads() / c.jobs > 0 ? on_get_threads() / c.jobs : 1;
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
     c.log = json || rank ? NULL : print_line;
     on_error err;
-    int rc = mpi          ? exec_mpi_study(&c, &err)
-             : c.jobs > 1 ? study_jobs(&c, &err)
-                          : on_study_run(&c, &err);
+    int rc = mpi            ? exec_mpi_study(&c, &err)
+             : c.budget > 0 ? on_study_adaptive(&c, &err)
+             : c.jobs > 1   ? study_jobs(&c, &err)
+                            : on_study_run(&c, &err);
     if (rc) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
@@ -127,6 +156,9 @@ const command cmd_study = {
     "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
     "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
     "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
+    "  --seed-base N          seeds N+1, N+2, ...: another set of seeds (a separate study)\n"
+    "  --budget TIME          then more seeds for the classes not yet decided against the\n"
+    "                         best, until decided or TIME (600, 90s, 10m, 1h) is spent\n"
     "  --json                 no progress lines; print results.json at the end\n"
     "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes, and\n"
     "two studies started on one DIR split the runs (each claims a run before training it).\n"

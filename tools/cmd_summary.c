@@ -9,7 +9,7 @@
 
 static int run(args *a) {
     const char *model = NULL;
-    int json = 0, classes = 10, has_input = 0;
+    int json = 0, classes = 0, has_input = 0;
     on_shape input;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--json"))
@@ -60,7 +60,9 @@ const command cmd_summary = {
     "MODEL: a file of Keras code (functional, Sequential, model.add) or of the compact form,\n"
     "the compact form itself, a checkpoint or an ONNX file (docs/ONNX.md). --input 28,28,1 gives "
     "or replaces the input shape (Keras\n"
-    "order, channels last). A model that does not end in dense(N) gets a classifier head\n"
-    "(flatten if needed, dense(N), N = --classes, default 10), shown in the notes.\n"
+    "order, channels last). The model is shown as written, with Keras's Total / Trainable /\n"
+    "Non-trainable params. --classes N: a model without a classifier (a last Dense layer)\n"
+    "gets a head (flatten if needed, dense(N)), shown in the notes; one whose classifier has\n"
+    "another number of outputs is an error.\n"
     "--json prints {\"layers\": [{\"name\", \"type\", \"output_shape\", \"params\", \"flops\"}],\n"
     "\"total_params\", \"trainable_params\", \"total_flops\", \"notes\"}. See docs/MODELS.md.\n"};

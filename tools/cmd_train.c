@@ -61,7 +61,8 @@ static int run(args *a) {
     const char *model = REFERENCE_MODEL, *data = "fashion-mnist", *out = NULL;
     static const char *const opts[] = {"sgd", "adamw"};
     static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
-    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0, keep = 0;
+    int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0, keep = 0,
+        sync_bn = 0;
     for (; a->i < a->argc && !a->bad; a->i++) {
         if (is_opt(a, "--epochs"))
             cfg.epochs = (int)opt_num(a, 1, 1e6);
@@ -103,6 +104,8 @@ static int run(args *a) {
             keep = 1;
         else if (is_opt(a, "--resume"))
             resume = 1;
+        else if (is_opt(a, "--sync-bn"))
+            sync_bn = 1;
         else if (is_opt(a, "--val"))
             val = (int)opt_num(a, 1, 1e9);
         else if (a->argv[a->i][0] == '-') {
@@ -117,9 +120,13 @@ static int run(args *a) {
         fprintf(stderr, "ordnet train: --resume needs -o CKPT, the checkpoint to continue\n");
         return 2;
     }
+    if (sync_bn && !mpi_launched()) {
+        fprintf(stderr, "ordnet train: --sync-bn synchronizes MPI ranks: start it with mpirun\n");
+        return 2;
+    }
     on_train_dist dist = {.rank = 0, .size = 1};
     if (mpi_launched()) { /* data-parallel over the ranks; one thread each unless told */
-        if (mpi_train_dist(&dist)) {
+        if (mpi_train_dist(&dist, sync_bn)) {
             fprintf(stderr, "ordnet train: MPI did not start\n");
             return 1;
         }
@@ -199,8 +206,9 @@ static int run(args *a) {
                on_model_num_params(m), on_get_threads(), dist.size > 1 ? " per rank" : "");
     if (!json && dist.size > 1)
         printf("data-parallel over %d MPI ranks: %d images of each batch per rank, gradients "
-               "summed with MPI_Allreduce (%zu floats a step)\n",
-               dist.size, cfg.batch / dist.size, on_model_num_params(m));
+               "summed with MPI_Allreduce (%zu floats a step), BatchNorm statistics %s\n",
+               dist.size, cfg.batch / dist.size, on_model_num_params(m),
+               sync_bn ? "over all ranks (--sync-bn)" : "per rank");
     const on_dataset *eval = dist.rank ? NULL : val ? &vs : &te;
     if (on_train_distributed(m, &tr, eval, &cfg, dist.size > 1 ? &dist : NULL, on_progress, &p,
                              &err)) {
@@ -259,4 +267,5 @@ const command cmd_train = {
     "line: train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv; 1-D signals).\n"
     "mpirun -np N ordnet train ...: data-parallel, each rank 1/N of every batch (--threads per\n"
     "rank, default 1), gradients summed with MPI_Allreduce; rank 0 alone prints and saves;\n"
+    "BatchNorm statistics per rank, or over the whole batch with --sync-bn;\n"
     "every rank reads --data (and, with --resume, CKPT) from the same path (docs/SCALE.md).\n"};

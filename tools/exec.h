@@ -20,9 +20,10 @@ int mpi_available(void);
 /* Under mpirun: rank 0 claims, stores and reports; every rank (rank 0 too, on a thread)
  * trains the runs rank 0 hands it. Returns what the study returns on every rank. */
 int exec_mpi_study(const on_study_cfg *c, on_error *err);
-/* Data-parallel training over the MPI ranks: rank, size and MPI_Allreduce as the hook
- * on_train_distributed calls. -1 without MPI. */
-int mpi_train_dist(on_train_dist *d);
+/* Data-parallel training over the MPI ranks: rank, size and MPI_Allreduce as the hooks
+ * on_train_distributed calls (sync_bn: BatchNorm's statistics over all ranks too). -1
+ * without MPI. */
+int mpi_train_dist(on_train_dist *d, int sync_bn);
 int mpi_rank(void), mpi_size(void);
 void mpi_finalize(void);
 void mpi_abort(int code); /* end every rank (a rank that cannot go on with the others) */

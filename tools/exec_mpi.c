@@ -10,7 +10,8 @@
  * runs at once. Killing a rank ends the job (mpirun); the runs stored survive, and rank
  * 0's claims die with its process, so the same command again resumes.
  *
- * Training: the gradient hook of on_train_distributed is an MPI_Allreduce (sum).
+ * Training: the gradient hook of on_train_distributed is an MPI_Allreduce (sum) of
+ * floats; --sync-bn adds one of doubles for BatchNorm's statistics.
  */
 #include "exec.h"
 
@@ -42,6 +43,14 @@ int mpi_size(void) {
     return 1;
 }
 void mpi_finalize(void) {}
+void mpi_abort(int code) {
+    (void)code;
+}
+int mpi_train_dist(on_train_dist *d, int sync_bn) {
+    (void)d;
+    (void)sync_bn;
+    return -1;
+}
 
 #else
 
@@ -101,9 +110,21 @@ static int allreduce(void *ctx, float *x, size_t n) {
     return 0;
 }
 
-int mpi_train_dist(on_train_dist *d) {
+/* --sync-bn: BatchNorm's per-channel sums (a few doubles per layer) */
+static int allreduce_d(void *ctx, double *x, size_t n) {
+    (void)ctx;
+    return MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) ==
+                   MPI_SUCCESS
+               ? 0
+               : -1;
+}
+
+int mpi_train_dist(on_train_dist *d, int sync_bn) {
     if (init()) return -1;
-    *d = (on_train_dist){.rank = mpi_rank(), .size = mpi_size(), .allreduce = allreduce};
+    *d = (on_train_dist){.rank = mpi_rank(),
+                         .size = mpi_size(),
+                         .allreduce = allreduce,
+                         .sync_bn = sync_bn ? allreduce_d : NULL};
     return 0;
 }
 

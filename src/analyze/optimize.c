@@ -15,9 +15,12 @@
  *   4. merge two max-pools (or min-pools) that tile their inputs             exact
  *   5. a BatchNorm after conv/dense -> pools: move it before the pools when   exact, then
  *      on_commute says each swap is exact, then fold it (rule 2)              rounding
- *   6. move a pool before the elementwise layer that feeds it when on_commute exact
- *      says so (ON_EXACT, or ON_EXACT_CHANGE with max <-> min) and the pool
- *      shrinks the tensor
+ *   6. move a pool (or a global max-pool) before the elementwise layer that   exact
+ *      feeds it when on_commute says so (ON_EXACT, or ON_EXACT_CHANGE with
+ *      max <-> min) and the pool shrinks the tensor
+ *   7. move an elementwise layer before a nearest upsampling or a zero        exact
+ *      padding that feeds it (a layer that copies values and grows the
+ *      tensor) when on_commute says the swap is exact
  *
  * Only simple chains are rewritten: a layer whose output another layer also reads (a
  * residual branch) is never moved, folded away or merged.
@@ -442,7 +445,7 @@ static int rule_fold_through_pools(xgraph *g, on_error *err, int *failed) {
 static int rule_pool_first(xgraph *g) {
     for (int j = 1; j < g->nn; j++) {
         xnode *p = &g->n[j];
-        if (p->dead || !is_pool(p)) continue;
+        if (p->dead || !(is_pool(p) || (p->op->props & ON_PROP_GLOBAL))) continue;
         int i = p->in[0];
         xnode *e = &g->n[i];
         if (i < 1 || !chain(g, i, j) || is_pool(e) || is_linear(e)) continue;
@@ -456,6 +459,29 @@ static int rule_pool_first(xgraph *g) {
         note(g, 1, "move %s '%s' before %s '%s'%s", p->op->name, p->name, e->op->name, e->name,
              r == 2 ? " as the other extreme pool" : "");
         if (r == 2) flip(g, j);
+        swap_chain(g, i, j);
+        return 1;
+    }
+    return 0;
+}
+
+/* 7. a layer m that copies values and grows the tensor (nearest upsampling, zero padding)
+ * -> elementwise e, e the only reader of m: move e before m when exact (e then runs on
+ * fewer values). */
+static int rule_elementwise_first(xgraph *g) {
+    for (int j = 1; j < g->nn; j++) {
+        xnode *e = &g->n[j];
+        int i = e->in[0];
+        if (e->dead || i < 1 || e->op->ninputs != 1 || !chain(g, i, j)) continue;
+        xnode *m = &g->n[i];
+        on_shape ms = xs_of(g, i), es = xs_of(g, j);
+        if (!(props(g, i) & ON_PROP_COPIES) || on_shape_size(m->ys) <= on_shape_size(ms) ||
+            !(props(g, j) & ON_PROP_ELEMENTWISE) || e->ys.rank != es.rank || e->ys.c != es.c ||
+            e->ys.h != es.h || e->ys.w != es.w)
+            continue;
+        on_verdict v;
+        if (exact_swap(g, i, j, &v) != 1) continue;
+        note(g, 1, "move %s '%s' before %s '%s'", e->op->name, e->name, m->op->name, m->name);
         swap_chain(g, i, j);
         return 1;
     }
@@ -567,7 +593,7 @@ on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, o
         int applied = rule_unused(&g) || rule_identity(&g) || rule_fold(&g, err, &failed) ||
                       (!failed && rule_idempotent(&g)) || (!failed && rule_merge_pools(&g)) ||
                       (!failed && rule_fold_through_pools(&g, err, &failed)) ||
-                      (!failed && rule_pool_first(&g));
+                      (!failed && rule_pool_first(&g)) || (!failed && rule_elementwise_first(&g));
         if (failed) goto done;
         if (!applied) break;
     }

@@ -113,13 +113,60 @@ static unsigned long checksum(item *meta, int nm, item *tensors, int nt) {
     return crc;
 }
 
+/* The declared outputs (on_model_set_output: an ONNX graph's names, dimensions and further
+ * outputs) as JSON [{"layer", "name", "dims"}, ...]; NULL when there are none. */
+static char *outputs_json(const on_model *m) {
+    if (!m->nout) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    for (int k = 0; k < on_model_num_outputs(m); k++) {
+        cJSON *o = cJSON_CreateObject();
+        int64_t d[ON_ARRAY_MAX_DIMS];
+        int nd = on_model_output_dims(m, k, d);
+        cJSON *dims = cJSON_CreateArray();
+        for (int i = 0; i < nd; i++) cJSON_AddItemToArray(dims, cJSON_CreateNumber((double)d[i]));
+        cJSON_AddStringToObject(o, "layer", on_model_node_name(m, on_model_output_node(m, k)));
+        cJSON_AddStringToObject(o, "name", on_model_output_name(m, k));
+        cJSON_AddItemToObject(o, "dims", dims);
+        cJSON_AddItemToArray(a, o);
+    }
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+/* Declares the outputs that outputs_json wrote. */
+static int outputs_parse(on_model *m, const char *json, const char *path, on_error *err) {
+    cJSON *a = cJSON_Parse(json);
+    int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1, rc = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        cJSON *o = cJSON_GetArrayItem(a, k), *dims = cJSON_GetObjectItemCaseSensitive(o, "dims");
+        const char *layer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "layer"));
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+        int node = -1, nd = cJSON_GetArraySize(dims);
+        for (int i = 0; layer && i < m->nn; i++)
+            if (!strcmp(m->nodes[i].name, layer)) node = i;
+        int64_t d[ON_ARRAY_MAX_DIMS];
+        for (int i = 0; i < nd && i < ON_ARRAY_MAX_DIMS; i++) {
+            double v = cJSON_GetArrayItem(dims, i)->valuedouble;
+            d[i] = v >= 1 && v < (1 << 28) ? (int64_t)v : 0;
+        }
+        on_error e2;
+        if (node < 0 || !cJSON_IsArray(dims) || on_model_set_output(m, k, node, name, nd, d, &e2))
+            rc = on_fail(err, "%s: metadata 'outputs': output %d is not valid%s%s", path, k,
+                         node < 0 ? " (no such layer)" : ": ", node < 0 ? "" : e2.msg);
+    }
+    if (n < 0) rc = on_fail(err, "%s: metadata 'outputs' is not a JSON array", path);
+    cJSON_Delete(a);
+    return rc;
+}
+
 int on_checkpoint_save(const on_model *m, const char *path, const on_checkpoint_info *info,
                        on_error *err) {
     on_st_writer *w = on_st_writer_new();
     if (!w) return on_fail(err, "%s: out of memory", path);
     int rc = -1, nmeta = 0;
     char *spec = on_model_to_spec(m), *cfg = info ? config_json(&info->cfg) : NULL;
-    char *norm = NULL, epoch[32], classes[32];
+    char *norm = NULL, epoch[32], classes[32], *outs = outputs_json(m);
     item meta[16], tens[1024];
     int nt = 0;
     if (!spec) {
@@ -141,7 +188,8 @@ int on_checkpoint_save(const on_model *m, const char *path, const on_checkpoint_
                            {"epoch", epoch},
                            {"classes", classes},
                            {"normalization", norm},
-                           {"data", info ? info->data : NULL}};
+                           {"data", info ? info->data : NULL},
+                           {"outputs", outs}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (!kv[i][1]) continue;
         if (on_st_writer_meta(w, kv[i][0], kv[i][1], err)) goto done;
@@ -172,6 +220,7 @@ done:
     free(spec);
     free(cfg);
     free(norm);
+    free(outs);
     on_st_writer_free(w);
     return rc;
 }
@@ -251,6 +300,8 @@ on_model *on_checkpoint_load(const char *path, on_checkpoint_info *info, on_erro
         m->opt_state = malloc(sizeof(float) * (2 * m->np + 1));
         if (m->opt_state) memcpy(m->opt_state, os->f, sizeof(float) * os->size);
     }
+    const char *outs = on_st_meta(f, "outputs");
+    if (outs && outputs_parse(m, outs, path, err)) goto fail;
     const char *norm = on_st_meta(f, "normalization");
     if (norm) {
         cJSON *o = cJSON_Parse(norm), *mu = cJSON_GetObjectItemCaseSensitive(o, "mean"),

@@ -12,6 +12,7 @@
  * The protobuf structs are allocated from one pool freed at the end.
  */
 #include "../io/atomic.h"
+#include "../ops/conv_transpose.h"
 #include "../ops/geom.h"
 #include "onnx_internal.h"
 
@@ -300,7 +301,32 @@ static int layer(ex *e, int i, const char *const *xin) {
         else
             N("Conv", y, y, x, param(e, i, 0));
         if (window_attrs(e, n, nd, xs, 1)) return -1;
-        attr_i(e, n, "group", 1);
+        attr_i(e, n, "group", nd->a.groups > 1 ? nd->a.groups : 1);
+    } else if (IS("conv2d_transpose") || IS("conv1d_transpose")) {
+        on_geom g;
+        if (on_conv_t_geom(&nd->a, xs, &g, e->err)) return -1;
+        if (nd->a.bias)
+            N("ConvTranspose", y, y, x, param(e, i, 0), param(e, i, 1));
+        else
+            N("ConvTranspose", y, y, x, param(e, i, 0));
+        /* 'same' is written out: explicit pads, and output_padding for the rows and columns
+         * a kernel shorter than the stride leaves */
+        const on_attrs *a = &nd->a;
+        int two = xs.rank == 3, full_h = (xs.h - 1) * a->sh + a->dh * (a->kh - 1) + 1;
+        int full_w = (xs.w - 1) * a->sw + a->dw * (a->kw - 1) + 1;
+        int k[2] = {a->kh, a->kw}, s[2] = {a->sh, a->sw}, d[2] = {a->dh, a->dw};
+        int pads[4] = {g.pt, g.pl, g.pb, g.pr};
+        int op[2] = {g.h - (full_h - g.pt - g.pb), g.w - (full_w - g.pl - g.pr)};
+        if (!two) {
+            k[0] = a->kw, s[0] = a->sw, d[0] = a->dw, op[0] = op[1];
+            pads[0] = g.pl, pads[1] = g.pr;
+        }
+        attr_is(e, n, "kernel_shape", k, two ? 2 : 1);
+        attr_is(e, n, "strides", s, two ? 2 : 1);
+        attr_is(e, n, "pads", pads, two ? 4 : 2);
+        attr_is(e, n, "dilations", d, two ? 2 : 1);
+        attr_is(e, n, "output_padding", op, two ? 2 : 1);
+        attr_i(e, n, "group", a->groups > 1 ? a->groups : 1);
     } else if (IS("dense")) {
         if (nd->a.bias)
             N("Gemm", y, y, x, param(e, i, 0), param(e, i, 1));
@@ -321,11 +347,11 @@ static int layer(ex *e, int i, const char *const *xin) {
     } else if (nd->op->props & ON_PROP_POOL) {
         int mn = nd->op->pool_kind == ON_POOL_MIN, avg = nd->op->pool_kind == ON_POOL_AVG;
         if (mn) N("Neg", t1, t1, x);
-        N(avg ? "AveragePool" : "MaxPool", mn ? t2 : y, mn ? t2 : y, mn ? t1 : x);
+        N(avg ? "AveragePool" : "MaxPool", y, mn ? t2 : y, mn ? t1 : x); /* the layer's name */
         if (window_attrs(e, n, nd, xs, 0)) return -1;
         attr_i(e, n, "ceil_mode", nd->a.ceil_mode);
         if (avg) attr_i(e, n, "count_include_pad", nd->a.count_include_pad);
-        if (mn) N("Neg", y, y, t2);
+        if (mn) N("Neg", t3, y, t2);
     } else if (IS("global_avgpool")) {
         N("GlobalAveragePool", y, t1, x);
         N("Flatten", t2, y, t1); /* ordnet's result is (N, C), ONNX's (N, C, 1, 1) */
@@ -368,6 +394,23 @@ static int layer(ex *e, int i, const char *const *xin) {
         N("Softplus", t1, t1, x);
         N("Tanh", t2, t2, t1);
         N("Mul", y, y, x, t2);
+    } else if (IS("hard_sigmoid")) {
+        N("HardSigmoid", y, y, x);
+        attr_f(e, n, "alpha", nd->a.alpha);
+        attr_f(e, n, "beta", nd->a.offset);
+    } else if (IS("hard_swish")) { /* HardSwish is opset 14: x * HardSigmoid(x), as PyTorch */
+        N("HardSigmoid", t1, t1, x);
+        attr_f(e, n, "alpha", 1.0f / 6.0f);
+        N("Mul", y, y, x, t1);
+    } else if (IS("softsign") || IS("exponential")) {
+        N(IS("softsign") ? "Softsign" : "Exp", y, y, x);
+    } else if (IS("rescaling")) {
+        snprintf(t2, sizeof t2, "%s.scale", y);
+        snprintf(t3, sizeof t3, "%s.offset", y);
+        N("Mul", t1, t1, x, scalar(e, t2, nd->a.scale));
+        N("Add", y, y, t1, scalar(e, t3, nd->a.offset));
+    } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
+        N("Identity", y, y, x);
     } else {
         return on_fail(e->err, "layer '%s': op %s has no ONNX export", y, op);
     }

@@ -5,8 +5,11 @@
  *                                            division; PyTorch: Div Erf Add Mul Mul)
  *   SiLU  x * Sigmoid(x)
  *   Mish  x * Tanh(Softplus(x))
+ *   hard swish  x * HardSigmoid(x) with alpha 1/6, beta 1/2 (PyTorch below opset 14)
+ *   softsign    x / (1 + Abs(x)) (PyTorch, any opset)
  * and write a dense layer as MatMul followed by Add of the bias (tf2onnx, PyTorch on
  * x @ W + b). An input normalization (x - mean) / std is Sub then Div (or Mul by 1/std).
+ * Min-pooling is Neg, MaxPool, Neg (as ordnet exports it).
  * Each pattern is taken only when its inner values are read by nothing else, so removing
  * the inner nodes cannot change any other result.
  */
@@ -82,6 +85,16 @@ static int mish_x(const ox_ctx *cx, int t, int *nodes, int *nn) {
     return ox_in(cx, s, 0);
 }
 
+static int hswish_x(const ox_ctx *cx, int t, int *nodes, int *nn) {
+    const Onnx__NodeProto *h = inner(cx, t) ? producer(cx, t, "HardSigmoid") : NULL;
+    if (!h || h->n_input != 1) return -1;
+    const Onnx__AttributeProto *al = ox_attr(h, "alpha"), *be = ox_attr(h, "beta");
+    double alpha = al && al->has_f ? al->f : 0.2, beta = be && be->has_f ? be->f : 0.5;
+    if (!near(alpha, 1.0 / 6.0) || !near(beta, 0.5)) return -1;
+    nodes[(*nn)++] = cx->v[t].producer;
+    return ox_in(cx, h, 0);
+}
+
 static int gelu_x(const ox_ctx *cx, int t, int *nodes, int *nn) {
     const Onnx__NodeProto *a = inner(cx, t) ? producer(cx, t, "Add") : NULL;
     if (!a || a->n_input != 2) return -1;
@@ -118,7 +131,10 @@ static void match_activation(ox_ctx *cx, int root) {
         const char *op;
         double k;
         int (*x_of)(const ox_ctx *, int, int *, int *);
-    } pats[] = {{"silu", 1.0, silu_x}, {"mish", 1.0, mish_x}, {"gelu", 0.5, gelu_x}};
+    } pats[] = {{"silu", 1.0, silu_x},
+                {"mish", 1.0, mish_x},
+                {"gelu", 0.5, gelu_x},
+                {"hard_swish", 1.0, hswish_x}};
     for (size_t k = 0; k < sizeof pats / sizeof pats[0]; k++) {
         if (!near(p.k, pats[k].k)) continue;
         for (int i = 0; i < 2; i++) {
@@ -132,6 +148,27 @@ static void match_activation(ox_ctx *cx, int root) {
             return;
         }
     }
+}
+
+/* Div(x, Add(Abs(x), 1)) (the Add's operands in either order): softsign. */
+static void match_softsign(ox_ctx *cx, int root) {
+    const Onnx__NodeProto *d = cx->g->node[root];
+    if (d->n_input != 2) return;
+    int x = ox_in(cx, d, 0), s = ox_in(cx, d, 1);
+    const Onnx__NodeProto *a = inner(cx, s) ? producer(cx, s, "Add") : NULL;
+    if (!a || a->n_input != 2 || x < 0) return;
+    double one;
+    int b = ox_in(cx, a, 0);
+    if (scalar(cx, b, &one))
+        b = ox_in(cx, a, 1);
+    else if (!scalar(cx, ox_in(cx, a, 1), &one))
+        return;
+    const Onnx__NodeProto *abs = inner(cx, b) ? producer(cx, b, "Abs") : NULL;
+    if (!near(one, 1.0) || !abs || abs->n_input != 1 || ox_in(cx, abs, 0) != x) return;
+    cx->plan[cx->v[s].producer].skip = 1;
+    cx->plan[cx->v[b].producer].skip = 1;
+    cx->plan[root].fuse = on_op_find("softsign");
+    cx->plan[root].x = x;
 }
 
 /* MatMul whose only reader is Add(result, constant): the Add is its bias. */
@@ -171,6 +208,21 @@ static void match_normalize(ox_ctx *cx) {
     cx->plan[cx->v[o].reader].normalize = 1;
 }
 
+/* Neg(MaxPool(Neg(x))), ordnet's export of min-pooling: min over the window is exactly
+ * -max(-x) (and the padding, -inf for MaxPool, is +inf for the min). */
+static void match_minpool(ox_ctx *cx, int neg2) {
+    const Onnx__NodeProto *n = cx->g->node[neg2];
+    int p = n->n_input == 1 ? ox_in(cx, n, 0) : -1;
+    const Onnx__NodeProto *mp = inner(cx, p) ? producer(cx, p, "MaxPool") : NULL;
+    if (!mp || mp->n_input != 1 || mp->n_output != 1) return;
+    int q = ox_in(cx, mp, 0);
+    const Onnx__NodeProto *neg1 = inner(cx, q) ? producer(cx, q, "Neg") : NULL;
+    if (!neg1 || neg1->n_input != 1) return;
+    cx->plan[neg2].pass = 1;
+    cx->plan[cx->v[p].producer].minpool = 1;
+    cx->plan[cx->v[q].producer].pass = 1;
+}
+
 void ox_find_patterns(ox_ctx *cx) {
     match_normalize(cx);
     /* roots are visited last first, so a product nested in a larger one is not taken alone */
@@ -179,5 +231,7 @@ void ox_find_patterns(ox_ctx *cx) {
         if (!cx->plan[k].live || cx->plan[k].skip || !n->op_type) continue;
         if (!strcmp(n->op_type, "Mul")) match_activation(cx, k);
         if (!strcmp(n->op_type, "MatMul")) match_matmul_add(cx, k);
+        if (!strcmp(n->op_type, "Div")) match_softsign(cx, k);
+        if (!strcmp(n->op_type, "Neg")) match_minpool(cx, k);
     }
 }

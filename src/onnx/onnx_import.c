@@ -24,7 +24,8 @@ static const char *const supported =
     "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, "
     "GlobalMaxPool, ReduceMean (spatial), Dropout, Flatten, Reshape, Squeeze, Unsqueeze (to "
     "flatten or add/remove 1s), Gemm, MatMul, Add, Softmax (at an output), Identity, Pad "
-    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic)";
+    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic), "
+    "HardSigmoid, HardSwish (or x * HardSigmoid(x)), Softsign, Exp";
 
 /* ----- errors ----- */
 
@@ -334,17 +335,15 @@ static int op_conv(ox_ctx *cx, int k) {
     int64_t group;
     if (attr_int(cx, k, "group", 1, &group)) return -1;
     on_shape s = shape_of(cx, x);
-    if (group != 1)
-        return node_fail(cx, k,
-                         "group=%lld is not supported: ordnet has no grouped or depthwise "
-                         "convolution (group must be 1)",
-                         (long long)group);
-    if (w->ndims != x->orank || w->dims[1] != s.c)
+    if (group < 1 || s.c % group || (w->ndims > 0 && w->dims[0] % group))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels and the filters",
+                         (long long)group, s.c);
+    if (w->ndims != x->orank || w->dims[1] * group != s.c)
         return node_fail(cx, k,
                          "weight '%s' is %d-D with %lld input channels; the input is %d-D "
                          "with %d channels",
                          cx->g->node[k]->input[1], w->ndims,
-                         (long long)(w->ndims > 1 ? w->dims[1] : 0), x->orank, s.c);
+                         (long long)(w->ndims > 1 ? w->dims[1] * group : 0), x->orank, s.c);
     int dims = x->orank - 2, kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, ks[2],
         n;
     if (attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
@@ -357,9 +356,72 @@ static int op_conv(ox_ctx *cx, int k) {
     if (window(cx, k, x, kernel, 1, &a)) return -1;
     a.units = (int)w->dims[0];
     a.bias = b != NULL;
+    a.groups = (int)group;
     if (b && b->size != (size_t)a.units)
         return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
     int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size);
+    if (b) set_param(cx, id, 1, b->f, b->size);
+    return 0;
+}
+
+/* ConvTranspose: weight (C, F/group, k...); strides, pads, dilations, output_padding, group;
+ * auto_pad NOTSET, VALID or SAME_UPPER (output = input x stride). */
+static int op_conv_transpose(ox_ctx *cx, int k) {
+    ox_value *x;
+    ox_const *w, *b;
+    if (check_attrs(cx, k,
+                    "kernel_shape strides pads dilations group auto_pad output_padding "
+                    "output_shape") ||
+        in_tensor(cx, k, 0, &x) || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) ||
+        in_const(cx, k, 2, 1, 1, &b))
+        return -1;
+    if (ox_attr(cx->g->node[k], "output_shape"))
+        return node_fail(cx, k, "output_shape is not supported (give pads and output_padding)");
+    int64_t group;
+    if (attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = shape_of(cx, x);
+    int dims = x->orank - 2;
+    if (w->ndims != x->orank || w->dims[0] != s.c)
+        return node_fail(cx, k, "weight '%s' must be (C=%d, F/group, kernel...) for a %d-D input",
+                         cx->g->node[k]->input[1], s.c, x->orank);
+    if (group < 1 || s.c % group || w->dims[1] < 1 || w->dims[1] * group > (1 << 20))
+        return node_fail(cx, k, "group=%lld must divide the %d input channels", (long long)group,
+                         s.c);
+    int kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, v[4], n;
+    int strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, opad[2] = {0, 0};
+    if (attr_ints(cx, k, "kernel_shape", v, 2, &n)) return -1;
+    if (n >= 0 && (n != dims || v[0] != kernel[0] || (dims == 2 && v[1] != kernel[1])))
+        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
+    if (attr_ints(cx, k, "strides", strides, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "dilations", dil, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "output_padding", opad, 2, &n) || (n >= 0 && n != dims) ||
+        attr_ints(cx, k, "pads", pads, 4, &n) || (n >= 0 && n != 2 * dims))
+        return node_fail(cx, k, "strides, dilations, output_padding or pads: wrong length");
+    char ap[32];
+    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    on_attrs a = on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose")->defaults;
+    a.units = (int)(w->dims[1] * group);
+    a.groups = (int)group;
+    a.bias = b != NULL;
+    a.pad_mode = !strcmp(ap, "VALID")        ? ON_PAD_VALID
+                 : !strcmp(ap, "SAME_UPPER") ? ON_PAD_SAME
+                                             : ON_PAD_EXPLICIT;
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER"))
+        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+    if (dims == 2) {
+        a.kh = kernel[0], a.kw = kernel[1], a.sh = strides[0], a.sw = strides[1];
+        a.dh = dil[0], a.dw = dil[1], a.opad[0] = opad[0], a.opad[1] = opad[1];
+        a.pad[0] = pads[0], a.pad[1] = pads[2], a.pad[2] = pads[1], a.pad[3] = pads[3];
+    } else {
+        a.kh = 1, a.kw = kernel[0], a.sh = 1, a.sw = strides[0], a.dh = 1, a.dw = dil[0];
+        a.opad[1] = opad[0], a.pad[2] = pads[0], a.pad[3] = pads[1];
+    }
+    if (b && b->size != (size_t)a.units)
+        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose"), &a, x,
+                  x->orank);
     if (id < 0) return -1;
     set_param(cx, id, 0, w->f, w->size);
     if (b) set_param(cx, id, 1, b->f, b->size);
@@ -443,6 +505,24 @@ static int op_activation(ox_ctx *cx, int k) {
     return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
 }
 
+/* HardSigmoid max(0, min(1, alpha x + beta)) (ONNX's defaults 0.2, 0.5 are Keras 2's;
+ * PyTorch writes alpha 1/6), HardSwish, Softsign, Exp */
+static int op_activation_round2(ox_ctx *cx, int k) {
+    const char *t = cx->g->node[k]->op_type;
+    int hs = !strcmp(t, "HardSigmoid");
+    const on_op *op = on_op_find(hs                        ? "hard_sigmoid"
+                                 : !strcmp(t, "HardSwish") ? "hard_swish"
+                                 : !strcmp(t, "Softsign")  ? "softsign"
+                                                           : "exponential");
+    on_attrs a = op->defaults;
+    ox_value *x;
+    if (in_tensor(cx, k, 0, &x) || check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
+    if (hs &&
+        (attr_float(cx, k, "alpha", 0.2f, &a.alpha) || attr_float(cx, k, "beta", 0.5f, &a.offset)))
+        return -1;
+    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+}
+
 static int op_prelu(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *s;
@@ -522,7 +602,11 @@ static int op_pool(ox_ctx *cx, int k) {
     a.ceil_mode = ceil_mode != 0;
     a.count_include_pad = cip != 0 || x->padded; /* the Pad's zeros are real elements */
     char name[16];
-    snprintf(name, sizeof name, "%spool%s", avg ? "avg" : "max", dims == 2 ? "2d" : "1d");
+    snprintf(name, sizeof name, "%spool%s",
+             avg                   ? "avg"
+             : cx->plan[k].minpool ? "min"
+                                   : "max",
+             dims == 2 ? "2d" : "1d");
     return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
 }
 
@@ -674,7 +758,7 @@ static int op_reshape(ox_ctx *cx, int k) {
             bad = infer >= 0;
             infer = (int)i;
         } else if (i > 0) {
-            bad = v < 1 || v > per;
+            bad = v < 1 || v > per || prod > per / v; /* no overflow: prod <= per */
             prod *= bad ? 1 : v;
         } else {
             bad = v != OX_BATCH;
@@ -984,12 +1068,16 @@ static int op_softmax(ox_ctx *cx, int k) {
         return node_fail(cx, k,
                          "Softmax is supported only as the model's output (ordnet drops it "
                          "there and outputs logits)");
-    if (x->orank != 2 || (axis != 1 && axis != -1))
+    /* over the classes of (N, classes), also written (N, classes, 1, 1) after a global pooling
+     * (axis 1: before opset 13 the softmax of the flattened (N, classes*1*1), from 13 over
+     * axis 1 at each of the one pixel: the same) */
+    if (shape_of(cx, x).rank != 1 ||
+        (axis != 1 && axis != 1 - x->orank && (x->orank != 2 || axis != -1)))
         return node_fail(cx, k,
                          "Softmax over axis %lld of a %d-D tensor: only over the classes of "
                          "(N, classes)",
                          (long long)axis, x->orank);
-    alias(cx, k, x, 2);
+    alias(cx, k, x, x->orank);
     char note[400], lab[256];
     ox_node_label(cx->g->node[k], k, lab, sizeof lab);
     snprintf(note, sizeof note,
@@ -1189,6 +1277,7 @@ static const struct {
     op_fn fn;
 } ops[] = {
     {"Conv", op_conv},
+    {"ConvTranspose", op_conv_transpose},
     {"BatchNormalization", op_batchnorm},
     {"Relu", op_activation},
     {"LeakyRelu", op_activation},
@@ -1228,6 +1317,10 @@ static const struct {
     {"Gather", op_gather},
     {"Concat", op_concat},
     {"Cast", op_cast},
+    {"HardSigmoid", op_activation_round2},
+    {"HardSwish", op_activation_round2},
+    {"Softsign", op_activation_round2},
+    {"Exp", op_activation_round2},
 };
 
 static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {
@@ -1282,6 +1375,8 @@ static int graph_inputs(ox_ctx *cx) {
     if (first < 0) return fail(cx, "the graph has no input without an initializer");
     if (data < 0) data = first;
     cx->data_feed = feed_of(cx, g->input[data]->name);
+    for (int i = 0; cx->data_feed < 0 && i < cx->nfeeds; i++) /* an unnamed feed: the data */
+        if (!cx->feeds[i].name || !*cx->feeds[i].name) cx->data_feed = i;
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = g->input[i]->name;
         if (ox_find(cx, name) >= 0 && (int)i != data) continue;
@@ -1486,6 +1581,12 @@ static int run_nodes(ox_ctx *cx) {
             if (op_normalize(cx, k)) return -1;
             continue;
         }
+        if (p->pass) { /* a Neg of min-pooling's Neg, MaxPool, Neg */
+            ox_value *x;
+            if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x)) return -1;
+            alias(cx, k, x, x->orank);
+            continue;
+        }
         size_t i = 0;
         while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, n->op_type)) i++;
         if (i == sizeof ops / sizeof ops[0])
@@ -1505,37 +1606,53 @@ static int make_outputs(ox_ctx *cx) {
     on_error e;
     int first = ox_find(cx, g->output[0]->name);
     if (cx->v[first].node != cx->m->nn - 1 || cx->m->nn == 1) {
-        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL, "output", &e) <
-            0)
+        int taken = 0; /* a layer called "output" already: ordnet names the identity */
+        for (int i = 0; i < cx->m->nn; i++) taken |= !strcmp(cx->m->nodes[i].name, "output");
+        if (on_model_add_at(cx->m, cx->v[first].node, on_op_find("identity"), NULL,
+                            taken ? NULL : "output", &e) < 0)
             return fail(cx, "%s", e.msg);
         cx->v[first].node = cx->m->nn - 1;
     }
     for (size_t k = 0; k < g->n_output; k++) {
         const ox_value *x = &cx->v[ox_find(cx, g->output[k]->name)];
-        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], want = 1;
+        int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS];
         int r = onnx_dims(cx, x, own), nd = r;
-        for (int i = 1; i < r; i++) want *= own[i];
         memcpy(d, own, sizeof d);
         const Onnx__TypeProto *t = g->output[k]->type;
         const Onnx__TensorShapeProto *sh =
             t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type
                 ? t->tensor_type->shape
                 : NULL;
-        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS) {
-            int64_t have = 1;
+        /* declared dims are taken only as ordnet's shape with 1s added or removed after it
+         * (what the ONNX rank tracking may not know, e.g. a model that ends in Unsqueeze
+         * of an unknown rank): a file's wrong declaration must not reorder values */
+        if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS &&
+            shape_of(cx, x).rank <= (int)sh->n_dim - 1) {
+            ox_value t = *x;
+            t.orank = (int)sh->n_dim;
+            onnx_dims(cx, &t, d);
+            int same = 1;
             for (size_t i = 1; i < sh->n_dim; i++) {
                 const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
-                int known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-                d[i] = known && dm->dim_value > 0 && dm->dim_value < (1 << 28) ? dm->dim_value : 0;
-                have *= d[i];
+                same &= dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                        dm->dim_value == d[i];
             }
-            if (have == want)
+            if (same)
                 nd = (int)sh->n_dim;
             else
                 memcpy(d, own, sizeof d);
         }
         if (on_model_set_output(cx->m, (int)k, x->node, g->output[k]->name, nd - 1, d + 1, &e))
             return fail(cx, "output '%.100s': %s", g->output[k]->name, e.msg);
+    }
+    if (g->n_output > 1) {
+        char note[400];
+        int l = snprintf(note, sizeof note, "%zu outputs:", g->n_output);
+        for (size_t k = 0; k < g->n_output && l > 0 && l < (int)sizeof note; k++)
+            l += snprintf(note + l, sizeof note - (size_t)l, "%s '%.60s' (layer '%s')",
+                          k ? "," : "", g->output[k]->name,
+                          on_model_node_name(cx->m, on_model_output_node(cx->m, (int)k)));
+        on_model_add_note(cx->m, note);
     }
     return 0;
 }

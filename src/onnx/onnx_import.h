@@ -13,6 +13,8 @@ typedef struct ox_plan {
     int x;             /* ... on this value */
     int bias;          /* MatMul: the Add node whose constant is its bias; -1 */
     int normalize;     /* the Mul/Div ending the input normalization Sub -> Mul/Div */
+    int pass;          /* a Neg around a min-pooling MaxPool: its output is its input */
+    int minpool;       /* a MaxPool between two Negs: a min-pooling */
 } ox_plan;
 
 typedef struct ox_ctx {

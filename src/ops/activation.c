@@ -16,13 +16,26 @@
 static inline float sigm(float x) {
     return 1.0f / (1.0f + expf(-x));
 }
+/* clip(a x + b, 0, 1): PyTorch's hardsigmoid with a = 1/6, b = 1/2 (relu6(x+3)/6), Keras 2's
+ * and ONNX's with a = 0.2, b = 0.5 */
+static inline float hsig(float x, float a, float b) {
+    float t = a * x + b;
+    return t > 0 ? (t < 1 ? t : 1.0f) : 0.0f;
+}
+/* PyTorch's hardswish, in its order of operations: x * relu6(x + 3) / 6 */
+static inline float hswish(float x) {
+    float r = x + 3.0f;
+    r = r > 0 ? (r < 6.0f ? r : 6.0f) : 0.0f;
+    return x * r / 6.0f;
+}
 static inline float softplus(float x, float b) {
     return b * x > 20.0f ? x : log1pf(expf(b * x)) / b; /* PyTorch's threshold 20 */
 }
 
 static int act_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
-    (void)a;
-    (void)err;
+    /* rescaling's (0 for every other activation) */
+    if (!isfinite(a->scale) || !isfinite(a->offset))
+        return on_fail(err, "scale and offset must be finite, got %g and %g", a->scale, a->offset);
     *ys = xs;
     return 0;
 }
@@ -100,6 +113,12 @@ static int hardtanh_clamp(const on_attrs *a, float *lo, float *hi) {
     *hi = a->hi;
     return a->lo <= a->hi;
 }
+/* clip(a x + b, 0, 1) is the clamp to [0,1] when a = 1, b = 0 */
+static int hsig_clamp(const on_attrs *a, float *lo, float *hi) {
+    *lo = 0;
+    *hi = 1;
+    return a->alpha == 1 && a->offset == 0;
+}
 static int leaky_clamp(const on_attrs *a, float *lo, float *hi) {
     return a->alpha == 0 && relu_clamp(a, lo, hi);
 }
@@ -107,6 +126,11 @@ static int leaky_clamp(const on_attrs *a, float *lo, float *hi) {
 #define CLAMP_relu6 relu6_clamp
 #define CLAMP_hardtanh hardtanh_clamp
 #define CLAMP_leaky_relu leaky_clamp
+#define CLAMP_hard_sigmoid hsig_clamp
+#define CLAMP_hard_swish NULL
+#define CLAMP_softsign NULL
+#define CLAMP_exponential NULL
+#define CLAMP_rescaling NULL
 #define CLAMP_identity NULL
 #define CLAMP_elu NULL
 #define CLAMP_selu NULL
@@ -124,6 +148,11 @@ static int leaky_clamp(const on_attrs *a, float *lo, float *hi) {
 #define ARGS_celu "alpha"
 #define ARGS_softplus "beta"
 #define ARGS_hardtanh "min_val max_val"
+#define ARGS_hard_sigmoid "alpha offset"
+#define ARGS_hard_swish ""
+#define ARGS_softsign ""
+#define ARGS_exponential ""
+#define ARGS_rescaling "scale offset"
 #define ARGS_identity ""
 #define ARGS_relu ""
 #define ARGS_selu ""
@@ -168,7 +197,34 @@ static unsigned elu_props_of(const on_attrs *a, const float *const *p, on_shape 
 static unsigned hardtanh_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
     (void)p;
     (void)xs;
-    return P_MONO | ON_PROP_IDEMPOTENT | (a->lo <= 0 && a->hi >= 0 ? ON_PROP_ZERO_FIXED : 0);
+    return P_MONO | ON_PROP_IDEMPOTENT | (a->lo <= 0 && a->hi >= 0 ? ON_PROP_ZERO_FIXED : 0) |
+           (a->lo == -a->hi ? ON_PROP_ODD : 0);
+}
+
+/* Hard sigmoid clip(a x + b, 0, 1): non-decreasing for a >= 0, non-increasing for a <= 0;
+ * f(0) = clip(b, 0, 1) is 0 iff b <= 0. */
+static unsigned hsig_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    (void)p;
+    (void)xs;
+    unsigned r = ON_PROP_ELEMENTWISE;
+    if (a->alpha >= 0) r |= ON_PROP_MONO_UP;
+    if (a->alpha <= 0) r |= ON_PROP_MONO_DOWN;
+    if (a->offset <= 0) r |= ON_PROP_ZERO_FIXED;
+    if (a->alpha == 1 && a->offset == 0) r |= ON_PROP_IDEMPOTENT; /* the clamp to [0,1] */
+    return r;
+}
+/* Rescaling x * s + b: affine; non-decreasing for s >= 0, non-increasing for s <= 0; linear
+ * (zero-fixed, positively homogeneous) when b = 0. Never declared the identity: with s = 1,
+ * b = 0 it still turns -0 into +0, so it is not x bit for bit. */
+static unsigned rescaling_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
+    (void)p;
+    (void)xs;
+    unsigned r = ON_PROP_ELEMENTWISE | ON_PROP_AFFINE;
+    if (a->scale >= 0) r |= ON_PROP_MONO_UP;
+    if (a->scale <= 0) r |= ON_PROP_MONO_DOWN;
+    if (a->offset == 0) r |= ON_PROP_ZERO_FIXED | ON_PROP_POS_HOMOG | ON_PROP_ODD;
+    if (a->offset == 0 && a->scale >= 0) r |= ON_PROP_SIGN_KEEPING;
+    return r;
 }
 
 static int prelu_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc out[4]) {
@@ -227,7 +283,8 @@ ACT(selu, "SELU", SELU_SCALE * (x > 0 ? x : SELU_ALPHA * expm1f(x)),
 ACT(celu, "CELU", x > 0 ? x : a * expm1f(x / a), x > 0 ? 1.0f : expf(x / a),
     ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, elu_props_of, act_cost_exp,
     .alpha = 1.0f)
-ACT(tanh, "tanh", tanhf(x), 1.0f - y * y, P_MONO | ON_PROP_ZERO_FIXED, NULL, act_cost_exp)
+ACT(tanh, "tanh", tanhf(x), 1.0f - y * y, P_MONO | ON_PROP_ZERO_FIXED | ON_PROP_ODD, NULL,
+    act_cost_exp)
 ACT(sigmoid, "sigmoid", sigm(x), y * (1.0f - y), P_MONO, NULL, act_cost_exp)
 ACT(hardtanh, "hardtanh", x > c->a->lo ? (x > c->a->hi ? c->a->hi : x) : c->a->lo,
     (x > c->a->lo && x < c->a->hi) ? 1.0f : 0.0f,
@@ -245,6 +302,24 @@ ACT(silu, "SiLU (swish)", x * sigm(x), sigm(x) * (1.0f + x * (1.0f - sigm(x))),
 ACT(mish, "Mish", x * tanhf(log1pf(expf(x))),
     tanhf(log1pf(expf(x))) + x * sigm(x) * (1.0f - tanhf(log1pf(expf(x))) * tanhf(log1pf(expf(x)))),
     ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING, NULL, act_cost_exp)
+/* Added with the round-2 layers. hard_sigmoid defaults to PyTorch's (a = 1/6, b = 1/2);
+ * hard_sigmoid(0.2, 0.5) is Keras 2's and ONNX's default. hard_swish is not monotone (its
+ * minimum is at -1.5), so it does not move across a max-pool; it is non-decreasing on x >= 0. */
+ACT(hard_sigmoid, "hard sigmoid", hsig(x, a, c->a->offset),
+    (a * x + c->a->offset > 0 && a * x + c->a->offset < 1) ? a : 0.0f,
+    P_MONO | ON_PROP_PARAM_DEPENDENT, hsig_props_of, act_cost, .alpha = 1.0f / 6.0f, .offset = 0.5f)
+ACT(hard_swish, "hard swish", hswish(x), x < -3.0f ? 0.0f : (x <= 3.0f ? x / 3.0f + 0.5f : 1.0f),
+    ON_PROP_ELEMENTWISE | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING | ON_PROP_MONO_UP_POS, NULL,
+    act_cost)
+ACT(softsign, "softsign", x / (1.0f + fabsf(x)), 1.0f / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))),
+    P_MONO | ON_PROP_ZERO_FIXED | ON_PROP_SIGN_KEEPING | ON_PROP_ODD, NULL, act_cost)
+ACT(exponential, "exponential", expf(x), y, P_MONO, NULL, act_cost_exp)
+/* Keras Rescaling: an affine map with one scale and one offset (attributes, not weights) */
+/* always + offset: a zero offset turns -0 into +0, so a negative scale never makes a -0 that a
+ * pool's ties could order differently from the swapped order's */
+ACT(rescaling, "rescaling (x * scale + offset)", x * c->a->scale + c->a->offset, c->a->scale,
+    ON_PROP_ELEMENTWISE | ON_PROP_AFFINE | ON_PROP_PARAM_DEPENDENT, rescaling_props_of, act_cost,
+    .scale = 1.0f, .offset = 0.0f)
 /* clang-format on */
 
 /* PReLU: LeakyReLU with a learned slope per channel. */

@@ -169,6 +169,19 @@ static unsigned bn_props_of(const on_attrs *a, const float *const *p, on_shape x
     return r;
 }
 
+/* Channel ch's batch mean and inverse deviation for the normalization, and the running
+ * statistics' update (m values in the batch). */
+static void set_stats(const on_call *c, int ch, double mu, double var, double m) {
+    int C = c->xs.c;
+    float *rmean = c->p[2], *rvar = c->p[3], *mean = c->saved, *inv = mean + C;
+    double v = var * m;
+    mean[ch] = (float)mu;
+    inv[ch] = (float)(1.0 / sqrt(var + c->a->eps));
+    float mo = c->a->momentum;
+    rmean[ch] = (1 - mo) * rmean[ch] + mo * (float)mu;
+    rvar[ch] = (1 - mo) * rvar[ch] + mo * (float)(m > 1 ? v / (m - 1) : var);
+}
+
 /* x (N,C,S) -> y (N,C,S), S = spatial size. Training first computes the batch statistics,
  * channel by channel; then both modes normalize sample by sample, so that the layers after
  * this one (pooling, activations, dropout) can run on each sample while it is in cache. */
@@ -179,6 +192,7 @@ static void bn_forward(const on_call *c) {
     /* saved is NULL when the layer runs inside a conv's output loop (inference) */
     float *rmean = c->p[2], *rvar = c->p[3], *mean = c->saved, *inv = mean ? mean + C : NULL;
     double m = (double)c->n * S;
+    double *sy = c->train ? c->sync_buf : NULL; /* synchronized over processes: their sums */
     if (c->train) {
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
         for (int ch = 0; ch < C; ch++) {
@@ -198,12 +212,20 @@ static void bn_forward(const on_call *c) {
                 var = s2 / m - (s / m) * (s / m);
                 if (var < 0) var = 0;
             }
-            double v = var * m;
-            mean[ch] = (float)mu;
-            inv[ch] = (float)(1.0 / sqrt(var + c->a->eps));
-            float mo = c->a->momentum;
-            rmean[ch] = (1 - mo) * rmean[ch] + mo * (float)mu;
-            rvar[ch] = (1 - mo) * rvar[ch] + mo * (float)(m > 1 ? v / (m - 1) : var);
+            if (sy) { /* count, sum and sum of squares, summed over the processes below */
+                sy[3 * ch] = m;
+                sy[3 * ch + 1] = m * mu;
+                sy[3 * ch + 2] = m * (var + mu * mu);
+                continue;
+            }
+            set_stats(c, ch, mu, var, m);
+        }
+        if (sy) {
+            c->sync(c->sync_ctx, sy, 3 * (size_t)C);
+            for (int ch = 0; ch < C; ch++) {
+                double M = sy[3 * ch], mu = sy[3 * ch + 1] / M, var = sy[3 * ch + 2] / M - mu * mu;
+                set_stats(c, ch, mu, var > 0 ? var : 0, M);
+            }
         }
     }
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
@@ -224,11 +246,27 @@ static void bn_forward(const on_call *c) {
     }
 }
 
+/* The input gradient of channel ch, given the means of dy and dy * xhat (in this call's
+ * units). */
+static void bn_grad_input(const on_call *c, int ch, size_t S, float mu, float inv, float mdy,
+                          float mdyx) {
+    float k = c->p[0][ch] * inv;
+    for (int i = 0; i < c->n; i++) {
+        size_t o = ((size_t)i * c->xs.c + ch) * S;
+        grad_input(c->x + o, c->dy + o, S, k, mdy, mu, inv, mdyx, c->dx + o);
+    }
+}
+
 static void bn_backward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
     const float *gamma = c->p[0];
     double m = (double)c->n * S;
+    /* Synchronized statistics: the means of dy and dy * xhat are over every process's
+     * values. Each process's dy is the gradient of its own mean loss, n / n_r times the
+     * whole batch's, so the sums are weighted by the processes' counts m_r:
+     * mean = sum_r m_r * s_r / (m * M) in this process's units (M = sum_r m_r). */
+    double *sy = c->train && c->dx ? c->sync_buf : NULL;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
     for (int ch = 0; ch < C; ch++) {
         float mu, inv;
@@ -251,12 +289,26 @@ static void bn_backward(const on_call *c) {
         c->dp[0][ch] += (float)sdyx;
         c->dp[1][ch] += (float)sdy;
         if (!c->dx) continue;
+        if (sy) {
+            sy[3 * ch] = m;
+            sy[3 * ch + 1] = m * sdy;
+            sy[3 * ch + 2] = m * sdyx;
+            continue;
+        }
         float k = gamma[ch] * inv;
         float mdy = c->train ? (float)(sdy / m) : 0, mdyx = c->train ? (float)(sdyx / m) : 0;
         for (int i = 0; i < c->n; i++) {
             size_t o = ((size_t)i * C + ch) * S;
             grad_input(c->x + o, c->dy + o, S, k, mdy, mu, inv, mdyx, c->dx + o);
         }
+    }
+    if (!sy) return;
+    c->sync(c->sync_ctx, sy, 3 * (size_t)C);
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
+    for (int ch = 0; ch < C; ch++) {
+        double mM = m * sy[3 * ch];
+        bn_grad_input(c, ch, S, c->saved[ch], c->saved[C + ch], (float)(sy[3 * ch + 1] / mM),
+                      (float)(sy[3 * ch + 2] / mM));
     }
 }
 

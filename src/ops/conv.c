@@ -81,7 +81,7 @@ static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, 
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
-    if (on_conv_dw_apply(a, xs.c)) return on_conv_dw_tmp(a, &g, threads);
+    if (on_conv_dw_apply(a, &g, xs.c)) return on_conv_dw_tmp(a, &g, threads);
     if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys);
     if (on_conv_wino_apply(a, &g, xs.c)) return on_conv_wino_tmp(a, &g, xs.c, threads);
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
@@ -152,7 +152,7 @@ static void conv_forward(const on_call *c) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
-    if (on_conv_dw_apply(a, C)) {
+    if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_forward(c, &g);
         return;
     }
@@ -170,6 +170,26 @@ static void conv_forward(const on_call *c) {
     }
     if (G == 1 && c->n < c->threads && F >= 2 * c->threads) {
         conv_forward_shared(c, &g, pw);
+        return;
+    }
+    if (G >= c->threads && c->n < c->threads) { /* batch-1 latency: the threads split groups */
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + xsz * i;
+            float *y = c->y + ysz * i;
+#pragma omp parallel num_threads(c->threads)
+            {
+                int t = on_thread_id(), T = on_thread_count();
+                float *col = c->tmp + per * t;
+                for (int j = G * t / T; j < G * (t + 1) / T; j++)
+                    for (int p0 = 0; p0 < g.p; p0 += R) {
+                        int p1 = p0 + R < g.p ? p0 + R : g.p;
+                        if (!pw) on_im2col(x + xg * j, a, &g, 0, K, p0, p1, col);
+                        conv_rows(c, Fg * j, Fg * (j + 1), K, p0, (p1 - p0) * g.q, PQ,
+                                  pw ? x + xg * j : col, y);
+                    }
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
         return;
     }
 #pragma omp parallel num_threads(c->threads)
@@ -202,7 +222,7 @@ static void conv_backward(const on_call *c) {
     size_t per = im2col_block(a, c->xs, c->ys);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
     int T = c->threads;
-    if (on_conv_dw_apply(a, C)) {
+    if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_backward(c, &g);
         return;
     }

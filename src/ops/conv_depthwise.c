@@ -9,7 +9,7 @@
  *   padded column q sw + kx dw = sw (q + (kx dw) / sw) + (kx dw) % sw
  * i.e. phase (kx dw) % sw, index q + (kx dw) / sw; and padded row p sh + ky dh.
  *   forward:     Y[f][p][q] = b[f] + sum over taps t of W[f][t] Xph[c][tap t's row, column]
- *                (16 or 8 outputs of a row in registers while the taps go by)
+ *                (4 rows x 16 outputs in registers while the taps go by)
  *   input grad:  dXph[c][tap t's position of (p, q)] += W[f][t] dY[f][p][q], then the
  *                phase planes are copied back, the padding dropped
  *   weight grad: dW[f][t] += sum over p, q of dY[f][p][q] Xph[c][tap t's position]
@@ -28,10 +28,10 @@ enum { MAX_TAPS = 121 }; /* kernels up to 11x11: the tap offsets live on the sta
 
 typedef struct dwg {
     int C, M, taps, h, w, P, Q, pt, pl, sh, sw;
-    int RS;            /* floats per row of a phase plane */
-    size_t phase;      /* floats per phase plane: Hp rows of RS */
-    size_t plane;      /* one channel: sw phase planes */
-    int off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
+    int RS;               /* floats per row of a phase plane */
+    size_t phase;         /* floats per phase plane: Hp rows of RS */
+    size_t plane;         /* one channel: sw phase planes */
+    size_t off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
 } dwg;
 
 static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
@@ -55,14 +55,18 @@ static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
     for (int ky = 0, k = 0; ky < a->kh; ky++)
         for (int kx = 0; kx < a->kw; kx++, k++) {
             int cx = kx * a->dw;
-            t.off[k] = (int)((size_t)(cx % g->sw) * t.phase + (size_t)ky * a->dh * t.RS +
-                             (size_t)(cx / g->sw));
+            t.off[k] =
+                (size_t)(cx % g->sw) * t.phase + (size_t)ky * a->dh * t.RS + (size_t)(cx / g->sw);
         }
     return t;
 }
 
-int on_conv_dw_apply(const on_attrs *a, int channels) {
-    return channels > 1 && on_groups(a) == channels && a->kh * a->kw <= MAX_TAPS;
+/* Depthwise, and the padded phase planes not much larger than the input and output (huge
+ * padding or strides would make them so; im2col then needs less memory). */
+int on_conv_dw_apply(const on_attrs *a, const on_geom *g, int channels) {
+    if (channels < 2 || on_groups(a) != channels || a->kh * a->kw > MAX_TAPS) return 0;
+    dwg t = dwg_of(a, g, channels);
+    return t.plane <= 4 * ((size_t)g->h * g->w + (size_t)g->p * g->q) + 65536;
 }
 
 size_t on_conv_dw_tmp(const on_attrs *a, const on_geom *g, int threads) {
@@ -72,7 +76,7 @@ size_t on_conv_dw_tmp(const on_attrs *a, const on_geom *g, int threads) {
 }
 
 /* x (h, w), one channel -> its phase planes; the padding positions stay as they are (zero) */
-static void fill(const dwg *t, const float *x, float *pl) {
+ON_VECTOR_CLONES static void fill(const dwg *t, const float *x, float *pl) {
     for (int r = 0; r < t->sw; r++) {
         int ix0 = ((r - t->pl) % t->sw + t->sw) % t->sw, j0 = (ix0 + t->pl) / t->sw;
         float *dst = pl + (size_t)r * t->phase + (size_t)t->pt * t->RS + j0;
@@ -81,6 +85,8 @@ static void fill(const dwg *t, const float *x, float *pl) {
             int n = ix0 < t->w ? (t->w - ix0 + t->sw - 1) / t->sw : 0;
             if (t->sw == 1)
                 memcpy(dst, src, sizeof(float) * n);
+            else if (t->sw == 2) /* a constant stride: vectorized as loads and shuffles */
+                for (int j = 0; j < n; j++) dst[j] = src[2 * j];
             else
                 for (int j = 0; j < n; j++) dst[j] = src[j * t->sw];
         }
@@ -100,53 +106,67 @@ static void unfill(const dwg *t, const float *pl, float *dx) {
     }
 }
 
-/* y (P, Q) = b + the taps of w over the phase planes pl */
-ON_VECTOR_CLONES static void dw_out(const dwg *t, const float *pl, const float *w, float b,
-                                    float *y) {
-    const int *off = t->off;
-    int taps = t->taps, Q = t->Q;
-    for (int p = 0; p < t->P; p++) {
-        const float *base = pl + (size_t)p * t->sh * t->RS;
-        float *yr = y + (size_t)p * Q;
-        int q = 0;
-        for (; q + 16 <= Q; q += 16) {
-            vf a0 = (vf){0} + b, a1 = a0;
-            for (int k = 0; k < taps; k++) {
-                const float *s = base + off[k] + q;
-                a0 += w[k] * VLOAD(s);
-                a1 += w[k] * VLOAD(s + 8);
-            }
-            VSTORE(yr + q, a0);
-            VSTORE(yr + q + 8, a1);
-        }
-        for (; q < Q; q += 8) { /* the rows' reads reach Q rounded up to 8 (dwg_of) */
-            vf a0 = (vf){0} + b;
-            for (int k = 0; k < taps; k++) a0 += w[k] * VLOAD(base + off[k] + q);
-            if (q + 8 <= Q)
-                VSTORE(yr + q, a0);
+/* Output rows [p, p + R) x columns [q, q + 8 V) of y = b + the taps of w: R V vectors of
+ * sums in registers, independent chains, so that the FMAs' latency overlaps (one row of one
+ * vector would wait for each FMA before the next). Columns past Q are computed (the reads
+ * stay in the plane, dwg_of) and not stored. */
+static inline __attribute__((always_inline)) void dw_block(const dwg *t, const float *pl,
+                                                           const float *w, float b, float *y, int p,
+                                                           int q, int R, int V) {
+    vf acc[4][2];
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] = (vf){0} + b;
+    const float *base = pl + (size_t)p * t->sh * t->RS + q;
+    size_t rs = (size_t)t->sh * t->RS;
+    for (int k = 0; k < t->taps; k++) {
+        float wk = w[k];
+        const float *s = base + t->off[k];
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] +=
+            wk * VLOAD(s + r * rs + 8 * v);
+    }
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+        float *yr = y + (size_t)(p + r) * t->Q + q;
+        _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) {
+            int n = t->Q - q - 8 * v;
+            if (n >= 8)
+                VSTORE(yr + 8 * v, acc[r][v]);
             else
-                for (int j = 0; j < Q - q; j++) yr[j + q] = a0[j];
+                for (int j = 0; j < n; j++) yr[8 * v + j] = acc[r][v][j];
         }
     }
 }
 
-/* dpl (phase planes) += the taps of w spread from dy (P, Q) */
+/* y (P, Q) = b + the taps of w over the phase planes pl: blocks of 4 rows x 16 columns,
+ * then the edges */
+ON_VECTOR_CLONES static void dw_out(const dwg *t, const float *pl, const float *w, float b,
+                                    float *y) {
+    int P = t->P, Q = t->Q, P4 = P / 4 * 4;
+    for (int p = 0; p < P; p += 4) {
+        int q = 0;
+        if (p < P4) {
+            for (; q + 16 <= Q; q += 16) dw_block(t, pl, w, b, y, p, q, 4, 2);
+            for (; q < Q; q += 8) dw_block(t, pl, w, b, y, p, q, 4, 1);
+        } else
+            for (int r = p; r < P; r++) {
+                for (q = 0; q + 16 <= Q; q += 16) dw_block(t, pl, w, b, y, r, q, 1, 2);
+                for (; q < Q; q += 8) dw_block(t, pl, w, b, y, r, q, 1, 1);
+            }
+    }
+}
+
+/* dpl (phase planes) += the taps of w spread from dy (P, Q); tap by tap along a row, so
+ * that the overlapping stores of neighbouring taps are a row apart, not back to back */
 ON_VECTOR_CLONES static void dw_dx(const dwg *t, const float *dy, const float *w, float *dpl) {
-    const int *off = t->off;
-    int taps = t->taps, Q = t->Q;
+    int Q = t->Q, Qv = Q / 8 * 8;
     for (int p = 0; p < t->P; p++) {
         float *base = dpl + (size_t)p * t->sh * t->RS;
         const float *d = dy + (size_t)p * Q;
-        int q = 0;
-        for (; q + 8 <= Q; q += 8) {
-            vf g = VLOAD(d + q);
-            for (int k = 0; k < taps; k++) {
-                float *s = base + off[k] + q;
-                VSTORE(s, VLOAD(s) + w[k] * g);
-            }
+        for (int k = 0; k < t->taps; k++) {
+            float *s = base + t->off[k], wk = w[k];
+            for (int q = 0; q < Qv; q += 8) VSTORE(s + q, VLOAD(s + q) + wk * VLOAD(d + q));
+            for (int q = Qv; q < Q; q++) s[q] += wk * d[q];
         }
-        for (; q < Q; q++)
-            for (int k = 0; k < taps; k++) base[off[k] + q] += w[k] * d[q];
     }
 }
 

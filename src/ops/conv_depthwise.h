@@ -6,7 +6,7 @@
 
 #include "geom.h"
 
-int on_conv_dw_apply(const on_attrs *a, int channels);
+int on_conv_dw_apply(const on_attrs *a, const on_geom *g, int channels);
 size_t on_conv_dw_tmp(const on_attrs *a, const on_geom *g, int threads);
 void on_conv_dw_forward(const on_call *c, const on_geom *g);
 void on_conv_dw_backward(const on_call *c, const on_geom *g);

@@ -16,7 +16,7 @@
  * partial sum, added in thread order.
  */
 #include "op.h"
-#include "geom.h"
+#include "conv_transpose.h"
 #include "im2col.h"
 
 #include <cblas.h>
@@ -51,9 +51,9 @@ static int taxis(int n, int k, int s, int d, int mode, const int *pad, int opad,
     return 0;
 }
 
-/* The geometry of the convolution this layer is the transpose of: it reads the output
- * (F, P, Q) and gives the input's size (H, W). */
-static int tgeom(const on_attrs *a, on_shape xs, on_geom *g, on_error *err) {
+/* See conv_transpose.h. The geometry of the convolution this layer is the transpose of: it reads
+ * the output (F, P, Q) and gives the input's size (H, W). */
+int on_conv_t_geom(const on_attrs *a, on_shape xs, on_geom *g, on_error *err) {
     if (xs.rank < 2) return on_fail(err, "needs a spatial input (C,L) or (C,H,W)");
     if (a->kh < 1 || a->kw < 1 || a->kh > 4096 || a->kw > 4096)
         return on_fail(err, "kernel size must be 1 to 4096, got %dx%d", a->kh, a->kw);
@@ -83,7 +83,7 @@ static int ct_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err)
     if (xs.rank == 2 && a->opad[0])
         return on_fail(err, "a 1-D layer has one output_padding, got (%d,%d)", a->opad[0],
                        a->opad[1]);
-    if (tgeom(a, xs, &g, err)) return -1;
+    if (on_conv_t_geom(a, xs, &g, err)) return -1;
     *ys = xs;
     ys->c = a->units;
     ys->h = g.h;
@@ -136,7 +136,7 @@ static size_t ct_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, in
     (void)ys;
     (void)n;
     on_geom g;
-    if (tgeom(a, xs, &g, NULL)) return 0;
+    if (on_conv_t_geom(a, xs, &g, NULL)) return 0;
     tdims t = tdims_of(a, xs, &g);
     return (size_t)threads * per_thread(&t);
 }
@@ -144,10 +144,43 @@ static size_t ct_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, in
 static void ct_forward(const on_call *c) {
     const on_attrs *a = c->a;
     on_geom g;
-    tgeom(a, c->xs, &g, NULL);
+    on_conv_t_geom(a, c->xs, &g, NULL);
     tdims t = tdims_of(a, c->xs, &g);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), HW = (size_t)t.H * t.W;
     size_t PQ = (size_t)t.P * t.Q;
+    int taps = a->kh * a->kw;
+    if (c->n < c->threads && t.Fg >= c->threads) {
+        /* batch-1 latency: the threads split each group's output channels, which are whole
+         * row blocks of the matrix, so their col2im writes do not overlap */
+        for (int i = 0; i < c->n; i++) {
+            const float *x = c->x + xsz * i;
+            float *y = c->y + ysz * i;
+#pragma omp parallel num_threads(c->threads)
+            {
+                int th = on_thread_id(), T = on_thread_count();
+                int f0 = t.Fg * th / T, f1 = t.Fg * (th + 1) / T;
+                float *col = c->tmp + per_thread(&t) * th;
+                for (int j = 0; j < t.G; j++) {
+                    float *yj = y + PQ * ((size_t)t.Fg * j + f0);
+                    memset(yj, 0, sizeof(float) * PQ * (f1 - f0));
+                    for (int p0 = 0; p0 < t.H; p0 += t.R) {
+                        int p1 = p0 + t.R < t.H ? p0 + t.R : t.H, n = (p1 - p0) * t.W;
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (f1 - f0) * taps, n,
+                                    t.Cg, 1.0f, c->p[0] + (size_t)j * t.Cg * t.K + f0 * taps, t.K,
+                                    x + HW * t.Cg * j + (size_t)p0 * t.W, (int)HW, 0.0f, col, n);
+                        on_col2im(col, a, &g, f1 - f0, p0, p1, yj);
+                    }
+                    for (int f = f0; a->bias && f < f1; f++) {
+                        float b = c->p[1][t.Fg * j + f], *yr = yj + PQ * (f - f0);
+#pragma omp simd
+                        for (size_t q = 0; q < PQ; q++) yr[q] += b;
+                    }
+                }
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
 #pragma omp parallel num_threads(c->threads)
     {
         int th = on_thread_id(), T = on_thread_count();
@@ -180,7 +213,7 @@ static void ct_forward(const on_call *c) {
 static void ct_backward(const on_call *c) {
     const on_attrs *a = c->a;
     on_geom g;
-    tgeom(a, c->xs, &g, NULL);
+    on_conv_t_geom(a, c->xs, &g, NULL);
     tdims t = tdims_of(a, c->xs, &g);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), HW = (size_t)t.H * t.W;
     size_t PQ = (size_t)t.P * t.Q, per = per_thread(&t), wsz = (size_t)t.C * t.K;
@@ -210,12 +243,12 @@ static void ct_backward(const on_call *c) {
                 }
             }
             if (a->bias)
-                for (int f = 0; f < t.F; f++) {
-                    float s = 0;
+                for (int f = 0; f < t.F; f++) { /* the output planes are large: in double */
+                    double s = 0;
                     const float *d = dy + PQ * f;
 #pragma omp simd reduction(+ : s)
                     for (size_t j = 0; j < PQ; j++) s += d[j];
-                    db[f] += s;
+                    db[f] += (float)s;
                 }
         }
 #pragma omp barrier

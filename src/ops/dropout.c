@@ -129,7 +129,7 @@ const on_op on_op_dropout = {.name = "dropout",
                              .title = "dropout (inverted)",
                              .props = ON_PROP_ELEMENTWISE | ON_PROP_STOCHASTIC |
                                       ON_PROP_TRAIN_DIFFERS | ON_PROP_ZERO_FIXED |
-                                      ON_PROP_POS_HOMOG,
+                                      ON_PROP_POS_HOMOG | ON_PROP_MONO_UP, /* m >= 0 */
                              .ninputs = 1,
                              .defaults = {.rate = 0.5f},
                              .args = "rate seed",

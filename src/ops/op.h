@@ -21,7 +21,9 @@ enum {
     ON_PROP_POS_HOMOG = 1u << 4,        /* f(kx) = k f(x) for k > 0 */
     ON_PROP_AFFINE = 1u << 5,           /* f(x) = a x + b */
     ON_PROP_PER_CHANNEL = 1u << 6,      /* its parameters differ per channel */
-    ON_PROP_STOCHASTIC = 1u << 7,       /* random in train mode */
+    ON_PROP_STOCHASTIC = 1u << 7,       /* random in train mode; for one draw the op is
+                                           x -> m x + n elementwise, and ZERO_FIXED says n = 0,
+                                           MONO_UP m >= 0, PER_CHANNEL one draw per channel */
     ON_PROP_TRAIN_DIFFERS = 1u << 8,    /* computes something else in train and eval mode */
     ON_PROP_IDEMPOTENT = 1u << 9,       /* f(f(x)) = f(x) */
     ON_PROP_PARAM_DEPENDENT = 1u << 10, /* some properties hold only for some weights:
@@ -30,7 +32,20 @@ enum {
     ON_PROP_LINEAR_MAP = 1u << 12,      /* conv / dense: a linear map plus bias */
     ON_PROP_RESHAPE = 1u << 13,         /* only moves values (flatten) */
     ON_PROP_SIGN_KEEPING = 1u << 15,    /* f(x) >= 0 for x > 0 and f(x) <= 0 for x <= 0 (GELU) */
-    ON_PROP_LEAKY = 1u << 16, /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
+    ON_PROP_LEAKY = 1u << 16,       /* f(x) = x for x > 0, s x otherwise (a slope s per channel) */
+    ON_PROP_MONO_UP_POS = 1u << 17, /* non-decreasing on x >= 0 (hard-swish) */
+    ON_PROP_ODD = 1u << 18,         /* f(-x) = -f(x) (tanh, softsign) */
+    /* Layers that move values within each channel (upsampling, padding, cropping): */
+    ON_PROP_COPIES = 1u << 20,    /* every output is a copy of an input value of its channel */
+    ON_PROP_ZERO_FILL = 1u << 21, /* ... or a 0 it adds (zero padding) */
+    ON_PROP_CONVEX = 1u << 22,    /* every output is a weighted mean of values of its channel,
+                                     weights >= 0 summing to 1 (linear upsampling) */
+    /* With ON_PROP_RESHAPE (reshape, permute): */
+    ON_PROP_REORDERS = 1u << 23,       /* values change places in memory (permute) */
+    ON_PROP_KEEPS_CHANNELS = 1u << 24, /* output channel c holds exactly input channel c */
+    ON_PROP_GLOBAL = 1u << 25,         /* pools each channel to one value (pool_kind says how) */
+    ON_PROP_SHIFTS = 1u << 26, /* with COPIES: a window of the input at a fixed offset (crop), or
+                                  the input inside a border of zeros (zero padding) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };
@@ -87,6 +102,12 @@ typedef struct on_call {
      * this batch (from the producer's epilogue). */
     int stats_ready;
     int threads;
+    /* Data-parallel training with synchronized BatchNorm (on_train_dist.sync_bn): sums n
+     * doubles over the processes, in place; sync_buf holds 3 doubles per channel of the
+     * widest BatchNorm. NULL: each process's own batch statistics. */
+    int (*sync)(void *ctx, double *x, size_t n);
+    void *sync_ctx;
+    double *sync_buf;
 } on_call;
 
 struct on_op {
@@ -122,6 +143,9 @@ struct on_op {
     void (*forward)(const on_call *c);
     void (*backward)(const on_call *c);
     on_cost (*cost)(const on_attrs *a, on_shape xs, on_shape ys);
+    /* Optional: check the input values before the forward (embedding: whole token ids in
+     * range); graph.c's on_model_forward runs it and fails with err's message. */
+    int (*check)(const on_call *c, on_error *err);
 };
 
 /* The registry (registry.c). */

@@ -56,7 +56,7 @@ static int extreme(const float *x, int W, win w, float sign) {
     for (int i = w.y0; i < w.y1; i++)
         for (int j = w.x0; j < w.x1; j++) {
             float v = sign * x[i * W + j];
-            if (v > bv || isnan(v)) {
+            if (v > bv || (isnan(v) && !isnan(bv))) { /* the first NaN, as max4_pos */
                 bv = v;
                 best = i * W + j;
             }
@@ -406,4 +406,41 @@ const on_op on_op_global_avgpool = {.name = "global_avgpool",
                                     .shape = gap_shape,
                                     .forward = gap_fwd,
                                     .backward = gap_bwd,
+                                    .cost = gap_cost};
+
+/* Global max pooling: (C,H,W) or (C,L) -> (C), the largest value of each plane. Ties and
+ * NaN as max-pool: the first largest element wins, a NaN beats any number, and the
+ * backward sends dy to that one element. */
+static void gmp_fwd(const on_call *c) {
+    long planes = (long)c->n * c->xs.c;
+    size_t hw = (size_t)c->xs.h * c->xs.w;
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
+    for (long pl = 0; pl < planes; pl++) {
+        const float *x = c->x + pl * hw;
+        float m = x[0];
+        for (size_t j = 1; j < hw; j++) m = max_nan(m, x[j]);
+        c->y[pl] = m;
+    }
+}
+
+static void gmp_bwd(const on_call *c) {
+    if (!c->dx) return;
+    long planes = (long)c->n * c->xs.c;
+    size_t hw = (size_t)c->xs.h * c->xs.w;
+    win w = {0, c->xs.h, 0, c->xs.w, 1.0f};
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
+    for (long pl = 0; pl < planes; pl++) {
+        memset(c->dx + pl * hw, 0, sizeof(float) * hw);
+        c->dx[pl * hw + extreme(c->x + pl * hw, c->xs.w, w, 1.0f)] = c->dy[pl];
+    }
+}
+
+const on_op on_op_global_maxpool = {.name = "global_maxpool",
+                                    .title = "global max pooling",
+                                    .props = ON_PROP_PER_CHANNEL | ON_PROP_GLOBAL,
+                                    .pool_kind = ON_POOL_MAX,
+                                    .ninputs = 1,
+                                    .shape = gap_shape,
+                                    .forward = gmp_fwd,
+                                    .backward = gmp_bwd,
                                     .cost = gap_cost};

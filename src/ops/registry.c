@@ -45,6 +45,26 @@ extern const on_op on_op_minimum;
 extern const on_op on_op_concat;
 extern const on_op on_op_conv1d_transpose;
 extern const on_op on_op_conv2d_transpose;
+extern const on_op on_op_hard_sigmoid;
+extern const on_op on_op_hard_swish;
+extern const on_op on_op_softsign;
+extern const on_op on_op_exponential;
+extern const on_op on_op_rescaling;
+extern const on_op on_op_spatial_dropout1d;
+extern const on_op on_op_spatial_dropout2d;
+extern const on_op on_op_gaussian_noise;
+extern const on_op on_op_gaussian_dropout;
+extern const on_op on_op_upsample1d;
+extern const on_op on_op_upsample2d;
+extern const on_op on_op_global_maxpool;
+extern const on_op on_op_zeropad1d;
+extern const on_op on_op_zeropad2d;
+extern const on_op on_op_crop1d;
+extern const on_op on_op_crop2d;
+extern const on_op on_op_embedding;
+extern const on_op on_op_reshape;
+extern const on_op on_op_permute;
+extern const on_op on_op_layernorm;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -85,6 +105,26 @@ const on_op *const on_ops[] = {
     &on_op_concat,
     &on_op_conv1d_transpose,
     &on_op_conv2d_transpose,
+    &on_op_hard_sigmoid,
+    &on_op_hard_swish,
+    &on_op_softsign,
+    &on_op_exponential,
+    &on_op_rescaling,
+    &on_op_spatial_dropout1d,
+    &on_op_spatial_dropout2d,
+    &on_op_gaussian_noise,
+    &on_op_gaussian_dropout,
+    &on_op_upsample1d,
+    &on_op_upsample2d,
+    &on_op_global_maxpool,
+    &on_op_zeropad1d,
+    &on_op_zeropad2d,
+    &on_op_crop1d,
+    &on_op_crop2d,
+    &on_op_embedding,
+    &on_op_reshape,
+    &on_op_permute,
+    &on_op_layernorm,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

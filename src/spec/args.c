@@ -23,6 +23,12 @@ static const char *const synonyms[][2] = {
     {"units", "filters"},
     {"filters", "units"},
     {"group", "groups"},
+    {"size", "scale_factor"},
+    {"interpolation", "mode"},
+    {"cropping", "padding"},
+    {"target_shape", "shape"},
+    {"input_dim", "vocab"},
+    {"output_dim", "units"},
 };
 
 /* Is word in the space-separated list? */
@@ -94,6 +100,55 @@ static int as_pair(const on_op *op, const on_value *v, int *h, int *w) {
     return -1;
 }
 
+/* The arguments of upsampling, padding/cropping, reshape, permute, layer normalization and
+ * embedding (resize.c, pad_crop.c, layout.c, layernorm.c, embedding.c). Returns 1 when it
+ * handled key k (setting *bad on a bad value), 0 to leave it to on_args_set. */
+static int layer_arg_set(const on_op *op, on_attrs *a, const char *k, const on_value *v, int *bad) {
+    int one_d = op->spatial == 2;
+    if (!strcmp(k, "scale_factor")) {
+        double h = v->num[0], w = v->num[0];
+        if (v->kind == ON_V_TUPLE && v->n == 2 && !one_d)
+            h = v->num[0], w = v->num[1];
+        else if (!(v->kind == ON_V_NUM || (v->kind == ON_V_TUPLE && v->n == 1)))
+            return *bad = 1;
+        *bad = !(h > 0 && w > 0 && h < 1e6 && w < 1e6);
+        a->scale_h = one_d ? 1.0f : (float)h;
+        a->scale_w = (float)w;
+    } else if (!strcmp(k, "mode")) {
+        if (v->kind == ON_V_IDENT && !strcmp(v->ident, "nearest"))
+            a->mode = ON_RESIZE_NEAREST;
+        else if (v->kind == ON_V_IDENT &&
+                 (!strcmp(v->ident, "linear") || !strcmp(v->ident, "bilinear")))
+            a->mode = ON_RESIZE_LINEAR;
+        else
+            *bad = 1;
+    } else if (!strcmp(k, "align_corners")) {
+        *bad = as_bool(v, &a->align_corners);
+    } else if (!strcmp(k, "padding") && one_d && v->kind == ON_V_TUPLE && v->n == 2) {
+        a->pad_mode = ON_PAD_EXPLICIT; /* 1-D (left, right) */
+        a->pad[0] = a->pad[1] = 0;
+        *bad = whole(v->num[0], &a->pad[2]) || whole(v->num[1], &a->pad[3]);
+    } else if (!strcmp(k, "perm")) {
+        int t[3] = {0, 1, 2};
+        if (v->kind != ON_V_TUPLE || v->n < 2 || v->n > 3) return *bad = 1;
+        for (int i = 0; i < v->n; i++) *bad |= whole(v->num[i], &t[i]);
+        memcpy(a->perm, t, sizeof t);
+    } else if (!strcmp(k, "shape")) {
+        int n = v->kind == ON_V_NUM ? 1 : v->kind == ON_V_TUPLE ? v->n : 0;
+        if (n < 1 || n > 3) return *bad = 1;
+        a->ndims = n;
+        a->dims[1] = a->dims[2] = 1;
+        for (int i = 0; i < n; i++) *bad |= whole(v->num[i], &a->dims[i]);
+    } else if (!strcmp(k, "axis")) {
+        *bad = as_int(v, &a->axis);
+    } else if (!strcmp(k, "vocab")) {
+        *bad = as_int(v, &a->vocab) || a->vocab < 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v, on_error *err) {
     const char *k = key;
     if (!in_list(op->args, k))
@@ -106,7 +161,9 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         return on_fail(err, "%s takes no argument '%s' (it takes: %s)", op->name, key,
                        op->args && *op->args ? op->args : "none");
     int bad = 0;
-    if (!strcmp(k, "filters") || !strcmp(k, "units"))
+    if (layer_arg_set(op, a, k, v, &bad))
+        ;
+    else if (!strcmp(k, "filters") || !strcmp(k, "units"))
         bad = as_int(v, &a->units) || a->units < 1;
     else if (!strcmp(k, "kernel") || !strcmp(k, "size"))
         bad = as_pair(op, v, &a->kh, &a->kw);
@@ -159,6 +216,12 @@ int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v
         a->seed = (uint64_t)v->num[0];
     else if (!strcmp(k, "axis"))
         bad = as_int(v, &a->axis);
+    else if (!strcmp(k, "scale"))
+        a->scale = (float)v->num[0];
+    else if (!strcmp(k, "offset"))
+        a->offset = (float)v->num[0];
+    else if (!strcmp(k, "stddev"))
+        a->stddev = (float)v->num[0];
     else
         bad = 1;
     if (bad) {
@@ -182,11 +245,54 @@ static void shortest(char *out, size_t len, double v) {
     }
 }
 
+/* layer_arg_set's keys as text ("" at the default); 0 when k is not one of them. */
+static int layer_arg_text(const on_op *op, const on_attrs *a, const char *k, char *out,
+                          size_t len) {
+    const on_attrs *d = &op->defaults;
+    int one_d = op->spatial == 2;
+    if (!strcmp(k, "scale_factor")) {
+        char h[16], w[16];
+        if (a->scale_h == d->scale_h && a->scale_w == d->scale_w) return 1;
+        shortest(h, sizeof h, a->scale_h);
+        shortest(w, sizeof w, a->scale_w);
+        if (one_d || a->scale_h == a->scale_w)
+            snprintf(out, len, "%s", w);
+        else
+            snprintf(out, len, "(%s,%s)", h, w);
+    } else if (!strcmp(k, "mode")) {
+        if (a->mode != d->mode)
+            snprintf(out, len, "%s",
+                     a->mode == ON_RESIZE_NEAREST ? "nearest"
+                     : one_d                      ? "linear"
+                                                  : "bilinear");
+    } else if (!strcmp(k, "align_corners")) {
+        if (a->align_corners != d->align_corners) snprintf(out, len, "%d", a->align_corners);
+    } else if (!strcmp(k, "perm")) {
+        if (memcmp(a->perm, d->perm, sizeof a->perm))
+            snprintf(out, len, "(%d,%d,%d)", a->perm[0], a->perm[1], a->perm[2]);
+    } else if (!strcmp(k, "shape")) {
+        if (a->ndims == 1)
+            snprintf(out, len, "(%d)", a->dims[0]);
+        else if (a->ndims == 2)
+            snprintf(out, len, "(%d,%d)", a->dims[0], a->dims[1]);
+        else
+            snprintf(out, len, "(%d,%d,%d)", a->dims[0], a->dims[1], a->dims[2]);
+    } else if (!strcmp(k, "axis")) {
+        if (a->axis != d->axis) snprintf(out, len, "%d", a->axis);
+    } else if (!strcmp(k, "vocab")) {
+        if (a->vocab != d->vocab) snprintf(out, len, "%d", a->vocab);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* The value of argument k as text; "" when it equals the default. */
 static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *out, size_t len) {
     const on_attrs *d = &op->defaults;
     int one_d = op->spatial == 2;
     out[0] = 0;
+    if (layer_arg_text(op, a, k, out, len)) return;
 #define PAIR(fh, fw)                                                                               \
     do {                                                                                           \
         if (a->fh == d->fh && a->fw == d->fw) break;                                               \
@@ -232,6 +338,12 @@ static void arg_text(const on_op *op, const on_attrs *a, const char *k, char *ou
         NUM(momentum);
     else if (!strcmp(k, "axis"))
         NUM(axis);
+    else if (!strcmp(k, "scale"))
+        NUM(scale);
+    else if (!strcmp(k, "offset"))
+        NUM(offset);
+    else if (!strcmp(k, "stddev"))
+        NUM(stddev);
     else if (!strcmp(k, "seed")) {
         if (a->seed != d->seed) snprintf(out, len, "%llu", (unsigned long long)a->seed);
     } else if (!strcmp(k, "padding")) {

@@ -17,14 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* unformatted, so that appending does not reflow the lines above (branches merge) */
+// clang-format off
 static const char *const aliases[][2] = {
     {"bn", "batchnorm"}, {"batch_norm", "batchnorm"}, {"lrelu", "leaky_relu"},
     {"swish", "silu"},   {"linear", "identity"},      {"gap", "global_avgpool"},
     {"fc", "dense"},     {"linear_layer", "dense"},
+    {"hardsigmoid", "hard_sigmoid"}, {"hardswish", "hard_swish"}, {"exp", "exponential"},
 };
+// clang-format on
 
 /* Ops that exist as 1-D and 2-D: the name without the suffix picks by input rank. */
-static const char *const by_rank[] = {"conv", "maxpool", "minpool", "avgpool"};
+static const char *const by_rank[] = {"conv", "maxpool", "minpool", "avgpool", "spatial_dropout"};
 
 typedef struct lexer {
     const char *s;

@@ -253,12 +253,45 @@ static on_model *read_compact(const char *text, const char *name, const on_shape
     return m;
 }
 
-/* Append flatten (when the output is not flat) and dense(classes) unless the model already
- * ends in a dense layer with that many outputs; say so in a note. */
+/* The model's classifier: its last dense layer, when only one-input elementwise layers
+ * (activations, dropout) follow it; NULL when it has none. *binary: one output followed by
+ * a sigmoid (Keras's binary classification, trained with binary cross-entropy). */
+static const on_node *classifier(const on_model *m, int *binary) {
+    int sigmoid = 0;
+    *binary = 0;
+    for (int i = m->nn - 1; i >= 1; i--) {
+        const on_node *nd = &m->nodes[i];
+        if (!strcmp(nd->op->name, "dense")) {
+            *binary = nd->ys.c == 1 && sigmoid;
+            return nd;
+        }
+        if (!(nd->op->props & ON_PROP_ELEMENTWISE) || nd->op->ninputs != 1) return NULL;
+        if (!strcmp(nd->op->name, "sigmoid")) sigmoid = 1;
+    }
+    return NULL;
+}
+
+/* A model for `classes` classes: one with a classifier must have that many outputs (a
+ * clear error otherwise, naming both numbers); one without gets a head: flatten (when the
+ * output is not flat) and dense(classes), said in a note. */
 static int add_head(on_model *m, int classes, const char *name, on_error *err) {
     const on_node *last = &m->nodes[m->nn - 1];
-    if (last->op && !strcmp(last->op->name, "dense") && last->ys.rank == 1 && last->ys.c == classes)
-        return 0;
+    int binary;
+    const on_node *cls = classifier(m, &binary);
+    if (cls && binary)
+        return on_fail(err,
+                       "%s: the model ends in dense '%s' with one output and a sigmoid: binary "
+                       "classification, which Keras trains with binary cross-entropy; ordnet "
+                       "trains with softmax cross-entropy over %d classes: end the model with "
+                       "Dense(%d, activation='softmax') to train it (summary and analyze read it "
+                       "as written)",
+                       name, cls->name, classes, classes);
+    if (cls && cls->ys.c != classes)
+        return on_fail(err,
+                       "%s: the data has %d classes but the model's classifier, dense '%s', has "
+                       "%d outputs: end the model with Dense(%d) for this data",
+                       name, classes, cls->name, cls->ys.c, classes);
+    if (cls) return 0;
     char before[64], note[512], nm[ON_NAME_MAX], s[64];
     on_error e2;
     on_keras_shape_str(last->ys, before, sizeof before);

@@ -33,7 +33,7 @@ struct on_study_plan {
     void *db;
     char owner[160];
     double stale;
-    int *running; /* jobs this owner holds (claimed, not stored) */
+    int *running; /* per job: 1 this owner holds it (claimed, not stored), -1 it failed here */
     pthread_t beat;
     pthread_mutex_t mu;
     pthread_cond_t cv;

@@ -41,9 +41,9 @@ static int log_epoch(void *user, const on_epoch_report *e) {
     if (!e->done) return 0;
     l->len += (size_t)snprintf(l->r->epochs + l->len, sizeof l->r->epochs - l->len,
                                "%s{\"epoch\":%d,\"loss\":%.5f,\"train_accuracy\":%.5f,"
-                               "\"test_accuracy\":%.5f,\"seconds\":%.3f}",
+                               "\"test_accuracy\":%.5f,\"test_loss\":%.5f,\"seconds\":%.3f}",
                                l->len > 1 ? "," : "", e->epoch, e->loss, e->train_acc, e->test_acc,
-                               e->seconds);
+                               e->test_loss, e->seconds);
     if (l->len >= sizeof l->r->epochs) l->len = sizeof l->r->epochs - 1;
     l->secs += e->seconds;
     l->ips += e->images_per_s;
@@ -72,7 +72,7 @@ int on_study_run_job(on_study_plan *p, int i, on_study_result *r, on_error *err)
     free(text);
     if (!m) return -1;
     on_train_cfg tc = p->c.train;
-    tc.seed = (uint64_t)j->seed;
+    tc.seed = (uint64_t)j->seed + (uint64_t)p->c.seed_base; /* another seed set: --seed-base */
     tc.epochs = p->c.epochs;
     tc.start_epoch = 0;
     on_model_init(m, tc.seed);
@@ -155,9 +155,9 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
         slot_job[slot] = -1;
         running--;
         if (w == 0 && on_study_store(p, job, &r, &e2)) w = 1;
-        if (w) {
-            /* the claim stays (dropped at close): released, the job would be claimed again
-             * at once and a run that always fails (missing data) would loop forever */
+        if (w) { /* given back to other processes, not to this one: it would fail again */
+            on_study_release(p, job);
+            p->running[job] = -1;
             on_study_say(c, "run {%s} seed %d FAILED: %s", j->order, j->seed, e2.msg);
             failed++;
             continue;
@@ -167,7 +167,7 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
         double eta = (now() - t0) / finished * (left > 0 ? left : 0);
         on_study_say(c,
                      "[%d/%d] class %d seed %d  {%s}  test acc %.2f%%  %.1f s/epoch  %.0f img/s "
-                     "inference  (%.0fs; ETA %.0fm%02.0fs)",
+                     "inference  (%.1fs; ETA %.0fm%02.0fs)",
                      finished, p->pending, j->cls, j->seed, j->order, 100 * r.acc, r.epoch_s,
                      r.infer_ips, now() - slot_t0[slot], floor(eta / 60), fmod(eta, 60));
         if (rc && !running) break;

@@ -12,6 +12,7 @@
  * takes over at once on this host, or after the stale limit from another host.
  */
 #include "plan.h"
+#include "report.h"
 #include "study.h"
 
 #include <errno.h>
@@ -142,7 +143,10 @@ int on_study_open(on_study_plan *p, const char *owner, int *pending, on_error *e
 }
 
 void on_study_set_stale(on_study_plan *p, double seconds) {
+    pthread_mutex_lock(&p->mu);
     p->stale = seconds;
+    pthread_cond_signal(&p->cv); /* the heartbeat takes the new period now */
+    pthread_mutex_unlock(&p->mu);
 }
 
 void on_study_store_close(on_study_plan *p) {
@@ -286,7 +290,13 @@ void on_study_release(on_study_plan *p, int job) {
     p->running[job] = 0;
 }
 
+static char *fill_any(const void *t, const char *order) {
+    return on_study_tmpl_fill(t, order);
+}
+
 int on_study_report_write(on_study_plan *p, on_error *err) {
     if (!p->db) return on_fail(err, "the study's store is not open");
+    /* speed by measurement, interleaved over the classes (speed.c), then the report */
+    if (on_study_speed(p->db, p->key, &p->c, fill_any, &p->t, err)) return -1;
     return on_study_report(p->db, p->key, &p->c, err);
 }

@@ -159,6 +159,8 @@ static void study_key(const on_study_cfg *c, const tmpl *t, const char *data, ch
                                 c->train.smoothing, c->train.opt, c->train.augment);
     for (int i = 0; i <= t->nslots && k < sizeof buf; i++)
         k += (size_t)snprintf(buf + k, sizeof buf - k, "%s{}", t->seg[i]);
+    if (c->seed_base && k < sizeof buf) /* another seed set is another study */
+        snprintf(buf + k, sizeof buf - k, "|seeds+%d", c->seed_base);
     snprintf(out, 32, "%08lx", crc32(0, (const Bytef *)buf, (uInt)strlen(buf)));
 }
 

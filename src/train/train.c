@@ -141,7 +141,10 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
     for (int b0 = 0; b0 < d->n; b0 += batch) {
         int n = d->n - b0 < batch ? d->n - b0 : batch;
         for (int i = 0; i < n; i++) fill_sample(m, d, b0 + i, buf + per * i, 0, 0);
-        on_model_forward(m, buf, n, 0);
+        if (on_model_forward(m, buf, n, 0)) {
+            free(buf);
+            return on_fail(err, "%s", on_model_last_error(m));
+        }
         const float *out = on_model_output(m);
         total += (double)on_softmax_xent(out, d->y + b0, n, k, 0.0f, NULL) * n;
         correct += count_correct(out, d->y + b0, n, k);
@@ -227,6 +230,15 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
         return on_fail(err, "data-parallel training: rank %d of %d, %s", dist->rank, dist->size,
                        dist->allreduce ? "out of range" : "no allreduce");
     if (dist && dist->size <= 1) dist = NULL;
+    if (dist && dist->sync_bn) { /* every rank must take part in every BatchNorm's sums */
+        int last = train->n % cfg->batch ? train->n % cfg->batch : cfg->batch;
+        if ((cfg->batch < train->n ? cfg->batch : train->n) < dist->size ||
+            (train->n > cfg->batch && last < dist->size))
+            return on_fail(err,
+                           "synchronized BatchNorm over %d processes needs at least %d samples "
+                           "in every batch (batch %d, %d samples: the last batch has %d)",
+                           dist->size, dist->size, cfg->batch, train->n, last);
+    }
     if (cfg->epochs < 1 || cfg->batch < 1)
         return on_fail(err, "epochs and batch must be positive (got %d, %d)", cfg->epochs,
                        cfg->batch);
@@ -251,10 +263,22 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
     float *bufs = malloc(sizeof(float) * per * (size_t)B * 2);
     int *perm = malloc(sizeof(int) * (size_t)N), *labs = malloc(sizeof(int) * (size_t)B * 2);
     float *red = dist ? malloc(sizeof(float) * (m->np + 2)) : NULL;
-    int rc = 0;
-    if (!bufs || !perm || !labs || (dist && !red)) {
+    int rc = 0, widest = 0;
+    for (int i = 1; i < m->nn; i++)
+        if (m->nodes[i].op && !strcmp(m->nodes[i].op->name, "batchnorm") &&
+            m->nodes[m->nodes[i].in[0]].ys.c > widest)
+            widest = m->nodes[m->nodes[i].in[0]].ys.c;
+    double *sync_buf =
+        dist && dist->sync_bn && widest ? malloc(sizeof(double) * 3 * (size_t)widest) : NULL;
+    if (!bufs || !perm || !labs || (dist && !red) ||
+        (dist && dist->sync_bn && widest && !sync_buf)) {
         rc = on_fail(err, "out of memory");
         goto done;
+    }
+    if (sync_buf) {
+        m->sync = dist->sync_bn;
+        m->sync_ctx = dist->ctx;
+        m->sync_buf = sync_buf;
     }
     long total_steps = (long)cfg->epochs * nb;
     for (int e = cfg->start_epoch; e < cfg->epochs && !rc; e++) {
@@ -301,8 +325,12 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
             shard(dist, n, &lo, &nl);
             float loss = 0;
             long ok = 0;
+            if (nl && on_model_forward(m, buf, nl, 1)) {
+                if (threaded) pthread_join(th, NULL);
+                rc = on_fail(err, "epoch %d, batch %d: %s", e + 1, b + 1, on_model_last_error(m));
+                break;
+            }
             if (nl) {
-                on_model_forward(m, buf, nl, 1);
                 loss = on_model_loss(m, labels, cfg->smoothing);
                 ok = count_correct(on_model_output(m), labels, nl, k);
                 on_model_zero_grad(m);
@@ -364,5 +392,7 @@ done:
     free(perm);
     free(labs);
     free(red);
+    free(sync_buf);
+    m->sync = NULL, m->sync_ctx = NULL, m->sync_buf = NULL;
     return rc;
 }

@@ -4,7 +4,8 @@
  * Besides crashes, hangs and leaks, it stops when an error message is empty, unterminated
  * or does not start with the file's name; when an imported model has no summary or does
  * not compile and run; and when writing the model and reading it back does not give the
- * same layers (ops, names, shapes) and bit-identical outputs. Models whose activations
+ * same layers (ops, names, shapes), the same outputs with the same dimensions, and
+ * bit-identical outputs. Models whose activations
  * would take more than 4 MiB or 1e8 FLOPs per sample are imported and written but not run.
  * Seeds: corpus_onnx/ (small PyTorch exports from tests/onnx/gen.py and rejected files). */
 #include "ordnet.h"
@@ -62,6 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             strcmp(on_model_node_name(m, i), on_model_node_name(r, i)) || a.rank != b.rank ||
             a.c != b.c || a.h != b.h || a.w != b.w)
             abort();
+    }
+    /* every output, with its ONNX dimensions */
+    if (on_model_num_outputs(r) != on_model_num_outputs(m)) abort();
+    for (int k = 0; k < on_model_num_outputs(m); k++) {
+        int64_t a[ON_ARRAY_MAX_DIMS], b[ON_ARRAY_MAX_DIMS];
+        int na = on_model_output_dims(m, k, a), nb = on_model_output_dims(r, k, b);
+        if (na != nb || memcmp(a, b, sizeof(int64_t) * (size_t)na)) abort();
     }
     float *y = run(m), *yr = y ? run(r) : NULL;
     size_t out = 2 * on_shape_size(on_model_output_shape(m));

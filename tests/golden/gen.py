@@ -87,21 +87,30 @@ def write_safetensors(path, tensors, meta):
 # the compact form, as src/spec/compact.c reads it
 
 ALIASES = {"bn": "batchnorm", "batch_norm": "batchnorm", "lrelu": "leaky_relu", "swish": "silu",
-           "linear": "identity", "gap": "global_avgpool", "fc": "dense", "linear_layer": "dense"}
-BY_RANK = {"conv", "maxpool", "minpool", "avgpool"}
+           "linear": "identity", "gap": "global_avgpool", "fc": "dense", "linear_layer": "dense",
+           "hardsigmoid": "hard_sigmoid", "hardswish": "hard_swish", "exp": "exponential"}
+BY_RANK = {"conv", "maxpool", "minpool", "avgpool", "spatial_dropout"}
 CONV_ARGS = "filters kernel stride padding dilation bias groups"
 CONVT_ARGS = "filters kernel stride padding output_padding dilation bias groups"
 POOL_ARGS = "size stride padding ceil_mode count_include_pad"
 ARGS = {"conv1d": CONV_ARGS, "conv2d": CONV_ARGS, "conv1d_transpose": CONVT_ARGS,
         "conv2d_transpose": CONVT_ARGS, "dense": "units bias", "batchnorm": "eps momentum",
         "dropout": "rate seed", "leaky_relu": "alpha", "elu": "alpha", "celu": "alpha",
-        "softplus": "beta", "hardtanh": "min_val max_val"}
+        "softplus": "beta", "hardtanh": "min_val max_val",
+        "hard_sigmoid": "alpha offset", "rescaling": "scale offset", "spatial_dropout1d": "rate seed",
+        "spatial_dropout2d": "rate seed", "gaussian_noise": "stddev seed", "gaussian_dropout": "rate seed"}
 for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avgpool2d"):
     ARGS[_k] = POOL_ARGS
+ARGS.update({"upsample1d": "scale_factor mode align_corners", "upsample2d": "scale_factor mode align_corners",
+             "zeropad1d": "padding", "zeropad2d": "padding", "crop1d": "padding", "crop2d": "padding",
+             "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units"})
+MOVERS = ("zeropad1d", "zeropad2d", "crop1d", "crop2d")
 SYNONYMS = [("kernel_size", "kernel"), ("pool_size", "size"), ("kernel", "size"), ("strides", "stride"),
             ("dilation_rate", "dilation"), ("use_bias", "bias"), ("epsilon", "eps"), ("p", "rate"),
             ("negative_slope", "alpha"), ("slope", "alpha"), ("ceil", "ceil_mode"),
-            ("max_value", "max_val"), ("units", "filters"), ("filters", "units"), ("group", "groups")]
+            ("max_value", "max_val"), ("units", "filters"), ("filters", "units"), ("group", "groups"),
+            ("size", "scale_factor"), ("interpolation", "mode"), ("cropping", "padding"),
+            ("target_shape", "shape"), ("input_dim", "vocab"), ("output_dim", "units")]
 DEFAULTS = {
     "conv2d": dict(filters=0, kernel=(3, 3), stride=(1, 1), padding="valid", dilation=(1, 1), bias=1, groups=1),
     "conv1d": dict(filters=0, kernel=(1, 3), stride=(1, 1), padding="valid", dilation=(1, 1), bias=1, groups=1),
@@ -114,6 +123,16 @@ DEFAULTS = {
     "dropout": dict(rate=0.5),
     "leaky_relu": dict(alpha=0.01), "elu": dict(alpha=1.0), "celu": dict(alpha=1.0),
     "softplus": dict(beta=1.0), "hardtanh": dict(min_val=-1.0, max_val=1.0),
+    "hard_sigmoid": dict(alpha=None, offset=None),  # None: PyTorch's F.hardsigmoid
+    "rescaling": dict(scale=1.0, offset=0.0),
+    "spatial_dropout1d": dict(rate=0.5), "spatial_dropout2d": dict(rate=0.5),
+    "gaussian_noise": dict(stddev=0.1), "gaussian_dropout": dict(rate=0.5),
+    "upsample2d": dict(scale_factor=(2.0, 2.0), mode="nearest", align_corners=0),
+    "upsample1d": dict(scale_factor=(1.0, 2.0), mode="nearest", align_corners=0),
+    "zeropad2d": dict(padding=(1, 1, 1, 1)), "zeropad1d": dict(padding=(0, 0, 1, 1)),
+    "crop2d": dict(padding=(0, 0, 0, 0)), "crop1d": dict(padding=(0, 0, 0, 0)),
+    "reshape": dict(shape=(-1,)), "permute": dict(perm=(0, 1, 2)),
+    "layernorm": dict(axis=-1, eps=1e-5), "embedding": dict(vocab=0, units=0),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -206,7 +225,27 @@ def parse_layer(tok, rank):
                     key = t
                     break
         assert key in argnames, (tok, key)
-        if key in ("kernel", "size", "stride", "dilation"):
+        one_d = name.endswith("1d")
+        if key == "scale_factor":  # float32, as ordnet stores it
+            t = v if isinstance(v, tuple) else (v, v)
+            t = tuple(struct.unpack("<f", struct.pack("<f", float(u)))[0] for u in t)
+            v = (1.0, t[-1]) if one_d else (t[0], t[-1])
+        elif key == "mode":
+            v = "nearest" if v == "nearest" else "linear"
+        elif key == "padding" and name in MOVERS:
+            if not isinstance(v, tuple):
+                v = (0, 0, int(v), int(v)) if one_d else (int(v),) * 4
+            elif len(v) == 2:
+                v = (0, 0, int(v[0]), int(v[1])) if one_d else (int(v[0]), int(v[0]), int(v[1]), int(v[1]))
+            else:
+                v = tuple(int(u) for u in v)
+        elif key in ("perm", "shape"):
+            v = tuple(int(u) for u in v) if isinstance(v, tuple) else (int(v),)
+        elif key in ("axis", "vocab"):
+            v = int(v)
+        elif key == "align_corners":
+            v = boolean(v)
+        elif key in ("kernel", "size", "stride", "dilation"):
             v = pair(name, v)
         elif key == "padding" and v not in ("same", "valid"):
             ph, pw = pair(name, v)
@@ -295,6 +334,11 @@ class Layer:
                             ("running_mean", (c,), False), ("running_var", (c,), False)]
         elif op == "prelu":
             self.params.append(("weight", (c,), True))
+        elif op == "layernorm":
+            L = inshape[a["axis"]]
+            self.params += [("weight", (L,), True), ("bias", (L,), True)]
+        elif op == "embedding":
+            self.params.append(("weight", (a["vocab"], a["units"]), True))
 
     def forward(self, x, p, train):
         op, a = self.op, self.a
@@ -330,13 +374,48 @@ class Layer:
             return x.mean(dim=tuple(range(2, x.dim())))
         if op == "flatten":
             return x.reshape(x.shape[0], -1)
-        if op == "dropout":
-            assert not train, "dropout is only compared in eval mode"
+        if op in ("dropout", "spatial_dropout1d", "spatial_dropout2d", "gaussian_noise", "gaussian_dropout"):
+            assert not train, op + " is only compared in eval mode (the identity there)"
             return x
+        if op == "hard_sigmoid":
+            if a["alpha"] is None and a["offset"] is None:
+                return F.hardsigmoid(x)
+            alpha = 1 / 6 if a["alpha"] is None else a["alpha"]
+            offset = 0.5 if a["offset"] is None else a["offset"]
+            return torch.clamp(alpha * x + offset, 0, 1)
+        if op == "rescaling":
+            return x * a["scale"] + a["offset"]
         if op == "identity":
             return x * 1
         if op == "prelu":
             return F.prelu(x, p["weight"])
+        if op.startswith("upsample"):
+            mode = a["mode"]
+            sf = a["scale_factor"] if op == "upsample2d" else a["scale_factor"][1]
+            if mode == "nearest":
+                return F.interpolate(x, scale_factor=sf, mode="nearest")
+            return F.interpolate(x, scale_factor=sf, mode="bilinear" if op == "upsample2d" else "linear",
+                                 align_corners=bool(a["align_corners"]))
+        if op.startswith("zeropad"):
+            t, b, l, r = a["padding"]
+            return F.pad(x, (l, r, t, b) if op == "zeropad2d" else (l, r))
+        if op.startswith("crop"):
+            t, b, l, r = a["padding"]
+            x = x[..., l: x.shape[-1] - r]
+            return x[:, :, t: x.shape[2] - b] if op == "crop2d" else x
+        if op == "global_maxpool":
+            return x.flatten(2).max(dim=2).values
+        if op == "reshape":
+            return x.reshape((x.shape[0],) + a["shape"])
+        if op == "permute":
+            r = x.dim() - 1
+            return x.permute((0,) + tuple(k + 1 for k in a["perm"][:r]))
+        if op == "layernorm":
+            k = a["axis"] % (x.dim() - 1) + 1
+            y = F.layer_norm(x.movedim(k, -1), (x.shape[k],), p["weight"], p["bias"], a["eps"])
+            return y.movedim(-1, k)
+        if op == "embedding":
+            return F.embedding(x.long(), p["weight"]).transpose(1, 2)
         acts = {
             "relu": lambda: F.relu(x),
             "leaky_relu": lambda: F.leaky_relu(x, a["alpha"]),
@@ -351,6 +430,9 @@ class Layer:
             "gelu": lambda: F.gelu(x),
             "silu": lambda: F.silu(x),
             "mish": lambda: F.mish(x),
+            "hard_swish": lambda: F.hardswish(x),
+            "softsign": lambda: F.softsign(x),
+            "exponential": lambda: torch.exp(x),
         }
         return acts[op]()
 
@@ -533,7 +615,8 @@ class Model:
         y.backward(dy.to(dtype))
         grads = {k: ps[k].grad for k in sorted(trainable)}
         state = {k: v.detach() for k, v in ps.items() if k not in trainable}
-        return y.detach(), x.grad, grads, state
+        dx = x.grad if x.grad is not None else torch.zeros_like(x)  # token ids: no gradient
+        return y.detach(), dx, grads, state
 
 
 def relerr(a, b, scale=None):
@@ -568,6 +651,9 @@ def model_case(name, spec, mode, n=2, xscale=1.0):
         g = torch.Generator().manual_seed(base + 1000 * attempt)
         params = m.params(g)
         x = draw((n,) + m.inshape, g, xscale)
+        first = m.nodes[0][0]
+        if isinstance(first, Layer) and first.op == "embedding":  # token ids
+            x = torch.randint(0, first.a["vocab"], (n,) + m.inshape, generator=g).double()
         dy = draw((n,) + m.shapes[-1], g, 1.0)
         y, dx, grads, state = m.run(x, params, dy, train, torch.float64)
         y32, dx32, grads32, state32 = m.run(x, params, dy, train, torch.float32)
@@ -747,6 +833,71 @@ case("mish", "input(5,5,2) mish", xscale=3.0)
 case("prelu_2d", "input(5,5,3) prelu")
 case("prelu_1d", "input(7,3) prelu")
 case("prelu_flat", "input(6) prelu", n=3)
+# round 2: hard sigmoid (PyTorch's default, Keras 2's 0.2 x + 0.5, a decreasing one), hard
+# swish, softsign, exp, rescaling; the noise layers are the identity in eval mode
+case("hard_sigmoid_default", "input(5,5,2) hard_sigmoid", xscale=4.0)
+case("hard_sigmoid_keras", "input(9,2) hard_sigmoid(0.2,0.5)", xscale=4.0)
+case("hardsigmoid_alias_decreasing", "input(6) hardsigmoid(alpha=-0.3,offset=0.1)", n=3, xscale=4.0)
+case("hard_swish", "input(5,5,2) hard_swish", xscale=4.0)
+case("hardswish_alias_1d", "input(9,2) hardswish", xscale=4.0)
+case("softsign", "input(5,5,2) softsign", xscale=3.0)
+case("exponential", "input(5,5,2) exponential", xscale=2.0)
+case("exp_alias_flat", "input(6) exp", n=3)
+case("rescaling_1_255", "input(4,5,3) rescaling(0.00392156862745098)", xscale=100.0)
+case("rescaling_shift", "input(9,2) rescaling(2,-1)")
+case("rescaling_negative", "input(6) rescaling(scale=-0.5,offset=0.25)", n=3)
+case("spatial_dropout2d_eval", "input(4,5,3) spatial_dropout2d(0.3)", "eval")
+case("spatial_dropout1d_eval", "input(7,3) spatial_dropout(0.5)", "eval")
+case("gaussian_noise_eval", "input(4,5,2) gaussian_noise(0.5)", "eval")
+case("gaussian_dropout_eval", "input(6) gaussian_dropout(rate=0.2)", "eval", n=3)
+case("block_hard_swish", "input(6,6,2) conv2d(4,3,same) bn hard_swish maxpool conv2d(4,3,same) "
+     "hard_sigmoid flatten dense(5)")
+case("block_eval_noise", "input(6,6,2) rescaling(0.5,-1) conv2d(4,3,same) bn hard_swish maxpool "
+     "spatial_dropout(0.2) gaussian_noise(0.3) softsign gaussian_dropout(0.1) flatten dense(5)", "eval")
+# upsampling: nearest and (bi)linear with both align_corners, integer and fractional scales
+case("upsample2d_nearest2", "input(4,5,2) upsample2d(2)")
+case("upsample2d_nearest3", "input(3,4,2) upsample2d(size=3)")
+case("upsample2d_nearest_frac", "input(5,4,2) upsample2d((1.5,2.5))")
+case("upsample2d_nearest_down", "input(7,6,2) upsample2d(0.5)")
+case("upsample2d_bilinear2", "input(4,5,2) upsample2d(2,bilinear)")
+case("upsample2d_bilinear2_ac", "input(4,5,2) upsample2d(2,bilinear,1)")
+case("upsample2d_bilinear_frac", "input(4,5,2) upsample2d((1.5,2.5),mode=bilinear)")
+case("upsample2d_bilinear_frac_ac", "input(5,4,2) upsample2d((2.5,1.5),bilinear,align_corners=true)")
+case("upsample2d_bilinear_down", "input(7,6,2) upsample2d(0.6,bilinear)")
+case("upsample2d_bilinear_eval", "input(4,5,2) upsample2d(3,interpolation=bilinear)", "eval")
+case("upsample1d_nearest2", "input(6,2) upsample1d(2)")
+case("upsample1d_nearest_frac", "input(6,2) upsample1d(1.5)")
+case("upsample1d_linear_frac", "input(6,2) upsample1d(2.5,linear)")
+case("upsample1d_linear_ac", "input(5,2) upsample1d(3,linear,1)")
+case("block_upsample", "input(4,4,2) conv2d(3,3,same) bn relu upsample2d(2,bilinear) conv2d(2,3) flatten dense(3)")
+# global max pooling, zero padding, cropping
+case("global_maxpool_2d", "input(4,5,3) global_maxpool")
+case("global_maxpool_1d", "input(7,3) global_maxpool")
+case("block_global_maxpool", "input(6,6,2) conv2d(4,3,same) bn relu global_maxpool dense(3)")
+case("zeropad2d_default", "input(4,5,2) zeropad2d")
+case("zeropad2d_asym", "input(4,5,2) zeropad2d((1,2,0,3))")
+case("zeropad2d_pair", "input(3,4,2) zeropad2d((1,2))")
+case("zeropad1d", "input(6,2) zeropad1d((1,2))")
+case("crop2d", "input(6,5,2) crop2d((1,0,2,1))")
+case("crop2d_keras", "input(6,7,2) crop2d(cropping=(1,2))")
+case("crop1d", "input(7,2) crop1d((2,1))")
+case("block_pad_conv_crop", "input(5,5,2) zeropad2d(1) conv2d(3,3) crop2d(1) flatten dense(3)")
+# reshape, permute, layer normalization
+case("reshape_to_image", "input(5) dense(12) reshape((3,2,2)) conv2d(2,1)")
+case("reshape_infer", "input(5) dense(12) reshape((3,-1)) conv1d(2,3)")
+case("reshape_image", "input(4,3,2) reshape((4,-1))")
+case("permute_hwc", "input(4,3,2) permute((1,2,0))")
+case("permute_1d", "input(5,4) permute((1,0))")
+case("block_convnext_ln", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) conv2d(3,1)")
+case("layernorm_last", "input(4,3,5) layernorm")
+case("layernorm_channels", "input(4,3,5) layernorm(axis=0)")
+case("layernorm_rows", "input(4,3,5) layernorm(axis=1,eps=0.001)")
+case("layernorm_1d", "input(6,3) layernorm(eps=0.001)")
+case("layernorm_flat", "input(7) layernorm", n=3)
+case("layernorm_eval", "input(4,3,5) layernorm(axis=0)", "eval")
+# embedding (token ids as floats)
+case("embedding", "input(6) embedding(10,4)")
+case("embedding_conv1d", "input(8) embedding(vocab=12,units=3) conv1d(4,3,same) relu global_maxpool dense(2)", n=3)
 # blocks: conv2d(4,3,same) then bn, relu, maxpool in every order, train mode
 orders = [("bn", "relu", "maxpool"), ("bn", "maxpool", "relu"), ("relu", "bn", "maxpool"),
           ("relu", "maxpool", "bn"), ("maxpool", "bn", "relu"), ("maxpool", "relu", "bn")]

@@ -10,7 +10,8 @@ relative). BatchNorm layers get random running statistics and affine parameters,
 their eval-mode map is not the identity.
 
 Models: the reference block (conv, bn, relu, maxpool, dropout) in several orders, every
-supported activation and pooling variant, a Conv1d network, a residual network built like
+supported activation and pooling variant, a Conv1d network, grouped, depthwise and
+transposed convolutions (1-D and 2-D), a residual network built like
 torchvision's resnet18 (width 8 instead of 64, so the file stays small), a model ending in
 Softmax, and models with an export-time opset from 11 to 17. bad_*.onnx are built with
 onnx.helper and must be rejected with a message naming the node and the problem.
@@ -117,6 +118,51 @@ class Activations(nn.Module):
         return self.fc1(x) @ self.w2 + self.b2
 
 
+class ActivationsRound2(nn.Module):
+    """Hardsigmoid, Hardswish, Softsign and exp between convolutions: below opset 14 PyTorch
+    writes Hardswish as x * HardSigmoid(x), from 14 on as HardSwish."""
+
+    def __init__(self):
+        super().__init__()
+        c = 6
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.hsig = nn.Hardsigmoid()
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.bn = nn.BatchNorm2d(c)
+        self.hswish = nn.Hardswish()
+        self.pool = nn.MaxPool2d(2)
+        self.softsign = nn.Softsign()
+        self.conv3 = nn.Conv2d(c, c, 3, padding=1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.pool(self.hswish(self.conv1(x)))
+        x = self.softsign(self.hsig(self.bn(self.conv2(x))))
+        x = torch.exp(self.conv3(x))
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
+def hard_sigmoid_keras(gen):
+    """HardSigmoid with ONNX's (Keras 2's) alpha 0.2, beta 0.5, then Softsign and Exp, as a
+    hand-built graph; the reference output from numpy."""
+    nodes = [helper.make_node("HardSigmoid", ["input"], ["h"], name="hsig", alpha=0.2, beta=0.5),
+             helper.make_node("Softsign", ["h"], ["s"], name="ssign"),
+             helper.make_node("Exp", ["s"], ["output"], name="expo")]
+    shape = [2, 3, 5, 5]
+    g = helper.make_graph(nodes, "hard_sigmoid_keras",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N"] + shape[1:])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N"] + shape[1:])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    x = (torch.randn(*shape, generator=gen) * 4).numpy().astype(np.float64)
+    h = np.clip(0.2 * x + 0.5, 0, 1)
+    s = h / (1 + np.abs(h))
+    save("hard_sigmoid_keras", m, torch.from_numpy(x.astype(np.float32)),
+         torch.from_numpy(np.exp(s).astype(np.float32)))
+
+
 class Conv1d(nn.Module):
     def __init__(self):
         super().__init__()
@@ -190,6 +236,35 @@ class SoftmaxHead(nn.Module):
         return self.softmax(self.fc(torch.flatten(self.relu(self.conv(x)), 1)))
 
 
+class GroupedTranspose(nn.Module):
+    """Grouped, depthwise (multiplier 2) and pointwise convs, MobileNet's BN-ReLU6 around
+    them, then transposed convs: grouped with stride, padding, output_padding and
+    dilation, and a depthwise one."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(4, 8, 3, 1, 1, groups=2), nn.BatchNorm2d(8), nn.ReLU6(),
+            nn.Conv2d(8, 16, 3, 2, 1, groups=8, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),
+            nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8),
+            nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1, groups=2), nn.ReLU(),
+            nn.ConvTranspose2d(6, 6, (2, 3), stride=(1, 2), padding=(0, 1), dilation=2, groups=6,
+                               bias=False), nn.BatchNorm2d(6))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Conv1dTranspose(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(4, 8, 3, 2, 1, groups=4), nn.ReLU(),
+                                 nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1, output_padding=1, groups=2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def export(name, model, x, opset, gen, positive_bn=True, keep_bn=False, **kw):
     """keep_bn: export BatchNormalization nodes as they are (TrainingMode.PRESERVE of an
     eval-mode model) instead of letting the exporter fold them into the convolutions."""
@@ -247,7 +322,7 @@ def bad_cases():
                       helper.make_node("LSTM", ["r", "w", "w"], ["y"], name="lstm1", hidden_size=4)],
          [w])
     tiny("bad_opset", [helper.make_node("Relu", ["input"], ["y"], name="relu1")], opset=6)
-    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g2", group=2)], [w])
+    tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g3", group=3)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
     tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape3d")],
@@ -255,22 +330,8 @@ def bad_cases():
 
 
 def check_export(ordnet):
-    """ordnet export of every model must pass onnx.checker with shape inference, and keep
-    the input and output shapes."""
-    names = sorted(f[:-5] for f in os.listdir(OUT) if f.endswith(".onnx") and not f.startswith("bad_"))
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            dst = os.path.join(tmp, name + ".onnx")
-            subprocess.run([ordnet, "export", os.path.join(OUT, name + ".onnx"), "-o", dst], check=True,
-                           stdout=subprocess.DEVNULL)
-            m = onnx.load(dst)
-            onnx.checker.check_model(m, full_check=True)
-            inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-            out = inferred.graph.output[0].type.tensor_type.shape.dim
-            y = np.load(os.path.join(OUT, name + ".y.npy"))
-            dims = [d.dim_value for d in out][1:]
-            assert dims == list(y.shape[1:]), (name, dims, y.shape)
-            print(f"export {name}: onnx.checker ok, output (N, {', '.join(map(str, dims))})")
+    """ordnet export of every model must pass onnx.checker (check_export.py, also in ctest)."""
+    subprocess.run([sys.executable, os.path.join(HERE, "check_export.py"), ordnet], check=True)
 
 
 
@@ -439,6 +500,11 @@ def opset_cases(gen):
                                                       keepdims=0),
                                      helper.make_node("Unsqueeze", ["m"], ["y"], name="unsq", axes=[2, 3])],
              [], x, y, 11)
+        # Softmax over axis 1 of (N,C,1,1) after GlobalAveragePool (opset 11: coerced to 2-D)
+        y = torch.softmax(x.mean([2, 3], keepdim=True), 1)
+        hand("hand_softmax4d_op11", [helper.make_node("GlobalAveragePool", ["input"], ["g"], name="gap"),
+                                     helper.make_node("Softmax", ["g"], ["y"], name="softmax", axis=1)],
+             [], x, y, 11)
         # a graph input without an initializer besides the data: refused unless fed
         y = F.conv2d(x, w)
         ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape)),
@@ -446,6 +512,10 @@ def opset_cases(gen):
         hand("feed_conv", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv")], [], x, y, 13,
              inputs=ins)
         np.save(os.path.join(OUT, "feed_conv.w.npy"), w.numpy().astype(np.float32))
+        # input dimensions left open (N, 3, H, W): taken from the data given
+        ins = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])]
+        hand("feed_dyn", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+             [tensor("w", w.numpy())], x, F.conv2d(x, w, padding=1), 13, inputs=ins, out_shape=["N", 4, "H", "W"])
 
 class SqueezeExcite(nn.Module):
     """torchvision's SqueezeExcitation after a conv: x * sigmoid(fc2(relu(fc1(gap(x))))) with
@@ -548,6 +618,13 @@ def main():
     export("resnet18_w8", ResNet18(8), torch.randn(2, 3, 64, 64, generator=gen), 14, gen,
            keep_bn=True)
     export("softmax_head", SoftmaxHead(), torch.randn(3, 1, 8, 8, generator=gen), 13, gen)
+    for opset in (13, 14):
+        export(f"activations_round2_opset{opset}", ActivationsRound2(),
+               torch.randn(3, 3, 12, 12, generator=gen) * 3, opset, gen, keep_bn=True)
+    hard_sigmoid_keras(gen)
+    export("grouped_transpose", GroupedTranspose(), torch.randn(2, 4, 10, 12, generator=gen), 13, gen,
+           positive_bn=False, keep_bn=True)
+    export("conv1d_transpose", Conv1dTranspose(), torch.randn(2, 4, 15, generator=gen), 13, gen)
     bad_cases()
     opset_cases(torch.Generator().manual_seed(2))
     merge_cases(torch.Generator().manual_seed(3))
