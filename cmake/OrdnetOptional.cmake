@@ -66,7 +66,8 @@ else()
   # the files that talk to SQLite; the plan and the runner stay (their store calls fail)
   list(APPEND ORDNET_EXCLUDED_SOURCES ${PROJECT_SOURCE_DIR}/src/study/report.c
        ${PROJECT_SOURCE_DIR}/src/study/store.c ${PROJECT_SOURCE_DIR}/src/study/speed.c
-       ${PROJECT_SOURCE_DIR}/src/study/adaptive.c)
+       ${PROJECT_SOURCE_DIR}/src/study/adaptive.c
+       ${PROJECT_SOURCE_DIR}/src/study/report_html.c) # report.c's page
   list(APPEND ORDNET_EXTRA_SOURCES ${PROJECT_SOURCE_DIR}/src/optional/no_sqlite.c)
 endif()
 
