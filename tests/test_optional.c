@@ -47,8 +47,9 @@ int main(void) {
     free(buf);
     on_model_free(s);
 
-    /* the study: with SQLite it opens its store and then fails on the missing data; without,
-     * opening the store fails and says why */
+    /* the study: with SQLite it opens its store, every run fails on the missing data and the
+     * study ends (a failed run once was claimed again forever); without SQLite, opening
+     * the store fails and says why */
     on_study_cfg c = on_study_defaults();
     CHECK(c.seeds == 3 && !strcmp(c.data, "fashion-mnist"), "study defaults");
     char dir[] = "/tmp/ordnet-optional-study-XXXXXX";

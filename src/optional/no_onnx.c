@@ -17,21 +17,6 @@ on_model *on_onnx_parse(const void *buf, size_t len, const char *label, on_error
     return NULL;
 }
 
-on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
-                             int *data_feed, on_error *err) {
-    (void)feeds, (void)nfeeds;
-    if (data_feed) *data_feed = -1;
-    return on_onnx_load(path, err);
-}
-
-on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
-                              const on_onnx_feed *feeds, int nfeeds, int *data_feed,
-                              on_error *err) {
-    (void)feeds, (void)nfeeds;
-    if (data_feed) *data_feed = -1;
-    return on_onnx_parse(buf, len, label, err);
-}
-
 int on_onnx_save(const on_model *m, const char *path, on_error *err) {
     (void)m;
     return on_fail(err, "%s: %s", path, missing);
@@ -42,4 +27,19 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     if (buf) *buf = NULL;
     if (len) *len = 0;
     return on_fail(err, "%s", missing);
+}
+
+on_model *on_onnx_load_feeds(const char *path, const on_onnx_feed *feeds, int nfeeds,
+                             int *data_feed, on_error *err) {
+    (void)feeds, (void)nfeeds, (void)data_feed;
+    on_fail(err, "%s: %s", path, missing);
+    return NULL;
+}
+
+on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
+                              const on_onnx_feed *feeds, int nfeeds, int *data_feed,
+                              on_error *err) {
+    (void)buf, (void)len, (void)feeds, (void)nfeeds, (void)data_feed;
+    on_fail(err, "%s: %s", label ? label : "<memory>", missing);
+    return NULL;
 }
