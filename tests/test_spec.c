@@ -768,13 +768,9 @@ static void test_bounds(void) {
                   strstr(err.msg, bad[i].what),
               "bounded %zu: got '%s', want '%s...%s'", i, m ? "a model" : err.msg, bad[i].where,
               bad[i].what);
-        /* well under a second in a release build (sanitizers slow it down ~20x); a
-         * runaway loop would take hours */
-#if defined(__SANITIZE_ADDRESS__) || defined(ORDNET_NO_CLONES)
-        const double limit = 30.0;
-#else
-        const double limit = 2.0;
-#endif
+        /* not a speed test (about 0.07 s each in a release build, 3.6 s under valgrind):
+         * the bound must stop the evaluator at all, where a runaway loop would take hours */
+        const double limit = 60.0;
         CHECK(s < limit, "bounded %zu refused in %.2f s (limit %.0f s)", i, s, limit);
         on_model_free(m);
     }
