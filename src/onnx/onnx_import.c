@@ -1008,8 +1008,11 @@ static int op_merge(ox_ctx *cx, int k) {
     int64_t axis = 0;
     if (check_attrs(cx, k, concat ? "axis" : "") || (concat && attr_int(cx, k, "axis", 1, &axis)))
         return -1;
-    if (n->n_input < 1 || n->n_input > ON_MAX_INPUTS)
-        return node_fail(cx, k, "%zu inputs (ordnet merges 1 to %d)", n->n_input, ON_MAX_INPUTS);
+    int binary = !strcmp(n->op_type, "Add") || !strcmp(n->op_type, "Sub") ||
+                 !strcmp(n->op_type, "Mul") || !strcmp(n->op_type, "Div");
+    if (binary ? n->n_input != 2 : n->n_input < 1 || n->n_input > ON_MAX_INPUTS)
+        return node_fail(cx, k, "%zu inputs (%s takes %s)", n->n_input, n->op_type,
+                         binary ? "2" : "1 to 64");
     int in[ON_MAX_INPUTS], orank = 0;
     ox_value *first = NULL;
     for (size_t i = 0; i < n->n_input; i++) {
