@@ -121,7 +121,18 @@ typedef struct on_attrs {
     int vocab;              /* embedding: number of token ids (Keras input_dim) */
     float scale, offset;    /* rescaling: x * scale + offset */
     float stddev;           /* Gaussian noise */
+    /* Keras regularizers, added to the training loss (no parameters): [0] kernel, [1] bias,
+     * [2] activity (the layer's output); l1 * sum |w| + l2 * sum w^2. */
+    float reg_l1[3], reg_l2[3];
+    int frozen;     /* Keras trainable=False: the parameters are kept as they are, never updated */
+    float range[4]; /* random augmentation factors: [lo, hi] for height then width (Keras
+                       height_factor / width_factor; rotation and contrast use range[0..1]) */
+    int fill;       /* augmentation fill mode: ON_FILL_* */
+    int interp;     /* augmentation interpolation: ON_RESIZE_NEAREST or ON_RESIZE_LINEAR */
 } on_attrs;
+
+/* Fill modes of the random augmentation layers (Keras fill_mode). */
+enum { ON_FILL_REFLECT = 0, ON_FILL_WRAP = 1, ON_FILL_CONSTANT = 2, ON_FILL_NEAREST = 3 };
 
 /* Upsampling modes. */
 enum { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 };

@@ -177,5 +177,9 @@ int on_attrs_equal(const on_attrs *x, const on_attrs *y) {
            x->scale_w == y->scale_w && x->axis == y->axis &&
            !memcmp(x->perm, y->perm, sizeof x->perm) && x->ndims == y->ndims &&
            !memcmp(x->dims, y->dims, sizeof x->dims) && x->vocab == y->vocab &&
-           x->scale == y->scale && x->offset == y->offset && x->stddev == y->stddev;
+           x->scale == y->scale && x->offset == y->offset && x->stddev == y->stddev &&
+           !memcmp(x->reg_l1, y->reg_l1, sizeof x->reg_l1) &&
+           !memcmp(x->reg_l2, y->reg_l2, sizeof x->reg_l2) && x->frozen == y->frozen &&
+           !memcmp(x->range, y->range, sizeof x->range) && x->fill == y->fill &&
+           x->interp == y->interp;
 }
