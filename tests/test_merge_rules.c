@@ -365,6 +365,246 @@ static void check_case(int im, int il, int infer) {
     on_model_free(m2);
 }
 
+/* ----- the analyzer on real blocks ----- */
+
+static int node_of(const on_model *m, const char *name) {
+    for (int i = 0; i < on_model_num_nodes(m); i++)
+        if (!strcmp(m->nodes[i].name, name)) return i;
+    return -1;
+}
+
+static on_model *block(const char *spec) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    CHECK(m != NULL, "%s: %s", spec, m ? "" : err.msg);
+    if (m) on_model_init(m, 3);
+    /* trained-looking BatchNorm statistics: shifts that are not 0 */
+    for (int t = 0; m && t < on_model_num_tensors(m); t++) {
+        const char *nm = on_model_tensor_name(m, t);
+        if (m->nodes[m->tensors[t].node].op != on_op_find("batchnorm") ||
+            !(strstr(nm, ".bias") || strstr(nm, ".running_mean")))
+            continue;
+        for (size_t j = 0; j < on_model_tensor_size(m, t); j++)
+            on_model_tensor_data(m, t)[j] = 0.1f + 0.05f * (float)(j % 7);
+    }
+    return m;
+}
+
+/* The verdict for moving `layer` (which reads merge `merge`) onto the merge's inputs. */
+static on_verdict after(const on_model *m, const char *merge, const char *layer, int infer,
+                        on_merge_plan *plan) {
+    int i = node_of(m, merge), j = node_of(m, layer);
+    on_verdict none = {.kind = -1};
+    if (i < 0 || j < 0) return none;
+    on_merge_view mv = on_merge_view_of(m, i);
+    float *pb[4];
+    on_layer_view f = on_view_of(m, j, 1, pb);
+    return on_merge_commute(&mv, &f, infer, plan);
+}
+
+/* `ordnet analyze` of m lists every merge, in text and in JSON. */
+static void check_report(const on_model *m, const char *what) {
+    on_error err;
+    for (int json = 0; json < 2; json++) {
+        char *r = on_analyze_report(m, 1, 1, NULL, 0, json, &err);
+        CHECK(r && strstr(r, json ? "\"merges\"" : "Merges (inference)"), "%s: report: %s", what,
+              r ? r : err.msg);
+        for (int i = 1; r && i < on_model_num_nodes(m); i++)
+            if (m->nodes[i].op->ninputs == ON_NINPUTS_ANY)
+                CHECK(strstr(r, m->nodes[i].name) != NULL, "%s: merge %s not reported", what,
+                      m->nodes[i].name);
+        free(r);
+    }
+}
+
+/* Squeeze-and-excitation: x * gate(x), the gate a sigmoid / hard sigmoid of C values
+ * (reshaped to (C,1,1) as Keras does). */
+static void check_se(void) {
+    static const struct {
+        const char *gate, *layer;
+        int kind, infer_kind;
+    } cases[] = {
+        {"sigmoid", "relu", ON_EXACT, ON_EXACT},
+        {"hard_sigmoid", "relu", ON_EXACT, ON_EXACT},
+        {"sigmoid", "maxpool2d", ON_ROUNDING, ON_ROUNDING}, /* gate >= 0: the same values */
+        {"sigmoid", "global_maxpool", ON_ROUNDING, ON_ROUNDING},
+        {"sigmoid", "leaky_relu(0.1)", ON_ROUNDING, ON_ROUNDING},
+        {"sigmoid", "upsample2d", ON_EXACT, ON_EXACT},
+        {"sigmoid", "avgpool2d", ON_ROUNDING, ON_ROUNDING},
+        {"sigmoid", "batchnorm", ON_NEVER, ON_NEVER}, /* its shift: g (a x + b) != a g x + b */
+        {"sigmoid", "tanh", ON_NEVER, ON_NEVER},
+        {"tanh", "relu", ON_NEVER, ON_NEVER}, /* a gate of either sign */
+        {"tanh", "maxpool2d", ON_NEVER, ON_NEVER},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char spec[512], fl[64];
+        with_args(cases[c].layer, "name=f", fl, sizeof fl);
+        snprintf(spec, sizeof spec,
+                 "input(16,16,8) conv2d(16,3,same,name=x) global_avgpool dense(4) relu dense(16) "
+                 "%s reshape((16,1,1),name=s) multiply(s,from=x,name=se) %s",
+                 cases[c].gate, fl);
+        on_model *m = block(spec);
+        if (!m) continue;
+        on_merge_view mv = on_merge_view_of(m, node_of(m, "se"));
+        CHECK(mv.nonneg[1] == !strstr(cases[c].gate, "tanh") && !mv.nonneg[0],
+              "%s: the gate is >= 0 (%d), x of unknown sign (%d)", spec, mv.nonneg[1],
+              mv.nonneg[0]);
+        for (int infer = 0; infer < 2; infer++) {
+            on_merge_plan plan;
+            on_verdict v = after(m, "se", "f", infer, &plan);
+            int want = infer ? cases[c].infer_kind : cases[c].kind;
+            CHECK(v.kind == want, "SE (%s gate) then %s (%s): %s, want %s: %s", cases[c].gate,
+                  cases[c].layer, infer ? "infer" : "train", on_verdict_name(v.kind),
+                  on_verdict_name(want), v.reason);
+            if (v.kind != ON_NEVER)
+                CHECK(!plan.apply[1], "SE then %s: the gate takes no copy", cases[c].layer);
+        }
+        if (!c) check_report(m, "SE block");
+        on_model_free(m);
+    }
+}
+
+/* DenseNet's dense layer: BN-ReLU-Conv(1x1)-BN-ReLU-Conv(3x3), concatenated to its input;
+ * the next layer's BN-ReLU reads the concatenation. */
+static void check_densenet(void) {
+    on_model *m = block("input(8,8,16) batchnorm(name=bn1) relu(name=r1) conv2d(32,1,bias=0) "
+                        "batchnorm relu conv2d(8,3,same,name=new) concat(new,from=input,name=cat) "
+                        "batchnorm(name=nbn) relu(name=nrelu) conv2d(8,1)");
+    if (!m) return;
+    for (int infer = 0; infer < 2; infer++) {
+        on_merge_plan plan;
+        on_verdict v = after(m, "cat", "nbn", infer, &plan);
+        CHECK(v.kind == ON_EXACT && plan.split && plan.apply[0] && plan.apply[1],
+              "DenseNet: the next BatchNorm moves onto both inputs, its parameters split (%s): "
+              "%s %s",
+              infer ? "infer" : "train", on_verdict_name(v.kind), v.reason);
+        /* the pre-activation pair stays a BN-ReLU pair: analyzed as a run */
+        on_verdict p = on_model_commute(m, node_of(m, "nbn"), infer, 0);
+        CHECK(p.kind == ON_NEVER || p.kind == ON_CONDITIONAL, "DenseNet: BN then ReLU: %s",
+              on_verdict_name(p.kind));
+    }
+    on_run runs[16];
+    int nr = on_find_runs(m, runs, 16), first = 0, next = 0;
+    for (int r = 0; r < nr; r++) {
+        first |= runs[r].first == node_of(m, "bn1") && runs[r].n == 2;
+        next |= runs[r].first == node_of(m, "nbn") && runs[r].n == 2;
+    }
+    CHECK(first && next, "DenseNet: the BN-ReLU runs in the branch and after the concat are found");
+    check_report(m, "DenseNet layer");
+    on_model_free(m);
+}
+
+/* GoogLeNet's Inception block: four branches ending in conv + ReLU, concatenated. */
+static void check_inception(void) {
+    on_model *m = block(
+        "input(8,8,8) conv2d(4,1,name=c1) relu(name=r1) conv2d(4,1,from=input) relu "
+        "conv2d(4,3,same) relu(name=r2) conv2d(2,1,from=input) relu conv2d(4,5,same) relu(name=r3) "
+        "maxpool(3,1,1,from=input) conv2d(4,1) relu(name=r4) concat(r2,r3,r4,from=r1,name=cat) "
+        "maxpool(name=p)");
+    if (!m) return;
+    for (int infer = 0; infer < 2; infer++) {
+        on_verdict v;
+        on_merge_plan plan;
+        on_merge_view before;
+        int movable = 0;
+        int ok = on_merge_hoist(m, node_of(m, "cat"), infer, &v, &plan, &before, &movable);
+        CHECK(ok && movable && v.kind == ON_EXACT,
+              "Inception: the four ReLUs are one after the concatenation: %s %s",
+              on_verdict_name(ok ? v.kind : -1), ok ? v.reason : "");
+        v = after(m, "cat", "p", infer, &plan);
+        CHECK(v.kind == ON_EXACT, "Inception: the max-pool moves into the branches: %s",
+              on_verdict_name(v.kind));
+    }
+    check_report(m, "Inception block");
+    on_model_free(m);
+}
+
+/* MobileNet v2's inverted residual: expand 1x1, BN, ReLU6, depthwise 3x3, BN, ReLU6,
+ * project 1x1, BN, plus the input; then a layer after the sum. */
+static void check_mobilenet(void) {
+    static const struct {
+        const char *layer;
+        int train, infer, shift_once;
+    } cases[] = {
+        {"relu6", ON_NEVER, ON_NEVER, 0},           {"relu", ON_NEVER, ON_NEVER, 0},
+        {"batchnorm", ON_NEVER, ON_ROUNDING, 1}, /* at inference: the shift added once */
+        {"upsample2d", ON_EXACT, ON_EXACT, 0},      {"maxpool2d", ON_NEVER, ON_NEVER, 0},
+        {"avgpool2d", ON_ROUNDING, ON_ROUNDING, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char spec[512], fl[64];
+        with_args(cases[c].layer, "name=f", fl, sizeof fl);
+        snprintf(spec, sizeof spec,
+                 "input(8,8,16) conv2d(96,1,bias=0) batchnorm relu6 "
+                 "conv2d(96,3,padding=1,groups=96,bias=0,name=dw) batchnorm(name=dwbn) "
+                 "relu6(name=dwrelu) conv2d(16,1,bias=0) batchnorm(name=pbn) add(input,name=res) "
+                 "%s",
+                 fl);
+        on_model *m = block(spec);
+        if (!m) continue;
+        for (int infer = 0; infer < 2; infer++) {
+            on_merge_plan plan;
+            on_verdict v = after(m, "res", "f", infer, &plan);
+            int want = infer ? cases[c].infer : cases[c].train;
+            CHECK(v.kind == want && plan.shift_once == (infer && cases[c].shift_once),
+                  "MobileNet v2 residual then %s (%s): %s, want %s: %s", cases[c].layer,
+                  infer ? "infer" : "train", on_verdict_name(v.kind), on_verdict_name(want),
+                  v.reason);
+            if (!c) {
+                on_verdict p = on_model_commute(m, node_of(m, "dwbn"), infer, 0);
+                CHECK(p.kind == ON_NEVER || p.kind == ON_CONDITIONAL,
+                      "MobileNet v2: BN then ReLU6 after the depthwise conv: %s",
+                      on_verdict_name(p.kind));
+            }
+        }
+        if (!c) {
+            check_report(m, "MobileNet v2 block");
+            on_error err;
+            char *r = on_analyze_report(m, 1, 0, "bn,relu6,maxpool", 0, 0, &err);
+            CHECK(r && strstr(r, "6 orders ->"), "MobileNet v2 --block: %s", r ? r : err.msg);
+            free(r);
+        }
+        on_model_free(m);
+    }
+}
+
+/* The ONNX test models of tests/onnx/gen.py (when ordnet reads ONNX). */
+static void check_onnx_models(void) {
+    if (!strstr(on_build_features(), "onnx")) {
+        printf("ONNX models skipped: built without ONNX\n");
+        return;
+    }
+    on_error err;
+    on_model *m = on_onnx_load("onnx/data/merge_inception.onnx", &err);
+    CHECK(m != NULL, "merge_inception.onnx: %s", m ? "" : err.msg);
+    if (m) {
+        on_merge_plan plan;
+        /* the first concatenation is read again by the later ones: its BN could move into
+         * the branches, but the other readers need it as it is */
+        on_verdict v = after(m, "Concat", "d1.0", 1, &plan);
+        CHECK(v.kind == ON_EXACT && plan.split, "Inception ONNX: BN after Concat: %s",
+              on_verdict_name(v.kind));
+        char *r = on_analyze_report(m, 1, 1, NULL, 0, 0, &err);
+        CHECK(r && strstr(r, "not movable here"),
+              "Inception ONNX: the shared Concat is not movable");
+        free(r);
+        check_report(m, "merge_inception.onnx");
+        on_model_free(m);
+    }
+    m = on_onnx_load("onnx/data/merge_se.onnx", &err);
+    CHECK(m != NULL, "merge_se.onnx: %s", m ? "" : err.msg);
+    if (m) {
+        on_merge_view mv = on_merge_view_of(m, node_of(m, "Mul"));
+        CHECK(mv.nin == 2 && mv.nonneg[0] && mv.nonneg[1],
+              "SE ONNX: x (a ReLU) and the gate are >= 0");
+        on_merge_plan plan;
+        on_verdict v = after(m, "Mul", "head", 1, &plan);
+        CHECK(v.kind == ON_NEVER, "SE ONNX: the conv after the gate: %s", on_verdict_name(v.kind));
+        check_report(m, "merge_se.onnx");
+        on_model_free(m);
+    }
+}
+
 int main(void) {
     on_set_threads(1);
     for (int infer = 0; infer < 2; infer++)
@@ -374,5 +614,12 @@ int main(void) {
     for (int k = 0; k <= ON_NEVER; k++) printf(" %s %d", on_verdict_name(k), counts[k]);
     printf("\nrounding verdicts whose outputs were bit-identical on every draw: %d of %d\n",
            rounding_bits, counts[ON_ROUNDING]);
+    int before = check_pass;
+    check_se();
+    check_densenet();
+    check_inception();
+    check_mobilenet();
+    check_onnx_models();
+    printf("real blocks: %d checks\n", check_pass - before);
     return check_done();
 }

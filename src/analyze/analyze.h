@@ -94,6 +94,17 @@ on_merge_view on_merge_view_of(const on_model *m, int i);
 /* Is the value of node i of m known to be >= 0 (a ReLU, sigmoid, ... output)? */
 int on_node_nonneg(const on_model *m, int i);
 
+/* Merge node i of m has the same layer at the end of every input, each read by the merge
+ * only when *movable: could one copy after the merge replace them (*v, *plan; *before: the
+ * merge's view on the inputs of the copies)? 0 when the inputs do not end that way. */
+int on_merge_hoist(const on_model *m, int i, int infer, on_verdict *v, on_merge_plan *plan,
+                   on_merge_view *before, int *movable);
+/* The merges of m in `ordnet analyze`: text into b, one object per merge into the JSON
+ * array arr (merge_report.c). Returns how many merges. */
+struct on_sb;
+struct cJSON;
+int on_merge_report(const on_model *m, int infer, int weights, struct on_sb *b, struct cJSON *arr);
+
 /* Modelled seconds of a cost on a 2-core CPU: what orders are ranked by. */
 #define ON_MODEL_FLOPS 5e10
 #define ON_MODEL_BYTES 1e10
