@@ -517,6 +517,26 @@ static void check_inception(void) {
     }
     check_report(m, "Inception block");
     on_model_free(m);
+    /* an Inception output normalized: optimize folds the BatchNorm into the four convs */
+    m = block("input(8,8,8) conv2d(4,1,name=c1) conv2d(4,3,same,name=c2,from=input) "
+              "conv2d(4,5,same,name=c3,from=input) maxpool(3,1,1,from=input) conv2d(4,1,name=c4) "
+              "concat(c2,c3,c4,from=c1,name=cat) batchnorm(name=bn) relu");
+    if (!m) return;
+    on_error err;
+    char *r = on_analyze_report(m, 1, 1, NULL, 0, 1, &err);
+    CHECK(r && strstr(r, "\"optimize_folds\":\ttrue"),
+          "Inception + BN: the report says optimize folds it");
+    free(r);
+    r = on_analyze_report(m, 0, 1, NULL, 0, 1, &err); /* training: nothing folds */
+    CHECK(r && !strstr(r, "\"optimize_folds\":\ttrue"), "Inception + BN (training): no fold");
+    free(r);
+    on_model *o = on_optimize(m, NULL, 0, NULL, &err);
+    char *spec = o ? on_model_to_spec(o) : NULL;
+    CHECK(spec && !strstr(spec, "batchnorm"), "Inception + BN: optimized to %s",
+          spec ? spec : err.msg);
+    free(spec);
+    on_model_free(o);
+    on_model_free(m);
 }
 
 /* MobileNet v2's inverted residual: expand 1x1, BN, ReLU6, depthwise 3x3, BN, ReLU6,

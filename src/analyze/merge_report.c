@@ -20,6 +20,21 @@ static int readers_of(const on_model *m, int i) {
     return r + (i == m->nn - 1 && on_model_num_outputs(m) == 0);
 }
 
+/* Layer j is a BatchNorm, and every input of merge i is a conv/dense layer read by the
+ * merge only: optimize folds j into them (optimize.c, rule 2b). */
+static int folds_into_inputs(const on_model *m, int i, int j) {
+    const on_node *nd = &m->nodes[i];
+    if (m->nodes[j].op != on_op_find("batchnorm") || strcmp(nd->op->name, "concat")) return 0;
+    for (int k = 0; k < nd->nin; k++) {
+        int l = nd->in[k];
+        if (l < 1 || !(m->nodes[l].op->props & ON_PROP_LINEAR_MAP) || readers_of(m, l) != 1)
+            return 0;
+        for (int q = 0; q < k; q++)
+            if (nd->in[q] == l) return 0;
+    }
+    return 1;
+}
+
 static double flops_of(on_cost c, int infer) {
     return c.flops_fwd + (infer ? 0 : c.flops_bwd);
 }
@@ -113,7 +128,9 @@ int on_merge_report(const on_model *m, int infer, int weights, on_sb *b, cJSON *
         if (!count++)
             on_sb_add(b,
                       "\nMerges (%s): which layers move across them (docs/ORDERING.md, section "
-                      "2b; reported only: the classes above end at merges)\n",
+                      "2b). Reported only: the classes above end at merges, and optimize "
+                      "applies one of these rules (a BatchNorm after a concatenation of convs "
+                      "folds into them)\n",
                       infer ? "inference" : "training");
         on_merge_view mv = on_merge_view_of(m, i);
         cJSON *mo = cJSON_CreateObject(), *ins = cJSON_AddArrayToObject(mo, "inputs");
@@ -152,6 +169,10 @@ int on_merge_report(const on_model *m, int infer, int weights, on_sb *b, cJSON *
                 if (plan.apply[k]) each += flops_of(cost_on(&f, mv.xs[k]), infer);
             cJSON *o = cJSON_CreateObject();
             add_verdict(b, o, "after", r->name, &v, &plan, &mv, one, each, alone, infer);
+            int folds = infer && alone && v.kind == ON_EXACT && folds_into_inputs(m, i, j);
+            if (folds)
+                on_sb_add(b, "      optimize folds it into the convolutions before the merge\n");
+            cJSON_AddBoolToObject(o, "optimize_folds", folds);
             cJSON_AddItemToArray(rules, o);
         }
         /* before: the same layer at the end of every input */
