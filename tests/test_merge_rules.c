@@ -459,7 +459,13 @@ static void check_se(void) {
             if (v.kind != ON_NEVER)
                 CHECK(!plan.apply[1], "SE then %s: the gate takes no copy", cases[c].layer);
         }
-        if (!c) check_report(m, "SE block");
+        if (!c) {
+            check_report(m, "SE block");
+            on_error err;
+            char *r = on_analyze_report(m, 0, 0, "bn,hard_swish,maxpool,upsample2d", 0, 0, &err);
+            CHECK(r && strstr(r, "24 orders ->"), "SE --block: %s", r ? r : err.msg);
+            free(r);
+        }
         on_model_free(m);
     }
 }
