@@ -110,6 +110,10 @@ static void check_model(on_model *m, const char *what, int train) {
                 d[j] = 0.5f * frand();
             else if (strstr(nm, "batchnorm") && strstr(nm, "weight"))
                 d[j] = 1 + 0.5f * frand();
+            else if (strstr(nm, "normalization.variance")) /* Keras's Normalization */
+                d[j] = 0.5f + 0.5f * (frand() + 1);
+            else if (strstr(nm, "normalization.mean"))
+                d[j] = 0.3f * frand();
         }
     }
     size_t in = (size_t)n * on_shape_size(on_model_node_shape(m, 0));

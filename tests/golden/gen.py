@@ -104,6 +104,13 @@ for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avg
 ARGS.update({"upsample1d": "scale_factor mode align_corners", "upsample2d": "scale_factor mode align_corners",
              "zeropad1d": "padding", "zeropad2d": "padding", "crop1d": "padding", "crop2d": "padding",
              "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units"})
+# Keras's preprocessing layers (normalization.c, random_*.c)
+AUG_ARGS = "fill_mode interpolation seed fill_value"
+ARGS.update({"normalization": "invert", "random_flip": "mode seed",
+             "random_translation": "height_factor width_factor " + AUG_ARGS,
+             "random_rotation": "factor " + AUG_ARGS, "random_zoom": "height_factor width_factor " + AUG_ARGS,
+             "random_contrast": "factor seed value_range"})
+RANDOM_AUGMENT = ("random_flip", "random_translation", "random_rotation", "random_zoom", "random_contrast")
 MOVERS = ("zeropad1d", "zeropad2d", "crop1d", "crop2d")
 SYNONYMS = [("kernel_size", "kernel"), ("pool_size", "size"), ("kernel", "size"), ("strides", "stride"),
             ("dilation_rate", "dilation"), ("use_bias", "bias"), ("epsilon", "eps"), ("p", "rate"),
@@ -133,6 +140,7 @@ DEFAULTS = {
     "crop2d": dict(padding=(0, 0, 0, 0)), "crop1d": dict(padding=(0, 0, 0, 0)),
     "reshape": dict(shape=(-1,)), "permute": dict(perm=(0, 1, 2)),
     "layernorm": dict(axis=-1, eps=1e-5), "embedding": dict(vocab=0, units=0),
+    "normalization": dict(invert=0),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -243,7 +251,7 @@ def parse_layer(tok, rank):
             v = tuple(int(u) for u in v) if isinstance(v, tuple) else (int(v),)
         elif key in ("axis", "vocab"):
             v = int(v)
-        elif key == "align_corners":
+        elif key in ("align_corners", "invert"):
             v = boolean(v)
         elif key in ("kernel", "size", "stride", "dilation"):
             v = pair(name, v)
@@ -339,6 +347,8 @@ class Layer:
             self.params += [("weight", (L,), True), ("bias", (L,), True)]
         elif op == "embedding":
             self.params.append(("weight", (a["vocab"], a["units"]), True))
+        elif op == "normalization":
+            self.params += [("count", (1,), False), ("mean", (c,), False), ("variance", (c,), False)]
 
     def forward(self, x, p, train):
         op, a = self.op, self.a
@@ -374,6 +384,15 @@ class Layer:
             return x.mean(dim=tuple(range(2, x.dim())))
         if op == "flatten":
             return x.reshape(x.shape[0], -1)
+        if op == "normalization":  # Keras: (x - mean) / max(sqrt(variance), epsilon = 1e-7)
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            mean = p["mean"].reshape(shape)
+            d = torch.clamp(torch.sqrt(p["variance"]), min=float(torch.tensor(1e-7, dtype=torch.float32)))
+            d = d.reshape(shape)
+            return mean + x * d if a["invert"] else (x - mean) / d
+        if op in RANDOM_AUGMENT:
+            assert not train, op + " is only compared in eval mode (the identity there)"
+            return x
         if op in ("dropout", "spatial_dropout1d", "spatial_dropout2d", "gaussian_noise", "gaussian_dropout"):
             assert not train, op + " is only compared in eval mode (the identity there)"
             return x
@@ -575,6 +594,13 @@ class Model:
                     v = 0.5 + 1.5 * torch.rand(c, generator=g, dtype=torch.float64)
             elif layer.op == "prelu":
                 v = 0.6 * torch.randn(shape, generator=g, dtype=torch.float64)
+            elif layer.op == "normalization":
+                if pname == "mean":
+                    v = 0.5 * torch.randn(shape, generator=g, dtype=torch.float64)
+                elif pname == "variance":
+                    v = 0.1 + 3 * torch.rand(shape, generator=g, dtype=torch.float64)
+                else:
+                    v = torch.full(shape, 100.0, dtype=torch.float64)
             else:
                 fan_in = math.prod(layer.params[0][1][1:])
                 v = torch.randn(shape, generator=g, dtype=torch.float64) / math.sqrt(fan_in)
@@ -948,6 +974,15 @@ case("merge_concat_1d", "input(9,2) conv1d(3,3,same,name=a) conv1d(2,1,from=inpu
 case("merge_gate_1d", "input(9,3) conv1d(4,3,same,name=x) gap dense(4) sigmoid multiply(x) "
      "flatten dense(3)")
 
+# Keras's Normalization with given statistics (train = eval), on every rank; the random
+# augmentation layers are the identity at inference (their train-mode draws come from
+# ordnet's own generator: test_augment.c checks them against direct references)
+case("normalization_image", "input(4,5,3) normalization")
+case("normalization_image_eval", "input(4,5,3) normalization", "eval")
+case("normalization_flat_invert", "input(6) normalization(invert=1) dense(3)", n=3)
+case("normalization_1d", "input(7,3) normalization conv1d(2,3)")
+case("random_flip_eval", "input(4,4,2) random_flip(horizontal) random_flip(vertical,seed=3) "
+     "random_flip conv2d(2,1)", "eval")
 
 def main():
     os.makedirs(OUT, exist_ok=True)

@@ -1,0 +1,274 @@
+/* test_augment.c - Keras's preprocessing layers: normalization with given statistics and the
+ * random augmentation layers (random_flip, random_translation, random_rotation, random_zoom,
+ * random_contrast).
+ *
+ * What is checked, beside the registry-wide gradient check (test_gradcheck.c) and the
+ * golden cases (test_golden.c): outputs against direct references computed here (flips and
+ * integer shifts bit for bit), the identity at inference, properties of one draw (a flip
+ * twice is the identity, shifts and rotations by 0 are exact, contrast 1 is the identity),
+ * the backward as the exact adjoint of the forward's transform (<F x, r> = <x, F' r>), the
+ * draws' reproducibility and spread, argument parsing and errors, and the bilinear sampler
+ * against PyTorch/numpy golden data with fixed transforms (tests/golden/warp/).
+ */
+#include "check.h"
+#include "graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 77;
+static float frand(void) { /* uniform in [-1,1) */
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2 - 1;
+}
+
+static on_model *build(const char *spec, int batch) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (m) on_model_want_input_grad(m, 1);
+    if (!m || on_model_compile(m, batch, &err)) {
+        printf("build '%s': %s\n", spec, err.msg);
+        on_model_free(m);
+        return NULL;
+    }
+    on_model_init(m, 1);
+    return m;
+}
+
+static float *randoms(size_t n, float scale) {
+    float *v = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) v[i] = scale * frand();
+    return v;
+}
+
+/* The spec's error message contains want. */
+static int error_has(const char *spec, const char *want) {
+    on_error err = {{0}};
+    on_model *m = on_model_from_spec(spec, &err);
+    on_model_free(m);
+    int ok = !m && strstr(err.msg, want);
+    if (!ok) printf("  %s -> '%s'\n", spec, m ? "(no error)" : err.msg);
+    return ok;
+}
+
+/* on_model_to_spec of spec's model contains want (and not reject, when given), and reads
+ * back as the same layers. */
+static int round_trips(const char *spec, const char *want, const char *reject) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (!m) {
+        printf("  %s: %s\n", spec, err.msg);
+        return 0;
+    }
+    char *text = on_model_to_spec(m);
+    on_model *back = text ? on_model_from_spec(text, &err) : NULL;
+    int ok = text && strstr(text, want) && (!reject || !strstr(text, reject)) && back &&
+             on_model_num_nodes(back) == on_model_num_nodes(m);
+    for (int i = 1; ok && i < on_model_num_nodes(m); i++)
+        ok = on_attrs_equal(&m->nodes[i].a, &back->nodes[i].a);
+    if (!ok) printf("  %s -> '%s'\n", spec, text ? text : "(null)");
+    free(text);
+    on_model_free(m);
+    on_model_free(back);
+    return ok;
+}
+
+/* --- normalization ----------------------------------------------------------------- */
+
+static float keras_divisor(float var) {
+    float s = sqrtf(var);
+    return s < 1e-7f ? 1e-7f : s;
+}
+
+static void test_normalization(void) {
+    int n = 3;
+    on_model *m = build("input(4,5,3) normalization", n);
+    if (!m) return;
+    CHECK(on_model_num_params(m) == 0, "no trainable parameters");
+    int tm = on_model_tensor_find(m, "normalization.mean");
+    int tv = on_model_tensor_find(m, "normalization.variance");
+    int tc = on_model_tensor_find(m, "normalization.count");
+    CHECK(tm >= 0 && tv >= 0 && tc >= 0 && on_model_tensor_size(m, tm) == 3 &&
+              on_model_tensor_size(m, tv) == 3 && on_model_tensor_size(m, tc) == 1,
+          "mean, variance (C each) and count (1): Keras's 2C+1");
+    CHECK(tm >= 0 && !on_model_tensor_grad(m, tm), "the statistics are state, not trained");
+    if (tm < 0 || tv < 0) return;
+    float mean[3] = {0.5f, -2.0f, 0.0f}, var[3] = {4.0f, 0.25f, 0.0f}; /* 0: Keras's epsilon */
+    memcpy(on_model_tensor_data(m, tm), mean, sizeof mean);
+    memcpy(on_model_tensor_data(m, tv), var, sizeof var);
+    size_t S = 20, len = (size_t)n * 3 * S;
+    float *x = randoms(len, 3), *dy = randoms(len, 1);
+    for (int train = 0; train < 2; train++) {
+        on_model_forward(m, x, n, train);
+        const float *y = on_model_output(m);
+        int exact = 1;
+        for (size_t i = 0; i < len; i++) {
+            int ch = (int)(i / S % 3);
+            exact &= y[i] == (x[i] - mean[ch]) / keras_divisor(var[ch]);
+        }
+        CHECK(exact, "(x - mean) / max(sqrt(var), 1e-7) bit for bit (train %d)", train);
+        on_model_set_output_grad(m, dy);
+        on_model_backward(m);
+        const float *dx = on_model_input_grad(m);
+        exact = 1;
+        for (size_t i = 0; i < len; i++) exact &= dx[i] == dy[i] / keras_divisor(var[i / S % 3]);
+        CHECK(exact, "dx = dy / max(sqrt(var), eps) (train %d)", train);
+    }
+    on_model_free(m);
+
+    /* invert: mean + x * max(sqrt(var), eps); on a flat (C) sample */
+    m = build("input(3) normalization(invert=1)", n);
+    if (!m) return;
+    tm = on_model_tensor_find(m, "normalization.mean");
+    tv = on_model_tensor_find(m, "normalization.variance");
+    memcpy(on_model_tensor_data(m, tm), mean, sizeof mean);
+    memcpy(on_model_tensor_data(m, tv), var, sizeof var);
+    on_model_forward(m, x, n, ON_EVAL);
+    const float *y = on_model_output(m);
+    int exact = 1;
+    for (int i = 0; i < 3 * n; i++) exact &= y[i] == mean[i % 3] + x[i] * keras_divisor(var[i % 3]);
+    CHECK(exact, "invert: mean + x * max(sqrt(var), eps)");
+    on_model_free(m);
+    free(x);
+    free(dy);
+
+    CHECK(round_trips("input(4,5,3) normalization(invert=1)", "normalization(1)", NULL),
+          "invert round-trips");
+    CHECK(error_has("input(4,5,3) normalization(invert=2)", "bad value 2 for 'invert'"),
+          "invert is a boolean");
+}
+
+/* --- random flip --------------------------------------------------------------------- */
+
+/* y == x flipped (rows when fv, columns when fh), bit for bit, for one (C,H,W) sample */
+static int is_flip(const float *x, const float *y, on_shape s, int fh, int fv) {
+    for (int c = 0; c < s.c; c++)
+        for (int i = 0; i < s.h; i++)
+            for (int j = 0; j < s.w; j++) {
+                int si = fv ? s.h - 1 - i : i, sj = fh ? s.w - 1 - j : j;
+                if (y[((size_t)c * s.h + i) * s.w + j] != x[((size_t)c * s.h + si) * s.w + sj])
+                    return 0;
+            }
+    return 1;
+}
+
+static double dot(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* Runs the model's train forward at step `step` and checks the backward is the adjoint of
+ * the map applied: <F x, r> = <x, F' r> (F is linear in x for every draw here, up to a
+ * constant fill that shifts both sides equally, so the check uses F x - F 0). */
+static double adjoint_error(on_model *m, const float *x, int n, uint64_t step) {
+    on_shape s = on_model_node_shape(m, 0);
+    size_t len = (size_t)n * on_shape_size(s),
+           olen = (size_t)n * on_shape_size(on_model_output_shape(m));
+    float *r = randoms(olen, 1), *zero = calloc(len, sizeof(float));
+    float *y0 = malloc(sizeof(float) * olen);
+    on_model_set_step(m, step);
+    on_model_forward(m, zero, n, ON_TRAIN);
+    memcpy(y0, on_model_output(m), sizeof(float) * olen);
+    on_model_set_step(m, step);
+    on_model_forward(m, x, n, ON_TRAIN);
+    const float *y = on_model_output(m);
+    double lhs = 0, scale = 0;
+    for (size_t i = 0; i < olen; i++) {
+        lhs += ((double)y[i] - y0[i]) * r[i];
+        scale += fabs(((double)y[i] - y0[i]) * r[i]);
+    }
+    on_model_set_output_grad(m, r);
+    on_model_backward(m);
+    double rhs = dot(x, on_model_input_grad(m), len);
+    free(r);
+    free(zero);
+    free(y0);
+    return fabs(lhs - rhs) / (scale + 1e-30);
+}
+
+static void test_flip(void) {
+    const int n = 64;
+    const char *specs[3] = {"input(5,6,2) random_flip(horizontal)",
+                            "input(5,6,2) random_flip(mode=vertical,seed=3)",
+                            "input(5,6,2) random_flip"};
+    for (int k = 0; k < 3; k++) {
+        int mode = k + 1; /* ON_FLIP_HORIZONTAL, _VERTICAL, _BOTH */
+        on_model *m = build(specs[k], n);
+        if (!m) continue;
+        on_shape s = on_model_node_shape(m, 0);
+        size_t S = on_shape_size(s), len = (size_t)n * S;
+        float *x = randoms(len, 2);
+        on_model_forward(m, x, n, ON_EVAL);
+        CHECK(!memcmp(on_model_output(m), x, sizeof(float) * len), "%s: eval is the identity",
+              specs[k]);
+        on_model_set_step(m, 5);
+        on_model_forward(m, x, n, ON_TRAIN);
+        float *y = malloc(sizeof(float) * len);
+        memcpy(y, on_model_output(m), sizeof(float) * len);
+        int all = 1, count[4] = {0};
+        for (int i = 0; i < n; i++) {
+            int found = -1;
+            for (int f = 0; f < 4 && found < 0; f++)
+                if ((f & ~mode) == 0 && is_flip(x + i * S, y + i * S, s, f & 1, (f & 2) != 0))
+                    found = f;
+            all &= found >= 0;
+            if (found >= 0) count[found]++;
+        }
+        CHECK(all, "%s: every sample is one of the mode's flips, bit for bit", specs[k]);
+        /* each allowed outcome has probability 1/2 or 1/4: 64 samples see every one of them
+         * at least 6 times (a bound the binomial misses with probability < 1e-4) */
+        for (int f = 0; f < 4; f++)
+            if ((f & ~mode) == 0)
+                CHECK(count[f] >= 6, "%s: outcome %d drawn %d times of %d", specs[k], f, count[f],
+                      n);
+        /* the same step draws the same flips; another step other ones */
+        on_model_set_step(m, 5);
+        on_model_forward(m, x, n, ON_TRAIN);
+        CHECK(!memcmp(on_model_output(m), y, sizeof(float) * len), "%s: same step, same flips",
+              specs[k]);
+        on_model_set_step(m, 6);
+        on_model_forward(m, x, n, ON_TRAIN);
+        CHECK(memcmp(on_model_output(m), y, sizeof(float) * len), "%s: next step, other flips",
+              specs[k]);
+        double e = adjoint_error(m, x, n, 9);
+        CHECK(e < 1e-12, "%s: backward is the adjoint (error %.1e)", specs[k], e);
+        free(x);
+        free(y);
+        on_model_free(m);
+    }
+    /* one draw applied twice is the identity: the op called twice with the same stream */
+    const on_op *op = on_op_find("random_flip");
+    on_attrs a = on_attrs_default(op);
+    on_shape s = {3, 2, 4, 5};
+    size_t len = 8 * on_shape_size(s);
+    float *x = randoms(len, 1), *y = malloc(sizeof(float) * len), *z = malloc(sizeof(float) * len);
+    on_call c = {.a = &a, .n = 8, .xs = s, .ys = s, .train = 1, .key = 42, .step = 7, .threads = 1};
+    c.x = x;
+    c.y = y;
+    op->forward(&c);
+    c.x = y;
+    c.y = z;
+    op->forward(&c);
+    CHECK(!memcmp(x, z, sizeof(float) * len), "a flip twice with the same draw is the identity");
+    free(x);
+    free(y);
+    free(z);
+
+    CHECK(round_trips("input(5,6,2) random_flip(vertical,seed=4)", "random_flip(vertical,4)", NULL),
+          "flip round-trips");
+    CHECK(round_trips("input(5,6,2) random_flip(horizontal_and_vertical)", "random_flip",
+                      "random_flip("),
+          "the default mode prints nothing");
+    CHECK(error_has("input(5,6,2) random_flip(sideways)", "bad value 'sideways' for 'mode'"),
+          "bad mode");
+    CHECK(error_has("input(6,2) random_flip", "needs a 2-D input (C,H,W)"), "1-D input refused");
+}
+
+int main(void) {
+    on_set_threads(2);
+    test_normalization();
+    test_flip();
+    return check_done();
+}
