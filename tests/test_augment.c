@@ -12,7 +12,10 @@
  */
 #include "check.h"
 #include "graph.h"
+#include "io/safetensors.h"
+#include "ops/warp.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,9 +269,234 @@ static void test_flip(void) {
     CHECK(error_has("input(6,2) random_flip", "needs a 2-D input (C,H,W)"), "1-D input refused");
 }
 
+/* --- translation, rotation, zoom ---------------------------------------------------- */
+
+/* TF's fill modes for a whole-number coordinate i of an axis of n (wrap: for |shift| < n-1,
+ * where TF's formula is the plain modulo); -1: outside (constant) */
+static int fill_index(int i, int n, int fill) {
+    if (i >= 0 && i < n) return i;
+    if (fill == ON_FILL_REFLECT) return i < 0 ? -i - 1 : 2 * n - i - 1;
+    if (fill == ON_FILL_WRAP) return ((i % n) + n) % n;
+    if (fill == ON_FILL_NEAREST) return i < 0 ? 0 : n - 1;
+    return -1;
+}
+
+static const char *const fills[4] = {"reflect", "wrap", "constant", "nearest"};
+
+/* Shifts by whole pixels are exact: 2 rows down and 1 column left (0.4 x 5 and -0.2 x 5 are
+ * 2 and -1 in float), each fill mode, both interpolations, against a direct reference. */
+static void test_translation_exact(void) {
+    const int n = 3;
+    for (int fill = 0; fill < 4; fill++)
+        for (int interp = 0; interp < 2; interp++) {
+            char spec[200];
+            snprintf(spec, sizeof spec,
+                     "input(5,5,2) random_translation((0.4,0.4),(-0.2,-0.2),fill_mode=%s,"
+                     "interpolation=%s,fill_value=0.5)",
+                     fills[fill], interp ? "bilinear" : "nearest");
+            on_model *m = build(spec, n);
+            if (!m) continue;
+            on_shape s = on_model_node_shape(m, 0);
+            size_t S = on_shape_size(s);
+            float *x = randoms(n * S, 3);
+            on_model_forward(m, x, n, ON_TRAIN);
+            const float *y = on_model_output(m);
+            int exact = 1;
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < 2; c++)
+                    for (int r = 0; r < 5; r++)
+                        for (int q = 0; q < 5; q++) {
+                            int sr = fill_index(r - 2, 5, fill), sq = fill_index(q + 1, 5, fill);
+                            float want =
+                                sr < 0 || sq < 0 ? 0.5f : x[i * S + (size_t)(c * 5 + sr) * 5 + sq];
+                            exact &= y[i * S + (size_t)(c * 5 + r) * 5 + q] == want;
+                        }
+            CHECK(exact, "%s: a whole-pixel shift, bit for bit", spec);
+            double e = adjoint_error(m, x, n, 3);
+            /* float sums where several outputs read one input (the fill modes) */
+            CHECK(e < 1e-6, "%s: backward is the adjoint (error %.1e)", spec, e);
+            free(x);
+            on_model_free(m);
+        }
+}
+
+/* Factors of 0 give the identity bit for bit (rotation by 0, zoom 1, shift 0), and every
+ * layer is the identity in eval mode whatever its factors. */
+static void test_affine_identities(void) {
+    const char *zero[] = {"input(6,7,3) random_translation(0,0)", "input(6,7,3) random_rotation(0)",
+                          "input(6,7,3) random_zoom(0)", "input(6,7,3) random_zoom(0,0,nearest)",
+                          "input(6,7,3) random_rotation(0,constant,nearest)"};
+    const char *any[] = {"input(6,7,3) random_translation(0.3,(-0.5,0.2),wrap)",
+                         "input(6,7,3) random_rotation(0.4)",
+                         "input(6,7,3) random_zoom((-0.5,0.3),0.2,constant)"};
+    const int n = 4;
+    for (size_t k = 0; k < sizeof zero / sizeof *zero; k++) {
+        on_model *m = build(zero[k], n);
+        if (!m) continue;
+        size_t len = n * on_shape_size(on_model_node_shape(m, 0));
+        float *x = randoms(len, 2);
+        on_model_forward(m, x, n, ON_TRAIN);
+        CHECK(!memcmp(on_model_output(m), x, sizeof(float) * len), "%s: the identity in training",
+              zero[k]);
+        free(x);
+        on_model_free(m);
+    }
+    for (size_t k = 0; k < sizeof any / sizeof *any; k++) {
+        on_model *m = build(any[k], n);
+        if (!m) continue;
+        size_t S = on_shape_size(on_model_node_shape(m, 0));
+        float *x = randoms(n * S, 2);
+        on_model_forward(m, x, n, ON_EVAL);
+        CHECK(!memcmp(on_model_output(m), x, sizeof(float) * n * S), "%s: eval is the identity",
+              any[k]);
+        /* training: one map per image (the same image twice comes out two ways), the same
+         * maps again at the same step, other ones at the next */
+        memcpy(x + S, x, sizeof(float) * S);
+        on_model_set_step(m, 11);
+        on_model_forward(m, x, n, ON_TRAIN);
+        float *y = malloc(sizeof(float) * n * S);
+        memcpy(y, on_model_output(m), sizeof(float) * n * S);
+        CHECK(memcmp(y, y + S, sizeof(float) * S), "%s: a map per image", any[k]);
+        on_model_set_step(m, 11);
+        on_model_forward(m, x, n, ON_TRAIN);
+        CHECK(!memcmp(on_model_output(m), y, sizeof(float) * n * S), "%s: same step, same maps",
+              any[k]);
+        on_model_set_step(m, 12);
+        on_model_forward(m, x, n, ON_TRAIN);
+        CHECK(memcmp(on_model_output(m), y, sizeof(float) * n * S), "%s: next step, other maps",
+              any[k]);
+        double e = adjoint_error(m, x, n, 4);
+        CHECK(e < 1e-6, "%s: backward is the adjoint (error %.1e)", any[k], e);
+        free(x);
+        free(y);
+        on_model_free(m);
+    }
+}
+
+/* Directions as Keras's: a quarter turn (factor 0.25) is counter-clockwise, y[r][q] =
+ * x[q][N-1-r] (up to cos(pi/2) != 0 in float); zoom out by 1.5 about the center keeps the
+ * center and reads (1.5 (q - 3) + 3) at column q. */
+static void test_affine_directions(void) {
+    on_model *m = build("input(5,5,1) random_rotation((0.25,0.25),constant)", 1);
+    if (m) {
+        float x[25], err = 0;
+        for (int i = 0; i < 25; i++) x[i] = (float)i;
+        on_model_forward(m, x, 1, ON_TRAIN);
+        const float *y = on_model_output(m);
+        for (int r = 0; r < 5; r++)
+            for (int q = 0; q < 5; q++) err = fmaxf(err, fabsf(y[r * 5 + q] - x[q * 5 + 4 - r]));
+        CHECK(err < 1e-4f, "a quarter turn is counter-clockwise (error %g)", err);
+        on_model_free(m);
+    }
+    m = build("input(7,7,1) random_zoom((0.5,0.5),(0.5,0.5),constant)", 1);
+    if (m) {
+        float x[49];
+        for (int i = 0; i < 49; i++) x[i] = (float)(i % 7); /* the column index */
+        on_model_forward(m, x, 1, ON_TRAIN);
+        const float *y = on_model_output(m);
+        int ok = 1;
+        for (int q = 0; q < 7; q++) { /* row 3 reads row 3; column q reads 1.5 (q-3) + 3 */
+            float c = 1.5f * (q - 3) + 3;
+            float want = c < 0 || c > 6 ? 0 : c; /* constant 0 beyond; c - floor weights */
+            if (c > 5 && c < 6) want = c;        /* between columns 5 and 6: interpolated */
+            ok &= fabsf(y[3 * 7 + q] - want) < 1e-5f;
+        }
+        CHECK(ok, "zoom factor 0.5 zooms out about the center");
+        on_model_free(m);
+    }
+}
+
+/* The sampler against the golden maps (tests/golden/warp/, from golden/gen.py). */
+static void test_warp_golden(void) {
+    DIR *d = opendir("golden/warp");
+    CHECK(d != NULL, "golden/warp exists (run from tests/)");
+    if (!d) return;
+    int cases = 0;
+    double worst = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".safetensors")) continue;
+        char path[512];
+        snprintf(path, sizeof path, "golden/warp/%s", e->d_name);
+        on_error err;
+        on_st_file *f = on_st_read(path, &err);
+        CHECK(f != NULL, "%s: %s", path, f ? "" : err.msg);
+        if (!f) continue;
+        int nd;
+        int64_t dims[ON_ST_MAX_DIMS];
+        const float *x = on_st_find_f32(f, "x", &nd, dims), *t = on_st_find_f32(f, "t", NULL, NULL);
+        const float *dy = on_st_find_f32(f, "dy", NULL, NULL),
+                    *y = on_st_find_f32(f, "y", NULL, NULL);
+        const float *dx = on_st_find_f32(f, "dx", NULL, NULL);
+        const char *fill = on_st_meta(f, "fill"), *interp = on_st_meta(f, "interp");
+        const char *fv = on_st_meta(f, "fill_value");
+        if (!x || !t || !dy || !y || !dx || !fill || !interp || !fv || nd != 3) {
+            CHECK(0, "%s: incomplete", path);
+            on_st_free(f);
+            continue;
+        }
+        on_warp w = {.interp = strcmp(interp, "nearest") ? ON_RESIZE_LINEAR : ON_RESIZE_NEAREST,
+                     .fill_value = strtof(fv, NULL)};
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(fill, fills[k])) w.fill = k;
+        memcpy(w.t, t, sizeof w.t);
+        on_shape s = {3, (int)dims[0], (int)dims[1], (int)dims[2]};
+        size_t len = on_shape_size(s);
+        float *got = malloc(sizeof(float) * len), *gdx = malloc(sizeof(float) * len);
+        on_warp_forward(&w, s, x, got);
+        on_warp_backward(&w, s, dy, gdx);
+        double ey = 0, edx = 0, my = 1e-6, mdx = 1e-6;
+        for (size_t i = 0; i < len; i++) {
+            my = fmax(my, fabs(y[i]));
+            mdx = fmax(mdx, fabs(dx[i]));
+        }
+        for (size_t i = 0; i < len; i++) {
+            ey = fmax(ey, fabs(got[i] - y[i]) / my);
+            edx = fmax(edx, fabs(gdx[i] - dx[i]) / mdx);
+        }
+        CHECK(ey < 1e-5 && edx < 1e-5, "%s: y error %.1e, dx error %.1e", e->d_name, ey, edx);
+        worst = fmax(worst, fmax(ey, edx));
+        cases++;
+        free(got);
+        free(gdx);
+        on_st_free(f);
+    }
+    closedir(d);
+    CHECK(cases >= 40, "warp golden cases: %d", cases);
+    printf("warp golden: %d cases, largest relative error %.2e\n", cases, worst);
+}
+
+static void test_affine_args(void) {
+    CHECK(round_trips("input(5,6,2) random_translation((-0.2,0.3),0.25,constant,nearest,4,0.5)",
+                      "random_translation((-0.2,0.3),0.25,constant,nearest,4,0.5)", NULL),
+          "translation round-trips");
+    CHECK(round_trips("input(5,6,2) random_zoom(0.2,(-0.1,0.3))", "random_zoom(0.2,(-0.1,0.3))",
+                      NULL),
+          "zoom with a width factor round-trips");
+    CHECK(round_trips("input(5,6,2) random_zoom(0.2,None)", "random_zoom(0.2)", NULL),
+          "zoom without a width factor: Keras's None");
+    CHECK(round_trips("input(5,6,2) random_rotation(factor=(-0.1,0.3),fill_mode=wrap)",
+                      "random_rotation((-0.1,0.3),wrap)", NULL),
+          "rotation round-trips");
+    CHECK(error_has("input(5,6,2) random_translation(1.5,0.1)", "height_factor must be a range"),
+          "translation beyond the image refused");
+    CHECK(error_has("input(5,6,2) random_zoom(0.1,fill_mode=mirror)", "bad value 'mirror'"),
+          "unknown fill mode");
+    CHECK(
+        error_has("input(5,6,2) random_rotation(0.1,interpolation=bicubic)", "bad value 'bicubic'"),
+        "unknown interpolation");
+    CHECK(error_has("input(5,6,2) random_zoom((0.3,-0.2))", "height_factor must be a range"),
+          "lo > hi refused");
+}
+
 int main(void) {
     on_set_threads(2);
     test_normalization();
     test_flip();
+    test_translation_exact();
+    test_affine_identities();
+    test_affine_directions();
+    test_warp_golden();
+    test_affine_args();
     return check_done();
 }
