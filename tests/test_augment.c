@@ -489,6 +489,73 @@ static void test_affine_args(void) {
           "lo > hi refused");
 }
 
+/* --- contrast ---------------------------------------------------------------------------- */
+
+static void test_contrast(void) {
+    const int n = 64;
+    on_model *m = build("input(4,5,3) random_contrast((0.5,0.3),value_range=None)", n);
+    if (!m) return;
+    size_t S = 20, len = (size_t)n * 3 * S;
+    float *x = randoms(len, 4);
+    on_model_forward(m, x, n, ON_EVAL);
+    CHECK(!memcmp(on_model_output(m), x, sizeof(float) * len), "contrast: eval is the identity");
+    on_model_forward(m, x, n, ON_TRAIN);
+    const float *y = on_model_output(m);
+    /* each image: one factor c in [0.5, 1.3] for all its channels, y = c x + (1 - c) m */
+    int ok = 1;
+    float cmin = 2, cmax = 0;
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * 3 * S, *yi = y + (size_t)i * 3 * S;
+        float c = (yi[1] - yi[0]) / (xi[1] - xi[0]);
+        cmin = fminf(cmin, c);
+        cmax = fmaxf(cmax, c);
+        ok &= c >= 0.5f - 1e-4f && c <= 1.3f + 1e-4f;
+        for (int ch = 0; ch < 3; ch++) {
+            double mean = 0;
+            for (size_t j = 0; j < S; j++) mean += xi[ch * S + j] / (double)S;
+            for (size_t j = 0; j < S; j++)
+                ok &= fabs(yi[ch * S + j] - (c * xi[ch * S + j] + (1 - c) * mean)) < 1e-4;
+        }
+    }
+    CHECK(ok, "contrast: one factor per image in [1 - lower, 1 + upper], per-channel means");
+    CHECK(cmin < 0.6f && cmax > 1.2f, "contrast: the factors spread over the range (%g..%g)", cmin,
+          cmax);
+    double e = adjoint_error(m, x, n, 2);
+    CHECK(e < 1e-6, "contrast: backward is the adjoint of the affine map (error %.1e)", e);
+    free(x);
+    on_model_free(m);
+
+    /* factor 0: c = 1, the identity bit for bit; the value range clips (Keras: [0, 255]) */
+    m = build("input(4,5,3) random_contrast(0,value_range=None)", 2);
+    if (m) {
+        x = randoms(2 * 60, 100);
+        on_model_forward(m, x, 2, ON_TRAIN);
+        CHECK(!memcmp(on_model_output(m), x, sizeof(float) * 120),
+              "contrast factor 0 is the identity");
+        on_model_free(m);
+        free(x);
+    }
+    m = build("input(4,5,3) random_contrast(0)", 2);
+    if (m) {
+        x = randoms(2 * 60, 300);
+        on_model_forward(m, x, 2, ON_TRAIN);
+        y = on_model_output(m);
+        ok = 1;
+        for (int i = 0; i < 120; i++) ok &= y[i] == fminf(fmaxf(x[i], 0), 255);
+        CHECK(ok, "contrast clips to Keras's [0, 255]");
+        on_model_free(m);
+        free(x);
+    }
+    CHECK(round_trips("input(5,6,2) random_contrast((0.2,0.5),7,(-1,1))",
+                      "random_contrast((0.2,0.5),7,(-1,1))", NULL),
+          "contrast round-trips");
+    CHECK(round_trips("input(5,6,2) random_contrast(0.3,value_range=None)",
+                      "random_contrast(0.3,value_range=None)", NULL),
+          "no value range round-trips");
+    CHECK(error_has("input(5,6,2) random_contrast(1.5)", "factor must be (lower, upper)"),
+          "lower > 1 refused (Keras's check)");
+}
+
 int main(void) {
     on_set_threads(2);
     test_normalization();
@@ -498,5 +565,6 @@ int main(void) {
     test_affine_directions();
     test_warp_golden();
     test_affine_args();
+    test_contrast();
     return check_done();
 }

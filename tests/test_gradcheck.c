@@ -282,6 +282,8 @@ static const char *const variants[] = {
     "input(6,5,2) random_rotation(0.2,wrap,nearest) conv2d(2,1)",
     "input(6,6,2) random_zoom((-0.3,0.3),(0.1,0.4),nearest) conv2d(2,3)",
     "input(6,6,2) random_flip(horizontal) random_rotation(0.1,constant) random_zoom(0.2,0.1)",
+    "input(5,6,2) random_contrast((0.5,0.4),value_range=None) tanh",
+    "input(5,6,2) softplus random_contrast(0.3,value_range=(0,1.5)) conv2d(2,1)",
 };
 
 /* Merges of several inputs, gates broadcast over space (squeeze-and-excitation), a node read

@@ -70,6 +70,7 @@ extern const on_op on_op_random_flip;
 extern const on_op on_op_random_translation;
 extern const on_op on_op_random_rotation;
 extern const on_op on_op_random_zoom;
+extern const on_op on_op_random_contrast;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -135,6 +136,7 @@ const on_op *const on_ops[] = {
     &on_op_random_translation,
     &on_op_random_rotation,
     &on_op_random_zoom,
+    &on_op_random_contrast,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

@@ -984,7 +984,7 @@ case("normalization_flat_invert", "input(6) normalization(invert=1) dense(3)", n
 case("normalization_1d", "input(7,3) normalization conv1d(2,3)")
 case("augment_eval", "input(6,5,3) normalization random_flip random_translation(0.2,(-0.1,0.3)) "
      "random_rotation(0.1,fill_mode=constant) random_zoom((-0.2,0.1),interpolation=nearest) "
-     "conv2d(4,3) flatten dense(3)", "eval")
+     "random_contrast(0.3) conv2d(4,3) flatten dense(3)", "eval")
 case("augment_eval_zoom_wrap", "input(4,4,2) random_zoom(0.1,0.2,fill_mode=wrap,seed=5) conv2d(2,1)",
      "eval")
 case("random_flip_eval", "input(4,4,2) random_flip(horizontal) random_flip(vertical,seed=3) "
