@@ -7,7 +7,7 @@
  * (on_model_node_cost) for one sample.
  */
 #include "graph.h"
-#include "spec/keras.h"
+#include "keras/keras.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
