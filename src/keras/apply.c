@@ -45,6 +45,47 @@ void kr_note_identity(ctx *c, const char *nm) {
         snprintf(c->ident + o, sizeof c->ident - o, ", ...");
 }
 
+/* Remember that L made node n of m (layer.trainable = False later freezes it there). */
+static int record(ctx *c, klayer *L, on_model *m, int n) {
+    if (L->napplied == L->acap) {
+        int nc = L->acap ? 2 * L->acap : 2;
+        on_model **am = kr_cx_alloc(c, sizeof *am * (size_t)nc);
+        int *an = kr_cx_alloc(c, sizeof *an * (size_t)nc);
+        if (!am || !an) return kr_oom(c, L->tok);
+        if (L->napplied) {
+            memcpy(am, L->am, sizeof *am * (size_t)L->napplied);
+            memcpy(an, L->an, sizeof *an * (size_t)L->napplied);
+        }
+        L->am = am, L->an = an, L->acap = nc;
+    }
+    L->am[L->napplied] = m, L->an[L->napplied++] = n;
+    return 0;
+}
+
+/* layer.trainable = ...: the layer's attribute and the nodes it has made. */
+void kr_set_trainable(klayer *L, int trainable) {
+    L->a.frozen = !trainable;
+    for (int i = 0; i < L->napplied; i++) L->am[i]->nodes[L->an[i]].a.frozen = !trainable;
+}
+
+/* model.trainable = ... on a functional model: every node of the graph that leads to its
+ * output node out (nodes are made in order, so one backward pass finds them). */
+int kr_freeze_graph(ctx *c, int out, int trainable, int at) {
+    on_model *g = c->g;
+    if (!g || out < 0 || out >= g->nn) return 0;
+    unsigned char *on = kr_cx_alloc(c, (size_t)g->nn);
+    if (!on) return kr_oom(c, at);
+    memset(on, 0, (size_t)g->nn);
+    on[out] = 1;
+    for (int i = out; i > 0; i--) {
+        if (!on[i]) continue;
+        g->nodes[i].a.frozen = !trainable;
+        for (int k = 0; k < g->nodes[i].nin; k++)
+            if (g->nodes[i].in[k] >= 0) on[g->nodes[i].in[k]] = 1;
+    }
+    return 0;
+}
+
 /* Append layer L to m, fed by nodes in[0..nin). *out: its output node; *sm: the token of a
  * softmax it applies (folded later if it ends the model), -1 none. */
 static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *out, int *sm) {
@@ -126,12 +167,16 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         *sm = L->softmax;
         return 0;
     }
-    if (k->kind == K_PERMUTE)
-        return kr_fail(c, L->tok,
-                       "Permute is not read: its axes are Keras's channels-last ones, which ordnet "
-                       "stores channels first");
     int from = in[0];
     on_attrs a = L->a;
+    if (k->kind == K_PERMUTE) { /* Keras's axes (channels last) -> ordnet's (channels first) */
+        if (L->nperm != xs.rank)
+            return kr_fail(c, L->tok, "Permute of %d axes on %s, which has %d", L->nperm, ks,
+                           xs.rank);
+        for (int i = 0; i < 3; i++) a.perm[i] = i;
+        for (int i = 0; i < L->nperm; i++)
+            a.perm[keras_axis(c, i + 1, xs.rank)] = keras_axis(c, L->kperm[i], xs.rank);
+    }
     if (k->kind == K_LAYERNORM) {
         a.axis = keras_axis(c, L->axis, xs.rank);
         if (a.axis < 0) return kr_fail(c, L->tok, "LayerNormalization(axis=%d) on %s", L->axis, ks);
@@ -159,6 +204,10 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         a.units = L->a.units;
         a.kh = a.kw = 1;
         a.bias = L->a.bias;
+        a.frozen = L->a.frozen;
+        memcpy(a.reg_l1, L->a.reg_l1, sizeof a.reg_l1); /* the kernel's: the pointwise one */
+        memcpy(a.reg_l2, L->a.reg_l2, sizeof a.reg_l2);
+        if (record(c, L, m, from)) return -1;
     }
     double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
     if (total > (double)ON_MAX_MODEL_PARAMS)
@@ -167,13 +216,19 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
             "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet reads "
             "models of at most %zu",
             nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+    on_attrs act_a = L->act_a;
+    if (L->act) { /* Keras regularizes the layer's output after its activation */
+        act_a.reg_l1[2] = a.reg_l1[2], act_a.reg_l2[2] = a.reg_l2[2];
+        a.reg_l1[2] = a.reg_l2[2] = 0;
+    }
     int node = on_model_add_at(m, from, L->op, &a, nm, &e2);
     if (node < 0) return kr_fail(c, L->tok, "%s", e2.msg);
+    if (record(c, L, m, node)) return -1;
     if (L->act) {
         char base[ON_NAME_MAX + 20], an[ON_NAME_MAX];
         snprintf(base, sizeof base, "%s_%s", m->nodes[node].name, L->act_name);
         on_keras_unique_name(m, base, an);
-        if ((node = on_model_add_at(m, node, L->act, &L->act_a, an, &e2)) < 0)
+        if ((node = on_model_add_at(m, node, L->act, &act_a, an, &e2)) < 0)
             return kr_fail(c, L->tok, "%s", e2.msg);
     }
     *out = node;
@@ -389,6 +444,7 @@ static int seq_add_layer(ctx *c, kseq *s, klayer *L, int at) {
         s->acap = nc;
     }
     s->all[s->nall++] = L;
+    if (s->frozen) kr_set_trainable(L, 0);
     if (!s->m && !s->nlayers && !s->has_input && (L->has_input || c->override) &&
         kr_seq_start(c, s, L->input, L->has_input && L->input_known,
                      L->has_input ? L->input_tok : L->tok))

@@ -91,8 +91,11 @@ static int do_sequential(ctx *c, int ft, const kargs *A, kval *out) {
         c->scap = nc;
     }
     c->seqs[c->nseqs++] = s;
-    if (v[2] && !kr_is_none_or(&v[2]->v, 1))
-        return kr_fail(c, v[2]->tok, "trainable=False is not supported");
+    int trainable = 1;
+    if (v[2] && v[2]->v.kind != V_NONE &&
+        kr_want_bool(c, v[2], "Sequential's trainable", &trainable))
+        return -1;
+    s->frozen = !trainable; /* its layers are frozen as they are added */
     if (v[0] && v[0]->v.kind != V_NONE) {
         const kval *l = &v[0]->v;
         if (l->kind != V_LIST && l->kind != V_TUPLE)
@@ -140,8 +143,10 @@ static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
         return kr_fail(c, v[0]->tok,
                        "the model's input is not the Input its layers start from (at %s)",
                        kr_where(c, c->g_in->tok, w, sizeof w));
-    if (v[3] && !kr_is_none_or(&v[3]->v, 1))
-        return kr_fail(c, v[3]->tok, "trainable=False is not supported");
+    int trainable = 1;
+    if (v[3] && v[3]->v.kind != V_NONE && kr_want_bool(c, v[3], "Model's trainable", &trainable))
+        return -1;
+    if (!trainable && kr_freeze_graph(c, o->node, 0, ft)) return -1;
     kmodel *md = kr_cx_alloc(c, sizeof *md);
     if (!md) return kr_oom(c, ft);
     md->out = o->node;
@@ -410,6 +415,48 @@ static int call_builtin(ctx *c, int *p, const char *nm, int ft, kval *out) {
     return 0;
 }
 
+/* regularizers.l2(0.01), l1(...), l1_l2(l1=..., l2=...), L1 / L2 / L1L2 (Keras 3), l1l2 and
+ * activity_l1 / activity_l2 / activity_l1l2 (Keras 1): a V_REG value. l1 and l2 default to
+ * 0.01 in every Keras; l1_l2 / L1L2 default to 0.01 in Keras 2 but 0 in Keras 3, so both
+ * factors must be written there. */
+static int regularizer(ctx *c, int *p, const char *nm, int ft, kval *out) {
+    const char *n = !strncmp(nm, "activity_", 9) ? nm + 9 : nm;
+    int both = !strcmp(n, "l1_l2") || !strcmp(n, "L1L2") || !strcmp(n, "l1l2");
+    int one = !strcmp(n, "l1") || !strcmp(n, "l2") || !strcmp(n, "L1") || !strcmp(n, "L2");
+    kargs A;
+    const karg *v[3];
+    double f[2] = {0, 0};
+    char what[64];
+    if (!both && !one)
+        return kr_fail(c, ft,
+                       "regularizers.%s is not supported (ordnet reads l1, l2, l1_l2 and Keras "
+                       "1's l1l2)",
+                       nm);
+    if (kr_parse_args(c, p, &A)) return -1;
+    if (both && bind_call(c, nm, ft, &A, "l1 l2", "", v, 2)) return -1;
+    if (one && bind_call(c, nm, ft, &A, n[1] == '1' ? "l1" : "l2", "l", v, 2)) return -1;
+    if (both && !strcmp(n, "l1l2")) f[0] = f[1] = 0.01; /* Keras 1's defaults */
+    if (both && strcmp(n, "l1l2") && (!v[0] || !v[1]))
+        return kr_fail(c, ft,
+                       "%s needs both l1= and l2=: Keras 2 and Keras 3 give the one left out "
+                       "different values (0.01 and 0)",
+                       nm);
+    for (int i = 0; i < 2; i++) {
+        const karg *g = one ? (v[0] ? v[0] : v[1]) : v[i];
+        int slot = one ? n[1] - '1' : i;
+        if (one && i) break;
+        if (one && !g) f[slot] = 0.01;
+        if (!g) continue;
+        snprintf(what, sizeof what, "%s's factor", nm);
+        if (kr_want_num(c, g, what, 0, 1e30, 0, &f[slot])) return -1;
+    }
+    *out = kr_mk(V_REG, ft);
+    out->num = f[0];
+    out->num2 = f[1];
+    out->end = *p;
+    return 0;
+}
+
 static int call_path(ctx *c, int *p, const kval *f, kval *out) {
     const char *path = f->s, *dot = strrchr(path, '.'), *nm = dot ? dot + 1 : path;
     size_t plen = dot ? (size_t)(dot - path) : 0;
@@ -432,6 +479,9 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         if (!k) return do_model(c, ft, &A, out);
         return kr_do_layer(c, k, ft, &A, out);
     }
+    if (plen >= 12 && !strncmp(path + plen - 12, "regularizers", 12) &&
+        (plen == 12 || path[plen - 13] == '.'))
+        return regularizer(c, p, nm, ft, out);
     if (!strcmp(nm, "image_data_format") || !strcmp(nm, "image_dim_ordering")) {
         /* keras.backend's layout: Keras's default unless the code sets channels first */
         if (kr_parse_args(c, p, &A)) return -1;

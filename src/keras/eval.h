@@ -38,6 +38,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MAX_DEPTH 200          /* expression nesting, all calls together */
 #define MAX_CALLS 16           /* calls of the file's own functions, nested */
@@ -80,7 +81,8 @@ enum {
     K_PAD,      /* ZeroPadding1D/2D, Cropping1D/2D */
     K_RESHAPE,
     K_LAYERNORM,
-    K_PERMUTE
+    K_PERMUTE,
+    K_ACTREG /* ActivityRegularization: the identity, with an activity regularizer */
 };
 
 typedef struct kclass {
@@ -111,7 +113,8 @@ enum {
     V_MODEL,
     V_FUNC,
     V_METHOD,
-    V_RANGE /* range(a, b, s): r0, r1, r2; iterated without being made into a list */
+    V_RANGE, /* range(a, b, s): r0, r1, r2; iterated without being made into a list */
+    V_REG    /* a regularizer, regularizers.l1_l2(...): num the l1 factor, num2 the l2 one */
 };
 
 typedef struct klayer {
@@ -133,6 +136,9 @@ typedef struct klayer {
     int in_len, in_len_tok; /* Keras 1's input_length= (with input_dim=: a 1-D input) */
     int depth_mult;         /* DepthwiseConv, SeparableConv: depth_multiplier */
     double max_value, neg_slope;
+    int kperm[3], nperm;     /* Permute's dims as written: Keras's 1-based axes, channels last */
+    on_model **am;           /* where the layer was applied (to freeze it later): models, */
+    int *an, napplied, acap; /* their nodes */
 } klayer;
 
 typedef struct kinput {
@@ -149,6 +155,7 @@ typedef struct kseq {
     klayer **all; /* every layer, in order (to apply it again inside another model) */
     int nall, acap;
     int inlined;      /* used inside another model: not a model of its own */
+    int frozen;       /* Sequential(trainable=False): layers are frozen as they are added */
     int last_softmax; /* softmax of the last layer, -1 none */
     int tok, touched;
     int has_input, decl_known, decl_tok;
@@ -174,7 +181,7 @@ struct kval {
     int tok, end; /* tokens of the expression that made it: [tok, end) */
     int last;     /* V_PATH: token of its last name */
     int unbound;  /* V_PATH: its first name is no variable */
-    double num;
+    double num, num2;
     int is_int;
     const char *s; /* V_STR text, V_PATH dotted name, V_METHOD method */
     kval *items;   /* V_TUPLE, V_LIST; V_METHOD: items[0] is the object */
@@ -240,6 +247,7 @@ typedef struct ctx {
     int keras1;               /* token of the first layer read with Keras 1's arguments, 0 none */
     char ident[200];          /* layers read as the identity at inference, for the note */
     int reshape_tok;          /* a Reshape to channels-last dimensions: noted */
+    int weights_tok;          /* the first weights=[...] (initial values, not loaded): noted */
 } ctx;
 
 /* A string being built, at most MAX_STR bytes; bad: 1 a value ordnet does not compute,
@@ -316,6 +324,8 @@ int kr_merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axi
                      int n, kval *out);
 int kr_seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok);
 int kr_seq_add(ctx *c, kseq *s, const kval *it, int at);
+void kr_set_trainable(klayer *L, int trainable);
+int kr_freeze_graph(ctx *c, int out, int trainable, int at);
 /* call.c */
 const kval *kr_items_of(ctx *c, const kval *v, int at, int *n);
 int kr_e_call(ctx *c, int *p, kval *f, kval *out);

@@ -74,7 +74,7 @@ const kclass kr_classes[] = {
     {"Reshape", K_RESHAPE, "reshape", "reshape", "target_shape", "", 0},
     {"LayerNormalization", K_LAYERNORM, "layernorm", "layer_normalization",
      "axis epsilon center scale", "rms_scaling beta_initializer gamma_initializer", 0},
-    {"Permute", K_PERMUTE, NULL, "permute", "dims", "", 0},
+    {"Permute", K_PERMUTE, "permute", "permute", "dims", "", 0},
     {"Dropout", K_DROPOUT, "dropout", "dropout", "rate noise_shape seed", "", 0},
     {"Flatten", K_FLATTEN, "flatten", "flatten", "data_format", "", 0},
     {"Add", K_MERGE, "add", "add", "", "", 0},
@@ -111,7 +111,7 @@ const kclass kr_classes[] = {
     {"SpatialDropout2D", K_NOISE, "spatial_dropout2d", "spatial_dropout2d", "rate data_format seed",
      "", 3},
     {"Rescaling", K_RESCALING, "rescaling", "rescaling", "scale offset", "", 0},
-    {"ActivityRegularization", K_IDENTITY, "identity", "activity_regularization", "l1 l2", "", 0},
+    {"ActivityRegularization", K_ACTREG, "identity", "activity_regularization", "l1 l2", "", 0},
     {"InputLayer", K_INPUTLAYER, NULL, "input_layer",
      "input_shape batch_size dtype input_tensor sparse",
      "shape batch_shape batch_input_shape ragged", 0},
@@ -123,14 +123,15 @@ static const char *const common_keys =
     "name dtype trainable input_shape batch_input_shape batch_shape input_dim input_length "
     "batch_size dim_ordering autocast dynamic";
 /* Keywords that cannot change the function or the parameter count: read and ignored. */
-static const char *const ignored_keys =
-    "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
-    "activity_regularizer kernel_constraint bias_constraint beta_initializer "
-    "gamma_initializer moving_mean_initializer moving_variance_initializer beta_regularizer "
-    "gamma_regularizer beta_constraint gamma_constraint alpha_initializer alpha_regularizer "
-    "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint weights "
-    "depthwise_initializer pointwise_initializer depthwise_regularizer pointwise_regularizer "
-    "depthwise_constraint pointwise_constraint";
+#define IGNORED_KEYS                                                                               \
+    "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "                     \
+    "activity_regularizer kernel_constraint bias_constraint beta_initializer "                     \
+    "gamma_initializer moving_mean_initializer moving_variance_initializer beta_regularizer "      \
+    "gamma_regularizer beta_constraint gamma_constraint alpha_initializer alpha_regularizer "      \
+    "alpha_constraint init W_regularizer b_regularizer W_constraint b_constraint weights "         \
+    "depthwise_initializer pointwise_initializer depthwise_regularizer pointwise_regularizer "     \
+    "depthwise_constraint pointwise_constraint"
+static const char *const ignored_keys = IGNORED_KEYS;
 /* Keras 1 keyword names -> Keras 2. */
 static const char *const old_keys[][2] = {
     {"nb_filter", "filters"},
@@ -284,397 +285,514 @@ static int set_activation(ctx *c, klayer *L, const karg *g, int main) {
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Arguments: a table of rows, each one argument of some classes, what it must be and    */
+/* where it goes; a hook only where a row cannot say it                                  */
+
+/* How a row reads its value. */
+enum {
+    R_INT,     /* an integer in [lo, hi] */
+    R_NUM,     /* a number in [lo, hi] */
+    R_BOOL,    /* True or False */
+    R_PAIR,    /* an integer in [lo, hi], or a tuple of one per spatial dimension */
+    R_PADDING, /* 'valid' or 'same' */
+    R_CHOICE,  /* one of the strings of text: its index */
+    R_TRUE,    /* True or False, and False is refused with text (%s: the key) */
+    R_OFF,     /* None or False, else refused with text (%s: the key) */
+    R_NONE,    /* None, else refused with text (%s: the key) */
+    R_EQ,      /* the number lo, else refused with text (%s: the value as written) */
+    R_REG,     /* a regularizer: its factors go to reg_l1[lo] and reg_l2[lo] */
+    R_IGNORE,  /* read and ignored: it changes neither the function nor the parameters */
+    R_HOOK     /* read by its own function */
+};
+enum { S_NONE, S_INT, S_FLOAT, S_DOUBLE, S_U64 }; /* the type of the field at off */
+#define F_NONE_OK 1                               /* None leaves the default */
+#define F_OPEN 2                                  /* hi itself is excluded */
+#define F_FLAT0 4                                 /* R_PAIR: a 1-D layer's height is 0 (not 1) */
+#define F_1MINUS 8  /* stores 1 - value: Keras weights the old statistics, ordnet the batch */
+#define F_NONE_0 16 /* None stores 0 (pooling strides: the pool size) */
+
+typedef int (*khook)(ctx *c, klayer *L, const char *key, const karg *g, const char *what);
+typedef struct krow {
+    unsigned kinds;   /* the classes it is for, KB(K_...) bits; 0: every class */
+    const char *keys; /* its Keras names (Keras 1's too), space-separated; "*": any other */
+    int type, flags;
+    double lo, hi;    /* the bounds; R_EQ: the value; R_REG: which regularizer */
+    int store;        /* S_*: the type of the field at off (and off2) */
+    size_t off, off2; /* offsetof(klayer, ...); R_PAIR: the height at off, the width at off2 */
+    size_t given;     /* offsetof(klayer, given_...) to or gbits into; 0: none */
+    int gbits;
+    size_t at;        /* offsetof(klayer, ...) of an int that keeps the argument's token; 0: none */
+    const char *text; /* R_CHOICE: the choices; R_TRUE to R_EQ: the refusal */
+    khook hook;
+} krow;
+
+#define KB(k) (1u << (k))
+#define AT(f) offsetof(klayer, f)
+#define KCONVS (KB(K_CONV) | KB(K_DENSE) | KB(K_DWCONV) | KB(K_SEPCONV) | KB(K_CONVT))
+#define INT(k, key, lo, hi, f)                                                                     \
+    { k, key, R_INT, 0, lo, hi, S_INT, AT(f), 0, 0, 0, 0, NULL, NULL }
+#define FLOAT(k, key, lo, hi, f)                                                                   \
+    { k, key, R_NUM, 0, lo, hi, S_FLOAT, AT(f), 0, 0, 0, 0, NULL, NULL }
+#define REFUSE(k, key, type, text)                                                                 \
+    { k, key, type, 0, 0, 0, S_NONE, 0, 0, 0, 0, 0, text, NULL }
+#define HOOK(k, key, fn)                                                                           \
+    { k, key, R_HOOK, 0, 0, 0, S_NONE, 0, 0, 0, 0, 0, NULL, fn }
+#define IGNORE(k, key)                                                                             \
+    { k, key, R_IGNORE, 0, 0, 0, S_NONE, 0, 0, 0, 0, 0, NULL, NULL }
+#define REG(k, key, i)                                                                             \
+    { k, key, R_REG, 0, i, 0, S_NONE, 0, 0, 0, 0, 0, NULL, NULL }
+#define SEED(k)                                                                                    \
+    { k, "seed", R_INT, F_NONE_OK, 0, 2147483647, S_U64, AT(a.seed), 0, 0, 0, 0, NULL, NULL }
+
+static int h_name(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    (void)key;
+    if (v->kind == V_NONE) return 0;
+    if (v->kind != V_STR || !v->s[0] || strlen(v->s) >= ON_NAME_MAX)
+        return kr_arg_err(c, g, what, "a string of 1 to 63 characters");
+    snprintf(L->name, sizeof L->name, "%s", v->s);
+    return 0;
+}
+
+static int h_dtype(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    (void)L, (void)key, (void)what;
+    return kr_check_dtype(c, g);
+}
+
+/* trainable=False: the layer's parameters are frozen (counted non-trainable, never updated). */
+static int h_trainable(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    int t;
+    (void)key;
+    if (kr_want_bool(c, g, what, &t)) return -1;
+    L->a.frozen = !t;
+    return 0;
+}
+
+static int h_layout(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    const char *s = v->kind == V_STR ? v->s : "";
+    int first = !strcmp(s, "channels_first") || !strcmp(s, "th");
+    char w[32];
+    (void)L;
+    if (v->kind == V_NONE || !strcmp(s, "default")) return 0;
+    if (!first && strcmp(s, "channels_last") && strcmp(s, "tf"))
+        return kr_arg_err(c, g, what, "'channels_last' or 'channels_first'");
+    if (first != c->chfirst)
+        return kr_fail(c, g->tok,
+                       "%s='%s', but the code is read channels-%s (from %s): ordnet reads "
+                       "models whose layers all use one layout",
+                       key, s, c->chfirst ? "first" : "last",
+                       c->chfirst_tok ? kr_where(c, c->chfirst_tok, w, sizeof w)
+                                      : "Keras's default");
+    return 0;
+}
+
+/* Embedding's input_length: the sequence, its input shape. */
+static int h_emb_length(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    int t;
+    (void)key;
+    if (g->v.kind == V_NONE) return 0;
+    if (kr_want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
+    L->has_input = L->input_known = 1;
+    L->input_tok = g->tok;
+    L->input = (on_shape){1, t, 1, 1};
+    return 0;
+}
+
+/* input_shape=, batch_input_shape=, batch_shape=, shape= and Keras 1's input_dim=. */
+static int h_input(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    int t;
+    L->has_input = 1;
+    L->input_tok = g->tok;
+    if (strcmp(key, "input_dim"))
+        return kr_read_shape(c, g, !strcmp(key, "batch_input_shape") || !strcmp(key, "batch_shape"),
+                             &L->input, &L->input_known);
+    if (kr_want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
+    L->input = L->in_len ? (on_shape){2, t, 1, L->in_len} : (on_shape){1, t, 1, 1};
+    L->input_known = 1;
+    return 0;
+}
+
+/* Keras 1: (input_length, input_dim) is the input shape. */
+static int h_length(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    (void)key;
+    if (g->v.kind == V_NONE) return 0;
+    if (kr_want_int(c, g, what, 1, MAX_DIM, &L->in_len)) return -1;
+    L->in_len_tok = g->tok;
+    if (L->has_input && L->input_known && L->input.rank == 1)
+        L->input = (on_shape){2, L->input.c, 1, L->in_len};
+    return 0;
+}
+
+static int h_activation(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    (void)key, (void)what;
+    return set_activation(c, L, g, L->cls->kind == K_ACTIVATION);
+}
+
+/* Keras 1's Embedding(dropout=): whole words dropped in training; no weights. */
+static int h_emb_dropout(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    double d;
+    (void)L, (void)key;
+    if (g->v.kind == V_NUM && g->v.num == 0) return 0;
+    if (kr_want_num(c, g, what, 0, 1, 1, &d)) return -1;
+    kr_note_identity(c, "embedding dropout");
+    return 0;
+}
+
+/* weights=[...]: initial values, which ordnet does not load (the model's notes say so). */
+static int h_weights(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    (void)key, (void)what;
+    if (g->v.kind == V_NONE || ((g->v.kind == V_LIST || g->v.kind == V_TUPLE) && !g->v.n)) return 0;
+    if (!c->weights_tok) c->weights_tok = g->tok;
+    (void)L;
+    return 0;
+}
+
+static int h_shared_axes(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    (void)key;
+    if (v->kind == V_NONE) return 0;
+    const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
+    int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1;
+    L->shared = 0;
+    for (int i = 0; i < n; i++) {
+        if (it[i].kind != V_NUM || !it[i].is_int || it[i].num < 1 || it[i].num > 3)
+            return kr_arg_err(c, g, what, "axes from 1 to 3, e.g. [1, 2]");
+        L->shared |= 1 << (int)it[i].num;
+    }
+    return 0;
+}
+
+/* padding / cropping: n, (a, b), or ((top, bottom), (left, right)) for images */
+static int h_pad(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    int r = L->cls->rank, amt[4] = {0, 0, 0, 0};
+    const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : NULL;
+    int n = it ? v->n : 0, ok = 1;
+    char want[96];
+    (void)key;
+    snprintf(want, sizeof want, "%s",
+             r == 3 ? "n, (rows, cols) or ((top, bottom), (left, right))" : "n or (left, right)");
+    if (kr_num_like(v) && v->is_int && v->num >= 0 && v->num <= 65536) {
+        for (int k = r == 3 ? 0 : 2; k < 4; k++) amt[k] = (int)v->num;
+    } else if (it && n == 2 && kr_num_like(&it[0]) && kr_num_like(&it[1])) {
+        if (r == 3)
+            amt[0] = amt[1] = (int)it[0].num, amt[2] = amt[3] = (int)it[1].num;
+        else
+            amt[2] = (int)it[0].num, amt[3] = (int)it[1].num;
+        ok = it[0].is_int && it[1].is_int && it[0].num >= 0 && it[1].num >= 0 &&
+             it[0].num <= 65536 && it[1].num <= 65536;
+    } else if (it && n == 2 && r == 3 && (it[0].kind == V_TUPLE || it[0].kind == V_LIST) &&
+               it[0].n == 2 && (it[1].kind == V_TUPLE || it[1].kind == V_LIST) && it[1].n == 2) {
+        const kval *q[4] = {&it[0].items[0], &it[0].items[1], &it[1].items[0], &it[1].items[1]};
+        for (int k = 0; k < 4; k++) {
+            ok = ok && kr_num_like(q[k]) && q[k]->is_int && q[k]->num >= 0 && q[k]->num <= 65536;
+            amt[k] = ok ? (int)q[k]->num : 0;
+        }
+    } else
+        ok = 0;
+    if (!ok) return kr_arg_err(c, g, what, want);
+    memcpy(L->a.pad, amt, sizeof amt);
+    return 0;
+}
+
+static int h_target_shape(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
+    int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1, dd[3];
+    (void)key;
+    if (n < 1 || n > 3)
+        return kr_arg_err(c, g, what, "a shape of 1 to 3 dimensions, e.g. (7, 7, 128)");
+    for (int k = 0; k < n; k++) {
+        if (!kr_num_like(&it[k]) || !it[k].is_int || it[k].num == 0 || it[k].num < -1 ||
+            it[k].num > MAX_DIM)
+            return kr_arg_err(c, g, what, "a shape of integers (-1 for one of them)");
+        dd[k] = (int)it[k].num;
+    }
+    /* Keras's target is channels last: (L, C) -> (C, L), (H, W, C) -> (C, H, W) */
+    L->a.ndims = n;
+    for (int k = 0; k < n; k++)
+        L->a.dims[k] = c->chfirst || n == 1 ? dd[k] : k == 0 ? dd[n - 1] : dd[k - 1];
+    L->given_units = 1;
+    return 0;
+}
+
+/* Permute(dims): Keras's 1-based axes of the sample, kept as written until the input's rank
+ * is known (apply.c turns them into ordnet's channels-first perm). */
+static int h_dims(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 0, seen = 0;
+    (void)key;
+    if (n < 1 || n > 3) return kr_arg_err(c, g, what, "a permutation such as (2, 1)");
+    for (int k = 0; k < n; k++) {
+        const kval *x = &v->items[k];
+        if (!kr_num_like(x) || !x->is_int || x->num < 1 || x->num > n || seen & (1 << (int)x->num))
+            return kr_arg_err(c, g, what, "a permutation of 1 to n such as (2, 1)");
+        seen |= 1 << (int)x->num;
+        L->kperm[k] = (int)x->num;
+    }
+    L->nperm = n;
+    L->given_units = 1;
+    return 0;
+}
+
+static int h_ln_axis(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    (void)key;
+    if (g->v.kind == V_TUPLE || g->v.kind == V_LIST)
+        return kr_fail(c, g->tok,
+                       "LayerNormalization over several axes is not supported (one axis)");
+    return kr_want_int(c, g, what, -4, 4, &L->axis);
+}
+
+static const char *const bn_false =
+    "%s=False is not supported: ordnet's batch normalization always learns a scale (gamma) and a "
+    "shift (beta)";
+static const char *const ln_false =
+    "%s=False is not supported: ordnet's layer normalization learns a scale and a shift";
+
+/* The rows, searched in order: the first whose classes and key match reads the argument. */
+static const krow rows[] = {
+    HOOK(0, "name", h_name),
+    HOOK(0, "dtype", h_dtype),
+    HOOK(0, "trainable", h_trainable),
+    HOOK(0, "data_format dim_ordering", h_layout),
+    {KB(K_EMBEDDING), "input_dim", R_INT, 0, 1, MAX_DIM, S_INT, AT(a.vocab), 0, AT(given_kernel), 1,
+     0, NULL, NULL}, /* the vocabulary, not a shape */
+    HOOK(KB(K_EMBEDDING), "input_length", h_emb_length),
+    HOOK(0, "input_shape batch_input_shape batch_shape input_dim shape", h_input),
+    HOOK(0, "input_length", h_length),
+    REG(0, "kernel_regularizer W_regularizer", 0),
+    REG(0, "bias_regularizer b_regularizer", 1),
+    REG(0, "activity_regularizer", 2),
+    REG(KB(K_EMBEDDING), "embeddings_regularizer", 0),
+    REG(KB(K_DWCONV), "depthwise_regularizer", 0),
+    HOOK(0, "weights", h_weights),
+    IGNORE(0, "batch_size autocast dynamic"),
+    IGNORE(0, IGNORED_KEYS),
+    IGNORE(KB(K_IDENTITY), "*"), /* augmentation and noise: nothing at inference */
+    INT(KB(K_MERGE), "axis", -4, 4, axis),
+    {KB(K_EMBEDDING), "output_dim", R_INT, 0, 1, MAX_DIM, S_INT, AT(a.units), 0, AT(given_units), 1,
+     0, NULL, NULL},
+    REFUSE(KB(K_EMBEDDING), "mask_zero", R_OFF,
+           "mask_zero=True is not supported: ordnet's layers do not carry masks"),
+    HOOK(KB(K_EMBEDDING), "dropout", h_emb_dropout),
+    REFUSE(KB(K_EMBEDDING), "lora_rank", R_NONE, "Embedding's lora_rank is not supported"),
+    IGNORE(KB(K_EMBEDDING), "*"), /* initializers, constraints */
+    {KB(K_UPSAMPLE), "size", R_PAIR, 0, 1, 4096, S_FLOAT, AT(a.scale_h), AT(a.scale_w), 0, 0, 0,
+     NULL, NULL},
+    {KB(K_UPSAMPLE), "interpolation", R_CHOICE, 0, 0, 0, S_INT, AT(a.mode), 0, 0, 0, 0,
+     "nearest bilinear", NULL},
+    HOOK(KB(K_PAD), "*", h_pad),
+    HOOK(KB(K_RESHAPE), "target_shape", h_target_shape),
+    HOOK(KB(K_LAYERNORM), "axis", h_ln_axis),
+    FLOAT(KB(K_LAYERNORM), "epsilon", 1e-30, 1e30, a.eps),
+    REFUSE(KB(K_LAYERNORM), "center scale", R_TRUE, ln_false),
+    REFUSE(KB(K_LAYERNORM), "rms_scaling", R_OFF, "rms_scaling=True is not supported"),
+    IGNORE(KB(K_LAYERNORM), "*"),
+    HOOK(KB(K_PERMUTE), "dims", h_dims),
+    FLOAT(KB(K_ACTREG), "l1", 0, 1e30, a.reg_l1[2]),
+    FLOAT(KB(K_ACTREG), "l2", 0, 1e30, a.reg_l2[2]),
+    {KB(K_NOISE) | KB(K_DROPOUT), "rate", R_NUM, F_OPEN, 0, 1, S_FLOAT, AT(a.rate), 0,
+     AT(given_rate), 1, 0, NULL, NULL},
+    {KB(K_NOISE), "stddev", R_NUM, 0, 0, 1e30, S_FLOAT, AT(a.stddev), 0, AT(given_rate), 1, 0, NULL,
+     NULL},
+    SEED(KB(K_NOISE) | KB(K_DROPOUT)),
+    {KB(K_RESCALING), "scale", R_NUM, 0, -1e30, 1e30, S_FLOAT, AT(a.scale), 0, AT(given_units), 1,
+     0, NULL, NULL},
+    FLOAT(KB(K_RESCALING), "offset", -1e30, 1e30, a.offset),
+    INT(KB(K_DWCONV) | KB(K_SEPCONV), "depth_multiplier", 1, 4096, depth_mult),
+    {KB(K_CONVT), "output_padding", R_PAIR, F_NONE_OK | F_FLAT0, 0, MAX_WINDOW, S_INT,
+     AT(a.opad[0]), AT(a.opad[1]), 0, 0, 0, NULL, NULL},
+    {KCONVS, "filters units", R_INT, 0, 1, MAX_DIM, S_INT, AT(a.units), 0, AT(given_units), 1, 0,
+     NULL, NULL},
+    {KCONVS, "kernel_size", R_PAIR, 0, 1, MAX_WINDOW, S_INT, AT(a.kh), AT(a.kw), AT(given_kernel),
+     1, 0, NULL, NULL},
+    {KCONVS, "nb_row", R_INT, 0, 1, MAX_WINDOW, S_INT, AT(a.kh), 0, AT(given_kernel), 2, 0, NULL,
+     NULL}, /* Keras 1 */
+    {KCONVS, "nb_col", R_INT, 0, 1, MAX_WINDOW, S_INT, AT(a.kw), 0, AT(given_kernel), 4, 0, NULL,
+     NULL},
+    {KCONVS, "strides", R_PAIR, 0, 1, MAX_DIM, S_INT, AT(a.sh), AT(a.sw), 0, 0, 0, NULL, NULL},
+    {KCONVS, "dilation_rate", R_PAIR, 0, 1, MAX_WINDOW, S_INT, AT(a.dh), AT(a.dw), 0, 0, 0, NULL,
+     NULL},
+    {KCONVS | KB(K_POOL), "padding", R_PADDING, 0, 0, 0, S_INT, AT(a.pad_mode), 0, 0, 0, 0, NULL,
+     NULL},
+    {KCONVS, "use_bias", R_BOOL, 0, 0, 0, S_INT, AT(a.bias), 0, 0, 0, 0, NULL, NULL},
+    HOOK(KCONVS | KB(K_ACTIVATION), "activation", h_activation),
+    INT(KCONVS, "groups", 1, MAX_DIM, a.groups),
+    INT(KB(K_BN), "axis", -4, 4, axis),
+    {KB(K_BN), "momentum", R_NUM, F_1MINUS, 0, 1, S_FLOAT, AT(a.momentum), 0, 0, 0, 0, NULL, NULL},
+    FLOAT(KB(K_BN), "epsilon", 1e-30, 1e30, a.eps),
+    REFUSE(KB(K_BN), "center scale", R_TRUE, bn_false),
+    REFUSE(KB(K_BN), "renorm renorm_clipping virtual_batch_size adjustment", R_OFF,
+           "BatchNormalization's %s is not supported"),
+    {KB(K_BN), "mode", R_EQ, 0, 0, 0, S_NONE, 0, 0, 0, 0, 0,
+     "BatchNormalization's mode=%s (Keras 1) is not supported", NULL},
+    IGNORE(KB(K_BN), "renorm_momentum fused synchronized"),
+    {KB(K_RELU), "max_value", R_NUM, F_NONE_OK, 0, 1e30, S_DOUBLE, AT(max_value), 0, 0, 0,
+     AT(max_tok), NULL, NULL},
+    {KB(K_RELU), "negative_slope", R_NUM, 0, 0, 1e30, S_DOUBLE, AT(neg_slope), 0, 0, 0, 0, NULL,
+     NULL},
+    REFUSE(KB(K_RELU), "threshold", R_EQ,
+           "ReLU's threshold must be 0 (ordnet has no thresholded ReLU)"),
+    FLOAT(KB(K_LEAKY) | KB(K_ELU), "alpha negative_slope", -1e30, 1e30, a.alpha),
+    HOOK(KB(K_PRELU), "shared_axes", h_shared_axes),
+    {KB(K_SOFTMAX), "axis", R_EQ, 0, -1, 0, S_NONE, 0, 0, 0, 0, 0,
+     "Softmax over axis %s is not supported (only the last axis, -1)", NULL},
+    {KB(K_POOL), "pool_size", R_PAIR, 0, 1, MAX_WINDOW, S_INT, AT(a.kh), AT(a.kw), 0, 0, 0, NULL,
+     NULL},
+    {KB(K_POOL), "strides", R_PAIR, F_NONE_0, 1, MAX_DIM, S_INT, AT(a.sh), AT(a.sw), 0, 0, 0, NULL,
+     NULL},
+    REFUSE(KB(K_GAP), "keepdims", R_OFF,
+           "keepdims=True is not supported: ordnet's global pooling gives a flat (None, channels) "
+           "output"),
+    REFUSE(KB(K_DROPOUT), "noise_shape", R_NONE,
+           "Dropout's noise_shape is not supported (ordnet drops single values)"),
+    REFUSE(KB(K_INPUTLAYER), "input_tensor sparse ragged", R_OFF,
+           "InputLayer's %s is not supported"),
+};
+
+static int key_in(const char *keys, const char *key) {
+    return !strcmp(keys, "*") || kr_in_list(keys, key, strlen(key));
+}
+
+static void put(klayer *L, size_t off, int store, double d) {
+    char *p = (char *)L + off;
+    if (store == S_INT) *(int *)(void *)p = (int)d;
+    if (store == S_FLOAT) *(float *)(void *)p = (float)d;
+    if (store == S_DOUBLE) *(double *)(void *)p = d;
+    if (store == S_U64) *(uint64_t *)(void *)p = (uint64_t)d;
+}
+
+/* kernel_regularizer=l2(0.01) and friends (i: 0 the kernel, 1 the bias, 2 the output). The
+ * strings 'l1' and 'l2' are Keras's default factor, 0.01. */
+static int read_reg(ctx *c, klayer *L, int i, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    if (v->kind == V_NONE) return 0;
+    if (v->kind == V_STR && (!strcmp(v->s, "l1") || !strcmp(v->s, "l2"))) {
+        (v->s[1] == '1' ? L->a.reg_l1 : L->a.reg_l2)[i] = 0.01f;
+        return 0;
+    }
+    if (v->kind == V_STR && (!strcmp(v->s, "l1_l2") || !strcmp(v->s, "l1l2")))
+        return kr_fail(c, g->tok,
+                       "%s='%s': Keras 2 and Keras 3 give it different factors (0.01 and 0); write "
+                       "them, e.g. regularizers.l1_l2(l1=0.01, l2=0.01)",
+                       what, v->s);
+    if (v->kind != V_REG)
+        return kr_arg_err(c, g, what,
+                          "a regularizer such as regularizers.l2(0.01), l1(...), "
+                          "l1_l2(l1=..., l2=...), 'l1' or 'l2'");
+    L->a.reg_l1[i] = (float)v->num;
+    L->a.reg_l2[i] = (float)v->num2;
+    return 0;
+}
+
 /* One argument of a layer, by its Keras name. */
 static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     const kclass *k = L->cls;
     const kval *v = &g->v;
+    const krow *r = rows;
+    const krow *end = rows + sizeof rows / sizeof rows[0];
     char what[96], b[64];
-    int r = k->rank, t = 0;
     double d = 0;
+    int t = 0, h = 0, w = 0;
     snprintf(what, sizeof what, "%s's %s", k->name, key);
-#define IS(s) (!strcmp(key, s))
-    if (IS("name")) {
-        if (v->kind == V_NONE) return 0;
-        if (v->kind != V_STR || !v->s[0] || strlen(v->s) >= ON_NAME_MAX)
-            return kr_arg_err(c, g, what, "a string of 1 to 63 characters");
-        snprintf(L->name, sizeof L->name, "%s", v->s);
+    while (r < end && !((!r->kinds || r->kinds & KB(k->kind)) && key_in(r->keys, key))) r++;
+    if (r == end)
+        return kr_fail(c, g->key >= 0 ? g->key : g->tok, "%s: argument '%s' is not supported",
+                       k->name, key);
+    if (r->type == R_HOOK) return r->hook(c, L, key, g, what);
+    if (v->kind == V_NONE && r->flags & F_NONE_0) {
+        put(L, r->off, r->store, 0), put(L, r->off2, r->store, 0);
         return 0;
     }
-    if (IS("dtype")) return kr_check_dtype(c, g);
-    if (IS("trainable")) {
+    if (v->kind == V_NONE && r->flags & F_NONE_OK) return 0;
+    switch (r->type) {
+    case R_INT:
+        if (kr_want_int(c, g, what, (int)r->lo, (int)r->hi, &t)) return -1;
+        d = t;
+        break;
+    case R_NUM:
+        if (kr_want_num(c, g, what, r->lo, r->hi, r->flags & F_OPEN, &d)) return -1;
+        if (r->flags & F_1MINUS) d = 1.0 - d;
+        break;
+    case R_BOOL:
         if (kr_want_bool(c, g, what, &t)) return -1;
-        if (!t)
-            return kr_fail(
-                c, g->tok,
-                "trainable=False (a frozen layer) is not supported: ordnet trains every layer");
+        d = t;
+        break;
+    case R_PAIR:
+        if (kr_want_pair(c, g, what, k->rank, (int)r->lo, (int)r->hi, &h, &w)) return -1;
+        if (r->flags & F_FLAT0 && k->rank != 3) h = 0;
+        put(L, r->off2, r->store, w);
+        d = h;
+        break;
+    case R_PADDING:
+        if (kr_want_padding(c, g, what, &t)) return -1;
+        d = t;
+        break;
+    case R_CHOICE: {
+        char word[32], want[128];
+        size_t o = 0;
+        want[0] = 0;
+        for (int i = 0; kr_nth_word(r->text, i, word, sizeof word); i++) {
+            if (v->kind == V_STR && !strcmp(v->s, word)) {
+                put(L, r->off, r->store, i);
+                return 0;
+            }
+            if (o < sizeof want)
+                o += (size_t)snprintf(want + o, sizeof want - o, "%s'%s'",
+                                      !i                                         ? ""
+                                      : kr_nth_word(r->text, i + 1, b, sizeof b) ? ", "
+                                                                                 : " or ",
+                                      word);
+        }
+        return kr_arg_err(c, g, what, want);
+    }
+    case R_TRUE:
+        if (kr_want_bool(c, g, what, &t)) return -1;
+        if (!t) return kr_fail(c, g->tok, r->text, key);
         return 0;
-    }
-    if (IS("data_format") || IS("dim_ordering")) {
-        const char *s = v->kind == V_STR ? v->s : "";
-        int first = !strcmp(s, "channels_first") || !strcmp(s, "th");
-        char w[32];
-        if (v->kind == V_NONE || !strcmp(s, "default")) return 0;
-        if (!first && strcmp(s, "channels_last") && strcmp(s, "tf"))
-            return kr_arg_err(c, g, what, "'channels_last' or 'channels_first'");
-        if (first != c->chfirst)
-            return kr_fail(c, g->tok,
-                           "%s='%s', but the code is read channels-%s (from %s): ordnet reads "
-                           "models whose layers all use one layout",
-                           key, s, c->chfirst ? "first" : "last",
-                           c->chfirst_tok ? kr_where(c, c->chfirst_tok, w, sizeof w)
-                                          : "Keras's default");
-        return 0;
-    }
-    if (k->kind == K_EMBEDDING && IS("input_dim")) { /* the vocabulary, not a shape */
-        L->given_kernel = 1;
-        return kr_want_int(c, g, what, 1, MAX_DIM, &L->a.vocab);
-    }
-    if (k->kind == K_EMBEDDING && IS("input_length")) { /* the sequence: the input shape */
+    case R_OFF:
+        if (kr_is_none_or(v, 0)) return 0;
+        return kr_fail(c, g->tok, r->text, key);
+    case R_NONE:
         if (v->kind == V_NONE) return 0;
-        if (kr_want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
-        L->has_input = L->input_known = 1;
-        L->input_tok = g->tok;
-        L->input = (on_shape){1, t, 1, 1};
+        return kr_fail(c, g->tok, r->text, key);
+    case R_EQ:
+        if (v->kind == V_NUM && v->num == r->lo) return 0;
+        return kr_fail(c, g->tok, r->text, kr_src(c, g->tok, g->end, b, sizeof b));
+    case R_REG:
+        return read_reg(c, L, (int)r->lo, g, what);
+    default: /* R_IGNORE */
         return 0;
     }
-    if (IS("input_shape") || IS("batch_input_shape") || IS("batch_shape") || IS("input_dim") ||
-        IS("shape")) {
-        L->has_input = 1;
-        L->input_tok = g->tok;
-        if (!IS("input_dim"))
-            return kr_read_shape(c, g, IS("batch_input_shape") || IS("batch_shape"), &L->input,
-                                 &L->input_known);
-        if (kr_want_int(c, g, what, 1, MAX_DIM, &t)) return -1;
-        L->input = L->in_len ? (on_shape){2, t, 1, L->in_len} : (on_shape){1, t, 1, 1};
-        L->input_known = 1;
-        return 0;
-    }
-    if (IS("input_length")) { /* Keras 1: (input_length, input_dim) is the input shape */
-        if (v->kind == V_NONE) return 0;
-        if (kr_want_int(c, g, what, 1, MAX_DIM, &L->in_len)) return -1;
-        L->in_len_tok = g->tok;
-        if (L->has_input && L->input_known && L->input.rank == 1)
-            L->input = (on_shape){2, L->input.c, 1, L->in_len};
-        return 0;
-    }
-    if (IS("batch_size") || IS("autocast") || IS("dynamic") ||
-        kr_in_list(ignored_keys, key, strlen(key)))
-        return 0;
-    switch (k->kind) {
-    case K_IDENTITY:
-        return 0; /* the arguments of augmentation and noise change nothing at inference */
-    case K_MERGE:
-        if (IS("axis")) return kr_want_int(c, g, what, -4, 4, &L->axis);
-        break;
-    case K_EMBEDDING:
-        if (IS("output_dim")) {
-            L->given_units = 1;
-            return kr_want_int(c, g, what, 1, MAX_DIM, &L->a.units);
-        }
-        if (IS("mask_zero")) {
-            if (kr_is_none_or(v, 0)) return 0;
-            return kr_fail(c, g->tok,
-                           "mask_zero=True is not supported: ordnet's layers do not carry masks");
-        }
-        if (IS("dropout")) { /* Keras 1: whole words dropped in training; no weights */
-            if (v->kind == V_NUM && v->num == 0) return 0;
-            if (kr_want_num(c, g, what, 0, 1, 1, &d)) return -1;
-            kr_note_identity(c, "embedding dropout");
-            return 0;
-        }
-        if (IS("lora_rank")) {
-            if (v->kind == V_NONE) return 0;
-            return kr_fail(c, g->tok, "Embedding's lora_rank is not supported");
-        }
-        return 0; /* initializers, regularizers, constraints */
-    case K_UPSAMPLE:
-        if (IS("size")) {
-            int h, w;
-            if (kr_want_pair(c, g, what, r, 1, 4096, &h, &w)) return -1;
-            L->a.scale_h = (float)h, L->a.scale_w = (float)w;
-            return 0;
-        }
-        if (IS("interpolation")) {
-            const char *m = v->kind == V_STR ? v->s : "";
-            if (!strcmp(m, "nearest")) return L->a.mode = ON_RESIZE_NEAREST, 0;
-            if (!strcmp(m, "bilinear")) return L->a.mode = ON_RESIZE_LINEAR, 0;
-            return kr_arg_err(c, g, what, "'nearest' or 'bilinear'");
-        }
-        break;
-    case K_PAD: {
-        /* padding / cropping: n, (a, b), or ((top, bottom), (left, right)) for images */
-        int amt[4] = {0, 0, 0, 0};
-        const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : NULL;
-        int n = it ? v->n : 0, ok = 1;
-        char want[96];
-        snprintf(want, sizeof want, "%s",
-                 r == 3 ? "n, (rows, cols) or ((top, bottom), (left, right))"
-                        : "n or (left, right)");
-        if (kr_num_like(v) && v->is_int && v->num >= 0 && v->num <= 65536) {
-            for (int k = r == 3 ? 0 : 2; k < 4; k++) amt[k] = (int)v->num;
-        } else if (it && n == 2 && kr_num_like(&it[0]) && kr_num_like(&it[1])) {
-            if (r == 3)
-                amt[0] = amt[1] = (int)it[0].num, amt[2] = amt[3] = (int)it[1].num;
-            else
-                amt[2] = (int)it[0].num, amt[3] = (int)it[1].num;
-            ok = it[0].is_int && it[1].is_int && it[0].num >= 0 && it[1].num >= 0 &&
-                 it[0].num <= 65536 && it[1].num <= 65536;
-        } else if (it && n == 2 && r == 3 && (it[0].kind == V_TUPLE || it[0].kind == V_LIST) &&
-                   it[0].n == 2 && (it[1].kind == V_TUPLE || it[1].kind == V_LIST) &&
-                   it[1].n == 2) {
-            const kval *q[4] = {&it[0].items[0], &it[0].items[1], &it[1].items[0], &it[1].items[1]};
-            for (int k = 0; k < 4; k++) {
-                ok =
-                    ok && kr_num_like(q[k]) && q[k]->is_int && q[k]->num >= 0 && q[k]->num <= 65536;
-                amt[k] = ok ? (int)q[k]->num : 0;
-            }
-        } else
-            ok = 0;
-        if (!ok) return kr_arg_err(c, g, what, want);
-        memcpy(L->a.pad, amt, sizeof amt);
-        return 0;
-    }
-    case K_RESHAPE:
-        if (IS("target_shape")) {
-            const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
-            int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1, dd[3];
-            if (n < 1 || n > 3)
-                return kr_arg_err(c, g, what, "a shape of 1 to 3 dimensions, e.g. (7, 7, 128)");
-            for (int k = 0; k < n; k++) {
-                if (!kr_num_like(&it[k]) || !it[k].is_int || it[k].num == 0 || it[k].num < -1 ||
-                    it[k].num > MAX_DIM)
-                    return kr_arg_err(c, g, what, "a shape of integers (-1 for one of them)");
-                dd[k] = (int)it[k].num;
-            }
-            /* Keras's target is channels last: (L, C) -> (C, L), (H, W, C) -> (C, H, W) */
-            L->a.ndims = n;
-            for (int k = 0; k < n; k++)
-                L->a.dims[k] = c->chfirst || n == 1 ? dd[k] : k == 0 ? dd[n - 1] : dd[k - 1];
-            L->given_units = 1;
-            return 0;
-        }
-        break;
-    case K_LAYERNORM:
-        if (IS("axis")) {
-            if (v->kind == V_TUPLE || v->kind == V_LIST)
-                return kr_fail(c, g->tok,
-                               "LayerNormalization over several axes is not supported (one axis)");
-            return kr_want_int(c, g, what, -4, 4, &L->axis);
-        }
-        if (IS("epsilon")) {
-            if (kr_want_num(c, g, what, 1e-30, 1e30, 0, &d)) return -1;
-            L->a.eps = (float)d;
-            return 0;
-        }
-        if (IS("center") || IS("scale")) {
-            if (kr_want_bool(c, g, what, &t)) return -1;
-            if (!t)
-                return kr_fail(c, g->tok,
-                               "%s=False is not supported: ordnet's layer normalization learns a "
-                               "scale and a shift",
-                               key);
-            return 0;
-        }
-        if (IS("rms_scaling")) {
-            if (kr_is_none_or(v, 0)) return 0;
-            return kr_fail(c, g->tok, "rms_scaling=True is not supported");
-        }
-        return 0;
-    case K_PERMUTE:
-        return 0;
-    case K_NOISE:
-        if (IS("rate")) {
-            L->given_rate = 1;
-            if (kr_want_num(c, g, what, 0, 1, 1, &d)) return -1;
-            L->a.rate = (float)d;
-            return 0;
-        }
-        if (IS("stddev")) {
-            L->given_rate = 1;
-            if (kr_want_num(c, g, what, 0, 1e30, 0, &d)) return -1;
-            L->a.stddev = (float)d;
-            return 0;
-        }
-        if (IS("seed")) {
-            if (v->kind == V_NONE) return 0;
-            if (kr_want_int(c, g, what, 0, 2147483647, &t)) return -1;
-            L->a.seed = (uint64_t)t;
-            return 0;
-        }
-        break;
-    case K_RESCALING:
-        if (IS("scale") || IS("offset")) {
-            if (kr_want_num(c, g, what, -1e30, 1e30, 0, &d)) return -1;
-            if (IS("scale"))
-                L->a.scale = (float)d, L->given_units = 1;
-            else
-                L->a.offset = (float)d;
-            return 0;
-        }
-        break;
-    case K_CONV:
-    case K_DENSE:
-    case K_DWCONV:
-    case K_SEPCONV:
-    case K_CONVT:
-        if (IS("depth_multiplier") && (k->kind == K_DWCONV || k->kind == K_SEPCONV))
-            return kr_want_int(c, g, what, 1, 4096, &L->depth_mult);
-        if (IS("output_padding") && k->kind == K_CONVT) {
-            if (v->kind == V_NONE) return 0;
-            int oh, ow;
-            if (kr_want_pair(c, g, what, r, 0, MAX_WINDOW, &oh, &ow)) return -1;
-            L->a.opad[0] = r == 3 ? oh : 0;
-            L->a.opad[1] = ow;
-            return 0;
-        }
-        if (IS("filters") || IS("units")) {
-            L->given_units = 1;
-            return kr_want_int(c, g, what, 1, MAX_DIM, &L->a.units);
-        }
-        if (IS("kernel_size")) {
-            L->given_kernel = 1;
-            return kr_want_pair(c, g, what, r, 1, MAX_WINDOW, &L->a.kh, &L->a.kw);
-        }
-        if (IS("nb_row") || IS("nb_col")) { /* Keras 1 */
-            L->given_kernel |= IS("nb_row") ? 2 : 4;
-            return kr_want_int(c, g, what, 1, MAX_WINDOW, IS("nb_row") ? &L->a.kh : &L->a.kw);
-        }
-        if (IS("strides")) return kr_want_pair(c, g, what, r, 1, MAX_DIM, &L->a.sh, &L->a.sw);
-        if (IS("dilation_rate"))
-            return kr_want_pair(c, g, what, r, 1, MAX_WINDOW, &L->a.dh, &L->a.dw);
-        if (IS("padding")) return kr_want_padding(c, g, what, &L->a.pad_mode);
-        if (IS("use_bias")) return kr_want_bool(c, g, what, &L->a.bias);
-        if (IS("activation")) return set_activation(c, L, g, 0);
-        if (IS("groups")) return kr_want_int(c, g, what, 1, MAX_DIM, &L->a.groups);
-        break;
-    case K_BN:
-        if (IS("axis")) return kr_want_int(c, g, what, -4, 4, &L->axis);
-        if (IS("momentum")) {
-            if (kr_want_num(c, g, what, 0, 1, 0, &d)) return -1;
-            L->a.momentum =
-                (float)(1.0 - d); /* Keras weights the old statistics, ordnet the batch */
-            return 0;
-        }
-        if (IS("epsilon")) {
-            if (kr_want_num(c, g, what, 1e-30, 1e30, 0, &d)) return -1;
-            L->a.eps = (float)d;
-            return 0;
-        }
-        if (IS("center") || IS("scale")) {
-            if (kr_want_bool(c, g, what, &t)) return -1;
-            if (!t)
-                return kr_fail(c, g->tok,
-                               "%s=False is not supported: ordnet's batch normalization always "
-                               "learns a scale (gamma) and a shift (beta)",
-                               key);
-            return 0;
-        }
-        if (IS("renorm") || IS("renorm_clipping") || IS("virtual_batch_size") || IS("adjustment")) {
-            if (kr_is_none_or(v, 0)) return 0;
-            return kr_fail(c, g->tok, "BatchNormalization's %s is not supported", key);
-        }
-        if (IS("mode")) {
-            if (v->kind == V_NUM && v->num == 0) return 0;
-            return kr_fail(c, g->tok, "BatchNormalization's mode=%s (Keras 1) is not supported",
-                           kr_src(c, g->tok, g->end, b, sizeof b));
-        }
-        if (IS("renorm_momentum") || IS("fused") || IS("synchronized")) return 0;
-        break;
-    case K_ACTIVATION:
-        if (IS("activation")) return set_activation(c, L, g, 1);
-        break;
-    case K_RELU:
-        if (IS("max_value")) {
-            if (v->kind == V_NONE) return 0;
-            if (kr_want_num(c, g, what, 0, 1e30, 0, &L->max_value)) return -1;
-            L->max_tok = g->tok;
-            return 0;
-        }
-        if (IS("negative_slope")) return kr_want_num(c, g, what, 0, 1e30, 0, &L->neg_slope);
-        if (IS("threshold")) {
-            if (v->kind == V_NUM && v->num == 0) return 0;
-            return kr_fail(c, g->tok,
-                           "ReLU's threshold must be 0 (ordnet has no thresholded ReLU)");
-        }
-        break;
-    case K_LEAKY:
-    case K_ELU:
-        if (IS("alpha") || IS("negative_slope")) {
-            if (kr_want_num(c, g, what, -1e30, 1e30, 0, &d)) return -1;
-            L->a.alpha = (float)d;
-            return 0;
-        }
-        break;
-    case K_PRELU:
-        if (IS("shared_axes")) {
-            if (v->kind == V_NONE) return 0;
-            const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
-            int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1;
-            L->shared = 0;
-            for (int i = 0; i < n; i++) {
-                if (it[i].kind != V_NUM || !it[i].is_int || it[i].num < 1 || it[i].num > 3)
-                    return kr_arg_err(c, g, what, "axes from 1 to 3, e.g. [1, 2]");
-                L->shared |= 1 << (int)it[i].num;
-            }
-            return 0;
-        }
-        break;
-    case K_SOFTMAX:
-        if (IS("axis")) {
-            if (v->kind == V_NUM && v->num == -1) return 0;
-            return kr_fail(c, g->tok,
-                           "Softmax over axis %s is not supported (only the last axis, -1)",
-                           kr_src(c, g->tok, g->end, b, sizeof b));
-        }
-        break;
-    case K_POOL:
-        if (IS("pool_size")) return kr_want_pair(c, g, what, r, 1, MAX_WINDOW, &L->a.kh, &L->a.kw);
-        if (IS("strides")) {
-            if (v->kind == V_NONE) return L->a.sh = L->a.sw = 0, 0; /* None: the pool size */
-            return kr_want_pair(c, g, what, r, 1, MAX_DIM, &L->a.sh, &L->a.sw);
-        }
-        if (IS("padding")) return kr_want_padding(c, g, what, &L->a.pad_mode);
-        break;
-    case K_GAP:
-        if (IS("keepdims")) {
-            if (kr_is_none_or(v, 0)) return 0;
-            return kr_fail(c, g->tok,
-                           "keepdims=True is not supported: ordnet's global pooling gives a flat "
-                           "(None, channels) output");
-        }
-        break;
-    case K_DROPOUT:
-        if (IS("rate")) {
-            L->given_rate = 1;
-            if (kr_want_num(c, g, what, 0, 1, 1, &d)) return -1;
-            L->a.rate = (float)d;
-            return 0;
-        }
-        if (IS("noise_shape")) {
-            if (v->kind == V_NONE) return 0;
-            return kr_fail(c, g->tok,
-                           "Dropout's noise_shape is not supported (ordnet drops single values)");
-        }
-        if (IS("seed")) {
-            if (v->kind == V_NONE) return 0;
-            if (kr_want_int(c, g, what, 0, 2147483647, &t)) return -1;
-            L->a.seed = (uint64_t)t;
-            return 0;
-        }
-        break;
-    case K_INPUTLAYER:
-        if (IS("input_tensor") || IS("sparse") || IS("ragged")) {
-            if (kr_is_none_or(v, 0)) return 0;
-            return kr_fail(c, g->tok, "InputLayer's %s is not supported", key);
-        }
-        break;
-    default:
-        break;
-    }
-#undef IS
-    return kr_fail(c, g->key >= 0 ? g->key : g->tok, "%s: argument '%s' is not supported", k->name,
-                   key);
+    if (r->store) put(L, r->off, r->store, d);
+    if (r->given) *(int *)(void *)((char *)L + r->given) |= r->gbits;
+    if (r->at) *(int *)(void *)((char *)L + r->at) = g->tok;
+    return 0;
 }
+/* Arguments a class cannot do without, in the order they are asked for: the first one missing
+ * is refused (its message gets the class's name twice, then the filters). */
+#define KCONVK (KB(K_CONV) | KB(K_SEPCONV) | KB(K_CONVT))
+static const struct {
+    unsigned kinds;
+    size_t given; /* offsetof(klayer, given_...): 0 when the argument is missing */
+    const char *msg;
+} needs[] = {
+    {KB(K_DWCONV), AT(given_kernel), "%s needs kernel_size, e.g. %s(3)"},
+    {KCONVK, AT(given_units), "%s needs filters, the number of output channels, e.g. %s(32, 3)"},
+    {KCONVK, AT(given_kernel), "%s needs kernel_size, e.g. %s(%d, 3)"},
+    {KB(K_DENSE), AT(given_units), "Dense needs units, the number of outputs, e.g. Dense(10)"},
+    {KB(K_ACTIVATION), AT(given_act), "Activation needs a name, e.g. Activation('relu')"},
+    {KB(K_EMBEDDING), AT(given_kernel),
+     "Embedding needs input_dim (the vocabulary) and output_dim, e.g. Embedding(10000, 128)"},
+    {KB(K_EMBEDDING), AT(given_units),
+     "Embedding needs input_dim (the vocabulary) and output_dim, e.g. Embedding(10000, 128)"},
+    {KB(K_RESHAPE), AT(given_units), "Reshape needs target_shape, e.g. Reshape((7, 7, 128))"},
+    {KB(K_RESCALING), AT(given_units), "Rescaling needs a scale, e.g. Rescaling(1.0 / 255)"},
+    {KB(K_PERMUTE), AT(given_units), "Permute needs dims, e.g. Permute((2, 1))"},
+    {KB(K_DROPOUT), AT(given_rate), "Dropout needs rate, the fraction dropped, e.g. Dropout(0.2)"},
+};
 
 int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
     char list[512], sg[64];
@@ -768,20 +886,14 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
         if (nkeys < 24) snprintf(keys[nkeys++], sizeof keys[0], "%s", key);
         if (set_arg(c, L, key, g)) return -1;
     }
+    for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
+        if (needs[i].kinds & KB(k->kind) &&
+            !*(const int *)(const void *)((char *)L + needs[i].given))
+            return kr_fail(c, ft, needs[i].msg, k->name, k->name, L->a.units);
     switch (k->kind) {
-    case K_DWCONV:
-        if (!L->given_kernel)
-            return kr_fail(c, ft, "%s needs kernel_size, e.g. %s(3)", k->name, k->name);
-        break;
     case K_CONV:
     case K_SEPCONV:
     case K_CONVT:
-        if (!L->given_units)
-            return kr_fail(c, ft, "%s needs filters, the number of output channels, e.g. %s(32, 3)",
-                           k->name, k->name);
-        if (!L->given_kernel)
-            return kr_fail(c, ft, "%s needs kernel_size, e.g. %s(%d, 3)", k->name, k->name,
-                           L->a.units);
         if (L->given_kernel & 6 && (L->given_kernel & 6) != 6)
             return kr_fail(c, ft, "%s needs both nb_row and nb_col (Keras 1), e.g. %s(%d, 3, 3)",
                            k->name, k->name, L->a.units);
@@ -791,41 +903,16 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
                 "%s: strides > 1 together with dilation_rate > 1 is not supported (nor in Keras)",
                 k->name);
         break;
-    case K_DENSE:
-        if (!L->given_units)
-            return kr_fail(c, ft, "Dense needs units, the number of outputs, e.g. Dense(10)");
-        break;
-    case K_ACTIVATION:
-        if (!L->given_act)
-            return kr_fail(c, ft, "Activation needs a name, e.g. Activation('relu')");
-        break;
-    case K_EMBEDDING:
-        if (!L->given_kernel || !L->given_units)
-            return kr_fail(c, ft,
-                           "Embedding needs input_dim (the vocabulary) and output_dim, e.g. "
-                           "Embedding(10000, 128)");
-        break;
-    case K_RESHAPE:
-        if (!L->given_units)
-            return kr_fail(c, ft, "Reshape needs target_shape, e.g. Reshape((7, 7, 128))");
-        break;
     case K_NOISE:
         if (!L->given_rate)
             return kr_fail(c, ft, "%s needs its %s, e.g. %s(0.1)", k->name,
                            strstr(k->name, "Noise") ? "stddev" : "rate", k->name);
         break;
-    case K_RESCALING:
-        if (!L->given_units)
-            return kr_fail(c, ft, "Rescaling needs a scale, e.g. Rescaling(1.0 / 255)");
-        break;
-    case K_DROPOUT:
-        if (!L->given_rate)
-            return kr_fail(c, ft, "Dropout needs rate, the fraction dropped, e.g. Dropout(0.2)");
-        break;
     case K_RELU:
         if (L->max_tok >= 0 && L->neg_slope > 0)
             return kr_fail(c, L->max_tok,
                            "ReLU with both max_value and negative_slope is not supported");
+        on_attrs kept = L->a; /* trainable=, activity_regularizer= */
         if (L->max_tok >= 0) {
             L->op = on_op_find("hardtanh");
             L->a = L->op->defaults;
@@ -836,6 +923,9 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
             L->a = L->op->defaults;
             L->a.alpha = (float)L->neg_slope;
         }
+        L->a.frozen = kept.frozen;
+        memcpy(L->a.reg_l1, kept.reg_l1, sizeof kept.reg_l1);
+        memcpy(L->a.reg_l2, kept.reg_l2, sizeof kept.reg_l2);
         break;
     default:
         break;

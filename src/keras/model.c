@@ -159,6 +159,14 @@ static on_model *finish(ctx *c) {
             c->file, kr_where(c, c->reshape_tok, w, sizeof w));
         on_model_add_note(m, note);
     }
+    if (c->weights_tok) {
+        snprintf(note, sizeof note,
+                 "weights= at %s:%s ignored: initialized randomly (ordnet does not load the given "
+                 "values; the parameter counts are the same, but training starts from random "
+                 "values, and a frozen layer stays random)",
+                 c->file, kr_where(c, c->weights_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
     if (c->keras1) {
         snprintf(note, sizeof note,
                  "Keras 1 arguments (first at %s:%s: nb_filter, nb_row, nb_col, border_mode, "

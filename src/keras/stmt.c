@@ -372,6 +372,21 @@ static int assign_list(ctx *c, int a, int e, const kval *v) {
     return 0;
 }
 
+/* layer.trainable = False (or a model's: all its layers): frozen parameters. */
+static int set_trainable(ctx *c, const kval *x, int at, const kval *v) {
+    char b[64];
+    if (!((v->kind == V_BOOL || v->kind == V_NUM) && v->is_int && (v->num == 0 || v->num == 1)))
+        return kr_fail(c, at, "trainable must be True or False, got %s",
+                       kr_src(c, v->tok, v->end, b, sizeof b));
+    if (x->kind == V_LAYER)
+        kr_set_trainable(x->layer, v->num != 0);
+    else if (x->kind == V_MODEL)
+        return kr_freeze_graph(c, x->model->out, v->num != 0, at);
+    else
+        for (int i = 0; i < x->seq->nall; i++) kr_set_trainable(x->seq->all[i], v->num != 0);
+    return 0;
+}
+
 static int assign(ctx *c, int a, int e, const kval *v) {
     char b[64];
     if ((kr_is_op(c, a, "(") || kr_is_op(c, a, "[")) && kr_skip_group(c, a) == e)
@@ -384,6 +399,9 @@ static int assign(ctx *c, int a, int e, const kval *v) {
     if (e == a + 1) return kr_bind(c, a, v);
     if (c->t[a].type == T_NAME && (kr_is_op(c, a + 1, ".") || kr_is_op(c, a + 1, "["))) {
         var *x = kr_lookup(c, a);
+        if (x && kr_is_op(c, a + 1, ".") && kr_is_name(c, a + 2, "trainable") && e == a + 3 &&
+            (x->v.kind == V_LAYER || x->v.kind == V_SEQ || x->v.kind == V_MODEL))
+            return set_trainable(c, &x->v, a + 2, v);
         if (x && (x->v.kind == V_LAYER || x->v.kind == V_SEQ || x->v.kind == V_MODEL ||
                   x->v.kind == V_TENSOR))
             return kr_fail(c, a, "changing %s after it is made ('%s') is not supported",

@@ -228,6 +228,8 @@ const char *kr_kind_name(const kval *v) {
         return "a method";
     case V_RANGE:
         return "a range";
+    case V_REG:
+        return "a regularizer";
     default:
         return "a value ordnet does not compute";
     }
