@@ -152,6 +152,32 @@ static void test_single_file(void) {
     on_dataset_free(&te);
 }
 
+/* Texts tokenized elsewhere: a numeric CSV of L ids per line trains an Embedding model;
+ * an id beyond its input_dim is refused naming the layer and the id. */
+static void test_numeric_ids(void) {
+    on_error err;
+    write_file("train.csv", "1,3,4,0\n0,1,2,2\n1,4,4,3\n0,0,1,2\n");
+    write_file("test.csv", "1,3,4,1\n0,2,1,9\n");
+    on_dataset tr, te;
+    if (on_data_load(dir, 1, 0, &tr, &err) || on_data_load(dir, 0, 0, &te, &err)) {
+        CHECK(0, "id CSV: %s", err.msg);
+        return;
+    }
+    on_model *m = on_model_from_spec("input(3) embedding(5,2) flatten dense(2)", &err);
+    on_model_init(m, 1);
+    on_train_cfg c = on_train_defaults();
+    c.epochs = 1;
+    c.batch = 2;
+    CHECK(!on_train(m, &tr, NULL, &c, NULL, NULL, &err), "a CSV of token ids trains: %s", err.msg);
+    double loss, acc;
+    CHECK(on_evaluate(m, &te, 2, &loss, &acc, NULL, &err) && strstr(err.msg, "token id 9") &&
+              strstr(err.msg, "embedding"),
+          "an id beyond input_dim: %s", err.msg);
+    on_model_free(m);
+    on_dataset_free(&tr);
+    on_dataset_free(&te);
+}
+
 /* A synthetic corpus whose class is carried by some words among noise words. */
 static void corpus(const char *name, int n, int classes, unsigned seed) {
     static const char *cue[3][4] = {{"excellent", "great", "superb", "wonderful"},
@@ -226,6 +252,7 @@ int main(void) {
     test_tokenizer();
     test_errors();
     test_single_file();
+    test_numeric_ids();
     test_learns(2);
     test_learns(3);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

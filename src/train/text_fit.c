@@ -5,6 +5,8 @@
  *   pad_sequences(maxlen = the model's input length) with its defaults: padding 'pre'
  *       (zeros in front) and truncating 'pre' (a longer text keeps its last words).
  * Token ids are not normalized and not augmented (the trainer asks on_model_takes_ids).
+ * A numeric CSV of L ids per line (texts tokenized elsewhere) is taken as token ids too;
+ * the Embedding refuses an id that is not whole or not below its input_dim.
  */
 #include "../graph.h"
 
@@ -24,8 +26,13 @@ int on_model_takes_ids(const on_model *m) {
 
 int on_dataset_fit(const on_model *m, const on_dataset *d, on_dataset *out, on_error *err) {
     *out = *d;
-    if (d->words <= 0) return 0;
     int vocab = on_model_takes_ids(m);
+    if (d->words <= 0) { /* numbers: a CSV of L token ids per line reads as (1, L) */
+        if (vocab && d->shape.rank == 2 && d->shape.c == 1 && d->shape.h == 1 &&
+            d->shape.w == m->input.c)
+            out->shape = m->input;
+        return 0;
+    }
     if (!vocab) {
         const on_node *first = m->nn > 1 ? &m->nodes[1] : NULL;
         for (int i = 1; i < m->nn && first; i++)
