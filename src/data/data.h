@@ -2,7 +2,7 @@
 #ifndef ON_DATA_H
 #define ON_DATA_H
 
-#include "../ops/op.h"
+#include "../base/base.h"
 
 int on_cifar_load(const char *dir, int train, int limit, on_dataset *out, on_error *err);
 /* One CSV/TSV file: a label then the values of one example per line. Labels are mapped
