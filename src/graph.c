@@ -609,7 +609,7 @@ const char *on_model_last_error(const on_model *m) {
     return m->last_err.msg;
 }
 
-int on_model_forward(on_model *m, const float *x, int n, int train) {
+int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
     m->last_err.msg[0] = 0;
     if (!m->arena) return on_fail(&m->last_err, "forward: the model is not compiled");
     if (n < 1 || n > m->batch)

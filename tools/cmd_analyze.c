@@ -31,7 +31,12 @@ static int run(args *a) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
         return 1;
     }
-    char *r = on_analyze_report(m, infer, weights, block, measure, json, &err);
+    on_analyze_opts o = {.infer = infer ? ON_FOR_INFERENCE : ON_FOR_TRAINING,
+                         .weights = weights ? ON_WEIGHTS_DECIDE : ON_WEIGHTS_AS_CONDITIONS,
+                         .block = block,
+                         .measure = measure,
+                         .format = json ? ON_FORMAT_JSON : ON_FORMAT_TEXT};
+    char *r = on_analyze(m, &o, &err);
     on_model_free(m);
     if (!r) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);

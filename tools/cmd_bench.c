@@ -47,7 +47,7 @@ static void step(const job *j) {
     on_model_loss(j->m, j->y, 0.0f);
     on_model_zero_grad(j->m);
     on_model_backward(j->m);
-    on_sgd_step(j->m, 0.01f, 0.9f, 5e-4f, 0);
+    on_sgd_step(j->m, 0.01f, 0.9f, 5e-4f, ON_MOMENTUM_PLAIN);
 }
 
 /* Steps per second, stepping until `secs` have passed and at least min_reps times; *reps
@@ -132,7 +132,7 @@ static int run(args *a) {
     on_model *tm = m;
     double train_ips = 0, rss = 0;
     if (!infer_only) {
-        if (!keep && !(t = on_reorder_cheapest(m, 0, &changed, &err))) goto fail;
+        if (!keep && !(t = on_reorder_cheapest(m, ON_FOR_TRAINING, &changed, &err))) goto fail;
         tm = t ? t : m;
         if (on_model_compile(tm, batch, &err)) goto fail;
         job tj = {tm, x, y, batch, 1};

@@ -33,7 +33,7 @@ static int run(args *a) {
     if (!m || on_data_load(data           ? data
                            : info.data[0] ? info.data
                                           : "fashion-mnist",
-                           0, limit, &te, &err)) {
+                           ON_SPLIT_TEST, limit, &te, &err)) {
         fprintf(stderr, "ordnet eval: %s\n", err.msg);
         goto done;
     }

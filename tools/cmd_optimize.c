@@ -56,7 +56,7 @@ static int run(args *a) {
     on_verify v = {0};
     if (verify) {
         const char *d = data ? data : info.data[0] ? info.data : NULL;
-        if (d && on_data_load(d, 0, 200, &te, &err)) goto fail;
+        if (d && on_data_load(d, ON_SPLIT_TEST, 200, &te, &err)) goto fail;
         if (on_verify_models(m, o, d ? &te : NULL, 200, &v, &err)) goto fail;
         if (!json) {
             printf("verify: %d inputs (%d random%s%s): ", v.samples,

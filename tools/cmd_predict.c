@@ -58,7 +58,7 @@ static int run(args *a) {
                     float *v = x + (size_t)c * (per / (size_t)in.c) + j;
                     *v = (*v - mean[c]) / sd[c];
                 }
-            if (on_model_forward(m, x, 1, 0)) {
+            if (on_model_forward(m, x, 1, ON_EVAL)) {
                 fprintf(stderr, "ordnet predict: %s: %s\n", path, on_model_last_error(m));
                 rc = 1;
                 break;

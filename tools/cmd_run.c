@@ -179,7 +179,7 @@ static int run(args *a) {
                 float mu = mean[c], inv = 1.0f / sd[c], *p = buf + s * per_in + c * plane;
                 for (size_t j = 0; j < plane; j++) p[j] = (p[j] - mu) * inv;
             }
-        if (on_model_forward(m, buf, b, 0)) {
+        if (on_model_forward(m, buf, b, ON_EVAL)) {
             fprintf(stderr, "ordnet run: forward failed: %s\n", on_model_last_error(m));
             goto free;
         }

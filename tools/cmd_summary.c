@@ -41,7 +41,7 @@ static int run(args *a) {
         fprintf(stderr, "ordnet summary: %s\n", err.msg);
         return 1;
     }
-    char *s = on_model_summary(m, json);
+    char *s = on_model_summary(m, json ? ON_FORMAT_JSON : ON_FORMAT_TEXT);
     on_model_free(m);
     if (!s) return 1;
     fputs(s, stdout);

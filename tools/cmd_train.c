@@ -145,14 +145,15 @@ static int run(args *a) {
         }
     }
     /* every rank reads the data from the same path; only rank 0 evaluates */
-    if (on_data_load(data, 1, limit, &tr, &err) ||
-        (!dist.rank && on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err)))
+    if (on_data_load(data, ON_SPLIT_TRAIN, limit, &tr, &err) ||
+        (!dist.rank &&
+         on_data_load(data, ON_SPLIT_TEST, test_limit ? test_limit : limit, &te, &err)))
         goto fail;
     if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
     if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
     if (!resume && !keep) { /* the cheapest member of the model's class trains the same weights */
         int changed = 0;
-        on_model *r = on_reorder_cheapest(m, 0, &changed, &err);
+        on_model *r = on_reorder_cheapest(m, ON_FOR_TRAINING, &changed, &err);
         if (!r) goto fail;
         if (changed && !json) {
             char *a1 = on_model_to_spec(r);

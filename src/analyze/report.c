@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-on_verdict on_model_commute(const on_model *m, int i, int infer, int weights) {
+on_verdict on_model_commute(const on_model *m, int i, on_purpose infer, on_weights_use weights) {
     if (!on_adjacent(m, i)) {
         on_verdict v = {.kind = ON_NEVER};
         snprintf(v.reason, sizeof v.reason, "layers %d and %d are not a simple chain", i, i + 1);

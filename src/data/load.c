@@ -50,7 +50,7 @@ static int find_csv(const char *dir, int train, char *out, size_t len) {
     return found;
 }
 
-int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err) {
+int on_data_load(const char *where, on_split train, int limit, on_dataset *out, on_error *err) {
     const char *dir = where;
     int debian = !strcmp(where, "fashion-mnist");
     if (debian) dir = "/usr/share/datasets/fashion-mnist";

@@ -15,8 +15,8 @@
 
 int on_study_load_data(on_study_plan *p, on_error *err) {
     if (p->loaded) return 0;
-    if (on_data_load(p->c.data, 1, p->c.limit, &p->tr, err) ||
-        on_data_load(p->c.data, 0, p->c.test_limit, &p->te, err))
+    if (on_data_load(p->c.data, ON_SPLIT_TRAIN, p->c.limit, &p->tr, err) ||
+        on_data_load(p->c.data, ON_SPLIT_TEST, p->c.test_limit, &p->te, err))
         return -1;
     p->loaded = 1;
     return 0;

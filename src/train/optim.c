@@ -11,7 +11,7 @@ static float *state(on_model *m) {
     return m->opt_state;
 }
 
-void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int nesterov) {
+void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, on_momentum nesterov) {
     float *v = state(m);
     if (!v) return;
     for (size_t i = 0; i < m->np; i++) {
