@@ -58,6 +58,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is libordnet's public API: the shared library is built with
+ * -fvisibility=hidden and exports these names only (tests/symbols.sh checks it). */
+#ifdef __GNUC__
+#pragma GCC visibility push(default)
+#endif
+
 #define ORDNET_VERSION "0.2.0"
 
 /* The library's version (ORDNET_VERSION of the build, which may differ from the header a
@@ -587,6 +593,10 @@ int on_model_set_output(on_model *m, int k, int node, const char *name, int ndim
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);
 int on_get_threads(void);
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is libordnet's public API: the shared library is built with
+ * -fvisibility=hidden and exports these names only (tests/symbols.sh checks it). */
+#ifdef __GNUC__
+#pragma GCC visibility push(default)
+#endif
+
 typedef struct on_study_cfg {
     const char *model;  /* NULL: the reference model; compact text with {...} slots (each
                            replaced by the same order of the block), or a model file whose
@@ -41,6 +47,10 @@ int on_study_run(const on_study_cfg *cfg, on_error *err);
  * until each is decided, a class has cfg->max_seeds (20) seeds, or cfg->budget seconds are
  * spent. */
 int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
