@@ -149,6 +149,12 @@ typedef enum on_fill_mode {
     ON_FILL_CONSTANT = 2,
     ON_FILL_NEAREST = 3
 } on_fill_mode;
+/* RandomFlip's mode (on_attrs.mode of random_flip): which flips it may draw. */
+typedef enum on_flip_mode {
+    ON_FLIP_HORIZONTAL = 1,
+    ON_FLIP_VERTICAL = 2,
+    ON_FLIP_BOTH = 3
+} on_flip_mode;
 
 /* Upsampling modes. */
 typedef enum on_resize_mode { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 } on_resize_mode;

@@ -576,8 +576,6 @@ static void test_errors(void) {
          "model.py:2:5: ", "write PReLU(shared_axes=[1, 2])"},
         {"x = Input(shape=(8, 8, 1))\ny = Activation(\xe2\x80\x98relu\xe2\x80\x99)(x)\n",
          "model.py:2:16: ", "typographic quotes?"},
-        {"x = Input(shape=(8, 8, 1))\ny = Dense(4, trainable=False)(x)\n",
-         "model.py:2:24: ", "trainable=False"},
         {"x = Input(shape=(8, 8, 1))\n\ty = Conv2D(4, 3, padding='causal')(x)\n",
          "model.py:2:27: ", "padding='causal'"},
         {"a = Input(shape=(4,))\nb = Input(shape=(4,))\nc = Add()([a, b])\n",

@@ -1,10 +1,10 @@
-/* reader.c - model definitions from text or files: Keras code (spec/keras.c) or the compact
+/* reader.c - model definitions from text or files: Keras code (src/keras/) or the compact
  * form (spec/compact.c), told apart by content; the caller's input shape; the classifier
  * head. Every error names the file, line and column: the compact parser's "spec:1:N"
  * offsets are turned into lines and columns of the text.
  */
 #include "args.h"
-#include "keras.h"
+#include "../keras/keras.h"
 
 #include <ctype.h>
 #include <errno.h>
