@@ -134,6 +134,28 @@ static void value_name(const cli_opt *o, char *buf, size_t len) {
         snprintf(buf, len, "VALUE");
 }
 
+/* The value o's destination holds before parsing, which is the default: 0 when there is
+ * none to show (zero, or no string). */
+static int current(const cli_opt *o, char *buf, size_t len) {
+    switch (o->type) {
+    case OPT_INT:
+        return *(int *)o->dest && snprintf(buf, len, "%d", *(int *)o->dest);
+    case OPT_U64:
+        return *(uint64_t *)o->dest &&
+               snprintf(buf, len, "%llu", (unsigned long long)*(uint64_t *)o->dest);
+    case OPT_FLOAT:
+        return *(float *)o->dest != 0 && snprintf(buf, len, "%g", *(float *)o->dest);
+    case OPT_DOUBLE:
+        return *(double *)o->dest != 0 && snprintf(buf, len, "%g", *(double *)o->dest);
+    case OPT_STRING:
+        return *(const char **)o->dest && snprintf(buf, len, "%s", *(const char **)o->dest);
+    case OPT_CHOICE:
+        return snprintf(buf, len, "%s", o->choices[*(int *)o->dest]) > 0;
+    default:
+        return 0;
+    }
+}
+
 void cli_help(FILE *f, const command *c, const cli_opt *opts, int nopts) {
     fprintf(f, "usage: ordnet %s\n%s", c->usage, c->about);
     if (nopts) fprintf(f, "options:\n");
@@ -154,7 +176,9 @@ void cli_help(FILE *f, const command *c, const cli_opt *opts, int nopts) {
             fputc(*h, f);
             if (*h == '\n') fprintf(f, "%28s", "");
         }
-        if (o->def) fprintf(f, " (default %s)", o->def);
+        char now[160];
+        if (o->def || current(o, now, sizeof now))
+            fprintf(f, " (default %s)", o->def ? o->def : now);
         if (o->type == OPT_STRINGS) fprintf(f, " (repeatable)");
         fputc('\n', f);
     }

@@ -12,7 +12,7 @@ static int run(args *a) {
     int infer = 0, json = 0, measure = 0;
     static const char *const modes[] = {"train", "infer", NULL};
     const cli_opt opts[] = {
-        CLI_CHOICE("--mode", &infer, modes, "train", "training or inference rules"),
+        CLI_CHOICE("--mode", &infer, modes, NULL, "training or inference rules"),
         CLI_STRING("--block", &block, "\"bn,relu,maxpool,dropout(0.2)\"", NULL,
                    "every permutation of these layers, grouped into classes"),
         CLI_FLAG("--measure", &measure,

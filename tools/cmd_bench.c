@@ -72,11 +72,11 @@ static int run(args *a) {
     int infer_only = 0;
     double secs = 3;
     const cli_opt opts[] = {
-        CLI_INT("--batch", &batch, 1, 65536, "128", "training batch"),
-        CLI_INT("--infer-batch", &infer_batch, 1, 65536, "256",
+        CLI_INT("--batch", &batch, 1, 65536, NULL, "training batch"),
+        CLI_INT("--infer-batch", &infer_batch, 1, 65536, NULL,
                 "inference batch (latency is always at batch 1)"),
         CLI_INT("--threads", &threads, 1, 1024, "OMP_NUM_THREADS or all cores", "threads"),
-        CLI_DOUBLE("--seconds", &secs, 0.01, 3600, "3",
+        CLI_DOUBLE("--seconds", &secs, 0.01, 3600, NULL,
                    "time each measurement for about S seconds"),
         CLI_FLAG("--keep-order", &keep, "train the layers in the order written"),
         CLI_FLAG("--no-layers", &no_layers, "skip the per-layer profile"),

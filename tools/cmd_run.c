@@ -97,7 +97,7 @@ static int run(args *a) {
                     "one per output, in the graph's order, or one FILE.npz for them all"),
         CLI_FLAG("--softmax", &soft, "apply softmax to the first output"),
         CLI_FLAG("--quiet", &quiet, "print nothing when it succeeds"),
-        CLI_INT("--batch", &batch, 1, 65536, "64", "samples per forward pass"),
+        CLI_INT("--batch", &batch, 1, 65536, NULL, "samples per forward pass"),
     };
     rc = CLI_PARSE(a, opts, 1);
     if (rc != CLI_GO) return rc;
