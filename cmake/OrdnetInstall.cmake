@@ -7,7 +7,7 @@ install(TARGETS ordnet ordnet_shared EXPORT ordnetTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Development
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES include/ordnet.h include/ordnet_bench.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES include/ordnet.h include/ordnet_bench.h include/ordnet_study.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS ordnet_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 file(GLOB _ordnet_docs ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES README.md ${_ordnet_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})

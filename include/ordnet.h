@@ -18,15 +18,15 @@
  *         float loss = on_model_loss(m, labels, 0.1f); // softmax cross-entropy
  *         on_model_zero_grad(m);
  *         on_model_backward(m);
- *         on_sgd_step(m, 0.05f, 0.9f, 5e-4f, 0);
+ *         on_sgd_step(m, 0.05f, 0.9f, 5e-4f, ON_MOMENTUM_PLAIN);
  *     }
  *     on_model_free(m);
  *
  * Or let ordnet run the loop and keep the result:
  *
  *     on_dataset tr, te;
- *     on_data_load("fashion-mnist", 1, 0, &tr, &err);  // also IDX dirs, CIFAR-10, CSV
- *     on_data_load("fashion-mnist", 0, 0, &te, &err);
+ *     on_data_load("fashion-mnist", ON_SPLIT_TRAIN, 0, &tr, &err); // also IDX, CIFAR-10, CSV
+ *     on_data_load("fashion-mnist", ON_SPLIT_TEST, 0, &te, &err);
  *     on_train_cfg cfg = on_train_defaults();           // AdamW, one-cycle, 5 epochs
  *     on_train(m, &tr, &te, &cfg, NULL, NULL, &err);
  *     on_checkpoint_save(m, "model.ckpt", NULL, &err);  // safetensors, atomic
@@ -58,6 +58,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is libordnet's public API: the shared library is built with
+ * -fvisibility=hidden and exports these names only (tests/symbols.sh checks it). */
+#ifdef __GNUC__
+#pragma GCC visibility push(default)
+#endif
+
 #define ORDNET_VERSION "0.2.0"
 
 /* The library's version (ORDNET_VERSION of the build, which may differ from the header a
@@ -84,14 +90,19 @@ size_t on_shape_size(on_shape s);
 /* Writes "(32,14,14)" style text into buf; returns buf. */
 char *on_shape_str(on_shape s, char *buf, size_t len);
 
-/* Names for the int flags of the calls below (0 and 1 still work). */
-enum { ON_EVAL = 0, ON_TRAIN = 1 };                 /* on_model_forward's train */
-enum { ON_FORMAT_TEXT = 0, ON_FORMAT_JSON = 1 };    /* on_model_summary, on_analyze_report */
-enum { ON_FOR_TRAINING = 0, ON_FOR_INFERENCE = 1 }; /* the analysis' and reorder's infer */
-enum { ON_WEIGHTS_AS_CONDITIONS = 0, ON_WEIGHTS_DECIDE = 1 }; /* the analysis' weights */
+/* The modes the calls below take, named (their values are the 0 and 1 the calls took as
+ * plain ints before, so old code still compiles and means the same). */
+typedef enum on_mode { ON_EVAL = 0, ON_TRAIN = 1 } on_mode;                  /* on_model_forward */
+typedef enum on_format { ON_FORMAT_TEXT = 0, ON_FORMAT_JSON = 1 } on_format; /* summaries */
+/* which equalities count: exact in training (bit-identical weights) or at inference too */
+typedef enum on_purpose { ON_FOR_TRAINING = 0, ON_FOR_INFERENCE = 1 } on_purpose;
+/* properties of the weights: stated as conditions, or decided from the model's weights */
+typedef enum on_weights_use { ON_WEIGHTS_AS_CONDITIONS = 0, ON_WEIGHTS_DECIDE = 1 } on_weights_use;
+typedef enum on_split { ON_SPLIT_TEST = 0, ON_SPLIT_TRAIN = 1 } on_split; /* on_data_load */
+typedef enum on_momentum { ON_MOMENTUM_PLAIN = 0, ON_MOMENTUM_NESTEROV = 1 } on_momentum;
 
-/* Padding modes for convolution and pooling. */
-enum { ON_PAD_VALID = 0, ON_PAD_SAME = 1, ON_PAD_EXPLICIT = 2 };
+/* Padding modes for convolution and pooling (on_attrs.pad_mode). */
+typedef enum on_pad_mode { ON_PAD_VALID = 0, ON_PAD_SAME = 1, ON_PAD_EXPLICIT = 2 } on_pad_mode;
 
 /* Attributes of a layer. Each op reads the fields it documents in src/ops/ and ignores
  * the rest; on_attrs_default() gives the values the op table declares as defaults. */
@@ -134,12 +145,21 @@ typedef struct on_attrs {
 } on_attrs;
 
 /* Fill modes of the random augmentation layers (Keras fill_mode). */
-enum { ON_FILL_REFLECT = 0, ON_FILL_WRAP = 1, ON_FILL_CONSTANT = 2, ON_FILL_NEAREST = 3 };
+typedef enum on_fill_mode {
+    ON_FILL_REFLECT = 0,
+    ON_FILL_WRAP = 1,
+    ON_FILL_CONSTANT = 2,
+    ON_FILL_NEAREST = 3
+} on_fill_mode;
 /* RandomFlip's mode (on_attrs.mode of random_flip): which flips it may draw. */
-enum { ON_FLIP_HORIZONTAL = 1, ON_FLIP_VERTICAL = 2, ON_FLIP_BOTH = 3 };
+typedef enum on_flip_mode {
+    ON_FLIP_HORIZONTAL = 1,
+    ON_FLIP_VERTICAL = 2,
+    ON_FLIP_BOTH = 3
+} on_flip_mode;
 
 /* Upsampling modes. */
-enum { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 };
+typedef enum on_resize_mode { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 } on_resize_mode;
 
 typedef struct on_model on_model;
 typedef struct on_op on_op;
@@ -209,7 +229,7 @@ void on_model_add_note(on_model *m, const char *note);
 /* A Keras-like table of the layers (name, type, output shape, parameters, FLOPs, memory,
  * totals), or with json = ON_FORMAT_JSON the object {"layers": [...], "total_params", ...}.
  * Returns a malloc'd string the caller frees, or NULL when out of memory. */
-char *on_model_summary(const on_model *m, int json);
+char *on_model_summary(const on_model *m, on_format format);
 
 /* --- inspecting ---------------------------------------------------------------- */
 
@@ -253,7 +273,7 @@ void on_model_init(on_model *m, uint64_t seed);
 /* Forward n <= batch samples laid out N,C,H,W. train (ON_TRAIN / ON_EVAL): batch
  * statistics and dropout on, or running statistics and no dropout.
  * Each train-mode forward advances the dropout step counter. */
-int on_model_forward(on_model *m, const float *x, int n, int train);
+int on_model_forward(on_model *m, const float *x, int n, on_mode train);
 /* Why the last on_model_forward returned -1 (an embedding's token id out of range names
  * the layer, the id and the vocabulary size); "" after a successful one. */
 const char *on_model_last_error(const on_model *m);
@@ -285,7 +305,7 @@ void on_model_set_step(on_model *m, uint64_t step);
 /* Both skip the parameters of frozen layers (on_attrs.frozen): no update, no weight decay. */
 
 /* SGD as torch.optim.SGD: L2 weight decay added to the gradient, momentum, Nesterov. */
-void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int nesterov);
+void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, on_momentum nesterov);
 /* AdamW as torch.optim.AdamW (decoupled weight decay); t is the 1-based step number. */
 void on_adamw_step(on_model *m, float lr, float beta1, float beta2, float eps, float weight_decay,
                    long t);
@@ -319,13 +339,13 @@ typedef struct on_dataset {
     int words;
 } on_dataset;
 
-/* Load the training (train = 1) or test split of `where`: "fashion-mnist" (Debian's
- * /usr/share/datasets/fashion-mnist) or a directory holding MNIST-layout IDX files
+/* Load the training (ON_SPLIT_TRAIN) or test (ON_SPLIT_TEST) split of `where`: "fashion-mnist"
+ * (Debian's /usr/share/datasets/fashion-mnist) or a directory holding MNIST-layout IDX files
  * (train-images-idx3-ubyte[.gz] ...), CIFAR-10 binary or CSV/TSV files (train.csv and
  * test.csv, UCR's NAME_TRAIN.tsv and NAME_TEST.tsv), or one CSV/TSV file whose every fifth
  * example is the test split. A CSV whose lines are a label and a text is read as texts
  * (on_dataset.words; docs/DATA.md). limit > 0 keeps the first `limit` samples. */
-int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err);
+int on_data_load(const char *where, on_split train, int limit, on_dataset *out, on_error *err);
 /* Load one IDX image file and its label file (gzipped or not); labels may be NULL
  * (every label is then 0). */
 int on_idx_load(const char *images, const char *labels, int limit, on_dataset *out, on_error *err);
@@ -341,17 +361,22 @@ int on_model_normalization(const on_model *m, const float **mean, const float **
 
 /* --- training -------------------------------------------------------------------- */
 
-enum { ON_OPT_SGD = 0, ON_OPT_ADAMW = 1 };
-enum { ON_SCHED_CONST = 0, ON_SCHED_STEP, ON_SCHED_COSINE, ON_SCHED_ONECYCLE };
+typedef enum on_optimizer { ON_OPT_SGD = 0, ON_OPT_ADAMW = 1 } on_optimizer;
+typedef enum on_schedule {
+    ON_SCHED_CONST = 0,
+    ON_SCHED_STEP,
+    ON_SCHED_COSINE,
+    ON_SCHED_ONECYCLE
+} on_schedule;
 
 typedef struct on_train_cfg {
     int epochs, batch;
-    int opt;        /* ON_OPT_* */
-    int schedule;   /* ON_SCHED_* */
-    float lr;       /* peak learning rate */
-    float wd;       /* weight decay */
-    float momentum; /* SGD momentum; AdamW beta1 */
-    int nesterov;
+    int opt;         /* ON_OPT_* */
+    int schedule;    /* ON_SCHED_* */
+    float lr;        /* peak learning rate */
+    float wd;        /* weight decay */
+    float momentum;  /* SGD momentum; AdamW beta1 */
+    int nesterov;    /* ON_MOMENTUM_NESTEROV: Nesterov momentum (SGD) */
     float smoothing; /* label smoothing */
     float clip;      /* max gradient norm, 0 = none */
     int augment;     /* random crop (padding 2) and horizontal flip */
@@ -413,7 +438,14 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
 
 /* --- analysis: which adjacent layers commute (docs/ORDERING.md) --------------------- */
 
-enum { ON_EXACT, ON_EXACT_CHANGE, ON_CONDITIONAL, ON_ROUNDING, ON_APPROX, ON_NEVER };
+typedef enum on_verdict_kind {
+    ON_EXACT,
+    ON_EXACT_CHANGE,
+    ON_CONDITIONAL,
+    ON_ROUNDING,
+    ON_APPROX,
+    ON_NEVER
+} on_verdict_kind;
 
 typedef struct on_verdict {
     int kind;            /* ON_EXACT ... ON_NEVER */
@@ -425,32 +457,29 @@ typedef struct on_verdict {
 } on_verdict;
 
 /* "exact", "exact-with-change", "conditional", "rounding", "approximate", "never". */
-const char *on_verdict_name(int kind);
+const char *on_verdict_name(on_verdict_kind kind);
 /* Do nodes i and i+1 of m commute? infer: ON_FOR_INFERENCE or ON_FOR_TRAINING. weights:
  * ON_WEIGHTS_DECIDE decides weight-dependent properties from m's current weights,
  * ON_WEIGHTS_AS_CONDITIONS states them as conditions. */
-on_verdict on_model_commute(const on_model *m, int i, int infer, int weights);
+on_verdict on_model_commute(const on_model *m, int i, on_purpose infer, on_weights_use weights);
 /* A new model: m with every run of reorderable layers in the cheapest order of its class
- * (infer = 0: exact swaps only, so it trains to bit-identical weights; infer = 1: also
- * swaps equal at inference). *changed: whether anything moved. Weights, layer names,
- * normalization and notes are kept. */
-on_model *on_reorder_cheapest(const on_model *m, int infer, int *changed, on_error *err);
+ * (ON_FOR_TRAINING: exact swaps only, so it trains to bit-identical weights;
+ * ON_FOR_INFERENCE: also swaps equal at inference). *changed: whether anything moved. Weights,
+ * layer names, normalization and notes are kept. */
+on_model *on_reorder_cheapest(const on_model *m, on_purpose infer, int *changed, on_error *err);
 /* The analysis `ordnet analyze` prints: a verdict and the cost of both orders for every
  * adjacent pair of m (may be NULL), the class of orders equal to m by proof and its
  * cheapest member, and with block (e.g. "bn,relu,maxpool,dropout(0.2)", placed after
  * m's first convolution, or after conv2d(32,3,same) on 28x28x1) the classes of all its
  * permutations; measure = 1 also times the cheapest order of each class for real (a batch
  * of 64 after the block's prefix). Text, or JSON {"pairs", "classes", "cheapest", ...}.
- * malloc'd. */
-char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int measure,
-                        int json, on_error *err);
-/* The same with its inputs named: */
+ * malloc'd. o may be NULL (on_analyze_defaults()). */
 typedef struct on_analyze_opts {
-    int infer;         /* ON_FOR_INFERENCE (the default) or ON_FOR_TRAINING */
-    int weights;       /* ON_WEIGHTS_AS_CONDITIONS (the default) or ON_WEIGHTS_DECIDE */
-    const char *block; /* NULL, or the layers to permute: "bn,relu,maxpool,dropout(0.2)" */
-    int measure;       /* 1: also time the cheapest order of each class */
-    int format;        /* ON_FORMAT_TEXT (the default) or ON_FORMAT_JSON */
+    on_purpose infer;       /* ON_FOR_INFERENCE (the default) or ON_FOR_TRAINING */
+    on_weights_use weights; /* ON_WEIGHTS_AS_CONDITIONS (the default) or ON_WEIGHTS_DECIDE */
+    const char *block;      /* NULL, or the layers to permute: "bn,relu,maxpool,dropout(0.2)" */
+    int measure;            /* 1: also time the cheapest order of each class */
+    on_format format;       /* ON_FORMAT_TEXT (the default) or ON_FORMAT_JSON */
 } on_analyze_opts;
 on_analyze_opts on_analyze_defaults(void);
 char *on_analyze(const on_model *m, const on_analyze_opts *o, on_error *err);
@@ -591,42 +620,15 @@ int on_model_output_dims(const on_model *m, int k, int64_t dims[ON_ARRAY_MAX_DIM
 int on_model_set_output(on_model *m, int k, int node, const char *name, int ndims,
                         const int64_t *dims, on_error *err);
 
-/* --- the order study (src/study/) ---------------------------------------------- */
-
-typedef struct on_study_cfg {
-    const char *model;  /* NULL: the reference model; compact text with {...} slots (each
-                           replaced by the same order of the block), or a model file whose
-                           runs of the block's layers become the slots */
-    const char *block;  /* "bn,relu,maxpool,dropout(0.2)" (ignored when model has {...}) */
-    const char *orders; /* NULL: every permutation; else "o1;o2;..." */
-    /* jobs: the CLI's --jobs (worker processes); on_study_run itself trains one run at a
-     * time (other executors: src/study/runner.h, docs/SCALE.md) */
-    int seeds, epochs, limit, test_limit, jobs, threads;
-    const char *data, *out;
-    on_train_cfg train;                        /* the recipe (seed and epochs are set per run) */
-    void (*log)(void *user, const char *line); /* progress lines; may be NULL */
-    void *user;
-    double budget;    /* seconds: > 0 adds seeds to undecided classes until decided or spent
-                         (on_study_adaptive, docs/STUDY.md); 0: `seeds` seeds per class */
-    int speed_rounds; /* rounds of the interleaved speed measurement (0: 7; -1: none) */
-    int max_seeds;    /* with budget: at most this many seeds per class (0: 20) */
-    int seed_base;    /* seed s of the study trains with seed s + seed_base: another seed set
-                         (a separate study in the store); 0 by default */
-} on_study_cfg;
-
-/* The default study: the reference model's block, 3 seeds, 3 epochs on 12000 training
- * images, 5000 test images of Fashion-MNIST, output in study-out/. */
-on_study_cfg on_study_defaults(void);
-/* Run (or resume) a study and write its report; see docs/STUDY.md. */
-int on_study_run(const on_study_cfg *cfg, on_error *err);
-/* The same, then more seeds for the classes whose comparison with the best is undecided,
- * until each is decided, a class has cfg->max_seeds (20) seeds, or cfg->budget seconds are
- * spent. */
-int on_study_adaptive(const on_study_cfg *cfg, on_error *err);
+/* The order study (on_study_run, on_study_adaptive): ordnet_study.h. */
 
 /* Threads used by ordnet's loops and GEMMs (0 = OpenMP's default). */
 void on_set_threads(int n);
 int on_get_threads(void);
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is libordnet's public API: the shared library is built with
+ * -fvisibility=hidden and exports these names only (tests/symbols.sh checks it). */
+#ifdef __GNUC__
+#pragma GCC visibility push(default)
+#endif
+
 /* Per-layer timing: on (re)starts adding each node's forward and backward wall time;
  * off stops it. At inference a layer run inside a convolution's output loop counts as the
  * convolution. Compiling the model turns it off. */
@@ -20,6 +26,10 @@ int on_model_node_seconds(const on_model *m, int node, double *forward, double *
  * and the BLAS's sgemm on an n x n x n multiply, in GFLOP/s, measured now. */
 double on_measure_fma_gflops(int threads);
 double on_measure_sgemm_gflops(int n, int threads);
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -17,25 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-size_t on_shape_size(on_shape s) {
-    return (size_t)s.c * s.h * s.w;
-}
-
-char *on_shape_str(on_shape s, char *buf, size_t len) {
-    if (s.rank == 1)
-        snprintf(buf, len, "(%d)", s.c);
-    else if (s.rank == 2)
-        snprintf(buf, len, "(%d,%d)", s.c, s.w);
-    else
-        snprintf(buf, len, "(%d,%d,%d)", s.c, s.h, s.w);
-    return buf;
-}
+/* residual sums (on_model_add_sum) are merge.c's add, named directly: the graph takes
+ * nothing from the op table's lookup (registry.c). */
+extern const on_op on_op_add;
 
 static int g_threads = 0;
 void on_set_threads(int n) {
@@ -256,7 +245,7 @@ int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const in
 
 int on_model_add_sum(on_model *m, int a, int b, const char *name, on_error *err) {
     int in[2] = {a, b};
-    return on_model_add_merge(m, on_op_find("add"), NULL, in, 2, name, err);
+    return on_model_add_merge(m, &on_op_add, NULL, in, 2, name, err);
 }
 
 int on_model_node_num_inputs(const on_model *m, int i) {
@@ -603,12 +592,6 @@ static void run_chain(void *ctx, int s) {
     }
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 int on_model_profile(on_model *m, int on) {
     free(m->prof);
     m->prof = on ? calloc(2 * (size_t)m->nn, sizeof *m->prof) : NULL;
@@ -626,7 +609,7 @@ const char *on_model_last_error(const on_model *m) {
     return m->last_err.msg;
 }
 
-int on_model_forward(on_model *m, const float *x, int n, int train) {
+int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
     m->last_err.msg[0] = 0;
     if (!m->arena) return on_fail(&m->last_err, "forward: the model is not compiled");
     if (n < 1 || n > m->batch)
@@ -662,9 +645,9 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
         }
-        double t0 = m->prof ? now() : 0;
+        double t0 = m->prof ? on_seconds() : 0;
         nd->op->forward(&c);
-        if (m->prof) m->prof[i] += now() - t0; /* a fused chain counts as its conv */
+        if (m->prof) m->prof[i] += on_seconds() - t0; /* a fused chain counts as its conv */
         if (ch.last >= ch.first) i = ch.last;
     }
     return 0;
@@ -731,7 +714,7 @@ int on_model_backward(on_model *m) {
         for (int k = 0; k < nd->nin; k++) in.dx[k] = m->nodes[nd->in[k]].dy;
         int via_acc = nd->nin == 1 && in.dx[0] && nd->accumulate[0];
         c.dx = via_acc ? m->acc : in.dx[0];
-        double t0 = m->prof ? now() : 0;
+        double t0 = m->prof ? on_seconds() : 0;
         nd->op->backward(&c);
         if (via_acc) {
             float *d = in.dx[0];
@@ -739,7 +722,7 @@ int on_model_backward(on_model *m) {
 #pragma omp parallel for schedule(static) num_threads(m->threads) if (len > ON_PAR_MIN)
             for (size_t j = 0; j < len; j++) d[j] += m->acc[j];
         }
-        if (m->prof) m->prof[m->nn + i] += now() - t0;
+        if (m->prof) m->prof[m->nn + i] += on_seconds() - t0;
     }
     if (m->reg_pending) on_reg_param_grads(m);
     on_frozen_zero_grads(m);

@@ -1,10 +1,10 @@
 /* machine.c - what this CPU can do, measured: the FMA peak and OpenBLAS sgemm on a large
  * square multiply. `ordnet bench` reports each layer against both, in the same run. */
 #include "ordnet_bench.h"
+#include "base/base.h"
 
 #include <cblas.h>
 #include <stdlib.h>
-#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -12,12 +12,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 #if defined(__x86_64__)
 /* 12 independent chains of 8-wide FMAs, in registers: enough to cover the FMA latency on
@@ -45,14 +39,14 @@ double on_measure_fma_gflops(int threads) {
     if (!__builtin_cpu_supports("fma")) return 0;
     const long iters = 20000000;
     volatile float sink = 0;
-    double t0 = now();
+    double t0 = on_seconds();
 #pragma omp parallel num_threads(threads > 0 ? threads : 1)
     {
         float r = fma_chains(iters, 1.0f);
 #pragma omp atomic
         sink += r;
     }
-    double secs = now() - t0;
+    double secs = on_seconds() - t0;
     (void)sink;
     return (threads > 0 ? threads : 1) * (double)iters * 12 * 8 * 2 / secs / 1e9;
 #else
@@ -76,9 +70,9 @@ double on_measure_sgemm_gflops(int n, int threads) {
 #endif
     double best = 1e30;
     for (int rep = 0; rep < 4; rep++) { /* the first one warms up the caches and threads */
-        double t0 = now();
+        double t0 = on_seconds();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        double t = now() - t0;
+        double t = on_seconds() - t0;
         if (rep && t < best) best = t;
     }
     free(a), free(b), free(c);

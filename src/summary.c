@@ -210,7 +210,7 @@ static char *summary_json(const on_model *m) {
     return s;
 }
 
-char *on_model_summary(const on_model *m, int json) {
+char *on_model_summary(const on_model *m, on_format json) {
     if (!m) return NULL;
     return json ? summary_json(m) : summary_text(m);
 }

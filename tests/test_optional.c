@@ -3,7 +3,7 @@
  * "ordnet was built without ... support" instead of failing to link. Run in every build
  * configuration (.ci/run also builds with every part off). */
 #include "check.h"
-#include "ordnet.h"
+#include "ordnet_study.h"
 
 #include <stdlib.h>
 #include <string.h>

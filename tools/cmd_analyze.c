@@ -8,26 +8,20 @@
 #include <unistd.h>
 
 static int run(args *a) {
-    const char *model = NULL, *block = NULL;
+    const char *block = NULL;
     int infer = 0, json = 0, measure = 0;
-    static const char *const modes[] = {"train", "infer"};
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--mode"))
-            infer = pick(a, modes, 2);
-        else if (is_opt(a, "--measure"))
-            measure = 1;
-        else if (is_opt(a, "--block"))
-            block = opt_value(a);
-        else if (is_opt(a, "--json"))
-            json = 1;
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet analyze: unknown option '%s' (see ordnet analyze --help)\n",
-                    a->argv[a->i]);
-            return 2;
-        } else
-            model = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    static const char *const modes[] = {"train", "infer", NULL};
+    const cli_opt opts[] = {
+        CLI_CHOICE("--mode", &infer, modes, NULL, "training or inference rules"),
+        CLI_STRING("--block", &block, "\"bn,relu,maxpool,dropout(0.2)\"", NULL,
+                   "every permutation of these layers, grouped into classes"),
+        CLI_FLAG("--measure", &measure,
+                 "time the cheapest order of each class for real (batch of 64)"),
+        CLI_FLAG("--json", &json, "print {\"pairs\", \"classes\", \"cheapest\", ...}"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    const char *model = a->npos ? a->pos[0] : NULL;
     if (!model && !block) block = "bn,relu,maxpool,dropout(0.2)";
     on_error err;
     on_model *m = NULL;
@@ -37,7 +31,12 @@ static int run(args *a) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
         return 1;
     }
-    char *r = on_analyze_report(m, infer, weights, block, measure, json, &err);
+    on_analyze_opts o = {.infer = infer ? ON_FOR_INFERENCE : ON_FOR_TRAINING,
+                         .weights = weights ? ON_WEIGHTS_DECIDE : ON_WEIGHTS_AS_CONDITIONS,
+                         .block = block,
+                         .measure = measure,
+                         .format = json ? ON_FORMAT_JSON : ON_FORMAT_TEXT};
+    char *r = on_analyze(m, &o, &err);
     on_model_free(m);
     if (!r) {
         fprintf(stderr, "ordnet analyze: %s\n", err.msg);
@@ -51,14 +50,10 @@ static int run(args *a) {
 
 const command cmd_analyze = {
     "analyze", run, "which adjacent layers commute, and the cheapest equal order",
-    "usage: ordnet analyze [MODEL|CKPT] [--mode train|infer] [--block "
-    "\"bn,relu,maxpool,dropout(0.2)\"]\n"
-    "                      [--measure] [--json]\n"
+    "analyze [MODEL|CKPT] [options]",
     "For each adjacent pair of MODEL: exact, exact-with-change, conditional, rounding,\n"
     "approximate or never, with the reason and the cost of both orders; then the orders\n"
     "equal to MODEL by proof and the cheapest. --block: every permutation of the block\n"
     "(after MODEL's first convolution) grouped into classes. No MODEL and no --block:\n"
-    "the default block. --mode: training (default) or inference rules. With a checkpoint,\n"
-    "conditions on the weights (BN scale signs, PReLU slopes) are decided, not stated;\n"
-    "an ONNX file counts as a checkpoint.\n"
-    "--measure times the cheapest order of each class for real (batch of 64).\n"};
+    "the default block. With a checkpoint, conditions on the weights (BN scale signs, PReLU\n"
+    "slopes) are decided, not stated; an ONNX file counts as a checkpoint.\n"};

@@ -2,22 +2,20 @@
  * memory, and each layer's time and GFLOP/s against this CPU's FMA peak and OpenBLAS
  * sgemm, all measured in the same run. Synthetic data: the data pipeline is not timed. */
 #include "cli.h"
+#include "base/base.h"
 #include "ordnet_bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 /* --cpu-time: measure this process's CPU time instead of wall time, for comparing builds
  * with one thread on a machine that is busy with something else. */
-static clockid_t g_clock = CLOCK_MONOTONIC;
+static int g_cpu_time = 0;
 
 static double now(void) {
-    struct timespec t;
-    clock_gettime(g_clock, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
+    return g_cpu_time ? on_cpu_seconds() : on_seconds();
 }
 
 static double peak_rss_mb(void) {
@@ -29,10 +27,7 @@ static double peak_rss_mb(void) {
 /* Deterministic inputs in [-1, 1) and labels in [0, classes). */
 static void fill(float *x, size_t len, int *y, int n, int classes) {
     uint64_t s = 0x9E3779B97F4A7C15ull;
-    for (size_t i = 0; i < len; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)(s >> 40) / 8388608.0f - 1.0f;
-    }
+    for (size_t i = 0; i < len; i++) x[i] = (float)(on_lcg_step(&s) >> 40) / 8388608.0f - 1.0f;
     for (int i = 0; y && i < n; i++) y[i] = (int)((i * 7919u) % (unsigned)classes);
 }
 
@@ -52,7 +47,7 @@ static void step(const job *j) {
     on_model_loss(j->m, j->y, 0.0f);
     on_model_zero_grad(j->m);
     on_model_backward(j->m);
-    on_sgd_step(j->m, 0.01f, 0.9f, 5e-4f, 0);
+    on_sgd_step(j->m, 0.01f, 0.9f, 5e-4f, ON_MOMENTUM_PLAIN);
 }
 
 /* Steps per second, stepping until `secs` have passed and at least min_reps times; *reps
@@ -73,45 +68,40 @@ typedef struct layer_time {
 } layer_time;
 
 static int run(args *a) {
-    const char *model = REFERENCE_MODEL;
-    int batch = 128, infer_batch = 256, threads = 0, keep = 0, json = 0, layers = 1, only = 0;
+    int batch = 128, infer_batch = 256, threads = 0, keep = 0, json = 0, no_layers = 0, only = 0;
     int infer_only = 0;
     double secs = 3;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--batch"))
-            batch = (int)opt_num(a, 1, 65536);
-        else if (is_opt(a, "--infer-batch"))
-            infer_batch = (int)opt_num(a, 1, 65536);
-        else if (is_opt(a, "--threads"))
-            threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--seconds"))
-            secs = opt_num(a, 0.01, 3600);
-        else if (is_opt(a, "--keep-order"))
-            keep = 1;
-        else if (is_opt(a, "--cpu-time"))
-            g_clock = CLOCK_PROCESS_CPUTIME_ID;
-        else if (is_opt(a, "--infer-only"))
-            infer_only = 1;
-        else if (is_opt(a, "--train-only"))
-            only = 1, layers = 0;
-        else if (is_opt(a, "--no-layers"))
-            layers = 0;
-        else if (is_opt(a, "--json"))
-            json = 1;
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet bench: unknown option '%s'\n", a->argv[a->i]);
-            return 2;
-        } else
-            model = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    const cli_opt opts[] = {
+        CLI_INT("--batch", &batch, 1, 65536, NULL, "training batch"),
+        CLI_INT("--infer-batch", &infer_batch, 1, 65536, NULL,
+                "inference batch (latency is always at batch 1)"),
+        CLI_INT("--threads", &threads, 1, 1024, "OMP_NUM_THREADS or all cores", "threads"),
+        CLI_DOUBLE("--seconds", &secs, 0.01, 3600, NULL,
+                   "time each measurement for about S seconds"),
+        CLI_FLAG("--keep-order", &keep, "train the layers in the order written"),
+        CLI_FLAG("--no-layers", &no_layers, "skip the per-layer profile"),
+        CLI_FLAG("--train-only", &only, "measure training only"),
+        CLI_FLAG("--infer-only", &infer_only,
+                 "measure inference only (no training step, no peak RSS)"),
+        CLI_FLAG("--cpu-time", &g_cpu_time,
+                 "time by the process's CPU time, not wall time (to compare builds\n"
+                 "with --threads 1 on a busy machine; layer times stay wall time)"),
+        CLI_FLAG("--json", &json,
+                 "{\"train_images_per_s\", \"infer_images_per_s\", \"peak_rss_mb\",\n"
+                 "\"latency_ms_batch1\", \"layers\": [...], ...}"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    const char *model = a->npos ? a->pos[0] : REFERENCE_MODEL;
+    int layers = !no_layers && !only;
     if (threads) on_set_threads(threads);
     threads = on_get_threads();
 
     on_error err;
     on_model *m = NULL, *t = NULL, *o = NULL;
     float *x = NULL;
-    int *y = NULL, rc = 1, nrw = 0;
+    int *y = NULL, nrw = 0;
+    rc = 1;
     layer_time *lt = NULL;
     double *lat = NULL;
     on_rewrite rw[64];
@@ -142,7 +132,7 @@ static int run(args *a) {
     on_model *tm = m;
     double train_ips = 0, rss = 0;
     if (!infer_only) {
-        if (!keep && !(t = on_reorder_cheapest(m, 0, &changed, &err))) goto fail;
+        if (!keep && !(t = on_reorder_cheapest(m, ON_FOR_TRAINING, &changed, &err))) goto fail;
         tm = t ? t : m;
         if (on_model_compile(tm, batch, &err)) goto fail;
         job tj = {tm, x, y, batch, 1};
@@ -291,21 +281,8 @@ done:
 
 const command cmd_bench = {
     "bench", run, "training and inference speed, memory, and per-layer GFLOP/s",
-    "usage: ordnet bench [MODEL|CKPT|ONNX] [options]\n"
+    "bench [MODEL|CKPT|ONNX] [options]",
     "Times training steps (forward, loss, backward, SGD with momentum) of MODEL's cheapest\n"
     "equal order, and inference of its optimized form, on synthetic data, then each layer's\n"
     "forward and backward time; reports this CPU's FMA peak and OpenBLAS sgemm (1024^3) as\n"
-    "measured in the same run. Default MODEL: the reference model. See bench/RESULTS.md.\n"
-    "options:\n"
-    "  --batch N (128)        training batch\n"
-    "  --infer-batch N (256)  inference batch (latency is always at batch 1)\n"
-    "  --threads N            (default: OMP_NUM_THREADS or all cores)\n"
-    "  --seconds S (3)        time each measurement for about S seconds\n"
-    "  --keep-order           train the layers in the order written\n"
-    "  --no-layers            skip the per-layer profile\n"
-    "  --train-only           measure training only\n"
-    "  --infer-only           measure inference only (no training step, no peak RSS)\n"
-    "  --cpu-time             time by the process's CPU time, not wall time (to compare builds\n"
-    "                         with --threads 1 on a busy machine; layer times stay wall time)\n"
-    "  --json                 {\"train_images_per_s\", \"infer_images_per_s\", \"peak_rss_mb\",\n"
-    "                          \"latency_ms_batch1\", \"layers\": [...], ...}\n"};
+    "measured in the same run. Default MODEL: the reference model. See bench/RESULTS.md.\n"};

@@ -8,22 +8,18 @@
 #include <unistd.h>
 
 static int run(args *a) {
-    const char *ckpt = NULL, *data = NULL;
+    const char *data = NULL;
     int limit = 0, json = 0;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--data"))
-            data = opt_value(a);
-        else if (is_opt(a, "--limit"))
-            limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--json"))
-            json = 1;
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet eval: unknown option '%s'\n", a->argv[a->i]);
-            return 2;
-        } else
-            ckpt = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    const cli_opt opts[] = {
+        CLI_STRING("--data", &data, "fashion-mnist|DIR", NULL,
+                   "the data set (default: the one the checkpoint was trained on)"),
+        CLI_INT("--limit", &limit, 1, 1e9, NULL, "use the first N test images"),
+        CLI_FLAG("--json", &json,
+                 "print {\"accuracy\", \"loss\", \"images\", \"per_class\", \"confusion\"}"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    const char *ckpt = a->npos ? a->pos[0] : NULL;
     if (!ckpt) {
         fprintf(stderr, "ordnet eval: which checkpoint? (ordnet eval CKPT)\n");
         return 2;
@@ -32,12 +28,12 @@ static int run(args *a) {
     on_checkpoint_info info;
     on_dataset te = {0};
     long *conf = NULL;
-    int rc = 1;
+    rc = 1;
     on_model *m = load_trained(ckpt, &info, &err);
     if (!m || on_data_load(data           ? data
                            : info.data[0] ? info.data
                                           : "fashion-mnist",
-                           0, limit, &te, &err)) {
+                           ON_SPLIT_TEST, limit, &te, &err)) {
         fprintf(stderr, "ordnet eval: %s\n", err.msg);
         goto done;
     }
@@ -88,7 +84,6 @@ done:
 
 const command cmd_eval = {
     "eval", run, "accuracy, loss, per-class accuracy and confusion matrix of a checkpoint",
-    "usage: ordnet eval CKPT [--data fashion-mnist|DIR] [--limit N] [--json]\n"
+    "eval CKPT [--data fashion-mnist|DIR] [--limit N] [--json]",
     "CKPT: a checkpoint (ordnet train) or an ONNX file (docs/ONNX.md).\n"
-    "Evaluates on the test split of the data the checkpoint was trained on (or --data).\n"
-    "--json prints {\"accuracy\", \"loss\", \"images\", \"per_class\", \"confusion\"}.\n"};
+    "Evaluates on the test split of the data the checkpoint was trained on (or --data).\n"};

@@ -7,19 +7,15 @@
 #include <unistd.h>
 
 static int run(args *a) {
-    const char *model = NULL, *out = NULL;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "-o") || is_opt(a, "--out"))
-            out = opt_value(a);
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet export: unknown option '%s'\n", a->argv[a->i]);
-            return 2;
-        } else
-            model = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    const char *out = NULL;
+    const cli_opt opts[] = {
+        CLI_STRING("-o|--out", &out, "MODEL.onnx", NULL, "the ONNX file to write"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    const char *model = a->npos ? a->pos[0] : NULL;
     if (!model || !out) {
-        fprintf(stderr, "usage: ordnet export CKPT -o MODEL.onnx\n");
+        fprintf(stderr, "usage: ordnet %s\n", a->cmd->usage);
         return 2;
     }
     on_error err;
@@ -40,11 +36,10 @@ static int run(args *a) {
 
 const command cmd_export = {
     "export", run, "write a checkpoint (or an optimized one) as an ONNX file",
-    "usage: ordnet export CKPT -o MODEL.onnx\n"
+    "export CKPT -o MODEL.onnx",
     "CKPT: a checkpoint (from train or optimize) or an ONNX file (or a model definition, in\n"
-    "the compact form or Keras code, exported with its initial weights). Writes opset 13, one "
-    "node\n"
-    "per layer (GELU, SiLU and Mish as the Erf / Sigmoid / Tanh patterns PyTorch writes),\n"
+    "the compact form or Keras code, exported with its initial weights). Writes opset 13, one\n"
+    "node per layer (GELU, SiLU and Mish as the Erf / Sigmoid / Tanh patterns PyTorch writes),\n"
     "weights as initializers named as ordnet's tensors, the input normalization as Sub and\n"
     "Mul nodes before the first layer; the input is \"input\" (N,C,H,W) with a symbolic N.\n"
     "The file is written atomically. See docs/ONNX.md.\n"};

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 static int run(args *a) {
-    (void)a;
+    int rc = cli_parse(a, NULL, 0, 0);
+    if (rc != CLI_GO) return rc;
     for (int i = 0; i < on_op_count(); i++) printf("%s\n", on_op_name(on_op_at(i)));
     return 0;
 }
 
-const command cmd_ops = {"ops", run, "list the layers ordnet has", "usage: ordnet ops\n"};
+const command cmd_ops = {"ops", run, "list the layers ordnet has", "ops",
+                         "Prints the name of every layer (op) ordnet has, one a line.\n"};

@@ -8,33 +8,31 @@
 #include <unistd.h>
 
 static int run(args *a) {
-    const char *ckpt = NULL, *out = NULL, *data = NULL;
+    const char *out = NULL, *data = NULL;
     int verify = 0, json = 0;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "-o") || is_opt(a, "--out"))
-            out = opt_value(a);
-        else if (is_opt(a, "--verify"))
-            verify = 1;
-        else if (is_opt(a, "--data"))
-            data = opt_value(a);
-        else if (is_opt(a, "--json"))
-            json = 1;
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet optimize: unknown option '%s'\n", a->argv[a->i]);
-            return 2;
-        } else
-            ckpt = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    const cli_opt opts[] = {
+        CLI_STRING("-o|--out", &out, "OUT", NULL,
+                   "write the optimized model here (an ONNX file when OUT ends in .onnx)"),
+        CLI_FLAG("--verify", &verify,
+                 "run random and real inputs through both models; print the largest\n"
+                 "absolute and relative difference, or bit-identical; fail when it is\n"
+                 "more than the rewrites allow"),
+        CLI_STRING("--data", &data, "D", NULL, "the real inputs for --verify"),
+        CLI_FLAG("--json", &json, "print JSON"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    const char *ckpt = a->npos ? a->pos[0] : NULL;
     if (!ckpt || !out) {
-        fprintf(stderr, "usage: ordnet optimize CKPT -o OUT [--verify] [--data D] [--json]\n");
+        fprintf(stderr, "usage: ordnet %s\n", a->cmd->usage);
         return 2;
     }
     on_error err;
     on_checkpoint_info info;
     on_dataset te = {0};
     on_rewrite rw[64];
-    int nrw = 0, rc = 1;
+    int nrw = 0;
+    rc = 1;
     on_model *m = load_trained(ckpt, &info, &err), *o = NULL;
     if (!m || !(o = on_optimize(m, rw, 64, &nrw, &err))) goto fail;
     double f0 = 0, f1 = 0;
@@ -58,7 +56,7 @@ static int run(args *a) {
     on_verify v = {0};
     if (verify) {
         const char *d = data ? data : info.data[0] ? info.data : NULL;
-        if (d && on_data_load(d, 0, 200, &te, &err)) goto fail;
+        if (d && on_data_load(d, ON_SPLIT_TEST, 200, &te, &err)) goto fail;
         if (on_verify_models(m, o, d ? &te : NULL, 200, &v, &err)) goto fail;
         if (!json) {
             printf("verify: %d inputs (%d random%s%s): ", v.samples,
@@ -100,11 +98,9 @@ done:
 
 const command cmd_optimize = {
     "optimize", run, "rewrite a trained model into its cheapest exactly-equal form",
-    "usage: ordnet optimize CKPT -o OUT [--verify] [--data D] [--json]\n"
+    "optimize CKPT -o OUT [--verify] [--data D] [--json]",
     "Removes dropout, folds BatchNorm into the preceding conv/dense, moves pools before\n"
     "layers they commute with exactly (decided on the checkpoint's weights), drops repeated\n"
     "idempotent layers and merges stacked max-pools; writes OUT as a checkpoint, or as an\n"
     "ONNX file when OUT ends in .onnx. CKPT may be an ONNX file (docs/ONNX.md).\n"
-    "--verify runs random and real inputs through both models and prints the largest\n"
-    "absolute and relative difference, or bit-identical; it fails when the difference is\n"
-    "more than the rewrites allow. See docs/OPTIMIZE.md.\n"};
+    "See docs/OPTIMIZE.md.\n"};

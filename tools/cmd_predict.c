@@ -8,23 +8,18 @@
 #include <unistd.h>
 
 static int run(args *a) {
-    const char *ckpt = NULL;
-    int json = 0, first = 0;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--json"))
-            json = 1;
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet predict: unknown option '%s'\n", a->argv[a->i]);
-            return 2;
-        } else if (!ckpt) {
-            ckpt = a->argv[a->i];
-            first = a->i + 1;
-        }
-    }
-    if (!ckpt || first >= a->argc) {
+    int json = 0;
+    const cli_opt opts[] = {
+        CLI_FLAG("--json", &json,
+                 "one {\"file\", \"index\", \"class\", \"probabilities\"} per image"),
+    };
+    int rc = CLI_PARSE(a, opts, a->argc);
+    if (rc != CLI_GO) return rc;
+    if (a->npos < 2) {
         fprintf(stderr, "usage: ordnet predict CKPT FILE... (PGM, PNG or IDX images)\n");
         return 2;
     }
+    const char *ckpt = a->pos[0];
     on_error err;
     on_model *m = load_trained(ckpt, NULL, &err);
     if (!m || on_model_compile(m, 64, &err)) {
@@ -34,13 +29,13 @@ static int run(args *a) {
     }
     on_shape in = on_model_node_shape(m, 0);
     size_t per = on_shape_size(in);
-    int K = on_model_output_shape(m).c, rc = 0;
+    int K = on_model_output_shape(m).c;
+    rc = 0;
     float *x = malloc(sizeof(float) * per * 64), *prob = malloc(sizeof(float) * (size_t)K);
     const float *mean, *sd;
     on_model_normalization(m, &mean, &sd);
-    for (int i = first; i < a->argc && x && prob; i++) {
-        if (a->argv[i][0] == '-') continue;
-        const char *path = a->argv[i];
+    for (int i = 1; i < a->npos && x && prob; i++) {
+        const char *path = a->pos[i];
         on_dataset d = {0};
         int is_idx = strstr(path, "idx") != NULL;
         if (is_idx ? on_idx_load(path, NULL, 0, &d, &err) : on_image_load(path, in, x, &err)) {
@@ -63,7 +58,7 @@ static int run(args *a) {
                     float *v = x + (size_t)c * (per / (size_t)in.c) + j;
                     *v = (*v - mean[c]) / sd[c];
                 }
-            if (on_model_forward(m, x, 1, 0)) {
+            if (on_model_forward(m, x, 1, ON_EVAL)) {
                 fprintf(stderr, "ordnet predict: %s: %s\n", path, on_model_last_error(m));
                 rc = 1;
                 break;
@@ -92,8 +87,7 @@ static int run(args *a) {
 }
 
 const command cmd_predict = {
-    "predict", run, "classify images with a checkpoint",
-    "usage: ordnet predict CKPT FILE... [--json]\n"
+    "predict", run, "classify images with a checkpoint", "predict CKPT FILE... [--json]",
     "CKPT: a checkpoint (ordnet train) or an ONNX file (docs/ONNX.md).\n"
     "FILE: a PGM or PNG image of the model's size, or an IDX image file (every image in it).\n"
     "Prints the class and the probabilities of each image.\n"};

@@ -85,48 +85,44 @@ static on_model *load(const char *model, run_io *io, on_array *x, on_error *err)
 }
 
 static int run(args *a) {
-    const char *model = NULL;
     run_io io = {0};
-    int soft = 0, batch = 64, quiet = 0, rc = 1, n;
+    int soft = 0, batch = 64, quiet = 0, rc = 1, n, ninputs = 0;
+    const char *inputs[MAX_ARGS + 1];
     on_error err;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--input") || is_opt(a, "-i")) {
-            const char *v = opt_value(a);
-            if (!v || !named(v)) {
-                io.data = v;
-                continue;
-            }
-            if (io.nin == MAX_ARGS) {
-                fprintf(stderr, "ordnet run: more than %d --input NAME=FILE\n", MAX_ARGS);
-                return 2;
-            }
-            char *name = strdup(v);
-            *strchr(name, '=') = 0;
-            io.in_name[io.nin] = name;
-            if (on_npy_load(strchr(v, '=') + 1, &io.in_arr[io.nin++], &err)) {
-                fprintf(stderr, "ordnet run: %s\n", err.msg);
-                goto done;
-            }
-        } else if (is_opt(a, "-o") || is_opt(a, "--out")) {
-            if (io.nout == MAX_ARGS) {
-                fprintf(stderr, "ordnet run: more than %d -o\n", MAX_ARGS);
-                return 2;
-            }
-            io.out[io.nout++] = opt_value(a);
-        } else if (is_opt(a, "--softmax"))
-            soft = 1;
-        else if (is_opt(a, "--quiet"))
-            quiet = 1;
-        else if (is_opt(a, "--batch"))
-            batch = (int)opt_num(a, 1, 65536);
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet run: unknown option '%s'\n", a->argv[a->i]);
+    const cli_opt opts[] = {
+        CLI_STRINGS("-i|--input", inputs, &ninputs, MAX_ARGS + 1, "X.npy|NAME=FILE.npy",
+                    "the data (the model's layout, channels first), or a value for the\n"
+                    "ONNX graph input NAME"),
+        CLI_STRINGS("-o|--out", io.out, &io.nout, MAX_ARGS, "Y.npy",
+                    "one per output, in the graph's order, or one FILE.npz for them all"),
+        CLI_FLAG("--softmax", &soft, "apply softmax to the first output"),
+        CLI_FLAG("--quiet", &quiet, "print nothing when it succeeds"),
+        CLI_INT("--batch", &batch, 1, 65536, NULL, "samples per forward pass"),
+    };
+    rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    rc = 1;
+    const char *model = a->npos ? a->pos[0] : NULL;
+    for (int k = 0; k < ninputs; k++) {
+        const char *v = inputs[k];
+        if (!named(v)) {
+            io.data = v;
+            continue;
+        }
+        if (io.nin == MAX_ARGS) {
+            fprintf(stderr, "ordnet run: more than %d --input NAME=FILE\n", MAX_ARGS);
             rc = 2;
             goto done;
-        } else
-            model = a->argv[a->i];
+        }
+        char *name = strdup(v);
+        *strchr(name, '=') = 0;
+        io.in_name[io.nin] = name;
+        if (on_npy_load(strchr(v, '=') + 1, &io.in_arr[io.nin++], &err)) {
+            fprintf(stderr, "ordnet run: %s\n", err.msg);
+            goto done;
+        }
     }
-    if (a->bad || !model || (!io.data && !io.nin) || !io.nout) {
+    if (!model || (!io.data && !io.nin) || !io.nout) {
         fprintf(stderr, "usage: ordnet run MODEL --input X.npy [--input NAME=FILE.npy ...] -o "
                         "Y.npy [-o Y2.npy ...] [--softmax] [--batch N]\n");
         rc = 2;
@@ -183,7 +179,7 @@ static int run(args *a) {
                 float mu = mean[c], inv = 1.0f / sd[c], *p = buf + s * per_in + c * plane;
                 for (size_t j = 0; j < plane; j++) p[j] = (p[j] - mu) * inv;
             }
-        if (on_model_forward(m, buf, b, 0)) {
+        if (on_model_forward(m, buf, b, ON_EVAL)) {
             fprintf(stderr, "ordnet run: forward failed: %s\n", on_model_last_error(m));
             goto free;
         }
@@ -240,8 +236,7 @@ done:
 
 const command cmd_run = {
     "run", run, "run a model on a NumPy array (inference), write the outputs as .npy",
-    "usage: ordnet run MODEL --input X.npy [--input NAME=FILE.npy ...] -o Y.npy [-o ...]\n"
-    "                  [--softmax] [--batch N] [--quiet]\n"
+    "run MODEL --input X.npy [--input NAME=FILE.npy ...] -o Y.npy [-o ...] [options]",
     "MODEL: an ONNX file or a checkpoint. X.npy: float32 (or float64) samples in the model's\n"
     "layout, channels first: (N,C,H,W) for images, (N,C,L) for 1-D signals, (N,F) for\n"
     "features; one sample without N is taken as N = 1. --input NAME=FILE.npy gives an ONNX\n"
@@ -252,5 +247,4 @@ const command cmd_run = {
     "in the graph's order, or one -o FILE.npz holding them all by name. ordnet models output\n"
     "logits: a Softmax at the end of an ONNX model is dropped when it is read (a note says\n"
     "so); --softmax applies it to the first output. A checkpoint's input normalization is\n"
-    "applied first, as eval and predict do. --batch: samples per forward pass (default 64).\n"
-    "See docs/ONNX.md.\n"};
+    "applied first, as eval and predict do. See docs/ONNX.md.\n"};

@@ -29,7 +29,8 @@ static int study_jobs(const on_study_cfg *c, on_error *err) {
 }
 
 /* "600", "90s", "10m", "1.5h" -> seconds; -1 when it is none of those. */
-static int parse_duration(const char *s, double *out) {
+static int parse_duration(const char *s, void *dest) {
+    double *out = dest;
     char *end;
     double v = strtod(s, &end);
     double unit = !*end || !strcmp(end, "s") ? 1
@@ -44,49 +45,31 @@ static int parse_duration(const char *s, double *out) {
 static int run(args *a) {
     on_study_cfg c = on_study_defaults();
     int full = 0, epochs = 0, limit = 0, test_limit = 0, seeds = 0, json = 0;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--block"))
-            c.block = opt_value(a);
-        else if (is_opt(a, "--orders"))
-            c.orders = opt_value(a);
-        else if (is_opt(a, "--seeds"))
-            seeds = (int)opt_num(a, 1, 1000);
-        else if (is_opt(a, "--epochs"))
-            epochs = (int)opt_num(a, 1, 1000);
-        else if (is_opt(a, "--limit"))
-            limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--test-limit"))
-            test_limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--data"))
-            c.data = opt_value(a);
-        else if (is_opt(a, "--out"))
-            c.out = opt_value(a);
-        else if (is_opt(a, "--jobs"))
-            c.jobs = (int)opt_num(a, 1, 64);
-        else if (is_opt(a, "--threads"))
-            c.threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--seed-base"))
-            c.seed_base = (int)opt_num(a, 0, 1e9);
-        else if (is_opt(a, "--budget")) {
-            const char *v = opt_value(a);
-            if (v && parse_duration(v, &c.budget)) {
-                fprintf(stderr,
-                        "ordnet study: --budget '%s': want a time such as 600, 90s, 10m or 1h\n",
-                        v);
-                return 2;
-            }
-        } else if (is_opt(a, "--full"))
-            full = 1;
-        else if (is_opt(a, "--json"))
-            json = 1;
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet study: unknown option '%s' (see ordnet study --help)\n",
-                    a->argv[a->i]);
-            return 2;
-        } else
-            c.model = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    const cli_opt opts[] = {
+        CLI_STRING("--block", &c.block, "\"bn,relu,maxpool,dropout(0.2)\"", NULL,
+                   "the layers to permute"),
+        CLI_STRING("--orders", &c.orders, "\"o1;o2;...\"", NULL,
+                   "only these orders (each: the block's layers, space-separated)"),
+        CLI_INT("--seeds", &seeds, 1, 1000, "3", "seeds per class"),
+        CLI_INT("--epochs", &epochs, 1, 1000, "3", "epochs per run"),
+        CLI_INT("--limit", &limit, 1, 1e9, "12000", "training images"),
+        CLI_INT("--test-limit", &test_limit, 1, 1e9, "5000", "test images"),
+        CLI_FLAG("--full", &full, "the long version: all 60000 images, 15 epochs, 5 seeds"),
+        CLI_STRING("--data", &c.data, "fashion-mnist|DIR", NULL, "the data set"),
+        CLI_STRING("--out", &c.out, "DIR", NULL, "where the store and the report go"),
+        CLI_INT("--jobs", &c.jobs, 1, 64, NULL, "runs in parallel (worker processes)"),
+        CLI_INT("--threads", &c.threads, 1, 1024, NULL, "threads a run"),
+        CLI_INT("--seed-base", &c.seed_base, 0, 1e9, "0",
+                "seeds N+1, N+2, ...: another set of seeds (a separate study)"),
+        CLI_CUSTOM("--budget", &c.budget, parse_duration, "TIME",
+                   "a time such as 600, 90s, 10m or 1h", NULL,
+                   "then more seeds for the classes not yet decided against the\n"
+                   "best, until decided or TIME (600, 90s, 10m, 1h) is spent"),
+        CLI_FLAG("--json", &json, "no progress lines; print results.json at the end"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    if (a->npos) c.model = a->pos[0];
     if (full) { /* the long version: all the data, more epochs and seeds */
         c.epochs = 15;
         c.limit = 0;
@@ -114,10 +97,10 @@ static int run(args *a) {
     if (c.threads && c.jobs == 1) on_set_threads(c.threads);
     c.log = json || rank ? NULL : print_line;
     on_error err;
-    int rc = mpi            ? exec_mpi_study(&c, &err)
-             : c.budget > 0 ? on_study_adaptive(&c, &err)
-             : c.jobs > 1   ? study_jobs(&c, &err)
-                            : on_study_run(&c, &err);
+    rc = mpi            ? exec_mpi_study(&c, &err)
+         : c.budget > 0 ? on_study_adaptive(&c, &err)
+         : c.jobs > 1   ? study_jobs(&c, &err)
+                        : on_study_run(&c, &err);
     if (rc) {
         fprintf(stderr, "ordnet study: %s\n", err.msg);
         return 1;
@@ -142,24 +125,14 @@ static int run(args *a) {
 
 const command cmd_study = {
     "study", run, "train every distinct order of a block and report what matters",
-    "usage: ordnet study [MODEL] [options]\n"
+    "study [MODEL] [options]",
     "Trains one member (the cheapest) of every training-equivalence class of the orders of a\n"
     "block, over several seeds, and writes report.md, report.svg, results.csv, results.json.\n"
     "MODEL: compact form with the block in braces, e.g.\n"
     "  \"input(28,28,1) conv2d(32,3,same) {bn relu maxpool dropout(0.2)} conv2d(64,3,same)\n"
     "   {bn relu maxpool dropout(0.2)} flatten dense(10)\"  (every {...} gets the same order),\n"
     "or a model file (Keras or compact) whose runs of the --block layers are permuted.\n"
-    "Default: the reference model above on Fashion-MNIST.\n"
-    "options:\n"
-    "  --block \"bn,relu,maxpool,dropout(0.2)\"   the layers to permute\n"
-    "  --orders \"o1;o2;...\"   only these orders (each: the block's layers, space-separated)\n"
-    "  --seeds N (3)  --epochs N (3)  --limit N (12000 training images)  --test-limit N (5000)\n"
-    "  --full                 the long version: all 60000 images, 15 epochs, 5 seeds\n"
-    "  --data fashion-mnist|DIR  --out DIR (study-out)  --jobs N (parallel runs)  --threads N\n"
-    "  --seed-base N          seeds N+1, N+2, ...: another set of seeds (a separate study)\n"
-    "  --budget TIME          then more seeds for the classes not yet decided against the\n"
-    "                         best, until decided or TIME (600, 90s, 10m, 1h) is spent\n"
-    "  --json                 no progress lines; print results.json at the end\n"
+    "Default: the reference model on Fashion-MNIST.\n"
     "Runs are stored in DIR/study.sqlite as they finish; the same command again resumes, and\n"
     "two studies started on one DIR split the runs (each claims a run before training it).\n"
     "mpirun -np N ordnet study ...: rank 0 stores, every rank trains (--threads per rank,\n"

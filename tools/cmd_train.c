@@ -58,64 +58,49 @@ static int on_progress(void *user, const on_epoch_report *r) {
 
 static int run(args *a) {
     on_train_cfg cfg = on_train_defaults();
-    const char *model = REFERENCE_MODEL, *data = "fashion-mnist", *out = NULL;
-    static const char *const opts[] = {"sgd", "adamw"};
-    static const char *const scheds[] = {"const", "step", "cosine", "onecycle"};
+    const char *data = "fashion-mnist", *out = NULL;
+    static const char *const optimizers[] = {"sgd", "adamw", NULL};
+    static const char *const scheds[] = {"const", "step", "cosine", "onecycle", NULL};
     int limit = 0, test_limit = 0, json = 0, threads = 0, resume = 0, val = 0, keep = 0,
         sync_bn = 0;
-    for (; a->i < a->argc && !a->bad; a->i++) {
-        if (is_opt(a, "--epochs"))
-            cfg.epochs = (int)opt_num(a, 1, 1e6);
-        else if (is_opt(a, "--batch"))
-            cfg.batch = (int)opt_num(a, 1, 1 << 16);
-        else if (is_opt(a, "--lr"))
-            cfg.lr = (float)opt_num(a, 1e-9, 100);
-        else if (is_opt(a, "--wd"))
-            cfg.wd = (float)opt_num(a, 0, 10);
-        else if (is_opt(a, "--momentum"))
-            cfg.momentum = (float)opt_num(a, 0, 1);
-        else if (is_opt(a, "--nesterov"))
-            cfg.nesterov = 1;
-        else if (is_opt(a, "--label-smoothing"))
-            cfg.smoothing = (float)opt_num(a, 0, 1);
-        else if (is_opt(a, "--clip"))
-            cfg.clip = (float)opt_num(a, 0, 1e9);
-        else if (is_opt(a, "--augment"))
-            cfg.augment = 1;
-        else if (is_opt(a, "--seed"))
-            cfg.seed = (uint64_t)opt_num(a, 0, 1e18);
-        else if (is_opt(a, "--opt"))
-            cfg.opt = pick(a, opts, 2);
-        else if (is_opt(a, "--schedule"))
-            cfg.schedule = pick(a, scheds, 4);
-        else if (is_opt(a, "--data"))
-            data = opt_value(a);
-        else if (is_opt(a, "--limit"))
-            limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--test-limit"))
-            test_limit = (int)opt_num(a, 1, 1e9);
-        else if (is_opt(a, "--threads"))
-            threads = (int)opt_num(a, 1, 1024);
-        else if (is_opt(a, "--json"))
-            json = 1;
-        else if (is_opt(a, "-o") || is_opt(a, "--out"))
-            out = opt_value(a);
-        else if (is_opt(a, "--keep-order"))
-            keep = 1;
-        else if (is_opt(a, "--resume"))
-            resume = 1;
-        else if (is_opt(a, "--sync-bn"))
-            sync_bn = 1;
-        else if (is_opt(a, "--val"))
-            val = (int)opt_num(a, 1, 1e9);
-        else if (a->argv[a->i][0] == '-') {
-            fprintf(stderr, "ordnet train: unknown option '%s' (see ordnet train --help)\n",
-                    a->argv[a->i]);
-            return 2;
-        } else
-            model = a->argv[a->i];
-    }
-    if (a->bad) return 2;
+    const cli_opt opts[] = {
+        CLI_STRING("--data", &data, "fashion-mnist|DIR", NULL,
+                   "IDX data (Debian's dataset-fashion-mnist), CIFAR-10 binary\n"
+                   "(data_batch_1.bin) or CSV/TSV (label then values per line:\n"
+                   "train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv)"),
+        CLI_INT("--limit", &limit, 1, 1e9, NULL, "use the first N training (and test) images"),
+        CLI_INT("--test-limit", &test_limit, 1, 1e9, NULL, "use the first N test images"),
+        CLI_INT("--epochs", &cfg.epochs, 1, 1e6, NULL, "passes over the training data"),
+        CLI_INT("--batch", &cfg.batch, 1, 1 << 16, NULL, "images a step"),
+        CLI_FLOAT("--lr", &cfg.lr, 1e-9, 100, NULL, "peak learning rate"),
+        CLI_FLOAT("--wd", &cfg.wd, 0, 10, NULL, "weight decay"),
+        CLI_CHOICE("--opt", &cfg.opt, optimizers, NULL, "optimizer"),
+        CLI_CHOICE("--schedule", &cfg.schedule, scheds, NULL, "learning-rate schedule"),
+        CLI_FLOAT("--momentum", &cfg.momentum, 0, 1, NULL, "SGD momentum; AdamW beta1"),
+        CLI_FLAG("--nesterov", &cfg.nesterov, "Nesterov momentum (SGD)"),
+        CLI_FLOAT("--label-smoothing", &cfg.smoothing, 0, 1, NULL, "label smoothing"),
+        CLI_FLOAT("--clip", &cfg.clip, 0, 1e9, "none", "clip the gradient's norm to X"),
+        CLI_FLAG("--augment", &cfg.augment, "random shifts of up to 2 pixels and horizontal flips"),
+        CLI_U64("--seed", &cfg.seed, 0, 1e18, NULL, "the seed of everything random"),
+        CLI_INT("--threads", &threads, 1, 1024, NULL,
+                "threads (under mpirun: per rank, default 1)"),
+        CLI_FLAG("--json", &json, "one JSON object per epoch"),
+        CLI_FLAG("--keep-order", &keep,
+                 "train the layers in the order written (by default ordnet\n"
+                 "trains the cheapest order of the model's class: the same\n"
+                 "weights bit for bit, see docs/ORDERING.md)"),
+        CLI_INT("--val", &val, 1, 1e9, NULL,
+                "hold out the last N training images: evaluate on them each\n"
+                "epoch, and on the test set at the end"),
+        CLI_STRING("-o|--out", &out, "CKPT", NULL,
+                   "save a checkpoint after every epoch (atomically)"),
+        CLI_FLAG("--resume", &resume,
+                 "continue the run saved in CKPT (-o) to the same final weights"),
+        CLI_FLAG("--sync-bn", &sync_bn, "under mpirun: BatchNorm statistics over the whole batch"),
+    };
+    int rc = CLI_PARSE(a, opts, 1);
+    if (rc != CLI_GO) return rc;
+    const char *model = a->npos ? a->pos[0] : REFERENCE_MODEL;
     if (resume && !out) {
         fprintf(stderr, "ordnet train: --resume needs -o CKPT, the checkpoint to continue\n");
         return 2;
@@ -142,7 +127,7 @@ static int run(args *a) {
                   .ranks = dist.size};
     if (dist.rank) json = 1; /* ranks other than 0 print nothing (json mode prints no notes) */
     on_model *m = NULL;
-    int rc = 1;
+    rc = 1;
     if (resume) {
         /* the checkpoint's own recipe and data: the run continues as if never stopped */
         if (!(m = on_checkpoint_load(out, &p.info, &err))) goto fail;
@@ -160,14 +145,15 @@ static int run(args *a) {
         }
     }
     /* every rank reads the data from the same path; only rank 0 evaluates */
-    if (on_data_load(data, 1, limit, &tr, &err) ||
-        (!dist.rank && on_data_load(data, 0, test_limit ? test_limit : limit, &te, &err)))
+    if (on_data_load(data, ON_SPLIT_TRAIN, limit, &tr, &err) ||
+        (!dist.rank &&
+         on_data_load(data, ON_SPLIT_TEST, test_limit ? test_limit : limit, &te, &err)))
         goto fail;
     if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
     if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
     if (!resume && !keep) { /* the cheapest member of the model's class trains the same weights */
         int changed = 0;
-        on_model *r = on_reorder_cheapest(m, 0, &changed, &err);
+        on_model *r = on_reorder_cheapest(m, ON_FOR_TRAINING, &changed, &err);
         if (!r) goto fail;
         if (changed && !json) {
             char *a1 = on_model_to_spec(r);
@@ -202,7 +188,7 @@ static int run(args *a) {
         printf("%s %d images (%d test) from %s, epochs %d-%d of %d, batch %d, %s %s lr %g, "
                "%zu parameters, %d threads%s\n",
                resume ? "resuming on" : "training on", tr.n, te.n, data, cfg.start_epoch + 1,
-               cfg.epochs, cfg.epochs, cfg.batch, opts[cfg.opt], scheds[cfg.schedule], cfg.lr,
+               cfg.epochs, cfg.epochs, cfg.batch, optimizers[cfg.opt], scheds[cfg.schedule], cfg.lr,
                on_model_num_params(m), on_get_threads(), dist.size > 1 ? " per rank" : "");
     if (!json && dist.size > 1)
         printf("data-parallel over %d MPI ranks: %d images of each batch per rank, gradients "
@@ -242,29 +228,9 @@ done:
 }
 
 const command cmd_train = {
-    "train", run, "train a model on a data set",
-    "usage: ordnet train [MODEL] [options]\n"
+    "train", run, "train a model on a data set", "train [MODEL] [options]",
     "MODEL is the compact form (quoted) or a file holding it; default: the reference model\n"
     "  " REFERENCE_MODEL "\n"
-    "options:\n"
-    "  --data fashion-mnist|DIR  IDX data (default fashion-mnist, Debian's "
-    "dataset-fashion-mnist)\n"
-    "  --limit N                 use the first N training (and test) images\n"
-    "  --test-limit N            use the first N test images\n"
-    "  --epochs N (5)  --batch N (128)  --lr X (3e-3)  --wd X (1e-2)\n"
-    "  --opt sgd|adamw (adamw)   --schedule const|step|cosine|onecycle (onecycle)\n"
-    "  --momentum X (0.9; AdamW beta1)  --nesterov  --label-smoothing X (0.1)  --clip X\n"
-    "  --augment                 random shifts of up to 2 pixels and horizontal flips\n"
-    "  --seed N (42)  --threads N  --json (one JSON object per epoch)\n"
-    "  --keep-order              train the layers in the order written (by default ordnet\n"
-    "                            trains the cheapest order of the model's class: the same\n"
-    "                            weights bit for bit, see docs/ORDERING.md)\n"
-    "  --val N                   hold out the last N training images: evaluate on them each\n"
-    "                            epoch, and on the test set at the end\n"
-    "  -o CKPT                   save a checkpoint after every epoch (atomically)\n"
-    "  --resume                  continue the run saved in CKPT (-o) to the same final weights\n"
-    "--data also reads CIFAR-10 binary (data_batch_1.bin) and CSV/TSV (label then values per\n"
-    "line: train.csv/test.csv or UCR-style NAME_TRAIN.tsv/NAME_TEST.tsv; 1-D signals).\n"
     "mpirun -np N ordnet train ...: data-parallel, each rank 1/N of every batch (--threads per\n"
     "rank, default 1), gradients summed with MPI_Allreduce; rank 0 alone prints and saves;\n"
     "BatchNorm statistics per rank, or over the whole batch with --sync-bn;\n"

@@ -3,10 +3,8 @@
 #ifndef ORDNET_EXEC_H
 #define ORDNET_EXEC_H
 
+#include "base/base.h" /* on_fail */
 #include "study/runner.h"
-
-/* Set err's message (printf-style); returns -1. */
-int exec_fail(on_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --jobs N: each run in a forked worker process with `threads` threads; the parent
  * claims, stores and reports. */

@@ -3,20 +3,11 @@
 #include "exec.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-int exec_fail(on_error *err, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 typedef struct reply {
     int rc;
@@ -34,12 +25,12 @@ typedef struct local {
 static int start(void *ctx, int slot, int job, on_error *err) {
     local *x = ctx;
     int pfd[2];
-    if (pipe(pfd)) return exec_fail(err, "pipe: %s", strerror(errno));
+    if (pipe(pfd)) return on_fail(err, "pipe: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0) {
         close(pfd[0]);
         close(pfd[1]);
-        return exec_fail(err, "fork: %s", strerror(errno));
+        return on_fail(err, "fork: %s", strerror(errno));
     }
     if (pid == 0) { /* the worker: train, write the reply, leave without cleanup */
         close(pfd[0]);
@@ -70,7 +61,7 @@ static int wait_one(void *ctx, int *slot, on_study_result *r, on_error *err) {
     pid_t pid;
     while ((pid = wait(&status)) < 0 && errno == EINTR) {
     }
-    if (pid < 0) return exec_fail(err, "wait: %s", strerror(errno));
+    if (pid < 0) return on_fail(err, "wait: %s", strerror(errno));
     int s = 0;
     while (x->pid[s] != pid) s++; /* every child is a slot's */
     *slot = s;
@@ -86,7 +77,7 @@ static int wait_one(void *ctx, int *slot, on_study_result *r, on_error *err) {
     x->pid[s] = 0;
     int rc;
     if (!rp || got < sizeof *rp) {
-        exec_fail(err, "the worker (pid %d) ended (status %d) before reporting", (int)pid, status);
+        on_fail(err, "the worker (pid %d) ended (status %d) before reporting", (int)pid, status);
         rc = 1;
     } else if (rp->rc) {
         *err = rp->e;
@@ -109,7 +100,7 @@ int exec_local_study(on_study_plan *p, int jobs, int threads, on_error *err) {
         on_study_executor ex = {jobs, &x, start, wait_one};
         rc = on_study_execute(p, &ex, err);
     } else
-        exec_fail(err, "out of memory");
+        on_fail(err, "out of memory");
     free(x.pid);
     free(x.fd);
     return rc;

@@ -34,7 +34,7 @@ int mpi_available(void) {
 }
 int exec_mpi_study(const on_study_cfg *c, on_error *err) {
     (void)c;
-    return exec_fail(err, "this ordnet was built without MPI");
+    return on_fail(err, "this ordnet was built without MPI");
 }
 int mpi_rank(void) {
     return 0;
@@ -157,12 +157,12 @@ static int start(void *ctx, int slot, int job, on_error *err) {
         l->job = job;
         l->done = 0;
         if (pthread_create(&l->th, NULL, local_thread, l))
-            return exec_fail(err, "rank 0: cannot start a thread");
+            return on_fail(err, "rank 0: cannot start a thread");
         l->busy = 1;
         return 0;
     }
     if (MPI_Send(&job, 1, MPI_INT, slot, TAG_JOB, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return exec_fail(err, "MPI_Send to rank %d failed", slot);
+        return on_fail(err, "MPI_Send to rank %d failed", slot);
     return 0;
 }
 
@@ -178,7 +178,7 @@ static int finish(const reply *rp, on_study_result *r, on_error *err) {
 static int wait_one(void *ctx, int *slot, on_study_result *r, on_error *err) {
     local_run *l = ctx;
     reply *rp = malloc(sizeof *rp);
-    if (!rp) return exec_fail(err, "out of memory");
+    if (!rp) return on_fail(err, "out of memory");
     struct timespec nap = {0, 2 * 1000 * 1000};
     for (;;) {
         if (l->busy) {
@@ -234,12 +234,12 @@ static int all_ok(int ok) {
 }
 
 int exec_mpi_study(const on_study_cfg *c, on_error *err) {
-    if (init()) return exec_fail(err, "MPI_Init failed");
+    if (init()) return on_fail(err, "MPI_Init failed");
     int rank = mpi_rank(), size = mpi_size();
     on_study_plan *p = on_study_plan_new(c, err);
     if (!all_ok(p != NULL)) {
         on_study_plan_free(p);
-        return p ? exec_fail(err, "another rank could not plan the study") : -1;
+        return p ? on_fail(err, "another rank could not plan the study") : -1;
     }
     char key[32];
     snprintf(key, sizeof key, "%s", on_study_plan_key(p));
@@ -247,10 +247,10 @@ int exec_mpi_study(const on_study_cfg *c, on_error *err) {
     int same = !strcmp(key, on_study_plan_key(p));
     if (!all_ok(same)) {
         on_study_plan_free(p);
-        return exec_fail(err,
-                         "rank %d: the ranks planned different studies (%s on rank 0, %s "
-                         "here): give every rank the same command and the same files",
-                         rank, key, same ? key : on_study_plan_key(p));
+        return on_fail(err,
+                       "rank %d: the ranks planned different studies (%s on rank 0, %s "
+                       "here): give every rank the same command and the same files",
+                       rank, key, same ? key : on_study_plan_key(p));
     }
     int threads = c->threads > 0 ? c->threads : 1, rc = 0;
     if (rank) {
@@ -286,7 +286,7 @@ int exec_mpi_study(const on_study_cfg *c, on_error *err) {
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
     on_study_plan_free(p);
-    if (rc && rank) return exec_fail(err, "rank 0 failed (see its message)");
+    if (rc && rank) return on_fail(err, "rank 0 failed (see its message)");
     return rc;
 }
 

@@ -34,11 +34,6 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i]->name)) continue;
-        for (int k = 2; k < argc; k++)
-            if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-                fputs(commands[i]->help, stdout);
-                return 0;
-            }
         if (mpi_launched()) {
             if (!mpi_available()) {
                 fprintf(stderr, "ordnet: started by mpirun (an MPI launcher), but this ordnet was "
@@ -52,7 +47,7 @@ int main(int argc, char **argv) {
                 return 2;
             }
         }
-        args a = {argc, 2, argv, 0};
+        args a = {.argc = argc, .i = 2, .argv = argv, .cmd = commands[i]};
         int rc = commands[i]->run(&a);
         mpi_finalize();
         return rc;

@@ -8,7 +8,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 
-#include "ordnet.h"
+#include "ordnet_study.h" /* brings ordnet.h */
 
 #include <stdlib.h>
 #include <string.h>
@@ -436,10 +436,10 @@ static PyObject *model_tensors(ModelObject *o, PyObject *Py_UNUSED(a)) {
 }
 
 static PyMethodDef model_methods[] = {
-    {"summary_json", (PyCFunction)model_summary, METH_NOARGS, "on_model_summary(json=1)"},
+    {"summary_json", (PyCFunction)model_summary, METH_NOARGS, "on_model_summary(ON_FORMAT_JSON)"},
     {"to_spec", (PyCFunction)model_to_spec, METH_NOARGS, "the compact one-line form"},
     {"analyze_json", (PyCFunction)(void (*)(void))model_analyze, METH_VARARGS | METH_KEYWORDS,
-     "on_analyze_report(json=1)"},
+     "on_analyze(format = ON_FORMAT_JSON)"},
     {"run", (PyCFunction)(void (*)(void))model_run, METH_VARARGS | METH_KEYWORDS,
      "run(x, batch=256): eval-mode forward of float32 (N, *input) -> (N, *output)"},
     {"optimize", (PyCFunction)model_optimize, METH_NOARGS, "(optimized model, rewrites)"},

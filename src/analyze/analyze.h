@@ -110,4 +110,9 @@ int on_merge_report(const on_model *m, int infer, int weights, struct on_sb *b, 
 #define ON_MODEL_BYTES 1e10
 double on_cost_seconds(on_cost c);
 
+/* on_analyze with its inputs as plain ints (infer: ON_FOR_*, weights: ON_WEIGHTS_*,
+ * json: ON_FORMAT_*); the public call is on_analyze (ordnet.h). */
+char *on_analyze_report(const on_model *m, int infer, int weights, const char *block, int measure,
+                        int json, on_error *err);
+
 #endif

@@ -30,13 +30,9 @@ static int merge_kind(const on_op *op) {
     return M_UNKNOWN;
 }
 
-static int same_shape(on_shape a, on_shape b) {
-    return a.rank == b.rank && a.c == b.c && a.h == b.h && a.w == b.w;
-}
-
 /* As merge.c: an input of C values that is not of the output's shape. */
 static int is_gate(on_shape x, on_shape y) {
-    return !same_shape(x, y) && x.c == y.c && on_shape_size(x) == (size_t)y.c;
+    return !on_shape_equal(x, y) && x.c == y.c && on_shape_size(x) == (size_t)y.c;
 }
 
 static on_verdict said(int kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

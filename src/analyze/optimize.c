@@ -650,15 +650,6 @@ done:
 
 /* ----- checking: run two models side by side ----- */
 
-static uint64_t vrng(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return on_mix64(*s);
-}
-
-static int same_shape(on_shape a, on_shape b) {
-    return a.rank == b.rank && a.c == b.c && a.h == b.h && a.w == b.w;
-}
-
 /* x (n samples) normalized by m's statistics into out. */
 static void normalize(const on_model *m, const float *x, int n, float *out) {
     const float *mean, *std;
@@ -681,15 +672,15 @@ int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on
     if (!out) return on_fail(err, "verify: no result to fill");
     *out = (on_verify){0, 0, 1, 0};
     if (!a || !b) return on_fail(err, "verify: no model");
-    if (!same_shape(a->input, b->input))
+    if (!on_shape_equal(a->input, b->input))
         return on_fail(err, "verify: input shapes differ: %s and %s",
                        on_shape_str(a->input, s1, sizeof s1),
                        on_shape_str(b->input, s2, sizeof s2));
-    if (!same_shape(on_model_output_shape(a), on_model_output_shape(b)))
+    if (!on_shape_equal(on_model_output_shape(a), on_model_output_shape(b)))
         return on_fail(err, "verify: output shapes differ: %s and %s",
                        on_shape_str(on_model_output_shape(a), s1, sizeof s1),
                        on_shape_str(on_model_output_shape(b), s2, sizeof s2));
-    if (data && n > 0 && !same_shape(data->shape, a->input))
+    if (data && n > 0 && !on_shape_equal(data->shape, a->input))
         return on_fail(err, "verify: the data's samples are %s, the models take %s",
                        on_shape_str(data->shape, s1, sizeof s1),
                        on_shape_str(a->input, s2, sizeof s2));
@@ -712,7 +703,7 @@ int on_verify_models(on_model *a, on_model *b, const on_dataset *data, int n, on
         const float *in_a = x, *in_b = x;
         if (bi < 2) {
             for (size_t i = 0; i < S * VB; i++) {
-                double u = (double)(vrng(&seed) >> 11) * (1.0 / 9007199254740992.0);
+                double u = on_lcg_uniform(&seed);
                 x[i] = bi == 0 ? (float)(6 * u - 3) : (float)((int)(9 * u) - 4) * 0.5f;
             }
         } else {

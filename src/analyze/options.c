@@ -1,5 +1,5 @@
 /* options.c - on_analyze: on_analyze_report with its flags named (on_analyze_opts). */
-#include "ordnet.h"
+#include "analyze.h"
 
 on_analyze_opts on_analyze_defaults(void) {
     return (on_analyze_opts){.infer = ON_FOR_INFERENCE,

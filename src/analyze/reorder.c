@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-on_model *on_reorder_cheapest(const on_model *m, int infer, int *changed, on_error *err) {
+on_model *on_reorder_cheapest(const on_model *m, on_purpose infer, int *changed, on_error *err) {
     *changed = 0;
     int nn = m->nn, *order = malloc(sizeof(int) * (size_t)nn),
         *map = malloc(sizeof(int) * (size_t)nn);

@@ -11,9 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-on_verdict on_model_commute(const on_model *m, int i, int infer, int weights) {
+on_verdict on_model_commute(const on_model *m, int i, on_purpose infer, on_weights_use weights) {
     if (!on_adjacent(m, i)) {
         on_verdict v = {.kind = ON_NEVER};
         snprintf(v.reason, sizeof v.reason, "layers %d and %d are not a simple chain", i, i + 1);
@@ -107,16 +106,14 @@ static double measure_ms(const char *prefix, const char *order, int infer) {
     for (size_t i = 0; x && i < in; i++) x[i] = on_uniform(7, i) - 0.5f;
     for (size_t i = 0; dy && i < out; i++) dy[i] = on_uniform(8, i) - 0.5f;
     for (int r = 0; x && dy && r < 6; r++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
+        double t0 = on_seconds();
         on_model_forward(m, x, 64, !infer);
         if (!infer) {
             on_model_set_output_grad(m, dy);
             on_model_zero_grad(m);
             on_model_backward(m);
         }
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        t[r] = 1e3 * ((double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
+        t[r] = 1e3 * (on_seconds() - t0);
     }
     for (int i = 1; i < 6; i++) /* sort the 5 timed runs */
         for (int j = i + 1; j < 6; j++)

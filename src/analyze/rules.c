@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *on_verdict_name(int kind) {
+const char *on_verdict_name(on_verdict_kind kind) {
     static const char *const names[] = {"exact",    "exact-with-change", "conditional",
                                         "rounding", "approximate",       "never"};
     return kind >= 0 && kind <= ON_NEVER ? names[kind] : "?";

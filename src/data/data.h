@@ -2,7 +2,7 @@
 #ifndef ON_DATA_H
 #define ON_DATA_H
 
-#include "../ops/op.h"
+#include "../base/base.h"
 
 /* Classes a labelled text file may have. */
 #define ON_MAX_LABELS 1000

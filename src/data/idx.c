@@ -1,7 +1,7 @@
 /* idx.c - MNIST-layout IDX files (optionally gzipped): big-endian magic and sizes, then
  * unsigned bytes. Every size is checked before allocation and the file must hold exactly
  * the data its header announces. */
-#include "../ops/op.h"
+#include "../base/base.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* image.c - single images for `ordnet predict`: PGM (P2/P5) and PNG (through libpng),
  * converted to the model's channels (grey <-> RGB) and scaled to [0,1]. The size must be
  * the model's: errors name the file and both sizes. */
-#include "../ops/op.h"
+#include "../base/base.h"
 
 #ifdef ORDNET_HAVE_PNG
 #include <png.h>

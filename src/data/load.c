@@ -72,7 +72,7 @@ static int load_csv(const char *tr, int tr_part, const char *te, int te_part, in
     return on_csv_load(te, te_part, limit, labels, nl, out, NULL, NULL, err);
 }
 
-int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err) {
+int on_data_load(const char *where, on_split train, int limit, on_dataset *out, on_error *err) {
     struct stat st;
     if (!stat(where, &st) && S_ISREG(st.st_mode)) /* one file, split in two */
         return load_csv(where, ON_PART_TRAIN, where, ON_PART_TEST, train, limit, out, err);

@@ -1,7 +1,7 @@
 /* atomic.c - see atomic.h. */
 #include "atomic.h"
 
-#include "ops/op.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * file before anything is copied, so a damaged file gives an error, never a crash.
  */
 #include "atomic.h"
-#include "ops/op.h"
+#include "base/base.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include "safetensors.h"
 #include "atomic.h"
 
-#include "ops/op.h"
+#include "base/base.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

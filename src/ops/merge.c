@@ -20,13 +20,9 @@
 
 enum { M_ADD, M_MUL, M_SUB, M_DIV, M_AVG, M_MAX, M_MIN };
 
-static int same_shape(on_shape a, on_shape b) {
-    return a.rank == b.rank && a.c == b.c && a.h == b.h && a.w == b.w;
-}
-
 /* An input of C values that is not itself of the output's shape: one value a channel. */
 static int is_gate(on_shape x, on_shape y) {
-    return !same_shape(x, y) && x.c == y.c && on_shape_size(x) == (size_t)y.c;
+    return !on_shape_equal(x, y) && x.c == y.c && on_shape_size(x) == (size_t)y.c;
 }
 
 static int ew_shape(const on_shape *xs, int n, on_shape *ys, on_error *err) {
@@ -35,7 +31,7 @@ static int ew_shape(const on_shape *xs, int n, on_shape *ys, on_error *err) {
         if (on_shape_size(xs[k]) > on_shape_size(xs[big])) big = k;
     *ys = xs[big];
     for (int k = 0; k < n; k++)
-        if (!same_shape(xs[k], *ys) && !is_gate(xs[k], *ys)) {
+        if (!on_shape_equal(xs[k], *ys) && !is_gate(xs[k], *ys)) {
             char a[48], b[48];
             return on_fail(err,
                            "input %d has shape %s: each input must have the shape %s or be a "

@@ -11,6 +11,7 @@
 #define ON_OP_H
 
 #include "ordnet.h"
+#include "../base/base.h" /* on_fail, on_shape_equal, the clock, on_mix64 and on_uniform */
 
 /* Algebraic properties (see docs/ORDERING.md). For an elementwise f. */
 enum {
@@ -167,7 +168,6 @@ extern const on_op *const on_ops[];
 extern const int on_nops;
 
 /* Helpers shared by op files. */
-int on_fail(on_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem);
 /* Field by field (a struct's padding bytes are not copied reliably, so no memcmp). */
 int on_attrs_equal(const on_attrs *x, const on_attrs *y);
@@ -219,17 +219,6 @@ static inline void on_prefetch(const float *p, size_t n) {
 /* Elementwise loops go parallel only above this many floats. */
 #define ON_PAR_MIN 8192
 
-/* A counter-based random number: uniform in [0,1) from (key, counter); the same
- * inputs give the same number whatever the thread count. */
-static inline uint64_t on_mix64(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-/* key should itself be mixed (on_mix64) so that nearby keys give unrelated streams. */
-static inline float on_uniform(uint64_t key, uint64_t counter) {
-    return (float)(on_mix64(key ^ (counter * 0xD1B54A32D192ED03ull)) >> 40) * (1.0f / 16777216.0f);
-}
+/* on_mix64 and on_uniform, the counter-based random numbers: base/base.h. */
 
 #endif

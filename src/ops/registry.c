@@ -1,7 +1,6 @@
 /* registry.c - the list of every op ordnet has. Adding an op: one file, one line here. */
 #include "op.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -157,16 +156,6 @@ const char *on_op_name(const on_op *op) {
 }
 on_attrs on_attrs_default(const on_op *op) {
     return op->defaults;
-}
-
-int on_fail(on_error *err, const char *fmt, ...) {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem) {

@@ -11,21 +11,15 @@
  * each round, and the final report is written from it.
  */
 #include "report.h"
+#include "base/base.h"
 
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ADAPTIVE_MAX_SEEDS 20
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void say(const on_study_cfg *c, const char *line) {
     if (c->log) c->log(c->user, line);
@@ -123,7 +117,7 @@ static double *accuracies(sqlite3 *db, const char *key, cJSON *classes, int *ns,
 }
 
 int on_study_adaptive(const on_study_cfg *cfg, on_error *err) {
-    double t0 = now();
+    double t0 = on_seconds();
     on_study_cfg c = *cfg;
     if (c.seeds < 2) c.seeds = 2; /* a first look needs pairs */
     int max_seeds = c.max_seeds > 0 ? c.max_seeds : ADAPTIVE_MAX_SEEDS;
@@ -162,7 +156,7 @@ int on_study_adaptive(const on_study_cfg *cfg, on_error *err) {
             if (target[i] > top) top = target[i];
         }
         free(acc);
-        double spent = now() - t0;
+        double spent = on_seconds() - t0;
         if (!more) {
             snprintf(line, sizeof line,
                      "adaptive: every comparison with the best is decided (or at %d seeds) "

@@ -1,6 +1,6 @@
 /* defaults.c - the default order study; apart from study.c so that a build without SQLite
  * (src/optional/no_sqlite.c) still has it. */
-#include "ordnet.h"
+#include "ordnet_study.h"
 
 on_study_cfg on_study_defaults(void) {
     on_study_cfg c = {.block = "bn,relu,maxpool,dropout(0.2)",

@@ -43,7 +43,6 @@ struct on_study_plan {
 char *on_study_tmpl_fill(const on_study_tmpl *t, const char *order);
 void on_study_say(const on_study_cfg *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-double on_study_wall(void); /* seconds since the epoch, comparable between hosts */
 void on_study_store_close(on_study_plan *p);
 char *on_study_plan_describe(const on_study_plan *p); /* JSON for the studies table */
 

@@ -5,6 +5,7 @@
  * the CLI's executors (tools/exec_local.c, tools/exec_mpi.c) plug into the same loop.
  */
 #include "plan.h"
+#include "base/base.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,16 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int on_study_load_data(on_study_plan *p, on_error *err) {
     if (p->loaded) return 0;
-    if (on_data_load(p->c.data, 1, p->c.limit, &p->tr, err) ||
-        on_data_load(p->c.data, 0, p->c.test_limit, &p->te, err))
+    if (on_data_load(p->c.data, ON_SPLIT_TRAIN, p->c.limit, &p->tr, err) ||
+        on_data_load(p->c.data, ON_SPLIT_TEST, p->c.test_limit, &p->te, err))
         return -1;
     p->loaded = 1;
     return 0;
@@ -55,9 +50,9 @@ static int log_epoch(void *user, const on_epoch_report *e) {
 static double infer_speed(on_model *m, const on_dataset *te, on_error *err) {
     double best = 0, loss, acc;
     for (int k = 0; k < 2; k++) {
-        double t0 = now();
+        double t0 = on_seconds();
         if (on_evaluate(m, te, 256, &loss, &acc, NULL, err)) return 0;
-        double ips = te->n / (now() - t0);
+        double ips = te->n / (on_seconds() - t0);
         if (ips > best) best = ips;
     }
     return best;
@@ -110,7 +105,7 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
     }
     for (int s = 0; s < slots; s++) slot_job[s] = -1;
     int running = 0, finished = 0, failed = 0, rc = 0, waited = 0;
-    double t0 = now();
+    double t0 = on_seconds();
     for (;;) {
         /* fill the free slots */
         int held = 0;
@@ -125,7 +120,7 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
                 break;
             }
             slot_job[s] = job;
-            slot_t0[s] = now();
+            slot_t0[s] = on_seconds();
             running++;
         }
         if (rc && !running) break;
@@ -164,12 +159,12 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
         }
         finished++;
         int left = p->pending - finished - failed;
-        double eta = (now() - t0) / finished * (left > 0 ? left : 0);
+        double eta = (on_seconds() - t0) / finished * (left > 0 ? left : 0);
         on_study_say(c,
                      "[%d/%d] class %d seed %d  {%s}  test acc %.2f%%  %.1f s/epoch  %.0f img/s "
                      "inference  (%.1fs; ETA %.0fm%02.0fs)",
                      finished, p->pending, j->cls, j->seed, j->order, 100 * r.acc, r.epoch_s,
-                     r.infer_ips, now() - slot_t0[slot], floor(eta / 60), fmod(eta, 60));
+                     r.infer_ips, on_seconds() - slot_t0[slot], floor(eta / 60), fmod(eta, 60));
         if (rc && !running) break;
     }
     free(slot_job);

@@ -18,7 +18,7 @@
 #ifndef ON_STUDY_RUNNER_H
 #define ON_STUDY_RUNNER_H
 
-#include "ordnet.h"
+#include "ordnet_study.h"
 
 typedef struct on_study_plan on_study_plan;
 

@@ -7,20 +7,14 @@
  * here if missing, so older stores stay readable) and are measured once per study.
  */
 #include "report.h"
+#include "base/base.h"
 
 #include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SPEED_STEPS 3 /* steps timed per class and round (after one untimed) */
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int ensure_table(sqlite3 *db) {
     return sqlite3_exec(db,
@@ -57,7 +51,7 @@ typedef struct timed_class {
 static double time_steps(on_model *m, const float *x, const int *y, int n, int train) {
     double t0 = 0;
     for (int s = 0; s <= SPEED_STEPS; s++) {
-        if (s == 1) t0 = now();
+        if (s == 1) t0 = on_seconds();
         on_model_forward(m, x, n, train);
         if (!train) continue;
         on_model_loss(m, y, 0.0f);
@@ -65,7 +59,7 @@ static double time_steps(on_model *m, const float *x, const int *y, int n, int t
         on_model_backward(m);
         on_sgd_step(m, 0.01f, 0.9f, 5e-4f, 0);
     }
-    return 1e3 * (now() - t0) / SPEED_STEPS;
+    return 1e3 * (on_seconds() - t0) / SPEED_STEPS;
 }
 
 int on_study_speed(void *dbp, const char *key, const on_study_cfg *c,

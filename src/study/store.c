@@ -11,6 +11,7 @@
  * owner's process exists: a study killed with SIGKILL leaves claims that the next one
  * takes over at once on this host, or after the stale limit from another host.
  */
+#include "base/base.h"
 #include "plan.h"
 #include "report.h"
 #include "study.h"
@@ -24,12 +25,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-double on_study_wall(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int db_open(const char *dir, sqlite3 **db, on_error *err) {
     char path[4096];
@@ -86,7 +81,8 @@ static void *heartbeat(void *arg) {
     if (db_open(p->c.out, &db, &e)) return NULL;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
-        double period = p->stale / 4 > 0.05 ? p->stale / 4 : 0.05, until = on_study_wall() + period;
+        double period = p->stale / 4 > 0.05 ? p->stale / 4 : 0.05,
+               until = on_wall_seconds() + period;
         struct timespec ts = {(time_t)until, (long)((until - (double)(time_t)until) * 1e9)};
         pthread_cond_timedwait(&p->cv, &p->mu, &ts);
         if (p->stop) break;
@@ -94,7 +90,7 @@ static void *heartbeat(void *arg) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, "UPDATE claims SET beat=? WHERE owner=?", -1, &st, NULL) ==
             SQLITE_OK) {
-            sqlite3_bind_double(st, 1, on_study_wall());
+            sqlite3_bind_double(st, 1, on_wall_seconds());
             sqlite3_bind_text(st, 2, p->owner, -1, SQLITE_STATIC);
             sqlite3_step(st);
             sqlite3_finalize(st);
@@ -174,7 +170,7 @@ void on_study_store_close(on_study_plan *p) {
 
 /* Is a claim by `owner` with heartbeat `beat` still live? */
 static int claim_live(const on_study_plan *p, const char *owner, double beat) {
-    if (on_study_wall() - beat > p->stale) return 0;
+    if (on_wall_seconds() - beat > p->stale) return 0;
     char host[128] = "localhost";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = 0;
@@ -221,7 +217,7 @@ int on_study_claim(on_study_plan *p, int *job, int *held, on_error *err) {
         sqlite3_bind_text(st, 2, j->order, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, j->seed);
         sqlite3_bind_text(st, 4, p->owner, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, on_study_wall());
+        sqlite3_bind_double(st, 5, on_wall_seconds());
         if (sqlite3_step(st) == SQLITE_DONE) {
             got = 1;
             *job = i;

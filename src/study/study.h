@@ -3,6 +3,7 @@
 #define ON_STUDY_H
 
 #include "../analyze/analyze.h"
+#include "ordnet_study.h"
 
 /* mean, sample sd, half width of the 95% Student-t interval (NAN when n < 2) */
 typedef struct on_summary {

@@ -31,7 +31,7 @@ static int next_run(const on_model *m, int *t, size_t *lo, size_t *hi) {
     return 0;
 }
 
-void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int nesterov) {
+void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, on_momentum nesterov) {
     float *v = state(m);
     if (!v) return;
     size_t lo, hi;

@@ -4,12 +4,12 @@
  * the epoch and the sample index, so a run is reproducible and resumable at any epoch.
  */
 #include "../graph.h"
+#include "../base/base.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ON_PI 3.14159265358979323846
 
@@ -23,12 +23,6 @@ on_train_cfg on_train_defaults(void) {
                           .momentum = 0.9f,
                           .smoothing = 0.1f,
                           .seed = 42};
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* Learning rate at fraction f in [0,1) of training. One-cycle follows fastai's
@@ -341,7 +335,7 @@ static int train_fitted(on_model *m, const on_dataset *train, const on_dataset *
         on_model_set_step(m, (uint64_t)e * (uint64_t)nb);
         on_epoch_report r = {
             .epoch = e + 1, .epochs = cfg->epochs, .batches = nb, .test_loss = -1, .test_acc = -1};
-        double t0 = now(), lsum = 0;
+        double t0 = on_seconds(), lsum = 0;
         long seen = 0, correct = 0;
         batch_job next = {m, train, perm, bufs, labs, per, B, 0, augment, ekey, dist};
         fill_batch(&next);
@@ -416,7 +410,7 @@ static int train_fitted(on_model *m, const on_dataset *train, const on_dataset *
             r.loss = lsum / seen;
             r.train_acc = (double)correct / seen;
             r.lr = lr;
-            r.seconds = now() - t0;
+            r.seconds = on_seconds() - t0;
             r.images_per_s = seen / (r.seconds > 0 ? r.seconds : 1e-9);
             if (threaded) pthread_join(th, NULL);
             if (cb && cb(user, &r)) {
@@ -425,7 +419,7 @@ static int train_fitted(on_model *m, const on_dataset *train, const on_dataset *
             }
         }
         if (rc) break;
-        r.seconds = now() - t0;
+        r.seconds = on_seconds() - t0;
         r.images_per_s = seen / (r.seconds > 0 ? r.seconds : 1e-9);
         if (test && on_evaluate(m, test, B, &r.test_loss, &r.test_acc, NULL, err)) {
             rc = -1;
