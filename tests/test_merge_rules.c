@@ -531,7 +531,7 @@ static void check_inception(void) {
     on_error err;
     char *r = on_analyze_report(m, 1, 1, NULL, 0, 1, &err);
     CHECK(r && strstr(r, "\"optimize_folds\":\ttrue"),
-          "Inception + BN: the report says optimize folds it");
+          "Inception + BN: the report says optimize folds it: %s", r ? r : err.msg);
     free(r);
     r = on_analyze_report(m, 0, 1, NULL, 0, 1, &err); /* training: nothing folds */
     CHECK(r && !strstr(r, "\"optimize_folds\":\ttrue"), "Inception + BN (training): no fold");
