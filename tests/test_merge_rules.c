@@ -101,6 +101,7 @@ static const char *const layers[] = {
     "zeropad2d(1)",
     "crop2d(1)",
     "global_maxpool",
+    "global_avgpool",
     "flatten",
     "permute((0,2,1))",
     "conv2d(4,3,padding=1)",
