@@ -101,6 +101,7 @@ static const char *const layers[] = {
     "zeropad2d(1)",
     "crop2d(1)",
     "global_maxpool",
+    "global_avgpool",
     "flatten",
     "permute((0,2,1))",
     "conv2d(4,3,padding=1)",
@@ -531,7 +532,7 @@ static void check_inception(void) {
     on_error err;
     char *r = on_analyze_report(m, 1, 1, NULL, 0, 1, &err);
     CHECK(r && strstr(r, "\"optimize_folds\":\ttrue"),
-          "Inception + BN: the report says optimize folds it");
+          "Inception + BN: the report says optimize folds it: %s", r ? r : err.msg);
     free(r);
     r = on_analyze_report(m, 0, 1, NULL, 0, 1, &err); /* training: nothing folds */
     CHECK(r && !strstr(r, "\"optimize_folds\":\ttrue"), "Inception + BN (training): no fold");
@@ -631,6 +632,48 @@ static void check_onnx_models(void) {
     }
 }
 
+/* A Keras functional model: squeeze-and-excitation (the gate reshaped to (1,1,C)), a
+ * max-pool after the excitation, and a concatenation normalized by BatchNorm. */
+static void check_keras(void) {
+    static const char *const text =
+        "from tensorflow import keras\n"
+        "from tensorflow.keras import layers\n"
+        "\n"
+        "inputs = keras.Input(shape=(16, 16, 8))\n"
+        "x = layers.Conv2D(16, 3, padding=\"same\", name=\"conv\")(inputs)\n"
+        "x = layers.BatchNormalization(name=\"bn\")(x)\n"
+        "x = layers.Activation(\"relu\", name=\"act\")(x)\n"
+        "s = layers.GlobalAveragePooling2D(name=\"squeeze\")(x)\n"
+        "s = layers.Dense(4, activation=\"relu\", name=\"fc1\")(s)\n"
+        "s = layers.Dense(16, activation=\"sigmoid\", name=\"fc2\")(s)\n"
+        "s = layers.Reshape((1, 1, 16), name=\"gate\")(s)\n"
+        "y = layers.Multiply(name=\"excite\")([x, s])\n"
+        "y = layers.MaxPooling2D(name=\"pool\")(y)\n"
+        "c = layers.Concatenate(name=\"cat\")([y, layers.MaxPooling2D(name=\"pool2\")(x)])\n"
+        "c = layers.BatchNormalization(name=\"bn2\")(c)\n"
+        "out = layers.ReLU(name=\"relu2\")(c)\n"
+        "model = keras.Model(inputs, out)\n";
+    on_error err;
+    on_model *m = on_model_from_text(text, "se.py", NULL, 0, &err);
+    CHECK(m != NULL, "Keras SE: %s", m ? "" : err.msg);
+    if (!m) return;
+    on_model_init(m, 5);
+    on_merge_view mv = on_merge_view_of(m, node_of(m, "excite"));
+    CHECK(mv.nonneg[0] && mv.nonneg[1], "Keras SE: x (a ReLU) and the gate (a sigmoid) are >= 0");
+    for (int infer = 0; infer < 2; infer++) {
+        on_merge_plan plan;
+        on_verdict v = after(m, "excite", "pool", infer, &plan);
+        CHECK(v.kind == ON_ROUNDING && plan.apply[0] && !plan.apply[1],
+              "Keras SE: the max-pool moves before the excitation, the gate passes: %s",
+              on_verdict_name(v.kind));
+        v = after(m, "cat", "bn2", infer, &plan);
+        CHECK(v.kind == ON_EXACT && plan.split, "Keras: BatchNorm after Concatenate: %s",
+              on_verdict_name(v.kind));
+    }
+    check_report(m, "Keras SE");
+    on_model_free(m);
+}
+
 int main(void) {
     on_set_threads(1);
     for (int infer = 0; infer < 2; infer++)
@@ -646,6 +689,7 @@ int main(void) {
     check_inception();
     check_mobilenet();
     check_onnx_models();
+    check_keras();
     printf("real blocks: %d checks\n", check_pass - before);
     return check_done();
 }

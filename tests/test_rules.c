@@ -94,6 +94,7 @@ static const char *const layers[] = {
     "permute((2,0,1))",
     "permute((0,2,1))",
     "layernorm",
+    "global_avgpool",
 };
 #define NL (int)(sizeof layers / sizeof layers[0])
 

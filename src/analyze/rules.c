@@ -636,6 +636,18 @@ static unsigned props_at(const on_layer_view *v, on_shape xs) {
 /* Global pooling (g) next to o. */
 static on_verdict global_other(const role *g, const role *o) {
     const char *gn = g->v->name, *on = o->v->name;
+    if (o->kind == R_ELEM && g->v->op->pool_kind == ON_POOL_AVG) {
+        /* the mean of a channel: mean(a x + b) = a mean(x) + b */
+        if (has(o, ON_PROP_AFFINE))
+            return verdict(ON_ROUNDING, NULL, NULL,
+                           "'%s' is affine (per channel at most), and '%s' takes each channel's "
+                           "mean: equal up to rounding",
+                           on, gn);
+        return verdict(ON_NEVER, NULL, NULL,
+                       "'%s' is not affine: '%s' of it is not it of the mean (ReLU of a mean is "
+                       "not the mean of ReLU)",
+                       on, gn);
+    }
     if (o->kind == R_ELEM && g->v->op->pool_kind == ON_POOL_MAX) {
         float lo, hi;
         int piecewise = clamp(o, &lo, &hi) || has(o, ON_PROP_LEAKY) || has(o, ON_PROP_AFFINE);

@@ -401,7 +401,8 @@ static on_cost gap_cost(const on_attrs *a, on_shape xs, on_shape ys) {
 
 const on_op on_op_global_avgpool = {.name = "global_avgpool",
                                     .title = "global average pooling",
-                                    .props = ON_PROP_PER_CHANNEL,
+                                    .props = ON_PROP_PER_CHANNEL | ON_PROP_GLOBAL,
+                                    .pool_kind = ON_POOL_AVG,
                                     .ninputs = 1,
                                     .shape = gap_shape,
                                     .forward = gap_fwd,
