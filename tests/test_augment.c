@@ -556,6 +556,48 @@ static void test_contrast(void) {
           "lower > 1 refused (Keras's check)");
 }
 
+/* After a convolution, eval mode runs the following layers sample by sample in its output
+ * loop (a per-sample chain): the augmentation layers must still be the identity there, and
+ * in training (whole batches) the same step must give the same result as without threads. */
+static void test_in_chains(void) {
+    const int n = 5;
+    on_model *a = build("input(6,6,2) conv2d(3,3,same) random_flip random_rotation(0.2) "
+                        "random_contrast(0.2) random_zoom(0.1) random_translation(0.2,0.1) relu",
+                        n);
+    on_model *b = build("input(6,6,2) conv2d(3,3,same) relu", n);
+    if (!a || !b) {
+        on_model_free(a);
+        on_model_free(b);
+        return;
+    }
+    size_t len = n * 72, out = n * 108;
+    float *x = randoms(len, 1);
+    on_model_forward(b, x, n, ON_EVAL);
+    float *yb = malloc(sizeof(float) * out);
+    memcpy(yb, on_model_output(b), sizeof(float) * out);
+    on_model_forward(a, x, n, ON_EVAL);
+    CHECK(!memcmp(on_model_output(a), yb, sizeof(float) * out),
+          "eval: the augmentation layers vanish inside a per-sample chain");
+    on_set_threads(1);
+    on_model_set_step(a, 8);
+    on_model_forward(a, x, n, ON_TRAIN);
+    memcpy(yb, on_model_output(a), sizeof(float) * out);
+    on_set_threads(2);
+    on_model_set_step(a, 8);
+    on_model_forward(a, x, n, ON_TRAIN);
+    CHECK(!memcmp(on_model_output(a), yb, sizeof(float) * out),
+          "train: the same draws with 1 and 2 threads");
+    /* a smaller batch draws the same maps for its samples as the full one */
+    on_model_set_step(a, 8);
+    on_model_forward(a, x, 2, ON_TRAIN);
+    CHECK(!memcmp(on_model_output(a), yb, sizeof(float) * 2 * 108),
+          "train: sample i's draw does not depend on the batch size");
+    free(x);
+    free(yb);
+    on_model_free(a);
+    on_model_free(b);
+}
+
 int main(void) {
     on_set_threads(2);
     test_normalization();
@@ -566,5 +608,6 @@ int main(void) {
     test_warp_golden();
     test_affine_args();
     test_contrast();
+    test_in_chains();
     return check_done();
 }
