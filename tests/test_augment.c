@@ -98,8 +98,14 @@ static void test_normalization(void) {
     CHECK(tm >= 0 && !on_model_tensor_grad(m, tm), "the statistics are state, not trained");
     if (tm < 0 || tv < 0) return;
     float mean[3] = {0.5f, -2.0f, 0.0f}, var[3] = {4.0f, 0.25f, 0.0f}; /* 0: Keras's epsilon */
+    CHECK(on_model_tensor_data(m, tv)[2] == 1 && on_model_tensor_data(m, tm)[2] == 0,
+          "variance 1 and mean 0 when added");
     memcpy(on_model_tensor_data(m, tm), mean, sizeof mean);
     memcpy(on_model_tensor_data(m, tv), var, sizeof var);
+    on_model_init(m, 3); /* what `ordnet train` does: the given statistics stay */
+    CHECK(!memcmp(on_model_tensor_data(m, tm), mean, sizeof mean) &&
+              !memcmp(on_model_tensor_data(m, tv), var, sizeof var),
+          "on_model_init keeps the given statistics");
     size_t S = 20, len = (size_t)n * 3 * S;
     float *x = randoms(len, 3), *dy = randoms(len, 1);
     for (int train = 0; train < 2; train++) {
