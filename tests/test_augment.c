@@ -604,6 +604,39 @@ static void test_in_chains(void) {
     on_model_free(b);
 }
 
+/* The draws cover Keras's ranges: an impulse at the center of a 21x21 image moves by
+ * (0.2..0.4) x 21 rows down and (-0.3..-0.1) x 21 columns (left), per image. */
+static void test_translation_ranges(void) {
+    const int n = 200, N = 21;
+    on_model *m =
+        build("input(21,21,1) random_translation((0.2,0.4),(-0.3,-0.1),constant,nearest)", n);
+    if (!m) return;
+    float *x = calloc((size_t)n * N * N, sizeof(float));
+    for (int i = 0; i < n; i++) x[(size_t)i * N * N + 10 * N + 10] = 1;
+    on_model_forward(m, x, n, ON_TRAIN);
+    const float *y = on_model_output(m);
+    int ok = 1, rmin = N, rmax = -N, qmin = N, qmax = -N;
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (int p = 0; p < N * N; p++)
+            if (y[(size_t)i * N * N + p] == 1) {
+                int dr = p / N - 10, dq = p % N - 10;
+                found++;
+                rmin = dr < rmin ? dr : rmin;
+                rmax = dr > rmax ? dr : rmax;
+                qmin = dq < qmin ? dq : qmin;
+                qmax = dq > qmax ? dq : qmax;
+            }
+        ok &= found == 1;
+    }
+    /* nearest rounding of shifts in [4.2, 8.4] and [-6.3, -2.1] */
+    CHECK(ok && rmin == 4 && rmax == 8 && qmin == -6 && qmax == -2,
+          "shifts cover Keras's ranges: rows %d..%d (4..8), columns %d..%d (-6..-2)", rmin, rmax,
+          qmin, qmax);
+    free(x);
+    on_model_free(m);
+}
+
 int main(void) {
     on_set_threads(2);
     test_normalization();
@@ -615,5 +648,6 @@ int main(void) {
     test_affine_args();
     test_contrast();
     test_in_chains();
+    test_translation_ranges();
     return check_done();
 }
