@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mobilenet.sh - MobileNet v2 inference (torchvision's, full width, 224x224, random weights)
 # in ordnet against tuned PyTorch on this machine, in ONE run: ordnet runs the ONNX export
-# (bench/torch_mobilenet_v2.py; `ordnet bench` optimizes it: BatchNorm folded into the
+# (bench/torch_export.py; `ordnet bench` optimizes it: BatchNorm folded into the
 # depthwise and pointwise convs), PyTorch the module (bench/torch_bench.py), alternately
 # for ROUNDS rounds; inference images/s at batch 8 and batch-1 latency, medians and ratios
 # as a Markdown table. First checks `ordnet run` of the export against PyTorch's logits.
@@ -21,7 +21,7 @@ trap 'rm -rf "$out"' EXIT
 tuned=(env OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432
        MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456)
 onnx=build/mobilenet_v2.onnx
-[ -f "$onnx" ] || /usr/bin/python3 bench/torch_mobilenet_v2.py --out "$onnx" >&2
+[ -f "$onnx" ] || /usr/bin/python3 bench/torch_export.py --model mobilenet_v2 --out "$onnx" >&2
 
 ./build/ordnet run "$onnx" --input "$onnx.x.npy" -o "$out/y.npy" --quiet
 /usr/bin/python3 - "$out/y.npy" "$onnx.y.npy" <<'PY'

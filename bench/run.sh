@@ -3,8 +3,8 @@
 # MODEL) trained and run by `ordnet bench` and by its PyTorch twin (bench/torch_bench.py),
 # PyTorch both as installed and tuned, alternately (ordnet, torch, torch tuned, ordnet, ...)
 # for ROUNDS rounds per setting; prints the medians and the ratios as a Markdown table.
-# Needs Debian's python3-torch, python3-torchvision and python3-onnx (ResNet-18); builds
-# ordnet if needed.
+# Needs Debian's python3-torch, python3-torchvision and python3-onnx (the torchvision
+# models); builds ordnet if needed.
 #
 #   bash bench/run.sh [ROUNDS (3)] [SECONDS per measurement (3)]
 set -euo pipefail
@@ -46,17 +46,32 @@ if bash bench/ort_setup.sh >&2; then
     ./build/ordnet export build/reference.ckpt -o build/reference.onnx >/dev/null
 fi
 
-# ResNet-18 (torchvision's, full width, 224x224) at inference: ordnet runs the ONNX export
-# (optimized: BatchNorm folded), PyTorch the module, batch 8 and batch 1, 2 threads.
-[ -f build/resnet18.onnx ] || /usr/bin/python3 bench/torch_resnet18.py >&2
+# torchvision's ResNet-18, ResNet-50 and MobileNet v2 (full width, 224x224) at inference:
+# ordnet runs the ONNX export (optimized: BatchNorm folded) after checking its output against
+# PyTorch's, PyTorch tuned runs the module, ONNX Runtime the same ONNX file; batch 8 and
+# batch 1, 2 threads. REAL_MODELS (space-separated) picks others or none.
+real_models=${REAL_MODELS-resnet18 resnet50 mobilenet_v2}
+for m in $real_models; do
+    [ -f "build/$m.onnx" ] || /usr/bin/python3 bench/torch_export.py --model "$m" >&2
+    ./build/ordnet run "build/$m.onnx" --input "build/$m.onnx.x.npy" -o "$out/$m.y.npy" --quiet
+    /usr/bin/python3 -c 'import sys, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+e = float(np.abs(a - b).max() / np.abs(b).max())
+print(f"{sys.argv[3]}: ordnet run vs PyTorch logits, max error {e:.2e}", file=sys.stderr)
+sys.exit(0 if e < 1e-4 else 1)' "$out/$m.y.npy" "build/$m.onnx.y.npy" "$m"
+done
 for r in $(seq "$rounds"); do
-    echo "resnet18 round $r" >&2
-    ./build/ordnet bench build/resnet18.onnx --infer-only --infer-batch 8 --threads 2 \
-        --seconds "$secs" --no-layers --json >> "$out/ordnet-resnet18.json"
-    "${tuned[@]}" /usr/bin/python3 bench/torch_bench.py --model resnet18 --infer-only \
-        --infer-batch 8 --threads 2 --seconds "$secs" --json >> "$out/tuned-resnet18.json"
+    for m in $real_models; do
+        echo "$m round $r" >&2
+        ./build/ordnet bench "build/$m.onnx" --infer-only --infer-batch 8 --threads 2 \
+            --seconds "$secs" --no-layers --json >> "$out/ordnet-$m.json"
+        "${tuned[@]}" /usr/bin/python3 bench/torch_bench.py --model "$m" --infer-only \
+            --infer-batch 8 --threads 2 --seconds "$secs" --json >> "$out/tuned-$m.json"
+        if [ "$ort" = 1 ]; then
+            node bench/ort_bench.js "build/$m.onnx" 3,224,224 8 2 "$secs" >> "$out/ort-$m.json"
+        fi
+    done
     if [ "$ort" = 1 ]; then
-        node bench/ort_bench.js build/resnet18.onnx 3,224,224 8 2 "$secs" >> "$out/ort-resnet18.json"
         for t in 2 1; do
             node bench/ort_bench.js build/reference.onnx 1,28,28 256 "$t" "$secs" \
                 >> "$out/ort-$t.json"
@@ -92,13 +107,16 @@ for t in (2, 1):
     print(f"| {t} | {oi:.0f} | {pi:.0f} | {qi:.0f} | **{oi / qi:.2f}x** | {ol:.3f} | {ql:.3f} | **{ol / ql:.2f}** |")
 o, p, q = (load(f"{w}-2-128.json") for w in ("ordnet", "torch", "tuned"))
 om, pm, qm = med(o, "peak_rss_mb"), med(p, "peak_rss_mb"), med(q, "peak_rss_mb")
-o, q = load("ordnet-resnet18.json"), load("tuned-resnet18.json")
-oi, qi = med(o, "infer_images_per_s"), med(q, "infer_images_per_s")
-ol, ql = med(o, "latency_ms_batch1"), med(q, "latency_ms_batch1")
-print("\n| ResNet-18, 224x224, 2 threads | ordnet (ONNX, optimized) | PyTorch tuned | ratio |")
-print("| --- | --- | --- | --- |")
-print(f"| inference images/s, batch 8 | {oi:.1f} | {qi:.1f} | **{oi / qi:.2f}x** |")
-print(f"| latency ms, batch 1 | {ol:.1f} | {ql:.1f} | **{ol / ql:.2f}** |")
+real = os.environ.get("REAL_MODELS", "resnet18 resnet50 mobilenet_v2").split()
+if real:
+    print("\n| 224x224, 2 threads | batch 8 img/s: ordnet | tuned | ordnet / tuned "
+          "| batch-1 ms: ordnet | tuned | ordnet / tuned |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+for m in real:
+    o, q = load(f"ordnet-{m}.json"), load(f"tuned-{m}.json")
+    oi, qi = med(o, "infer_images_per_s"), med(q, "infer_images_per_s")
+    ol, ql = med(o, "latency_ms_batch1"), med(q, "latency_ms_batch1")
+    print(f"| {m} | {oi:.1f} | {qi:.1f} | **{oi / qi:.2f}x** | {ol:.1f} | {ql:.1f} | **{ol / ql:.2f}** |")
 if os.path.exists(os.path.join(out, "ort-2.json")):
     print("\n| ONNX Runtime, same ONNX files | ORT | ordnet | ordnet / ORT |")
     print("| --- | --- | --- | --- |")
@@ -109,11 +127,12 @@ if os.path.exists(os.path.join(out, "ort-2.json")):
         oi, ol = med(o, "infer_images_per_s"), med(o, "latency_ms_batch1")
         print(f"| reference model, batch 256, {t} thread(s), img/s | {ri:.0f} | {oi:.0f} | **{oi / ri:.2f}x** |")
         print(f"| reference model, batch-1 latency ms, {t} thread(s) | {rl:.3f} | {ol:.3f} | **{ol / rl:.2f}** |")
-    r, o = load("ort-resnet18.json"), load("ordnet-resnet18.json")
-    ri, rl = med(r, "infer_img_s"), med(r, "latency_ms")
-    oi, ol = med(o, "infer_images_per_s"), med(o, "latency_ms_batch1")
-    print(f"| ResNet-18, batch 8, 2 threads, img/s | {ri:.1f} | {oi:.1f} | **{oi / ri:.2f}x** |")
-    print(f"| ResNet-18, batch-1 latency ms, 2 threads | {rl:.1f} | {ol:.1f} | **{ol / rl:.2f}** |")
+    for m in real:
+        r, o = load(f"ort-{m}.json"), load(f"ordnet-{m}.json")
+        ri, rl = med(r, "infer_img_s"), med(r, "latency_ms")
+        oi, ol = med(o, "infer_images_per_s"), med(o, "latency_ms_batch1")
+        print(f"| {m}, batch 8, 2 threads, img/s | {ri:.1f} | {oi:.1f} | **{oi / ri:.2f}x** |")
+        print(f"| {m}, batch-1 latency ms, 2 threads | {rl:.1f} | {ol:.1f} | **{ol / rl:.2f}** |")
 else:
     print("\n(ONNX Runtime not measured: npm was not available)")
 print(f"\nPeak RSS training at batch 128 (2 threads): ordnet {om:.0f} MB, PyTorch {pm:.0f} MB, "

@@ -3,7 +3,7 @@
 the same measurements (training steps of forward + cross-entropy + backward + SGD with
 momentum; eval-mode inference under no_grad; batch-1 latency; peak RSS after training).
 
-usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18|mobilenet_v2] [--batch N]
+usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18|resnet50|mobilenet_v2] [--batch N]
            [--infer-batch N] [--threads N] [--seconds S] [--infer-only] [--json]
 Run it "tuned" with OPENBLAS_NUM_THREADS=1 and the MALLOC_* settings of bench/run.sh.
 """
@@ -18,17 +18,16 @@ def reference():
     return model(), (1, 28, 28)
 
 
-def resnet18():
-    import torchvision
-    return torchvision.models.resnet18(weights=None), (3, 224, 224)
+def torchvision_model(name):
+    def make():
+        import torchvision
+        return getattr(torchvision.models, name)(weights=None), (3, 224, 224)
+    return make
 
 
-def mobilenet_v2():
-    import torchvision
-    return torchvision.models.mobilenet_v2(weights=None), (3, 224, 224)
-
-
-MODELS = {"reference": reference, "resnet18": resnet18, "mobilenet_v2": mobilenet_v2}
+MODELS = {"reference": reference}
+for _name in ("resnet18", "resnet50", "mobilenet_v2"):
+    MODELS[_name] = torchvision_model(_name)
 
 
 def timed(fn, secs, min_reps):

@@ -124,7 +124,9 @@ typedef struct on_attrs {
     /* Keras regularizers, added to the training loss (no parameters): [0] kernel, [1] bias,
      * [2] activity (the layer's output); l1 * sum |w| + l2 * sum w^2. */
     float reg_l1[3], reg_l2[3];
-    int frozen;     /* Keras trainable=False: the parameters are kept as they are, never updated */
+    int frozen;     /* Keras trainable=False: the parameters are kept as they are, never updated
+                       (optimizers skip them); a frozen batchnorm runs in inference mode in
+                       training too (running statistics, not updated), as Keras 2 does */
     float range[4]; /* random augmentation factors: [lo, hi] for height then width (Keras
                        height_factor / width_factor; rotation and contrast use range[0..1]) */
     int fill;       /* augmentation fill mode: ON_FILL_* */
@@ -192,9 +194,9 @@ char *on_model_to_spec(const on_model *m);
  * (per sample, channels first). classes 0: the model exactly as written. classes > 0 (the
  * data's classes, for training): a model without a classifier (a last dense layer followed
  * only by activations or dropout) gets a head (flatten if needed, then dense(classes)),
- * described by on_model_notes; one whose classifier has another number of outputs, or that
- * ends in dense(1) + sigmoid (binary cross-entropy, which ordnet does not train), is an
- * error naming both. */
+ * described by on_model_notes; one whose classifier has another number of outputs is an
+ * error naming both. A model ending in dense(1) + sigmoid is a binary classifier (trained
+ * with binary cross-entropy, on_model_loss): classes must then be 1 or 2. */
 on_model *on_model_from_text(const char *text, const char *name, const on_shape *input, int classes,
                              on_error *err);
 /* The same, reading the file at path. */
@@ -257,12 +259,20 @@ int on_model_forward(on_model *m, const float *x, int n, int train);
 const char *on_model_last_error(const on_model *m);
 /* The output of the last forward: n x (output shape). */
 const float *on_model_output(const on_model *m);
-/* Mean softmax cross-entropy of the last output against labels, with label smoothing;
- * also sets the output gradient for backward. Returns the loss. */
+/* The training loss of the last output against labels, with label smoothing; also sets
+ * the output gradient for backward. Returns the loss. Outputs of k > 1 values: mean
+ * softmax cross-entropy. One value (Keras's Dense(1) + sigmoid): binary cross-entropy with
+ * labels 0/1, from the sigmoid's input when the model ends in a sigmoid (the backward then
+ * starts below it), else from the output as a probability (on_binary_xent). The Keras
+ * regularizers of the layers (on_attrs.reg_l1 / reg_l2) are added: kernel and bias
+ * l1 sum|w| + l2 sum w^2, activity the same over the layer's output divided by the batch
+ * size; the next on_model_backward adds their gradients. */
 float on_model_loss(on_model *m, const int *labels, float smoothing);
-/* Set the gradient of the output directly (n x output size), instead of on_model_loss. */
+/* Set the gradient of the output directly (n x output size), instead of on_model_loss
+ * (the backward then adds no regularizer gradients: the caller's loss has none). */
 void on_model_set_output_grad(on_model *m, const float *dy);
-/* Backpropagate from the output gradient; ADDS into parameter gradients. */
+/* Backpropagate from the output gradient; ADDS into parameter gradients. The gradients
+ * of frozen layers' parameters (on_attrs.frozen) are left at 0. */
 int on_model_backward(on_model *m);
 /* Gradient with respect to the input of the last backward (n x input size). */
 const float *on_model_input_grad(const on_model *m);
@@ -272,6 +282,7 @@ void on_model_set_step(on_model *m, uint64_t step);
 /* Per-layer timing (on_model_profile) and the machine's peaks: ordnet_bench.h. */
 
 /* --- optimizers (flat loops over the contiguous parameters) --------------------- */
+/* Both skip the parameters of frozen layers (on_attrs.frozen): no update, no weight decay. */
 
 /* SGD as torch.optim.SGD: L2 weight decay added to the gradient, momentum, Nesterov. */
 void on_sgd_step(on_model *m, float lr, float momentum, float weight_decay, int nesterov);
@@ -285,6 +296,13 @@ float on_clip_grad_norm(on_model *m, float max_norm);
  * loss; writes d(mean loss)/d(logits) into dlogits when it is not NULL. */
 float on_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
                       float *dlogits);
+/* Binary cross-entropy over n values with labels 0/1 and Keras's label smoothing (target
+ * y (1 - s) + s / 2). logits = 1: x are the sigmoid's inputs (the stable form of PyTorch's
+ * BCEWithLogitsLoss); 0: x are probabilities, clipped to [1e-7, 1 - 1e-7] as Keras does.
+ * Returns the mean loss (NaN for a label other than 0 or 1); writes d(mean loss)/dx into
+ * dx when it is not NULL. */
+float on_binary_xent(const float *x, const int *labels, int n, float smoothing, int logits,
+                     float *dx);
 
 /* --- data ---------------------------------------------------------------------- */
 
@@ -294,11 +312,19 @@ typedef struct on_dataset {
     on_shape shape;
     float *x; /* n x shape, channels first */
     int *y;   /* n labels in [0, classes) */
+    /* > 0: the samples are texts (a CSV of label, text): x holds each text's token ids,
+     * shape (L) with L its longest text, padded with 0 at the front; ids rank the `words`
+     * words of the training texts by frequency (Keras Tokenizer). on_train and on_evaluate
+     * fit them to the model's Embedding (ids >= its input_dim dropped) and input length. */
+    int words;
 } on_dataset;
 
 /* Load the training (train = 1) or test split of `where`: "fashion-mnist" (Debian's
  * /usr/share/datasets/fashion-mnist) or a directory holding MNIST-layout IDX files
- * (train-images-idx3-ubyte[.gz] ...). limit > 0 keeps the first `limit` samples. */
+ * (train-images-idx3-ubyte[.gz] ...), CIFAR-10 binary or CSV/TSV files (train.csv and
+ * test.csv, UCR's NAME_TRAIN.tsv and NAME_TEST.tsv), or one CSV/TSV file whose every fifth
+ * example is the test split. A CSV whose lines are a label and a text is read as texts
+ * (on_dataset.words; docs/DATA.md). limit > 0 keeps the first `limit` samples. */
 int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err);
 /* Load one IDX image file and its label file (gzipped or not); labels may be NULL
  * (every label is then 0). */

@@ -551,7 +551,7 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
                      .dp = dp,
                      .saved = nd->saved,
                      .tmp = m->tmp,
-                     .train = train,
+                     .train = on_node_trains(nd, train),
                      .key = on_mix64(m->seed ^ name_hash(nd->name) ^ nd->a.seed),
                      .step = m->fstep,
                      .threads = m->threads,
@@ -568,7 +568,7 @@ static int fusable(const on_model *m, int j, int train) {
     unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
     if (nd->nin != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
         (nd->op->props & ON_PROP_LINEAR_MAP) || nd->op->check ||
-        (train && !(nd->op->props & per_sample)))
+        (on_node_trains(nd, train) && !(nd->op->props & per_sample)))
         return 0;
     for (int k = j + 1; k < m->nn; k++)
         for (int q = 0; q < m->nodes[k].nin; q++)
@@ -641,6 +641,8 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
     m->nodes[0].y = (float *)x; /* read only */
     m->n = n;
     m->last_train = train;
+    m->loss_node = m->nn - 1;
+    m->reg_pending = 0;
     if (train) m->fstep = m->step++;
     int stats_ready = 0; /* the node whose sample_stats ran in its producer's epilogue */
     for (int i = 1; i < m->nn; i++) {
@@ -658,7 +660,8 @@ int on_model_forward(on_model *m, const float *x, int n, int train) {
         if (nd->op->per_sample_epilogue) {
             while (ch.last + 1 < m->nn && fusable(m, ch.last + 1, train)) ch.last++;
             int s = ch.last + 1;
-            if (train && s < m->nn && m->nodes[s].op->sample_stats && m->nodes[s].in[0] == s - 1)
+            if (s < m->nn && on_node_trains(&m->nodes[s], train) && m->nodes[s].op->sample_stats &&
+                m->nodes[s].in[0] == s - 1)
                 ch.stats = stats_ready = s;
         }
         if (ch.last >= ch.first || ch.stats) {
@@ -677,22 +680,54 @@ const float *on_model_output(const on_model *m) {
     return m->nodes[m->nn - 1].y;
 }
 
+/* The node whose output is the logit of a final sigmoid of one value, when the backward
+ * can start there: it feeds nothing else and has a gradient buffer. 0 when none. */
+static int sigmoid_logit(const on_model *m) {
+    const on_node *out = &m->nodes[m->nn - 1];
+    if (!out->op || strcmp(out->op->name, "sigmoid") || out->nin != 1) return 0;
+    int j = out->in[0];
+    if (j < 1 || !m->nodes[j].dy || on_shape_size(m->nodes[j].ys) != 1) return 0;
+    for (int k = 1; k < m->nn - 1; k++)
+        for (int q = 0; q < m->nodes[k].nin; q++)
+            if (m->nodes[k].in[q] == j) return 0;
+    return j;
+}
+
 float on_model_loss(on_model *m, const int *labels, float smoothing) {
     on_node *out = &m->nodes[m->nn - 1];
+    m->loss_node = m->nn - 1;
+    m->reg_pending = 0;
     if (!m->n || out->ys.rank != 1) return NAN;
-    return on_softmax_xent(out->y, labels, m->n, out->ys.c, smoothing, out->dy);
+    float loss;
+    if (out->ys.c == 1) { /* binary classification: binary cross-entropy */
+        int j = sigmoid_logit(m);
+        if (j) {
+            loss = on_binary_xent(m->nodes[j].y, labels, m->n, smoothing, 1, m->nodes[j].dy);
+            m->loss_node = j;
+        } else
+            loss = on_binary_xent(out->y, labels, m->n, smoothing, 0, out->dy);
+    } else
+        loss = on_softmax_xent(out->y, labels, m->n, out->ys.c, smoothing, out->dy);
+    m->reg_pending = 1;
+    return (float)(loss + on_reg_loss(m));
 }
 
 void on_model_set_output_grad(on_model *m, const float *dy) {
     on_node *out = &m->nodes[m->nn - 1];
+    m->loss_node = m->nn - 1;
+    m->reg_pending = 0;
     memcpy(out->dy, dy, sizeof(float) * m->n * on_shape_size(out->ys));
 }
 
 int on_model_backward(on_model *m) {
     if (!m->arena || !m->n) return -1;
-    for (int i = m->nn - 1; i >= 1; i--) {
+    int top = m->loss_node > 0 && m->loss_node < m->nn ? m->loss_node : m->nn - 1;
+    /* a final sigmoid skipped by the loss: its activity regularizer, through its slope */
+    if (m->reg_pending && top < m->nn - 1) on_reg_activity_grad(m, m->nn - 1, m->nodes[top].dy, 1);
+    for (int i = top; i >= 1; i--) {
         on_node *nd = &m->nodes[i];
         if (!nd->reaches_output) continue;
+        if (m->reg_pending) on_reg_activity_grad(m, i, nd->dy, 0);
         float *p[4], *dp[4];
         inputs in;
         on_call c = make_call(m, nd, m->n, m->last_train, p, dp, &in);
@@ -712,6 +747,8 @@ int on_model_backward(on_model *m) {
         }
         if (m->prof) m->prof[m->nn + i] += now() - t0;
     }
+    if (m->reg_pending) on_reg_param_grads(m);
+    on_frozen_zero_grads(m);
     return 0;
 }
 

@@ -61,7 +61,29 @@ struct on_model {
     int (*sync)(void *ctx, double *x, size_t n);
     void *sync_ctx;
     double *sync_buf;
+    /* set by on_model_loss: the node whose output gradient the loss wrote (the last, or the
+     * input of a final sigmoid for binary cross-entropy from logits: the backward starts
+     * there), and whether the backward adds the regularizers' gradients */
+    int loss_node, reg_pending;
 };
+
+/* Keras regularizers (src/train/regularize.c): their loss over the last forward, and their
+ * gradients: of node i's output (activity; added to dy of n samples) and of the
+ * parameters (kernel, bias; added to the gradients). */
+double on_reg_loss(const on_model *m);
+void on_reg_activity_grad(const on_model *m, int i, float *dy, float chain_sigmoid);
+void on_reg_param_grads(on_model *m);
+/* Zero the gradients of frozen layers' parameters. */
+void on_frozen_zero_grads(on_model *m);
+/* Does node i run in training mode when the model trains? (A frozen batchnorm does not.) */
+int on_node_trains(const on_node *nd, int train);
+/* Texts for an Embedding model (src/train/text_fit.c). on_model_takes_ids: the smallest
+ * input_dim of the embeddings the input feeds, 0 when it feeds anything else (the input
+ * is then not token ids). on_dataset_fit: *out = d fitted to m (texts: ids below the
+ * Embedding's input_dim, padded / truncated at the front to the input length); 1 when out
+ * is a copy the caller frees, 0 when it is d itself, -1 on error. */
+int on_model_takes_ids(const on_model *m);
+int on_dataset_fit(const on_model *m, const on_dataset *d, on_dataset *out, on_error *err);
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */
 float *on_tensor_ptr(on_model *m, int i);

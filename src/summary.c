@@ -3,11 +3,12 @@
  * sample), the totals and the readers' notes; or the same as one JSON object (cJSON).
  *
  * Parameters are counted as Keras counts them: trainable floats plus state (BatchNorm's
- * running mean and variance, the non-trainable part). FLOPs come from the op table's cost
+ * running mean and variance, the non-trainable part); a frozen layer's (Keras trainable=False,
+ * on_attrs.frozen) parameters are all non-trainable. FLOPs come from the op table's cost
  * (on_model_node_cost) for one sample.
  */
 #include "graph.h"
-#include "spec/keras.h"
+#include "keras/keras.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -29,7 +30,7 @@ static void node_params(const on_model *m, int i, double *all, double *trainable
     for (int k = 0; k < nd->nt; k++) {
         const on_tensor *t = &m->tensors[nd->t0 + k];
         *all += (double)t->d.size;
-        if (t->d.trainable) *trainable += (double)t->d.size;
+        if (t->d.trainable && !nd->a.frozen) *trainable += (double)t->d.size;
     }
 }
 

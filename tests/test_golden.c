@@ -8,7 +8,8 @@
  * dy, backward and compare dx and every grad.*, and in train mode the BatchNorm running
  * statistics after the forward pass (after.*); in eval mode they must not change.
  * Loss cases (metadata `smoothing`): on_softmax_xent against logits, labels, loss and
- * dlogits.
+ * dlogits; with metadata `binary` (logits / probs), on_binary_xent against PyTorch's
+ * BCEWithLogitsLoss / BCELoss.
  *
  * Error of a tensor: max |a - b| / (max |b| + 1e-6), a = ordnet, b = reference; it must
  * be <= 1e-5. Gradients listed in `zero_grads` are analytically zero (only rounding noise
@@ -287,7 +288,14 @@ static void run_loss_case(const on_st_file *f, result *r) {
         fail(r, "out of memory");
         return;
     }
-    float loss = on_softmax_xent(lg->f, lb->i, n, k, s, d);
+    const char *bin = on_st_meta(f, "binary");
+    if (bin && k != 1) {
+        free(d);
+        fail(r, "a binary loss case needs logits (N,1)");
+        return;
+    }
+    float loss = bin ? on_binary_xent(lg->f, lb->i, n, s, !strcmp(bin, "logits"), d)
+                     : on_softmax_xent(lg->f, lb->i, n, k, s, d);
     compare(r, f, "loss", &loss, 1, -1);
     compare(r, f, "dlogits", d, lg->size, -1);
     free(d);

@@ -447,6 +447,11 @@ static void test_new_layers(void) {
     CHECK(error_has("input(7,5,3) layernorm(axis=3)", "layer 'layernorm'", "axis 3"), "bad axis");
     CHECK(error_has("input(7,5,3) embedding(10,4)", "layer 'embedding'", "(3,7,5)"),
           "embedding needs token ids");
+    CHECK(error_has("input(7,5,3) relu(frozen=1)", "relu", "'frozen'"), "frozen without params");
+    CHECK(error_has("input(7,5,3) relu(kernel_l2=0.1)", "relu", "'kernel_l2'"),
+          "kernel regularizer without params");
+    CHECK(error_has("input(7,5,3) conv2d(2,1,bias_l1=-1)", "conv2d", "'bias_l1'"),
+          "negative regularizer");
     /* the compact form prints what it reads */
     static const char *const specs[] = {
         "input(7,5,3) upsample2d((1.5,2.5),mode=bilinear,align_corners=1) zeropad2d((1,2,3,4)) "
@@ -454,6 +459,9 @@ static void test_new_layers(void) {
         "layernorm(axis=0)",
         "input(9,2) upsample1d(3,linear) zeropad1d((0,0,1,2)) crop1d(1) global_maxpool",
         "input(6) embedding(11,4)",
+        /* Keras's trainable=False and regularizers, which checkpoints and studies keep */
+        "input(8,8,2) conv2d(4,3,frozen=1,kernel_l1=0.001,kernel_l2=0.01,bias_l2=0.5) "
+        "relu(activity_l1=1e-05) flatten dense(3,activity_l2=0.25) batchnorm(frozen=1)",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         on_error err;

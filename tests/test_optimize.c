@@ -310,6 +310,36 @@ int main(void) {
          "input(5,5,3) conv2d_transpose(4,4,2,1)", 1},
         {"input(10,4) conv1d_transpose(4,3,stride=2,groups=4) bn",
          "input(10,4) conv1d_transpose(4,stride=2,groups=4)", 1},
+        /* ... through a concatenation of convs, per input (its channels split by the
+         * concatenation's ranges; along the width each input gets all of it); not when an
+         * input is not a conv, or the concatenation or a conv has another reader (DenseNet's
+         * reused features) */
+        {"input(8,8,3) conv2d(4,3,same,name=a) conv2d(6,1,name=b,from=input) concat(b,from=a) bn "
+         "relu",
+         "input(8,8,3) conv2d(4,padding=same,name=a) conv2d(6,1,name=b,from=input) "
+         "concat(b,from=a) relu",
+         1},
+        {"input(8,8,4) conv2d(4,3,padding=1,groups=4,bias=0,name=a) "
+         "conv2d_transpose(6,3,padding=1,groups=2,name=b,from=input) conv2d(2,1,name=c,from=input) "
+         "concat(b,c,from=a) bn relu6",
+         "input(8,8,4) conv2d(4,padding=1,groups=4,name=a) "
+         "conv2d_transpose(6,padding=1,groups=2,name=b,from=input) conv2d(2,1,name=c,from=input) "
+         "concat(b,c,from=a) relu6",
+         0},
+        {"input(8,8,3) conv2d(4,3,same,name=a) conv2d(4,1,name=b,from=input) "
+         "concat(b,from=a,axis=2) "
+         "bn",
+         "input(8,8,3) conv2d(4,padding=same,name=a) conv2d(4,1,name=b,from=input) "
+         "concat(2,b,from=a)",
+         1},
+        {"input(8,8,4) conv2d(4,3,same,name=a) concat(input,from=a) bn", NULL, 0},
+        {"input(8,8,4) conv2d(4,3,same,name=a) conv2d(4,1,name=b,from=input) "
+         "concat(b,from=a,name=cat) "
+         "bn conv2d(8,1) add(cat)",
+         NULL, 0},
+        {"input(8,8,4) conv2d(4,3,same,name=a) conv2d(4,1,name=b,from=input) concat(b,from=a) bn "
+         "conv2d(4,1) add(a)",
+         NULL, 0},
         /* BatchNorm moved back through pools to a conv, then folded (scales >= 0 only) */
         {"input(12,12,3) conv2d(4,3,same) maxpool maxpool bn relu",
          "input(12,12,3) conv2d(4,padding=same) maxpool2d(4) relu", 0},

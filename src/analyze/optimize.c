@@ -11,6 +11,8 @@
  *   0. remove layers whose output nothing reads                               exact
  *   1. remove dropout (the identity at inference) and identity layers        exact
  *   2. fold an eval BatchNorm that directly follows a conv/dense into it      rounding
+ *  2b. fold an eval BatchNorm after a concatenation of convs/dense layers     rounding
+ *      into each of them (its channels split by the concatenation's ranges)
  *   3. drop the second of two identical idempotent layers (relu relu)         exact
  *   4. merge two max-pools (or min-pools) that tile their inputs             exact
  *   5. a BatchNorm after conv/dense -> pools: move it before the pools when   exact, then
@@ -22,8 +24,9 @@
  *      padding that feeds it (a layer that copies values and grows the
  *      tensor) when on_commute says the swap is exact
  *
- * Only simple chains are rewritten: a layer whose output another layer also reads (a
- * residual branch) is never moved, folded away or merged.
+ * Only simple chains are rewritten (and 2b's concatenation, read by the BatchNorm only, of
+ * layers read by it only): a layer whose output another layer also reads (a residual
+ * branch, DenseNet's reused features) is never moved, folded away or merged.
  */
 #include "analyze.h"
 
@@ -238,15 +241,16 @@ static int rule_identity(xgraph *g) {
     return 0;
 }
 
-/* Fold the weights of eval BatchNorm node b into the conv/dense node l (whose output b
- * normalizes); the caller unlinks b. */
-static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
+/* Fold the weights of eval BatchNorm node b, its channels [off, off + F), into the
+ * conv/dense node l of F output channels (whose output they normalize); the caller unlinks
+ * b. */
+static int fold(xgraph *g, int l, int b, int off, on_error *err, int *failed) {
     xnode *L = &g->n[l], *B = &g->n[b];
     int F = L->a.units;
     float *gamma = param(B, "weight"), *beta = param(B, "bias"), *mean = param(B, "running_mean"),
           *var = param(B, "running_var");
     float *w = param(L, "weight");
-    if (!gamma || !beta || !mean || !var || !w || B->psz[0] != (size_t)F) {
+    if (!gamma || !beta || !mean || !var || !w || B->psz[0] < (size_t)(off + F)) {
         *failed = on_fail(err, "optimize: cannot fold '%s' into '%s': unexpected tensors", B->name,
                           L->name);
         return 0;
@@ -284,8 +288,8 @@ static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
     size_t taps = transposed ? per / (size_t)(F / G) : per;
     for (int f = 0; f < F; f++) {
         /* the same float arithmetic as eval-mode BatchNorm (batchnorm.c) */
-        float a = gamma[f] / sqrtf(var[f] + B->a.eps);
-        float shift = beta[f] - mean[f] * a;
+        float a = gamma[off + f] / sqrtf(var[off + f] + B->a.eps);
+        float shift = beta[off + f] - mean[off + f] * a;
         if (!transposed)
             for (size_t j = 0; j < per; j++) w[(size_t)f * per + j] *= a;
         else /* output channel f = j Fg + fo reads input channels [j Cg, (j+1) Cg) */
@@ -294,8 +298,12 @@ static int fold(xgraph *g, int l, int b, on_error *err, int *failed) {
                     w[(size_t)c * per + (size_t)(f % (F / G)) * taps + k] *= a;
         bias[f] = (float)((double)a * bias[f] + shift);
     }
-    note(g, 0, "fold %s '%s' into %s '%s'%s", B->op->name, B->name, L->op->name, L->name,
-         added ? " (which gets a bias)" : "");
+    if (F == B->ys.c)
+        note(g, 0, "fold %s '%s' into %s '%s'%s", B->op->name, B->name, L->op->name, L->name,
+             added ? " (which gets a bias)" : "");
+    else
+        note(g, 0, "fold channels %d-%d of %s '%s' into %s '%s'%s", off, off + F - 1, B->op->name,
+             B->name, L->op->name, L->name, added ? " (which gets a bias)" : "");
     return 1;
 }
 
@@ -306,8 +314,43 @@ static int rule_fold(xgraph *g, on_error *err, int *failed) {
         if (B->dead || !is_bn(B)) continue;
         int l = B->in[0];
         if (!is_linear(&g->n[l]) || !chain(g, l, b) || g->n[l].ys.c != B->ys.c) continue;
-        if (!fold(g, l, b, err, failed)) return 0;
+        if (!fold(g, l, b, 0, err, failed)) return 0;
         bypass(g, b, l);
+        return 1;
+    }
+    return 0;
+}
+
+/* 2b. conv/dense on every input -> concat -> BatchNorm, the concatenation read by the
+ * BatchNorm only and each conv by the concatenation only: the BatchNorm runs on each input
+ * (its channels split by the concatenation's ranges; the whole of it on each input of a
+ * concatenation along a spatial axis: merge_rules.c says exact) and folds into each conv. */
+static int rule_fold_through_concat(xgraph *g, on_error *err, int *failed) {
+    const on_op *cat = on_op_find("concat");
+    for (int b = 1; b < g->nn; b++) {
+        xnode *B = &g->n[b];
+        if (B->dead || !is_bn(B)) continue;
+        int k = B->in[0];
+        xnode *K = &g->n[k];
+        if (K->op != cat || K->dead || readers(g, k) != 1) continue;
+        on_merge_view mv = {.op = K->op, .a = K->a, .name = K->name, .nin = K->nin, .ys = K->ys};
+        int ok = 1;
+        for (int q = 0; q < K->nin && ok; q++) {
+            int l = K->in[q];
+            ok = l > 0 && is_linear(&g->n[l]) && readers(g, l) == 1;
+            for (int r = 0; r < q && ok; r++) ok = K->in[r] != l;
+            if (ok) mv.xs[q] = g->n[l].ys;
+        }
+        if (!ok) continue;
+        on_layer_view f = view(g, b);
+        on_merge_plan plan;
+        on_verdict v = on_merge_commute(&mv, &f, 1, &plan);
+        if (v.kind != ON_EXACT) continue;
+        for (int q = 0, off = 0; q < K->nin; q++) {
+            if (!fold(g, K->in[q], b, plan.split ? off : 0, err, failed)) return 0;
+            off += mv.xs[q].c;
+        }
+        bypass(g, b, k);
         return 1;
     }
     return 0;
@@ -433,7 +476,7 @@ static int rule_fold_through_pools(xgraph *g, on_error *err, int *failed) {
                  flips[s] ? " (which becomes the other extreme pool)" : "");
         }
         /* B now directly follows l: fold it, and B's readers read the last pool */
-        if (!fold(g, l, b, err, failed)) return 0;
+        if (!fold(g, l, b, 0, err, failed)) return 0;
         bypass(g, b, pools[0]);
         return 1;
     }
@@ -591,6 +634,7 @@ on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, o
         }
         if (xg_shapes(&g, err)) goto done;
         int applied = rule_unused(&g) || rule_identity(&g) || rule_fold(&g, err, &failed) ||
+                      (!failed && rule_fold_through_concat(&g, err, &failed)) ||
                       (!failed && rule_idempotent(&g)) || (!failed && rule_merge_pools(&g)) ||
                       (!failed && rule_fold_through_pools(&g, err, &failed)) ||
                       (!failed && rule_pool_first(&g)) || (!failed && rule_elementwise_first(&g));

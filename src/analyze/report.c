@@ -247,6 +247,7 @@ char *on_analyze_report(const on_model *m, int infer, int weights, const char *b
         cJSON_AddStringToObject(mc, "cheapest", cheapest);
         if (*assumed) cJSON_AddStringToObject(mc, "assuming", assumed);
         cJSON_AddItemToObject(root, "model_class", mc);
+        on_merge_report(m, infer, weights, &b, cJSON_AddArrayToObject(root, "merges"));
     }
     if (block) {
         int first, n;

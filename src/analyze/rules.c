@@ -20,19 +20,6 @@ const char *on_verdict_name(int kind) {
     return kind >= 0 && kind <= ON_NEVER ? names[kind] : "?";
 }
 
-enum {
-    R_ELEM,
-    R_POOL,
-    R_BN_TRAIN,
-    R_DROP_TRAIN,
-    R_IDENTITY,
-    R_LINEAR,
-    R_RESHAPE,
-    R_OTHER,
-    R_MOVE,
-    R_GLOBAL
-};
-
 typedef struct role {
     int kind;
     unsigned p;    /* properties that hold */
@@ -889,4 +876,13 @@ on_verdict on_commute(const on_layer_view *first, const on_layer_view *second, i
     if (a.kind == R_DROP_TRAIN || b.kind == R_DROP_TRAIN)
         return a.kind == R_DROP_TRAIN ? drop_elem(&a, &b) : drop_elem(&b, &a);
     return elem_elem(&a, &b);
+}
+
+int on_role_of(const on_layer_view *v, int infer, unsigned *p, unsigned *cond, char *why,
+               size_t len) {
+    role r = role_of(v, infer);
+    *p = r.p;
+    *cond = r.cond;
+    snprintf(why, len, "%s", r.why);
+    return r.kind;
 }

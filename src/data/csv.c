@@ -1,6 +1,7 @@
 /* csv.c - examples as text lines: a label, then the values (1-D signals for Conv1D models,
  * as in the UCR archive). Separators: comma, tab or spaces. Every line must have the same
- * number of values; errors name the file, line and column. */
+ * number of values; errors name the file, line and column. A file whose first example is
+ * a label and something other than numbers is a text file, read by text.c. */
 #include "data.h"
 
 #include <ctype.h>
@@ -11,13 +12,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Does the text at p read as numbers separated by commas, tabs or spaces, to its end? */
+static int all_numbers(const char *p) {
+    int k = 0;
+    while (*p) {
+        char *end;
+        strtod(p, &end); /* inf and nan too: the reader refuses them with their place */
+        if (end == p) return 0;
+        p = end;
+        if (*p && !strchr(",\t \r\n", *p)) return 0;
+        while (*p && strchr(",\t \r\n", *p)) p++;
+        k++;
+    }
+    return k > 0;
 }
 
-int on_csv_load(const char *path, int limit, const double *labels, int nlabels, on_dataset *out,
-                double *found, int *nfound, on_error *err) {
+int on_csv_is_text(const char *path, on_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return on_fail(err, "%s: cannot open", path);
+    char *line = NULL;
+    size_t cap = 0;
+    int text = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        char *p = line;
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p || *p == '#') continue;
+        char *end;
+        strtod(p, &end);
+        if (end == p) break; /* no label: the numeric reader names the problem */
+        p = end;
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        text = *p && *p != '\r' && *p != '\n' && !all_numbers(p);
+        break;
+    }
+    free(line);
+    fclose(f);
+    return text;
+}
+
+int on_csv_load(const char *path, int part, int limit, const double *labels, int nlabels,
+                on_dataset *out, double *found, int *nfound, on_error *err) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "r");
     if (!f) return on_fail(err, "%s: cannot open", path);
@@ -27,6 +61,7 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
     size_t lcap = 0;
     ssize_t len;
     int lineno = 0, rc = -1;
+    long example = -1; /* index of the example in the file, for `part` */
     float *row = NULL;
     size_t rowcap = 0;
     while ((len = getline(&line, &lcap, f)) >= 0) {
@@ -34,6 +69,7 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
         char *p = line;
         while (isspace((unsigned char)*p)) p++;
         if (!*p || *p == '#') continue;
+        if (!on_part_has(part, ++example)) continue;
         if (limit > 0 && n >= (size_t)limit) break;
         size_t k = 0;
         double label = 0;
@@ -89,40 +125,23 @@ int on_csv_load(const char *path, int limit, const double *labels, int nlabels, 
         goto done;
     }
     /* the sorted distinct labels define the classes */
-    double *uniq = malloc(sizeof(double) * n);
-    if (!uniq) goto oom;
-    memcpy(uniq, raw_labels, sizeof(double) * n);
-    qsort(uniq, n, sizeof(double), cmp_double);
-    int nu = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!nu || uniq[i] != uniq[nu - 1]) uniq[nu++] = uniq[i];
+    double *uniq = NULL;
+    int nu = on_labels_sorted(raw_labels, n, &uniq);
+    if (nu < 0) goto oom;
     if (!labels) {
         labels = uniq;
         nlabels = nu;
-    }
-    if (nlabels > 1000) {
-        free(uniq);
-        on_fail(err, "%s: %d distinct labels: the first column must be a class label", path,
-                nlabels);
-        goto done;
     }
     if (!(out->y = malloc(sizeof(int) * n))) {
         free(uniq);
         goto oom;
     }
-    for (size_t i = 0; i < n; i++) {
-        const double *hit =
-            bsearch(&raw_labels[i], labels, (size_t)nlabels, sizeof(double), cmp_double);
-        if (!hit) {
-            on_fail(err, "%s: label %g of example %zu does not occur in the training set", path,
-                    raw_labels[i], i + 1);
-            free(uniq);
-            goto done;
-        }
-        out->y[i] = (int)(hit - labels);
+    if (on_labels_index(path, raw_labels, n, labels, nlabels, out->y, err)) {
+        free(uniq);
+        goto done;
     }
     if (found) {
-        *nfound = nlabels < 1000 ? nlabels : 1000;
+        *nfound = nlabels < ON_MAX_LABELS ? nlabels : ON_MAX_LABELS;
         memcpy(found, labels, sizeof(double) * (size_t)*nfound);
     }
     free(uniq);

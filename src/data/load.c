@@ -3,6 +3,8 @@
  *   DIR with train-images-idx3-ubyte[.gz]   MNIST-layout IDX
  *   DIR with data_batch_1.bin               CIFAR-10 binary
  *   DIR with train.csv / test.csv (or .tsv), or UCR-style NAME_TRAIN.tsv / NAME_TEST.tsv
+ *   FILE.csv / FILE.tsv    one file: each fifth example is the test set, the others train
+ * A CSV whose lines are a label and a text (text.c) gives token ids for Embedding models.
  */
 #include "data.h"
 
@@ -10,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int exists(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -50,7 +53,29 @@ static int find_csv(const char *dir, int train, char *out, size_t len) {
     return found;
 }
 
+/* Split `part` of the CSV file tr (train: the training examples) or of te: numbers or
+ * texts, whichever tr holds. */
+static int load_csv(const char *tr, int tr_part, const char *te, int te_part, int train, int limit,
+                    on_dataset *out, on_error *err) {
+    int text = on_csv_is_text(tr, err);
+    if (text < 0) return -1;
+    if (text)
+        return on_text_load(tr, tr_part, train ? tr : te, train ? tr_part : te_part, limit, out,
+                            err);
+    if (train) return on_csv_load(tr, tr_part, limit, NULL, 0, out, NULL, NULL, err);
+    /* the test labels map onto the training set's classes */
+    double labels[ON_MAX_LABELS];
+    int nl = 0;
+    on_dataset d;
+    if (on_csv_load(tr, tr_part, 0, NULL, 0, &d, labels, &nl, err)) return -1;
+    on_dataset_free(&d);
+    return on_csv_load(te, te_part, limit, labels, nl, out, NULL, NULL, err);
+}
+
 int on_data_load(const char *where, int train, int limit, on_dataset *out, on_error *err) {
+    struct stat st;
+    if (!stat(where, &st) && S_ISREG(st.st_mode)) /* one file, split in two */
+        return load_csv(where, ON_PART_TRAIN, where, ON_PART_TEST, train, limit, out, err);
     const char *dir = where;
     int debian = !strcmp(where, "fashion-mnist");
     if (debian) dir = "/usr/share/datasets/fashion-mnist";
@@ -58,16 +83,9 @@ int on_data_load(const char *where, int train, int limit, on_dataset *out, on_er
     snprintf(a, sizeof a, "%s/data_batch_1.bin", dir);
     if (exists(a)) return on_cifar_load(dir, train, limit, out, err);
     if (find_csv(dir, 1, a, sizeof a)) {
-        if (train) return on_csv_load(a, limit, NULL, 0, out, NULL, NULL, err);
-        /* the test labels map onto the training set's classes */
-        static double labels[1000];
-        int nl = 0;
-        on_dataset tr;
-        if (on_csv_load(a, 0, NULL, 0, &tr, labels, &nl, err)) return -1;
-        on_dataset_free(&tr);
-        if (!find_csv(dir, 0, b, sizeof b))
+        if (!train && !find_csv(dir, 0, b, sizeof b))
             return on_fail(err, "%s: found %s but no test file (test.csv or *_TEST.tsv)", dir, a);
-        return on_csv_load(b, limit, labels, nl, out, NULL, NULL, err);
+        return load_csv(a, ON_PART_ALL, b, ON_PART_ALL, train, limit, out, err);
     }
     pick(dir, train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte", a, sizeof a);
     pick(dir, train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte", b, sizeof b);

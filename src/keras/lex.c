@@ -1,7 +1,7 @@
 /* lex.c - the tokenizer of ordnet's Python reader: Python's tokens (names, numbers, strings
  * with their prefixes and triple quotes, operators), comments, line continuations inside
  * brackets and after a backslash, logical lines with their indentation. Every error is
- * FILE:LINE:COL: message. The Keras reader (src/spec/keras.c) runs the tokens.
+ * FILE:LINE:COL: message. The Keras reader (src/keras/, eval.h) runs the tokens.
  */
 #include "lex.h"
 

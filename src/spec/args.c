@@ -214,8 +214,42 @@ static int layer_arg_set(const on_op *op, on_attrs *a, const char *k, const on_v
     return 1;
 }
 
+/* Arguments of every layer, outside its op's list: Keras's trainable=False and its
+ * regularizers. The compact form carries them so that checkpoints, --resume and studies,
+ * which rebuild models from it, keep them. reg_keys[i] is reg_l1[i] for i < 3, else
+ * reg_l2[i - 3]. */
+static const char *const reg_keys[6] = {"kernel_l1", "bias_l1", "activity_l1",
+                                        "kernel_l2", "bias_l2", "activity_l2"};
+
+/* Returns 1 when it handled key k (setting *bad on a bad value or a layer without
+ * parameters given a parameter's argument). */
+static int common_arg_set(const on_op *op, on_attrs *a, const char *k, const on_value *v,
+                          int *bad) {
+    if (!strcmp(k, "frozen")) {
+        *bad = as_bool(v, &a->frozen) || !op->params;
+        return 1;
+    }
+    for (int i = 0; i < 6; i++) {
+        if (strcmp(k, reg_keys[i])) continue;
+        double x = v->kind == ON_V_NUM ? v->num[0] : -1;
+        *bad = !(x >= 0 && x < 1e30) || (i % 3 != 2 && !op->params);
+        (i < 3 ? a->reg_l1 : a->reg_l2)[i % 3] = (float)x;
+        return 1;
+    }
+    return 0;
+}
+
 int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v, on_error *err) {
     const char *k = key;
+    int handled = 0;
+    if (common_arg_set(op, a, k, v, &handled)) {
+        if (handled)
+            return on_fail(err, "%s: bad value for '%s' (%s)", op->name, key,
+                           !strcmp(k, "frozen") ? "0 or 1, on a layer with parameters"
+                                                : "a number >= 0; kernel and bias terms only on "
+                                                  "a layer with parameters");
+        return 0;
+    }
     if (!in_list(op->args, k))
         for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++)
             if (!strcmp(synonyms[i][0], key) && in_list(op->args, synonyms[i][1])) {
@@ -499,6 +533,16 @@ int on_args_format(const on_op *op, const on_attrs *a, char *buf, size_t len) {
             n += (size_t)snprintf(buf + n, len - n, "%s%s", any ? "," : "(", val);
         else
             n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", any ? "," : "(", name, val);
+        any = 1;
+    }
+    for (int i = 0; i < 7 && n < len; i++) { /* common_arg_set's keys, by name */
+        if (i == 6 ? !a->frozen : !(i < 3 ? a->reg_l1 : a->reg_l2)[i % 3]) continue;
+        if (i == 6)
+            snprintf(val, sizeof val, "1");
+        else
+            shortest(val, sizeof val, (i < 3 ? a->reg_l1 : a->reg_l2)[i % 3]);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", any ? "," : "(",
+                              i == 6 ? "frozen" : reg_keys[i], val);
         any = 1;
     }
     if (any && n < len) n += (size_t)snprintf(buf + n, len - n, ")");

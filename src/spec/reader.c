@@ -1,10 +1,10 @@
-/* reader.c - model definitions from text or files: Keras code (spec/keras.c) or the compact
+/* reader.c - model definitions from text or files: Keras code (src/keras/) or the compact
  * form (spec/compact.c), told apart by content; the caller's input shape; the classifier
  * head. Every error names the file, line and column: the compact parser's "spec:1:N"
  * offsets are turned into lines and columns of the text.
  */
 #include "args.h"
-#include "keras.h"
+#include "../keras/keras.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -278,14 +278,13 @@ static int add_head(on_model *m, int classes, const char *name, on_error *err) {
     const on_node *last = &m->nodes[m->nn - 1];
     int binary;
     const on_node *cls = classifier(m, &binary);
+    if (cls && binary && classes <= 2) return 0; /* trained with binary cross-entropy */
     if (cls && binary)
         return on_fail(err,
-                       "%s: the model ends in dense '%s' with one output and a sigmoid: binary "
-                       "classification, which Keras trains with binary cross-entropy; ordnet "
-                       "trains with softmax cross-entropy over %d classes: end the model with "
-                       "Dense(%d, activation='softmax') to train it (summary and analyze read it "
-                       "as written)",
-                       name, cls->name, classes, classes);
+                       "%s: the data has %d classes but the model is a binary classifier (dense "
+                       "'%s' with one output and a sigmoid: 2 classes, labels 0 and 1): end the "
+                       "model with Dense(%d, activation='softmax') for this data",
+                       name, classes, cls->name, classes);
     if (cls && cls->ys.c != classes)
         return on_fail(err,
                        "%s: the data has %d classes but the model's classifier, dense '%s', has "

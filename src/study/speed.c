@@ -127,9 +127,10 @@ int on_study_speed(void *dbp, const char *key, const on_study_cfg *c,
         goto done;
     }
     uint64_t s = 0x9E3779B97F4A7C15ull;
+    int vocab = on_model_takes_ids(tc[0].train); /* an Embedding's input: whole token ids */
     for (size_t i = 0; i < len; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)(s >> 40) / 8388608.0f - 1.0f;
+        x[i] = vocab ? (float)((s >> 33) % (uint64_t)vocab) : (float)(s >> 40) / 8388608.0f - 1.0f;
     }
     for (int i = 0; i < maxb; i++) y[i] = (int)((i * 7919u) % (unsigned)ncls);
     /* the rounds: every class in turn, starting one further each round */

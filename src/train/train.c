@@ -108,7 +108,13 @@ static int check_data(const on_model *m, const on_dataset *d, const char *what, 
         return on_fail(err, "the %s data has samples of shape %s but the model's input is %s", what,
                        on_shape_str(b, sb, sizeof sb), on_shape_str(a, sa, sizeof sa));
     on_shape o = on_model_output_shape(m);
-    if (o.rank != 1 || o.c < d->classes)
+    if (o.rank == 1 && o.c == 1 && d->classes > 2)
+        return on_fail(err,
+                       "the %s data has %d classes but the model is a binary classifier (one "
+                       "output, trained with binary cross-entropy: 2 classes, labels 0 and 1): "
+                       "end the model with dense(%d)",
+                       what, d->classes, d->classes);
+    if (o.rank != 1 || (o.c < d->classes && o.c != 1))
         return on_fail(
             err,
             "the %s data has %d classes but the model outputs %s: end the model with dense(%d)",
@@ -116,21 +122,40 @@ static int check_data(const on_model *m, const on_dataset *d, const char *what, 
     return 0;
 }
 
-/* Argmax of each row of out (n x k) against labels: number correct. */
+/* The class row i of out (n x k) predicts: the argmax; with one output (a binary
+ * classifier, out a probability) 1 when it is above 0.5, as Keras's binary_accuracy
+ * (y_pred > threshold). */
+static int predicted(const float *out, int i, int k) {
+    const float *z = out + (size_t)i * k;
+    if (k == 1) return z[0] > 0.5f;
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (z[j] > z[best]) best = j;
+    return best;
+}
+
+/* Number of rows of out (n x k) whose prediction is the label. */
 static int count_correct(const float *out, const int *labels, int n, int k) {
     int ok = 0;
-    for (int i = 0; i < n; i++) {
-        const float *z = out + (size_t)i * k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (z[j] > z[best]) best = j;
-        ok += best == labels[i];
-    }
+    for (int i = 0; i < n; i++) ok += predicted(out, i, k) == labels[i];
     return ok;
 }
 
+static int evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
+                    long *confusion, on_error *err);
+
 int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
                 long *confusion, on_error *err) {
+    on_dataset fit;
+    int copy = on_dataset_fit(m, d, &fit, err);
+    if (copy < 0) return -1;
+    int rc = evaluate(m, &fit, batch, loss, acc, confusion, err);
+    if (copy) on_dataset_free(&fit);
+    return rc;
+}
+
+static int evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
+                    long *confusion, on_error *err) {
     if (check_data(m, d, "evaluation", err)) return -1;
     if (m->batch < batch && on_model_compile(m, batch, err)) return -1;
     size_t per = on_shape_size(d->shape);
@@ -146,14 +171,13 @@ int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, doubl
             return on_fail(err, "%s", on_model_last_error(m));
         }
         const float *out = on_model_output(m);
-        total += (double)on_softmax_xent(out, d->y + b0, n, k, 0.0f, NULL) * n;
+        /* the training loss without smoothing: binary or softmax cross-entropy plus the
+         * regularizers, as Keras's evaluate reports it */
+        total += (double)on_model_loss(m, d->y + b0, 0.0f) * n;
         correct += count_correct(out, d->y + b0, n, k);
         if (confusion)
             for (int i = 0; i < n; i++) {
-                const float *z = out + (size_t)i * k;
-                int best = 0;
-                for (int j = 1; j < k; j++)
-                    if (z[j] > z[best]) best = j;
+                int best = predicted(out, i, k);
                 if (best < d->classes) confusion[d->y[b0 + i] * d->classes + best]++;
             }
     }
@@ -222,9 +246,30 @@ static int reduce_step(on_model *m, const on_train_dist *d, float *red, int n, i
     return 0;
 }
 
+static int train_fitted(on_model *m, const on_dataset *train, const on_dataset *test,
+                        const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
+                        void *user, on_error *err);
+
+/* Texts are fitted to the model's Embedding once (text_fit.c), then trained on. */
 int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset *test,
                          const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
                          void *user, on_error *err) {
+    on_dataset tr, te;
+    int ctr = on_dataset_fit(m, train, &tr, err), cte = 0;
+    if (ctr < 0) return -1;
+    if (test && (cte = on_dataset_fit(m, test, &te, err)) < 0) {
+        if (ctr) on_dataset_free(&tr);
+        return -1;
+    }
+    int rc = train_fitted(m, &tr, test ? &te : NULL, cfg, dist, cb, user, err);
+    if (ctr) on_dataset_free(&tr);
+    if (cte) on_dataset_free(&te);
+    return rc;
+}
+
+static int train_fitted(on_model *m, const on_dataset *train, const on_dataset *test,
+                        const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
+                        void *user, on_error *err) {
     if (dist && (dist->size < 1 || dist->rank < 0 || dist->rank >= dist->size ||
                  (dist->size > 1 && !dist->allreduce)))
         return on_fail(err, "data-parallel training: rank %d of %d, %s", dist->rank, dist->size,
@@ -247,7 +292,9 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
     if (check_data(m, train, "training", err) || (test && check_data(m, test, "test", err)))
         return -1;
     if (m->batch < cfg->batch && on_model_compile(m, cfg->batch, err)) return -1;
-    if (!m->norm) {
+    /* token ids (an Embedding's input) are neither normalized nor augmented */
+    int ids = on_model_takes_ids(m) > 0, augment = cfg->augment && !ids;
+    if (!m->norm && !ids) {
         float *ms = malloc(sizeof(float) * 2 * (size_t)train->shape.c);
         if (!ms) return on_fail(err, "out of memory");
         channel_stats(train, ms, ms + train->shape.c);
@@ -296,7 +343,7 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
             .epoch = e + 1, .epochs = cfg->epochs, .batches = nb, .test_loss = -1, .test_acc = -1};
         double t0 = now(), lsum = 0;
         long seen = 0, correct = 0;
-        batch_job next = {m, train, perm, bufs, labs, per, B, 0, cfg->augment, ekey, dist};
+        batch_job next = {m, train, perm, bufs, labs, per, B, 0, augment, ekey, dist};
         fill_batch(&next);
         for (int b = 0; b < nb; b++) {
             int n = N - b * B < B ? N - b * B : B;
@@ -313,7 +360,7 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
                                    per,
                                    B,
                                    b + 1,
-                                   cfg->augment,
+                                   augment,
                                    ekey,
                                    dist};
                 threaded = !pthread_create(&th, NULL, fill_batch, &next);

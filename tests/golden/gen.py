@@ -19,7 +19,9 @@ struct and json). Each model case holds
             after.<layer>.running_var    the forward pass
 
 and each loss case (loss_*.safetensors): metadata smoothing; tensors logits (N,K),
-labels (I64, N), loss (shape [1]), dlogits (N,K) for on_softmax_xent.
+labels (I64, N), loss (shape [1]), dlogits (N,K) for on_softmax_xent; with metadata binary
+("logits" or "probs") logits are (N,1) for on_binary_xent against torch's
+BCEWithLogitsLoss / BCELoss.
 
 The reference is an independent reading of the compact form (a small parser below that
 follows src/spec/compact.c and args.c) and of each op's documented semantics, computed
@@ -717,6 +719,30 @@ def loss_case(name, n, k, smoothing, scale):
                       {"smoothing": repr(smoothing)})
 
 
+def binary_loss_case(name, n, smoothing, form, scale):
+    """Binary cross-entropy (on_binary_xent): form "logits" against BCEWithLogitsLoss,
+    "probs" against BCELoss on probabilities in [0.05, 0.95] (ordnet clips them to
+    [1e-7, 1-1e-7] and adds Keras's 1e-7 inside the logs: a relative difference below 3e-6
+    there). Keras's label smoothing: target y (1 - s) + s / 2."""
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    if form == "logits":
+        x = draw((n, 1), g, scale)
+    else:
+        x = (0.05 + 0.9 * torch.rand((n, 1), generator=g, dtype=torch.float64)).float().double()
+    x.requires_grad_(True)
+    labels = torch.randint(0, 2, (n,), generator=g)
+    t = (labels.double() * (1 - smoothing) + 0.5 * smoothing).reshape(n, 1)
+    if form == "logits":
+        loss = torch.nn.BCEWithLogitsLoss()(x, t)
+    else:
+        loss = torch.nn.BCELoss()(x, t)
+    loss.backward()
+    tensors = [("logits", x.detach().float()), ("labels", labels),
+               ("loss", loss.detach().reshape(1).float()), ("dlogits", x.grad.float())]
+    write_safetensors(os.path.join(OUT, name + ".safetensors"), tensors,
+                      {"smoothing": repr(smoothing), "binary": form})
+
+
 # ---------------------------------------------------------------------------------------
 # the cases
 
@@ -1139,6 +1165,14 @@ def main():
         if only and name not in only:
             continue
         loss_case(name, n, k, s, scale)
+    binary = [("loss_bce_logits", 6, 0.0, "logits", 2.0), ("loss_bce_logits_large", 5, 0.1,
+              "logits", 40.0), ("loss_bce_probs", 6, 0.0, "probs", 1.0),
+              ("loss_bce_probs_smooth", 5, 0.2, "probs", 1.0)]
+    for name, n, s, form, scale in binary:
+        keep.add(name)
+        if only and name not in only:
+            continue
+        binary_loss_case(name, n, s, form, scale)
     if not only or "warp" in only:
         warp_cases()
     if not only:

@@ -1,5 +1,6 @@
-/* keras.h - the Keras code reader (keras.c), and the helpers the model readers and the
- * summary share: channels-last shape text, unique layer names, the parameter limit. */
+/* keras.h - the Keras code reader (src/keras/, overview in eval.h), and the helpers the model
+ * readers and the summary share: channels-last shape text, unique layer names, the parameter limit.
+ */
 #ifndef ON_KERAS_H
 #define ON_KERAS_H
 

@@ -1,0 +1,464 @@
+/* apply.c - Keras layers applied to tensors: nodes of the functional graph or of a
+ * Sequential model, with Keras's shape checks and messages. */
+#include "eval.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* Applying layers                                                                      */
+
+static const char *rank_text(int rank) {
+    return rank == 1   ? "a flat input (None, features)"
+           : rank == 2 ? "a 1-D input (None, steps, channels)"
+                       : "a 2-D input (None, height, width, channels)";
+}
+
+static int softmax_mid(ctx *c, int smtok, const klayer *L) {
+    char w[32];
+    return kr_fail(c, smtok,
+                   "softmax in the middle of the model (%s at %s comes after it): ordnet's loss "
+                   "applies softmax itself, so softmax may only end the model; remove it or use "
+                   "another activation",
+                   L->cls->name, kr_where(c, L->tok, w, sizeof w));
+}
+
+/* Keras's axis of a layer output (the batch is axis 0) as ordnet's axis of the per-sample
+ * shape (channels first) of rank `rank`; -1 for the batch or out of range. */
+static int keras_axis(const ctx *c, int kaxis, int rank) {
+    if (kaxis < 0) kaxis += rank + 1;
+    if (kaxis < 1 || kaxis > rank) return -1;
+    int j = kaxis - 1; /* per-sample, in Keras's order */
+    if (c->chfirst || rank == 1) return j;
+    return j == rank - 1 ? 0 : j + 1; /* channels last: (h, w, c) -> (c, h, w) */
+}
+
+/* Layers read as the identity: named in one note. */
+void kr_note_identity(ctx *c, const char *nm) {
+    size_t o = strlen(c->ident);
+    if (o + strlen(nm) + 8 < sizeof c->ident)
+        snprintf(c->ident + o, sizeof c->ident - o, "%s%s", o ? ", " : "", nm);
+    else if (o + 5 < sizeof c->ident && !strstr(c->ident, "..."))
+        snprintf(c->ident + o, sizeof c->ident - o, ", ...");
+}
+
+/* Remember that L made node n of m (layer.trainable = False later freezes it there). */
+static int record(ctx *c, klayer *L, on_model *m, int n) {
+    if (L->napplied == L->acap) {
+        int nc = L->acap ? 2 * L->acap : 2;
+        on_model **am = kr_cx_alloc(c, sizeof *am * (size_t)nc);
+        int *an = kr_cx_alloc(c, sizeof *an * (size_t)nc);
+        if (!am || !an) return kr_oom(c, L->tok);
+        if (L->napplied) {
+            memcpy(am, L->am, sizeof *am * (size_t)L->napplied);
+            memcpy(an, L->an, sizeof *an * (size_t)L->napplied);
+        }
+        L->am = am, L->an = an, L->acap = nc;
+    }
+    L->am[L->napplied] = m, L->an[L->napplied++] = n;
+    return 0;
+}
+
+/* layer.trainable = ...: the layer's attribute and the nodes it has made. */
+void kr_set_trainable(klayer *L, int trainable) {
+    L->a.frozen = !trainable;
+    for (int i = 0; i < L->napplied; i++) L->am[i]->nodes[L->an[i]].a.frozen = !trainable;
+}
+
+/* model.trainable = ... on a functional model: every node of the graph that leads to its
+ * output node out (nodes are made in order, so one backward pass finds them). */
+int kr_freeze_graph(ctx *c, int out, int trainable, int at) {
+    on_model *g = c->g;
+    if (!g || out < 0 || out >= g->nn) return 0;
+    unsigned char *on = kr_cx_alloc(c, (size_t)g->nn);
+    if (!on) return kr_oom(c, at);
+    memset(on, 0, (size_t)g->nn);
+    on[out] = 1;
+    for (int i = out; i > 0; i--) {
+        if (!on[i]) continue;
+        g->nodes[i].a.frozen = !trainable;
+        for (int k = 0; k < g->nodes[i].nin; k++)
+            if (g->nodes[i].in[k] >= 0) on[g->nodes[i].in[k]] = 1;
+    }
+    return 0;
+}
+
+/* Append layer L to m, fed by nodes in[0..nin). *out: its output node; *sm: the token of a
+ * softmax it applies (folded later if it ends the model), -1 none. */
+static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *out, int *sm) {
+    const kclass *k = L->cls;
+    on_error e2;
+    char nm[ON_NAME_MAX], ks[64];
+    *sm = -1;
+    if (k->kind == K_INPUTLAYER)
+        return kr_fail(c, L->tok,
+                       "InputLayer can only start a Sequential model; in the functional API use "
+                       "Input(shape=...)");
+    if (m->nn + nin + 1 > MAX_LAYERS)
+        return kr_fail(c, L->tok, "the model has more than %d layers", MAX_LAYERS);
+    if (L->name[0])
+        snprintf(nm, sizeof nm, "%s", L->name);
+    else
+        on_keras_unique_name(m, k->snake, nm);
+    if (k->kind == K_MERGE) {
+        if (nin < 2)
+            return kr_fail(c, L->tok,
+                           "%s needs a list of at least two layer outputs, e.g. %s()([x, y])",
+                           k->name, k->name);
+        on_attrs a = L->a;
+        if (!strcmp(L->op->name, "concat")) {
+            int rank = m->nodes[in[0]].ys.rank, ax = keras_axis(c, L->axis, rank);
+            if (ax < 0)
+                return kr_fail(c, L->tok, "Concatenate(axis=%d) on inputs of %d dimensions",
+                               L->axis, rank + 1);
+            a.axis = ax;
+        }
+        int node = on_model_add_merge(m, L->op, &a, in, nin, nm, &e2);
+        if (node < 0) return kr_fail(c, L->tok, "%s", e2.msg);
+        *out = node;
+        return 0;
+    }
+    if (nin != 1) return kr_fail(c, L->tok, "%s takes one input, got a list of %d", k->name, nin);
+    on_shape xs = m->nodes[in[0]].ys;
+    on_keras_shape_str(xs, ks, sizeof ks);
+    if (k->rank && xs.rank != k->rank) {
+        const char *hint =
+            k->rank == 1   ? (xs.rank == 3 ? ": add Flatten() or GlobalAveragePooling2D() before it"
+                                           : ": add Flatten() or GlobalAveragePooling1D() before it")
+            : xs.rank == 1 ? ": its input is already flat"
+                           : "";
+        return kr_fail(c, L->tok, "layer '%s' (%s) needs %s, got %s from '%s'%s", nm, k->name,
+                       rank_text(k->rank), ks, m->nodes[in[0]].name, hint);
+    }
+    if (k->kind == K_BN && c->chfirst && !(L->axis == 1 || (xs.rank == 1 && L->axis == -1)))
+        return kr_fail(c, L->tok,
+                       "BatchNormalization(axis=%d) in channels-first code normalizes over axis %d "
+                       "(%s); ordnet normalizes over the channels, axis 1 here: write "
+                       "BatchNormalization(axis=1)",
+                       L->axis, L->axis,
+                       L->axis == -1 ? "the last one, the width" : "not the channels");
+    if (k->kind == K_BN && !c->chfirst && L->axis != -1 && L->axis != xs.rank)
+        return kr_fail(
+            c, L->tok,
+            "BatchNormalization(axis=%d) on %s normalizes over axis %d; ordnet normalizes "
+            "over the channels, the last axis (axis=-1)",
+            L->axis, ks, L->axis);
+    if (k->kind == K_PRELU) {
+        int want = xs.rank == 3 ? 6 : xs.rank == 2 ? 2 : 0, got = L->shared < 0 ? 0 : L->shared;
+        const char *fix = want == 6 ? "[1, 2]" : want == 2 ? "[1]" : "None";
+        if (got != want && got == 0)
+            return kr_fail(
+                c, L->tok,
+                "PReLU on %s learns one slope per value in Keras; ordnet's PReLU learns one "
+                "per channel: write PReLU(shared_axes=%s)",
+                ks, fix);
+        if (got != want)
+            return kr_fail(
+                c, L->tok,
+                "PReLU on %s: shared_axes must be %s (one slope per channel, as ordnet's "
+                "PReLU learns)",
+                ks, fix);
+    }
+    if (!L->op) { /* softmax alone: no node; the tensor carries it */
+        *out = in[0];
+        *sm = L->softmax;
+        return 0;
+    }
+    int from = in[0];
+    on_attrs a = L->a;
+    if (k->kind == K_PERMUTE) { /* Keras's axes (channels last) -> ordnet's (channels first) */
+        if (L->nperm != xs.rank)
+            return kr_fail(c, L->tok, "Permute of %d axes on %s, which has %d", L->nperm, ks,
+                           xs.rank);
+        for (int i = 0; i < 3; i++) a.perm[i] = i;
+        for (int i = 0; i < L->nperm; i++)
+            a.perm[keras_axis(c, i + 1, xs.rank)] = keras_axis(c, L->kperm[i], xs.rank);
+    }
+    if (k->kind == K_LAYERNORM) {
+        a.axis = keras_axis(c, L->axis, xs.rank);
+        if (a.axis < 0) return kr_fail(c, L->tok, "LayerNormalization(axis=%d) on %s", L->axis, ks);
+    }
+    if (k->kind == K_RESHAPE && a.ndims > 1 && !c->chfirst && !c->reshape_tok)
+        c->reshape_tok = L->tok;
+    if (k->kind == K_DWCONV || k->kind == K_SEPCONV) /* one group per input channel */
+        a.groups = xs.c, a.units = xs.c * L->depth_mult, a.bias = k->kind == K_DWCONV && a.bias;
+    if (k->kind == K_IDENTITY) kr_note_identity(c, nm);
+    if (k->kind == K_SEPCONV) { /* the depthwise part, then a 1x1 convolution */
+        char base[ON_NAME_MAX + 16], dn[ON_NAME_MAX];
+        double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
+        if (total > (double)ON_MAX_MODEL_PARAMS)
+            return kr_fail(c, L->tok,
+                           "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet "
+                           "reads models of at most %zu",
+                           nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+        snprintf(base, sizeof base, "%s_depthwise", nm);
+        on_keras_unique_name(m, base, dn);
+        if ((from = on_model_add_at(m, from, L->op, &a, dn, &e2)) < 0)
+            return kr_fail(c, L->tok, "%s", e2.msg);
+        xs = m->nodes[from].ys;
+        on_keras_shape_str(xs, ks, sizeof ks);
+        a = L->op->defaults;
+        a.units = L->a.units;
+        a.kh = a.kw = 1;
+        a.bias = L->a.bias;
+        a.frozen = L->a.frozen;
+        memcpy(a.reg_l1, L->a.reg_l1, sizeof a.reg_l1); /* the kernel's: the pointwise one */
+        memcpy(a.reg_l2, L->a.reg_l2, sizeof a.reg_l2);
+        if (record(c, L, m, from)) return -1;
+    }
+    double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
+    if (total > (double)ON_MAX_MODEL_PARAMS)
+        return kr_fail(
+            c, L->tok,
+            "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet reads "
+            "models of at most %zu",
+            nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+    on_attrs act_a = L->act_a;
+    if (L->act) { /* Keras regularizes the layer's output after its activation */
+        act_a.reg_l1[2] = a.reg_l1[2], act_a.reg_l2[2] = a.reg_l2[2];
+        a.reg_l1[2] = a.reg_l2[2] = 0;
+    }
+    int node = on_model_add_at(m, from, L->op, &a, nm, &e2);
+    if (node < 0) return kr_fail(c, L->tok, "%s", e2.msg);
+    if (record(c, L, m, node)) return -1;
+    if (L->act) {
+        char base[ON_NAME_MAX + 20], an[ON_NAME_MAX];
+        snprintf(base, sizeof base, "%s_%s", m->nodes[node].name, L->act_name);
+        on_keras_unique_name(m, base, an);
+        if ((node = on_model_add_at(m, node, L->act, &act_a, an, &e2)) < 0)
+            return kr_fail(c, L->tok, "%s", e2.msg);
+    }
+    *out = node;
+    *sm = L->softmax;
+    return 0;
+}
+
+/* The functional graph's node of tensor t; the first Input a layer meets creates the graph. */
+static int g_node(ctx *c, const kval *t, int *node) {
+    char w1[32], w2[32];
+    if (t->node >= 0) return *node = t->node, 0;
+    kinput *in = t->input;
+    if (!c->g) {
+        on_error e2;
+        on_shape s = c->override ? *c->override : in->shape;
+        if (!c->override && !in->known)
+            return kr_fail(c, in->tok, "the shape of this Input is not known");
+        if (!(c->g = on_model_new(s, &e2))) return kr_fail(c, in->tok, "%s", e2.msg);
+        if (in->name[0]) snprintf(c->g->nodes[0].name, ON_NAME_MAX, "%s", in->name);
+        c->g_in = in;
+    } else if (c->g_in != in)
+        return kr_fail(c, in->tok,
+                       "a second Input (this one, used at %s): ordnet models have one input, "
+                       "the Input at %s",
+                       kr_where(c, t->tok, w1, sizeof w1),
+                       kr_where(c, c->g_in->tok, w2, sizeof w2));
+    *node = 0;
+    return 0;
+}
+
+/* x.shape of a layer output: Keras's tuple, the batch as None, channels last (first in
+ * channels-first code). */
+int kr_tensor_shape(ctx *c, kval *v, int at) {
+    on_shape sh;
+    if (v->node >= 0 && c->g)
+        sh = c->g->nodes[v->node].ys;
+    else if (v->input && (c->override || v->input->known))
+        sh = c->override ? *c->override : v->input->shape;
+    else
+        return kr_fail(c, at, "the shape of this Input is not known");
+    int d[4] = {0}, n = 1;
+    if (sh.rank == 1)
+        d[n++] = sh.c;
+    else if (sh.rank == 2 && c->chfirst)
+        d[n++] = sh.c, d[n++] = sh.w;
+    else if (sh.rank == 2)
+        d[n++] = sh.w, d[n++] = sh.c;
+    else if (c->chfirst)
+        d[n++] = sh.c, d[n++] = sh.h, d[n++] = sh.w;
+    else
+        d[n++] = sh.h, d[n++] = sh.w, d[n++] = sh.c;
+    kval it[4];
+    it[0] = kr_mk(V_NONE, at);
+    for (int k = 1; k < n; k++) it[k] = kr_num_val(d[k], 1, at);
+    int tok0 = v->tok;
+    if (kr_make_seq(c, V_TUPLE, it, n, at, v)) return -1;
+    v->tok = tok0;
+    v->end = at + 1;
+    return 0;
+}
+
+/* Functional application: layer L on tensors ins[0..nin). */
+int kr_apply_fn(ctx *c, klayer *L, const kval *ins, int nin, kval *out) {
+    return kr_apply_fn2(c, L, ins, nin, out, 0);
+}
+
+/* again: L belongs to a Sequential model applied here as a layer. */
+int kr_apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int again) {
+    char b[64], w[32];
+    if (L->used && !again)
+        return kr_fail(c, L->tok,
+                       "this %s is used a second time: shared layers (one set of weights in two "
+                       "places) are not supported; create a new layer",
+                       L->cls->name);
+    if (nin < 1)
+        return kr_fail(c, L->tok, "%s is applied to an empty list: it needs a layer output",
+                       L->cls->name);
+    int *nodes = kr_cx_alloc(c, sizeof(int) * (size_t)nin);
+    if (!nodes) return kr_oom(c, L->tok);
+    for (int i = 0; i < nin; i++) {
+        const kval *t = &ins[i];
+        if (t->kind != V_TENSOR)
+            return kr_fail(c, L->tok, "%s is applied to %s '%s' (from %s), not to a layer output",
+                           L->cls->name, kr_kind_name(t), kr_src(c, t->tok, t->end, b, sizeof b),
+                           kr_where(c, t->tok, w, sizeof w));
+        if (t->softmax >= 0) return softmax_mid(c, t->softmax, L);
+        if (g_node(c, t, &nodes[i])) return -1;
+    }
+    L->used = 1;
+    int o, sm;
+    if (apply(c, c->g, L, nodes, nin, &o, &sm)) return -1;
+    *out = kr_mk(V_TENSOR, L->tok);
+    out->node = o;
+    out->softmax = sm;
+    out->input = c->g_in;
+    c->g_last = o;
+    c->g_softmax = sm;
+    c->g_touched = ++c->serial;
+    return 0;
+}
+
+int kr_merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axis, const kval *ins,
+                     int n, kval *out) {
+    klayer *L = kr_cx_alloc(c, sizeof *L);
+    if (!L) return kr_oom(c, tok);
+    L->cls = kr_find_class(cls);
+    L->op = on_op_find(L->cls->op);
+    L->a = L->op->defaults;
+    L->tok = tok;
+    L->softmax = -1;
+    L->axis = axis;
+    if (name) snprintf(L->name, sizeof L->name, "%s", name);
+    return kr_apply_fn(c, L, ins, n, out);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Sequential                                                                           */
+
+static int seq_apply(ctx *c, kseq *s, klayer *L) {
+    if (s->last_softmax >= 0) return softmax_mid(c, s->last_softmax, L);
+    int in = s->m->nn - 1, o, sm;
+    if (apply(c, s->m, L, &in, 1, &o, &sm)) return -1;
+    s->last_softmax = sm;
+    return 0;
+}
+
+int kr_seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok) {
+    on_error e2;
+    if (!c->override && !known) return kr_fail(c, tok, "the input shape is not known");
+    s->decl = decl;
+    s->decl_known = known;
+    s->decl_tok = tok;
+    if (!(s->m = on_model_new(c->override ? *c->override : decl, &e2)))
+        return kr_fail(c, tok, "%s", e2.msg);
+    if (s->in_name[0]) snprintf(s->m->nodes[0].name, ON_NAME_MAX, "%s", s->in_name);
+    for (int i = 0; i < s->npend; i++)
+        if (seq_apply(c, s, s->pend[i])) return -1;
+    s->npend = 0;
+    return 0;
+}
+
+static int seq_add_layer(ctx *c, kseq *s, klayer *L, int at);
+int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
+    char b[64];
+    s->touched = ++c->serial;
+    const kinput *in = it->kind == V_TENSOR && it->node < 0 ? it->input : NULL;
+    klayer *IL = it->kind == V_LAYER && it->layer->cls->kind == K_INPUTLAYER ? it->layer : NULL;
+    if (in || IL) {
+        if (s->nlayers || s->m || s->has_input)
+            return kr_fail(c, at, "an Input can only be the first item of a Sequential model");
+        s->has_input = 1;
+        if (in) {
+            snprintf(s->in_name, sizeof s->in_name, "%s", in->name);
+            return kr_seq_start(c, s, in->shape, in->known, in->tok);
+        }
+        snprintf(s->in_name, sizeof s->in_name, "%s", IL->name);
+        if (!IL->has_input && !c->override)
+            return kr_fail(
+                c, IL->tok,
+                "InputLayer needs input_shape=(...), e.g. InputLayer(input_shape=(28, 28, 1))");
+        return kr_seq_start(c, s, IL->input, IL->input_known,
+                            IL->has_input ? IL->input_tok : IL->tok);
+    }
+    if (it->kind == V_TENSOR)
+        return kr_fail(
+            c, at,
+            "a Sequential model takes layers, and '%s' is a layer output: write the layer "
+            "itself, e.g. Dense(10) rather than Dense(10)(x)",
+            kr_src(c, it->tok, it->end, b, sizeof b));
+    if (it->kind == V_SEQ) { /* its layers, in order */
+        kseq *q = it->seq;
+        if (q == s) return kr_fail(c, at, "a Sequential model cannot contain itself");
+        if (q->inlined)
+            return kr_fail(
+                c, at,
+                "this Sequential model is already used inside a model: its weights would "
+                "be shared, which ordnet does not support; make a second one");
+        q->inlined = 1;
+        if (!s->m && !s->nlayers && !s->has_input && q->m && !q->nall)
+            return kr_seq_start(c, s, q->decl, q->decl_known, q->decl_tok);
+        if (!s->m && !s->nlayers && !s->has_input && q->m &&
+            kr_seq_start(c, s, q->decl, q->decl_known, q->decl_tok))
+            return -1;
+        for (int k = 0; k < q->nall; k++)
+            if (seq_add_layer(c, s, q->all[k], at)) return -1;
+        return 0;
+    }
+    if (it->kind == V_MODEL)
+        return kr_fail(c, at,
+                       "a functional Model inside a Sequential model is not supported: list its "
+                       "layers instead, or build it as keras.Sequential([...])");
+    if (it->kind != V_LAYER)
+        return kr_fail(c, at, "a Sequential model takes layers, got %s '%s'", kr_kind_name(it),
+                       kr_src(c, it->tok, it->end, b, sizeof b));
+    klayer *L = it->layer;
+    if (L->used)
+        return kr_fail(
+            c, L->tok,
+            "this %s is already in a model: shared layers are not supported; create a new layer",
+            L->cls->name);
+    L->used = 1;
+    return seq_add_layer(c, s, L, at);
+}
+
+/* Layer L, the next of Sequential s. */
+static int seq_add_layer(ctx *c, kseq *s, klayer *L, int at) {
+    if (s->nall == s->acap) {
+        int nc = s->acap ? 2 * s->acap : 16;
+        klayer **na = kr_cx_alloc(c, sizeof *na * (size_t)nc);
+        if (!na) return kr_oom(c, at);
+        if (s->nall) memcpy(na, s->all, sizeof *na * (size_t)s->nall);
+        s->all = na;
+        s->acap = nc;
+    }
+    s->all[s->nall++] = L;
+    if (s->frozen) kr_set_trainable(L, 0);
+    if (!s->m && !s->nlayers && !s->has_input && (L->has_input || c->override) &&
+        kr_seq_start(c, s, L->input, L->has_input && L->input_known,
+                     L->has_input ? L->input_tok : L->tok))
+        return -1;
+    s->nlayers++;
+    if (s->m) return seq_apply(c, s, L);
+    if (s->npend == s->pcap) {
+        int nc = s->pcap ? 2 * s->pcap : 16;
+        klayer **np = kr_cx_alloc(c, sizeof *np * (size_t)nc);
+        if (!np) return kr_oom(c, at);
+        if (s->npend) memcpy(np, s->pend, sizeof *np * (size_t)s->npend);
+        s->pend = np;
+        s->pcap = nc;
+    }
+    s->pend[s->npend++] = L;
+    return 0;
+}

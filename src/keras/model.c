@@ -1,0 +1,296 @@
+/* model.c - the model at the end of the code (the last one defined, with its notes), the
+ * entry point on_keras_read, and on_keras_detect. */
+#include "eval.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* The model                                                                            */
+
+/* The functional graph restricted to the layers that lead to node out. */
+static on_model *extract(ctx *c, int out) {
+    on_model *g = c->g;
+    int nn = g->nn, dropped = 0;
+    char *keep = calloc((size_t)nn, 1);
+    int *map = malloc(sizeof(int) * (size_t)nn);
+    if (!keep || !map) {
+        free(keep);
+        free(map);
+        kr_oom(c, 0);
+        return NULL;
+    }
+    keep[out] = keep[0] = 1;
+    for (int i = out; i >= 1; i--)
+        if (keep[i])
+            for (int k = 0; k < g->nodes[i].nin; k++) keep[g->nodes[i].in[k]] = 1;
+    for (int i = 0; i < nn; i++) dropped += !keep[i];
+    if (!dropped) {
+        free(keep);
+        free(map);
+        c->g = NULL;
+        return g;
+    }
+    on_error e2;
+    on_model *m = on_model_new(g->input, &e2);
+    char note[512];
+    map[0] = 0;
+    size_t o = (size_t)snprintf(
+        note, sizeof note, "left out %d layer%s that do%s not lead to the model's output:", dropped,
+        dropped > 1 ? "s" : "", dropped > 1 ? "" : "es");
+    for (int i = 1; m && i < nn; i++) {
+        const on_node *nd = &g->nodes[i];
+        if (!keep[i]) {
+            if (o + 80 < sizeof note)
+                o += (size_t)snprintf(note + o, sizeof note - o, " %s", nd->name);
+            continue;
+        }
+        if (i > out) continue;
+        int in[ON_MAX_INPUTS];
+        for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
+        map[i] = on_model_add_node(m, nd->op, &nd->a, in, nd->nin, nd->name, &e2);
+        if (map[i] < 0) {
+            on_model_free(m);
+            m = NULL;
+        }
+    }
+    free(keep);
+    free(map);
+    if (!m) {
+        kr_fail(c, 0, "%s", e2.msg);
+        return NULL;
+    }
+    memcpy(m->nodes[0].name, g->nodes[0].name, sizeof m->nodes[0].name);
+    on_model_add_note(m, note);
+    return m;
+}
+
+static on_model *finish(ctx *c) {
+    char b1[64], b2[64], w[32], note[512];
+    kseq *s = NULL;
+    int nseq = 0;
+    for (int i = 0; i < c->nseqs; i++) {
+        kseq *q = c->seqs[i];
+        if ((!q->nlayers && !q->has_input) || q->inlined) continue;
+        nseq++;
+        if (!s || q->touched > s->touched) s = q;
+    }
+    int raw = !c->model && c->g && c->g_touched > 0;
+    int ncand = nseq + c->nmodels + raw;
+    if (!ncand) {
+        kr_fail(c, 0,
+                "no model found: ordnet reads layers applied to an Input (x = Dense(10)(inp)), "
+                "Sequential([...]) or model.add(...)");
+        return NULL;
+    }
+    int use_seq =
+        s && (!c->model || s->touched > c->model_touched) && (!raw || s->touched > c->g_touched);
+    on_model *m;
+    int sm, dtok, known;
+    on_shape decl;
+    if (use_seq) {
+        if (!s->m) {
+            kr_fail(
+                c, s->tok,
+                "this Sequential model has no input shape: start its list with "
+                "keras.Input(shape=(...)), "
+                "give its first layer input_shape=(...), or give the input shape to the reader");
+            return NULL;
+        }
+        m = s->m;
+        s->m = NULL;
+        sm = s->last_softmax;
+        decl = s->decl, known = s->decl_known, dtok = s->decl_tok;
+    } else {
+        int out = c->model ? c->model->out : c->g_last;
+        sm = c->model ? c->model->softmax : c->g_softmax;
+        decl = c->g_in->shape, known = c->g_in->known, dtok = c->g_in->tok;
+        if (!(m = extract(c, out))) return NULL;
+    }
+    if (m->nn < 2) {
+        kr_fail(c, use_seq ? s->tok : 0, "the model has no layers");
+        on_model_free(m);
+        return NULL;
+    }
+    int mtok = use_seq ? s->tok : c->model ? c->model->tok : c->t[0].type == T_EOF ? 0 : dtok;
+    if (ncand > 1) {
+        snprintf(note, sizeof note,
+                 "the code defines %d models; ordnet read the last one, at %s:%s", ncand, c->file,
+                 kr_where(c, mtok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->override) {
+        on_keras_shape_str(*c->override, b1, sizeof b1);
+        if (known && memcmp(&decl, c->override, sizeof decl)) {
+            snprintf(note, sizeof note,
+                     "input shape %s given to the reader replaces %s declared at %s:%s", b1,
+                     on_keras_shape_str(decl, b2, sizeof b2), c->file,
+                     kr_where(c, dtok, w, sizeof w));
+            on_model_add_note(m, note);
+        } else if (!known) {
+            snprintf(note, sizeof note, "input shape %s given to the reader", b1);
+            on_model_add_note(m, note);
+        }
+    }
+    if (c->chfirst) {
+        snprintf(note, sizeof note,
+                 "channels-first code (%s at %s:%s): shapes read as (channels, height, width) and "
+                 "converted to ordnet's layout; this table shows them channels last",
+                 c->chfirst_guess ? "the input shape" : "its layout argument", c->file,
+                 kr_where(c, c->chfirst_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->ident[0]) {
+        snprintf(note, sizeof note,
+                 "read as the identity, what they compute at inference (they have no weights): "
+                 "%s; ordnet does not apply them in training (no augmentation)",
+                 c->ident);
+        on_model_add_note(m, note);
+    }
+    if (c->reshape_tok) {
+        snprintf(
+            note, sizeof note,
+            "Reshape at %s:%s: Keras's channels-last target is read as ordnet's channels-first "
+            "shape, filled in ordnet's order (from a flat input: the same model up to the "
+            "order of the weights before it)",
+            c->file, kr_where(c, c->reshape_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->weights_tok) {
+        snprintf(note, sizeof note,
+                 "weights= at %s:%s ignored: initialized randomly (ordnet does not load the given "
+                 "values; the parameter counts are the same, but training starts from random "
+                 "values, and a frozen layer stays random)",
+                 c->file, kr_where(c, c->weights_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->keras1) {
+        snprintf(note, sizeof note,
+                 "Keras 1 arguments (first at %s:%s: nb_filter, nb_row, nb_col, border_mode, "
+                 "subsample, init, ...) read as Keras 2's",
+                 c->file, kr_where(c, c->keras1, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (sm >= 0) {
+        const on_node *last = &m->nodes[m->nn - 1];
+        int dense = !strcmp(last->op->name, "dense") && last->ys.rank == 1;
+        if (c->classes > 0 && !dense) {
+            kr_fail(c, sm,
+                    "the softmax on '%s' %s cannot be folded into the loss: the model has no "
+                    "classifier (a last Dense layer), so a classifier head for %d classes comes "
+                    "after it and the softmax would sit in the middle; remove it or end the model "
+                    "with Dense(%d, activation='softmax')",
+                    last->name, on_keras_shape_str(last->ys, b1, sizeof b1), c->classes,
+                    c->classes);
+            on_model_free(m);
+            return NULL;
+        }
+        snprintf(note, sizeof note,
+                 "softmax at %s:%s is folded into the loss: ordnet's loss is softmax "
+                 "cross-entropy, so the model outputs the logits of '%s' (softmax of them "
+                 "gives Keras's probabilities)",
+                 c->file, kr_where(c, sm, w, sizeof w), last->name);
+        on_model_add_note(m, note);
+    }
+    return m;
+}
+
+/* Channels-first code: dim_ordering='th' / data_format='channels_first' anywhere, or
+ * K.set_image_dim_ordering('th') / set_image_data_format('channels_first'). */
+static void find_layout(ctx *c) {
+    for (int i = 2; i < c->nt; i++) {
+        if (c->t[i].type != T_STR) continue;
+        const char *q = c->text + c->t[i].off;
+        int len = c->t[i].len;
+        if (len < 4 || (q[0] != '\'' && q[0] != '"')) continue;
+        int th = len == 4 && !memcmp(q + 1, "th", 2),
+            cf = len == 16 && !memcmp(q + 1, "channels_first", 14);
+        if (!th && !cf) continue;
+        if ((kr_is_op(c, i - 1, "=") &&
+             (kr_is_name(c, i - 2, "dim_ordering") || kr_is_name(c, i - 2, "data_format"))) ||
+            (kr_is_op(c, i - 1, "(") && (kr_is_name(c, i - 2, "set_image_dim_ordering") ||
+                                         kr_is_name(c, i - 2, "set_image_data_format")))) {
+            c->chfirst = 1;
+            c->chfirst_tok = i;
+            return;
+        }
+    }
+}
+
+on_model *on_keras_read(const char *text, const char *file, const on_shape *input, int kr_classes,
+                        on_error *err) {
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.text = text ? text : "";
+    c.file = file && *file ? file : "<text>";
+    c.override = input;
+    c.classes = kr_classes;
+    c.err = err;
+    on_model *m = NULL;
+    if (!kr_lex(&c)) {
+        find_layout(&c);
+        if (!kr_exec_range(&c, 0, c.nt)) m = finish(&c);
+    }
+    on_model_free(c.g);
+    for (int i = 0; i < c.nseqs; i++) on_model_free(c.seqs[i]->m);
+    free(c.seqs);
+    free(c.vars);
+    for (int i = 0; i < c.nblocks; i++) free(c.blocks[i]);
+    free(c.blocks);
+    free(c.t);
+    return m;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Telling Keras code from the compact form                                             */
+
+int on_keras_detect(const char *text) {
+    const char *s = text ? text : "";
+    if (!strncmp(s, "\xEF\xBB\xBF", 3)) s += 3;
+    for (;;) { /* blank lines and comments before the first word */
+        while (isspace((unsigned char)*s)) s++;
+        if (*s != '#') break;
+        while (*s && *s != '\n') s++;
+    }
+    if (!strncmp(s, "input", 5)) {
+        const char *q = s + 5;
+        while (*q == ' ' || *q == '\t') q++;
+        if (*q == '(') return 0; /* the compact form starts with input(...) */
+    }
+    int depth = 0, line_start = 1;
+    for (const char *p = s; *p; p++) {
+        char ch = *p;
+        if (ch == '\n') {
+            line_start = 1;
+            continue;
+        }
+        if (line_start && (ch == ' ' || ch == '\t')) continue;
+        if (line_start && (!strncmp(p, "import ", 7) || !strncmp(p, "from ", 5) || *p == '#'))
+            return 1;
+        if (line_start) { /* a Python statement keyword starts the line */
+            static const char *const kw[] = {"def ",     "class ", "for ",   "while ",
+                                             "if ",      "with ",  "return", "break",
+                                             "continue", "@",      "try:"};
+            for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++)
+                if (!strncmp(p, kw[k], strlen(kw[k]))) return 1;
+        }
+        line_start = 0;
+        if (ch == '(' || ch == '[' || ch == '{')
+            depth++;
+        else if ((ch == ')' || ch == ']' || ch == '}') && depth > 0)
+            depth--;
+        else if (ch == '=' && depth == 0 && p[1] != '=' && p > s && !strchr("=!<>", p[-1]))
+            return 1;
+        else if (isupper((unsigned char)ch) &&
+                 (p == s || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            const char *q = p;
+            while (isalnum((unsigned char)*q) || *q == '_') q++;
+            while (*q == ' ' || *q == '\t') q++;
+            if (*q == '(') return 1;
+        }
+    }
+    return 0;
+}
