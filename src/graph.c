@@ -206,6 +206,9 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
                                grow(&m->grads, &m->gcap, m->np + pd[k].size))
                             : grow(&m->state, &m->scap, m->ns + pd[k].size))
             return on_fail(err, "out of memory for the parameters of layer '%s'", nm);
+        float *v = on_tensor_ptr(m, m->nt); /* ON_INIT_GIVEN: set once, here */
+        for (size_t j = 0; pd[k].init == ON_INIT_GIVEN && j < pd[k].size; j++)
+            v[j] = pd[k].init_value;
         *len += pd[k].size;
         m->nt++;
     }
@@ -326,6 +329,7 @@ void on_model_init(on_model *m, uint64_t seed) {
     m->step = 0;
     for (int i = 0; i < m->nt; i++) {
         on_tensor *t = &m->tensors[i];
+        if (t->d.init == ON_INIT_GIVEN) continue; /* a reader's or a checkpoint's values */
         float *p = on_tensor_ptr(m, i);
         uint64_t key = on_mix64(seed ^ name_hash(t->name));
         float bound = t->d.fan_in > 0 ? 1.0f / sqrtf((float)t->d.fan_in) : 0.0f;
@@ -342,6 +346,8 @@ void on_model_init(on_model *m, uint64_t seed) {
                 break;
             case ON_INIT_CONST:
                 p[j] = t->d.init_value;
+                break;
+            case ON_INIT_GIVEN: /* skipped above */
                 break;
             }
         }

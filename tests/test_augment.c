@@ -98,8 +98,14 @@ static void test_normalization(void) {
     CHECK(tm >= 0 && !on_model_tensor_grad(m, tm), "the statistics are state, not trained");
     if (tm < 0 || tv < 0) return;
     float mean[3] = {0.5f, -2.0f, 0.0f}, var[3] = {4.0f, 0.25f, 0.0f}; /* 0: Keras's epsilon */
+    CHECK(on_model_tensor_data(m, tv)[2] == 1 && on_model_tensor_data(m, tm)[2] == 0,
+          "variance 1 and mean 0 when added");
     memcpy(on_model_tensor_data(m, tm), mean, sizeof mean);
     memcpy(on_model_tensor_data(m, tv), var, sizeof var);
+    on_model_init(m, 3); /* what `ordnet train` does: the given statistics stay */
+    CHECK(!memcmp(on_model_tensor_data(m, tm), mean, sizeof mean) &&
+              !memcmp(on_model_tensor_data(m, tv), var, sizeof var),
+          "on_model_init keeps the given statistics");
     size_t S = 20, len = (size_t)n * 3 * S;
     float *x = randoms(len, 3), *dy = randoms(len, 1);
     for (int train = 0; train < 2; train++) {
@@ -556,6 +562,81 @@ static void test_contrast(void) {
           "lower > 1 refused (Keras's check)");
 }
 
+/* After a convolution, eval mode runs the following layers sample by sample in its output
+ * loop (a per-sample chain): the augmentation layers must still be the identity there, and
+ * in training (whole batches) the same step must give the same result as without threads. */
+static void test_in_chains(void) {
+    const int n = 5;
+    on_model *a = build("input(6,6,2) conv2d(3,3,same) random_flip random_rotation(0.2) "
+                        "random_contrast(0.2) random_zoom(0.1) random_translation(0.2,0.1) relu",
+                        n);
+    on_model *b = build("input(6,6,2) conv2d(3,3,same) relu", n);
+    if (!a || !b) {
+        on_model_free(a);
+        on_model_free(b);
+        return;
+    }
+    size_t len = n * 72, out = n * 108;
+    float *x = randoms(len, 1);
+    on_model_forward(b, x, n, ON_EVAL);
+    float *yb = malloc(sizeof(float) * out);
+    memcpy(yb, on_model_output(b), sizeof(float) * out);
+    on_model_forward(a, x, n, ON_EVAL);
+    CHECK(!memcmp(on_model_output(a), yb, sizeof(float) * out),
+          "eval: the augmentation layers vanish inside a per-sample chain");
+    on_set_threads(1);
+    on_model_set_step(a, 8);
+    on_model_forward(a, x, n, ON_TRAIN);
+    memcpy(yb, on_model_output(a), sizeof(float) * out);
+    on_set_threads(2);
+    on_model_set_step(a, 8);
+    on_model_forward(a, x, n, ON_TRAIN);
+    CHECK(!memcmp(on_model_output(a), yb, sizeof(float) * out),
+          "train: the same draws with 1 and 2 threads");
+    /* a smaller batch draws the same maps for its samples as the full one */
+    on_model_set_step(a, 8);
+    on_model_forward(a, x, 2, ON_TRAIN);
+    CHECK(!memcmp(on_model_output(a), yb, sizeof(float) * 2 * 108),
+          "train: sample i's draw does not depend on the batch size");
+    free(x);
+    free(yb);
+    on_model_free(a);
+    on_model_free(b);
+}
+
+/* The draws cover Keras's ranges: an impulse at the center of a 21x21 image moves by
+ * (0.2..0.4) x 21 rows down and (-0.3..-0.1) x 21 columns (left), per image. */
+static void test_translation_ranges(void) {
+    const int n = 200, N = 21;
+    on_model *m =
+        build("input(21,21,1) random_translation((0.2,0.4),(-0.3,-0.1),constant,nearest)", n);
+    if (!m) return;
+    float *x = calloc((size_t)n * N * N, sizeof(float));
+    for (int i = 0; i < n; i++) x[(size_t)i * N * N + 10 * N + 10] = 1;
+    on_model_forward(m, x, n, ON_TRAIN);
+    const float *y = on_model_output(m);
+    int ok = 1, rmin = N, rmax = -N, qmin = N, qmax = -N;
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (int p = 0; p < N * N; p++)
+            if (y[(size_t)i * N * N + p] == 1) {
+                int dr = p / N - 10, dq = p % N - 10;
+                found++;
+                rmin = dr < rmin ? dr : rmin;
+                rmax = dr > rmax ? dr : rmax;
+                qmin = dq < qmin ? dq : qmin;
+                qmax = dq > qmax ? dq : qmax;
+            }
+        ok &= found == 1;
+    }
+    /* nearest rounding of shifts in [4.2, 8.4] and [-6.3, -2.1] */
+    CHECK(ok && rmin == 4 && rmax == 8 && qmin == -6 && qmax == -2,
+          "shifts cover Keras's ranges: rows %d..%d (4..8), columns %d..%d (-6..-2)", rmin, rmax,
+          qmin, qmax);
+    free(x);
+    on_model_free(m);
+}
+
 int main(void) {
     on_set_threads(2);
     test_normalization();
@@ -566,5 +647,7 @@ int main(void) {
     test_warp_golden();
     test_affine_args();
     test_contrast();
+    test_in_chains();
+    test_translation_ranges();
     return check_done();
 }

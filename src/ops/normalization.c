@@ -6,9 +6,11 @@
  * mean, variance and count are state tensors (not trainable, 2C+1 floats as Keras's
  * adapted layer holds); a model reader sets them through the tensors "<layer>.mean" and
  * "<layer>.variance" (on_model_tensor_find + on_model_tensor_data), before or after
- * compiling. count is kept only so that the parameter count matches Keras's summary; the
- * forward does not read it. eps is Keras's backend.epsilon(), 1e-7: a zero variance gives
- * y = (x - mean) * 1e7, as in Keras, not a division by zero.
+ * compiling; on_model_init leaves them (ON_INIT_GIVEN), so a trainer that initializes the
+ * model keeps them, and checkpoints save them with the other state. count is kept only so that the
+ * parameter count matches Keras's summary; the forward does not read it. eps is Keras's
+ * backend.epsilon(), 1e-7: a zero variance gives y = (x - mean) * 1e7, as in Keras, not a division
+ * by zero.
  *
  * Keras's axis=-1 (the default) is the channel axis of a channels-last tensor, which is
  * ordnet's channel axis c of (c), (c,l) and (c,h,w) samples; other axes are the model
@@ -31,9 +33,10 @@ static int norm_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_des
     (void)a;
     (void)ys;
     size_t c = (size_t)xs.c;
-    out[0] = (on_param_desc){"mean", c, 1, {xs.c}, 0, ON_INIT_ZEROS, 0, 0};
-    out[1] = (on_param_desc){"variance", c, 1, {xs.c}, 0, ON_INIT_ONES, 0, 0};
-    out[2] = (on_param_desc){"count", 1, 1, {1}, 0, ON_INIT_ZEROS, 0, 0};
+    /* 0, 1 and 0 when added (Keras's initializers), then the reader's: not on_model_init's */
+    out[0] = (on_param_desc){"mean", c, 1, {xs.c}, 0, ON_INIT_GIVEN, 0, 0};
+    out[1] = (on_param_desc){"variance", c, 1, {xs.c}, 0, ON_INIT_GIVEN, 1, 0};
+    out[2] = (on_param_desc){"count", 1, 1, {1}, 0, ON_INIT_GIVEN, 0, 0};
     return 3;
 }
 

@@ -76,9 +76,12 @@ typedef struct on_param_desc {
     size_t size;
     int ndims, dims[4];
     int trainable; /* 0: state (running statistics), not updated by optimizers */
-    enum { ON_INIT_FANIN, ON_INIT_ZEROS, ON_INIT_ONES, ON_INIT_CONST } init;
-    float init_value; /* ON_INIT_CONST */
-    int fan_in;       /* ON_INIT_FANIN: uniform(+-1/sqrt(fan_in)) */
+    enum { ON_INIT_FANIN, ON_INIT_ZEROS, ON_INIT_ONES, ON_INIT_CONST, ON_INIT_GIVEN } init;
+    /* ON_INIT_CONST: the value; ON_INIT_GIVEN: the value the layer is added with, after which
+     * only what a model reader or a checkpoint writes there counts: on_model_init leaves it
+     * (Keras Normalization's given mean and variance survive `ordnet train`) */
+    float init_value;
+    int fan_in; /* ON_INIT_FANIN: uniform(+-1/sqrt(fan_in)) */
 } on_param_desc;
 
 /* Everything a kernel needs for one call; forward and backward share it. */
