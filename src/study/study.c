@@ -8,6 +8,7 @@
  * and their claims, runner.c trains them (see runner.h for the steps).
  */
 #include "plan.h"
+#include "../graph.h"
 #include "../spec/args.h"
 #include "study.h"
 
@@ -180,6 +181,24 @@ static int plan_template(on_study_plan *p, on_error *err) {
     }
     on_model *m = on_model_from_file(model, NULL, 0, err);
     if (!m && !(m = on_model_from_text(model, "model", NULL, 0, err))) return -1;
+    /* the study rebuilds every order from the model's definition, which cannot hold values
+     * a reader gave (Keras Normalization's mean and variance): refuse rather than train with
+     * the defaults in their place */
+    for (int i = 0; i < m->nt; i++) {
+        const on_tensor *t = &m->tensors[i];
+        const float *v = on_tensor_ptr(m, i);
+        for (size_t j = 0; t->d.init == ON_INIT_GIVEN && j < t->d.size; j++)
+            if (v[j] != t->d.init_value) {
+                int rc =
+                    on_fail(err,
+                            "%s: layer '%s' (%s) has given values (%s); a study rebuilds "
+                            "each order from the model's definition and would lose them: "
+                            "study the model without them, or normalize the data instead",
+                            model, m->nodes[t->node].name, m->nodes[t->node].op->name, t->name);
+                on_model_free(m);
+                return rc;
+            }
+    }
     int nb0 = split_tokens(c->block, p->tok, MAXB);
     int rc = tmpl_from_runs(m, p->tok, nb0, &p->t, err);
     on_model_free(m);
