@@ -396,6 +396,10 @@ int main(void) {
         {"input(8,8,2) conv2d(4,3) identity relu dropout", "input(8,8,2) conv2d(4) relu", 0},
         {"input(8,8,2) leaky_relu(1) relu", "input(8,8,2) relu", 0},
         {"input(4) dropout", "input(4)", 0},
+        /* the random augmentation layers are the identity at inference */
+        {"input(8,8,3) random_flip random_translation(0.1,0.2) random_rotation(0.1) "
+         "random_zoom(0.2) random_contrast(0.3) conv2d(4,3) relu",
+         "input(8,8,3) conv2d(4) relu", 0},
         {"input(8,8,2) conv2d(4,3) relu tanh(from=conv2d) relu(from=relu)",
          "input(8,8,2) conv2d(4) relu", 0}, /* a dead branch, a repeat through from= */
         /* residual blocks: the adds survive; shared outputs are neither moved nor folded */

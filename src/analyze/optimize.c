@@ -228,7 +228,7 @@ static int rule_identity(xgraph *g) {
         xnode *x = &g->n[i];
         if (x->dead || x->nin != 1) continue;
         unsigned p = props(g, i);
-        int drop = (x->op->props & ON_PROP_STOCHASTIC) != 0;
+        int drop = (x->op->props & (ON_PROP_STOCHASTIC | ON_PROP_AUGMENT)) != 0;
         int ident = (p & (ON_PROP_ELEMENTWISE | ON_PROP_LEAKY | ON_PROP_AFFINE)) ==
                         (ON_PROP_ELEMENTWISE | ON_PROP_LEAKY | ON_PROP_AFFINE) &&
                     !(p & ON_PROP_PER_CHANNEL) && !x->np;

@@ -55,6 +55,10 @@ static role role_of(const on_layer_view *v, int infer) {
         r.p = infer ? 0 : (p & draw);
         return r;
     }
+    if ((p & ON_PROP_AUGMENT) && infer) { /* random augmentation: the identity at inference */
+        r.kind = R_IDENTITY;
+        return r;
+    }
     if ((p & ON_PROP_TRAIN_DIFFERS) && !infer) {
         r.kind = R_BN_TRAIN;
         return r;
