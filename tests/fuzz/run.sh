@@ -171,6 +171,16 @@ cat > "$out/keras.dict" <<'DICT'
 "class "
 "while "
 "10**12"
+"trainable=False"
+".trainable = False"
+"weights=[w]"
+"kernel_regularizer=regularizers.l2(0.01)"
+"activity_regularizer="
+"W_regularizer=l2("
+"regularizers.l1_l2(l1=0.01, l2=0.01)"
+"ActivityRegularization(l1="
+"Permute((2, 1))"
+"Permute((3, 1, 2))"
 DICT
 cat > "$out/csv.dict" <<'DICT'
 ","
