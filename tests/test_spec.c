@@ -1,6 +1,6 @@
-/* test_spec.c - the model readers (Keras code and the compact form, spec/) and the summary:
- * the forum thread's blocks verbatim, the Fashion-MNIST example, the three Keras styles,
- * Keras's defaults and parameter counts (worked out by hand), the classifier head, the
+/* test_spec.c - the model readers (Keras code and the compact form, src/keras/ and src/reader/) and
+ * the summary: the forum thread's blocks verbatim, the Fashion-MNIST example, the three Keras
+ * styles, Keras's defaults and parameter counts (worked out by hand), the classifier head, the
  * summary's text and JSON, and bad inputs with their exact file:line:col. Runs in tests/. */
 #include "check.h"
 #include "graph.h"

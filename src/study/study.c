@@ -8,7 +8,7 @@
  * and their claims, runner.c trains them (see runner.h for the steps).
  */
 #include "plan.h"
-#include "../spec/args.h"
+#include "../reader/args.h"
 #include "study.h"
 
 #include <stdarg.h>
