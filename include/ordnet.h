@@ -133,6 +133,8 @@ typedef struct on_attrs {
 
 /* Fill modes of the random augmentation layers (Keras fill_mode). */
 enum { ON_FILL_REFLECT = 0, ON_FILL_WRAP = 1, ON_FILL_CONSTANT = 2, ON_FILL_NEAREST = 3 };
+/* RandomFlip's mode (on_attrs.mode of random_flip): which flips it may draw. */
+enum { ON_FLIP_HORIZONTAL = 1, ON_FLIP_VERTICAL = 2, ON_FLIP_BOTH = 3 };
 
 /* Upsampling modes. */
 enum { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 };

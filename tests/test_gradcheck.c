@@ -110,6 +110,10 @@ static void check_model(on_model *m, const char *what, int train) {
                 d[j] = 0.5f * frand();
             else if (strstr(nm, "batchnorm") && strstr(nm, "weight"))
                 d[j] = 1 + 0.5f * frand();
+            else if (strstr(nm, "normalization.variance")) /* Keras's Normalization */
+                d[j] = 0.5f + 0.5f * (frand() + 1);
+            else if (strstr(nm, "normalization.mean"))
+                d[j] = 0.3f * frand();
         }
     }
     size_t in = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
@@ -271,6 +275,15 @@ static const char *const variants[] = {
     "input(6,3) layernorm(eps=0.01)",
     "input(6) layernorm",
     "input(6) embedding(9,4) conv1d(3,3)",
+    /* Keras's preprocessing layers: given statistics; random flips and resampling maps, the
+     * same draws for each difference (a fixed step), every fill mode and interpolation */
+    "input(5,4,3) normalization conv2d(2,3) normalization(invert=1)",
+    "input(5,6,2) random_translation((-0.3,0.3),(-0.4,0.2),constant,fill_value=0.5) tanh",
+    "input(6,5,2) random_rotation(0.2,wrap,nearest) conv2d(2,1)",
+    "input(6,6,2) random_zoom((-0.3,0.3),(0.1,0.4),nearest) conv2d(2,3)",
+    "input(6,6,2) random_flip(horizontal) random_rotation(0.1,constant) random_zoom(0.2,0.1)",
+    "input(5,6,2) random_contrast((0.5,0.4),value_range=None) tanh",
+    "input(5,6,2) softplus random_contrast(0.3,value_range=(0,1.5)) conv2d(2,1)",
 };
 
 /* Merges of several inputs, gates broadcast over space (squeeze-and-excitation), a node read

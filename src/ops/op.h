@@ -46,6 +46,20 @@ enum {
     ON_PROP_GLOBAL = 1u << 25,         /* pools each channel to one value (pool_kind says how) */
     ON_PROP_SHIFTS = 1u << 26, /* with COPIES: a window of the input at a fixed offset (crop), or
                                   the input inside a border of zeros (zero padding) */
+    /* Random augmentation (Keras RandomFlip, RandomTranslation, RandomRotation, RandomZoom,
+     * RandomContrast; src/ops/random_*.c). None of the bits above is set on them: those
+     * describe one fixed function, these layers draw a new one per sample and step. */
+    ON_PROP_AUGMENT = 1u << 27,       /* train mode: a transform drawn per sample from the node's
+                                         seeded stream; eval mode: the identity, bit for bit */
+    ON_PROP_AUG_PERMUTES = 1u << 28,  /* with AUGMENT: each draw permutes the positions of a
+                                         sample, the same way in every channel (flips): it
+                                         commutes with any elementwise layer, per channel too,
+                                         and keeps every channel's multiset of values */
+    ON_PROP_AUG_RESAMPLES = 1u << 29, /* with AUGMENT: each draw is y[c] = A x[c] + k b, one
+                                         map A of positions for every channel: each output is
+                                         a weighted mean (bilinear) or a copy (nearest) of
+                                         input values of its channel, or, with fill constant,
+                                         partly the fill value k (attrs: interp, fill) */
 };
 
 enum { ON_POOL_NONE = 0, ON_POOL_MAX, ON_POOL_MIN, ON_POOL_AVG };

@@ -65,6 +65,12 @@ extern const on_op on_op_embedding;
 extern const on_op on_op_reshape;
 extern const on_op on_op_permute;
 extern const on_op on_op_layernorm;
+extern const on_op on_op_normalization;
+extern const on_op on_op_random_flip;
+extern const on_op on_op_random_translation;
+extern const on_op on_op_random_rotation;
+extern const on_op on_op_random_zoom;
+extern const on_op on_op_random_contrast;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -125,6 +131,12 @@ const on_op *const on_ops[] = {
     &on_op_reshape,
     &on_op_permute,
     &on_op_layernorm,
+    &on_op_normalization,
+    &on_op_random_flip,
+    &on_op_random_translation,
+    &on_op_random_rotation,
+    &on_op_random_zoom,
+    &on_op_random_contrast,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

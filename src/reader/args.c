@@ -100,11 +100,76 @@ static int as_pair(const on_op *op, const on_value *v, int *h, int *w) {
     return -1;
 }
 
+/* Names of the augmentation layers' identifier arguments, by value (ON_FILL_*, ON_FLIP_*,
+ * ON_RESIZE_*). */
+static const char *const fill_names[] = {"reflect", "wrap", "constant", "nearest"};
+static const char *const flip_names[] = {"", "horizontal", "vertical", "horizontal_and_vertical"};
+static const char *const interp_names[] = {"nearest", "bilinear"};
+
+static int name_index(const on_value *v, const char *const *names, int n, int *out) {
+    for (int i = 0; v->kind == ON_V_IDENT && i < n; i++)
+        if (*names[i] && !strcmp(v->ident, names[i])) return *out = i, 0;
+    return -1;
+}
+
+/* A Keras factor: f alone is (-f, f) (symmetric) or (f, f); a tuple (lo, hi) is itself. */
+static int as_factor(const on_value *v, int symmetric, float *lo, float *hi) {
+    if (v->kind == ON_V_NUM) {
+        *lo = (float)(symmetric ? -v->num[0] : v->num[0]);
+        *hi = (float)v->num[0];
+        return 0;
+    }
+    if (v->kind != ON_V_TUPLE || v->n != 2) return -1;
+    *lo = (float)v->num[0];
+    *hi = (float)v->num[1];
+    return 0;
+}
+
+/* The arguments of normalization and the random augmentation layers (normalization.c,
+ * random_*.c), with Keras's names and values. Returns 1 when it handled key k. */
+static int augment_arg_set(const on_op *op, on_attrs *a, const char *k, const on_value *v,
+                           int *bad) {
+    int contrast = !strcmp(op->name, "random_contrast");
+    if (!strcmp(k, "invert")) {
+        *bad = as_bool(v, &a->mode);
+    } else if (!strcmp(k, "mode") && !strcmp(op->name, "random_flip")) {
+        *bad = name_index(v, flip_names, 4, &a->mode);
+    } else if (!strcmp(k, "factor")) {
+        *bad = as_factor(v, !contrast, &a->range[0], &a->range[1]);
+    } else if (!strcmp(k, "height_factor")) {
+        *bad = as_factor(v, 1, &a->range[0], &a->range[1]);
+    } else if (!strcmp(k, "width_factor")) {
+        /* random_zoom: None (the default) zooms the width as the height (mode 0) */
+        int none = v->kind == ON_V_IDENT && !strcmp(v->ident, "None");
+        if (!strcmp(op->name, "random_zoom")) a->mode = !none;
+        *bad = none ? strcmp(op->name, "random_zoom") != 0
+                    : as_factor(v, 1, &a->range[2], &a->range[3]);
+    } else if (!strcmp(k, "fill_mode")) {
+        *bad = name_index(v, fill_names, 4, &a->fill);
+    } else if (!strcmp(k, "interpolation") && op->args && strstr(op->args, "fill_mode")) {
+        *bad = name_index(v, interp_names, 2, &a->interp);
+    } else if (!strcmp(k, "fill_value")) {
+        *bad = v->kind != ON_V_NUM;
+        a->offset = (float)v->num[0];
+    } else if (!strcmp(k, "value_range")) {
+        if (v->kind == ON_V_IDENT && !strcmp(v->ident, "None"))
+            a->lo = -INFINITY, a->hi = INFINITY;
+        else if (v->kind == ON_V_TUPLE && v->n == 2 && v->num[0] <= v->num[1])
+            a->lo = (float)v->num[0], a->hi = (float)v->num[1];
+        else
+            *bad = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* The arguments of upsampling, padding/cropping, reshape, permute, layer normalization and
  * embedding (resize.c, pad_crop.c, layout.c, layernorm.c, embedding.c). Returns 1 when it
  * handled key k (setting *bad on a bad value), 0 to leave it to on_args_set. */
 static int layer_arg_set(const on_op *op, on_attrs *a, const char *k, const on_value *v, int *bad) {
     int one_d = op->spatial == 2;
+    if (augment_arg_set(op, a, k, v, bad)) return 1;
     if (!strcmp(k, "scale_factor")) {
         double h = v->num[0], w = v->num[0];
         if (v->kind == ON_V_TUPLE && v->n == 2 && !one_d)
@@ -245,11 +310,69 @@ static void shortest(char *out, size_t len, double v) {
     }
 }
 
+/* A factor as Keras would write it: f for (-f, f) (symmetric) or (f, f), else (lo,hi). */
+static void factor_text(char *out, size_t len, float lo, float hi, int symmetric) {
+    char l[16], h[16];
+    shortest(h, sizeof h, hi);
+    if (symmetric ? lo == -hi : lo == hi) {
+        snprintf(out, len, "%s", h);
+        return;
+    }
+    shortest(l, sizeof l, lo);
+    snprintf(out, len, "(%s,%s)", l, h);
+}
+
+/* augment_arg_set's keys as text ("" at the default); 0 when k is not one of them. */
+static int augment_arg_text(const on_op *op, const on_attrs *a, const char *k, char *out,
+                            size_t len) {
+    const on_attrs *d = &op->defaults;
+    int contrast = !strcmp(op->name, "random_contrast");
+    int zoom = !strcmp(op->name, "random_zoom");
+    if (!strcmp(k, "invert")) {
+        if (a->mode != d->mode) snprintf(out, len, "%d", a->mode);
+    } else if (!strcmp(k, "mode") && !strcmp(op->name, "random_flip")) {
+        if (a->mode != d->mode && a->mode >= 1 && a->mode <= 3)
+            snprintf(out, len, "%s", flip_names[a->mode]);
+    } else if (!strcmp(k, "factor") || !strcmp(k, "height_factor")) {
+        if (a->range[0] != d->range[0] || a->range[1] != d->range[1])
+            factor_text(out, len, a->range[0], a->range[1], !contrast);
+    } else if (!strcmp(k, "width_factor")) {
+        if (zoom && !a->mode) {
+            if (d->mode) snprintf(out, len, "None");
+        } else if (a->range[2] != d->range[2] || a->range[3] != d->range[3] ||
+                   (zoom && a->mode != d->mode)) {
+            factor_text(out, len, a->range[2], a->range[3], 1);
+        }
+    } else if (!strcmp(k, "fill_mode")) {
+        if (a->fill != d->fill && a->fill >= 0 && a->fill <= 3)
+            snprintf(out, len, "%s", fill_names[a->fill]);
+    } else if (!strcmp(k, "interpolation") && op->args && strstr(op->args, "fill_mode")) {
+        if (a->interp != d->interp && a->interp >= 0 && a->interp <= 1)
+            snprintf(out, len, "%s", interp_names[a->interp]);
+    } else if (!strcmp(k, "fill_value")) {
+        if (a->offset != d->offset) shortest(out, len, a->offset);
+    } else if (!strcmp(k, "value_range")) {
+        char l[16], h[16];
+        if (a->lo == d->lo && a->hi == d->hi) return 1;
+        if (isinf(a->lo) && isinf(a->hi)) {
+            snprintf(out, len, "None");
+            return 1;
+        }
+        shortest(l, sizeof l, a->lo);
+        shortest(h, sizeof h, a->hi);
+        snprintf(out, len, "(%s,%s)", l, h);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* layer_arg_set's keys as text ("" at the default); 0 when k is not one of them. */
 static int layer_arg_text(const on_op *op, const on_attrs *a, const char *k, char *out,
                           size_t len) {
     const on_attrs *d = &op->defaults;
     int one_d = op->spatial == 2;
+    if (augment_arg_text(op, a, k, out, len)) return 1;
     if (!strcmp(k, "scale_factor")) {
         char h[16], w[16];
         if (a->scale_h == d->scale_h && a->scale_w == d->scale_w) return 1;

@@ -45,6 +45,7 @@ import struct
 import sys
 import zlib
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -104,6 +105,13 @@ for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avg
 ARGS.update({"upsample1d": "scale_factor mode align_corners", "upsample2d": "scale_factor mode align_corners",
              "zeropad1d": "padding", "zeropad2d": "padding", "crop1d": "padding", "crop2d": "padding",
              "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units"})
+# Keras's preprocessing layers (normalization.c, random_*.c)
+AUG_ARGS = "fill_mode interpolation seed fill_value"
+ARGS.update({"normalization": "invert", "random_flip": "mode seed",
+             "random_translation": "height_factor width_factor " + AUG_ARGS,
+             "random_rotation": "factor " + AUG_ARGS, "random_zoom": "height_factor width_factor " + AUG_ARGS,
+             "random_contrast": "factor seed value_range"})
+RANDOM_AUGMENT = ("random_flip", "random_translation", "random_rotation", "random_zoom", "random_contrast")
 MOVERS = ("zeropad1d", "zeropad2d", "crop1d", "crop2d")
 SYNONYMS = [("kernel_size", "kernel"), ("pool_size", "size"), ("kernel", "size"), ("strides", "stride"),
             ("dilation_rate", "dilation"), ("use_bias", "bias"), ("epsilon", "eps"), ("p", "rate"),
@@ -133,6 +141,7 @@ DEFAULTS = {
     "crop2d": dict(padding=(0, 0, 0, 0)), "crop1d": dict(padding=(0, 0, 0, 0)),
     "reshape": dict(shape=(-1,)), "permute": dict(perm=(0, 1, 2)),
     "layernorm": dict(axis=-1, eps=1e-5), "embedding": dict(vocab=0, units=0),
+    "normalization": dict(invert=0),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -243,7 +252,7 @@ def parse_layer(tok, rank):
             v = tuple(int(u) for u in v) if isinstance(v, tuple) else (int(v),)
         elif key in ("axis", "vocab"):
             v = int(v)
-        elif key == "align_corners":
+        elif key in ("align_corners", "invert"):
             v = boolean(v)
         elif key in ("kernel", "size", "stride", "dilation"):
             v = pair(name, v)
@@ -339,6 +348,8 @@ class Layer:
             self.params += [("weight", (L,), True), ("bias", (L,), True)]
         elif op == "embedding":
             self.params.append(("weight", (a["vocab"], a["units"]), True))
+        elif op == "normalization":
+            self.params += [("count", (1,), False), ("mean", (c,), False), ("variance", (c,), False)]
 
     def forward(self, x, p, train):
         op, a = self.op, self.a
@@ -374,6 +385,15 @@ class Layer:
             return x.mean(dim=tuple(range(2, x.dim())))
         if op == "flatten":
             return x.reshape(x.shape[0], -1)
+        if op == "normalization":  # Keras: (x - mean) / max(sqrt(variance), epsilon = 1e-7)
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            mean = p["mean"].reshape(shape)
+            d = torch.clamp(torch.sqrt(p["variance"]), min=float(torch.tensor(1e-7, dtype=torch.float32)))
+            d = d.reshape(shape)
+            return mean + x * d if a["invert"] else (x - mean) / d
+        if op in RANDOM_AUGMENT:
+            assert not train, op + " is only compared in eval mode (the identity there)"
+            return x
         if op in ("dropout", "spatial_dropout1d", "spatial_dropout2d", "gaussian_noise", "gaussian_dropout"):
             assert not train, op + " is only compared in eval mode (the identity there)"
             return x
@@ -575,6 +595,13 @@ class Model:
                     v = 0.5 + 1.5 * torch.rand(c, generator=g, dtype=torch.float64)
             elif layer.op == "prelu":
                 v = 0.6 * torch.randn(shape, generator=g, dtype=torch.float64)
+            elif layer.op == "normalization":
+                if pname == "mean":
+                    v = 0.5 * torch.randn(shape, generator=g, dtype=torch.float64)
+                elif pname == "variance":
+                    v = 0.1 + 3 * torch.rand(shape, generator=g, dtype=torch.float64)
+                else:
+                    v = torch.full(shape, 100.0, dtype=torch.float64)
             else:
                 fan_in = math.prod(layer.params[0][1][1:])
                 v = torch.randn(shape, generator=g, dtype=torch.float64) / math.sqrt(fan_in)
@@ -948,6 +975,152 @@ case("merge_concat_1d", "input(9,2) conv1d(3,3,same,name=a) conv1d(2,1,from=inpu
 case("merge_gate_1d", "input(9,3) conv1d(4,3,same,name=x) gap dense(4) sigmoid multiply(x) "
      "flatten dense(3)")
 
+# Keras's Normalization with given statistics (train = eval), on every rank; the random
+# augmentation layers are the identity at inference (their train-mode draws come from
+# ordnet's own generator: test_augment.c checks them against direct references)
+case("normalization_image", "input(4,5,3) normalization")
+case("normalization_image_eval", "input(4,5,3) normalization", "eval")
+case("normalization_flat_invert", "input(6) normalization(invert=1) dense(3)", n=3)
+case("normalization_1d", "input(7,3) normalization conv1d(2,3)")
+case("augment_eval", "input(6,5,3) normalization random_flip random_translation(0.2,(-0.1,0.3)) "
+     "random_rotation(0.1,fill_mode=constant) random_zoom((-0.2,0.1),interpolation=nearest) "
+     "random_contrast(0.3) conv2d(4,3) flatten dense(3)", "eval")
+case("augment_eval_zoom_wrap", "input(4,4,2) random_zoom(0.1,0.2,fill_mode=wrap,seed=5) conv2d(2,1)",
+     "eval")
+case("random_flip_eval", "input(4,4,2) random_flip(horizontal) random_flip(vertical,seed=3) "
+     "random_flip conv2d(2,1)", "eval")
+
+# ---------------------------------------------------------------------------------------
+# the augmentation layers' image sampler with fixed maps (tests/golden/warp/, read by
+# tests/test_augment.c): TensorFlow's ImageProjectiveTransformV3 as Keras calls it, read
+# from its kernel (image_ops.h): coordinates in float32 in its order, MapCoordinate for the
+# fill modes, bilinear or nearest (halves away from zero), reads outside the image giving
+# the fill value. Values are summed in float64; dx is torch's autograd through the gathers.
+# The bilinear constant-0 and nearest-fill modes are also checked against torch's
+# grid_sample (align_corners=True, zeros / border padding), an independent implementation.
+
+WARP_OUT = os.path.join(HERE, "warp")
+FILLS = ("reflect", "wrap", "constant", "nearest")
+
+
+def map_coord(c, n, fill):
+    """TF's MapCoordinate on one float32 coordinate."""
+    f32 = np.float32
+    if fill == "reflect":
+        if c < 0:
+            if n <= 1:
+                c = f32(0)
+            else:
+                sz2 = 2 * n
+                if c < sz2:
+                    c = f32(sz2 * int(-c / f32(sz2))) + c
+                c = c + f32(sz2) if c < f32(-n) else -c - f32(1)
+        elif c > f32(n - 1):
+            if n <= 1:
+                c = f32(0)
+            else:
+                sz2 = 2 * n
+                c = c - f32(sz2 * int(c / f32(sz2)))
+                if c >= f32(n):
+                    c = f32(sz2) - c - f32(1)
+    elif fill == "wrap":
+        if c < 0:
+            c = f32(0) if n <= 1 else c + f32(n * (int(-c / f32(n - 1)) + 1))
+        elif c > f32(n - 1):
+            c = f32(0) if n <= 1 else c - f32(n * int(c / f32(n - 1)))
+    if fill == "constant":
+        return c
+    return min(max(c, f32(0)), f32(n - 1))
+
+
+def warp_taps(t, H, W, fill, interp):
+    """(index into the image with -1 for the fill value, weight) lists per output pixel."""
+    f32 = np.float32
+    t = [f32(v) for v in t]
+    idx, wts = [], []
+    for oy in range(H):
+        for ox in range(W):
+            fx, fy = f32(ox), f32(oy)
+            ix = t[0] * fx + t[1] * fy + t[2]
+            iy = t[3] * fx + t[4] * fy + t[5]
+            x, y = map_coord(ix, W, fill), map_coord(iy, H, fill)
+
+            def at(r, q):
+                return int(r) * W + int(q) if 0 <= r < H and 0 <= q < W else -1
+            if interp == "nearest":
+                rnd = lambda v: math.copysign(math.floor(abs(float(v)) + 0.5), float(v))
+                idx.append([at(rnd(y), rnd(x))])
+                wts.append([1.0])
+                continue
+            y0, x0 = math.floor(y), math.floor(x)
+            wx1, wx0 = float(x) - x0, x0 + 1 - float(x)
+            wy1, wy0 = float(y) - y0, y0 + 1 - float(y)
+            idx.append([at(y0, x0), at(y0, x0 + 1), at(y0 + 1, x0), at(y0 + 1, x0 + 1)])
+            wts.append([wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1])
+    return idx, wts
+
+
+def warp_ref(x, t, fill, interp, fill_value):
+    """x (C,H,W) float64 tensor -> y, through gathers (differentiable in x)."""
+    C, H, W = x.shape
+    idx, wts = warp_taps(t, H, W, fill, interp)
+    flat = torch.cat([x.reshape(C, H * W), torch.full((C, 1), float(fill_value), dtype=x.dtype)], 1)
+    k = len(idx[0])
+    ii = torch.tensor([[j if j >= 0 else H * W for j in row] for row in idx])  # (HW, k)
+    ww = torch.tensor(wts, dtype=x.dtype)
+    y = (flat[:, ii.reshape(-1)].reshape(C, H * W, k) * ww).sum(2)
+    return y.reshape(C, H, W)
+
+
+def warp_case(name, shape, t, fill, interp, fill_value=0.0):
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    x = draw(shape, g, 1.0).requires_grad_(True)
+    dy = draw(shape, g, 1.0)
+    y = warp_ref(x, t, fill, interp, fill_value)
+    y.backward(dy)
+    C, H, W = shape
+    if interp == "bilinear" and (fill == "nearest" or (fill == "constant" and fill_value == 0)):
+        gx = torch.arange(W, dtype=torch.float64)
+        gy = torch.arange(H, dtype=torch.float64)
+        oy, ox = torch.meshgrid(gy, gx, indexing="ij")
+        t32 = torch.tensor(t, dtype=torch.float32).double()
+        ix = t32[0] * ox + t32[1] * oy + t32[2]
+        iy = t32[3] * ox + t32[4] * oy + t32[5]
+        grid = torch.stack([2 * ix / (W - 1) - 1, 2 * iy / (H - 1) - 1], -1)[None]
+        pad = "border" if fill == "nearest" else "zeros"
+        ys = F.grid_sample(x.detach()[None], grid, mode="bilinear", padding_mode=pad, align_corners=True)[0]
+        err = (ys - y.detach()).abs().max().item()
+        assert err < 1e-5, f"{name}: the TF reading and grid_sample differ by {err}"
+    tensors = [("x", x.detach()), ("t", torch.tensor(t, dtype=torch.float32)), ("dy", dy),
+               ("y", y.detach()), ("dx", x.grad)]
+    tensors = [(k, v.to(torch.float32)) for k, v in tensors]
+    meta = {"fill": fill, "interp": interp, "fill_value": repr(float(fill_value))}
+    write_safetensors(os.path.join(WARP_OUT, name + ".safetensors"), tensors, meta)
+
+
+def rotation(a, H, W):
+    c, s = math.cos(a), math.sin(a)
+    return [c, -s, ((W - 1) - (c * (W - 1) - s * (H - 1))) / 2, s, c, ((H - 1) - (s * (W - 1) + c * (H - 1))) / 2]
+
+
+def warp_cases():
+    os.makedirs(WARP_OUT, exist_ok=True)
+    H, W = 5, 7
+    maps = {
+        "rotate": rotation(0.7, H, W),
+        "zoom": [1.3, 0, (W - 1) / 2 * (1 - 1.3), 0, 0.8, (H - 1) / 2 * (1 - 0.8)],
+        "shift": [1, 0, 2.3, 0, 1, -1.7],
+        "far": [1, 0, -11.4, 0, 1, 8.6],  # more than an image away: the periodic branches
+        "shear": [0.9, 0.35, -0.6, -0.25, 1.1, 0.45],
+    }
+    for mname, t in maps.items():
+        for fill in FILLS:
+            for interp in ("bilinear", "nearest"):
+                warp_case(f"{mname}_{fill}_{interp}", (2, H, W), t, fill, interp)
+    warp_case("rotate_constant_value", (3, 6, 4), rotation(-2.2, 6, 4), "constant", "bilinear", 0.75)
+    warp_case("zoom_in_reflect", (1, 6, 6), [0.6, 0, 1.0, 0, 0.6, 1.0], "reflect", "bilinear")
+    warp_case("single_row_wrap", (2, 1, 6), [1, 0, -2.5, 0, 1, 0.3], "wrap", "bilinear")
+
 
 def main():
     os.makedirs(OUT, exist_ok=True)
@@ -966,6 +1139,8 @@ def main():
         if only and name not in only:
             continue
         loss_case(name, n, k, s, scale)
+    if not only or "warp" in only:
+        warp_cases()
     if not only:
         for f in os.listdir(OUT):
             if f.endswith(".safetensors") and f[: -len(".safetensors")] not in keep:
