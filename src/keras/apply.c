@@ -45,6 +45,21 @@ void kr_note_identity(ctx *c, const char *nm) {
         snprintf(c->ident + o, sizeof c->ident - o, ", ...");
 }
 
+/* A Normalization layer whose values model.c writes into the model's tensors at the end. */
+int kr_keep_norm(ctx *c, klayer *L) {
+    for (int i = 0; i < c->nnorms; i++)
+        if (c->norms[i] == L) return 0;
+    if (c->nnorms == c->norm_cap) {
+        int nc = c->norm_cap ? 2 * c->norm_cap : 8;
+        klayer **nl = kr_cx_alloc(c, sizeof *nl * (size_t)nc);
+        if (!nl) return kr_oom(c, L->tok);
+        if (c->nnorms) memcpy(nl, c->norms, sizeof *nl * (size_t)c->nnorms);
+        c->norms = nl, c->norm_cap = nc;
+    }
+    c->norms[c->nnorms++] = L;
+    return 0;
+}
+
 /* Remember that L made node n of m (layer.trainable = False later freezes it there). */
 static int record(ctx *c, klayer *L, on_model *m, int n) {
     if (L->napplied == L->acap) {
@@ -176,6 +191,18 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         for (int i = 0; i < 3; i++) a.perm[i] = i;
         for (int i = 0; i < L->nperm; i++)
             a.perm[keras_axis(c, i + 1, xs.rank)] = keras_axis(c, L->kperm[i], xs.rank);
+    }
+    if (k->kind == K_NORM) { /* given statistics: one a channel (or one for all), both */
+        if (!L->nmean != !L->nvar)
+            return kr_fail(c, L->tok, "Normalization needs both mean= and variance=, or neither");
+        if ((L->nmean && L->nmean_n != 1 && L->nmean_n != xs.c) ||
+            (L->nvar && L->nvar_n != 1 && L->nvar_n != xs.c))
+            return kr_fail(c, L->tok,
+                           "Normalization's mean= and variance= have %d and %d values; its "
+                           "input %s has %d channels (give one value, or one a channel)",
+                           L->nmean_n, L->nvar_n, ks, xs.c);
+        if (!L->nmean && !c->adapt_tok) c->adapt_tok = L->tok;
+        if (L->nmean && kr_keep_norm(c, L)) return -1;
     }
     if (k->kind == K_LAYERNORM) {
         a.axis = keras_axis(c, L->axis, xs.rank);

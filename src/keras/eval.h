@@ -82,7 +82,9 @@ enum {
     K_RESHAPE,
     K_LAYERNORM,
     K_PERMUTE,
-    K_ACTREG /* ActivityRegularization: the identity, with an activity regularizer */
+    K_ACTREG, /* ActivityRegularization: the identity, with an activity regularizer */
+    K_AUG,    /* RandomFlip, RandomTranslation, RandomRotation, RandomZoom, RandomContrast */
+    K_NORM    /* Normalization with given mean and variance */
 };
 
 typedef struct kclass {
@@ -139,6 +141,8 @@ typedef struct klayer {
     int kperm[3], nperm;     /* Permute's dims as written: Keras's 1-based axes, channels last */
     on_model **am;           /* where the layer was applied (to freeze it later): models, */
     int *an, napplied, acap; /* their nodes */
+    float *nmean, *nvar;     /* Normalization's mean= and variance=: 1 value or one a channel */
+    int nmean_n, nvar_n;
 } klayer;
 
 typedef struct kinput {
@@ -248,6 +252,9 @@ typedef struct ctx {
     char ident[200];          /* layers read as the identity at inference, for the note */
     int reshape_tok;          /* a Reshape to channels-last dimensions: noted */
     int weights_tok;          /* the first weights=[...] (initial values, not loaded): noted */
+    int adapt_tok;            /* the first Normalization without mean= and variance=: noted */
+    klayer **norms;           /* Normalization layers with values, written in at the end */
+    int nnorms, norm_cap;
 } ctx;
 
 /* A string being built, at most MAX_STR bytes; bad: 1 a value ordnet does not compute,
@@ -325,6 +332,7 @@ int kr_merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axi
 int kr_seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok);
 int kr_seq_add(ctx *c, kseq *s, const kval *it, int at);
 void kr_set_trainable(klayer *L, int trainable);
+int kr_keep_norm(ctx *c, klayer *L);
 int kr_freeze_graph(ctx *c, int out, int trainable, int at);
 /* call.c */
 const kval *kr_items_of(ctx *c, const kval *v, int at, int *n);

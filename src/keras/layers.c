@@ -94,14 +94,15 @@ const kclass kr_classes[] = {
     {"Convolution1DTranspose", K_CONVT, "conv1d_transpose", "conv1d_transpose", CT_KARGS, "", 2},
     {"Conv2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3},
     {"Convolution2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3},
-    {"RandomFlip", K_IDENTITY, "identity", "random_flip", "mode seed", "", 0},
-    {"RandomRotation", K_IDENTITY, "identity", "random_rotation",
-     "factor fill_mode interpolation seed fill_value", "value_range", 0},
-    {"RandomZoom", K_IDENTITY, "identity", "random_zoom",
-     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 0},
-    {"RandomTranslation", K_IDENTITY, "identity", "random_translation",
-     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 0},
-    {"RandomContrast", K_IDENTITY, "identity", "random_contrast", "factor seed", "value_range", 0},
+    {"RandomFlip", K_AUG, "random_flip", "random_flip", "mode seed", "", 3},
+    {"RandomRotation", K_AUG, "random_rotation", "random_rotation",
+     "factor fill_mode interpolation seed fill_value", "value_range", 3},
+    {"RandomZoom", K_AUG, "random_zoom", "random_zoom",
+     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 3},
+    {"RandomTranslation", K_AUG, "random_translation", "random_translation",
+     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 3},
+    {"RandomContrast", K_AUG, "random_contrast", "random_contrast", "factor seed", "value_range",
+     3},
     {"RandomBrightness", K_IDENTITY, "identity", "random_brightness", "factor value_range seed", "",
      0},
     {"GaussianNoise", K_NOISE, "gaussian_noise", "gaussian_noise", "stddev seed", "", 0},
@@ -111,6 +112,7 @@ const kclass kr_classes[] = {
     {"SpatialDropout2D", K_NOISE, "spatial_dropout2d", "spatial_dropout2d", "rate data_format seed",
      "", 3},
     {"Rescaling", K_RESCALING, "rescaling", "rescaling", "scale offset", "", 0},
+    {"Normalization", K_NORM, "normalization", "normalization", "axis mean variance invert", "", 0},
     {"ActivityRegularization", K_ACTREG, "identity", "activity_regularization", "l1 l2", "", 0},
     {"InputLayer", K_INPUTLAYER, NULL, "input_layer",
      "input_shape batch_size dtype input_tensor sparse",
@@ -296,7 +298,7 @@ enum {
     R_BOOL,    /* True or False */
     R_PAIR,    /* an integer in [lo, hi], or a tuple of one per spatial dimension */
     R_PADDING, /* 'valid' or 'same' */
-    R_CHOICE,  /* one of the strings of text: its index */
+    R_CHOICE,  /* one of the strings of text: lo + its index */
     R_TRUE,    /* True or False, and False is refused with text (%s: the key) */
     R_OFF,     /* None or False, else refused with text (%s: the key) */
     R_NONE,    /* None, else refused with text (%s: the key) */
@@ -545,6 +547,69 @@ static int h_ln_axis(ctx *c, klayer *L, const char *key, const karg *g, const ch
     return kr_want_int(c, g, what, -4, 4, &L->axis);
 }
 
+/* A Keras factor: f alone is (-f, f), or (f, f) for RandomContrast's factor (1 - f to 1 + f);
+ * a tuple (lo, hi) is itself. height_factor and factor go to range[0..1], width_factor to
+ * range[2..3]; RandomZoom's width_factor=None (its default) zooms the width as the height. */
+static int h_factor(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    int zoom = !strcmp(L->op->name, "random_zoom"), w = !strcmp(key, "width_factor");
+    int same = !strcmp(L->op->name, "random_contrast");
+    float *r = L->a.range + (w ? 2 : 0);
+    if (w && zoom) L->a.mode = v->kind != V_NONE;
+    if (w && zoom && v->kind == V_NONE) return 0;
+    if (kr_num_like(v) && fabs(v->num) <= 1e6) {
+        r[0] = (float)(same ? v->num : -v->num), r[1] = (float)v->num;
+    } else if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->n == 2 &&
+               kr_num_like(&v->items[0]) && kr_num_like(&v->items[1]) &&
+               fabs(v->items[0].num) <= 1e6 && fabs(v->items[1].num) <= 1e6) {
+        r[0] = (float)v->items[0].num, r[1] = (float)v->items[1].num;
+    } else
+        return kr_arg_err(c, g, what, "a number or a tuple (lower, upper)");
+    if (w)
+        L->given_kernel = 1;
+    else
+        L->given_units = 1;
+    return 0;
+}
+
+/* RandomContrast's value_range: the clip, None for none. */
+static int h_value_range(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    (void)key;
+    if (strcmp(L->op->name, "random_contrast")) return 0; /* the others do not clip */
+    if (v->kind == V_NONE) return L->a.lo = -INFINITY, L->a.hi = INFINITY, 0;
+    if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->n == 2 && kr_num_like(&v->items[0]) &&
+        kr_num_like(&v->items[1]) && v->items[0].num <= v->items[1].num) {
+        L->a.lo = (float)v->items[0].num, L->a.hi = (float)v->items[1].num;
+        return 0;
+    }
+    return kr_arg_err(c, g, what, "None or a tuple (low, high) such as (0, 255)");
+}
+
+/* Normalization's mean= / variance=: a number or one a channel (checked when applied). */
+static int h_stat(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    int var = !strcmp(key, "variance");
+    const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
+    int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1;
+    if (v->kind == V_NONE) return 0;
+    float *f = n > 0 ? kr_cx_alloc(c, sizeof *f * (size_t)n) : NULL;
+    if (n > 0 && !f) return kr_oom(c, g->tok);
+    for (int i = 0; i < n; i++) {
+        if (!kr_num_like(&it[i]) || !isfinite(it[i].num) || (var && it[i].num < 0))
+            return kr_arg_err(c, g, what,
+                              var ? "a number >= 0 or a list of them, one a channel"
+                                  : "a number or a list of numbers, one a channel");
+        f[i] = (float)it[i].num;
+    }
+    if (!n) return kr_arg_err(c, g, what, "a number or a list of numbers, one a channel");
+    if (var)
+        L->nvar = f, L->nvar_n = n;
+    else
+        L->nmean = f, L->nmean_n = n;
+    return 0;
+}
+
 static const char *const bn_false =
     "%s=False is not supported: ordnet's batch normalization always learns a scale (gamma) and a "
     "shift (beta)";
@@ -591,13 +656,26 @@ static const krow rows[] = {
     REFUSE(KB(K_LAYERNORM), "rms_scaling", R_OFF, "rms_scaling=True is not supported"),
     IGNORE(KB(K_LAYERNORM), "*"),
     HOOK(KB(K_PERMUTE), "dims", h_dims),
+    {KB(K_AUG), "mode", R_CHOICE, 0, ON_FLIP_HORIZONTAL, 0, S_INT, AT(a.mode), 0, 0, 0, 0,
+     "horizontal vertical horizontal_and_vertical", NULL},
+    HOOK(KB(K_AUG), "factor height_factor width_factor", h_factor),
+    {KB(K_AUG), "fill_mode", R_CHOICE, 0, 0, 0, S_INT, AT(a.fill), 0, 0, 0, 0,
+     "reflect wrap constant nearest", NULL},
+    {KB(K_AUG), "interpolation", R_CHOICE, 0, 0, 0, S_INT, AT(a.interp), 0, 0, 0, 0,
+     "nearest bilinear", NULL},
+    FLOAT(KB(K_AUG), "fill_value", -1e30, 1e30, a.offset),
+    HOOK(KB(K_AUG), "value_range", h_value_range),
+    {KB(K_NORM), "axis", R_EQ, 0, -1, 0, S_NONE, 0, 0, 0, 0, 0,
+     "Normalization over axis %s is not supported (only the channels, axis=-1)", NULL},
+    HOOK(KB(K_NORM), "mean variance", h_stat),
+    {KB(K_NORM), "invert", R_BOOL, 0, 0, 0, S_INT, AT(a.mode), 0, 0, 0, 0, NULL, NULL},
     FLOAT(KB(K_ACTREG), "l1", 0, 1e30, a.reg_l1[2]),
     FLOAT(KB(K_ACTREG), "l2", 0, 1e30, a.reg_l2[2]),
     {KB(K_NOISE) | KB(K_DROPOUT), "rate", R_NUM, F_OPEN, 0, 1, S_FLOAT, AT(a.rate), 0,
      AT(given_rate), 1, 0, NULL, NULL},
     {KB(K_NOISE), "stddev", R_NUM, 0, 0, 1e30, S_FLOAT, AT(a.stddev), 0, AT(given_rate), 1, 0, NULL,
      NULL},
-    SEED(KB(K_NOISE) | KB(K_DROPOUT)),
+    SEED(KB(K_NOISE) | KB(K_DROPOUT) | KB(K_AUG)),
     {KB(K_RESCALING), "scale", R_NUM, 0, -1e30, 1e30, S_FLOAT, AT(a.scale), 0, AT(given_units), 1,
      0, NULL, NULL},
     FLOAT(KB(K_RESCALING), "offset", -1e30, 1e30, a.offset),
@@ -736,7 +814,7 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         want[0] = 0;
         for (int i = 0; kr_nth_word(r->text, i, word, sizeof word); i++) {
             if (v->kind == V_STR && !strcmp(v->s, word)) {
-                put(L, r->off, r->store, i);
+                put(L, r->off, r->store, r->lo + i);
                 return 0;
             }
             if (o < sizeof want)
@@ -902,6 +980,15 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
                 c, ft,
                 "%s: strides > 1 together with dilation_rate > 1 is not supported (nor in Keras)",
                 k->name);
+        break;
+    case K_AUG: /* Keras's factors have no defaults; RandomFlip has none */
+        if (strcmp(L->op->name, "random_flip") && !L->given_units)
+            return kr_fail(c, ft, "%s needs its %s, e.g. %s(0.1%s)", k->name,
+                           strstr(k->args, "height") ? "height_factor" : "factor", k->name,
+                           strcmp(L->op->name, "random_translation") ? "" : ", 0.1");
+        if (!strcmp(L->op->name, "random_translation") && !L->given_kernel)
+            return kr_fail(c, ft, "RandomTranslation needs its width_factor, e.g. %s(0.1, 0.1)",
+                           k->name);
         break;
     case K_NOISE:
         if (!L->given_rate)

@@ -68,6 +68,29 @@ static on_model *extract(ctx *c, int out) {
     return m;
 }
 
+/* Normalization's given mean and variance into the model's state tensors, by the names the
+ * nodes have (extract keeps them); from: the model the layers were applied to. */
+static void write_norms(ctx *c, const on_model *from, on_model *m) {
+    for (int i = 0; i < c->nnorms; i++) {
+        const klayer *L = c->norms[i];
+        for (int k = 0; k < L->napplied; k++) {
+            if (L->am[k] != from && L->am[k] != m) continue;
+            const char *nm = L->am[k]->nodes[L->an[k]].name;
+            for (int v = 0; v < 2; v++) {
+                char tn[ON_NAME_MAX + 16];
+                snprintf(tn, sizeof tn, "%s.%s", nm, v ? "variance" : "mean");
+                int t = on_model_tensor_find(m, tn);
+                const float *src = v ? L->nvar : L->nmean;
+                int n = v ? L->nvar_n : L->nmean_n;
+                if (t < 0 || !src) continue;
+                float *d = on_model_tensor_data(m, t);
+                size_t sz = on_model_tensor_size(m, t);
+                for (size_t j = 0; d && j < sz; j++) d[j] = src[n == 1 ? 0 : (int)j % n];
+            }
+        }
+    }
+}
+
 static on_model *finish(ctx *c) {
     char b1[64], b2[64], w[32], note[512];
     kseq *s = NULL;
@@ -88,7 +111,7 @@ static on_model *finish(ctx *c) {
     }
     int use_seq =
         s && (!c->model || s->touched > c->model_touched) && (!raw || s->touched > c->g_touched);
-    on_model *m;
+    on_model *m, *from = use_seq ? s->m : c->g; /* where the layers were applied */
     int sm, dtok, known;
     on_shape decl;
     if (use_seq) {
@@ -116,6 +139,7 @@ static on_model *finish(ctx *c) {
         return NULL;
     }
     int mtok = use_seq ? s->tok : c->model ? c->model->tok : c->t[0].type == T_EOF ? 0 : dtok;
+    write_norms(c, from, m);
     if (ncand > 1) {
         snprintf(note, sizeof note,
                  "the code defines %d models; ordnet read the last one, at %s:%s", ncand, c->file,
@@ -157,6 +181,14 @@ static on_model *finish(ctx *c) {
             "shape, filled in ordnet's order (from a flat input: the same model up to the "
             "order of the weights before it)",
             c->file, kr_where(c, c->reshape_tok, w, sizeof w));
+        on_model_add_note(m, note);
+    }
+    if (c->adapt_tok) {
+        snprintf(note, sizeof note,
+                 "Normalization at %s:%s has no mean= and variance= (Keras adapts it to data): "
+                 "read with mean 0 and variance 1, so it changes nothing; the parameter count is "
+                 "Keras's",
+                 c->file, kr_where(c, c->adapt_tok, w, sizeof w));
         on_model_add_note(m, note);
     }
     if (c->weights_tok) {

@@ -181,6 +181,12 @@ cat > "$out/keras.dict" <<'DICT'
 "ActivityRegularization(l1="
 "Permute((2, 1))"
 "Permute((3, 1, 2))"
+"RandomTranslation(0.1, (-0.2, 0.3), fill_mode='constant', fill_value=0.5)"
+"RandomZoom(0.2, width_factor=None, interpolation='nearest')"
+"RandomContrast(0.2, value_range=None)"
+"RandomFlip('horizontal')"
+"Normalization(mean=[0.5, 0.4, 0.3], variance=[0.04, 0.09, 0.01])"
+"invert=True"
 DICT
 cat > "$out/csv.dict" <<'DICT'
 ","
