@@ -310,11 +310,35 @@ static void test_preprocessing(void) {
             "model.py:3:12: ", "needs a 2-D input");
 }
 
+static void test_none_sizes(void) {
+    /* any image size: Conv2D 3*9*4 + 4 = 112, Dense 4*2 + 2 = 10, whatever the size */
+    on_model *m = read("from keras import layers, Input, Model\n"
+                       "inp = Input(shape=(None, None, 3), dtype='uint8')\n"
+                       "x = layers.Conv2D(4, 3)(inp)\nx = layers.GlobalAveragePooling2D()(x)\n"
+                       "model = Model(inp, layers.Dense(2)(x))\n");
+    CHECK(m && json_num(m, "total_params") == 122, "(None, None, 3) with global pooling: 122");
+    CHECK(m && strstr(on_model_notes(m), "input shape (None, None, 3) at model.py:2:19 has a "
+                                         "dimension None (any size in Keras): read as 256"),
+          "the note says where and as what: %s", m ? on_model_notes(m) : "");
+    CHECK(m && m->nodes[0].ys.h == 256 && m->nodes[0].ys.w == 256 && m->nodes[0].ys.c == 3,
+          "read as 256 x 256");
+    on_model_free(m);
+    /* a Sequential one whose count depends on the length is refused where the None is */
+    refused(
+        "import keras\nm = keras.Sequential([keras.Input((None,)), keras.layers.Embedding(9, 2),"
+        "\n    keras.layers.Flatten(), keras.layers.Dense(1)])\n",
+        "model.py:2:35: ", "depends on it (531 with 256, 659 with 320");
+    refused("from keras import Input\nfrom keras.layers import Dense\n"
+            "x = Input(shape=(4,), dtype='float16')\ny = Dense(2)(x)\n",
+            "model.py:3:29: ", "dtype must be 'float32'");
+}
+
 int main(void) {
     test_frozen();
     test_regularizers();
     test_permute();
     test_weights_note();
     test_preprocessing();
+    test_none_sizes();
     return check_done();
 }

@@ -46,6 +46,16 @@ static int bind_call(ctx *c, const char *fname, int ft, const kargs *A, const ch
     return 0;
 }
 
+/* Input's dtype: float32, or integers (token ids for an Embedding, 8-bit images), which
+ * ordnet holds as float32 values: exact below 2^24. */
+static int input_dtype(ctx *c, const karg *g) {
+    const kval *v = &g->v;
+    const char *s = v->kind == V_STR ? v->s : v->kind == V_PATH ? v->s : NULL;
+    if (s && strrchr(s, '.') && v->kind == V_PATH) s = strrchr(s, '.') + 1;
+    if (s && kr_in_list("int32 int64 int16 int8 uint8 uint16", s, strlen(s))) return 0;
+    return kr_check_dtype(c, g);
+}
+
 static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
     const karg *v[12];
     if (bind_call(c, "Input", ft, A, "shape batch_size name dtype sparse tensor ragged type_spec",
@@ -64,7 +74,7 @@ static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
             return kr_arg_err(c, v[2], "Input's name", "a string of 1 to 63 characters");
         snprintf(in->name, sizeof in->name, "%s", v[2]->v.s);
     }
-    if (v[3] && kr_check_dtype(c, v[3])) return -1;
+    if (v[3] && input_dtype(c, v[3])) return -1;
     for (int k = 4; k < 8; k++)
         if (v[k] && !kr_is_none_or(&v[k]->v, 0))
             return kr_fail(c, v[k]->tok, "this argument of Input is not supported");

@@ -252,19 +252,33 @@ static void find_layout(ctx *c) {
     }
 }
 
-on_model *on_keras_read(const char *text, const char *file, const on_shape *input, int kr_classes,
-                        on_error *err) {
+/* A dimension written None (Keras: any size) is read as NONE_LEN, and the code is read again
+ * with NONE_CHECK: the model is taken only when both have the same parameter count. */
+#define NONE_LEN 256
+#define NONE_CHECK 320
+
+/* One reading of the code, None sizes read as none_len; *none: where one was read, 0 none. */
+static on_model *read_once(const char *text, const char *file, const on_shape *input, int classes,
+                           int none_len, on_error *err, int *none, char *where, size_t wn,
+                           char *shape, size_t sn) {
     ctx c;
     memset(&c, 0, sizeof c);
     c.text = text ? text : "";
     c.file = file && *file ? file : "<text>";
     c.override = input;
-    c.classes = kr_classes;
+    c.classes = classes;
     c.err = err;
+    c.none_len = none_len;
     on_model *m = NULL;
     if (!kr_lex(&c)) {
         find_layout(&c);
         if (!kr_exec_range(&c, 0, c.nt)) m = finish(&c);
+    }
+    *none = c.none_tok;
+    if (c.none_tok) {
+        char w[32];
+        snprintf(where, wn, "%s:%s", c.file, kr_where(&c, c.none_tok, w, sizeof w));
+        snprintf(shape, sn, "%s", c.none_shape);
     }
     on_model_free(c.g);
     for (int i = 0; i < c.nseqs; i++) on_model_free(c.seqs[i]->m);
@@ -273,6 +287,44 @@ on_model *on_keras_read(const char *text, const char *file, const on_shape *inpu
     for (int i = 0; i < c.nblocks; i++) free(c.blocks[i]);
     free(c.blocks);
     free(c.t);
+    return m;
+}
+
+on_model *on_keras_read(const char *text, const char *file, const on_shape *input, int classes,
+                        on_error *err) {
+    int none = 0, none2 = 0;
+    char where[600], shape[64], w2[600], s2[64], note[1024];
+    on_model *m = read_once(text, file, input, classes, NONE_LEN, err, &none, where, sizeof where,
+                            shape, sizeof shape);
+    if (!m || !none) return m;
+    on_error e2;
+    on_model *m2 = read_once(text, file, input, classes, NONE_CHECK, &e2, &none2, w2, sizeof w2, s2,
+                             sizeof s2);
+    double p1 = (double)m->np + (double)m->ns, p2 = m2 ? (double)m2->np + (double)m2->ns : -1;
+    on_model_free(m2);
+    if (p1 != p2) {
+        on_model_free(m);
+        if (p2 < 0)
+            on_fail(err,
+                    "%s: input shape %s has a dimension None: ordnet needs fixed sizes, and "
+                    "read as %d the model is not the same (%s); write the size, or give the "
+                    "input shape to the reader",
+                    where, shape, NONE_CHECK, e2.msg);
+        else
+            on_fail(err,
+                    "%s: input shape %s has a dimension None: ordnet needs fixed sizes, and this "
+                    "model's parameter count depends on it (%.0f with %d, %.0f with %d: a "
+                    "Flatten or Dense sees it); write the size, or give the input shape to the "
+                    "reader",
+                    where, shape, p1, NONE_LEN, p2, NONE_CHECK);
+        return NULL;
+    }
+    snprintf(note, sizeof note,
+             "input shape %s at %s has a dimension None (any size in Keras): read as %d; the "
+             "parameter count does not depend on it (the same with %d), the shapes shown do; "
+             "give the input shape to the reader for another size",
+             shape, where, NONE_LEN, NONE_CHECK);
+    on_model_add_note(m, note);
     return m;
 }
 

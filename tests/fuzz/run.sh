@@ -187,6 +187,8 @@ cat > "$out/keras.dict" <<'DICT'
 "RandomFlip('horizontal')"
 "Normalization(mean=[0.5, 0.4, 0.3], variance=[0.04, 0.09, 0.01])"
 "invert=True"
+"Input(shape=(None,), dtype='int64')"
+"(None, None, 3)"
 DICT
 cat > "$out/csv.dict" <<'DICT'
 ","
