@@ -548,7 +548,8 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         size_t o = 0, l = 0;
         for (int i = 0; i < kr_nclasses; i++) {
             if (o < sizeof all)
-                o += (size_t)snprintf(all + o, sizeof all - o, "%s ", kr_classes[i].name);
+                o += (size_t)snprintf(all + o, sizeof all - o, "%s %s ", kr_classes[i].name,
+                                      kr_classes[i].alias ? kr_classes[i].alias : "");
             if ((i == 0 || kr_classes[i].rank != kr_classes[i - 1].rank ||
                  strcmp(kr_classes[i].op ? kr_classes[i].op : kr_classes[i].name,
                         kr_classes[i - 1].op ? kr_classes[i - 1].op : kr_classes[i - 1].name)) &&
@@ -691,10 +692,10 @@ static int call_layer(ctx *c, int *p, const kval *lv, kval *out) {
     const karg *v[3];
     klayer *L = lv->layer;
     if (kr_parse_args(c, p, &A)) return -1;
-    if (bind_call(c, L->cls->name, L->tok, &A, "inputs", "training mask", v, 3)) return -1;
+    if (bind_call(c, L->cname, L->tok, &A, "inputs", "training mask", v, 3)) return -1;
     if (!v[0])
-        return kr_fail(c, A.open, "%s(...) is called without an input, e.g. %s(...)(x)",
-                       L->cls->name, L->cls->name);
+        return kr_fail(c, A.open, "%s(...) is called without an input, e.g. %s(...)(x)", L->cname,
+                       L->cname);
     const kval *in = &v[0]->v;
     if (in->kind == V_LIST || in->kind == V_TUPLE) {
         if (in->n == 1 && L->cls->kind != K_MERGE) return kr_apply_fn(c, L, in->items, 1, out);

@@ -95,6 +95,7 @@ typedef struct kclass {
     const char *args;  /* arguments in Keras's positional order */
     const char *more;  /* further keywords it takes */
     int rank;          /* the input rank it needs, 0: any */
+    const char *alias; /* other names of the class (Keras 1's, short forms), space-separated */
 } kclass;
 
 /* ------------------------------------------------------------------------------------ */
@@ -121,6 +122,7 @@ enum {
 
 typedef struct klayer {
     const kclass *cls;
+    char cname[48];  /* the class as the code names it (Conv2D or its alias Convolution2D) */
     const on_op *op; /* NULL: adds no node (softmax, linear) */
     on_attrs a;
     const on_op *act; /* activation=: a node of its own after the layer */

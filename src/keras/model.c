@@ -91,6 +91,27 @@ static void write_norms(ctx *c, const on_model *from, on_model *m) {
     }
 }
 
+/* The notes about something read at one place (its token in ctx, 0: none), in this order;
+ * %s is FILE:LINE:COL. */
+static const struct {
+    size_t tok;
+    const char *fmt;
+} at_notes[] = {
+    {offsetof(ctx, reshape_tok),
+     "Reshape at %s: Keras's channels-last target is read as ordnet's channels-first shape, "
+     "filled in ordnet's order (from a flat input: the same model up to the order of the "
+     "weights before it)"},
+    {offsetof(ctx, adapt_tok),
+     "Normalization at %s has no mean= and variance= (Keras adapts it to data): read with mean "
+     "0 and variance 1, so it changes nothing; the parameter count is Keras's"},
+    {offsetof(ctx, weights_tok),
+     "weights= at %s ignored: initialized randomly (ordnet does not load the given values; the "
+     "parameter counts are the same, but training starts from random values, and a frozen "
+     "layer stays random)"},
+    {offsetof(ctx, keras1), "Keras 1 arguments (first at %s: nb_filter, nb_row, nb_col, "
+                            "border_mode, subsample, init, ...) read as Keras 2's"},
+};
+
 static on_model *finish(ctx *c) {
     char b1[64], b2[64], w[32], note[512];
     kseq *s = NULL;
@@ -174,36 +195,12 @@ static on_model *finish(ctx *c) {
                  c->ident);
         on_model_add_note(m, note);
     }
-    if (c->reshape_tok) {
-        snprintf(
-            note, sizeof note,
-            "Reshape at %s:%s: Keras's channels-last target is read as ordnet's channels-first "
-            "shape, filled in ordnet's order (from a flat input: the same model up to the "
-            "order of the weights before it)",
-            c->file, kr_where(c, c->reshape_tok, w, sizeof w));
-        on_model_add_note(m, note);
-    }
-    if (c->adapt_tok) {
-        snprintf(note, sizeof note,
-                 "Normalization at %s:%s has no mean= and variance= (Keras adapts it to data): "
-                 "read with mean 0 and variance 1, so it changes nothing; the parameter count is "
-                 "Keras's",
-                 c->file, kr_where(c, c->adapt_tok, w, sizeof w));
-        on_model_add_note(m, note);
-    }
-    if (c->weights_tok) {
-        snprintf(note, sizeof note,
-                 "weights= at %s:%s ignored: initialized randomly (ordnet does not load the given "
-                 "values; the parameter counts are the same, but training starts from random "
-                 "values, and a frozen layer stays random)",
-                 c->file, kr_where(c, c->weights_tok, w, sizeof w));
-        on_model_add_note(m, note);
-    }
-    if (c->keras1) {
-        snprintf(note, sizeof note,
-                 "Keras 1 arguments (first at %s:%s: nb_filter, nb_row, nb_col, border_mode, "
-                 "subsample, init, ...) read as Keras 2's",
-                 c->file, kr_where(c, c->keras1, w, sizeof w));
+    for (size_t i = 0; i < sizeof at_notes / sizeof at_notes[0]; i++) {
+        int tok = *(const int *)(const void *)((const char *)c + at_notes[i].tok);
+        char at[600];
+        if (!tok) continue;
+        snprintf(at, sizeof at, "%s:%s", c->file, kr_where(c, tok, w, sizeof w));
+        snprintf(note, sizeof note, at_notes[i].fmt, at);
         on_model_add_note(m, note);
     }
     if (sm >= 0) {
