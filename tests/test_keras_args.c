@@ -147,6 +147,18 @@ static void test_regularizers(void) {
         "from keras import regularizers\nfrom keras.layers import Input, Dense\n"
         "x = Input(shape=(4,))\ny = Dense(2, kernel_regularizer=regularizers.l1_l2(l1=0.1))(x)\n",
         "model.py:4:46: ", "needs both l1= and l2=");
+    m = read("import sys\nfrom mylib import my_reg\nfrom keras import regularizers\nfrom "
+             "keras.layers import Input, Dense\n"
+             "wd = float(sys.argv[1])\nx = Input(shape=(4,))\n"
+             "y = Dense(2, kernel_regularizer=regularizers.l2(wd), name='a')(y if 0 else x)\n"
+             "z = Dense(2, bias_regularizer=my_reg, name='b')(y)\n");
+    CHECK(m &&
+              strstr(on_model_notes(m), "the regularizer at model.py:7:33 is not a value ordnet "
+                                        "computes") &&
+              m->nodes[node_of(m, "a")].a.reg_l2[0] == 0,
+          "a regularizer of the program's values is read without it, with a note: %s",
+          m ? on_model_notes(m) : "");
+    on_model_free(m);
     refused("from keras.layers import Input, Dense\nx = Input(shape=(4,))\n"
             "y = Dense(2, kernel_regularizer='l1_l2')(x)\n",
             "model.py:3:33: ", "Keras 2 and Keras 3 give it different factors");

@@ -458,6 +458,11 @@ static int regularizer(ctx *c, int *p, const char *nm, int ft, kval *out) {
         if (one && !g) f[slot] = 0.01;
         if (!g) continue;
         snprintf(what, sizeof what, "%s's factor", nm);
+        if (g->v.kind == V_OPAQUE || g->v.kind == V_PATH) { /* data, command line, ... */
+            *out = kr_mk(V_OPAQUE, ft);
+            out->end = *p;
+            return 0;
+        }
         if (kr_want_num(c, g, what, 0, 1e30, 0, &f[slot])) return -1;
     }
     *out = kr_mk(V_REG, ft);

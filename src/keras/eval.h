@@ -255,6 +255,7 @@ typedef struct ctx {
     int reshape_tok;          /* a Reshape to channels-last dimensions: noted */
     int weights_tok;          /* the first weights=[...] (initial values, not loaded): noted */
     int adapt_tok;            /* the first Normalization without mean= and variance=: noted */
+    int reg_tok;              /* the first regularizer ordnet does not compute: noted */
     int none_len;             /* a dimension written None is read as this size (model.c) */
     int none_tok;             /* where the first None dimension was read, 0 none */
     char none_shape[64];      /* its shape as written */

@@ -748,6 +748,10 @@ static int read_reg(ctx *c, klayer *L, int i, const karg *g, const char *what) {
                        "%s='%s': Keras 2 and Keras 3 give it different factors (0.01 and 0); write "
                        "them, e.g. regularizers.l1_l2(l1=0.01, l2=0.01)",
                        what, v->s);
+    if (v->kind == V_OPAQUE || v->kind == V_PATH) { /* a function or value of the program */
+        if (!c->reg_tok) c->reg_tok = g->tok;
+        return 0;
+    }
     if (v->kind != V_REG)
         return kr_arg_err(c, g, what,
                           "a regularizer such as regularizers.l2(0.01), l1(...), "

@@ -104,6 +104,10 @@ static const struct {
     {offsetof(ctx, adapt_tok),
      "Normalization at %s has no mean= and variance= (Keras adapts it to data): read with mean "
      "0 and variance 1, so it changes nothing; the parameter count is Keras's"},
+    {offsetof(ctx, reg_tok),
+     "the regularizer at %s is not a value ordnet computes (a function or a value of the "
+     "program): read without it, so training does not add it to the loss (regularizers have no "
+     "parameters: the counts are Keras's)"},
     {offsetof(ctx, weights_tok),
      "weights= at %s ignored: initialized randomly (ordnet does not load the given values; the "
      "parameter counts are the same, but training starts from random values, and a frozen "
