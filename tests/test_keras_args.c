@@ -86,6 +86,14 @@ static void test_frozen(void) {
     CHECK(m && json_num(m, "trainable_params") == 0 && json_num(m, "non_trainable_params") == 23,
           "a frozen Sequential: 15 + 8 = 23 non-trainable");
     on_model_free(m);
+    /* the transfer-learning loop: all but the last layer of a Sequential base frozen */
+    m = read("import keras\nbase = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),\n"
+             "    keras.layers.Dense(2), keras.layers.Dense(1)])\n"
+             "for layer in base.layers[:-1]:\n    layer.trainable = False\n");
+    CHECK(m && json_num(m, "non_trainable_params") == 23 && json_num(m, "trainable_params") == 3,
+          "for layer in model.layers[:-1]: layer.trainable = False (got %.0f / %.0f)",
+          m ? json_num(m, "non_trainable_params") : -1, m ? json_num(m, "trainable_params") : -1);
+    on_model_free(m);
     /* Sequential(trainable=False): its layers as they are added; Model(trainable=False): the
      * layers that lead to its output */
     m = read("import keras\nbase = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))],\n"

@@ -173,6 +173,7 @@ cat > "$out/keras.dict" <<'DICT'
 "10**12"
 "trainable=False"
 ".trainable = False"
+"for layer in base.layers[:-1]:"
 "weights=[w]"
 "kernel_regularizer=regularizers.l2(0.01)"
 "activity_regularizer="
