@@ -2,7 +2,7 @@
  * model, the class of the whole model (orders equal by proof) and its cheapest member,
  * and the classes of every permutation of a block. Text or JSON. */
 #include "analyze.h"
-#include "../spec/args.h"
+#include "../reader/args.h"
 #include "../strbuf.h"
 
 #include <cjson/cJSON.h>

@@ -23,7 +23,7 @@ static int softmax_mid(ctx *c, int smtok, const klayer *L) {
                    "softmax in the middle of the model (%s at %s comes after it): ordnet's loss "
                    "applies softmax itself, so softmax may only end the model; remove it or use "
                    "another activation",
-                   L->cls->name, kr_where(c, L->tok, w, sizeof w));
+                   L->cname, kr_where(c, L->tok, w, sizeof w));
 }
 
 /* Keras's axis of a layer output (the batch is axis 0) as ordnet's axis of the per-sample
@@ -43,6 +43,21 @@ void kr_note_identity(ctx *c, const char *nm) {
         snprintf(c->ident + o, sizeof c->ident - o, "%s%s", o ? ", " : "", nm);
     else if (o + 5 < sizeof c->ident && !strstr(c->ident, "..."))
         snprintf(c->ident + o, sizeof c->ident - o, ", ...");
+}
+
+/* A Normalization layer whose values model.c writes into the model's tensors at the end. */
+int kr_keep_norm(ctx *c, klayer *L) {
+    for (int i = 0; i < c->nnorms; i++)
+        if (c->norms[i] == L) return 0;
+    if (c->nnorms == c->norm_cap) {
+        int nc = c->norm_cap ? 2 * c->norm_cap : 8;
+        klayer **nl = kr_cx_alloc(c, sizeof *nl * (size_t)nc);
+        if (!nl) return kr_oom(c, L->tok);
+        if (c->nnorms) memcpy(nl, c->norms, sizeof *nl * (size_t)c->nnorms);
+        c->norms = nl, c->norm_cap = nc;
+    }
+    c->norms[c->nnorms++] = L;
+    return 0;
 }
 
 /* Remember that L made node n of m (layer.trainable = False later freezes it there). */
@@ -107,7 +122,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         if (nin < 2)
             return kr_fail(c, L->tok,
                            "%s needs a list of at least two layer outputs, e.g. %s()([x, y])",
-                           k->name, k->name);
+                           L->cname, L->cname);
         on_attrs a = L->a;
         if (!strcmp(L->op->name, "concat")) {
             int rank = m->nodes[in[0]].ys.rank, ax = keras_axis(c, L->axis, rank);
@@ -121,7 +136,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         *out = node;
         return 0;
     }
-    if (nin != 1) return kr_fail(c, L->tok, "%s takes one input, got a list of %d", k->name, nin);
+    if (nin != 1) return kr_fail(c, L->tok, "%s takes one input, got a list of %d", L->cname, nin);
     on_shape xs = m->nodes[in[0]].ys;
     on_keras_shape_str(xs, ks, sizeof ks);
     if (k->rank && xs.rank != k->rank) {
@@ -130,7 +145,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
                                            : ": add Flatten() or GlobalAveragePooling1D() before it")
             : xs.rank == 1 ? ": its input is already flat"
                            : "";
-        return kr_fail(c, L->tok, "layer '%s' (%s) needs %s, got %s from '%s'%s", nm, k->name,
+        return kr_fail(c, L->tok, "layer '%s' (%s) needs %s, got %s from '%s'%s", nm, L->cname,
                        rank_text(k->rank), ks, m->nodes[in[0]].name, hint);
     }
     if (k->kind == K_BN && c->chfirst && !(L->axis == 1 || (xs.rank == 1 && L->axis == -1)))
@@ -177,6 +192,18 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         for (int i = 0; i < L->nperm; i++)
             a.perm[keras_axis(c, i + 1, xs.rank)] = keras_axis(c, L->kperm[i], xs.rank);
     }
+    if (k->kind == K_NORM) { /* given statistics: one a channel (or one for all), both */
+        if (!L->nmean != !L->nvar)
+            return kr_fail(c, L->tok, "Normalization needs both mean= and variance=, or neither");
+        if ((L->nmean && L->nmean_n != 1 && L->nmean_n != xs.c) ||
+            (L->nvar && L->nvar_n != 1 && L->nvar_n != xs.c))
+            return kr_fail(c, L->tok,
+                           "Normalization's mean= and variance= have %d and %d values; its "
+                           "input %s has %d channels (give one value, or one a channel)",
+                           L->nmean_n, L->nvar_n, ks, xs.c);
+        if (!L->nmean && !c->adapt_tok) c->adapt_tok = L->tok;
+        if (L->nmean && kr_keep_norm(c, L)) return -1;
+    }
     if (k->kind == K_LAYERNORM) {
         a.axis = keras_axis(c, L->axis, xs.rank);
         if (a.axis < 0) return kr_fail(c, L->tok, "LayerNormalization(axis=%d) on %s", L->axis, ks);
@@ -193,7 +220,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
             return kr_fail(c, L->tok,
                            "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet "
                            "reads models of at most %zu",
-                           nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+                           nm, L->cname, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
         snprintf(base, sizeof base, "%s_depthwise", nm);
         on_keras_unique_name(m, base, dn);
         if ((from = on_model_add_at(m, from, L->op, &a, dn, &e2)) < 0)
@@ -215,7 +242,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
             c, L->tok,
             "layer '%s' (%s) on %s would bring the model to %.0f parameters; ordnet reads "
             "models of at most %zu",
-            nm, k->name, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
+            nm, L->cname, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
     on_attrs act_a = L->act_a;
     if (L->act) { /* Keras regularizes the layer's output after its activation */
         act_a.reg_l1[2] = a.reg_l1[2], act_a.reg_l2[2] = a.reg_l2[2];
@@ -302,17 +329,17 @@ int kr_apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int aga
         return kr_fail(c, L->tok,
                        "this %s is used a second time: shared layers (one set of weights in two "
                        "places) are not supported; create a new layer",
-                       L->cls->name);
+                       L->cname);
     if (nin < 1)
         return kr_fail(c, L->tok, "%s is applied to an empty list: it needs a layer output",
-                       L->cls->name);
+                       L->cname);
     int *nodes = kr_cx_alloc(c, sizeof(int) * (size_t)nin);
     if (!nodes) return kr_oom(c, L->tok);
     for (int i = 0; i < nin; i++) {
         const kval *t = &ins[i];
         if (t->kind != V_TENSOR)
             return kr_fail(c, L->tok, "%s is applied to %s '%s' (from %s), not to a layer output",
-                           L->cls->name, kr_kind_name(t), kr_src(c, t->tok, t->end, b, sizeof b),
+                           L->cname, kr_kind_name(t), kr_src(c, t->tok, t->end, b, sizeof b),
                            kr_where(c, t->tok, w, sizeof w));
         if (t->softmax >= 0) return softmax_mid(c, t->softmax, L);
         if (g_node(c, t, &nodes[i])) return -1;
@@ -428,7 +455,7 @@ int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
         return kr_fail(
             c, L->tok,
             "this %s is already in a model: shared layers are not supported; create a new layer",
-            L->cls->name);
+            L->cname);
     L->used = 1;
     return seq_add_layer(c, s, L, at);
 }

@@ -142,6 +142,12 @@ int kr_read_shape(ctx *c, const karg *g, int drop, on_shape *s, int *known) {
             continue;
         }
         if (c->override) return 0;
+        if (x->kind == V_NONE && c->none_len > 0) { /* checked in model.c */
+            d[i] = c->none_len;
+            if (!c->none_tok)
+                c->none_tok = g->tok, snprintf(c->none_shape, sizeof c->none_shape, "%s", b);
+            continue;
+        }
         if (x->kind == V_NONE)
             return kr_fail(c, g->tok,
                            "input shape %s has a dimension None: ordnet needs fixed sizes "

@@ -46,6 +46,16 @@ static int bind_call(ctx *c, const char *fname, int ft, const kargs *A, const ch
     return 0;
 }
 
+/* Input's dtype: float32, or integers (token ids for an Embedding, 8-bit images), which
+ * ordnet holds as float32 values: exact below 2^24. */
+static int input_dtype(ctx *c, const karg *g) {
+    const kval *v = &g->v;
+    const char *s = v->kind == V_STR ? v->s : v->kind == V_PATH ? v->s : NULL;
+    if (s && strrchr(s, '.') && v->kind == V_PATH) s = strrchr(s, '.') + 1;
+    if (s && kr_in_list("int32 int64 int16 int8 uint8 uint16", s, strlen(s))) return 0;
+    return kr_check_dtype(c, g);
+}
+
 static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
     const karg *v[12];
     if (bind_call(c, "Input", ft, A, "shape batch_size name dtype sparse tensor ragged type_spec",
@@ -64,7 +74,7 @@ static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
             return kr_arg_err(c, v[2], "Input's name", "a string of 1 to 63 characters");
         snprintf(in->name, sizeof in->name, "%s", v[2]->v.s);
     }
-    if (v[3] && kr_check_dtype(c, v[3])) return -1;
+    if (v[3] && input_dtype(c, v[3])) return -1;
     for (int k = 4; k < 8; k++)
         if (v[k] && !kr_is_none_or(&v[k]->v, 0))
             return kr_fail(c, v[k]->tok, "this argument of Input is not supported");
@@ -448,6 +458,11 @@ static int regularizer(ctx *c, int *p, const char *nm, int ft, kval *out) {
         if (one && !g) f[slot] = 0.01;
         if (!g) continue;
         snprintf(what, sizeof what, "%s's factor", nm);
+        if (g->v.kind == V_OPAQUE || g->v.kind == V_PATH) { /* data, command line, ... */
+            *out = kr_mk(V_OPAQUE, ft);
+            out->end = *p;
+            return 0;
+        }
         if (kr_want_num(c, g, what, 0, 1e30, 0, &f[slot])) return -1;
     }
     *out = kr_mk(V_REG, ft);
@@ -538,7 +553,8 @@ static int call_path(ctx *c, int *p, const kval *f, kval *out) {
         size_t o = 0, l = 0;
         for (int i = 0; i < kr_nclasses; i++) {
             if (o < sizeof all)
-                o += (size_t)snprintf(all + o, sizeof all - o, "%s ", kr_classes[i].name);
+                o += (size_t)snprintf(all + o, sizeof all - o, "%s %s ", kr_classes[i].name,
+                                      kr_classes[i].alias ? kr_classes[i].alias : "");
             if ((i == 0 || kr_classes[i].rank != kr_classes[i - 1].rank ||
                  strcmp(kr_classes[i].op ? kr_classes[i].op : kr_classes[i].name,
                         kr_classes[i - 1].op ? kr_classes[i - 1].op : kr_classes[i - 1].name)) &&
@@ -681,10 +697,10 @@ static int call_layer(ctx *c, int *p, const kval *lv, kval *out) {
     const karg *v[3];
     klayer *L = lv->layer;
     if (kr_parse_args(c, p, &A)) return -1;
-    if (bind_call(c, L->cls->name, L->tok, &A, "inputs", "training mask", v, 3)) return -1;
+    if (bind_call(c, L->cname, L->tok, &A, "inputs", "training mask", v, 3)) return -1;
     if (!v[0])
-        return kr_fail(c, A.open, "%s(...) is called without an input, e.g. %s(...)(x)",
-                       L->cls->name, L->cls->name);
+        return kr_fail(c, A.open, "%s(...) is called without an input, e.g. %s(...)(x)", L->cname,
+                       L->cname);
     const kval *in = &v[0]->v;
     if (in->kind == V_LIST || in->kind == V_TUPLE) {
         if (in->n == 1 && L->cls->kind != K_MERGE) return kr_apply_fn(c, L, in->items, 1, out);

@@ -82,7 +82,9 @@ enum {
     K_RESHAPE,
     K_LAYERNORM,
     K_PERMUTE,
-    K_ACTREG /* ActivityRegularization: the identity, with an activity regularizer */
+    K_ACTREG, /* ActivityRegularization: the identity, with an activity regularizer */
+    K_AUG,    /* RandomFlip, RandomTranslation, RandomRotation, RandomZoom, RandomContrast */
+    K_NORM    /* Normalization with given mean and variance */
 };
 
 typedef struct kclass {
@@ -93,6 +95,7 @@ typedef struct kclass {
     const char *args;  /* arguments in Keras's positional order */
     const char *more;  /* further keywords it takes */
     int rank;          /* the input rank it needs, 0: any */
+    const char *alias; /* other names of the class (Keras 1's, short forms), space-separated */
 } kclass;
 
 /* ------------------------------------------------------------------------------------ */
@@ -119,6 +122,7 @@ enum {
 
 typedef struct klayer {
     const kclass *cls;
+    char cname[48];  /* the class as the code names it (Conv2D or its alias Convolution2D) */
     const on_op *op; /* NULL: adds no node (softmax, linear) */
     on_attrs a;
     const on_op *act; /* activation=: a node of its own after the layer */
@@ -139,6 +143,8 @@ typedef struct klayer {
     int kperm[3], nperm;     /* Permute's dims as written: Keras's 1-based axes, channels last */
     on_model **am;           /* where the layer was applied (to freeze it later): models, */
     int *an, napplied, acap; /* their nodes */
+    float *nmean, *nvar;     /* Normalization's mean= and variance=: 1 value or one a channel */
+    int nmean_n, nvar_n;
 } klayer;
 
 typedef struct kinput {
@@ -248,6 +254,13 @@ typedef struct ctx {
     char ident[200];          /* layers read as the identity at inference, for the note */
     int reshape_tok;          /* a Reshape to channels-last dimensions: noted */
     int weights_tok;          /* the first weights=[...] (initial values, not loaded): noted */
+    int adapt_tok;            /* the first Normalization without mean= and variance=: noted */
+    int reg_tok;              /* the first regularizer ordnet does not compute: noted */
+    int none_len;             /* a dimension written None is read as this size (model.c) */
+    int none_tok;             /* where the first None dimension was read, 0 none */
+    char none_shape[64];      /* its shape as written */
+    klayer **norms;           /* Normalization layers with values, written in at the end */
+    int nnorms, norm_cap;
 } ctx;
 
 /* A string being built, at most MAX_STR bytes; bad: 1 a value ordnet does not compute,
@@ -325,6 +338,7 @@ int kr_merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axi
 int kr_seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok);
 int kr_seq_add(ctx *c, kseq *s, const kval *it, int at);
 void kr_set_trainable(klayer *L, int trainable);
+int kr_keep_norm(ctx *c, klayer *L);
 int kr_freeze_graph(ctx *c, int out, int trainable, int at);
 /* call.c */
 const kval *kr_items_of(ctx *c, const kval *v, int at, int *n);

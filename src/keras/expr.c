@@ -595,6 +595,22 @@ static int e_attr(ctx *c, kval *v, int nt) {
     }
     if (v->kind == V_TENSOR && t->len == 5 && !memcmp(c->text + t->off, "shape", 5))
         return kr_tensor_shape(c, v, nt);
+    if (v->kind == V_SEQ && t->len == 6 && !memcmp(c->text + t->off, "layers", 6) &&
+        !kr_is_op(c, nt + 1, "(")) { /* model.layers: its layers, to freeze them in a loop */
+        const kseq *q = v->seq;
+        kval *it = kr_cx_alloc(c, sizeof *it * (size_t)(q->nall ? q->nall : 1));
+        if (!it) return kr_oom(c, nt);
+        for (int i = 0; i < q->nall; i++) {
+            it[i] = kr_mk(V_LAYER, v->tok);
+            it[i].layer = q->all[i];
+        }
+        int tok0 = v->tok;
+        *v = kr_mk(V_LIST, tok0);
+        v->items = it;
+        v->n = q->nall;
+        v->end = nt + 1;
+        return 0;
+    }
     if ((v->kind == V_SEQ || v->kind == V_MODEL || v->kind == V_LIST || v->kind == V_STR) &&
         kr_is_op(c, nt + 1, "(")) {
         kval *obj = kr_cx_alloc(c, sizeof *obj);

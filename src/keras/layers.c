@@ -20,101 +20,93 @@
     "filters kernel_size strides padding output_padding data_format dilation_rate activation "     \
     "use_bias"
 const kclass kr_classes[] = {
-    {"Conv1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
-    {"Convolution1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2},
-    {"Conv2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "nb_row nb_col", 3},
-    {"Convolution2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "nb_row nb_col", 3},
-    {"Dense", K_DENSE, "dense", "dense", "units activation use_bias", "", 1},
+    {"Conv1D", K_CONV, "conv1d", "conv1d", CONV_KARGS, "", 2, "Convolution1D"},
+    {"Conv2D", K_CONV, "conv2d", "conv2d", CONV_KARGS, "nb_row nb_col", 3, "Convolution2D"},
+    {"Dense", K_DENSE, "dense", "dense", "units activation use_bias", "", 1, NULL},
     {"BatchNormalization", K_BN, "batchnorm", "batch_normalization",
      "axis momentum epsilon center scale",
      "renorm renorm_clipping renorm_momentum fused virtual_batch_size adjustment synchronized mode",
-     0},
-    {"Activation", K_ACTIVATION, NULL, "activation", "activation", "", 0},
-    {"ReLU", K_RELU, "relu", "re_lu", "max_value negative_slope threshold", "", 0},
-    {"LeakyReLU", K_LEAKY, "leaky_relu", "leaky_re_lu", "alpha", "negative_slope", 0},
+     0, NULL},
+    {"Activation", K_ACTIVATION, NULL, "activation", "activation", "", 0, NULL},
+    {"ReLU", K_RELU, "relu", "re_lu", "max_value negative_slope threshold", "", 0, NULL},
+    {"LeakyReLU", K_LEAKY, "leaky_relu", "leaky_re_lu", "alpha", "negative_slope", 0, NULL},
     {"PReLU", K_PRELU, "prelu", "p_re_lu",
-     "alpha_initializer alpha_regularizer alpha_constraint shared_axes", "", 0},
-    {"ELU", K_ELU, "elu", "elu", "alpha", "", 0},
-    {"Softmax", K_SOFTMAX, NULL, "softmax", "axis", "", 0},
-    {"MaxPooling1D", K_POOL, "maxpool1d", "max_pooling1d", POOL_KARGS, "", 2},
-    {"MaxPool1D", K_POOL, "maxpool1d", "max_pooling1d", POOL_KARGS, "", 2},
-    {"MaxPooling2D", K_POOL, "maxpool2d", "max_pooling2d", POOL_KARGS, "", 3},
-    {"MaxPool2D", K_POOL, "maxpool2d", "max_pooling2d", POOL_KARGS, "", 3},
-    {"AveragePooling1D", K_POOL, "avgpool1d", "average_pooling1d", POOL_KARGS, "", 2},
-    {"AvgPool1D", K_POOL, "avgpool1d", "average_pooling1d", POOL_KARGS, "", 2},
-    {"AveragePooling2D", K_POOL, "avgpool2d", "average_pooling2d", POOL_KARGS, "", 3},
-    {"AvgPool2D", K_POOL, "avgpool2d", "average_pooling2d", POOL_KARGS, "", 3},
+     "alpha_initializer alpha_regularizer alpha_constraint shared_axes", "", 0, NULL},
+    {"ELU", K_ELU, "elu", "elu", "alpha", "", 0, NULL},
+    {"Softmax", K_SOFTMAX, NULL, "softmax", "axis", "", 0, NULL},
+    {"MaxPooling1D", K_POOL, "maxpool1d", "max_pooling1d", POOL_KARGS, "", 2, "MaxPool1D"},
+    {"MaxPooling2D", K_POOL, "maxpool2d", "max_pooling2d", POOL_KARGS, "", 3, "MaxPool2D"},
+    {"AveragePooling1D", K_POOL, "avgpool1d", "average_pooling1d", POOL_KARGS, "", 2, "AvgPool1D"},
+    {"AveragePooling2D", K_POOL, "avgpool2d", "average_pooling2d", POOL_KARGS, "", 3, "AvgPool2D"},
     {"GlobalAveragePooling1D", K_GAP, "global_avgpool", "global_average_pooling1d",
-     "data_format keepdims", "", 2},
-    {"GlobalAvgPool1D", K_GAP, "global_avgpool", "global_average_pooling1d", "data_format keepdims",
-     "", 2},
+     "data_format keepdims", "", 2, "GlobalAvgPool1D"},
     {"GlobalAveragePooling2D", K_GAP, "global_avgpool", "global_average_pooling2d",
-     "data_format keepdims", "", 3},
-    {"GlobalAvgPool2D", K_GAP, "global_avgpool", "global_average_pooling2d", "data_format keepdims",
-     "", 3},
+     "data_format keepdims", "", 3, "GlobalAvgPool2D"},
     {"GlobalMaxPooling1D", K_GAP, "global_maxpool", "global_max_pooling1d", "data_format keepdims",
-     "", 2},
-    {"GlobalMaxPool1D", K_GAP, "global_maxpool", "global_max_pooling1d", "data_format keepdims", "",
-     2},
+     "", 2, "GlobalMaxPool1D"},
     {"GlobalMaxPooling2D", K_GAP, "global_maxpool", "global_max_pooling2d", "data_format keepdims",
-     "", 3},
-    {"GlobalMaxPool2D", K_GAP, "global_maxpool", "global_max_pooling2d", "data_format keepdims", "",
-     3},
+     "", 3, "GlobalMaxPool2D"},
     {"Embedding", K_EMBEDDING, "embedding", "embedding", "input_dim output_dim",
      "embeddings_initializer embeddings_regularizer embeddings_constraint mask_zero "
      "activity_regularizer dropout lora_rank",
-     1},
-    {"UpSampling1D", K_UPSAMPLE, "upsample1d", "up_sampling1d", "size", "", 2},
+     1, NULL},
+    {"UpSampling1D", K_UPSAMPLE, "upsample1d", "up_sampling1d", "size", "", 2, NULL},
     {"UpSampling2D", K_UPSAMPLE, "upsample2d", "up_sampling2d", "size data_format interpolation",
-     "", 3},
-    {"ZeroPadding1D", K_PAD, "zeropad1d", "zero_padding1d", "padding", "", 2},
-    {"ZeroPadding2D", K_PAD, "zeropad2d", "zero_padding2d", "padding data_format", "", 3},
-    {"Cropping1D", K_PAD, "crop1d", "cropping1d", "cropping", "", 2},
-    {"Cropping2D", K_PAD, "crop2d", "cropping2d", "cropping data_format", "", 3},
-    {"Reshape", K_RESHAPE, "reshape", "reshape", "target_shape", "", 0},
+     "", 3, NULL},
+    {"ZeroPadding1D", K_PAD, "zeropad1d", "zero_padding1d", "padding", "", 2, NULL},
+    {"ZeroPadding2D", K_PAD, "zeropad2d", "zero_padding2d", "padding data_format", "", 3, NULL},
+    {"Cropping1D", K_PAD, "crop1d", "cropping1d", "cropping", "", 2, NULL},
+    {"Cropping2D", K_PAD, "crop2d", "cropping2d", "cropping data_format", "", 3, NULL},
+    {"Reshape", K_RESHAPE, "reshape", "reshape", "target_shape", "", 0, NULL},
     {"LayerNormalization", K_LAYERNORM, "layernorm", "layer_normalization",
-     "axis epsilon center scale", "rms_scaling beta_initializer gamma_initializer", 0},
-    {"Permute", K_PERMUTE, "permute", "permute", "dims", "", 0},
-    {"Dropout", K_DROPOUT, "dropout", "dropout", "rate noise_shape seed", "", 0},
-    {"Flatten", K_FLATTEN, "flatten", "flatten", "data_format", "", 0},
-    {"Add", K_MERGE, "add", "add", "", "", 0},
-    {"Multiply", K_MERGE, "multiply", "multiply", "", "", 0},
-    {"Subtract", K_MERGE, "subtract", "subtract", "", "", 0},
-    {"Average", K_MERGE, "average", "average", "", "", 0},
-    {"Maximum", K_MERGE, "maximum", "maximum", "", "", 0},
-    {"Minimum", K_MERGE, "minimum", "minimum", "", "", 0},
-    {"Concatenate", K_MERGE, "concat", "concatenate", "axis", "", 0},
-    {"DepthwiseConv1D", K_DWCONV, "conv1d", "depthwise_conv1d", DW_KARGS, "", 2},
-    {"DepthwiseConv2D", K_DWCONV, "conv2d", "depthwise_conv2d", DW_KARGS, "", 3},
-    {"SeparableConv1D", K_SEPCONV, "conv1d", "separable_conv1d", SEP_KARGS, "", 2},
-    {"SeparableConvolution1D", K_SEPCONV, "conv1d", "separable_conv1d", SEP_KARGS, "", 2},
-    {"SeparableConv2D", K_SEPCONV, "conv2d", "separable_conv2d", SEP_KARGS, "", 3},
-    {"SeparableConvolution2D", K_SEPCONV, "conv2d", "separable_conv2d", SEP_KARGS, "", 3},
-    {"Conv1DTranspose", K_CONVT, "conv1d_transpose", "conv1d_transpose", CT_KARGS, "", 2},
-    {"Convolution1DTranspose", K_CONVT, "conv1d_transpose", "conv1d_transpose", CT_KARGS, "", 2},
-    {"Conv2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3},
-    {"Convolution2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3},
-    {"RandomFlip", K_IDENTITY, "identity", "random_flip", "mode seed", "", 0},
-    {"RandomRotation", K_IDENTITY, "identity", "random_rotation",
-     "factor fill_mode interpolation seed fill_value", "value_range", 0},
-    {"RandomZoom", K_IDENTITY, "identity", "random_zoom",
-     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 0},
-    {"RandomTranslation", K_IDENTITY, "identity", "random_translation",
-     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 0},
-    {"RandomContrast", K_IDENTITY, "identity", "random_contrast", "factor seed", "value_range", 0},
+     "axis epsilon center scale", "rms_scaling beta_initializer gamma_initializer", 0, NULL},
+    {"Permute", K_PERMUTE, "permute", "permute", "dims", "", 0, NULL},
+    {"Dropout", K_DROPOUT, "dropout", "dropout", "rate noise_shape seed", "", 0, NULL},
+    {"Flatten", K_FLATTEN, "flatten", "flatten", "data_format", "", 0, NULL},
+    {"Add", K_MERGE, "add", "add", "", "", 0, NULL},
+    {"Multiply", K_MERGE, "multiply", "multiply", "", "", 0, NULL},
+    {"Subtract", K_MERGE, "subtract", "subtract", "", "", 0, NULL},
+    {"Average", K_MERGE, "average", "average", "", "", 0, NULL},
+    {"Maximum", K_MERGE, "maximum", "maximum", "", "", 0, NULL},
+    {"Minimum", K_MERGE, "minimum", "minimum", "", "", 0, NULL},
+    {"Concatenate", K_MERGE, "concat", "concatenate", "axis", "", 0, NULL},
+    {"DepthwiseConv1D", K_DWCONV, "conv1d", "depthwise_conv1d", DW_KARGS, "", 2, NULL},
+    {"DepthwiseConv2D", K_DWCONV, "conv2d", "depthwise_conv2d", DW_KARGS, "", 3, NULL},
+    {"SeparableConv1D", K_SEPCONV, "conv1d", "separable_conv1d", SEP_KARGS, "", 2,
+     "SeparableConvolution1D"},
+    {"SeparableConv2D", K_SEPCONV, "conv2d", "separable_conv2d", SEP_KARGS, "", 3,
+     "SeparableConvolution2D"},
+    {"Conv1DTranspose", K_CONVT, "conv1d_transpose", "conv1d_transpose", CT_KARGS, "", 2,
+     "Convolution1DTranspose"},
+    {"Conv2DTranspose", K_CONVT, "conv2d_transpose", "conv2d_transpose", CT_KARGS, "", 3,
+     "Convolution2DTranspose"},
+    {"RandomFlip", K_AUG, "random_flip", "random_flip", "mode seed", "", 3, NULL},
+    {"RandomRotation", K_AUG, "random_rotation", "random_rotation",
+     "factor fill_mode interpolation seed fill_value", "value_range", 3, NULL},
+    {"RandomZoom", K_AUG, "random_zoom", "random_zoom",
+     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 3, NULL},
+    {"RandomTranslation", K_AUG, "random_translation", "random_translation",
+     "height_factor width_factor fill_mode interpolation seed fill_value", "value_range", 3, NULL},
+    {"RandomContrast", K_AUG, "random_contrast", "random_contrast", "factor seed", "value_range", 3,
+     NULL},
     {"RandomBrightness", K_IDENTITY, "identity", "random_brightness", "factor value_range seed", "",
-     0},
-    {"GaussianNoise", K_NOISE, "gaussian_noise", "gaussian_noise", "stddev seed", "", 0},
-    {"GaussianDropout", K_NOISE, "gaussian_dropout", "gaussian_dropout", "rate seed", "", 0},
-    {"AlphaDropout", K_IDENTITY, "identity", "alpha_dropout", "rate noise_shape seed", "", 0},
-    {"SpatialDropout1D", K_NOISE, "spatial_dropout1d", "spatial_dropout1d", "rate seed", "", 2},
+     0, NULL},
+    {"GaussianNoise", K_NOISE, "gaussian_noise", "gaussian_noise", "stddev seed", "", 0, NULL},
+    {"GaussianDropout", K_NOISE, "gaussian_dropout", "gaussian_dropout", "rate seed", "", 0, NULL},
+    {"AlphaDropout", K_IDENTITY, "identity", "alpha_dropout", "rate noise_shape seed", "", 0, NULL},
+    {"SpatialDropout1D", K_NOISE, "spatial_dropout1d", "spatial_dropout1d", "rate seed", "", 2,
+     NULL},
     {"SpatialDropout2D", K_NOISE, "spatial_dropout2d", "spatial_dropout2d", "rate data_format seed",
-     "", 3},
-    {"Rescaling", K_RESCALING, "rescaling", "rescaling", "scale offset", "", 0},
-    {"ActivityRegularization", K_ACTREG, "identity", "activity_regularization", "l1 l2", "", 0},
+     "", 3, NULL},
+    {"Rescaling", K_RESCALING, "rescaling", "rescaling", "scale offset", "", 0, NULL},
+    {"Normalization", K_NORM, "normalization", "normalization", "axis mean variance invert", "", 0,
+     NULL},
+    {"ActivityRegularization", K_ACTREG, "identity", "activity_regularization", "l1 l2", "", 0,
+     NULL},
     {"InputLayer", K_INPUTLAYER, NULL, "input_layer",
      "input_shape batch_size dtype input_tensor sparse",
-     "shape batch_shape batch_input_shape ragged", 0},
+     "shape batch_shape batch_input_shape ragged", 0, NULL},
+
 };
 const int kr_nclasses = (int)(sizeof kr_classes / sizeof kr_classes[0]);
 
@@ -195,7 +187,9 @@ const char *const kr_layer_modules = "layers keras tf tensorflow models kl KL";
 
 const kclass *kr_find_class(const char *name) {
     for (int i = 0; i < kr_nclasses; i++)
-        if (!strcmp(kr_classes[i].name, name)) return &kr_classes[i];
+        if (!strcmp(kr_classes[i].name, name) ||
+            (kr_classes[i].alias && kr_in_list(kr_classes[i].alias, name, strlen(name))))
+            return &kr_classes[i];
     return NULL;
 }
 
@@ -256,8 +250,8 @@ static int set_activation(ctx *c, klayer *L, const karg *g, int main) {
     else if (v->kind == V_PATH)
         snprintf(nm, sizeof nm, "%s", strrchr(v->s, '.') ? strrchr(v->s, '.') + 1 : v->s);
     else
-        return kr_fail(c, g->tok, "%s's activation must be a name such as 'relu', got %s",
-                       L->cls->name, kr_src(c, g->tok, g->end, b, sizeof b));
+        return kr_fail(c, g->tok, "%s's activation must be a name such as 'relu', got %s", L->cname,
+                       kr_src(c, g->tok, g->end, b, sizeof b));
     for (char *q = nm; *q; q++) *q = (char)tolower((unsigned char)*q);
     int k = 0;
     while (k < NACTS && strcmp(acts[k].keras, nm)) k++;
@@ -296,7 +290,7 @@ enum {
     R_BOOL,    /* True or False */
     R_PAIR,    /* an integer in [lo, hi], or a tuple of one per spatial dimension */
     R_PADDING, /* 'valid' or 'same' */
-    R_CHOICE,  /* one of the strings of text: its index */
+    R_CHOICE,  /* one of the strings of text: lo + its index */
     R_TRUE,    /* True or False, and False is refused with text (%s: the key) */
     R_OFF,     /* None or False, else refused with text (%s: the key) */
     R_NONE,    /* None, else refused with text (%s: the key) */
@@ -545,6 +539,69 @@ static int h_ln_axis(ctx *c, klayer *L, const char *key, const karg *g, const ch
     return kr_want_int(c, g, what, -4, 4, &L->axis);
 }
 
+/* A Keras factor: f alone is (-f, f), or (f, f) for RandomContrast's factor (1 - f to 1 + f);
+ * a tuple (lo, hi) is itself. height_factor and factor go to range[0..1], width_factor to
+ * range[2..3]; RandomZoom's width_factor=None (its default) zooms the width as the height. */
+static int h_factor(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    int zoom = !strcmp(L->op->name, "random_zoom"), w = !strcmp(key, "width_factor");
+    int same = !strcmp(L->op->name, "random_contrast");
+    float *r = L->a.range + (w ? 2 : 0);
+    if (w && zoom) L->a.mode = v->kind != V_NONE;
+    if (w && zoom && v->kind == V_NONE) return 0;
+    if (kr_num_like(v) && fabs(v->num) <= 1e6) {
+        r[0] = (float)(same ? v->num : -v->num), r[1] = (float)v->num;
+    } else if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->n == 2 &&
+               kr_num_like(&v->items[0]) && kr_num_like(&v->items[1]) &&
+               fabs(v->items[0].num) <= 1e6 && fabs(v->items[1].num) <= 1e6) {
+        r[0] = (float)v->items[0].num, r[1] = (float)v->items[1].num;
+    } else
+        return kr_arg_err(c, g, what, "a number or a tuple (lower, upper)");
+    if (w)
+        L->given_kernel = 1;
+    else
+        L->given_units = 1;
+    return 0;
+}
+
+/* RandomContrast's value_range: the clip, None for none. */
+static int h_value_range(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    (void)key;
+    if (strcmp(L->op->name, "random_contrast")) return 0; /* the others do not clip */
+    if (v->kind == V_NONE) return L->a.lo = -INFINITY, L->a.hi = INFINITY, 0;
+    if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->n == 2 && kr_num_like(&v->items[0]) &&
+        kr_num_like(&v->items[1]) && v->items[0].num <= v->items[1].num) {
+        L->a.lo = (float)v->items[0].num, L->a.hi = (float)v->items[1].num;
+        return 0;
+    }
+    return kr_arg_err(c, g, what, "None or a tuple (low, high) such as (0, 255)");
+}
+
+/* Normalization's mean= / variance=: a number or one a channel (checked when applied). */
+static int h_stat(ctx *c, klayer *L, const char *key, const karg *g, const char *what) {
+    const kval *v = &g->v;
+    int var = !strcmp(key, "variance");
+    const kval *it = v->kind == V_TUPLE || v->kind == V_LIST ? v->items : v;
+    int n = v->kind == V_TUPLE || v->kind == V_LIST ? v->n : 1;
+    if (v->kind == V_NONE) return 0;
+    float *f = n > 0 ? kr_cx_alloc(c, sizeof *f * (size_t)n) : NULL;
+    if (n > 0 && !f) return kr_oom(c, g->tok);
+    for (int i = 0; i < n; i++) {
+        if (!kr_num_like(&it[i]) || !isfinite(it[i].num) || (var && it[i].num < 0))
+            return kr_arg_err(c, g, what,
+                              var ? "a number >= 0 or a list of them, one a channel"
+                                  : "a number or a list of numbers, one a channel");
+        f[i] = (float)it[i].num;
+    }
+    if (!n) return kr_arg_err(c, g, what, "a number or a list of numbers, one a channel");
+    if (var)
+        L->nvar = f, L->nvar_n = n;
+    else
+        L->nmean = f, L->nmean_n = n;
+    return 0;
+}
+
 static const char *const bn_false =
     "%s=False is not supported: ordnet's batch normalization always learns a scale (gamma) and a "
     "shift (beta)";
@@ -591,13 +648,26 @@ static const krow rows[] = {
     REFUSE(KB(K_LAYERNORM), "rms_scaling", R_OFF, "rms_scaling=True is not supported"),
     IGNORE(KB(K_LAYERNORM), "*"),
     HOOK(KB(K_PERMUTE), "dims", h_dims),
+    {KB(K_AUG), "mode", R_CHOICE, 0, ON_FLIP_HORIZONTAL, 0, S_INT, AT(a.mode), 0, 0, 0, 0,
+     "horizontal vertical horizontal_and_vertical", NULL},
+    HOOK(KB(K_AUG), "factor height_factor width_factor", h_factor),
+    {KB(K_AUG), "fill_mode", R_CHOICE, 0, 0, 0, S_INT, AT(a.fill), 0, 0, 0, 0,
+     "reflect wrap constant nearest", NULL},
+    {KB(K_AUG), "interpolation", R_CHOICE, 0, 0, 0, S_INT, AT(a.interp), 0, 0, 0, 0,
+     "nearest bilinear", NULL},
+    FLOAT(KB(K_AUG), "fill_value", -1e30, 1e30, a.offset),
+    HOOK(KB(K_AUG), "value_range", h_value_range),
+    {KB(K_NORM), "axis", R_EQ, 0, -1, 0, S_NONE, 0, 0, 0, 0, 0,
+     "Normalization over axis %s is not supported (only the channels, axis=-1)", NULL},
+    HOOK(KB(K_NORM), "mean variance", h_stat),
+    {KB(K_NORM), "invert", R_BOOL, 0, 0, 0, S_INT, AT(a.mode), 0, 0, 0, 0, NULL, NULL},
     FLOAT(KB(K_ACTREG), "l1", 0, 1e30, a.reg_l1[2]),
     FLOAT(KB(K_ACTREG), "l2", 0, 1e30, a.reg_l2[2]),
     {KB(K_NOISE) | KB(K_DROPOUT), "rate", R_NUM, F_OPEN, 0, 1, S_FLOAT, AT(a.rate), 0,
      AT(given_rate), 1, 0, NULL, NULL},
     {KB(K_NOISE), "stddev", R_NUM, 0, 0, 1e30, S_FLOAT, AT(a.stddev), 0, AT(given_rate), 1, 0, NULL,
      NULL},
-    SEED(KB(K_NOISE) | KB(K_DROPOUT)),
+    SEED(KB(K_NOISE) | KB(K_DROPOUT) | KB(K_AUG)),
     {KB(K_RESCALING), "scale", R_NUM, 0, -1e30, 1e30, S_FLOAT, AT(a.scale), 0, AT(given_units), 1,
      0, NULL, NULL},
     FLOAT(KB(K_RESCALING), "offset", -1e30, 1e30, a.offset),
@@ -678,6 +748,10 @@ static int read_reg(ctx *c, klayer *L, int i, const karg *g, const char *what) {
                        "%s='%s': Keras 2 and Keras 3 give it different factors (0.01 and 0); write "
                        "them, e.g. regularizers.l1_l2(l1=0.01, l2=0.01)",
                        what, v->s);
+    if (v->kind == V_OPAQUE || v->kind == V_PATH) { /* a function or value of the program */
+        if (!c->reg_tok) c->reg_tok = g->tok;
+        return 0;
+    }
     if (v->kind != V_REG)
         return kr_arg_err(c, g, what,
                           "a regularizer such as regularizers.l2(0.01), l1(...), "
@@ -696,11 +770,11 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
     char what[96], b[64];
     double d = 0;
     int t = 0, h = 0, w = 0;
-    snprintf(what, sizeof what, "%s's %s", k->name, key);
+    snprintf(what, sizeof what, "%s's %s", L->cname, key);
     while (r < end && !((!r->kinds || r->kinds & KB(k->kind)) && key_in(r->keys, key))) r++;
     if (r == end)
         return kr_fail(c, g->key >= 0 ? g->key : g->tok, "%s: argument '%s' is not supported",
-                       k->name, key);
+                       L->cname, key);
     if (r->type == R_HOOK) return r->hook(c, L, key, g, what);
     if (v->kind == V_NONE && r->flags & F_NONE_0) {
         put(L, r->off, r->store, 0), put(L, r->off2, r->store, 0);
@@ -736,7 +810,7 @@ static int set_arg(ctx *c, klayer *L, const char *key, const karg *g) {
         want[0] = 0;
         for (int i = 0; kr_nth_word(r->text, i, word, sizeof word); i++) {
             if (v->kind == V_STR && !strcmp(v->s, word)) {
-                put(L, r->off, r->store, i);
+                put(L, r->off, r->store, r->lo + i);
                 return 0;
             }
             if (o < sizeof want)
@@ -800,6 +874,8 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
     if (!L) return kr_oom(c, ft);
     L->cls = k;
     L->tok = ft;
+    snprintf(L->cname, sizeof L->cname, "%.*s", c->t[ft].len < 47 ? c->t[ft].len : 47,
+             c->text + c->t[ft].off);
     L->softmax = L->max_tok = -1;
     L->axis = -1;
     L->shared = -1;
@@ -815,9 +891,9 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
     L->depth_mult = 1;
     if (k->kind == K_LAYERNORM) L->a.eps = 1e-3f; /* Keras's default */
     if (k->kind == K_UPSAMPLE) L->a.scale_h = k->rank == 3 ? 2 : 1, L->a.scale_w = 2;
-    if (k->kind == K_PAD && !strncmp(k->name, "Zero", 4)) /* ZeroPadding's default: 1 */
+    if (k->kind == K_PAD && !strncmp(L->cname, "Zero", 4)) /* ZeroPadding's default: 1 */
         L->a.pad[0] = L->a.pad[1] = k->rank == 3, L->a.pad[2] = L->a.pad[3] = 1;
-    if (k->kind == K_PAD && !strcmp(k->name, "Cropping1D")) L->a.pad[2] = L->a.pad[3] = 1;
+    if (k->kind == K_PAD && !strcmp(L->cname, "Cropping1D")) L->a.pad[2] = L->a.pad[3] = 1;
     int npos = 0;
     for (int i = 0; i < A->n; i++) npos += A->a[i].key < 0;
     /* Keras 1's Convolution1D/2D(nb_filter, nb_row, nb_col, init, activation, weights,
@@ -833,7 +909,7 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
                              c->text + kt->off, (size_t)kt->len))
             k1 = 1;
     }
-    if (k->kind == K_CONV && k->rank == 3 && !strcmp(k->name, "Convolution2D") && npos >= 3 &&
+    if (k->kind == K_CONV && k->rank == 3 && !strcmp(L->cname, "Convolution2D") && npos >= 3 &&
         A->a[2].v.kind == V_NUM && A->a[2].v.is_int)
         k1 = 1;
     if (k1)
@@ -849,7 +925,7 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
         return kr_fail(c, A->a[2].tok,
                        "%s(filters, %s, %s): the third positional argument is strides in Keras 2 "
                        "but the kernel width in Keras 1; write kernel_size=(%s, %s) or strides=%s",
-                       k->name, b1, b2, b1, b2, b2);
+                       L->cname, b1, b2, b1, b2, b2);
     }
     char keys[24][40];
     int nkeys = 0;
@@ -859,7 +935,7 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
         char key[40];
         if (g->key < 0) {
             if (!kr_nth_word(args, npos, key, sizeof key))
-                return kr_fail(c, g->tok, "%s takes at most %d positional arguments (%s)", k->name,
+                return kr_fail(c, g->tok, "%s takes at most %d positional arguments (%s)", L->cname,
                                npos, *k->args ? kr_commas(k->args, list, sizeof list) : "none");
             npos++;
         } else {
@@ -875,38 +951,48 @@ int kr_do_layer(ctx *c, const kclass *k, int ft, const kargs *A, kval *out) {
                   kr_in_list(common_keys, key, kl) || kr_in_list(ignored_keys, key, kl))) {
                 char all[512];
                 snprintf(all, sizeof all, "%s %s", k->args, k->more);
-                return kr_fail(c, g->key, "%s has no argument '%s'%s (it takes: %s)", k->name, key,
+                return kr_fail(c, g->key, "%s has no argument '%s'%s (it takes: %s)", L->cname, key,
                                kr_suggest(key, all, common_keys, sg, sizeof sg),
                                *k->args ? kr_commas(k->args, list, sizeof list) : "name");
             }
         }
         for (int j = 0; j < nkeys; j++)
             if (!strcmp(keys[j], key))
-                return kr_fail(c, g->key >= 0 ? g->key : g->tok, "%s got '%s' twice", k->name, key);
+                return kr_fail(c, g->key >= 0 ? g->key : g->tok, "%s got '%s' twice", L->cname,
+                               key);
         if (nkeys < 24) snprintf(keys[nkeys++], sizeof keys[0], "%s", key);
         if (set_arg(c, L, key, g)) return -1;
     }
     for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
         if (needs[i].kinds & KB(k->kind) &&
             !*(const int *)(const void *)((char *)L + needs[i].given))
-            return kr_fail(c, ft, needs[i].msg, k->name, k->name, L->a.units);
+            return kr_fail(c, ft, needs[i].msg, L->cname, L->cname, L->a.units);
     switch (k->kind) {
     case K_CONV:
     case K_SEPCONV:
     case K_CONVT:
         if (L->given_kernel & 6 && (L->given_kernel & 6) != 6)
             return kr_fail(c, ft, "%s needs both nb_row and nb_col (Keras 1), e.g. %s(%d, 3, 3)",
-                           k->name, k->name, L->a.units);
+                           L->cname, L->cname, L->a.units);
         if ((L->a.sh > 1 || L->a.sw > 1) && (L->a.dh > 1 || L->a.dw > 1))
             return kr_fail(
                 c, ft,
                 "%s: strides > 1 together with dilation_rate > 1 is not supported (nor in Keras)",
-                k->name);
+                L->cname);
+        break;
+    case K_AUG: /* Keras's factors have no defaults; RandomFlip has none */
+        if (strcmp(L->op->name, "random_flip") && !L->given_units)
+            return kr_fail(c, ft, "%s needs its %s, e.g. %s(0.1%s)", L->cname,
+                           strstr(k->args, "height") ? "height_factor" : "factor", L->cname,
+                           strcmp(L->op->name, "random_translation") ? "" : ", 0.1");
+        if (!strcmp(L->op->name, "random_translation") && !L->given_kernel)
+            return kr_fail(c, ft, "RandomTranslation needs its width_factor, e.g. %s(0.1, 0.1)",
+                           L->cname);
         break;
     case K_NOISE:
         if (!L->given_rate)
-            return kr_fail(c, ft, "%s needs its %s, e.g. %s(0.1)", k->name,
-                           strstr(k->name, "Noise") ? "stddev" : "rate", k->name);
+            return kr_fail(c, ft, "%s needs its %s, e.g. %s(0.1)", L->cname,
+                           strstr(L->cname, "Noise") ? "stddev" : "rate", L->cname);
         break;
     case K_RELU:
         if (L->max_tok >= 0 && L->neg_slope > 0)

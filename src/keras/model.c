@@ -68,6 +68,54 @@ static on_model *extract(ctx *c, int out) {
     return m;
 }
 
+/* Normalization's given mean and variance into the model's state tensors, by the names the
+ * nodes have (extract keeps them); from: the model the layers were applied to. */
+static void write_norms(ctx *c, const on_model *from, on_model *m) {
+    for (int i = 0; i < c->nnorms; i++) {
+        const klayer *L = c->norms[i];
+        for (int k = 0; k < L->napplied; k++) {
+            if (L->am[k] != from && L->am[k] != m) continue;
+            const char *nm = L->am[k]->nodes[L->an[k]].name;
+            for (int v = 0; v < 2; v++) {
+                char tn[ON_NAME_MAX + 16];
+                snprintf(tn, sizeof tn, "%s.%s", nm, v ? "variance" : "mean");
+                int t = on_model_tensor_find(m, tn);
+                const float *src = v ? L->nvar : L->nmean;
+                int n = v ? L->nvar_n : L->nmean_n;
+                if (t < 0 || !src) continue;
+                float *d = on_model_tensor_data(m, t);
+                size_t sz = on_model_tensor_size(m, t);
+                for (size_t j = 0; d && j < sz; j++) d[j] = src[n == 1 ? 0 : (int)j % n];
+            }
+        }
+    }
+}
+
+/* The notes about something read at one place (its token in ctx, 0: none), in this order;
+ * %s is FILE:LINE:COL. */
+static const struct {
+    size_t tok;
+    const char *fmt;
+} at_notes[] = {
+    {offsetof(ctx, reshape_tok),
+     "Reshape at %s: Keras's channels-last target is read as ordnet's channels-first shape, "
+     "filled in ordnet's order (from a flat input: the same model up to the order of the "
+     "weights before it)"},
+    {offsetof(ctx, adapt_tok),
+     "Normalization at %s has no mean= and variance= (Keras adapts it to data): read with mean "
+     "0 and variance 1, so it changes nothing; the parameter count is Keras's"},
+    {offsetof(ctx, reg_tok),
+     "the regularizer at %s is not a value ordnet computes (a function or a value of the "
+     "program): read without it, so training does not add it to the loss (regularizers have no "
+     "parameters: the counts are Keras's)"},
+    {offsetof(ctx, weights_tok),
+     "weights= at %s ignored: initialized randomly (ordnet does not load the given values; the "
+     "parameter counts are the same, but training starts from random values, and a frozen "
+     "layer stays random)"},
+    {offsetof(ctx, keras1), "Keras 1 arguments (first at %s: nb_filter, nb_row, nb_col, "
+                            "border_mode, subsample, init, ...) read as Keras 2's"},
+};
+
 static on_model *finish(ctx *c) {
     char b1[64], b2[64], w[32], note[512];
     kseq *s = NULL;
@@ -88,7 +136,7 @@ static on_model *finish(ctx *c) {
     }
     int use_seq =
         s && (!c->model || s->touched > c->model_touched) && (!raw || s->touched > c->g_touched);
-    on_model *m;
+    on_model *m, *from = use_seq ? s->m : c->g; /* where the layers were applied */
     int sm, dtok, known;
     on_shape decl;
     if (use_seq) {
@@ -116,6 +164,7 @@ static on_model *finish(ctx *c) {
         return NULL;
     }
     int mtok = use_seq ? s->tok : c->model ? c->model->tok : c->t[0].type == T_EOF ? 0 : dtok;
+    write_norms(c, from, m);
     if (ncand > 1) {
         snprintf(note, sizeof note,
                  "the code defines %d models; ordnet read the last one, at %s:%s", ncand, c->file,
@@ -150,28 +199,12 @@ static on_model *finish(ctx *c) {
                  c->ident);
         on_model_add_note(m, note);
     }
-    if (c->reshape_tok) {
-        snprintf(
-            note, sizeof note,
-            "Reshape at %s:%s: Keras's channels-last target is read as ordnet's channels-first "
-            "shape, filled in ordnet's order (from a flat input: the same model up to the "
-            "order of the weights before it)",
-            c->file, kr_where(c, c->reshape_tok, w, sizeof w));
-        on_model_add_note(m, note);
-    }
-    if (c->weights_tok) {
-        snprintf(note, sizeof note,
-                 "weights= at %s:%s ignored: initialized randomly (ordnet does not load the given "
-                 "values; the parameter counts are the same, but training starts from random "
-                 "values, and a frozen layer stays random)",
-                 c->file, kr_where(c, c->weights_tok, w, sizeof w));
-        on_model_add_note(m, note);
-    }
-    if (c->keras1) {
-        snprintf(note, sizeof note,
-                 "Keras 1 arguments (first at %s:%s: nb_filter, nb_row, nb_col, border_mode, "
-                 "subsample, init, ...) read as Keras 2's",
-                 c->file, kr_where(c, c->keras1, w, sizeof w));
+    for (size_t i = 0; i < sizeof at_notes / sizeof at_notes[0]; i++) {
+        int tok = *(const int *)(const void *)((const char *)c + at_notes[i].tok);
+        char at[600];
+        if (!tok) continue;
+        snprintf(at, sizeof at, "%s:%s", c->file, kr_where(c, tok, w, sizeof w));
+        snprintf(note, sizeof note, at_notes[i].fmt, at);
         on_model_add_note(m, note);
     }
     if (sm >= 0) {
@@ -220,19 +253,33 @@ static void find_layout(ctx *c) {
     }
 }
 
-on_model *on_keras_read(const char *text, const char *file, const on_shape *input, int kr_classes,
-                        on_error *err) {
+/* A dimension written None (Keras: any size) is read as NONE_LEN, and the code is read again
+ * with NONE_CHECK: the model is taken only when both have the same parameter count. */
+#define NONE_LEN 256
+#define NONE_CHECK 320
+
+/* One reading of the code, None sizes read as none_len; *none: where one was read, 0 none. */
+static on_model *read_once(const char *text, const char *file, const on_shape *input, int classes,
+                           int none_len, on_error *err, int *none, char *where, size_t wn,
+                           char *shape, size_t sn) {
     ctx c;
     memset(&c, 0, sizeof c);
     c.text = text ? text : "";
     c.file = file && *file ? file : "<text>";
     c.override = input;
-    c.classes = kr_classes;
+    c.classes = classes;
     c.err = err;
+    c.none_len = none_len;
     on_model *m = NULL;
     if (!kr_lex(&c)) {
         find_layout(&c);
         if (!kr_exec_range(&c, 0, c.nt)) m = finish(&c);
+    }
+    *none = c.none_tok;
+    if (c.none_tok) {
+        char w[32];
+        snprintf(where, wn, "%s:%s", c.file, kr_where(&c, c.none_tok, w, sizeof w));
+        snprintf(shape, sn, "%s", c.none_shape);
     }
     on_model_free(c.g);
     for (int i = 0; i < c.nseqs; i++) on_model_free(c.seqs[i]->m);
@@ -241,6 +288,44 @@ on_model *on_keras_read(const char *text, const char *file, const on_shape *inpu
     for (int i = 0; i < c.nblocks; i++) free(c.blocks[i]);
     free(c.blocks);
     free(c.t);
+    return m;
+}
+
+on_model *on_keras_read(const char *text, const char *file, const on_shape *input, int classes,
+                        on_error *err) {
+    int none = 0, none2 = 0;
+    char where[600], shape[64], w2[600], s2[64], note[1024];
+    on_model *m = read_once(text, file, input, classes, NONE_LEN, err, &none, where, sizeof where,
+                            shape, sizeof shape);
+    if (!m || !none) return m;
+    on_error e2;
+    on_model *m2 = read_once(text, file, input, classes, NONE_CHECK, &e2, &none2, w2, sizeof w2, s2,
+                             sizeof s2);
+    double p1 = (double)m->np + (double)m->ns, p2 = m2 ? (double)m2->np + (double)m2->ns : -1;
+    on_model_free(m2);
+    if (p1 != p2) {
+        on_model_free(m);
+        if (p2 < 0)
+            on_fail(err,
+                    "%s: input shape %s has a dimension None: ordnet needs fixed sizes, and "
+                    "read as %d the model is not the same (%s); write the size, or give the "
+                    "input shape to the reader",
+                    where, shape, NONE_CHECK, e2.msg);
+        else
+            on_fail(err,
+                    "%s: input shape %s has a dimension None: ordnet needs fixed sizes, and this "
+                    "model's parameter count depends on it (%.0f with %d, %.0f with %d: a "
+                    "Flatten or Dense sees it); write the size, or give the input shape to the "
+                    "reader",
+                    where, shape, p1, NONE_LEN, p2, NONE_CHECK);
+        return NULL;
+    }
+    snprintf(note, sizeof note,
+             "input shape %s at %s has a dimension None (any size in Keras): read as %d; the "
+             "parameter count does not depend on it (the same with %d), the shapes shown do; "
+             "give the input shape to the reader for another size",
+             shape, where, NONE_LEN, NONE_CHECK);
+    on_model_add_note(m, note);
     return m;
 }
 

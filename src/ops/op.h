@@ -137,7 +137,7 @@ struct on_op {
     int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     on_attrs defaults;
-    /* Argument names the model readers accept, positional order first (spec/args.c). */
+    /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
     /* Decide the properties from actual attributes and weights (NULL: props). */
     unsigned (*props_of)(const on_attrs *a, const float *const *p, on_shape xs);

@@ -8,7 +8,7 @@
  */
 #include "report.h"
 #include "../analyze/analyze.h"
-#include "../spec/args.h"
+#include "../reader/args.h"
 #include "../strbuf.h"
 
 #include <cjson/cJSON.h>

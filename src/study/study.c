@@ -9,7 +9,7 @@
  */
 #include "plan.h"
 #include "../graph.h"
-#include "../spec/args.h"
+#include "../reader/args.h"
 #include "study.h"
 
 #include <stdarg.h>

@@ -24,7 +24,7 @@ labels (I64, N), loss (shape [1]), dlogits (N,K) for on_softmax_xent; with metad
 BCEWithLogitsLoss / BCELoss.
 
 The reference is an independent reading of the compact form (a small parser below that
-follows src/spec/compact.c and args.c) and of each op's documented semantics, computed
+follows src/reader/compact.c and args.c) and of each op's documented semantics, computed
 in float64 from the float32 values that are stored, then rounded to float32.
 
 A gradient that is analytically zero (the bias of a layer feeding a train-mode BatchNorm,
@@ -87,7 +87,7 @@ def write_safetensors(path, tensors, meta):
 
 
 # ---------------------------------------------------------------------------------------
-# the compact form, as src/spec/compact.c reads it
+# the compact form, as src/reader/compact.c reads it
 
 ALIASES = {"bn": "batchnorm", "batch_norm": "batchnorm", "lrelu": "leaky_relu", "swish": "silu",
            "linear": "identity", "gap": "global_avgpool", "fc": "dense", "linear_layer": "dense",

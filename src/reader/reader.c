@@ -1,5 +1,5 @@
 /* reader.c - model definitions from text or files: Keras code (src/keras/) or the compact
- * form (spec/compact.c), told apart by content; the caller's input shape; the classifier
+ * form (reader/compact.c), told apart by content; the caller's input shape; the classifier
  * head. Every error names the file, line and column: the compact parser's "spec:1:N"
  * offsets are turned into lines and columns of the text.
  */
