@@ -4,6 +4,7 @@
  * scripts rely on; plus the statistics behind the report, and `ordnet bench --json` (its
  * fields, not its speed: tests time nothing). */
 #include "check.h"
+#include "study/runner.h"
 #include "study/study.h"
 
 #include <cjson/cJSON.h>
@@ -359,6 +360,25 @@ static void test_bench(void) {
     cJSON_Delete(j);
 }
 
+/* A model with values a reader gave (Keras Normalization's mean and variance) is refused:
+ * the study rebuilds every order from the definition, which would drop them. */
+static void test_given_values(void) {
+    on_study_cfg c = tiny();
+    c.model = "from tensorflow.keras import layers, Sequential\n"
+              "model = Sequential([layers.Input(shape=(28, 28, 1)),\n"
+              "    layers.Normalization(mean=0.3, variance=0.09),\n"
+              "    layers.Conv2D(4, 3, padding='same'), layers.BatchNormalization(),\n"
+              "    layers.ReLU(), layers.MaxPooling2D(), layers.Dropout(0.2),\n"
+              "    layers.Flatten(), layers.Dense(10)])\n";
+    c.orders = NULL;
+    c.block = "bn,relu,maxpool,dropout(0.2)";
+    on_error err = {{0}};
+    on_study_plan *p = on_study_plan_new(&c, &err);
+    CHECK(!p && strstr(err.msg, "normalization") && strstr(err.msg, "given values"),
+          "given values refused: %s", p ? "(planned)" : err.msg);
+    on_study_plan_free(p);
+}
+
 int main(void) {
     on_set_threads(2);
     snprintf(out, sizeof out, "/tmp/ordnet-study-%d", (int)getpid());
@@ -368,6 +388,7 @@ int main(void) {
     test_kill();
     test_adaptive();
     test_bench();
+    test_given_values();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", out);
     if (system(cmd)) return 1;
