@@ -730,6 +730,22 @@ static void test_code_structure(void) {
               params_of(m, 1) == 3 * 8 * 4 + 4 && params_of(m, 2) == 5 * 8 * 4 + 4,
           "Keras 1 Convolution1D keywords and merge(mode='concat')");
     on_model_free(m);
+    /* Keras 1's Model(input=, output=); both spellings at once is a located error */
+    m = read("from keras.layers import Input, Dense\nfrom keras.models import Model\n"
+             "x = Input(shape=(6,))\ny = Dense(3)(x)\nmodel = Model(input=x, output=y)\n",
+             NULL, 0);
+    CHECK(m && params_of(m, 1) == 6 * 3 + 3, "Keras 1 Model(input=, output=)");
+    on_model_free(m);
+    {
+        on_error err;
+        m = on_model_from_text("from keras.layers import Input, Dense\n"
+                               "from keras.models import Model\nx = Input(shape=(6,))\n"
+                               "y = Dense(3)(x)\nmodel = Model(inputs=x, input=x, outputs=y)\n",
+                               "model.py", NULL, 0, &err);
+        CHECK(!m && strstr(err.msg, "model.py:5:") && strstr(err.msg, "both inputs="),
+              "Model(inputs=, input=) is refused at the second: %s", m ? "read" : err.msg);
+        on_model_free(m);
+    }
     /* depthwise, separable and transposed convolutions count as Keras does */
     m = read("from keras import layers, Input, Model\ni = Input((16, 16, 8))\n"
              "x = layers.DepthwiseConv2D(3, depth_multiplier=2)(i)\n"

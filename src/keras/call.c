@@ -137,9 +137,18 @@ static const kval *one_tensor(ctx *c, const karg *g, const char *what) {
 }
 
 static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
-    const karg *v[4];
+    const karg *v[6];
     char w[32];
-    if (bind_call(c, "Model", ft, A, "inputs outputs name", "trainable", v, 4)) return -1;
+    /* input= and output= are Keras 1's names for inputs= and outputs= */
+    if (bind_call(c, "Model", ft, A, "inputs outputs name", "trainable input output", v, 6))
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        if (v[k] && v[4 + k])
+            return kr_fail(c, v[4 + k]->key,
+                           "Model got both %s= and Keras 1's %s=", k ? "outputs" : "inputs",
+                           k ? "output" : "input");
+        if (!v[k]) v[k] = v[4 + k];
+    }
     if (!v[0] || !v[1])
         return kr_fail(c, ft, "Model needs inputs and outputs, e.g. Model(inputs=inp, outputs=x)");
     const kval *in = one_tensor(c, v[0], "input"), *o = in ? one_tensor(c, v[1], "output") : NULL;
