@@ -6,7 +6,8 @@
 #include "geom.h"
 
 int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels);
-size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
+/* n: the batch the model is compiled for */
+size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int n, int threads);
 size_t on_conv_wino_saved(const on_attrs *a, int channels);
 void on_conv_wino_forward(const on_call *c, const on_geom *g);
 void on_conv_wino_backward(const on_call *c, const on_geom *g);
