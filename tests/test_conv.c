@@ -296,6 +296,42 @@ static void thread_count_bits(const char *spec, int n) {
     on_set_threads(2);
 }
 
+/* ResNet's residual add (and the ReLU after it) run in the convolution's per-sample chain in
+ * inference: the same bits as the add as a pass of its own, whichever input is the conv's. */
+static void merge_chain(void) {
+    const char *specs[] = {
+        "input(9,9,4) conv2d(6,3,padding=1,name=a) relu(name=r) conv2d(6,3,padding=1) add(r) relu "
+        "flatten dense(5)",
+        "input(9,9,4) conv2d(6,3,padding=1,name=a) relu(name=r) conv2d(6,3,padding=1,name=b) "
+        "conv2d(6,1,from=r,name=d) add(b,name=s) relu conv2d(3,3,stride=2) flatten dense(5)",
+    };
+    for (int k = 0; k < 2; k++)
+        for (int n = 1; n <= 4; n += 3) {
+            on_error err;
+            on_model *m = on_model_from_spec(specs[k], &err);
+            on_conv_variant = ON_CONV_AB;
+            if (!m || on_model_compile(m, n, &err)) {
+                CHECK(0, "%s: %s", specs[k], err.msg);
+                on_model_free(m);
+                continue;
+            }
+            on_model_init(m, 9);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0)), yl = (size_t)n * 5;
+            float *x = malloc(sizeof(float) * xl), y[20];
+            for (size_t i = 0; i < xl; i++) x[i] = frand();
+            on_conv_variant = ON_CONV_AB | ON_CONV_NO_MERGE_CHAIN;
+            on_model_forward(m, x, n, 0);
+            memcpy(y, on_model_output(m), sizeof(float) * yl);
+            on_conv_variant = ON_CONV_AB;
+            on_model_forward(m, x, n, 0);
+            CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+                  "model %d n=%d: the add in the conv's chain changes the output", k, n);
+            free(x);
+            on_model_free(m);
+        }
+    on_conv_variant = 0;
+}
+
 int main(void) {
     on_set_threads(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -316,6 +352,7 @@ int main(void) {
         for (size_t i = 0; i < sizeof grouped / sizeof grouped[0]; i++) check_case(&grouped[i], 5);
     }
     on_conv_variant = 0;
+    merge_chain();
     random_cases();
     random_depthwise();
     return check_done();

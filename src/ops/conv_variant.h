@@ -5,13 +5,15 @@
 #define ON_CONV_VARIANT_H
 
 enum {
-    ON_CONV_NO_WINO = 1,        /* 3x3 stride 1: no Winograd (the taps or im2col instead) */
-    ON_CONV_NO_TAPS = 2,        /* stride 1: no tap-by-tap products (im2col instead) */
-    ON_CONV_NO_GROUP = 4,       /* Winograd: one sample per chunk, as before groups of samples */
-    ON_CONV_BIAS_AFTER = 8,     /* im2col and 1x1: the bias added after sgemm (beta = 0) */
-    ON_CONV_SCALAR_IM2COL = 16, /* im2col: stride-2 rows copied by a scalar loop */
-    ON_CONV_AB = 0x80,          /* set while compiling a model whose kernels will be switched:
-                                   scratch memory for any of them */
+    ON_CONV_NO_WINO = 1,         /* 3x3 stride 1: no Winograd (the taps or im2col instead) */
+    ON_CONV_NO_TAPS = 2,         /* stride 1: no tap-by-tap products (im2col instead) */
+    ON_CONV_NO_GROUP = 4,        /* Winograd: one sample per chunk, as before groups of samples */
+    ON_CONV_BIAS_AFTER = 8,      /* im2col and 1x1: the bias added after sgemm (beta = 0) */
+    ON_CONV_SCALAR_IM2COL = 16,  /* im2col: stride-2 rows copied by a scalar loop */
+    ON_CONV_NO_MERGE_CHAIN = 32, /* graph.c: a merge after a convolution (ResNet's add) runs
+                                    as a pass of its own, not in the conv's per-sample chain */
+    ON_CONV_AB = 0x80,           /* set while compiling a model whose kernels will be switched:
+                                    scratch memory for any of them */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */
