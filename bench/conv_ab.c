@@ -1,5 +1,5 @@
 /* conv_ab.c - two convolution kernel choices on the convolutions of ResNet-18 and ResNet-50,
- * timed in one process, interleaved (A B A B ...), so that a loaded or drifting machine
+ * timed in one process, interleaved (A B B A A B ...), so that a loaded or drifting machine
  * slows both alike. Build and run with bench/conv_ab.sh.
  *
  * usage: conv_ab A B [ROUNDS] [BATCH] [FILTER] [THREADS]
@@ -143,8 +143,13 @@ int main(int argc, char **argv) {
         int reps = one > 40 ? 1 : (int)(40 / one) + 1;
         double ta[99], tb[99], ratio[99];
         for (int r = 0; r < rounds; r++) {
-            ta[r] = time_forward(m, x, batch, 0x80 | va, reps);
-            tb[r] = time_forward(m, x, batch, 0x80 | vb, reps);
+            if (r % 2) { /* A B, then B A: neither always runs first */
+                tb[r] = time_forward(m, x, batch, 0x80 | vb, reps);
+                ta[r] = time_forward(m, x, batch, 0x80 | va, reps);
+            } else {
+                ta[r] = time_forward(m, x, batch, 0x80 | va, reps);
+                tb[r] = time_forward(m, x, batch, 0x80 | vb, reps);
+            }
             ratio[r] = tb[r] / ta[r];
         }
         double ma = median(ta, rounds), mb = median(tb, rounds), mr = median(ratio, rounds);

@@ -1,5 +1,5 @@
 /* model_ab.c - a whole model's inference with two kernel choices (on_conv_variant values,
- * src/ops/conv_variant.h), timed in one process, interleaved (A B A B ...): the model-level
+ * src/ops/conv_variant.h), timed in one process, interleaved (A B B A A B ...): the model-level
  * twin of conv_ab.c. Build and run with bench/model_ab.sh.
  *
  * usage: model_ab MODEL.onnx A B [ROUNDS] [BATCH] [THREADS]
@@ -82,8 +82,13 @@ int main(int argc, char **argv) {
     int reps = one > 300 ? 1 : (int)(300 / one) + 1;
     double ta[99], tb[99], ratio[99];
     for (int r = 0; r < rounds; r++) {
-        ta[r] = time_forward(m, x, batch, va, reps);
-        tb[r] = time_forward(m, x, batch, vb, reps);
+        if (r % 2) { /* A B, then B A: neither always runs first */
+            tb[r] = time_forward(m, x, batch, vb, reps);
+            ta[r] = time_forward(m, x, batch, va, reps);
+        } else {
+            ta[r] = time_forward(m, x, batch, va, reps);
+            tb[r] = time_forward(m, x, batch, vb, reps);
+        }
         ratio[r] = tb[r] / ta[r];
     }
     double ma = median(ta, rounds), mb = median(tb, rounds), mr = median(ratio, rounds);
