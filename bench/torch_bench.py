@@ -3,7 +3,8 @@
 the same measurements (training steps of forward + cross-entropy + backward + SGD with
 momentum; eval-mode inference under no_grad; batch-1 latency; peak RSS after training).
 
-usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18|mobilenet_v2] [--batch N]
+usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18|resnet50|mobilenet_v2]
+           [--batch N]
            [--infer-batch N] [--threads N] [--seconds S] [--infer-only] [--json]
 Run it "tuned" with OPENBLAS_NUM_THREADS=1 and the MALLOC_* settings of bench/run.sh.
 """
@@ -23,12 +24,18 @@ def resnet18():
     return torchvision.models.resnet18(weights=None), (3, 224, 224)
 
 
+def resnet50():
+    import torchvision
+    return torchvision.models.resnet50(weights=None), (3, 224, 224)
+
+
 def mobilenet_v2():
     import torchvision
     return torchvision.models.mobilenet_v2(weights=None), (3, 224, 224)
 
 
-MODELS = {"reference": reference, "resnet18": resnet18, "mobilenet_v2": mobilenet_v2}
+MODELS = {"reference": reference, "resnet18": resnet18, "resnet50": resnet50,
+          "mobilenet_v2": mobilenet_v2}
 
 
 def timed(fn, secs, min_reps):

@@ -4,7 +4,9 @@ random weights, eval mode) exported to ONNX, for `ordnet bench` / `ordnet run` t
 on_onnx_load(), next to the same network in PyTorch.
 
 usage: /usr/bin/python3 bench/torch_resnet18.py [--out build/resnet18.onnx] [--fold-bn]
-                                                [--opset 14]
+                                                [--opset 14] [--model resnet50]
+
+--model resnet50 exports torchvision's ResNet-50 the same way (give --out too).
 
 Writes OUT (about 45 MB: not committed; build/ is ignored by git), and next to it
 OUT.x.npy (one 3x224x224 input, seed 0) and OUT.y.npy (PyTorch's logits for it), so that
@@ -29,9 +31,10 @@ def main():
                                                   "resnet18.onnx"))
     ap.add_argument("--fold-bn", action="store_true")
     ap.add_argument("--opset", type=int, default=14)
+    ap.add_argument("--model", default="resnet18", choices=["resnet18", "resnet50"])
     a = ap.parse_args()
     torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
+    model = getattr(torchvision.models, a.model)(weights=None).eval()
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for m in model.modules():
