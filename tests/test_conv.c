@@ -255,13 +255,14 @@ static void random_depthwise(void) {
     on_set_threads(2);
 }
 
-/* Small images, batch 5: samples side by side in the products (groups of up to 3, the last
- * one short), for Winograd, im2col and 1x1; and the output the same bits at 1 and 2 threads. */
+/* Small images with 64 KB of weights or more, batch 5: samples side by side in the products
+ * (groups of up to 3, the last one short), for Winograd, im2col and 1x1; and the output the same
+ * bits at 1 and 2 threads. */
 static const conv_case grouped[] = {
-    {"input(7,7,16) conv2d(8,3,padding=1)", 1, 1, 1, 0, 0, 0},
-    {"input(6,6,8) conv2d(12,3,stride=2,padding=1)", 1, 1, 2, 0, 0, 0},
-    {"input(5,5,16) conv2d(8,1)", 0, 0, 1, 0, 0, 0},
-    {"input(9,9,6) conv2d(10,1,stride=2,bias=0)", 0, 0, 2, 0, 0, 0},
+    {"input(7,7,128) conv2d(128,3,padding=1)", 1, 1, 1, 0, 0, 0},
+    {"input(6,6,64) conv2d(32,3,stride=2,padding=1)", 1, 1, 2, 0, 0, 0},
+    {"input(5,5,128) conv2d(128,1)", 0, 0, 1, 0, 0, 0},
+    {"input(9,9,128) conv2d(160,1,stride=2,bias=0)", 0, 0, 2, 0, 0, 0},
     {"input(14,40,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* chunks, grown */
 };
 

@@ -74,6 +74,10 @@ static int is_pointwise(const on_attrs *a, const on_geom *g) {
  * with 512 channels, im2col in chunks of 2 output rows: 14 columns, 26 GFLOP/s). */
 enum { MIN_COLS = 192 };
 
+/* Samples go side by side only where the weights (F K floats) are this large (64 KB):
+ * packing small ones costs little. */
+enum { GROUP_MIN_WEIGHTS = 16384 };
+
 /* Winograd's forward with fewer tiles than this per product (a 7x7 image alone: 16) packs
  * U (16 F C floats) for so few columns that im2col + sgemm is faster (3x3, 512 channels at
  * 7x7, batch 1: 0.78x the time at 1 thread). */
@@ -96,8 +100,8 @@ static int chunk_rows(int K, int P, int Q, int grow) {
 /* Samples side by side in one product (conv_forward_groups) for images of fewer than
  * MIN_COLS output pixels: at most half the batch, so that two threads have work. From the
  * shape and the batch only, not the thread count, so that the output does not depend on it. */
-static int group_samples(int PQ, int n, int grow) {
-    if (!grow || PQ >= MIN_COLS) return 1;
+static int group_samples(int PQ, int n, size_t weights, int grow) {
+    if (!grow || PQ >= MIN_COLS || weights < GROUP_MIN_WEIGHTS) return 1;
     int s = (MIN_COLS + PQ - 1) / PQ, half = (n + 1) / 2;
     if (s > half) s = half;
     return s < 1 ? 1 : s;
@@ -110,7 +114,7 @@ static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     size_t k = (size_t)xs.c / on_groups(a) * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
     size_t cols = (size_t)chunk_rows((int)k, ys.h, ys.w, 1) * ys.w;
     size_t b = 2 * k * cols + (size_t)a->units * (k + 1);
-    size_t s = (size_t)group_samples((int)pq, n, 1) * pq, f = (k + a->units) * s;
+    size_t s = (size_t)group_samples((int)pq, n, k * a->units, 1) * pq, f = (k + a->units) * s;
     return b > f ? b : f;
 }
 
@@ -283,7 +287,8 @@ static void conv_forward(const on_call *c) {
         conv_forward_shared(c, &g, pw);
         return;
     }
-    int S = G == 1 && c->n >= c->threads ? group_samples(PQ, c->n, grow_products()) : 1;
+    int S =
+        G == 1 && c->n >= c->threads ? group_samples(PQ, c->n, (size_t)F * K, grow_products()) : 1;
     if (S > 1) {
         conv_forward_groups(c, &g, pw, S);
         return;

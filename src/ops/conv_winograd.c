@@ -27,6 +27,9 @@
  * to this many tiles, so that OpenBLAS packs each U[xi] once per group of samples instead
  * of once per sample: at 7x7 with 512 channels, packing U was half the layer's time. */
 enum { CHUNK_TILES = 96, GROUP_TILES = 128, VEC = 8 };
+/* ... where U[xi] has at least this many floats (64 KB: ResNet's 256 and 512 channels);
+ * packing a small one costs little (the reference model's 32 -> 64: no gain measured). */
+enum { GROUP_MIN_WEIGHTS = 16384 };
 
 /* Rows of tiles are short (7 for a 14x14 image), so each row's loop runs over TWv, TW
  * rounded up to a whole number of vectors: the extra tiles read memory that is there and
@@ -77,7 +80,7 @@ static size_t per_thread(const wg *t) {
  * shape and n only, not on the thread count, so that each sample's output does not either. */
 static int group_of(const on_attrs *a, const on_geom *g, int C, int n) {
     wg t = wg_of(a, g, C, 1);
-    if (t.rows < t.TH) return 1;
+    if (t.rows < t.TH || (size_t)t.F * t.C < GROUP_MIN_WEIGHTS) return 1;
     int s = GROUP_TILES / (t.TH * t.TW), half = (n + 1) / 2;
     if (s > half) s = half;
     return s < 1 ? 1 : s;
