@@ -3,7 +3,8 @@
 the same measurements (training steps of forward + cross-entropy + backward + SGD with
 momentum; eval-mode inference under no_grad; batch-1 latency; peak RSS after training).
 
-usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18|resnet50|mobilenet_v2] [--batch N]
+usage: /usr/bin/python3 bench/torch_bench.py [--model reference|resnet18|resnet50|mobilenet_v2]
+           [--batch N]
            [--infer-batch N] [--threads N] [--seconds S] [--infer-only] [--json]
 Run it "tuned" with OPENBLAS_NUM_THREADS=1 and the MALLOC_* settings of bench/run.sh.
 """

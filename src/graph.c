@@ -12,6 +12,7 @@
  * Nothing is allocated by forward or backward.
  */
 #include "graph.h"
+#include "ops/conv_variant.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -549,13 +550,26 @@ static on_call make_call(on_model *m, on_node *nd, int n, int train, float **p, 
                      .sync_buf = m->sync_buf};
 }
 
+/* Does node nd read node k? */
+static int reads(const on_node *nd, int k) {
+    for (int q = 0; q < nd->nin; q++)
+        if (nd->in[q] == k) return 1;
+    return 0;
+}
+
 /* Can node j run sample by sample right after its producer? A one-input layer whose input
  * is node j-1 and nobody else's, with no scratch memory; in training also one that computes
- * each sample from that sample alone (not BatchNorm's batch statistics). */
+ * each sample from that sample alone (not BatchNorm's batch statistics). In inference also
+ * a merge (ResNet's residual add) that reads node j-1: its other inputs come earlier, so they
+ * are complete, or were computed for this sample earlier in the chain; the add and the ReLU
+ * after it then run while the convolution's output is in cache, not as passes of their own
+ * over the batch. */
 static int fusable(const on_model *m, int j, int train) {
     const on_node *nd = &m->nodes[j];
     unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
-    if (nd->nin != 1 || nd->in[0] != j - 1 || nd->op->tmp_size ||
+    int merge = nd->op->ninputs == ON_NINPUTS_ANY && !train &&
+                !(on_conv_variant & ON_CONV_NO_MERGE_CHAIN) && reads(nd, j - 1);
+    if ((!merge && (nd->nin != 1 || nd->in[0] != j - 1)) || nd->op->tmp_size ||
         (nd->op->props & ON_PROP_LINEAR_MAP) || nd->op->check ||
         (on_node_trains(nd, train) && !(nd->op->props & per_sample)))
         return 0;
@@ -581,7 +595,8 @@ static void run_chain(void *ctx, int s) {
         float *p[4], *dp[4];
         inputs in;
         on_call c = make_call(ch->m, nd, 1, ch->train, p, dp, &in);
-        c.x += (size_t)s * on_shape_size(c.xs);
+        for (int k = 0; k < nd->nin; k++) in.x[k] += (size_t)s * on_shape_size(in.xs[k]);
+        c.x = in.x[0];
         c.y += (size_t)s * on_shape_size(c.ys);
         c.sample0 = s;
         /* inside the producer's threads: this thread alone; called after them (a sample

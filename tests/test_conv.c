@@ -8,6 +8,7 @@
  * test holds them to a tight bound at realistic sizes. */
 #include "check.h"
 #include "graph.h"
+#include "../src/ops/conv_variant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -254,11 +255,111 @@ static void random_depthwise(void) {
     on_set_threads(2);
 }
 
+/* Small images with 64 KB of weights or more, batch 5: samples side by side in the products
+ * (groups of up to 3, the last one short), for Winograd, im2col and 1x1; and the output the same
+ * bits at 1 and 2 threads. */
+static const conv_case grouped[] = {
+    {"input(7,7,128) conv2d(128,3,padding=1)", 1, 1, 1, 0, 0, 0},
+    {"input(6,6,64) conv2d(32,3,stride=2,padding=1)", 1, 1, 2, 0, 0, 0},
+    {"input(5,5,128) conv2d(128,1)", 0, 0, 1, 0, 0, 0},
+    {"input(9,9,128) conv2d(160,1,stride=2,bias=0)", 0, 0, 2, 0, 0, 0},
+    {"input(14,40,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* chunks, grown */
+};
+
+static void thread_count_bits(const char *spec, int n) {
+    on_error err;
+    float *y[2] = {NULL, NULL};
+    size_t yl = 0;
+    for (int t = 1; t <= 2; t++) {
+        on_set_threads(t);
+        on_model *m = on_model_from_spec(spec, &err);
+        if (!m || on_model_compile(m, n, &err)) {
+            CHECK(0, "%s: %s", spec, err.msg);
+            on_model_free(m);
+            break;
+        }
+        on_model_init(m, 5);
+        size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+        yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+        float *x = malloc(sizeof(float) * xl);
+        for (size_t i = 0; i < xl; i++) x[i] = frand();
+        on_model_forward(m, x, n, 0);
+        y[t - 1] = malloc(sizeof(float) * yl);
+        memcpy(y[t - 1], on_model_output(m), sizeof(float) * yl);
+        free(x);
+        on_model_free(m);
+        rng = 7 + (uint64_t)n; /* the same input at both thread counts */
+    }
+    if (y[0] && y[1])
+        CHECK(!memcmp(y[0], y[1], sizeof(float) * yl), "%s n=%d: 1 and 2 threads differ", spec, n);
+    free(y[0]);
+    free(y[1]);
+    on_set_threads(2);
+}
+
+/* ResNet's residual add (and the ReLU after it) run in the convolution's per-sample chain in
+ * inference: the same bits as the add as a pass of its own, whichever input is the conv's. */
+static void merge_chain(void) {
+    const char *specs[] = {
+        "input(9,9,4) conv2d(6,3,padding=1,name=a) relu(name=r) conv2d(6,3,padding=1) add(r) relu "
+        "flatten dense(5)",
+        "input(9,9,4) conv2d(6,3,padding=1,name=a) relu(name=r) conv2d(6,3,padding=1,name=b) "
+        "conv2d(6,1,from=r,name=d) add(b,name=s) relu conv2d(3,3,stride=2) flatten dense(5)",
+    };
+    for (int k = 0; k < 2; k++)
+        for (int n = 1; n <= 4; n += 3) {
+            on_error err;
+            on_model *m = on_model_from_spec(specs[k], &err);
+            on_conv_variant = ON_CONV_AB;
+            if (!m || on_model_compile(m, n, &err)) {
+                CHECK(0, "%s: %s", specs[k], err.msg);
+                on_model_free(m);
+                continue;
+            }
+            on_model_init(m, 9);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0)), yl = (size_t)n * 5;
+            float *x = malloc(sizeof(float) * xl), y[20];
+            for (size_t i = 0; i < xl; i++) x[i] = frand();
+            on_conv_variant = ON_CONV_AB | ON_CONV_NO_MERGE_CHAIN;
+            on_model_forward(m, x, n, 0);
+            memcpy(y, on_model_output(m), sizeof(float) * yl);
+            on_conv_variant = ON_CONV_AB;
+            on_model_forward(m, x, n, 0);
+            CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+                  "model %d n=%d: the add in the conv's chain changes the output", k, n);
+            free(x);
+            on_model_free(m);
+        }
+    on_conv_variant = 0;
+}
+
 int main(void) {
     on_set_threads(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int n = 1; n <= 3; n += 2) check_case(&cases[i], n); /* 1: threads share it */
+    for (size_t i = 0; i < sizeof grouped / sizeof grouped[0]; i++) {
+        check_case(&grouped[i], 5);
+        rng = 7 + 5;
+        thread_count_bits(grouped[i].spec, 5);
+    }
+    /* the kernels the default choice no longer takes for these shapes, held to the same
+     * reference: one sample per product with the bias after sgemm and scalar stride-2 rows;
+     * no Winograd (tap by tap); neither (im2col); Winograd on images of few tiles */
+    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL,
+                            ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_WINO_SMALL};
+    for (int v = 0; v < 4; v++) {
+        on_conv_variant = ON_CONV_AB | variants[v];
+        for (size_t i = 0; i < 13; i++) check_case(&cases[i], 3); /* the G = 1 cases */
+        for (size_t i = 0; i < sizeof grouped / sizeof grouped[0]; i++) check_case(&grouped[i], 5);
+    }
+    on_conv_variant = 0;
+    merge_chain();
     random_cases();
+    /* the same shapes through Winograd where they have too few tiles for it by default */
+    on_conv_variant = ON_CONV_AB | ON_CONV_WINO_SMALL;
+    rng = 7;
+    random_cases();
+    on_conv_variant = 0;
     random_depthwise();
     return check_done();
 }

@@ -12,6 +12,7 @@
 #include "op.h"
 #include "conv_depthwise.h"
 #include "conv_direct.h"
+#include "conv_variant.h"
 #include "conv_taps.h"
 #include "conv_winograd.h"
 #include "geom.h"
@@ -56,37 +57,97 @@ static int conv_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_des
     return 2;
 }
 
+/* Which kernels may run, for A/B benchmarks in one process (bench/conv_ab.c) and for tests
+ * that hold every kernel to the double-precision reference: 0 (the default) lets each shape
+ * take its fastest kernel; ON_CONV_NO_* bits (conv_variant.h) turn kernels off. Set it only
+ * between calls. */
+int on_conv_variant = 0;
+
 /* True when the input itself is the im2col matrix (1x1, stride 1, no padding). */
 static int is_pointwise(const on_attrs *a, const on_geom *g) {
     return a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && g->pt == 0 && g->pb == 0 &&
            g->pl == 0 && g->pr == 0;
 }
 
+/* Columns a product should have at least: OpenBLAS packs the weights (F x K) for every
+ * call, so a product of few columns spends its time packing (a 3x3 stride-2 conv on 14x14
+ * with 512 channels, im2col in chunks of 2 output rows: 14 columns, 26 GFLOP/s). */
+enum { MIN_COLS = 192 };
+
+/* Samples go side by side only where the weights (F K floats) are this large (64 KB):
+ * packing small ones costs little. */
+enum { GROUP_MIN_WEIGHTS = 16384 };
+
+/* Winograd's forward with fewer tiles than this per product (a 7x7 image alone: 16) packs
+ * U (16 F C floats) for so few columns that im2col + sgemm is faster (3x3, 512 channels at
+ * 7x7, batch 1: 0.78x the time at 1 thread). */
+enum { WINO_MIN_TILES = 32 };
+
+/* grow: apply MIN_COLS (not with ON_CONV_NO_GROUP; scratch sizes always do) */
+static int grow_products(void) {
+    return !(on_conv_variant & ON_CONV_NO_GROUP);
+}
+
 /* The im2col matrix is built for a chunk of output rows at a time (on_im2col_chunk_rows):
- * a 7x7 stem on a 224x224 image would otherwise write and read a 7.4 MB matrix per image. */
-static int chunk_rows(int K, int P, int Q) {
-    return on_im2col_chunk_rows(K, P, Q);
+ * a 7x7 stem on a 224x224 image would otherwise write and read a 7.4 MB matrix per image.
+ * A chunk has at least MIN_COLS columns where the image has them. */
+static int chunk_rows(int K, int P, int Q, int grow) {
+    int r = on_im2col_chunk_rows(K, P, Q), m = (MIN_COLS + Q - 1) / Q;
+    if (grow && r < m) r = m < P ? m : P;
+    return r;
 }
 
-/* im2col's block per thread: col and dcol (K x chunk each), dW partial (F*K), db partial
- * (F) */
-static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys) {
-    size_t k = (size_t)xs.c / on_groups(a) * a->kh * a->kw;
-    size_t n = (size_t)chunk_rows((int)k, ys.h, ys.w) * ys.w;
-    return 2 * k * n + (size_t)a->units * (k + 1);
+/* Samples side by side in one product (conv_forward_groups) for images of fewer than
+ * MIN_COLS output pixels: at most half the batch, so that two threads have work. From the
+ * shape and the batch only, not the thread count, so that the output does not depend on it. */
+static int group_samples(int PQ, int n, size_t weights, int grow) {
+    if (!grow || PQ >= MIN_COLS || weights < GROUP_MIN_WEIGHTS) return 1;
+    int s = (MIN_COLS + PQ - 1) / PQ, half = (n + 1) / 2;
+    if (s > half) s = half;
+    return s < 1 ? 1 : s;
 }
 
-/* im2col's blocks, or what the tap-by-tap kernel needs where it applies */
+/* im2col's block per thread for a batch of n: col and dcol (K x chunk each), dW partial
+ * (F*K), db partial (F); or, where samples go side by side, col (K x S PQ) and the product
+ * (F x S PQ) */
+static size_t im2col_block(const on_attrs *a, on_shape xs, on_shape ys, int n) {
+    size_t k = (size_t)xs.c / on_groups(a) * a->kh * a->kw, pq = (size_t)ys.h * ys.w;
+    size_t cols = (size_t)chunk_rows((int)k, ys.h, ys.w, 1) * ys.w;
+    size_t b = 2 * k * cols + (size_t)a->units * (k + 1);
+    size_t s = (size_t)group_samples((int)pq, n, k * a->units, 1) * pq, f = (k + a->units) * s;
+    return b > f ? b : f;
+}
+
+static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads);
+
+/* im2col's blocks, or what the kernel that applies needs; with on_conv_variant set (kernels
+ * may be switched between calls) the most any of them needs */
 static size_t conv_tmp_size(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads) {
-    (void)n;
+    size_t s = conv_tmp_default(a, xs, ys, n, threads);
+    if (on_conv_variant) {
+        on_geom g;
+        on_geom_make(a, xs, 1, &g, NULL);
+        size_t i2c = (size_t)threads * im2col_block(a, xs, ys, n);
+        size_t taps = on_conv_taps_apply(a, &g, xs.c) ? on_conv_taps_tmp(a, &g, xs.c, threads) : 0;
+        if (s < i2c) s = i2c;
+        if (s < taps) s = taps;
+    }
+    return s;
+}
+
+static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int n, int threads) {
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
     if (on_conv_dw_apply(a, &g, xs.c)) return on_conv_dw_tmp(a, &g, threads);
-    if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys);
-    if (on_conv_wino_apply(a, &g, xs.c)) return on_conv_wino_tmp(a, &g, xs.c, threads);
+    if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys, n);
+    if (on_conv_wino_apply(a, &g, xs.c)) { /* and im2col's where the forward may take it */
+        size_t w = on_conv_wino_tmp(a, &g, xs.c, n, threads);
+        size_t i2c = (size_t)threads * im2col_block(a, xs, ys, n);
+        return on_conv_wino_tiles(a, &g, xs.c, 1, threads) < WINO_MIN_TILES && i2c > w ? i2c : w;
+    }
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
     if (on_conv_direct_apply(a, &g, xs.c)) return on_conv_direct_tmp(a, &g, xs.c, threads);
-    return (size_t)threads * im2col_block(a, xs, ys);
+    return (size_t)threads * im2col_block(a, xs, ys, n);
 }
 
 /* Kept between calls: the Winograd kernel's transformed weights, where it applies. */
@@ -104,9 +165,18 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
                       const float *col, float *y) {
     if (f1 <= f0) return;
     float *yc = y + (size_t)p0 * c->ys.w;
+    /* the bias first, then y += W col: sgemm with beta = 0 would clear y in a pass of its
+     * own, and adding the bias after would be another */
+    int first = c->a->bias && !(on_conv_variant & ON_CONV_BIAS_AFTER);
+    if (first)
+        for (int f = f0; f < f1; f++) {
+            float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
+#pragma omp simd
+            for (int j = 0; j < n; j++) yr[j] = b;
+        }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, K, 1.0f,
-                c->p[0] + (size_t)f0 * K, K, col, n, 0.0f, yc + (size_t)f0 * PQ, PQ);
-    if (c->a->bias)
+                c->p[0] + (size_t)f0 * K, K, col, n, first ? 1.0f : 0.0f, yc + (size_t)f0 * PQ, PQ);
+    if (c->a->bias && !first)
         for (int f = f0; f < f1; f++) {
             float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
 #pragma omp simd
@@ -119,7 +189,7 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
-    int R = pw ? g->p : chunk_rows(K, g->p, g->q);
+    int R = pw ? g->p : chunk_rows(K, g->p, g->q, grow_products());
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     for (int i = 0; i < c->n; i++) {
         const float *x = c->x + xsz * i;
@@ -141,6 +211,47 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     }
 }
 
+/* Small images, G = 1: S samples' im2col matrices side by side in col (K, S PQ) (the input
+ * itself for 1x1), one product into yt (F, S PQ), copied out to each sample's planes with the
+ * bias. The threads take whole groups of samples. */
+static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int S) {
+    const on_attrs *a = c->a;
+    int F = a->units, K = c->xs.c * a->kh * a->kw, PQ = g->p * g->q;
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    size_t per = im2col_block(a, c->xs, c->ys, c->n);
+    int groups = (c->n + S - 1) / S;
+#pragma omp parallel num_threads(c->threads)
+    {
+        int t = on_thread_id(), T = on_thread_count();
+        float *col = c->tmp + per * t, *yt = col + (size_t)K * S * PQ;
+        for (int gi = groups * t / T; gi < groups * (t + 1) / T; gi++) {
+            int i0 = gi * S, i1 = i0 + S < c->n ? i0 + S : c->n;
+            size_t m = (size_t)(i1 - i0) * PQ;
+            for (int i = i0; i < i1; i++) {
+                const float *x = c->x + xsz * i;
+                float *cs = col + (size_t)(i - i0) * PQ;
+                if (pw)
+                    for (int k = 0; k < K; k++)
+                        memcpy(cs + k * m, x + (size_t)k * PQ, sizeof(float) * PQ);
+                else
+                    on_im2col_ld(x, a, g, 0, K, 0, g->p, cs, m);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, (int)m, K, 1.0f, c->p[0], K,
+                        col, (int)m, 0.0f, yt, (int)m);
+            for (int i = i0; i < i1; i++) {
+                float *y = c->y + ysz * i;
+                for (int f = 0; f < F; f++) {
+                    const float *in = yt + f * m + (size_t)(i - i0) * PQ;
+                    float b = a->bias ? c->p[1][f] : 0.0f, *out = y + (size_t)f * PQ;
+#pragma omp simd
+                    for (int j = 0; j < PQ; j++) out[j] = in[j] + b;
+                }
+                if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+            }
+        }
+    }
+}
+
 /* x (N,C,H,W), W (F,K), b (F) -> y (N,F,P,Q); with G groups, group j's F/G filters read
  * its C/G channels only */
 static void conv_forward(const on_call *c) {
@@ -150,17 +261,21 @@ static void conv_forward(const on_call *c) {
     int G = on_groups(a), F = a->units, C = c->xs.c, Fg = F / G, Cg = C / G;
     int K = Cg * a->kh * a->kw, PQ = g.p * g.q;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
-    size_t per = im2col_block(a, c->xs, c->ys);
-    int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
+    size_t per = im2col_block(a, c->xs, c->ys, c->n);
+    int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q, grow_products());
     if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_forward(c, &g);
         return;
     }
-    if (G == 1 && on_conv_wino_apply(a, &g, C)) {
+    /* a Winograd shape with too few tiles per product: im2col (the taps are slower still) */
+    int thin = G == 1 && on_conv_wino_apply(a, &g, C) &&
+               on_conv_wino_tiles(a, &g, C, c->n, c->threads) < WINO_MIN_TILES &&
+               !(on_conv_variant & ON_CONV_WINO_SMALL);
+    if (G == 1 && !thin && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {
         on_conv_wino_forward(c, &g);
         return;
     }
-    if (G == 1 && on_conv_taps_apply(a, &g, C)) {
+    if (G == 1 && !thin && !(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_forward(c, &g);
         return;
     }
@@ -170,6 +285,12 @@ static void conv_forward(const on_call *c) {
     }
     if (G == 1 && c->n < c->threads && F >= 2 * c->threads) {
         conv_forward_shared(c, &g, pw);
+        return;
+    }
+    int S =
+        G == 1 && c->n >= c->threads ? group_samples(PQ, c->n, (size_t)F * K, grow_products()) : 1;
+    if (S > 1) {
+        conv_forward_groups(c, &g, pw, S);
         return;
     }
     if (G >= c->threads && c->n < c->threads) { /* batch-1 latency: the threads split groups */
@@ -219,8 +340,8 @@ static void conv_backward(const on_call *c) {
     int G = on_groups(a), F = a->units, C = c->xs.c, Fg = F / G, Cg = C / G;
     int K = Cg * a->kh * a->kw, PQ = g.p * g.q;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
-    size_t per = im2col_block(a, c->xs, c->ys);
-    int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q);
+    size_t per = im2col_block(a, c->xs, c->ys, c->n);
+    int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q, grow_products());
     int T = c->threads;
     if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_backward(c, &g);

@@ -18,11 +18,18 @@
  */
 #include "conv_winograd.h"
 #include "conv_taps.h"
+#include "conv_variant.h"
 
 #include <cblas.h>
 #include <string.h>
 
-enum { CHUNK_TILES = 96, VEC = 8 };
+/* GROUP_TILES: small images (7x7, 14x14: 16 or 49 tiles) go several samples to a chunk, up
+ * to this many tiles, so that OpenBLAS packs each U[xi] once per group of samples instead
+ * of once per sample: at 7x7 with 512 channels, packing U was half the layer's time. */
+enum { CHUNK_TILES = 96, GROUP_TILES = 128, VEC = 8 };
+/* ... where U[xi] has at least this many floats (64 KB: ResNet's 256 and 512 channels);
+ * packing a small one costs little (the reference model's 32 -> 64: no gain measured). */
+enum { GROUP_MIN_WEIGHTS = 16384 };
 
 /* Rows of tiles are short (7 for a 14x14 image), so each row's loop runs over TWv, TW
  * rounded up to a whole number of vectors: the extra tiles read memory that is there and
@@ -31,13 +38,14 @@ enum { CHUNK_TILES = 96, VEC = 8 };
 typedef struct wg {
     int F, C, h, w, pt, pl, P, Q;
     int TH, TW, TWv; /* tiles down and across, each 2x2 outputs; TWv: TW rounded up to VEC */
-    int rows, CT;    /* tile rows per chunk, tiles per chunk (rows * TW) */
+    int rows, CT;    /* tile rows per chunk, tiles per chunk (rows * TW * S) */
+    int S;           /* samples per chunk: 1, or more where a sample is one chunk */
     int ld;          /* floats from one channel's (filter's) tiles to the next: CT + VEC */
     int Hp, Wp;      /* the padded input the tiles read: 2 TH + 2 rows of 2 TWv + 2 */
     size_t plane;    /* Hp * Wp */
 } wg;
 
-static wg wg_of(const on_attrs *a, const on_geom *g, int C) {
+static wg wg_of(const on_attrs *a, const on_geom *g, int C, int S) {
     wg t = {.F = a->units, .C = C, .h = g->h, .w = g->w, .pt = g->pt, .pl = g->pl};
     t.P = g->p;
     t.Q = g->q;
@@ -46,7 +54,8 @@ static wg wg_of(const on_attrs *a, const on_geom *g, int C) {
     t.TWv = (t.TW + VEC - 1) / VEC * VEC;
     t.rows = (CHUNK_TILES + t.TW - 1) / t.TW;
     if (t.rows > t.TH) t.rows = t.TH;
-    t.CT = t.rows * t.TW;
+    t.S = S;
+    t.CT = t.rows * t.TW * S;
     t.ld = t.CT + VEC;
     t.Hp = 2 * t.TH + 2;
     t.Wp = 2 * t.TWv + 2;
@@ -66,9 +75,31 @@ static size_t per_thread(const wg *t) {
            t->F + 4 * (size_t)t->F * t->TH * t->TW;
 }
 
-size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int threads) {
-    wg t = wg_of(a, g, channels);
-    return (size_t)threads * per_thread(&t);
+/* Samples per chunk in a forward of n samples: where one sample is one chunk, as many as
+ * GROUP_TILES allows, but at most half the batch (two threads have work). It depends on the
+ * shape and n only, not on the thread count, so that each sample's output does not either. */
+static int group_of(const on_attrs *a, const on_geom *g, int C, int n) {
+    wg t = wg_of(a, g, C, 1);
+    if (t.rows < t.TH || (size_t)t.F * t.C < GROUP_MIN_WEIGHTS) return 1;
+    int s = GROUP_TILES / (t.TH * t.TW), half = (n + 1) / 2;
+    if (s > half) s = half;
+    return s < 1 ? 1 : s;
+}
+
+int on_conv_wino_tiles(const on_attrs *a, const on_geom *g, int channels, int n, int threads) {
+    int S = n < threads || on_conv_variant & ON_CONV_NO_GROUP ? 1 : group_of(a, g, channels, n);
+    return wg_of(a, g, channels, S).CT;
+}
+
+/* The forward's block per thread with S samples a chunk: S Xpad, V, M. */
+static size_t per_thread_fwd(const wg *t) {
+    return (size_t)t->S * t->C * t->plane + 16 * (size_t)t->C * t->ld + 16 * (size_t)t->F * t->ld;
+}
+
+size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int n, int threads) {
+    wg t = wg_of(a, g, channels, 1), ts = wg_of(a, g, channels, group_of(a, g, channels, n));
+    size_t b = per_thread(&t), f = per_thread_fwd(&ts);
+    return (size_t)threads * (b > f ? b : f);
 }
 
 /* The node's own memory, kept between calls: U (16 F C), then the weights it was made
@@ -366,8 +397,40 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
     }
 }
 
+/* Samples in groups of S, one chunk each: their tiles side by side in V and M (sample s's
+ * from column s TH TW), one product per xi for the group. The threads take whole groups. A
+ * transform's extra tiles past a sample's last row land in the next sample's columns,
+ * written after it, or in the VEC columns past the chunk. */
+static void forward_groups(const on_call *c, const on_geom *g, int S) {
+    wg t = wg_of(c->a, g, c->xs.c, S);
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread_fwd(&t);
+    size_t tt = (size_t)t.TH * t.TW;
+    const float *bias = c->a->bias ? c->p[1] : NULL, *U = c->saved;
+    int groups = (c->n + S - 1) / S;
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        float *xp = c->tmp + per * th, *V = xp + (size_t)S * t.C * t.plane;
+        float *M = V + 16 * (size_t)t.C * t.ld;
+        weights_transform(c->p[0], &t, c->saved, 1);
+        for (int gi = groups * th / T; gi < groups * (th + 1) / T; gi++) {
+            int i0 = gi * S, i1 = i0 + S < c->n ? i0 + S : c->n;
+            for (int i = i0; i < i1; i++) {
+                float *xs = xp + (size_t)(i - i0) * t.C * t.plane;
+                pad(c->x + xsz * i, &t, 0, t.C, xs);
+                input_transform(xs, &t, 0, t.TH, 0, t.C, V + tt * (i - i0));
+            }
+            products(U, V, &t, (int)tt * (i1 - i0), 0, t.F, M);
+            for (int i = i0; i < i1; i++) {
+                output_transform(M + tt * (i - i0), &t, 0, t.TH, 0, t.F, bias, c->y + ysz * i);
+                if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+            }
+        }
+    }
+}
+
 void on_conv_wino_forward(const on_call *c, const on_geom *g) {
-    wg t = wg_of(c->a, g, c->xs.c);
+    wg t = wg_of(c->a, g, c->xs.c, 1);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     const float *U = c->saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
@@ -382,6 +445,11 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
+        return;
+    }
+    int S = on_conv_variant & ON_CONV_NO_GROUP ? 1 : group_of(c->a, g, t.C, c->n);
+    if (S > 1) {
+        forward_groups(c, g, S);
         return;
     }
 #pragma omp parallel num_threads(c->threads)
@@ -404,12 +472,13 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
                             const float *dy, float *dx) {
     pad(x, t, 0, t->C, b->xp);
     if (dx) memset(b->dxp, 0, sizeof(float) * 2 * t->C * t->plane); /* dxp and dxq */
-    for (int f = 0; f < t->F; f++) {
-        float s = 0;
+    for (int f = 0; f < t->F; f++) { /* in double: a float sum of a 300-wide image's dY
+                                         missed the direct sum by 3e-6 with 4-float lanes */
+        double s = 0;
         const float *d = dy + (size_t)f * t->P * t->Q;
 #pragma omp simd reduction(+ : s)
         for (int j = 0; j < t->P * t->Q; j++) s += d[j];
-        b->db[f] += s;
+        b->db[f] += (float)s;
     }
     const float *d = dy; /* dY with even sizes: a copy with zeros after odd P or Q */
     if (t->P % 2 || t->Q % 2) {
@@ -449,7 +518,7 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
 }
 
 void on_conv_wino_backward(const on_call *c, const on_geom *g) {
-    wg t = wg_of(c->a, g, c->xs.c);
+    wg t = wg_of(c->a, g, c->xs.c, 1);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), fc = (size_t)t.F * t.C;
 #pragma omp parallel num_threads(c->threads)
     {

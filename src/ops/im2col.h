@@ -14,6 +14,10 @@ void on_valid_cols(int off, int sw, int w, int Q, int *q0, int *q1);
 void on_im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1, int p0, int p1,
                float *col);
 
+/* The same with the matrix's rows ld floats apart (several samples side by side). */
+void on_im2col_ld(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1, int p0,
+                  int p1, float *col, size_t ld);
+
 /* col (c*kh*kw, (p1-p0)*Q) for output rows [p0, p1) -> ADDED into dx (c,H,W), overlapping
  * windows accumulating. */
 void on_col2im(const float *col, const on_attrs *a, const on_geom *g, int c, int p0, int p1,

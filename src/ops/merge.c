@@ -85,7 +85,11 @@ static void ew_forward(const on_call *c, int kind) {
             switch (kind) {
             case M_ADD:
             case M_AVG:
-                for (size_t p = 0; p < S; p++) y[p] += x[p * st];
+                if (st) { /* the common case (a residual add): a vector loop */
+#pragma omp simd
+                    for (size_t p = 0; p < S; p++) y[p] += x[p];
+                } else
+                    for (size_t p = 0; p < S; p++) y[p] += x[0];
                 break;
             case M_MUL:
                 for (size_t p = 0; p < S; p++) y[p] *= x[p * st];

@@ -1,0 +1,22 @@
+/* conv_variant.h - turning convolution kernels off, for A/B benchmarks in one process
+ * (bench/conv_ab.c) and for tests that hold each kernel to the reference. Forward only:
+ * the backward always takes the default kernels. */
+#ifndef ON_CONV_VARIANT_H
+#define ON_CONV_VARIANT_H
+
+enum {
+    ON_CONV_NO_WINO = 1,         /* 3x3 stride 1: no Winograd (the taps or im2col instead) */
+    ON_CONV_NO_TAPS = 2,         /* stride 1: no tap-by-tap products (im2col instead) */
+    ON_CONV_NO_GROUP = 4,        /* Winograd: one sample per chunk, as before groups of samples */
+    ON_CONV_BIAS_AFTER = 8,      /* im2col and 1x1: the bias added after sgemm (beta = 0) */
+    ON_CONV_SCALAR_IM2COL = 16,  /* im2col: stride-2 rows copied by a scalar loop */
+    ON_CONV_NO_MERGE_CHAIN = 32, /* graph.c: a merge after a convolution (ResNet's add) runs
+                                    as a pass of its own, not in the conv's per-sample chain */
+    ON_CONV_WINO_SMALL = 64,     /* Winograd even below WINO_MIN_TILES tiles per product */
+    ON_CONV_AB = 0x80,           /* set while compiling a model whose kernels will be switched:
+                                    scratch memory for any of them */
+};
+
+extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */
+
+#endif
