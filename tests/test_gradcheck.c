@@ -258,6 +258,11 @@ static const char *const variants[] = {
     /* padding, cropping, global max-pooling */
     "input(5,4,2) zeropad2d((1,2,0,3))",
     "input(6,2) zeropad1d((1,2))",
+    "input(5,4,2) zeropad2d((1,2,0,3),reflect)",
+    "input(5,4,2) zeropad2d((2,1,3,1),edge)",
+    "input(4,4,2) zeropad2d((1,1,2,0),constant,0.5)",
+    "input(6,2) zeropad1d((2,5),reflect)",
+    "input(6,2) zeropad1d((3,1),replicate)",
     "input(6,5,2) crop2d((1,0,2,1))",
     "input(7,2) crop1d((2,1))",
     "input(5,4,3) global_maxpool dense(2)",

@@ -132,6 +132,17 @@ static void attr_f(ex *e, Onnx__NodeProto *n, const char *name, float v) {
     a->f = v;
 }
 
+static void attr_s(ex *e, Onnx__NodeProto *n, const char *name, const char *v) {
+    Onnx__AttributeProto *a = attr(e, n, name);
+    char *d = pstr(e, v);
+    if (!a || !d) return;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    a->has_s = 1;
+    a->s.len = strlen(d);
+    a->s.data = (uint8_t *)d;
+}
+
 static void attr_is(ex *e, Onnx__NodeProto *n, const char *name, const int *v, int k) {
     Onnx__AttributeProto *a = attr(e, n, name);
     int64_t *d = px(e, sizeof(int64_t) * (size_t)k);
@@ -409,6 +420,57 @@ static int layer(ex *e, int i, const char *const *xin) {
         snprintf(t3, sizeof t3, "%s.offset", y);
         N("Mul", t1, t1, x, scalar(e, t2, nd->a.scale));
         N("Add", y, y, t1, scalar(e, t3, nd->a.offset));
+    } else if (IS("upsample2d") || IS("upsample1d")) {
+        /* Resize with the scales as PyTorch writes nn.Upsample / F.interpolate */
+        float *sc = px(e, 4 * sizeof(float));
+        int64_t r = xs.rank + 1;
+        if (!sc) return -1;
+        sc[0] = sc[1] = 1;
+        sc[2] = xs.rank == 3 ? nd->a.scale_h : nd->a.scale_w;
+        sc[3] = nd->a.scale_w;
+        snprintf(t1, sizeof t1, "%s.scales", y);
+        if (init(e, t1, sc, 1, &r)) return -1;
+        N("Resize", y, y, x, "", t1);
+        int lin = nd->a.mode == ON_RESIZE_LINEAR;
+        attr_s(e, n, "mode", lin ? "linear" : "nearest");
+        attr_s(e, n, "coordinate_transformation_mode",
+               !lin                  ? "asymmetric"
+               : nd->a.align_corners ? "align_corners"
+                                     : "half_pixel");
+        attr_s(e, n, "nearest_mode", "floor");
+    } else if (IS("zeropad2d") || IS("zeropad1d") || IS("crop2d") || IS("crop1d")) {
+        /* Pad (pads begin then end, per axis) or Slice (starts, ends on the spatial axes) */
+        const int *p = nd->a.pad;
+        int two = xs.rank == 3, crop = IS("crop2d") || IS("crop1d");
+        int64_t *v = px(e, 8 * sizeof(int64_t)), n8 = two ? 8 : 6, n2 = two ? 2 : 1;
+        if (!v) return -1;
+        snprintf(t1, sizeof t1, "%s.pads", y);
+        snprintf(t2, sizeof t2, "%s.value", y);
+        if (crop) {
+            int64_t *ax = v + 6, *en = v + 4, *st = v + 2;
+            st[0] = two ? p[0] : p[2], st[1] = p[2];
+            en[0] = two ? xs.h - p[1] : xs.w - p[3], en[1] = xs.w - p[3];
+            ax[0] = 2, ax[1] = 3;
+            snprintf(t1, sizeof t1, "%s.starts", y);
+            snprintf(t2, sizeof t2, "%s.ends", y);
+            snprintf(t3, sizeof t3, "%s.axes", y);
+            if (init_i64(e, t1, st, 1, &n2) || init_i64(e, t2, en, 1, &n2) ||
+                init_i64(e, t3, ax, 1, &n2))
+                return -1;
+            N("Slice", y, y, x, t1, t2, t3);
+        } else {
+            memset(v, 0, 8 * sizeof(int64_t));
+            if (two)
+                v[2] = p[0], v[3] = p[2], v[6] = p[1], v[7] = p[3];
+            else
+                v[2] = p[2], v[5] = p[3];
+            if (init_i64(e, t1, v, 1, &n8)) return -1;
+            N("Pad", y, y, x, t1, scalar(e, t2, nd->a.alpha));
+            attr_s(e, n, "mode",
+                   nd->a.mode == ON_PADFILL_REFLECT ? "reflect"
+                   : nd->a.mode == ON_PADFILL_EDGE  ? "edge"
+                                                    : "constant");
+        }
     } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
         N("Identity", y, y, x);
     } else {

@@ -592,7 +592,123 @@ def merge_cases(gen):
          out_shape=["N", 3, 5, 5])
 
 
+class Resizes(nn.Module):
+    """nn.Upsample nearest (Upsample at opset 9, Resize asymmetric/floor after), bilinear
+    (half_pixel) and bilinear with align_corners, 2-D and 1-D."""
+
+    def __init__(self, bilinear=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.up1 = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv2 = nn.Conv2d(4, 4, 3, stride=2)
+        self.bilinear = bilinear
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = self.conv2(self.up1(torch.relu(self.conv1(x))))
+        if self.bilinear:
+            x = F.interpolate(x, scale_factor=(2, 3), mode="bilinear", align_corners=False)
+            x = F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True)
+        return x
+
+
+class Resize1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = F.interpolate(self.conv(x), scale_factor=2, mode="nearest")
+        return F.interpolate(x, scale_factor=3, mode="linear", align_corners=False)
+
+
+class Pads(nn.Module):
+    """F.pad in every mode: reflect and replicate (edge) before a convolution, a constant
+    other than 0, zeros before a max-pool (a layer: only a Conv or AveragePool folds it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3)
+        self.conv2 = nn.Conv2d(4, 4, 3)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = self.conv1(F.pad(x, (1, 2, 2, 1), mode="reflect"))
+        x = self.conv2(F.pad(torch.tanh(x), (1, 1, 0, 2), mode="replicate"))
+        x = F.pad(x, (1, 0, 2, 1), value=-0.5)
+        return self.pool(F.pad(torch.relu(x), (0, 1, 1, 0)))
+
+
+class Pads1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        return self.conv(F.pad(F.pad(x, (2, 3), mode="reflect"), (1, 0), mode="replicate"))
+
+
+class Crops(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.conv(x)[:, :, 1:-2, 2:])
+
+
+def round3_cases(gen):
+    """Resize / Upsample, Pad modes and Slice crops (round 3), at the opsets they change."""
+    x = torch.randn(2, 2, 5, 6, generator=gen)
+    export("resize_nearest_op9", Resizes(bilinear=False), x, 9, gen)
+    for opset in (11, 13):
+        export(f"resize_op{opset}", Resizes(), x, opset, gen)
+    export("resize_1d_op13", Resize1d(), torch.randn(2, 2, 7, generator=gen), 13, gen)
+    for opset in (9, 11, 13):
+        export(f"pad_modes_op{opset}", Pads(), torch.randn(2, 2, 7, 8, generator=gen), opset, gen)
+    export("pad_modes_1d_op13", Pads1d(), torch.randn(2, 2, 9, generator=gen), 13, gen)
+    for opset in (9, 13):
+        export(f"slice_crop_op{opset}", Crops(), torch.randn(2, 2, 7, 8, generator=gen), opset, gen)
+    # hand-built: Upsample with a scales attribute (opset 7), Resize with sizes, Pad at opset 18
+    F = torch.nn.functional
+    x = torch.randn(2, 3, 4, 5, generator=gen)
+    w = torch.randn(2, 3, 1, 1, generator=gen)
+    with torch.no_grad():
+        y = F.conv2d(F.interpolate(x, scale_factor=(2, 3), mode="nearest"), w)
+        hand("hand_upsample_op7", [helper.make_node("Upsample", ["input"], ["u"], name="up", mode="nearest",
+                                                    scales=[1.0, 1.0, 2.0, 3.0]),
+                                   helper.make_node("Conv", ["u", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy())], x, y, 7)
+        y = F.conv2d(F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True), w)
+        hand("hand_resize_sizes_op13",
+             [helper.make_node("Resize", ["input", "", "", "sizes"], ["u"], name="resize", mode="linear",
+                               coordinate_transformation_mode="align_corners"),
+              helper.make_node("Conv", ["u", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy()), tensor("sizes", np.array([2, 3, 7, 9], np.int64))], x, y, 13)
+        y = F.conv2d(F.pad(x, (2, 1, 0, 3), mode="reflect"), w)
+        hand("hand_pad_axes_op18",
+             [helper.make_node("Pad", ["input", "pads", "", "axes"], ["p"], name="pad", mode="reflect"),
+              helper.make_node("Conv", ["p", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy()), tensor("pads", np.array([0, 2, 3, 1], np.int64)),
+              tensor("axes", np.array([2, 3], np.int64))], x, y, 18, check=False)
+    tiny("bad_resize_cubic", [helper.make_node("Resize", ["input", "", "s"], ["y"], name="resize_cubic",
+                                               mode="cubic")],
+         [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 2, 2])])
+    tiny("bad_upsample_linear", [helper.make_node("Upsample", ["input", "s"], ["y"], name="up_lin",
+                                                  mode="linear")],
+         [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 2, 2])], opset=9)
+    tiny("bad_pad_wrap", [helper.make_node("Pad", ["input", "p"], ["y"], name="pad_reflect_big",
+                                           mode="reflect")],
+         [helper.make_tensor("p", TensorProto.INT64, [8], [0, 0, 8, 0, 0, 0, 0, 0])])
+
+
 def main():
+    if sys.argv[1:] == ["round3"]:  # only the round-3 models
+        round3_cases(torch.Generator().manual_seed(4))
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         check_export(sys.argv[2])
         return
@@ -628,6 +744,7 @@ def main():
     bad_cases()
     opset_cases(torch.Generator().manual_seed(2))
     merge_cases(torch.Generator().manual_seed(3))
+    round3_cases(torch.Generator().manual_seed(4))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total / 1024:.0f} KiB, in {OUT}")
 
