@@ -382,7 +382,10 @@ static const char *const all_ops[] = {
     "zeropad2d((1,2,3,0),reflect) relu zeropad2d((2,0,1,1),edge) relu zeropad2d(1,value=-0.5) "
     "relu zeropad2d((0,1,1,0)) crop2d((1,2,0,3)) conv2d(4,3) flatten dense(3)",
     "input(9,3) upsample1d(2) relu upsample1d(3,linear) zeropad1d((2,4),reflect) relu "
-    "zeropad1d((1,3),edge) crop1d((2,1)) conv1d(2,3) flatten dense(2)"};
+    "zeropad1d((1,3),edge) crop1d((2,1)) conv1d(2,3) flatten dense(2)",
+    "input(5,6,8) conv2d(8,1,name=a) channel_slice(2,4) relu channel_shuffle(2) "
+    "channel_shuffle(4) concat(a) channel_slice(1,6) flatten dense(3)",
+    "input(9,6) channel_shuffle(3) channel_slice(2,3) conv1d(2,3) flatten dense(2)"};
 
 /* export -> import gives the same layers (identity layers are read back as nothing: ONNX's
  * Identity is an alias) and bit-identical outputs, for every op the exporter writes. */

@@ -471,6 +471,38 @@ static int layer(ex *e, int i, const char *const *xin) {
                    : nd->a.mode == ON_PADFILL_EDGE  ? "edge"
                                                     : "constant");
         }
+    } else if (IS("channel_shuffle")) {
+        /* Reshape (N,g,C/g,spatial) -> Transpose(0,2,1,...) -> Reshape (N,C,spatial), as
+         * PyTorch writes ShuffleNet's channel_shuffle (0 in a shape copies the batch) */
+        int64_t *sh = px(e, 12 * sizeof(int64_t)), r = xs.rank + 1, g = nd->a.groups;
+        int perm[5] = {0, 2, 1, 3, 4};
+        int64_t sp[2] = {xs.rank == 3 ? xs.h : xs.w, xs.w};
+        if (!sh) return -1;
+        sh[0] = 0, sh[1] = g, sh[2] = xs.c / g;
+        sh[6] = 0, sh[7] = xs.c;
+        for (int i = 0; i < xs.rank - 1; i++) sh[3 + i] = sp[i], sh[8 + i] = sp[i];
+        int64_t r5 = r + 1;
+        snprintf(t3, sizeof t3, "%s.groups_shape", y);
+        if (init_i64(e, t3, sh, 1, &r5)) return -1;
+        N("Reshape", t1, t1, x, t3);
+        N("Transpose", y, t2, t1); /* the layer's name: the importer names the layer after it */
+        attr_is(e, n, "perm", perm, (int)r5);
+        snprintf(t3, sizeof t3, "%s.shape", y);
+        if (init_i64(e, t3, sh + 6, 1, &r)) return -1;
+        char back[ON_NAME_MAX + 16];
+        snprintf(back, sizeof back, "%s/t3", y);
+        N("Reshape", back, y, t2, t3);
+    } else if (IS("channel_slice")) {
+        int64_t *v = px(e, 3 * sizeof(int64_t)), one = 1;
+        if (!v) return -1;
+        v[0] = nd->a.pad[0], v[1] = nd->a.pad[0] + nd->a.units, v[2] = 1;
+        snprintf(t1, sizeof t1, "%s.starts", y);
+        snprintf(t2, sizeof t2, "%s.ends", y);
+        snprintf(t3, sizeof t3, "%s.axes", y);
+        if (init_i64(e, t1, v, 1, &one) || init_i64(e, t2, v + 1, 1, &one) ||
+            init_i64(e, t3, v + 2, 1, &one))
+            return -1;
+        N("Slice", y, y, x, t1, t2, t3);
     } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
         N("Identity", y, y, x);
     } else {

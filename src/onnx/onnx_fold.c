@@ -6,7 +6,8 @@
  * int64 or float tensors of up to OX_MAX_DIMS dimensions, and their outputs become constants
  * that the layer readers take (a Pad's pads, a Reshape's shape). Only these operators are
  * folded: ConstantOfShape, Reshape, Transpose, Slice, Concat, Cast,
- * Squeeze, Unsqueeze; the other readers of constants stay in onnx_import.c.
+ * Squeeze, Unsqueeze, Add, Sub, Mul, Div; the other readers of constants stay in
+ * onnx_import.c.
  */
 #include "onnx_import.h"
 
@@ -168,11 +169,40 @@ static int fold_concat(const ox_ctx *cx, const Onnx__NodeProto *n, int64_t axis,
     return 0;
 }
 
+/* Add / Sub / Mul / Div of two constants of one shape or one of them a single value (the
+ * channel count divided by the groups of a shuffle). Integers divide as C does (ONNX's
+ * integer Div truncates); a batch size that is not known yet (OX_BATCH) is not folded. */
+static int fold_arith(const char *t, const ox_const *a, const ox_const *b, ox_const *c) {
+    const ox_const *big = a->size >= b->size ? a : b;
+    if ((!a->i) != (!b->i) || (a->size != b->size && a->size != 1 && b->size != 1)) return -1;
+    for (size_t j = 0; a->i && j < a->size; j++)
+        if (a->i[j] == OX_BATCH) return -1;
+    for (size_t j = 0; b->i && j < b->size; j++)
+        if (b->i[j] == OX_BATCH) return -1;
+    if (make(c, big->ndims, big->dims, a->i != NULL)) return -1;
+    for (size_t j = 0; j < c->size; j++) {
+        size_t ja = a->size == 1 ? 0 : j, jb = b->size == 1 ? 0 : j;
+        if (c->i) {
+            int64_t x = a->i[ja], y = b->i[jb];
+            if (*t == 'D' && y == 0) {
+                ox_const_free(c);
+                return -1;
+            }
+            c->i[j] = *t == 'A' ? x + y : *t == 'S' ? x - y : *t == 'M' ? x * y : x / y;
+        } else {
+            float x = a->f[ja], y = b->f[jb];
+            c->f[j] = *t == 'A' ? x + y : *t == 'S' ? x - y : *t == 'M' ? x * y : x / y;
+        }
+    }
+    return 0;
+}
+
 int ox_fold(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
     const char *t = n->op_type;
-    static const char *const ops[] = {"ConstantOfShape", "Reshape", "Transpose", "Slice",
-                                      "Concat",          "Cast",    "Squeeze",   "Unsqueeze"};
+    static const char *const ops[] = {
+        "ConstantOfShape", "Reshape",   "Transpose", "Slice", "Concat", "Cast",
+        "Squeeze",         "Unsqueeze", "Add",       "Sub",   "Mul",    "Div"};
     size_t which = 0;
     while (which < sizeof ops / sizeof ops[0] && strcmp(ops[which], t)) which++;
     if (which == sizeof ops / sizeof ops[0] || !n->n_input || n->n_output != 1) return 0;
@@ -243,6 +273,9 @@ int ox_fold(ox_ctx *cx, int k) {
         if (!ints && at->i != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) return 0;
         bad = make(&c, a->ndims, a->dims, ints);
         for (size_t j = 0; !bad && j < a->size; j++) copy_el(&c, j, a, j);
+    } else if (!strcmp(t, "Add") || !strcmp(t, "Sub") || !strcmp(t, "Mul") || !strcmp(t, "Div")) {
+        if (n->n_input != 2 || !cin(cx, n, 1)) return 0;
+        bad = fold_arith(t, a, cin(cx, n, 1), &c);
     } else { /* Squeeze / Unsqueeze: a reshape */
         int un = !strcmp(t, "Unsqueeze");
         if (ox_axes_of(cx, k, 13, l1, &n1)) return -1;

@@ -129,6 +129,12 @@ int ox_in_tensor(ox_ctx *cx, int k, size_t i, ox_value **out) {
         return ox_node_fail(cx, k,
                             "input '%.100s' is a constant; ordnet needs a computed tensor here",
                             n->input[i]);
+    if (cx->v[v].split && !cx->split_ok)
+        return ox_node_fail(cx, k,
+                            "input '%.100s' is a Reshape of the channels into %d groups, which "
+                            "ordnet reads only as a channel shuffle (Transpose(0,2,1,...) and a "
+                            "Reshape back)",
+                            n->input[i], cx->v[v].split);
     if (cx->v[v].padded && !cx->pad_ok)
         return ox_node_fail(cx, k,
                             "input '%.100s' comes from a Pad, which ordnet folds only into a "
@@ -752,12 +758,37 @@ int ox_axes_mask(const int64_t *axes, int n, int r, unsigned *mask) {
     return 0;
 }
 
+/* Reshapes of a channel shuffle: (N,C,spatial) to (N,g,C/g,spatial) gives a channel-group
+ * view of x (ox_value.split = g), and such a view back to (N,C,spatial) is x again. 1 when
+ * node k is one of them (its output is set), 0 otherwise. */
+static int split_view(ox_ctx *cx, int k, ox_value *x, const int64_t *d, int r) {
+    int64_t own[OX_MAX_DIMS];
+    int xr = ox_onnx_dims(cx, x, own), C = ox_shape_of(cx, x).c, g = x->split;
+    if (g) { /* back: (N, C, spatial) */
+        if (r != x->orank - 1 || d[1] != C) return 0;
+        for (int i = 2; i < r; i++)
+            if (d[i] != own[i]) return 0;
+        ox_alias(cx, k, x, r);
+        return 1;
+    }
+    if (r != xr + 1 || r > 5 || x->orank < 3 || ox_shape_of(cx, x).rank != x->orank - 1 ||
+        d[1] < 1 || d[1] * d[2] != C)
+        return 0;
+    for (int i = 2; i < xr; i++)
+        if (d[i + 1] != own[i]) return 0;
+    ox_alias(cx, k, x, r);
+    ox_out_value(cx, k)->split = (int)d[1];
+    return 1;
+}
+
 static int op_reshape(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *t;
     int64_t allowzero;
-    if (ox_check_attrs(cx, k, "allowzero") || ox_in_tensor(cx, k, 0, &x) ||
-        ox_in_const(cx, k, 1, 0, 0, &t) || ox_attr_int(cx, k, "allowzero", 0, &allowzero))
+    cx->split_ok = 1;
+    int no = ox_check_attrs(cx, k, "allowzero") || ox_in_tensor(cx, k, 0, &x);
+    cx->split_ok = 0;
+    if (no || ox_in_const(cx, k, 1, 0, 0, &t) || ox_attr_int(cx, k, "allowzero", 0, &allowzero))
         return -1;
     if (!t->i || t->ndims != 1) return ox_node_fail(cx, k, "the shape must be a 1-D int64 tensor");
     int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], per = (int64_t)on_shape_size(ox_shape_of(cx, x)),
@@ -794,6 +825,12 @@ static int op_reshape(ox_ctx *cx, int k) {
                             "dimension (only flattening to (N, -1) and adding or removing "
                             "trailing 1s)",
                             buf);
+    }
+    if (split_view(cx, k, x, d, (int)t->size)) return 0;
+    if (x->split) {
+        char want[160];
+        dims_str(d, (int)t->size, want, sizeof want);
+        return ox_node_fail(cx, k, "reshaping a channel-group view to %s is not supported", want);
     }
     return reshape_to(cx, k, x, d, (int)t->size, "reshaping");
 }
@@ -1235,6 +1272,8 @@ static const struct {
     {"Resize", ox_op_resize},
     {"Upsample", ox_op_resize},
     {"Slice", ox_op_slice},
+    {"Split", ox_op_split},
+    {"Transpose", ox_op_transpose},
     {"Squeeze", op_unsqueeze},
     {"Unsqueeze", op_unsqueeze},
     {"Gemm", op_dense},

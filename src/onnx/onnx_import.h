@@ -29,6 +29,7 @@ typedef struct ox_ctx {
     int input;                 /* the value of the graph input */
     int64_t batch;             /* the input's declared batch size; 0 when symbolic */
     int pad_ok;                /* the node being read folds a Pad before it (Conv, AveragePool) */
+    int split_ok;              /* the node being read takes a channel-group view (ox_value.split) */
     const on_onnx_feed *feeds; /* values given for graph inputs (ordnet run --input N=F) */
     int nfeeds;
     int data_feed; /* the feed that names the data input; -1 */
@@ -85,5 +86,7 @@ int ox_fold(ox_ctx *cx, int k);
 int ox_op_resize(ox_ctx *cx, int k);
 int ox_op_pad(ox_ctx *cx, int k);
 int ox_op_slice(ox_ctx *cx, int k);
+int ox_op_split(ox_ctx *cx, int k);
+int ox_op_transpose(ox_ctx *cx, int k);
 
 #endif

@@ -1,7 +1,7 @@
 /* onnx_resize_pad.c - ONNX operators that move values within each channel: Resize (opsets
  * 10-18) and Upsample (7-9) as upsample1d/2d, Pad as the padding of the Conv or
  * AveragePool reading it or as a zeropad1d/2d layer (constant, reflect, edge), and Slice
- * of the spatial axes as crop1d/2d.
+ * of the spatial axes as crop1d/2d, of the channels as channel_slice.
  *
  * Resize maps onto ordnet's upsampling only where both compute the same source positions
  * (resize.c): nearest with coordinate_transformation_mode asymmetric and nearest_mode floor
@@ -317,13 +317,23 @@ int ox_op_slice(ox_ctx *cx, int k) {
     }
     int64_t d[OX_MAX_DIMS];
     ox_onnx_dims(cx, x, d);
-    int am[4] = {0, 0, 0, 0}, seen = 0;
+    int am[4] = {0, 0, 0, 0}, seen = 0, ch0 = -1, ch1 = -1;
     for (int i = 0; i < n; i++) {
         int64_t a = ax[i] < 0 ? ax[i] + r : ax[i];
         if (a < 0 || a >= r || (seen & (1 << a)))
             return ox_node_fail(cx, k, "axis %lld is out of range or repeated", (long long)ax[i]);
         seen |= 1 << a;
         if (sp[i] != 1) return ox_node_fail(cx, k, "steps other than 1 are not supported");
+        if (a == 1 && ox_shape_of(cx, x).rank == r - 1) { /* channels: a channel_slice */
+            int64_t len = d[1], b = st[i] < 0 ? st[i] + len : st[i];
+            int64_t e = en[i] < 0 ? en[i] + len : en[i];
+            b = b < 0 ? 0 : b > len ? len : b;
+            e = e > len ? len : e;
+            if (e <= b) return ox_node_fail(cx, k, "the slice of the channels is empty");
+            ch0 = (int)b;
+            ch1 = (int)e;
+            continue;
+        }
         if (a < 2 || ox_spatial(cx, k, x))
             return ox_node_fail(cx, k,
                                 "slicing axis %lld is not supported (only the spatial axes of "
@@ -338,6 +348,16 @@ int ox_op_slice(ox_ctx *cx, int k) {
         int at = r == 4 ? 2 * ((int)a - 2) : 2;
         am[at] = (int)b;
         am[at + 1] = (int)(len - e);
+    }
+    if (ch0 >= 0 && (seen & ~2)) /* channels and a spatial axis at once */
+        return ox_node_fail(cx, k,
+                            "slicing the channels and a spatial axis in one Slice is not "
+                            "supported");
+    if (ch0 >= 0 && ch1 - ch0 < (int)d[1]) {
+        on_attrs a = on_op_find("channel_slice")->defaults;
+        a.pad[0] = ch0;
+        a.units = ch1 - ch0;
+        return ox_emit(cx, k, k, on_op_find("channel_slice"), &a, x, r) < 0 ? -1 : 0;
     }
     const char *opn = r == 4 ? "crop2d" : "crop1d";
     on_attrs a = on_op_find(opn)->defaults;

@@ -65,6 +65,8 @@ extern const on_op on_op_embedding;
 extern const on_op on_op_reshape;
 extern const on_op on_op_permute;
 extern const on_op on_op_layernorm;
+extern const on_op on_op_channel_shuffle;
+extern const on_op on_op_channel_slice;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -125,6 +127,8 @@ const on_op *const on_ops[] = {
     &on_op_reshape,
     &on_op_permute,
     &on_op_layernorm,
+    &on_op_channel_shuffle,
+    &on_op_channel_slice,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

@@ -120,6 +120,8 @@ static int layer_arg_set(const on_op *op, on_attrs *a, const char *k, const on_v
         *bad = 1;
         for (size_t i = 0; v->kind == ON_V_IDENT && i < sizeof fills / sizeof fills[0]; i++)
             if (!strcmp(v->ident, fills[i][0])) a->mode = fills[i][1][0] - '0', *bad = 0;
+    } else if (!strcmp(k, "start")) { /* channel_slice's first channel */
+        *bad = v->kind != ON_V_NUM || whole(v->num[0], &a->pad[0]) || a->pad[0] < 0;
     } else if (!strcmp(k, "value")) { /* constant padding */
         *bad = v->kind != ON_V_NUM || !isfinite(v->num[0]);
         a->alpha = (float)v->num[0];
@@ -271,6 +273,8 @@ static int layer_arg_text(const on_op *op, const on_attrs *a, const char *k, cha
     } else if (!strcmp(k, "mode") && !strncmp(op->name, "zeropad", 7)) {
         if (a->mode != d->mode)
             snprintf(out, len, "%s", a->mode == ON_PADFILL_REFLECT ? "reflect" : "edge");
+    } else if (!strcmp(k, "start")) {
+        if (a->pad[0] != d->pad[0]) snprintf(out, len, "%d", a->pad[0]);
     } else if (!strcmp(k, "value")) {
         if (a->alpha != d->alpha) shortest(out, len, a->alpha);
     } else if (!strcmp(k, "mode")) {

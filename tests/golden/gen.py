@@ -103,7 +103,8 @@ for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avg
     ARGS[_k] = POOL_ARGS
 ARGS.update({"upsample1d": "scale_factor mode align_corners", "upsample2d": "scale_factor mode align_corners",
              "zeropad1d": "padding mode value", "zeropad2d": "padding mode value", "crop1d": "padding", "crop2d": "padding",
-             "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units"})
+             "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units",
+             "channel_shuffle": "groups", "channel_slice": "start units"})
 MOVERS = ("zeropad1d", "zeropad2d", "crop1d", "crop2d")
 SYNONYMS = [("kernel_size", "kernel"), ("pool_size", "size"), ("kernel", "size"), ("strides", "stride"),
             ("dilation_rate", "dilation"), ("use_bias", "bias"), ("epsilon", "eps"), ("p", "rate"),
@@ -134,6 +135,7 @@ DEFAULTS = {
     "crop2d": dict(padding=(0, 0, 0, 0)), "crop1d": dict(padding=(0, 0, 0, 0)),
     "reshape": dict(shape=(-1,)), "permute": dict(perm=(0, 1, 2)),
     "layernorm": dict(axis=-1, eps=1e-5), "embedding": dict(vocab=0, units=0),
+    "channel_shuffle": dict(groups=1), "channel_slice": dict(start=0, units=1),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -244,6 +246,8 @@ def parse_layer(tok, rank):
                 v = tuple(int(u) for u in v)
         elif key in ("perm", "shape"):
             v = tuple(int(u) for u in v) if isinstance(v, tuple) else (int(v),)
+        elif key == "start":
+            v = int(v)
         elif key in ("axis", "vocab"):
             v = int(v)
         elif key == "align_corners":
@@ -411,6 +415,11 @@ class Layer:
             return x[:, :, t: x.shape[2] - b] if op == "crop2d" else x
         if op == "global_maxpool":
             return x.flatten(2).max(dim=2).values
+        if op == "channel_shuffle":  # torchvision's ShuffleNet v2 channel_shuffle
+            n, c, g = x.shape[0], x.shape[1], a["groups"]
+            return x.reshape((n, g, c // g) + tuple(x.shape[2:])).transpose(1, 2).reshape(x.shape)
+        if op == "channel_slice":
+            return x[:, a["start"]: a["start"] + a["units"]]
         if op == "reshape":
             return x.reshape((x.shape[0],) + a["shape"])
         if op == "permute":
@@ -904,6 +913,12 @@ case("permute_1d", "input(5,4) permute((1,0))")
 case("block_convnext_ln", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) conv2d(3,1)")
 case("block_convnext_ln_eval", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) "
      "upsample2d(2) crop2d(1) zeropad2d((0,1,1,0)) conv2d(3,1)", "eval", n=3)
+# channel shuffle and slice (ShuffleNet v2)
+case("channel_shuffle_2", "input(3,4,6) channel_shuffle(2)")
+case("channel_shuffle_3_1d", "input(5,6) channel_shuffle(3)")
+case("channel_slice", "input(3,4,6) channel_slice(2,3)")
+case("block_shufflenet", "input(4,4,4) conv2d(4,1,name=a) channel_slice(2,2) conv2d(2,3,same,groups=2) bn relu "
+     "concat(a) channel_shuffle(2) conv2d(3,1)")
 case("layernorm_last", "input(4,3,5) layernorm")
 case("layernorm_channels", "input(4,3,5) layernorm(axis=0)")
 case("layernorm_rows", "input(4,3,5) layernorm(axis=1,eps=0.001)")

@@ -42,6 +42,9 @@ ALL_OPS = [
     "relu zeropad2d((0,1,1,0)) crop2d((1,2,0,3)) conv2d(4,3) flatten dense(3)",
     "input(9,3) upsample1d(2) relu upsample1d(3,linear) zeropad1d((2,4),reflect) relu "
     "zeropad1d((1,3),edge) crop1d((2,1)) conv1d(2,3) flatten dense(2)",
+    "input(5,6,8) conv2d(8,1,name=a) channel_slice(2,4) relu channel_shuffle(2) "
+    "channel_shuffle(4) concat(a) channel_slice(1,6) flatten dense(3)",
+    "input(9,6) channel_shuffle(3) channel_slice(2,3) conv1d(2,3) flatten dense(2)",
 ]
 
 

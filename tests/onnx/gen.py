@@ -660,6 +660,30 @@ class Crops(nn.Module):
         return torch.sigmoid(self.conv(x)[:, :, 1:-2, 2:])
 
 
+class Shuffle(nn.Module):
+    """A ShuffleNet v2 unit as torchvision writes it: x.chunk(2, dim=1) (Slice at opset 11+
+    with a dynamic batch), a branch, torch.cat, and channel_shuffle (Reshape to 5-D,
+    Transpose, Reshape back)."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        h = c // 2
+        self.branch = nn.Sequential(nn.Conv2d(h, h, 1), nn.BatchNorm2d(h), nn.ReLU(),
+                                    nn.Conv2d(h, h, 3, padding=1, groups=h), nn.BatchNorm2d(h))
+        self.conv = nn.Conv2d(3, c, 3, padding=1)
+
+    @staticmethod
+    def shuffle(x, groups):
+        n, c, h, w = x.size()
+        x = x.view(n, groups, c // groups, h, w)
+        return torch.transpose(x, 1, 2).contiguous().view(n, -1, h, w)
+
+    def forward(self, x):
+        x = self.conv(x)
+        a, b = x.chunk(2, dim=1)
+        return self.shuffle(torch.cat((a, self.branch(b)), dim=1), 2)
+
+
 def round3_cases(gen):
     """Resize / Upsample, Pad modes and Slice crops (round 3), at the opsets they change."""
     x = torch.randn(2, 2, 5, 6, generator=gen)
@@ -672,6 +696,8 @@ def round3_cases(gen):
     export("pad_modes_1d_op13", Pads1d(), torch.randn(2, 2, 9, generator=gen), 13, gen)
     for opset in (9, 13):
         export(f"slice_crop_op{opset}", Crops(), torch.randn(2, 2, 7, 8, generator=gen), opset, gen)
+    for opset in (11, 13):
+        export(f"shuffle_op{opset}", Shuffle(), torch.randn(2, 3, 6, 5, generator=gen), opset, gen)
     # hand-built: Upsample with a scales attribute (opset 7), Resize with sizes, Pad at opset 18
     F = torch.nn.functional
     x = torch.randn(2, 3, 4, 5, generator=gen)
@@ -694,6 +720,21 @@ def round3_cases(gen):
               helper.make_node("Conv", ["p", "w"], ["y"], name="conv")],
              [tensor("w", w.numpy()), tensor("pads", np.array([0, 2, 3, 1], np.int64)),
               tensor("axes", np.array([2, 3], np.int64))], x, y, 18, check=False)
+        # Split along the channels (opset 11: sizes as an attribute; 13: as an input)
+        W6 = torch.randn(6, 3, 1, 1, generator=gen)
+        c = F.conv2d(x, W6)
+        y = c[:, :2] - c[:, 2:4] + torch.relu(c[:, 4:])
+        for opset in (11, 13):
+            sz = {"split": [2, 2, 2]} if opset == 11 else {}
+            ins = ["c"] if opset == 11 else ["c", "sizes"]
+            hand(f"hand_split_op{opset}",
+                 [helper.make_node("Conv", ["input", "w6"], ["c"], name="conv"),
+                  helper.make_node("Split", ins, ["s0", "s1", "s2"], name="split", axis=1, **sz),
+                  helper.make_node("Relu", ["s2"], ["r"], name="relu"),
+                  helper.make_node("Sub", ["s0", "s1"], ["d"], name="sub"),
+                  helper.make_node("Add", ["d", "r"], ["y"], name="add")],
+                 [tensor("w6", W6.numpy())] + ([tensor("sizes", np.array([2, 2, 2], np.int64))]
+                                               if opset == 13 else []), x, y, opset)
     tiny("bad_resize_cubic", [helper.make_node("Resize", ["input", "", "s"], ["y"], name="resize_cubic",
                                                mode="cubic")],
          [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 2, 2])])
