@@ -503,6 +503,48 @@ static int layer(ex *e, int i, const char *const *xin) {
             init_i64(e, t3, v + 2, 1, &one))
             return -1;
         N("Slice", y, y, x, t1, t2, t3);
+    } else if (IS("permute")) {
+        int perm[4] = {0, 1 + nd->a.perm[0], 1 + nd->a.perm[1], 1 + nd->a.perm[2]};
+        N("Transpose", y, y, x);
+        attr_is(e, n, "perm", perm, xs.rank + 1);
+    } else if (IS("reshape")) {
+        int64_t *sh = px(e, 4 * sizeof(int64_t)), r = nd->a.ndims + 1;
+        if (!sh) return -1;
+        sh[0] = 0; /* the batch, copied */
+        for (int i = 0; i < nd->a.ndims; i++) sh[1 + i] = nd->a.dims[i];
+        snprintf(t1, sizeof t1, "%s.shape", y);
+        if (init_i64(e, t1, sh, 1, &r)) return -1;
+        N("Reshape", y, y, x, t1);
+    } else if (IS("layernorm")) {
+        /* LayerNormalization is opset 17: written out as PyTorch below 17 writes it, over the
+         * one normalized axis (ReduceMean Sub Pow ReduceMean Add Sqrt Div Mul Add), with the
+         * weight and bias shaped to broadcast along that axis */
+        int R = xs.rank, ax = (nd->a.axis < 0 ? R + nd->a.axis : nd->a.axis) + 1, axes[1] = {ax};
+        const on_tensor *w = &e->m->tensors[nd->t0];
+        int64_t dims[4] = {(int64_t)w->d.dims[0], 1, 1, 1}, nd1 = R + 1 - ax;
+        char t4[ON_NAME_MAX + 16], t5[ON_NAME_MAX + 16], t6[ON_NAME_MAX + 16];
+        snprintf(t4, sizeof t4, "%s/var", y);
+        snprintf(t5, sizeof t5, "%s/std", y);
+        snprintf(t6, sizeof t6, "%s/norm", y);
+        N("ReduceMean", t1, t1, x);
+        attr_is(e, n, "axes", axes, 1);
+        N("Sub", t2, t2, x, t1);
+        N("Pow", t3, t3, t2, scalar(e, "ordnet.two", 2.0f));
+        N("ReduceMean", t4, t4, t3);
+        attr_is(e, n, "axes", axes, 1);
+        snprintf(t1, sizeof t1, "%s.eps", y);
+        N("Add", t5, t5, t4, scalar(e, t1, nd->a.eps));
+        snprintf(t4, sizeof t4, "%s/sqrt", y);
+        N("Sqrt", t4, t4, t5);
+        N("Div", t6, t6, t2, t4);
+        for (int p = 0; p < 2; p++) {
+            const on_tensor *t = &e->m->tensors[nd->t0 + p];
+            if (init(e, t->name, on_tensor_ptr((on_model *)e->m, nd->t0 + p), (int)nd1, dims))
+                return -1;
+        }
+        snprintf(t5, sizeof t5, "%s/scaled", y);
+        N("Mul", t5, t5, t6, e->m->tensors[nd->t0].name);
+        N("Add", y, y, t5, e->m->tensors[nd->t0 + 1].name);
     } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
         N("Identity", y, y, x);
     } else {

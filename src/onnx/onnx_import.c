@@ -129,6 +129,7 @@ int ox_in_tensor(ox_ctx *cx, int k, size_t i, ox_value **out) {
         return ox_node_fail(cx, k,
                             "input '%.100s' is a constant; ordnet needs a computed tensor here",
                             n->input[i]);
+    if (cx->v[v].nhwc && !cx->nhwc_ok && ox_channels_last_layer(cx, k, v)) return -1;
     if (cx->v[v].split && !cx->split_ok)
         return ox_node_fail(cx, k,
                             "input '%.100s' is a Reshape of the channels into %d groups, which "
@@ -199,6 +200,7 @@ int ox_emit(ox_ctx *cx, int k, int name_of, const on_op *op, const on_attrs *a, 
     o->kind = OX_NODE;
     o->node = id;
     o->orank = orank;
+    o->nhwc = x->nhwc; /* readers that take a channels-last view keep it */
     return id;
 }
 
@@ -213,6 +215,7 @@ void ox_alias(ox_ctx *cx, int k, const ox_value *x, int orank) {
     o->node = x->node;
     o->orank = orank;
     o->padded = x->padded; /* an Identity after a Pad still carries the padding */
+    o->nhwc = x->nhwc;
     memcpy(o->pad, x->pad, sizeof o->pad);
 }
 
@@ -499,7 +502,10 @@ static int op_activation(ox_ctx *cx, int k) {
     const on_op *op = on_op_find(map[i].ordnet);
     on_attrs a = op->defaults;
     ox_value *x;
-    if (ox_in_tensor(cx, k, 0, &x)) return -1;
+    cx->nhwc_ok = 1; /* elementwise alike on every channel: a channels-last view is fine */
+    int no = ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (no) return -1;
     if (!strcmp(t, "Selu")) {
         float al, ga;
         if (ox_check_attrs(cx, k, "alpha gamma") ||
@@ -533,7 +539,10 @@ static int op_activation_round2(ox_ctx *cx, int k) {
                                                            : "exponential");
     on_attrs a = op->defaults;
     ox_value *x;
-    if (ox_in_tensor(cx, k, 0, &x) || ox_check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
+    cx->nhwc_ok = 1;
+    int no = ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (no || ox_check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
     if (hs && (ox_attr_float(cx, k, "alpha", 0.2f, &a.alpha) ||
                ox_attr_float(cx, k, "beta", 0.5f, &a.offset)))
         return -1;
@@ -714,6 +723,12 @@ static int reshape_to(ox_ctx *cx, int k, ox_value *x, const int64_t *d, int r, c
     }
     if (r == 2 && d[0] == OX_BATCH && d[1] == (int64_t)on_shape_size(s))
         return flatten_to(cx, k, x);
+    if (r >= 2 && r <= 4 && d[0] == OX_BATCH && !x->split) { /* a reshape layer: ordnet's */
+        on_attrs a = on_op_find("reshape")->defaults;        /* samples are row-major, as ONNX's */
+        a.ndims = r - 1;
+        for (int i = 1; i < r; i++) a.dims[i - 1] = d[i] > (1 << 28) ? -2 : (int)d[i];
+        return ox_emit(cx, k, k, on_op_find("reshape"), &a, x, r) < 0 ? -1 : 0;
+    }
     char want[160], have[160];
     dims_str(d, r, want, sizeof want);
     ox_onnx_dims(cx, x, own);
@@ -914,9 +929,11 @@ static int op_dense(ox_ctx *cx, int k) {
     ox_const *w, *b = NULL;
     int64_t ta = 0, tb = 0;
     float alpha = 1, beta = 1;
-    if (ox_check_attrs(cx, k, gemm ? "alpha beta transA transB" : "") ||
-        ox_in_tensor(cx, k, 0, &x) || ox_in_const(cx, k, 1, 0, 1, &w))
-        return -1;
+    cx->nhwc_ok = !gemm; /* MatMul over the channels of a channels-last view: a 1x1 conv */
+    int no =
+        ox_check_attrs(cx, k, gemm ? "alpha beta transA transB" : "") || ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (no || ox_in_const(cx, k, 1, 0, 1, &w)) return -1;
     if (gemm && (ox_in_const(cx, k, 2, 1, 1, &b) || ox_attr_int(cx, k, "transA", 0, &ta) ||
                  ox_attr_int(cx, k, "transB", 0, &tb) || ox_attr_float(cx, k, "alpha", 1, &alpha) ||
                  ox_attr_float(cx, k, "beta", 1, &beta)))
@@ -929,8 +946,11 @@ static int op_dense(ox_ctx *cx, int k) {
     }
     on_shape s = ox_shape_of(cx, x);
     if (ta) return ox_node_fail(cx, k, "transA=1 is not supported");
-    if (s.rank != 1 || x->orank != 2)
-        return ox_node_fail(cx, k, "needs a 2-D (N,F) input (flatten first); this one is %d-D",
+    int cl = x->nhwc && s.rank > 1, orank = x->nhwc ? x->orank : 2;
+    if (!cl && (s.rank != 1 || orank != x->orank))
+        return ox_node_fail(cx, k,
+                            "needs a 2-D (N,F) input (flatten first) or a channels-last image "
+                            "(Transpose(0,2,3,1)); this one is %d-D",
                             x->orank);
     if (w->ndims != 2) return ox_node_fail(cx, k, "the weight must be 2-D");
     int in = (int)(tb ? w->dims[1] : w->dims[0]), out = (int)(tb ? w->dims[0] : w->dims[1]);
@@ -940,12 +960,17 @@ static int op_dense(ox_ctx *cx, int k) {
     if (b && b->size != (size_t)out && b->size != 1)
         return ox_node_fail(cx, k, "the bias has %zu values for %d outputs", b->size, out);
     if (out < 1) return ox_node_fail(cx, k, "the weight has no outputs");
-    on_attrs a = on_op_find("dense")->defaults;
+    const on_op *op = on_op_find(!cl ? "dense" : s.rank == 3 ? "conv2d" : "conv1d");
+    on_attrs a = op->defaults;
     a.units = out;
     a.bias = b != NULL;
-    int id = ox_emit(cx, k, k, on_op_find("dense"), &a, x, 2);
+    if (cl) { /* 1x1, stride 1: the weight (out, in, 1, 1) is dense's (out, in) */
+        a.kh = a.kw = a.sh = a.sw = a.dh = a.dw = a.groups = 1;
+        a.pad_mode = ON_PAD_VALID;
+    }
+    int id = ox_emit(cx, k, k, op, &a, x, orank);
     if (id < 0) return -1;
-    if (badd >= 0) ox_alias(cx, badd, &cx->v[ox_find(cx, cx->g->node[k]->output[0])], 2);
+    if (badd >= 0) ox_alias(cx, badd, &cx->v[ox_find(cx, cx->g->node[k]->output[0])], orank);
     float *W = on_tensor_ptr(cx->m, cx->m->nodes[id].t0);
     float *B = a.bias ? on_tensor_ptr(cx->m, cx->m->nodes[id].t0 + 1) : NULL;
     for (int o = 0; o < out; o++)
@@ -983,6 +1008,10 @@ static int op_merge(ox_ctx *cx, int k) {
     ox_value *first = NULL;
     for (size_t i = 0; i < n->n_input; i++) {
         int v = ox_in(cx, n, i);
+        if (v >= 0 && cx->v[v].kind == OX_CONST && binary) {
+            int r = ox_op_channel_affine(cx, k);
+            if (r) return r < 0 ? -1 : 0;
+        }
         if (v >= 0 && cx->v[v].kind == OX_CONST)
             return ox_node_fail(cx, k,
                                 "input %zu ('%.80s') is a constant: %s is supported between "
@@ -1137,6 +1166,9 @@ static int op_shape(ox_ctx *cx, int k) {
         ox_attr_int(cx, k, "end", OX_MAX_DIMS, &end))
         return -1;
     if (v < 0 || cx->v[v].kind == OX_UNSET) return ox_node_fail(cx, k, "its input is not computed");
+    if (cx->v[v].nhwc || cx->v[v].split)
+        return ox_node_fail(cx, k,
+                            "the shape of a transposed or regrouped tensor is not supported");
     int r;
     if (cx->v[v].kind == OX_NODE)
         r = ox_onnx_dims(cx, &cx->v[v], d);
@@ -1274,6 +1306,7 @@ static const struct {
     {"Slice", ox_op_slice},
     {"Split", ox_op_split},
     {"Transpose", ox_op_transpose},
+    {"LayerNormalization", ox_op_layernorm},
     {"Squeeze", op_unsqueeze},
     {"Unsqueeze", op_unsqueeze},
     {"Gemm", op_dense},
@@ -1538,7 +1571,7 @@ static int run_nodes(ox_ctx *cx) {
         /* inputs are computed before use: ONNX lists nodes in topological order */
         for (size_t i = 0; i < n->n_input; i++) {
             int v = ox_find(cx, n->input[i]);
-            if (v >= 0 && cx->v[v].kind == OX_UNSET && !p->fuse && !p->normalize)
+            if (v >= 0 && cx->v[v].kind == OX_UNSET && !p->fuse && !p->normalize && !p->ln)
                 return ox_node_fail(cx, k,
                                     "input '%.100s' is computed after this node (the nodes "
                                     "are not in topological order)",
@@ -1550,6 +1583,10 @@ static int run_nodes(ox_ctx *cx) {
                 return ox_node_fail(cx, k, "the input of this %s is not a computed tensor",
                                     p->fuse->name);
             if (ox_emit(cx, k, k, p->fuse, NULL, x, x->orank) < 0) return -1;
+            continue;
+        }
+        if (p->ln) {
+            if (ox_op_layernorm(cx, k)) return -1;
             continue;
         }
         if (p->normalize) {

@@ -15,6 +15,11 @@ typedef struct ox_plan {
     int normalize;     /* the Mul/Div ending the input normalization Sub -> Mul/Div */
     int pass;          /* a Neg around a min-pooling MaxPool: its output is its input */
     int minpool;       /* a MaxPool between two Negs: a min-pooling */
+    /* The last node of a layer normalization written out (ReduceMean Sub Pow ReduceMean Add
+     * Sqrt Div, then Mul by a weight and Add of a bias, as PyTorch below opset 17 writes
+     * nn.LayerNorm): the input value, the axis, eps, the weight and bias values (-1). */
+    int ln, ln_x, ln_axis, ln_w, ln_b;
+    float ln_eps;
 } ox_plan;
 
 typedef struct ox_ctx {
@@ -30,6 +35,7 @@ typedef struct ox_ctx {
     int64_t batch;             /* the input's declared batch size; 0 when symbolic */
     int pad_ok;                /* the node being read folds a Pad before it (Conv, AveragePool) */
     int split_ok;              /* the node being read takes a channel-group view (ox_value.split) */
+    int nhwc_ok;               /* ... or a channels-last view (ox_value.nhwc) */
     const on_onnx_feed *feeds; /* values given for graph inputs (ordnet run --input N=F) */
     int nfeeds;
     int data_feed; /* the feed that names the data input; -1 */
@@ -88,5 +94,12 @@ int ox_op_pad(ox_ctx *cx, int k);
 int ox_op_slice(ox_ctx *cx, int k);
 int ox_op_split(ox_ctx *cx, int k);
 int ox_op_transpose(ox_ctx *cx, int k);
+int ox_op_layernorm(ox_ctx *cx, int k);
+/* A binary Add/Sub/Mul/Div of computed tensor and a constant of one value per channel: a
+ * depthwise 1x1 convolution (onnx_layout.c); 0 when it is not that (nothing done). */
+int ox_op_channel_affine(ox_ctx *cx, int k);
+/* Value v, a channels-last view, as its own permute layer (read by node k, which does not
+ * take views): -1 with an error when it cannot be. */
+int ox_channels_last_layer(ox_ctx *cx, int k, int v);
 
 #endif

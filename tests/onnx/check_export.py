@@ -45,6 +45,9 @@ ALL_OPS = [
     "input(5,6,8) conv2d(8,1,name=a) channel_slice(2,4) relu channel_shuffle(2) "
     "channel_shuffle(4) concat(a) channel_slice(1,6) flatten dense(3)",
     "input(9,6) channel_shuffle(3) channel_slice(2,3) conv1d(2,3) flatten dense(2)",
+    "input(5,6,4) conv2d(6,3,same) layernorm(axis=0) permute((1,2,0)) conv2d(3,1) layernorm "
+    "reshape((3,-1)) conv1d(4,3) permute((1,0)) flatten reshape((2,-1,4)) conv2d(2,1) flatten "
+    "dense(3) layernorm",
 ]
 
 

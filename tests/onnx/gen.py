@@ -325,8 +325,8 @@ def bad_cases():
     tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g3", group=3)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
-    tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape3d")],
-         [helper.make_tensor("s", TensorProto.INT64, [3], [0, 2, -1])])
+    tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape_batch")],
+         [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 8])])
 
 
 def check_export(ordnet):
@@ -684,8 +684,47 @@ class Shuffle(nn.Module):
         return self.shuffle(torch.cat((a, self.branch(b)), dim=1), 2)
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's ConvNeXt LayerNorm2d: channels last, LayerNorm, channels first."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = torch.nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """A ConvNeXt stage as torchvision 0.14 writes it: depthwise 7x7 (here 3x3) conv, Permute,
+    LayerNorm, Linear, GELU, Linear, Permute back, layer scale, residual add; a LayerNorm2d
+    and a 2x2 stride-2 conv (the downsampling), and the head (pool, LayerNorm2d, Linear)."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.fc1, self.fc2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+        self.gelu = nn.GELU()
+        self.scale = nn.Parameter(torch.rand(c, 1, 1) + 0.5)
+        self.down = nn.Sequential(LayerNorm2d(c, eps=1e-6), nn.Conv2d(c, 2 * c, 2, stride=2))
+        self.head_norm = LayerNorm2d(2 * c, eps=1e-6)
+        self.fc = nn.Linear(2 * c, 3)
+        with torch.no_grad():
+            for m in (self.norm, self.down[0], self.head_norm):
+                m.weight.copy_(torch.rand(m.weight.shape) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape) * 0.2)
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.gelu(self.fc1(self.norm(y)))).permute(0, 3, 1, 2)
+        x = x + self.scale * y
+        x = self.down(x)
+        x = torch.nn.functional.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(self.head_norm(x), 1))
+
+
 def round3_cases(gen):
     """Resize / Upsample, Pad modes and Slice crops (round 3), at the opsets they change."""
+    bad_cases()
     x = torch.randn(2, 2, 5, 6, generator=gen)
     export("resize_nearest_op9", Resizes(bilinear=False), x, 9, gen)
     for opset in (11, 13):
@@ -696,6 +735,9 @@ def round3_cases(gen):
     export("pad_modes_1d_op13", Pads1d(), torch.randn(2, 2, 9, generator=gen), 13, gen)
     for opset in (9, 13):
         export(f"slice_crop_op{opset}", Crops(), torch.randn(2, 2, 7, 8, generator=gen), opset, gen)
+    torch.manual_seed(5)
+    for opset in (9, 13, 17):  # 17: LayerNormalization itself; below it, its decomposition
+        export(f"convnext_op{opset}", ConvNeXtBlock(), torch.randn(2, 6, 6, 8, generator=gen), opset, gen)
     for opset in (11, 13):
         export(f"shuffle_op{opset}", Shuffle(), torch.randn(2, 3, 6, 5, generator=gen), opset, gen)
     # hand-built: Upsample with a scales attribute (opset 7), Resize with sizes, Pad at opset 18
