@@ -757,7 +757,7 @@ def round3_cases(gen):
               helper.make_node("Conv", ["u", "w"], ["y"], name="conv")],
              [tensor("w", w.numpy()), tensor("sizes", np.array([2, 3, 7, 9], np.int64))], x, y, 13)
         y = F.conv2d(F.pad(x, (2, 1, 0, 3), mode="reflect"), w)
-        hand("hand_pad_axes_op18",
+        hand("hand_pad_reflect_op18",
              [helper.make_node("Pad", ["input", "pads", "", "axes"], ["p"], name="pad", mode="reflect"),
               helper.make_node("Conv", ["p", "w"], ["y"], name="conv")],
              [tensor("w", w.numpy()), tensor("pads", np.array([0, 2, 3, 1], np.int64)),
