@@ -11,6 +11,8 @@
  */
 #include "onnx_import.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +71,7 @@ static int fold_reshape(const ox_const *a, const int64_t *shape, int r, int allo
         d[i] = shape[i] == 0 && !allowzero ? (i < a->ndims ? a->dims[i] : -2) : shape[i];
         if (d[i] == -1 && infer < 0)
             infer = i;
-        else if (d[i] < 0)
+        else if (d[i] < 0 || d[i] > (1 << 24) || prod > (1 << 24))
             return -1;
         else
             prod *= d[i] ? d[i] : 1;
@@ -152,7 +154,7 @@ static int fold_concat(const ox_ctx *cx, const Onnx__NodeProto *n, int64_t axis,
     d[axis] = 0;
     for (size_t k = 0; k < n->n_input; k++) {
         const ox_const *a = cin(cx, n, k);
-        if (a->ndims != r || (a->i != NULL) != ints) return -1;
+        if (!a || a->ndims != r || (a->i != NULL) != ints) return -1;
         for (int i = 0; i < r; i++)
             if (i != axis && a->dims[i] != a0->dims[i]) return -1;
         d[axis] += a->dims[axis];
@@ -183,12 +185,16 @@ static int fold_arith(const char *t, const ox_const *a, const ox_const *b, ox_co
     for (size_t j = 0; j < c->size; j++) {
         size_t ja = a->size == 1 ? 0 : j, jb = b->size == 1 ? 0 : j;
         if (c->i) {
-            int64_t x = a->i[ja], y = b->i[jb];
-            if (*t == 'D' && y == 0) {
+            int64_t x = a->i[ja], y = b->i[jb], z = 0;
+            int over = *t == 'A'   ? __builtin_add_overflow(x, y, &z)
+                       : *t == 'S' ? __builtin_sub_overflow(x, y, &z)
+                       : *t == 'M' ? __builtin_mul_overflow(x, y, &z)
+                                   : y == 0 || (x == INT64_MIN && y == -1);
+            if (over) {
                 ox_const_free(c);
                 return -1;
             }
-            c->i[j] = *t == 'A' ? x + y : *t == 'S' ? x - y : *t == 'M' ? x * y : x / y;
+            c->i[j] = *t == 'D' ? x / y : z;
         } else {
             float x = a->f[ja], y = b->f[jb];
             c->f[j] = *t == 'A' ? x + y : *t == 'S' ? x - y : *t == 'M' ? x * y : x / y;
@@ -271,6 +277,8 @@ int ox_fold(ox_ctx *cx, int k) {
         int ints = at->i == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
                    at->i == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
         if (!ints && at->i != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) return 0;
+        for (size_t j = 0; ints && a->f && j < a->size; j++)
+            if (!(fabsf(a->f[j]) < 9e18f)) return 0; /* no int64 holds it: not folded */
         bad = make(&c, a->ndims, a->dims, ints);
         for (size_t j = 0; !bad && j < a->size; j++) copy_el(&c, j, a, j);
     } else if (!strcmp(t, "Add") || !strcmp(t, "Sub") || !strcmp(t, "Mul") || !strcmp(t, "Div")) {
