@@ -506,6 +506,7 @@ static void test_errors(void) {
     expect_error("bad_resize_cubic.onnx", "resize_cubic", "Resize", "'cubic'");
     expect_error("bad_upsample_linear.onnx", "up_lin", "Upsample", "opset 11 or later");
     expect_error("bad_pad_wrap.onnx", "pad_reflect_big", "Pad", "smaller than");
+    expect_error("bad_transpose.onnx", "transpose_batch", "Transpose", "perm (1,0,2,3)");
     on_error err;
     CHECK(!on_onnx_load(DATA "/no_such_file.onnx", &err) && strstr(err.msg, "no_such_file"),
           "a missing file is an error naming it");

@@ -325,6 +325,8 @@ def bad_cases():
     tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g3", group=3)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
+    tiny("bad_transpose", [helper.make_node("Transpose", ["input"], ["y"], name="transpose_batch",
+                                            perm=[1, 0, 2, 3])])
     tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape_batch")],
          [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 8])])
 
