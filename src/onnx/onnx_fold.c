@@ -121,6 +121,8 @@ static int fold_slice(const ox_const *a, const int64_t *st, const int64_t *en, c
         int64_t s = sp ? sp[i] : 1, lo = st[i] < 0 ? st[i] + len : st[i],
                 hi = en[i] < 0 ? en[i] + len : en[i];
         if (s == 0) return -1;
+        if (s > len + 1) s = len + 1; /* one element at most either way: the same slice */
+        if (s < -len - 1) s = -len - 1;
         if (s > 0) {
             lo = lo < 0 ? 0 : lo > len ? len : lo;
             hi = hi < 0 ? 0 : hi > len ? len : hi;
@@ -242,7 +244,7 @@ int ox_fold(ox_ctx *cx, int k) {
     } else if (!strcmp(t, "Transpose")) {
         at = ox_attr(n, "perm");
         if (at && at->n_ints <= OX_MAX_DIMS) {
-            memcpy(l1, at->ints, sizeof(int64_t) * at->n_ints);
+            if (at->n_ints) memcpy(l1, at->ints, sizeof(int64_t) * at->n_ints);
             n1 = (int)at->n_ints;
         } else if (at) {
             return 0;
@@ -257,7 +259,7 @@ int ox_fold(ox_ctx *cx, int k) {
                 at = ox_attr(n, nm[j]);
                 if (!at) continue;
                 if (at->n_ints > OX_MAX_DIMS) return 0;
-                memcpy(dst[j], at->ints, sizeof(int64_t) * at->n_ints);
+                if (at->n_ints) memcpy(dst[j], at->ints, sizeof(int64_t) * at->n_ints);
                 *cnt[j] = (int)at->n_ints;
             }
         } else if (ints_of(cin(cx, n, 1), l1, &n1) || ints_of(cin(cx, n, 2), l2, &n2) ||

@@ -243,6 +243,9 @@ int ox_op_pad(ox_ctx *cx, int k) {
                             "pads that both add and remove rows or columns are not "
                             "supported");
     if (!isfinite(value)) return ox_node_fail(cx, k, "the constant value %g is not finite", value);
+    for (int i = 0; i < 2 * r; i++)
+        if (p[i] < -65536 || p[i] > 65536)
+            return ox_node_fail(cx, k, "padding must be -65536 to 65536");
     int am[4] = {0, 0, 0, 0}; /* ordnet's top, bottom, left, right */
     for (int i = 0; i < dims; i++) {
         int64_t b = neg ? -p[2 + i] : p[2 + i], e = neg ? -p[r + 2 + i] : p[r + 2 + i];
@@ -298,7 +301,7 @@ int ox_op_slice(ox_ctx *cx, int k) {
             if (a->n_ints > OX_MAX_DIMS || (n >= 0 && (int)a->n_ints != n))
                 return ox_node_fail(cx, k, "'%s' has %zu values", names[j], a->n_ints);
             n = (int)a->n_ints;
-            memcpy(dst[j], a->ints, sizeof(int64_t) * a->n_ints);
+            if (a->n_ints) memcpy(dst[j], a->ints, sizeof(int64_t) * a->n_ints);
         }
     } else {
         ox_const *c[4];
