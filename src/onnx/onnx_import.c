@@ -1331,6 +1331,13 @@ static const struct {
     {"Exp", op_activation_round2},
 };
 
+/* Operators of exactly one input: a computed second one would feed a layer that nothing
+ * reads, which an export would not write (found by fuzzing). */
+static const char *const unary = " Relu LeakyRelu Elu Celu Selu Tanh Sigmoid Softplus Mish "
+                                 "HardSigmoid HardSwish Softsign Exp Identity Flatten "
+                                 "GlobalAveragePool GlobalMaxPool Transpose Shape Softmax "
+                                 "Cast ";
+
 static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {
     cx->opset = -1;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
@@ -1602,6 +1609,13 @@ static int run_nodes(ox_ctx *cx) {
         int folded = ox_fold(cx, k); /* every input a constant: computed now */
         if (folded < 0) return -1;
         if (folded) continue;
+        char t[72];
+        snprintf(t, sizeof t, " %.60s ", n->op_type);
+        for (size_t j = 1; j < n->n_input && strstr(unary, t); j++) {
+            int v = ox_find(cx, n->input[j]); /* a computed tensor no layer would read */
+            if (v >= 0 && cx->v[v].kind == OX_NODE)
+                return ox_node_fail(cx, k, "%zu inputs (%s takes 1)", n->n_input, n->op_type);
+        }
         size_t i = 0;
         while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, n->op_type)) i++;
         if (i == sizeof ops / sizeof ops[0])
