@@ -161,6 +161,12 @@ typedef enum on_flip_mode {
 /* Upsampling modes. */
 typedef enum on_resize_mode { ON_RESIZE_NEAREST = 0, ON_RESIZE_LINEAR = 1 } on_resize_mode;
 
+/* Padding fill modes (on_attrs.mode of zeropad1d/2d): a constant (on_attrs.alpha, 0 by
+ * default: zero padding), the reflection without the edge value (PyTorch and ONNX
+ * 'reflect'; each amount below the axis's size), the edge value repeated (PyTorch
+ * 'replicate', ONNX 'edge'). */
+enum { ON_PADFILL_CONSTANT = 0, ON_PADFILL_REFLECT = 1, ON_PADFILL_EDGE = 2 };
+
 typedef struct on_model on_model;
 typedef struct on_op on_op;
 

@@ -377,7 +377,18 @@ static const char *const all_ops[] = {
     "input(12,12,4) conv2d(8,3,same,groups=2,name=g) conv2d(8,3,same,groups=8) multiply(g) "
     "conv2d_transpose(4,3,2) hard_sigmoid hard_swish softsign exponential conv2d(4,3,same,name=a) "
     "conv2d(4,1,name=b) subtract(a) maximum(b) minimum(a) average(b) concat(a) flatten dense(3)",
-    "input(32,4) conv1d_transpose(4,3,2) conv1d(6,3,groups=2) flatten dense(3)"};
+    "input(32,4) conv1d_transpose(4,3,2) conv1d(6,3,groups=2) flatten dense(3)",
+    "input(7,8,3) upsample2d(2) relu upsample2d((1.5,2.5),bilinear) tanh upsample2d(2,bilinear,1) "
+    "zeropad2d((1,2,3,0),reflect) relu zeropad2d((2,0,1,1),edge) relu zeropad2d(1,value=-0.5) "
+    "relu zeropad2d((0,1,1,0)) crop2d((1,2,0,3)) conv2d(4,3) flatten dense(3)",
+    "input(9,3) upsample1d(2) relu upsample1d(3,linear) zeropad1d((2,4),reflect) relu "
+    "zeropad1d((1,3),edge) crop1d((2,1)) conv1d(2,3) flatten dense(2)",
+    "input(5,6,8) conv2d(8,1,name=a) channel_slice(2,4) relu channel_shuffle(2) "
+    "channel_shuffle(4) concat(a) channel_slice(1,6) flatten dense(3)",
+    "input(9,6) channel_shuffle(3) channel_slice(2,3) conv1d(2,3) flatten dense(2)",
+    "input(5,6,4) conv2d(6,3,same) layernorm(axis=0) permute((1,2,0)) conv2d(3,1) layernorm "
+    "reshape((3,-1)) conv1d(4,3) permute((1,0)) flatten reshape((2,-1,4)) conv2d(2,1) flatten "
+    "dense(3) layernorm"};
 
 /* export -> import gives the same layers (identity layers are read back as nothing: ONNX's
  * Identity is an alias) and bit-identical outputs, for every op the exporter writes. */
@@ -491,7 +502,11 @@ static void test_errors(void) {
     expect_error("bad_opset.onnx", "opset 6", "not supported", "7 to");
     expect_error("bad_group.onnx", "conv_g3", "Conv", "group=3 must divide");
     expect_error("bad_attr.onnx", "pool_dil", "MaxPool", "dilations");
-    expect_error("bad_reshape.onnx", "reshape3d", "Reshape", "(N,2,64)");
+    expect_error("bad_reshape.onnx", "reshape_batch", "Reshape", "(-1,8)");
+    expect_error("bad_resize_cubic.onnx", "resize_cubic", "Resize", "'cubic'");
+    expect_error("bad_upsample_linear.onnx", "up_lin", "Upsample", "opset 11 or later");
+    expect_error("bad_pad_wrap.onnx", "pad_reflect_big", "Pad", "smaller than");
+    expect_error("bad_transpose.onnx", "transpose_batch", "Transpose", "perm (1,0,2,3)");
     on_error err;
     CHECK(!on_onnx_load(DATA "/no_such_file.onnx", &err) && strstr(err.msg, "no_such_file"),
           "a missing file is an error naming it");

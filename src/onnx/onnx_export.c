@@ -132,6 +132,17 @@ static void attr_f(ex *e, Onnx__NodeProto *n, const char *name, float v) {
     a->f = v;
 }
 
+static void attr_s(ex *e, Onnx__NodeProto *n, const char *name, const char *v) {
+    Onnx__AttributeProto *a = attr(e, n, name);
+    char *d = pstr(e, v);
+    if (!a || !d) return;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    a->has_s = 1;
+    a->s.len = strlen(d);
+    a->s.data = (uint8_t *)d;
+}
+
 static void attr_is(ex *e, Onnx__NodeProto *n, const char *name, const int *v, int k) {
     Onnx__AttributeProto *a = attr(e, n, name);
     int64_t *d = px(e, sizeof(int64_t) * (size_t)k);
@@ -409,6 +420,131 @@ static int layer(ex *e, int i, const char *const *xin) {
         snprintf(t3, sizeof t3, "%s.offset", y);
         N("Mul", t1, t1, x, scalar(e, t2, nd->a.scale));
         N("Add", y, y, t1, scalar(e, t3, nd->a.offset));
+    } else if (IS("upsample2d") || IS("upsample1d")) {
+        /* Resize with the scales as PyTorch writes nn.Upsample / F.interpolate */
+        float *sc = px(e, 4 * sizeof(float));
+        int64_t r = xs.rank + 1;
+        if (!sc) return -1;
+        sc[0] = sc[1] = 1;
+        sc[2] = xs.rank == 3 ? nd->a.scale_h : nd->a.scale_w;
+        sc[3] = nd->a.scale_w;
+        snprintf(t1, sizeof t1, "%s.scales", y);
+        if (init(e, t1, sc, 1, &r)) return -1;
+        N("Resize", y, y, x, "", t1);
+        int lin = nd->a.mode == ON_RESIZE_LINEAR;
+        attr_s(e, n, "mode", lin ? "linear" : "nearest");
+        attr_s(e, n, "coordinate_transformation_mode",
+               !lin                  ? "asymmetric"
+               : nd->a.align_corners ? "align_corners"
+                                     : "half_pixel");
+        attr_s(e, n, "nearest_mode", "floor");
+    } else if (IS("zeropad2d") || IS("zeropad1d") || IS("crop2d") || IS("crop1d")) {
+        /* Pad (pads begin then end, per axis) or Slice (starts, ends on the spatial axes) */
+        const int *p = nd->a.pad;
+        int two = xs.rank == 3, crop = IS("crop2d") || IS("crop1d");
+        int64_t *v = px(e, 8 * sizeof(int64_t)), n8 = two ? 8 : 6, n2 = two ? 2 : 1;
+        if (!v) return -1;
+        snprintf(t1, sizeof t1, "%s.pads", y);
+        snprintf(t2, sizeof t2, "%s.value", y);
+        if (crop) {
+            int64_t *ax = v + 6, *en = v + 4, *st = v + 2;
+            st[0] = two ? p[0] : p[2], st[1] = p[2];
+            en[0] = two ? xs.h - p[1] : xs.w - p[3], en[1] = xs.w - p[3];
+            ax[0] = 2, ax[1] = 3;
+            snprintf(t1, sizeof t1, "%s.starts", y);
+            snprintf(t2, sizeof t2, "%s.ends", y);
+            snprintf(t3, sizeof t3, "%s.axes", y);
+            if (init_i64(e, t1, st, 1, &n2) || init_i64(e, t2, en, 1, &n2) ||
+                init_i64(e, t3, ax, 1, &n2))
+                return -1;
+            N("Slice", y, y, x, t1, t2, t3);
+        } else {
+            memset(v, 0, 8 * sizeof(int64_t));
+            if (two)
+                v[2] = p[0], v[3] = p[2], v[6] = p[1], v[7] = p[3];
+            else
+                v[2] = p[2], v[5] = p[3];
+            if (init_i64(e, t1, v, 1, &n8)) return -1;
+            N("Pad", y, y, x, t1, scalar(e, t2, nd->a.alpha));
+            attr_s(e, n, "mode",
+                   nd->a.mode == ON_PADFILL_REFLECT ? "reflect"
+                   : nd->a.mode == ON_PADFILL_EDGE  ? "edge"
+                                                    : "constant");
+        }
+    } else if (IS("channel_shuffle")) {
+        /* Reshape (N,g,C/g,spatial) -> Transpose(0,2,1,...) -> Reshape (N,C,spatial), as
+         * PyTorch writes ShuffleNet's channel_shuffle (0 in a shape copies the batch) */
+        int64_t *sh = px(e, 12 * sizeof(int64_t)), r = xs.rank + 1, g = nd->a.groups;
+        int perm[5] = {0, 2, 1, 3, 4};
+        int64_t sp[2] = {xs.rank == 3 ? xs.h : xs.w, xs.w};
+        if (!sh) return -1;
+        sh[0] = 0, sh[1] = g, sh[2] = xs.c / g;
+        sh[6] = 0, sh[7] = xs.c;
+        for (int i = 0; i < xs.rank - 1; i++) sh[3 + i] = sp[i], sh[8 + i] = sp[i];
+        int64_t r5 = r + 1;
+        snprintf(t3, sizeof t3, "%s.groups_shape", y);
+        if (init_i64(e, t3, sh, 1, &r5)) return -1;
+        N("Reshape", t1, t1, x, t3);
+        N("Transpose", y, t2, t1); /* the layer's name: the importer names the layer after it */
+        attr_is(e, n, "perm", perm, (int)r5);
+        snprintf(t3, sizeof t3, "%s.shape", y);
+        if (init_i64(e, t3, sh + 6, 1, &r)) return -1;
+        char back[ON_NAME_MAX + 16];
+        snprintf(back, sizeof back, "%s/t3", y);
+        N("Reshape", back, y, t2, t3);
+    } else if (IS("channel_slice")) {
+        int64_t *v = px(e, 3 * sizeof(int64_t)), one = 1;
+        if (!v) return -1;
+        v[0] = nd->a.pad[0], v[1] = nd->a.pad[0] + nd->a.units, v[2] = 1;
+        snprintf(t1, sizeof t1, "%s.starts", y);
+        snprintf(t2, sizeof t2, "%s.ends", y);
+        snprintf(t3, sizeof t3, "%s.axes", y);
+        if (init_i64(e, t1, v, 1, &one) || init_i64(e, t2, v + 1, 1, &one) ||
+            init_i64(e, t3, v + 2, 1, &one))
+            return -1;
+        N("Slice", y, y, x, t1, t2, t3);
+    } else if (IS("permute")) {
+        int perm[4] = {0, 1 + nd->a.perm[0], 1 + nd->a.perm[1], 1 + nd->a.perm[2]};
+        N("Transpose", y, y, x);
+        attr_is(e, n, "perm", perm, xs.rank + 1);
+    } else if (IS("reshape")) {
+        int64_t *sh = px(e, 4 * sizeof(int64_t)), r = nd->a.ndims + 1;
+        if (!sh) return -1;
+        sh[0] = 0; /* the batch, copied */
+        for (int i = 0; i < nd->a.ndims; i++) sh[1 + i] = nd->a.dims[i];
+        snprintf(t1, sizeof t1, "%s.shape", y);
+        if (init_i64(e, t1, sh, 1, &r)) return -1;
+        N("Reshape", y, y, x, t1);
+    } else if (IS("layernorm")) {
+        /* LayerNormalization is opset 17: written out as PyTorch below 17 writes it, over the
+         * one normalized axis (ReduceMean Sub Pow ReduceMean Add Sqrt Div Mul Add), with the
+         * weight and bias shaped to broadcast along that axis */
+        int R = xs.rank, ax = (nd->a.axis < 0 ? R + nd->a.axis : nd->a.axis) + 1, axes[1] = {ax};
+        const on_tensor *w = &e->m->tensors[nd->t0];
+        int64_t dims[4] = {(int64_t)w->d.dims[0], 1, 1, 1}, nd1 = R + 1 - ax;
+        char t4[ON_NAME_MAX + 16], t5[ON_NAME_MAX + 16], t6[ON_NAME_MAX + 16];
+        snprintf(t4, sizeof t4, "%s/var", y);
+        snprintf(t5, sizeof t5, "%s/std", y);
+        snprintf(t6, sizeof t6, "%s/norm", y);
+        N("ReduceMean", t1, t1, x);
+        attr_is(e, n, "axes", axes, 1);
+        N("Sub", t2, t2, x, t1);
+        N("Pow", t3, t3, t2, scalar(e, "ordnet.two", 2.0f));
+        N("ReduceMean", t4, t4, t3);
+        attr_is(e, n, "axes", axes, 1);
+        snprintf(t1, sizeof t1, "%s.eps", y);
+        N("Add", t5, t5, t4, scalar(e, t1, nd->a.eps));
+        snprintf(t4, sizeof t4, "%s/sqrt", y);
+        N("Sqrt", t4, t4, t5);
+        N("Div", t6, t6, t2, t4);
+        for (int p = 0; p < 2; p++) {
+            const on_tensor *t = &e->m->tensors[nd->t0 + p];
+            if (init(e, t->name, on_tensor_ptr((on_model *)e->m, nd->t0 + p), (int)nd1, dims))
+                return -1;
+        }
+        snprintf(t5, sizeof t5, "%s/scaled", y);
+        N("Mul", t5, t5, t6, e->m->tensors[nd->t0].name);
+        N("Add", y, y, t5, e->m->tensors[nd->t0 + 1].name);
     } else if (nd->op->props & ON_PROP_STOCHASTIC) { /* the noise layers: identity at inference */
         N("Identity", y, y, x);
     } else {

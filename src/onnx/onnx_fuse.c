@@ -9,7 +9,8 @@
  *   softsign    x / (1 + Abs(x)) (PyTorch, any opset)
  * and write a dense layer as MatMul followed by Add of the bias (tf2onnx, PyTorch on
  * x @ W + b). An input normalization (x - mean) / std is Sub then Div (or Mul by 1/std).
- * Min-pooling is Neg, MaxPool, Neg (as ordnet exports it).
+ * Min-pooling is Neg, MaxPool, Neg (as ordnet exports it). Layer normalization below
+ * opset 17 is ReduceMean Sub Pow ReduceMean Add Sqrt Div (Mul Add), as PyTorch writes it.
  * Each pattern is taken only when its inner values are read by nothing else, so removing
  * the inner nodes cannot change any other result.
  */
@@ -223,6 +224,90 @@ static void match_minpool(ox_ctx *cx, int neg2) {
     cx->plan[cx->v[q].producer].pass = 1;
 }
 
+/* The single axis of ReduceMean node n (keepdims 1): the 'axes' attribute, or from opset 18
+ * the constant second input; 0 when it is not one axis. */
+static int one_axis(const ox_ctx *cx, const Onnx__NodeProto *n, int64_t *axis) {
+    const Onnx__AttributeProto *a = ox_attr(n, "axes"), *kd = ox_attr(n, "keepdims");
+    if (kd && kd->i != 1) return 0;
+    if (a) {
+        if (a->n_ints != 1) return 0;
+        *axis = a->ints[0];
+        return 1;
+    }
+    int v = ox_in(cx, n, 1);
+    if (v < 0 || cx->v[v].kind != OX_CONST || !cx->v[v].c.i || cx->v[v].c.size != 1) return 0;
+    *axis = cx->v[v].c.i[0];
+    return 1;
+}
+
+/* A constant of floats (a LayerNorm weight or bias), or the Identity of one (PyTorch writes
+ * equal initializers once and the others as Identity nodes, which run before the layer). */
+static int float_const(const ox_ctx *cx, int v) {
+    for (int depth = 0; v >= 0 && depth < 4; depth++) {
+        if (cx->v[v].kind == OX_CONST) return cx->v[v].c.f != NULL;
+        const Onnx__NodeProto *id = producer(cx, v, "Identity");
+        if (!id || id->n_input != 1 || cx->v[v].producer > cx->v[v].reader) return 0;
+        v = ox_in(cx, id, 0);
+    }
+    return 0;
+}
+
+/* Div(Sub(x, ReduceMean(x)), Sqrt(Add(ReduceMean(Pow(Sub(..), 2)), eps))) over one axis,
+ * then Mul(., weight) and Add(., bias) when they follow: one layernorm. The Sub is read by
+ * the Pow and the Div only; every other inner value by the pattern only. */
+static void match_layernorm(ox_ctx *cx, int div) {
+    const Onnx__NodeProto *dv = cx->g->node[div];
+    if (dv->n_input != 2 || dv->n_output != 1) return;
+    int d = ox_in(cx, dv, 0), sq = ox_in(cx, dv, 1);
+    const Onnx__NodeProto *sub = producer(cx, d, "Sub");
+    const Onnx__NodeProto *sqrt = inner(cx, sq) ? producer(cx, sq, "Sqrt") : NULL;
+    if (!sub || !sqrt || sub->n_input != 2 || cx->v[d].uses != 2 || cx->v[d].kind != OX_UNSET)
+        return;
+    int x = ox_in(cx, sub, 0), mean = ox_in(cx, sub, 1), a = ox_in(cx, sqrt, 0);
+    const Onnx__NodeProto *rm1 = inner(cx, mean) ? producer(cx, mean, "ReduceMean") : NULL;
+    const Onnx__NodeProto *add = inner(cx, a) ? producer(cx, a, "Add") : NULL;
+    if (!rm1 || !add || ox_in(cx, rm1, 0) != x || add->n_input != 2) return;
+    double eps, two;
+    int var = ox_in(cx, add, 0);
+    if (!scalar(cx, ox_in(cx, add, 1), &eps) || !(eps > 0)) return;
+    const Onnx__NodeProto *rm2 = inner(cx, var) ? producer(cx, var, "ReduceMean") : NULL;
+    int pw = rm2 ? ox_in(cx, rm2, 0) : -1;
+    const Onnx__NodeProto *pow = inner(cx, pw) ? producer(cx, pw, "Pow") : NULL;
+    int64_t ax1, ax2;
+    if (!pow || pow->n_input != 2 || ox_in(cx, pow, 0) != d ||
+        !scalar(cx, ox_in(cx, pow, 1), &two) || two != 2 || !one_axis(cx, rm1, &ax1) ||
+        !one_axis(cx, rm2, &ax2) || ax1 != ax2)
+        return;
+    int nodes[6] = {cx->v[d].producer,   cx->v[mean].producer, cx->v[pw].producer,
+                    cx->v[var].producer, cx->v[a].producer,    cx->v[sq].producer};
+    int root = div, w = -1, b = -1, o = ox_find(cx, dv->output[0]);
+    /* the affine part: Mul by a constant, then Add of a constant (either operand order) */
+    for (int step = 0; step < 2 && o >= 0 && inner(cx, o) && cx->v[o].reader >= 0; step++) {
+        const Onnx__NodeProto *r = cx->g->node[cx->v[o].reader];
+        if (!r->op_type || strcmp(r->op_type, step ? "Add" : "Mul") || r->n_input != 2 ||
+            r->n_output != 1)
+            break;
+        int c = ox_in(cx, r, ox_in(cx, r, 0) == o ? 1 : 0);
+        if (!float_const(cx, c)) break;
+        if (step)
+            b = c;
+        else
+            w = c;
+        cx->plan[root].skip = 1;
+        root = cx->v[o].reader;
+        o = ox_find(cx, r->output[0]);
+        if (!step && w < 0) break;
+    }
+    for (int i = 0; i < 6; i++) cx->plan[nodes[i]].skip = 1;
+    cx->plan[root].skip = 0;
+    cx->plan[root].ln = 1;
+    cx->plan[root].ln_x = x;
+    cx->plan[root].ln_axis = (int)(ax1 < -64 || ax1 > 64 ? 64 : ax1);
+    cx->plan[root].ln_eps = (float)eps;
+    cx->plan[root].ln_w = w;
+    cx->plan[root].ln_b = b;
+}
+
 void ox_find_patterns(ox_ctx *cx) {
     match_normalize(cx);
     /* roots are visited last first, so a product nested in a larger one is not taken alone */
@@ -232,6 +317,7 @@ void ox_find_patterns(ox_ctx *cx) {
         if (!strcmp(n->op_type, "Mul")) match_activation(cx, k);
         if (!strcmp(n->op_type, "MatMul")) match_matmul_add(cx, k);
         if (!strcmp(n->op_type, "Div")) match_softsign(cx, k);
+        if (!strcmp(n->op_type, "Div") && !cx->plan[k].fuse) match_layernorm(cx, k);
         if (!strcmp(n->op_type, "Neg")) match_minpool(cx, k);
     }
 }

@@ -24,7 +24,8 @@ static const char *const supported =
     "Softplus, Mish, GELU/SiLU/Mish patterns, MaxPool, AveragePool, GlobalAveragePool, "
     "GlobalMaxPool, ReduceMean (spatial), Dropout, Flatten, Reshape, Squeeze, Unsqueeze (to "
     "flatten or add/remove 1s), Gemm, MatMul, Add, Softmax (at an output), Identity, Pad "
-    "(before Conv, AveragePool), Constant, Shape, Gather, Concat, Cast (shape arithmetic), "
+    "(constant, reflect, edge), Resize, Upsample, Slice (spatial), Constant, Shape, Gather, "
+    "Concat, Cast (shape arithmetic), "
     "HardSigmoid, HardSwish (or x * HardSigmoid(x)), Softsign, Exp";
 
 /* ----- errors ----- */
@@ -39,8 +40,7 @@ static int fail(ox_ctx *cx, const char *fmt, ...) {
     return on_fail(cx->err, "%s: %s", cx->label, msg);
 }
 
-static int node_fail(ox_ctx *cx, int k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int node_fail(ox_ctx *cx, int k, const char *fmt, ...) {
+int ox_node_fail(ox_ctx *cx, int k, const char *fmt, ...) {
     char msg[320], lab[280];
     va_list ap;
     va_start(ap, fmt);
@@ -55,7 +55,7 @@ static int node_fail(ox_ctx *cx, int k, const char *fmt, ...) {
 /* ----- attributes ----- */
 
 /* Every attribute of node k must be one of the space-separated names in known. */
-static int check_attrs(ox_ctx *cx, int k, const char *known) {
+int ox_check_attrs(ox_ctx *cx, int k, const char *known) {
     const Onnx__NodeProto *n = cx->g->node[k];
     for (size_t i = 0; i < n->n_attribute; i++) {
         const char *a = n->attribute[i]->name ? n->attribute[i]->name : "";
@@ -65,52 +65,52 @@ static int check_attrs(ox_ctx *cx, int k, const char *known) {
         while (!ok && l && (p = strstr(p, a)))
             ok = (p == known || p[-1] == ' ') && (p[l] == ' ' || !p[l]), p += l;
         if (!ok)
-            return node_fail(cx, k, "attribute '%.60s' is not supported (known: %s)", a,
-                             *known ? known : "none");
+            return ox_node_fail(cx, k, "attribute '%.60s' is not supported (known: %s)", a,
+                                *known ? known : "none");
     }
     return 0;
 }
 
-static int attr_int(ox_ctx *cx, int k, const char *name, int64_t def, int64_t *out) {
+int ox_attr_int(ox_ctx *cx, int k, const char *name, int64_t def, int64_t *out) {
     const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
     *out = def;
     if (!a) return 0;
-    if (!a->has_i) return node_fail(cx, k, "attribute '%s' must be an integer", name);
+    if (!a->has_i) return ox_node_fail(cx, k, "attribute '%s' must be an integer", name);
     *out = a->i;
     return 0;
 }
 
-static int attr_float(ox_ctx *cx, int k, const char *name, float def, float *out) {
+int ox_attr_float(ox_ctx *cx, int k, const char *name, float def, float *out) {
     const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
     *out = def;
     if (!a) return 0;
-    if (!a->has_f) return node_fail(cx, k, "attribute '%s' must be a float", name);
+    if (!a->has_f) return ox_node_fail(cx, k, "attribute '%s' must be a float", name);
     *out = a->f;
     return 0;
 }
 
 /* INTS attribute into out[max]; *n = -1 when absent. Values must fit an int. */
-static int attr_ints(ox_ctx *cx, int k, const char *name, int *out, int max, int *n) {
+int ox_attr_ints(ox_ctx *cx, int k, const char *name, int *out, int max, int *n) {
     const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
     *n = -1;
     if (!a) return 0;
     if (a->n_ints > (size_t)max)
-        return node_fail(cx, k, "attribute '%s' has %zu values (at most %d supported)", name,
-                         a->n_ints, max);
+        return ox_node_fail(cx, k, "attribute '%s' has %zu values (at most %d supported)", name,
+                            a->n_ints, max);
     for (size_t i = 0; i < a->n_ints; i++) {
         if (a->ints[i] < -(1 << 20) || a->ints[i] > (1 << 20))
-            return node_fail(cx, k, "attribute '%s' holds %lld", name, (long long)a->ints[i]);
+            return ox_node_fail(cx, k, "attribute '%s' holds %lld", name, (long long)a->ints[i]);
         out[i] = (int)a->ints[i];
     }
     *n = (int)a->n_ints;
     return 0;
 }
 
-static int attr_str(ox_ctx *cx, int k, const char *name, const char *def, char *out, size_t len) {
+int ox_attr_str(ox_ctx *cx, int k, const char *name, const char *def, char *out, size_t len) {
     const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], name);
     snprintf(out, len, "%s", def);
     if (!a) return 0;
-    if (!a->has_s) return node_fail(cx, k, "attribute '%s' must be a string", name);
+    if (!a->has_s) return ox_node_fail(cx, k, "attribute '%s' must be a string", name);
     snprintf(out, len, "%.*s", (int)(a->s.len < len ? a->s.len : len - 1), (const char *)a->s.data);
     return 0;
 }
@@ -118,48 +118,57 @@ static int attr_str(ox_ctx *cx, int k, const char *name, const char *def, char *
 /* ----- inputs ----- */
 
 /* Input i of node k, which must be a computed tensor. */
-static int in_tensor(ox_ctx *cx, int k, size_t i, ox_value **out) {
+int ox_in_tensor(ox_ctx *cx, int k, size_t i, ox_value **out) {
     const Onnx__NodeProto *n = cx->g->node[k];
     int v = ox_in(cx, n, i);
     if (i >= n->n_input || !n->input[i] || !*n->input[i])
-        return node_fail(cx, k, "input %zu is missing", i);
+        return ox_node_fail(cx, k, "input %zu is missing", i);
     if (v < 0 || cx->v[v].kind == OX_UNSET)
-        return node_fail(cx, k, "input '%.100s' is not computed before this node", n->input[i]);
+        return ox_node_fail(cx, k, "input '%.100s' is not computed before this node", n->input[i]);
     if (cx->v[v].kind != OX_NODE)
-        return node_fail(cx, k, "input '%.100s' is a constant; ordnet needs a computed tensor here",
-                         n->input[i]);
+        return ox_node_fail(cx, k,
+                            "input '%.100s' is a constant; ordnet needs a computed tensor here",
+                            n->input[i]);
+    if (cx->v[v].nhwc && !cx->nhwc_ok && ox_channels_last_layer(cx, k, v)) return -1;
+    if (cx->v[v].split && !cx->split_ok)
+        return ox_node_fail(cx, k,
+                            "input '%.100s' is a Reshape of the channels into %d groups, which "
+                            "ordnet reads only as a channel shuffle (Transpose(0,2,1,...) and a "
+                            "Reshape back)",
+                            n->input[i], cx->v[v].split);
     if (cx->v[v].padded && !cx->pad_ok)
-        return node_fail(cx, k,
-                         "input '%.100s' comes from a Pad, which ordnet folds only into a "
-                         "following Conv or AveragePool",
-                         n->input[i]);
+        return ox_node_fail(cx, k,
+                            "input '%.100s' comes from a Pad, which ordnet folds only into a "
+                            "following Conv or AveragePool",
+                            n->input[i]);
     *out = &cx->v[v];
     return 0;
 }
 
 /* Input i of node k, which must be a constant (an initializer or Constant); NULL when the
  * input is absent and optional. float_only: it must hold floats. */
-static int in_const(ox_ctx *cx, int k, size_t i, int optional, int float_only, ox_const **out) {
+int ox_in_const(ox_ctx *cx, int k, size_t i, int optional, int float_only, ox_const **out) {
     const Onnx__NodeProto *n = cx->g->node[k];
     *out = NULL;
     if (i >= n->n_input || !n->input[i] || !*n->input[i]) {
         if (optional) return 0;
-        return node_fail(cx, k, "input %zu is missing", i);
+        return ox_node_fail(cx, k, "input %zu is missing", i);
     }
     int v = ox_find(cx, n->input[i]);
     if (v < 0 || cx->v[v].kind != OX_CONST)
-        return node_fail(cx, k,
-                         "input '%.100s' must be a constant (an initializer) for ordnet to import "
-                         "this node",
-                         n->input[i]);
+        return ox_node_fail(
+            cx, k,
+            "input '%.100s' must be a constant (an initializer) for ordnet to import "
+            "this node",
+            n->input[i]);
     if (float_only && !cx->v[v].c.f)
-        return node_fail(cx, k, "input '%.100s' must hold floats", n->input[i]);
+        return ox_node_fail(cx, k, "input '%.100s' must hold floats", n->input[i]);
     *out = &cx->v[v].c;
     return 0;
 }
 
 /* The value node k writes as output 0 (it was created in pass 1). */
-static ox_value *out_value(ox_ctx *cx, int k) {
+ox_value *ox_out_value(ox_ctx *cx, int k) {
     return &cx->v[ox_find(cx, cx->g->node[k]->output[0])];
 }
 
@@ -169,8 +178,9 @@ static int only_first_output(ox_ctx *cx, int k) {
     for (size_t i = 1; i < n->n_output; i++) {
         int v = ox_find(cx, n->output[i]);
         if (v >= 0 && cx->v[v].uses)
-            return node_fail(cx, k, "output %zu ('%.100s') is used; ordnet computes only the first",
-                             i, n->output[i]);
+            return ox_node_fail(cx, k,
+                                "output %zu ('%.100s') is used; ordnet computes only the first", i,
+                                n->output[i]);
     }
     return 0;
 }
@@ -178,18 +188,19 @@ static int only_first_output(ox_ctx *cx, int k) {
 /* ----- making layers ----- */
 
 /* Append op on value x, named after node name_of, as the value of node k's first output. */
-static int emit(ox_ctx *cx, int k, int name_of, const on_op *op, const on_attrs *a,
-                const ox_value *x, int orank) {
+int ox_emit(ox_ctx *cx, int k, int name_of, const on_op *op, const on_attrs *a, const ox_value *x,
+            int orank) {
     const Onnx__NodeProto *nn = cx->g->node[name_of];
     char name[ON_NAME_MAX];
     ox_layer_name(cx->m, nn->name, nn->op_type, name, sizeof name);
     on_error e;
     int id = on_model_add_at(cx->m, x->node, op, a, name, &e);
-    if (id < 0) return node_fail(cx, k, "%s", e.msg);
-    ox_value *o = out_value(cx, k);
+    if (id < 0) return ox_node_fail(cx, k, "%s", e.msg);
+    ox_value *o = ox_out_value(cx, k);
     o->kind = OX_NODE;
     o->node = id;
     o->orank = orank;
+    o->nhwc = x->nhwc; /* readers that take a channels-last view keep it */
     return id;
 }
 
@@ -198,45 +209,50 @@ static void set_param(ox_ctx *cx, int id, int p, const float *src, size_t n) {
     memcpy(on_tensor_ptr(cx->m, cx->m->nodes[id].t0 + p), src, sizeof(float) * n);
 }
 
-static void alias(ox_ctx *cx, int k, const ox_value *x, int orank) {
-    ox_value *o = out_value(cx, k);
+void ox_alias(ox_ctx *cx, int k, const ox_value *x, int orank) {
+    ox_value *o = ox_out_value(cx, k);
     o->kind = OX_NODE;
     o->node = x->node;
     o->orank = orank;
     o->padded = x->padded; /* an Identity after a Pad still carries the padding */
+    o->nhwc = x->nhwc;
     memcpy(o->pad, x->pad, sizeof o->pad);
 }
 
-static on_shape shape_of(const ox_ctx *cx, const ox_value *x) {
+on_shape ox_shape_of(const ox_ctx *cx, const ox_value *x) {
     return cx->m->nodes[x->node].ys;
 }
 
 /* A spatial tensor: ONNX rank 3 (N,C,L) or 4 (N,C,H,W) that ordnet holds as such. */
-static int spatial(ox_ctx *cx, int k, const ox_value *x) {
-    on_shape s = shape_of(cx, x);
+int ox_spatial(ox_ctx *cx, int k, const ox_value *x) {
+    on_shape s = ox_shape_of(cx, x);
     if ((x->orank == 4 && s.rank == 3) || (x->orank == 3 && s.rank == 2)) return 0;
-    return node_fail(cx, k, "needs an (N,C,L) or (N,C,H,W) input; this one is %d-D%s", x->orank,
-                     s.rank == 1 && x->orank > 2 ? " of 1x1 planes after global pooling" : "");
+    return ox_node_fail(cx, k, "needs an (N,C,L) or (N,C,H,W) input; this one is %d-D%s", x->orank,
+                        s.rank == 1 && x->orank > 2 ? " of 1x1 planes after global pooling" : "");
 }
 
 /* Window attributes shared by Conv, MaxPool and AveragePool: kernel, strides, pads,
  * dilations, auto_pad, for 1-D (ordnet kh = 1) and 2-D. kernel[] holds the window. */
 static int window(ox_ctx *cx, int k, const ox_value *x, const int *kernel, int conv, on_attrs *a) {
     int dims = x->orank - 2, strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, n;
-    if (attr_ints(cx, k, "strides", strides, 2, &n)) return -1;
-    if (n >= 0 && n != dims) return node_fail(cx, k, "'strides' has %d values for %d-D", n, dims);
-    if (attr_ints(cx, k, "dilations", dil, 2, &n)) return -1;
-    if (n >= 0 && n != dims) return node_fail(cx, k, "'dilations' has %d values for %d-D", n, dims);
+    if (ox_attr_ints(cx, k, "strides", strides, 2, &n)) return -1;
+    if (n >= 0 && n != dims)
+        return ox_node_fail(cx, k, "'strides' has %d values for %d-D", n, dims);
+    if (ox_attr_ints(cx, k, "dilations", dil, 2, &n)) return -1;
+    if (n >= 0 && n != dims)
+        return ox_node_fail(cx, k, "'dilations' has %d values for %d-D", n, dims);
     if (!conv && (dil[0] != 1 || (dims == 2 && dil[1] != 1)))
-        return node_fail(cx, k, "pooling with dilations other than 1 is not supported");
-    if (attr_ints(cx, k, "pads", pads, 4, &n)) return -1;
-    if (n >= 0 && n != 2 * dims) return node_fail(cx, k, "'pads' has %d values for %d-D", n, dims);
+        return ox_node_fail(cx, k, "pooling with dilations other than 1 is not supported");
+    if (ox_attr_ints(cx, k, "pads", pads, 4, &n)) return -1;
+    if (n >= 0 && n != 2 * dims)
+        return ox_node_fail(cx, k, "'pads' has %d values for %d-D", n, dims);
     for (int i = 0; i < 2 * dims; i++)
-        if (pads[i] < 0) return node_fail(cx, k, "negative padding (%d) is not supported", pads[i]);
+        if (pads[i] < 0)
+            return ox_node_fail(cx, k, "negative padding (%d) is not supported", pads[i]);
     char ap[32];
-    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    if (ox_attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
     if (x->padded && strcmp(ap, "NOTSET"))
-        return node_fail(cx, k, "auto_pad after a Pad node is not supported");
+        return ox_node_fail(cx, k, "auto_pad after a Pad node is not supported");
     for (int i = 0; x->padded && i < 2 * dims; i++) pads[i] += x->pad[i];
     a->pad_mode = ON_PAD_EXPLICIT;
     if (!strcmp(ap, "VALID")) {
@@ -244,7 +260,7 @@ static int window(ox_ctx *cx, int k, const ox_value *x, const int *kernel, int c
     } else if (!strcmp(ap, "SAME_UPPER")) {
         a->pad_mode = ON_PAD_SAME; /* ordnet's 'same' puts the odd pixel at the end, too */
     } else if (!strcmp(ap, "SAME_LOWER")) {
-        on_shape s = shape_of(cx, x);
+        on_shape s = ox_shape_of(cx, x);
         int size[2] = {dims == 2 ? s.h : s.w, s.w};
         for (int i = 0; i < dims; i++) {
             int st = strides[i] > 0 ? strides[i] : 1, out = (size[i] + st - 1) / st;
@@ -254,7 +270,7 @@ static int window(ox_ctx *cx, int k, const ox_value *x, const int *kernel, int c
             pads[dims + i] = total / 2;
         }
     } else if (strcmp(ap, "NOTSET")) {
-        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+        return ox_node_fail(cx, k, "auto_pad '%s' is not supported", ap);
     }
     if (dims == 2) {
         *a = (on_attrs){.kh = kernel[0],
@@ -275,7 +291,7 @@ static int window(ox_ctx *cx, int k, const ox_value *x, const int *kernel, int c
                         .pad_mode = a->pad_mode,
                         .pad = {0, 0, pads[0], pads[1]}};
     }
-    if (a->sh < 1 || a->sw < 1) return node_fail(cx, k, "strides must be positive");
+    if (a->sh < 1 || a->sw < 1) return ox_node_fail(cx, k, "strides must be positive");
     return 0;
 }
 
@@ -297,25 +313,26 @@ static int op_conv_planes(ox_ctx *cx, int k) {
     int64_t group;
     int pads[4] = {0, 0, 0, 0}, n;
     char ap[32];
-    if (check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
-        in_tensor(cx, k, 0, &x) || in_const(cx, k, 1, 0, 1, &w) || in_const(cx, k, 2, 1, 1, &b) ||
-        attr_int(cx, k, "group", 1, &group) || attr_ints(cx, k, "pads", pads, 4, &n) ||
-        attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap))
+    if (ox_check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
+        ox_in_tensor(cx, k, 0, &x) || ox_in_const(cx, k, 1, 0, 1, &w) ||
+        ox_in_const(cx, k, 2, 1, 1, &b) || ox_attr_int(cx, k, "group", 1, &group) ||
+        ox_attr_ints(cx, k, "pads", pads, 4, &n) ||
+        ox_attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap))
         return -1;
-    int C = shape_of(cx, x).c, one = w->ndims == x->orank && w->dims[1] == C;
+    int C = ox_shape_of(cx, x).c, one = w->ndims == x->orank && w->dims[1] == C;
     for (int i = 2; one && i < w->ndims; i++) one = w->dims[i] == 1;
     for (int i = 0; i < 4; i++) one &= pads[i] == 0;
     if (group != 1 || !one || !strncmp(ap, "SAME", 4) || w->dims[0] < 1 || w->dims[0] > (1 << 20))
-        return node_fail(cx, k,
-                         "on the 1x1 planes of a global pooling ordnet reads only an unpadded "
-                         "1x1 convolution with group=1 and %d input channels",
-                         C);
+        return ox_node_fail(cx, k,
+                            "on the 1x1 planes of a global pooling ordnet reads only an unpadded "
+                            "1x1 convolution with group=1 and %d input channels",
+                            C);
     on_attrs a = on_op_find("dense")->defaults;
     a.units = (int)w->dims[0];
     a.bias = b != NULL;
     if (b && b->size != (size_t)a.units)
-        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
-    int id = emit(cx, k, k, on_op_find("dense"), &a, x, x->orank);
+        return ox_node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = ox_emit(cx, k, k, on_op_find("dense"), &a, x, x->orank);
     if (id < 0) return -1;
     set_param(cx, id, 0, w->f, w->size); /* (F,C,1,1) is dense's (out, in) */
     if (b) set_param(cx, id, 1, b->f, b->size);
@@ -327,39 +344,40 @@ static int op_conv(ox_ctx *cx, int k) {
     ox_const *w, *b;
     if (on_planes(cx, k)) return op_conv_planes(cx, k);
     cx->pad_ok = 1; /* zero padding before a convolution is its own padding */
-    int bad = check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
-              in_tensor(cx, k, 0, &x);
+    int bad = ox_check_attrs(cx, k, "kernel_shape strides pads dilations group auto_pad") ||
+              ox_in_tensor(cx, k, 0, &x);
     cx->pad_ok = 0;
-    if (bad || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) || in_const(cx, k, 2, 1, 1, &b))
+    if (bad || ox_spatial(cx, k, x) || ox_in_const(cx, k, 1, 0, 1, &w) ||
+        ox_in_const(cx, k, 2, 1, 1, &b))
         return -1;
     int64_t group;
-    if (attr_int(cx, k, "group", 1, &group)) return -1;
-    on_shape s = shape_of(cx, x);
+    if (ox_attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = ox_shape_of(cx, x);
     if (group < 1 || s.c % group || (w->ndims > 0 && w->dims[0] % group))
-        return node_fail(cx, k, "group=%lld must divide the %d input channels and the filters",
-                         (long long)group, s.c);
+        return ox_node_fail(cx, k, "group=%lld must divide the %d input channels and the filters",
+                            (long long)group, s.c);
     if (w->ndims != x->orank || w->dims[1] * group != s.c)
-        return node_fail(cx, k,
-                         "weight '%s' is %d-D with %lld input channels; the input is %d-D "
-                         "with %d channels",
-                         cx->g->node[k]->input[1], w->ndims,
-                         (long long)(w->ndims > 1 ? w->dims[1] * group : 0), x->orank, s.c);
+        return ox_node_fail(cx, k,
+                            "weight '%s' is %d-D with %lld input channels; the input is %d-D "
+                            "with %d channels",
+                            cx->g->node[k]->input[1], w->ndims,
+                            (long long)(w->ndims > 1 ? w->dims[1] * group : 0), x->orank, s.c);
     int dims = x->orank - 2, kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, ks[2],
         n;
-    if (attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
+    if (ox_attr_ints(cx, k, "kernel_shape", ks, 2, &n)) return -1;
     if (n >= 0 && (n != dims || ks[0] != kernel[0] || (dims == 2 && ks[1] != kernel[1])))
-        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
+        return ox_node_fail(cx, k, "kernel_shape does not match the weight's shape");
     if (w->dims[0] < 1 || w->dims[0] > (1 << 20) || kernel[0] < 1 || kernel[1] < 1)
-        return node_fail(cx, k, "weight '%s' has an empty or huge dimension",
-                         cx->g->node[k]->input[1]);
+        return ox_node_fail(cx, k, "weight '%s' has an empty or huge dimension",
+                            cx->g->node[k]->input[1]);
     on_attrs a;
     if (window(cx, k, x, kernel, 1, &a)) return -1;
     a.units = (int)w->dims[0];
     a.bias = b != NULL;
     a.groups = (int)group;
     if (b && b->size != (size_t)a.units)
-        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
-    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
+        return ox_node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = ox_emit(cx, k, k, on_op_find(dims == 2 ? "conv2d" : "conv1d"), &a, x, x->orank);
     if (id < 0) return -1;
     set_param(cx, id, 0, w->f, w->size);
     if (b) set_param(cx, id, 1, b->f, b->size);
@@ -371,36 +389,37 @@ static int op_conv(ox_ctx *cx, int k) {
 static int op_conv_transpose(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *w, *b;
-    if (check_attrs(cx, k,
-                    "kernel_shape strides pads dilations group auto_pad output_padding "
-                    "output_shape") ||
-        in_tensor(cx, k, 0, &x) || spatial(cx, k, x) || in_const(cx, k, 1, 0, 1, &w) ||
-        in_const(cx, k, 2, 1, 1, &b))
+    if (ox_check_attrs(cx, k,
+                       "kernel_shape strides pads dilations group auto_pad output_padding "
+                       "output_shape") ||
+        ox_in_tensor(cx, k, 0, &x) || ox_spatial(cx, k, x) || ox_in_const(cx, k, 1, 0, 1, &w) ||
+        ox_in_const(cx, k, 2, 1, 1, &b))
         return -1;
     if (ox_attr(cx->g->node[k], "output_shape"))
-        return node_fail(cx, k, "output_shape is not supported (give pads and output_padding)");
+        return ox_node_fail(cx, k, "output_shape is not supported (give pads and output_padding)");
     int64_t group;
-    if (attr_int(cx, k, "group", 1, &group)) return -1;
-    on_shape s = shape_of(cx, x);
+    if (ox_attr_int(cx, k, "group", 1, &group)) return -1;
+    on_shape s = ox_shape_of(cx, x);
     int dims = x->orank - 2;
     if (w->ndims != x->orank || w->dims[0] != s.c)
-        return node_fail(cx, k, "weight '%s' must be (C=%d, F/group, kernel...) for a %d-D input",
-                         cx->g->node[k]->input[1], s.c, x->orank);
+        return ox_node_fail(cx, k,
+                            "weight '%s' must be (C=%d, F/group, kernel...) for a %d-D input",
+                            cx->g->node[k]->input[1], s.c, x->orank);
     if (group < 1 || s.c % group || w->dims[1] < 1 || w->dims[1] * group > (1 << 20))
-        return node_fail(cx, k, "group=%lld must divide the %d input channels", (long long)group,
-                         s.c);
+        return ox_node_fail(cx, k, "group=%lld must divide the %d input channels", (long long)group,
+                            s.c);
     int kernel[2] = {(int)w->dims[2], dims == 2 ? (int)w->dims[3] : 1}, v[4], n;
     int strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, opad[2] = {0, 0};
-    if (attr_ints(cx, k, "kernel_shape", v, 2, &n)) return -1;
+    if (ox_attr_ints(cx, k, "kernel_shape", v, 2, &n)) return -1;
     if (n >= 0 && (n != dims || v[0] != kernel[0] || (dims == 2 && v[1] != kernel[1])))
-        return node_fail(cx, k, "kernel_shape does not match the weight's shape");
-    if (attr_ints(cx, k, "strides", strides, 2, &n) || (n >= 0 && n != dims) ||
-        attr_ints(cx, k, "dilations", dil, 2, &n) || (n >= 0 && n != dims) ||
-        attr_ints(cx, k, "output_padding", opad, 2, &n) || (n >= 0 && n != dims) ||
-        attr_ints(cx, k, "pads", pads, 4, &n) || (n >= 0 && n != 2 * dims))
-        return node_fail(cx, k, "strides, dilations, output_padding or pads: wrong length");
+        return ox_node_fail(cx, k, "kernel_shape does not match the weight's shape");
+    if (ox_attr_ints(cx, k, "strides", strides, 2, &n) || (n >= 0 && n != dims) ||
+        ox_attr_ints(cx, k, "dilations", dil, 2, &n) || (n >= 0 && n != dims) ||
+        ox_attr_ints(cx, k, "output_padding", opad, 2, &n) || (n >= 0 && n != dims) ||
+        ox_attr_ints(cx, k, "pads", pads, 4, &n) || (n >= 0 && n != 2 * dims))
+        return ox_node_fail(cx, k, "strides, dilations, output_padding or pads: wrong length");
     char ap[32];
-    if (attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
+    if (ox_attr_str(cx, k, "auto_pad", "NOTSET", ap, sizeof ap)) return -1;
     on_attrs a = on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose")->defaults;
     a.units = (int)(w->dims[1] * group);
     a.groups = (int)group;
@@ -409,7 +428,7 @@ static int op_conv_transpose(ox_ctx *cx, int k) {
                  : !strcmp(ap, "SAME_UPPER") ? ON_PAD_SAME
                                              : ON_PAD_EXPLICIT;
     if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER"))
-        return node_fail(cx, k, "auto_pad '%s' is not supported", ap);
+        return ox_node_fail(cx, k, "auto_pad '%s' is not supported", ap);
     if (dims == 2) {
         a.kh = kernel[0], a.kw = kernel[1], a.sh = strides[0], a.sw = strides[1];
         a.dh = dil[0], a.dw = dil[1], a.opad[0] = opad[0], a.opad[1] = opad[1];
@@ -419,9 +438,9 @@ static int op_conv_transpose(ox_ctx *cx, int k) {
         a.opad[1] = opad[0], a.pad[2] = pads[0], a.pad[3] = pads[1];
     }
     if (b && b->size != (size_t)a.units)
-        return node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
-    int id = emit(cx, k, k, on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose"), &a, x,
-                  x->orank);
+        return ox_node_fail(cx, k, "bias has %zu values for %d filters", b->size, a.units);
+    int id = ox_emit(cx, k, k, on_op_find(dims == 2 ? "conv2d_transpose" : "conv1d_transpose"), &a,
+                     x, x->orank);
     if (id < 0) return -1;
     set_param(cx, id, 0, w->f, w->size);
     if (b) set_param(cx, id, 1, b->f, b->size);
@@ -433,35 +452,35 @@ static int op_batchnorm(ox_ctx *cx, int k) {
     ox_const *p[4];
     /* opsets 7-8 have 'spatial' (1: statistics per channel), 14+ 'training_mode'; old
      * exporters still write opset 6's 'is_test' */
-    if (check_attrs(cx, k, "epsilon momentum training_mode spatial is_test") ||
-        in_tensor(cx, k, 0, &x) || only_first_output(cx, k))
+    if (ox_check_attrs(cx, k, "epsilon momentum training_mode spatial is_test") ||
+        ox_in_tensor(cx, k, 0, &x) || only_first_output(cx, k))
         return -1;
     for (int i = 0; i < 4; i++)
-        if (in_const(cx, k, (size_t)i + 1, 0, 1, &p[i])) return -1;
+        if (ox_in_const(cx, k, (size_t)i + 1, 0, 1, &p[i])) return -1;
     int64_t train, sp, test;
     float eps, mom;
-    if (attr_int(cx, k, "training_mode", 0, &train) || attr_int(cx, k, "spatial", 1, &sp) ||
-        attr_int(cx, k, "is_test", 1, &test) || attr_float(cx, k, "epsilon", 1e-5f, &eps) ||
-        attr_float(cx, k, "momentum", 0.9f, &mom))
+    if (ox_attr_int(cx, k, "training_mode", 0, &train) || ox_attr_int(cx, k, "spatial", 1, &sp) ||
+        ox_attr_int(cx, k, "is_test", 1, &test) || ox_attr_float(cx, k, "epsilon", 1e-5f, &eps) ||
+        ox_attr_float(cx, k, "momentum", 0.9f, &mom))
         return -1;
     if (train || !test)
-        return node_fail(cx, k, "%s is not supported (ordnet imports models for inference)",
-                         train ? "training_mode=1" : "is_test=0");
+        return ox_node_fail(cx, k, "%s is not supported (ordnet imports models for inference)",
+                            train ? "training_mode=1" : "is_test=0");
     /* spatial=0 normalizes each value by its own statistics: the same as per channel when
      * every channel holds one value */
-    if (!sp && shape_of(cx, x).rank != 1)
-        return node_fail(cx, k,
-                         "spatial=0 (statistics per value, not per channel) is supported only "
-                         "on (N,C) tensors");
-    int C = shape_of(cx, x).c;
+    if (!sp && ox_shape_of(cx, x).rank != 1)
+        return ox_node_fail(cx, k,
+                            "spatial=0 (statistics per value, not per channel) is supported only "
+                            "on (N,C) tensors");
+    int C = ox_shape_of(cx, x).c;
     for (int i = 0; i < 4; i++)
         if (p[i]->size != (size_t)C)
-            return node_fail(cx, k, "input %d has %zu values for %d channels", i + 1, p[i]->size,
-                             C);
+            return ox_node_fail(cx, k, "input %d has %zu values for %d channels", i + 1, p[i]->size,
+                                C);
     on_attrs a = on_op_find("batchnorm")->defaults;
     a.eps = eps;
     a.momentum = mom >= 0 && mom <= 1 ? 1 - mom : a.momentum; /* ONNX weighs the old value */
-    int id = emit(cx, k, k, on_op_find("batchnorm"), &a, x, x->orank);
+    int id = ox_emit(cx, k, k, on_op_find("batchnorm"), &a, x, x->orank);
     if (id < 0) return -1;
     for (int i = 0; i < 4; i++) set_param(cx, id, i, p[i]->f, (size_t)C);
     return 0;
@@ -483,26 +502,30 @@ static int op_activation(ox_ctx *cx, int k) {
     const on_op *op = on_op_find(map[i].ordnet);
     on_attrs a = op->defaults;
     ox_value *x;
-    if (in_tensor(cx, k, 0, &x)) return -1;
+    cx->nhwc_ok = 1; /* elementwise alike on every channel: a channels-last view is fine */
+    int no = ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (no) return -1;
     if (!strcmp(t, "Selu")) {
         float al, ga;
-        if (check_attrs(cx, k, "alpha gamma") ||
-            attr_float(cx, k, "alpha", 1.67326319217681884765625f, &al) ||
-            attr_float(cx, k, "gamma", 1.05070102214813232421875f, &ga))
+        if (ox_check_attrs(cx, k, "alpha gamma") ||
+            ox_attr_float(cx, k, "alpha", 1.67326319217681884765625f, &al) ||
+            ox_attr_float(cx, k, "gamma", 1.05070102214813232421875f, &ga))
             return -1;
         if (fabsf(al - 1.6732632f) > 1e-6f || fabsf(ga - 1.0507010f) > 1e-6f)
-            return node_fail(cx, k,
-                             "alpha=%g, gamma=%g: only the standard SELU constants are "
-                             "supported",
-                             al, ga);
+            return ox_node_fail(cx, k,
+                                "alpha=%g, gamma=%g: only the standard SELU constants are "
+                                "supported",
+                                al, ga);
     } else if (*map[i].attr) {
-        if (check_attrs(cx, k, map[i].attr) || attr_float(cx, k, map[i].attr, map[i].def, &a.alpha))
+        if (ox_check_attrs(cx, k, map[i].attr) ||
+            ox_attr_float(cx, k, map[i].attr, map[i].def, &a.alpha))
             return -1;
-        if (!strcmp(t, "Celu") && a.alpha == 0) return node_fail(cx, k, "alpha must not be 0");
-    } else if (check_attrs(cx, k, "")) {
+        if (!strcmp(t, "Celu") && a.alpha == 0) return ox_node_fail(cx, k, "alpha must not be 0");
+    } else if (ox_check_attrs(cx, k, "")) {
         return -1;
     }
-    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+    return ox_emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
 }
 
 /* HardSigmoid max(0, min(1, alpha x + beta)) (ONNX's defaults 0.2, 0.5 are Keras 2's;
@@ -516,25 +539,28 @@ static int op_activation_round2(ox_ctx *cx, int k) {
                                                            : "exponential");
     on_attrs a = op->defaults;
     ox_value *x;
-    if (in_tensor(cx, k, 0, &x) || check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
-    if (hs &&
-        (attr_float(cx, k, "alpha", 0.2f, &a.alpha) || attr_float(cx, k, "beta", 0.5f, &a.offset)))
+    cx->nhwc_ok = 1;
+    int no = ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (no || ox_check_attrs(cx, k, hs ? "alpha beta" : "")) return -1;
+    if (hs && (ox_attr_float(cx, k, "alpha", 0.2f, &a.alpha) ||
+               ox_attr_float(cx, k, "beta", 0.5f, &a.offset)))
         return -1;
-    return emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
+    return ox_emit(cx, k, k, op, &a, x, x->orank) < 0 ? -1 : 0;
 }
 
 static int op_prelu(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *s;
-    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || in_const(cx, k, 1, 0, 1, &s))
+    if (ox_check_attrs(cx, k, "") || ox_in_tensor(cx, k, 0, &x) || ox_in_const(cx, k, 1, 0, 1, &s))
         return -1;
-    int C = shape_of(cx, x).c;
+    int C = ox_shape_of(cx, x).c;
     float *slope = malloc(sizeof(float) * (size_t)C);
-    if (!slope) return node_fail(cx, k, "out of memory");
+    if (!slope) return ox_node_fail(cx, k, "out of memory");
     int id = -1;
     if (ox_per_channel(s, x->orank, C, slope))
-        node_fail(cx, k, "the slope must be one value or one per channel (%d)", C);
-    else if ((id = emit(cx, k, k, on_op_find("prelu"), NULL, x, x->orank)) >= 0)
+        ox_node_fail(cx, k, "the slope must be one value or one per channel (%d)", C);
+    else if ((id = ox_emit(cx, k, k, on_op_find("prelu"), NULL, x, x->orank)) >= 0)
         set_param(cx, id, 0, slope, (size_t)C);
     free(slope);
     return id < 0 ? -1 : 0;
@@ -546,27 +572,28 @@ static int op_clip(ox_ctx *cx, int k) {
     ox_const *lo = NULL, *hi = NULL;
     float l = -INFINITY, h = INFINITY;
     int old = cx->opset < 11; /* opsets 6-10: the bounds are attributes */
-    if (check_attrs(cx, k, old ? "min max" : "") || in_tensor(cx, k, 0, &x)) return -1;
-    if (old ? attr_float(cx, k, "min", -INFINITY, &l) || attr_float(cx, k, "max", INFINITY, &h)
-            : in_const(cx, k, 1, 1, 1, &lo) || in_const(cx, k, 2, 1, 1, &hi))
+    if (ox_check_attrs(cx, k, old ? "min max" : "") || ox_in_tensor(cx, k, 0, &x)) return -1;
+    if (old ? ox_attr_float(cx, k, "min", -INFINITY, &l) ||
+                  ox_attr_float(cx, k, "max", INFINITY, &h)
+            : ox_in_const(cx, k, 1, 1, 1, &lo) || ox_in_const(cx, k, 2, 1, 1, &hi))
         return -1;
     if ((lo && lo->size != 1) || (hi && hi->size != 1))
-        return node_fail(cx, k, "min and max must be scalars");
+        return ox_node_fail(cx, k, "min and max must be scalars");
     if (lo) l = lo->f[0];
     if (hi) h = hi->f[0];
     /* the float range (opset 6's defaults, what exporters write for "none") is no bound */
     if (l <= -FLT_MAX) l = -INFINITY;
     if (h >= FLT_MAX) h = INFINITY;
-    if (!(l <= h)) return node_fail(cx, k, "min %g is above max %g", l, h);
+    if (!(l <= h)) return ox_node_fail(cx, k, "min %g is above max %g", l, h);
     if (l == -INFINITY && h == INFINITY) {
-        alias(cx, k, x, x->orank);
+        ox_alias(cx, k, x, x->orank);
         return 0;
     }
     const char *name = l == 0 && h == INFINITY ? "relu" : l == 0 && h == 6 ? "relu6" : "hardtanh";
     on_attrs a = on_op_find(name)->defaults;
     a.lo = l;
     a.hi = h;
-    return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
+    return ox_emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
 }
 
 static int op_pool(ox_ctx *cx, int k) {
@@ -574,30 +601,30 @@ static int op_pool(ox_ctx *cx, int k) {
     int avg = !strcmp(t, "AveragePool");
     ox_value *x;
     cx->pad_ok = avg; /* PyTorch writes AvgPool(padding, count_include_pad) as Pad first */
-    int bad = check_attrs(cx, k,
-                          avg ? "kernel_shape strides pads auto_pad ceil_mode count_include_pad"
-                              : "kernel_shape strides pads auto_pad ceil_mode dilations "
-                                "storage_order") ||
-              in_tensor(cx, k, 0, &x);
+    int bad = ox_check_attrs(cx, k,
+                             avg ? "kernel_shape strides pads auto_pad ceil_mode count_include_pad"
+                                 : "kernel_shape strides pads auto_pad ceil_mode dilations "
+                                   "storage_order") ||
+              ox_in_tensor(cx, k, 0, &x);
     cx->pad_ok = 0;
-    if (bad || spatial(cx, k, x) || only_first_output(cx, k)) return -1;
+    if (bad || ox_spatial(cx, k, x) || only_first_output(cx, k)) return -1;
     int kernel[2] = {1, 1}, n, dims = x->orank - 2;
-    if (attr_ints(cx, k, "kernel_shape", kernel, 2, &n)) return -1;
-    if (n != dims) return node_fail(cx, k, "kernel_shape must have %d values", dims);
+    if (ox_attr_ints(cx, k, "kernel_shape", kernel, 2, &n)) return -1;
+    if (n != dims) return ox_node_fail(cx, k, "kernel_shape must have %d values", dims);
     int64_t ceil_mode, cip, order;
-    if (attr_int(cx, k, "ceil_mode", 0, &ceil_mode) ||
-        attr_int(cx, k, "count_include_pad", 0, &cip) ||
-        attr_int(cx, k, "storage_order", 0, &order))
+    if (ox_attr_int(cx, k, "ceil_mode", 0, &ceil_mode) ||
+        ox_attr_int(cx, k, "count_include_pad", 0, &cip) ||
+        ox_attr_int(cx, k, "storage_order", 0, &order))
         return -1;
-    if (order) return node_fail(cx, k, "storage_order=1 is not supported");
+    if (order) return ox_node_fail(cx, k, "storage_order=1 is not supported");
     on_attrs a;
     int own_pad = 0;
     const Onnx__AttributeProto *pa = ox_attr(cx->g->node[k], "pads");
     for (size_t i = 0; pa && i < pa->n_ints; i++) own_pad |= pa->ints[i] != 0;
     if (x->padded && own_pad && !cip)
-        return node_fail(cx, k,
-                         "pads with count_include_pad=0 after a Pad node: the divisors "
-                         "differ, ordnet cannot fold them");
+        return ox_node_fail(cx, k,
+                            "pads with count_include_pad=0 after a Pad node: the divisors "
+                            "differ, ordnet cannot fold them");
     if (window(cx, k, x, kernel, 0, &a)) return -1;
     a.ceil_mode = ceil_mode != 0;
     a.count_include_pad = cip != 0 || x->padded; /* the Pad's zeros are real elements */
@@ -607,13 +634,13 @@ static int op_pool(ox_ctx *cx, int k) {
              : cx->plan[k].minpool ? "min"
                                    : "max",
              dims == 2 ? "2d" : "1d");
-    return emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
+    return ox_emit(cx, k, k, on_op_find(name), &a, x, x->orank) < 0 ? -1 : 0;
 }
 
 static int op_gap(ox_ctx *cx, int k) {
     ox_value *x;
-    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || spatial(cx, k, x)) return -1;
-    return emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, x->orank) < 0 ? -1 : 0;
+    if (ox_check_attrs(cx, k, "") || ox_in_tensor(cx, k, 0, &x) || ox_spatial(cx, k, x)) return -1;
+    return ox_emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, x->orank) < 0 ? -1 : 0;
 }
 
 static int op_dropout(ox_ctx *cx, int k) {
@@ -622,41 +649,42 @@ static int op_dropout(ox_ctx *cx, int k) {
     float r;
     /* opsets 7-11: 'ratio' attribute; 12+: ratio and training_mode inputs, 'seed'; opset 6's
      * 'is_test' is still written by old exporters (inference: identity either way) */
-    if (check_attrs(cx, k, "seed ratio is_test") || in_tensor(cx, k, 0, &x) ||
-        in_const(cx, k, 1, 1, 1, &ratio) || in_const(cx, k, 2, 1, 0, &train) ||
-        only_first_output(cx, k) || attr_float(cx, k, "ratio", 0.5f, &r))
+    if (ox_check_attrs(cx, k, "seed ratio is_test") || ox_in_tensor(cx, k, 0, &x) ||
+        ox_in_const(cx, k, 1, 1, 1, &ratio) || ox_in_const(cx, k, 2, 1, 0, &train) ||
+        only_first_output(cx, k) || ox_attr_float(cx, k, "ratio", 0.5f, &r))
         return -1;
     if (ratio && ratio->size == 1) r = ratio->f[0];
     if (train && (train->size != 1 || (train->i ? train->i[0] != 0 : train->f[0] != 0)))
-        return node_fail(cx, k, "training_mode=true is not supported (inference only)");
+        return ox_node_fail(cx, k, "training_mode=true is not supported (inference only)");
     on_attrs a = on_op_find("dropout")->defaults;
     a.rate = r;
-    return emit(cx, k, k, on_op_find("dropout"), &a, x, x->orank) < 0 ? -1 : 0;
+    return ox_emit(cx, k, k, on_op_find("dropout"), &a, x, x->orank) < 0 ? -1 : 0;
 }
 
 /* Flatten(axis=1), or an alias when the tensor is already flat for ordnet. */
 static int flatten_to(ox_ctx *cx, int k, ox_value *x) {
-    if (shape_of(cx, x).rank == 1) {
-        alias(cx, k, x, 2);
+    if (ox_shape_of(cx, x).rank == 1) {
+        ox_alias(cx, k, x, 2);
         return 0;
     }
-    return emit(cx, k, k, on_op_find("flatten"), NULL, x, 2) < 0 ? -1 : 0;
+    return ox_emit(cx, k, k, on_op_find("flatten"), NULL, x, 2) < 0 ? -1 : 0;
 }
 
 static int op_flatten(ox_ctx *cx, int k) {
     ox_value *x;
     int64_t axis;
-    if (check_attrs(cx, k, "axis") || in_tensor(cx, k, 0, &x) || attr_int(cx, k, "axis", 1, &axis))
+    if (ox_check_attrs(cx, k, "axis") || ox_in_tensor(cx, k, 0, &x) ||
+        ox_attr_int(cx, k, "axis", 1, &axis))
         return -1;
     if (axis != 1 && axis != 1 - x->orank)
-        return node_fail(cx, k, "axis=%lld: only axis=1 (keep the batch) is supported",
-                         (long long)axis);
+        return ox_node_fail(cx, k, "axis=%lld: only axis=1 (keep the batch) is supported",
+                            (long long)axis);
     return flatten_to(cx, k, x);
 }
 
 /* The ONNX shape of a computed tensor, batch as OX_BATCH. */
-static int onnx_dims(const ox_ctx *cx, const ox_value *x, int64_t *d) {
-    on_shape s = shape_of(cx, x);
+int ox_onnx_dims(const ox_ctx *cx, const ox_value *x, int64_t *d) {
+    on_shape s = ox_shape_of(cx, x);
     int64_t per[3] = {s.c, s.rank == 3 ? s.h : s.w, s.w};
     d[0] = OX_BATCH;
     for (int i = 1; i < x->orank; i++) d[i] = i <= s.rank ? per[i - 1] : 1;
@@ -680,56 +708,62 @@ static void dims_str(const int64_t *d, int r, char *buf, size_t len) {
  * dimensions, as (C) <-> (N,C,1,1) around global pooling), a flatten when it is (N, all),
  * else an error saying what was asked. */
 static int reshape_to(ox_ctx *cx, int k, ox_value *x, const int64_t *d, int r, const char *what) {
-    on_shape s = shape_of(cx, x);
+    on_shape s = ox_shape_of(cx, x);
     int64_t own[OX_MAX_DIMS];
     if (r >= 2 && r <= OX_MAX_DIMS && s.rank <= r - 1) {
         ox_value t = *x;
         t.orank = r;
-        onnx_dims(cx, &t, own);
+        ox_onnx_dims(cx, &t, own);
         int same = d[0] == OX_BATCH;
         for (int i = 1; same && i < r; i++) same = own[i] == d[i];
         if (same) {
-            alias(cx, k, x, r);
+            ox_alias(cx, k, x, r);
             return 0;
         }
     }
     if (r == 2 && d[0] == OX_BATCH && d[1] == (int64_t)on_shape_size(s))
         return flatten_to(cx, k, x);
+    if (r >= 2 && r <= 4 && d[0] == OX_BATCH && !x->split) { /* a reshape layer: ordnet's */
+        on_attrs a = on_op_find("reshape")->defaults;        /* samples are row-major, as ONNX's */
+        a.ndims = r - 1;
+        for (int i = 1; i < r; i++) a.dims[i - 1] = d[i] > (1 << 28) ? -2 : (int)d[i];
+        return ox_emit(cx, k, k, on_op_find("reshape"), &a, x, r) < 0 ? -1 : 0;
+    }
     char want[160], have[160];
     dims_str(d, r, want, sizeof want);
-    onnx_dims(cx, x, own);
+    ox_onnx_dims(cx, x, own);
     dims_str(own, x->orank, have, sizeof have);
-    return node_fail(cx, k,
-                     "%s %s to %s is not supported: only flattening to (N, -1) and adding or "
-                     "removing trailing 1s",
-                     what, have, want);
+    return ox_node_fail(cx, k,
+                        "%s %s to %s is not supported: only flattening to (N, -1) and adding or "
+                        "removing trailing 1s",
+                        what, have, want);
 }
 
 /* The axes of Squeeze / Unsqueeze / ReduceMean: the 'axes' attribute before opset
  * input_from, the optional second input from then on. *n = -1 when none are given. */
-static int axes_of(ox_ctx *cx, int k, int input_from, int64_t *axes, int *n) {
+int ox_axes_of(ox_ctx *cx, int k, int input_from, int64_t *axes, int *n) {
     *n = -1;
     if (cx->opset < input_from) {
         const Onnx__AttributeProto *a = ox_attr(cx->g->node[k], "axes");
         if (!a) return 0;
-        if (a->n_ints > OX_MAX_DIMS) return node_fail(cx, k, "too many axes");
+        if (a->n_ints > OX_MAX_DIMS) return ox_node_fail(cx, k, "too many axes");
         for (size_t i = 0; i < a->n_ints; i++) axes[i] = a->ints[i];
         *n = (int)a->n_ints;
         return 0;
     }
     ox_const *c;
-    if (in_const(cx, k, 1, 1, 0, &c)) return -1;
+    if (ox_in_const(cx, k, 1, 1, 0, &c)) return -1;
     if (!c) return 0;
     if (!c->i || c->ndims > 1 || c->size > OX_MAX_DIMS)
-        return node_fail(cx, k, "the axes must be a 1-D int64 constant of at most %d values",
-                         OX_MAX_DIMS);
+        return ox_node_fail(cx, k, "the axes must be a 1-D int64 constant of at most %d values",
+                            OX_MAX_DIMS);
     for (size_t i = 0; i < c->size; i++) axes[i] = c->i[i];
     *n = (int)c->size;
     return 0;
 }
 
 /* Axes against rank r as a mask; -1 when one is out of range or repeated. */
-static int axes_mask(const int64_t *axes, int n, int r, unsigned *mask) {
+int ox_axes_mask(const int64_t *axes, int n, int r, unsigned *mask) {
     *mask = 0;
     for (int i = 0; i < n; i++) {
         int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
@@ -739,17 +773,42 @@ static int axes_mask(const int64_t *axes, int n, int r, unsigned *mask) {
     return 0;
 }
 
+/* Reshapes of a channel shuffle: (N,C,spatial) to (N,g,C/g,spatial) gives a channel-group
+ * view of x (ox_value.split = g), and such a view back to (N,C,spatial) is x again. 1 when
+ * node k is one of them (its output is set), 0 otherwise. */
+static int split_view(ox_ctx *cx, int k, ox_value *x, const int64_t *d, int r) {
+    int64_t own[OX_MAX_DIMS];
+    int xr = ox_onnx_dims(cx, x, own), C = ox_shape_of(cx, x).c, g = x->split;
+    if (g) { /* back: (N, C, spatial) */
+        if (r != x->orank - 1 || d[1] != C) return 0;
+        for (int i = 2; i < r; i++)
+            if (d[i] != own[i]) return 0;
+        ox_alias(cx, k, x, r);
+        return 1;
+    }
+    if (r != xr + 1 || r > 5 || x->orank < 3 || ox_shape_of(cx, x).rank != x->orank - 1 ||
+        d[1] < 1 || d[1] * d[2] != C)
+        return 0;
+    for (int i = 2; i < xr; i++)
+        if (d[i + 1] != own[i]) return 0;
+    ox_alias(cx, k, x, r);
+    ox_out_value(cx, k)->split = (int)d[1];
+    return 1;
+}
+
 static int op_reshape(ox_ctx *cx, int k) {
     ox_value *x;
     ox_const *t;
     int64_t allowzero;
-    if (check_attrs(cx, k, "allowzero") || in_tensor(cx, k, 0, &x) ||
-        in_const(cx, k, 1, 0, 0, &t) || attr_int(cx, k, "allowzero", 0, &allowzero))
+    cx->split_ok = 1;
+    int no = ox_check_attrs(cx, k, "allowzero") || ox_in_tensor(cx, k, 0, &x);
+    cx->split_ok = 0;
+    if (no || ox_in_const(cx, k, 1, 0, 0, &t) || ox_attr_int(cx, k, "allowzero", 0, &allowzero))
         return -1;
-    if (!t->i || t->ndims != 1) return node_fail(cx, k, "the shape must be a 1-D int64 tensor");
-    int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], per = (int64_t)on_shape_size(shape_of(cx, x)),
+    if (!t->i || t->ndims != 1) return ox_node_fail(cx, k, "the shape must be a 1-D int64 tensor");
+    int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS], per = (int64_t)on_shape_size(ox_shape_of(cx, x)),
                                               prod = 1;
-    int r = onnx_dims(cx, x, own), infer = -1, bad = t->size < 1 || t->size > OX_MAX_DIMS;
+    int r = ox_onnx_dims(cx, x, own), infer = -1, bad = t->size < 1 || t->size > OX_MAX_DIMS;
     for (size_t i = 0; !bad && i < t->size; i++) {
         int64_t v = t->i[i];
         if (v == 0 && !allowzero) v = (int)i < r ? own[i] : -2; /* 0 copies the input's */
@@ -776,11 +835,17 @@ static int op_reshape(ox_ctx *cx, int k) {
         for (size_t i = 0; i < t->size && i < 8; i++)
             snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%lld", i ? "," : "",
                      (long long)t->i[i]);
-        return node_fail(cx, k,
-                         "reshape to (%s) is not supported: the batch must stay the first "
-                         "dimension (only flattening to (N, -1) and adding or removing "
-                         "trailing 1s)",
-                         buf);
+        return ox_node_fail(cx, k,
+                            "reshape to (%s) is not supported: the batch must stay the first "
+                            "dimension (only flattening to (N, -1) and adding or removing "
+                            "trailing 1s)",
+                            buf);
+    }
+    if (split_view(cx, k, x, d, (int)t->size)) return 0;
+    if (x->split) {
+        char want[160];
+        dims_str(d, (int)t->size, want, sizeof want);
+        return ox_node_fail(cx, k, "reshaping a channel-group view to %s is not supported", want);
     }
     return reshape_to(cx, k, x, d, (int)t->size, "reshaping");
 }
@@ -791,24 +856,25 @@ static int op_squeeze(ox_ctx *cx, int k) {
     ox_value *x;
     int un = !strcmp(cx->g->node[k]->op_type, "Unsqueeze"), n;
     int64_t axes[OX_MAX_DIMS], own[OX_MAX_DIMS], d[OX_MAX_DIMS];
-    if (check_attrs(cx, k, cx->opset < 13 ? "axes" : "") || in_tensor(cx, k, 0, &x) ||
-        axes_of(cx, k, 13, axes, &n))
+    if (ox_check_attrs(cx, k, cx->opset < 13 ? "axes" : "") || ox_in_tensor(cx, k, 0, &x) ||
+        ox_axes_of(cx, k, 13, axes, &n))
         return -1;
-    int r = onnx_dims(cx, x, own), R = un ? r + (n > 0 ? n : 0) : r, out = 0;
+    int r = ox_onnx_dims(cx, x, own), R = un ? r + (n > 0 ? n : 0) : r, out = 0;
     unsigned mask = 0;
-    if ((un && n < 1) || R > OX_MAX_DIMS || (n > 0 && axes_mask(axes, n, R, &mask)))
-        return node_fail(cx, k, "the axes are missing, out of range or repeated");
+    if ((un && n < 1) || R > OX_MAX_DIMS || (n > 0 && ox_axes_mask(axes, n, R, &mask)))
+        return ox_node_fail(cx, k, "the axes are missing, out of range or repeated");
     if (!un && n < 0)
         for (int i = 1; i < r; i++) mask |= (unsigned)(own[i] == 1) << i; /* every 1 */
     if (mask & 1u)
-        return node_fail(cx, k, "%s the batch axis is not supported", un ? "adding" : "removing");
+        return ox_node_fail(cx, k, "%s the batch axis is not supported",
+                            un ? "adding" : "removing");
     for (int i = 0, j = 0; i < R; i++) {
         if (!(mask & (1u << i)))
             d[out++] = own[un ? j++ : i];
         else if (un)
             d[out++] = 1;
         else if (own[i] != 1)
-            return node_fail(cx, k, "axis %d has size %lld, not 1", i, (long long)own[i]);
+            return ox_node_fail(cx, k, "axis %d has size %lld, not 1", i, (long long)own[i]);
     }
     return reshape_to(cx, k, x, d, out, un ? "unsqueezing" : "squeezing");
 }
@@ -819,127 +885,40 @@ static int op_reduce_mean(ox_ctx *cx, int k) {
     ox_value *x;
     int64_t keep, noop, axes[OX_MAX_DIMS];
     int n;
-    if (check_attrs(cx, k, cx->opset < 18 ? "axes keepdims" : "keepdims noop_with_empty_axes") ||
-        in_tensor(cx, k, 0, &x) || axes_of(cx, k, 18, axes, &n) ||
-        attr_int(cx, k, "keepdims", 1, &keep) || attr_int(cx, k, "noop_with_empty_axes", 0, &noop))
+    if (ox_check_attrs(cx, k, cx->opset < 18 ? "axes keepdims" : "keepdims noop_with_empty_axes") ||
+        ox_in_tensor(cx, k, 0, &x) || ox_axes_of(cx, k, 18, axes, &n) ||
+        ox_attr_int(cx, k, "keepdims", 1, &keep) ||
+        ox_attr_int(cx, k, "noop_with_empty_axes", 0, &noop))
         return -1;
     unsigned mask = 0, spatial_axes = ((1u << x->orank) - 1) & ~3u;
     if (n < 1 && noop) {
-        alias(cx, k, x, x->orank);
+        ox_alias(cx, k, x, x->orank);
         return 0;
     }
-    if (n >= 0 && axes_mask(axes, n, x->orank, &mask))
-        return node_fail(cx, k, "the axes are out of range or repeated");
+    if (n >= 0 && ox_axes_mask(axes, n, x->orank, &mask))
+        return ox_node_fail(cx, k, "the axes are out of range or repeated");
     if (n < 0) mask = (1u << x->orank) - 1;
-    if (mask != spatial_axes || spatial(cx, k, x))
-        return node_fail(cx, k,
-                         "only the mean over every spatial axis (global average pooling) is "
-                         "supported");
-    return emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, keep ? x->orank : 2) < 0 ? -1 : 0;
+    if (mask != spatial_axes || ox_spatial(cx, k, x))
+        return ox_node_fail(cx, k,
+                            "only the mean over every spatial axis (global average pooling) is "
+                            "supported");
+    return ox_emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, keep ? x->orank : 2) < 0 ? -1
+                                                                                             : 0;
 }
 
 /* GlobalMaxPool: a max-pool whose window is the whole plane, (N,C,1,1) or (N,C,1). */
 static int op_global_maxpool(ox_ctx *cx, int k) {
     ox_value *x;
-    if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x) || spatial(cx, k, x)) return -1;
-    on_shape s = shape_of(cx, x);
+    if (ox_check_attrs(cx, k, "") || ox_in_tensor(cx, k, 0, &x) || ox_spatial(cx, k, x)) return -1;
+    on_shape s = ox_shape_of(cx, x);
     on_attrs a = on_op_find(s.rank == 3 ? "maxpool2d" : "maxpool1d")->defaults;
     a.kh = a.sh = s.rank == 3 ? s.h : 1;
     a.kw = a.sw = s.w;
     a.pad_mode = ON_PAD_VALID;
-    return emit(cx, k, k, on_op_find(s.rank == 3 ? "maxpool2d" : "maxpool1d"), &a, x, x->orank) < 0
+    return ox_emit(cx, k, k, on_op_find(s.rank == 3 ? "maxpool2d" : "maxpool1d"), &a, x, x->orank) <
+                   0
                ? -1
                : 0;
-}
-
-/* Pad with zeros on the spatial axes: remembered on its output, folded into the Conv or
- * AveragePool that reads it (in_tensor refuses any other reader). */
-/* Pad's amounts over all r axes of its input (begins, then ends) and its fill value: the
- * 'pads' and 'value' attributes before opset 11, the pads and constant_value inputs from
- * then on, and from opset 18 the optional axes input naming the axes the pads are for. */
-static int pad_amounts(ox_ctx *cx, int k, int r, int64_t *p, double *value) {
-    const Onnx__NodeProto *n = cx->g->node[k];
-    int64_t axes[OX_MAX_DIMS];
-    int na = r;
-    for (int i = 0; i < r; i++) axes[i] = i;
-    memset(p, 0, sizeof(int64_t) * 2 * (size_t)r);
-    *value = 0;
-    if (cx->opset < 11) {
-        const Onnx__AttributeProto *a = ox_attr(n, "pads");
-        float v;
-        if (attr_float(cx, k, "value", 0, &v)) return -1;
-        *value = v;
-        if (!a || a->n_ints != (size_t)(2 * r))
-            return node_fail(cx, k, "the 'pads' attribute must be %d integers", 2 * r);
-        memcpy(p, a->ints, sizeof(int64_t) * 2 * (size_t)r);
-        return 0;
-    }
-    ox_const *pads, *val, *ax = NULL;
-    if (in_const(cx, k, 1, 0, 0, &pads) || in_const(cx, k, 2, 1, 0, &val) ||
-        (cx->opset >= 18 && in_const(cx, k, 3, 1, 0, &ax)))
-        return -1;
-    if (cx->opset < 18 && n->n_input > 3 && *n->input[3])
-        return node_fail(cx, k, "Pad has an 'axes' input only from opset 18");
-    if (val && val->size != 1) return node_fail(cx, k, "the constant value must be a scalar");
-    if (val) *value = val->f ? val->f[0] : (double)val->i[0];
-    if (ax) {
-        if (!ax->i || ax->ndims != 1 || ax->size > (size_t)r)
-            return node_fail(cx, k, "the axes must be at most %d integers", r);
-        na = (int)ax->size;
-        unsigned mask;
-        if (axes_mask(ax->i, na, r, &mask))
-            return node_fail(cx, k, "the axes are out of range or repeated");
-        for (int i = 0; i < na; i++) axes[i] = ax->i[i] < 0 ? ax->i[i] + r : ax->i[i];
-    }
-    if (!pads->i || pads->size != (size_t)(2 * na))
-        return node_fail(cx, k, "pads must be %d integers", 2 * na);
-    for (int i = 0; i < na; i++) {
-        p[axes[i]] = pads->i[i];
-        p[r + axes[i]] = pads->i[na + i];
-    }
-    return 0;
-}
-
-/* Pad with zeros on the spatial axes: remembered on its output, folded into the Conv or
- * AveragePool that reads it (in_tensor refuses any other reader). */
-static int op_pad(ox_ctx *cx, int k) {
-    ox_value *x;
-    char mode[32];
-    int64_t p[2 * OX_MAX_DIMS];
-    double value;
-    cx->pad_ok = 1;
-    int bad =
-        check_attrs(cx, k, cx->opset < 11 ? "mode pads value" : "mode") || in_tensor(cx, k, 0, &x);
-    cx->pad_ok = 0;
-    if (bad || spatial(cx, k, x) || attr_str(cx, k, "mode", "constant", mode, sizeof mode))
-        return -1;
-    int r = x->orank, dims = r - 2, any = 0;
-    if (pad_amounts(cx, k, r, p, &value)) return -1;
-    for (int i = 0; i < 2 * r; i++) any |= p[i] != 0;
-    if (!any) { /* nothing to pad, whatever the mode */
-        alias(cx, k, x, r);
-        return 0;
-    }
-    if (strcmp(mode, "constant"))
-        return node_fail(cx, k, "mode '%s' is not supported (only 'constant', with zeros)", mode);
-    if (value != 0) return node_fail(cx, k, "only padding with zeros is supported");
-    if (p[0] || p[1] || p[r] || p[r + 1])
-        return node_fail(cx, k, "padding the batch or channel axis is not supported");
-    ox_value *o = out_value(cx, k);
-    if (o->uses != 1 || x->padded)
-        return node_fail(cx, k,
-                         "a Pad is supported only as the padding of one Conv or "
-                         "AveragePool");
-    alias(cx, k, x, r);
-    o->padded = 1;
-    for (int i = 0; i < dims; i++) {
-        int64_t b = p[2 + i], e = p[r + 2 + i];
-        if (b < 0 || e < 0 || b > 65536 || e > 65536)
-            return node_fail(cx, k, "padding must be 0 to 65536");
-        o->pad[i] = (int)b;
-        o->pad[dims + i] = (int)e;
-    }
-    return 0;
 }
 
 /* Gemm (Y = alpha A B' + beta C) and MatMul (+ the Add of its bias): a dense layer. */
@@ -950,12 +929,14 @@ static int op_dense(ox_ctx *cx, int k) {
     ox_const *w, *b = NULL;
     int64_t ta = 0, tb = 0;
     float alpha = 1, beta = 1;
-    if (check_attrs(cx, k, gemm ? "alpha beta transA transB" : "") || in_tensor(cx, k, 0, &x) ||
-        in_const(cx, k, 1, 0, 1, &w))
-        return -1;
-    if (gemm && (in_const(cx, k, 2, 1, 1, &b) || attr_int(cx, k, "transA", 0, &ta) ||
-                 attr_int(cx, k, "transB", 0, &tb) || attr_float(cx, k, "alpha", 1, &alpha) ||
-                 attr_float(cx, k, "beta", 1, &beta)))
+    cx->nhwc_ok = !gemm; /* MatMul over the channels of a channels-last view: a 1x1 conv */
+    int no =
+        ox_check_attrs(cx, k, gemm ? "alpha beta transA transB" : "") || ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (no || ox_in_const(cx, k, 1, 0, 1, &w)) return -1;
+    if (gemm && (ox_in_const(cx, k, 2, 1, 1, &b) || ox_attr_int(cx, k, "transA", 0, &ta) ||
+                 ox_attr_int(cx, k, "transB", 0, &tb) || ox_attr_float(cx, k, "alpha", 1, &alpha) ||
+                 ox_attr_float(cx, k, "beta", 1, &beta)))
         return -1;
     int badd = cx->plan[k].bias;
     if (badd >= 0) {
@@ -963,24 +944,33 @@ static int op_dense(ox_ctx *cx, int k) {
         int o = ox_find(cx, cx->g->node[k]->output[0]);
         b = &cx->v[ox_in(cx, a, ox_in(cx, a, 0) == o ? 1 : 0)].c;
     }
-    on_shape s = shape_of(cx, x);
-    if (ta) return node_fail(cx, k, "transA=1 is not supported");
-    if (s.rank != 1 || x->orank != 2)
-        return node_fail(cx, k, "needs a 2-D (N,F) input (flatten first); this one is %d-D",
-                         x->orank);
-    if (w->ndims != 2) return node_fail(cx, k, "the weight must be 2-D");
+    on_shape s = ox_shape_of(cx, x);
+    if (ta) return ox_node_fail(cx, k, "transA=1 is not supported");
+    int cl = x->nhwc && s.rank > 1, orank = x->nhwc ? x->orank : 2;
+    if (!cl && (s.rank != 1 || orank != x->orank))
+        return ox_node_fail(cx, k,
+                            "needs a 2-D (N,F) input (flatten first) or a channels-last image "
+                            "(Transpose(0,2,3,1)); this one is %d-D",
+                            x->orank);
+    if (w->ndims != 2) return ox_node_fail(cx, k, "the weight must be 2-D");
     int in = (int)(tb ? w->dims[1] : w->dims[0]), out = (int)(tb ? w->dims[0] : w->dims[1]);
     if (in != s.c)
-        return node_fail(cx, k, "the weight is for %d input features; the input has %d", in, s.c);
+        return ox_node_fail(cx, k, "the weight is for %d input features; the input has %d", in,
+                            s.c);
     if (b && b->size != (size_t)out && b->size != 1)
-        return node_fail(cx, k, "the bias has %zu values for %d outputs", b->size, out);
-    if (out < 1) return node_fail(cx, k, "the weight has no outputs");
-    on_attrs a = on_op_find("dense")->defaults;
+        return ox_node_fail(cx, k, "the bias has %zu values for %d outputs", b->size, out);
+    if (out < 1) return ox_node_fail(cx, k, "the weight has no outputs");
+    const on_op *op = on_op_find(!cl ? "dense" : s.rank == 3 ? "conv2d" : "conv1d");
+    on_attrs a = op->defaults;
     a.units = out;
     a.bias = b != NULL;
-    int id = emit(cx, k, k, on_op_find("dense"), &a, x, 2);
+    if (cl) { /* 1x1, stride 1: the weight (out, in, 1, 1) is dense's (out, in) */
+        a.kh = a.kw = a.sh = a.sw = a.dh = a.dw = a.groups = 1;
+        a.pad_mode = ON_PAD_VALID;
+    }
+    int id = ox_emit(cx, k, k, op, &a, x, orank);
     if (id < 0) return -1;
-    if (badd >= 0) alias(cx, badd, &cx->v[ox_find(cx, cx->g->node[k]->output[0])], 2);
+    if (badd >= 0) ox_alias(cx, badd, &cx->v[ox_find(cx, cx->g->node[k]->output[0])], orank);
     float *W = on_tensor_ptr(cx->m, cx->m->nodes[id].t0);
     float *B = a.bias ? on_tensor_ptr(cx->m, cx->m->nodes[id].t0 + 1) : NULL;
     for (int o = 0; o < out; o++)
@@ -1006,31 +996,36 @@ static int op_merge(ox_ctx *cx, int k) {
         if (!strcmp(n->op_type, ops[i][0])) opname = ops[i][1];
     int concat = !strcmp(opname, "concat");
     int64_t axis = 0;
-    if (check_attrs(cx, k, concat ? "axis" : "") || (concat && attr_int(cx, k, "axis", 1, &axis)))
+    if (ox_check_attrs(cx, k, concat ? "axis" : "") ||
+        (concat && ox_attr_int(cx, k, "axis", 1, &axis)))
         return -1;
     int binary = !strcmp(n->op_type, "Add") || !strcmp(n->op_type, "Sub") ||
                  !strcmp(n->op_type, "Mul") || !strcmp(n->op_type, "Div");
     if (binary ? n->n_input != 2 : n->n_input < 1 || n->n_input > ON_MAX_INPUTS)
-        return node_fail(cx, k, "%zu inputs (%s takes %s)", n->n_input, n->op_type,
-                         binary ? "2" : "1 to 64");
+        return ox_node_fail(cx, k, "%zu inputs (%s takes %s)", n->n_input, n->op_type,
+                            binary ? "2" : "1 to 64");
     int in[ON_MAX_INPUTS], orank = 0;
     ox_value *first = NULL;
     for (size_t i = 0; i < n->n_input; i++) {
         int v = ox_in(cx, n, i);
+        if (v >= 0 && cx->v[v].kind == OX_CONST && binary) {
+            int r = ox_op_channel_affine(cx, k);
+            if (r) return r < 0 ? -1 : 0;
+        }
         if (v >= 0 && cx->v[v].kind == OX_CONST)
-            return node_fail(cx, k,
-                             "input %zu ('%.80s') is a constant: %s is supported between "
-                             "computed tensors (a constant is read only as a bias after MatMul "
-                             "or as the input normalization)",
-                             i + 1, n->input[i], n->op_type);
+            return ox_node_fail(cx, k,
+                                "input %zu ('%.80s') is a constant: %s is supported between "
+                                "computed tensors (a constant is read only as a bias after MatMul "
+                                "or as the input normalization)",
+                                i + 1, n->input[i], n->op_type);
         ox_value *x;
-        if (in_tensor(cx, k, i, &x)) return -1;
+        if (ox_in_tensor(cx, k, i, &x)) return -1;
         in[i] = x->node;
         if (!first) first = x;
         if (x->orank > orank) orank = x->orank;
     }
     if (n->n_input == 1) { /* Sum/Max/... of one tensor is that tensor */
-        alias(cx, k, first, first->orank);
+        ox_alias(cx, k, first, first->orank);
         return 0;
     }
     on_attrs a = on_op_find(opname)->defaults;
@@ -1038,18 +1033,18 @@ static int op_merge(ox_ctx *cx, int k) {
         if (axis < 0) axis += orank;
         on_shape s0 = cx->m->nodes[in[0]].ys;
         if (axis < 1 || axis >= orank || orank != s0.rank + 1)
-            return node_fail(cx, k,
-                             "Concat along axis %lld of %d-D tensors: ordnet joins along a "
-                             "non-batch axis of tensors it holds with their ONNX rank",
-                             (long long)axis, orank);
+            return ox_node_fail(cx, k,
+                                "Concat along axis %lld of %d-D tensors: ordnet joins along a "
+                                "non-batch axis of tensors it holds with their ONNX rank",
+                                (long long)axis, orank);
         a.axis = (int)axis - 1;
     }
     char name[ON_NAME_MAX];
     ox_layer_name(cx->m, n->name, n->op_type, name, sizeof name);
     on_error e;
     int id = on_model_add_merge(cx->m, on_op_find(opname), &a, in, (int)n->n_input, name, &e);
-    if (id < 0) return node_fail(cx, k, "%s", e.msg);
-    ox_value *o = out_value(cx, k);
+    if (id < 0) return ox_node_fail(cx, k, "%s", e.msg);
+    ox_value *o = ox_out_value(cx, k);
     o->kind = OX_NODE;
     o->node = id;
     o->orank = orank;
@@ -1060,27 +1055,27 @@ static int op_merge(ox_ctx *cx, int k) {
 static int op_softmax(ox_ctx *cx, int k) {
     ox_value *x;
     int64_t axis;
-    if (check_attrs(cx, k, "axis") || in_tensor(cx, k, 0, &x) ||
-        attr_int(cx, k, "axis", cx->opset >= 13 ? -1 : 1, &axis))
+    if (ox_check_attrs(cx, k, "axis") || ox_in_tensor(cx, k, 0, &x) ||
+        ox_attr_int(cx, k, "axis", cx->opset >= 13 ? -1 : 1, &axis))
         return -1;
     const Onnx__GraphProto *g = cx->g;
     int is_out = 0;
     for (size_t o = 0; o < g->n_output; o++)
         is_out |= g->output[o]->name && !strcmp(g->output[o]->name, cx->g->node[k]->output[0]);
-    if (!is_out || out_value(cx, k)->uses != 1)
-        return node_fail(cx, k,
-                         "Softmax is supported only as the model's output (ordnet drops it "
-                         "there and outputs logits)");
+    if (!is_out || ox_out_value(cx, k)->uses != 1)
+        return ox_node_fail(cx, k,
+                            "Softmax is supported only as the model's output (ordnet drops it "
+                            "there and outputs logits)");
     /* over the classes of (N, classes), also written (N, classes, 1, 1) after a global pooling
      * (axis 1: before opset 13 the softmax of the flattened (N, classes*1*1), from 13 over
      * axis 1 at each of the one pixel: the same) */
-    if (shape_of(cx, x).rank != 1 ||
+    if (ox_shape_of(cx, x).rank != 1 ||
         (axis != 1 && axis != 1 - x->orank && (x->orank != 2 || axis != -1)))
-        return node_fail(cx, k,
-                         "Softmax over axis %lld of a %d-D tensor: only over the classes of "
-                         "(N, classes)",
-                         (long long)axis, x->orank);
-    alias(cx, k, x, x->orank);
+        return ox_node_fail(cx, k,
+                            "Softmax over axis %lld of a %d-D tensor: only over the classes of "
+                            "(N, classes)",
+                            (long long)axis, x->orank);
+    ox_alias(cx, k, x, x->orank);
     char note[400], lab[256];
     ox_node_label(cx->g->node[k], k, lab, sizeof lab);
     snprintf(note, sizeof note,
@@ -1094,16 +1089,16 @@ static int op_softmax(ox_ctx *cx, int k) {
 static int op_identity(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
     int v = ox_in(cx, n, 0);
-    if (check_attrs(cx, k, "")) return -1;
+    if (ox_check_attrs(cx, k, "")) return -1;
     if (v < 0 || cx->v[v].kind == OX_UNSET)
-        return node_fail(cx, k, "input '%.100s' is not computed before this node",
-                         n->n_input ? n->input[0] : "");
-    ox_value *o = out_value(cx, k);
+        return ox_node_fail(cx, k, "input '%.100s' is not computed before this node",
+                            n->n_input ? n->input[0] : "");
+    ox_value *o = ox_out_value(cx, k);
     if (cx->v[v].kind == OX_CONST) {
         ox_const c = cx->v[v].c;
         size_t bytes = (c.f ? sizeof(float) : sizeof(int64_t)) * (c.size ? c.size : 1);
         void *d = malloc(bytes);
-        if (!d) return node_fail(cx, k, "out of memory");
+        if (!d) return ox_node_fail(cx, k, "out of memory");
         memcpy(d, c.f ? (void *)c.f : (void *)c.i, bytes);
         c.f = c.f ? d : NULL;
         c.i = c.i ? d : NULL;
@@ -1111,7 +1106,7 @@ static int op_identity(ox_ctx *cx, int k) {
         o->c = c;
         return 0;
     }
-    alias(cx, k, &cx->v[v], cx->v[v].orank);
+    ox_alias(cx, k, &cx->v[v], cx->v[v].orank);
     return 0;
 }
 
@@ -1121,7 +1116,7 @@ static int op_normalize(ox_ctx *cx, int k) {
     const Onnx__NodeProto *s = cx->g->node[cx->v[cx->input].reader];
     int C = cx->m->input.c, orank = cx->v[cx->input].orank;
     float *ms = malloc(sizeof(float) * 2 * (size_t)C);
-    if (!ms) return node_fail(cx, k, "out of memory");
+    if (!ms) return ox_node_fail(cx, k, "out of memory");
     int bad = ox_per_channel(&cx->v[ox_in(cx, s, 1)].c, orank, C, ms) ||
               ox_per_channel(&cx->v[ox_in(cx, d, 1)].c, orank, C, ms + C);
     int mul = !strcmp(d->op_type, "Mul");
@@ -1131,13 +1126,13 @@ static int op_normalize(ox_ctx *cx, int k) {
     }
     if (bad) {
         free(ms);
-        return node_fail(cx, k,
-                         "the input normalization needs one mean and one positive std "
-                         "per channel");
+        return ox_node_fail(cx, k,
+                            "the input normalization needs one mean and one positive std "
+                            "per channel");
     }
     on_model_set_normalization(cx->m, ms, ms + C);
     free(ms);
-    alias(cx, k, &cx->v[cx->input], orank);
+    ox_alias(cx, k, &cx->v[cx->input], orank);
     on_model_add_note(cx->m, "input normalization (x - mean) / std read from the graph's first "
                              "nodes (applied as for an ordnet checkpoint)");
     return 0;
@@ -1147,7 +1142,7 @@ static int op_normalize(ox_ctx *cx, int k) {
  * Shape -> Gather -> Unsqueeze -> Concat -> Reshape) ----- */
 
 static int set_const(ox_ctx *cx, int k, ox_const *c) {
-    ox_value *o = out_value(cx, k);
+    ox_value *o = ox_out_value(cx, k);
     o->kind = OX_CONST;
     o->c = *c;
     return 0;
@@ -1159,7 +1154,7 @@ static int int_const(ox_ctx *cx, int k, size_t n, int ndims, ox_const *c) {
     c->dims[0] = (int64_t)n;
     c->size = ndims ? n : 1;
     if (!(c->i = malloc(sizeof(int64_t) * (c->size ? c->size : 1))))
-        return node_fail(cx, k, "out of memory");
+        return ox_node_fail(cx, k, "out of memory");
     return 0;
 }
 
@@ -1167,13 +1162,16 @@ static int op_shape(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
     int v = ox_in(cx, n, 0);
     int64_t start, end, d[OX_MAX_DIMS];
-    if (check_attrs(cx, k, "start end") || attr_int(cx, k, "start", 0, &start) ||
-        attr_int(cx, k, "end", OX_MAX_DIMS, &end))
+    if (ox_check_attrs(cx, k, "start end") || ox_attr_int(cx, k, "start", 0, &start) ||
+        ox_attr_int(cx, k, "end", OX_MAX_DIMS, &end))
         return -1;
-    if (v < 0 || cx->v[v].kind == OX_UNSET) return node_fail(cx, k, "its input is not computed");
+    if (v < 0 || cx->v[v].kind == OX_UNSET) return ox_node_fail(cx, k, "its input is not computed");
+    if (cx->v[v].nhwc || cx->v[v].split)
+        return ox_node_fail(cx, k,
+                            "the shape of a transposed or regrouped tensor is not supported");
     int r;
     if (cx->v[v].kind == OX_NODE)
-        r = onnx_dims(cx, &cx->v[v], d);
+        r = ox_onnx_dims(cx, &cx->v[v], d);
     else {
         r = cx->v[v].c.ndims;
         memcpy(d, cx->v[v].c.dims, sizeof d);
@@ -1192,18 +1190,18 @@ static int op_shape(ox_ctx *cx, int k) {
 static int op_gather(ox_ctx *cx, int k) {
     ox_const *data, *idx;
     int64_t axis;
-    if (check_attrs(cx, k, "axis") || in_const(cx, k, 0, 0, 0, &data) ||
-        in_const(cx, k, 1, 0, 0, &idx) || attr_int(cx, k, "axis", 0, &axis))
+    if (ox_check_attrs(cx, k, "axis") || ox_in_const(cx, k, 0, 0, 0, &data) ||
+        ox_in_const(cx, k, 1, 0, 0, &idx) || ox_attr_int(cx, k, "axis", 0, &axis))
         return -1;
     if (!data->i || !idx->i || data->ndims != 1 || idx->ndims > 1 || axis != 0)
-        return node_fail(cx, k, "only indexing a 1-D integer constant (a shape) is supported");
+        return ox_node_fail(cx, k, "only indexing a 1-D integer constant (a shape) is supported");
     ox_const c;
     if (int_const(cx, k, idx->size, idx->ndims, &c)) return -1;
     for (size_t i = 0; i < idx->size; i++) {
         int64_t j = idx->i[i] < 0 ? idx->i[i] + (int64_t)data->size : idx->i[i];
         if (j < 0 || j >= (int64_t)data->size) {
             ox_const_free(&c);
-            return node_fail(cx, k, "index %lld is out of range", (long long)idx->i[i]);
+            return ox_node_fail(cx, k, "index %lld is out of range", (long long)idx->i[i]);
         }
         c.i[i] = data->i[j];
     }
@@ -1213,7 +1211,8 @@ static int op_gather(ox_ctx *cx, int k) {
 /* Unsqueeze of a scalar to [1], and Squeeze of [1] to a scalar, on integer constants. */
 static int op_unsqueeze_const(ox_ctx *cx, int k, ox_const *data) {
     if (!data->i || data->ndims > 1 || data->size != 1)
-        return node_fail(cx, k, "only (un)squeezing a one-element integer constant is supported");
+        return ox_node_fail(cx, k,
+                            "only (un)squeezing a one-element integer constant is supported");
     int un = !strcmp(cx->g->node[k]->op_type, "Unsqueeze");
     ox_const c;
     if (int_const(cx, k, 1, un, &c)) return -1;
@@ -1228,14 +1227,14 @@ static int op_concat(ox_ctx *cx, int k) {
         if (v >= 0 && cx->v[v].kind == OX_NODE) return op_merge(cx, k);
     }
     int64_t axis;
-    if (check_attrs(cx, k, "axis") || attr_int(cx, k, "axis", 0, &axis)) return -1;
+    if (ox_check_attrs(cx, k, "axis") || ox_attr_int(cx, k, "axis", 0, &axis)) return -1;
     size_t total = 0;
     for (size_t i = 0; i < n->n_input; i++) {
         ox_const *c;
-        if (in_const(cx, k, i, 0, 0, &c)) return -1;
+        if (ox_in_const(cx, k, i, 0, 0, &c)) return -1;
         if (!c->i || c->ndims != 1 || (axis != 0 && axis != -1))
-            return node_fail(cx, k, "only joining 1-D integer constants (shapes) is supported");
-        if (c->size > 64 || total > 64) return node_fail(cx, k, "too many values");
+            return ox_node_fail(cx, k, "only joining 1-D integer constants (shapes) is supported");
+        if (c->size > 64 || total > 64) return ox_node_fail(cx, k, "too many values");
         total += c->size;
     }
     ox_const c;
@@ -1252,14 +1251,14 @@ static int op_concat(ox_ctx *cx, int k) {
 static int op_cast(ox_ctx *cx, int k) {
     ox_const *data;
     int64_t to;
-    if (check_attrs(cx, k, "to saturate") || in_const(cx, k, 0, 0, 0, &data) ||
-        attr_int(cx, k, "to", 0, &to))
+    if (ox_check_attrs(cx, k, "to saturate") || ox_in_const(cx, k, 0, 0, 0, &data) ||
+        ox_attr_int(cx, k, "to", 0, &to))
         return -1;
     if (!data->i || to != ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
-        return node_fail(cx, k, "only casting integer constants to int64 is supported");
+        return ox_node_fail(cx, k, "only casting integer constants to int64 is supported");
     ox_const c = *data;
     if (!(c.i = malloc(sizeof(int64_t) * (c.size ? c.size : 1))))
-        return node_fail(cx, k, "out of memory");
+        return ox_node_fail(cx, k, "out of memory");
     memcpy(c.i, data->i, sizeof(int64_t) * c.size);
     return set_const(cx, k, &c);
 }
@@ -1267,7 +1266,7 @@ static int op_cast(ox_ctx *cx, int k) {
 static int op_unsqueeze(ox_ctx *cx, int k) {
     const Onnx__NodeProto *n = cx->g->node[k];
     int v = ox_in(cx, n, 0);
-    if (check_attrs(cx, k, cx->opset < 13 ? "axes" : "")) return -1;
+    if (ox_check_attrs(cx, k, cx->opset < 13 ? "axes" : "")) return -1;
     if (v >= 0 && cx->v[v].kind == OX_CONST) return op_unsqueeze_const(cx, k, &cx->v[v].c);
     return op_squeeze(cx, k);
 }
@@ -1301,7 +1300,13 @@ static const struct {
     {"Dropout", op_dropout},
     {"Flatten", op_flatten},
     {"Reshape", op_reshape},
-    {"Pad", op_pad},
+    {"Pad", ox_op_pad},
+    {"Resize", ox_op_resize},
+    {"Upsample", ox_op_resize},
+    {"Slice", ox_op_slice},
+    {"Split", ox_op_split},
+    {"Transpose", ox_op_transpose},
+    {"LayerNormalization", ox_op_layernorm},
     {"Squeeze", op_unsqueeze},
     {"Unsqueeze", op_unsqueeze},
     {"Gemm", op_dense},
@@ -1325,6 +1330,13 @@ static const struct {
     {"Softsign", op_activation_round2},
     {"Exp", op_activation_round2},
 };
+
+/* Operators of exactly one input: a computed second one would feed a layer that nothing
+ * reads, which an export would not write (found by fuzzing). */
+static const char *const unary = " Relu LeakyRelu Elu Celu Selu Tanh Sigmoid Softplus Mish "
+                                 "HardSigmoid HardSwish Softsign Exp Identity Flatten "
+                                 "GlobalAveragePool GlobalMaxPool Transpose Shape Softmax "
+                                 "Cast ";
 
 static int opset_of(ox_ctx *cx, const Onnx__ModelProto *mp) {
     cx->opset = -1;
@@ -1566,18 +1578,22 @@ static int run_nodes(ox_ctx *cx) {
         /* inputs are computed before use: ONNX lists nodes in topological order */
         for (size_t i = 0; i < n->n_input; i++) {
             int v = ox_find(cx, n->input[i]);
-            if (v >= 0 && cx->v[v].kind == OX_UNSET && !p->fuse && !p->normalize)
-                return node_fail(cx, k,
-                                 "input '%.100s' is computed after this node (the nodes "
-                                 "are not in topological order)",
-                                 n->input[i]);
+            if (v >= 0 && cx->v[v].kind == OX_UNSET && !p->fuse && !p->normalize && !p->ln)
+                return ox_node_fail(cx, k,
+                                    "input '%.100s' is computed after this node (the nodes "
+                                    "are not in topological order)",
+                                    n->input[i]);
         }
         if (p->fuse) {
             ox_value *x = &cx->v[p->x];
             if (x->kind != OX_NODE)
-                return node_fail(cx, k, "the input of this %s is not a computed tensor",
-                                 p->fuse->name);
-            if (emit(cx, k, k, p->fuse, NULL, x, x->orank) < 0) return -1;
+                return ox_node_fail(cx, k, "the input of this %s is not a computed tensor",
+                                    p->fuse->name);
+            if (ox_emit(cx, k, k, p->fuse, NULL, x, x->orank) < 0) return -1;
+            continue;
+        }
+        if (p->ln) {
+            if (ox_op_layernorm(cx, k)) return -1;
             continue;
         }
         if (p->normalize) {
@@ -1586,15 +1602,25 @@ static int run_nodes(ox_ctx *cx) {
         }
         if (p->pass) { /* a Neg of min-pooling's Neg, MaxPool, Neg */
             ox_value *x;
-            if (check_attrs(cx, k, "") || in_tensor(cx, k, 0, &x)) return -1;
-            alias(cx, k, x, x->orank);
+            if (ox_check_attrs(cx, k, "") || ox_in_tensor(cx, k, 0, &x)) return -1;
+            ox_alias(cx, k, x, x->orank);
             continue;
+        }
+        int folded = ox_fold(cx, k); /* every input a constant: computed now */
+        if (folded < 0) return -1;
+        if (folded) continue;
+        char t[72];
+        snprintf(t, sizeof t, " %.60s ", n->op_type);
+        for (size_t j = 1; j < n->n_input && strstr(unary, t); j++) {
+            int v = ox_find(cx, n->input[j]); /* a computed tensor no layer would read */
+            if (v >= 0 && cx->v[v].kind == OX_NODE)
+                return ox_node_fail(cx, k, "%zu inputs (%s takes 1)", n->n_input, n->op_type);
         }
         size_t i = 0;
         while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, n->op_type)) i++;
         if (i == sizeof ops / sizeof ops[0])
-            return node_fail(cx, k, "operator %.60s is not supported (ordnet reads: %s)",
-                             n->op_type, supported);
+            return ox_node_fail(cx, k, "operator %.60s is not supported (ordnet reads: %s)",
+                                n->op_type, supported);
         if (ops[i].fn(cx, k)) return -1;
     }
     return 0;
@@ -1619,7 +1645,7 @@ static int make_outputs(ox_ctx *cx) {
     for (size_t k = 0; k < g->n_output; k++) {
         const ox_value *x = &cx->v[ox_find(cx, g->output[k]->name)];
         int64_t d[OX_MAX_DIMS], own[OX_MAX_DIMS];
-        int r = onnx_dims(cx, x, own), nd = r;
+        int r = ox_onnx_dims(cx, x, own), nd = r;
         memcpy(d, own, sizeof d);
         const Onnx__TypeProto *t = g->output[k]->type;
         const Onnx__TensorShapeProto *sh =
@@ -1630,10 +1656,10 @@ static int make_outputs(ox_ctx *cx) {
          * (what the ONNX rank tracking may not know, e.g. a model that ends in Unsqueeze
          * of an unknown rank): a file's wrong declaration must not reorder values */
         if (sh && sh->n_dim >= 2 && sh->n_dim <= OX_MAX_DIMS &&
-            shape_of(cx, x).rank <= (int)sh->n_dim - 1) {
+            ox_shape_of(cx, x).rank <= (int)sh->n_dim - 1) {
             ox_value t = *x;
             t.orank = (int)sh->n_dim;
-            onnx_dims(cx, &t, d);
+            ox_onnx_dims(cx, &t, d);
             int same = 1;
             for (size_t i = 1; i < sh->n_dim; i++) {
                 const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];

@@ -23,6 +23,11 @@ typedef struct ox_value {
     int reader;       /* a live node reading it (the only one when uses == 1); -1 */
     int padded;       /* the output of a zero Pad, folded into the Conv or AveragePool that */
     int pad[4];       /* reads it: the spatial padding, ONNX order (begins, then ends) */
+    int split;        /* > 0: the ONNX tensor is (N, split, C/split, spatial...) of the node's
+                         (N, C, spatial...), a Reshape splitting the channels into groups as a
+                         channel shuffle does; only its Transpose and Reshape back read it */
+    int nhwc;         /* the ONNX tensor is the node's (N, C, spatial...) with the channels moved
+                         last (Transpose(0,2,3,1) or (0,2,1)): ConvNeXt's channels-last blocks */
 } ox_value;
 
 /* The table: values by name in open addressing. */

@@ -70,6 +70,8 @@ extern const on_op on_op_random_translation;
 extern const on_op on_op_random_rotation;
 extern const on_op on_op_random_zoom;
 extern const on_op on_op_random_contrast;
+extern const on_op on_op_channel_shuffle;
+extern const on_op on_op_channel_slice;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -136,6 +138,8 @@ const on_op *const on_ops[] = {
     &on_op_random_rotation,
     &on_op_random_zoom,
     &on_op_random_contrast,
+    &on_op_channel_shuffle,
+    &on_op_channel_slice,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

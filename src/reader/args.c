@@ -179,6 +179,17 @@ static int layer_arg_set(const on_op *op, on_attrs *a, const char *k, const on_v
         *bad = !(h > 0 && w > 0 && h < 1e6 && w < 1e6);
         a->scale_h = one_d ? 1.0f : (float)h;
         a->scale_w = (float)w;
+    } else if (!strcmp(k, "mode") && !strncmp(op->name, "zeropad", 7)) { /* pad_crop.c */
+        static const char *const fills[][2] = {
+            {"constant", "0"}, {"zeros", "0"}, {"reflect", "1"}, {"edge", "2"}, {"replicate", "2"}};
+        *bad = 1;
+        for (size_t i = 0; v->kind == ON_V_IDENT && i < sizeof fills / sizeof fills[0]; i++)
+            if (!strcmp(v->ident, fills[i][0])) a->mode = fills[i][1][0] - '0', *bad = 0;
+    } else if (!strcmp(k, "start")) { /* channel_slice's first channel */
+        *bad = v->kind != ON_V_NUM || whole(v->num[0], &a->pad[0]) || a->pad[0] < 0;
+    } else if (!strcmp(k, "value")) { /* constant padding */
+        *bad = v->kind != ON_V_NUM || !isfinite(v->num[0]);
+        a->alpha = (float)v->num[0];
     } else if (!strcmp(k, "mode")) {
         if (v->kind == ON_V_IDENT && !strcmp(v->ident, "nearest"))
             a->mode = ON_RESIZE_NEAREST;
@@ -416,6 +427,13 @@ static int layer_arg_text(const on_op *op, const on_attrs *a, const char *k, cha
             snprintf(out, len, "%s", w);
         else
             snprintf(out, len, "(%s,%s)", h, w);
+    } else if (!strcmp(k, "mode") && !strncmp(op->name, "zeropad", 7)) {
+        if (a->mode != d->mode)
+            snprintf(out, len, "%s", a->mode == ON_PADFILL_REFLECT ? "reflect" : "edge");
+    } else if (!strcmp(k, "start")) {
+        if (a->pad[0] != d->pad[0]) snprintf(out, len, "%d", a->pad[0]);
+    } else if (!strcmp(k, "value")) {
+        if (a->alpha != d->alpha) shortest(out, len, a->alpha);
     } else if (!strcmp(k, "mode")) {
         if (a->mode != d->mode)
             snprintf(out, len, "%s",

@@ -105,8 +105,9 @@ ARGS = {"conv1d": CONV_ARGS, "conv2d": CONV_ARGS, "conv1d_transpose": CONVT_ARGS
 for _k in ("maxpool1d", "maxpool2d", "minpool1d", "minpool2d", "avgpool1d", "avgpool2d"):
     ARGS[_k] = POOL_ARGS
 ARGS.update({"upsample1d": "scale_factor mode align_corners", "upsample2d": "scale_factor mode align_corners",
-             "zeropad1d": "padding", "zeropad2d": "padding", "crop1d": "padding", "crop2d": "padding",
-             "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units"})
+             "zeropad1d": "padding mode value", "zeropad2d": "padding mode value", "crop1d": "padding", "crop2d": "padding",
+             "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units",
+             "channel_shuffle": "groups", "channel_slice": "start units"})
 # Keras's preprocessing layers (normalization.c, random_*.c)
 AUG_ARGS = "fill_mode interpolation seed fill_value"
 ARGS.update({"normalization": "invert", "random_flip": "mode seed",
@@ -139,11 +140,13 @@ DEFAULTS = {
     "gaussian_noise": dict(stddev=0.1), "gaussian_dropout": dict(rate=0.5),
     "upsample2d": dict(scale_factor=(2.0, 2.0), mode="nearest", align_corners=0),
     "upsample1d": dict(scale_factor=(1.0, 2.0), mode="nearest", align_corners=0),
-    "zeropad2d": dict(padding=(1, 1, 1, 1)), "zeropad1d": dict(padding=(0, 0, 1, 1)),
+    "zeropad2d": dict(padding=(1, 1, 1, 1), mode="constant", value=0.0),
+    "zeropad1d": dict(padding=(0, 0, 1, 1), mode="constant", value=0.0),
     "crop2d": dict(padding=(0, 0, 0, 0)), "crop1d": dict(padding=(0, 0, 0, 0)),
     "reshape": dict(shape=(-1,)), "permute": dict(perm=(0, 1, 2)),
     "layernorm": dict(axis=-1, eps=1e-5), "embedding": dict(vocab=0, units=0),
     "normalization": dict(invert=0),
+    "channel_shuffle": dict(groups=1), "channel_slice": dict(start=0, units=1),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -241,6 +244,8 @@ def parse_layer(tok, rank):
             t = v if isinstance(v, tuple) else (v, v)
             t = tuple(struct.unpack("<f", struct.pack("<f", float(u)))[0] for u in t)
             v = (1.0, t[-1]) if one_d else (t[0], t[-1])
+        elif key == "mode" and name.startswith("zeropad"):  # F.pad's modes
+            v = {"zeros": "constant", "edge": "replicate"}.get(v, v)
         elif key == "mode":
             v = "nearest" if v == "nearest" else "linear"
         elif key == "padding" and name in MOVERS:
@@ -252,6 +257,8 @@ def parse_layer(tok, rank):
                 v = tuple(int(u) for u in v)
         elif key in ("perm", "shape"):
             v = tuple(int(u) for u in v) if isinstance(v, tuple) else (int(v),)
+        elif key == "start":
+            v = int(v)
         elif key in ("axis", "vocab"):
             v = int(v)
         elif key in ("align_corners", "invert"):
@@ -420,13 +427,21 @@ class Layer:
                                  align_corners=bool(a["align_corners"]))
         if op.startswith("zeropad"):
             t, b, l, r = a["padding"]
-            return F.pad(x, (l, r, t, b) if op == "zeropad2d" else (l, r))
+            pads = (l, r, t, b) if op == "zeropad2d" else (l, r)
+            if a["mode"] != "constant":
+                return F.pad(x, pads, mode=a["mode"])
+            return F.pad(x, pads, value=a["value"])
         if op.startswith("crop"):
             t, b, l, r = a["padding"]
             x = x[..., l: x.shape[-1] - r]
             return x[:, :, t: x.shape[2] - b] if op == "crop2d" else x
         if op == "global_maxpool":
             return x.flatten(2).max(dim=2).values
+        if op == "channel_shuffle":  # torchvision's ShuffleNet v2 channel_shuffle
+            n, c, g = x.shape[0], x.shape[1], a["groups"]
+            return x.reshape((n, g, c // g) + tuple(x.shape[2:])).transpose(1, 2).reshape(x.shape)
+        if op == "channel_slice":
+            return x[:, a["start"]: a["start"] + a["units"]]
         if op == "reshape":
             return x.reshape((x.shape[0],) + a["shape"])
         if op == "permute":
@@ -931,6 +946,13 @@ case("zeropad2d_default", "input(4,5,2) zeropad2d")
 case("zeropad2d_asym", "input(4,5,2) zeropad2d((1,2,0,3))")
 case("zeropad2d_pair", "input(3,4,2) zeropad2d((1,2))")
 case("zeropad1d", "input(6,2) zeropad1d((1,2))")
+case("zeropad2d_reflect", "input(4,5,2) zeropad2d((1,3,2,0),reflect)")
+case("zeropad2d_edge", "input(4,5,2) zeropad2d((2,1,0,3),mode=edge)")
+case("zeropad2d_constant", "input(3,4,2) zeropad2d((1,2),constant,-0.75)")
+case("zeropad1d_reflect", "input(6,2) zeropad1d((3,5),reflect)")
+case("zeropad1d_replicate", "input(6,2) zeropad1d((4,1),replicate)")
+case("zeropad1d_constant", "input(6,2) zeropad1d((1,2),value=2.5)")
+case("block_reflect_conv", "input(5,5,2) zeropad2d(1,reflect) conv2d(3,3) bn relu zeropad2d((0,2,1,1),edge) conv2d(2,3) flatten dense(3)")
 case("crop2d", "input(6,5,2) crop2d((1,0,2,1))")
 case("crop2d_keras", "input(6,7,2) crop2d(cropping=(1,2))")
 case("crop1d", "input(7,2) crop1d((2,1))")
@@ -944,6 +966,12 @@ case("permute_1d", "input(5,4) permute((1,0))")
 case("block_convnext_ln", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) conv2d(3,1)")
 case("block_convnext_ln_eval", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layernorm permute((2,0,1)) "
      "upsample2d(2) crop2d(1) zeropad2d((0,1,1,0)) conv2d(3,1)", "eval", n=3)
+# channel shuffle and slice (ShuffleNet v2)
+case("channel_shuffle_2", "input(3,4,6) channel_shuffle(2)")
+case("channel_shuffle_3_1d", "input(5,6) channel_shuffle(3)")
+case("channel_slice", "input(3,4,6) channel_slice(2,3)")
+case("block_shufflenet", "input(4,4,4) conv2d(4,1,name=a) channel_slice(2,2) conv2d(2,3,same,groups=2) bn relu "
+     "concat(a) channel_shuffle(2) conv2d(3,1)")
 case("layernorm_last", "input(4,3,5) layernorm")
 case("layernorm_channels", "input(4,3,5) layernorm(axis=0)")
 case("layernorm_rows", "input(4,3,5) layernorm(axis=1,eps=0.001)")

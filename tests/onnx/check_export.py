@@ -37,6 +37,17 @@ ALL_OPS = [
     "conv2d_transpose(4,3,2) hard_sigmoid hard_swish softsign exponential conv2d(4,3,same,name=a) "
     "conv2d(4,1,name=b) subtract(a) maximum(b) minimum(a) average(b) concat(a) flatten dense(3)",
     "input(32,4) conv1d_transpose(4,3,2) conv1d(6,3,groups=2) flatten dense(3)",
+    "input(7,8,3) upsample2d(2) relu upsample2d((1.5,2.5),bilinear) tanh upsample2d(2,bilinear,1) "
+    "zeropad2d((1,2,3,0),reflect) relu zeropad2d((2,0,1,1),edge) relu zeropad2d(1,value=-0.5) "
+    "relu zeropad2d((0,1,1,0)) crop2d((1,2,0,3)) conv2d(4,3) flatten dense(3)",
+    "input(9,3) upsample1d(2) relu upsample1d(3,linear) zeropad1d((2,4),reflect) relu "
+    "zeropad1d((1,3),edge) crop1d((2,1)) conv1d(2,3) flatten dense(2)",
+    "input(5,6,8) conv2d(8,1,name=a) channel_slice(2,4) relu channel_shuffle(2) "
+    "channel_shuffle(4) concat(a) channel_slice(1,6) flatten dense(3)",
+    "input(9,6) channel_shuffle(3) channel_slice(2,3) conv1d(2,3) flatten dense(2)",
+    "input(5,6,4) conv2d(6,3,same) layernorm(axis=0) permute((1,2,0)) conv2d(3,1) layernorm "
+    "reshape((3,-1)) conv1d(4,3) permute((1,0)) flatten reshape((2,-1,4)) conv2d(2,1) flatten "
+    "dense(3) layernorm",
 ]
 
 

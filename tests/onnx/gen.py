@@ -325,8 +325,10 @@ def bad_cases():
     tiny("bad_group", [helper.make_node("Conv", ["input", "w"], ["y"], name="conv_g3", group=3)], [w])
     tiny("bad_attr", [helper.make_node("MaxPool", ["input"], ["y"], name="pool_dil",
                                        kernel_shape=[2, 2], dilations=[2, 2])])
-    tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape3d")],
-         [helper.make_tensor("s", TensorProto.INT64, [3], [0, 2, -1])])
+    tiny("bad_transpose", [helper.make_node("Transpose", ["input"], ["y"], name="transpose_batch",
+                                            perm=[1, 0, 2, 3])])
+    tiny("bad_reshape", [helper.make_node("Reshape", ["input", "s"], ["y"], name="reshape_batch")],
+         [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 8])])
 
 
 def check_export(ordnet):
@@ -592,7 +594,206 @@ def merge_cases(gen):
          out_shape=["N", 3, 5, 5])
 
 
+class Resizes(nn.Module):
+    """nn.Upsample nearest (Upsample at opset 9, Resize asymmetric/floor after), bilinear
+    (half_pixel) and bilinear with align_corners, 2-D and 1-D."""
+
+    def __init__(self, bilinear=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.up1 = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv2 = nn.Conv2d(4, 4, 3, stride=2)
+        self.bilinear = bilinear
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = self.conv2(self.up1(torch.relu(self.conv1(x))))
+        if self.bilinear:
+            x = F.interpolate(x, scale_factor=(2, 3), mode="bilinear", align_corners=False)
+            x = F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True)
+        return x
+
+
+class Resize1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = F.interpolate(self.conv(x), scale_factor=2, mode="nearest")
+        return F.interpolate(x, scale_factor=3, mode="linear", align_corners=False)
+
+
+class Pads(nn.Module):
+    """F.pad in every mode: reflect and replicate (edge) before a convolution, a constant
+    other than 0, zeros before a max-pool (a layer: only a Conv or AveragePool folds it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3)
+        self.conv2 = nn.Conv2d(4, 4, 3)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = self.conv1(F.pad(x, (1, 2, 2, 1), mode="reflect"))
+        x = self.conv2(F.pad(torch.tanh(x), (1, 1, 0, 2), mode="replicate"))
+        x = F.pad(x, (1, 0, 2, 1), value=-0.5)
+        return self.pool(F.pad(torch.relu(x), (0, 1, 1, 0)))
+
+
+class Pads1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        return self.conv(F.pad(F.pad(x, (2, 3), mode="reflect"), (1, 0), mode="replicate"))
+
+
+class Crops(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.conv(x)[:, :, 1:-2, 2:])
+
+
+class Shuffle(nn.Module):
+    """A ShuffleNet v2 unit as torchvision writes it: x.chunk(2, dim=1) (Slice at opset 11+
+    with a dynamic batch), a branch, torch.cat, and channel_shuffle (Reshape to 5-D,
+    Transpose, Reshape back)."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        h = c // 2
+        self.branch = nn.Sequential(nn.Conv2d(h, h, 1), nn.BatchNorm2d(h), nn.ReLU(),
+                                    nn.Conv2d(h, h, 3, padding=1, groups=h), nn.BatchNorm2d(h))
+        self.conv = nn.Conv2d(3, c, 3, padding=1)
+
+    @staticmethod
+    def shuffle(x, groups):
+        n, c, h, w = x.size()
+        x = x.view(n, groups, c // groups, h, w)
+        return torch.transpose(x, 1, 2).contiguous().view(n, -1, h, w)
+
+    def forward(self, x):
+        x = self.conv(x)
+        a, b = x.chunk(2, dim=1)
+        return self.shuffle(torch.cat((a, self.branch(b)), dim=1), 2)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's ConvNeXt LayerNorm2d: channels last, LayerNorm, channels first."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = torch.nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """A ConvNeXt stage as torchvision 0.14 writes it: depthwise 7x7 (here 3x3) conv, Permute,
+    LayerNorm, Linear, GELU, Linear, Permute back, layer scale, residual add; a LayerNorm2d
+    and a 2x2 stride-2 conv (the downsampling), and the head (pool, LayerNorm2d, Linear)."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.fc1, self.fc2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+        self.gelu = nn.GELU()
+        self.scale = nn.Parameter(torch.rand(c, 1, 1) + 0.5)
+        self.down = nn.Sequential(LayerNorm2d(c, eps=1e-6), nn.Conv2d(c, 2 * c, 2, stride=2))
+        self.head_norm = LayerNorm2d(2 * c, eps=1e-6)
+        self.fc = nn.Linear(2 * c, 3)
+        with torch.no_grad():
+            for m in (self.norm, self.down[0], self.head_norm):
+                m.weight.copy_(torch.rand(m.weight.shape) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape) * 0.2)
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.gelu(self.fc1(self.norm(y)))).permute(0, 3, 1, 2)
+        x = x + self.scale * y
+        x = self.down(x)
+        x = torch.nn.functional.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(self.head_norm(x), 1))
+
+
+def round3_cases(gen):
+    """Resize / Upsample, Pad modes and Slice crops (round 3), at the opsets they change."""
+    bad_cases()
+    x = torch.randn(2, 2, 5, 6, generator=gen)
+    export("resize_nearest_op9", Resizes(bilinear=False), x, 9, gen)
+    for opset in (11, 13):
+        export(f"resize_op{opset}", Resizes(), x, opset, gen)
+    export("resize_1d_op13", Resize1d(), torch.randn(2, 2, 7, generator=gen), 13, gen)
+    for opset in (9, 11, 13):
+        export(f"pad_modes_op{opset}", Pads(), torch.randn(2, 2, 7, 8, generator=gen), opset, gen)
+    export("pad_modes_1d_op13", Pads1d(), torch.randn(2, 2, 9, generator=gen), 13, gen)
+    for opset in (9, 13):
+        export(f"slice_crop_op{opset}", Crops(), torch.randn(2, 2, 7, 8, generator=gen), opset, gen)
+    torch.manual_seed(5)
+    for opset in (9, 13, 17):  # 17: LayerNormalization itself; below it, its decomposition
+        export(f"convnext_op{opset}", ConvNeXtBlock(), torch.randn(2, 6, 6, 8, generator=gen), opset, gen)
+    for opset in (11, 13):
+        export(f"shuffle_op{opset}", Shuffle(), torch.randn(2, 3, 6, 5, generator=gen), opset, gen)
+    # hand-built: Upsample with a scales attribute (opset 7), Resize with sizes, Pad at opset 18
+    F = torch.nn.functional
+    x = torch.randn(2, 3, 4, 5, generator=gen)
+    w = torch.randn(2, 3, 1, 1, generator=gen)
+    with torch.no_grad():
+        y = F.conv2d(F.interpolate(x, scale_factor=(2, 3), mode="nearest"), w)
+        hand("hand_upsample_op7", [helper.make_node("Upsample", ["input"], ["u"], name="up", mode="nearest",
+                                                    scales=[1.0, 1.0, 2.0, 3.0]),
+                                   helper.make_node("Conv", ["u", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy())], x, y, 7)
+        y = F.conv2d(F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True), w)
+        hand("hand_resize_sizes_op13",
+             [helper.make_node("Resize", ["input", "", "", "sizes"], ["u"], name="resize", mode="linear",
+                               coordinate_transformation_mode="align_corners"),
+              helper.make_node("Conv", ["u", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy()), tensor("sizes", np.array([2, 3, 7, 9], np.int64))], x, y, 13)
+        y = F.conv2d(F.pad(x, (2, 1, 0, 3), mode="reflect"), w)
+        hand("hand_pad_reflect_op18",
+             [helper.make_node("Pad", ["input", "pads", "", "axes"], ["p"], name="pad", mode="reflect"),
+              helper.make_node("Conv", ["p", "w"], ["y"], name="conv")],
+             [tensor("w", w.numpy()), tensor("pads", np.array([0, 2, 3, 1], np.int64)),
+              tensor("axes", np.array([2, 3], np.int64))], x, y, 18, check=False)
+        # Split along the channels (opset 11: sizes as an attribute; 13: as an input)
+        W6 = torch.randn(6, 3, 1, 1, generator=gen)
+        c = F.conv2d(x, W6)
+        y = c[:, :2] - c[:, 2:4] + torch.relu(c[:, 4:])
+        for opset in (11, 13):
+            sz = {"split": [2, 2, 2]} if opset == 11 else {}
+            ins = ["c"] if opset == 11 else ["c", "sizes"]
+            hand(f"hand_split_op{opset}",
+                 [helper.make_node("Conv", ["input", "w6"], ["c"], name="conv"),
+                  helper.make_node("Split", ins, ["s0", "s1", "s2"], name="split", axis=1, **sz),
+                  helper.make_node("Relu", ["s2"], ["r"], name="relu"),
+                  helper.make_node("Sub", ["s0", "s1"], ["d"], name="sub"),
+                  helper.make_node("Add", ["d", "r"], ["y"], name="add")],
+                 [tensor("w6", W6.numpy())] + ([tensor("sizes", np.array([2, 2, 2], np.int64))]
+                                               if opset == 13 else []), x, y, opset)
+    tiny("bad_resize_cubic", [helper.make_node("Resize", ["input", "", "s"], ["y"], name="resize_cubic",
+                                               mode="cubic")],
+         [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 2, 2])])
+    tiny("bad_upsample_linear", [helper.make_node("Upsample", ["input", "s"], ["y"], name="up_lin",
+                                                  mode="linear")],
+         [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 2, 2])], opset=9)
+    tiny("bad_pad_wrap", [helper.make_node("Pad", ["input", "p"], ["y"], name="pad_reflect_big",
+                                           mode="reflect")],
+         [helper.make_tensor("p", TensorProto.INT64, [8], [0, 0, 8, 0, 0, 0, 0, 0])])
+
+
 def main():
+    if sys.argv[1:] == ["round3"]:  # only the round-3 models
+        round3_cases(torch.Generator().manual_seed(4))
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         check_export(sys.argv[2])
         return
@@ -628,6 +829,7 @@ def main():
     bad_cases()
     opset_cases(torch.Generator().manual_seed(2))
     merge_cases(torch.Generator().manual_seed(3))
+    round3_cases(torch.Generator().manual_seed(4))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total / 1024:.0f} KiB, in {OUT}")
 
