@@ -130,7 +130,7 @@ static int fold_slice(const ox_const *a, const int64_t *st, const int64_t *en, c
         } else { /* backwards from lo down to hi (exclusive), as ONNX clamps them */
             lo = lo < 0 ? 0 : lo > len - 1 ? len - 1 : lo;
             hi = hi < -1 ? -1 : hi > len - 1 ? len - 1 : hi;
-            d[x] = lo > hi ? (lo - hi - s - 1) / -s : 0;
+            d[x] = len > 0 && lo > hi ? (lo - hi - s - 1) / -s : 0; /* an empty axis stays empty */
         }
         b[x] = lo;
         step[x] = s;
