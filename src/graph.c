@@ -169,6 +169,8 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     /* parameters are bounded before the op computes their sizes in int arithmetic */
     double est = (double)xs.c * (a->kh > 0 ? a->kh : 1) * (a->kw > 0 ? a->kw : 1) *
                  (a->units > 0 ? a->units : 1) * (a->vocab > 0 ? a->vocab : 1);
+    if (a->groups > 1) /* a grouped conv's filter sees C / groups channels (depthwise: one) */
+        est /= a->groups;
     if (a->vocab > 0) /* an embedding's table is vocab x units, whatever the sequence length */
         est = (double)a->vocab * (a->units > 0 ? a->units : 1);
     if (op->params && est + (double)m->np + (double)m->ns > ON_MAX_MODEL_PARAMS)

@@ -447,6 +447,14 @@ static void test_new_layers(void) {
     CHECK(error_has("input(7,5,3) layernorm(axis=3)", "layer 'layernorm'", "axis 3"), "bad axis");
     CHECK(error_has("input(7,5,3) embedding(10,4)", "layer 'embedding'", "(3,7,5)"),
           "embedding needs token ids");
+    { /* the parameter bound counts a depthwise conv's C x k x k, not C x C x k x k (ConvNeXt) */
+        on_error err;
+        on_model *m =
+            on_model_from_spec("input(2,2,20000) conv2d(20000,7,same,groups=20000)", &err);
+        CHECK(m && on_model_num_params(m) == 20000 * 50, "wide depthwise conv: %s",
+              m ? "params" : err.msg);
+        on_model_free(m);
+    }
     CHECK(error_has("input(7,5,3) relu(frozen=1)", "relu", "'frozen'"), "frozen without params");
     CHECK(error_has("input(7,5,3) relu(kernel_l2=0.1)", "relu", "'kernel_l2'"),
           "kernel regularizer without params");
