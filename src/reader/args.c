@@ -252,9 +252,9 @@ static int common_arg_set(const on_op *op, on_attrs *a, const char *k, const on_
 
 int on_args_set(const on_op *op, on_attrs *a, const char *key, const on_value *v, on_error *err) {
     const char *k = key;
-    int handled = 0;
-    if (common_arg_set(op, a, k, v, &handled)) {
-        if (handled)
+    int bad_common = 0;
+    if (common_arg_set(op, a, k, v, &bad_common)) {
+        if (bad_common)
             return on_fail(err, "%s: bad value for '%s' (%s)", op->name, key,
                            !strcmp(k, "frozen") ? "0 or 1, on a layer with parameters"
                                                 : "a number >= 0; kernel and bias terms only on "

@@ -45,7 +45,18 @@ static int db_open(const char *dir, sqlite3 **db, on_error *err) {
         "CREATE TABLE IF NOT EXISTS claims(study TEXT, ord TEXT, seed INT, owner TEXT,"
         " beat REAL, PRIMARY KEY(study, ord, seed));";
     char *msg = NULL;
-    if (sqlite3_exec(*db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc;
+    /* Two processes opening a new store at once: switching it to WAL can answer SQLITE_BUSY
+     * at once, without the busy handler, while the other one sets it up. Retry for up to the
+     * busy timeout; every statement here may run again. */
+    for (int tries = 0;
+         (rc = sqlite3_exec(*db, schema, NULL, NULL, &msg)) == SQLITE_BUSY && tries < 600;
+         tries++) {
+        sqlite3_free(msg);
+        msg = NULL;
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+    if (rc != SQLITE_OK) {
         on_fail(err, "%s: %s", path, msg ? msg : "schema");
         sqlite3_free(msg);
         sqlite3_close(*db);
