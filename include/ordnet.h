@@ -559,7 +559,9 @@ typedef struct on_array {
     float *data; /* malloc'd */
 } on_array;
 
-/* Read a .npy file holding little-endian float32 or float64 (converted) in C order. */
+/* Read a .npy file holding little-endian float32 or float64 (converted) in C order, or
+ * int32 / int64 (token ids: converted exactly; a value beyond +-2^24 is an error naming its
+ * position and value). */
 int on_npy_load(const char *path, on_array *out, on_error *err);
 /* The same from bytes in memory; label names the source in errors. */
 int on_npy_parse(const void *buf, size_t len, const char *label, on_array *out, on_error *err);

@@ -310,6 +310,59 @@ static void test_structure(void) {
     on_model_free(m);
 }
 
+/* nn.Embedding: Gather of the table at the int64 ids is an embedding layer named after the
+ * module; ids outside the table stop the forward with an error naming the layer, the
+ * position and the id, never a read out of bounds; the exported file takes int64 ids; a
+ * model whose input feeds an embedding and another layer has no ONNX export. */
+static void test_embedding(void) {
+    on_error err;
+    on_model *m = on_onnx_load(DATA "/textcnn_op13.onnx", &err);
+    CHECK(m != NULL, "textcnn_op13: %s", m ? "" : err.msg);
+    if (!m) return;
+    CHECK(on_model_num_nodes(m) > 2 && on_model_node_op(m, 1) == on_op_find("embedding") &&
+              !strcmp(on_model_node_name(m, 1), "emb") &&
+              on_model_tensor_find(m, "emb.weight") >= 0,
+          "Gather of the table is the embedding layer 'emb'");
+    on_shape s = on_model_node_shape(m, 1);
+    CHECK(s.rank == 2 && s.c == 8 && s.w == 12, "the embedding gives (8, 12) channels first");
+    float x[24] = {0};
+    x[17] = 40; /* the vocabulary is 40 */
+    int fails = on_model_compile(m, 2, &err) || on_model_forward(m, x, 2, 0);
+    const char *e = on_model_last_error(m);
+    CHECK(fails && strstr(e, "emb") && strstr(e, "token id 40") && strstr(e, "position 5"),
+          "an id outside the table is an error naming the layer, position and id: %s", e);
+    x[17] = 2.5f;
+    CHECK(on_model_forward(m, x, 2, 0) && strstr(on_model_last_error(m), "2.5"),
+          "a fractional id is an error too: %s", on_model_last_error(m));
+    x[17] = 39;
+    CHECK(!on_model_forward(m, x, 2, 0), "the last id of the table runs");
+    on_model_free(m);
+    m = on_onnx_load(DATA "/textbag_op13.onnx", &err);
+    int conv = 0, gmax = 0;
+    for (int i = 1; m && i < on_model_num_nodes(m); i++) {
+        conv += on_model_node_op(m, i) == on_op_find("conv1d");
+        gmax += on_model_node_op(m, i) == on_op_find("maxpool1d");
+    }
+    CHECK(m && conv == 1 && gmax == 1,
+          "a Linear on (N,L,D) is a 1x1 conv1d, max over the tokens a maxpool1d (%d, %d)", conv,
+          gmax);
+    on_model_free(m);
+    m = on_model_new((on_shape){1, 6, 1, 1}, &err);
+    on_attrs a = on_attrs_default(on_op_find("embedding"));
+    a.vocab = 9, a.units = 4;
+    on_attrs d = on_attrs_default(on_op_find("dense"));
+    d.units = 3;
+    void *buf = NULL;
+    size_t len = 0;
+    int ok = m && on_model_add_at(m, 0, on_op_find("embedding"), &a, "emb", &err) > 0 &&
+             on_model_add_at(m, 0, on_op_find("dense"), &d, "fc", &err) > 0;
+    CHECK(ok && on_onnx_encode(m, &buf, &len, &err) && strstr(err.msg, "emb") &&
+              strstr(err.msg, "fc") && strstr(err.msg, "one type"),
+          "ids read by an embedding and a dense layer: no export (%s)", err.msg);
+    free(buf);
+    on_model_free(m);
+}
+
 /* A graph input without an initializer besides the data: refused with its name unless
  * given (on_onnx_load_feeds); given, it is a constant and the model matches PyTorch. */
 static void test_feeds(void) {
@@ -388,7 +441,9 @@ static const char *const all_ops[] = {
     "input(9,6) channel_shuffle(3) channel_slice(2,3) conv1d(2,3) flatten dense(2)",
     "input(5,6,4) conv2d(6,3,same) layernorm(axis=0) permute((1,2,0)) conv2d(3,1) layernorm "
     "reshape((3,-1)) conv1d(4,3) permute((1,0)) flatten reshape((2,-1,4)) conv2d(2,1) flatten "
-    "dense(3) layernorm"};
+    "dense(3) layernorm",
+    "input(10) embedding(12,5,name=emb) conv1d(4,3) relu conv1d(6,2,name=c) layernorm(axis=0) "
+    "maxpool1d(2) flatten dense(3)"};
 
 /* export -> import gives the same layers (identity layers are read back as nothing: ONNX's
  * Identity is an alias) and bit-identical outputs, for every op the exporter writes. */
@@ -431,8 +486,10 @@ static void test_export_all_ops(void) {
         x.size = 3 * in;
         x.dims[0] = 3;
         x.data = malloc(sizeof(float) * x.size);
+        int ids = on_model_node_op(m, 1) == on_op_find("embedding"); /* token ids < 12 */
         for (size_t k = 0; k < x.size; k++)
-            x.data[k] = (float)((k * 2654435761u) % 2001) / 500.0f - 2;
+            x.data[k] = ids ? (float)((k * 2654435761u) % 12)
+                            : (float)((k * 2654435761u) % 2001) / 500.0f - 2;
         size_t ny = 3 * on_shape_size(on_model_output_shape(m));
         float *a = run(m, &x, 3), *b = r ? run(r, &x, 3) : NULL;
         CHECK(a && b && same_bits(a, b, ny), "all-ops model %d: bit-identical after the round trip",
@@ -507,6 +564,8 @@ static void test_errors(void) {
     expect_error("bad_upsample_linear.onnx", "up_lin", "Upsample", "opset 11 or later");
     expect_error("bad_pad_wrap.onnx", "pad_reflect_big", "Pad", "smaller than");
     expect_error("bad_transpose.onnx", "transpose_batch", "Transpose", "perm (1,0,2,3)");
+    expect_error("bad_ids_relu.onnx", "relu_ids", "Relu", "integer token ids");
+    expect_error("bad_gather_3d.onnx", "gather_3d", "Gather", "(vocab, dim)");
     on_error err;
     CHECK(!on_onnx_load(DATA "/no_such_file.onnx", &err) && strstr(err.msg, "no_such_file"),
           "a missing file is an error naming it");
@@ -583,19 +642,50 @@ static void test_npy(void) {
             if (!on_npy_parse(b, n, "t.npy", &a, &err)) CHECK(0, "a truncated .npy was read");
         free(b);
     }
-    static const char bad0[] = "\x93NUMPY\x01\x00\x3c\x00{'descr': '<i4', 'fortran_order': False, "
-                               "'shape': (1,), }    \n\x01\x00\x00\x00";
+    static const char bad0[] = "\x93NUMPY\x01\x00\x3c\x00{'descr': '<u2', 'fortran_order': False, "
+                               "'shape': (1,), }    \n\x01\x00";
     static const char bad1[] = "\x93NUMPY\x01\x00\x3c\x00{'descr': '<f4', 'fortran_order': True, "
                                "'shape': (1,), }     \n\x01\x00\x00\x00";
     static const char bad2[] = "NUMPY";
     const char *bad[] = {bad0, bad1, bad2};
     size_t blen[] = {sizeof bad0 - 1, sizeof bad1 - 1, sizeof bad2 - 1};
-    const char *why[] = {"<i4", "Fortran", "magic"};
+    const char *why[] = {"<u2", "Fortran", "magic"};
     for (int i = 0; i < 3; i++) {
         on_array a;
         int rc = on_npy_parse(bad[i], blen[i], "b.npy", &a, &err);
         CHECK(rc && strstr(err.msg, why[i]), "bad .npy %d: %s", i, rc ? err.msg : "accepted");
         if (!rc) on_array_free(&a);
+    }
+    /* integers (token ids): int64 and int32, converted exactly; beyond 2^24 an error naming
+     * the position and the value */
+    int64_t i64[4] = {3, -2, 16777216, 7};
+    int32_t i32[4] = {0, 39, -5, 1 << 20};
+    for (int t = 0; t < 3; t++) {
+        unsigned char buf[256];
+        const char *d = t == 1 ? "<i4" : "<i8";
+        int hl = snprintf((char *)buf + 10, 200,
+                          "{'descr': '%s', 'fortran_order': False, 'shape': (2, 2), }", d);
+        while ((10 + hl + 1) % 64) buf[10 + hl++] = ' ';
+        buf[10 + hl++] = '\n';
+        memcpy(buf, "\x93NUMPY\x01\x00", 8);
+        buf[8] = (unsigned char)hl, buf[9] = 0;
+        if (t == 2) i64[2] = 16777217;
+        size_t dl = t == 1 ? sizeof i32 : sizeof i64; /* little-endian host (x86, arm) */
+        memcpy(buf + 10 + hl, t == 1 ? (void *)i32 : (void *)i64, dl);
+        on_array a;
+        int rc = on_npy_parse(buf, 10 + (size_t)hl + dl, "ids.npy", &a, &err);
+        if (t < 2) {
+            float want[2][4] = {{3, -2, 16777216, 7}, {0, 39, -5, 1 << 20}};
+            CHECK(!rc && a.ndim == 2 && a.size == 4 && !memcmp(a.data, want[t], sizeof want[t]),
+                  "a %s .npy reads as exact floats: %s", d, rc ? err.msg : "");
+            if (!rc) on_array_free(&a);
+        } else {
+            CHECK(rc && strstr(err.msg, "16777217") && strstr(err.msg, "[1, 0]") &&
+                      strstr(err.msg, "ids.npy"),
+                  "an integer beyond 2^24 is refused, naming its position: %s",
+                  rc ? err.msg : "accepted");
+            if (!rc) on_array_free(&a);
+        }
     }
     remove(p);
 }
@@ -618,6 +708,61 @@ static int cli(const char *const *argv) {
     int st;
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The same, with stderr into the file err. */
+static int cli_err(const char *const *argv, const char *err) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(err, "w", stderr)) _exit(126);
+        execv(ORDNET_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ordnet run on int64 token ids; an id outside the table is an error naming the input, the
+ * position in the array and the id. */
+static void test_cli_ids(void) {
+    char out[64], bad[64], msg[64];
+    snprintf(out, sizeof out, "/tmp/test_onnx_ids_%d.npy", (int)getpid());
+    snprintf(bad, sizeof bad, "/tmp/test_onnx_badids_%d.npy", (int)getpid());
+    snprintf(msg, sizeof msg, "/tmp/test_onnx_ids_%d.txt", (int)getpid());
+    on_error err;
+    on_array y, ref, x;
+    const char *run1[] = {
+        ORDNET_BIN, "run", DATA "/textcnn_op13.onnx", "-i", DATA "/textcnn_op13.x.npy", "-o", out,
+        "--quiet",  NULL};
+    CHECK(cli(run1) == 0, "ordnet run takes int64 token ids");
+    if (!on_npy_load(out, &y, &err) && !on_npy_load(DATA "/textcnn_op13.y.npy", &ref, &err)) {
+        CHECK(y.size == ref.size && relerr(y.data, ref.data, y.size) <= TOL,
+              "ordnet run on token ids matches PyTorch");
+        on_array_free(&y);
+        on_array_free(&ref);
+    } else
+        CHECK(0, "ordnet run on token ids: %s", err.msg);
+    if (on_npy_load(DATA "/textcnn_op13.x.npy", &x, &err)) {
+        CHECK(0, "%s", err.msg);
+        return;
+    }
+    x.data[12 * 2 + 7] = 40; /* sample 2, position 7: the table has 40 rows */
+    on_npy_save(bad, x.data, x.ndim, x.dims, &err);
+    on_array_free(&x);
+    const char *run2[] = {
+        ORDNET_BIN, "run", DATA "/textcnn_op13.onnx", "-i", bad, "-o", out, "--batch", "2", NULL};
+    CHECK(cli_err(run2, msg) == 1, "an id outside the table: exit 1");
+    size_t len = 0;
+    unsigned char *t = slurp(msg, &len);
+    CHECK(t && has(t, len, "token id 40 at [2, 7]") && has(t, len, bad) &&
+              has(t, len, "embedding 'emb'") && has(t, len, "0 to 39"),
+          "... naming the input, the position, the id and the table: %.*s", (int)len,
+          t ? (const char *)t : "");
+    free(t);
+    remove(out);
+    remove(bad);
+    remove(msg);
 }
 
 static void test_cli(void) {
@@ -752,9 +897,11 @@ int main(void) {
     test_all_cases();
     test_structure();
     test_feeds();
+    test_embedding();
     test_export_all_ops();
     test_errors();
     test_npy();
     test_cli();
+    test_cli_ids();
     return check_done();
 }

@@ -21,6 +21,38 @@ static int batch_of(const on_array *x, on_shape in, int *n) {
     return lead && x->dims[0] > (1 << 30) ? -1 : 0;
 }
 
+/* Token ids for the embeddings that read the input: whole numbers in [0, vocab). Checked
+ * over the whole array before the first batch, so that the error names the position in the
+ * array given (the layer's own check, which stops any read out of the table, counts
+ * samples within one batch). what names the input. */
+static int check_ids(on_model *m, const on_array *x, int n, const char *what) {
+    const on_op *emb = on_op_find("embedding");
+    size_t per = on_shape_size(on_model_node_shape(m, 0));
+    for (int i = 1; i < on_model_num_nodes(m); i++) {
+        if (on_model_node_op(m, i) != emb || on_model_node_input(m, i, 0) != 0) continue;
+        char t[256];
+        snprintf(t, sizeof t, "%s.weight", on_model_node_name(m, i));
+        int ti = on_model_tensor_find(m, t), dims[4];
+        if (ti < 0 || on_model_tensor_dims(m, ti, dims) != 2) continue;
+        for (size_t j = 0; j < (size_t)n * per; j++) {
+            float v = x->data[j];
+            if (v == floorf(v) && v >= 0 && v < (float)dims[0]) continue;
+            char at[64];
+            if (x->ndim == 2)
+                snprintf(at, sizeof at, "[%zu, %zu]", j / per, j % per);
+            else
+                snprintf(at, sizeof at, "[%zu]", j);
+            fprintf(stderr,
+                    "ordnet run: %s: token id %g at %s is %s the vocabulary of embedding '%s' "
+                    "(%d ids: 0 to %d)\n",
+                    what, (double)v, at, v == floorf(v) ? "outside" : "not a whole id of",
+                    on_model_node_name(m, i), dims[0], dims[0] - 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void softmax_rows(float *y, size_t n, int k) {
     for (size_t i = 0; i < n; i++) {
         float *r = y + i * (size_t)k, mx = r[0];
@@ -45,7 +77,9 @@ static int named(const char *s) {
 
 typedef struct run_io {
     const char *data;              /* the plain --input */
+    char what[600];                /* the data input, for messages: "input 'ids' (ids.npy)" */
     const char *in_name[MAX_ARGS]; /* NAME of --input NAME=FILE */
+    const char *in_file[MAX_ARGS]; /* its FILE */
     on_array in_arr[MAX_ARGS];
     int nin;
     const char *out[MAX_ARGS];
@@ -55,6 +89,7 @@ typedef struct run_io {
 /* The model, and x: the data array (plain --input, or the feed naming the data input). An
  * ONNX model gets the plain --input too, for the input dimensions the file leaves open. */
 static on_model *load(const char *model, run_io *io, on_array *x, on_error *err) {
+    snprintf(io->what, sizeof io->what, "input %.300s", io->data ? io->data : "");
     if (io->data && on_npy_load(io->data, x, err)) return NULL;
     if (!is_onnx(model)) {
         if (!io->nin) return load_trained(model, NULL, err);
@@ -78,6 +113,9 @@ static on_model *load(const char *model, run_io *io, on_array *x, on_error *err)
                  "no data: give the model's data input as --input X.npy");
     } else {
         if (named) *x = io->in_arr[df], io->in_arr[df] = (on_array){0};
+        if (named)
+            snprintf(io->what, sizeof io->what, "input '%.200s' (%.300s)", io->in_name[df],
+                     io->in_file[df]);
         return m;
     }
     on_model_free(m);
@@ -117,6 +155,7 @@ static int run(args *a) {
         char *name = strdup(v);
         *strchr(name, '=') = 0;
         io.in_name[io.nin] = name;
+        io.in_file[io.nin] = strchr(v, '=') + 1;
         if (on_npy_load(strchr(v, '=') + 1, &io.in_arr[io.nin++], &err)) {
             fprintf(stderr, "ordnet run: %s\n", err.msg);
             goto done;
@@ -154,6 +193,7 @@ static int run(args *a) {
         fprintf(stderr, "ordnet run: --softmax needs a model with flat outputs (N, classes)\n");
         goto free;
     }
+    if (check_ids(m, &x, n, io.what)) goto free;
     if (batch > n) batch = n;
     if (on_model_compile(m, batch, &err)) goto fail;
     size_t per_in = on_shape_size(is), per_out[MAX_ARGS];
@@ -239,10 +279,12 @@ const command cmd_run = {
     "run MODEL --input X.npy [--input NAME=FILE.npy ...] -o Y.npy [-o ...] [options]",
     "MODEL: an ONNX file or a checkpoint. X.npy: float32 (or float64) samples in the model's\n"
     "layout, channels first: (N,C,H,W) for images, (N,C,L) for 1-D signals, (N,F) for\n"
-    "features; one sample without N is taken as N = 1. --input NAME=FILE.npy gives an ONNX\n"
-    "graph input that has no initializer a value (a constant); the data input may be given\n"
-    "this way too. Runs in eval mode (BatchNorm with its running statistics, no dropout) and\n"
-    "writes each output as float32 .npy with the dimensions the ONNX graph declares\n"
+    "features, or int64 / int32 token ids (N,L) for a model starting with an embedding (ids\n"
+    "outside [0, vocab) are an error naming the position); one sample without N is N = 1.\n"
+    "--input NAME=FILE.npy gives an ONNX graph input that has no initializer a value (a\n"
+    "constant); the data input may be given this way too. Runs in eval mode (BatchNorm with\n"
+    "its running statistics, no dropout) and writes each output as float32 .npy with the\n"
+    "dimensions the ONNX graph declares\n"
     "((N,classes) for a classifier; (N,C,1,1) after a GlobalAveragePool): -o once per output,\n"
     "in the graph's order, or one -o FILE.npz holding them all by name. ordnet models output\n"
     "logits: a Softmax at the end of an ONNX model is dropped when it is read (a note says\n"

@@ -4,8 +4,10 @@
  * A .npy file is the magic "\x93NUMPY", a version, a header length, a Python dict literal
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded to a multiple of 64
  * bytes, then the raw data. The reader takes little-endian float32 or float64 (converted to
- * float) in C order; every length and the product of the shape are checked against the
- * file before anything is copied, so a damaged file gives an error, never a crash.
+ * float) in C order, and int32 or int64 (token ids for an embedding: converted to float,
+ * exactly, so an integer beyond +-2^24 is an error naming its position and value, never a
+ * rounded id); every length and the product of the shape are checked against the file
+ * before anything is copied, so a damaged file gives an error, never a crash.
  */
 #include "atomic.h"
 #include "base/base.h"
@@ -18,6 +20,7 @@
 #include <zlib.h>
 
 #define NPY_MAX_BYTES ((size_t)1 << 34) /* 16 GiB: a larger array is refused */
+#define ON_NPY_MAX_INT (1 << 24)        /* every integer up to it is exactly a float32 */
 
 void on_array_free(on_array *a) {
     if (!a) return;
@@ -111,6 +114,19 @@ static int parse_header(hdr *h, char *descr, int *fortran, on_array *a, const ch
     return 0;
 }
 
+/* "[2, 5]": the position of flat index i in a's C order, for messages. */
+static void index_str(const on_array *a, size_t i, char *buf, size_t len) {
+    int64_t at[ON_ARRAY_MAX_DIMS];
+    for (int d = a->ndim - 1; d >= 0; d--) {
+        at[d] = a->dims[d] ? (int64_t)(i % (size_t)a->dims[d]) : 0;
+        i = a->dims[d] ? i / (size_t)a->dims[d] : 0;
+    }
+    size_t l = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < a->ndim && l < len; d++)
+        l += (size_t)snprintf(buf + l, len - l, "%s%lld", d ? ", " : "", (long long)at[d]);
+    if (l < len) snprintf(buf + l, len - l, "]");
+}
+
 int on_npy_parse(const void *buf, size_t len, const char *path, on_array *out, on_error *err) {
     const unsigned char *b = buf;
     memset(out, 0, sizeof *out);
@@ -134,9 +150,14 @@ int on_npy_parse(const void *buf, size_t len, const char *path, on_array *out, o
     int fortran = 0;
     hdr h = {(const char *)b + off, hl, 0};
     if (parse_header(&h, descr, &fortran, out, path, err)) return -1;
-    size_t item = !strcmp(descr, "<f4") ? 4 : !strcmp(descr, "<f8") ? 8 : 0;
+    int integer = !strcmp(descr, "<i4") || !strcmp(descr, "<i8");
+    size_t item = !strcmp(descr, "<f4") || !strcmp(descr, "<i4")   ? 4
+                  : !strcmp(descr, "<f8") || !strcmp(descr, "<i8") ? 8
+                                                                   : 0;
     if (!item)
-        return on_fail(err, "%s: dtype '%s' is not supported: save the array as float32 ('<f4')",
+        return on_fail(err,
+                       "%s: dtype '%s' is not supported: save the array as float32 ('<f4'), or "
+                       "token ids as int64 ('<i8') or int32 ('<i4')",
                        path, descr);
     if (fortran)
         return on_fail(err,
@@ -158,7 +179,21 @@ int on_npy_parse(const void *buf, size_t len, const char *path, on_array *out, o
     if (!out->data) return on_fail(err, "%s: out of memory for %zu floats", path, count);
     const unsigned char *p = b + data;
     for (size_t i = 0; i < count; i++, p += item) {
-        if (item == 4) {
+        if (integer) {
+            uint64_t u = 0;
+            for (int k = (int)item - 1; k >= 0; k--) u = u << 8 | p[k];
+            int64_t v = item == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+            if (v > ON_NPY_MAX_INT || v < -ON_NPY_MAX_INT) {
+                char at[200];
+                index_str(out, i, at, sizeof at);
+                on_array_free(out);
+                return on_fail(err,
+                               "%s: the integer %lld at %s is not exactly a float32 (ordnet reads "
+                               "integers up to +-%d)",
+                               path, (long long)v, at, ON_NPY_MAX_INT);
+            }
+            out->data[i] = (float)v;
+        } else if (item == 4) {
             uint32_t u =
                 (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
             memcpy(&out->data[i], &u, 4);

@@ -5,7 +5,8 @@
  * Mul; Mish: Softplus Tanh Mul), which the importer recognizes again; min-pooling is
  * Neg MaxPool Neg. Padding is always explicit (computed from the layer's geometry), so
  * no reader has to agree with ordnet on what 'same' means. Every layer's output is the
- * value named after the layer; the graph input is "input" with a symbolic batch "N".
+ * value named after the layer; the graph input is "input" with a symbolic batch "N" (int64
+ * token ids when embeddings read it: Gather then Transpose(0,2,1)).
  * Weights are initializers named as ordnet's tensors ("conv2d.weight"), stored as raw
  * little-endian floats pointing into the model (nothing is copied until packing).
  *
@@ -503,6 +504,19 @@ static int layer(ex *e, int i, const char *const *xin) {
             init_i64(e, t3, v + 2, 1, &one))
             return -1;
         N("Slice", y, y, x, t1, t2, t3);
+    } else if (IS("embedding")) {
+        /* the table's rows at the int64 ids (N,L) are (N,L,D), and ordnet's output is (N,D,L):
+         * Gather then Transpose(0,2,1), as PyTorch writes nn.Embedding before a Conv1d */
+        static const int swap[3] = {0, 2, 1};
+        if (nd->in[0] != 0)
+            return on_fail(e->err,
+                           "layer '%s': an embedding exports only on the model's input (ONNX's "
+                           "Gather takes integer ids; ordnet computes floats)",
+                           y);
+        N("Gather", y, t1, param(e, i, 0), x);
+        attr_i(e, n, "axis", 0);
+        N("Transpose", t2, y, t1);
+        attr_is(e, n, "perm", swap, 3);
     } else if (IS("permute")) {
         int perm[4] = {0, 1 + nd->a.perm[0], 1 + nd->a.perm[1], 1 + nd->a.perm[2]};
         N("Transpose", y, y, x);
@@ -669,14 +683,36 @@ static const char *normalization(ex *e) {
     return "input.normalized";
 }
 
+/* Does the model take token ids (its input read by embeddings)? Then the ONNX input is
+ * int64, and no other layer may read it. 1, 0, or -1 with err. */
+static int takes_ids(const on_model *m, on_error *err) {
+    const on_op *emb = on_op_find("embedding");
+    int ids = -1, other = -1;
+    for (int i = 1; i < m->nn; i++)
+        for (int k = 0; k < m->nodes[i].nin; k++)
+            if (m->nodes[i].in[k] == 0) *(m->nodes[i].op == emb ? &ids : &other) = i;
+    if (ids < 0) return 0;
+    if (other >= 0)
+        return on_fail(err,
+                       "the input is token ids for embedding '%s' and values for layer '%s': "
+                       "an ONNX input has one type",
+                       m->nodes[ids].name, m->nodes[other].name);
+    const float *mean, *sd;
+    if (on_model_normalization(m, &mean, &sd))
+        return on_fail(err, "the input is token ids for embedding '%s' and has a normalization",
+                       m->nodes[ids].name);
+    return 1;
+}
+
 int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     const uint32_t one = 1;
     if (*(const unsigned char *)&one != 1)
         return on_fail(err, "ONNX export on a big-endian machine is not supported");
     ex e = {.m = m, .err = err};
-    int rc = -1;
+    int rc = -1, ids = takes_ids(m, err);
     *buf = NULL;
     *len = 0;
+    if (ids < 0) return -1;
     const char *in0 = normalization(&e);
     for (int i = 1; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
@@ -693,6 +729,7 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     Onnx__OperatorSetIdProto ops = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsp = &ops;
     int64_t din[3] = {m->input.c, m->input.rank == 3 ? m->input.h : m->input.w, m->input.w};
     Onnx__ValueInfoProto *vin = value_info(&e, "input", m->input.rank, din);
+    if (vin && ids) vin->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     int nout = on_model_num_outputs(m);
     if (nout > ON_MAX_OUTPUTS) {
         on_fail(err, "the model has %d outputs; ONNX export writes at most %d", nout,

@@ -25,7 +25,8 @@ static const char *const supported =
     "GlobalMaxPool, ReduceMean (spatial), Dropout, Flatten, Reshape, Squeeze, Unsqueeze (to "
     "flatten or add/remove 1s), Gemm, MatMul, Add, Softmax (at an output), Identity, Pad "
     "(constant, reflect, edge), Resize, Upsample, Slice (spatial), Constant, Shape, Gather, "
-    "Concat, Cast (shape arithmetic), "
+    "Concat, Cast (shape arithmetic), Gather (an embedding table at int64/int32 token ids), "
+    "ReduceMax (spatial), "
     "HardSigmoid, HardSwish (or x * HardSigmoid(x)), Softsign, Exp";
 
 /* ----- errors ----- */
@@ -129,6 +130,12 @@ int ox_in_tensor(ox_ctx *cx, int k, size_t i, ox_value **out) {
         return ox_node_fail(cx, k,
                             "input '%.100s' is a constant; ordnet needs a computed tensor here",
                             n->input[i]);
+    if (cx->v[v].ids && !cx->ids_ok)
+        return ox_node_fail(cx, k,
+                            "input '%.100s' holds integer token ids, which ordnet reads only as "
+                            "the indices of a Gather from an embedding table (an initializer of "
+                            "shape (vocab, dim))",
+                            n->input[i]);
     if (cx->v[v].nhwc && !cx->nhwc_ok && ox_channels_last_layer(cx, k, v)) return -1;
     if (cx->v[v].split && !cx->split_ok)
         return ox_node_fail(cx, k,
@@ -201,6 +208,7 @@ int ox_emit(ox_ctx *cx, int k, int name_of, const on_op *op, const on_attrs *a, 
     o->node = id;
     o->orank = orank;
     o->nhwc = x->nhwc; /* readers that take a channels-last view keep it */
+    o->ids = 0;        /* a layer computes floats */
     return id;
 }
 
@@ -216,6 +224,7 @@ void ox_alias(ox_ctx *cx, int k, const ox_value *x, int orank) {
     o->orank = orank;
     o->padded = x->padded; /* an Identity after a Pad still carries the padding */
     o->nhwc = x->nhwc;
+    o->ids = x->ids;
     memcpy(o->pad, x->pad, sizeof o->pad);
 }
 
@@ -879,31 +888,52 @@ static int op_squeeze(ox_ctx *cx, int k) {
     return reshape_to(cx, k, x, d, out, un ? "unsqueezing" : "squeezing");
 }
 
-/* ReduceMean over every spatial axis (axes: attribute before opset 18, input after):
- * global average pooling, keeping the 1s when keepdims. */
-static int op_reduce_mean(ox_ctx *cx, int k) {
+/* ReduceMean / ReduceMax over every spatial axis (axes: attribute before opset 18, input
+ * after): global average pooling, or a max-pool whose window is the whole plane, keeping
+ * the 1s when keepdims. Also of a channels-last view ((N,L,D) from an embedding: the mean
+ * or max over time), whose spatial axes are 1 to r-2. */
+static int op_reduce(ox_ctx *cx, int k) {
     ox_value *x;
     int64_t keep, noop, axes[OX_MAX_DIMS];
-    int n;
-    if (ox_check_attrs(cx, k, cx->opset < 18 ? "axes keepdims" : "keepdims noop_with_empty_axes") ||
-        ox_in_tensor(cx, k, 0, &x) || ox_axes_of(cx, k, 18, axes, &n) ||
-        ox_attr_int(cx, k, "keepdims", 1, &keep) ||
+    int n, max = !strcmp(cx->g->node[k]->op_type, "ReduceMax");
+    cx->nhwc_ok = 1;
+    int bad =
+        ox_check_attrs(cx, k, cx->opset < 18 ? "axes keepdims" : "keepdims noop_with_empty_axes") ||
+        ox_in_tensor(cx, k, 0, &x);
+    cx->nhwc_ok = 0;
+    if (bad || ox_axes_of(cx, k, 18, axes, &n) || ox_attr_int(cx, k, "keepdims", 1, &keep) ||
         ox_attr_int(cx, k, "noop_with_empty_axes", 0, &noop))
         return -1;
-    unsigned mask = 0, spatial_axes = ((1u << x->orank) - 1) & ~3u;
+    int r = x->orank;
+    unsigned mask = 0, spatial_axes = ((1u << r) - 1) & ~3u;
+    if (x->nhwc) spatial_axes = ((1u << (r - 1)) - 1) & ~1u;
     if (n < 1 && noop) {
-        ox_alias(cx, k, x, x->orank);
+        ox_alias(cx, k, x, r);
         return 0;
     }
-    if (n >= 0 && ox_axes_mask(axes, n, x->orank, &mask))
+    if (n >= 0 && ox_axes_mask(axes, n, r, &mask))
         return ox_node_fail(cx, k, "the axes are out of range or repeated");
-    if (n < 0) mask = (1u << x->orank) - 1;
-    if (mask != spatial_axes || ox_spatial(cx, k, x))
+    if (n < 0) mask = (1u << r) - 1;
+    on_shape s = ox_shape_of(cx, x);
+    if (mask != spatial_axes || r < 3 || s.rank != r - 1)
         return ox_node_fail(cx, k,
-                            "only the mean over every spatial axis (global average pooling) is "
-                            "supported");
-    return ox_emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, keep ? x->orank : 2) < 0 ? -1
-                                                                                             : 0;
+                            "only the %s over every spatial axis (global %s pooling) is supported",
+                            max ? "maximum" : "mean", max ? "max" : "average");
+    if (!max) {
+        if (ox_emit(cx, k, k, on_op_find("global_avgpool"), NULL, x, keep ? r : 2) < 0) return -1;
+        ox_out_value(cx, k)->nhwc &= keep != 0; /* (N,C) either way */
+        return 0;
+    }
+    const on_op *op = on_op_find(s.rank == 3 ? "maxpool2d" : "maxpool1d");
+    on_attrs a = op->defaults;
+    a.kh = a.sh = s.rank == 3 ? s.h : 1;
+    a.kw = a.sw = s.w;
+    a.pad_mode = ON_PAD_VALID;
+    if (ox_emit(cx, k, k, op, &a, x, r) < 0) return -1;
+    ox_value *o = ox_out_value(cx, k);
+    if (keep) return 0;
+    o->nhwc = 0; /* (N,C) either way */
+    return ox_emit(cx, k, k, on_op_find("flatten"), NULL, o, 2) < 0 ? -1 : 0;
 }
 
 /* GlobalMaxPool: a max-pool whose window is the whole plane, (N,C,1,1) or (N,C,1). */
@@ -1115,6 +1145,8 @@ static int op_normalize(ox_ctx *cx, int k) {
     const Onnx__NodeProto *d = cx->g->node[k];
     const Onnx__NodeProto *s = cx->g->node[cx->v[cx->input].reader];
     int C = cx->m->input.c, orank = cx->v[cx->input].orank;
+    if (cx->v[cx->input].ids)
+        return ox_node_fail(cx, k, "the input holds integer token ids, not values to normalize");
     float *ms = malloc(sizeof(float) * 2 * (size_t)C);
     if (!ms) return ox_node_fail(cx, k, "out of memory");
     int bad = ox_per_channel(&cx->v[ox_in(cx, s, 1)].c, orank, C, ms) ||
@@ -1187,9 +1219,48 @@ static int op_shape(ox_ctx *cx, int k) {
     return set_const(cx, k, &c);
 }
 
+/* Gather(axis 0) of the rows of a (vocab, dim) initializer at computed token ids (N,L):
+ * nn.Embedding, an embedding layer. ONNX's (N,L,dim) is a channels-last view of ordnet's
+ * (dim, L), which the Transpose(0,2,1) that PyTorch writes before a Conv1d ends in place. */
+static int gather_embedding(ox_ctx *cx, int k) {
+    ox_const *w;
+    ox_value *x;
+    int64_t axis;
+    cx->ids_ok = 1;
+    int bad = ox_check_attrs(cx, k, "axis") || ox_in_tensor(cx, k, 1, &x);
+    cx->ids_ok = 0;
+    if (bad || ox_attr_int(cx, k, "axis", 0, &axis)) return -1;
+    int dv = ox_in(cx, cx->g->node[k], 0);
+    if (!x->ids)
+        return ox_node_fail(cx, k, "the indices are a computed float tensor, not token ids");
+    if (dv < 0 || cx->v[dv].kind != OX_CONST)
+        return ox_node_fail(cx, k,
+                            "gathering from a computed tensor is not supported (only the rows of "
+                            "an embedding table: an initializer of shape (vocab, dim))");
+    w = &cx->v[dv].c;
+    if (!w->f || w->ndims != 2 || (axis != 0 && axis != -2) || w->dims[0] < 1 || w->dims[1] < 1 ||
+        w->dims[0] > (1 << 28) || w->dims[1] > (1 << 28))
+        return ox_node_fail(cx, k,
+                            "only axis 0 of a float table of shape (vocab, dim) is supported "
+                            "(an embedding); this is axis %lld of a %d-D %s tensor",
+                            (long long)axis, w->ndims, w->f ? "float" : "integer");
+    if (x->orank != 2 || ox_shape_of(cx, x).rank != 1)
+        return ox_node_fail(cx, k, "the token ids must be (N,L)");
+    on_attrs a = on_op_find("embedding")->defaults;
+    a.vocab = (int)w->dims[0];
+    a.units = (int)w->dims[1];
+    int id = ox_emit(cx, k, k, on_op_find("embedding"), &a, x, 3);
+    if (id < 0) return -1;
+    set_param(cx, id, 0, w->f, w->size);
+    ox_out_value(cx, k)->nhwc = 1;
+    return 0;
+}
+
 static int op_gather(ox_ctx *cx, int k) {
     ox_const *data, *idx;
     int64_t axis;
+    int iv = ox_in(cx, cx->g->node[k], 1);
+    if (iv >= 0 && cx->v[iv].kind == OX_NODE) return gather_embedding(cx, k);
     if (ox_check_attrs(cx, k, "axis") || ox_in_const(cx, k, 0, 0, 0, &data) ||
         ox_in_const(cx, k, 1, 0, 0, &idx) || ox_attr_int(cx, k, "axis", 0, &axis))
         return -1;
@@ -1248,9 +1319,34 @@ static int op_concat(ox_ctx *cx, int k) {
     return set_const(cx, k, &c);
 }
 
+/* Cast of a computed tensor: token ids to int64 / int32 stay ids, ids to float are the
+ * floats ordnet holds them as, and floats to float are themselves; both are aliases. */
+static int cast_computed(ox_ctx *cx, int k) {
+    ox_value *x;
+    int64_t to;
+    cx->ids_ok = 1;
+    int bad = ox_check_attrs(cx, k, "to saturate") || ox_in_tensor(cx, k, 0, &x) ||
+              ox_attr_int(cx, k, "to", 0, &to);
+    cx->ids_ok = 0;
+    if (bad) return -1;
+    int to_int =
+        to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+    int to_float = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    if (!(x->ids ? to_int || to_float : to_float))
+        return ox_node_fail(cx, k,
+                            "casting a computed %s tensor to type %lld is not supported (only "
+                            "token ids to int64, int32 or float, and floats to float)",
+                            x->ids ? "integer" : "float", (long long)to);
+    ox_alias(cx, k, x, x->orank);
+    ox_out_value(cx, k)->ids = x->ids && to_int;
+    return 0;
+}
+
 static int op_cast(ox_ctx *cx, int k) {
     ox_const *data;
     int64_t to;
+    int v = ox_in(cx, cx->g->node[k], 0);
+    if (v >= 0 && cx->v[v].kind == OX_NODE) return cast_computed(cx, k);
     if (ox_check_attrs(cx, k, "to saturate") || ox_in_const(cx, k, 0, 0, 0, &data) ||
         ox_attr_int(cx, k, "to", 0, &to))
         return -1;
@@ -1296,7 +1392,8 @@ static const struct {
     {"AveragePool", op_pool},
     {"GlobalAveragePool", op_gap},
     {"GlobalMaxPool", op_global_maxpool},
-    {"ReduceMean", op_reduce_mean},
+    {"ReduceMean", op_reduce},
+    {"ReduceMax", op_reduce},
     {"Dropout", op_dropout},
     {"Flatten", op_flatten},
     {"Reshape", op_reshape},
@@ -1508,12 +1605,19 @@ static int input_shape(ox_ctx *cx, on_shape *s) {
     if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
         !t->tensor_type->shape)
         return fail(cx, "input '%.100s' is not a tensor of known shape", nm);
-    if (t->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-        return fail(cx, "input '%.100s' is not float32", nm);
+    int et = t->tensor_type->elem_type;
+    int ids =
+        et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || et == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+    if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && !ids)
+        return fail(cx, "input '%.100s' is not float32 (or int64 / int32 token ids)", nm);
     const Onnx__TensorShapeProto *sh = t->tensor_type->shape;
     int r = (int)sh->n_dim, d[4] = {0, 1, 1, 1};
+    if (ids && r != 2)
+        return fail(cx, "input '%.100s' holds integers and is %d-D; ordnet takes token ids (N,L)",
+                    nm, r);
     if (r < 2 || r > 4)
         return fail(cx, "input '%.100s' is %d-D; ordnet takes (N,F), (N,C,L) or (N,C,H,W)", nm, r);
+    cx->v[cx->input].ids = ids; /* held as floats (ordnet's embedding reads whole floats) */
     for (int i = 0; i < r; i++) {
         const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
         int known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;

@@ -36,6 +36,7 @@ typedef struct ox_ctx {
     int pad_ok;                /* the node being read folds a Pad before it (Conv, AveragePool) */
     int split_ok;              /* the node being read takes a channel-group view (ox_value.split) */
     int nhwc_ok;               /* ... or a channels-last view (ox_value.nhwc) */
+    int ids_ok;                /* ... or integer token ids (ox_value.ids) */
     const on_onnx_feed *feeds; /* values given for graph inputs (ordnet run --input N=F) */
     int nfeeds;
     int data_feed; /* the feed that names the data input; -1 */

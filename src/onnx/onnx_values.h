@@ -28,6 +28,9 @@ typedef struct ox_value {
                          channel shuffle does; only its Transpose and Reshape back read it */
     int nhwc;         /* the ONNX tensor is the node's (N, C, spatial...) with the channels moved
                          last (Transpose(0,2,3,1) or (0,2,1)): ConvNeXt's channels-last blocks */
+    int ids;          /* the ONNX tensor holds integers (token ids, an int64/int32 graph input)
+                         that ordnet holds as floats: only Gather (an embedding), Cast and
+                         Identity read it */
 } ox_value;
 
 /* The table: values by name in open addressing. */

@@ -7,10 +7,12 @@
  * same layers (ops, names, shapes), the same outputs with the same dimensions, and
  * bit-identical outputs. Models whose activations
  * would take more than 4 MiB or 1e8 FLOPs per sample are imported and written but not run.
- * Seeds: corpus_onnx/ (small PyTorch exports from tests/onnx/gen.py and rejected files). */
+ * Seeds: corpus_onnx/ (small PyTorch exports from tests/onnx/gen.py and rejected files;
+ * text_* take token ids: an embedding, ReduceMax/ReduceMean over the tokens). */
 #include "ordnet.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +20,25 @@ static void check_error(const on_error *err) {
     if (!memchr(err->msg, 0, sizeof err->msg) || strncmp(err->msg, "fuzz.onnx: ", 11)) abort();
 }
 
-/* Forward one deterministic input in eval mode; a malloc'd copy of the output or NULL
- * when the model is too large to run here. */
+/* The smallest table of the embeddings reading the input (token ids run below it); 0 when
+ * the input is not token ids. */
+static int ids_vocab(const on_model *m) {
+    int vocab = 0;
+    for (int i = 1; i < on_model_num_nodes(m); i++) {
+        if (on_model_node_op(m, i) != on_op_find("embedding") || on_model_node_input(m, i, 0))
+            continue;
+        char t[256];
+        int dims[4], ti;
+        snprintf(t, sizeof t, "%s.weight", on_model_node_name(m, i));
+        if ((ti = on_model_tensor_find(m, t)) < 0 || on_model_tensor_dims(m, ti, dims) != 2)
+            abort();
+        if (!vocab || dims[0] < vocab) vocab = dims[0];
+    }
+    return vocab;
+}
+
+/* Forward one deterministic input in eval mode (token ids when embeddings read it); a malloc'd copy
+ * of the output or NULL when the model is too large to run here. */
 static float *run(on_model *m) {
     double act = 0, flops = 0;
     for (int i = 0; i < on_model_num_nodes(m); i++) {
@@ -33,7 +52,10 @@ static float *run(on_model *m) {
            out = on_shape_size(on_model_output_shape(m));
     float *x = malloc(sizeof(float) * 2 * in), *y = malloc(sizeof(float) * 2 * out);
     if (!x || !y) abort();
-    for (size_t i = 0; i < 2 * in; i++) x[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    int vocab = ids_vocab(m);
+    for (size_t i = 0; i < 2 * in; i++)
+        x[i] = vocab ? (float)((i * 2654435761u) % (unsigned)vocab)
+                     : (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
     if (on_model_forward(m, x, 2, 0)) abort();
     memcpy(y, on_model_output(m), sizeof(float) * 2 * out);
     free(x);

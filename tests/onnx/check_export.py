@@ -5,7 +5,8 @@ Run by ctest (onnx_checker) with Debian's python3; needs python3-onnx and python
 torch) and exits 77 (ctest: skipped) with a message when they are missing.
 
 Exports through ORDNET every model of tests/onnx/data (read back from ONNX) and the models
-with every op the exporter writes (the compact forms of test_onnx.c's all_ops), then checks
+with every op the exporter writes (the compact forms of test_onnx.c's all_ops; an embedding
+is a Gather of its table at int64 token ids), then checks
 each with onnx.checker (full check: strict shape inference included) and that the inferred
 output dimensions are the declared ones and, for the data models, PyTorch's
 (NAME.y.npy, NAME.y1.npy, ...).
@@ -48,6 +49,8 @@ ALL_OPS = [
     "input(5,6,4) conv2d(6,3,same) layernorm(axis=0) permute((1,2,0)) conv2d(3,1) layernorm "
     "reshape((3,-1)) conv1d(4,3) permute((1,0)) flatten reshape((2,-1,4)) conv2d(2,1) flatten "
     "dense(3) layernorm",
+    "input(10) embedding(12,5,name=emb) conv1d(4,3) relu conv1d(6,2,name=c) layernorm(axis=0) "
+    "maxpool1d(2) flatten dense(3)",
 ]
 
 

@@ -790,9 +790,88 @@ def round3_cases(gen):
          [helper.make_tensor("p", TensorProto.INT64, [8], [0, 0, 8, 0, 0, 0, 0, 0])])
 
 
+# ----- text: nn.Embedding (Gather of an initializer at int64 / int32 token ids) -----
+
+class TextCNN(nn.Module):
+    """Embedding -> transpose to (N, D, L) -> Conv1d -> ReLU -> AdaptiveMaxPool1d(1) ->
+    Linear: the classic text CNN. kim: three kernel widths, each max over time
+    (x.max(dim=2): ReduceMax), concatenated, as Kim (2014)."""
+
+    def __init__(self, vocab=40, dim=8, kim=False):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.kim = kim
+        ks = (2, 3, 4) if kim else (3,)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, 6, k) for k in ks)
+        self.pool = nn.AdaptiveMaxPool1d(1)
+        self.fc = nn.Linear(6 * len(ks), 4)
+
+    def forward(self, x):
+        h = self.emb(x).transpose(1, 2)
+        if not self.kim:
+            return self.fc(self.pool(torch.relu(self.convs[0](h))).squeeze(2))
+        return self.fc(torch.cat([torch.relu(c(h)).max(dim=2)[0] for c in self.convs], 1))
+
+
+class TextBag(nn.Module):
+    """No convolution: a Linear on each token's vector (MatMul on the (N, L, D) Gather
+    output), then the mean and the max over the tokens (ReduceMean, ReduceMax over axis 1)."""
+
+    def __init__(self, vocab=30, dim=6):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.proj = nn.Linear(dim, 5)
+        self.fc = nn.Linear(5 + dim, 3)
+
+    def forward(self, x):
+        e = self.emb(x)
+        return self.fc(torch.cat([torch.relu(self.proj(e)).mean(1), e.max(1)[0]], 1))
+
+
+def export_ids(name, model, ids, opset):
+    """export() for models of token ids: NAME.x.npy keeps the integer dtype."""
+    model.eval()
+    with torch.no_grad():
+        y = model(ids)
+        f = io.BytesIO()
+        torch.onnx.export(model, ids, f, opset_version=opset, input_names=["ids"], output_names=["output"],
+                          dynamic_axes={"ids": {0: "N"}, "output": {0: "N"}})
+    m = onnx.load_from_string(f.getvalue())
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, name + ".onnx"))
+    np.save(os.path.join(OUT, name + ".x.npy"), ids.numpy())
+    np.save(os.path.join(OUT, name + ".y.npy"), y.numpy().astype(np.float32))
+
+
+def text_cases(gen):
+    torch.manual_seed(6)
+    for opset in (9, 11, 13):
+        ids = torch.randint(0, 40, (3, 12), generator=gen)  # int64
+        ids[0, :3] = torch.tensor([0, 39, 39])  # the first and the last rows of the table
+        export_ids(f"textcnn_op{opset}", TextCNN(), ids, opset)
+    export_ids("textcnn_kim_int32_op11", TextCNN(kim=True),
+               torch.randint(0, 40, (2, 10), generator=gen).to(torch.int32), 11)
+    export_ids("textbag_op13", TextBag(), torch.randint(0, 30, (3, 7), generator=gen), 13)
+    # refused: integer ids read by anything but a Gather, a Gather of a computed tensor
+    ids_in = [helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 5])]
+    out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    for name, nodes, inits in [
+            ("bad_ids_relu", [helper.make_node("Cast", ["ids"], ["c"], name="cast", to=TensorProto.INT32),
+                              helper.make_node("Relu", ["c"], ["y"], name="relu_ids")], []),
+            ("bad_gather_3d", [helper.make_node("Gather", ["w3", "ids"], ["y"], name="gather_3d")],
+             [helper.make_tensor("w3", TensorProto.FLOAT, [4, 2, 2], np.ones(16, np.float32))])]:
+        g = helper.make_graph(nodes, name, ids_in, out, initializer=inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 7
+        onnx.save(m, os.path.join(OUT, name + ".onnx"))
+
+
 def main():
     if sys.argv[1:] == ["round3"]:  # only the round-3 models
         round3_cases(torch.Generator().manual_seed(4))
+        return
+    if sys.argv[1:] == ["text"]:  # only the embedding models
+        text_cases(torch.Generator().manual_seed(6))
         return
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         check_export(sys.argv[2])
@@ -830,6 +909,7 @@ def main():
     opset_cases(torch.Generator().manual_seed(2))
     merge_cases(torch.Generator().manual_seed(3))
     round3_cases(torch.Generator().manual_seed(4))
+    text_cases(torch.Generator().manual_seed(6))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total / 1024:.0f} KiB, in {OUT}")
 
