@@ -566,6 +566,7 @@ static void test_errors(void) {
     expect_error("bad_transpose.onnx", "transpose_batch", "Transpose", "perm (1,0,2,3)");
     expect_error("bad_ids_relu.onnx", "relu_ids", "Relu", "integer token ids");
     expect_error("bad_gather_3d.onnx", "gather_3d", "Gather", "(vocab, dim)");
+    expect_error("bad_ids_output.onnx", "output 'ids'", "integer token ids", "not computed");
     on_error err;
     CHECK(!on_onnx_load(DATA "/no_such_file.onnx", &err) && strstr(err.msg, "no_such_file"),
           "a missing file is an error naming it");

@@ -1690,9 +1690,10 @@ static int run_nodes(ox_ctx *cx) {
         }
         if (p->fuse) {
             ox_value *x = &cx->v[p->x];
-            if (x->kind != OX_NODE)
-                return ox_node_fail(cx, k, "the input of this %s is not a computed tensor",
-                                    p->fuse->name);
+            if (x->kind != OX_NODE || x->ids)
+                return ox_node_fail(
+                    cx, k, "the input of this %s is not a computed %s", p->fuse->name,
+                    x->kind == OX_NODE ? "float tensor (it holds token ids)" : "tensor");
             if (ox_emit(cx, k, k, p->fuse, NULL, x, x->orank) < 0) return -1;
             continue;
         }
@@ -1832,8 +1833,9 @@ on_model *on_onnx_parse_feeds(const void *buf, size_t len, const char *label,
     if (run_nodes(&cx)) goto done;
     for (size_t o = 0; o < g->n_output; o++) {
         const ox_value *x = &cx.v[ox_find(&cx, g->output[o]->name)];
-        if (x->kind != OX_NODE) {
-            fail(&cx, "the output '%.100s' is a constant, not computed from the input", x->name);
+        if (x->kind != OX_NODE || x->ids) {
+            fail(&cx, "the output '%.100s' is %s, not computed from the input", x->name,
+                 x->ids ? "the integer token ids" : "a constant");
             goto done;
         }
     }

@@ -140,7 +140,7 @@ int ox_op_layernorm(ox_ctx *cx, int k) {
         if (wv < 0 || cx->v[wv].kind != OX_CONST || (bv >= 0 && cx->v[bv].kind != OX_CONST))
             return ox_node_fail(cx, k, "the scale and bias must be constants");
     }
-    if (xv < 0 || cx->v[xv].kind != OX_NODE || cx->v[xv].split || cx->v[xv].padded)
+    if (xv < 0 || cx->v[xv].kind != OX_NODE || cx->v[xv].split || cx->v[xv].padded || cx->v[xv].ids)
         return ox_node_fail(cx, k,
                             "the input of this layer normalization is not a computed "
                             "tensor ordnet holds");

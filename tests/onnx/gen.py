@@ -852,15 +852,34 @@ def text_cases(gen):
     export_ids("textcnn_kim_int32_op11", TextCNN(kim=True),
                torch.randint(0, 40, (2, 10), generator=gen).to(torch.int32), 11)
     export_ids("textbag_op13", TextBag(), torch.randint(0, 30, (3, 7), generator=gen), 13)
+    # by hand: int32 ids through a Cast to int64, ReduceMax over time keeping the 1s (N,3,1)
+    W = np.random.default_rng(6).standard_normal((7, 3)).astype(np.float32)
+    ids = np.array([[0, 6, 2, 2, 5], [3, 1, 4, 0, 6]], np.int32)
+    g = helper.make_graph(
+        [helper.make_node("Cast", ["ids"], ["ids64"], name="cast", to=TensorProto.INT64),
+         helper.make_node("Gather", ["table", "ids64"], ["e"], name="emb"),
+         helper.make_node("Transpose", ["e"], ["t"], name="t", perm=[0, 2, 1]),
+         helper.make_node("ReduceMax", ["t"], ["y"], name="max_time", axes=[2], keepdims=1)],
+        "hand_text_max", [helper.make_tensor_value_info("ids", TensorProto.INT32, ["N", 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 1])], initializer=[tensor("table", W)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])
+    m.ir_version = 6
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, "hand_text_max_op11.onnx"))
+    np.save(os.path.join(OUT, "hand_text_max_op11.x.npy"), ids)
+    np.save(os.path.join(OUT, "hand_text_max_op11.y.npy"), W[ids].max(1)[:, :, None])
     # refused: integer ids read by anything but a Gather, a Gather of a computed tensor
     ids_in = [helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 5])]
     out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
-    for name, nodes, inits in [
+    table = helper.make_tensor("w2", TensorProto.FLOAT, [4, 2], np.ones(8, np.float32))
+    for name, nodes, inits, extra_out in [
             ("bad_ids_relu", [helper.make_node("Cast", ["ids"], ["c"], name="cast", to=TensorProto.INT32),
-                              helper.make_node("Relu", ["c"], ["y"], name="relu_ids")], []),
+                              helper.make_node("Relu", ["c"], ["y"], name="relu_ids")], [], []),
             ("bad_gather_3d", [helper.make_node("Gather", ["w3", "ids"], ["y"], name="gather_3d")],
-             [helper.make_tensor("w3", TensorProto.FLOAT, [4, 2, 2], np.ones(16, np.float32))])]:
-        g = helper.make_graph(nodes, name, ids_in, out, initializer=inits)
+             [helper.make_tensor("w3", TensorProto.FLOAT, [4, 2, 2], np.ones(16, np.float32))], []),
+            ("bad_ids_output", [helper.make_node("Gather", ["w2", "ids"], ["y"], name="emb")], [table],
+             [helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 5])])]:
+        g = helper.make_graph(nodes, name, ids_in, out + extra_out, initializer=inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
         m.ir_version = 7
         onnx.save(m, os.path.join(OUT, name + ".onnx"))
