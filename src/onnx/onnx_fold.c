@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A fold makes at most this many values, or as many as its inputs hold: exporters' shape
+ * arithmetic is small, and weights are only reshaped or cast. */
+#define OX_FOLD_GROW (1 << 16)
+
 /* A new constant of dims d[0..nd) of floats or ints, zeroed; -1 when out of memory or too big. */
 static int make(ox_const *c, int nd, const int64_t *d, int ints) {
     memset(c, 0, sizeof *c);
@@ -304,6 +308,20 @@ int ox_fold(ox_ctx *cx, int k) {
         bad = fold_reshape(a, l2, o, 1, &c);
     }
     if (bad) return 0; /* not foldable here: the operator's own reader decides */
+    size_t held = 0;   /* what the inputs hold, each value once */
+    for (size_t i = 0; i < n->n_input; i++) {
+        int again = 0;
+        for (size_t j = 0; j < i; j++) again |= !strcmp(n->input[i], n->input[j]);
+        held += !again && cin(cx, n, i) ? cin(cx, n, i)->size : 0;
+    }
+    if (c.size > OX_FOLD_GROW && c.size > held) { /* found by fuzzing: a chain of folds */
+        size_t sz = c.size; /* from a ConstantOfShape of 2^24 values took seconds */
+        ox_const_free(&c);
+        return ox_node_fail(cx, k,
+                            "computing this constant makes %zu values from %zu: more than "
+                            "shape arithmetic needs (at most %d, or as many as its inputs hold)",
+                            sz, held, OX_FOLD_GROW);
+    }
     ox_value *out = ox_out_value(cx, k);
     out->kind = OX_CONST;
     out->c = c;
