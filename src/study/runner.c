@@ -121,13 +121,13 @@ int on_study_execute(on_study_plan *p, const on_study_executor *ex, on_error *er
             int job, got = on_study_claim(p, &job, &held, err);
             if (got < 0) rc = -1;
             if (got <= 0) break;
+            slot_t0[s] = on_seconds(); /* before start: the in-process executor runs it there */
             if (ex->start(ex->ctx, s, job, err)) {
                 on_study_release(p, job);
                 rc = -1;
                 break;
             }
             slot_job[s] = job;
-            slot_t0[s] = on_seconds();
             running++;
         }
         if (rc && !running) break;
