@@ -229,6 +229,13 @@ static void test_keras(void) {
              "i = Input((10,))\nauto = Model(i, dec(enc(i)))\n");
     CHECK(m && counts(m, "94", "94", "0"), "encoder then decoder: 44 + 50");
     on_model_free(m);
+    /* a functional model listed in a Sequential model, frozen before (transfer learning) */
+    m = read("i = Input((16,))\nbase = Model(i, Dense(8, activation='relu')(i), name='base')\n"
+             "base.trainable = False\nmodel = Sequential([base, Dense(3)])\n");
+    CHECK(m && counts(m, "163", "27", "136") &&
+              strstr(on_model_notes(m), "models called as layers (base)"),
+          "a Model in Sequential([...]): 136 frozen + 27");
+    on_model_free(m);
     /* errors */
     on_error err;
     CHECK(strstr(read_err("a = Input((4,), name='left')\nb = Input((4,), name='right')\n"

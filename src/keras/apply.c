@@ -468,10 +468,26 @@ int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
             if (seq_add_layer(c, s, q->all[k], at)) return -1;
         return 0;
     }
-    if (it->kind == V_MODEL)
-        return kr_fail(c, at,
-                       "a functional Model inside a Sequential model is not supported: list its "
-                       "layers instead, or build it as keras.Sequential([...])");
+    if (it->kind == V_MODEL) { /* its layers, as when it is called on a tensor */
+        kmodel *md = it->model;
+        if (s->last_softmax >= 0)
+            return kr_fail(c, s->last_softmax,
+                           "softmax in the middle of the model (a Model comes after it): "
+                           "ordnet's loss applies softmax itself, so softmax may only end the "
+                           "model");
+        if (!s->m && !s->nlayers && !s->has_input && md->in->g &&
+            kr_seq_start(c, s, md->in->shape, md->in->known, md->in->tok))
+            return -1;
+        if (!s->m)
+            return kr_fail(c, at,
+                           "a functional Model in a Sequential model whose input shape is not "
+                           "known yet: start the list with keras.Input(shape=(...))");
+        int y;
+        if (kr_inline_model(c, md, s->m, s->m->nn - 1, at, &y)) return -1;
+        s->nlayers++;
+        s->last_softmax = md->softmax;
+        return 0;
+    }
     if (it->kind != V_LAYER)
         return kr_fail(c, at, "a Sequential model takes layers, got %s '%s'", kr_kind_name(it),
                        kr_src(c, it->tok, it->end, b, sizeof b));

@@ -780,11 +780,27 @@ static int call_model(ctx *c, int *p, kmodel *md, kval *out) {
                        "it): ordnet's loss applies softmax itself, so softmax may only end the "
                        "model",
                        kr_where(c, open, b, sizeof b));
-    on_model *src = md->in->g, *g;
-    int x0, n = md->out + 1;
+    on_model *g;
+    int x0, y;
+    if (kr_graph_of(c, in, &g, &x0) || kr_inline_model(c, md, g, x0, open, &y)) return -1;
+    kinput *gin = in->input; /* out may be the argument */
+    *out = kr_mk(V_TENSOR, open);
+    out->node = y;
+    out->softmax = md->softmax;
+    out->input = c->g_in = gin;
+    c->g_last = out->node;
+    c->g_softmax = md->softmax;
+    c->g_touched = ++c->serial;
+    return 0;
+}
+
+/* The layers of model md that lead to its output, applied again in graph g from its node x0
+ * (call_model, and a Model listed in a Sequential model); *y: the node of its output. */
+int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
+    on_model *src = md->in->g;
+    int n = md->out + 1;
     if (!src || md->out < 1 || md->out >= src->nn)
         return kr_fail(c, open, "this Model has no layers (it was already taken apart)");
-    if (kr_graph_of(c, in, &g, &x0)) return -1;
     on_shape want = src->nodes[0].ys, got = g->nodes[x0].ys;
     if (memcmp(&want, &got, sizeof want)) {
         char s1[64], s2[64];
@@ -827,14 +843,11 @@ static int call_model(ctx *c, int *p, kmodel *md, kval *out) {
             keep[owner] = 1, map[owner] = map[i];
     }
     if (!md->rg && src != g) md->rg = g, md->rmap = map, md->rn = n;
-    kinput *gin = in->input; /* out may be the argument */
-    *out = kr_mk(V_TENSOR, open);
-    out->node = map[n - 1];
-    out->softmax = md->softmax;
-    out->input = c->g_in = gin;
-    c->g_last = out->node;
-    c->g_softmax = md->softmax;
-    c->g_touched = ++c->serial;
+    size_t o = strlen(c->called);
+    const char *mn = md->name[0] ? md->name : "model";
+    if (!strstr(c->called, mn) && o + strlen(mn) + 8 < sizeof c->called)
+        snprintf(c->called + o, sizeof c->called - o, "%s%s", o ? ", " : "", mn);
+    *y = map[n - 1];
     return 0;
 }
 

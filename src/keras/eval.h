@@ -268,6 +268,7 @@ typedef struct ctx {
     int none_len;             /* a dimension written None is read as this size (model.c) */
     int none_tok;             /* where the first None dimension was read, 0 none */
     char none_shape[64];      /* its shape as written */
+    char called[200];         /* models called as layers (inlined), for the note */
     klayer **norms;           /* Normalization layers with values, written in at the end */
     int nnorms, norm_cap;
 } ctx;
@@ -351,6 +352,7 @@ int kr_keep_norm(ctx *c, klayer *L);
 int kr_freeze_graph(ctx *c, on_model *g, int out, int trainable, int at);
 int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node);
 int kr_two_inputs(ctx *c, int at, const kinput *a, const kinput *b);
+int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y);
 /* call.c */
 const kval *kr_items_of(ctx *c, const kval *v, int at, int *n);
 int kr_e_call(ctx *c, int *p, kval *f, kval *out);

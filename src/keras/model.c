@@ -179,10 +179,18 @@ static on_model *finish(ctx *c) {
         size_t o = (size_t)snprintf(note, sizeof note,
                                     "shared layers (one set of weights, counted once; training "
                                     "adds both applications' gradients):");
-        for (int i = 1; i < m->nn && o + 80 < sizeof note; i++)
+        for (int i = 1, k = 0; i < m->nn && o + 80 < sizeof note; i++)
             if (m->nodes[i].share)
-                o += (size_t)snprintf(note + o, sizeof note - o, " %s uses %s's;", m->nodes[i].name,
+                o += (size_t)snprintf(note + o, sizeof note - o, "%s %s uses %s's weights",
+                                      k++ ? "," : "", m->nodes[i].name,
                                       m->nodes[m->nodes[i].share].name);
+        on_model_add_note(m, note);
+    }
+    if (c->called[0]) {
+        snprintf(note, sizeof note,
+                 "models called as layers (%s): their layers are rows of this table, where "
+                 "Keras shows each call as one row; the parameters are the same",
+                 c->called);
         on_model_add_note(m, note);
     }
     if (ncand > 1) {
