@@ -261,8 +261,8 @@ int on_model_add_shared(on_model *m, int k, const int *inputs, int n, const char
     if (k < 1 || k >= m->nn)
         return on_fail(err, "shared layer: node %d does not exist (1..%d)", k, m->nn - 1);
     if (m->nodes[k].share) k = m->nodes[k].share; /* the one that owns the tensors */
-    const on_node *o = &m->nodes[k];
-    return add_node(m, o->op, &o->a, name, inputs, n, k, err);
+    on_attrs a = m->nodes[k].a;                   /* a copy: adding the node may move m->nodes */
+    return add_node(m, m->nodes[k].op, &a, name, inputs, n, k, err);
 }
 
 int on_model_first_shared(const on_model *m) {

@@ -236,6 +236,37 @@ static void test_keras(void) {
               strstr(on_model_notes(m), "models called as layers (base)"),
           "a Model in Sequential([...]): 136 frozen + 27");
     on_model_free(m);
+    /* a layer of a model, applied again by itself in the graph the model is called in
+     * (before or after the call): one set of weights */
+    m = read("i = Input((5,))\nd = Dense(5)\nenc = Model(i, d(i))\nx = Input((5,))\n"
+             "y = enc(x)\nz = d(y)\nmodel = Model(x, z)\n");
+    CHECK(m && counts(m, "30", "30", "0") && on_model_first_shared(m) == 2,
+          "a model's layer applied after the model");
+    on_model_free(m);
+    m = read("i = Input((5,))\nd = Dense(5)\nenc = Model(i, d(i))\nx = Input((5,))\n"
+             "y = d(x)\nz = enc(y)\nmodel = Model(x, z)\n");
+    CHECK(m && counts(m, "30", "30", "0") && on_model_first_shared(m) == 2,
+          "a model's layer applied before the model");
+    on_model_free(m);
+    /* Normalization's given values reach the model that calls the one holding it */
+    m = read("i = Input((3,))\npre = Model(i, Normalization(mean=[1.0, 2.0, 3.0], "
+             "variance=[4.0, 4.0, 4.0])(i))\nx = Input((3,))\nmodel = Model(x, "
+             "Dense(2)(pre(x)))\n");
+    {
+        int t = m ? on_model_tensor_find(m, "normalization.mean") : -1;
+        const float *mu = t >= 0 ? on_model_tensor_data(m, t) : NULL;
+        CHECK(mu && mu[0] == 1 && mu[1] == 2 && mu[2] == 3, "Normalization's mean in a called "
+                                                            "model");
+    }
+    on_model_free(m);
+    /* the fuzz seed with all of it (a tower called twice, a Sequential called twice, a model
+     * called in its own graph): its tie once read freed node memory (caught by the fuzzer) */
+    {
+        on_error e2;
+        m = on_model_from_file("fuzz/corpus_spec/shared_models.py", NULL, 0, &e2);
+        CHECK(m && counts(m, "173", "165", "8"), "shared_models.py: %s", m ? "" : e2.msg);
+        on_model_free(m);
+    }
     /* errors */
     on_error err;
     CHECK(strstr(read_err("a = Input((4,), name='left')\nb = Input((4,), name='right')\n"

@@ -60,8 +60,19 @@ int kr_keep_norm(ctx *c, klayer *L) {
     return 0;
 }
 
-/* Remember that L made node n of m (layer.trainable = False later freezes it there). */
-static int record(ctx *c, klayer *L, on_model *m, int n) {
+/* Remember that L made node n of m (layer.trainable = False later freezes it there; applied
+ * again in m, it is tied to it). */
+int kr_record(ctx *c, klayer *L, on_model *m, int n) {
+    if (!L->napplied) {
+        if (c->nlays == c->lcap) {
+            int nc = c->lcap ? 2 * c->lcap : 64;
+            klayer **nl = kr_cx_alloc(c, sizeof *nl * (size_t)nc);
+            if (!nl) return kr_oom(c, L->tok);
+            if (c->nlays) memcpy(nl, c->lays, sizeof *nl * (size_t)c->nlays);
+            c->lays = nl, c->lcap = nc;
+        }
+        c->lays[c->nlays++] = L;
+    }
     if (L->napplied == L->acap) {
         int nc = L->acap ? 2 * L->acap : 2;
         on_model **am = kr_cx_alloc(c, sizeof *am * (size_t)nc);
@@ -246,7 +257,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         a.frozen = L->a.frozen;
         memcpy(a.reg_l1, L->a.reg_l1, sizeof a.reg_l1); /* the kernel's: the pointwise one */
         memcpy(a.reg_l2, L->a.reg_l2, sizeof a.reg_l2);
-        if (record(c, L, m, from)) return -1;
+        if (kr_record(c, L, m, from)) return -1;
     }
     double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
     if (total > (double)ON_MAX_MODEL_PARAMS)
@@ -262,7 +273,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
     }
     int node = add_tied(m, L, first, k->kind == K_SEPCONV, from, &a, nm, &e2);
     if (node < 0) return kr_fail(c, L->tok, "%s", e2.msg);
-    if (record(c, L, m, node)) return -1;
+    if (kr_record(c, L, m, node)) return -1;
     if (L->act) {
         char base[ON_NAME_MAX + 20], an[ON_NAME_MAX];
         snprintf(base, sizeof base, "%s_%s", m->nodes[node].name, L->act_name);

@@ -821,6 +821,18 @@ int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
      * the only one in the model: the same count) */
     const int *tie = md->rg == g ? md->rmap : src == g ? NULL : map;
     int tie_n = md->rg == g ? md->rn : n;
+    /* the Keras layer that made each node (applied in g too: the new node is tied to it,
+     * whichever came first), and which of its nodes it is (a SeparableConv makes two) */
+    klayer **lay = kr_cx_alloc(c, sizeof *lay * (size_t)n);
+    int *part = kr_cx_alloc(c, sizeof(int) * (size_t)n);
+    if (!lay || !part) return kr_oom(c, open);
+    memset(lay, 0, sizeof *lay * (size_t)n);
+    for (int l = 0; l < c->nlays; l++) {
+        klayer *L = c->lays[l];
+        for (int r = 0; r < L->napplied; r++)
+            if (L->am[r] == src && L->an[r] > 0 && L->an[r] < n)
+                lay[L->an[r]] = L, part[L->an[r]] = L->cls->kind == K_SEPCONV ? r % 2 : 0;
+    }
     map[0] = x0;
     for (int i = 1; i < n; i++) {
         if (!keep[i]) continue;
@@ -834,11 +846,18 @@ int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
         on_keras_unique_name(g, nd.name, nm);
         int k = tie == NULL ? owner : tie != map && owner < tie_n ? tie[owner] : 0;
         if (tie == map && nd.share && keep[owner]) k = map[owner];
+        klayer *L = lay[i];
+        for (int r = 0; L && r + part[i] < L->napplied; r++)
+            if (L->am[r] == g && L->am[r + part[i]] == g) {
+                k = L->an[r + part[i]];
+                break;
+            }
         if (k > 0 && g->nodes[k].nt > 0)
             map[i] = on_model_add_shared(g, k, ins, nd.nin, nm, &e2);
         else
             map[i] = on_model_add_node(g, nd.op, &nd.a, ins, nd.nin, nm, &e2);
         if (map[i] < 0) return kr_fail(c, open, "%s", e2.msg);
+        if (L && kr_record(c, L, g, map[i])) return -1;
         if (tie == map && nd.share && !keep[owner]) /* its owner is left out: it owns them */
             keep[owner] = 1, map[owner] = map[i];
     }

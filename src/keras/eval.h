@@ -269,6 +269,8 @@ typedef struct ctx {
     int none_tok;             /* where the first None dimension was read, 0 none */
     char none_shape[64];      /* its shape as written */
     char called[200];         /* models called as layers (inlined), for the note */
+    klayer **lays;            /* every layer applied somewhere (kr_record), to find a */
+    int nlays, lcap;          /* replayed node's layer (kr_inline_model) */
     klayer **norms;           /* Normalization layers with values, written in at the end */
     int nnorms, norm_cap;
 } ctx;
@@ -353,6 +355,7 @@ int kr_freeze_graph(ctx *c, on_model *g, int out, int trainable, int at);
 int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node);
 int kr_two_inputs(ctx *c, int at, const kinput *a, const kinput *b);
 int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y);
+int kr_record(ctx *c, klayer *L, on_model *m, int n);
 /* call.c */
 const kval *kr_items_of(ctx *c, const kval *v, int at, int *n);
 int kr_e_call(ctx *c, int *p, kval *f, kval *out);
