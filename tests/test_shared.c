@@ -259,6 +259,12 @@ static void test_keras(void) {
                                                             "model");
     }
     on_model_free(m);
+    /* a layer and a Sequential listed twice in Sequential lists */
+    m = read("d = Dense(6, activation='tanh')\nblock = Sequential([Dense(6), Dense(6)])\n"
+             "model = Sequential([Input((6,)), d, d, block, block, Dense(2)])\n");
+    CHECK(m && counts(m, "140", "140", "0") && on_model_first_shared(m) > 0,
+          "Sequential([d, d, block, block]): 42 + 84 + 14");
+    on_model_free(m);
     /* the fuzz seed with all of it (a tower called twice, a Sequential called twice, a model
      * called in its own graph): its tie once read freed node memory (caught by the fuzzer) */
     {

@@ -464,12 +464,7 @@ int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
     if (it->kind == V_SEQ) { /* its layers, in order */
         kseq *q = it->seq;
         if (q == s) return kr_fail(c, at, "a Sequential model cannot contain itself");
-        if (q->inlined)
-            return kr_fail(
-                c, at,
-                "this Sequential model is already used inside a model: its weights would "
-                "be shared, which ordnet does not support; make a second one");
-        q->inlined = 1;
+        q->inlined = 1; /* listed twice in s: apply() ties its layers the second time */
         if (!s->m && !s->nlayers && !s->has_input && q->m && !q->nall)
             return kr_seq_start(c, s, q->decl, q->decl_known, q->decl_tok);
         if (!s->m && !s->nlayers && !s->has_input && q->m &&
@@ -503,12 +498,7 @@ int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
         return kr_fail(c, at, "a Sequential model takes layers, got %s '%s'", kr_kind_name(it),
                        kr_src(c, it->tok, it->end, b, sizeof b));
     klayer *L = it->layer;
-    if (L->used)
-        return kr_fail(
-            c, L->tok,
-            "this %s is already in a model: shared layers are not supported; create a new layer",
-            L->cname);
-    L->used = 1;
+    L->used = 1; /* listed twice in s: apply() ties the second node to the first */
     return seq_add_layer(c, s, L, at);
 }
 
