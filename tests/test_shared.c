@@ -259,6 +259,11 @@ static void test_keras(void) {
                                                             "model");
     }
     on_model_free(m);
+    /* model.trainable = False after the model was called: the copies are frozen too */
+    m = read("i = Input((4,))\nbase = Model(i, Dense(4)(Dense(4)(i)))\nx = Input((4,))\n"
+             "y = base(x)\nbase.trainable = False\nmodel = Model(x, Dense(2)(y))\n");
+    CHECK(m && counts(m, "50", "10", "40"), "frozen after the call: 40 non-trainable");
+    on_model_free(m);
     /* a layer and a Sequential listed twice in Sequential lists */
     m = read("d = Dense(6, activation='tanh')\nblock = Sequential([Dense(6), Dense(6)])\n"
              "model = Sequential([Input((6,)), d, d, block, block, Dense(2)])\n");

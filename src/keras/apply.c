@@ -105,6 +105,11 @@ int kr_freeze_graph(ctx *c, on_model *g, int out, int trainable, int at) {
     for (int i = out; i > 0; i--) {
         if (!on[i]) continue;
         g->nodes[i].a.frozen = !trainable;
+        /* its layer's other nodes too: the copies where the model was called as a layer */
+        for (int l = 0; l < c->nlays; l++)
+            for (int r = 0; r < c->lays[l]->napplied; r++)
+                if (c->lays[l]->am[r] == g && c->lays[l]->an[r] == i)
+                    kr_set_trainable(c->lays[l], trainable);
         for (int k = 0; k < g->nodes[i].nin; k++)
             if (g->nodes[i].in[k] >= 0) on[g->nodes[i].in[k]] = 1;
     }
