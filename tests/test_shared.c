@@ -264,6 +264,24 @@ static void test_keras(void) {
              "y = base(x)\nbase.trainable = False\nmodel = Model(x, Dense(2)(y))\n");
     CHECK(m && counts(m, "50", "10", "40"), "frozen after the call: 40 non-trainable");
     on_model_free(m);
+    /* a checkpoint of a Keras model with a tied BatchNorm (its momentum 1 - 0.93 is not exact
+     * as text) and a tied regularized conv reads back with its ties */
+    m = read("inp = Input(shape=(6, 6, 1))\nbn = BatchNormalization(momentum=0.93, "
+             "epsilon=0.0013)\nconv = Conv2D(1, 3, padding='same', "
+             "kernel_regularizer=regularizers.l2(0.00037))\nx = conv(bn(inp))\n"
+             "x = conv(bn(x))\nmodel = Model(inp, Dense(3)(Flatten()(x)))\n");
+    if (m) {
+        on_error e2;
+        on_model_init(m, 2);
+        CHECK(!on_checkpoint_save(m, "test_shared_k.ckpt", NULL, &e2), "save: %s", e2.msg);
+        on_model *b = on_checkpoint_load("test_shared_k.ckpt", NULL, &e2);
+        CHECK(b && b->np == m->np && b->ns == m->ns && on_model_first_shared(b) > 0,
+              "Keras ties through a checkpoint: %s", b ? "" : e2.msg);
+        on_model_free(b);
+        remove("test_shared_k.ckpt");
+    }
+    CHECK(m && counts(m, "125", "123", "2"), "tied BatchNorm and conv: 4 + 10 + 111");
+    on_model_free(m);
     /* a layer and a Sequential listed twice in Sequential lists */
     m = read("d = Dense(6, activation='tanh')\nblock = Sequential([Dense(6), Dense(6)])\n"
              "model = Sequential([Input((6,)), d, d, block, block, Dense(2)])\n");

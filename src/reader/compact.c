@@ -247,10 +247,17 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
     on_error e2;
     int in[ON_MAX_INPUTS] = {from};
     for (int k = 0; k < nother; k++) in[k + 1] = others[k];
-    if (share &&
-        !on_attrs_equal(&a, &m->nodes[m->nodes[share].share ? m->nodes[share].share : share].a))
-        return on_fail(err, "spec:1:%d: %s shares the weights of '%s', but its arguments differ",
-                       col + 1, op->name, m->nodes[share].name);
+    if (share) { /* the same arguments as NAME's, as this form writes them (exact floats
+                  * such as a BatchNorm momentum read from Keras may not survive the text) */
+        char mine[5120], theirs[5120];
+        const on_node *o = &m->nodes[m->nodes[share].share ? m->nodes[share].share : share];
+        on_args_format(op, &a, mine, sizeof mine);
+        on_args_format(op, &o->a, theirs, sizeof theirs);
+        if (strcmp(mine, theirs))
+            return on_fail(err,
+                           "spec:1:%d: %s shares the weights of '%s', but its arguments differ",
+                           col + 1, op->name, m->nodes[share].name);
+    }
     int id = share ? on_model_add_shared(m, share, in, 1 + nother, lname, &e2)
                    : on_model_add_node(m, op, &a, in, 1 + nother, lname, &e2);
     if (id < 0) return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
