@@ -6,17 +6,24 @@
  * A^T M A with M = sum over channels of U (.) V, and gathered by position xi of the 6x6 grid
  * the sums are 36 matrix products M[xi] (F x T) = U[xi] (F x C) . V[xi] (C x T) (sgemm):
  * 36 multiplications per 16 outputs, 4x fewer than a direct sum, 1.78x fewer than F(2x2).
- * The interpolation points are 0, +-1, +-2 and infinity (Lavin and Gray 2016, as NNPACK,
- * ONNX Runtime and oneDNN use them):
- *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
- *          0 4 0 -5 0 1]
- *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
- *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
- * Their entries reach 8 and 1/24 (F(2x2)'s: 1 and 1/2), so the rounding error is larger,
- * about 10x F(2x2)'s: test_conv holds it to a bound relative to sum |w||x|, test_golden to
- * PyTorch's outputs. That is why it is the inference forward only: training keeps F(2x2)
- * (whose backward is the adjoint of its forward), and F(4x4) goes where its tiles are many
- * (on_conv_wino4_use): a 7x7 image is 2x2 tiles of which 15 of 64 outputs are thrown away.
+ * The interpolation points are 0, 1, -1, 1/2, -2 and infinity: with the usual 0, +-1, +-2
+ * (Lavin and Gray 2016, as NNPACK and oneDNN use them), test_conv measured larger errors
+ * (up to 2.5e-6 S against 1.7e-6 S, mostly 2.2-2.5e-6 S against 0.5-1e-6 S, where
+ * S = sum |w||x|): a point and its reciprocal keep the transforms' entries near 1 (Barabasz
+ * et al. 2020, "Error analysis and improving the accuracy of Winograd convolution for deep
+ * neural networks"):
+ *   B^T = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0; 0 -2 -1 2 1 0;
+ *          0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1]
+ *   G   = [1 0 0; 1/3 1/3 1/3; -1/3 1/3 -1/3; -16/15 -8/15 -4/15; 1/15 -2/15 4/15; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1]
+ * (the Toom-Cook construction: A^T's columns are the points' powers, B^T's rows the
+ * products of (x - p) over the other points, G's rows the powers over those products at
+ * the point). The coefficients reach 8, 5/2 and 1/15, so the rounding error is still larger
+ * than F(2x2)'s (1.6e-7 S): test_conv holds it to a bound relative to sum |w||x|,
+ * test_golden to PyTorch's outputs. That is why it is the inference forward only: training
+ * keeps F(2x2) (whose backward is the adjoint of its forward), and F(4x4) goes where its
+ * tiles are many (on_conv_wino4_use): a 7x7 image is 2x2 tiles of which 15 of 64 outputs
+ * are thrown away.
  * U is computed in double and rounded once. The work is split as in conv_winograd.c: samples
  * over threads, or the threads share a sample (channels, then filters) when the batch is
  * smaller than the thread count; the order of every sum depends on the shape and the thread
@@ -105,11 +112,11 @@ size_t on_conv_wino4_saved(const on_attrs *a, int channels) {
  * not change (inference) are not transformed again. Zeroed memory is consistent (zero
  * weights, zero U). Split by filters over the enclosing region's threads, no barrier. */
 static const float *weights_transform(const float *w, const wg4 *t, float *saved) {
-    static const double G[6][3] = {{0.25, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    static const double G[6][3] = {{1, 0, 0},
+                                   {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                   {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                   {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                   {1.0 / 15, -2.0 / 15, 4.0 / 15},
                                    {0, 0, 1}};
     size_t fc = (size_t)t->F * t->C, k = (size_t)t->C * 9;
     float *U = saved, *seen = saved + 36 * fc;
@@ -154,15 +161,13 @@ static void pad(const float *x, const wg4 *t, int c0, int c1, float *xp) {
 /* B^T applied to six vectors d0..d5 (one column or row of patches), into o[0..5] */
 #define BT6(o, d0, d1, d2, d3, d4, d5)                                                             \
     do {                                                                                           \
-        vf p_ = (d3) + (d4)-4.0f * ((d1) + (d2));                                                  \
-        vf q_ = (d4) - (d3) + 4.0f * ((d1) - (d2));                                                \
-        vf r_ = (d4) - (d2), s_ = 2.0f * ((d3) - (d1));                                            \
-        (o)[0] = 4.0f * (d0)-5.0f * (d2) + (d4);                                                   \
-        (o)[1] = p_;                                                                               \
-        (o)[2] = q_;                                                                               \
-        (o)[3] = r_ + s_;                                                                          \
-        (o)[4] = r_ - s_;                                                                          \
-        (o)[5] = 4.0f * (d1)-5.0f * (d3) + (d5);                                                   \
+        vf e_ = (d3) - (d1), f_ = (d4) - (d2);                                                     \
+        (o)[0] = ((d0) - (d2)) + f_ + 1.5f * e_;                                                   \
+        (o)[1] = f_ + e_ + 1.5f * ((d2) + (d3));                                                   \
+        (o)[2] = f_ - e_ + 1.5f * ((d3) - (d2));                                                   \
+        (o)[3] = f_ + 2.0f * e_;                                                                   \
+        (o)[4] = f_ - 0.5f * e_;                                                                   \
+        (o)[5] = ((d5) - (d3)) - e_ + 1.5f * f_;                                                   \
     } while (0)
 
 /* V[xi][c][p] = (B^T d B)[xi] for the tiles of rows [ty0, ty1) (p counts from the chunk's
@@ -194,11 +199,11 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg4 *t, int 
 /* A^T applied to six vectors m0..m5, into o[0..3] */
 #define AT6(o, m0, m1, m2, m3, m4, m5)                                                             \
     do {                                                                                           \
-        vf a_ = (m1) + (m2), b_ = (m1) - (m2), c_ = (m3) + (m4), d_ = (m3) - (m4);                 \
-        (o)[0] = (m0) + a_ + c_;                                                                   \
-        (o)[1] = b_ + 2.0f * d_;                                                                   \
-        (o)[2] = a_ + 4.0f * c_;                                                                   \
-        (o)[3] = b_ + 8.0f * d_ + (m5);                                                            \
+        vf a_ = (m1) + (m2), b_ = (m1) - (m2);                                                     \
+        (o)[0] = (m0) + a_ + ((m3) + (m4));                                                        \
+        (o)[1] = b_ + (0.5f * (m3)-2.0f * (m4));                                                   \
+        (o)[2] = a_ + (0.25f * (m3) + 4.0f * (m4));                                                \
+        (o)[3] = b_ + (0.125f * (m3)-8.0f * (m4)) + (m5);                                          \
     } while (0)
 
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
