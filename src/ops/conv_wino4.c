@@ -141,19 +141,32 @@ static const float *weights_transform(const float *w, const wg4 *t, float *saved
 }
 
 /* x (C,H,W) -> xp (C, Hp, Wp) in split rows, the input at (pt, pl), zeros around; channels
- * [c0, c1) */
-static void pad(const float *x, const wg4 *t, int c0, int c1, float *xp) {
+ * [c0, c1). Input column j goes to phase (j + pl) % 4 at (j + pl) / 4: 32 columns at a time
+ * are split four ways by shuffles (a scalar loop was 8% of a 56x56 layer's time), the rest
+ * one by one. */
+ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, float *xp) {
+    int w32 = t->w / 32 * 32;
     for (int c = c0; c < c1; c++) {
         float *o = xp + (size_t)c * t->plane;
         const float *in = x + (size_t)c * t->h * t->w;
         memset(o, 0, sizeof(float) * t->plane);
         for (int i = 0; i < t->h; i++, in += t->w) {
-            float *r = o + (size_t)(i + t->pt) * t->Wp;
-            for (int ph = 0; ph < 4; ph++) { /* input columns j with (j + pl) % 4 == ph */
-                int j = ((ph - t->pl) % 4 + 4) % 4;
-                float *e = r + ph * t->Ph + (j + t->pl) / 4;
-                for (int k = 0; j < t->w; j += 4, k++) e[k] = in[j];
+            float *r = o + (size_t)(i + t->pt) * t->Wp, *e[4];
+            for (int k = 0; k < 4; k++) /* where input columns k, k + 4, ... go */
+                e[k] = r + (k + t->pl) % 4 * t->Ph + (k + t->pl) / 4;
+            for (int j = 0; j < w32; j += 32) {
+                vf a = VLOAD(in + j), b = VLOAD(in + j + 8), cc = VLOAD(in + j + 16);
+                vf d = VLOAD(in + j + 24);
+                vf ab0 = __builtin_shufflevector(a, b, 0, 4, 8, 12, 1, 5, 9, 13);
+                vf ab1 = __builtin_shufflevector(a, b, 2, 6, 10, 14, 3, 7, 11, 15);
+                vf cd0 = __builtin_shufflevector(cc, d, 0, 4, 8, 12, 1, 5, 9, 13);
+                vf cd1 = __builtin_shufflevector(cc, d, 2, 6, 10, 14, 3, 7, 11, 15);
+                VSTORE(e[0] + j / 4, __builtin_shufflevector(ab0, cd0, 0, 1, 2, 3, 8, 9, 10, 11));
+                VSTORE(e[1] + j / 4, __builtin_shufflevector(ab0, cd0, 4, 5, 6, 7, 12, 13, 14, 15));
+                VSTORE(e[2] + j / 4, __builtin_shufflevector(ab1, cd1, 0, 1, 2, 3, 8, 9, 10, 11));
+                VSTORE(e[3] + j / 4, __builtin_shufflevector(ab1, cd1, 4, 5, 6, 7, 12, 13, 14, 15));
             }
+            for (int j = w32; j < t->w; j++) e[j % 4][j / 4] = in[j];
         }
     }
 }
