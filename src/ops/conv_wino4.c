@@ -55,9 +55,19 @@ typedef struct wg4 {
     int TH, TW, TWv; /* tiles down and across, each 4x4 outputs */
     int rows, CT;    /* tile rows per chunk, tiles per chunk */
     int ld;          /* CT + VEC: from one channel's (filter's) tiles to the next */
+    size_t vs, ms;   /* from V[xi] to V[xi+1], M[xi] to M[xi+1]: see xi_stride */
     int Hp, Ph, Wp;  /* padded rows 4 TH + 2; phase length TWv + 1; row length 4 Ph */
     size_t plane;    /* Hp Wp */
 } wg4;
+
+/* The 36 blocks V[xi] (C ld floats) or M[xi] (F ld) are written (read) together, 8 floats
+ * from each: with C ld a multiple of 1024 floats (64 channels, ld 64) all 36 streams fall in
+ * the same few L1 sets and evict each other (48-tile chunks at 56x56 were 25% slower than 32
+ * or 96). An odd number of 64-byte lines apart, they spread over all sets. */
+static size_t xi_stride(size_t n) {
+    n = (n + 15) / 16 * 16;
+    return n / 16 % 2 ? n : n + 16;
+}
 
 static wg4 wg4_of(const on_attrs *a, const on_geom *g, int C) {
     wg4 t = {.F = a->units, .C = C, .h = g->h, .w = g->w, .pt = g->pt, .pl = g->pl};
@@ -70,6 +80,8 @@ static wg4 wg4_of(const on_attrs *a, const on_geom *g, int C) {
     if (t.rows > t.TH) t.rows = t.TH;
     t.CT = t.rows * t.TW;
     t.ld = t.CT + VEC;
+    t.vs = xi_stride((size_t)t.C * t.ld);
+    t.ms = xi_stride((size_t)t.F * t.ld);
     t.Hp = 4 * t.TH + 2;
     t.Ph = t.TWv + 1;
     t.Wp = 4 * t.Ph;
@@ -95,7 +107,7 @@ int on_conv_wino4_use(const on_attrs *a, const on_geom *g, int channels, int tra
 
 /* Per thread: Xpad (C planes), V (36 C ld), M (36 F ld) */
 static size_t per_thread(const wg4 *t) {
-    return t->C * t->plane + 36 * (size_t)t->C * t->ld + 36 * (size_t)t->F * t->ld;
+    return t->C * t->plane + 36 * (t->vs + t->ms);
 }
 
 size_t on_conv_wino4_tmp(const on_attrs *a, const on_geom *g, int channels, int threads) {
@@ -187,7 +199,7 @@ ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, f
  * first tile), channels [c0, c1); eight tiles at a time, as vectors. */
 ON_VECTOR_CLONES static void input_transform(const float *xp, const wg4 *t, int ty0, int ty1,
                                              int c0, int c1, float *V) {
-    size_t xs = (size_t)t->C * t->ld; /* from one xi to the next */
+    size_t xs = t->vs; /* from one xi to the next */
     int h = t->Ph;
     for (int c = c0; c < c1; c++)
         for (int ty = ty0; ty < ty1; ty++) {
@@ -224,7 +236,7 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg4 *t, int 
  * vector j) interleaved into 32 consecutive floats. */
 ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int ty0, int ty1,
                                               int f0, int f1, const float *bias, float *y) {
-    size_t xs = (size_t)t->F * t->ld, PQ = (size_t)t->P * t->Q;
+    size_t xs = t->ms, PQ = (size_t)t->P * t->Q;
     for (int f = f0; f < f1; f++) {
         vf bb = (vf){0} + (bias ? bias[f] : 0.0f);
         float *yf = y + (size_t)f * PQ;
@@ -273,8 +285,8 @@ static void products(const float *U, const float *V, const wg4 *t, int n, int f0
     if (f1 <= f0) return;
     for (int xi = 0; xi < 36; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
-                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->ld, t->ld,
-                    0.0f, M + ((size_t)xi * t->F + f0) * t->ld, t->ld);
+                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + xi * t->vs, t->ld, 0.0f,
+                    M + xi * t->ms + (size_t)f0 * t->ld, t->ld);
 }
 
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
@@ -305,7 +317,7 @@ void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
     float *saved = c->saved + offset;
     const float *U = saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
-        float *xp = c->tmp, *V = xp + (size_t)t.C * t.plane, *M = V + 36 * (size_t)t.C * t.ld;
+        float *xp = c->tmp, *V = xp + (size_t)t.C * t.plane, *M = V + 36 * t.vs;
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
             {
@@ -322,7 +334,7 @@ void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
     {
         int th = on_thread_id(), T = on_thread_count();
         float *xp = c->tmp + per * th, *V = xp + (size_t)t.C * t.plane;
-        float *M = V + 36 * (size_t)t.C * t.ld;
+        float *M = V + 36 * t.vs;
         weights_transform(c->p[0], &t, saved);
 #pragma omp barrier
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
