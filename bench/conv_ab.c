@@ -3,7 +3,10 @@
  * slows both alike. Build and run with bench/conv_ab.sh.
  *
  * usage: conv_ab A B [ROUNDS] [BATCH] [FILTER] [THREADS]
- *   A, B    on_conv_variant values (src/ops/conv_variant.h), e.g. 0 and 1 (Winograd off)
+ *   A, B    on_conv_variant values (src/ops/conv_variant.h), e.g. 0 and 1 (Winograd off);
+ *           3x3 stride 1: 0 (F(4x4) where the default takes it), 256 (F(2x2) instead), 512
+ *           (F(4x4) on every shape), 3 (im2col): `conv_ab 256 0 7 8 "3x3 "` is F(4x4)
+ *           against F(2x2) on ResNet's 3x3 stride-1 shapes
  *   ROUNDS  A/B pairs per layer (7); each round times each variant for ~40 ms
  *   BATCH   8 (default) or 1
  *   FILTER  only the layers whose name contains it ("" for all)

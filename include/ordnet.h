@@ -204,6 +204,12 @@ int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const in
 /* Any op: one input (n = 1) or a merge. Model rebuilders use it for every node. */
 int on_model_add_node(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,
                       const char *name, on_error *err);
+/* Weight tying: a node applying node k's op, attributes and PARAMETERS (one set, counted
+ * once) to inputs[0 .. n); its input shapes must give k's parameter shapes. Backward adds
+ * both applications' gradients into the one set, as Keras's shared layers and PyTorch's
+ * modules called twice do. The compact form, ONNX export and optimize refuse such models. */
+int on_model_add_shared(on_model *m, int k, const int *inputs, int n, const char *name,
+                        on_error *err);
 /* Parse the compact one-line form and append its layers. Tokens are op names with
  * optional arguments, separated by spaces; '|' is a visual separator. See docs/. */
 int on_model_add_spec(on_model *m, const char *spec, on_error *err);

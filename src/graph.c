@@ -120,7 +120,7 @@ static void invalidate_plan(on_model *m) {
 
 /* Append node op fed by nodes in[0 .. nin). */
 static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char *name,
-                    const int *in, int nin, on_error *err) {
+                    const int *in, int nin, int share, on_error *err) {
     char nm[ON_NAME_MAX], sx[48];
     if (name && *name)
         snprintf(nm, sizeof nm, "%s", name);
@@ -180,6 +180,19 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
                        nm, op->name, sx, est, (double)ON_MAX_MODEL_PARAMS);
     on_param_desc pd[4];
     int np = op->params ? op->params(a, xs, ys, pd) : 0;
+    if (share) { /* the tied node's tensors, which these inputs must fit exactly */
+        const on_node *k = &m->nodes[share];
+        int same = np == k->nt;
+        for (int j = 0; same && j < np; j++) {
+            const on_param_desc *d = &m->tensors[k->t0 + j].d;
+            same = d->size == pd[j].size && d->trainable == pd[j].trainable;
+        }
+        if (!same)
+            return on_fail(err,
+                           "layer '%s' shares the weights of '%s' (%s), but its input %s needs "
+                           "weights of other shapes",
+                           nm, k->name, op->name, sx);
+    }
     if (m->nn == m->ncap) {
         on_node *nb = realloc(m->nodes, sizeof *nb * (size_t)m->ncap * 2);
         if (!nb) return on_fail(err, "out of memory");
@@ -198,7 +211,8 @@ static int add_node(on_model *m, const on_op *op, const on_attrs *a, const char 
     *nd = (on_node){.op = op, .a = *a, .nin = nin, .ys = ys, .t0 = m->nt, .nt = np};
     for (int k = 0; k < ON_MAX_INPUTS; k++) nd->in[k] = k < nin ? in[k] : -1;
     snprintf(nd->name, sizeof nd->name, "%s", nm);
-    for (int k = 0; k < np; k++) {
+    if (share) nd->share = share, nd->t0 = m->nodes[share].t0;
+    for (int k = 0; k < np && !share; k++) {
         on_tensor *t = &m->tensors[m->nt];
         t->node = id;
         t->d = pd[k];
@@ -239,7 +253,22 @@ int on_model_add_node(on_model *m, const on_op *op, const on_attrs *a, const int
                       const char *name, on_error *err) {
     if (!op) return on_fail(err, "unknown op");
     on_attrs d = a ? *a : op->defaults;
-    return add_node(m, op, &d, name, inputs, n, err);
+    return add_node(m, op, &d, name, inputs, n, 0, err);
+}
+
+int on_model_add_shared(on_model *m, int k, const int *inputs, int n, const char *name,
+                        on_error *err) {
+    if (k < 1 || k >= m->nn)
+        return on_fail(err, "shared layer: node %d does not exist (1..%d)", k, m->nn - 1);
+    if (m->nodes[k].share) k = m->nodes[k].share; /* the one that owns the tensors */
+    on_attrs a = m->nodes[k].a;                   /* a copy: adding the node may move m->nodes */
+    return add_node(m, m->nodes[k].op, &a, name, inputs, n, k, err);
+}
+
+int on_model_first_shared(const on_model *m) {
+    for (int i = 1; i < m->nn; i++)
+        if (m->nodes[i].share) return i;
+    return 0;
 }
 
 int on_model_add_merge(on_model *m, const on_op *op, const on_attrs *a, const int *inputs, int n,

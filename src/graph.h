@@ -28,6 +28,10 @@ typedef struct on_node {
     int reaches_output;
     float *y, *dy, *saved;
     float *p[4], *dp[4];
+    /* weight tying (a Keras layer or model applied twice): the node whose parameters this
+     * one uses, 0 for its own. Its tensors are that node's (t0, nt): forward reads them and
+     * backward ADDS into the same gradients (op.h's dp), so the model holds one set. */
+    int share;
 } on_node;
 
 typedef struct on_tensor {
@@ -84,6 +88,10 @@ int on_node_trains(const on_node *nd, int train);
  * is a copy the caller frees, 0 when it is d itself, -1 on error. */
 int on_model_takes_ids(const on_model *m);
 int on_dataset_fit(const on_model *m, const on_dataset *d, on_dataset *out, on_error *err);
+
+/* The first node that uses another's parameters (on_model_add_shared), 0 when none: for the
+ * tools that cannot keep the tie (the compact form, ONNX export, optimize) to refuse. */
+int on_model_first_shared(const on_model *m);
 
 /* Pointers of tensor i (trainable: params + off; state: state + off). */
 float *on_tensor_ptr(on_model *m, int i);

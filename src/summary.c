@@ -27,7 +27,7 @@ static void sb_rule(on_sb *b, int width) {
 static void node_params(const on_model *m, int i, double *all, double *trainable) {
     const on_node *nd = &m->nodes[i];
     *all = *trainable = 0;
-    for (int k = 0; k < nd->nt; k++) {
+    for (int k = 0; k < nd->nt && !nd->share; k++) { /* a tied node's are its owner's */
         const on_tensor *t = &m->tensors[nd->t0 + k];
         *all += (double)t->d.size;
         if (t->d.trainable && !nd->a.frozen) *trainable += (double)t->d.size;

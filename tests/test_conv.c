@@ -333,6 +333,148 @@ static void merge_chain(void) {
     on_conv_variant = 0;
 }
 
+/* Winograd F(4x4, 3x3) (conv_wino4.c, inference only) against the double direct sum. Its
+ * bound is per output and relative to S = sum |w||x| + |b|, the scale a float sum's rounding
+ * error is proportional to (and one an output that cancels to near zero is not small
+ * against): |y - y_ref| <= WINO4_TOL S. The error comes from rounding U (G's 1/3, 1/15),
+ * V = B^T d B (coefficients up to 5/2), the C-long sums of the products and A^T M A (coefficients
+ * up to 8). Measured: up to 1.7e-6 S on these shapes, mostly 0.5-1e-6 S, uniform inputs in [-1, 1]
+ * (with the points 0, +-1, +-2 instead: up to 2.5e-6 S; F(2x2) or im2col: 1.6e-7 S), so 5e-6 S (84
+ * float epsilons) leaves a margin of 3; an error in a transform coefficient gives errors of order
+ * S, and a wrong tile or edge 1/9 S or more. */
+#define WINO4_TOL 5e-6
+/* the largest |y - y_ref| / S seen with F(4x4) forced and turned off, printed at the end */
+static double wino4_worst = 0, wino2_worst = 0;
+
+static const char *wino4_specs[] = {
+    "input(28,28,16) conv2d(16,3,same)",       /* the default rule picks it */
+    "input(13,11,5) conv2d(7,3)",              /* odd P and Q, partial tiles */
+    "input(10,9,6) conv2d(4,3,padding=(2,1))", /* explicit padding, 2 past the edge */
+    "input(9,130,4) conv2d(5,3,same)",         /* rows wider than a chunk */
+    "input(45,14,9) conv2d(3,3,same,bias=0)",  /* several chunks of tile rows */
+    "input(56,56,8) conv2d(24,3,padding=1)",   /* ResNet's first stage, fewer channels */
+    "input(7,7,64) conv2d(32,3,padding=1)",    /* a ResNet 7x7: 2x2 tiles, mostly edge */
+    "input(3,5,3) conv2d(2,3,padding=(1,2))",  /* one tile */
+};
+
+static void wino4_case(const char *spec, int n, int variant) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    CHECK(m != NULL, "%s: %s", spec, m ? "" : err.msg);
+    if (!m) return;
+    on_conv_variant = ON_CONV_AB;
+    if (on_model_compile(m, n, &err)) {
+        CHECK(0, "%s: compile: %s", spec, err.msg);
+        on_model_free(m);
+        on_conv_variant = 0;
+        return;
+    }
+    on_model_init(m, 4);
+    on_shape xs = on_model_node_shape(m, 0), ys = on_model_output_shape(m);
+    int bi = on_model_num_tensors(m) > 1 ? 1 : -1, dims[4];
+    on_model_tensor_dims(m, 0, dims);
+    float *w = on_model_tensor_data(m, 0), *b = bi >= 0 ? on_model_tensor_data(m, bi) : NULL;
+    if (b)
+        for (size_t j = 0; j < on_model_tensor_size(m, bi); j++) b[j] = frand();
+    size_t xl = (size_t)n * on_shape_size(xs), yl = (size_t)n * on_shape_size(ys);
+    size_t wl = on_model_tensor_size(m, 0);
+    int pt = (ys.h - xs.h + 2) / 2, pl = (ys.w - xs.w + 2) / 2; /* same/valid: symmetric */
+    if (strstr(spec, "padding=(")) sscanf(strstr(spec, "padding=("), "padding=(%d,%d)", &pt, &pl);
+    float *x = malloc(sizeof(float) * xl), *dy = calloc(yl, sizeof(float));
+    float *wa = malloc(sizeof(float) * wl), *xa = malloc(sizeof(float) * xl);
+    float *y0 = malloc(sizeof(float) * yl);
+    double *y = malloc(sizeof(double) * yl), *S = malloc(sizeof(double) * yl);
+    double *dx = malloc(sizeof(double) * xl), *dw = malloc(sizeof(double) * wl), db[64];
+    for (size_t i = 0; i < xl; i++) x[i] = frand(), xa[i] = fabsf(x[i]);
+    for (int round = 0; round < 2; round++) {
+        if (round) w[wl / 2] += 0.25f, w[0] -= 0.5f; /* the kept U must follow */
+        for (size_t i = 0; i < wl; i++) wa[i] = fabsf(w[i]);
+        reference(x, w, b, dy, n, xs.c, xs.h, xs.w, ys.c, 3, 3, ys.h, ys.w, pt, pl, 1, 1, 1, y, dx,
+                  dw, db);
+        float *ba = NULL, babs[64];
+        if (b) {
+            for (int f = 0; f < ys.c; f++) babs[f] = fabsf(b[f]);
+            ba = babs;
+        }
+        reference(xa, wa, ba, dy, n, xs.c, xs.h, xs.w, ys.c, 3, 3, ys.h, ys.w, pt, pl, 1, 1, 1, S,
+                  dx, dw, db);
+        on_conv_variant = ON_CONV_AB | variant;
+        on_model_forward(m, x, n, 0);
+        const float *out = on_model_output(m);
+        double e = 0;
+        for (size_t i = 0; i < yl; i++) e = fmax(e, fabs(out[i] - y[i]) / fmax(S[i], 1e-30));
+        CHECK(e <= WINO4_TOL, "%s n=%d variant %d round %d: F(4x4) error %.2g S", spec, n, variant,
+              round, e);
+        if (variant & ON_CONV_WINO4_ALL)
+            wino4_worst = fmax(wino4_worst, e);
+        else
+            wino2_worst = fmax(wino2_worst, e);
+        memcpy(y0, out, sizeof(float) * yl);
+        on_model_forward(m, x, n, 0); /* run to run: the same bits */
+        CHECK(!memcmp(y0, on_model_output(m), sizeof(float) * yl), "%s n=%d: two runs differ", spec,
+              n);
+    }
+    on_conv_variant = 0;
+    free(x), free(dy), free(wa), free(xa), free(y0), free(y), free(S), free(dx), free(dw);
+    on_model_free(m);
+}
+
+/* F(4x4) where forced, on 1 and 2 threads, batch 1 (the threads share the sample) and 3;
+ * the default rule takes it for the first shape (the same bits as forcing it, and the same
+ * bits at 1 and 2 threads for a batch of 5) and not for the 7x7 one (the bits of the choice
+ * without it); F(2x2) held to the same per-output bound for comparison. */
+static void wino4_cases(void) {
+    for (int t = 1; t <= 2; t++) {
+        on_set_threads(t);
+        for (size_t i = 0; i < sizeof wino4_specs / sizeof wino4_specs[0]; i++)
+            for (int n = 1; n <= 3; n += 2) {
+                wino4_case(wino4_specs[i], n, ON_CONV_WINO4_ALL);
+                wino4_case(wino4_specs[i], n, ON_CONV_NO_WINO4);
+            }
+    }
+    on_set_threads(2);
+    const int pick[2] = {1, 0}; /* wino4_specs[0]: F(4x4) by default; [6]: not */
+    const char *which[2] = {wino4_specs[0], wino4_specs[6]};
+    for (int k = 0; k < 2; k++) {
+        on_error err;
+        float *y[2] = {NULL, NULL};
+        size_t yl = 0;
+        const int vs[2] = {0, pick[k] ? ON_CONV_WINO4_ALL : ON_CONV_NO_WINO4};
+        for (int v = 0; v < 2; v++) {
+            on_model *m = on_model_from_spec(which[k], &err);
+            on_conv_variant = ON_CONV_AB;
+            if (!m || on_model_compile(m, 2, &err)) {
+                CHECK(0, "%s: %s", which[k], err.msg);
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 4);
+            size_t xl = 2 * on_shape_size(on_model_node_shape(m, 0));
+            yl = 2 * on_shape_size(on_model_output_shape(m));
+            float *x = malloc(sizeof(float) * xl);
+            rng = 11;
+            for (size_t i = 0; i < xl; i++) x[i] = frand();
+            on_conv_variant = ON_CONV_AB | vs[v];
+            on_model_forward(m, x, 2, 0);
+            y[v] = malloc(sizeof(float) * yl);
+            memcpy(y[v], on_model_output(m), sizeof(float) * yl);
+            free(x);
+            on_model_free(m);
+        }
+        if (y[0] && y[1])
+            CHECK(!memcmp(y[0], y[1], sizeof(float) * yl), "%s: the default is not %s", which[k],
+                  pick[k] ? "F(4x4)" : "its choice without F(4x4)");
+        free(y[0]);
+        free(y[1]);
+    }
+    on_conv_variant = 0;
+    /* with at least as many samples as threads, the same bits at 1 and 2 threads */
+    rng = 7 + 5;
+    thread_count_bits(wino4_specs[0], 5);
+    printf("F(4x4): largest error %.3g S (bound %.3g S); without it %.3g S\n", wino4_worst,
+           WINO4_TOL, wino2_worst);
+}
+
 int main(void) {
     on_set_threads(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -361,5 +503,6 @@ int main(void) {
     random_cases();
     on_conv_variant = 0;
     random_depthwise();
+    wino4_cases();
     return check_done();
 }

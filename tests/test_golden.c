@@ -19,12 +19,17 @@
  * trip, the atomic write, malformed headers that must be rejected with a message, and
  * random corruptions of a valid file that must never crash (run this under ASan).
  *
+ * Eval-mode cases run their forward a second time with Winograd F(4x4, 3x3) (inference's
+ * kernel for large images, src/ops/conv_wino4.c) on every 3x3 stride-1 convolution, whatever
+ * its size, held to the same tolerance ("y F(4x4)").
+ *
  * Finally every registered op must appear in at least one case (op-coverage).
  *
  * Output: one line per case, the largest error over all cases, and "N passed, M failed".
  */
 #include "io/safetensors.h"
 #include "ordnet.h"
+#include "../src/ops/conv_variant.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -170,7 +175,10 @@ static void run_model_case(const on_st_file *f, result *r) {
     if (!x || !dy || !batch_tensor(f, "y", n, out, r) || !batch_tensor(f, "dx", n, in, r))
         goto done;
     on_model_want_input_grad(m, 1);
-    if (on_model_compile(m, n, &err)) {
+    on_conv_variant = ON_CONV_AB; /* scratch for F(4x4) too */
+    int bad = on_model_compile(m, n, &err);
+    on_conv_variant = 0;
+    if (bad) {
         fail(r, "compile: %s", err.msg);
         goto done;
     }
@@ -226,6 +234,17 @@ static void run_model_case(const on_st_file *f, result *r) {
         goto done;
     }
     compare(r, f, "y", on_model_output(m), ysz, -1);
+    const float *yref = ref(f, "y", ysz, r);
+    if (!train && yref) { /* then the default forward again, for the backward */
+        on_conv_variant = ON_CONV_AB | ON_CONV_WINO4_ALL;
+        if (on_model_forward(m, x, n, 0))
+            fail(r, "forward with F(4x4) failed");
+        else
+            measure(r, "y F(4x4)", relerr(on_model_output(m), yref, ysz, -1));
+        on_conv_variant = ON_CONV_AB;
+        if (on_model_forward(m, x, n, 0)) fail(r, "forward failed");
+        on_conv_variant = 0;
+    }
     on_model_set_output_grad(m, dy);
     on_model_zero_grad(m);
     if (on_model_backward(m)) {

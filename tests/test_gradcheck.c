@@ -313,6 +313,16 @@ static const char *const merges[] = {
     "input(9,3) conv1d(2,3,name=a) softplus(name=b) concat(a,b,axis=1) flatten dense(2)",
 };
 
+/* Weight tying (share=NAME): one set of parameters read by two nodes, whose gradients the
+ * backward adds; finite differences move the one set, so they see both applications. */
+static const char *const tied[] = {
+    "input(5) dense(5,name=d) tanh dense(5,share=d) tanh",
+    "input(5,4,3) conv2d(3,3,same,name=c) tanh conv2d(3,3,same,share=c) add(c) tanh",
+    "input(4) identity(name=a) tanh(name=t) dense(3,from=a,name=d) dense(3,from=t,share=d) "
+    "multiply(d)",
+    "input(4,5,3) batchnorm(name=b) tanh batchnorm(share=b) softplus",
+};
+
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */
 static void check_residual(void) {
     on_error err;
@@ -338,6 +348,14 @@ int main(void) {
         on_model_free(m);
     }
     check_residual();
+    for (size_t i = 0; i < sizeof tied / sizeof tied[0]; i++) {
+        on_error err;
+        on_model *m = on_model_from_spec(tied[i], &err);
+        CHECK(m != NULL && on_model_first_shared(m) > 0, "%s: %s", tied[i], m ? "" : err.msg);
+        if (m)
+            for (int train = 0; train < 2; train++) check_model(m, tied[i], train);
+        on_model_free(m);
+    }
     for (size_t i = 0; i < sizeof merges / sizeof merges[0]; i++) {
         on_error err;
         on_model *m = on_model_from_spec(merges[i], &err);

@@ -572,8 +572,9 @@ static void test_errors(void) {
         {"x = Input(shape=(8, 8, 1))\nx = Conv2D(4, 9)(x)\n", "model.py:2:5: ", "window 9x9"},
         {"x = Input(shape=(8,))\nfor i in range(10**12):\n    x = Dense(10)(x)\n",
          "model.py:2:10: ", "range() of 1000000000000 items"},
-        {"x = Input(shape=(8,))\nd = Dense(4)\ny = d(x)\nz = d(y)\n",
-         "model.py:2:5: ", "shared layers"},
+        {"x = Input(shape=(8,))\nd = Dense(4)\ny = d(x)\nz = d(y)\n", "model.py:2:5: ",
+         "layer 'dense_1' shares the weights of 'dense' (dense), but its input "
+         "(4) needs weights of other shapes"},
         {"x = Input(shape=(8, 8, 1))\ny = Conv2D(4, 3, 3)(x)\n",
          "model.py:2:18: ", "the third positional argument is strides"},
         {"x = Input(shape=(8, 8, 1))\ny = BatchNormalization(momentum=1.5)(x)\n",
@@ -586,8 +587,9 @@ static void test_errors(void) {
          "model.py:2:16: ", "typographic quotes?"},
         {"x = Input(shape=(8, 8, 1))\n\ty = Conv2D(4, 3, padding='causal')(x)\n",
          "model.py:2:27: ", "padding='causal'"},
-        {"a = Input(shape=(4,))\nb = Input(shape=(4,))\nc = Add()([a, b])\n",
-         "model.py:2:5: ", "a second Input"},
+        {"a = Input(shape=(4,))\nb = Input(shape=(4,))\nc = Add()([a, b])\n", "model.py:3:5: ",
+         "this joins the layers of two Inputs, 'input' (None, 4) at 1:5 and "
+         "'input' (None, 4) at 2:5: ordnet models have one input"},
         {"x = Input(shape=(4,))\ny = Dense(4)(x)\ny = Dense(4)(y\n",
          "model.py:3:13: ", "'(' is never closed"},
         {"x = Input(shape=(4,))\ny = Dense(4)(x))\n", "model.py:2:16: ", "unmatched ')'"},

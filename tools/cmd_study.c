@@ -51,7 +51,7 @@ static int run(args *a) {
         CLI_STRING("--orders", &c.orders, "\"o1;o2;...\"", NULL,
                    "only these orders (each: the block's layers, space-separated)"),
         CLI_INT("--seeds", &seeds, 1, 1000, "3", "seeds per class"),
-        CLI_INT("--epochs", &epochs, 1, 1000, "3", "epochs per run"),
+        CLI_INT("--epochs", &epochs, 1, 1000, "2", "epochs per run"),
         CLI_INT("--limit", &limit, 1, 1e9, "12000", "training images"),
         CLI_INT("--test-limit", &test_limit, 1, 1e9, "5000", "test images"),
         CLI_FLAG("--full", &full, "the long version: all 60000 images, 15 epochs, 5 seeds"),

@@ -15,6 +15,7 @@ typedef struct progress {
     const char *out;         /* checkpoint path, or NULL */
     on_checkpoint_info info; /* what each checkpoint records */
     int saved_epoch;
+    double t0; /* when the command started: "elapsed" counts data loading too */
 } progress;
 
 static int on_progress(void *user, const on_epoch_report *r) {
@@ -24,9 +25,11 @@ static int on_progress(void *user, const on_epoch_report *r) {
         if (p->tty) printf("\r\033[K");
         if (p->json)
             printf("{\"epoch\": %d, \"loss\": %.5f, \"train_accuracy\": %.5f, \"%s_loss\": %.5f, "
-                   "\"%s_accuracy\": %.5f, \"seconds\": %.3f, \"images_per_s\": %.1f}\n",
+                   "\"%s_accuracy\": %.5f, \"seconds\": %.3f, \"images_per_s\": %.1f, "
+                   "\"elapsed\": %.3f}\n",
                    r->epoch, r->loss, r->train_acc, p->val ? "val" : "test", r->test_loss,
-                   p->val ? "val" : "test", r->test_acc, r->seconds, r->images_per_s);
+                   p->val ? "val" : "test", r->test_acc, r->seconds, r->images_per_s,
+                   on_seconds() - p->t0);
         else
             printf("epoch %d/%d  loss %.4f  train acc %.2f%%  %s acc %.2f%%  %.1fs  %.0f img/s\n",
                    r->epoch, r->epochs, r->loss, 100 * r->train_acc, p->val ? "val" : "test",
@@ -57,6 +60,7 @@ static int on_progress(void *user, const on_epoch_report *r) {
 }
 
 static int run(args *a) {
+    double t0 = on_seconds();
     on_train_cfg cfg = on_train_defaults();
     const char *data = "fashion-mnist", *out = NULL;
     static const char *const optimizers[] = {"sgd", "adamw", NULL};
@@ -124,7 +128,8 @@ static int run(args *a) {
                   .json = json,
                   .out = dist.rank ? NULL : out,
                   .quiet = dist.rank > 0,
-                  .ranks = dist.size};
+                  .ranks = dist.size,
+                  .t0 = t0};
     if (dist.rank) json = 1; /* ranks other than 0 print nothing (json mode prints no notes) */
     on_model *m = NULL;
     rc = 1;

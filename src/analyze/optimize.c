@@ -623,6 +623,14 @@ on_model *on_optimize(const on_model *m, on_rewrite *rw, int max_rw, int *nrw, o
         on_fail(err, "optimize: no model");
         return NULL;
     }
+    int sh = on_model_first_shared(m);
+    if (sh) { /* folding a BatchNorm into a tied conv would change the other application too */
+        on_fail(err,
+                "optimize: layer '%s' shares the weights of '%s' (a layer applied twice); "
+                "optimize does not rewrite models with shared layers",
+                m->nodes[sh].name, m->nodes[m->nodes[sh].share].name);
+        return NULL;
+    }
     xgraph g = {.rw = rw, .max_rw = rw ? (max_rw > 0 ? max_rw : 0) : 0};
     on_model *r = NULL;
     int failed = 0;

@@ -24,7 +24,9 @@ on_model *on_reorder_cheapest(const on_model *m, on_purpose infer, int *changed,
     }
     for (int i = 0; i < nn; i++) order[i] = i;
     on_run runs[64];
-    int nr = on_find_runs(m, runs, 64);
+    /* a model with tied layers keeps its order (a run's new order could put a shared node
+     * before its owner) and is rebuilt with the ties */
+    int nr = on_model_first_shared(m) ? 0 : on_find_runs(m, runs, 64);
     for (int r = 0; r < nr; r++) {
         on_layer_view L[10];
         float *pbuf[10][4];
@@ -59,7 +61,11 @@ on_model *on_reorder_cheapest(const on_model *m, on_purpose infer, int *changed,
     for (int i = 1; out && i < nn; i++) {
         const on_node *nd = &m->nodes[order[i]];
         int r = in_run[i], id;
-        if (nd->nin > 1) {
+        if (nd->share) {
+            int in[ON_MAX_INPUTS];
+            for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
+            id = on_model_add_shared(out, map[nd->share], in, nd->nin, nd->name, err);
+        } else if (nd->nin > 1) {
             int in[ON_MAX_INPUTS];
             for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
             id = on_model_add_node(out, nd->op, &nd->a, in, nd->nin, nd->name, err);

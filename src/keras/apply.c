@@ -60,8 +60,19 @@ int kr_keep_norm(ctx *c, klayer *L) {
     return 0;
 }
 
-/* Remember that L made node n of m (layer.trainable = False later freezes it there). */
-static int record(ctx *c, klayer *L, on_model *m, int n) {
+/* Remember that L made node n of m (layer.trainable = False later freezes it there; applied
+ * again in m, it is tied to it). */
+int kr_record(ctx *c, klayer *L, on_model *m, int n) {
+    if (!L->napplied) {
+        if (c->nlays == c->lcap) {
+            int nc = c->lcap ? 2 * c->lcap : 64;
+            klayer **nl = kr_cx_alloc(c, sizeof *nl * (size_t)nc);
+            if (!nl) return kr_oom(c, L->tok);
+            if (c->nlays) memcpy(nl, c->lays, sizeof *nl * (size_t)c->nlays);
+            c->lays = nl, c->lcap = nc;
+        }
+        c->lays[c->nlays++] = L;
+    }
     if (L->napplied == L->acap) {
         int nc = L->acap ? 2 * L->acap : 2;
         on_model **am = kr_cx_alloc(c, sizeof *am * (size_t)nc);
@@ -85,8 +96,7 @@ void kr_set_trainable(klayer *L, int trainable) {
 
 /* model.trainable = ... on a functional model: every node of the graph that leads to its
  * output node out (nodes are made in order, so one backward pass finds them). */
-int kr_freeze_graph(ctx *c, int out, int trainable, int at) {
-    on_model *g = c->g;
+int kr_freeze_graph(ctx *c, on_model *g, int out, int trainable, int at) {
     if (!g || out < 0 || out >= g->nn) return 0;
     unsigned char *on = kr_cx_alloc(c, (size_t)g->nn);
     if (!on) return kr_oom(c, at);
@@ -95,10 +105,24 @@ int kr_freeze_graph(ctx *c, int out, int trainable, int at) {
     for (int i = out; i > 0; i--) {
         if (!on[i]) continue;
         g->nodes[i].a.frozen = !trainable;
+        /* its layer's other nodes too: the copies where the model was called as a layer */
+        for (int l = 0; l < c->nlays; l++)
+            for (int r = 0; r < c->lays[l]->napplied; r++)
+                if (c->lays[l]->am[r] == g && c->lays[l]->an[r] == i)
+                    kr_set_trainable(c->lays[l], trainable);
         for (int k = 0; k < g->nodes[i].nin; k++)
             if (g->nodes[i].in[k] >= 0) on[g->nodes[i].in[k]] = 1;
     }
     return 0;
+}
+
+/* Node j of layer L's nodes (a SeparableConv has two) fed by from: tied to the node it made
+ * at its application `first` in m (-1: none) when that node has weights. */
+static int add_tied(on_model *m, const klayer *L, int first, int j, int from, const on_attrs *a,
+                    const char *nm, on_error *e2) {
+    int k = first >= 0 && first + j < L->napplied && L->am[first + j] == m ? L->an[first + j] : 0;
+    if (k > 0 && m->nodes[k].nt > 0) return on_model_add_shared(m, k, &from, 1, nm, e2);
+    return on_model_add_at(m, from, L->op, a, nm, e2);
 }
 
 /* Append layer L to m, fed by nodes in[0..nin). *out: its output node; *sm: the token of a
@@ -114,10 +138,14 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
                        "Input(shape=...)");
     if (m->nn + nin + 1 > MAX_LAYERS)
         return kr_fail(c, L->tok, "the model has more than %d layers", MAX_LAYERS);
-    if (L->name[0])
+    /* applied in m before: a shared layer, its weight nodes tied to that application's */
+    int first = -1;
+    for (int i = 0; i < L->napplied && first < 0; i++)
+        if (L->am[i] == m) first = i;
+    if (L->name[0] && first < 0)
         snprintf(nm, sizeof nm, "%s", L->name);
     else
-        on_keras_unique_name(m, k->snake, nm);
+        on_keras_unique_name(m, L->name[0] ? L->name : k->snake, nm);
     if (k->kind == K_MERGE) {
         if (nin < 2)
             return kr_fail(c, L->tok,
@@ -223,7 +251,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
                            nm, L->cname, ks, total, (size_t)ON_MAX_MODEL_PARAMS);
         snprintf(base, sizeof base, "%s_depthwise", nm);
         on_keras_unique_name(m, base, dn);
-        if ((from = on_model_add_at(m, from, L->op, &a, dn, &e2)) < 0)
+        if ((from = add_tied(m, L, first, 0, from, &a, dn, &e2)) < 0)
             return kr_fail(c, L->tok, "%s", e2.msg);
         xs = m->nodes[from].ys;
         on_keras_shape_str(xs, ks, sizeof ks);
@@ -234,7 +262,7 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         a.frozen = L->a.frozen;
         memcpy(a.reg_l1, L->a.reg_l1, sizeof a.reg_l1); /* the kernel's: the pointwise one */
         memcpy(a.reg_l2, L->a.reg_l2, sizeof a.reg_l2);
-        if (record(c, L, m, from)) return -1;
+        if (kr_record(c, L, m, from)) return -1;
     }
     double total = on_keras_param_estimate(L->op, &a, xs) + (double)m->np + (double)m->ns;
     if (total > (double)ON_MAX_MODEL_PARAMS)
@@ -248,9 +276,9 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
         act_a.reg_l1[2] = a.reg_l1[2], act_a.reg_l2[2] = a.reg_l2[2];
         a.reg_l1[2] = a.reg_l2[2] = 0;
     }
-    int node = on_model_add_at(m, from, L->op, &a, nm, &e2);
+    int node = add_tied(m, L, first, k->kind == K_SEPCONV, from, &a, nm, &e2);
     if (node < 0) return kr_fail(c, L->tok, "%s", e2.msg);
-    if (record(c, L, m, node)) return -1;
+    if (kr_record(c, L, m, node)) return -1;
     if (L->act) {
         char base[ON_NAME_MAX + 20], an[ON_NAME_MAX];
         snprintf(base, sizeof base, "%s_%s", m->nodes[node].name, L->act_name);
@@ -263,26 +291,29 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
     return 0;
 }
 
-/* The functional graph's node of tensor t; the first Input a layer meets creates the graph. */
-static int g_node(ctx *c, const kval *t, int *node) {
-    char w1[32], w2[32];
-    if (t->node >= 0) return *node = t->node, 0;
+/* The functional graph of tensor t (its Input's; the first layer applied to an Input creates
+ * it) and its node there. */
+int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node) {
+    char w[32];
     kinput *in = t->input;
-    if (!c->g) {
+    if (!in->g) {
         on_error e2;
         on_shape s = c->override ? *c->override : in->shape;
         if (!c->override && !in->known)
             return kr_fail(c, in->tok, "the shape of this Input is not known");
-        if (!(c->g = on_model_new(s, &e2))) return kr_fail(c, in->tok, "%s", e2.msg);
-        if (in->name[0]) snprintf(c->g->nodes[0].name, ON_NAME_MAX, "%s", in->name);
-        c->g_in = in;
-    } else if (c->g_in != in)
-        return kr_fail(c, in->tok,
-                       "a second Input (this one, used at %s): ordnet models have one input, "
-                       "the Input at %s",
-                       kr_where(c, t->tok, w1, sizeof w1),
-                       kr_where(c, c->g_in->tok, w2, sizeof w2));
-    *node = 0;
+        const kinput *other = c->inputs;
+        while (other && !other->g) other = other->next;
+        if (c->override && other)
+            return kr_fail(c, in->tok,
+                           "a second Input (another at %s): the input shape given to the "
+                           "reader would replace both; give it to code with one Input",
+                           kr_where(c, other->tok, w, sizeof w));
+        if (!(in->g = on_model_new(s, &e2))) return kr_fail(c, in->tok, "%s", e2.msg);
+        if (in->name[0]) snprintf(in->g->nodes[0].name, ON_NAME_MAX, "%s", in->name);
+        c->ngraphs++;
+    }
+    *g = in->g;
+    *node = t->node >= 0 ? t->node : 0;
     return 0;
 }
 
@@ -290,8 +321,8 @@ static int g_node(ctx *c, const kval *t, int *node) {
  * channels-first code). */
 int kr_tensor_shape(ctx *c, kval *v, int at) {
     on_shape sh;
-    if (v->node >= 0 && c->g)
-        sh = c->g->nodes[v->node].ys;
+    if (v->node >= 0 && v->input && v->input->g)
+        sh = v->input->g->nodes[v->node].ys;
     else if (v->input && (c->override || v->input->known))
         sh = c->override ? *c->override : v->input->shape;
     else
@@ -325,15 +356,12 @@ int kr_apply_fn(ctx *c, klayer *L, const kval *ins, int nin, kval *out) {
 /* again: L belongs to a Sequential model applied here as a layer. */
 int kr_apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int again) {
     char b[64], w[32];
-    if (L->used && !again)
-        return kr_fail(c, L->tok,
-                       "this %s is used a second time: shared layers (one set of weights in two "
-                       "places) are not supported; create a new layer",
-                       L->cname);
+    (void)again;
     if (nin < 1)
         return kr_fail(c, L->tok, "%s is applied to an empty list: it needs a layer output",
                        L->cname);
     int *nodes = kr_cx_alloc(c, sizeof(int) * (size_t)nin);
+    on_model *g = NULL;
     if (!nodes) return kr_oom(c, L->tok);
     for (int i = 0; i < nin; i++) {
         const kval *t = &ins[i];
@@ -342,19 +370,32 @@ int kr_apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int aga
                            L->cname, kr_kind_name(t), kr_src(c, t->tok, t->end, b, sizeof b),
                            kr_where(c, t->tok, w, sizeof w));
         if (t->softmax >= 0) return softmax_mid(c, t->softmax, L);
-        if (g_node(c, t, &nodes[i])) return -1;
+        if (t->input != ins[0].input) return kr_two_inputs(c, L->tok, ins[0].input, t->input);
+        if (kr_graph_of(c, t, &g, &nodes[i])) return -1;
     }
     L->used = 1;
     int o, sm;
-    if (apply(c, c->g, L, nodes, nin, &o, &sm)) return -1;
+    if (apply(c, g, L, nodes, nin, &o, &sm)) return -1;
+    kinput *gin = ins[0].input; /* out may be ins */
     *out = kr_mk(V_TENSOR, L->tok);
     out->node = o;
     out->softmax = sm;
-    out->input = c->g_in;
+    out->input = c->g_in = gin;
     c->g_last = o;
     c->g_softmax = sm;
     c->g_touched = ++c->serial;
     return 0;
+}
+
+/* Layer outputs of two Inputs merged: ordnet models have one input. */
+int kr_two_inputs(ctx *c, int at, const kinput *a, const kinput *b) {
+    char w1[32], w2[32], s1[64], s2[64];
+    return kr_fail(c, at,
+                   "this joins the layers of two Inputs, '%s' %s at %s and '%s' %s at %s: "
+                   "ordnet models have one input",
+                   a->name[0] ? a->name : "input", on_keras_shape_str(a->shape, s1, sizeof s1),
+                   kr_where(c, a->tok, w1, sizeof w1), b->name[0] ? b->name : "input",
+                   on_keras_shape_str(b->shape, s2, sizeof s2), kr_where(c, b->tok, w2, sizeof w2));
 }
 
 int kr_merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axis, const kval *ins,
@@ -428,12 +469,7 @@ int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
     if (it->kind == V_SEQ) { /* its layers, in order */
         kseq *q = it->seq;
         if (q == s) return kr_fail(c, at, "a Sequential model cannot contain itself");
-        if (q->inlined)
-            return kr_fail(
-                c, at,
-                "this Sequential model is already used inside a model: its weights would "
-                "be shared, which ordnet does not support; make a second one");
-        q->inlined = 1;
+        q->inlined = 1; /* listed twice in s: apply() ties its layers the second time */
         if (!s->m && !s->nlayers && !s->has_input && q->m && !q->nall)
             return kr_seq_start(c, s, q->decl, q->decl_known, q->decl_tok);
         if (!s->m && !s->nlayers && !s->has_input && q->m &&
@@ -443,20 +479,31 @@ int kr_seq_add(ctx *c, kseq *s, const kval *it, int at) {
             if (seq_add_layer(c, s, q->all[k], at)) return -1;
         return 0;
     }
-    if (it->kind == V_MODEL)
-        return kr_fail(c, at,
-                       "a functional Model inside a Sequential model is not supported: list its "
-                       "layers instead, or build it as keras.Sequential([...])");
+    if (it->kind == V_MODEL) { /* its layers, as when it is called on a tensor */
+        kmodel *md = it->model;
+        if (s->last_softmax >= 0)
+            return kr_fail(c, s->last_softmax,
+                           "softmax in the middle of the model (a Model comes after it): "
+                           "ordnet's loss applies softmax itself, so softmax may only end the "
+                           "model");
+        if (!s->m && !s->nlayers && !s->has_input && md->in->g &&
+            kr_seq_start(c, s, md->in->shape, md->in->known, md->in->tok))
+            return -1;
+        if (!s->m)
+            return kr_fail(c, at,
+                           "a functional Model in a Sequential model whose input shape is not "
+                           "known yet: start the list with keras.Input(shape=(...))");
+        int y;
+        if (kr_inline_model(c, md, s->m, s->m->nn - 1, at, &y)) return -1;
+        s->nlayers++;
+        s->last_softmax = md->softmax;
+        return 0;
+    }
     if (it->kind != V_LAYER)
         return kr_fail(c, at, "a Sequential model takes layers, got %s '%s'", kr_kind_name(it),
                        kr_src(c, it->tok, it->end, b, sizeof b));
     klayer *L = it->layer;
-    if (L->used)
-        return kr_fail(
-            c, L->tok,
-            "this %s is already in a model: shared layers are not supported; create a new layer",
-            L->cname);
-    L->used = 1;
+    L->used = 1; /* listed twice in s: apply() ties the second node to the first */
     return seq_add_layer(c, s, L, at);
 }
 

@@ -63,7 +63,10 @@ static int do_input(ctx *c, int ft, const kargs *A, kval *out) {
         return -1;
     kinput *in = kr_cx_alloc(c, sizeof *in);
     if (!in) return kr_oom(c, ft);
+    memset(in, 0, sizeof *in);
     in->tok = ft;
+    in->next = c->inputs;
+    c->inputs = in;
     if (v[0] && v[8]) return kr_fail(c, v[8]->key, "Input got both shape and batch_shape");
     if (v[0] && kr_read_shape(c, v[0], 0, &in->shape, &in->known)) return -1;
     if (v[8] && kr_read_shape(c, v[8], 1, &in->shape, &in->known)) return -1;
@@ -125,7 +128,16 @@ static const kval *one_tensor(ctx *c, const karg *g, const char *what) {
     if ((v->kind == V_LIST || v->kind == V_TUPLE) && v->n == 1)
         v = &v->items[0];
     else if (v->kind == V_LIST || v->kind == V_TUPLE) {
-        kr_fail(c, g->tok, "ordnet models have one %s, got %d", what, v->n);
+        char list[400] = "", sh[64];
+        size_t o = 0;
+        for (int i = 0; i < v->n && o + 100 < sizeof list; i++) {
+            const kval *x = &v->items[i];
+            const kinput *in = x->kind == V_TENSOR && x->node < 0 ? x->input : NULL;
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s %s", i ? ", " : "",
+                                  in ? (in->name[0] ? in->name : "Input") : kr_kind_name(x),
+                                  in ? on_keras_shape_str(in->shape, sh, sizeof sh) : "");
+        }
+        kr_fail(c, g->tok, "ordnet models have one %s; this model has %d: %s", what, v->n, list);
         return NULL;
     }
     if (v->kind != V_TENSOR) {
@@ -156,18 +168,21 @@ static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
     if (in->node >= 0)
         return kr_fail(c, v[0]->tok,
                        "the model's inputs must be the Input itself, not a layer output");
-    if (o->node < 0 || !c->g)
+    if (o->node < 0 || !o->input->g)
         return kr_fail(c, v[1]->tok, "the model has no layers between its input and its output");
-    if (c->g_in != in->input)
+    if (o->input != in->input)
         return kr_fail(c, v[0]->tok,
                        "the model's input is not the Input its layers start from (at %s)",
-                       kr_where(c, c->g_in->tok, w, sizeof w));
+                       kr_where(c, o->input->tok, w, sizeof w));
     int trainable = 1;
     if (v[3] && v[3]->v.kind != V_NONE && kr_want_bool(c, v[3], "Model's trainable", &trainable))
         return -1;
-    if (!trainable && kr_freeze_graph(c, o->node, 0, ft)) return -1;
+    if (!trainable && kr_freeze_graph(c, o->input->g, o->node, 0, ft)) return -1;
     kmodel *md = kr_cx_alloc(c, sizeof *md);
     if (!md) return kr_oom(c, ft);
+    memset(md, 0, sizeof *md);
+    md->in = o->input;
+    if (v[2] && v[2]->v.kind == V_STR) snprintf(md->name, sizeof md->name, "%s", v[2]->v.s);
     md->out = o->node;
     md->softmax = o->softmax;
     md->tok = ft;
@@ -733,15 +748,125 @@ static int call_seq(ctx *c, int *p, kseq *s, kval *out) {
     if (in->kind != V_TENSOR)
         return kr_fail(c, v[0]->tok, "a Sequential model is applied to %s, not to a layer output",
                        kr_kind_name(in));
-    if (s->inlined)
-        return kr_fail(c, open,
-                       "this Sequential model is used a second time: its weights would be shared, "
-                       "which ordnet does not support; make a second one");
+    /* called again in the same graph: apply() ties its layers to the first call's */
     s->inlined = 1;
     kval cur = *in;
     for (int k = 0; k < s->nall; k++)
         if (kr_apply_fn2(c, s->all[k], &cur, 1, &cur, 1)) return -1;
     *out = cur;
+    return 0;
+}
+
+/* A functional model called on a tensor: its layers (those that lead to its output) are
+ * applied there again, as nodes of the tensor's graph (Keras shows the model as one row; the
+ * parameters are the same). Called a second time in the same graph, or in its own graph,
+ * its layers are shared: the new nodes are tied to the first ones (one set of weights). */
+static int call_model(ctx *c, int *p, kmodel *md, kval *out) {
+    kargs A;
+    const karg *v[3];
+    int open = *p;
+    char b[64];
+    if (kr_parse_args(c, p, &A) || bind_call(c, "Model", open, &A, "inputs", "training mask", v, 3))
+        return -1;
+    if (!v[0]) return kr_fail(c, open, "a Model is called without an input");
+    const kval *in = &v[0]->v;
+    if ((in->kind == V_LIST || in->kind == V_TUPLE) && in->n == 1) in = &in->items[0];
+    if (in->kind != V_TENSOR)
+        return kr_fail(c, v[0]->tok, "a Model is applied to %s '%s', not to a layer output",
+                       kr_kind_name(in), kr_src(c, v[0]->tok, v[0]->end, b, sizeof b));
+    if (in->softmax >= 0)
+        return kr_fail(c, in->softmax,
+                       "softmax in the middle of the model (the Model called at %s comes after "
+                       "it): ordnet's loss applies softmax itself, so softmax may only end the "
+                       "model",
+                       kr_where(c, open, b, sizeof b));
+    on_model *g;
+    int x0, y;
+    if (kr_graph_of(c, in, &g, &x0) || kr_inline_model(c, md, g, x0, open, &y)) return -1;
+    kinput *gin = in->input; /* out may be the argument */
+    *out = kr_mk(V_TENSOR, open);
+    out->node = y;
+    out->softmax = md->softmax;
+    out->input = c->g_in = gin;
+    c->g_last = out->node;
+    c->g_softmax = md->softmax;
+    c->g_touched = ++c->serial;
+    return 0;
+}
+
+/* The layers of model md that lead to its output, applied again in graph g from its node x0
+ * (call_model, and a Model listed in a Sequential model); *y: the node of its output. */
+int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
+    on_model *src = md->in->g;
+    int n = md->out + 1;
+    if (!src || md->out < 1 || md->out >= src->nn)
+        return kr_fail(c, open, "this Model has no layers (it was already taken apart)");
+    on_shape want = src->nodes[0].ys, got = g->nodes[x0].ys;
+    if (memcmp(&want, &got, sizeof want)) {
+        char s1[64], s2[64];
+        return kr_fail(c, open, "this Model takes %s, and is called on %s",
+                       on_keras_shape_str(want, s1, sizeof s1),
+                       on_keras_shape_str(got, s2, sizeof s2));
+    }
+    char *keep = kr_cx_alloc(c, (size_t)n);
+    int *map = kr_cx_alloc(c, sizeof(int) * (size_t)n);
+    if (!keep || !map) return kr_oom(c, open);
+    memset(keep, 0, (size_t)n);
+    memset(map, 0, sizeof(int) * (size_t)n);
+    keep[n - 1] = 1;
+    for (int i = n - 1; i >= 1; i--)
+        for (int k = 0; keep[i] && k < src->nodes[i].nin; k++) keep[src->nodes[i].in[k]] = 1;
+    /* whose weights the new nodes use: the first call's nodes in this graph, the model's own
+     * in its own graph, none elsewhere (a copy of the layers with their own weights is then
+     * the only one in the model: the same count) */
+    const int *tie = md->rg == g ? md->rmap : src == g ? NULL : map;
+    int tie_n = md->rg == g ? md->rn : n;
+    /* the Keras layer that made each node (applied in g too: the new node is tied to it,
+     * whichever came first), and which of its nodes it is (a SeparableConv makes two) */
+    klayer **lay = kr_cx_alloc(c, sizeof *lay * (size_t)n);
+    int *part = kr_cx_alloc(c, sizeof(int) * (size_t)n);
+    if (!lay || !part) return kr_oom(c, open);
+    memset(lay, 0, sizeof *lay * (size_t)n);
+    for (int l = 0; l < c->nlays; l++) {
+        klayer *L = c->lays[l];
+        for (int r = 0; r < L->napplied; r++)
+            if (L->am[r] == src && L->an[r] > 0 && L->an[r] < n)
+                lay[L->an[r]] = L, part[L->an[r]] = L->cls->kind == K_SEPCONV ? r % 2 : 0;
+    }
+    map[0] = x0;
+    for (int i = 1; i < n; i++) {
+        if (!keep[i]) continue;
+        if (g->nn + 1 > MAX_LAYERS)
+            return kr_fail(c, open, "the model has more than %d layers", MAX_LAYERS);
+        const on_node nd = src->nodes[i]; /* a copy: adding to g may move src's nodes */
+        int ins[ON_MAX_INPUTS], owner = nd.share ? nd.share : i;
+        char nm[ON_NAME_MAX];
+        on_error e2;
+        for (int k = 0; k < nd.nin; k++) ins[k] = map[nd.in[k]];
+        on_keras_unique_name(g, nd.name, nm);
+        int k = tie == NULL ? owner : tie != map && owner < tie_n ? tie[owner] : 0;
+        if (tie == map && nd.share && keep[owner]) k = map[owner];
+        klayer *L = lay[i];
+        for (int r = 0; L && r + part[i] < L->napplied; r++)
+            if (L->am[r] == g && L->am[r + part[i]] == g) {
+                k = L->an[r + part[i]];
+                break;
+            }
+        if (k > 0 && g->nodes[k].nt > 0)
+            map[i] = on_model_add_shared(g, k, ins, nd.nin, nm, &e2);
+        else
+            map[i] = on_model_add_node(g, nd.op, &nd.a, ins, nd.nin, nm, &e2);
+        if (map[i] < 0) return kr_fail(c, open, "%s", e2.msg);
+        if (L && kr_record(c, L, g, map[i])) return -1;
+        if (tie == map && nd.share && !keep[owner]) /* its owner is left out: it owns them */
+            keep[owner] = 1, map[owner] = map[i];
+    }
+    if (!md->rg && src != g) md->rg = g, md->rmap = map, md->rn = n;
+    size_t o = strlen(c->called);
+    const char *mn = md->name[0] ? md->name : "model";
+    if (!strstr(c->called, mn) && o + strlen(mn) + 8 < sizeof c->called)
+        snprintf(c->called + o, sizeof c->called - o, "%s%s", o ? ", " : "", mn);
+    *y = map[n - 1];
     return 0;
 }
 
@@ -820,11 +945,7 @@ int kr_e_call(ctx *c, int *p, kval *f, kval *out) {
     case V_SEQ:
         return call_seq(c, p, f->seq, out);
     case V_MODEL:
-        return kr_fail(
-            c, open,
-            "calling a functional Model on a layer output (a model inside a model) is not "
-            "supported: ordnet models have one Input; write its layers out, or build it "
-            "as keras.Sequential([...])");
+        return call_model(c, p, f->model, out);
     default:
         return kr_fail(c, open, "%s is not callable: '%s'", kr_kind_name(f),
                        kr_src(c, f->tok, open, b, sizeof b));

@@ -152,6 +152,8 @@ typedef struct kinput {
     int known; /* 0: the code's shape was not read (an override replaces it) */
     int tok;
     char name[ON_NAME_MAX];
+    on_model *g;         /* the functional graph of the layers applied from this Input */
+    struct kinput *next; /* every Input of the code (ctx.inputs), to free the graphs */
 } kinput;
 
 typedef struct kseq {
@@ -171,6 +173,11 @@ typedef struct kseq {
 
 typedef struct kmodel {
     int out, softmax, tok;
+    kinput *in;             /* its Input: its layers are nodes of in->g */
+    char name[ON_NAME_MAX]; /* name= */
+    on_model *rg;           /* the graph it was first called in as a layer (call.c), and */
+    int *rmap, rn;          /* the nodes that call made for its nodes [0, rn): a second call
+                               there ties its layers to them (shared weights) */
 } kmodel;
 
 typedef struct kval kval;
@@ -234,8 +241,10 @@ typedef struct ctx {
     kval ret;
     void **blocks;
     int nblocks, bcap;
-    /* the functional graph */
-    on_model *g;
+    /* the functional graphs: one an Input (kinput.g); g_in: the last one a layer was
+     * applied in */
+    kinput *inputs;
+    int ngraphs; /* Inputs with a graph */
     kinput *g_in;
     int g_last, g_softmax, g_touched;
     kseq **seqs;
@@ -259,6 +268,9 @@ typedef struct ctx {
     int none_len;             /* a dimension written None is read as this size (model.c) */
     int none_tok;             /* where the first None dimension was read, 0 none */
     char none_shape[64];      /* its shape as written */
+    char called[200];         /* models called as layers (inlined), for the note */
+    klayer **lays;            /* every layer applied somewhere (kr_record), to find a */
+    int nlays, lcap;          /* replayed node's layer (kr_inline_model) */
     klayer **norms;           /* Normalization layers with values, written in at the end */
     int nnorms, norm_cap;
 } ctx;
@@ -339,7 +351,11 @@ int kr_seq_start(ctx *c, kseq *s, on_shape decl, int known, int tok);
 int kr_seq_add(ctx *c, kseq *s, const kval *it, int at);
 void kr_set_trainable(klayer *L, int trainable);
 int kr_keep_norm(ctx *c, klayer *L);
-int kr_freeze_graph(ctx *c, int out, int trainable, int at);
+int kr_freeze_graph(ctx *c, on_model *g, int out, int trainable, int at);
+int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node);
+int kr_two_inputs(ctx *c, int at, const kinput *a, const kinput *b);
+int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y);
+int kr_record(ctx *c, klayer *L, on_model *m, int n);
 /* call.c */
 const kval *kr_items_of(ctx *c, const kval *v, int at, int *n);
 int kr_e_call(ctx *c, int *p, kval *f, kval *out);

@@ -12,8 +12,8 @@
 /* The model                                                                            */
 
 /* The functional graph restricted to the layers that lead to node out. */
-static on_model *extract(ctx *c, int out) {
-    on_model *g = c->g;
+static on_model *extract(ctx *c, kinput *gin, int out) {
+    on_model *g = gin->g;
     int nn = g->nn, dropped = 0;
     char *keep = calloc((size_t)nn, 1);
     int *map = malloc(sizeof(int) * (size_t)nn);
@@ -31,7 +31,7 @@ static on_model *extract(ctx *c, int out) {
     if (!dropped) {
         free(keep);
         free(map);
-        c->g = NULL;
+        gin->g = NULL;
         return g;
     }
     on_error e2;
@@ -48,10 +48,14 @@ static on_model *extract(ctx *c, int out) {
                 o += (size_t)snprintf(note + o, sizeof note - o, " %s", nd->name);
             continue;
         }
-        if (i > out) continue;
-        int in[ON_MAX_INPUTS];
+        if (i > out || keep[i] == 2) continue;
+        int in[ON_MAX_INPUTS], owner = nd->share;
         for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
-        map[i] = on_model_add_node(m, nd->op, &nd->a, in, nd->nin, nd->name, &e2);
+        if (owner && keep[owner]) /* a shared layer; its owner left out: this one owns them */
+            map[i] = on_model_add_shared(m, map[owner], in, nd->nin, nd->name, &e2);
+        else
+            map[i] = on_model_add_node(m, nd->op, &nd->a, in, nd->nin, nd->name, &e2);
+        if (owner && !keep[owner] && map[i] >= 0) keep[owner] = 2, map[owner] = map[i];
         if (map[i] < 0) {
             on_model_free(m);
             m = NULL;
@@ -126,7 +130,7 @@ static on_model *finish(ctx *c) {
         nseq++;
         if (!s || q->touched > s->touched) s = q;
     }
-    int raw = !c->model && c->g && c->g_touched > 0;
+    int raw = !c->model && c->g_in && c->g_in->g && c->g_touched > 0;
     int ncand = nseq + c->nmodels + raw;
     if (!ncand) {
         kr_fail(c, 0,
@@ -136,7 +140,8 @@ static on_model *finish(ctx *c) {
     }
     int use_seq =
         s && (!c->model || s->touched > c->model_touched) && (!raw || s->touched > c->g_touched);
-    on_model *m, *from = use_seq ? s->m : c->g; /* where the layers were applied */
+    kinput *gin = c->model ? c->model->in : c->g_in;
+    on_model *m, *from = use_seq ? s->m : gin ? gin->g : NULL; /* where the layers were applied */
     int sm, dtok, known;
     on_shape decl;
     if (use_seq) {
@@ -155,8 +160,13 @@ static on_model *finish(ctx *c) {
     } else {
         int out = c->model ? c->model->out : c->g_last;
         sm = c->model ? c->model->softmax : c->g_softmax;
-        decl = c->g_in->shape, known = c->g_in->known, dtok = c->g_in->tok;
-        if (!(m = extract(c, out))) return NULL;
+        decl = gin->shape, known = gin->known, dtok = gin->tok;
+        if (!gin->g) {
+            kr_fail(c, c->model ? c->model->tok : 0,
+                    "this model's layers were taken apart (a model used twice?)");
+            return NULL;
+        }
+        if (!(m = extract(c, gin, out))) return NULL;
     }
     if (m->nn < 2) {
         kr_fail(c, use_seq ? s->tok : 0, "the model has no layers");
@@ -165,6 +175,24 @@ static on_model *finish(ctx *c) {
     }
     int mtok = use_seq ? s->tok : c->model ? c->model->tok : c->t[0].type == T_EOF ? 0 : dtok;
     write_norms(c, from, m);
+    if (on_model_first_shared(m)) { /* shared layers or a model called twice */
+        size_t o = (size_t)snprintf(note, sizeof note,
+                                    "shared layers (one set of weights, counted once; training "
+                                    "adds both applications' gradients):");
+        for (int i = 1, k = 0; i < m->nn && o + 80 < sizeof note; i++)
+            if (m->nodes[i].share)
+                o += (size_t)snprintf(note + o, sizeof note - o, "%s %s uses %s's weights",
+                                      k++ ? "," : "", m->nodes[i].name,
+                                      m->nodes[m->nodes[i].share].name);
+        on_model_add_note(m, note);
+    }
+    if (c->called[0]) {
+        snprintf(note, sizeof note,
+                 "models called as layers (%s): their layers are rows of this table, where "
+                 "Keras shows each call as one row; the parameters are the same",
+                 c->called);
+        on_model_add_note(m, note);
+    }
     if (ncand > 1) {
         snprintf(note, sizeof note,
                  "the code defines %d models; ordnet read the last one, at %s:%s", ncand, c->file,
@@ -281,7 +309,7 @@ static on_model *read_once(const char *text, const char *file, const on_shape *i
         snprintf(where, wn, "%s:%s", c.file, kr_where(&c, c.none_tok, w, sizeof w));
         snprintf(shape, sn, "%s", c.none_shape);
     }
-    on_model_free(c.g);
+    for (kinput *in = c.inputs; in; in = in->next) on_model_free(in->g);
     for (int i = 0; i < c.nseqs; i++) on_model_free(c.seqs[i]->m);
     free(c.seqs);
     free(c.vars);

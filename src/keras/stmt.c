@@ -381,7 +381,7 @@ static int set_trainable(ctx *c, const kval *x, int at, const kval *v) {
     if (x->kind == V_LAYER)
         kr_set_trainable(x->layer, v->num != 0);
     else if (x->kind == V_MODEL)
-        return kr_freeze_graph(c, x->model->out, v->num != 0, at);
+        return kr_freeze_graph(c, x->model->in->g, x->model->out, v->num != 0, at);
     else
         for (int i = 0; i < x->seq->nall; i++) kr_set_trainable(x->seq->all[i], v->num != 0);
     return 0;

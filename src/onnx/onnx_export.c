@@ -708,6 +708,12 @@ int on_onnx_encode(const on_model *m, void **buf, size_t *len, on_error *err) {
     const uint32_t one = 1;
     if (*(const unsigned char *)&one != 1)
         return on_fail(err, "ONNX export on a big-endian machine is not supported");
+    int sh = on_model_first_shared(m);
+    if (sh) /* an initializer read by two nodes is legal ONNX, but not written yet */
+        return on_fail(err,
+                       "ONNX export: layer '%s' shares the weights of '%s' (a layer applied "
+                       "twice); exporting shared layers is not supported",
+                       m->nodes[sh].name, m->nodes[m->nodes[sh].share].name);
     ex e = {.m = m, .err = err};
     int rc = -1, ids = takes_ids(m, err);
     *buf = NULL;

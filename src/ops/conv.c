@@ -15,6 +15,7 @@
 #include "conv_variant.h"
 #include "conv_taps.h"
 #include "conv_winograd.h"
+#include "conv_wino4.h"
 #include "geom.h"
 #include "im2col.h"
 
@@ -142,6 +143,10 @@ static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int 
     if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys, n);
     if (on_conv_wino_apply(a, &g, xs.c)) { /* and im2col's where the forward may take it */
         size_t w = on_conv_wino_tmp(a, &g, xs.c, n, threads);
+        if (on_conv_wino4_may(a, &g, xs.c)) { /* inference's F(4x4) */
+            size_t w4 = on_conv_wino4_tmp(a, &g, xs.c, threads);
+            if (w < w4) w = w4;
+        }
         size_t i2c = (size_t)threads * im2col_block(a, xs, ys, n);
         return on_conv_wino_tiles(a, &g, xs.c, 1, threads) < WINO_MIN_TILES && i2c > w ? i2c : w;
     }
@@ -150,13 +155,16 @@ static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int 
     return (size_t)threads * im2col_block(a, xs, ys, n);
 }
 
-/* Kept between calls: the Winograd kernel's transformed weights, where it applies. */
+/* Kept between calls: the Winograd kernels' transformed weights, where they apply: F(2x2)'s,
+ * then F(4x4)'s where inference may take it. */
 static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     (void)ys;
     (void)n;
     on_geom g;
     on_geom_make(a, xs, 1, &g, NULL);
-    return on_groups(a) == 1 && on_conv_wino_apply(a, &g, xs.c) ? on_conv_wino_saved(a, xs.c) : 0;
+    if (on_groups(a) > 1 || !on_conv_wino_apply(a, &g, xs.c)) return 0;
+    size_t s = on_conv_wino_saved(a, xs.c);
+    return on_conv_wino4_may(a, &g, xs.c) ? s + on_conv_wino4_saved(a, xs.c) : s;
 }
 
 /* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0; y's
@@ -265,6 +273,10 @@ static void conv_forward(const on_call *c) {
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(K, g.p, g.q, grow_products());
     if (on_conv_dw_apply(a, &g, C)) {
         on_conv_dw_forward(c, &g);
+        return;
+    }
+    if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) { /* F(2x2)'s memory, then F(4x4)'s */
+        on_conv_wino4_forward(c, &g, on_conv_wino_saved(a, C));
         return;
     }
     /* a Winograd shape with too few tiles per product: im2col (the taps are slower still) */

@@ -15,6 +15,9 @@ enum {
     ON_CONV_WINO_SMALL = 64,     /* Winograd even below WINO_MIN_TILES tiles per product */
     ON_CONV_AB = 0x80,           /* set while compiling a model whose kernels will be switched:
                                     scratch memory for any of them */
+    ON_CONV_NO_WINO4 = 0x100,    /* inference: Winograd F(2x2) where F(4x4) would run */
+    ON_CONV_WINO4_ALL = 0x200,   /* inference: F(4x4) on every Winograd shape, whatever its
+                                    tiles and channels (compile with ON_CONV_AB) */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

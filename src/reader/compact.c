@@ -154,13 +154,14 @@ static int find_node(const on_model *m, const char *name) {
 /* One layer: name [ '(' args ')' ]. Appends it (and an activation= layer) to m.
  * Besides the op's own arguments: from=NAME feeds the layer from an earlier layer instead
  * of the previous one; add(NAME) sums the previous layer (or from=) and layer NAME;
- * name=NAME names the layer. */
+ * name=NAME names the layer; share=NAME makes it use layer NAME's parameters (weight tying:
+ * one set, counted once; its other arguments must be NAME's). */
 static int layer(on_model *m, lexer *lx, on_error *err) {
     char name[48];
     int col = lx->pos;
     if (!word(lx, name, sizeof name))
         return fail_at(err, lx, col, "expected a layer name, found '%.20s'", lx->s + lx->pos);
-    int from = m->nn - 1, others[ON_MAX_INPUTS], nother = 0, npos = 0;
+    int from = m->nn - 1, others[ON_MAX_INPUTS], nother = 0, npos = 0, share = 0;
     char lname[ON_NAME_MAX] = "";
     const on_op *op = on_spec_resolve(name, m->nodes[from].ys);
     if (!op) {
@@ -193,7 +194,14 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
             }
             if (value(lx, &v, err)) return -1;
             int is_from = !strcmp(key, "from");
-            if (!strcmp(key, "name")) {
+            if (!strcmp(key, "share")) {
+                share = v.kind == ON_V_IDENT ? find_node(m, v.ident) : -1;
+                if (share < 1 || m->nodes[share].op != op || !m->nodes[share].nt)
+                    return on_fail(err,
+                                   "spec:1:%d: share=: no earlier %s layer with weights "
+                                   "is called '%s'",
+                                   c0 + 1, op->name, v.kind == ON_V_IDENT ? v.ident : "(a number)");
+            } else if (!strcmp(key, "name")) {
                 if (v.kind != ON_V_IDENT) return fail_at(err, lx, c0, "name must be a word%s", "");
                 snprintf(lname, sizeof lname, "%s", v.ident);
             } else if (is_from || (merge && !*key && v.kind == ON_V_IDENT)) {
@@ -239,7 +247,19 @@ static int layer(on_model *m, lexer *lx, on_error *err) {
     on_error e2;
     int in[ON_MAX_INPUTS] = {from};
     for (int k = 0; k < nother; k++) in[k + 1] = others[k];
-    int id = on_model_add_node(m, op, &a, in, 1 + nother, lname, &e2);
+    if (share) { /* the same arguments as NAME's, as this form writes them (exact floats
+                  * such as a BatchNorm momentum read from Keras may not survive the text) */
+        char mine[5120], theirs[5120];
+        const on_node *o = &m->nodes[m->nodes[share].share ? m->nodes[share].share : share];
+        on_args_format(op, &a, mine, sizeof mine);
+        on_args_format(op, &o->a, theirs, sizeof theirs);
+        if (strcmp(mine, theirs))
+            return on_fail(err,
+                           "spec:1:%d: %s shares the weights of '%s', but its arguments differ",
+                           col + 1, op->name, m->nodes[share].name);
+    }
+    int id = share ? on_model_add_shared(m, share, in, 1 + nother, lname, &e2)
+                   : on_model_add_node(m, op, &a, in, 1 + nother, lname, &e2);
     if (id < 0) return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
     if (act && on_model_add(m, act, &act->defaults, NULL, &e2) < 0)
         return on_fail(err, "spec:1:%d: %s", col + 1, e2.msg);
@@ -312,6 +332,9 @@ char *on_model_to_spec(const on_model *m) {
         if (strcmp(auto_name, nd->name))
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sname=%s",
                      *extra ? "," : "", nd->name);
+        if (nd->share) /* weight tying */
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sshare=%s",
+                     *extra ? "," : "", m->nodes[nd->share].name);
         if (nd->in[0] != i - 1) /* fed by an earlier layer */
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%sfrom=%s",
                      *extra ? "," : "", m->nodes[nd->in[0]].name);

@@ -1009,6 +1009,10 @@ case("residual_two", "input(6,6,2) conv2d(4,3,same) relu conv2d(4,3,same) bn add
      "conv2d(4,3,same) add(relu_1) maxpool flatten dense(3)")
 case("residual_eval",
      "input(5,5,2) conv2d(2,3,same) bn add(input) relu dropout(0.3) gap dense(3)", "eval")
+# a ResNet block on an image large enough for inference's Winograd F(4x4, 3x3) by default
+# (src/ops/conv_wino4.c: 6x6 tiles of 4x4, 16 channels)
+case("winograd4_block_eval", "input(24,24,16) conv2d(16,3,same) bn relu conv2d(16,3,same) bn "
+     "add(relu) relu gap dense(5)", "eval")
 # merges of n inputs (bare names are inputs besides the previous layer; from= and name=)
 case("merge_add3", "input(5,5,2) conv2d(3,3,same,name=a) conv2d(3,1,from=input,name=b) "
      "conv2d(3,3,same,from=input) add(a,b) relu flatten dense(3)")
