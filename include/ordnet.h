@@ -242,6 +242,14 @@ void on_model_add_note(on_model *m, const char *note);
  * totals), or with json = ON_FORMAT_JSON the object {"layers": [...], "total_params", ...}.
  * Returns a malloc'd string the caller frees, or NULL when out of memory. */
 char *on_model_summary(const on_model *m, on_format format);
+/* Models with several Keras Inputs (Model(inputs=[left, right])) hold them packed in node 0,
+ * one after another, each an "input_part" node; summary and analyze read them. The number
+ * of Inputs (1 for every other model), "left (None, 4), right (None, 4)" (Keras shapes),
+ * and 0, or -1 with err naming them: what trains, evaluates or runs a model on data needs
+ * one input. */
+int on_model_num_inputs(const on_model *m);
+char *on_model_inputs_str(const on_model *m, char *buf, size_t len);
+int on_model_check_one_input(const on_model *m, on_error *err);
 
 /* --- inspecting ---------------------------------------------------------------- */
 

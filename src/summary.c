@@ -63,18 +63,29 @@ static int is_chain(const on_model *m) {
     return 1;
 }
 
+/* An Input of a model with several (ops/input_part.c): a Keras InputLayer row. */
+static int is_part(const on_model *m, int i) {
+    return m->nodes[i].op && !strcmp(m->nodes[i].op->name, "input_part");
+}
+
 /* "conv2d, add_1, ...": the layers feeding node i, as Keras's "Connected to" column. */
 static char *inputs_str(const on_model *m, int i, char *buf, size_t len) {
     size_t n = 0;
     buf[0] = 0;
-    for (int k = 0; k < m->nodes[i].nin && n < len; k++)
+    for (int k = 0; !is_part(m, i) && k < m->nodes[i].nin && n < len; k++)
         n += (size_t)snprintf(buf + n, len - n, "%s%s", k ? ", " : "",
                               m->nodes[m->nodes[i].in[k]].name);
     return buf;
 }
 
 static const char *type_of(const on_model *m, int i) {
-    return m->nodes[i].op ? m->nodes[i].op->name : "input";
+    return m->nodes[i].op && !is_part(m, i) ? m->nodes[i].op->name : "input";
+}
+
+/* Node 0 of a model with several Inputs is their values packed: no Keras layer, no row
+ * (each Input has its own). */
+static int hidden(const on_model *m, int i) {
+    return i == 0 && on_model_num_inputs(m) > 1;
 }
 
 static char *summary_text(const on_model *m) {
@@ -102,6 +113,7 @@ static char *summary_text(const on_model *m) {
     sb_rule(&b, width);
     for (int i = 0; i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
+        if (hidden(m, i)) continue;
         double all, tr, fl = on_model_node_cost(m, i).flops_fwd,
                         by_out = 4.0 * (double)on_shape_size(nd->ys);
         node_params(m, i, &all, &tr);
@@ -147,6 +159,7 @@ static char *summary_json(const on_model *m) {
     int ok = root && layers;
     for (int i = 0; ok && i < m->nn; i++) {
         const on_node *nd = &m->nodes[i];
+        if (hidden(m, i)) continue;
         double all, tr, fl = on_model_node_cost(m, i).flops_fwd,
                         by = 4.0 * (double)on_shape_size(nd->ys);
         node_params(m, i, &all, &tr);
@@ -168,7 +181,7 @@ static char *summary_json(const on_model *m) {
             cJSON_Delete(ins);
             break;
         }
-        for (int k = 0; k < 2 && i > 0; k++)
+        for (int k = 0; k < 2 && i > 0 && !is_part(m, i); k++)
             if (nd->in[k] >= 0)
                 ok = ok && cJSON_AddItemToArray(ins, cJSON_CreateString(m->nodes[nd->in[k]].name));
         ok = ok && cJSON_AddStringToObject(o, "name", nd->name) &&

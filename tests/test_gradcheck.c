@@ -311,6 +311,8 @@ static const char *const merges[] = {
     "concat(y,t,x)",
     "input(4,5,3) identity(name=a) softplus concat(a,axis=1,name=c) tanh concat(c,axis=2)",
     "input(9,3) conv1d(2,3,name=a) softplus(name=b) concat(a,b,axis=1) flatten dense(2)",
+    "input(10) input_part((4),name=l) input_part((2,3),4,name=r,from=input) conv1d(2,2) "
+    "flatten(name=f) dense(4,from=l) concat(f) dense(3)",
 };
 
 /* Weight tying (share=NAME): one set of parameters read by two nodes, whose gradients the
@@ -321,6 +323,9 @@ static const char *const tied[] = {
     "input(4) identity(name=a) tanh(name=t) dense(3,from=a,name=d) dense(3,from=t,share=d) "
     "multiply(d)",
     "input(4,5,3) batchnorm(name=b) tanh batchnorm(share=b) softplus",
+    /* a Siamese pair: two Inputs packed in node 0 (input_part), one tower tied across them */
+    "input(8) input_part((4),name=l) input_part((4),4,name=r,from=input) dense(3,name=d,from=l) "
+    "tanh(name=t) dense(3,share=d,from=r) tanh subtract(t) dense(2)",
 };
 
 /* A residual block: x -> conv -> bn -> relu -> conv -> add(x) -> relu. */

@@ -301,14 +301,15 @@ static void test_keras(void) {
     CHECK(strstr(read_err("a = Input((4,), name='left')\nb = Input((4,), name='right')\n"
                           "d = Dense(3)\nmodel = Model([a, b], [d(a), d(b)])\n",
                           &err),
-                 "model.py:4:15: ordnet models have one input; this model has 2: left (None, 4), "
-                 "right (None, 4)"),
-          "two Inputs: %s", err.msg);
-    CHECK(strstr(read_err("a = Input((4,))\nb = Input((4,))\nm = Model(a, Dense(2)(a))\n"
-                          "x = m(a)\ny = m(b)\nz = add([x, y])\n",
+                 "model.py:4:23: ordnet models have one output; this model has 2: a layer "
+                 "output, a layer output"),
+          "two outputs: %s", err.msg);
+    CHECK(strstr(read_err("a = Input((4,), name='left')\nb = Input((4,), name='right')\n"
+                          "d = Dense(3)\nmodel = Model([a], add([d(a), d(b)]))\n",
                           &err),
-                 "model.py:6:5: this joins the layers of two Inputs"),
-          "a model on two Inputs, joined: %s", err.msg);
+                 "model.py:4:15: the model's output needs the Input 'right' at 2:5, which is "
+                 "not in its inputs"),
+          "an Input left out of inputs=: %s", err.msg);
     CHECK(strstr(read_err("a = Input((4,))\nm = Model(a, Dense(2)(a))\nb = Input((3,))\n"
                           "y = m(b)\n",
                           &err),
@@ -316,9 +317,108 @@ static void test_keras(void) {
           "wrong shape: %s", err.msg);
 }
 
+/* Models with several Inputs: packed into node 0, one input_part node each. */
+static void test_inputs(void) {
+    /* a Siamese pair as people write it: a tower Model called on two Inputs, subtracted,
+     * then a classifier. Keras: tower 4*8+8 + 8*3+3 = 67, counted once, + Dense(1) 4 = 71 */
+    const char *siamese = "from tensorflow import keras\nfrom tensorflow.keras import layers\n"
+                          "inp = keras.Input(shape=(4,))\n"
+                          "x = layers.Dense(8, activation='relu')(inp)\n"
+                          "x = layers.Dense(3)(x)\n"
+                          "tower = keras.Model(inp, x, name='tower')\n"
+                          "left = keras.Input(shape=(4,), name='left')\n"
+                          "right = keras.Input(shape=(4,), name='right')\n"
+                          "d = layers.subtract([tower(left), tower(right)])\n"
+                          "out = layers.Dense(1, activation='sigmoid')(d)\n"
+                          "model = keras.Model(inputs=[left, right], outputs=out)\n";
+    on_model *m = read(siamese);
+    char s[256];
+    on_error err;
+    CHECK(m && counts(m, "71", "71", "0"), "Siamese: the tower counted once");
+    CHECK(m && on_model_num_inputs(m) == 2 &&
+              !strcmp(on_model_inputs_str(m, s, sizeof s), "left (None, 4), right (None, 4)"),
+          "two Inputs: %s", m ? s : "");
+    CHECK(m && on_model_first_shared(m) > 0 && find(m, "dense") > 0, "tied, Keras's names");
+    char *t = m ? on_model_summary(m, ON_FORMAT_TEXT) : NULL;
+    CHECK(t && strstr(t, "\nleft  ") && strstr(t, "\nright  ") && !strstr(t, "input_part") &&
+              !strstr(t, "(None, 8)                0               0"),
+          "summary: the Inputs as rows, no packed row: %s", t ? t : "");
+    free(t);
+    /* the same values in both halves: the subtraction is 0, the output sigmoid(bias) */
+    if (m && !on_model_compile(m, 2, &err)) {
+        on_model_init(m, 3);
+        float x[16] = {1, -2, 3, 0.5f, 1, -2, 3, 0.5f, 1, 2, 3, 4, -1, 0, 2, 1};
+        on_model_forward(m, x, 2, ON_EVAL);
+        const float *y = on_model_output(m);
+        float b = on_model_tensor_data(m, on_model_tensor_find(m, "dense_4.bias"))[0];
+        CHECK(fabsf(y[0] - 1 / (1 + expf(-b))) < 1e-6f && fabsf(y[1] - y[0]) > 1e-6f,
+              "equal halves give sigmoid(bias) %g: %g, %g", 1 / (1 + expf(-b)), y[0], y[1]);
+    }
+    /* everything that feeds data refuses it, naming the Inputs */
+    const char *want = "this model has 2 inputs: left (None, 4), right (None, 4); ordnet trains "
+                       "and runs models with one input";
+    on_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    CHECK(m && on_model_check_one_input(m, &err) && strstr(err.msg, want), "check: %s", err.msg);
+    CHECK(m && on_train(m, &ds, NULL, NULL, NULL, NULL, &err) && strstr(err.msg, want),
+          "on_train: %s", err.msg);
+    CHECK(m && on_evaluate(m, &ds, 4, NULL, NULL, NULL, &err) && strstr(err.msg, want),
+          "on_evaluate: %s", err.msg);
+    /* the compact form carries it */
+    char *spec = m ? on_model_to_spec(m) : NULL;
+    on_model *b = spec ? on_model_from_spec(spec, &err) : NULL;
+    CHECK(b && counts(b, "71", "71", "0") && on_model_num_inputs(b) == 2, "compact form: %s",
+          spec ? spec : "");
+    free(spec);
+    on_model_free(b);
+    on_model_free(m);
+    /* two Inputs of different shapes, joined by Concatenate, packed in the Model's order:
+     * conv 3*3*2+2 = 20, Dense(4) on 5: 24, Dense(3) on 72 + 4: 231 */
+    const char *two = "from keras import layers, Model, Input\n"
+                      "img = Input((8, 8, 1), name='img')\nmeta = Input((5,), name='meta')\n"
+                      "x = layers.Flatten()(layers.Conv2D(2, 3)(img))\n"
+                      "y = layers.Dense(4)(meta)\n"
+                      "z = layers.Concatenate()([x, y])\n"
+                      "out = layers.Dense(3, activation='softmax')(z)\n"
+                      "model = Model(inputs=[%s], outputs=out)\n";
+    char text[1024];
+    snprintf(text, sizeof text, two, "img, meta");
+    m = read(text);
+    CHECK(m && counts(m, "275", "275", "0") &&
+              !strcmp(on_model_inputs_str(m, s, sizeof s), "img (None, 8, 8, 1), meta (None, 5)") &&
+              on_shape_size(on_model_node_shape(m, 0)) == 69,
+          "different shapes: %s", m ? s : "");
+    on_model_free(m);
+    snprintf(text, sizeof text, two, "meta, img");
+    m = read(text);
+    CHECK(m && counts(m, "275", "275", "0") &&
+              !strcmp(on_model_inputs_str(m, s, sizeof s), "meta (None, 5), img (None, 8, 8, 1)"),
+          "the Model's order: %s", m ? s : "");
+    on_model_free(m);
+    /* a model on one Input called on two, joined, with no Model of both: the Model defined
+     * is the one read (a layer graph is read only from code with no Model), one Input */
+    m = read("a = Input((4,))\nb = Input((4,))\nm = Model(a, Dense(2)(a))\n"
+             "x = m(a)\ny = m(b)\nz = add([x, y])\n");
+    CHECK(m && counts(m, "10", "10", "0") && on_model_num_inputs(m) == 1, "no Model of both");
+    on_model_free(m);
+    /* no Model at all: the layer graph, both Inputs (unnamed: input_1, input_2) */
+    m = read("a = Input((4,))\nb = Input((4,))\nd = Dense(2)\nz = add([d(a), d(b)])\n");
+    CHECK(m && counts(m, "10", "10", "0") && on_model_num_inputs(m) == 2 &&
+              !strcmp(on_model_inputs_str(m, s, sizeof s), "input_1 (None, 4), input_2 (None, 4)"),
+          "two Inputs, no Model: %s", m ? s : "");
+    on_model_free(m);
+    /* one Input: node 0 is the Input, as always */
+    m = read("a = Input((4,))\nb = Input((3,))\nm = Model(b, Dense(2)(Dense(3)(b)))\n");
+    CHECK(m && on_model_num_inputs(m) == 1 && m->nodes[1].op == on_op_find("dense") &&
+              !strcmp(on_model_inputs_str(m, s, sizeof s), "input (None, 3)"),
+          "one Input: %s", m ? s : "");
+    on_model_free(m);
+}
+
 int main(void) {
     test_tied_equals_two_layers();
     test_round_trips();
     test_keras();
+    test_inputs();
     return check_done();
 }

@@ -587,9 +587,9 @@ static void test_errors(void) {
          "model.py:2:16: ", "typographic quotes?"},
         {"x = Input(shape=(8, 8, 1))\n\ty = Conv2D(4, 3, padding='causal')(x)\n",
          "model.py:2:27: ", "padding='causal'"},
-        {"a = Input(shape=(4,))\nb = Input(shape=(4,))\nc = Add()([a, b])\n", "model.py:3:5: ",
-         "this joins the layers of two Inputs, 'input' (None, 4) at 1:5 and "
-         "'input' (None, 4) at 2:5: ordnet models have one input"},
+        {"a = Input((4,))\nb = Input((4,))\nm = Model([a, b], Add()([a, b]))\nx = Input((4,))\n"
+         "y = m(x)\n",
+         "model.py:5:6: ", "this Model has 2 inputs: ordnet calls models of one input as layers"},
         {"x = Input(shape=(4,))\ny = Dense(4)(x)\ny = Dense(4)(y\n",
          "model.py:3:13: ", "'(' is never closed"},
         {"x = Input(shape=(4,))\ny = Dense(4)(x))\n", "model.py:2:16: ", "unmatched ')'"},

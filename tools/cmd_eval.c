@@ -30,10 +30,11 @@ static int run(args *a) {
     long *conf = NULL;
     rc = 1;
     on_model *m = load_trained(ckpt, &info, &err);
-    if (!m || on_data_load(data           ? data
-                           : info.data[0] ? info.data
-                                          : "fashion-mnist",
-                           ON_SPLIT_TEST, limit, &te, &err)) {
+    if (!m || on_model_check_one_input(m, &err) ||
+        on_data_load(data           ? data
+                     : info.data[0] ? info.data
+                                    : "fashion-mnist",
+                     ON_SPLIT_TEST, limit, &te, &err)) {
         fprintf(stderr, "ordnet eval: %s\n", err.msg);
         goto done;
     }

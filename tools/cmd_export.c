@@ -24,7 +24,7 @@ static int run(args *a) {
                       ? on_model_from_text(model, "model", NULL, 0, &err)
                       : load_trained(model, NULL, &err);
     if (m && access(model, F_OK)) on_model_init(m, 1);
-    if (!m || on_onnx_save(m, out, &err)) {
+    if (!m || on_model_check_one_input(m, &err) || on_onnx_save(m, out, &err)) {
         fprintf(stderr, "ordnet export: %s\n", err.msg);
         on_model_free(m);
         return 1;

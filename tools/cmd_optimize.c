@@ -34,7 +34,8 @@ static int run(args *a) {
     int nrw = 0;
     rc = 1;
     on_model *m = load_trained(ckpt, &info, &err), *o = NULL;
-    if (!m || !(o = on_optimize(m, rw, 64, &nrw, &err))) goto fail;
+    if (!m || on_model_check_one_input(m, &err) || !(o = on_optimize(m, rw, 64, &nrw, &err)))
+        goto fail;
     double f0 = 0, f1 = 0;
     for (int i = 1; i < on_model_num_nodes(m); i++) f0 += on_model_node_cost(m, i).flops_fwd;
     for (int i = 1; i < on_model_num_nodes(o); i++) f1 += on_model_node_cost(o, i).flops_fwd;

@@ -22,7 +22,7 @@ static int run(args *a) {
     const char *ckpt = a->pos[0];
     on_error err;
     on_model *m = load_trained(ckpt, NULL, &err);
-    if (!m || on_model_compile(m, 64, &err)) {
+    if (!m || on_model_check_one_input(m, &err) || on_model_compile(m, 64, &err)) {
         fprintf(stderr, "ordnet predict: %s\n", err.msg);
         on_model_free(m);
         return 1;

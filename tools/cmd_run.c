@@ -92,7 +92,12 @@ static on_model *load(const char *model, run_io *io, on_array *x, on_error *err)
     snprintf(io->what, sizeof io->what, "input %.300s", io->data ? io->data : "");
     if (io->data && on_npy_load(io->data, x, err)) return NULL;
     if (!is_onnx(model)) {
-        if (!io->nin) return load_trained(model, NULL, err);
+        on_model *m = io->nin ? NULL : load_trained(model, NULL, err);
+        if (m && on_model_check_one_input(m, err)) {
+            on_model_free(m);
+            return NULL;
+        }
+        if (!io->nin) return m;
         snprintf(err->msg, sizeof err->msg,
                  "%s: --input NAME=FILE names inputs of ONNX graphs; this is a checkpoint", model);
         return NULL;

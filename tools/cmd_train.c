@@ -155,6 +155,7 @@ static int run(args *a) {
          on_data_load(data, ON_SPLIT_TEST, test_limit ? test_limit : limit, &te, &err)))
         goto fail;
     if (!resume && !(m = load_model(model, NULL, tr.classes, &err))) goto fail;
+    if (on_model_check_one_input(m, &err)) goto fail;
     if (!resume && *on_model_notes(m) && !json) printf("%s", on_model_notes(m));
     if (!resume && !keep) { /* the cheapest member of the model's class trains the same weights */
         int changed = 0;

@@ -291,8 +291,52 @@ static int apply(ctx *c, on_model *m, klayer *L, const int *in, int nin, int *ou
     return 0;
 }
 
-/* The functional graph of tensor t (its Input's; the first layer applied to an Input creates
- * it) and its node there. */
+/* Node i of the code graph is a copy of node o (kr_inline_model). */
+int kr_set_origin(ctx *c, int i, int o) {
+    if (i >= c->norigin) {
+        int n = i + 64;
+        int *p = realloc(c->origin, sizeof *p * (size_t)n);
+        if (!p) return -1;
+        memset(p + c->norigin, 0, sizeof *p * (size_t)(n - c->norigin));
+        c->origin = p;
+        c->norigin = n;
+    }
+    c->origin[i] = o;
+    return 0;
+}
+
+/* Does node to of g depend on node from (from <= to)? */
+int kr_reaches(const on_model *g, int from, int to) {
+    if (from == to) return 1;
+    char *keep = calloc((size_t)to + 1, 1);
+    int r = 0;
+    if (!keep) return 1; /* out of memory: say yes, the caller then refuses */
+    keep[to] = 1;
+    for (int i = to; i > from && !r; i--)
+        for (int k = 0; keep[i] && k < g->nodes[i].nin; k++) {
+            keep[g->nodes[i].in[k]] = 1;
+            r |= g->nodes[i].in[k] == from;
+        }
+    free(keep);
+    return r;
+}
+
+/* The attributes of the input_part node of an Input of shape s starting at value start of
+ * the packed input. */
+static on_attrs part_attrs(on_shape s, int start) {
+    on_attrs a = on_op_find("input_part")->defaults;
+    a.ndims = s.rank;
+    a.dims[0] = s.c;
+    a.dims[1] = s.rank == 3 ? s.h : s.w;
+    a.dims[2] = s.w;
+    a.pad[0] = start;
+    return a;
+}
+
+/* The functional graph of tensor t and its node there. Every Input's layers are nodes of one
+ * graph, ctx.cg, whose node 0 holds the Inputs packed one after another; each Input is an
+ * input_part node of it, made the first time a layer is applied to it (the model at the end
+ * is extracted from cg: with one Input, that Input is its node 0 again). */
 int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node) {
     char w[32];
     kinput *in = t->input;
@@ -308,12 +352,31 @@ int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node) {
                            "a second Input (another at %s): the input shape given to the "
                            "reader would replace both; give it to code with one Input",
                            kr_where(c, other->tok, w, sizeof w));
-        if (!(in->g = on_model_new(s, &e2))) return kr_fail(c, in->tok, "%s", e2.msg);
-        if (in->name[0]) snprintf(in->g->nodes[0].name, ON_NAME_MAX, "%s", in->name);
+        size_t size = on_shape_size(s);
+        int start = 0;
+        if (!c->cg) {
+            if (!(c->cg = on_model_new((on_shape){1, (int)size, 1, 1}, &e2)))
+                return kr_fail(c, in->tok, "%s", e2.msg);
+            /* node 0 keeps the name "input": an unnamed Input is input_1, ... */
+        } else { /* node 0 grows by this Input (no layer reads past its part) */
+            start = c->cg->input.c;
+            if ((size_t)start + size > (1u << 28))
+                return kr_fail(c, in->tok, "the model's Inputs hold more than 2^28 values");
+            c->cg->input.c += (int)size;
+            c->cg->nodes[0].ys = c->cg->input;
+        }
+        if (c->cg->nn + 1 > MAX_LAYERS)
+            return kr_fail(c, in->tok, "the model has more than %d layers", MAX_LAYERS);
+        char nm[ON_NAME_MAX];
+        on_attrs a = part_attrs(s, start);
+        on_keras_unique_name(c->cg, in->name[0] ? in->name : "input", nm);
+        in->part = on_model_add_at(c->cg, 0, on_op_find("input_part"), &a, nm, &e2);
+        if (in->part < 0) return kr_fail(c, in->tok, "%s", e2.msg);
+        in->g = c->cg;
         c->ngraphs++;
     }
     *g = in->g;
-    *node = t->node >= 0 ? t->node : 0;
+    *node = t->node >= 0 ? t->node : in->part;
     return 0;
 }
 
@@ -370,7 +433,6 @@ int kr_apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int aga
                            L->cname, kr_kind_name(t), kr_src(c, t->tok, t->end, b, sizeof b),
                            kr_where(c, t->tok, w, sizeof w));
         if (t->softmax >= 0) return softmax_mid(c, t->softmax, L);
-        if (t->input != ins[0].input) return kr_two_inputs(c, L->tok, ins[0].input, t->input);
         if (kr_graph_of(c, t, &g, &nodes[i])) return -1;
     }
     L->used = 1;
@@ -385,17 +447,6 @@ int kr_apply_fn2(ctx *c, klayer *L, const kval *ins, int nin, kval *out, int aga
     c->g_softmax = sm;
     c->g_touched = ++c->serial;
     return 0;
-}
-
-/* Layer outputs of two Inputs merged: ordnet models have one input. */
-int kr_two_inputs(ctx *c, int at, const kinput *a, const kinput *b) {
-    char w1[32], w2[32], s1[64], s2[64];
-    return kr_fail(c, at,
-                   "this joins the layers of two Inputs, '%s' %s at %s and '%s' %s at %s: "
-                   "ordnet models have one input",
-                   a->name[0] ? a->name : "input", on_keras_shape_str(a->shape, s1, sizeof s1),
-                   kr_where(c, a->tok, w1, sizeof w1), b->name[0] ? b->name : "input",
-                   on_keras_shape_str(b->shape, s2, sizeof s2), kr_where(c, b->tok, w2, sizeof w2));
 }
 
 int kr_merge_tensors(ctx *c, int tok, const char *cls, const char *name, int axis, const kval *ins,

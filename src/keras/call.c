@@ -133,8 +133,9 @@ static const kval *one_tensor(ctx *c, const karg *g, const char *what) {
         for (int i = 0; i < v->n && o + 100 < sizeof list; i++) {
             const kval *x = &v->items[i];
             const kinput *in = x->kind == V_TENSOR && x->node < 0 ? x->input : NULL;
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s %s", i ? ", " : "",
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s%s%s", i ? ", " : "",
                                   in ? (in->name[0] ? in->name : "Input") : kr_kind_name(x),
+                                  in ? " " : "",
                                   in ? on_keras_shape_str(in->shape, sh, sizeof sh) : "");
         }
         kr_fail(c, g->tok, "ordnet models have one %s; this model has %d: %s", what, v->n, list);
@@ -163,17 +164,46 @@ static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
     }
     if (!v[0] || !v[1])
         return kr_fail(c, ft, "Model needs inputs and outputs, e.g. Model(inputs=inp, outputs=x)");
-    const kval *in = one_tensor(c, v[0], "input"), *o = in ? one_tensor(c, v[1], "output") : NULL;
+    /* inputs=[a, b]: several Inputs, packed in this order (apply.c, kr_graph_of) */
+    const kval *il = &v[0]->v;
+    int nins = (il->kind == V_LIST || il->kind == V_TUPLE) && il->n > 1 ? il->n : 1;
+    kinput **ins = kr_cx_alloc(c, sizeof *ins * (size_t)nins);
+    if (!ins) return kr_oom(c, ft);
+    for (int i = 0; i < nins && nins > 1; i++) {
+        const kval *x = &il->items[i];
+        if (x->kind != V_TENSOR || x->node >= 0)
+            return kr_fail(c, x->tok, "the model's inputs must be Inputs, not %s",
+                           x->kind == V_TENSOR ? "a layer output" : kr_kind_name(x));
+        for (int k = 0; k < i; k++)
+            if (ins[k] == x->input)
+                return kr_fail(c, x->tok, "this Input is listed twice in the model's inputs");
+        ins[i] = x->input;
+        on_model *g;
+        int node;
+        if (kr_graph_of(c, x, &g, &node)) return -1; /* its input_part, used or not */
+    }
+    const kval *in = nins > 1 ? &il->items[0] : one_tensor(c, v[0], "input");
+    const kval *o = in ? one_tensor(c, v[1], "output") : NULL;
     if (!o) return -1;
+    if (nins == 1) ins[0] = in->input;
     if (in->node >= 0)
         return kr_fail(c, v[0]->tok,
                        "the model's inputs must be the Input itself, not a layer output");
     if (o->node < 0 || !o->input->g)
         return kr_fail(c, v[1]->tok, "the model has no layers between its input and its output");
-    if (o->input != in->input)
-        return kr_fail(c, v[0]->tok,
-                       "the model's input is not the Input its layers start from (at %s)",
-                       kr_where(c, o->input->tok, w, sizeof w));
+    /* the Inputs its output needs must be listed (Keras: "graph disconnected") */
+    for (int i = o->node; i > 0; i--)
+        if (o->input->g->nodes[i].op == on_op_find("input_part")) {
+            const kinput *x = c->inputs;
+            while (x && !(x->g == o->input->g && x->part == i)) x = x->next;
+            int listed = 0;
+            for (int k = 0; k < nins; k++) listed |= ins[k] == x;
+            if (x && !listed && kr_reaches(o->input->g, i, o->node))
+                return kr_fail(c, v[0]->tok,
+                               "the model's output needs the Input '%s' at %s, which is not "
+                               "in its inputs",
+                               o->input->g->nodes[i].name, kr_where(c, x->tok, w, sizeof w));
+        }
     int trainable = 1;
     if (v[3] && v[3]->v.kind != V_NONE && kr_want_bool(c, v[3], "Model's trainable", &trainable))
         return -1;
@@ -181,7 +211,9 @@ static int do_model(ctx *c, int ft, const kargs *A, kval *out) {
     kmodel *md = kr_cx_alloc(c, sizeof *md);
     if (!md) return kr_oom(c, ft);
     memset(md, 0, sizeof *md);
-    md->in = o->input;
+    md->in = in->input;
+    md->ins = ins;
+    md->nins = nins;
     if (v[2] && v[2]->v.kind == V_STR) snprintf(md->name, sizeof md->name, "%s", v[2]->v.s);
     md->out = o->node;
     md->softmax = o->softmax;
@@ -798,10 +830,14 @@ static int call_model(ctx *c, int *p, kmodel *md, kval *out) {
  * (call_model, and a Model listed in a Sequential model); *y: the node of its output. */
 int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
     on_model *src = md->in->g;
-    int n = md->out + 1;
+    int n = md->out + 1, x_src = md->in->part; /* the model's Input in src */
     if (!src || md->out < 1 || md->out >= src->nn)
         return kr_fail(c, open, "this Model has no layers (it was already taken apart)");
-    on_shape want = src->nodes[0].ys, got = g->nodes[x0].ys;
+    if (md->nins > 1)
+        return kr_fail(c, open,
+                       "this Model has %d inputs: ordnet calls models of one input as layers",
+                       md->nins);
+    on_shape want = src->nodes[x_src].ys, got = g->nodes[x0].ys;
     if (memcmp(&want, &got, sizeof want)) {
         char s1[64], s2[64];
         return kr_fail(c, open, "this Model takes %s, and is called on %s",
@@ -814,8 +850,14 @@ int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
     memset(keep, 0, (size_t)n);
     memset(map, 0, sizeof(int) * (size_t)n);
     keep[n - 1] = 1;
-    for (int i = n - 1; i >= 1; i--)
+    for (int i = n - 1; i > x_src; i--)
         for (int k = 0; keep[i] && k < src->nodes[i].nin; k++) keep[src->nodes[i].in[k]] = 1;
+    for (int i = 0; i < x_src; i++)
+        if (keep[i])
+            return kr_fail(c, open,
+                           "this Model's output needs an Input other than its own ('%s'): "
+                           "ordnet calls models of one input as layers",
+                           src->nodes[x_src].name);
     /* whose weights the new nodes use: the first call's nodes in this graph, the model's own
      * in its own graph, none elsewhere (a copy of the layers with their own weights is then
      * the only one in the model: the same count) */
@@ -833,8 +875,8 @@ int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
             if (L->am[r] == src && L->an[r] > 0 && L->an[r] < n)
                 lay[L->an[r]] = L, part[L->an[r]] = L->cls->kind == K_SEPCONV ? r % 2 : 0;
     }
-    map[0] = x0;
-    for (int i = 1; i < n; i++) {
+    map[x_src] = x0;
+    for (int i = x_src + 1; i < n; i++) {
         if (!keep[i]) continue;
         if (g->nn + 1 > MAX_LAYERS)
             return kr_fail(c, open, "the model has more than %d layers", MAX_LAYERS);
@@ -858,6 +900,7 @@ int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y) {
             map[i] = on_model_add_node(g, nd.op, &nd.a, ins, nd.nin, nm, &e2);
         if (map[i] < 0) return kr_fail(c, open, "%s", e2.msg);
         if (L && kr_record(c, L, g, map[i])) return -1;
+        if (g == c->cg && kr_set_origin(c, map[i], i)) return kr_oom(c, open);
         if (tie == map && nd.share && !keep[owner]) /* its owner is left out: it owns them */
             keep[owner] = 1, map[owner] = map[i];
     }

@@ -153,6 +153,7 @@ typedef struct kinput {
     int tok;
     char name[ON_NAME_MAX];
     on_model *g;         /* the functional graph of the layers applied from this Input */
+    int part;            /* its input_part node in g (ctx.cg) */
     struct kinput *next; /* every Input of the code (ctx.inputs), to free the graphs */
 } kinput;
 
@@ -178,6 +179,8 @@ typedef struct kmodel {
     on_model *rg;           /* the graph it was first called in as a layer (call.c), and */
     int *rmap, rn;          /* the nodes that call made for its nodes [0, rn): a second call
                                there ties its layers to them (shared weights) */
+    kinput **ins;           /* Model(inputs=[...]) in order: the order the packed input has */
+    int nins;
 } kmodel;
 
 typedef struct kval kval;
@@ -244,7 +247,12 @@ typedef struct ctx {
     /* the functional graphs: one an Input (kinput.g); g_in: the last one a layer was
      * applied in */
     kinput *inputs;
-    int ngraphs; /* Inputs with a graph */
+    on_model *cg; /* the code graph: every Input's layers (kinput.g), each Input an input_part
+                     node of the packed node 0 (ops/input_part.c); the model is extracted */
+    int ngraphs;  /* Inputs with a graph */
+    int *origin;  /* origin[i]: the node of cg that node i is a copy of (a called model's
+                     layer), 0 none; the model takes its name when that node is left out */
+    int norigin;
     kinput *g_in;
     int g_last, g_softmax, g_touched;
     kseq **seqs;
@@ -353,7 +361,8 @@ void kr_set_trainable(klayer *L, int trainable);
 int kr_keep_norm(ctx *c, klayer *L);
 int kr_freeze_graph(ctx *c, on_model *g, int out, int trainable, int at);
 int kr_graph_of(ctx *c, const kval *t, on_model **g, int *node);
-int kr_two_inputs(ctx *c, int at, const kinput *a, const kinput *b);
+int kr_reaches(const on_model *g, int from, int to);
+int kr_set_origin(ctx *c, int i, int o);
 int kr_inline_model(ctx *c, kmodel *md, on_model *g, int x0, int open, int *y);
 int kr_record(ctx *c, klayer *L, on_model *m, int n);
 /* call.c */

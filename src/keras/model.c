@@ -11,50 +11,106 @@
 /* ------------------------------------------------------------------------------------ */
 /* The model                                                                            */
 
-/* The functional graph restricted to the layers that lead to node out. */
-static on_model *extract(ctx *c, kinput *gin, int out) {
+/* The name of node i of g in the model m: a copy of a called model's layer whose original is
+ * left out takes the original's name (as Keras names the layers of a model called once),
+ * if no layer of m has it yet. */
+static const char *name_of(const ctx *c, const on_model *g, const char *keep, const on_model *m,
+                           int i) {
+    int o = i;
+    while (o < c->norigin && c->origin[o] > 0) o = c->origin[o];
+    if (o == i || keep[o]) return g->nodes[i].name;
+    for (int k = 0; k < m->nn; k++)
+        if (!strcmp(m->nodes[k].name, g->nodes[o].name)) return g->nodes[i].name;
+    /* nor may a layer of g kept later have it (names are unique in g: only o had it) */
+    return g->nodes[o].name;
+}
+
+/* The model: the code graph restricted to the layers that lead to node out, and to its
+ * Inputs, ins[0 .. nins) in this order when a Model lists them (else those out needs, in
+ * the order they were first used). One Input becomes node 0; several are packed into node 0,
+ * one after another, each an input_part node. */
+static on_model *extract(ctx *c, kinput *gin, kinput *const *ins, int nins, int out) {
     on_model *g = gin->g;
-    int nn = g->nn, dropped = 0;
+    const on_op *part_op = on_op_find("input_part");
+    int nn = g->nn, dropped = 0, np = 0;
     char *keep = calloc((size_t)nn, 1);
-    int *map = malloc(sizeof(int) * (size_t)nn);
-    if (!keep || !map) {
+    int *map = malloc(sizeof(int) * (size_t)nn), *order = malloc(sizeof(int) * (size_t)nn);
+    if (!keep || !map || !order) {
         free(keep);
         free(map);
+        free(order);
         kr_oom(c, 0);
         return NULL;
     }
-    keep[out] = keep[0] = 1;
+    keep[out] = 1;
+    for (int k = 0; k < nins; k++)
+        if (ins[k]->g == g) keep[ins[k]->part] = 1, order[np++] = ins[k]->part;
     for (int i = out; i >= 1; i--)
         if (keep[i])
             for (int k = 0; k < g->nodes[i].nin; k++) keep[g->nodes[i].in[k]] = 1;
-    for (int i = 0; i < nn; i++) dropped += !keep[i];
-    if (!dropped) {
+    /* the layers left out that the note names: those applied to the model's Inputs (the
+     * layers of other Inputs belong to other models of the code) */
+    char *mine = calloc((size_t)nn, 1);
+    if (!mine) {
         free(keep);
         free(map);
-        gin->g = NULL;
-        return g;
+        free(order);
+        kr_oom(c, 0);
+        return NULL;
+    }
+    for (int i = 1; i < nn; i++) {
+        int listed = 0;
+        for (int k = 0; k < np; k++) listed |= order[k] == i;
+        if (keep[i] && g->nodes[i].op == part_op && !listed) order[np++] = i;
+        mine[i] = keep[i] && g->nodes[i].op == part_op;
+        for (int k = 0; g->nodes[i].op != part_op && k < g->nodes[i].nin; k++)
+            mine[i] |= mine[g->nodes[i].in[k]];
+        dropped += mine[i] && !keep[i] && g->nodes[i].op != part_op;
     }
     on_error e2;
-    on_model *m = on_model_new(g->input, &e2);
+    on_model *m = NULL;
+    if (np == 1) {
+        m = on_model_new(g->nodes[order[0]].ys, &e2);
+        map[order[0]] = 0;
+        const kinput *x = c->inputs; /* an unnamed Input is node 0's "input" again */
+        while (x && !(x->g == g && x->part == order[0])) x = x->next;
+        if (m && x && x->name[0]) memcpy(m->nodes[0].name, x->name, sizeof m->nodes[0].name);
+    } else if (np > 1) {
+        size_t total = 0;
+        for (int k = 0; k < np; k++) total += on_shape_size(g->nodes[order[k]].ys);
+        m = on_model_new((on_shape){1, (int)total, 1, 1}, &e2);
+        for (int k = 0, start = 0; m && k < np; k++) {
+            const on_node *nd = &g->nodes[order[k]];
+            on_attrs a = nd->a;
+            a.pad[0] = start;
+            start += (int)on_shape_size(nd->ys);
+            if ((map[order[k]] = on_model_add_at(m, 0, part_op, &a, nd->name, &e2)) < 0) {
+                on_model_free(m);
+                m = NULL;
+            }
+        }
+    } else {
+        snprintf(e2.msg, sizeof e2.msg, "the model's output needs no Input");
+    }
     char note[512];
-    map[0] = 0;
     size_t o = (size_t)snprintf(
         note, sizeof note, "left out %d layer%s that do%s not lead to the model's output:", dropped,
         dropped > 1 ? "s" : "", dropped > 1 ? "" : "es");
     for (int i = 1; m && i < nn; i++) {
         const on_node *nd = &g->nodes[i];
-        if (!keep[i]) {
+        if (!keep[i] && mine[i] && nd->op != part_op) {
             if (o + 80 < sizeof note)
                 o += (size_t)snprintf(note + o, sizeof note - o, " %s", nd->name);
             continue;
         }
-        if (i > out || keep[i] == 2) continue;
+        if (!keep[i] || nd->op == part_op || i > out || keep[i] == 2) continue;
         int in[ON_MAX_INPUTS], owner = nd->share;
         for (int k = 0; k < nd->nin; k++) in[k] = map[nd->in[k]];
+        const char *nm = name_of(c, g, keep, m, i);
         if (owner && keep[owner]) /* a shared layer; its owner left out: this one owns them */
-            map[i] = on_model_add_shared(m, map[owner], in, nd->nin, nd->name, &e2);
+            map[i] = on_model_add_shared(m, map[owner], in, nd->nin, nm, &e2);
         else
-            map[i] = on_model_add_node(m, nd->op, &nd->a, in, nd->nin, nd->name, &e2);
+            map[i] = on_model_add_node(m, nd->op, &nd->a, in, nd->nin, nm, &e2);
         if (owner && !keep[owner] && map[i] >= 0) keep[owner] = 2, map[owner] = map[i];
         if (map[i] < 0) {
             on_model_free(m);
@@ -63,12 +119,13 @@ static on_model *extract(ctx *c, kinput *gin, int out) {
     }
     free(keep);
     free(map);
+    free(order);
+    free(mine);
     if (!m) {
         kr_fail(c, 0, "%s", e2.msg);
         return NULL;
     }
-    memcpy(m->nodes[0].name, g->nodes[0].name, sizeof m->nodes[0].name);
-    on_model_add_note(m, note);
+    if (dropped) on_model_add_note(m, note);
     return m;
 }
 
@@ -166,7 +223,9 @@ static on_model *finish(ctx *c) {
                     "this model's layers were taken apart (a model used twice?)");
             return NULL;
         }
-        if (!(m = extract(c, gin, out))) return NULL;
+        if (!(m = extract(c, gin, c->model ? c->model->ins : NULL, c->model ? c->model->nins : 0,
+                          out)))
+            return NULL;
     }
     if (m->nn < 2) {
         kr_fail(c, use_seq ? s->tok : 0, "the model has no layers");
@@ -309,7 +368,8 @@ static on_model *read_once(const char *text, const char *file, const on_shape *i
         snprintf(where, wn, "%s:%s", c.file, kr_where(&c, c.none_tok, w, sizeof w));
         snprintf(shape, sn, "%s", c.none_shape);
     }
-    for (kinput *in = c.inputs; in; in = in->next) on_model_free(in->g);
+    on_model_free(c.cg); /* every Input's graph */
+    free(c.origin);
     for (int i = 0; i < c.nseqs; i++) on_model_free(c.seqs[i]->m);
     free(c.seqs);
     free(c.vars);

@@ -72,6 +72,7 @@ extern const on_op on_op_random_zoom;
 extern const on_op on_op_random_contrast;
 extern const on_op on_op_channel_shuffle;
 extern const on_op on_op_channel_slice;
+extern const on_op on_op_input_part;
 
 const on_op *const on_ops[] = {
     &on_op_conv1d,
@@ -140,6 +141,7 @@ const on_op *const on_ops[] = {
     &on_op_random_contrast,
     &on_op_channel_shuffle,
     &on_op_channel_slice,
+    &on_op_input_part,
 };
 // clang-format on
 const int on_nops = (int)(sizeof on_ops / sizeof on_ops[0]);

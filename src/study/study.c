@@ -181,6 +181,10 @@ static int plan_template(on_study_plan *p, on_error *err) {
     }
     on_model *m = on_model_from_file(model, NULL, 0, err);
     if (!m && !(m = on_model_from_text(model, "model", NULL, 0, err))) return -1;
+    if (on_model_check_one_input(m, err)) {
+        on_model_free(m);
+        return -1;
+    }
     /* the study rebuilds every order from the model's definition, which cannot hold values
      * a reader gave (Keras Normalization's mean and variance): refuse rather than train with
      * the defaults in their place */

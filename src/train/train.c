@@ -141,6 +141,7 @@ static int evaluate(on_model *m, const on_dataset *d, int batch, double *loss, d
 int on_evaluate(on_model *m, const on_dataset *d, int batch, double *loss, double *acc,
                 long *confusion, on_error *err) {
     on_dataset fit;
+    if (on_model_check_one_input(m, err)) return -1;
     int copy = on_dataset_fit(m, d, &fit, err);
     if (copy < 0) return -1;
     int rc = evaluate(m, &fit, batch, loss, acc, confusion, err);
@@ -249,6 +250,7 @@ int on_train_distributed(on_model *m, const on_dataset *train, const on_dataset 
                          const on_train_cfg *cfg, const on_train_dist *dist, on_train_cb cb,
                          void *user, on_error *err) {
     on_dataset tr, te;
+    if (on_model_check_one_input(m, err)) return -1;
     int ctr = on_dataset_fit(m, train, &tr, err), cte = 0;
     if (ctr < 0) return -1;
     if (test && (cte = on_dataset_fit(m, test, &te, err)) < 0) {

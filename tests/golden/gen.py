@@ -108,6 +108,7 @@ ARGS.update({"upsample1d": "scale_factor mode align_corners", "upsample2d": "sca
              "zeropad1d": "padding mode value", "zeropad2d": "padding mode value", "crop1d": "padding", "crop2d": "padding",
              "reshape": "shape", "permute": "perm", "layernorm": "axis eps", "embedding": "vocab units",
              "channel_shuffle": "groups", "channel_slice": "start units"})
+ARGS["input_part"] = "shape start"  # one Input of a model with several (ops/input_part.c)
 # Keras's preprocessing layers (normalization.c, random_*.c)
 AUG_ARGS = "fill_mode interpolation seed fill_value"
 ARGS.update({"normalization": "invert", "random_flip": "mode seed",
@@ -147,6 +148,7 @@ DEFAULTS = {
     "layernorm": dict(axis=-1, eps=1e-5), "embedding": dict(vocab=0, units=0),
     "normalization": dict(invert=0),
     "channel_shuffle": dict(groups=1), "channel_slice": dict(start=0, units=1),
+    "input_part": dict(shape=(-1.0,), start=0),
 }
 for _k in ("maxpool", "minpool", "avgpool"):
     DEFAULTS[_k + "2d"] = dict(size=(2, 2), stride=None, padding="valid", ceil_mode=0, count_include_pad=1)
@@ -442,6 +444,15 @@ class Layer:
             return x.reshape((n, g, c // g) + tuple(x.shape[2:])).transpose(1, 2).reshape(x.shape)
         if op == "channel_slice":
             return x[:, a["start"]: a["start"] + a["units"]]
+        if op == "input_part":  # values start.. of the packed sample, in the Input's shape
+            shape, s0 = tuple(int(d) for d in a["shape"]), int(a["start"])
+            flat = x.flatten(1)
+            if shape == (-1,):
+                return flat[:, s0:]
+            size = 1
+            for d in shape:
+                size *= d
+            return flat[:, s0: s0 + size].reshape((x.shape[0],) + shape)
         if op == "reshape":
             return x.reshape((x.shape[0],) + a["shape"])
         if op == "permute":
@@ -970,6 +981,9 @@ case("block_convnext_ln_eval", "input(4,3,4) conv2d(4,1) permute((1,2,0)) layern
 case("channel_shuffle_2", "input(3,4,6) channel_shuffle(2)")
 case("channel_shuffle_3_1d", "input(5,6) channel_shuffle(3)")
 case("channel_slice", "input(3,4,6) channel_slice(2,3)")
+# two Inputs packed in one (a Keras Model(inputs=[l, r])): (4) and (2,3), joined
+case("input_part_two", "input(10) input_part((4),name=l) input_part((2,3),4,name=r,from=input) "
+     "conv1d(2,2,name=c) flatten(name=f) dense(4,name=d,from=l) concat(f) dense(3)")
 case("block_shufflenet", "input(4,4,4) conv2d(4,1,name=a) channel_slice(2,2) conv2d(2,3,same,groups=2) bn relu "
      "concat(a) channel_shuffle(2) conv2d(3,1)")
 case("layernorm_last", "input(4,3,5) layernorm")
