@@ -4,12 +4,13 @@ accuracy and speed: two blocks conv 3x3 same -> BN -> ReLU -> maxpool 2 -> dropo
 (32 then 64 filters), flatten, dense 10; AdamW, one-cycle at 3e-3, label smoothing 0.1,
 batch 128, per-channel normalization from the training set. --augment is ordnet's
 `--augment` (each sample shifted by -2..2 pixels both ways, zeros shifted in, and flipped
-left-right with probability 1/2); --head N puts a dense(N) -> ReLU -> dropout 0.3 before the
+left-right with probability 1/2); --flip flips only (as a random_flip(horizontal) layer at
+the model's input does, Keras's RandomFlip("horizontal")); --head N puts a dense(N) -> ReLU -> dropout 0.3 before the
 classifier (examples/fast_fashion.txt's model). Every JSON record has "elapsed": seconds since
 the script started, data loading included, as `ordnet train --json` reports it.
 
 usage: /usr/bin/python3 bench/torch_train.py [--epochs N] [--limit N] [--threads N] [--json]
-                                             [--augment] [--head N]
+                                             [--augment | --flip] [--head N]
 (Debian's python3-torch; the default python3 on some machines has no torch.)
 """
 import argparse, gzip, json, math, struct, sys, time
@@ -63,6 +64,12 @@ def augment(x, g):
     return out.unsqueeze(1)
 
 
+def flip(x, g):
+    """Flip each image left-right with probability 1/2."""
+    f = torch.rand(x.shape[0], generator=g) < 0.5
+    return torch.where(f[:, None, None, None], x.flip(3), x)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=5)
@@ -73,6 +80,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--augment", action="store_true")
+    ap.add_argument("--flip", action="store_true")
     ap.add_argument("--head", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -100,7 +108,7 @@ def main():
         t0, tot, correct, seen = time.time(), 0.0, 0, 0
         for b in range(0, len(xtr), a.batch):
             i = perm[b:b + a.batch]
-            xb = augment(xtr[i], g) if a.augment else xtr[i]
+            xb = augment(xtr[i], g) if a.augment else flip(xtr[i], g) if a.flip else xtr[i]
             out = net(xb)
             loss = F.cross_entropy(out, ytr[i], label_smoothing=0.1)
             opt.zero_grad()
