@@ -192,11 +192,14 @@ static inline int on_thread_count(void) {
 }
 #endif
 
-/* Hot vector loops are compiled twice, for AVX2 (8 floats a vector) and for the x86-64-v2
- * baseline (SSE, 4); the loader picks one for the CPU it runs on. ORDNET_NO_CLONES (the
- * sanitizer build) keeps the baseline only, so that the tests run it too. */
+/* Hot vector loops are compiled twice, for x86-64-v3 (AVX2 and FMA: 8 floats a vector, a
+ * multiply and an add in one rounding) and for the x86-64-v2 baseline (SSE, 4, multiply
+ * then add); the loader picks one for the CPU it runs on, so the last bits of a result can
+ * differ between a CPU with FMA and one without (never between runs on one machine).
+ * ORDNET_NO_CLONES (the sanitizer build) keeps the baseline only, so that the tests run it
+ * too. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
-#define ON_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define ON_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define ON_VECTOR_CLONES
 #endif
