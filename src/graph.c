@@ -501,7 +501,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
                             : "batch %d needs %zu MiB of activations: use a smaller batch",
                        batch, off * 4 >> 20);
     }
-    m->arena = aligned_alloc(64, ALIGN(off) * sizeof(float) + 64);
+    m->arena = on_big_alloc(ALIGN(off) * sizeof(float) + 64);
     if (!m->arena) {
         free(yoff);
         free(slot_of);

@@ -26,6 +26,12 @@ double on_seconds(void);      /* monotonic: for durations */
 double on_cpu_seconds(void);  /* this process's CPU time: for durations on a busy machine */
 double on_wall_seconds(void); /* since the epoch: comparable between hosts (the study's store) */
 
+/* ----- memory (big_alloc.c) ----- */
+
+/* A model's arena, 64-byte aligned: huge pages where the system grants them. free()
+ * releases it. */
+void *on_big_alloc(size_t bytes);
+
 /* ----- random numbers (rng.c and here) ----- */
 
 /* Counter-based: the number is a pure function of (key, counter), so the same inputs give
