@@ -44,7 +44,7 @@ static int measured(sqlite3 *db, const char *key, int rounds) {
 
 typedef struct timed_class {
     int id;
-    on_model *train, *infer; /* compiled at the training and inference batch */
+    on_model *train, *infer; /* compiled only while timed (time_compiled) */
 } timed_class;
 
 /* Milliseconds per step, over SPEED_STEPS steps after one untimed. */
@@ -60,6 +60,16 @@ static double time_steps(on_model *m, const float *x, const int *y, int n, int t
         on_sgd_step(m, 0.01f, 0.9f, 5e-4f, 0);
     }
     return 1e3 * (on_seconds() - t0) / SPEED_STEPS;
+}
+
+/* time_steps on m compiled for n samples just for it, then for one: only the model being
+ * timed holds a full batch's arena (all of them at once took 3.2 GB for the default study's
+ * 12 classes). The untimed first step runs on the fresh memory. -1 if it cannot compile. */
+static double time_compiled(on_model *m, const float *x, const int *y, int n, int train,
+                            on_error *err) {
+    if (on_model_compile(m, n, err)) return -1;
+    double ms = time_steps(m, x, y, n, train);
+    return on_model_compile(m, 1, err) ? -1 : ms;
 }
 
 int on_study_speed(void *dbp, const char *key, const on_study_cfg *c,
@@ -105,11 +115,7 @@ int on_study_speed(void *dbp, const char *key, const on_study_cfg *c,
         free(text);
         if (rc) break;
         on_model_init(tc[i].train, 1);
-        /* compiled for one sample until timed: every class's full arenas at once took
-         * 3.2 GB for the default study's 12 classes */
-        if (!(tc[i].infer = on_optimize(tc[i].train, rw, 32, &nrw, err)) ||
-            on_model_compile(tc[i].train, 1, err) || on_model_compile(tc[i].infer, 1, err))
-            rc = -1;
+        if (!(tc[i].infer = on_optimize(tc[i].train, rw, 32, &nrw, err))) rc = -1;
     }
     if (rc) goto done;
     /* deterministic inputs in [-1, 1) and labels, as ordnet bench */
@@ -133,16 +139,9 @@ int on_study_speed(void *dbp, const char *key, const on_study_cfg *c,
     for (int r = 0; r < rounds; r++)
         for (int k = 0; k < nc; k++) {
             int i = (k + r) % nc;
-            /* the full batch for the timing only, then back to one sample's arena (the
-             * untimed first step in time_steps runs on the fresh memory) */
-            if (on_model_compile(tc[i].train, batch, err) ||
-                on_model_compile(tc[i].infer, ib, err)) {
-                rc = -1;
-                goto done;
-            }
-            ms[(i * rounds + r) * 2] = time_steps(tc[i].train, x, y, batch, 1);
-            ms[(i * rounds + r) * 2 + 1] = time_steps(tc[i].infer, x, y, ib, 0);
-            if (on_model_compile(tc[i].train, 1, err) || on_model_compile(tc[i].infer, 1, err)) {
+            double *t = ms + (i * rounds + r) * 2;
+            if ((t[0] = time_compiled(tc[i].train, x, y, batch, 1, err)) < 0 ||
+                (t[1] = time_compiled(tc[i].infer, x, y, ib, 0, err)) < 0) {
                 rc = -1;
                 goto done;
             }
