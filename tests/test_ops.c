@@ -272,6 +272,64 @@ static int same_value(float a, float b) {
     return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
 }
 
+/* Max and min pooling of other windows (the separable forward, its columns as vector
+ * loops over phases of the reduced row) against a direct fold over each window, down each
+ * column and then across (the order that decides between -0 and +0), on values with ties,
+ * -0 and +0 and NaNs, for strides 1 to 3, padding, ceil mode and 1-D. */
+static void test_pool_windows(void) {
+    static const struct {
+        const char *spec;
+        int C, H, W, k, s, pad, P, Q; /* square windows; 1-D: H = k rows = 1 */
+    } t[] = {{"input(9,11,2) maxpool2d(3,2,1)", 2, 9, 11, 3, 2, 1, 5, 6},
+             {"input(8,8,3) maxpool2d(3,1,1)", 3, 8, 8, 3, 1, 1, 8, 8},
+             {"input(10,7,1) maxpool2d(2,1)", 1, 10, 7, 2, 1, 0, 9, 6},
+             {"input(9,12,2) maxpool2d(3,3)", 2, 9, 12, 3, 3, 0, 3, 4},
+             {"input(7,9,2) maxpool2d(3,2,1,ceil_mode=1)", 2, 7, 9, 3, 2, 1, 4, 5},
+             {"input(6,10,2) minpool2d(3,2,1)", 2, 6, 10, 3, 2, 1, 3, 5},
+             {"input(5,13,1) maxpool2d(5,2,2)", 1, 5, 13, 5, 2, 2, 3, 7},
+             {"input(17,3) maxpool1d(3,2,1)", 3, 1, 17, 3, 2, 1, 1, 9},
+             {"input(56,56,4) maxpool2d(3,2,1)", 4, 56, 56, 3, 2, 1, 28, 28}};
+    for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
+        on_model *m = build(t[k].spec, 2);
+        if (!m) continue;
+        int C = t[k].C, H = t[k].H, W = t[k].W, P = t[k].P, Q = t[k].Q, s = t[k].s;
+        int one_d = H == 1, kh = one_d ? 1 : t[k].k, sh = one_d ? 1 : s, pt = one_d ? 0 : t[k].pad;
+        size_t n = (size_t)2 * C * H * W;
+        CHECK(on_shape_size(on_model_output_shape(m)) == (size_t)C * P * Q, "%s: output size",
+              t[k].spec);
+        float sign = strstr(t[k].spec, "minpool") ? -1.0f : 1.0f, *x = malloc(sizeof(float) * n);
+        for (size_t i = 0; i < n; i++) {
+            float r = frand();
+            x[i] = r > 0.97f ? NAN : r > 0.6f ? (r > 0.8f ? -0.0f : 0.0f) : (float)(int)(4 * r);
+        }
+        on_model_forward(m, x, 2, 0);
+        const float *y = on_model_output(m);
+        int bad = 0;
+        for (int pl = 0; pl < 2 * C; pl++)
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) {
+                    float best = 0, col = 0;
+                    int have = 0;
+                    for (int j = q * s - t[k].pad; j < q * s - t[k].pad + t[k].k; j++) {
+                        if (j < 0 || j >= W) continue;
+                        int hc = 0;
+                        for (int i = p * sh - pt; i < p * sh - pt + kh; i++) {
+                            if (i < 0 || i >= H) continue;
+                            float v = sign * x[(size_t)pl * H * W + (size_t)i * W + j];
+                            if (!hc++ || v > col || (isnan(v) && !isnan(col))) col = v;
+                        }
+                        if (hc && (!have++ || col > best || (isnan(col) && !isnan(best))))
+                            best = col;
+                    }
+                    if (!same_value(y[((size_t)pl * P + p) * Q + q], sign * best)) bad++;
+                }
+        CHECK(!bad, "%s: %d of %d outputs differ from a direct fold", t[k].spec, bad,
+              2 * C * P * Q);
+        free(x);
+        on_model_free(m);
+    }
+}
+
 /* The 2x2 max-pool against a direct one: training (positions kept) and inference (values
  * only, a backward finding the winners again), on values with ties, -0 and +0, and NaNs. */
 static void test_maxpool_rows(void) {
@@ -560,6 +618,7 @@ int main(void) {
     test_bn_stats_in_conv_loop();
     test_pool_nan();
     test_maxpool_rows();
+    test_pool_windows();
     test_minpool();
     test_cost_and_params();
     test_new_layers();
