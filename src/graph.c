@@ -524,6 +524,11 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     free(sl);
     m->batch = batch;
     m->threads = T;
+    m->fwd_work = 0;
+    for (int i = 1; i < m->nn; i++) {
+        on_cost k = on_model_node_cost(m, i);
+        m->fwd_work += k.flops_fwd + k.bytes_fwd;
+    }
     m->n = 0;
     return 0;
 #undef ALIGN
@@ -610,11 +615,16 @@ static int fusable(const on_model *m, int j, int train) {
     return 1;
 }
 
+/* Forward work (flops + bytes, on_cost's units) below which an inference is not split
+ * across threads: about a quarter of a millisecond on one core. */
+#define SERIAL_WORK 32e6
+
 typedef struct chain {
     on_model *m;
     int first, last; /* nodes run per sample, inclusive */
     int train;
-    int stats; /* node whose sample_stats runs after them, or 0 */
+    int stats;   /* node whose sample_stats runs after them, or 0 */
+    int threads; /* the producer's */
 } chain;
 
 /* Run the chain's layers on one sample, in place in their own buffers, then the next
@@ -630,10 +640,11 @@ static void run_chain(void *ctx, int s) {
         c.x = in.x[0];
         c.y += (size_t)s * on_shape_size(c.ys);
         c.sample0 = s;
-        /* inside the producer's threads: this thread alone; called after them (a sample
-         * the threads shared): all of them */
+        /* inside the producer's parallel region (even a team of one, which
+         * omp_in_parallel() does not count): this thread alone; called after it (a sample
+         * the threads shared): the producer's threads */
 #ifdef _OPENMP
-        if (omp_in_parallel()) c.threads = 1;
+        c.threads = omp_get_level() > 0 ? 1 : ch->threads;
 #else
         c.threads = 1;
 #endif
@@ -674,18 +685,24 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
     m->reg_pending = 0;
     if (train) m->fstep = m->step++;
     int stats_ready = 0; /* the node whose sample_stats ran in its producer's epilogue */
+    /* A small inference (the reference model at batch 1: ~75 us) runs on this thread
+     * alone: split over two threads it gained nothing at best, and on a virtual machine
+     * whose second CPU is slow to answer, every parallel region waited for it (batch-1
+     * latency 0.07 or 0.18 ms from one process to the next, 0.08-0.10 alone). */
+    int threads = !train && m->fwd_work * n < SERIAL_WORK ? 1 : m->threads;
     for (int i = 1; i < m->nn; i++) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
         inputs in;
         on_call c = make_call(m, nd, n, train, p, dp, &in);
         c.stats_ready = i == stats_ready;
+        c.threads = threads;
         on_error e2;
         if (nd->op->check && nd->op->check(&c, &e2))
             return on_fail(&m->last_err, "layer '%s' (%s): %s", nd->name, nd->op->name, e2.msg);
         /* the layers after a convolution or BatchNorm run on each sample as it finishes;
          * in training, so do the statistics of the layer after them */
-        chain ch = {m, i + 1, i, train, 0};
+        chain ch = {m, i + 1, i, train, 0, c.threads};
         if (nd->op->per_sample_epilogue) {
             while (ch.last + 1 < m->nn && fusable(m, ch.last + 1, train)) ch.last++;
             int s = ch.last + 1;

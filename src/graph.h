@@ -54,6 +54,7 @@ struct on_model {
     char *notes;      /* what the model readers converted or added */
     /* plan */
     int batch, threads, want_input_grad;
+    double fwd_work; /* one sample's forward: flops + bytes moved, summed over the nodes */
     float *arena, *tmp, *acc, *dinput;
     int n, last_train; /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
