@@ -188,22 +188,29 @@ static void test_determinism(void) {
     CHECK(na == nb && !memcmp(a, b, sizeof(float) * na), "same seed, same weights");
 }
 
-/* Fewer samples than threads: the threads share each sample's convolution (by channels for
- * im2col, by filters for the product); it must agree with one thread, and the max-pool
- * positions kept for the backward must match those found again from the input. */
+/* Fewer samples than threads: the threads share each sample's convolution (the stem-like
+ * 7x7 stride-2 by chunks of output rows, the stride-2 3x3 by filters); it must agree with
+ * one thread, and the max-pool positions kept for the backward must match those found
+ * again from the input. The model is large enough (~60 MFLOP) that a forward of one sample
+ * is split over the threads at all (a smaller one runs on one thread). */
 static void test_threads_share_a_sample(void) {
-    const char *spec = "input(12,12,3) conv2d(8,3,same) relu maxpool conv2d(6,3,stride=2) "
-                       "flatten dense(4)";
-    float x[2 * 432], out[2][2 * 4];
-    for (int i = 0; i < 2 * 432; i++) x[i] = frand();
+    const char *spec = "input(160,160,3) conv2d(32,7,stride=2,padding=same) relu maxpool "
+                       "conv2d(8,3,stride=2) flatten dense(4)";
+    enum { IN = 160 * 160 * 3 };
+    float *x = malloc(sizeof(float) * 2 * IN), out[2][4];
+    for (int i = 0; i < 2 * IN; i++) x[i] = frand();
     for (int t = 1; t <= 2; t++) {
         on_set_threads(t);
         on_model *m = build(spec, 2);
-        if (!m) return;
+        if (!m) {
+            free(x);
+            return;
+        }
         on_model_forward(m, x, 1, 0);
         memcpy(out[t - 1], on_model_output(m), sizeof(float) * 4);
         on_model_free(m);
     }
+    free(x);
     double worst = 0;
     for (int i = 0; i < 4; i++) {
         double d = fabs(out[0][i] - out[1][i]) / (1e-6 + fabs(out[0][i]));
@@ -222,11 +229,12 @@ static void test_threads_share_a_sample(void) {
         return;
     }
     on_model_init(m, 3);
-    for (int i = 0; i < 360; i++) x[i] = (float)((i * 7) % 5); /* ties */
-    x[13] = NAN;
+    float x2[360];
+    for (int i = 0; i < 360; i++) x2[i] = (float)((i * 7) % 5); /* ties */
+    x2[13] = NAN;
     float g[2][360], dy[6] = {1, -2, 0.5f, 3, 1, -1};
     for (int train = 0; train < 2; train++) {
-        on_model_forward(m, x, 2, train);
+        on_model_forward(m, x2, 2, train);
         on_model_set_output_grad(m, dy);
         on_model_zero_grad(m);
         on_model_backward(m);
