@@ -685,11 +685,14 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
     m->reg_pending = 0;
     if (train) m->fstep = m->step++;
     int stats_ready = 0; /* the node whose sample_stats ran in its producer's epilogue */
-    /* A small inference (the reference model at batch 1: ~75 us) runs on this thread
-     * alone: split over two threads it gained nothing at best, and on a virtual machine
-     * whose second CPU is slow to answer, every parallel region waited for it (batch-1
-     * latency 0.07 or 0.18 ms from one process to the next, 0.08-0.10 alone). */
-    int threads = !train && m->fwd_work * n < SERIAL_WORK ? 1 : m->threads;
+    /* A small inference of fewer samples than threads (the reference model at batch 1:
+     * ~75 us) runs on this thread alone: shared by two threads it gained nothing at best,
+     * and on a virtual machine whose second CPU is slow to answer, every parallel region
+     * waited for it (batch-1 latency 0.07 or 0.18 ms from one process to the next,
+     * 0.07-0.08 alone). Not with as many samples as threads: outside a parallel region
+     * OpenBLAS threads its own products, and their last bits could then differ from one
+     * thread's (the same bits at any thread count are kept there). */
+    int threads = !train && n < m->threads && m->fwd_work * n < SERIAL_WORK ? 1 : m->threads;
     for (int i = 1; i < m->nn; i++) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
