@@ -219,9 +219,9 @@ static size_t max_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
  * tied -0 and +0 the first in this order: down each column, then across); average sums in
  * another order. Max and min reduce the columns as vector loops too: the reduced row is
  * kept with -inf in the padding around it, split into `sw` phases (phase r holds columns
- * r, r + sw, ...), so that tap t of every output is one contiguous run of a phase; a loop
- * per output over its few columns, with a select per element on the data, ran ResNet's
- * 3x3 stride-2 max-pool at a third of the speed of the convolution before it. Reduced rows
+ * r, r + sw, ...), so that tap t of every output is one contiguous run of a phase (a loop
+ * per output over its few columns, with a select per element on the data, made ResNet's
+ * 3x3 stride-2 max-pool take half as long as the 7x7 convolution before it). Reduced rows
  * up to ROW_MAX wide (they are on the stack). */
 enum { ROW_MAX = 4096 };
 
