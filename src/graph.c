@@ -422,6 +422,36 @@ static int slot_take(slots *s, size_t need) {
     return best;
 }
 
+/* Is node p's output read by node j alone (and once)? */
+static int feeds_only(const on_model *m, int p, int j) {
+    for (int k = 1; k < m->nn; k++)
+        for (int q = 0; q < m->nodes[k].nin; q++)
+            if (m->nodes[k].in[q] == p && (k != j || q > 0)) return 0;
+    return 1;
+}
+
+/* Does node j's training backward compute each sample from that sample alone, with no
+ * parameters to add into and no scratch memory (pooling, activations, dropout, flatten)? */
+static int backward_per_sample(const on_model *m, int j) {
+    const on_node *nd = &m->nodes[j];
+    unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
+    return j >= 1 && nd->reaches_output && nd->op->ninputs == 1 && nd->nin == 1 &&
+           (nd->op->props & per_sample) && !(nd->op->props & ON_PROP_LINEAR_MAP) &&
+           !nd->op->tmp_size && !nd->op->check && nd->nt == 0 && !nd->share;
+}
+
+/* A backward chain links node j to node j-1 where both are per sample and j alone reads
+ * j-1, which has no activity regularizer (that is added to a whole batch's gradient): the
+ * planner then runs their backwards sample by sample, each sample's gradient passing
+ * through the chain while it is in cache, and the statistics of the BatchNorm below it
+ * (sample_grad_stats) on it at the end. */
+static int backward_link(const on_model *m, int j) {
+    const on_node *lo = &m->nodes[j - 1];
+    return !(on_conv_variant & ON_CONV_NO_BACKWARD_CHAIN) && j >= 2 && backward_per_sample(m, j) &&
+           backward_per_sample(m, j - 1) && m->nodes[j].in[0] == j - 1 && feeds_only(m, j - 1, j) &&
+           lo->a.reg_l1[2] == 0 && lo->a.reg_l2[2] == 0;
+}
+
 int on_model_compile(on_model *m, int batch, on_error *err) {
     if (batch < 1) return on_fail(err, "batch size must be positive, got %d", batch);
     invalidate_plan(m);
@@ -464,9 +494,12 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
         if (nd->nin == 1 && B * on_shape_size(xs) > accsz) accsz = B * on_shape_size(xs);
     }
     /* Backward liveness: walk nodes in reverse; a node's gradient is born at the first
-     * consumer met (that consumer writes it) and dies after the node's own backward. */
+     * consumer met (that consumer writes it) and dies after the node's own backward, or, in
+     * a backward chain, after the chain's last backward (the chain runs sample by sample:
+     * a gradient freed in the middle could be another's of a sample still to come). */
+    for (int i = 1; i < m->nn; i++) m->nodes[i].bwd_link = (unsigned char)backward_link(m, i);
     for (int i = 0; i < m->nn; i++) slot_of[i] = -1;
-    int fail = 0;
+    int fail = 0, deferred[512], ndef = 0;
     slot_of[m->nn - 1] = slot_take(sl, B * on_shape_size(m->nodes[m->nn - 1].ys));
     for (int i = m->nn - 1; i >= 1 && !fail; i--) {
         on_node *nd = &m->nodes[i];
@@ -479,7 +512,16 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
                 (slot_of[j] = slot_take(sl, B * on_shape_size(m->nodes[j].ys))) < 0)
                 fail = 1;
         }
-        if (slot_of[i] >= 0 && !fail) sl->busy[slot_of[i]] = 0; /* dies after this step */
+        if (slot_of[i] >= 0 && !fail) {
+            if (nd->bwd_link && ndef == 512) nd->bwd_link = 0; /* a chain that long: cut */
+            if (nd->bwd_link) {
+                deferred[ndef++] = slot_of[i];
+                continue;
+            }
+            sl->busy[slot_of[i]] = 0; /* dies after this step */
+        }
+        if (!nd->bwd_link)
+            while (ndef) sl->busy[deferred[--ndef]] = 0;
     }
     if (m->want_input_grad && slot_of[0] >= 0) sl->busy[slot_of[0]] = 1; /* kept for the user */
     size_t sbase = off;
@@ -768,32 +810,89 @@ void on_model_set_output_grad(on_model *m, const float *dy) {
     memcpy(out->dy, dy, sizeof(float) * m->n * on_shape_size(out->ys));
 }
 
+/* m->acc, where a one-input op wrote a gradient that another consumer had written first,
+ * added into it */
+static void add_acc(on_model *m, float *d, size_t len) {
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (len > ON_PAR_MIN)
+    for (size_t j = 0; j < len; j++) d[j] += m->acc[j];
+}
+
+typedef struct bchain {
+    on_model *m;
+    int hi, lo;    /* nodes whose backwards run per sample, hi down to lo */
+    int stats;     /* node whose sample_grad_stats runs after them, or 0 */
+    float *bottom; /* lo's input gradient (or acc), NULL for none */
+} bchain;
+
+/* The chain's backwards on sample s, each in place in its own buffers, then the grad
+ * statistics of the layer below on the gradient they left. */
+static void run_backward_chain(const bchain *ch, int s) {
+    on_model *m = ch->m;
+    for (int j = ch->hi; j >= ch->lo - (ch->stats > 0); j--) {
+        on_node *nd = &m->nodes[j];
+        float *p[4], *dp[4];
+        inputs in;
+        on_call c = make_call(m, nd, 1, m->last_train, p, dp, &in);
+        size_t xs = on_shape_size(c.xs), ys = on_shape_size(c.ys);
+        c.x = in.x[0] += (size_t)s * xs;
+        c.y += (size_t)s * ys;
+        c.dy = nd->dy + (size_t)s * ys;
+        c.sample0 = s;
+        c.threads = 1;
+        if (j < ch->lo) {
+            nd->op->sample_grad_stats(&c);
+            break;
+        }
+        float *dx = j > ch->lo ? m->nodes[j - 1].dy : ch->bottom;
+        c.dx = in.dx[0] = dx ? dx + (size_t)s * xs : NULL;
+        nd->op->backward(&c);
+    }
+}
+
 int on_model_backward(on_model *m) {
     if (!m->arena || !m->n) return -1;
     int top = m->loss_node > 0 && m->loss_node < m->nn ? m->loss_node : m->nn - 1;
     /* a final sigmoid skipped by the loss: its activity regularizer, through its slope */
     if (m->reg_pending && top < m->nn - 1) on_reg_activity_grad(m, m->nn - 1, m->nodes[top].dy, 1);
+    int stats_ready = 0; /* the node whose sample_grad_stats ran in the chain after it */
     for (int i = top; i >= 1; i--) {
         on_node *nd = &m->nodes[i];
         if (!nd->reaches_output) continue;
         if (m->reg_pending) on_reg_activity_grad(m, i, nd->dy, 0);
+        double t0 = m->prof ? on_seconds() : 0;
+        /* the per-sample layers from here down (pooling, activation, dropout) run sample by
+         * sample, and the BatchNorm below them takes its sums on each sample's gradient */
+        int lo = i;
+        while (m->nodes[lo].bwd_link) lo--;
+        int b = m->nodes[lo].in[0];
+        int stats = b >= 1 && b == lo - 1 && m->nodes[b].op->sample_grad_stats &&
+                    on_node_trains(&m->nodes[b], m->last_train) && backward_per_sample(m, lo) &&
+                    feeds_only(m, b, lo);
+        if (lo < i || stats) {
+            float *bdx = m->nodes[b].dy;
+            int via_acc = bdx && m->nodes[lo].accumulate[0];
+            bchain ch = {m, i, lo, stats ? b : 0, via_acc ? m->acc : bdx};
+            int n = m->n;
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (n > 1)
+            for (int s = 0; s < n; s++) run_backward_chain(&ch, s);
+            if (via_acc) add_acc(m, bdx, (size_t)n * on_shape_size(m->nodes[b].ys));
+            if (stats) stats_ready = b;
+            if (m->prof) m->prof[m->nn + i] += on_seconds() - t0; /* counts as its first */
+            i = lo;
+            continue;
+        }
         float *p[4], *dp[4];
         inputs in;
         on_call c = make_call(m, nd, m->n, m->last_train, p, dp, &in);
         c.dy = nd->dy;
+        c.stats_ready = i == stats_ready;
         /* a merge adds into gradients another consumer wrote (c.dx_add); a one-input op
          * overwrites, so a gradient already written gets this one's through acc */
         for (int k = 0; k < nd->nin; k++) in.dx[k] = m->nodes[nd->in[k]].dy;
         int via_acc = nd->nin == 1 && in.dx[0] && nd->accumulate[0];
         c.dx = via_acc ? m->acc : in.dx[0];
-        double t0 = m->prof ? on_seconds() : 0;
         nd->op->backward(&c);
-        if (via_acc) {
-            float *d = in.dx[0];
-            size_t len = (size_t)m->n * on_shape_size(c.xs);
-#pragma omp parallel for schedule(static) num_threads(m->threads) if (len > ON_PAR_MIN)
-            for (size_t j = 0; j < len; j++) d[j] += m->acc[j];
-        }
+        if (via_acc) add_acc(m, in.dx[0], (size_t)m->n * on_shape_size(c.xs));
         if (m->prof) m->prof[m->nn + i] += on_seconds() - t0;
     }
     if (m->reg_pending) on_reg_param_grads(m);

@@ -26,6 +26,9 @@ typedef struct on_node {
      * wrote it first) */
     unsigned char accumulate[ON_MAX_INPUTS];
     int reaches_output;
+    /* backward: this node's backward runs sample by sample right before node i-1's (both
+     * compute each sample from that sample alone: a backward chain, see graph.c) */
+    unsigned char bwd_link;
     float *y, *dy, *saved;
     float *p[4], *dp[4];
     /* weight tying (a Keras layer or model applied twice): the node whose parameters this

@@ -2,6 +2,7 @@
  * both shapes, dropout masks, batch sizes below the compiled one, determinism, costs. */
 #include "check.h"
 #include "graph.h"
+#include "ops/conv_variant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -440,6 +441,90 @@ static void test_bn_stats_in_conv_loop(void) {
         }
 }
 
+/* In training, the backward of the per-sample layers after a BatchNorm (pooling, activation,
+ * dropout, flatten) runs sample by sample, and BatchNorm takes its gradient sums on each
+ * sample as it comes out of the chain (graph.c's backward chains): the same gradients, bit
+ * for bit, as every backward a pass of its own over the batch. Also a chain whose last
+ * layer's input has a second consumer (its gradient added through acc), one that ends at
+ * the model's input, and a batch smaller than the compiled one. */
+static void test_backward_chains(void) {
+    const struct {
+        const char *spec;
+        const char *linked; /* layers linked to the one before them */
+    } cases[] = {
+        {"input(12,12,3) conv2d(4,3,same) bn maxpool relu dropout(0.3,name=d) conv2d(5,3) bn "
+         "leaky_relu spatial_dropout(0.4) flatten(name=f) dense(6)",
+         "relu d spatial_dropout2d f"},
+        {"input(10,10,2) conv2d(4,3,same,name=c) relu(name=r) maxpool(name=m1) conv2d(4,1,from=c) "
+         "maxpool(name=m2) add(m1) gaussian_noise(0.2) avgpool gaussian_dropout(0.3) gap "
+         "dense(5)",
+         "m1 avgpool2d gaussian_dropout"},
+        {"input(8,8,3) maxpool tanh dropout(0.5) bn relu6 flatten dense(4)",
+         "tanh dropout flatten"},
+    };
+    for (int k = 0; k < 3; k++)
+        for (int threads = 1; threads <= 2; threads++)
+            for (int n = 3; n <= 6; n += 3) {
+                on_set_threads(threads);
+                on_error err;
+                on_model *m[2] = {on_model_from_spec(cases[k].spec, &err),
+                                  on_model_from_spec(cases[k].spec, &err)};
+                CHECK(m[0] && m[1], "%s: %s", cases[k].spec, err.msg);
+                if (!m[0] || !m[1]) {
+                    on_model_free(m[0]);
+                    return;
+                }
+                size_t xl = 6 * on_shape_size(on_model_node_shape(m[0], 0)), np = 0;
+                float *x = malloc(sizeof(float) * xl), *g[2] = {NULL, NULL};
+                int y[6] = {0, 3, 1, 2, 3, 0};
+                for (size_t i = 0; i < xl; i++) x[i] = frand();
+                for (int v = 0; v < 2; v++) {
+                    on_conv_variant = v ? 0 : ON_CONV_NO_BACKWARD_CHAIN;
+                    on_model_want_input_grad(m[v], 1);
+                    if (on_model_compile(m[v], 6, &err)) CHECK(0, "compile: %s", err.msg);
+                    on_model_init(m[v], 5);
+                    on_model_forward(m[v], x, n, 1);
+                    on_model_loss(m[v], y, 0.1f);
+                    on_model_zero_grad(m[v]);
+                    on_model_backward(m[v]);
+                    int nt = on_model_num_tensors(m[v]);
+                    np = xl;
+                    for (int t = 0; t < nt; t++)
+                        if (on_model_tensor_grad(m[v], t)) np += on_model_tensor_size(m[v], t);
+                    g[v] = malloc(sizeof(float) * np);
+                    memcpy(g[v], on_model_input_grad(m[v]), sizeof(float) * n * (xl / 6));
+                    size_t o = xl;
+                    for (int t = 0; t < nt; t++)
+                        if (on_model_tensor_grad(m[v], t)) {
+                            memcpy(g[v] + o, on_model_tensor_grad(m[v], t),
+                                   sizeof(float) * on_model_tensor_size(m[v], t));
+                            o += on_model_tensor_size(m[v], t);
+                        }
+                }
+                on_conv_variant = 0;
+                CHECK(!memcmp(g[0], g[1], sizeof(float) * n * (xl / 6)) &&
+                          !memcmp(g[0] + xl, g[1] + xl, sizeof(float) * (np - xl)),
+                      "%s, %d threads, batch %d: the backward chains change the gradients",
+                      cases[k].spec, threads, n);
+                /* the chains are there (and not with the variant) */
+                char linked[128] = "", *w = linked;
+                for (int i = 1; i < m[1]->nn; i++) {
+                    CHECK(!m[0]->nodes[i].bwd_link, "linked with the chains off");
+                    if (m[1]->nodes[i].bwd_link)
+                        w += snprintf(w, sizeof linked - (size_t)(w - linked), "%s%s",
+                                      w > linked ? " " : "", m[1]->nodes[i].name);
+                }
+                CHECK(!strcmp(linked, cases[k].linked), "%s: linked '%s', expected '%s'",
+                      cases[k].spec, linked, cases[k].linked);
+                free(x);
+                free(g[0]);
+                free(g[1]);
+                on_model_free(m[0]);
+                on_model_free(m[1]);
+            }
+    on_set_threads(2);
+}
+
 static void test_loss(void) {
     float z[2 * 3] = {1, 2, 3, -1, 0, 5}, d[6];
     int y[2] = {2, 0};
@@ -624,6 +709,7 @@ int main(void) {
     test_threads_share_a_sample();
     test_loss();
     test_bn_stats_in_conv_loop();
+    test_backward_chains();
     test_pool_nan();
     test_maxpool_rows();
     test_pool_windows();

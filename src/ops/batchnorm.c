@@ -253,15 +253,37 @@ static void bn_grad_input(const on_call *c, int ch, size_t S, float mu, float in
     float k = c->p[0][ch] * inv;
     for (int i = 0; i < c->n; i++) {
         size_t o = ((size_t)i * c->xs.c + ch) * S;
+        if (i + 1 < c->n) {
+            on_prefetch(c->x + o + (size_t)c->xs.c * S, S);
+            on_prefetch(c->dy + o + (size_t)c->xs.c * S, S);
+        }
         grad_input(c->x + o, c->dy + o, S, k, mdy, mu, inv, mdyx, c->dx + o);
+    }
+}
+
+/* One sample's sums of dy and dy * xhat per channel (2 doubles per sample and channel in
+ * the per-sample statistics' place: the forward is done with them), while the gradient is
+ * in cache: graph.c calls it from the backward's per-sample chain (the pooling, activation
+ * and dropout after this layer), with c->x, c->dy and c->sample0 set to one sample. */
+static void bn_sample_grad_stats(const on_call *c) {
+    int C = c->xs.c;
+    size_t S = on_shape_size(c->xs) / (size_t)C;
+    if (S < STATS_MIN) return; /* the backward sums them itself */
+    double *st = (double *)(c->saved + 2 * C) + 2 * (size_t)c->sample0 * C;
+    for (int ch = 0; ch < C; ch++) {
+        size_t o = (size_t)ch * S;
+        st[2 * ch] = st[2 * ch + 1] = 0;
+        sums_grad(c->x + o, c->dy + o, S, c->saved[ch], c->saved[C + ch], &st[2 * ch],
+                  &st[2 * ch + 1]);
     }
 }
 
 static void bn_backward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
-    const float *gamma = c->p[0];
     double m = (double)c->n * S;
+    const double *st = (const double *)(c->saved + 2 * C);
+    int ready = c->train && c->stats_ready && S >= STATS_MIN;
     /* Synchronized statistics: the means of dy and dy * xhat are over every process's
      * values. Each process's dy is the gradient of its own mean loss, n / n_r times the
      * whole batch's, so the sums are weighted by the processes' counts m_r:
@@ -277,14 +299,24 @@ static void bn_backward(const on_call *c) {
             mu = c->p[2][ch];
             inv = 1.0f / sqrtf(c->p[3][ch] + c->a->eps);
         }
+        /* each sample's sums, then their sum in sample order: the same bits whether the
+         * per-sample sums came from the chain (ready) or are taken here */
         double sdy = 0, sdyx = 0;
         for (int i = 0; i < c->n; i++) {
             size_t o = ((size_t)i * C + ch) * S;
-            if (i + 1 < c->n) {
-                on_prefetch(c->x + o + (size_t)C * S, S);
-                on_prefetch(c->dy + o + (size_t)C * S, S);
+            double a = 0, b = 0;
+            if (ready) {
+                a = st[2 * ((size_t)i * C + ch)];
+                b = st[2 * ((size_t)i * C + ch) + 1];
+            } else {
+                if (i + 1 < c->n) {
+                    on_prefetch(c->x + o + (size_t)C * S, S);
+                    on_prefetch(c->dy + o + (size_t)C * S, S);
+                }
+                sums_grad(c->x + o, c->dy + o, S, mu, inv, &a, &b);
             }
-            sums_grad(c->x + o, c->dy + o, S, mu, inv, &sdy, &sdyx);
+            sdy += a;
+            sdyx += b;
         }
         c->dp[0][ch] += (float)sdyx;
         c->dp[1][ch] += (float)sdy;
@@ -295,12 +327,8 @@ static void bn_backward(const on_call *c) {
             sy[3 * ch + 2] = m * sdyx;
             continue;
         }
-        float k = gamma[ch] * inv;
         float mdy = c->train ? (float)(sdy / m) : 0, mdyx = c->train ? (float)(sdyx / m) : 0;
-        for (int i = 0; i < c->n; i++) {
-            size_t o = ((size_t)i * C + ch) * S;
-            grad_input(c->x + o, c->dy + o, S, k, mdy, mu, inv, mdyx, c->dx + o);
-        }
+        bn_grad_input(c, ch, S, mu, inv, mdy, mdyx);
     }
     if (!sy) return;
     c->sync(c->sync_ctx, sy, 3 * (size_t)C);
@@ -334,6 +362,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .saved_size = bn_saved,
                                .per_sample_epilogue = 1,
                                .sample_stats = bn_sample_stats,
+                               .sample_grad_stats = bn_sample_grad_stats,
                                .forward = bn_forward,
                                .backward = bn_backward,
                                .cost = bn_cost};

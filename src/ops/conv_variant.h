@@ -18,6 +18,8 @@ enum {
     ON_CONV_NO_WINO4 = 0x100,    /* inference: Winograd F(2x2) where F(4x4) would run */
     ON_CONV_WINO4_ALL = 0x200,   /* inference: F(4x4) on every Winograd shape, whatever its
                                     tiles and channels (compile with ON_CONV_AB) */
+    ON_CONV_NO_BACKWARD_CHAIN = 0x400, /* graph.c, read when compiling: every backward a pass
+                                          of its own over the batch, none sample by sample */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

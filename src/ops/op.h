@@ -112,12 +112,13 @@ typedef struct on_call {
      * planner runs the following layers on it while it is in cache (a per-sample chain). */
     void (*epilogue)(void *ctx, int sample);
     void *epilogue_ctx;
-    /* In a per-sample chain, the index of this call's sample in the batch: ops whose
-     * per-node memory or random numbers are indexed by sample (max-pool positions,
-     * dropout masks) offset them by it. 0 otherwise. */
+    /* In a per-sample chain (forward or backward), the index of this call's sample in the
+     * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
+     * positions, dropout masks) offset them by it. 0 otherwise. */
     int sample0;
     /* Training forward of an op with sample_stats: they already ran for every sample of
-     * this batch (from the producer's epilogue). */
+     * this batch (from the producer's epilogue); training backward of an op with
+     * sample_grad_stats: those did (from the backward chain after it). */
     int stats_ready;
     int threads;
     /* Data-parallel training with synchronized BatchNorm (on_train_dist.sync_bn): sums n
@@ -158,6 +159,12 @@ struct on_op {
      * one finished sample (c->n = 1), possibly from several threads at once, and then runs
      * the forward with c->stats_ready. */
     void (*sample_stats)(const on_call *c);
+    /* Training only, optional: the same for the backward. The layers after this one whose
+     * backward computes each sample from that sample alone run sample by sample (a
+     * backward chain, graph.c), and the planner calls this with c->x, c->dy and c->sample0
+     * set to one sample as soon as its gradient is complete, then runs the backward with
+     * c->stats_ready (BatchNorm's sums of dy and dy * xhat). */
+    void (*sample_grad_stats)(const on_call *c);
     void (*forward)(const on_call *c);
     void (*backward)(const on_call *c);
     on_cost (*cost)(const on_attrs *a, on_shape xs, on_shape ys);
