@@ -114,13 +114,20 @@ static int bn_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_desc 
  * would take more memory than the layer's output and save no pass worth having. */
 enum { STATS_MIN = 16 };
 
-/* saved: batch mean (C) and inverse standard deviation (C), then each sample's statistics
- * from bn_sample_stats (3 doubles per sample and channel) where they are taken */
+/* saved: batch mean (C) and inverse standard deviation (C), the backward's coefficients
+ * (COEFS C), then each sample's statistics from bn_sample_stats (3 doubles per sample and
+ * channel) where they are taken */
+enum { COEFS = 6 }; /* k, mean dy, mean dy xhat, mu, inv, and one to keep doubles aligned */
 static size_t bn_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     (void)a;
     (void)ys;
     size_t S = on_shape_size(xs) / (size_t)xs.c;
-    return 2 * (size_t)xs.c + (S >= STATS_MIN ? 6 * (size_t)n * xs.c : 0);
+    return (2 + COEFS) * (size_t)xs.c + (S >= STATS_MIN ? 6 * (size_t)n * xs.c : 0);
+}
+
+/* The per-sample statistics (doubles) after the means and the coefficients */
+static double *sample_stats_of(const on_call *c) {
+    return (double *)(c->saved + (2 + COEFS) * c->xs.c);
 }
 
 /* One sample's statistics per channel, while the producer's output is in cache: its first
@@ -128,7 +135,7 @@ static size_t bn_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
 static void bn_sample_stats(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
-    double *st = (double *)(c->saved + 2 * C) + 3 * (size_t)c->sample0 * C;
+    double *st = sample_stats_of(c) + 3 * (size_t)c->sample0 * C;
     if (S < STATS_MIN) return; /* the forward sums them itself */
     for (int ch = 0; ch < C; ch++) {
         const float *x = c->x + (size_t)ch * S;
@@ -143,7 +150,7 @@ static void bn_sample_stats(const on_call *c) {
 /* Channel ch's mean and variance over the batch from the samples' statistics, merged in
  * sample order (Chan, Golub and LeVeque's pairwise update, in double). */
 static void merge_stats(const on_call *c, int ch, size_t S, double *mean, double *var) {
-    const double *st = (const double *)(c->saved + 2 * c->xs.c);
+    const double *st = sample_stats_of(c);
     double mu = 0, m2 = 0, cnt = 0;
     for (int i = 0; i < c->n; i++) {
         const double *t = st + 3 * ((size_t)i * c->xs.c + ch);
@@ -246,21 +253,6 @@ static void bn_forward(const on_call *c) {
     }
 }
 
-/* The input gradient of channel ch, given the means of dy and dy * xhat (in this call's
- * units). */
-static void bn_grad_input(const on_call *c, int ch, size_t S, float mu, float inv, float mdy,
-                          float mdyx) {
-    float k = c->p[0][ch] * inv;
-    for (int i = 0; i < c->n; i++) {
-        size_t o = ((size_t)i * c->xs.c + ch) * S;
-        if (i + 1 < c->n) {
-            on_prefetch(c->x + o + (size_t)c->xs.c * S, S);
-            on_prefetch(c->dy + o + (size_t)c->xs.c * S, S);
-        }
-        grad_input(c->x + o, c->dy + o, S, k, mdy, mu, inv, mdyx, c->dx + o);
-    }
-}
-
 /* One sample's sums of dy and dy * xhat per channel (2 doubles per sample and channel in
  * the per-sample statistics' place: the forward is done with them), while the gradient is
  * in cache: graph.c calls it from the backward's per-sample chain (the pooling, activation
@@ -269,7 +261,7 @@ static void bn_sample_grad_stats(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
     if (S < STATS_MIN) return; /* the backward sums them itself */
-    double *st = (double *)(c->saved + 2 * C) + 2 * (size_t)c->sample0 * C;
+    double *st = sample_stats_of(c) + 2 * (size_t)c->sample0 * C;
     for (int ch = 0; ch < C; ch++) {
         size_t o = (size_t)ch * S;
         st[2 * ch] = st[2 * ch + 1] = 0;
@@ -282,8 +274,10 @@ static void bn_backward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
     double m = (double)c->n * S;
-    const double *st = (const double *)(c->saved + 2 * C);
+    const double *st = sample_stats_of(c);
     int ready = c->train && c->stats_ready && S >= STATS_MIN;
+    /* dx = k (dy - mdy - (x - mu) inv mdyx), per channel */
+    float *k = c->saved + 2 * C, *mdy = k + C, *mdyx = mdy + C, *mu = mdyx + C, *inv = mu + C;
     /* Synchronized statistics: the means of dy and dy * xhat are over every process's
      * values. Each process's dy is the gradient of its own mean loss, n / n_r times the
      * whole batch's, so the sums are weighted by the processes' counts m_r:
@@ -291,13 +285,12 @@ static void bn_backward(const on_call *c) {
     double *sy = c->train && c->dx ? c->sync_buf : NULL;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
     for (int ch = 0; ch < C; ch++) {
-        float mu, inv;
         if (c->train) {
-            mu = c->saved[ch];
-            inv = c->saved[C + ch];
+            mu[ch] = c->saved[ch];
+            inv[ch] = c->saved[C + ch];
         } else {
-            mu = c->p[2][ch];
-            inv = 1.0f / sqrtf(c->p[3][ch] + c->a->eps);
+            mu[ch] = c->p[2][ch];
+            inv[ch] = 1.0f / sqrtf(c->p[3][ch] + c->a->eps);
         }
         /* each sample's sums, then their sum in sample order: the same bits whether the
          * per-sample sums came from the chain (ready) or are taken here */
@@ -313,30 +306,38 @@ static void bn_backward(const on_call *c) {
                     on_prefetch(c->x + o + (size_t)C * S, S);
                     on_prefetch(c->dy + o + (size_t)C * S, S);
                 }
-                sums_grad(c->x + o, c->dy + o, S, mu, inv, &a, &b);
+                sums_grad(c->x + o, c->dy + o, S, mu[ch], inv[ch], &a, &b);
             }
             sdy += a;
             sdyx += b;
         }
         c->dp[0][ch] += (float)sdyx;
         c->dp[1][ch] += (float)sdy;
-        if (!c->dx) continue;
+        k[ch] = c->p[0][ch] * inv[ch];
+        mdy[ch] = c->train ? (float)(sdy / m) : 0;
+        mdyx[ch] = c->train ? (float)(sdyx / m) : 0;
         if (sy) {
             sy[3 * ch] = m;
             sy[3 * ch + 1] = m * sdy;
             sy[3 * ch + 2] = m * sdyx;
-            continue;
         }
-        float mdy = c->train ? (float)(sdy / m) : 0, mdyx = c->train ? (float)(sdyx / m) : 0;
-        bn_grad_input(c, ch, S, mu, inv, mdy, mdyx);
     }
-    if (!sy) return;
-    c->sync(c->sync_ctx, sy, 3 * (size_t)C);
+    if (!c->dx) return;
+    if (sy) {
+        c->sync(c->sync_ctx, sy, 3 * (size_t)C);
+        for (int ch = 0; ch < C; ch++) {
+            double mM = m * sy[3 * ch];
+            mdy[ch] = (float)(sy[3 * ch + 1] / mM);
+            mdyx[ch] = (float)(sy[3 * ch + 2] / mM);
+        }
+    }
+    /* sample by sample, channel by channel: one sequential pass over x, dy and dx */
+    long runs = (long)c->n * C;
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
-    for (int ch = 0; ch < C; ch++) {
-        double mM = m * sy[3 * ch];
-        bn_grad_input(c, ch, S, c->saved[ch], c->saved[C + ch], (float)(sy[3 * ch + 1] / mM),
-                      (float)(sy[3 * ch + 2] / mM));
+    for (long r = 0; r < runs; r++) {
+        int ch = (int)(r % C);
+        size_t o = (size_t)r * S;
+        grad_input(c->x + o, c->dy + o, S, k[ch], mdy[ch], mu[ch], inv[ch], mdyx[ch], c->dx + o);
     }
 }
 
