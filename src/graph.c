@@ -490,16 +490,17 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
             size_t t = nd->op->tmp_size(&nd->a, xs, nd->ys, batch, T);
             if (t > tmp) tmp = t;
         }
-        /* one-input ops overwrite their input's gradient: a second consumer's goes to acc */
-        if (nd->nin == 1 && B * on_shape_size(xs) > accsz) accsz = B * on_shape_size(xs);
     }
     /* Backward liveness: walk nodes in reverse; a node's gradient is born at the first
      * consumer met (that consumer writes it) and dies after the node's own backward, or, in
      * a backward chain, after the chain's last backward (the chain runs sample by sample:
-     * a gradient freed in the middle could be another's of a sample still to come). */
+     * a gradient freed in the middle could be another's of a sample still to come), unless
+     * a gradient of the same size per sample takes its place within the chain: sample s of
+     * the old one is consumed before sample s of the new one is written. */
     for (int i = 1; i < m->nn; i++) m->nodes[i].bwd_link = (unsigned char)backward_link(m, i);
     for (int i = 0; i < m->nn; i++) slot_of[i] = -1;
     int fail = 0, deferred[512], ndef = 0;
+    size_t defsize[512]; /* per-sample size of the gradient that held deferred[k] */
     slot_of[m->nn - 1] = slot_take(sl, B * on_shape_size(m->nodes[m->nn - 1].ys));
     for (int i = m->nn - 1; i >= 1 && !fail; i--) {
         on_node *nd = &m->nodes[i];
@@ -508,13 +509,21 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
             int j = nd->in[k];
             nd->accumulate[k] = slot_of[j] >= 0;
             if (j == 0 && !m->want_input_grad) continue;
-            if (slot_of[j] < 0 &&
-                (slot_of[j] = slot_take(sl, B * on_shape_size(m->nodes[j].ys))) < 0)
+            if (slot_of[j] >= 0) continue;
+            size_t per = on_shape_size(m->nodes[j].ys);
+            int d = 0;
+            while (d < ndef && defsize[d] != per) d++;
+            if (d < ndef) { /* inside a chain (ndef > 0 only there) */
+                slot_of[j] = deferred[d];
+                deferred[d] = deferred[--ndef];
+                defsize[d] = defsize[ndef];
+            } else if ((slot_of[j] = slot_take(sl, B * per)) < 0)
                 fail = 1;
         }
         if (slot_of[i] >= 0 && !fail) {
             if (nd->bwd_link && ndef == 512) nd->bwd_link = 0; /* a chain that long: cut */
             if (nd->bwd_link) {
+                defsize[ndef] = on_shape_size(nd->ys);
                 deferred[ndef++] = slot_of[i];
                 continue;
             }
@@ -524,6 +533,13 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
             while (ndef) sl->busy[deferred[--ndef]] = 0;
     }
     if (m->want_input_grad && slot_of[0] >= 0) sl->busy[slot_of[0]] = 1; /* kept for the user */
+    /* one-input ops overwrite their input's gradient: where another consumer wrote it first,
+     * theirs goes to acc and is added (only there: acc is as large as that input) */
+    for (int i = 1; i < m->nn; i++) {
+        const on_node *nd = &m->nodes[i];
+        size_t xsz = B * on_shape_size(m->nodes[nd->in[0]].ys);
+        if (nd->reaches_output && nd->nin == 1 && nd->accumulate[0] && xsz > accsz) accsz = xsz;
+    }
     size_t sbase = off;
     for (int s = 0; s < sl->n; s++) {
         slot_base[s] = off;
@@ -533,7 +549,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     size_t tmpoff = off;
     off += ALIGN(tmp);
     size_t accoff = off;
-    off += 2 * ALIGN(accsz);
+    off += ALIGN(accsz);
     if (fail || off > ((size_t)1 << 36)) {
         free(yoff);
         free(slot_of);
