@@ -6,11 +6,13 @@ batch 128, per-channel normalization from the training set. --augment is ordnet'
 `--augment` (each sample shifted by -2..2 pixels both ways, zeros shifted in, and flipped
 left-right with probability 1/2); --flip flips only (as a random_flip(horizontal) layer at
 the model's input does, Keras's RandomFlip("horizontal")); --head N puts a dense(N) -> ReLU -> dropout 0.3 before the
-classifier (examples/fast_fashion.txt's model). Every JSON record has "elapsed": seconds since
+classifier and --conv-dropout X sets the blocks' dropout rate (examples/fast_fashion.txt's
+model: --head 256 --conv-dropout 0.1). Every JSON record has "elapsed": seconds since
 the script started, data loading included, as `ordnet train --json` reports it.
 
 usage: /usr/bin/python3 bench/torch_train.py [--epochs N] [--limit N] [--threads N] [--json]
                                              [--augment | --flip] [--head N]
+                                             [--conv-dropout X] [--lr X]
 (Debian's python3-torch; the default python3 on some machines has no torch.)
 """
 import argparse, gzip, json, math, struct, sys, time
@@ -34,14 +36,14 @@ def idx(path):
     return np.frombuffer(raw[4 + 4 * nd:], dtype=np.uint8).reshape(dims)
 
 
-def model(order="bn relu maxpool dropout", head=0):
+def model(order="bn relu maxpool dropout", head=0, conv_dropout=0.2):
     layers, c = [], 1
     for f in (32, 64):
         layers.append(nn.Conv2d(c, f, 3, padding=1))
         for op in order.split():
             layers.append({"bn": lambda: nn.BatchNorm2d(f), "relu": nn.ReLU,
                            "maxpool": lambda: nn.MaxPool2d(2),
-                           "dropout": lambda: nn.Dropout(0.2)}[op]())
+                           "dropout": lambda: nn.Dropout(conv_dropout)}[op]())
         c = f
     if head:
         return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 7 * 7, head), nn.ReLU(),
@@ -82,6 +84,7 @@ def main():
     ap.add_argument("--augment", action="store_true")
     ap.add_argument("--flip", action="store_true")
     ap.add_argument("--head", type=int, default=0)
+    ap.add_argument("--conv-dropout", type=float, default=0.2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -95,7 +98,7 @@ def main():
     xtr = torch.from_numpy((xtr - mu) / sd).unsqueeze(1)
     xte = torch.from_numpy((xte - mu) / sd).unsqueeze(1)
     ytr, yte = torch.from_numpy(ytr), torch.from_numpy(yte)
-    net = model(head=a.head)
+    net = model(head=a.head, conv_dropout=a.conv_dropout)
     g = torch.Generator().manual_seed(a.seed)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-2)
     steps = a.epochs * math.ceil(len(xtr) / a.batch)
