@@ -422,34 +422,48 @@ static int slot_take(slots *s, size_t need) {
     return best;
 }
 
-/* Is node p's output read by node j alone (and once)? */
-static int feeds_only(const on_model *m, int p, int j) {
-    for (int k = 1; k < m->nn; k++)
+/* Layers whose training computes each sample from that sample alone (with
+ * on_node_trains: not BatchNorm's batch statistics) */
+#define PER_SAMPLE_PROPS (ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE)
+
+/* Does a node after node j read node p's output? */
+static int read_after(const on_model *m, int p, int j) {
+    for (int k = j + 1; k < m->nn; k++)
         for (int q = 0; q < m->nodes[k].nin; q++)
-            if (m->nodes[k].in[q] == p && (k != j || q > 0)) return 0;
-    return 1;
+            if (m->nodes[k].in[q] == p) return 1;
+    return 0;
 }
 
-/* Does node j's training backward compute each sample from that sample alone, with no
- * parameters to add into and no scratch memory (pooling, activations, dropout, flatten)? */
+/* Does node j's backward compute each sample from that sample alone, with no parameters to
+ * add into and no scratch memory (pooling, activations, dropout, flatten)? */
 static int backward_per_sample(const on_model *m, int j) {
     const on_node *nd = &m->nodes[j];
-    unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
     return j >= 1 && nd->reaches_output && nd->op->ninputs == 1 && nd->nin == 1 &&
-           (nd->op->props & per_sample) && !(nd->op->props & ON_PROP_LINEAR_MAP) &&
+           (nd->op->props & PER_SAMPLE_PROPS) && !(nd->op->props & ON_PROP_LINEAR_MAP) &&
            !nd->op->tmp_size && !nd->op->check && nd->nt == 0 && !nd->share;
 }
 
-/* A backward chain links node j to node j-1 where both are per sample and j alone reads
- * j-1, which has no activity regularizer (that is added to a whole batch's gradient): the
- * planner then runs their backwards sample by sample, each sample's gradient passing
- * through the chain while it is in cache, and the statistics of the BatchNorm below it
- * (sample_grad_stats) on it at the end. */
+/* ... and writes the gradient of node j-1's output, which no other node reads, so that it
+ * can go to the node below sample by sample? */
+static int backward_feeds_below(const on_model *m, int j) {
+    return !(on_conv_variant & ON_CONV_NO_BACKWARD_CHAIN) && j >= 2 && backward_per_sample(m, j) &&
+           m->nodes[j].in[0] == j - 1 && !read_after(m, j - 1, j);
+}
+
+/* A backward chain links node j to node j-1 where both are per sample and j-1 has no
+ * activity regularizer (that is added to a whole batch's gradient): the planner then runs
+ * their backwards sample by sample, each sample's gradient passing through the chain while
+ * it is in cache. */
 static int backward_link(const on_model *m, int j) {
     const on_node *lo = &m->nodes[j - 1];
-    return !(on_conv_variant & ON_CONV_NO_BACKWARD_CHAIN) && j >= 2 && backward_per_sample(m, j) &&
-           backward_per_sample(m, j - 1) && m->nodes[j].in[0] == j - 1 && feeds_only(m, j - 1, j) &&
-           lo->a.reg_l1[2] == 0 && lo->a.reg_l2[2] == 0;
+    return backward_feeds_below(m, j) && backward_per_sample(m, j - 1) && lo->a.reg_l1[2] == 0 &&
+           lo->a.reg_l2[2] == 0;
+}
+
+/* ... and the layer below a chain's last node j takes its gradient statistics on each
+ * sample as the chain leaves it (BatchNorm's sample_grad_stats; in training only) */
+static int backward_stats(const on_model *m, int j) {
+    return backward_feeds_below(m, j) && m->nodes[j - 1].op->sample_grad_stats;
 }
 
 int on_model_compile(on_model *m, int batch, on_error *err) {
@@ -497,7 +511,10 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
      * a gradient freed in the middle could be another's of a sample still to come), unless
      * a gradient of the same size per sample takes its place within the chain: sample s of
      * the old one is consumed before sample s of the new one is written. */
-    for (int i = 1; i < m->nn; i++) m->nodes[i].bwd_link = (unsigned char)backward_link(m, i);
+    for (int i = 1; i < m->nn; i++) {
+        m->nodes[i].bwd_link = (unsigned char)backward_link(m, i);
+        m->nodes[i].bwd_stats = (unsigned char)backward_stats(m, i);
+    }
     for (int i = 0; i < m->nn; i++) slot_of[i] = -1;
     int fail = 0, deferred[512], ndef = 0;
     size_t defsize[512]; /* per-sample size of the gradient that held deferred[k] */
@@ -660,17 +677,13 @@ static int reads(const on_node *nd, int k) {
  * over the batch. */
 static int fusable(const on_model *m, int j, int train) {
     const on_node *nd = &m->nodes[j];
-    unsigned per_sample = ON_PROP_ELEMENTWISE | ON_PROP_POOL | ON_PROP_RESHAPE;
     int merge = nd->op->ninputs == ON_NINPUTS_ANY && !train &&
                 !(on_conv_variant & ON_CONV_NO_MERGE_CHAIN) && reads(nd, j - 1);
     if ((!merge && (nd->nin != 1 || nd->in[0] != j - 1)) || nd->op->tmp_size ||
         (nd->op->props & ON_PROP_LINEAR_MAP) || nd->op->check ||
-        (on_node_trains(nd, train) && !(nd->op->props & per_sample)))
+        (on_node_trains(nd, train) && !(nd->op->props & PER_SAMPLE_PROPS)))
         return 0;
-    for (int k = j + 1; k < m->nn; k++)
-        for (int q = 0; q < m->nodes[k].nin; q++)
-            if (m->nodes[k].in[q] == j - 1) return 0;
-    return 1;
+    return !read_after(m, j - 1, j);
 }
 
 /* Forward work (flops + bytes, on_cost's units) below which an inference is not split
@@ -685,6 +698,17 @@ typedef struct chain {
     int threads; /* the producer's */
 } chain;
 
+/* A call of node nd on sample s alone, in place in the batch's buffers */
+static on_call sample_call(on_model *m, on_node *nd, int s, int train, float **p, float **dp,
+                           inputs *in) {
+    on_call c = make_call(m, nd, 1, train, p, dp, in);
+    for (int k = 0; k < nd->nin; k++) in->x[k] += (size_t)s * on_shape_size(in->xs[k]);
+    c.x = in->x[0];
+    c.y += (size_t)s * on_shape_size(c.ys);
+    c.sample0 = s;
+    return c;
+}
+
 /* Run the chain's layers on one sample, in place in their own buffers, then the next
  * layer's statistics on their output. */
 static void run_chain(void *ctx, int s) {
@@ -693,11 +717,7 @@ static void run_chain(void *ctx, int s) {
         on_node *nd = &ch->m->nodes[j];
         float *p[4], *dp[4];
         inputs in;
-        on_call c = make_call(ch->m, nd, 1, ch->train, p, dp, &in);
-        for (int k = 0; k < nd->nin; k++) in.x[k] += (size_t)s * on_shape_size(in.xs[k]);
-        c.x = in.x[0];
-        c.y += (size_t)s * on_shape_size(c.ys);
-        c.sample0 = s;
+        on_call c = sample_call(ch->m, nd, s, ch->train, p, dp, &in);
         /* inside the producer's parallel region (even a team of one, which
          * omp_in_parallel() does not count): this thread alone; called after it (a sample
          * the threads shared): the producer's threads */
@@ -848,19 +868,15 @@ static void run_backward_chain(const bchain *ch, int s) {
         on_node *nd = &m->nodes[j];
         float *p[4], *dp[4];
         inputs in;
-        on_call c = make_call(m, nd, 1, m->last_train, p, dp, &in);
-        size_t xs = on_shape_size(c.xs), ys = on_shape_size(c.ys);
-        c.x = in.x[0] += (size_t)s * xs;
-        c.y += (size_t)s * ys;
-        c.dy = nd->dy + (size_t)s * ys;
-        c.sample0 = s;
+        on_call c = sample_call(m, nd, s, m->last_train, p, dp, &in);
+        c.dy = nd->dy + (size_t)s * on_shape_size(c.ys);
         c.threads = 1;
         if (j < ch->lo) {
             nd->op->sample_grad_stats(&c);
             break;
         }
         float *dx = j > ch->lo ? m->nodes[j - 1].dy : ch->bottom;
-        c.dx = in.dx[0] = dx ? dx + (size_t)s * xs : NULL;
+        c.dx = in.dx[0] = dx ? dx + (size_t)s * on_shape_size(c.xs) : NULL;
         nd->op->backward(&c);
     }
 }
@@ -881,9 +897,7 @@ int on_model_backward(on_model *m) {
         int lo = i;
         while (m->nodes[lo].bwd_link) lo--;
         int b = m->nodes[lo].in[0];
-        int stats = b >= 1 && b == lo - 1 && m->nodes[b].op->sample_grad_stats &&
-                    on_node_trains(&m->nodes[b], m->last_train) && backward_per_sample(m, lo) &&
-                    feeds_only(m, b, lo);
+        int stats = m->nodes[lo].bwd_stats && on_node_trains(&m->nodes[b], m->last_train);
         if (lo < i || stats) {
             float *bdx = m->nodes[b].dy;
             int via_acc = bdx && m->nodes[lo].accumulate[0];

@@ -29,6 +29,9 @@ typedef struct on_node {
     /* backward: this node's backward runs sample by sample right before node i-1's (both
      * compute each sample from that sample alone: a backward chain, see graph.c) */
     unsigned char bwd_link;
+    /* ... and the node below it (a BatchNorm) takes its gradient sums on each sample as
+     * this node's backward leaves it (sample_grad_stats) */
+    unsigned char bwd_stats;
     float *y, *dy, *saved;
     float *p[4], *dp[4];
     /* weight tying (a Keras layer or model applied twice): the node whose parameters this
