@@ -9,6 +9,7 @@
 #include "check.h"
 #include "graph.h"
 #include "../src/ops/conv_variant.h"
+#include "../src/ops/gemm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -475,6 +476,74 @@ static void wino4_cases(void) {
            WINO4_TOL, wino2_worst);
 }
 
+/* gemm.c's product against a sum in double, at the sizes around its blocks (6 rows, 8 and
+ * 16 columns, 512 rows of B at a time in the last columns), A as written and transposed,
+ * C set and added to; C's columns past n untouched; and its promise that each element is one
+ * sum in order: the same bits computed a row or a few columns at a time, and with k cut in
+ * two calls (the second adding to the first). */
+static void gemm_cases(void) {
+    const int ms[] = {1, 5, 6, 7, 13, 64}, ns[] = {1, 7, 8, 9, 16, 17, 49}, ks[] = {1, 3, 32, 515};
+    for (int mi = 0; mi < 6; mi++)
+        for (int ni = 0; ni < 7; ni++)
+            for (int ki = 0; ki < 4; ki++)
+                for (int v = 0; v < 4; v++) { /* bit 0: A transposed, bit 1: acc */
+                    int m = ms[mi], n = ns[ni], k = ks[ki], tr = v & 1, acc = v >> 1;
+                    int ldb = n + 3, ldc = n + 5;
+                    ptrdiff_t ars = tr ? 1 : k, acs = tr ? m : 1;
+                    float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * ldb);
+                    float *c = malloc(sizeof(float) * m * ldc),
+                          *c0 = malloc(sizeof(float) * m * ldc);
+                    float *e = malloc(sizeof(float) * m * ldc);
+                    for (int i = 0; i < m * k; i++) a[i] = frand();
+                    for (int i = 0; i < k * ldb; i++) b[i] = frand();
+                    for (int i = 0; i < m * ldc; i++) c0[i] = frand();
+                    memcpy(c, c0, sizeof(float) * m * ldc);
+                    on_gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+                    double worst = 0;
+                    int kept = 1;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double r = acc ? c0[i * ldc + j] : 0, sa = fabs(r);
+                            for (int p = 0; p < k; p++) {
+                                double t = (double)a[i * ars + p * acs] * b[p * ldb + j];
+                                r += t;
+                                sa += fabs(t);
+                            }
+                            double err = fabs(c[i * ldc + j] - r) / (sa * (k + 1));
+                            if (err > worst) worst = err;
+                        }
+                        for (int j = n; j < ldc; j++) kept &= c[i * ldc + j] == c0[i * ldc + j];
+                    }
+                    CHECK(worst < 1.2e-7, "gemm %dx%dx%d tr %d acc %d: error %.3g (x k |a||b|)", m,
+                          n, k, tr, acc, worst);
+                    CHECK(kept, "gemm %dx%dx%d tr %d acc %d: wrote past column n", m, n, k, tr,
+                          acc);
+                    /* a row at a time, then columns [0, 5) and [5, n) */
+                    memcpy(e, c0, sizeof(float) * m * ldc);
+                    for (int i = 0; i < m; i++)
+                        on_gemm(1, n, k, a + i * ars, ars, acs, b, ldb, e + i * ldc, ldc, acc);
+                    int same = !memcmp(e, c, sizeof(float) * m * ldc);
+                    memcpy(e, c0, sizeof(float) * m * ldc);
+                    int j5 = n < 5 ? n : 5;
+                    on_gemm(m, j5, k, a, ars, acs, b, ldb, e, ldc, acc);
+                    on_gemm(m, n - j5, k, a, ars, acs, b + j5, ldb, e + j5, ldc, acc);
+                    same &= !memcmp(e, c, sizeof(float) * m * ldc);
+                    memcpy(e, c0, sizeof(float) * m * ldc); /* k in two calls */
+                    int k1 = k / 2;
+                    on_gemm(m, n, k1, a, ars, acs, b, ldb, e, ldc, acc);
+                    on_gemm(m, n, k - k1, a + k1 * acs, ars, acs, b + (size_t)k1 * ldb, ldb, e, ldc,
+                            acc || k1 > 0);
+                    same &= !memcmp(e, c, sizeof(float) * m * ldc);
+                    CHECK(same, "gemm %dx%dx%d tr %d acc %d: other bits when cut in blocks", m, n,
+                          k, tr, acc);
+                    free(a);
+                    free(b);
+                    free(c);
+                    free(c0);
+                    free(e);
+                }
+}
+
 int main(void) {
     on_set_threads(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -487,7 +556,8 @@ int main(void) {
     /* the kernels the default choice no longer takes for these shapes, held to the same
      * reference: one sample per product with the bias after sgemm and scalar stride-2 rows;
      * no Winograd (tap by tap); neither (im2col); Winograd on images of few tiles */
-    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL,
+    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL |
+                                ON_CONV_BLAS_PRODUCTS,
                             ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_WINO_SMALL};
     for (int v = 0; v < 4; v++) {
         on_conv_variant = ON_CONV_AB | variants[v];
@@ -504,5 +574,6 @@ int main(void) {
     on_conv_variant = 0;
     random_depthwise();
     wino4_cases();
+    gemm_cases();
     return check_done();
 }

@@ -20,6 +20,8 @@ enum {
                                     tiles and channels (compile with ON_CONV_AB) */
     ON_CONV_NO_BACKWARD_CHAIN = 0x400, /* graph.c, read when compiling: every backward a pass
                                           of its own over the batch, none sample by sample */
+    ON_CONV_BLAS_PRODUCTS = 0x800,     /* Winograd's products by OpenBLAS, not gemm.c (forward and
+                                          backward) */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

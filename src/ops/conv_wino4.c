@@ -4,7 +4,7 @@
  * As conv_winograd.c's F(2x2, 3x3), but the output is cut into 4x4 tiles, each read from a
  * 6x6 patch d of the padded input: U = G g G^T and V = B^T d B are 6x6, the tile's output is
  * A^T M A with M = sum over channels of U (.) V, and gathered by position xi of the 6x6 grid
- * the sums are 36 matrix products M[xi] (F x T) = U[xi] (F x C) . V[xi] (C x T) (sgemm):
+ * the sums are 36 matrix products M[xi] (F x T) = U[xi] (F x C) . V[xi] (C x T) (gemm.c):
  * 36 multiplications per 16 outputs, 4x fewer than a direct sum, 1.78x fewer than F(2x2).
  * The interpolation points are 0, 1, -1, 1/2, -2 and infinity: with the usual 0, +-1, +-2
  * (Lavin and Gray 2016, as NNPACK and oneDNN use them), test_conv measured larger errors
@@ -32,6 +32,7 @@
 #include "conv_wino4.h"
 #include "conv_variant.h"
 #include "conv_winograd.h"
+#include "gemm.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -283,10 +284,16 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
 static void products(const float *U, const float *V, const wg4 *t, int n, int f0, int f1,
                      float *M) {
     if (f1 <= f0) return;
+    int nv = (n + VEC - 1) / VEC * VEC; /* whole vectors: the columns past n are V's and M's
+                                           spare ones (ld = CT + VEC), never read after */
     for (int xi = 0; xi < 36; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
-                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + xi * t->vs, t->ld, 0.0f,
-                    M + xi * t->ms + (size_t)f0 * t->ld, t->ld);
+        if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
+            on_gemm(f1 - f0, nv, t->C, U + ((size_t)xi * t->F + f0) * t->C, t->C, 1, V + xi * t->vs,
+                    t->ld, M + xi * t->ms + (size_t)f0 * t->ld, t->ld, 0);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
+                        U + ((size_t)xi * t->F + f0) * t->C, t->C, V + xi * t->vs, t->ld, 0.0f,
+                        M + xi * t->ms + (size_t)f0 * t->ld, t->ld);
 }
 
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads

@@ -5,7 +5,7 @@
  * tile's output is A^T M A where M = sum over channels of U (.) V. Gathered by position xi
  * of the 4x4 grid, those sums are 16 matrix products
  *     M[xi] (F x T) = U[xi] (F x C) . V[xi] (C x T),     T = tiles,
- * 16 multiplications per 4 outputs instead of 36 (2.25x fewer), still done by sgemm.
+ * 16 multiplications per 4 outputs instead of 36 (2.25x fewer).
  * The backward is the exact adjoint of the same steps, so it shares their 2.25x:
  *     dM = A dY A^T,   dV[xi] = U[xi]^T dM[xi],   dX += B dV B^T (tiles overlap: added),
  *     dU[xi] += dM[xi] V[xi]^T,   dW = G^T dU G.
@@ -14,18 +14,23 @@
  * Tiles go in chunks of whole tile rows, about CHUNK_TILES at a time, so that V and M stay
  * in cache for large images. Samples are split over threads as in conv_taps.c; with fewer
  * samples than threads, the threads share each sample (by channels, then by filters).
- * The transforms are vector loops over a row of tiles; the products go to OpenBLAS.
+ * The transforms are vector loops over a row of tiles. The products M and dV go to gemm.c
+ * (OpenBLAS's set-up per call and its buffer's lock cost as much as these small products'
+ * arithmetic: the reference model's training +3-6%, inference +8-10%); dU, a product of
+ * two long rows per element, stays with OpenBLAS.
  */
 #include "conv_winograd.h"
 #include "conv_taps.h"
 #include "conv_variant.h"
+#include "gemm.h"
 
 #include <cblas.h>
 #include <string.h>
 
 /* GROUP_TILES: small images (7x7, 14x14: 16 or 49 tiles) go several samples to a chunk, up
- * to this many tiles, so that OpenBLAS packs each U[xi] once per group of samples instead
- * of once per sample: at 7x7 with 512 channels, packing U was half the layer's time. */
+ * to this many tiles, so that each U[xi] is read once per group of samples instead of once
+ * per sample: at 7x7 with 512 channels U[xi] is 1 MB, read for 16 tiles' columns (ResNet-18
+ * at batch 8 takes 1.5x as long without groups). */
 enum { CHUNK_TILES = 96, GROUP_TILES = 128, VEC = 8 };
 /* ... where U[xi] has at least this many floats (64 KB: ResNet's 256 and 512 channels);
  * packing a small one costs little (the reference model's 32 -> 64: no gain measured). */
@@ -370,10 +375,17 @@ ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0
 /* M[xi] (rows [f0, f1)) = U[xi] . V[xi] for one chunk of n tiles */
 static void products(const float *U, const float *V, const wg *t, int n, int f0, int f1, float *M) {
     if (f1 <= f0) return;
+    int nv = (n + VEC - 1) / VEC * VEC; /* whole vectors: the columns past n are V's and M's
+                                           spare ones (ld = CT + VEC), never read after */
     for (int xi = 0; xi < 16; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
-                    U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->ld, t->ld,
-                    0.0f, M + ((size_t)xi * t->F + f0) * t->ld, t->ld);
+        if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
+            on_gemm(f1 - f0, nv, t->C, U + ((size_t)xi * t->F + f0) * t->C, t->C, 1,
+                    V + (size_t)xi * t->C * t->ld, t->ld, M + ((size_t)xi * t->F + f0) * t->ld,
+                    t->ld, 0);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
+                        U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->ld,
+                        t->ld, 0.0f, M + ((size_t)xi * t->F + f0) * t->ld, t->ld);
 }
 
 /* One sample's output, filters [f0, f1), with the chunk loop; xp padded, V and M scratch.
@@ -497,7 +509,11 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->F, t->C, n, 1.0f,
                         b->M + (size_t)xi * t->F * t->ld, t->ld, b->V + (size_t)xi * t->C * t->ld,
                         t->ld, 1.0f, b->dU + (size_t)xi * t->F * t->C, t->C);
-            if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n) */
+            if (dx && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) /* as in products() */
+                on_gemm(t->C, (n + VEC - 1) / VEC * VEC, t->F, U + (size_t)xi * t->F * t->C, 1,
+                        t->C, b->M + (size_t)xi * t->F * t->ld, t->ld,
+                        b->dV + (size_t)xi * t->C * t->ld, t->ld, 0);
+            else if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n) */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t->C, n, t->F, 1.0f,
                             U + (size_t)xi * t->F * t->C, t->C, b->M + (size_t)xi * t->F * t->ld,
                             t->ld, 0.0f, b->dV + (size_t)xi * t->C * t->ld, t->ld);

@@ -1,0 +1,18 @@
+/* gemm.h - ordnet's own matrix product for the small, thin products of the convolution
+ * kernels (Winograd's 16 or 36 products per chunk of tiles), where OpenBLAS's set-up per
+ * call (packing both operands, taking its buffer under a lock) costs as much as the
+ * arithmetic. */
+#ifndef ON_GEMM_H
+#define ON_GEMM_H
+
+#include <stddef.h>
+
+/* C (m x n) = A (m x k) . B (k x n), or C += A . B if acc. A's element (i, p) is
+ * a[i * ars + p * acs], so A may be read transposed (ars = 1); B is row-major (row p at
+ * b + p * ldb, n consecutive floats), C too (row i at c + i * ldc). Each C element is one
+ * sum over p in order, from 0 (or from C's value), a multiply-add per step: the same bits
+ * for any m, n and blocking, on one machine. */
+void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+             ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc);
+
+#endif
