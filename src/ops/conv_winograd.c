@@ -14,10 +14,10 @@
  * Tiles go in chunks of whole tile rows, about CHUNK_TILES at a time, so that V and M stay
  * in cache for large images. Samples are split over threads as in conv_taps.c; with fewer
  * samples than threads, the threads share each sample (by channels, then by filters).
- * The transforms are vector loops over a row of tiles. The products M and dV go to gemm.c
+ * The transforms are vector loops over a row of tiles. The products go to gemm.c
  * (OpenBLAS's set-up per call and its buffer's lock cost as much as these small products'
- * arithmetic: the reference model's training +3-6%, inference +8-10%); dU, a product of
- * two long rows per element, stays with OpenBLAS.
+ * arithmetic: the reference model's training +6-9%, inference +8-10%); dU's takes V[xi]
+ * transposed in registers first, as gemm.c reads B by rows.
  */
 #include "conv_winograd.h"
 #include "conv_taps.h"
@@ -72,11 +72,12 @@ int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels) {
 }
 
 /* Per thread: Xpad, dXpad in two parts (C planes each), V and dV (16 C ld each), M or dM
- * (16 F ld), dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW). */
+ * (16 F ld), dU (16 F C), db (F), dY grown to even sizes (F 2TH 2TW), one V[xi]
+ * transposed (ld C). */
 static size_t per_thread(const wg *t) {
     size_t v = 16 * (size_t)t->C * t->ld;
     return 3 * t->C * t->plane + 2 * v + 16 * (size_t)t->F * t->ld + 16 * (size_t)t->F * t->C +
-           t->F + 4 * (size_t)t->F * t->TH * t->TW;
+           t->F + 4 * (size_t)t->F * t->TH * t->TW + (size_t)t->ld * t->C;
 }
 
 /* Samples per chunk in a forward of n samples: where one sample is one chunk, as many as
@@ -113,7 +114,7 @@ size_t on_conv_wino_saved(const on_attrs *a, int channels) {
 }
 
 typedef struct block {
-    float *xp, *dxp, *dxq, *V, *dV, *M, *dU, *db, *dye;
+    float *xp, *dxp, *dxq, *V, *dV, *M, *dU, *db, *dye, *vt;
 } block;
 
 static block block_of(float *tmp, const wg *t, int th) {
@@ -128,6 +129,7 @@ static block block_of(float *tmp, const wg *t, int th) {
     b.dU = b.M + 16 * (size_t)t->F * t->ld;
     b.db = b.dU + 16 * (size_t)t->F * t->C;
     b.dye = b.db + t->F;
+    b.vt = b.dye + 4 * (size_t)t->F * t->TH * t->TW;
     return b;
 }
 
@@ -478,6 +480,47 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
     }
 }
 
+/* vt (n x C) = v^T, v a chunk's V[xi] (C x n, rows ld apart): dU's product takes its rows
+ * as B. Eight channels by eight tiles at a time, transposed in registers (the tiles past n
+ * are V's spare columns: vt has rows for them, never read). */
+ON_VECTOR_CLONES static void transpose(const float *v, const wg *t, int n, float *vt) {
+    int C = t->C, c = 0;
+    for (; c + VEC <= C; c += VEC)
+        for (int p = 0; p < n; p += VEC) {
+            const float *s = v + (size_t)c * t->ld + p;
+            vf r0 = VLOAD(s), r1 = VLOAD(s + t->ld), r2 = VLOAD(s + 2 * t->ld),
+               r3 = VLOAD(s + 3 * t->ld), r4 = VLOAD(s + 4 * t->ld), r5 = VLOAD(s + 5 * t->ld),
+               r6 = VLOAD(s + 6 * t->ld), r7 = VLOAD(s + 7 * t->ld);
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+            vf t0 = LO(r0, r1), t1 = HI(r0, r1), t2 = LO(r2, r3), t3 = HI(r2, r3);
+            vf t4 = LO(r4, r5), t5 = HI(r4, r5), t6 = LO(r6, r7), t7 = HI(r6, r7);
+#undef LO
+#undef HI
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+            vf u0 = LO(t0, t2), u1 = HI(t0, t2), u2 = LO(t1, t3), u3 = HI(t1, t3);
+            vf u4 = LO(t4, t6), u5 = HI(t4, t6), u6 = LO(t5, t7), u7 = HI(t5, t7);
+#undef LO
+#undef HI
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define HI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+            float *d = vt + (size_t)p * C + c; /* row p + j is tile p + j's channels */
+            VSTORE(d, LO(u0, u4));
+            VSTORE(d + C, LO(u1, u5));
+            VSTORE(d + 2 * C, LO(u2, u6));
+            VSTORE(d + 3 * C, LO(u3, u7));
+            VSTORE(d + 4 * C, HI(u0, u4));
+            VSTORE(d + 5 * C, HI(u1, u5));
+            VSTORE(d + 6 * C, HI(u2, u6));
+            VSTORE(d + 7 * C, HI(u3, u7));
+#undef LO
+#undef HI
+        }
+    for (; c < C; c++)
+        for (int p = 0; p < n; p++) vt[(size_t)p * C + c] = v[(size_t)c * t->ld + p];
+}
+
 /* One sample's gradients: dU and db into the thread's block, dX into dx (may be NULL). */
 static void backward_sample(const wg *t, const float *U, const block *b, const float *x,
                             const float *dy, float *dx) {
@@ -505,9 +548,15 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
         input_transform(b->xp, t, ty0, ty1, 0, t->C, b->V);
         output_adjoint(d, t, ty0, ty1, b->M);
         for (int xi = 0; xi < 16; xi++) { /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->F, t->C, n, 1.0f,
-                        b->M + (size_t)xi * t->F * t->ld, t->ld, b->V + (size_t)xi * t->C * t->ld,
-                        t->ld, 1.0f, b->dU + (size_t)xi * t->F * t->C, t->C);
+            if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) {
+                transpose(b->V + (size_t)xi * t->C * t->ld, t, n, b->vt);
+                on_gemm(t->F, t->C, n, b->M + (size_t)xi * t->F * t->ld, t->ld, 1, b->vt, t->C,
+                        b->dU + (size_t)xi * t->F * t->C, t->C, 1);
+            } else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->F, t->C, n, 1.0f,
+                            b->M + (size_t)xi * t->F * t->ld, t->ld,
+                            b->V + (size_t)xi * t->C * t->ld, t->ld, 1.0f,
+                            b->dU + (size_t)xi * t->F * t->C, t->C);
             if (dx && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) /* as in products() */
                 on_gemm(t->C, (n + VEC - 1) / VEC * VEC, t->F, U + (size_t)xi * t->F * t->C, 1,
                         t->C, b->M + (size_t)xi * t->F * t->ld, t->ld,
