@@ -555,10 +555,11 @@ int main(void) {
     }
     /* the kernels the default choice no longer takes for these shapes, held to the same
      * reference: one sample per product with the bias after sgemm and scalar stride-2 rows;
-     * no Winograd (tap by tap); neither (im2col); Winograd on images of few tiles */
-    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL |
-                                ON_CONV_BLAS_PRODUCTS,
-                            ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_WINO_SMALL};
+     * no Winograd (tap by tap); neither (im2col); Winograd's products by OpenBLAS, with
+     * and without groups of samples */
+    const int variants[] = {
+        ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL | ON_CONV_BLAS_PRODUCTS,
+        ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_BLAS_PRODUCTS};
     for (int v = 0; v < 4; v++) {
         on_conv_variant = ON_CONV_AB | variants[v];
         for (size_t i = 0; i < 13; i++) check_case(&cases[i], 3); /* the G = 1 cases */
@@ -567,8 +568,8 @@ int main(void) {
     on_conv_variant = 0;
     merge_chain();
     random_cases();
-    /* the same shapes through Winograd where they have too few tiles for it by default */
-    on_conv_variant = ON_CONV_AB | ON_CONV_WINO_SMALL;
+    /* the same shapes by im2col, which the small Winograd ones took before gemm.c */
+    on_conv_variant = ON_CONV_AB | ON_CONV_NO_WINO | ON_CONV_NO_TAPS;
     rng = 7;
     random_cases();
     on_conv_variant = 0;

@@ -79,11 +79,6 @@ enum { MIN_COLS = 192 };
  * packing small ones costs little. */
 enum { GROUP_MIN_WEIGHTS = 16384 };
 
-/* Winograd's forward with fewer tiles than this per product (a 7x7 image alone: 16) packs
- * U (16 F C floats) for so few columns that im2col + sgemm is faster (3x3, 512 channels at
- * 7x7, batch 1: 0.78x the time at 1 thread). */
-enum { WINO_MIN_TILES = 32 };
-
 /* grow: apply MIN_COLS (not with ON_CONV_NO_GROUP; scratch sizes always do) */
 static int grow_products(void) {
     return !(on_conv_variant & ON_CONV_NO_GROUP);
@@ -141,14 +136,13 @@ static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int 
     on_geom_make(a, xs, 1, &g, NULL);
     if (on_conv_dw_apply(a, &g, xs.c)) return on_conv_dw_tmp(a, &g, threads);
     if (on_groups(a) > 1) return (size_t)threads * im2col_block(a, xs, ys, n);
-    if (on_conv_wino_apply(a, &g, xs.c)) { /* and im2col's where the forward may take it */
+    if (on_conv_wino_apply(a, &g, xs.c)) {
         size_t w = on_conv_wino_tmp(a, &g, xs.c, n, threads);
         if (on_conv_wino4_may(a, &g, xs.c)) { /* inference's F(4x4) */
             size_t w4 = on_conv_wino4_tmp(a, &g, xs.c, threads);
             if (w < w4) w = w4;
         }
-        size_t i2c = (size_t)threads * im2col_block(a, xs, ys, n);
-        return on_conv_wino_tiles(a, &g, xs.c, 1, threads) < WINO_MIN_TILES && i2c > w ? i2c : w;
+        return w;
     }
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
     if (on_conv_direct_apply(a, &g, xs.c)) return on_conv_direct_tmp(a, &g, xs.c, threads);
@@ -293,15 +287,11 @@ static void conv_forward(const on_call *c) {
         on_conv_wino4_forward(c, &g, on_conv_wino_saved(a, C));
         return;
     }
-    /* a Winograd shape with too few tiles per product: im2col (the taps are slower still) */
-    int thin = G == 1 && on_conv_wino_apply(a, &g, C) &&
-               on_conv_wino_tiles(a, &g, C, c->n, c->threads) < WINO_MIN_TILES &&
-               !(on_conv_variant & ON_CONV_WINO_SMALL);
-    if (G == 1 && !thin && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {
+    if (G == 1 && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {
         on_conv_wino_forward(c, &g);
         return;
     }
-    if (G == 1 && !thin && !(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) {
+    if (G == 1 && !(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) {
         on_conv_taps_forward(c, &g);
         return;
     }

@@ -12,7 +12,6 @@ enum {
     ON_CONV_SCALAR_IM2COL = 16,  /* im2col: stride-2 rows copied by a scalar loop */
     ON_CONV_NO_MERGE_CHAIN = 32, /* graph.c: a merge after a convolution (ResNet's add) runs
                                     as a pass of its own, not in the conv's per-sample chain */
-    ON_CONV_WINO_SMALL = 64,     /* Winograd even below WINO_MIN_TILES tiles per product */
     ON_CONV_AB = 0x80,           /* set while compiling a model whose kernels will be switched:
                                     scratch memory for any of them */
     ON_CONV_NO_WINO4 = 0x100,    /* inference: Winograd F(2x2) where F(4x4) would run */

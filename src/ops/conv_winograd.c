@@ -91,11 +91,6 @@ static int group_of(const on_attrs *a, const on_geom *g, int C, int n) {
     return s < 1 ? 1 : s;
 }
 
-int on_conv_wino_tiles(const on_attrs *a, const on_geom *g, int channels, int n, int threads) {
-    int S = n < threads || on_conv_variant & ON_CONV_NO_GROUP ? 1 : group_of(a, g, channels, n);
-    return wg_of(a, g, channels, S).CT;
-}
-
 /* The forward's block per thread with S samples a chunk: S Xpad, V, M. */
 static size_t per_thread_fwd(const wg *t) {
     return (size_t)t->S * t->C * t->plane + 16 * (size_t)t->C * t->ld + 16 * (size_t)t->F * t->ld;

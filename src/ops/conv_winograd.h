@@ -9,9 +9,6 @@ int on_conv_wino_apply(const on_attrs *a, const on_geom *g, int channels);
 /* n: the batch the model is compiled for */
 size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int n, int threads);
 size_t on_conv_wino_saved(const on_attrs *a, int channels);
-/* Tiles per product in a forward of n samples on threads threads: below WINO_MIN_TILES
- * (conv.c) the products are so thin that packing U dominates and im2col is faster. */
-int on_conv_wino_tiles(const on_attrs *a, const on_geom *g, int channels, int n, int threads);
 void on_conv_wino_forward(const on_call *c, const on_geom *g);
 void on_conv_wino_backward(const on_call *c, const on_geom *g);
 
