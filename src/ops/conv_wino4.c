@@ -32,9 +32,7 @@
 #include "conv_wino4.h"
 #include "conv_variant.h"
 #include "conv_winograd.h"
-#include "gemm.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* CHUNK_TILES: tiles per chunk (whole tile rows), so that V (36 C) and M (36 F) floats per
@@ -284,16 +282,10 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
 static void products(const float *U, const float *V, const wg4 *t, int n, int f0, int f1,
                      float *M) {
     if (f1 <= f0) return;
-    int nv = (n + VEC - 1) / VEC * VEC; /* whole vectors: the columns past n are V's and M's
-                                           spare ones (ld = CT + VEC), never read after */
-    for (int xi = 0; xi < 36; xi++)
-        if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
-            on_gemm(f1 - f0, nv, t->C, U + ((size_t)xi * t->F + f0) * t->C, t->C, 1, V + xi * t->vs,
-                    t->ld, M + xi * t->ms + (size_t)f0 * t->ld, t->ld, 0);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
-                        U + ((size_t)xi * t->F + f0) * t->C, t->C, V + xi * t->vs, t->ld, 0.0f,
-                        M + xi * t->ms + (size_t)f0 * t->ld, t->ld);
+    for (int xi = 0; xi < 36; xi++) /* over whole vectors of columns, as F(2x2)'s products */
+        on_wino_product(f1 - f0, n, (n + VEC - 1) / VEC * VEC, t->C,
+                        U + ((size_t)xi * t->F + f0) * t->C, t->C, 1, V + xi * t->vs, t->ld,
+                        M + xi * t->ms + (size_t)f0 * t->ld, t->ld, 0);
 }
 
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads

@@ -368,20 +368,24 @@ ON_VECTOR_CLONES static void input_adjoint(const float *dV, const wg *t, int ty0
             }
 }
 
-/* M[xi] (rows [f0, f1)) = U[xi] . V[xi] for one chunk of n tiles */
+void on_wino_product(int m, int n, int nv, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+                     const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+    if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
+        on_gemm(m, nv, k, a, ars, acs, b, ldb, c, ldc, acc);
+    else /* a[i ars + p acs] with acs = 1: A as written, lda = ars; else A^T, lda = acs */
+        cblas_sgemm(CblasRowMajor, acs == 1 ? CblasNoTrans : CblasTrans, CblasNoTrans, m, n, k,
+                    1.0f, a, (int)(acs == 1 ? ars : acs), b, (int)ldb, acc ? 1.0f : 0.0f, c,
+                    (int)ldc);
+}
+
+/* M[xi] (rows [f0, f1)) = U[xi] . V[xi] for one chunk of n tiles, over whole vectors of
+ * columns: those past n are V's and M's spare ones (ld = CT + VEC), never read after */
 static void products(const float *U, const float *V, const wg *t, int n, int f0, int f1, float *M) {
     if (f1 <= f0) return;
-    int nv = (n + VEC - 1) / VEC * VEC; /* whole vectors: the columns past n are V's and M's
-                                           spare ones (ld = CT + VEC), never read after */
     for (int xi = 0; xi < 16; xi++)
-        if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
-            on_gemm(f1 - f0, nv, t->C, U + ((size_t)xi * t->F + f0) * t->C, t->C, 1,
-                    V + (size_t)xi * t->C * t->ld, t->ld, M + ((size_t)xi * t->F + f0) * t->ld,
-                    t->ld, 0);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, t->C, 1.0f,
-                        U + ((size_t)xi * t->F + f0) * t->C, t->C, V + (size_t)xi * t->C * t->ld,
-                        t->ld, 0.0f, M + ((size_t)xi * t->F + f0) * t->ld, t->ld);
+        on_wino_product(f1 - f0, n, (n + VEC - 1) / VEC * VEC, t->C,
+                        U + ((size_t)xi * t->F + f0) * t->C, t->C, 1, V + (size_t)xi * t->C * t->ld,
+                        t->ld, M + ((size_t)xi * t->F + f0) * t->ld, t->ld, 0);
 }
 
 /* One sample's output, filters [f0, f1), with the chunk loop; xp padded, V and M scratch.
@@ -542,24 +546,16 @@ static void backward_sample(const wg *t, const float *U, const block *b, const f
         int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH, n = (ty1 - ty0) * t->TW;
         input_transform(b->xp, t, ty0, ty1, 0, t->C, b->V);
         output_adjoint(d, t, ty0, ty1, b->M);
-        for (int xi = 0; xi < 16; xi++) { /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
-            if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) {
-                transpose(b->V + (size_t)xi * t->C * t->ld, t, n, b->vt);
-                on_gemm(t->F, t->C, n, b->M + (size_t)xi * t->F * t->ld, t->ld, 1, b->vt, t->C,
-                        b->dU + (size_t)xi * t->F * t->C, t->C, 1);
-            } else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->F, t->C, n, 1.0f,
-                            b->M + (size_t)xi * t->F * t->ld, t->ld,
-                            b->V + (size_t)xi * t->C * t->ld, t->ld, 1.0f,
-                            b->dU + (size_t)xi * t->F * t->C, t->C);
-            if (dx && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) /* as in products() */
-                on_gemm(t->C, (n + VEC - 1) / VEC * VEC, t->F, U + (size_t)xi * t->F * t->C, 1,
-                        t->C, b->M + (size_t)xi * t->F * t->ld, t->ld,
-                        b->dV + (size_t)xi * t->C * t->ld, t->ld, 0);
-            else if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t->C, n, t->F, 1.0f,
-                            U + (size_t)xi * t->F * t->C, t->C, b->M + (size_t)xi * t->F * t->ld,
-                            t->ld, 0.0f, b->dV + (size_t)xi * t->C * t->ld, t->ld);
+        for (int xi = 0; xi < 16; xi++) {
+            const float *dM = b->M + (size_t)xi * t->F * t->ld;
+            /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
+            transpose(b->V + (size_t)xi * t->C * t->ld, t, n, b->vt);
+            on_wino_product(t->F, t->C, t->C, n, dM, t->ld, 1, b->vt, t->C,
+                            b->dU + (size_t)xi * t->F * t->C, t->C, 1);
+            if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n), as in products() */
+                on_wino_product(t->C, n, (n + VEC - 1) / VEC * VEC, t->F,
+                                U + (size_t)xi * t->F * t->C, 1, t->C, dM, t->ld,
+                                b->dV + (size_t)xi * t->C * t->ld, t->ld, 0);
         }
         if (dx) input_adjoint(b->dV, t, ty0, ty1, b->dxp, b->dxq);
     }
