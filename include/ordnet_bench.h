@@ -22,9 +22,11 @@ extern "C" {
 int on_model_profile(on_model *m, int on);
 int on_model_node_seconds(const on_model *m, int node, double *forward, double *backward);
 
-/* This machine's single-precision FMA peak with `threads` threads (0 where unmeasurable),
+/* This machine's single-precision FMA peak with `threads` threads, on the widest vectors
+ * it has (on_fma_vector_bits: 512 for AVX-512, 256 for AVX2 with FMA; 0 where unmeasurable),
  * and the BLAS's sgemm on an n x n x n multiply, in GFLOP/s, measured now. */
 double on_measure_fma_gflops(int threads);
+int on_fma_vector_bits(void);
 double on_measure_sgemm_gflops(int n, int threads);
 
 #ifdef __GNUC__

@@ -14,41 +14,71 @@
 #endif
 
 #if defined(__x86_64__)
-/* 12 independent chains of 8-wide FMAs, in registers: enough to cover the FMA latency on
- * two ports. */
+/* 12 independent chains of FMAs on vectors of type VEC (8 floats: AVX2, 16: AVX-512), in
+ * registers: enough to cover the FMA latency on two ports. */
 #define FMA12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-__attribute__((target("avx2,fma"))) static float fma_chains(long iters, float seed) {
-    __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-#define DECL(k) __m256 a##k = _mm256_set1_ps(seed + k);
-#define STEP(k) a##k = _mm256_fmadd_ps(a##k, b, c);
-#define SUM(k) s = _mm256_add_ps(s, a##k);
-    FMA12(DECL)
-    for (long i = 0; i < iters; i++) {
-        FMA12(STEP)
-    }
-    __m256 s = _mm256_setzero_ps();
-    FMA12(SUM)
-    float out[8];
-    _mm256_storeu_ps(out, s);
+#define DECL(k) VEC a##k = SET1(seed + k);
+#define STEP(k) a##k = FMADD(a##k, b, c);
+#define SUM(k) s = ADD(s, a##k);
+#define CHAINS                                                                                     \
+    VEC b = SET1(0.999999f), c = SET1(1e-7f), s = SET1(0.0f);                                      \
+    FMA12(DECL)                                                                                    \
+    for (long i = 0; i < iters; i++) {                                                             \
+        FMA12(STEP)                                                                                \
+    }                                                                                              \
+    FMA12(SUM)                                                                                     \
+    float out[sizeof(VEC) / sizeof(float)];                                                        \
+    STOREU(out, s);                                                                                \
     return out[0];
+
+#define VEC __m256
+#define SET1 _mm256_set1_ps
+#define FMADD _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+#define STOREU _mm256_storeu_ps
+__attribute__((target("avx2,fma"))) static float fma_chains8(long iters, float seed) {
+    CHAINS
+}
+#undef VEC
+#undef SET1
+#undef FMADD
+#undef ADD
+#undef STOREU
+
+#define VEC __m512
+#define SET1 _mm512_set1_ps
+#define FMADD _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+#define STOREU _mm512_storeu_ps
+__attribute__((target("avx512f"))) static float fma_chains16(long iters, float seed) {
+    CHAINS
 }
 #endif
 
+int on_fma_vector_bits(void) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return 512;
+    if (__builtin_cpu_supports("fma")) return 256;
+#endif
+    return 0;
+}
+
 double on_measure_fma_gflops(int threads) {
 #if defined(__x86_64__)
-    if (!__builtin_cpu_supports("fma")) return 0;
+    int bits = on_fma_vector_bits();
+    if (!bits) return 0;
     const long iters = 20000000;
     volatile float sink = 0;
     double t0 = on_seconds();
 #pragma omp parallel num_threads(threads > 0 ? threads : 1)
     {
-        float r = fma_chains(iters, 1.0f);
+        float r = bits == 512 ? fma_chains16(iters, 1.0f) : fma_chains8(iters, 1.0f);
 #pragma omp atomic
         sink += r;
     }
     double secs = on_seconds() - t0;
     (void)sink;
-    return (threads > 0 ? threads : 1) * (double)iters * 12 * 8 * 2 / secs / 1e9;
+    return (threads > 0 ? threads : 1) * (double)iters * 12 * (bits / 32) * 2 / secs / 1e9;
 #else
     (void)threads;
     return 0;

@@ -476,15 +476,18 @@ static void wino4_cases(void) {
            WINO4_TOL, wino2_worst);
 }
 
-/* gemm.c's product against a sum in double, at the sizes around its blocks (6 rows, 8 and
- * 16 columns, 512 rows of B at a time in the last columns), A as written and transposed,
- * C set and added to; C's columns past n untouched; and its promise that each element is one
- * sum in order: the same bits computed a row or a few columns at a time, and with k cut in
- * two calls (the second adding to the first). */
+/* gemm.c's product against a sum in double, at the sizes around its blocks (6 or 8 rows; 8,
+ * 16 or 32 columns; 512 rows of B at a time in the last columns), A as written and
+ * transposed, C set and added to; C's columns past n untouched; and its promise that each
+ * element is one sum in order: the same bits computed a row or a few columns at a time,
+ * with k cut in two calls (the second adding to the first), and by the AVX2 kernel where
+ * the AVX-512 one ran. */
 static void gemm_cases(void) {
-    const int ms[] = {1, 5, 6, 7, 13, 64}, ns[] = {1, 7, 8, 9, 16, 17, 49}, ks[] = {1, 3, 32, 515};
-    for (int mi = 0; mi < 6; mi++)
-        for (int ni = 0; ni < 7; ni++)
+    const int ms[] = {1, 5, 6, 7, 8, 9, 13, 64}, ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 56},
+              ks[] = {1, 3, 32, 515};
+    int wide = on_gemm_wide(), compared = 0;
+    for (int mi = 0; mi < 8; mi++)
+        for (int ni = 0; ni < 11; ni++)
             for (int ki = 0; ki < 4; ki++)
                 for (int v = 0; v < 4; v++) { /* bit 0: A transposed, bit 1: acc */
                     int m = ms[mi], n = ns[ni], k = ks[ki], tr = v & 1, acc = v >> 1;
@@ -536,12 +539,27 @@ static void gemm_cases(void) {
                     same &= !memcmp(e, c, sizeof(float) * m * ldc);
                     CHECK(same, "gemm %dx%dx%d tr %d acc %d: other bits when cut in blocks", m, n,
                           k, tr, acc);
+                    if (wide) { /* the AVX2 kernel: the same bits */
+                        memcpy(e, c0, sizeof(float) * m * ldc);
+                        on_conv_variant = ON_CONV_NO_AVX512;
+                        on_gemm(m, n, k, a, ars, acs, b, ldb, e, ldc, acc);
+                        on_conv_variant = 0;
+                        CHECK(!memcmp(e, c, sizeof(float) * m * ldc),
+                              "gemm %dx%dx%d tr %d acc %d: AVX-512 and AVX2 kernels differ", m, n,
+                              k, tr, acc);
+                        compared++;
+                    }
                     free(a);
                     free(b);
                     free(c);
                     free(c0);
                     free(e);
                 }
+    if (wide)
+        printf("gemm: the AVX-512 kernel, the same bits as the AVX2 one in %d products\n",
+               compared);
+    else
+        printf("gemm: the AVX2 kernel only (no AVX-512 on this CPU or in this build)\n");
 }
 
 int main(void) {

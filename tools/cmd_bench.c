@@ -224,9 +224,9 @@ static int run(args *a) {
         printf("inference  %9.0f images/s   optimized (%d rewrites); as written %.0f images/s\n",
                infer_ips, nrw, raw_ips);
         printf("latency    %9.3f ms at batch 1 (optimized)\n", latency_ms);
-        printf(
-            "machine    FMA peak %.1f GFLOP/s, OpenBLAS sgemm 1024^3 %.1f GFLOP/s (%d threads)\n",
-            fma, sgemm, threads);
+        printf("machine    FMA peak %.1f GFLOP/s (%d-bit vectors), OpenBLAS sgemm 1024^3 %.1f "
+               "GFLOP/s (%d threads)\n",
+               fma, on_fma_vector_bits(), sgemm, threads);
         if (lt) {
             double tf = 0, tb = 0;
             for (int i = 1; i < nn; i++) tf += lt[i].fwd_ms, tb += lt[i].bwd_ms;

@@ -21,6 +21,7 @@ enum {
                                           of its own over the batch, none sample by sample */
     ON_CONV_BLAS_PRODUCTS = 0x800,     /* Winograd's products by OpenBLAS, not gemm.c (forward and
                                           backward) */
+    ON_CONV_NO_AVX512 = 0x1000,        /* gemm.c: the AVX2 kernel where the CPU has AVX-512 */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

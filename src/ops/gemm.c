@@ -1,114 +1,135 @@
 /* gemm.c - C = A . B for the convolution kernels' small products (gemm.h).
  *
- * Blocks of MR rows and NV vectors of C are kept in registers (6 x 16: twelve AVX2
- * registers) while p runs over k: each step loads NV vectors of B's row p, broadcasts MR
- * elements of A's column p, and does MR * NV multiply-adds. Nothing is packed: B's rows
- * are read where they are (a block of 16 columns is one cache line per row), A's elements
- * one by one in any layout. The columns past the last whole vector go through a copy of
- * B padded with zeros to a vector, the rows past the last whole block through blocks of
- * fewer rows: every C element is still the same one sum over p in order.
+ * Blocks of R rows and NV vectors of C are kept in registers (6 x 16 with AVX2: twelve
+ * registers; 8 x 32 with AVX-512: sixteen of its 32) while p runs over k: each step loads
+ * NV vectors of B's row p, broadcasts R elements of A's column p, and does R * NV
+ * multiply-adds. Nothing is packed: B's rows are read where they are, A's elements one by
+ * one in any layout. The columns past the last whole vector go through a copy of B padded
+ * with zeros to 8, the rows past the last whole block through blocks of fewer rows.
+ *
+ * Every C element is one sum over p in order, from 0 (or C's value), one fused
+ * multiply-add a step, whatever the block, the vector width or the lane it is in: the
+ * AVX-512 kernel, chosen at run time where the CPU has it (twice the multiply-adds a cycle
+ * on a CPU with 512-bit units), gives the same bits as the AVX2 one. The baseline clone
+ * (no FMA: a multiply, then an add) is the exception, as for every vector loop (op.h).
  */
 #include "gemm.h"
+#include "conv_variant.h"
 #include "op.h"
 
 #include <string.h>
 
-enum { MR = 6, V = 8, TAIL_K = 512 };
+enum {
+    MR = 6,
+    MR_WIDE = 8,
+    V = 8,
+    TAIL_K = 512
+}; /* rows a block (AVX2, AVX-512), floats a vector */
 
-/* C's block of R rows and NV vectors; of the last vector only `last` columns are C's. */
-static inline __attribute__((always_inline)) void
-block(const int R, const int NV, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc, int last) {
-    vf s[MR][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) {
-            const float *cv = c + r * ldc + v * V;
-            if (!acc)
-                s[r][v] = (vf){0};
-            else if (v < NV - 1 || last == V)
-                s[r][v] = VLOAD(cv);
-            else {
-                float t[V] = {0};
-                memcpy(t, cv, sizeof(float) * last);
-                s[r][v] = VLOAD(t);
-            }
-        }
-    for (int p = 0; p < k; p++, b += ldb, a += acs) {
-        vf bv[2];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * V);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            float ar = a[r * ars];
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) s[r][v] += ar * bv[v];
-        }
+/* C's block of R rows and NV vectors of VL floats (type VT; VTU for unaligned access);
+ * of the last vector only `last` columns are C's. Inlined into each caller, with R and NV
+ * constant, so that the sums stay in registers. */
+#define BLOCK(NAME, VT, VTU, VL, RMAX)                                                             \
+    static inline __attribute__((always_inline)) void NAME(                                        \
+        const int R, const int NV, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,            \
+        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc, int last) {               \
+        VT s[RMAX][2];                                                                             \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                       \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
+            const float *cv = c + r * ldc + v * VL;                                                \
+            if (!acc)                                                                              \
+                s[r][v] = (VT){0};                                                                 \
+            else if (v < NV - 1 || last == VL)                                                     \
+                s[r][v] = *(const VTU *)cv;                                                        \
+            else {                                                                                 \
+                float t[VL] = {0};                                                                 \
+                memcpy(t, cv, sizeof(float) * last);                                               \
+                s[r][v] = *(const VTU *)t;                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        for (int p = 0; p < k; p++, b += ldb, a += acs) {                                          \
+            VT bv[2];                                                                              \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) bv[v] =                           \
+                *(const VTU *)(b + v * VL);                                                        \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                 \
+                float ar = a[r * ars];                                                             \
+                _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) s[r][v] += ar * bv[v];        \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                       \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
+            float *cv = c + r * ldc + v * VL;                                                      \
+            if (v < NV - 1 || last == VL)                                                          \
+                *(VTU *)cv = s[r][v];                                                              \
+            else {                                                                                 \
+                float t[VL];                                                                       \
+                *(VTU *)t = s[r][v];                                                               \
+                memcpy(cv, t, sizeof(float) * last);                                               \
+            }                                                                                      \
+        }                                                                                          \
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) {
-            float *cv = c + r * ldc + v * V;
-            if (v < NV - 1 || last == V)
-                VSTORE(cv, s[r][v]);
-            else {
-                float t[V];
-                VSTORE(t, s[r][v]);
-                memcpy(cv, t, sizeof(float) * last);
-            }
-        }
-}
 
-/* R rows of C, all n columns: strips of two vectors, one, then the last n % V columns from
- * tb, B's copy padded with zeros (when there is one: k <= TAIL_K). Rows outside, columns
- * inside: the R rows of A stay in the L1 cache while B is read from L2, where a large A
- * (Winograd's U of 512 x 512 channels: 1 MB) would come from L3 again for each strip. */
-static inline __attribute__((always_inline)) void rows(const int R, int n, int k, const float *a,
-                                                       ptrdiff_t ars, ptrdiff_t acs, const float *b,
-                                                       ptrdiff_t ldb, const float *tb, float *c,
-                                                       ptrdiff_t ldc, int acc) {
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+
+BLOCK(block8, vf, vfu, V, MR_WIDE)
+BLOCK(block16, v16, v16u, 16, MR_WIDE)
+
+/* R rows of C, all n columns: strips of 32 and 16 columns (wide: AVX-512 vectors), of 16
+ * and 8 (AVX2), then the last n % 8 columns from tb, B's copy padded with zeros (when there
+ * is one: k <= TAIL_K). Rows outside, columns inside: the R rows of A stay in the L1 cache
+ * while B is read from L2, where a large A (Winograd's U of 512 x 512 channels: 1 MB) would
+ * come from L3 again for each strip. */
+static inline __attribute__((always_inline)) void
+rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+     const float *b, ptrdiff_t ldb, const float *tb, float *c, ptrdiff_t ldc, int acc) {
     int j = 0;
-    for (; j + 2 * V <= n; j += 2 * V) block(R, 2, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, V);
+    if (wide) {
+        for (; j + 32 <= n; j += 32) block16(R, 2, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, 16);
+        if (n - j >= 16) {
+            block16(R, 1, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, 16);
+            j += 16;
+        }
+    } else {
+        for (; j + 2 * V <= n; j += 2 * V)
+            block8(R, 2, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, V);
+    }
     if (n - j >= V) {
-        block(R, 1, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, V);
+        block8(R, 1, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, V);
         j += V;
     }
-    if (j < n && tb) block(R, 1, k, a, ars, acs, tb, V, c + j, ldc, acc, n - j);
+    if (j < n && tb) block8(R, 1, k, a, ars, acs, tb, V, c + j, ldc, acc, n - j);
 }
 
-/* rows() for r < MR rows (R constant in each copy); inlined, as rows() and block(), into
- * each of gemm's clones */
-static inline __attribute__((always_inline)) void rest(int r, int n, int k, const float *a,
-                                                       ptrdiff_t ars, ptrdiff_t acs, const float *b,
-                                                       ptrdiff_t ldb, const float *tb, float *c,
-                                                       ptrdiff_t ldc, int acc) {
-    switch (r) {
-    case 5:
-        rows(5, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+/* All m rows: blocks of `full` rows, then one of the m % full left (R constant in each copy
+ * of rows(), inlined, as block8() and block16(), into each kernel) */
+static inline __attribute__((always_inline)) void
+all_rows(const int wide, const int full, int m, int n, int k, const float *a, ptrdiff_t ars,
+         ptrdiff_t acs, const float *b, ptrdiff_t ldb, const float *tb, float *c, ptrdiff_t ldc,
+         int acc) {
+    int i = 0;
+    for (; i + full <= m; i += full)
+        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, c + i * ldc, ldc, acc);
+    a += i * ars;
+    c += i * ldc;
+    switch (m - i) {
+#define REST(r)                                                                                    \
+    case r:                                                                                        \
+        if (r < full) rows(wide, r, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);                   \
         break;
-    case 4:
-        rows(4, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
-        break;
-    case 3:
-        rows(3, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
-        break;
-    case 2:
-        rows(2, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
-        break;
-    case 1:
-        rows(1, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
-        break;
-    default:
-        break;
+        REST(7)
+        REST(6)
+        REST(5) REST(4) REST(3) REST(2) REST(1)
+#undef REST
+            default : break;
     }
 }
 
-/* static: the clones' resolver of an extern function would be exported from the shared
- * library (gcc 12 gives it default visibility whatever the function's) */
-ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+/* The whole product, by one kernel (wide or not) */
+static inline __attribute__((always_inline)) void
+product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+    const int full = wide ? MR_WIDE : MR;
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
         for (int i = 0; i < m && !acc; i++) memset(c + i * ldc, 0, sizeof(float) * n);
@@ -122,10 +143,7 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
         for (int p = 0; p < k; p++) memcpy(t + p * V, b + p * ldb + j, sizeof(float) * (n - j));
         tb = t;
     }
-    int i = 0;
-    for (; i + MR <= m; i += MR)
-        rows(MR, n, k, a + i * ars, ars, acs, b, ldb, tb, c + i * ldc, ldc, acc);
-    rest(m - i, n, k, a + i * ars, ars, acs, b, ldb, tb, c + i * ldc, ldc, acc);
+    all_rows(wide, full, m, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
     if (j == n || tb) return;
     /* a longer k: those columns TAIL_K rows of B at a time, each chunk adding to what the
      * one before left in C (the same sums: C holds them as floats either way) */
@@ -134,15 +152,43 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
         memset(t, 0, sizeof(float) * V * kk);
         for (int p = 0; p < kk; p++)
             memcpy(t + p * V, b + (p0 + p) * ldb + j, sizeof(float) * (n - j));
-        for (i = 0; i + MR <= m; i += MR)
-            rows(MR, n - j, kk, a + i * ars + p0 * acs, ars, acs, t, V, t, c + i * ldc + j, ldc,
+        all_rows(wide, full, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, c + j, ldc,
                  acc || p0 > 0);
-        rest(m - i, n - j, kk, a + i * ars + p0 * acs, ars, acs, t, V, t, c + i * ldc + j, ldc,
-             acc || p0 > 0);
     }
+}
+
+/* static: the clones' resolver of an extern function would be exported from the shared
+ * library (gcc 12 gives it default visibility whatever the function's) */
+ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+    product(0, m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
+#define HAVE_WIDE 1
+__attribute__((target("arch=x86-64-v4"))) static void gemm_wide(int m, int n, int k, const float *a,
+                                                                ptrdiff_t ars, ptrdiff_t acs,
+                                                                const float *b, ptrdiff_t ldb,
+                                                                float *c, ptrdiff_t ldc, int acc) {
+    product(1, m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+}
+#endif
+
+int on_gemm_wide(void) {
+#ifdef HAVE_WIDE
+    return !(on_conv_variant & ON_CONV_NO_AVX512) && __builtin_cpu_supports("x86-64-v4");
+#else
+    return 0;
+#endif
 }
 
 void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
              ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+#ifdef HAVE_WIDE
+    if (on_gemm_wide()) {
+        gemm_wide(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+        return;
+    }
+#endif
     gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
 }

@@ -15,4 +15,8 @@
 void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
              ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc);
 
+/* Does on_gemm take its AVX-512 kernel here (the CPU has it, ON_CONV_NO_AVX512 is not set)?
+ * Its results are the same bits as the AVX2 kernel's. */
+int on_gemm_wide(void);
+
 #endif
