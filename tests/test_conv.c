@@ -573,8 +573,9 @@ int main(void) {
     }
     /* the kernels the default choice no longer takes for these shapes, held to the same
      * reference: one sample per product with the bias after sgemm and scalar stride-2 rows;
-     * no Winograd (tap by tap); neither (im2col); Winograd's products by OpenBLAS, with
-     * and without groups of samples */
+     * no Winograd (tap by tap); neither (im2col); every product by OpenBLAS (Winograd's,
+     * and im2col's where gemm.c's AVX-512 kernel takes them by default), with and without
+     * groups of samples */
     const int variants[] = {
         ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL | ON_CONV_BLAS_PRODUCTS,
         ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_BLAS_PRODUCTS};

@@ -13,6 +13,7 @@
 #include "conv_depthwise.h"
 #include "conv_direct.h"
 #include "conv_variant.h"
+#include "gemm.h"
 #include "conv_taps.h"
 #include "conv_winograd.h"
 #include "conv_wino4.h"
@@ -176,8 +177,8 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
 #pragma omp simd
             for (int j = 0; j < n; j++) yr[j] = b;
         }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, n, K, 1.0f,
-                c->p[0] + (size_t)f0 * K, K, col, n, first ? 1.0f : 0.0f, yc + (size_t)f0 * PQ, PQ);
+    on_product(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, yc + (size_t)f0 * PQ, PQ,
+               first);
     if (c->a->bias && !first)
         for (int f = f0; f < f1; f++) {
             float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
@@ -252,8 +253,7 @@ static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int 
                 else
                     on_im2col_ld(x, a, g, 0, K, 0, g->p, cs, m);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, (int)m, K, 1.0f, c->p[0], K,
-                        col, (int)m, 0.0f, yt, (int)m);
+            on_product(F, (int)m, K, c->p[0], K, 1, col, (int)m, yt, (int)m, 0);
             for (int i = i0; i < i1; i++) {
                 float *y = c->y + ysz * i;
                 for (int f = 0; f < F; f++) {
@@ -398,8 +398,7 @@ static void conv_backward(const on_call *c) {
                                 pw ? xj : col, n, 1.0f, dw + (size_t)Fg * j * K, K);
                     if (!dx) continue;
                     /* dcol (K,n) = W^T (K,Fg) . dy (Fg,n) */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n, Fg, 1.0f, wj, K, d,
-                                PQ, 0.0f, pw ? dx + xg * j : dcol, n);
+                    on_product(K, n, Fg, wj, 1, K, d, PQ, pw ? dx + xg * j : dcol, n, 0);
                     if (!pw) on_col2im(dcol, a, &g, Cg, p0, p1, dx + xg * j);
                 }
             if (a->bias)

@@ -12,6 +12,7 @@
  * Weights are repacked per call to (tap, F, C) order; the repacking is F*K floats.
  */
 #include "conv_taps.h"
+#include "gemm.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -88,9 +89,8 @@ static void forward_rows(const on_call *c, const taps *t, const float *wt, const
                          float *ye, float *y, int f0, int f1) {
     if (f1 <= f0) return;
     for (int k = 0; k < t->taps; k++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f1 - f0, t->N, t->C, 1.0f,
-                    wt + ((size_t)k * t->F + f0) * t->C, t->C, xp + tap_offset(t, k), t->HW,
-                    k ? 1.0f : 0.0f, ye + (size_t)f0 * t->N, t->N);
+        on_product(f1 - f0, t->N, t->C, wt + ((size_t)k * t->F + f0) * t->C, t->C, 1,
+                   xp + tap_offset(t, k), t->HW, ye + (size_t)f0 * t->N, t->N, k > 0);
     for (int f = f0; f < f1; f++)
         on_conv_grid_out(ye + (size_t)f * t->N, t->Wp, t->P, t->Q, c->a->bias ? c->p[1][f] : 0.0f,
                          y + (size_t)f * t->P * t->Q);
@@ -167,9 +167,8 @@ void on_conv_taps_backward(const on_call *c, const on_geom *g) {
             if (!c->dx) continue;
             memset(dxp, 0, sizeof(float) * (size_t)t.C * t.HW);
             for (int k = 0; k < t.taps; k++) /* dXpad_tap (C,N) += W_tap^T (C,F) . dY (F,N) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t.C, t.N, t.F, 1.0f,
-                            wt + (size_t)k * t.F * t.C, t.C, dye, t.N, 1.0f,
-                            dxp + tap_offset(&t, k), t.HW);
+                on_product(t.C, t.N, t.F, wt + (size_t)k * t.F * t.C, 1, t.C, dye, t.N,
+                           dxp + tap_offset(&t, k), t.HW, 1);
             float *dx = c->dx + xsz * i;
             for (int ci = 0; ci < t.C; ci++)
                 for (int r = 0; r < g->h; r++)

@@ -19,8 +19,9 @@ enum {
                                     tiles and channels (compile with ON_CONV_AB) */
     ON_CONV_NO_BACKWARD_CHAIN = 0x400, /* graph.c, read when compiling: every backward a pass
                                           of its own over the batch, none sample by sample */
-    ON_CONV_BLAS_PRODUCTS = 0x800,     /* Winograd's products by OpenBLAS, not gemm.c (forward and
-                                          backward) */
+    ON_CONV_BLAS_PRODUCTS = 0x800,     /* every product by OpenBLAS, not gemm.c: Winograd's, and
+                                          im2col's, 1x1's and the taps' where the CPU has
+                                          AVX-512 (gemm.h's on_product); forward and backward */
     ON_CONV_NO_AVX512 = 0x1000,        /* gemm.c: the AVX2 kernel where the CPU has AVX-512 */
 };
 

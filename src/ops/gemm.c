@@ -17,6 +17,7 @@
 #include "conv_variant.h"
 #include "op.h"
 
+#include <cblas.h>
 #include <string.h>
 
 enum {
@@ -119,7 +120,8 @@ all_rows(const int wide, const int full, int m, int n, int k, const float *a, pt
         break;
         REST(7)
         REST(6)
-        REST(5) REST(4) REST(3) REST(2) REST(1)
+        REST(5)
+        REST(4) REST(3) REST(2) REST(1)
 #undef REST
             default : break;
     }
@@ -191,4 +193,14 @@ void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, 
     }
 #endif
     gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+}
+
+void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+                ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+    if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
+        on_gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+    else /* a[i ars + p acs] with acs = 1: A as written, lda = ars; else A^T, lda = acs */
+        cblas_sgemm(CblasRowMajor, acs == 1 ? CblasNoTrans : CblasTrans, CblasNoTrans, m, n, k,
+                    1.0f, a, (int)(acs == 1 ? ars : acs), b, (int)ldb, acc ? 1.0f : 0.0f, c,
+                    (int)ldc);
 }

@@ -19,4 +19,13 @@ void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, 
  * Its results are the same bits as the AVX2 kernel's. */
 int on_gemm_wide(void);
 
+/* C (m x n) = A . B (+ C if acc) for the products of im2col, 1x1 and tap-by-tap
+ * convolution, A read as in on_gemm with ars or acs 1: on_gemm where its AVX-512 kernel
+ * runs, else OpenBLAS (also under ON_CONV_BLAS_PRODUCTS, for A/B and tests). On a CPU with
+ * AVX-512, gemm.c was as fast as OpenBLAS's own AVX-512 kernels and 1.2-1.5x faster than the
+ * AVX2 ones OpenBLAS runs where its core type is set to Haswell (as on this project's
+ * machines); its AVX2 kernel, which packs nothing, was 13% slower than OpenBLAS's. */
+void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+                ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc);
+
 #endif
