@@ -46,20 +46,25 @@ static void planes(on_shape s, int *ch, size_t *inner) {
     *inner = on_shape_size(s) / (size_t)s.c;
 }
 
-/* One loop iteration per (sample, channel) row, split over threads for big tensors. */
-// clang-format off
-#define PARALLEL_ROWS _Pragma("omp parallel for schedule(static) num_threads(c->threads) if (rows * (long)inner > ON_PAR_MIN)")
-// clang-format on
+/* Rows (sample, channel) [r0, r1) of the call ctx, split over threads for big tensors
+ * (on_parallel_range): the loops below run on each row. */
+#define FOR_ROWS                                                                                   \
+    const on_call *c = ctx;                                                                        \
+    int ch;                                                                                        \
+    size_t inner;                                                                                  \
+    planes(c->xs, &ch, &inner);                                                                    \
+    for (long r = r0; r < r1; r++)
+#define SPLIT_ROWS(fn)                                                                             \
+    int ch;                                                                                        \
+    size_t inner;                                                                                  \
+    planes(c->xs, &ch, &inner);                                                                    \
+    long rows = (long)c->n * ch;                                                                   \
+    on_parallel_range(c->threads, rows *(long)inner > ON_PAR_MIN, rows, fn, c)
 
 /* Generates name_fwd and name_bwd. A is the parameter expression for channel ci. */
 #define ACT_KERNELS(nm, A, F, DF)                                                                  \
-    static void nm##_fwd(const on_call *c) {                                                       \
-        int ch;                                                                                    \
-        size_t inner;                                                                              \
-        planes(c->xs, &ch, &inner);                                                                \
-        long rows = (long)c->n * ch;                                                               \
-        PARALLEL_ROWS                                                                              \
-        for (long r = 0; r < rows; r++) {                                                          \
+    static void nm##_fwd_rows(const void *ctx, long r0, long r1) {                                 \
+        FOR_ROWS {                                                                                 \
             int ci = (int)(r % ch);                                                                \
             float a = (A);                                                                         \
             (void)a;                                                                               \
@@ -72,14 +77,11 @@ static void planes(on_shape s, int *ch, size_t *inner) {
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
-    static void nm##_bwd(const on_call *c) {                                                       \
-        if (!c->dx) return;                                                                        \
-        int ch;                                                                                    \
-        size_t inner;                                                                              \
-        planes(c->xs, &ch, &inner);                                                                \
-        long rows = (long)c->n * ch;                                                               \
-        PARALLEL_ROWS                                                                              \
-        for (long r = 0; r < rows; r++) {                                                          \
+    static void nm##_fwd(const on_call *c) {                                                       \
+        SPLIT_ROWS(nm##_fwd_rows);                                                                 \
+    }                                                                                              \
+    static void nm##_bwd_rows(const void *ctx, long r0, long r1) {                                 \
+        FOR_ROWS {                                                                                 \
             int ci = (int)(r % ch);                                                                \
             float a = (A);                                                                         \
             (void)a;                                                                               \
@@ -93,6 +95,10 @@ static void planes(on_shape s, int *ch, size_t *inner) {
                 dx[j] = g[j] * (DF);                                                               \
             }                                                                                      \
         }                                                                                          \
+    }                                                                                              \
+    static void nm##_bwd(const on_call *c) {                                                       \
+        if (!c->dx) return;                                                                        \
+        SPLIT_ROWS(nm##_bwd_rows);                                                                 \
     }
 
 /* The clamps: f(x) = min(max(x, lo), hi). */

@@ -62,6 +62,46 @@ static inline uint32_t key_of(uint64_t key64, size_t hi) {
     return (uint32_t)key64 ^ (hi ? (uint32_t)on_mix64(key64 ^ hi) : 0u);
 }
 
+/* One call's work, blocks of BLOCK elements at a time (a thread's unit) */
+enum { BLOCK = 4096 };
+typedef struct drop_job {
+    const float *in;
+    float *out;
+    unsigned char *keep;
+    size_t total, base;
+    uint64_t key64;
+    uint32_t cut;
+    float scale;
+    int backward;
+} drop_job;
+
+static void drop_blocks(const void *ctx, long b0, long b1) {
+    const drop_job *d = ctx;
+    for (long bi = b0; bi < b1; bi++) {
+        size_t i = (size_t)bi * BLOCK, end = i + BLOCK < d->total ? i + BLOCK : d->total;
+        /* element g = base + i draws with the low 32 bits of g, under a key that changes
+         * every 2^32 elements; a block that crosses such a boundary goes element by element */
+        size_t g = d->base + i;
+        if (d->keep && d->backward) {
+            drop_kept(d->in + i, d->out + i, end - i, d->keep + i, d->scale);
+        } else if ((g >> 32) == ((d->base + end - 1) >> 32)) {
+            uint32_t k = key_of(d->key64, g >> 32);
+            if (d->keep)
+                drop_keep(d->in + i, d->out + i, end - i, (uint32_t)g, k, d->cut, d->scale,
+                          d->keep + i);
+            else
+                drop_run(d->in + i, d->out + i, end - i, (uint32_t)g, k, d->cut, d->scale);
+        } else {
+            for (; i < end; i++) {
+                g = d->base + i;
+                int kp = draw((uint32_t)g, key_of(d->key64, g >> 32)) >= d->cut;
+                if (d->keep) d->keep[i] = (unsigned char)kp;
+                d->out[i] = kp ? d->in[i] * d->scale : 0.0f;
+            }
+        }
+    }
+}
+
 /* in (N,S) -> out (N,S); in = x forward, dy backward. Element i keeps when its draw >= cut;
  * with keep (the node's saved bytes, from the batch's first element) the forward writes
  * the decisions there and the backward reads them. */
@@ -71,38 +111,17 @@ static void drop_apply(const on_call *c, const float *in, float *out, int backwa
         if (out != in) memcpy(out, in, sizeof(float) * total);
         return;
     }
-    float p = c->a->rate, scale = p < 1 ? 1.0f / (1.0f - p) : 0.0f;
-    uint64_t key64 = on_mix64(c->key ^ on_mix64(c->step));
-    uint32_t cut = (uint32_t)(p * 16777216.0f + 0.5f);
-    if (cut > (1u << 24)) cut = 1u << 24;
+    float p = c->a->rate;
+    drop_job d = {.in = in, .out = out, .total = total, .backward = backward};
+    d.scale = p < 1 ? 1.0f / (1.0f - p) : 0.0f;
+    d.key64 = on_mix64(c->key ^ on_mix64(c->step));
+    d.cut = (uint32_t)(p * 16777216.0f + 0.5f);
+    if (d.cut > (1u << 24)) d.cut = 1u << 24;
     /* mask indices count from the batch's first element (c->sample0: a per-sample chain) */
-    size_t base = (size_t)c->sample0 * on_shape_size(c->xs);
-    unsigned char *keep = c->saved ? (unsigned char *)c->saved + base : NULL;
-    const size_t block = 4096; /* a thread's unit of work */
-    size_t blocks = (total + block - 1) / block;
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (total > ON_PAR_MIN)
-    for (size_t bi = 0; bi < blocks; bi++) {
-        size_t i = bi * block, end = i + block < total ? i + block : total;
-        /* element g = base + i draws with the low 32 bits of g, under a key that changes
-         * every 2^32 elements; a block that crosses such a boundary goes element by element */
-        size_t g = base + i;
-        if (keep && backward) {
-            drop_kept(in + i, out + i, end - i, keep + i, scale);
-        } else if ((g >> 32) == ((base + end - 1) >> 32)) {
-            uint32_t k = key_of(key64, g >> 32);
-            if (keep)
-                drop_keep(in + i, out + i, end - i, (uint32_t)g, k, cut, scale, keep + i);
-            else
-                drop_run(in + i, out + i, end - i, (uint32_t)g, k, cut, scale);
-        } else {
-            for (; i < end; i++) {
-                g = base + i;
-                int kp = draw((uint32_t)g, key_of(key64, g >> 32)) >= cut;
-                if (keep) keep[i] = (unsigned char)kp;
-                out[i] = kp ? in[i] * scale : 0.0f;
-            }
-        }
-    }
+    d.base = (size_t)c->sample0 * on_shape_size(c->xs);
+    d.keep = c->saved ? (unsigned char *)c->saved + d.base : NULL;
+    long blocks = (long)((total + BLOCK - 1) / BLOCK);
+    on_parallel_range(c->threads, total > ON_PAR_MIN, blocks, drop_blocks, &d);
 }
 
 static void drop_fwd(const on_call *c) {

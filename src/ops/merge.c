@@ -72,10 +72,17 @@ static int winner(const on_call *c, size_t r, size_t S, size_t p, int sign) {
     return best;
 }
 
-static void ew_forward(const on_call *c, int kind) {
-    size_t S = (size_t)c->ys.h * c->ys.w, rows = (size_t)c->n * c->ys.c;
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (rows * S > ON_PAR_MIN)
-    for (size_t r = 0; r < rows; r++) {
+typedef struct ew_job {
+    const on_call *c;
+    int kind;
+} ew_job;
+
+/* Rows (sample, channel) [r0, r1) of ew_forward */
+static void ew_rows(const void *ctx, long r0, long r1) {
+    const on_call *c = ((const ew_job *)ctx)->c;
+    int kind = ((const ew_job *)ctx)->kind;
+    size_t S = (size_t)c->ys.h * c->ys.w;
+    for (size_t r = (size_t)r0; r < (size_t)r1; r++) {
         float *y = c->y + r * S;
         size_t st;
         const float *x = row_of(c, 0, r, S, &st);
@@ -115,6 +122,12 @@ static void ew_forward(const on_call *c, int kind) {
         if (kind == M_AVG)
             for (size_t p = 0; p < S; p++) y[p] /= (float)c->nin;
     }
+}
+
+static void ew_forward(const on_call *c, int kind) {
+    size_t S = (size_t)c->ys.h * c->ys.w, rows = (size_t)c->n * c->ys.c;
+    ew_job jb = {c, kind};
+    on_parallel_range(c->threads, rows * S > ON_PAR_MIN, (long)rows, ew_rows, &jb);
 }
 
 /* d(output)/d(input k) at position p of row r, times dy. */

@@ -199,6 +199,27 @@ static inline int on_thread_count(void) {
 }
 #endif
 
+/* fn(ctx, i0, i1) over [0, n), split in contiguous shares over `threads` threads where
+ * `par` says the work is worth it, else all on this thread with no OpenMP region at all:
+ * libgomp ends every region with a futex system call, even a team of one's (an `if (0)`
+ * region too), and a per-sample chain (the pooling, activation and dropout after each
+ * sample of a convolution) opened thousands of them a training step: 6% of the reference
+ * model's step on one thread went to those calls. For loops whose iterations are
+ * independent (which thread takes which does not change a bit). */
+typedef void (*on_range_fn)(const void *ctx, long i0, long i1);
+static inline void on_parallel_range(int threads, int par, long n, on_range_fn fn,
+                                     const void *ctx) {
+    if (threads <= 1 || !par || n < 2) {
+        fn(ctx, 0, n);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        long t = on_thread_id(), T = on_thread_count();
+        fn(ctx, n * t / T, n * (t + 1) / T);
+    }
+}
+
 /* Hot vector loops are compiled twice, for x86-64-v3 (AVX2 and FMA: 8 floats a vector, a
  * multiply and an add in one rounding) and for the x86-64-v2 baseline (SSE, 4, multiply
  * then add); the loader picks one for the CPU it runs on, so the last bits of a result can

@@ -144,16 +144,25 @@ static inline void scatter4(const float *dy, const unsigned char *pos, float *d0
 }
 #endif
 
-static void max2x2(const on_call *c, const on_geom *g, int backward) {
-    long planes = (long)c->n * c->xs.c;
+typedef struct max2x2_job {
+    const on_call *c;
+    const on_geom *g;
+    int backward;
+} max2x2_job;
+
+/* Planes [pl0, pl1) of the call */
+static void max2x2_planes(const void *ctx, long pl0, long pl1) {
+    const max2x2_job *jb = ctx;
+    const on_call *c = jb->c;
+    const on_geom *g = jb->g;
+    int backward = jb->backward;
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
     int W = g->w, P = g->p, Q = g->q, odd = (g->h & 1) || (W & 1);
     /* positions are kept in training only; a backward after an inference forward finds
      * the winners again */
     unsigned char *saved =
         c->saved && c->train ? (unsigned char *)c->saved + (size_t)c->sample0 * pq * c->xs.c : NULL;
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
-    for (long pl = 0; pl < planes; pl++) {
+    for (long pl = pl0; pl < pl1; pl++) {
         const float *x = c->x + pl * hw;
         if (backward && odd) memset(c->dx + pl * hw, 0, sizeof(float) * hw);
         for (int p = 0; p < P; p++) {
@@ -206,6 +215,12 @@ static void max2x2(const on_call *c, const on_geom *g, int backward) {
     }
 }
 
+static void max2x2(const on_call *c, const on_geom *g, int backward) {
+    long planes = (long)c->n * c->xs.c;
+    max2x2_job jb = {c, g, backward};
+    on_parallel_range(c->threads, planes * g->h * g->w > ON_PAR_MIN, planes, max2x2_planes, &jb);
+}
+
 /* The 2x2 fast path keeps one byte per output (rounded up to floats). */
 static size_t max_saved(const on_attrs *a, on_shape xs, on_shape ys, int n) {
     (void)a;
@@ -252,13 +267,22 @@ static int columns_fit(const on_attrs *a, const on_geom *g) {
            (size_t)g->sw * ((size_t)g->q + (size_t)(a->kw - 1) / g->sw + 1) <= 2 * ROW_MAX + 64;
 }
 
-static void pool_forward_rows(const on_call *c, const on_geom *g, int kind) {
-    long planes = (long)c->n * c->xs.c;
+typedef struct rows_job {
+    const on_call *c;
+    const on_geom *g;
+    int kind;
+} rows_job;
+
+/* Planes [pl0, pl1) of pool_forward_rows */
+static void forward_rows_planes(const void *ctx, long pl0, long pl1) {
+    const rows_job *jb = ctx;
+    const on_call *c = jb->c;
+    const on_geom *g = jb->g;
+    int kind = jb->kind;
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
     float sign = kind == ON_POOL_MIN ? -1.0f : 1.0f;
     int W = g->w, vec = kind != ON_POOL_AVG && columns_fit(c->a, g);
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (planes * hw > ON_PAR_MIN)
-    for (long pl = 0; pl < planes; pl++) {
+    for (long pl = pl0; pl < pl1; pl++) {
         const float *x = c->x + pl * hw;
         float row[ROW_MAX];
         for (int p = 0; p < g->p; p++) {
@@ -302,6 +326,13 @@ static void pool_forward_rows(const on_call *c, const on_geom *g, int kind) {
             }
         }
     }
+}
+
+static void pool_forward_rows(const on_call *c, const on_geom *g, int kind) {
+    long planes = (long)c->n * c->xs.c;
+    rows_job jb = {c, g, kind};
+    on_parallel_range(c->threads, planes * g->h * g->w > ON_PAR_MIN, planes, forward_rows_planes,
+                      &jb);
 }
 
 /* x (N,C,H,W) -> y (N,C,P,Q) */
