@@ -113,17 +113,30 @@ all_rows(const int wide, const int full, int m, int n, int k, const float *a, pt
         rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, c + i * ldc, ldc, acc);
     a += i * ars;
     c += i * ldc;
-    switch (m - i) {
-#define REST(r)                                                                                    \
-    case r:                                                                                        \
-        if (r < full) rows(wide, r, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);                   \
+    switch (m - i) { /* R constant in each case, for block8() and block16() */
+    case 7:
+        if (7 < full) rows(wide, 7, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
         break;
-        REST(7)
-        REST(6)
-        REST(5)
-        REST(4) REST(3) REST(2) REST(1)
-#undef REST
-            default : break;
+    case 6:
+        if (6 < full) rows(wide, 6, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        break;
+    case 5:
+        if (5 < full) rows(wide, 5, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        break;
+    case 4:
+        if (4 < full) rows(wide, 4, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        break;
+    case 3:
+        if (3 < full) rows(wide, 3, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        break;
+    case 2:
+        if (2 < full) rows(wide, 2, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        break;
+    case 1:
+        if (1 < full) rows(wide, 1, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        break;
+    default:
+        break;
     }
 }
 
