@@ -584,7 +584,13 @@ int main(void) {
         for (size_t i = 0; i < 13; i++) check_case(&cases[i], 3); /* the G = 1 cases */
         for (size_t i = 0; i < sizeof grouped / sizeof grouped[0]; i++) check_case(&grouped[i], 5);
     }
+    /* one input channel, 1x1: the input gradient's product has K = 1, where A as written
+     * and A^T both have strides of 1 (OpenBLAS refused the lda on_product first gave it) */
+    static const conv_case one = {"input(5,5,1) conv2d(2,1)", 0, 0, 1, 0, 0, 0};
+    on_conv_variant = ON_CONV_AB | ON_CONV_BLAS_PRODUCTS;
+    check_case(&one, 3);
     on_conv_variant = 0;
+    check_case(&one, 3);
     merge_chain();
     random_cases();
     /* the same shapes by im2col, which the small Winograd ones took before gemm.c */

@@ -372,10 +372,11 @@ void on_wino_product(int m, int n, int nv, int k, const float *a, ptrdiff_t ars,
                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
     if (!(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
         on_gemm(m, nv, k, a, ars, acs, b, ldb, c, ldc, acc);
-    else /* a[i ars + p acs] with acs = 1: A as written, lda = ars; else A^T, lda = acs */
-        cblas_sgemm(CblasRowMajor, acs == 1 ? CblasNoTrans : CblasTrans, CblasNoTrans, m, n, k,
-                    1.0f, a, (int)(acs == 1 ? ars : acs), b, (int)ldb, acc ? 1.0f : 0.0f, c,
-                    (int)ldc);
+    else { /* A as written (lda = ars) or A^T (lda = acs), as on_product decides */
+        int as_is = acs == 1 && ars >= k;
+        cblas_sgemm(CblasRowMajor, as_is ? CblasNoTrans : CblasTrans, CblasNoTrans, m, n, k, 1.0f,
+                    a, (int)(as_is ? ars : acs), b, (int)ldb, acc ? 1.0f : 0.0f, c, (int)ldc);
+    }
 }
 
 /* M[xi] (rows [f0, f1)) = U[xi] . V[xi] for one chunk of n tiles, over whole vectors of

@@ -212,8 +212,11 @@ void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t ac
                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
     if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
         on_gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
-    else /* a[i ars + p acs] with acs = 1: A as written, lda = ars; else A^T, lda = acs */
-        cblas_sgemm(CblasRowMajor, acs == 1 ? CblasNoTrans : CblasTrans, CblasNoTrans, m, n, k,
-                    1.0f, a, (int)(acs == 1 ? ars : acs), b, (int)ldb, acc ? 1.0f : 0.0f, c,
-                    (int)ldc);
+    else { /* a[i ars + p acs]: A as written (lda = ars) where acs = 1 and its rows are at
+            * least k apart, else A^T (lda = acs; ars = 1). With one row or column both may
+            * be 1: then only A^T gives OpenBLAS a valid lda. */
+        int as_is = acs == 1 && ars >= k;
+        cblas_sgemm(CblasRowMajor, as_is ? CblasNoTrans : CblasTrans, CblasNoTrans, m, n, k, 1.0f,
+                    a, (int)(as_is ? ars : acs), b, (int)ldb, acc ? 1.0f : 0.0f, c, (int)ldc);
+    }
 }
