@@ -1,7 +1,7 @@
-/* gemm.h - ordnet's own matrix product for the small, thin products of the convolution
- * kernels (Winograd's 16 or 36 products per chunk of tiles), where OpenBLAS's set-up per
- * call (packing both operands, taking its buffer under a lock) costs as much as the
- * arithmetic. */
+/* gemm.h - ordnet's own matrix product: for Winograd's 16 or 36 small products per chunk
+ * of tiles, where OpenBLAS's set-up per call (packing both operands, taking its buffer
+ * under a lock) costs as much as the arithmetic; and, on a CPU with AVX-512, for the other
+ * convolution kernels' products too (on_product). */
 #ifndef ON_GEMM_H
 #define ON_GEMM_H
 
