@@ -42,7 +42,7 @@ static const conv_case cases[] = {
     {"input(6,11,1) conv2d(7,(1,5),padding=(0,4))", 0, 4, 1, 0, 0, 0},    /* direct: wide padding */
     {"input(9,8,2) conv2d(5,3,stride=2)", 0, 0, 2, 0, 0, 0},              /* im2col: strided */
     {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* im2col in row chunks */
-    {"input(5,6,8) conv2d(4,1)", 0, 0, 1, 0, 0, 0}, /* 1x1: the input is the matrix */
+    {"input(5,6,8) conv2d(4,1)", 0, 0, 1, 0, 0, 0},             /* 1x1: the input is the matrix */
     {"input(40,30,16) conv2d(8,1,stride=2)", 0, 0, 2, 0, 0, 0}, /* 1x1 strided: whole image */
     /* grouped: one im2col + sgemm per group */
     {"input(7,6,6) conv2d(4,3,padding=1,groups=2)", 1, 1, 1, 2, 0, 0},
