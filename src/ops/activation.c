@@ -63,7 +63,7 @@ static void planes(on_shape s, int *ch, size_t *inner) {
 
 /* Generates name_fwd and name_bwd. A is the parameter expression for channel ci. */
 #define ACT_KERNELS(nm, A, F, DF)                                                                  \
-    static void nm##_fwd_rows(const void *ctx, long r0, long r1) {                                 \
+    ON_WIDE_CLONES static void nm##_fwd_rows(const void *ctx, long r0, long r1) {                  \
         FOR_ROWS {                                                                                 \
             int ci = (int)(r % ch);                                                                \
             float a = (A);                                                                         \
@@ -80,7 +80,7 @@ static void planes(on_shape s, int *ch, size_t *inner) {
     static void nm##_fwd(const on_call *c) {                                                       \
         SPLIT_ROWS(nm##_fwd_rows);                                                                 \
     }                                                                                              \
-    static void nm##_bwd_rows(const void *ctx, long r0, long r1) {                                 \
+    ON_WIDE_CLONES static void nm##_bwd_rows(const void *ctx, long r0, long r1) {                  \
         FOR_ROWS {                                                                                 \
             int ci = (int)(r % ch);                                                                \
             float a = (A);                                                                         \

@@ -78,7 +78,7 @@ typedef struct ew_job {
 } ew_job;
 
 /* Rows (sample, channel) [r0, r1) of ew_forward */
-static void ew_rows(const void *ctx, long r0, long r1) {
+ON_WIDE_CLONES static void ew_rows(const void *ctx, long r0, long r1) {
     const on_call *c = ((const ew_job *)ctx)->c;
     int kind = ((const ew_job *)ctx)->kind;
     size_t S = (size_t)c->ys.h * c->ys.w;
