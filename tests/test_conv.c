@@ -541,6 +541,23 @@ static void gemm_cases(void) {
                     same &= !memcmp(e, c, sizeof(float) * m * ldc);
                     CHECK(same, "gemm %dx%dx%d tr %d acc %d: other bits when cut in blocks", m, n,
                           k, tr, acc);
+                    if (acc) { /* on_product_bias: C = bias + A B, the bits of C set to the
+                                * bias, then added to (c0's first column as the bias) */
+                        float *bias = malloc(sizeof(float) * m);
+                        for (int i = 0; i < m; i++) bias[i] = c0[i * ldc];
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < ldc; j++)
+                                e[i * ldc + j] = j < n ? bias[i] : c0[i * ldc + j];
+                        float *eb = malloc(sizeof(float) * m * ldc);
+                        memcpy(eb, c0, sizeof(float) * m * ldc);
+                        on_product(m, n, k, a, ars, acs, b, ldb, e, ldc, 1);
+                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, eb, ldc);
+                        CHECK(!memcmp(e, eb, sizeof(float) * m * ldc),
+                              "product_bias %dx%dx%d tr %d: not the bits of the bias, then += A B",
+                              m, n, k, tr);
+                        free(eb);
+                        free(bias);
+                    }
                     if (wide) { /* the AVX2 kernel: the same bits */
                         memcpy(e, c0, sizeof(float) * m * ldc);
                         on_conv_variant = ON_CONV_NO_AVX512;

@@ -172,17 +172,16 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
                       const float *col, float *y) {
     if (f1 <= f0) return;
     float *yc = y + (size_t)p0 * c->ys.w;
-    /* the bias first, then y += W col: sgemm with beta = 0 would clear y in a pass of its
-     * own, and adding the bias after would be another */
+    /* the bias first, then y += W col (in registers where gemm.c's AVX-512 kernel runs,
+     * else y set to it): sgemm with beta = 0 would clear y in a pass of its own, and adding
+     * the bias after would be another */
     int first = c->a->bias && !(on_conv_variant & ON_CONV_BIAS_AFTER);
     if (first)
-        for (int f = f0; f < f1; f++) {
-            float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
-#pragma omp simd
-            for (int j = 0; j < n; j++) yr[j] = b;
-        }
-    on_product(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, yc + (size_t)f0 * PQ, PQ,
-               first);
+        on_product_bias(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, c->p[1] + f0,
+                        yc + (size_t)f0 * PQ, PQ);
+    else
+        on_product(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, yc + (size_t)f0 * PQ,
+                   PQ, 0);
     if (c->a->bias && !first)
         for (int f = f0; f < f1; f++) {
             float b = c->p[1][f], *yr = yc + (size_t)f * PQ;

@@ -38,13 +38,14 @@ enum {
 #define BLOCK(NAME, VT, VTU, VL, RMAX)                                                             \
     static inline __attribute__((always_inline)) void NAME(                                        \
         const int R, const int NV, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,            \
-        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc, int last) {               \
+        const float *b, ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc, int acc,        \
+        int last) {                                                                                \
         VT s[RMAX][2];                                                                             \
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                       \
             _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
             const float *cv = c + r * ldc + v * VL;                                                \
             if (!acc)                                                                              \
-                s[r][v] = (VT){0};                                                                 \
+                s[r][v] = bias ? bias[r] - (VT){0} : (VT){0};                                     \
             else if (v < NV - 1 || last == VL)                                                     \
                 s[r][v] = *(const VTU *)cv;                                                        \
             else {                                                                                 \
@@ -88,57 +89,61 @@ BLOCK(block16, v16, v16u, 16, MR_WIDE)
  * come from L3 again for each strip. */
 static inline __attribute__((always_inline)) void
 rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-     const float *b, ptrdiff_t ldb, const float *tb, float *c, ptrdiff_t ldc, int acc) {
+     const float *b, ptrdiff_t ldb, const float *tb, const float *bias, float *c, ptrdiff_t ldc,
+     int acc) {
     int j = 0;
     if (wide) {
-        for (; j + 32 <= n; j += 32) block16(R, 2, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, 16);
+        for (; j + 32 <= n; j += 32)
+            block16(R, 2, k, a, ars, acs, b + j, ldb, bias, c + j, ldc, acc, 16);
         if (n - j >= 16) {
-            block16(R, 1, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, 16);
+            block16(R, 1, k, a, ars, acs, b + j, ldb, bias, c + j, ldc, acc, 16);
             j += 16;
         }
     } else {
         for (; j + 2 * V <= n; j += 2 * V)
-            block8(R, 2, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, V);
+            block8(R, 2, k, a, ars, acs, b + j, ldb, bias, c + j, ldc, acc, V);
     }
     if (n - j >= V) {
-        block8(R, 1, k, a, ars, acs, b + j, ldb, c + j, ldc, acc, V);
+        block8(R, 1, k, a, ars, acs, b + j, ldb, bias, c + j, ldc, acc, V);
         j += V;
     }
-    if (j < n && tb) block8(R, 1, k, a, ars, acs, tb, V, c + j, ldc, acc, n - j);
+    if (j < n && tb) block8(R, 1, k, a, ars, acs, tb, V, bias, c + j, ldc, acc, n - j);
 }
 
 /* All m rows: blocks of `full` rows, then one of the m % full left (R constant in each copy
  * of rows(), inlined, as block8() and block16(), into each kernel) */
 static inline __attribute__((always_inline)) void
 all_rows(const int wide, const int full, int m, int n, int k, const float *a, ptrdiff_t ars,
-         ptrdiff_t acs, const float *b, ptrdiff_t ldb, const float *tb, float *c, ptrdiff_t ldc,
-         int acc) {
+         ptrdiff_t acs, const float *b, ptrdiff_t ldb, const float *tb, const float *bias, float *c,
+         ptrdiff_t ldc, int acc) {
     int i = 0;
     for (; i + full <= m; i += full)
-        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, c + i * ldc, ldc, acc);
+        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, bias ? bias + i : NULL,
+             c + i * ldc, ldc, acc);
     a += i * ars;
     c += i * ldc;
+    bias = bias ? bias + i : NULL;
     switch (m - i) { /* R constant in each case, for block8() and block16() */
     case 7:
-        if (7 < full) rows(wide, 7, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (7 < full) rows(wide, 7, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     case 6:
-        if (6 < full) rows(wide, 6, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (6 < full) rows(wide, 6, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     case 5:
-        if (5 < full) rows(wide, 5, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (5 < full) rows(wide, 5, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     case 4:
-        if (4 < full) rows(wide, 4, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (4 < full) rows(wide, 4, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     case 3:
-        if (3 < full) rows(wide, 3, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (3 < full) rows(wide, 3, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     case 2:
-        if (2 < full) rows(wide, 2, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (2 < full) rows(wide, 2, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     case 1:
-        if (1 < full) rows(wide, 1, n, k, a, ars, acs, b, ldb, tb, c, ldc, acc);
+        if (1 < full) rows(wide, 1, n, k, a, ars, acs, b, ldb, tb, bias, c, ldc, acc);
         break;
     default:
         break;
@@ -148,11 +153,12 @@ all_rows(const int wide, const int full, int m, int n, int k, const float *a, pt
 /* The whole product, by one kernel (wide or not) */
 static inline __attribute__((always_inline)) void
 product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+        const float *b, ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc, int acc) {
     const int full = wide ? MR_WIDE : MR;
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
-        for (int i = 0; i < m && !acc; i++) memset(c + i * ldc, 0, sizeof(float) * n);
+        for (int i = 0; i < m && !acc; i++)
+            for (int j = 0; j < n; j++) c[i * ldc + j] = bias ? bias[i] : 0.0f;
         return;
     }
     int j = n / V * V; /* the last n - j < V columns: B's through a copy padded with zeros */
@@ -169,8 +175,8 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
     if (nc < 32) nc = n;
     for (int j0 = 0; j0 < n; j0 += nc) {
         int w = n - j0 <= nc + V ? n - j0 : nc;
-        all_rows(wide, full, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, c + j0,
-                 ldc, acc);
+        all_rows(wide, full, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias,
+                 c + j0, ldc, acc);
         if (w == n - j0) break;
     }
     if (j == n || tb) return;
@@ -181,7 +187,7 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
         memset(t, 0, sizeof(float) * V * kk);
         for (int p = 0; p < kk; p++)
             memcpy(t + p * V, b + (p0 + p) * ldb + j, sizeof(float) * (n - j));
-        all_rows(wide, full, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, c + j, ldc,
+        all_rows(wide, full, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, bias, c + j, ldc,
                  acc || p0 > 0);
     }
 }
@@ -189,8 +195,9 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
 /* static: the clones' resolver of an extern function would be exported from the shared
  * library (gcc 12 gives it default visibility whatever the function's) */
 ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
-    product(0, m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+                                  const float *b, ptrdiff_t ldb, const float *bias, float *c,
+                                  ptrdiff_t ldc, int acc) {
+    product(0, m, n, k, a, ars, acs, b, ldb, bias, c, ldc, acc);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
@@ -198,8 +205,9 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 __attribute__((target("arch=x86-64-v4"))) static void gemm_wide(int m, int n, int k, const float *a,
                                                                 ptrdiff_t ars, ptrdiff_t acs,
                                                                 const float *b, ptrdiff_t ldb,
-                                                                float *c, ptrdiff_t ldc, int acc) {
-    product(1, m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+                                                                const float *bias, float *c,
+                                                                ptrdiff_t ldc, int acc) {
+    product(1, m, n, k, a, ars, acs, b, ldb, bias, c, ldc, acc);
 }
 #endif
 
@@ -211,21 +219,38 @@ int on_gemm_wide(void) {
 #endif
 }
 
-void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
-             ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+static void gemm_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+                      const float *b, ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc,
+                      int acc) {
 #ifdef HAVE_WIDE
     if (on_gemm_wide()) {
-        gemm_wide(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+        gemm_wide(m, n, k, a, ars, acs, b, ldb, bias, c, ldc, acc);
         return;
     }
 #endif
-    gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+    gemm(m, n, k, a, ars, acs, b, ldb, bias, c, ldc, acc);
+}
+
+void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+             ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
+    gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, c, ldc, acc);
+}
+
+void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+                     const float *b, ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc) {
+    if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) {
+        gemm_bias(m, n, k, a, ars, acs, b, ldb, bias, c, ldc, 0);
+        return;
+    }
+    for (int i = 0; i < m; i++) /* C = the bias, then C += A B */
+        for (int j = 0; j < n; j++) c[i * ldc + j] = bias[i];
+    on_product(m, n, k, a, ars, acs, b, ldb, c, ldc, 1);
 }
 
 void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
     if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
-        on_gemm(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);
+        gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, c, ldc, acc);
     else { /* a[i ars + p acs]: A as written (lda = ars) where acs = 1 and its rows are at
             * least k apart, else A^T (lda = acs; ars = 1). With one row or column both may
             * be 1: then only A^T gives OpenBLAS a valid lda. */
