@@ -180,8 +180,8 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
         on_product_bias(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, c->p[1] + f0,
                         yc + (size_t)f0 * PQ, PQ);
     else
-        on_product(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, yc + (size_t)f0 * PQ,
-                   PQ, 0);
+        on_product(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, yc + (size_t)f0 * PQ, PQ,
+                   0);
     if (c->a->bias && !first)
         for (int f = f0; f < f1; f++) {
             float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
