@@ -45,7 +45,7 @@ enum {
             _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
             const float *cv = c + r * ldc + v * VL;                                                \
             if (!acc)                                                                              \
-                s[r][v] = bias ? bias[r] - (VT){0} : (VT){0};                                     \
+                s[r][v] = bias ? bias[r] - (VT){0} : (VT){0};                                      \
             else if (v < NV - 1 || last == VL)                                                     \
                 s[r][v] = *(const VTU *)cv;                                                        \
             else {                                                                                 \
@@ -87,10 +87,11 @@ BLOCK(block16, v16, v16u, 16, MR_WIDE)
  * is one: k <= TAIL_K). Rows outside, columns inside: the R rows of A stay in the L1 cache
  * while B is read from L2, where a large A (Winograd's U of 512 x 512 channels: 1 MB) would
  * come from L3 again for each strip. */
-static inline __attribute__((always_inline)) void
-rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-     const float *b, ptrdiff_t ldb, const float *tb, const float *bias, float *c, ptrdiff_t ldc,
-     int acc) {
+static inline __attribute__((always_inline)) void rows(const int wide, const int R, int n, int k,
+                                                       const float *a, ptrdiff_t ars, ptrdiff_t acs,
+                                                       const float *b, ptrdiff_t ldb,
+                                                       const float *tb, const float *bias, float *c,
+                                                       ptrdiff_t ldc, int acc) {
     int j = 0;
     if (wide) {
         for (; j + 32 <= n; j += 32)
@@ -202,11 +203,9 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
 #define HAVE_WIDE 1
-__attribute__((target("arch=x86-64-v4"))) static void gemm_wide(int m, int n, int k, const float *a,
-                                                                ptrdiff_t ars, ptrdiff_t acs,
-                                                                const float *b, ptrdiff_t ldb,
-                                                                const float *bias, float *c,
-                                                                ptrdiff_t ldc, int acc) {
+__attribute__((target("arch=x86-64-v4"))) static void
+gemm_wide(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+          ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc, int acc) {
     product(1, m, n, k, a, ars, acs, b, ldb, bias, c, ldc, acc);
 }
 #endif
