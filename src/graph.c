@@ -24,8 +24,10 @@
 #endif
 
 /* residual sums (on_model_add_sum) are merge.c's add, named directly: the graph takes
- * nothing from the op table's lookup (registry.c). */
-extern const on_op on_op_add;
+ * nothing from the op table's lookup (registry.c). So are the clamps a convolution applies
+ * in its stores (on_call's clamp): those whose expression is exactly the clamp's, signed
+ * zeros and NaN included (not leaky_relu with slope 0: -0 for negative x). */
+extern const on_op on_op_add, on_op_relu, on_op_relu6, on_op_hardtanh;
 
 static int g_threads = 0;
 void on_set_threads(int n) {
@@ -709,6 +711,27 @@ static on_call sample_call(on_model *m, on_node *nd, int s, int train, float **p
     return c;
 }
 
+/* Inference: can node i (first in its chain: node i + 1, a layer that reads it alone) run
+ * that layer, a clamp, in its stores (on_call's clamp)? Then c writes to the clamp's
+ * buffer, node i's own output stays unwritten: not where it is a model output or has an
+ * activity regularizer (both read it). Returns 1 if c was set so. */
+static int clamp_into(const on_model *m, int i, on_call *c) {
+    const on_node *nd = &m->nodes[i], *f = &m->nodes[i + 1];
+    float lo, hi;
+    if (c->train || !nd->op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP) ||
+        (f->op != &on_op_relu && f->op != &on_op_relu6 && f->op != &on_op_hardtanh) ||
+        !f->op->clamp_of(&f->a, &lo, &hi) || !(lo <= hi) || nd->a.reg_l1[2] != 0 ||
+        nd->a.reg_l2[2] != 0)
+        return 0;
+    for (int k = 0; k < on_model_num_outputs(m); k++)
+        if (on_model_output_node(m, k) == i) return 0;
+    c->y = f->y;
+    c->clamp = 1;
+    c->clamp_lo = lo;
+    c->clamp_hi = hi;
+    return 1;
+}
+
 /* Run the chain's layers on one sample, in place in their own buffers, then the next
  * layer's statistics on their output. */
 static void run_chain(void *ctx, int s) {
@@ -791,6 +814,8 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
                 m->nodes[s].in[0] == s - 1)
                 ch.stats = stats_ready = s;
         }
+        int last = ch.last;
+        if (ch.last >= ch.first && clamp_into(m, i, &c)) ch.first++;
         if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
@@ -798,7 +823,7 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
         double t0 = m->prof ? on_seconds() : 0;
         nd->op->forward(&c);
         if (m->prof) m->prof[i] += on_seconds() - t0; /* a fused chain counts as its conv */
-        if (ch.last >= ch.first) i = ch.last;
+        if (last > i) i = last;
     }
     return 0;
 }

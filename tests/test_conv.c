@@ -335,6 +335,58 @@ static void merge_chain(void) {
     on_conv_variant = 0;
 }
 
+/* In inference a ReLU, ReLU6 or hardtanh after a convolution runs in the convolution's
+ * stores (graph.c's clamp_into): the same bits as the activation as a layer of its own,
+ * for every kernel (1x1 and im2col by gemm.c or OpenBLAS, samples side by side, depthwise,
+ * Winograd, the taps, direct), at batch 1 (threads share a sample) and 4, NaN inputs too. */
+static void clamp_chain(void) {
+    const char *specs[] = {
+        "input(12,10,8) conv2d(16,1) relu6 conv2d(16,3,padding=1,groups=16) relu6 conv2d(8,1) "
+        "add(input) conv2d(12,3,stride=2) relu flatten dense(5)",
+        "input(14,14,8) conv2d(16,3,same) relu conv2d(7,(2,3),padding=(1,0)) hardtanh(-0.5,0.5) "
+        "conv2d(8,1,stride=2) relu flatten dense(5)",
+        "input(28,28,1) conv2d(8,3,same) relu maxpool2d conv2d(64,1) relu conv2d(64,3,same) relu "
+        "flatten dense(5)",
+        "input(7,7,128) conv2d(128,1) relu6 conv2d(64,3,padding=1) relu6 "
+        "conv2d(16,3,stride=2,groups=2) "
+        "relu flatten dense(5)",
+    };
+    const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER};
+    for (int k = 0; k < 4; k++)
+        for (int v = 0; v < 3; v++)
+            for (int n = 1; n <= 4; n += 3) {
+                on_error err;
+                /* two models, the same weights: the clamp's own buffer is not written by
+                 * the run without it first */
+                on_model *m[2] = {on_model_from_spec(specs[k], &err), NULL};
+                if (m[0]) m[1] = on_model_from_spec(specs[k], &err);
+                on_conv_variant = ON_CONV_AB | variants[v];
+                if (!m[1] || on_model_compile(m[0], n, &err) || on_model_compile(m[1], n, &err)) {
+                    CHECK(0, "%s: %s", specs[k], err.msg);
+                    on_model_free(m[0]);
+                    on_model_free(m[1]);
+                    continue;
+                }
+                size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m[0], 0));
+                size_t yl = (size_t)n * 5;
+                float *x = malloc(sizeof(float) * xl);
+                for (size_t i = 0; i < xl; i++) x[i] = 2 * frand();
+                x[xl / 3] = NAN;
+                for (int j = 0; j < 2; j++) {
+                    on_model_init(m[j], 9);
+                    on_conv_variant = ON_CONV_AB | variants[v] | (j ? 0 : ON_CONV_NO_CLAMP);
+                    on_model_forward(m[j], x, n, 0);
+                }
+                CHECK(!memcmp(on_model_output(m[0]), on_model_output(m[1]), sizeof(float) * yl),
+                      "model %d variant %d n=%d: the clamp in the conv's stores changes the output",
+                      k, variants[v], n);
+                free(x);
+                on_model_free(m[0]);
+                on_model_free(m[1]);
+            }
+    on_conv_variant = 0;
+}
+
 /* Winograd F(4x4, 3x3) (conv_wino4.c, inference only) against the double direct sum. Its
  * bound is per output and relative to S = sum |w||x| + |b|, the scale a float sum's rounding
  * error is proportional to (and one an output that cancels to near zero is not small
@@ -551,10 +603,28 @@ static void gemm_cases(void) {
                         float *eb = malloc(sizeof(float) * m * ldc);
                         memcpy(eb, c0, sizeof(float) * m * ldc);
                         on_product(m, n, k, a, ars, acs, b, ldb, e, ldc, 1);
-                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, eb, ldc);
+                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, NULL, eb, ldc);
                         CHECK(!memcmp(e, eb, sizeof(float) * m * ldc),
                               "product_bias %dx%dx%d tr %d: not the bits of the bias, then += A B",
                               m, n, k, tr);
+                        /* clamped to [lo, hi] as ReLU6 and hardtanh are: v > lo ? (v > hi ?
+                         * hi : v) : lo, NaN giving lo */
+                        const float cl[2] = {-0.25f, 0.5f};
+                        bias[0] = NAN; /* row 0: NaN sums */
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < ldc; j++)
+                                e[i * ldc + j] = j < n ? bias[i] : c0[i * ldc + j];
+                        on_product(m, n, k, a, ars, acs, b, ldb, e, ldc, 1);
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++) {
+                                float v = e[i * ldc + j];
+                                e[i * ldc + j] = v > cl[0] ? (v > cl[1] ? cl[1] : v) : cl[0];
+                            }
+                        memcpy(eb, c0, sizeof(float) * m * ldc);
+                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, cl, eb, ldc);
+                        CHECK(!memcmp(e, eb, sizeof(float) * m * ldc),
+                              "product_bias %dx%dx%d tr %d: not the bits of the clamp", m, n, k,
+                              tr);
                         free(eb);
                         free(bias);
                     }
@@ -600,7 +670,7 @@ int main(void) {
         ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_BLAS_PRODUCTS};
     for (int v = 0; v < 4; v++) {
         on_conv_variant = ON_CONV_AB | variants[v];
-        for (size_t i = 0; i < 13; i++) check_case(&cases[i], 3); /* the G = 1 cases */
+        for (size_t i = 0; i < 14; i++) check_case(&cases[i], 3); /* the G = 1 cases */
         for (size_t i = 0; i < sizeof grouped / sizeof grouped[0]; i++) check_case(&grouped[i], 5);
     }
     /* one input channel, 1x1: the input gradient's product has K = 1, where A as written
@@ -611,6 +681,7 @@ int main(void) {
     on_conv_variant = 0;
     check_case(&one, 3);
     merge_chain();
+    clamp_chain();
     random_cases();
     /* the same shapes by im2col, which the small Winograd ones took before gemm.c */
     on_conv_variant = ON_CONV_AB | ON_CONV_NO_WINO | ON_CONV_NO_TAPS;

@@ -275,7 +275,10 @@ static on_cost act_cost_exp(const on_attrs *a, on_shape xs, on_shape ys) {
 /* clang-format off */
 ACT(identity, "identity", x, 1.0f,
     P_MONO | P_ZH | ON_PROP_AFFINE | ON_PROP_IDEMPOTENT | ON_PROP_LEAKY, NULL, act_cost)
-ACT(relu, "ReLU", x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f,
+/* The clamps' derivatives read the output y (the same value for every x): in inference a
+ * convolution may run them in its stores and leave their input unwritten (graph.c's
+ * clamp_into), and an input gradient may follow such a forward. */
+ACT(relu, "ReLU", x > 0 ? x : 0.0f, y > 0 ? 1.0f : 0.0f,
     P_MONO | P_ZH | ON_PROP_IDEMPOTENT | ON_PROP_LEAKY, NULL, act_cost)
 ACT(leaky_relu, "LeakyReLU", x > 0 ? x : a * x, x > 0 ? 1.0f : a,
     ON_PROP_ELEMENTWISE | P_ZH | ON_PROP_LEAKY | ON_PROP_PARAM_DEPENDENT, leaky_props_of, act_cost,
@@ -293,10 +296,10 @@ ACT(tanh, "tanh", tanhf(x), 1.0f - y * y, P_MONO | ON_PROP_ZERO_FIXED | ON_PROP_
     act_cost_exp)
 ACT(sigmoid, "sigmoid", sigm(x), y * (1.0f - y), P_MONO, NULL, act_cost_exp)
 ACT(hardtanh, "hardtanh", x > c->a->lo ? (x > c->a->hi ? c->a->hi : x) : c->a->lo,
-    (x > c->a->lo && x < c->a->hi) ? 1.0f : 0.0f,
+    (y > c->a->lo && y < c->a->hi) ? 1.0f : 0.0f,
     P_MONO | ON_PROP_IDEMPOTENT | ON_PROP_ZERO_FIXED | ON_PROP_PARAM_DEPENDENT, hardtanh_props_of,
     act_cost, .lo = -1.0f, .hi = 1.0f)
-ACT(relu6, "ReLU6", x > 0 ? (x > 6.0f ? 6.0f : x) : 0.0f, (x > 0 && x < 6.0f) ? 1.0f : 0.0f,
+ACT(relu6, "ReLU6", x > 0 ? (x > 6.0f ? 6.0f : x) : 0.0f, (y > 0 && y < 6.0f) ? 1.0f : 0.0f,
     P_MONO | ON_PROP_IDEMPOTENT | ON_PROP_ZERO_FIXED, NULL, act_cost)
 ACT(softplus, "softplus", softplus(x, a), a * x > 20.0f ? 1.0f : sigm(a * x), P_MONO, NULL,
     act_cost_exp, .alpha = 1.0f)

@@ -166,28 +166,75 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
     return on_conv_wino4_may(a, &g, xs.c) ? s + on_conv_wino4_saved(a, xs.c) : s;
 }
 
-/* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0; y's
- * rows are PQ apart */
+/* v > lo ? (v > hi ? hi : v) : lo: the ReLU, ReLU6 or hardtanh after the convolution */
+static inline float clamped(float v, float lo, float hi) {
+    return v > lo ? (v > hi ? hi : v) : lo;
+}
+
+/* Rows [f0, f1) of n values, rows PQ apart, clamped (c->clamp) */
+ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f1, int n, int PQ) {
+    float lo = c->clamp_lo, hi = c->clamp_hi;
+    for (int f = f0; f < f1; f++) {
+        float *yr = y + (size_t)f * PQ;
+        for (int j = 0; j < n; j++) yr[j] = clamped(yr[j], lo, hi);
+    }
+}
+
+/* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0, clamped
+ * where c->clamp; y's rows are PQ apart */
 static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, int PQ,
                       const float *col, float *y) {
     if (f1 <= f0) return;
     float *yc = y + (size_t)p0 * c->ys.w;
-    /* the bias first, then y += W col (in registers where gemm.c's AVX-512 kernel runs,
-     * else y set to it): sgemm with beta = 0 would clear y in a pass of its own, and adding
-     * the bias after would be another */
-    int first = c->a->bias && !(on_conv_variant & ON_CONV_BIAS_AFTER);
-    if (first)
-        on_product_bias(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, c->p[1] + f0,
-                        yc + (size_t)f0 * PQ, PQ);
+    const float *w = c->p[0] + (size_t)f0 * K, clamp[2] = {c->clamp_lo, c->clamp_hi};
+    /* the bias first, then y += W col, then the clamp (in registers where gemm.c's AVX-512
+     * kernel runs, else y set to the bias): sgemm with beta = 0 would clear y in a pass of
+     * its own, and adding the bias after would be another */
+    int after = on_conv_variant & ON_CONV_BIAS_AFTER;
+    if (!after && (c->a->bias || c->clamp))
+        on_product_bias(f1 - f0, n, K, w, K, 1, col, n, c->a->bias ? c->p[1] + f0 : NULL,
+                        c->clamp ? clamp : NULL, yc + (size_t)f0 * PQ, PQ);
     else
-        on_product(f1 - f0, n, K, c->p[0] + (size_t)f0 * K, K, 1, col, n, yc + (size_t)f0 * PQ, PQ,
-                   0);
-    if (c->a->bias && !first)
+        on_product(f1 - f0, n, K, w, K, 1, col, n, yc + (size_t)f0 * PQ, PQ, 0);
+    if (!after) return;
+    if (c->a->bias)
         for (int f = f0; f < f1; f++) {
             float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
 #pragma omp simd
             for (int j = 0; j < n; j++) yr[j] += b;
         }
+    if (c->clamp) clamp_block(c, yc, f0, f1, n, PQ);
+}
+
+typedef struct clamp_job {
+    const on_call *c;
+    float *y;
+} clamp_job;
+
+static void clamp_planes(const void *ctx, long f0, long f1) {
+    const clamp_job *j = ctx;
+    int PQ = j->c->ys.h * j->c->ys.w;
+    clamp_block(j->c, j->y, (int)f0, (int)f1, PQ, PQ);
+}
+
+/* Kernels that do not clamp in their stores (Winograd, the taps, direct): their call with
+ * each finished sample clamped before the epilogue sees it; by the call's threads where
+ * the sample was theirs together (called outside a parallel region: batch 1). */
+static void clamp_sample(void *ctx, int s) {
+    const on_call *c = ctx;
+    clamp_job j = {c, c->y + on_shape_size(c->ys) * s};
+    int threads = on_in_region() ? 1 : c->threads;
+    on_parallel_range(threads, on_shape_size(c->ys) > ON_PAR_MIN, c->ys.c, clamp_planes, &j);
+    if (c->epilogue) c->epilogue(c->epilogue_ctx, s);
+}
+
+static const on_call *clamp_after(const on_call *c, on_call *cc) {
+    if (!c->clamp) return c;
+    *cc = *c;
+    cc->clamp = 0;
+    cc->epilogue = clamp_sample;
+    cc->epilogue_ctx = (void *)c;
+    return cc;
 }
 
 /* Fewer samples than threads (batch-1 latency): the threads share each sample. An image
@@ -262,8 +309,12 @@ static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int 
                 for (int f = 0; f < F; f++) {
                     const float *in = yt + f * m + (size_t)(i - i0) * PQ;
                     float b = a->bias ? c->p[1][f] : 0.0f, *out = y + (size_t)f * PQ;
+                    if (c->clamp)
+                        for (int j = 0; j < PQ; j++)
+                            out[j] = clamped(in[j] + b, c->clamp_lo, c->clamp_hi);
+                    else
 #pragma omp simd
-                    for (int j = 0; j < PQ; j++) out[j] = in[j] + b;
+                        for (int j = 0; j < PQ; j++) out[j] = in[j] + b;
                 }
                 if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
             }
@@ -286,20 +337,21 @@ static void conv_forward(const on_call *c) {
         on_conv_dw_forward(c, &g);
         return;
     }
+    on_call cc;
     if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) { /* F(2x2)'s memory, then F(4x4)'s */
-        on_conv_wino4_forward(c, &g, on_conv_wino_saved(a, C));
+        on_conv_wino4_forward(clamp_after(c, &cc), &g, on_conv_wino_saved(a, C));
         return;
     }
     if (G == 1 && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {
-        on_conv_wino_forward(c, &g);
+        on_conv_wino_forward(clamp_after(c, &cc), &g);
         return;
     }
     if (G == 1 && !(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) {
-        on_conv_taps_forward(c, &g);
+        on_conv_taps_forward(clamp_after(c, &cc), &g);
         return;
     }
     if (G == 1 && on_conv_direct_apply(a, &g, C)) {
-        on_conv_direct_forward(c, &g);
+        on_conv_direct_forward(clamp_after(c, &cc), &g);
         return;
     }
     if (G == 1 && c->n < c->threads && F >= 2 * c->threads) {
@@ -450,6 +502,7 @@ const on_op on_op_conv2d = {.name = "conv2d",
                             .ninputs = 1,
                             .spatial = 3,
                             .per_sample_epilogue = 1,
+                            .fuses_clamp = 1,
                             .defaults = CONV_DEFAULTS(3),
                             .args = CONV_ARGS,
                             .shape = conv_shape,
@@ -466,6 +519,7 @@ const on_op on_op_conv1d = {.name = "conv1d",
                             .ninputs = 1,
                             .spatial = 2,
                             .per_sample_epilogue = 1,
+                            .fuses_clamp = 1,
                             .defaults = CONV_DEFAULTS(1),
                             .args = CONV_ARGS,
                             .shape = conv_shape,

@@ -26,12 +26,16 @@
 
 enum { MAX_TAPS = 121 }; /* kernels up to 11x11: the tap offsets live on the stack */
 
+typedef int vi __attribute__((vector_size(32))); /* vf's lanes as masks */
+
 typedef struct dwg {
     int C, M, taps, h, w, P, Q, pt, pl, sh, sw;
     int RS;               /* floats per row of a phase plane */
     size_t phase;         /* floats per phase plane: Hp rows of RS */
     size_t plane;         /* one channel: sw phase planes */
     size_t off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
+    int clamp;            /* the forward's outputs clamped to [lo, hi] (on_call's clamp) */
+    float lo, hi;
 } dwg;
 
 static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
@@ -125,6 +129,16 @@ static inline __attribute__((always_inline)) void dw_block(const dwg *t, const f
             _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] +=
             wk * VLOAD(s + r * rs + 8 * v);
     }
+    if (t->clamp) { /* v > lo ? (v > hi ? hi : v) : lo, by masks */
+        vf lo = t->lo - (vf){0}, hi = t->hi - (vf){0};
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) {
+            vi m = acc[r][v] > lo;
+            vf u = (vf)((m & (vi)acc[r][v]) | (~m & (vi)lo));
+            m = u > hi;
+            acc[r][v] = (vf)((m & (vi)hi) | (~m & (vi)u));
+        }
+    }
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
         float *yr = y + (size_t)(p + r) * t->Q + q;
         _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) {
@@ -213,6 +227,9 @@ static void forward_channels(const on_call *c, const dwg *t, int i, int c0, int 
 
 void on_conv_dw_forward(const on_call *c, const on_geom *g) {
     dwg t = dwg_of(c->a, g, c->xs.c);
+    t.clamp = c->clamp;
+    t.lo = c->clamp_lo;
+    t.hi = c->clamp_hi;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample's channels */
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)

@@ -28,10 +28,13 @@ int on_gemm_wide(void);
 void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc);
 
-/* C = bias + A . B, bias[i] added to row i: as C set to the bias, then on_product adding to
- * it (the same bits), but where gemm.c's AVX-512 kernel runs the sums start from the bias in
- * registers, with no pass over C of its own (a convolution's bias). */
+/* C = bias + A . B, bias[i] added to row i (none: NULL), then where clamp = {lo, hi} each
+ * value v made v > lo ? (v > hi ? hi : v) : lo (a ReLU after a convolution): as C set to
+ * the bias, then on_product adding to it, then the clamp (the same bits), but where gemm.c's
+ * AVX-512 kernel runs the sums start from the bias in registers and are clamped there, with
+ * no pass over C of their own. */
 void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                     const float *b, ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc);
+                     const float *b, ptrdiff_t ldb, const float *bias, const float *clamp, float *c,
+                     ptrdiff_t ldc);
 
 #endif

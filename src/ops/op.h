@@ -112,6 +112,12 @@ typedef struct on_call {
      * planner runs the following layers on it while it is in cache (a per-sample chain). */
     void (*epilogue)(void *ctx, int sample);
     void *epilogue_ctx;
+    /* Inference, ops with fuses_clamp: the ReLU, ReLU6 or hardtanh after them runs in their
+     * output stores: every output value v is to be v > lo ? (v > hi ? hi : v) : lo, the
+     * activation's own expression (NaN gives lo), before the epilogue sees it. y is then
+     * the activation's buffer; the op's own output is not written. */
+    int clamp;
+    float clamp_lo, clamp_hi;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
      * positions, dropout masks) offset them by it. 0 otherwise. */
@@ -137,6 +143,7 @@ struct on_op {
     int ninputs;             /* 1, or ON_NINPUTS_ANY: 2 to ON_MAX_INPUTS (merges) */
     int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
+    int fuses_clamp;         /* inference forward applies c->clamp to its output */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
@@ -190,12 +197,19 @@ static inline int on_thread_id(void) {
 static inline int on_thread_count(void) {
     return omp_get_num_threads();
 }
+/* Inside a parallel region (even a team of one's, which omp_in_parallel() does not count)? */
+static inline int on_in_region(void) {
+    return omp_get_level() > 0;
+}
 #else
 static inline int on_thread_id(void) {
     return 0;
 }
 static inline int on_thread_count(void) {
     return 1;
+}
+static inline int on_in_region(void) {
+    return 0;
 }
 #endif
 
