@@ -24,9 +24,10 @@
 #endif
 
 /* residual sums (on_model_add_sum) are merge.c's add, named directly: the graph takes
- * nothing from the op table's lookup (registry.c). So are the clamps a convolution applies
- * in its stores (on_call's clamp): those whose expression is exactly the clamp's, signed
- * zeros and NaN included (not leaky_relu with slope 0: -0 for negative x). */
+ * nothing from the op table's lookup (registry.c). So are the layers a convolution runs in
+ * its stores (on_call's resid and clamp): that add (of two inputs: a + b is b + a, bit for
+ * bit), and the clamps whose expression is exactly the clamp's, signed zeros and NaN
+ * included (not leaky_relu with slope 0: -0 for negative x). */
 extern const on_op on_op_add, on_op_relu, on_op_relu6, on_op_hardtanh;
 
 static int g_threads = 0;
@@ -711,25 +712,43 @@ static on_call sample_call(on_model *m, on_node *nd, int s, int train, float **p
     return c;
 }
 
-/* Inference: can node i (first in its chain: node i + 1, a layer that reads it alone) run
- * that layer, a clamp, in its stores (on_call's clamp)? Then c writes to the clamp's
- * buffer, node i's own output stays unwritten: not where it is a model output or has an
- * activity regularizer (both read it). Returns 1 if c was set so. */
-static int clamp_into(const on_model *m, int i, on_call *c) {
-    const on_node *nd = &m->nodes[i], *f = &m->nodes[i + 1];
-    float lo, hi;
-    if (c->train || !nd->op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP) ||
-        (f->op != &on_op_relu && f->op != &on_op_relu6 && f->op != &on_op_hardtanh) ||
-        !f->op->clamp_of(&f->a, &lo, &hi) || !(lo <= hi) || nd->a.reg_l1[2] != 0 ||
-        nd->a.reg_l2[2] != 0)
-        return 0;
-    for (int k = 0; k < on_model_num_outputs(m); k++)
-        if (on_model_output_node(m, k) == i) return 0;
-    c->y = f->y;
-    c->clamp = 1;
-    c->clamp_lo = lo;
-    c->clamp_hi = hi;
+/* May node k's output go unwritten in an inference (a fused layer's input): not a model
+ * output, no activity regularizer (both read it) */
+static int may_skip(const on_model *m, int k) {
+    const on_node *nd = &m->nodes[k];
+    if (nd->a.reg_l1[2] != 0 || nd->a.reg_l2[2] != 0) return 0;
+    for (int q = 0; q < on_model_num_outputs(m); q++)
+        if (on_model_output_node(m, q) == k) return 0;
     return 1;
+}
+
+/* Inference: the layers at the start of node i's chain (first..last) that node i can run
+ * in its stores (on_call's resid and clamp): a residual add of two inputs (the other
+ * computed before), then a clamp; c then writes to the last one's buffer, and the
+ * buffers before it stay unwritten. Returns how many (0 to 2). */
+static int fuse_into(const on_model *m, int i, int last, on_call *c) {
+    int j = i + 1, n = 0;
+    if (c->train || !m->nodes[i].op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP))
+        return 0;
+    const on_node *f = &m->nodes[j];
+    if (j <= last && f->op == &on_op_add && f->nin == 2 && may_skip(m, i)) {
+        int r = f->in[0] == i ? f->in[1] : f->in[0];
+        if (r != i && r < i && on_shape_equal(m->nodes[r].ys, f->ys)) {
+            c->resid = m->nodes[r].y;
+            c->y = f->y;
+            n = 1, f = &m->nodes[++j];
+        }
+    }
+    float lo, hi;
+    if (j <= last && (f->op == &on_op_relu || f->op == &on_op_relu6 || f->op == &on_op_hardtanh) &&
+        f->op->clamp_of(&f->a, &lo, &hi) && lo <= hi && may_skip(m, j - 1)) {
+        c->y = f->y;
+        c->clamp = 1;
+        c->clamp_lo = lo;
+        c->clamp_hi = hi;
+        n++;
+    }
+    return n;
 }
 
 /* Run the chain's layers on one sample, in place in their own buffers, then the next
@@ -815,7 +834,7 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
                 ch.stats = stats_ready = s;
         }
         int last = ch.last;
-        if (ch.last >= ch.first && clamp_into(m, i, &c)) ch.first++;
+        ch.first += fuse_into(m, i, ch.last, &c);
         if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;

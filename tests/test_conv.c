@@ -335,10 +335,11 @@ static void merge_chain(void) {
     on_conv_variant = 0;
 }
 
-/* In inference a ReLU, ReLU6 or hardtanh after a convolution runs in the convolution's
- * stores (graph.c's clamp_into): the same bits as the activation as a layer of its own,
- * for every kernel (1x1 and im2col by gemm.c or OpenBLAS, samples side by side, depthwise,
- * Winograd, the taps, direct), at batch 1 (threads share a sample) and 4, NaN inputs too. */
+/* In inference a residual add and a ReLU, ReLU6 or hardtanh after a convolution run in the
+ * convolution's stores (graph.c's fuse_into): the same bits as those as layers of their
+ * own, for every kernel (1x1 and im2col by gemm.c or OpenBLAS, samples side by side,
+ * depthwise, Winograd, the taps, direct), at batch 1 (threads share a sample) and 4, NaN
+ * inputs too. */
 static void clamp_chain(void) {
     const char *specs[] = {
         "input(12,10,8) conv2d(16,1) relu6 conv2d(16,3,padding=1,groups=16) relu6 conv2d(8,1) "
@@ -350,9 +351,15 @@ static void clamp_chain(void) {
         "input(7,7,128) conv2d(128,1) relu6 conv2d(64,3,padding=1) relu6 "
         "conv2d(16,3,stride=2,groups=2) "
         "relu flatten dense(5)",
+        "input(9,9,16) conv2d(16,3,padding=1,name=a) relu(name=r) conv2d(16,3,padding=1) add(r) "
+        "relu conv2d(32,1,name=b) conv2d(32,1,from=r) add(b) relu6 conv2d(16,1,name=e) "
+        "conv2d(16,3,padding=1,groups=16) add(e) relu flatten dense(5)",
+        "input(7,7,128) conv2d(128,1,name=a) conv2d(128,1) add(a) relu "
+        "conv2d(8,5,padding=2) "
+        "conv2d(8,1,from=a) add(conv2d_2) flatten dense(5)",
     };
     const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER};
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 6; k++)
         for (int v = 0; v < 3; v++)
             for (int n = 1; n <= 4; n += 3) {
                 on_error err;
@@ -600,31 +607,33 @@ static void gemm_cases(void) {
                         for (int i = 0; i < m; i++)
                             for (int j = 0; j < ldc; j++)
                                 e[i * ldc + j] = j < n ? bias[i] : c0[i * ldc + j];
-                        float *eb = malloc(sizeof(float) * m * ldc);
+                        /* eb: C, then (roff = m ldc further) the residual */
+                        float *eb = malloc(sizeof(float) * 2 * m * ldc), *res = eb + m * ldc;
                         memcpy(eb, c0, sizeof(float) * m * ldc);
                         on_product(m, n, k, a, ars, acs, b, ldb, e, ldc, 1);
-                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, NULL, eb, ldc);
+                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, 0, NULL, eb, ldc);
                         CHECK(!memcmp(e, eb, sizeof(float) * m * ldc),
                               "product_bias %dx%dx%d tr %d: not the bits of the bias, then += A B",
                               m, n, k, tr);
-                        /* clamped to [lo, hi] as ReLU6 and hardtanh are: v > lo ? (v > hi ?
-                         * hi : v) : lo, NaN giving lo */
+                        /* plus a residual, then clamped to [lo, hi] as ReLU6 and hardtanh
+                         * are: v > lo ? (v > hi ? hi : v) : lo, NaN giving lo */
                         const float cl[2] = {-0.25f, 0.5f};
                         bias[0] = NAN; /* row 0: NaN sums */
+                        for (int i = 0; i < m * ldc; i++) res[i] = frand();
                         for (int i = 0; i < m; i++)
                             for (int j = 0; j < ldc; j++)
                                 e[i * ldc + j] = j < n ? bias[i] : c0[i * ldc + j];
                         on_product(m, n, k, a, ars, acs, b, ldb, e, ldc, 1);
                         for (int i = 0; i < m; i++)
                             for (int j = 0; j < n; j++) {
-                                float v = e[i * ldc + j];
+                                float v = e[i * ldc + j] + res[i * ldc + j];
                                 e[i * ldc + j] = v > cl[0] ? (v > cl[1] ? cl[1] : v) : cl[0];
                             }
                         memcpy(eb, c0, sizeof(float) * m * ldc);
-                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, cl, eb, ldc);
+                        on_product_bias(m, n, k, a, ars, acs, b, ldb, bias, m * ldc, cl, eb, ldc);
                         CHECK(!memcmp(e, eb, sizeof(float) * m * ldc),
-                              "product_bias %dx%dx%d tr %d: not the bits of the clamp", m, n, k,
-                              tr);
+                              "product_bias %dx%dx%d tr %d: not the bits of the residual and clamp",
+                              m, n, k, tr);
                         free(eb);
                         free(bias);
                     }

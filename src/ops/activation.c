@@ -277,7 +277,7 @@ ACT(identity, "identity", x, 1.0f,
     P_MONO | P_ZH | ON_PROP_AFFINE | ON_PROP_IDEMPOTENT | ON_PROP_LEAKY, NULL, act_cost)
 /* The clamps' derivatives read the output y (the same value for every x): in inference a
  * convolution may run them in its stores and leave their input unwritten (graph.c's
- * clamp_into), and an input gradient may follow such a forward. */
+ * fuse_into), and an input gradient may follow such a forward. */
 ACT(relu, "ReLU", x > 0 ? x : 0.0f, y > 0 ? 1.0f : 0.0f,
     P_MONO | P_ZH | ON_PROP_IDEMPOTENT | ON_PROP_LEAKY, NULL, act_cost)
 ACT(leaky_relu, "LeakyReLU", x > 0 ? x : a * x, x > 0 ? 1.0f : a,

@@ -171,29 +171,35 @@ static inline float clamped(float v, float lo, float hi) {
     return v > lo ? (v > hi ? hi : v) : lo;
 }
 
-/* Rows [f0, f1) of n values, rows PQ apart, clamped (c->clamp) */
+/* Rows [f0, f1) of n values, rows PQ apart, plus the residual (c->resid) and clamped
+ * (c->clamp) */
 ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f1, int n, int PQ) {
     float lo = c->clamp_lo, hi = c->clamp_hi;
+    ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     for (int f = f0; f < f1; f++) {
         float *yr = y + (size_t)f * PQ;
-        for (int j = 0; j < n; j++) yr[j] = clamped(yr[j], lo, hi);
+        if (roff)
+            for (int j = 0; j < n; j++) yr[j] += yr[j + roff];
+        if (c->clamp)
+            for (int j = 0; j < n; j++) yr[j] = clamped(yr[j], lo, hi);
     }
 }
 
-/* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0, clamped
- * where c->clamp; y's rows are PQ apart */
+/* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0, plus
+ * the residual and clamped where c->resid, c->clamp; y's rows are PQ apart */
 static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, int PQ,
                       const float *col, float *y) {
     if (f1 <= f0) return;
     float *yc = y + (size_t)p0 * c->ys.w;
     const float *w = c->p[0] + (size_t)f0 * K, clamp[2] = {c->clamp_lo, c->clamp_hi};
-    /* the bias first, then y += W col, then the clamp (in registers where gemm.c's AVX-512
-     * kernel runs, else y set to the bias): sgemm with beta = 0 would clear y in a pass of
-     * its own, and adding the bias after would be another */
+    /* the bias first, then y += W col, then the residual and the clamp (in registers where
+     * gemm.c's AVX-512 kernel runs, else y set to the bias): sgemm with beta = 0 would
+     * clear y in a pass of its own, and adding the bias after would be another */
     int after = on_conv_variant & ON_CONV_BIAS_AFTER;
-    if (!after && (c->a->bias || c->clamp))
+    if (!after && (c->a->bias || c->clamp || c->resid))
         on_product_bias(f1 - f0, n, K, w, K, 1, col, n, c->a->bias ? c->p[1] + f0 : NULL,
-                        c->clamp ? clamp : NULL, yc + (size_t)f0 * PQ, PQ);
+                        c->resid ? c->resid - c->y : 0, c->clamp ? clamp : NULL,
+                        yc + (size_t)f0 * PQ, PQ);
     else
         on_product(f1 - f0, n, K, w, K, 1, col, n, yc + (size_t)f0 * PQ, PQ, 0);
     if (!after) return;
@@ -203,7 +209,7 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
 #pragma omp simd
             for (int j = 0; j < n; j++) yr[j] += b;
         }
-    if (c->clamp) clamp_block(c, yc, f0, f1, n, PQ);
+    if (c->clamp || c->resid) clamp_block(c, yc, f0, f1, n, PQ);
 }
 
 typedef struct clamp_job {
@@ -217,9 +223,10 @@ static void clamp_planes(const void *ctx, long f0, long f1) {
     clamp_block(j->c, j->y, (int)f0, (int)f1, PQ, PQ);
 }
 
-/* Kernels that do not clamp in their stores (Winograd, the taps, direct): their call with
- * each finished sample clamped before the epilogue sees it; by the call's threads where
- * the sample was theirs together (called outside a parallel region: batch 1). */
+/* Kernels that do not add the residual and clamp in their stores (Winograd, the taps,
+ * direct): their call with each finished sample so finished before the epilogue sees it;
+ * by the call's threads where the sample was theirs together (called outside a parallel
+ * region: batch 1). */
 static void clamp_sample(void *ctx, int s) {
     const on_call *c = ctx;
     clamp_job j = {c, c->y + on_shape_size(c->ys) * s};
@@ -229,9 +236,10 @@ static void clamp_sample(void *ctx, int s) {
 }
 
 static const on_call *clamp_after(const on_call *c, on_call *cc) {
-    if (!c->clamp) return c;
+    if (!c->clamp && !c->resid) return c;
     *cc = *c;
     cc->clamp = 0;
+    cc->resid = NULL;
     cc->epilogue = clamp_sample;
     cc->epilogue_ctx = (void *)c;
     return cc;
@@ -309,9 +317,13 @@ static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int 
                 for (int f = 0; f < F; f++) {
                     const float *in = yt + f * m + (size_t)(i - i0) * PQ;
                     float b = a->bias ? c->p[1][f] : 0.0f, *out = y + (size_t)f * PQ;
-                    if (c->clamp)
-                        for (int j = 0; j < PQ; j++)
-                            out[j] = clamped(in[j] + b, c->clamp_lo, c->clamp_hi);
+                    const float *r = c->resid ? c->resid + ysz * i + (size_t)f * PQ : NULL;
+                    if (c->clamp || r)
+                        for (int j = 0; j < PQ; j++) {
+                            float v = in[j] + b;
+                            if (r) v += r[j];
+                            out[j] = c->clamp ? clamped(v, c->clamp_lo, c->clamp_hi) : v;
+                        }
                     else
 #pragma omp simd
                         for (int j = 0; j < PQ; j++) out[j] = in[j] + b;

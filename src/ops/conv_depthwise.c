@@ -36,6 +36,7 @@ typedef struct dwg {
     size_t off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
     int clamp;            /* the forward's outputs clamped to [lo, hi] (on_call's clamp) */
     float lo, hi;
+    ptrdiff_t roff;       /* on_call's resid: its offset from y (0: none) */
 } dwg;
 
 static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
@@ -129,6 +130,17 @@ static inline __attribute__((always_inline)) void dw_block(const dwg *t, const f
             _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] +=
             wk * VLOAD(s + r * rs + 8 * v);
     }
+    if (t->roff) /* + the residual */
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+            const float *rr = y + (size_t)(p + r) * t->Q + q + t->roff;
+            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) {
+                int n = t->Q - q - 8 * v;
+                if (n >= 8)
+                    acc[r][v] += VLOAD(rr + 8 * v);
+                else
+                    for (int j = 0; j < n; j++) acc[r][v][j] += rr[8 * v + j];
+            }
+        }
     if (t->clamp) { /* v > lo ? (v > hi ? hi : v) : lo, by masks */
         vf lo = t->lo - (vf){0}, hi = t->hi - (vf){0};
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
@@ -230,6 +242,7 @@ void on_conv_dw_forward(const on_call *c, const on_geom *g) {
     t.clamp = c->clamp;
     t.lo = c->clamp_lo;
     t.hi = c->clamp_hi;
+    t.roff = c->resid ? c->resid - c->y : 0;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample's channels */
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)

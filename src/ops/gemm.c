@@ -38,8 +38,8 @@ enum {
 #define BLOCK(NAME, VT, VTU, VI, VL, RMAX)                                                         \
     static inline __attribute__((always_inline)) void NAME(                                        \
         const int R, const int NV, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,            \
-        const float *b, ptrdiff_t ldb, const float *bias, const float *clamp, float *c,            \
-        ptrdiff_t ldc, int acc, int last) {                                                        \
+        const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,      \
+        float *c, ptrdiff_t ldc, int acc, int last) {                                              \
         VT s[RMAX][2];                                                                             \
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                       \
             _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
@@ -63,6 +63,18 @@ enum {
                 _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) s[r][v] += ar * bv[v];        \
             }                                                                                      \
         }                                                                                          \
+        if (roff) /* + the residual at C's position + roff */                                      \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                   \
+                _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                             \
+                const float *rv = c + r * ldc + v * VL + roff;                                     \
+                if (v < NV - 1 || last == VL)                                                      \
+                    s[r][v] += *(const VTU *)rv;                                                   \
+                else {                                                                             \
+                    float t[VL] = {0};                                                             \
+                    memcpy(t, rv, sizeof(float) * last);                                           \
+                    s[r][v] += *(const VTU *)t;                                                    \
+                }                                                                                  \
+            }                                                                                      \
         if (clamp) { /* v > lo ? (v > hi ? hi : v) : lo, by masks */                               \
             VT lo = clamp[0] - (VT){0}, hi = clamp[1] - (VT){0};                                   \
             _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                   \
@@ -101,25 +113,25 @@ BLOCK(block16, v16, v16u, vi16, 16, MR_WIDE)
  * come from L3 again for each strip. */
 static inline __attribute__((always_inline)) void
 rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-     const float *b, ptrdiff_t ldb, const float *tb, const float *bias, const float *clamp,
+     const float *b, ptrdiff_t ldb, const float *tb, const float *bias, ptrdiff_t roff, const float *clamp,
      float *c, ptrdiff_t ldc, int acc) {
     int j = 0;
     if (wide) {
         for (; j + 32 <= n; j += 32)
-            block16(R, 2, k, a, ars, acs, b + j, ldb, bias, clamp, c + j, ldc, acc, 16);
+            block16(R, 2, k, a, ars, acs, b + j, ldb, bias, roff, clamp, c + j, ldc, acc, 16);
         if (n - j >= 16) {
-            block16(R, 1, k, a, ars, acs, b + j, ldb, bias, clamp, c + j, ldc, acc, 16);
+            block16(R, 1, k, a, ars, acs, b + j, ldb, bias, roff, clamp, c + j, ldc, acc, 16);
             j += 16;
         }
     } else {
         for (; j + 2 * V <= n; j += 2 * V)
-            block8(R, 2, k, a, ars, acs, b + j, ldb, bias, clamp, c + j, ldc, acc, V);
+            block8(R, 2, k, a, ars, acs, b + j, ldb, bias, roff, clamp, c + j, ldc, acc, V);
     }
     if (n - j >= V) {
-        block8(R, 1, k, a, ars, acs, b + j, ldb, bias, clamp, c + j, ldc, acc, V);
+        block8(R, 1, k, a, ars, acs, b + j, ldb, bias, roff, clamp, c + j, ldc, acc, V);
         j += V;
     }
-    if (j < n && tb) block8(R, 1, k, a, ars, acs, tb, V, bias, clamp, c + j, ldc, acc, n - j);
+    if (j < n && tb) block8(R, 1, k, a, ars, acs, tb, V, bias, roff, clamp, c + j, ldc, acc, n - j);
 }
 
 /* All m rows: blocks of `full` rows, then one of the m % full left (R constant in each copy
@@ -127,62 +139,64 @@ rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, p
 static inline __attribute__((always_inline)) void
 all_rows(const int wide, const int full, int m, int n, int k, const float *a, ptrdiff_t ars,
          ptrdiff_t acs, const float *b, ptrdiff_t ldb, const float *tb, const float *bias,
-         const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+         ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
     int i = 0;
     for (; i + full <= m; i += full)
-        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, bias ? bias + i : NULL, clamp,
+        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, bias ? bias + i : NULL, roff, clamp,
              c + i * ldc, ldc, acc);
     a += i * ars;
     c += i * ldc;
     bias = bias ? bias + i : NULL;
     switch (m - i) { /* R constant in each case, for block8() and block16() */
     case 7:
-        if (7 < full) rows(wide, 7, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (7 < full) rows(wide, 7, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     case 6:
-        if (6 < full) rows(wide, 6, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (6 < full) rows(wide, 6, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     case 5:
-        if (5 < full) rows(wide, 5, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (5 < full) rows(wide, 5, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     case 4:
-        if (4 < full) rows(wide, 4, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (4 < full) rows(wide, 4, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     case 3:
-        if (3 < full) rows(wide, 3, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (3 < full) rows(wide, 3, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     case 2:
-        if (2 < full) rows(wide, 2, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (2 < full) rows(wide, 2, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     case 1:
-        if (1 < full) rows(wide, 1, n, k, a, ars, acs, b, ldb, tb, bias, clamp, c, ldc, acc);
+        if (1 < full) rows(wide, 1, n, k, a, ars, acs, b, ldb, tb, bias, roff, clamp, c, ldc, acc);
         break;
     default:
         break;
     }
 }
 
-/* C's m x n values v -> v > lo ? (v > hi ? hi : v) : lo, clamp = {lo, hi} */
-ON_WIDE_CLONES static void clamp_rows(int m, int n, const float *clamp, float *c, ptrdiff_t ldc) {
-    float lo = clamp[0], hi = clamp[1];
+/* C's m x n values v -> v + the residual at v's position + roff (where roff), then
+ * v > lo ? (v > hi ? hi : v) : lo (where clamp = {lo, hi}) */
+ON_WIDE_CLONES static void finish_rows(int m, int n, ptrdiff_t roff, const float *clamp, float *c,
+                                       ptrdiff_t ldc) {
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-            float v = c[i * ldc + j];
-            c[i * ldc + j] = v > lo ? (v > hi ? hi : v) : lo;
+            float v = c[i * ldc + j] + (roff ? c[i * ldc + j + roff] : 0.0f);
+            if (clamp) v = v > clamp[0] ? (v > clamp[1] ? clamp[1] : v) : clamp[0];
+            c[i * ldc + j] = v;
         }
 }
 
 /* The whole product, by one kernel (wide or not) */
 static inline __attribute__((always_inline)) void
 product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-        const float *b, ptrdiff_t ldb, const float *bias, const float *clamp, float *c,
+        const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
         ptrdiff_t ldc, int acc) {
     const int full = wide ? MR_WIDE : MR;
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
         for (int i = 0; i < m && !acc; i++)
             for (int j = 0; j < n; j++) c[i * ldc + j] = bias ? bias[i] : 0.0f;
-        if (clamp) clamp_rows(m, n, clamp, c, ldc);
+        if (roff || clamp) finish_rows(m, n, roff, clamp, c, ldc);
         return;
     }
     int j = n / V * V; /* the last n - j < V columns: B's through a copy padded with zeros */
@@ -200,7 +214,7 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
     for (int j0 = 0; j0 < n; j0 += nc) {
         int w = n - j0 <= nc + V ? n - j0 : nc;
         all_rows(wide, full, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias,
-                 clamp, c + j0, ldc, acc);
+                 roff, clamp, c + j0, ldc, acc);
         if (w == n - j0) break;
     }
     if (j == n || tb) return;
@@ -212,7 +226,8 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
         for (int p = 0; p < kk; p++)
             memcpy(t + p * V, b + (p0 + p) * ldb + j, sizeof(float) * (n - j));
         all_rows(wide, full, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, bias,
-                 p0 + kk == k ? clamp : NULL, c + j, ldc, acc || p0 > 0);
+                 p0 + kk == k ? roff : 0, p0 + kk == k ? clamp : NULL, c + j, ldc,
+                 acc || p0 > 0);
     }
 }
 
@@ -220,16 +235,16 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
  * library (gcc 12 gives it default visibility whatever the function's) */
 ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
                                   const float *b, ptrdiff_t ldb, const float *bias,
-                                  const float *clamp, float *c, ptrdiff_t ldc, int acc) {
-    product(0, m, n, k, a, ars, acs, b, ldb, bias, clamp, c, ldc, acc);
+                                  ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+    product(0, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
 #define HAVE_WIDE 1
 __attribute__((target("arch=x86-64-v4"))) static void
 gemm_wide(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
-          ptrdiff_t ldb, const float *bias, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
-    product(1, m, n, k, a, ars, acs, b, ldb, bias, clamp, c, ldc, acc);
+          ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+    product(1, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 #endif
 
@@ -242,39 +257,39 @@ int on_gemm_wide(void) {
 }
 
 static void gemm_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                      const float *b, ptrdiff_t ldb, const float *bias, const float *clamp,
+                      const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,
                       float *c, ptrdiff_t ldc, int acc) {
 #ifdef HAVE_WIDE
     if (on_gemm_wide()) {
-        gemm_wide(m, n, k, a, ars, acs, b, ldb, bias, clamp, c, ldc, acc);
+        gemm_wide(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
         return;
     }
 #endif
-    gemm(m, n, k, a, ars, acs, b, ldb, bias, clamp, c, ldc, acc);
+    gemm(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 
 void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
              ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
-    gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, NULL, c, ldc, acc);
+    gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, 0, NULL, c, ldc, acc);
 }
 
 void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                     const float *b, ptrdiff_t ldb, const float *bias, const float *clamp, float *c,
+                     const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
                      ptrdiff_t ldc) {
     if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) {
-        gemm_bias(m, n, k, a, ars, acs, b, ldb, bias, clamp, c, ldc, 0);
+        gemm_bias(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, 0);
         return;
     }
     for (int i = 0; i < m; i++) /* C = the bias, then C += A B */
         for (int j = 0; j < n; j++) c[i * ldc + j] = bias ? bias[i] : 0.0f;
     on_product(m, n, k, a, ars, acs, b, ldb, c, ldc, 1);
-    if (clamp) clamp_rows(m, n, clamp, c, ldc);
+    if (roff || clamp) finish_rows(m, n, roff, clamp, c, ldc);
 }
 
 void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
     if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
-        gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, NULL, c, ldc, acc);
+        gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, 0, NULL, c, ldc, acc);
     else { /* a[i ars + p acs]: A as written (lda = ars) where acs = 1 and its rows are at
             * least k apart, else A^T (lda = acs; ars = 1). With one row or column both may
             * be 1: then only A^T gives OpenBLAS a valid lda. */

@@ -28,13 +28,14 @@ int on_gemm_wide(void);
 void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc);
 
-/* C = bias + A . B, bias[i] added to row i (none: NULL), then where clamp = {lo, hi} each
- * value v made v > lo ? (v > hi ? hi : v) : lo (a ReLU after a convolution): as C set to
- * the bias, then on_product adding to it, then the clamp (the same bits), but where gemm.c's
- * AVX-512 kernel runs the sums start from the bias in registers and are clamped there, with
- * no pass over C of their own. */
+/* C = bias + A . B, bias[i] added to row i (none: NULL); then, where roff is not 0, plus
+ * the residual at each value's position + roff (a residual add after a convolution: another
+ * tensor of C's layout); then, where clamp = {lo, hi}, each value v made
+ * v > lo ? (v > hi ? hi : v) : lo (a ReLU after it). The bits of C set to the bias,
+ * on_product adding to it, then the residual added and the clamp; but where gemm.c's AVX-512
+ * kernel runs all of it happens in registers, with no pass over C of its own. */
 void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                     const float *b, ptrdiff_t ldb, const float *bias, const float *clamp, float *c,
-                     ptrdiff_t ldc);
+                     const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff,
+                     const float *clamp, float *c, ptrdiff_t ldc);
 
 #endif

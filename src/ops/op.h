@@ -118,6 +118,10 @@ typedef struct on_call {
      * the activation's buffer; the op's own output is not written. */
     int clamp;
     float clamp_lo, clamp_hi;
+    /* Inference, ops with fuses_clamp, where a residual add (two inputs) follows them: its
+     * other input, the batch's (y's layout), added to every output value before the clamp;
+     * y is then the add's buffer (or its clamp's). NULL: none. */
+    const float *resid;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
      * positions, dropout masks) offset them by it. 0 otherwise. */
@@ -143,7 +147,7 @@ struct on_op {
     int ninputs;             /* 1, or ON_NINPUTS_ANY: 2 to ON_MAX_INPUTS (merges) */
     int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
-    int fuses_clamp;         /* inference forward applies c->clamp to its output */
+    int fuses_clamp;         /* inference forward applies c->resid and c->clamp to its output */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
