@@ -728,8 +728,7 @@ static int may_skip(const on_model *m, int k) {
  * buffers before it stay unwritten. Returns how many (0 to 2). */
 static int fuse_into(const on_model *m, int i, int last, on_call *c) {
     int j = i + 1, n = 0;
-    if (c->train || !m->nodes[i].op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP))
-        return 0;
+    if (c->train || !m->nodes[i].op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
     const on_node *f = &m->nodes[j];
     if (j <= last && f->op == &on_op_add && f->nin == 2 && may_skip(m, i)) {
         int r = f->in[0] == i ? f->in[1] : f->in[0];

@@ -36,7 +36,7 @@ typedef struct dwg {
     size_t off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
     int clamp;            /* the forward's outputs clamped to [lo, hi] (on_call's clamp) */
     float lo, hi;
-    ptrdiff_t roff;       /* on_call's resid: its offset from y (0: none) */
+    ptrdiff_t roff; /* on_call's resid: its offset from y (0: none) */
 } dwg;
 
 static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {

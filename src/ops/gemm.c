@@ -113,8 +113,8 @@ BLOCK(block16, v16, v16u, vi16, 16, MR_WIDE)
  * come from L3 again for each strip. */
 static inline __attribute__((always_inline)) void
 rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-     const float *b, ptrdiff_t ldb, const float *tb, const float *bias, ptrdiff_t roff, const float *clamp,
-     float *c, ptrdiff_t ldc, int acc) {
+     const float *b, ptrdiff_t ldb, const float *tb, const float *bias, ptrdiff_t roff,
+     const float *clamp, float *c, ptrdiff_t ldc, int acc) {
     int j = 0;
     if (wide) {
         for (; j + 32 <= n; j += 32)
@@ -142,8 +142,8 @@ all_rows(const int wide, const int full, int m, int n, int k, const float *a, pt
          ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
     int i = 0;
     for (; i + full <= m; i += full)
-        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, bias ? bias + i : NULL, roff, clamp,
-             c + i * ldc, ldc, acc);
+        rows(wide, full, n, k, a + i * ars, ars, acs, b, ldb, tb, bias ? bias + i : NULL, roff,
+             clamp, c + i * ldc, ldc, acc);
     a += i * ars;
     c += i * ldc;
     bias = bias ? bias + i : NULL;
@@ -189,8 +189,8 @@ ON_WIDE_CLONES static void finish_rows(int m, int n, ptrdiff_t roff, const float
 /* The whole product, by one kernel (wide or not) */
 static inline __attribute__((always_inline)) void
 product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-        const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
-        ptrdiff_t ldc, int acc) {
+        const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,
+        float *c, ptrdiff_t ldc, int acc) {
     const int full = wide ? MR_WIDE : MR;
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
@@ -213,8 +213,8 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
     if (nc < 32) nc = n;
     for (int j0 = 0; j0 < n; j0 += nc) {
         int w = n - j0 <= nc + V ? n - j0 : nc;
-        all_rows(wide, full, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias,
-                 roff, clamp, c + j0, ldc, acc);
+        all_rows(wide, full, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias, roff,
+                 clamp, c + j0, ldc, acc);
         if (w == n - j0) break;
     }
     if (j == n || tb) return;
@@ -226,16 +226,15 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
         for (int p = 0; p < kk; p++)
             memcpy(t + p * V, b + (p0 + p) * ldb + j, sizeof(float) * (n - j));
         all_rows(wide, full, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, bias,
-                 p0 + kk == k ? roff : 0, p0 + kk == k ? clamp : NULL, c + j, ldc,
-                 acc || p0 > 0);
+                 p0 + kk == k ? roff : 0, p0 + kk == k ? clamp : NULL, c + j, ldc, acc || p0 > 0);
     }
 }
 
 /* static: the clones' resolver of an extern function would be exported from the shared
  * library (gcc 12 gives it default visibility whatever the function's) */
 ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                                  const float *b, ptrdiff_t ldb, const float *bias,
-                                  ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+                                  const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff,
+                                  const float *clamp, float *c, ptrdiff_t ldc, int acc) {
     product(0, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 
@@ -243,7 +242,8 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 #define HAVE_WIDE 1
 __attribute__((target("arch=x86-64-v4"))) static void
 gemm_wide(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
-          ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+          ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
+          ptrdiff_t ldc, int acc) {
     product(1, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 #endif
@@ -257,8 +257,8 @@ int on_gemm_wide(void) {
 }
 
 static void gemm_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                      const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,
-                      float *c, ptrdiff_t ldc, int acc) {
+                      const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff,
+                      const float *clamp, float *c, ptrdiff_t ldc, int acc) {
 #ifdef HAVE_WIDE
     if (on_gemm_wide()) {
         gemm_wide(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
@@ -274,8 +274,8 @@ void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, 
 }
 
 void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                     const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
-                     ptrdiff_t ldc) {
+                     const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff,
+                     const float *clamp, float *c, ptrdiff_t ldc) {
     if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) {
         gemm_bias(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, 0);
         return;
