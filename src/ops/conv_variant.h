@@ -23,8 +23,9 @@ enum {
                                           im2col's, 1x1's and the taps' where the CPU has
                                           AVX-512 (gemm.h's on_product); forward and backward */
     ON_CONV_NO_AVX512 = 0x1000,        /* gemm.c: the AVX2 kernel where the CPU has AVX-512 */
-    ON_CONV_NO_CLAMP = 0x2000,         /* graph.c: a ReLU after a convolution runs as a layer of
-                                          its own in inference, not in the conv's stores */
+    ON_CONV_NO_CLAMP = 0x2000,         /* graph.c: a residual add and a ReLU after a
+                                          convolution run as layers of their own in inference,
+                                          not in the conv's stores */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */
