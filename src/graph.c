@@ -722,13 +722,13 @@ static int may_skip(const on_model *m, int k) {
     return 1;
 }
 
-/* Inference: the layers at the start of node i's chain (first..last) that node i can run
- * in its stores (on_call's resid and clamp): a residual add of two inputs (the other
- * computed before), then a clamp; c then writes to the last one's buffer, and the
- * buffers before it stay unwritten. Returns how many (0 to 2). */
-static int fuse_into(const on_model *m, int i, int last, on_call *c) {
+/* Inference (not a training forward, even of a frozen conv): the layers at the start of node i's
+ * chain (first..last) that node i can run in its stores (on_call's resid and clamp): a residual add
+ * of two inputs (the other computed before), then a clamp; c then writes to the last one's buffer,
+ * and the buffers before it stay unwritten. Returns how many (0 to 2). */
+static int fuse_into(const on_model *m, int i, int last, int train, on_call *c) {
     int j = i + 1, n = 0;
-    if (c->train || !m->nodes[i].op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
+    if (train || !m->nodes[i].op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
     const on_node *f = &m->nodes[j];
     if (j <= last && f->op == &on_op_add && f->nin == 2 && may_skip(m, i)) {
         int r = f->in[0] == i ? f->in[1] : f->in[0];
@@ -833,7 +833,7 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
                 ch.stats = stats_ready = s;
         }
         int last = ch.last;
-        ch.first += fuse_into(m, i, ch.last, &c);
+        ch.first += fuse_into(m, i, ch.last, train, &c); /* not in training, even frozen */
         if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
