@@ -257,6 +257,46 @@ static void random_depthwise(void) {
     on_set_threads(2);
 }
 
+/* conv_direct.c's AVX-512 forward (Q >= 16: straight into the output, two vectors a row)
+ * against its AVX2 one (the padded grid, then the valid columns): the same bits, at batch 1
+ * (the threads split the filters) and 3; and against the double reference. 12 filters: a
+ * block of 8 and one of 4; 6: one block of 8 with 2 of padding. */
+static void direct_wide_bits(void) {
+    static const conv_case wide[] = {
+        {"input(28,28,1) conv2d(32,3,same)", 1, 1, 1, 0, 0, 0},
+        {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1, 0, 0, 0},
+        {"input(5,37,2) conv2d(12,3,same)", 1, 1, 1, 0, 0, 0},
+        {"input(6,16,1) conv2d(4,3,padding=(1,1))", 1, 1, 1, 0, 0, 0},
+    };
+    on_error err;
+    for (size_t k = 0; k < sizeof wide / sizeof *wide; k++) {
+        check_case(&wide[k], 3);
+        for (int n = 1; n <= 3; n += 2) {
+            on_model *m = on_model_from_spec(wide[k].spec, &err);
+            if (!m || on_model_compile(m, n, &err)) {
+                CHECK(0, "%s: %s", wide[k].spec, err.msg);
+                on_model_free(m);
+                return;
+            }
+            on_model_init(m, 3);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+            size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+            float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
+            for (size_t i = 0; i < xl; i++) x[i] = frand();
+            on_model_forward(m, x, n, 0);
+            memcpy(y, on_model_output(m), sizeof(float) * yl);
+            on_conv_variant = ON_CONV_NO_AVX512;
+            on_model_forward(m, x, n, 0);
+            on_conv_variant = 0;
+            CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+                  "%s n=%d: the AVX-512 and AVX2 forwards differ", wide[k].spec, n);
+            free(x);
+            free(y);
+            on_model_free(m);
+        }
+    }
+}
+
 /* Small images with 64 KB of weights or more, batch 5: samples side by side in the products
  * (groups of up to 3, the last one short), for Winograd, im2col and 1x1; and the output the same
  * bits at 1 and 2 threads. */
@@ -689,6 +729,7 @@ int main(void) {
     check_case(&one, 3);
     on_conv_variant = 0;
     check_case(&one, 3);
+    direct_wide_bits();
     merge_chain();
     clamp_chain();
     random_cases();

@@ -17,6 +17,7 @@
  */
 #include "conv_direct.h"
 #include "conv_taps.h"
+#include "gemm.h"
 
 #include <string.h>
 
@@ -161,9 +162,73 @@ static void repack(const float *w, const dg *t, float *wp, float *wr) {
             }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
+#define HAVE_WIDE 1
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* The forward of R filters (rows of w K apart, R - live of them padding) straight into y's
+ * planes, with AVX-512 vectors of 16 outputs: each output row as two vectors (columns
+ * [s0, s0 + 16) and [s1, s1 + 16), s1 = Q - 16 for the last pair: columns of both are
+ * written twice with the same value), R x 2 sums in registers while the taps go by. The
+ * same sums, in the same order, as corr_block, then + the bias as on_conv_grid_out: the
+ * same bits. Q >= 16. */
+static inline __attribute__((always_inline)) void rows_wide(const int R, const dg *t,
+                                                            const float *xp, const float *w,
+                                                            const float *bias, int live, float *y) {
+    size_t PQ = (size_t)t->P * t->Q;
+    for (int p = 0; p < t->P; p++)
+        for (int s = 0; s < t->Q; s += 32) {
+            int s0 = s + 16 <= t->Q ? s : t->Q - 16, s1 = s + 32 <= t->Q ? s + 16 : t->Q - 16;
+            v16 acc[8][2];
+            _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) acc[o][0] = acc[o][1] = (v16){0};
+            const float *wk = w;
+            for (int i = 0; i < t->C; i++)
+                for (int ky = 0; ky < t->kh; ky++) {
+                    const float *r = xp + i * t->xplane + (size_t)(p + ky) * t->Wp;
+                    for (int kx = 0; kx < t->kw; kx++, wk++) {
+                        v16 x0 = *(const v16u *)(r + s0 + kx), x1 = *(const v16u *)(r + s1 + kx);
+                        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) {
+                            float wv = wk[o * t->K];
+                            acc[o][0] += wv * x0;
+                            acc[o][1] += wv * x1;
+                        }
+                    }
+                }
+            _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) if (o < live) {
+                float *yr = y + o * PQ + (size_t)p * t->Q, b = bias ? bias[o] : 0.0f;
+                *(v16u *)(yr + s0) = acc[o][0] + b;
+                *(v16u *)(yr + s1) = acc[o][1] + b;
+            }
+        }
+}
+
+/* Filter blocks [b0, b1) of OB (blocks of 2 OB where they can) of one sample */
+__attribute__((target("arch=x86-64-v4"))) static void forward_wide(const on_call *c, const dg *t,
+                                                                   const float *wp, const float *xp,
+                                                                   float *y, int b0, int b1) {
+    for (int b = b0; b < b1;) {
+        int R = b + 1 < b1 ? 2 * OB : OB, f = b * OB, live = t->F - f < R ? t->F - f : R;
+        const float *bias = c->a->bias ? c->p[1] + f : NULL;
+        float *yf = y + (size_t)f * t->P * t->Q;
+        if (R == 2 * OB)
+            rows_wide(2 * OB, t, xp, wp + (size_t)f * t->K, bias, live, yf);
+        else
+            rows_wide(OB, t, xp, wp + (size_t)f * t->K, bias, live, yf);
+        b += R / OB;
+    }
+}
+#endif
+
 /* Filter blocks [b0, b1) of one sample: the sums, then the valid columns + bias into y. */
 static void forward_blocks(const on_call *c, const dg *t, const float *wp, const float *xp,
                            float *yb, float *y, int b0, int b1) {
+#ifdef HAVE_WIDE
+    if (t->Q >= 16 && on_gemm_wide()) {
+        forward_wide(c, t, wp, xp, y, b0, b1);
+        return;
+    }
+#endif
     for (int b = b0; b < b1; b++) {
         corr_block(xp, t->xplane, t->C, t->kh, t->kw, t->Wp, wp + (size_t)b * OB * t->K, t->K, yb,
                    t->N, 0, t->N);
