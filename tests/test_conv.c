@@ -534,6 +534,10 @@ static void wino4_cases(void) {
             }
     }
     on_set_threads(2);
+    /* batch 1 on two threads takes work of at least SERIAL_WORK (graph.c): this one's tile
+     * rows split 6 + 5, in chunks of 5 */
+    wino4_case("input(44,44,32) conv2d(32,3,same)", 1, ON_CONV_WINO4_ALL);
+    wino4_case("input(44,44,32) conv2d(32,3,same)", 1, ON_CONV_WINO4_ALL | ON_CONV_SHARE_FILTERS);
     const int pick[2] = {1, 0}; /* wino4_specs[0]: F(4x4) by default; [6]: not */
     const char *which[2] = {wino4_specs[0], wino4_specs[6]};
     for (int k = 0; k < 2; k++) {

@@ -152,16 +152,18 @@ static const float *weights_transform(const float *w, const wg4 *t, float *saved
 }
 
 /* x (C,H,W) -> xp (C, Hp, Wp) in split rows, the input at (pt, pl), zeros around; channels
- * [c0, c1). Input column j goes to phase (j + pl) % 4 at (j + pl) / 4: 32 columns at a time
- * are split four ways by shuffles (a scalar loop was 8% of a 56x56 layer's time), the rest
- * one by one. */
-ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, float *xp) {
-    int w32 = t->w / 32 * 32;
+ * [c0, c1), padded rows [r0, r1) (those of tile rows ty0 .. ty1 - 1: 4 ty0 .. 4 ty1 + 1).
+ * Input column j goes to phase (j + pl) % 4 at (j + pl) / 4: 32 columns at a time are split
+ * four ways by shuffles (a scalar loop was 8% of a 56x56 layer's time), the rest one by one. */
+ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, int r0, int r1,
+                                 float *xp) {
+    int w32 = t->w / 32 * 32, i0 = r0 - t->pt > 0 ? r0 - t->pt : 0;
+    int i1 = r1 - t->pt < t->h ? r1 - t->pt : t->h;
     for (int c = c0; c < c1; c++) {
         float *o = xp + (size_t)c * t->plane;
-        const float *in = x + (size_t)c * t->h * t->w;
-        memset(o, 0, sizeof(float) * t->plane);
-        for (int i = 0; i < t->h; i++, in += t->w) {
+        const float *in = x + ((size_t)c * t->h + i0) * t->w;
+        memset(o + (size_t)r0 * t->Wp, 0, sizeof(float) * (size_t)(r1 - r0) * t->Wp);
+        for (int i = i0; i < i1; i++, in += t->w) {
             float *r = o + (size_t)(i + t->pt) * t->Wp, *e[4];
             for (int k = 0; k < 4; k++) /* where input columns k, k + 4, ... go */
                 e[k] = r + (k + t->pl) % 4 * t->Ph + (k + t->pl) / 4;
@@ -288,16 +290,16 @@ static void products(const float *U, const float *V, const wg4 *t, int n, int f0
                         M + xi * t->ms + (size_t)f0 * t->ld, t->ld, 0);
 }
 
-/* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
- * of the enclosing region split the sample (channels, then filters); U is complete after
- * the first barrier. */
+/* Tile rows [r0, r1) of one sample's output with the chunk loop; xp padded, V and M scratch.
+ * shared: the threads of the enclosing region split the sample (channels, then filters); U
+ * is complete after the first barrier. */
 static void forward_sample(const on_call *c, const wg4 *t, const float *U, const float *xp,
-                           float *V, float *M, float *y, int shared) {
+                           float *V, float *M, float *y, int shared, int r0, int r1) {
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
     int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
     const float *bias = c->a->bias ? c->p[1] : NULL;
-    for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
-        int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
+    for (int ty0 = r0; ty0 < r1; ty0 += t->rows) {
+        int ty1 = ty0 + t->rows < r1 ? ty0 + t->rows : r1;
         if (shared && ty0 > 0) { /* V is about to change: everyone is done with it */
 #pragma omp barrier
         }
@@ -310,20 +312,41 @@ static void forward_sample(const on_call *c, const wg4 *t, const float *U, const
     }
 }
 
+/* Batch 1: the threads split the sample by tile rows, each with its own scratch, where each
+ * gets one; not by channels (the input transform) and filters (the products), as before:
+ * then each thread's products read all of V, half of it written by the other core the moment
+ * before, and each chunk's transform wrote lines the other core had just read. ResNet's
+ * 56x56 64->64 layer ran no faster on two threads than on one so; by rows it takes 0.57x
+ * the time, 28x28 128->128 0.89x, though each thread reads all of U (36 F C floats). */
+static int by_rows(const wg4 *t, int threads) {
+    return t->TH >= threads && !(on_conv_variant & ON_CONV_SHARE_FILTERS);
+}
+
 void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
     wg4 t = wg4_of(c->a, g, c->xs.c);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread(&t);
     float *saved = c->saved + offset;
     const float *U = saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
-        float *xp = c->tmp, *V = xp + (size_t)t.C * t.plane, *M = V + 36 * t.vs;
+        int rows = by_rows(&t, c->threads);
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
             {
                 int th = on_thread_id(), T = on_thread_count();
                 if (!i) weights_transform(c->p[0], &t, saved);
-                pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, xp);
-                forward_sample(c, &t, U, xp, V, M, c->y + ysz * i, 1);
+                if (rows) { /* each thread its own tile rows, in its own scratch */
+                    float *xp = c->tmp + per * th, *V = xp + (size_t)t.C * t.plane;
+                    int r0 = t.TH * th / T, r1 = t.TH * (th + 1) / T;
+                    pad(c->x + xsz * i, &t, 0, t.C, 4 * r0, 4 * r1 + 2, xp);
+                    if (!i) { /* U complete */
+#pragma omp barrier
+                    }
+                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, 0, r0, r1);
+                } else {
+                    float *xp = c->tmp, *V = xp + (size_t)t.C * t.plane;
+                    pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, 0, t.Hp, xp);
+                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, 1, 0, t.TH);
+                }
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -338,8 +361,8 @@ void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
 #pragma omp barrier
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             if (i + 1 < c->n) on_prefetch(c->x + xsz * (i + 1), xsz);
-            pad(c->x + xsz * i, &t, 0, t.C, xp);
-            forward_sample(c, &t, U, xp, V, M, c->y + ysz * i, 0);
+            pad(c->x + xsz * i, &t, 0, t.C, 0, t.Hp, xp);
+            forward_sample(c, &t, U, xp, V, M, c->y + ysz * i, 0, 0, t.TH);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
