@@ -167,10 +167,6 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
 }
 
 /* v > lo ? (v > hi ? hi : v) : lo: the ReLU, ReLU6 or hardtanh after the convolution */
-static inline float clamped(float v, float lo, float hi) {
-    return v > lo ? (v > hi ? hi : v) : lo;
-}
-
 /* Rows [f0, f1) of n values, rows PQ apart, plus the residual (c->resid) and clamped
  * (c->clamp) */
 ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f1, int n, int PQ) {
@@ -181,7 +177,7 @@ ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f
         if (roff)
             for (int j = 0; j < n; j++) yr[j] += yr[j + roff];
         if (c->clamp)
-            for (int j = 0; j < n; j++) yr[j] = clamped(yr[j], lo, hi);
+            for (int j = 0; j < n; j++) yr[j] = on_clamp(yr[j], lo, hi);
     }
 }
 
@@ -322,7 +318,7 @@ static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int 
                         for (int j = 0; j < PQ; j++) {
                             float v = in[j] + b;
                             if (r) v += r[j];
-                            out[j] = c->clamp ? clamped(v, c->clamp_lo, c->clamp_hi) : v;
+                            out[j] = c->clamp ? on_clamp(v, c->clamp_lo, c->clamp_hi) : v;
                         }
                     else
 #pragma omp simd
@@ -350,8 +346,8 @@ static void conv_forward(const on_call *c) {
         return;
     }
     on_call cc;
-    if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) { /* F(2x2)'s memory, then F(4x4)'s */
-        on_conv_wino4_forward(clamp_after(c, &cc), &g, on_conv_wino_saved(a, C));
+    if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) {      /* F(2x2)'s memory, then F(4x4)'s */
+        on_conv_wino4_forward(c, &g, on_conv_wino_saved(a, C)); /* adds and clamps itself */
         return;
     }
     if (G == 1 && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {

@@ -141,15 +141,11 @@ static inline __attribute__((always_inline)) void dw_block(const dwg *t, const f
                     for (int j = 0; j < n; j++) acc[r][v][j] += rr[8 * v + j];
             }
         }
-    if (t->clamp) { /* v > lo ? (v > hi ? hi : v) : lo, by masks */
+    if (t->clamp) {
         vf lo = t->lo - (vf){0}, hi = t->hi - (vf){0};
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
-            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) {
-            vi m = acc[r][v] > lo;
-            vf u = (vf)((m & (vi)acc[r][v]) | (~m & (vi)lo));
-            m = u > hi;
-            acc[r][v] = (vf)((m & (vi)hi) | (~m & (vi)u));
-        }
+            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++)
+                ON_VCLAMP(vf, vi, acc[r][v], lo, hi);
     }
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
         float *yr = y + (size_t)(p + r) * t->Q + q;

@@ -75,15 +75,11 @@ enum {
                     s[r][v] += *(const VTU *)t;                                                    \
                 }                                                                                  \
             }                                                                                      \
-        if (clamp) { /* v > lo ? (v > hi ? hi : v) : lo, by masks */                               \
+        if (clamp) {                                                                               \
             VT lo = clamp[0] - (VT){0}, hi = clamp[1] - (VT){0};                                   \
             _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                   \
-                _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                             \
-                VI m = s[r][v] > lo;                                                               \
-                VT t = (VT)((m & (VI)s[r][v]) | (~m & (VI)lo));                                    \
-                m = t > hi;                                                                        \
-                s[r][v] = (VT)((m & (VI)hi) | (~m & (VI)t));                                       \
-            }                                                                                      \
+                _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++)                               \
+                    ON_VCLAMP(VT, VI, s[r][v], lo, hi);                                            \
         }                                                                                          \
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                       \
             _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
@@ -181,7 +177,7 @@ ON_WIDE_CLONES static void finish_rows(int m, int n, ptrdiff_t roff, const float
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             float v = c[i * ldc + j] + (roff ? c[i * ldc + j + roff] : 0.0f);
-            if (clamp) v = v > clamp[0] ? (v > clamp[1] ? clamp[1] : v) : clamp[0];
+            if (clamp) v = on_clamp(v, clamp[0], clamp[1]);
             c[i * ldc + j] = v;
         }
 }

@@ -265,6 +265,21 @@ typedef int vi __attribute__((vector_size(32)));
 #define VLOAD(p) (*(const vfu *)(p))
 #define VSTORE(p, v) (*(vfu *)(p) = (v))
 
+/* The clamp a ReLU, ReLU6 or hardtanh fused into a convolution's stores applies (on_call's
+ * clamp_lo, clamp_hi): v > lo ? (v > hi ? hi : v) : lo, the layers' own expression bit for
+ * bit (a NaN gives lo). ON_VCLAMP is the same for a vector v of type VT, in place, by masks
+ * (VI: the ints of VT's width; lo and hi vectors of VT). */
+static inline float on_clamp(float v, float lo, float hi) {
+    return v > lo ? (v > hi ? hi : v) : lo;
+}
+#define ON_VCLAMP(VT, VI, v, lo, hi)                                                               \
+    do {                                                                                           \
+        VI m_ = (v) > (lo);                                                                        \
+        VT t_ = (VT)((m_ & (VI)(v)) | (~m_ & (VI)(lo)));                                           \
+        m_ = t_ > (hi);                                                                            \
+        (v) = (VT)((m_ & (VI)(hi)) | (~m_ & (VI)t_));                                              \
+    } while (0)
+
 /* Ask the cache for n floats from p (one request per 64-byte line), for data a loop will
  * read next that the hardware prefetcher would not find in time: short runs far apart,
  * or the next sample while this one is worked on. */
