@@ -722,26 +722,30 @@ static int may_skip(const on_model *m, int k) {
     return 1;
 }
 
-/* Inference (not a training forward, even of a frozen conv): the layers at the start of node i's
- * chain (first..last) that node i can run in its stores (on_call's resid and clamp): a residual add
- * of two inputs (the other computed before), then a clamp; c then writes to the last one's buffer,
- * and the buffers before it stay unwritten. Returns how many (0 to 2). */
-static int fuse_into(const on_model *m, int i, int last, int train, on_call *c) {
-    int j = i + 1, n = 0;
-    if (train || !m->nodes[i].op->fuses_clamp || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
+/* Inference (not a training forward, even of a frozen conv): the layers after node i, up to
+ * node last, that node i can run in its stores (on_call's resid and clamp, as its op's fuses
+ * says): a residual add of two inputs (the other computed before), then a clamp; c then
+ * writes to the last one's buffer, and the buffers before it stay unwritten. c is the call
+ * for sample s alone (a node in a chain) or for the batch (s < 0). Returns how many (0 to 2). */
+static int fuse_into(const on_model *m, int i, int last, int train, int s, on_call *c) {
+    int j = i + 1, n = 0, fuses = m->nodes[i].op->fuses;
+    if (train || !fuses || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
     const on_node *f = &m->nodes[j];
-    if (j <= last && f->op == &on_op_add && f->nin == 2 && may_skip(m, i)) {
+    size_t at = s < 0 ? 0 : (size_t)s * on_shape_size(m->nodes[i].ys); /* the sample's floats */
+    if (j <= last && (fuses & ON_FUSES_RESID) && f->op == &on_op_add && f->nin == 2 &&
+        may_skip(m, i)) {
         int r = f->in[0] == i ? f->in[1] : f->in[0];
         if (r != i && r < i && on_shape_equal(m->nodes[r].ys, f->ys)) {
-            c->resid = m->nodes[r].y;
-            c->y = f->y;
+            c->resid = m->nodes[r].y + at;
+            c->y = f->y + at;
             n = 1, f = &m->nodes[++j];
         }
     }
     float lo, hi;
-    if (j <= last && (f->op == &on_op_relu || f->op == &on_op_relu6 || f->op == &on_op_hardtanh) &&
+    if (j <= last && (fuses & ON_FUSES_CLAMP) &&
+        (f->op == &on_op_relu || f->op == &on_op_relu6 || f->op == &on_op_hardtanh) &&
         f->op->clamp_of(&f->a, &lo, &hi) && lo <= hi && may_skip(m, j - 1)) {
-        c->y = f->y;
+        c->y = f->y + at;
         c->clamp = 1;
         c->clamp_lo = lo;
         c->clamp_hi = hi;
@@ -769,8 +773,11 @@ static void run_chain(void *ctx, int s) {
 #endif
         if (j > ch->last)
             nd->op->sample_stats(&c);
-        else
+        else {
+            int fused = fuse_into(ch->m, j, ch->last, ch->train, s, &c); /* a max-pool's ReLU */
             nd->op->forward(&c);
+            j += fused;
+        }
     }
 }
 
@@ -833,7 +840,7 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
                 ch.stats = stats_ready = s;
         }
         int last = ch.last;
-        ch.first += fuse_into(m, i, ch.last, train, &c); /* not in training, even frozen */
+        ch.first += fuse_into(m, i, ch.last, train, -1, &c); /* not in training, even frozen */
         if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;

@@ -376,10 +376,10 @@ static void merge_chain(void) {
 }
 
 /* In inference a residual add and a ReLU, ReLU6 or hardtanh after a convolution run in the
- * convolution's stores (graph.c's fuse_into): the same bits as those as layers of their
- * own, for every kernel (1x1 and im2col by gemm.c or OpenBLAS, samples side by side,
- * depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at batch 1 (threads share a
- * sample) and 4, NaN inputs too. */
+ * convolution's stores (graph.c's fuse_into), and such a clamp after a pooling layer in the
+ * pool's: the same bits as those as layers of their own, for every kernel (1x1 and im2col by gemm.c
+ * or OpenBLAS, samples side by side, depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at
+ * batch 1 (threads share a sample) and 4, NaN inputs too. */
 static void clamp_chain(void) {
     const char *specs[] = {
         "input(12,10,8) conv2d(16,1) relu6 conv2d(16,3,padding=1,groups=16) relu6 conv2d(8,1) "
@@ -397,13 +397,18 @@ static void clamp_chain(void) {
         "input(7,7,128) conv2d(128,1,name=a) conv2d(128,1) add(a) relu "
         "conv2d(8,5,padding=2) "
         "conv2d(8,1,from=a) add(conv2d_2) flatten dense(5)",
+        /* a clamp after a pooling layer, in the pool's stores (2x2 max: by vectors, and one
+         * by one in a row of fewer than 4) or a pass of its own */
+        "input(18,18,3) conv2d(8,3,same) maxpool2d hardtanh(-0.5,0.5) conv2d(8,3,same) "
+        "maxpool2d(3,2,1) relu6 conv2d(8,1) avgpool2d relu conv2d(8,1) maxpool2d relu "
+        "flatten dense(5)",
         /* F(4x4) by default, at batch 1 on two threads (tile rows split) */
         "input(48,48,24) conv2d(24,3,padding=1,name=a) relu(name=r) conv2d(24,3,padding=1) "
         "add(r) relu6 flatten dense(5)",
     };
     const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                             ON_CONV_WINO4_ALL};
-    for (int k = 0; k < 7; k++)
+    for (int k = 0; k < 8; k++)
         for (int v = 0; v < 4; v++)
             for (int n = 1; n <= 4; n += 3) {
                 on_error err;

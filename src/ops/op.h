@@ -112,13 +112,13 @@ typedef struct on_call {
      * planner runs the following layers on it while it is in cache (a per-sample chain). */
     void (*epilogue)(void *ctx, int sample);
     void *epilogue_ctx;
-    /* Inference, ops with fuses_clamp: the ReLU, ReLU6 or hardtanh after them runs in their
+    /* Inference, ops with ON_FUSES_CLAMP: the ReLU, ReLU6 or hardtanh after them runs in their
      * output stores: every output value v is to be v > lo ? (v > hi ? hi : v) : lo, the
      * activation's own expression (NaN gives lo), before the epilogue sees it. y is then
      * the activation's buffer; the op's own output is not written. */
     int clamp;
     float clamp_lo, clamp_hi;
-    /* Inference, ops with fuses_clamp, where a residual add (two inputs) follows them: its
+    /* Inference, ops with ON_FUSES_RESID, where a residual add (two inputs) follows them: its
      * other input, the batch's (y's layout), added to every output value before the clamp;
      * y is then the add's buffer (or its clamp's). NULL: none. */
     const float *resid;
@@ -139,6 +139,8 @@ typedef struct on_call {
     double *sync_buf;
 } on_call;
 
+enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
+
 struct on_op {
     const char *name;  /* compact-form name: "conv2d", "relu", ... */
     const char *title; /* for listings: "2-D convolution" */
@@ -147,7 +149,8 @@ struct on_op {
     int ninputs;             /* 1, or ON_NINPUTS_ANY: 2 to ON_MAX_INPUTS (merges) */
     int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
-    int fuses_clamp;         /* inference forward applies c->resid and c->clamp to its output */
+    int fuses;               /* inference forward applies c->clamp (ON_FUSES_CLAMP) and
+                                c->resid (ON_FUSES_RESID) to its output */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;

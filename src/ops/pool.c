@@ -127,6 +127,15 @@ static inline void max4x4_values(const float *r0, const float *r1, float *y) {
     _mm_storeu_ps(y, first_max(top, bottom));
 }
 
+/* max4x4_values, then on_clamp: v > lo ? v : lo, then that > hi ? hi : that (lo <= hi) */
+static inline void max4x4_clamped(const float *r0, const float *r1, __m128 lo, __m128 hi,
+                                  float *y) {
+    max4x4_values(r0, r1, y);
+    __m128 v = _mm_loadu_ps(y);
+    v = _mm_blendv_ps(lo, v, _mm_cmpgt_ps(v, lo));
+    _mm_storeu_ps(y, _mm_blendv_ps(v, hi, _mm_cmpgt_ps(v, hi)));
+}
+
 /* dy of outputs q .. q+3 to the winners' places in rows d0, d1 (others get 0). */
 static inline void scatter4(const float *dy, const unsigned char *pos, float *d0, float *d1) {
     int word;
@@ -173,8 +182,12 @@ static void max2x2_planes(const void *ctx, long pl0, long pl1) {
             if (!backward) {
                 float *y = c->y + o;
 #ifdef __SSE4_1__
+                __m128 lo = _mm_set1_ps(c->clamp_lo), hi = _mm_set1_ps(c->clamp_hi);
                 if (pos) {
                     for (; q + 4 <= Q; q += 4) max4x4(r0 + 2 * q, r1 + 2 * q, y + q, pos + q);
+                } else if (c->clamp) {
+                    for (; q + 4 <= Q; q += 4)
+                        max4x4_clamped(r0 + 2 * q, r1 + 2 * q, lo, hi, y + q);
                 } else {
                     for (; q + 4 <= Q; q += 4) max4x4_values(r0 + 2 * q, r1 + 2 * q, y + q);
                 }
@@ -182,6 +195,8 @@ static void max2x2_planes(const void *ctx, long pl0, long pl1) {
                     int e = Q - 4;
                     if (pos)
                         max4x4(r0 + 2 * e, r1 + 2 * e, y + e, pos + e);
+                    else if (c->clamp)
+                        max4x4_clamped(r0 + 2 * e, r1 + 2 * e, lo, hi, y + e);
                     else
                         max4x4_values(r0 + 2 * e, r1 + 2 * e, y + e);
                     q = Q;
@@ -190,6 +205,7 @@ static void max2x2_planes(const void *ctx, long pl0, long pl1) {
                 for (; q < Q; q++) {
                     int k = max4_pos(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]);
                     y[q] = (k < 2 ? r0 : r1)[2 * q + (k & 1)];
+                    if (c->clamp) y[q] = on_clamp(y[q], c->clamp_lo, c->clamp_hi);
                     if (pos) pos[q] = (unsigned char)k;
                 }
                 continue;
@@ -335,7 +351,10 @@ static void pool_forward_rows(const on_call *c, const on_geom *g, int kind) {
                       &jb);
 }
 
-/* x (N,C,H,W) -> y (N,C,P,Q) */
+static void pool_direct(const on_call *c, const on_geom *g, int kind, int backward);
+
+/* x (N,C,H,W) -> y (N,C,P,Q); in inference then clamped where c->clamp (a ReLU after it:
+ * the 2x2 max-pool in its stores, the others in a pass over y) */
 static void pool_run(const on_call *c, int kind, int backward) {
     on_geom g;
     on_geom_make(c->a, c->xs, 0, &g, NULL);
@@ -346,8 +365,17 @@ static void pool_run(const on_call *c, int kind, int backward) {
     }
     if (!backward && g.w <= ROW_MAX) {
         pool_forward_rows(c, &g, kind);
-        return;
-    }
+    } else
+        pool_direct(c, &g, kind, backward);
+    if (!backward && c->clamp)
+        for (size_t i = 0; i < (size_t)c->n * on_shape_size(c->ys); i++)
+            c->y[i] = on_clamp(c->y[i], c->clamp_lo, c->clamp_hi);
+}
+
+/* Any window, any padding, one window at a time (the backward of windows other than 2x2,
+ * and rows longer than ROW_MAX) */
+static void pool_direct(const on_call *c, const on_geom *ge, int kind, int backward) {
+    on_geom g = *ge;
     long planes = (long)c->n * c->xs.c;
     size_t hw = (size_t)g.h * g.w, pq = (size_t)g.p * g.q;
     if (backward && !c->dx) return;
@@ -415,6 +443,7 @@ static on_cost pool_cost(const on_attrs *a, on_shape xs, on_shape ys) {
                               .pool_kind = kind,                                                   \
                               .ninputs = 1,                                                        \
                               .spatial = sp,                                                       \
+                              .fuses = ON_FUSES_CLAMP,                                             \
                               .defaults = {.kh = kh_, .kw = 2, .count_include_pad = 1},            \
                               .args = "size stride padding ceil_mode count_include_pad",           \
                               .shape = pool_shape,                                                 \
