@@ -219,8 +219,8 @@ static void clamp_planes(const void *ctx, long f0, long f1) {
     clamp_block(j->c, j->y, (int)f0, (int)f1, PQ, PQ);
 }
 
-/* Kernels that do not add the residual and clamp in their stores (Winograd, the taps,
- * direct): their call with each finished sample so finished before the epilogue sees it;
+/* Kernels that do not add the residual and clamp in their stores (the taps, direct): their
+ * call with each finished sample so finished before the epilogue sees it;
  * by the call's threads where the sample was theirs together (called outside a parallel
  * region: batch 1). */
 static void clamp_sample(void *ctx, int s) {
@@ -351,7 +351,7 @@ static void conv_forward(const on_call *c) {
         return;
     }
     if (G == 1 && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {
-        on_conv_wino_forward(clamp_after(c, &cc), &g);
+        on_conv_wino_forward(c, &g); /* adds and clamps itself */
         return;
     }
     if (G == 1 && !(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) {

@@ -26,7 +26,7 @@ enum {
     ON_CONV_NO_CLAMP = 0x2000,         /* graph.c: a residual add and a ReLU after a
                                           convolution run as layers of their own in inference,
                                           not in the conv's stores */
-    ON_CONV_SHARE_FILTERS = 0x4000,    /* Winograd F(4x4) at batch 1: the threads split the
+    ON_CONV_SHARE_FILTERS = 0x4000,    /* Winograd at batch 1: the threads split the
                                           channels and filters, not the tile rows */
 };
 

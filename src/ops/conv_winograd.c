@@ -234,14 +234,18 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
 }
 
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
- * past P or Q. A^T = [1 1 1 0; 0 1 -1 -1]. Eight tiles at a time: their four outputs each
- * as four vectors, interleaved into two output rows of 16 columns. A row's last group
- * stores all 16 where the plane goes on: the columns past Q land at the start of the next
- * row, which this thread writes after (the groups go from last to first, and the next
- * tile row, in this call or the next, comes later); at the plane's end only the real ones. */
+ * past P or Q; then, as the layers after it would (on_call's resid and clamp), + the
+ * residual at y + roff (roff not 0) and clamped to clamp = {lo, hi} (not NULL).
+ * A^T = [1 1 1 0; 0 1 -1 -1]. Eight tiles at a time: their four outputs each as four
+ * vectors, interleaved into two output rows of 16 columns. A row's last group stores all 16
+ * where the plane goes on: the columns past Q land at the start of the next row, which
+ * this thread writes after (the groups go from last to first, and the next tile row, in
+ * this call or the next, comes later); at the plane's end only the real ones. */
 ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0,
-                                              int f1, const float *bias, float *y) {
+                                              int f1, const float *bias, ptrdiff_t roff,
+                                              const float *clamp, float *y) {
     size_t xs = (size_t)t->F * t->ld, PQ = (size_t)t->P * t->Q;
+    vf clo = (vf){0} + (clamp ? clamp[0] : 0.0f), chi = (vf){0} + (clamp ? clamp[1] : 0.0f);
     for (int f = f0; f < f1; f++) {
         vf bb = (vf){0} + (bias ? bias[f] : 0.0f);
         float *yf = y + (size_t)f * PQ;
@@ -269,8 +273,19 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int t
                         float part[2 * VEC];
                         VSTORE(part, lo);
                         VSTORE(part + VEC, hi);
-                        for (int k = 0; k < cols; k++) yr[k] = part[k];
+                        for (int k = 0; k < cols; k++) {
+                            float v = part[k] + (roff ? yr[k + roff] : 0.0f);
+                            yr[k] = clamp ? on_clamp(v, clamp[0], clamp[1]) : v;
+                        }
                         continue;
+                    }
+                    if (roff) {
+                        lo += VLOAD(yr + roff);
+                        hi += VLOAD(yr + roff + VEC);
+                    }
+                    if (clamp) {
+                        ON_VCLAMP(vf, vi, lo, clo, chi);
+                        ON_VCLAMP(vf, vi, hi, clo, chi);
                     }
                     VSTORE(yr, lo);
                     VSTORE(yr + VEC, hi);
@@ -389,13 +404,14 @@ static void products(const float *U, const float *V, const wg *t, int n, int f0,
                         t->ld, M + ((size_t)xi * t->F + f0) * t->ld, t->ld, 0);
 }
 
-/* One sample's output, filters [f0, f1), with the chunk loop; xp padded, V and M scratch.
- * shared: the threads of the enclosing region split the sample (channels, then filters). */
+/* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
+ * of the enclosing region split the sample (channels, then filters). */
 static void forward_sample(const on_call *c, const wg *t, const float *U, const float *xp, float *V,
                            float *M, float *y, int shared) {
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
     int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
-    const float *bias = c->a->bias ? c->p[1] : NULL;
+    const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
+    ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
         if (shared && ty0 > 0) { /* V is about to change: everyone is done with it */
@@ -406,7 +422,7 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
 #pragma omp barrier
         }
         products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
-        output_transform(M, t, ty0, ty1, f0, f1, bias, y);
+        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL, y);
     }
 }
 
@@ -419,6 +435,8 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread_fwd(&t);
     size_t tt = (size_t)t.TH * t.TW;
     const float *bias = c->a->bias ? c->p[1] : NULL, *U = c->saved;
+    const float clamp[2] = {c->clamp_lo, c->clamp_hi};
+    ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     int groups = (c->n + S - 1) / S;
 #pragma omp parallel num_threads(c->threads)
     {
@@ -435,7 +453,8 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
             }
             products(U, V, &t, (int)tt * (i1 - i0), 0, t.F, M);
             for (int i = i0; i < i1; i++) {
-                output_transform(M + tt * (i - i0), &t, 0, t.TH, 0, t.F, bias, c->y + ysz * i);
+                output_transform(M + tt * (i - i0), &t, 0, t.TH, 0, t.F, bias, roff,
+                                 c->clamp ? clamp : NULL, c->y + ysz * i);
                 if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
             }
         }
@@ -447,6 +466,8 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     const float *U = c->saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
+        /* by channels and filters: by tile rows, as conv_wino4.c, each thread would read
+         * all of U (ResNet's 7x7 512->512 layer 1.88x the time, 14x14 256->256 1.03x) */
         block b = block_of(c->tmp, &t, 0);
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
