@@ -274,19 +274,19 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
                                __builtin_shufflevector(l01, l23, 4, 5, 12, 13, 6, 7, 14, 15),
                                __builtin_shufflevector(h01, h23, 0, 1, 8, 9, 2, 3, 10, 11),
                                __builtin_shufflevector(h01, h23, 4, 5, 12, 13, 6, 7, 14, 15)};
-                    if (cols == 4 * VEC) {
-                        for (int k = 0; k < 4; k++) {
-                            if (roff) q[k] += VLOAD(yr + roff + k * VEC);
-                            if (clamp) ON_VCLAMP(vf, vi, q[k], lo, hi);
-                            VSTORE(yr + k * VEC, q[k]);
-                        }
-                        continue;
+                    if (roff) { /* the residual; only the real columns of a last group */
+                        float r[4 * VEC] = {0};
+                        const float *rs = yr + roff;
+                        if (cols < 4 * VEC) rs = memcpy(r, rs, sizeof(float) * cols);
+                        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) q[k] +=
+                            VLOAD(rs + k * VEC);
                     }
-                    for (int k = 0; k < 4; k++) VSTORE(part + k * VEC, q[k]);
-                    for (int k = 0; k < cols; k++) {
-                        float v = part[k] + (roff ? yr[k + roff] : 0.0f);
-                        yr[k] = clamp ? on_clamp(v, clamp[0], clamp[1]) : v;
-                    }
+                    if (clamp)
+                        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)
+                            ON_VCLAMP(vf, vi, q[k], lo, hi);
+                    float *dst = cols == 4 * VEC ? yr : part;
+                    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) VSTORE(dst + k * VEC, q[k]);
+                    if (dst == part) memcpy(yr, part, sizeof(float) * cols);
                 }
             }
     }
