@@ -346,8 +346,12 @@ static void conv_forward(const on_call *c) {
         return;
     }
     on_call cc;
-    if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) {      /* F(2x2)'s memory, then F(4x4)'s */
-        on_conv_wino4_forward(c, &g, on_conv_wino_saved(a, C)); /* adds and clamps itself */
+    if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) { /* F(2x2)'s memory, then F(4x4)'s */
+        /* it clamps in its stores; a residual add it leaves to a pass after each sample: read
+         * in the transform's order (short runs of many planes), the residual, computed a
+         * few layers before, made ResNet-18's 56x56 layers 1.2x slower (c->resid: never) */
+        const on_call *cw = c->resid ? clamp_after(c, &cc) : c;
+        on_conv_wino4_forward(cw, &g, on_conv_wino_saved(a, C));
         return;
     }
     if (G == 1 && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {

@@ -233,13 +233,12 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg4 *t, int 
     } while (0)
 
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
- * past P or Q; then, as the layers after it would (on_call's resid and clamp), + the
- * residual at y + roff (roff not 0) and clamped to clamp = {lo, hi} (not NULL). Eight tiles
- * at a time; each output row's four vectors (column 4tx + j in vector j) interleaved into 32
- * consecutive floats. */
+ * past P or Q; then, as the ReLU after it would (on_call's clamp), clamped to clamp =
+ * {lo, hi} (not NULL). Eight tiles at a time; each output row's four vectors (column 4tx + j
+ * in vector j) interleaved into 32 consecutive floats. */
 ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int ty0, int ty1,
-                                              int f0, int f1, const float *bias, ptrdiff_t roff,
-                                              const float *clamp, float *y) {
+                                              int f0, int f1, const float *bias, const float *clamp,
+                                              float *y) {
     size_t xs = t->ms, PQ = (size_t)t->P * t->Q;
     vf lo = (vf){0} + (clamp ? clamp[0] : 0.0f), hi = (vf){0} + (clamp ? clamp[1] : 0.0f);
     for (int f = f0; f < f1; f++) {
@@ -274,13 +273,6 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
                                __builtin_shufflevector(l01, l23, 4, 5, 12, 13, 6, 7, 14, 15),
                                __builtin_shufflevector(h01, h23, 0, 1, 8, 9, 2, 3, 10, 11),
                                __builtin_shufflevector(h01, h23, 4, 5, 12, 13, 6, 7, 14, 15)};
-                    if (roff) { /* the residual; only the real columns of a last group */
-                        float r[4 * VEC] = {0};
-                        const float *rs = yr + roff;
-                        if (cols < 4 * VEC) rs = memcpy(r, rs, sizeof(float) * cols);
-                        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) q[k] +=
-                            VLOAD(rs + k * VEC);
-                    }
                     if (clamp)
                         _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)
                             ON_VCLAMP(vf, vi, q[k], lo, hi);
@@ -310,7 +302,6 @@ static void forward_sample(const on_call *c, const wg4 *t, const float *U, const
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
     int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
     const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
-    ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     for (int ty0 = r0; ty0 < r1; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < r1 ? ty0 + t->rows : r1;
         if (shared && ty0 > 0) { /* V is about to change: everyone is done with it */
@@ -321,7 +312,7 @@ static void forward_sample(const on_call *c, const wg4 *t, const float *U, const
 #pragma omp barrier
         }
         products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
-        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL, y);
+        output_transform(M, t, ty0, ty1, f0, f1, bias, c->clamp ? clamp : NULL, y);
     }
 }
 
