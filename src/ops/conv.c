@@ -166,9 +166,8 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
     return on_conv_wino4_may(a, &g, xs.c) ? s + on_conv_wino4_saved(a, xs.c) : s;
 }
 
-/* v > lo ? (v > hi ? hi : v) : lo: the ReLU, ReLU6 or hardtanh after the convolution */
 /* Rows [f0, f1) of n values, rows PQ apart, plus the residual (c->resid) and clamped
- * (c->clamp) */
+ * (c->clamp: on_clamp, the ReLU, ReLU6 or hardtanh after the convolution) */
 ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f1, int n, int PQ) {
     float lo = c->clamp_lo, hi = c->clamp_hi;
     ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
