@@ -25,6 +25,7 @@
 #include <string.h>
 
 enum { MAX_TAPS = 121 }; /* kernels up to 11x11: the tap offsets live on the stack */
+enum { FLAT_Q = 16 };    /* dw_flat for stride-1 outputs up to this wide */
 
 typedef int vi __attribute__((vector_size(32))); /* vf's lanes as masks */
 typedef float v4 __attribute__((vector_size(16)));
@@ -35,6 +36,7 @@ typedef struct dwg {
     size_t phase;         /* floats per phase plane: Hp rows of RS */
     size_t plane;         /* one channel: sw phase planes */
     size_t off[MAX_TAPS]; /* tap t's offset in the plane from output (0, 0) */
+    int flat;             /* forward by flat runs of the plane (dw_flat), not row blocks */
     int clamp;            /* the forward's outputs clamped to [lo, hi] (on_call's clamp) */
     float lo, hi;
     ptrdiff_t roff; /* on_call's resid: its offset from y (0: none) */
@@ -52,11 +54,16 @@ static dwg dwg_of(const on_attrs *a, const on_geom *g, int C) {
              .pl = g->pl,
              .sh = g->sh,
              .sw = g->sw};
-    int Hp = g->h + g->pt + g->pb, Qr = (g->q + 7) / 8 * 8;
+    /* Small stride-1 planes are summed as one run (dw_flat): rows as short as 7 to 28
+     * left row blocks of one or two vectors, chains of FMAs each waiting for the last */
+    t.flat = g->sh == 1 && g->sw == 1 && g->q <= FLAT_Q;
+    int Hp = g->h + g->pt + g->pb, Qr = t.flat ? g->q : (g->q + 7) / 8 * 8;
     int data = (g->w - 1 + g->pl) / g->sw;            /* last index of an input column */
     int reads = Qr - 1 + (a->kw - 1) * a->dw / g->sw; /* last index a vector reads */
     t.RS = (data > reads ? data : reads) + 1;
-    t.phase = (size_t)Hp * t.RS;
+    /* dw_flat's run ends in the last row's unused columns, rounded up to a vector: its
+     * last tap reads up to (kw - 1) dw + 7 floats past the plane */
+    t.phase = (size_t)Hp * t.RS + (t.flat ? (size_t)(a->kw - 1) * a->dw + 7 : 0);
     t.plane = (size_t)g->sw * t.phase;
     for (int ky = 0, k = 0; ky < a->kh; ky++)
         for (int kx = 0; kx < a->kw; kx++, k++) {
@@ -210,6 +217,75 @@ ON_VECTOR_CLONES static void dw_out(const dwg *t, const float *pl, const float *
     }
 }
 
+/* acc[0, V) = b + the taps of w over the plane's flat run from index i (stride 1: output
+ * (p, q) is flat index p RS + q, its tap k at that index + off[k]) */
+static inline __attribute__((always_inline)) void
+flat_block(const dwg *t, const float *pl, const float *w, float b, float *out, size_t i, int V) {
+    vf acc[8];
+    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) acc[v] = (vf){0} + b;
+    for (int k = 0; k < t->taps; k++) {
+        float wk = w[k];
+        const float *s = pl + t->off[k] + i;
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) acc[v] += wk * VLOAD(s + 8 * v);
+    }
+    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) VSTORE(out + i + 8 * v, acc[v]);
+}
+
+/* y (P, Q) = b + the taps of w, a small stride-1 plane: the P rows of RS (the outputs and
+ * the RS - Q columns between them, whose sums are not used) as one run of sums, 8 vectors
+ * of independent chains at a time, into out; then row by row into y with the residual and
+ * clamp. A row's last vector may store past its end into the next row, which its own
+ * stores then overwrite; only the plane's last floats take the scalar loop. */
+ON_VECTOR_CLONES static void dw_flat(const dwg *t, const float *pl, const float *w, float b,
+                                     float *out, float *y) {
+    size_t n = (size_t)t->P * t->RS, i = 0;
+    for (; i + 64 < n; i += 64) flat_block(t, pl, w, b, out, i, 8);
+    switch ((n - i + 7) / 8) { /* the rest, 1 to 64 floats, as one block (7x7: 63) */
+    case 8:
+        flat_block(t, pl, w, b, out, i, 8);
+        break;
+    case 7:
+        flat_block(t, pl, w, b, out, i, 7);
+        break;
+    case 6:
+        flat_block(t, pl, w, b, out, i, 6);
+        break;
+    case 5:
+        flat_block(t, pl, w, b, out, i, 5);
+        break;
+    case 4:
+        flat_block(t, pl, w, b, out, i, 4);
+        break;
+    case 3:
+        flat_block(t, pl, w, b, out, i, 3);
+        break;
+    case 2:
+        flat_block(t, pl, w, b, out, i, 2);
+        break;
+    case 1:
+        flat_block(t, pl, w, b, out, i, 1);
+        break;
+    }
+    size_t PQ = (size_t)t->P * t->Q;
+    vf lo = t->lo - (vf){0}, hi = t->hi - (vf){0};
+    for (int p = 0; p < t->P; p++) {
+        const float *o = out + (size_t)p * t->RS;
+        size_t r = (size_t)p * t->Q;
+        int q = 0;
+        for (; q < t->Q && r + q + 8 <= PQ; q += 8) {
+            vf v = VLOAD(o + q);
+            if (t->roff) v += VLOAD(y + r + q + t->roff);
+            if (t->clamp) ON_VCLAMP(vf, vi, v, lo, hi);
+            VSTORE(y + r + q, v);
+        }
+        for (; q < t->Q; q++) {
+            float v = o[q];
+            if (t->roff) v += y[r + q + t->roff];
+            y[r + q] = t->clamp ? on_clamp(v, t->lo, t->hi) : v;
+        }
+    }
+}
+
 /* dpl (phase planes) += the taps of w spread from dy (P, Q); tap by tap along a row, so
  * that the overlapping stores of neighbouring taps are a row apart, not back to back */
 ON_VECTOR_CLONES static void dw_dx(const dwg *t, const float *dy, const float *w, float *dpl) {
@@ -260,8 +336,12 @@ static void forward_channels(const on_call *c, const dwg *t, int i, int c0, int 
         fill(t, x + hw * ch, pl);
         for (int m = 0; m < t->M; m++) {
             int f = ch * t->M + m;
-            dw_out(t, pl, c->p[0] + (size_t)f * t->taps, c->a->bias ? c->p[1][f] : 0.0f,
-                   y + PQ * f);
+            const float *w = c->p[0] + (size_t)f * t->taps;
+            float b = c->a->bias ? c->p[1][f] : 0.0f;
+            if (t->flat) /* the second plane (the backward's) holds the sums */
+                dw_flat(t, pl, w, b, pl + t->plane, y + PQ * f);
+            else
+                dw_out(t, pl, w, b, y + PQ * f);
         }
     }
 }
