@@ -1,5 +1,5 @@
 /* dense.c - fully connected layer: y = x W^T + b, W laid out (out, in) as in PyTorch.
- * One sgemm per pass over the whole batch; OpenBLAS threads it. */
+ * One sgemm per pass over the whole batch (the forward: one per thread, by rows). */
 #include "op.h"
 
 #include <cblas.h>
@@ -31,18 +31,32 @@ static int dense_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_de
     return 2;
 }
 
-/* x (N,I), W (O,I), b (O) -> y (N,O) */
+/* Rows [i0, i1) of y = x W^T + b */
+static void dense_rows(const void *ctx, long i0, long i1) {
+    const on_call *c = ctx;
+    int In = c->xs.c, Out = c->a->units;
+    float *y = c->y + i0 * Out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), Out, In, 1.0f,
+                c->x + i0 * In, In, c->p[0], In, 0.0f, y, Out);
+    if (c->a->bias)
+        for (long i = 0; i < i1 - i0; i++)
+            for (int o = 0; o < Out; o++) y[i * Out + o] += c->p[1][o];
+}
+
+/* x (N,I), W (O,I), b (O) -> y (N,O). Outside a parallel region OpenBLAS threads a product
+ * itself, and for a batch's few outputs (the reference model's 256 x 3136 by 3136 x 10) its
+ * two threads took 0.48 ms against one's 0.26; split by rows, each thread's product runs
+ * on that thread alone (OpenBLAS's OpenMP build does not nest). */
 static void dense_fwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
-    if (N == 1) /* batch-1 latency: a matrix-vector product, no GEMM set-up */
+    if (N == 1) { /* batch-1 latency: a matrix-vector product, no GEMM set-up */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Out, In, 1.0f, c->p[0], In, c->x, 1, 0.0f, c->y,
                     1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, c->x, In, c->p[0],
-                    In, 0.0f, c->y, Out);
-    if (c->a->bias)
-        for (int i = 0; i < N; i++)
-            for (int o = 0; o < Out; o++) c->y[(size_t)i * Out + o] += c->p[1][o];
+        if (c->a->bias)
+            for (int o = 0; o < Out; o++) c->y[o] += c->p[1][o];
+        return;
+    }
+    on_parallel_range(c->threads, N >= 16 * c->threads, N, dense_rows, c);
 }
 
 static void dense_bwd(const on_call *c) {
