@@ -167,40 +167,52 @@ static void repack(const float *w, const dg *t, float *wp, float *wr) {
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 
-/* The forward of R filters (rows of w K apart, R - live of them padding) straight into y's
- * planes, with AVX-512 vectors of 16 outputs: each output row as two vectors (columns
- * [s0, s0 + 16) and [s1, s1 + 16), s1 = Q - 16 for the last pair: columns of both are
- * written twice with the same value), R x 2 sums in registers while the taps go by. The
- * same sums, in the same order, as corr_block, then + the bias as on_conv_grid_out: the
- * same bits. Q >= 16. */
+/* Output row p, columns [s0, s0 + 16) and, where NV = 2, [s1, s1 + 16), of R filters (rows
+ * of w K apart, R - live of them padding): R x NV sums in registers while the taps go by */
+static inline __attribute__((always_inline)) void chunk_wide(const int R, const int NV, const dg *t,
+                                                             const float *xp, const float *w,
+                                                             const float *bias, int live, float *y,
+                                                             int p, int s0, int s1) {
+    size_t PQ = (size_t)t->P * t->Q;
+    v16 acc[8][2];
+    _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) acc[o][0] = acc[o][1] = (v16){0};
+    const float *wk = w;
+    for (int i = 0; i < t->C; i++)
+        for (int ky = 0; ky < t->kh; ky++) {
+            const float *r = xp + i * t->xplane + (size_t)(p + ky) * t->Wp;
+            for (int kx = 0; kx < t->kw; kx++, wk++) {
+                v16 x0 = *(const v16u *)(r + s0 + kx);
+                v16 x1 = x0;
+                if (NV == 2) x1 = *(const v16u *)(r + s1 + kx);
+                _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) {
+                    float wv = wk[o * t->K];
+                    acc[o][0] += wv * x0;
+                    if (NV == 2) acc[o][1] += wv * x1;
+                }
+            }
+        }
+    _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) if (o < live) {
+        float *yr = y + o * PQ + (size_t)p * t->Q, b = bias ? bias[o] : 0.0f;
+        *(v16u *)(yr + s0) = acc[o][0] + b;
+        if (NV == 2) *(v16u *)(yr + s1) = acc[o][1] + b;
+    }
+}
+
+/* The forward of R filters straight into y's planes, with AVX-512 vectors of 16 outputs:
+ * each output row in chunks of two vectors (columns [s0, s0 + 16) and [s1, s1 + 16),
+ * s1 = Q - 16 for the last pair: columns of both are written twice with the same value),
+ * one vector (s0 = Q - 16) where 16 columns or fewer are left. The same sums, in the same
+ * order, as corr_block, then + the bias as on_conv_grid_out: the same bits. Q >= 16. */
 static inline __attribute__((always_inline)) void rows_wide(const int R, const dg *t,
                                                             const float *xp, const float *w,
                                                             const float *bias, int live, float *y) {
-    size_t PQ = (size_t)t->P * t->Q;
     for (int p = 0; p < t->P; p++)
-        for (int s = 0; s < t->Q; s += 32) {
-            int s0 = s + 16 <= t->Q ? s : t->Q - 16, s1 = s + 32 <= t->Q ? s + 16 : t->Q - 16;
-            v16 acc[8][2];
-            _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) acc[o][0] = acc[o][1] = (v16){0};
-            const float *wk = w;
-            for (int i = 0; i < t->C; i++)
-                for (int ky = 0; ky < t->kh; ky++) {
-                    const float *r = xp + i * t->xplane + (size_t)(p + ky) * t->Wp;
-                    for (int kx = 0; kx < t->kw; kx++, wk++) {
-                        v16 x0 = *(const v16u *)(r + s0 + kx), x1 = *(const v16u *)(r + s1 + kx);
-                        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) {
-                            float wv = wk[o * t->K];
-                            acc[o][0] += wv * x0;
-                            acc[o][1] += wv * x1;
-                        }
-                    }
-                }
-            _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) if (o < live) {
-                float *yr = y + o * PQ + (size_t)p * t->Q, b = bias ? bias[o] : 0.0f;
-                *(v16u *)(yr + s0) = acc[o][0] + b;
-                *(v16u *)(yr + s1) = acc[o][1] + b;
-            }
-        }
+        for (int s = 0; s < t->Q; s += 32)
+            if (s + 16 < t->Q) {
+                int s1 = s + 32 <= t->Q ? s + 16 : t->Q - 16;
+                chunk_wide(R, 2, t, xp, w, bias, live, y, p, s, s1);
+            } else
+                chunk_wide(R, 1, t, xp, w, bias, live, y, p, t->Q - 16, 0);
 }
 
 /* Filter blocks [b0, b1) of OB (blocks of 2 OB where they can) of one sample */
