@@ -158,6 +158,45 @@ static void test_partial_batch(void) {
     on_model_free(b);
 }
 
+/* A dense layer's batch-1 forward (dot products in dense.c, not BLAS) against a double sum,
+ * inputs of whole blocks of 64, a tail, and fewer than one block; then batch 4 (sgemm). */
+static void test_dense_batch1(void) {
+    const int ins[] = {128, 150, 37};
+    for (int k = 0; k < 3; k++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "input(%d) dense(7)", ins[k]);
+        on_model *m = build(spec, 4);
+        if (!m) return;
+        int In = ins[k], wi = on_model_tensor_find(m, "dense.weight"),
+            bi = on_model_tensor_find(m, "dense.bias");
+        CHECK(wi >= 0 && bi >= 0, "%s: dense.weight and dense.bias", spec);
+        if (wi < 0 || bi < 0) {
+            on_model_free(m);
+            return;
+        }
+        const float *w = on_model_tensor_data(m, wi), *b = on_model_tensor_data(m, bi);
+        float x[4 * 150];
+        for (int i = 0; i < 4 * In; i++) x[i] = 2 * frand() - 1;
+        for (int n = 1; n <= 4; n += 3) {
+            on_model_forward(m, x, n, 0);
+            const float *y = on_model_output(m);
+            double worst = 0;
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < 7; o++) {
+                    double r = b[o], s = fabs(b[o]);
+                    for (int j = 0; j < In; j++) {
+                        r += (double)w[o * In + j] * x[i * In + j];
+                        s += fabs((double)w[o * In + j] * x[i * In + j]);
+                    }
+                    double e = fabs(y[i * 7 + o] - r) / s;
+                    if (e > worst) worst = e;
+                }
+            CHECK(worst < 1e-6, "%s batch %d: dense output error %g of sum |w x|", spec, n, worst);
+        }
+        on_model_free(m);
+    }
+}
+
 /* The same seed gives bit-identical weights after some steps. */
 static void train_steps(float *out, size_t *np) {
     on_model *m =
@@ -705,6 +744,7 @@ int main(void) {
     test_errors();
     test_dropout();
     test_partial_batch();
+    test_dense_batch1();
     test_determinism();
     test_threads_share_a_sample();
     test_loss();
