@@ -1,5 +1,6 @@
 /* dense.c - fully connected layer: y = x W^T + b, W laid out (out, in) as in PyTorch.
- * One sgemm per pass over the whole batch (the forward: one per thread, by rows). */
+ * Backward: one sgemm per pass over the whole batch; forward: one per thread on its rows,
+ * or at batch 1 dot products (dense_dots). */
 #include "op.h"
 
 #include <cblas.h>
