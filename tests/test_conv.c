@@ -713,6 +713,45 @@ static void gemm_cases(void) {
         printf("gemm: the AVX2 kernel only (no AVX-512 on this CPU or in this build)\n");
 }
 
+/* Winograd F(2x2) at batch 1 on two threads, with U made block by block from the weights
+ * where filters x channels >= 262144 (conv_winograd.c's products_fly): against the double
+ * reference (check_case, also after the weights change), and the same bits as with the U
+ * the node saves. Blocks of fewer filters than 32 (whole vectors of 8 and single ones), of
+ * channels short of 128; small images, to keep valgrind's run short. */
+static const conv_case fly_cases[] = {
+    {"input(3,2,512) conv2d(512,3,same)", 1, 1, 1, 0, 0, 0},
+    {"input(4,5,520) conv2d(510,3,same)", 1, 1, 1, 0, 0, 0},
+    {"input(5,3,600) conv2d(445,3,padding=(2,0))", 2, 0, 1, 0, 0, 0},
+};
+
+static void fly_bits(const char *spec) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    on_conv_variant = ON_CONV_AB;
+    if (!m || on_model_compile(m, 1, &err)) {
+        CHECK(0, "%s: %s", spec, err.msg);
+        on_model_free(m);
+        on_conv_variant = 0;
+        return;
+    }
+    on_model_init(m, 5);
+    size_t xl = on_shape_size(on_model_node_shape(m, 0)),
+           yl = on_shape_size(on_model_output_shape(m));
+    float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
+    for (size_t i = 0; i < xl; i++) x[i] = frand();
+    on_conv_variant = ON_CONV_AB | ON_CONV_SAVED_U;
+    on_model_forward(m, x, 1, 0);
+    memcpy(y, on_model_output(m), sizeof(float) * yl);
+    on_conv_variant = ON_CONV_AB;
+    on_model_forward(m, x, 1, 0);
+    CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+          "%s: U made on the fly changes the output", spec);
+    free(x);
+    free(y);
+    on_model_free(m);
+    on_conv_variant = 0;
+}
+
 int main(void) {
     on_set_threads(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -754,5 +793,9 @@ int main(void) {
     random_depthwise();
     wino4_cases();
     gemm_cases();
+    for (size_t i = 0; i < sizeof fly_cases / sizeof fly_cases[0]; i++) {
+        check_case(&fly_cases[i], 1);
+        fly_bits(fly_cases[i].spec);
+    }
     return check_done();
 }

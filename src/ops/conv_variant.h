@@ -28,6 +28,8 @@ enum {
                                           not in the conv's stores */
     ON_CONV_SHARE_FILTERS = 0x4000,    /* Winograd at batch 1: the threads split the
                                           channels and filters, not the tile rows */
+    ON_CONV_SAVED_U = 0x8000,          /* Winograd F(2x2) at batch 1: U read from the node's
+                                          saved memory, not made on the fly */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

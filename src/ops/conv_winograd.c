@@ -13,7 +13,9 @@
  * (test_conv compares with a direct convolution, test_golden with PyTorch).
  * Tiles go in chunks of whole tile rows, about CHUNK_TILES at a time, so that V and M stay
  * in cache for large images. Samples are split over threads as in conv_taps.c; with fewer
- * samples than threads, the threads share each sample (by channels, then by filters).
+ * samples than threads, the threads share each sample (by channels, then by filters), and
+ * the largest layers make U block by block from the weights instead of reading the saved U
+ * (products_fly).
  * The transforms are vector loops over a row of tiles. The products go to gemm.c
  * (OpenBLAS's set-up per call and its buffer's lock cost as much as these small products'
  * arithmetic: the reference model's training +6-9%, inference +8-10%); dU's takes V[xi]
@@ -128,13 +130,36 @@ static block block_of(float *tmp, const wg *t, int th) {
     return b;
 }
 
-/* U[xi][f][c] = (G g G^T)[xi] for each 3x3 kernel g = W[f][c], G = [1 0 0; .5 .5 .5;
- * .5 -.5 .5; 0 0 1], in the node's saved memory, which also keeps the weights U was made
- * from: a filter whose weights did not change since the last call (inference) is not
- * transformed again. The arena starts zeroed, and zero weights give a zero U, so the
- * memory is consistent from the start. Split over the enclosing parallel region's threads
- * by filters; ends with a barrier if wait (else the caller has one before U is read).
- * Returns U. */
+/* u[xi] = (G g G^T)[xi] for one 3x3 kernel g (T: float, or vf for eight kernels, lane by
+ * lane, with the same operations in the same order: the same bits), G = [1 0 0; .5 .5 .5;
+ * .5 -.5 .5; 0 0 1]; u[xi] is at u + xi * us. */
+#define GGT(T, g, u, us)                                                                           \
+    do {                                                                                           \
+        T r_[4][3]; /* G g: rows */                                                                \
+        _Pragma("GCC unroll 3") for (int j_ = 0; j_ < 3; j_++) {                                   \
+            r_[0][j_] = (g)[j_];                                                                   \
+            r_[1][j_] = 0.5f * ((g)[j_] + (g)[3 + j_] + (g)[6 + j_]);                              \
+            r_[2][j_] = 0.5f * ((g)[j_] - (g)[3 + j_] + (g)[6 + j_]);                              \
+            r_[3][j_] = (g)[6 + j_];                                                               \
+        }                                                                                          \
+        _Pragma("GCC unroll 4") for (int i_ = 0; i_ < 4; i_++) { /* (G g) G^T: columns */          \
+            T u0_ = r_[i_][0], u1_ = 0.5f * (r_[i_][0] + r_[i_][1] + r_[i_][2]);                   \
+            T u2_ = 0.5f * (r_[i_][0] - r_[i_][1] + r_[i_][2]), u3_ = r_[i_][2];                   \
+            STORE_##T((u) + (4 * i_ + 0) * (us), u0_);                                             \
+            STORE_##T((u) + (4 * i_ + 1) * (us), u1_);                                             \
+            STORE_##T((u) + (4 * i_ + 2) * (us), u2_);                                             \
+            STORE_##T((u) + (4 * i_ + 3) * (us), u3_);                                             \
+        }                                                                                          \
+    } while (0)
+#define STORE_float(p, v) (*(p) = (v))
+#define STORE_vf(p, v) VSTORE(p, v)
+
+/* U[xi][f][c] = (G g G^T)[xi] for each 3x3 kernel g = W[f][c], in the node's saved memory,
+ * which also keeps the weights U was made from: a filter whose weights did not change since
+ * the last call (inference) is not transformed again. The arena starts zeroed, and zero
+ * weights give a zero U, so the memory is consistent from the start. Split over the
+ * enclosing parallel region's threads by filters; ends with a barrier if wait (else the
+ * caller has one before U is read). Returns U. */
 static const float *weights_transform(const float *w, const wg *t, float *saved, int wait) {
     size_t fc = (size_t)t->F * t->C, k = (size_t)t->C * 9;
     float *U = saved, *seen = saved + 16 * fc;
@@ -142,28 +167,70 @@ static const float *weights_transform(const float *w, const wg *t, float *saved,
     for (int f = 0; f < t->F; f++) {
         if (!memcmp(seen + f * k, w + f * k, sizeof(float) * k)) continue;
         memcpy(seen + f * k, w + f * k, sizeof(float) * k);
-        for (int c = 0; c < t->C; c++) {
-            const float *g = w + ((size_t)f * t->C + c) * 9;
-            float r[4][3]; /* G g: rows */
-            for (int j = 0; j < 3; j++) {
-                r[0][j] = g[j];
-                r[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                r[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                r[3][j] = g[6 + j];
-            }
-            float *u = U + (size_t)f * t->C + c;
-            for (int i = 0; i < 4; i++) { /* (G g) G^T: columns */
-                u[(4 * i + 0) * fc] = r[i][0];
-                u[(4 * i + 1) * fc] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
-                u[(4 * i + 2) * fc] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
-                u[(4 * i + 3) * fc] = r[i][2];
-            }
-        }
+        for (int c = 0; c < t->C; c++)
+            GGT(float, w + ((size_t)f * t->C + c) * 9, U + (size_t)f * t->C + c, fc);
     }
     if (wait) {
 #pragma omp barrier
     }
     return U;
+}
+
+/* r[i] lane j -> r[j] lane i: eight vectors of eight floats transposed in registers */
+static inline __attribute__((always_inline)) void transpose8(vf r[8]) {
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+    vf t0 = LO(r[0], r[1]), t1 = HI(r[0], r[1]), t2 = LO(r[2], r[3]), t3 = HI(r[2], r[3]);
+    vf t4 = LO(r[4], r[5]), t5 = HI(r[4], r[5]), t6 = LO(r[6], r[7]), t7 = HI(r[6], r[7]);
+#undef LO
+#undef HI
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+    vf u0 = LO(t0, t2), u1 = HI(t0, t2), u2 = LO(t1, t3), u3 = HI(t1, t3);
+    vf u4 = LO(t4, t6), u5 = HI(t4, t6), u6 = LO(t5, t7), u7 = HI(t5, t7);
+#undef LO
+#undef HI
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define HI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+    r[0] = LO(u0, u4);
+    r[1] = LO(u1, u5);
+    r[2] = LO(u2, u6);
+    r[3] = LO(u3, u7);
+    r[4] = HI(u0, u4);
+    r[5] = HI(u1, u5);
+    r[6] = HI(u2, u6);
+    r[7] = HI(u3, u7);
+#undef LO
+#undef HI
+}
+
+/* On the fly (at batch 1, products_fly): U for FB filters by CB channels at a time, in a
+ * thread's block (ub: 16 UB_XS floats, U^T[xi] rows of the block's filters, the xi FB CB + 16
+ * floats apart, so that the 16 rows a kernel's values go to do not share an L1 set). */
+enum { FB = 32, CB = 128, UB_XS = FB * CB + 16, FLY_FC = 262144 };
+
+/* ub[xi][ci][fi] = U[xi][f0 + fi][c0 + ci] for fi < nf, ci < nc (rows nf floats apart).
+ * Eight filters at a time: their taps 0-7 of a channel loaded as eight rows and transposed,
+ * tap 8 gathered, then GGT on the vectors (lanes: filters). */
+ON_VECTOR_CLONES static void weights_block(const float *w, int C, int f0, int nf, int c0, int nc,
+                                           float *ub) {
+    size_t fs = (size_t)C * 9; /* one filter's kernels to the next's */
+    int fi = 0;
+    for (; fi + VEC <= nf; fi += VEC)
+        for (int ci = 0; ci < nc; ci++) {
+            const float *g = w + ((size_t)(f0 + fi) * C + c0 + ci) * 9;
+            vf k[9];
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) k[i] = VLOAD(g + i * fs);
+            float t8[8];
+            for (int i = 0; i < 8; i++) t8[i] = g[i * fs + 8];
+            k[8] = VLOAD(t8);
+            transpose8(k);
+            GGT(vf, k, ub + (size_t)ci * nf + fi, UB_XS);
+        }
+    for (; fi < nf; fi++)
+        for (int ci = 0; ci < nc; ci++)
+            GGT(float, w + ((size_t)(f0 + fi) * C + c0 + ci) * 9, ub + (size_t)ci * nf + fi, UB_XS);
 }
 
 /* The padded input keeps each row's even columns, then its odd ones ("split rows"): tile tx
@@ -404,10 +471,51 @@ static void products(const float *U, const float *V, const wg *t, int n, int f0,
                         t->ld, M + ((size_t)xi * t->F + f0) * t->ld, t->ld, 0);
 }
 
+/* products() with U made block by block from the weights w (weights_block) instead of read
+ * from the saved U. For a large layer at batch 1 the saved U comes from memory, with the
+ * weights it was made from compared to w's at each call (ResNet's 7x7 512->512: 16.8 MB, and
+ * 9.4 MB twice); the blocks are made from w's 9.4 MB and read from L2. Each block's products
+ * are taken transposed, M^T[xi] (n x FB) = V[xi]^T U^T[xi], so that gemm.c's rows are the
+ * tiles and its vectors the filters (two vectors of 16 a step, not one vector of 16 tiles),
+ * then copied into M. The same bits: each M value is one sum over the channels in order, a
+ * multiply-add a step (acc: the next channel block adds on). ub: 16 UB_XS floats, then
+ * 16 n FB for M^T. */
+static void products_fly(const float *w, const float *V, const wg *t, int n, int f0, int f1,
+                         float *ub, float *M) {
+    float *mt = ub + 16 * (size_t)UB_XS;
+    for (int fb = f0; fb < f1; fb += FB) {
+        int nf = f1 - fb < FB ? f1 - fb : FB;
+        for (int cb = 0; cb < t->C; cb += CB) {
+            int nc = t->C - cb < CB ? t->C - cb : CB;
+            weights_block(w, t->C, fb, nf, cb, nc, ub);
+            for (int xi = 0; xi < 16; xi++)
+                on_wino_product(n, nf, nf, nc, V + ((size_t)xi * t->C + cb) * t->ld, 1, t->ld,
+                                ub + (size_t)xi * UB_XS, nf, mt + (size_t)xi * n * FB, FB, cb > 0);
+        }
+        for (int xi = 0; xi < 16; xi++)
+            for (int fi = 0; fi < nf; fi++) {
+                float *m = M + ((size_t)xi * t->F + fb + fi) * t->ld;
+                const float *s = mt + (size_t)xi * n * FB + fi;
+                for (int p = 0; p < n; p++) m[p] = s[(size_t)p * FB];
+            }
+    }
+}
+
+/* Does a forward at batch 1 make U on the fly (products_fly)? Where filters x channels >=
+ * FLY_FC (U 16 MB: ResNet's 512 channels; at 256, 4 MB, the layer alone took 1.1x the time
+ * on the fly, the whole of ResNet-50 no faster) and the image is one chunk of tiles (each
+ * chunk would make U again). */
+static int fly(const wg *t) {
+    size_t fc = (size_t)t->F * t->C, ub = 16 * (UB_XS + (size_t)t->CT * FB); /* <= 16 F C */
+    return fc >= FLY_FC && t->rows == t->TH && ub <= 16 * fc &&
+           !(on_conv_variant & ON_CONV_SAVED_U);
+}
+
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
- * of the enclosing region split the sample (channels, then filters). */
+ * of the enclosing region split the sample (channels, then filters). ub: NULL, or the
+ * thread's block for U made on the fly (products_fly), not read from U. */
 static void forward_sample(const on_call *c, const wg *t, const float *U, const float *xp, float *V,
-                           float *M, float *y, int shared) {
+                           float *M, float *ub, float *y, int shared) {
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
     int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
     const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
@@ -421,7 +529,10 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
         if (shared) {                                /* V and U complete */
 #pragma omp barrier
         }
-        products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
+        if (ub)
+            products_fly(c->p[0], V, t, (ty1 - ty0) * t->TW, f0, f1, ub, M);
+        else
+            products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
         output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL, y);
     }
 }
@@ -469,13 +580,15 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
         /* by channels and filters: by tile rows, as conv_wino4.c, each thread would read
          * all of U (ResNet's 7x7 512->512 layer 1.88x the time, 14x14 256->256 1.03x) */
         block b = block_of(c->tmp, &t, 0);
+        int made = fly(&t); /* else the saved U */
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
             {
                 int th = on_thread_id(), T = on_thread_count();
-                if (!i) weights_transform(c->p[0], &t, c->saved, 0);
+                if (!i && !made) weights_transform(c->p[0], &t, c->saved, 0);
+                float *ub = made ? block_of(c->tmp, &t, th).dU : NULL; /* fly(): fits */
                 pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, b.xp);
-                forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 1);
+                forward_sample(c, &t, U, b.xp, b.V, b.M, ub, c->y + ysz * i, 1);
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -495,7 +608,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
             if (i + 1 < c->n) /* pad() waited on its loads from memory */
                 on_prefetch(c->x + xsz * (i + 1), xsz);
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
-            forward_sample(c, &t, U, b.xp, b.V, b.M, c->y + ysz * i, 0);
+            forward_sample(c, &t, U, b.xp, b.V, b.M, NULL, c->y + ysz * i, 0);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
@@ -509,34 +622,11 @@ ON_VECTOR_CLONES static void transpose(const float *v, const wg *t, int n, float
     for (; c + VEC <= C; c += VEC)
         for (int p = 0; p < n; p += VEC) {
             const float *s = v + (size_t)c * t->ld + p;
-            vf r0 = VLOAD(s), r1 = VLOAD(s + t->ld), r2 = VLOAD(s + 2 * t->ld),
-               r3 = VLOAD(s + 3 * t->ld), r4 = VLOAD(s + 4 * t->ld), r5 = VLOAD(s + 5 * t->ld),
-               r6 = VLOAD(s + 6 * t->ld), r7 = VLOAD(s + 7 * t->ld);
-#define LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
-#define HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
-            vf t0 = LO(r0, r1), t1 = HI(r0, r1), t2 = LO(r2, r3), t3 = HI(r2, r3);
-            vf t4 = LO(r4, r5), t5 = HI(r4, r5), t6 = LO(r6, r7), t7 = HI(r6, r7);
-#undef LO
-#undef HI
-#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
-#define HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
-            vf u0 = LO(t0, t2), u1 = HI(t0, t2), u2 = LO(t1, t3), u3 = HI(t1, t3);
-            vf u4 = LO(t4, t6), u5 = HI(t4, t6), u6 = LO(t5, t7), u7 = HI(t5, t7);
-#undef LO
-#undef HI
-#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
-#define HI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+            vf r[8];
+            for (int i = 0; i < 8; i++) r[i] = VLOAD(s + i * t->ld);
+            transpose8(r);
             float *d = vt + (size_t)p * C + c; /* row p + j is tile p + j's channels */
-            VSTORE(d, LO(u0, u4));
-            VSTORE(d + C, LO(u1, u5));
-            VSTORE(d + 2 * C, LO(u2, u6));
-            VSTORE(d + 3 * C, LO(u3, u7));
-            VSTORE(d + 4 * C, HI(u0, u4));
-            VSTORE(d + 5 * C, HI(u1, u5));
-            VSTORE(d + 6 * C, HI(u2, u6));
-            VSTORE(d + 7 * C, HI(u3, u7));
-#undef LO
-#undef HI
+            for (int j = 0; j < 8; j++) VSTORE(d + j * C, r[j]);
         }
     for (; c < C; c++)
         for (int p = 0; p < n; p++) vt[(size_t)p * C + c] = v[(size_t)c * t->ld + p];
