@@ -258,14 +258,21 @@ enum { ROW_MAX = 4096 };
 
 /* Max (or min, sign -1) over the columns of the reduced row `row` (W wide) for the Q
  * outputs of one output row, into y. */
-static void reduce_columns(const float *row, const on_geom *g, int kw, float sign, float *y) {
+static inline __attribute__((always_inline)) void reduce_columns(const float *row, const on_geom *g,
+                                                                 int kw, float sign, float *y) {
     int s = g->sw, Q = g->q, L = Q + (kw - 1) / s + 1; /* a phase's length */
     float ph[2 * ROW_MAX + 64];
-    for (int r = 0; r < s; r++) /* phase r, element i: padded column i s + r */
-        for (int i = 0; i < L; i++) {
-            int j = i * s + r - g->pl;
-            ph[r * L + i] = j >= 0 && j < g->w ? row[j] : -INFINITY;
-        }
+    for (int r = 0; r < s; r++) { /* phase r, element i: padded column i s + r */
+        float *o = ph + r * L;
+        int i0 = g->pl > r ? (g->pl - r + s - 1) / s : 0; /* the first in the row */
+        int i1 = g->w + g->pl > r ? (g->w + g->pl - r + s - 1) / s : 0;
+        if (i1 > L) i1 = L;
+        if (i0 > i1) i0 = i1;
+        for (int i = 0; i < i0; i++) o[i] = -INFINITY;
+#pragma omp simd
+        for (int i = i0; i < i1; i++) o[i] = row[i * s + r - g->pl];
+        for (int i = i1; i < L; i++) o[i] = -INFINITY;
+    }
     float m[ROW_MAX];
     for (int q = 0; q < Q; q++) m[q] = -INFINITY;
     for (int t = 0; t < kw; t++) {
@@ -290,7 +297,7 @@ typedef struct rows_job {
 } rows_job;
 
 /* Planes [pl0, pl1) of pool_forward_rows */
-static void forward_rows_planes(const void *ctx, long pl0, long pl1) {
+ON_VECTOR_CLONES static void forward_rows_planes(const void *ctx, long pl0, long pl1) {
     const rows_job *jb = ctx;
     const on_call *c = jb->c;
     const on_geom *g = jb->g;
@@ -305,6 +312,7 @@ static void forward_rows_planes(const void *ctx, long pl0, long pl1) {
             win w0 = window(c->a, g, p, 0); /* its rows hold for the whole output row */
             const float *r = x + (size_t)w0.y0 * W;
             if (kind == ON_POOL_AVG) {
+#pragma omp simd
                 for (int j = 0; j < W; j++) row[j] = r[j];
                 for (int i = w0.y0 + 1; i < w0.y1; i++) {
                     r += W;
@@ -312,6 +320,7 @@ static void forward_rows_planes(const void *ctx, long pl0, long pl1) {
                     for (int j = 0; j < W; j++) row[j] += r[j];
                 }
             } else {
+#pragma omp simd
                 for (int j = 0; j < W; j++) row[j] = sign * r[j];
                 for (int i = w0.y0 + 1; i < w0.y1; i++) {
                     r += W;
