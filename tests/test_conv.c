@@ -41,7 +41,9 @@ static const conv_case cases[] = {
     {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1, 0, 0, 0}, /* direct: RGB, 7x7 */
     {"input(6,11,1) conv2d(7,(1,5),padding=(0,4))", 0, 4, 1, 0, 0, 0},    /* direct: wide padding */
     {"input(9,8,2) conv2d(5,3,stride=2)", 0, 0, 2, 0, 0, 0},              /* im2col: strided */
-    {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* im2col in row chunks */
+    {"input(30,200,3) conv2d(4,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* stride-2 direct sums;
+                                                                             im2col in row chunks
+                                                                             (ON_CONV_NO_DIRECT2) */
     {"input(5,6,8) conv2d(4,1)", 0, 0, 1, 0, 0, 0},             /* 1x1: the input is the matrix */
     {"input(40,30,16) conv2d(8,1,stride=2)", 0, 0, 2, 0, 0, 0}, /* 1x1 strided: whole image */
     /* grouped: one im2col + sgemm per group */
@@ -267,9 +269,18 @@ static void direct_wide_bits(void) {
         {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1, 0, 0, 0},
         {"input(5,37,2) conv2d(12,3,same)", 1, 1, 1, 0, 0, 0},
         {"input(6,16,1) conv2d(4,3,padding=(1,1))", 1, 1, 1, 0, 0, 0},
+        /* stride 2 (conv_direct2.c): two vectors overlapping at a row's end, one vector and
+         * one filter block short, fewer than 16 columns (8-float vectors only), an even
+         * kernel with a wide left pad, no padding */
+        {"input(40,38,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
+        {"input(23,70,3) conv2d(13,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
+        {"input(21,19,1) conv2d(6,3,stride=2,padding=1)", 1, 1, 2, 0, 0, 0},
+        {"input(17,33,2) conv2d(5,(4,6),stride=2,padding=(1,2))", 1, 2, 2, 0, 0, 0},
+        {"input(30,41,3) conv2d(4,5,stride=2)", 0, 0, 2, 0, 0, 0},
     };
     on_error err;
     for (size_t k = 0; k < sizeof wide / sizeof *wide; k++) {
+        check_case(&wide[k], 1);
         check_case(&wide[k], 3);
         for (int n = 1; n <= 3; n += 2) {
             on_model *m = on_model_from_spec(wide[k].spec, &err);
@@ -405,11 +416,17 @@ static void clamp_chain(void) {
         /* F(4x4) by default, at batch 1 on two threads (tile rows split) */
         "input(48,48,24) conv2d(24,3,padding=1,name=a) relu(name=r) conv2d(24,3,padding=1) "
         "add(r) relu6 flatten dense(5)",
+        /* stride 2 on 1-3 channels (conv_direct2.c): a clamp in its stores (16 and 8 floats a
+         * vector), a residual add after it */
+        "input(20,40,3) conv2d(12,7,stride=2,padding=3) relu maxpool2d(3,2,1) "
+        "conv2d(8,3,stride=2,padding=1) hardtanh(-0.5,0.5) flatten dense(5)",
+        "input(21,21,2) conv2d(8,3,stride=2,padding=1,name=a) relu6 "
+        "conv2d(8,3,stride=2,padding=1,from=input) add(a) relu flatten dense(5)",
     };
     const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                             ON_CONV_WINO4_ALL};
-    for (int k = 0; k < 8; k++)
-        for (int v = 0; v < (k == 6 ? 1 : 4); v++) /* the 48x48 one: its default kernels */
+    for (int k = 0; k < (int)(sizeof specs / sizeof *specs); k++)
+        for (int v = 0; v < (k == 7 ? 1 : 4); v++) /* the 48x48 one: its default kernels */
             for (int n = 1; n <= 4; n += 3) {
                 on_error err;
                 /* two models, the same weights: the clamp's own buffer is not written by
@@ -763,12 +780,13 @@ int main(void) {
     }
     /* the kernels the default choice no longer takes for these shapes, held to the same
      * reference: one sample per product with the bias after sgemm and scalar stride-2 rows;
-     * no Winograd (tap by tap); neither (im2col); every product by OpenBLAS (Winograd's,
-     * and im2col's where gemm.c's AVX-512 kernel takes them by default), with and without
-     * groups of samples */
-    const int variants[] = {
-        ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL | ON_CONV_BLAS_PRODUCTS,
-        ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS, ON_CONV_BLAS_PRODUCTS};
+     * no Winograd (tap by tap); neither (im2col, and at stride 2 with 1-3 channels); every product
+     * by OpenBLAS (Winograd's, and im2col's where gemm.c's AVX-512 kernel takes them by default),
+     * with and without groups of samples */
+    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL |
+                                ON_CONV_BLAS_PRODUCTS | ON_CONV_NO_DIRECT2,
+                            ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS | ON_CONV_NO_DIRECT2,
+                            ON_CONV_BLAS_PRODUCTS};
     for (int v = 0; v < 4; v++) {
         on_conv_variant = ON_CONV_AB | variants[v];
         for (size_t i = 0; i < 14; i++) check_case(&cases[i], 3); /* the G = 1 cases */

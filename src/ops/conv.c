@@ -151,7 +151,12 @@ static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int 
     }
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
     if (on_conv_direct_apply(a, &g, xs.c)) return on_conv_direct_tmp(a, &g, xs.c, threads);
-    return (size_t)threads * im2col_block(a, xs, ys, n);
+    size_t i2c = (size_t)threads * im2col_block(a, xs, ys, n); /* the gradients' */
+    if (on_conv_direct2_apply(a, &g, xs.c)) {
+        size_t d2 = on_conv_direct2_tmp(a, &g, xs.c, threads);
+        return d2 > i2c ? d2 : i2c;
+    }
+    return i2c;
 }
 
 /* Kept between calls: the Winograd kernels' transformed weights, where they apply: F(2x2)'s,
@@ -363,6 +368,10 @@ static void conv_forward(const on_call *c) {
     }
     if (G == 1 && on_conv_direct_apply(a, &g, C)) {
         on_conv_direct_forward(clamp_after(c, &cc), &g);
+        return;
+    }
+    if (G == 1 && on_conv_direct2_apply(a, &g, C) && !(on_conv_variant & ON_CONV_NO_DIRECT2)) {
+        on_conv_direct2_forward(c->resid ? clamp_after(c, &cc) : c, &g); /* clamps itself */
         return;
     }
     if (G == 1 && c->n < c->threads && F >= 2 * c->threads) {

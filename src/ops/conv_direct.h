@@ -1,5 +1,6 @@
-/* conv_direct.h - stride-1 convolution with 1-3 input channels, summed directly in vector
- * registers (no sgemm); conv.c picks it where it applies. */
+/* conv_direct.h - convolution with 1-3 input channels, summed directly in vector registers
+ * (no sgemm): at stride 1 (conv_direct.c), and the forward at stride 2 (conv_direct2.c);
+ * conv.c picks them where they apply. */
 #ifndef ON_CONV_DIRECT_H
 #define ON_CONV_DIRECT_H
 
@@ -9,5 +10,9 @@ int on_conv_direct_apply(const on_attrs *a, const on_geom *g, int channels);
 size_t on_conv_direct_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
 void on_conv_direct_forward(const on_call *c, const on_geom *g);
 void on_conv_direct_backward(const on_call *c, const on_geom *g);
+
+int on_conv_direct2_apply(const on_attrs *a, const on_geom *g, int channels);
+size_t on_conv_direct2_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
+void on_conv_direct2_forward(const on_call *c, const on_geom *g);
 
 #endif

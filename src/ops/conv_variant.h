@@ -30,6 +30,8 @@ enum {
                                           channels and filters, not the tile rows */
     ON_CONV_SAVED_U = 0x8000,          /* Winograd F(2x2) at batch 1: U read from the node's
                                           saved memory, not made on the fly */
+    ON_CONV_NO_DIRECT2 = 0x10000,      /* stride 2 with 1-3 channels: the forward by im2col,
+                                          not conv_direct2.c's sums */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

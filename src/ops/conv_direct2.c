@@ -1,0 +1,227 @@
+/* conv_direct2.c - stride-2 convolution with 1-3 input channels (the stem of ResNet and its
+ * kin: 7x7 / 2 on RGB images), summed directly in vector registers. The forward only: the
+ * gradients go through im2col (conv.c).
+ *
+ * im2col's matrix for such a layer has K = 147 rows of every output pixel, copied from
+ * strided columns, and its product with 64 filters is thin. Here the padded input is split
+ * into its even and odd columns, two planes per channel with the rows as they are: output
+ * (p, q)'s tap (ky, kx) reads padded (2p + ky, 2q + kx), which is row 2p + ky, column
+ * q + kx / 2 of plane kx % 2, so 16 consecutive outputs of a row read 16 consecutive floats.
+ * A block of R filters by one or two vectors of a row stays in registers while the C kh kw
+ * taps go by, in that order, from 0, and the bias is added at the end: the AVX-512 kernel
+ * (16 floats a vector, 8 filters) and the AVX2 one (8 floats, 4 filters) give the same bits.
+ * A row's last vector starts at Q - VL, overlapping the one before: its columns are written
+ * twice with the same value. A clamp after the convolution (on_call's clamp: a ReLU) is
+ * applied in the stores; a residual add is left to conv.c's pass after each sample.
+ */
+#include "conv_direct.h"
+#include "gemm.h"
+
+#include <string.h>
+
+enum {
+    RB = 8,        /* filters a block (the weights are padded to a multiple with zeros) */
+    MAX_TAPS = 121 /* kernels up to 11x11, as conv_direct.c */
+};
+
+typedef struct d2 {
+    int F, Fr, C, kh, kw, K, P, Q, h, w, pt, pl;
+    int Hp, Wh;   /* a phase plane: the padded rows 2 (P - 1) + kh, columns Q + (kw - 1) / 2 */
+    size_t plane; /* Hp Wh */
+} d2;
+
+static d2 d2_of(const on_attrs *a, const on_geom *g, int C) {
+    d2 t = {.F = a->units, .C = C, .kh = a->kh, .kw = a->kw, .P = g->p, .Q = g->q};
+    t.Fr = (t.F + RB - 1) / RB * RB;
+    t.K = C * t.kh * t.kw;
+    t.h = g->h;
+    t.w = g->w;
+    t.pt = g->pt;
+    t.pl = g->pl;
+    t.Hp = 2 * (t.P - 1) + t.kh;
+    t.Wh = t.Q + (t.kw - 1) / 2;
+    t.plane = (size_t)t.Hp * t.Wh;
+    return t;
+}
+
+int on_conv_direct2_apply(const on_attrs *a, const on_geom *g, int channels) {
+    return channels < 4 && a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1 &&
+           a->kh * a->kw <= MAX_TAPS && g->q >= 8;
+}
+
+/* The packed weights (Fr K), then each thread's two planes per channel. */
+size_t on_conv_direct2_tmp(const on_attrs *a, const on_geom *g, int channels, int threads) {
+    d2 t = d2_of(a, g, channels);
+    return (size_t)t.Fr * t.K + (size_t)threads * 2 * t.C * t.plane;
+}
+
+/* W (F, K) -> wp: blocks of RB filters, each tap's RB weights side by side (a block's
+ * weights are RB K floats; zeros for the filters after F), so that a block reads its RB
+ * weights of a tap from one place. Split over the enclosing parallel region's threads by
+ * blocks; ends with a barrier. */
+static void pack(const float *w, const d2 *t, float *wp) {
+#pragma omp for schedule(static)
+    for (int b = 0; b < t->Fr / RB; b++)
+        for (int o = 0; o < RB; o++) {
+            int f = b * RB + o;
+            for (int k = 0; k < t->K; k++)
+                wp[((size_t)b * t->K + k) * RB + o] = f < t->F ? w[(size_t)f * t->K + k] : 0.0f;
+        }
+}
+
+/* x (C, h, w) -> xp: channel i's padded rows [r0, r1), even columns in plane 2i, odd ones in
+ * plane 2i + 1, zeros outside the input */
+static void fill(const float *x, const d2 *t, int r0, int r1, float *xp) {
+    for (int i = 0; i < t->C; i++)
+        for (int r = r0; r < r1; r++) {
+            float *e = xp + 2 * i * t->plane + (size_t)r * t->Wh, *o = e + t->plane;
+            int y = r - t->pt;
+            if (y < 0 || y >= t->h) {
+                memset(e, 0, sizeof(float) * t->Wh);
+                memset(o, 0, sizeof(float) * t->Wh);
+                continue;
+            }
+            const float *in = x + ((size_t)i * t->h + y) * t->w;
+            for (int j = 0; j < t->Wh; j++) {
+                int u = 2 * j - t->pl; /* the input column of padded column 2j */
+                e[j] = u >= 0 && u < t->w ? in[u] : 0.0f;
+                o[j] = u + 1 >= 0 && u + 1 < t->w ? in[u + 1] : 0.0f;
+            }
+        }
+}
+
+/* Output row p, columns [s0, s0 + VL) and, where NV = 2, [s1, s1 + VL), of R filters (their
+ * weights of a tap side by side at w, the next tap's RB floats on; of them the first `live`
+ * are real): R x NV sums in registers while the taps go by. Inlined with R and NV constant. */
+#define CHUNK(NAME, VT, VTU, VI, VL)                                                               \
+    static inline __attribute__((always_inline)) void NAME(                                        \
+        const int R, const int NV, const d2 *t, const float *xp, const float *w,                   \
+        const float *bias, const float *clamp, int live, float *y, int p, int s0, int s1) {        \
+        size_t PQ = (size_t)t->P * t->Q;                                                           \
+        VT acc[RB][2];                                                                             \
+        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) acc[o][0] = acc[o][1] = (VT){0};       \
+        const float *wk = w;                                                                       \
+        for (int i = 0; i < t->C; i++)                                                             \
+            for (int ky = 0; ky < t->kh; ky++) {                                                   \
+                const float *re = xp + 2 * i * t->plane + (size_t)(2 * p + ky) * t->Wh;            \
+                const float *ro = re + t->plane;                      /* the odd columns */        \
+                for (int kx = 0; kx < t->kw; kx += 2, wk += 2 * RB) { /* taps kx, kx + 1 */        \
+                    _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                          \
+                        if (h && kx + 1 == t->kw) break;                                           \
+                        const float *rk = (h ? ro : re) + (kx >> 1);                               \
+                        VT x0 = *(const VTU *)(rk + s0), x1 = x0;                                  \
+                        if (NV == 2) x1 = *(const VTU *)(rk + s1);                                 \
+                        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) {                      \
+                            float wv = wk[h * RB + o];                                             \
+                            acc[o][0] += wv * x0;                                                  \
+                            if (NV == 2) acc[o][1] += wv * x1;                                     \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+                wk -= t->kw % 2 * RB; /* the last step went 2 past an odd kw's last tap */         \
+            }                                                                                      \
+        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) if (o < live) {                        \
+            float *yr = y + o * PQ + (size_t)p * t->Q, b = bias ? bias[o] : 0.0f;                  \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
+                VT s = acc[o][v] + b;                                                              \
+                if (clamp) {                                                                       \
+                    VT lo = clamp[0] - (VT){0}, hi = clamp[1] - (VT){0};                           \
+                    ON_VCLAMP(VT, VI, s, lo, hi);                                                  \
+                }                                                                                  \
+                *(VTU *)(yr + (v ? s1 : s0)) = s;                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* Every output row of R filters, in chunks of two vectors, one where VL columns or fewer
+ * are left (Q >= VL) */
+#define ROWS(NAME, CHUNK_FN, VL)                                                                   \
+    static inline __attribute__((always_inline)) void NAME(                                        \
+        const int R, const d2 *t, const float *xp, const float *w, const float *bias,              \
+        const float *clamp, int live, float *y) {                                                  \
+        for (int p = 0; p < t->P; p++)                                                             \
+            for (int s = 0; s < t->Q; s += 2 * (VL))                                               \
+                if (s + (VL) < t->Q) {                                                             \
+                    int s1 = s + 2 * (VL) <= t->Q ? s + (VL) : t->Q - (VL);                        \
+                    CHUNK_FN(R, 2, t, xp, w, bias, clamp, live, y, p, s, s1);                      \
+                } else                                                                             \
+                    CHUNK_FN(R, 1, t, xp, w, bias, clamp, live, y, p, t->Q - (VL), 0);             \
+    }
+
+CHUNK(chunk8, vf, vfu, vi, 8)
+ROWS(rows8, chunk8, 8)
+
+/* Filter blocks [b0, b1) of RB of one sample, as two blocks of 4 (the AVX2 clone's sixteen
+ * registers hold 4 x 2 sums) */
+ON_VECTOR_CLONES static void blocks8(const on_call *c, const d2 *t, const float *wp,
+                                     const float *xp, float *y, int b0, int b1) {
+    const float cl[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? cl : NULL;
+    for (int f = b0 * RB; f < b1 * RB && f < t->F; f += RB / 2) {
+        int live = t->F - f < RB / 2 ? t->F - f : RB / 2;
+        rows8(RB / 2, t, xp, wp + (size_t)f / RB * RB * t->K + f % RB,
+              c->a->bias ? c->p[1] + f : NULL, clamp, live, y + (size_t)f * t->P * t->Q);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
+#define HAVE_WIDE 1
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
+CHUNK(chunk16, v16, v16u, v16i, 16)
+ROWS(rows16, chunk16, 16)
+
+__attribute__((target("arch=x86-64-v4"))) static void blocks16(const on_call *c, const d2 *t,
+                                                               const float *wp, const float *xp,
+                                                               float *y, int b0, int b1) {
+    const float cl[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? cl : NULL;
+    for (int b = b0; b < b1; b++) {
+        int f = b * RB, live = t->F - f < RB ? t->F - f : RB;
+        rows16(RB, t, xp, wp + (size_t)f * t->K, c->a->bias ? c->p[1] + f : NULL, clamp, live,
+               y + (size_t)f * t->P * t->Q);
+    }
+}
+#endif
+
+static void blocks(const on_call *c, const d2 *t, const float *wp, const float *xp, float *y,
+                   int b0, int b1) {
+#ifdef HAVE_WIDE
+    if (t->Q >= 16 && on_gemm_wide()) {
+        blocks16(c, t, wp, xp, y, b0, b1);
+        return;
+    }
+#endif
+    blocks8(c, t, wp, xp, y, b0, b1);
+}
+
+void on_conv_direct2_forward(const on_call *c, const on_geom *g) {
+    d2 t = d2_of(c->a, g, c->xs.c);
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = 2 * t.C * t.plane;
+    float *wp = c->tmp, *planes = c->tmp + (size_t)t.Fr * t.K;
+    int nb = t.Fr / RB;
+    if (c->n < c->threads) { /* batch-1 latency: the threads split the filters */
+        for (int i = 0; i < c->n; i++) {
+#pragma omp parallel num_threads(c->threads)
+            {
+                int th = on_thread_id(), T = on_thread_count();
+                if (!i) pack(c->p[0], &t, wp); /* ends with a barrier */
+                fill(c->x + xsz * i, &t, t.Hp * th / T, t.Hp * (th + 1) / T, planes);
+#pragma omp barrier
+                blocks(c, &t, wp, planes, c->y + ysz * i, nb * th / T, nb * (th + 1) / T);
+            }
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
+#pragma omp parallel num_threads(c->threads)
+    {
+        int th = on_thread_id(), T = on_thread_count();
+        float *xp = planes + per * th;
+        pack(c->p[0], &t, wp); /* ends with a barrier */
+        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+            fill(c->x + xsz * i, &t, 0, t.Hp, xp);
+            blocks(c, &t, wp, xp, c->y + ysz * i, 0, nb);
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+    }
+}
