@@ -269,13 +269,13 @@ static void direct_wide_bits(void) {
         {"input(17,20,3) conv2d(6,7,padding=3)", 3, 3, 1, 0, 0, 0},
         {"input(5,37,2) conv2d(12,3,same)", 1, 1, 1, 0, 0, 0},
         {"input(6,16,1) conv2d(4,3,padding=(1,1))", 1, 1, 1, 0, 0, 0},
-        /* stride 2 (conv_direct2.c): two vectors overlapping at a row's end, one vector and
-         * one filter block short, fewer than 16 columns (8-float vectors only), an even
-         * kernel with a wide left pad, no padding */
+        /* stride 2, 25 taps or more (conv_direct2.c): two vectors overlapping at a row's
+         * end, one vector and one filter block short, fewer than 16 columns (8-float vectors
+         * only), an even kernel width with a wide left pad, no padding */
         {"input(40,38,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
         {"input(23,70,3) conv2d(13,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
-        {"input(21,19,1) conv2d(6,3,stride=2,padding=1)", 1, 1, 2, 0, 0, 0},
-        {"input(17,33,2) conv2d(5,(4,6),stride=2,padding=(1,2))", 1, 2, 2, 0, 0, 0},
+        {"input(21,19,1) conv2d(6,5,stride=2,padding=2)", 2, 2, 2, 0, 0, 0},
+        {"input(17,33,2) conv2d(5,(5,6),stride=2,padding=(1,2))", 1, 2, 2, 0, 0, 0},
         {"input(30,41,3) conv2d(4,5,stride=2)", 0, 0, 2, 0, 0, 0},
     };
     on_error err;
@@ -420,8 +420,8 @@ static void clamp_chain(void) {
          * vector), a residual add after it */
         "input(20,40,3) conv2d(12,7,stride=2,padding=3) relu maxpool2d(3,2,1) "
         "conv2d(8,3,stride=2,padding=1) hardtanh(-0.5,0.5) flatten dense(5)",
-        "input(21,21,2) conv2d(8,3,stride=2,padding=1,name=a) relu6 "
-        "conv2d(8,3,stride=2,padding=1,from=input) add(a) relu flatten dense(5)",
+        "input(21,21,2) conv2d(8,5,stride=2,padding=2,name=a) relu6 "
+        "conv2d(8,5,stride=2,padding=2,from=input) add(a) relu flatten dense(5)",
     };
     const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                             ON_CONV_WINO4_ALL};

@@ -1,6 +1,6 @@
-/* conv_direct2.c - stride-2 convolution with 1-3 input channels (the stem of ResNet and its
- * kin: 7x7 / 2 on RGB images), summed directly in vector registers. The forward only: the
- * gradients go through im2col (conv.c).
+/* conv_direct2.c - stride-2 convolution with 1-3 input channels and kernels of 5x5 or more
+ * (the stem of ResNet and its kin: 7x7 / 2 on RGB images), summed directly in vector
+ * registers. The forward only: the gradients go through im2col (conv.c).
  *
  * im2col's matrix for such a layer has K = 147 rows of every output pixel, copied from
  * strided columns, and its product with 64 filters is thin. Here the padded input is split
@@ -21,6 +21,8 @@
 
 enum {
     RB = 8,        /* filters a block (the weights are padded to a multiple with zeros) */
+    MIN_TAPS = 25, /* kernels of 25 taps or more: MobileNet's 3x3 / 2 stem (27 taps a block's
+                      sums, 32 filters) took 1.2-1.3x im2col's time, its loops' overhead */
     MAX_TAPS = 121 /* kernels up to 11x11, as conv_direct.c */
 };
 
@@ -46,7 +48,7 @@ static d2 d2_of(const on_attrs *a, const on_geom *g, int C) {
 
 int on_conv_direct2_apply(const on_attrs *a, const on_geom *g, int channels) {
     return channels < 4 && a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1 &&
-           a->kh * a->kw <= MAX_TAPS && g->q >= 8;
+           a->kh * a->kw >= MIN_TAPS && a->kh * a->kw <= MAX_TAPS && g->q >= 8;
 }
 
 /* The packed weights (Fr K), then each thread's two planes per channel. */
@@ -70,8 +72,13 @@ static void pack(const float *w, const d2 *t, float *wp) {
 }
 
 /* x (C, h, w) -> xp: channel i's padded rows [r0, r1), even columns in plane 2i, odd ones in
- * plane 2i + 1, zeros outside the input */
-static void fill(const float *x, const d2 *t, int r0, int r1, float *xp) {
+ * plane 2i + 1, zeros outside the input. The columns whose both phases are inside the input
+ * as one loop without tests (vectors: two loads and a shuffle per phase vector). */
+ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, float *xp) {
+    /* j in [j0, j1): 2j - pl >= 0 and 2j + 1 - pl < w */
+    int j0 = (t->pl + 1) / 2, j1 = (t->w + t->pl - 1) / 2;
+    if (j1 > t->Wh) j1 = t->Wh;
+    if (j1 < j0) j1 = j0;
     for (int i = 0; i < t->C; i++)
         for (int r = r0; r < r1; r++) {
             float *e = xp + 2 * i * t->plane + (size_t)r * t->Wh, *o = e + t->plane;
@@ -83,6 +90,15 @@ static void fill(const float *x, const d2 *t, int r0, int r1, float *xp) {
             }
             const float *in = x + ((size_t)i * t->h + y) * t->w;
             for (int j = 0; j < t->Wh; j++) {
+                if (j == j0 && j0 < j1) {
+#pragma omp simd
+                    for (int k = j0; k < j1; k++) {
+                        e[k] = in[2 * k - t->pl];
+                        o[k] = in[2 * k + 1 - t->pl];
+                    }
+                    j = j1 - 1;
+                    continue;
+                }
                 int u = 2 * j - t->pl; /* the input column of padded column 2j */
                 e[j] = u >= 0 && u < t->w ? in[u] : 0.0f;
                 o[j] = u + 1 >= 0 && u + 1 < t->w ? in[u + 1] : 0.0f;
