@@ -71,14 +71,21 @@ static void pack(const float *w, const d2 *t, float *wp) {
         }
 }
 
+/* Padded column 2j's and 2j + 1's values of input row `in`: 0 outside it */
+static inline void edge(const float *in, const d2 *t, int j, float *e, float *o) {
+    int u = 2 * j - t->pl; /* the input column of padded column 2j */
+    e[j] = u >= 0 && u < t->w ? in[u] : 0.0f;
+    o[j] = u + 1 >= 0 && u + 1 < t->w ? in[u + 1] : 0.0f;
+}
+
 /* x (C, h, w) -> xp: channel i's padded rows [r0, r1), even columns in plane 2i, odd ones in
  * plane 2i + 1, zeros outside the input. The columns whose both phases are inside the input
  * as one loop without tests (vectors: two loads and a shuffle per phase vector). */
 ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, float *xp) {
     /* j in [j0, j1): 2j - pl >= 0 and 2j + 1 - pl < w */
-    int j0 = (t->pl + 1) / 2, j1 = (t->w + t->pl - 1) / 2;
+    int j0 = (t->pl + 1) / 2, j1 = (t->w + t->pl) / 2;
     if (j1 > t->Wh) j1 = t->Wh;
-    if (j1 < j0) j1 = j0;
+    if (j0 > j1) j0 = j1;
     for (int i = 0; i < t->C; i++)
         for (int r = r0; r < r1; r++) {
             float *e = xp + 2 * i * t->plane + (size_t)r * t->Wh, *o = e + t->plane;
@@ -89,20 +96,13 @@ ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, f
                 continue;
             }
             const float *in = x + ((size_t)i * t->h + y) * t->w;
-            for (int j = 0; j < t->Wh; j++) {
-                if (j == j0 && j0 < j1) {
+            for (int j = 0; j < j0; j++) edge(in, t, j, e, o);
 #pragma omp simd
-                    for (int k = j0; k < j1; k++) {
-                        e[k] = in[2 * k - t->pl];
-                        o[k] = in[2 * k + 1 - t->pl];
-                    }
-                    j = j1 - 1;
-                    continue;
-                }
-                int u = 2 * j - t->pl; /* the input column of padded column 2j */
-                e[j] = u >= 0 && u < t->w ? in[u] : 0.0f;
-                o[j] = u + 1 >= 0 && u + 1 < t->w ? in[u + 1] : 0.0f;
+            for (int j = j0; j < j1; j++) {
+                e[j] = in[2 * j - t->pl];
+                o[j] = in[2 * j + 1 - t->pl];
             }
+            for (int j = j1; j < t->Wh; j++) edge(in, t, j, e, o);
         }
 }
 

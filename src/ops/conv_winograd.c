@@ -223,6 +223,7 @@ ON_VECTOR_CLONES static void weights_block(const float *w, int C, int f0, int nf
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++) k[i] = VLOAD(g + i * fs);
             float t8[8];
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++) t8[i] = g[i * fs + 8];
             k[8] = VLOAD(t8);
             transpose8(k);
@@ -623,9 +624,11 @@ ON_VECTOR_CLONES static void transpose(const float *v, const wg *t, int n, float
         for (int p = 0; p < n; p += VEC) {
             const float *s = v + (size_t)c * t->ld + p;
             vf r[8];
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++) r[i] = VLOAD(s + i * t->ld);
             transpose8(r);
             float *d = vt + (size_t)p * C + c; /* row p + j is tile p + j's channels */
+#pragma GCC unroll 8
             for (int j = 0; j < 8; j++) VSTORE(d + j * C, r[j]);
         }
     for (; c < C; c++)
