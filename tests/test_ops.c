@@ -381,8 +381,10 @@ static void test_pool_windows(void) {
 /* The 2x2 max-pool against a direct one: training (positions kept) and inference (values
  * only, a backward finding the winners again), on values with ties, -0 and +0, and NaNs. */
 static void test_maxpool_rows(void) {
-    for (int w = 6; w <= 15; w++)
+    static const int widths[] = {6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 33, 40, 66};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         for (int train = 0; train < 2; train++) {
+            int w = widths[wi];
             char spec[64];
             snprintf(spec, sizeof spec, "input(4,%d,3) maxpool", w);
             on_model *m = build(spec, 2);
@@ -423,6 +425,44 @@ static void test_maxpool_rows(void) {
             free(dy);
             on_model_free(m);
         }
+}
+
+/* The same max-pool with the ReLU6 after it, both in a convolution's output loop
+ * (inference, the ReLU6 in the pool's stores): the clamped window maxima, with rows of 3
+ * to 33 windows. */
+static void test_maxpool_clamped(void) {
+    static const int widths[] = {6, 9, 14, 28, 33, 40, 66};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        int w = widths[wi], Q = w / 2, n = 2 * 3 * 4 * w, bad = 0;
+        char spec[64];
+        snprintf(spec, sizeof spec, "input(4,%d,3) conv2d(3,1,name=c) maxpool relu6", w);
+        on_model *m = build(spec, 2); /* an identity 1x1 convolution: its output loop */
+        if (!m) continue;
+        float *k = on_model_tensor_data(m, on_model_tensor_find(m, "c.weight"));
+        float *b = on_model_tensor_data(m, on_model_tensor_find(m, "c.bias"));
+        for (int f = 0; f < 3; f++) {
+            b[f] = 0;
+            for (int ch = 0; ch < 3; ch++) k[f * 3 + ch] = f == ch;
+        }
+        float *x = malloc(sizeof(float) * n);
+        for (int i = 0; i < n; i++) {
+            float r = frand();
+            x[i] = r > 0.8f ? -0.0f : (float)(int)(16 * r) - 4.0f; /* ties, above 6, below 0 */
+        }
+        on_model_forward(m, x, 2, 0);
+        const float *y = on_model_output(m);
+        for (int pl = 0; pl < 6; pl++)
+            for (int p = 0; p < 2; p++)
+                for (int q = 0; q < Q; q++) {
+                    const float *r = x + (size_t)pl * 4 * w + 2 * p * w + 2 * q;
+                    float v = fmaxf(fmaxf(r[0], r[1]), fmaxf(r[w], r[w + 1]));
+                    v = v > 0 ? (v > 6 ? 6 : v) : 0;
+                    if (y[(pl * 2 + p) * Q + q] != v) bad++;
+                }
+        CHECK(!bad, "%s: %d outputs differ from a direct clamped max-pool", spec, bad);
+        free(x);
+        on_model_free(m);
+    }
 }
 
 /* BatchNorm after a convolution takes its batch statistics sample by sample in the
@@ -752,6 +792,7 @@ int main(void) {
     test_backward_chains();
     test_pool_nan();
     test_maxpool_rows();
+    test_maxpool_clamped();
     test_pool_windows();
     test_minpool();
     test_cost_and_params();
