@@ -723,29 +723,37 @@ static int may_skip(const on_model *m, int k) {
 }
 
 /* Inference (not a training forward, even of a frozen conv): the layers after node i, up to
- * node last, that node i can run in its stores (on_call's resid and clamp, as its op's fuses
- * says): a residual add of two inputs (the other computed before), then a clamp; c then
- * writes to the last one's buffer, and the buffers before it stay unwritten. c is the call
- * for sample s alone (a node in a chain) or for the batch (s < 0). Returns how many (0 to 2). */
+ * node last, that node i can run in its stores (on_call's resid, pool2 and clamp, as its op's
+ * fuses and fuses_pool say): a residual add of two inputs (the other computed before) or a
+ * 2x2 max-pool, then a clamp; c then writes to the last one's buffer, and the buffers before
+ * it stay unwritten. c is the call for sample s alone (a node in a chain) or for the batch
+ * (s < 0). Returns how many (0 to 2). */
 static int fuse_into(const on_model *m, int i, int last, int train, int s, on_call *c) {
     int j = i + 1, n = 0, fuses = m->nodes[i].op->fuses;
     if (train || !fuses || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
-    const on_node *f = &m->nodes[j];
-    size_t at = s < 0 ? 0 : (size_t)s * on_shape_size(m->nodes[i].ys); /* the sample's floats */
+    const on_node *f = &m->nodes[j], *nd = &m->nodes[i];
+    size_t si = s < 0 ? 0 : (size_t)s; /* the sample: its floats in each buffer */
     if (j <= last && (fuses & ON_FUSES_RESID) && f->op == &on_op_add && f->nin == 2 &&
         may_skip(m, i)) {
         int r = f->in[0] == i ? f->in[1] : f->in[0];
         if (r != i && r < i && on_shape_equal(m->nodes[r].ys, f->ys)) {
-            c->resid = m->nodes[r].y + at;
-            c->y = f->y + at;
+            c->resid = m->nodes[r].y + si * on_shape_size(f->ys);
+            c->y = f->y + si * on_shape_size(f->ys);
             n = 1, f = &m->nodes[++j];
         }
+    }
+    if (!n && j <= last && nd->op->fuses_pool && !(on_conv_variant & ON_CONV_NO_POOL_FUSE) &&
+        on_pool_is_max2x2(f->op, &f->a, nd->ys) &&
+        nd->op->fuses_pool(&nd->a, m->nodes[nd->in[0]].ys) && may_skip(m, i)) {
+        c->y = f->y + si * on_shape_size(f->ys);
+        c->pool2 = 1;
+        n = 1, f = &m->nodes[++j];
     }
     float lo, hi;
     if (j <= last && (fuses & ON_FUSES_CLAMP) &&
         (f->op == &on_op_relu || f->op == &on_op_relu6 || f->op == &on_op_hardtanh) &&
         f->op->clamp_of(&f->a, &lo, &hi) && lo <= hi && may_skip(m, j - 1)) {
-        c->y = f->y + at;
+        c->y = f->y + si * on_shape_size(f->ys);
         c->clamp = 1;
         c->clamp_lo = lo;
         c->clamp_hi = hi;
@@ -798,6 +806,17 @@ const char *on_model_last_error(const on_model *m) {
     return m->last_err.msg;
 }
 
+/* A small inference of fewer samples than threads (the reference model at batch 1:
+ * ~75 us) runs on this thread alone: shared by two threads it gained nothing at best,
+ * and on a virtual machine whose second CPU is slow to answer, every parallel region
+ * waited for it (batch-1 latency 0.07 or 0.18 ms from one process to the next,
+ * 0.07-0.08 alone). Not with as many samples as threads: outside a parallel region
+ * OpenBLAS threads its own products, and their last bits could then differ from one
+ * thread's (the same bits at any thread count are kept there). */
+static int forward_threads(const on_model *m, int n, int train) {
+    return !train && n < m->threads && m->fwd_work * n < SERIAL_WORK ? 1 : m->threads;
+}
+
 int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
     m->last_err.msg[0] = 0;
     if (!m->arena) return on_fail(&m->last_err, "forward: the model is not compiled");
@@ -811,14 +830,7 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
     m->reg_pending = 0;
     if (train) m->fstep = m->step++;
     int stats_ready = 0; /* the node whose sample_stats ran in its producer's epilogue */
-    /* A small inference of fewer samples than threads (the reference model at batch 1:
-     * ~75 us) runs on this thread alone: shared by two threads it gained nothing at best,
-     * and on a virtual machine whose second CPU is slow to answer, every parallel region
-     * waited for it (batch-1 latency 0.07 or 0.18 ms from one process to the next,
-     * 0.07-0.08 alone). Not with as many samples as threads: outside a parallel region
-     * OpenBLAS threads its own products, and their last bits could then differ from one
-     * thread's (the same bits at any thread count are kept there). */
-    int threads = !train && n < m->threads && m->fwd_work * n < SERIAL_WORK ? 1 : m->threads;
+    int threads = forward_threads(m, n, train);
     for (int i = 1; i < m->nn; i++) {
         on_node *nd = &m->nodes[i];
         float *p[4], *dp[4];
@@ -841,6 +853,7 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
         }
         int last = ch.last;
         ch.first += fuse_into(m, i, ch.last, train, -1, &c); /* not in training, even frozen */
+        nd->unwritten = (unsigned char)c.pool2;
         if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;
@@ -931,8 +944,24 @@ static void run_backward_chain(const bchain *ch, int s) {
     }
 }
 
+/* Before a backward after an inference forward: the outputs that forward left unwritten
+ * (a max-pool ran in their producer's stores), which the pool's backward reads */
+static void write_unwritten(on_model *m) {
+    for (int i = 1; i < m->nn; i++) {
+        on_node *nd = &m->nodes[i];
+        if (!nd->unwritten) continue;
+        float *p[4], *dp[4];
+        inputs in;
+        on_call c = make_call(m, nd, m->n, 0, p, dp, &in);
+        c.threads = forward_threads(m, m->n, 0); /* the forward's: the same bits */
+        nd->op->forward(&c);
+        nd->unwritten = 0;
+    }
+}
+
 int on_model_backward(on_model *m) {
     if (!m->arena || !m->n) return -1;
+    write_unwritten(m);
     int top = m->loss_node > 0 && m->loss_node < m->nn ? m->loss_node : m->nn - 1;
     /* a final sigmoid skipped by the loss: its activity regularizer, through its slope */
     if (m->reg_pending && top < m->nn - 1) on_reg_activity_grad(m, m->nn - 1, m->nodes[top].dy, 1);

@@ -32,6 +32,9 @@ typedef struct on_node {
     /* ... and the node below it (a BatchNorm) takes its gradient sums on each sample as
      * this node's backward leaves it (sample_grad_stats) */
     unsigned char bwd_stats;
+    /* set by an inference forward: its output was left unwritten, a 2x2 max-pool after it
+     * having run in its stores (on_call's pool2); a backward computes it first */
+    unsigned char unwritten;
     float *y, *dy, *saved;
     float *p[4], *dp[4];
     /* weight tying (a Keras layer or model applied twice): the node whose parameters this

@@ -388,9 +388,10 @@ static void merge_chain(void) {
 
 /* In inference a residual add and a ReLU, ReLU6 or hardtanh after a convolution run in the
  * convolution's stores (graph.c's fuse_into), and such a clamp after a pooling layer in the
- * pool's: the same bits as those as layers of their own, for every kernel (1x1 and im2col by gemm.c
- * or OpenBLAS, samples side by side, depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at
- * batch 1 (threads share a sample) and 4, NaN inputs too. */
+ * pool's, and a 2x2 max-pool after Winograd F(2x2) in its stores: the same bits as those as
+ * layers of their own, for every kernel (1x1 and im2col by gemm.c or OpenBLAS, samples side
+ * by side, depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at batch 1 (threads
+ * share a sample) and 4, NaN inputs too. */
 static void clamp_chain(void) {
     const char *specs[] = {
         "input(12,10,8) conv2d(16,1) relu6 conv2d(16,3,padding=1,groups=16) relu6 conv2d(8,1) "
@@ -422,6 +423,16 @@ static void clamp_chain(void) {
         "conv2d(8,3,stride=2,padding=1) hardtanh(-0.5,0.5) flatten dense(5)",
         "input(21,21,2) conv2d(8,5,stride=2,padding=2,name=a) relu6 "
         "conv2d(8,5,stride=2,padding=2,from=input) add(a) relu flatten dense(5)",
+        /* a 2x2 max-pool after Winograd F(2x2), in its stores (then a clamp, or none): pooled
+         * rows of 7, 3, 6 and 8 windows (one vector, part of one), odd sizes (the last tile
+         * row and column dropped), samples side by side, one sample a chunk (30x30) */
+        "input(14,14,8) conv2d(16,3,same) maxpool2d relu conv2d(16,3,same) maxpool2d relu6 "
+        "conv2d(8,3,same) relu flatten dense(5)",
+        "input(16,12,8) conv2d(16,3,same) maxpool2d conv2d(8,3,same) maxpool2d "
+        "hardtanh(-0.5,0.5) flatten dense(5)",
+        "input(15,13,4) conv2d(8,3,same) maxpool2d relu conv2d(8,3,padding=1) maxpool2d "
+        "flatten dense(5)",
+        "input(30,34,4) conv2d(8,3,same) maxpool2d relu flatten dense(5)",
     };
     const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                             ON_CONV_WINO4_ALL};
@@ -458,6 +469,53 @@ static void clamp_chain(void) {
                 on_model_free(m[1]);
             }
     on_conv_variant = 0;
+}
+
+/* A backward after an inference forward (input gradients of a model in inference mode):
+ * where a 2x2 max-pool ran in the convolution's stores, the convolution's own output was not
+ * written, and the pool's backward finds its winners there: the backward computes it first.
+ * The input gradient must be the one of the forward without the pool in the stores, at
+ * batch 1 (threads share the sample) and 3. */
+static void pool_backward_after_inference(void) {
+    const char *spec = "input(14,12,8) conv2d(16,3,same) maxpool2d relu flatten dense(5)";
+    for (int n = 1; n <= 3; n += 2) {
+        float *dx[2] = {NULL, NULL};
+        size_t xl = 0;
+        for (int j = 0; j < 2; j++) {
+            on_error err;
+            on_model *m = on_model_from_spec(spec, &err);
+            if (m) on_model_want_input_grad(m, 1);
+            if (!m || on_model_compile(m, n, &err) || !on_model_input_grad(m)) {
+                CHECK(0, "%s: %s", spec, m ? err.msg : "no input gradient");
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 3);
+            xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+            float *x = malloc(sizeof(float) * xl), dy[15];
+            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+            for (int i = 0; i < 5 * n; i++) dy[i] = (float)(i % 7) - 3.0f;
+            on_conv_variant = j ? ON_CONV_NO_POOL_FUSE : 0;
+            on_model_forward(m, x, n, 0);
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            dx[j] = malloc(sizeof(float) * xl);
+            memcpy(dx[j], on_model_input_grad(m), sizeof(float) * xl);
+            on_conv_variant = 0;
+            free(x);
+            on_model_free(m);
+        }
+        if (dx[0] && dx[1]) {
+            int nonzero = 0;
+            for (size_t i = 0; i < xl; i++) nonzero += dx[1][i] != 0;
+            CHECK(nonzero > 0 && !memcmp(dx[0], dx[1], sizeof(float) * xl),
+                  "n=%d: the input gradient after an inference forward with the pool in the "
+                  "conv's stores differs (%d nonzero)",
+                  n, nonzero);
+        }
+        free(dx[0]);
+        free(dx[1]);
+    }
 }
 
 /* Winograd F(4x4, 3x3) (conv_wino4.c, inference only) against the double direct sum. Its
@@ -815,5 +873,6 @@ int main(void) {
         check_case(&fly_cases[i], 1);
         fly_bits(fly_cases[i].spec);
     }
+    pool_backward_after_inference();
     return check_done();
 }

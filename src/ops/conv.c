@@ -516,6 +516,17 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
         .pad_mode = ON_PAD_VALID, .bias = 1, .groups = 1                                           \
     }
 
+/* Inference takes a 2x2 max-pool after it into its stores where it runs by Winograd
+ * F(2x2): each 2x2 output tile is one window of the pool (conv_winograd.c). The same
+ * choice as conv_forward's at batch > 0, in inference. */
+static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
+    on_geom g;
+    if (on_geom_make(a, xs, 1, &g, NULL) || on_groups(a) != 1 || on_conv_dw_apply(a, &g, xs.c))
+        return 0;
+    return !on_conv_wino4_use(a, &g, xs.c, 0) && !(on_conv_variant & ON_CONV_NO_WINO) &&
+           on_conv_wino_apply(a, &g, xs.c);
+}
+
 const on_op on_op_conv2d = {.name = "conv2d",
                             .title = "2-D convolution",
                             .props = ON_PROP_LINEAR_MAP,
@@ -523,6 +534,7 @@ const on_op on_op_conv2d = {.name = "conv2d",
                             .spatial = 3,
                             .per_sample_epilogue = 1,
                             .fuses = ON_FUSES_CLAMP | ON_FUSES_RESID,
+                            .fuses_pool = conv_fuses_pool,
                             .defaults = CONV_DEFAULTS(3),
                             .args = CONV_ARGS,
                             .shape = conv_shape,

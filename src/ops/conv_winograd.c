@@ -301,6 +301,38 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
         }
 }
 
+/* v = the first of a, b where both are numbers (a on ties: -0 before +0 stays -0), else a
+ * NaN (all ones): pool.c's first_max, lane by lane (a macro: a vector argument or result
+ * would change the calling convention between the clones) */
+#define FIRST_MAX(v, a, b)                                                                         \
+    do {                                                                                           \
+        vi take_ = (b) > (a), nan_ = ((a) != (a)) | ((b) != (b));                                  \
+        (v) = (vf)((take_ & (vi)(b)) | (~take_ & (vi)(a)) | nan_);                                 \
+    } while (0)
+
+/* With a 2x2 max-pool after the convolution (on_call's pool2): eight tiles' outputs o (row
+ * 0's two columns, row 1's) reduced as pool.c's 2x2 kernel reduces a window (each row's
+ * pair, then the two rows), clamped where clo, stored as pooled row ty, columns x0 .. x0 + 7
+ * of the plane yf (those inside it). */
+static inline __attribute__((always_inline)) void
+pool_store(const vf o[4], const wg *t, int ty, int x0, const vf *clo, const vf *chi, float *yf) {
+    int Qp = t->Q / 2, cols = Qp - x0 < VEC ? Qp - x0 : VEC;
+    if (cols <= 0) return;
+    vf top, bottom, v;
+    FIRST_MAX(top, o[0], o[1]);
+    FIRST_MAX(bottom, o[2], o[3]);
+    FIRST_MAX(v, top, bottom);
+    if (clo) ON_VCLAMP(vf, vi, v, *clo, *chi);
+    float *yr = yf + (size_t)ty * Qp + x0;
+    if (cols == VEC) {
+        VSTORE(yr, v);
+        return;
+    }
+    float part[VEC];
+    VSTORE(part, v);
+    for (int k = 0; k < cols; k++) yr[k] = part[k];
+}
+
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
  * past P or Q; then, as the layers after it would (on_call's resid and clamp), + the
  * residual at y + roff (roff not 0) and clamped to clamp = {lo, hi} (not NULL).
@@ -311,9 +343,13 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
  * this call or the next, comes later); at the plane's end only the real ones. */
 ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0,
                                               int f1, const float *bias, ptrdiff_t roff,
-                                              const float *clamp, float *y) {
+                                              const float *clamp, int pool, float *y) {
     size_t xs = (size_t)t->F * t->ld, PQ = (size_t)t->P * t->Q;
     vf clo = (vf){0} + (clamp ? clamp[0] : 0.0f), chi = (vf){0} + (clamp ? clamp[1] : 0.0f);
+    if (pool) { /* a tile row that is a row of the pool's windows: below the pooled rows */
+        PQ = (size_t)(t->P / 2) * (t->Q / 2);
+        if (ty1 > t->P / 2) ty1 = t->P / 2;
+    }
     for (int f = f0; f < f1; f++) {
         vf bb = (vf){0} + (bias ? bias[f] : 0.0f);
         float *yf = y + (size_t)f * PQ;
@@ -330,6 +366,10 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int t
                 vf s13 = VLOAD(m + 7 * xs) - VLOAD(m + 11 * xs) - VLOAD(m + 15 * xs);
                 vf o[4] = {s00 + s01 + s02 + bb, s01 - s02 - s03 + bb, s10 + s11 + s12 + bb,
                            s11 - s12 - s13 + bb};
+                if (pool) {
+                    pool_store(o, t, ty, x0, clamp ? &clo : NULL, &chi, yf);
+                    continue;
+                }
                 int cols = t->Q - 2 * x0 < 2 * VEC ? t->Q - 2 * x0 : 2 * VEC;
                 for (int i = 0; i < 2 && 2 * ty + i < t->P; i++) {
                     float *yr = yf + (size_t)(2 * ty + i) * t->Q + 2 * x0;
@@ -534,8 +574,14 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
             products_fly(c->p[0], V, t, (ty1 - ty0) * t->TW, f0, f1, ub, M);
         else
             products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
-        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL, y);
+        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL, c->pool2, y);
     }
+}
+
+/* A sample's floats in y: the output's, or the pooled output's (on_call's pool2) */
+static size_t out_floats(const on_call *c, const wg *t) {
+    size_t planes = (size_t)t->F;
+    return c->pool2 ? planes * (t->P / 2) * (t->Q / 2) : on_shape_size(c->ys);
 }
 
 /* Samples in groups of S, one chunk each: their tiles side by side in V and M (sample s's
@@ -544,7 +590,7 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
  * written after it, or in the VEC columns past the chunk. */
 static void forward_groups(const on_call *c, const on_geom *g, int S) {
     wg t = wg_of(c->a, g, c->xs.c, S);
-    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread_fwd(&t);
+    size_t xsz = on_shape_size(c->xs), ysz = out_floats(c, &t), per = per_thread_fwd(&t);
     size_t tt = (size_t)t.TH * t.TW;
     const float *bias = c->a->bias ? c->p[1] : NULL, *U = c->saved;
     const float clamp[2] = {c->clamp_lo, c->clamp_hi};
@@ -566,7 +612,7 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
             products(U, V, &t, (int)tt * (i1 - i0), 0, t.F, M);
             for (int i = i0; i < i1; i++) {
                 output_transform(M + tt * (i - i0), &t, 0, t.TH, 0, t.F, bias, roff,
-                                 c->clamp ? clamp : NULL, c->y + ysz * i);
+                                 c->clamp ? clamp : NULL, c->pool2, c->y + ysz * i);
                 if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
             }
         }
@@ -575,7 +621,7 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
 
 void on_conv_wino_forward(const on_call *c, const on_geom *g) {
     wg t = wg_of(c->a, g, c->xs.c, 1);
-    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
+    size_t xsz = on_shape_size(c->xs), ysz = out_floats(c, &t);
     const float *U = c->saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
         /* by channels and filters: by tile rows, as conv_wino4.c, each thread would read

@@ -122,6 +122,11 @@ typedef struct on_call {
      * other input, the batch's (y's layout), added to every output value before the clamp;
      * y is then the add's buffer (or its clamp's). NULL: none. */
     const float *resid;
+    /* Inference, ops whose fuses_pool said yes for this layer, where a 2x2 max-pool of
+     * stride 2 without padding follows them: it runs in their stores (each output tile's
+     * window reduced as pool.c's 2x2 kernel does, then the clamp, if any); y is then the
+     * pool's buffer (or its clamp's), of the pooled shape. Never with resid. */
+    int pool2;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
      * positions, dropout masks) offset them by it. 0 otherwise. */
@@ -158,6 +163,9 @@ struct on_op {
     unsigned (*props_of)(const on_attrs *a, const float *const *p, on_shape xs);
     /* Is f the clamp min(max(x, lo), hi)? (ReLU: 0, +inf.) NULL: no. */
     int (*clamp_of)(const on_attrs *a, float *lo, float *hi);
+    /* Optional: may the inference forward on input xs take a following 2x2 max-pool into
+     * its stores (on_call's pool2)? As the kernel choice, it may depend on on_conv_variant. */
+    int (*fuses_pool)(const on_attrs *a, on_shape xs);
     /* Check the input and give the output shape; fills err naming the problem. */
     int (*shape)(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err);
     /* The same for ops with several inputs: xs[0..n). */
@@ -190,6 +198,10 @@ struct on_op {
 /* The registry (registry.c). */
 extern const on_op *const on_ops[];
 extern const int on_nops;
+
+/* Is the pool of attributes a on input xs the 2x2, stride-2 max-pool without padding that
+ * pool.c runs as one window per 2x2 block (pool2 above)? */
+int on_pool_is_max2x2(const on_op *op, const on_attrs *a, on_shape xs);
 
 /* Helpers shared by op files. */
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem);

@@ -364,11 +364,23 @@ static void pool_direct(const on_call *c, const on_geom *g, int kind, int backwa
 
 /* x (N,C,H,W) -> y (N,C,P,Q); in inference then clamped where c->clamp (a ReLU after it:
  * the 2x2 max-pool in its stores, the others in a pass over y) */
+static int is_max2x2(int kind, const on_attrs *a, const on_geom *g) {
+    return kind == ON_POOL_MAX && a->kh == 2 && a->kw == 2 && g->sh == 2 && g->sw == 2 &&
+           !(g->pt | g->pb | g->pl | g->pr) && g->p * 2 <= g->h && g->q * 2 <= g->w;
+}
+
+static void max_fwd(const on_call *c);
+
+int on_pool_is_max2x2(const on_op *op, const on_attrs *a, on_shape xs) {
+    on_geom g;
+    return op->forward == max_fwd && xs.rank == 3 && !on_geom_make(a, xs, 0, &g, NULL) &&
+           is_max2x2(ON_POOL_MAX, a, &g);
+}
+
 static void pool_run(const on_call *c, int kind, int backward) {
     on_geom g;
     on_geom_make(c->a, c->xs, 0, &g, NULL);
-    if (kind == ON_POOL_MAX && c->a->kh == 2 && c->a->kw == 2 && g.sh == 2 && g.sw == 2 &&
-        !(g.pt | g.pb | g.pl | g.pr) && g.p * 2 <= g.h && g.q * 2 <= g.w) {
+    if (is_max2x2(kind, c->a, &g)) {
         if (!backward || c->dx) max2x2(c, &g, backward);
         return;
     }
