@@ -312,16 +312,25 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
 
 /* With a 2x2 max-pool after the convolution (on_call's pool2): eight tiles' outputs o (row
  * 0's two columns, row 1's) reduced as pool.c's 2x2 kernel reduces a window (each row's
- * pair, then the two rows), clamped where clo, stored as pooled row ty, columns x0 .. x0 + 7
- * of the plane yf (those inside it). */
+ * pair, then the two rows; or one by one in rows of fewer than 4 windows), so the same bits,
+ * NaNs included; clamped where clo, stored as pooled row ty, columns x0 .. x0 + 7 of the
+ * plane yf (those inside it). */
 static inline __attribute__((always_inline)) void
 pool_store(const vf o[4], const wg *t, int ty, int x0, const vf *clo, const vf *chi, float *yf) {
     int Qp = t->Q / 2, cols = Qp - x0 < VEC ? Qp - x0 : VEC;
     if (cols <= 0) return;
-    vf top, bottom, v;
-    FIRST_MAX(top, o[0], o[1]);
-    FIRST_MAX(bottom, o[2], o[3]);
-    FIRST_MAX(v, top, bottom);
+    vf top, bottom, v = o[0];
+    if (Qp < 4) /* where pool.c's rows go one window at a time (max4_pos): the first largest
+                 * element itself, a window's own NaN included */
+        for (int k = 1; k < 4; k++) {
+            vi take = (o[k] > v) | ((o[k] != o[k]) & (v == v));
+            v = (vf)((take & (vi)o[k]) | (~take & (vi)v));
+        }
+    else {
+        FIRST_MAX(top, o[0], o[1]);
+        FIRST_MAX(bottom, o[2], o[3]);
+        FIRST_MAX(v, top, bottom);
+    }
     if (clo) ON_VCLAMP(vf, vi, v, *clo, *chi);
     float *yr = yf + (size_t)ty * Qp + x0;
     if (cols == VEC) {
