@@ -434,6 +434,12 @@ static void clamp_chain(void) {
         "flatten dense(5)",
         "input(30,34,4) conv2d(8,3,same) maxpool2d relu flatten dense(5)",
         "input(6,6,4) conv2d(4,3,same) maxpool2d flatten dense(5)", /* a NaN through 3 windows */
+        /* the same after conv_direct.c's AVX-512 kernel (1-3 channels): overlapping vectors,
+         * one vector, a vector and a last one; an odd height, a short filter block */
+        "input(15,28,1) conv2d(6,3,same) maxpool2d relu6 conv2d(4,3,same) maxpool2d flatten "
+        "dense(5)",
+        "input(16,34,2) conv2d(9,3,same) maxpool2d flatten dense(5)",
+        "input(20,16,3) conv2d(8,5,same) maxpool2d hardtanh(-0.5,0.5) flatten dense(5)",
     };
     const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                             ON_CONV_WINO4_ALL};
@@ -475,11 +481,14 @@ static void clamp_chain(void) {
 /* A backward after an inference forward (input gradients of a model in inference mode):
  * where a 2x2 max-pool ran in the convolution's stores, the convolution's own output was not
  * written, and the pool's backward finds its winners there: the backward computes it first.
- * The input gradient must be the one of the forward without the pool in the stores, at
- * batch 1 (threads share the sample) and 3. */
+ * The input gradient must be the one of the forward without the pool in the stores, after
+ * Winograd and the direct kernel, at batch 1 (threads share the sample) and 3. */
 static void pool_backward_after_inference(void) {
-    const char *spec = "input(14,12,8) conv2d(16,3,same) maxpool2d relu flatten dense(5)";
-    for (int n = 1; n <= 3; n += 2) {
+    const char *specs[] = {"input(14,12,8) conv2d(16,3,same) maxpool2d relu flatten dense(5)",
+                           "input(14,16,2) conv2d(8,3,same) maxpool2d relu flatten dense(5)"};
+    for (int k = 0; k < 4; k++) {
+        const char *spec = specs[k / 2];
+        int n = k % 2 ? 3 : 1;
         float *dx[2] = {NULL, NULL};
         size_t xl = 0;
         for (int j = 0; j < 2; j++) {
@@ -510,9 +519,9 @@ static void pool_backward_after_inference(void) {
             int nonzero = 0;
             for (size_t i = 0; i < xl; i++) nonzero += dx[1][i] != 0;
             CHECK(nonzero > 0 && !memcmp(dx[0], dx[1], sizeof(float) * xl),
-                  "n=%d: the input gradient after an inference forward with the pool in the "
+                  "%s n=%d: the input gradient after an inference forward with the pool in the "
                   "conv's stores differs (%d nonzero)",
-                  n, nonzero);
+                  spec, n, nonzero);
         }
         free(dx[0]);
         free(dx[1]);

@@ -366,8 +366,8 @@ static void conv_forward(const on_call *c) {
         on_conv_taps_forward(clamp_after(c, &cc), &g);
         return;
     }
-    if (G == 1 && on_conv_direct_apply(a, &g, C)) {
-        on_conv_direct_forward(clamp_after(c, &cc), &g);
+    if (G == 1 && on_conv_direct_apply(a, &g, C)) { /* with the pool, the clamp in its stores */
+        on_conv_direct_forward(c->pool2 ? c : clamp_after(c, &cc), &g);
         return;
     }
     if (G == 1 && on_conv_direct2_apply(a, &g, C) && !(on_conv_variant & ON_CONV_NO_DIRECT2)) {
@@ -516,15 +516,18 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
         .pad_mode = ON_PAD_VALID, .bias = 1, .groups = 1                                           \
     }
 
-/* Inference takes a 2x2 max-pool after it into its stores where it runs by Winograd
- * F(2x2): each 2x2 output tile is one window of the pool (conv_winograd.c). The same
- * choice as conv_forward's at batch > 0, in inference. */
+/* Inference takes a 2x2 max-pool after it into its stores where it runs by Winograd F(2x2)
+ * (each 2x2 output tile is one window of the pool: conv_winograd.c) or by conv_direct.c's
+ * AVX-512 kernel (two output rows at a time). conv_forward's choice, in inference. */
 static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
     on_geom g;
-    if (on_geom_make(a, xs, 1, &g, NULL) || on_groups(a) != 1 || on_conv_dw_apply(a, &g, xs.c))
+    int C = xs.c;
+    if (on_geom_make(a, xs, 1, &g, NULL) || on_groups(a) != 1 || on_conv_dw_apply(a, &g, C) ||
+        on_conv_wino4_use(a, &g, C, 0))
         return 0;
-    return !on_conv_wino4_use(a, &g, xs.c, 0) && !(on_conv_variant & ON_CONV_NO_WINO) &&
-           on_conv_wino_apply(a, &g, xs.c);
+    if (!(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) return 1;
+    if (!(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) return 0;
+    return on_conv_direct_pools(a, &g, C);
 }
 
 const on_op on_op_conv2d = {.name = "conv2d",

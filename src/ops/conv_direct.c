@@ -164,6 +164,7 @@ static void repack(const float *w, const dg *t, float *wp, float *wr) {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
 #define HAVE_WIDE 1
+#include <immintrin.h>
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 
@@ -215,10 +216,90 @@ static inline __attribute__((always_inline)) void rows_wide(const int R, const d
                 chunk_wide(R, 1, t, xp, w, bias, live, y, p, t->Q - 16, 0);
 }
 
+/* With a 2x2 max-pool after it (on_call's pool2): output rows 2 pp and 2 pp + 1, columns
+ * [s0, s0 + 16) and, where NV = 2, [s1, s1 + 16) (s0, s1 even), of OB filters summed as
+ * chunk_wide sums them, + the bias, then each 2x2 window reduced as pool.c's 2x2 kernel
+ * does (each row's pair, then the two rows: the same bits as the pool after the plane),
+ * clamped where c->clamp, into pooled row pp, columns s / 2 .. s / 2 + 7 of y's planes. */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
+chunk_pool(const int NV, const dg *t, const float *xp, const float *w, const on_call *c,
+           const float *bias, int live, float *y, int pp, int s0, int s1) {
+    size_t PQp = (size_t)(t->P / 2) * (t->Q / 2);
+    v16 acc[OB][2][2];
+    _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++) acc[o][0][0] = acc[o][0][1] =
+        acc[o][1][0] = acc[o][1][1] = (v16){0};
+    const float *wk = w;
+    for (int i = 0; i < t->C; i++)
+        for (int ky = 0; ky < t->kh; ky++) {
+            const float *r0 = xp + i * t->xplane + (size_t)(2 * pp + ky) * t->Wp, *r1 = r0 + t->Wp;
+            for (int kx = 0; kx < t->kw; kx++, wk++) {
+                v16 x00 = *(const v16u *)(r0 + s0 + kx), x10 = *(const v16u *)(r1 + s0 + kx);
+                v16 x01 = x00, x11 = x10;
+                if (NV == 2) {
+                    x01 = *(const v16u *)(r0 + s1 + kx);
+                    x11 = *(const v16u *)(r1 + s1 + kx);
+                }
+                _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++) {
+                    float wv = wk[o * t->K];
+                    acc[o][0][0] += wv * x00;
+                    acc[o][1][0] += wv * x10;
+                    if (NV == 2) {
+                        acc[o][0][1] += wv * x01;
+                        acc[o][1][1] += wv * x11;
+                    }
+                }
+            }
+        }
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    const __m512 nan = _mm512_castsi512_ps(_mm512_set1_epi32(-1));
+    __m512 lo = _mm512_set1_ps(c->clamp_lo), hi = _mm512_set1_ps(c->clamp_hi);
+    _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++) if (o < live) {
+        float b = bias ? bias[o] : 0.0f, *yr = y + o * PQp + (size_t)pp * (t->Q / 2);
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {
+            /* [row 0's even columns, row 1's] and their odd ones: first_max of the pairs
+             * gives [top, bottom], then first_max(top, bottom) in the low 8 lanes */
+            __m512 r0 = (__m512)(acc[o][0][v] + b), r1 = (__m512)(acc[o][1][v] + b);
+            __m512 e = _mm512_permutex2var_ps(r0, ev, r1), d = _mm512_permutex2var_ps(r0, od, r1);
+            __m512 m = _mm512_mask_mov_ps(_mm512_max_ps(d, e),
+                                          _mm512_cmp_ps_mask(e, d, _CMP_UNORD_Q), nan);
+            __m512 mb = _mm512_shuffle_f32x4(m, m, 0xee); /* bottom into the low lanes */
+            __m512 q = _mm512_mask_mov_ps(_mm512_max_ps(mb, m),
+                                          _mm512_cmp_ps_mask(m, mb, _CMP_UNORD_Q), nan);
+            if (c->clamp) { /* v > lo ? v : lo, then that > hi ? hi : that */
+                q = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(q, lo, _CMP_GT_OQ), lo, q);
+                q = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(q, hi, _CMP_GT_OQ), q, hi);
+            }
+            _mm256_storeu_ps(yr + (v ? s1 : s0) / 2, _mm512_castps512_ps256(q));
+        }
+    }
+}
+
+/* rows_wide for the pooled rows (pool2): pairs of output rows, OB filters at a time */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
+rows_pool(const dg *t, const float *xp, const float *w, const on_call *c, const float *bias,
+          int live, float *y) {
+    for (int pp = 0; pp < t->P / 2; pp++)
+        for (int s = 0; s < t->Q; s += 32)
+            if (s + 16 < t->Q) {
+                int s1 = s + 32 <= t->Q ? s + 16 : t->Q - 16;
+                chunk_pool(2, t, xp, w, c, bias, live, y, pp, s, s1);
+            } else
+                chunk_pool(1, t, xp, w, c, bias, live, y, pp, t->Q - 16, 0);
+}
+
 /* Filter blocks [b0, b1) of OB (blocks of 2 OB where they can) of one sample */
 __attribute__((target("arch=x86-64-v4"))) static void forward_wide(const on_call *c, const dg *t,
                                                                    const float *wp, const float *xp,
                                                                    float *y, int b0, int b1) {
+    if (c->pool2) { /* y: the pooled planes */
+        for (int b = b0; b < b1; b++) {
+            int f = b * OB, live = t->F - f < OB ? t->F - f : OB;
+            rows_pool(t, xp, wp + (size_t)f * t->K, c, c->a->bias ? c->p[1] + f : NULL, live,
+                      y + (size_t)f * (t->P / 2) * (t->Q / 2));
+        }
+        return;
+    }
     for (int b = b0; b < b1;) {
         int R = b + 1 < b1 ? 2 * OB : OB, f = b * OB, live = t->F - f < R ? t->F - f : R;
         const float *bias = c->a->bias ? c->p[1] + f : NULL;
@@ -250,9 +331,19 @@ static void forward_blocks(const on_call *c, const dg *t, const float *wp, const
     }
 }
 
+int on_conv_direct_pools(const on_attrs *a, const on_geom *g, int channels) {
+#ifdef HAVE_WIDE
+    return on_conv_direct_apply(a, g, channels) && g->q >= 16 && g->q % 2 == 0 && on_gemm_wide();
+#else
+    (void)a, (void)g, (void)channels;
+    return 0;
+#endif
+}
+
 void on_conv_direct_forward(const on_call *c, const on_geom *g) {
     dg t = dg_of(c->a, g, c->xs.c);
-    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread(&t);
+    size_t xsz = on_shape_size(c->xs), per = per_thread(&t);
+    size_t ysz = c->pool2 ? (size_t)t.F * (t.P / 2) * (t.Q / 2) : on_shape_size(c->ys);
     float *wp = c->tmp, *wr = wp + (size_t)t.Fr * t.K, *blocks = c->tmp + shared_size(&t);
     int nb = t.Fr / OB;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample's filters */
