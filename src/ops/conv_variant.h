@@ -32,9 +32,9 @@ enum {
                                           saved memory, not made on the fly */
     ON_CONV_NO_DIRECT2 = 0x10000,      /* stride 2 with 1-3 channels: the forward by im2col,
                                           not conv_direct2.c's sums */
-    ON_CONV_NO_POOL_FUSE = 0x20000,    /* graph.c: a 2x2 max-pool after a Winograd F(2x2)
-                                          convolution runs as a layer of its own in inference,
-                                          not in the conv's stores */
+    ON_CONV_NO_POOL_FUSE = 0x20000,    /* graph.c: a 2x2 max-pool after a convolution
+                                          (Winograd F(2x2), the direct kernel) runs as a layer
+                                          of its own in inference, not in the conv's stores */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -362,8 +362,7 @@ static void pool_forward_rows(const on_call *c, const on_geom *g, int kind) {
 
 static void pool_direct(const on_call *c, const on_geom *g, int kind, int backward);
 
-/* x (N,C,H,W) -> y (N,C,P,Q); in inference then clamped where c->clamp (a ReLU after it:
- * the 2x2 max-pool in its stores, the others in a pass over y) */
+/* The 2x2, stride-2 max-pool without padding, which max2x2() runs */
 static int is_max2x2(int kind, const on_attrs *a, const on_geom *g) {
     return kind == ON_POOL_MAX && a->kh == 2 && a->kw == 2 && g->sh == 2 && g->sw == 2 &&
            !(g->pt | g->pb | g->pl | g->pr) && g->p * 2 <= g->h && g->q * 2 <= g->w;
@@ -377,6 +376,8 @@ int on_pool_is_max2x2(const on_op *op, const on_attrs *a, on_shape xs) {
            is_max2x2(ON_POOL_MAX, a, &g);
 }
 
+/* x (N,C,H,W) -> y (N,C,P,Q); in inference then clamped where c->clamp (a ReLU after it:
+ * the 2x2 max-pool in its stores, the others in a pass over y) */
 static void pool_run(const on_call *c, int kind, int backward) {
     on_geom g;
     on_geom_make(c->a, c->xs, 0, &g, NULL);
