@@ -388,10 +388,10 @@ static void merge_chain(void) {
 
 /* In inference a residual add and a ReLU, ReLU6 or hardtanh after a convolution run in the
  * convolution's stores (graph.c's fuse_into), and such a clamp after a pooling layer in the
- * pool's, and a 2x2 max-pool after Winograd F(2x2) in its stores: the same bits as those as
- * layers of their own, for every kernel (1x1 and im2col by gemm.c or OpenBLAS, samples side
- * by side, depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at batch 1 (threads
- * share a sample) and 4, NaN inputs too. */
+ * pool's, and a 2x2 max-pool after Winograd F(2x2) or the direct kernel in their stores: the
+ * same bits as those as layers of their own, for every kernel (1x1 and im2col by gemm.c or
+ * OpenBLAS, samples side by side, depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at
+ * batch 1 (threads share a sample) and 4, NaN inputs too. */
 static void clamp_chain(void) {
     const char *specs[] = {
         "input(12,10,8) conv2d(16,1) relu6 conv2d(16,3,padding=1,groups=16) relu6 conv2d(8,1) "
@@ -424,8 +424,8 @@ static void clamp_chain(void) {
         "input(21,21,2) conv2d(8,5,stride=2,padding=2,name=a) relu6 "
         "conv2d(8,5,stride=2,padding=2,from=input) add(a) relu flatten dense(5)",
         /* a 2x2 max-pool after Winograd F(2x2), in its stores (then a clamp, or none): pooled
-         * rows of 7, 3, 6 and 8 windows (one vector, part of one), odd sizes (the last tile
-         * row and column dropped), samples side by side, one sample a chunk (30x30) */
+         * rows of 3, 6, 7 and 17 windows (part of a vector, several), odd sizes (the last
+         * tile row and column dropped), samples side by side, one sample a chunk (30x34) */
         "input(14,14,8) conv2d(16,3,same) maxpool2d relu conv2d(16,3,same) maxpool2d relu6 "
         "conv2d(8,3,same) relu flatten dense(5)",
         "input(16,12,8) conv2d(16,3,same) maxpool2d conv2d(8,3,same) maxpool2d "
