@@ -414,7 +414,8 @@ static void clamp_chain(void) {
         "input(18,18,3) conv2d(8,3,same) maxpool2d hardtanh(-0.5,0.5) conv2d(8,3,same) "
         "maxpool2d(3,2,1) relu6 conv2d(8,1) avgpool2d relu conv2d(8,1) maxpool2d relu "
         "flatten dense(5)",
-        /* F(4x4) by default, at batch 1 on two threads (tile rows split) */
+        /* F(4x4) by default, at batch 1 on two threads (tile rows split; or channels and
+         * filters: ON_CONV_SHARE_FILTERS) */
         "input(48,48,24) conv2d(24,3,padding=1,name=a) relu(name=r) conv2d(24,3,padding=1) "
         "add(r) relu6 flatten dense(5)",
         /* stride 2 on 1-3 channels (conv_direct2.c): a clamp in its stores (16 and 8 floats a
@@ -441,11 +442,13 @@ static void clamp_chain(void) {
         "input(16,34,2) conv2d(9,3,same) maxpool2d flatten dense(5)",
         "input(20,16,3) conv2d(8,5,same) maxpool2d hardtanh(-0.5,0.5) flatten dense(5)",
     };
-    const int variants[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
-                            ON_CONV_WINO4_ALL};
+    const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
+                       ON_CONV_WINO4_ALL},
+              wino4[] = {0, ON_CONV_SHARE_FILTERS}; /* the 48x48 one: its default kernels */
     for (int k = 0; k < (int)(sizeof specs / sizeof *specs); k++)
-        for (int v = 0; v < (k == 7 ? 1 : 4); v++) /* the 48x48 one: its default kernels */
+        for (int v = 0; v < (k == 7 ? 2 : 4); v++)
             for (int n = 1; n <= 4; n += 3) {
+                const int *variants = k == 7 ? wino4 : all;
                 on_error err;
                 /* two models, the same weights: the clamp's own buffer is not written by
                  * the run without it first */

@@ -248,10 +248,12 @@ static const on_call *clamp_after(const on_call *c, on_call *cc) {
 /* Fewer samples than threads (batch-1 latency): the threads share each sample. An image
  * of at least two chunks of output rows a thread (ResNet's 7x7 stem at 224x224: 14 chunks)
  * is split by chunks, each thread building its own chunks' im2col matrix and multiplying
- * all the filters; a smaller one by filters, the threads building the matrix together
- * (by rows of it, a barrier before the product). Split by filters, the stem ran 1.25x
- * faster on two threads than on one: both threads waited at each chunk's barriers, and
- * each product had half the filters. */
+ * all the filters; a smaller one by filters, each thread building the whole matrix in its
+ * own block. Split by filters with the matrix built together (by rows of it, a barrier
+ * before the product), the stem ran 1.25x faster on two threads than on one; and where the
+ * two cores share no cache (on these machines, at times), each product read half its matrix
+ * from the other core: ResNet-18's stride-2 layers so made the whole model 1.06x slower at
+ * batch 1 (built twice: the same time where the cores share a cache). */
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
@@ -264,23 +266,15 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
 #pragma omp parallel num_threads(c->threads)
         {
             int t = on_thread_id(), T = on_thread_count();
-            if (!pw && chunks >= 2 * T) {
-                float *col = c->tmp + per * t;
-                for (int k = chunks * t / T; k < chunks * (t + 1) / T; k++) {
-                    int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
-                    on_im2col(x, a, g, 0, K, p0, p1, col);
-                    conv_rows(c, 0, F, K, p0, (p1 - p0) * g->q, PQ, col, y);
-                }
-            } else
-                for (int p0 = 0; p0 < g->p; p0 += R) {
-                    int p1 = p0 + R < g->p ? p0 + R : g->p, n = (p1 - p0) * g->q;
-                    if (p0) {
-#pragma omp barrier
-                    }
-                    if (!pw) on_im2col(x, a, g, K * t / T, K * (t + 1) / T, p0, p1, c->tmp);
-#pragma omp barrier
-                    conv_rows(c, F * t / T, F * (t + 1) / T, K, p0, n, PQ, pw ? x : c->tmp, y);
-                }
+            float *col = pw ? NULL : c->tmp + per * t;
+            int by_chunks = !pw && chunks >= 2 * T;
+            int k0 = by_chunks ? chunks * t / T : 0, k1 = by_chunks ? chunks * (t + 1) / T : chunks;
+            int f0 = by_chunks ? 0 : F * t / T, f1 = by_chunks ? F : F * (t + 1) / T;
+            for (int k = k0; k < k1; k++) {
+                int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
+                if (!pw) on_im2col(x, a, g, 0, K, p0, p1, col);
+                conv_rows(c, f0, f1, K, p0, (p1 - p0) * g->q, PQ, pw ? x : col, y);
+            }
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }

@@ -562,23 +562,18 @@ static int fly(const wg *t) {
 }
 
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
- * of the enclosing region split the sample (channels, then filters). ub: NULL, or the
- * thread's block for U made on the fly (products_fly), not read from U. */
+ * of the enclosing region split the filters (the products and the output transform), each
+ * transforming all of the input into its own V. ub: NULL, or the thread's block for U made
+ * on the fly (products_fly), not read from U. */
 static void forward_sample(const on_call *c, const wg *t, const float *U, const float *xp, float *V,
                            float *M, float *ub, float *y, int shared) {
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
-    int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
+    int f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
     const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
     ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
-        if (shared && ty0 > 0) { /* V is about to change: everyone is done with it */
-#pragma omp barrier
-        }
-        input_transform(xp, t, ty0, ty1, c0, c1, V); /* the channels this thread padded */
-        if (shared) {                                /* V and U complete */
-#pragma omp barrier
-        }
+        input_transform(xp, t, ty0, ty1, 0, t->C, V);
         if (ub)
             products_fly(c->p[0], V, t, (ty1 - ty0) * t->TW, f0, f1, ub, M);
         else
@@ -633,18 +628,22 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
     size_t xsz = on_shape_size(c->xs), ysz = out_floats(c, &t);
     const float *U = c->saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
-        /* by channels and filters: by tile rows, as conv_wino4.c, each thread would read
-         * all of U (ResNet's 7x7 512->512 layer 1.88x the time, 14x14 256->256 1.03x) */
-        block b = block_of(c->tmp, &t, 0);
+        /* by filters, each thread padding and transforming the whole input in its own
+         * scratch: split by channels, with a barrier before the products, each thread's
+         * products read V half written by the other core the moment before, and where the
+         * two cores share no cache (on these machines, at times) ResNet-18 took 1.06x the
+         * time at batch 1 on two threads (the transform twice: 1.007x where they do). By tile
+         * rows, as conv_wino4.c, each thread would read all of U (ResNet's 7x7 512->512 layer
+         * 1.88x the time, 14x14 256->256 1.03x). */
         int made = fly(&t); /* else the saved U */
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
             {
-                int th = on_thread_id(), T = on_thread_count();
-                if (!i && !made) weights_transform(c->p[0], &t, c->saved, 0);
-                float *ub = made ? block_of(c->tmp, &t, th).dU : NULL; /* fly(): fits */
-                pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, b.xp);
-                forward_sample(c, &t, U, b.xp, b.V, b.M, ub, c->y + ysz * i, 1);
+                int th = on_thread_id();
+                block b = block_of(c->tmp, &t, th);
+                if (!i && !made) weights_transform(c->p[0], &t, c->saved, 1);
+                pad(c->x + xsz * i, &t, 0, t.C, b.xp);
+                forward_sample(c, &t, U, b.xp, b.V, b.M, made ? b.dU : NULL, c->y + ysz * i, 1);
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
