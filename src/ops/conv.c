@@ -328,6 +328,31 @@ static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int 
     }
 }
 
+/* The kernels a forward may take */
+typedef enum {
+    K_IM2COL, /* im2col + products (1x1 without the copy), in conv.c */
+    K_DW,     /* depthwise: conv_depthwise.c */
+    K_WINO4,  /* Winograd F(4x4): conv_wino4.c (inference) */
+    K_WINO,   /* Winograd F(2x2): conv_winograd.c */
+    K_TAPS,   /* tap by tap: conv_taps.c */
+    K_DIRECT, /* 1-3 channels, stride 1: conv_direct.c */
+    K_DIRECT2 /* 1-3 channels, stride 2: conv_direct2.c */
+} conv_kernel;
+
+/* Which kernel the forward takes for this layer (train: a training forward), as
+ * on_conv_variant allows; conv_fuses_pool asks it too, so that what inference fuses into the
+ * kernel's stores follows the kernel that runs */
+static conv_kernel kernel_of(const on_attrs *a, const on_geom *g, int C, int train) {
+    if (on_conv_dw_apply(a, g, C)) return K_DW;
+    if (on_groups(a) != 1) return K_IM2COL;
+    if (on_conv_wino4_use(a, g, C, train)) return K_WINO4;
+    if (!(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, g, C)) return K_WINO;
+    if (!(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, g, C)) return K_TAPS;
+    if (on_conv_direct_apply(a, g, C)) return K_DIRECT;
+    if (on_conv_direct2_apply(a, g, C) && !(on_conv_variant & ON_CONV_NO_DIRECT2)) return K_DIRECT2;
+    return K_IM2COL;
+}
+
 /* x (N,C,H,W), W (F,K), b (F) -> y (N,F,P,Q); with G groups, group j's F/G filters read
  * its C/G channels only */
 static void conv_forward(const on_call *c) {
@@ -339,34 +364,31 @@ static void conv_forward(const on_call *c) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), xg = (size_t)Cg * g.h * g.w;
     size_t per = im2col_block(a, c->xs, c->ys, c->n);
     int pw = is_pointwise(a, &g), R = pw ? g.p : chunk_rows(a, K, g.p, g.q, grow_products());
-    if (on_conv_dw_apply(a, &g, C)) {
+    on_call cc;
+    switch (kernel_of(a, &g, C, c->train)) {
+    case K_DW:
         on_conv_dw_forward(c, &g);
         return;
-    }
-    on_call cc;
-    if (G == 1 && on_conv_wino4_use(a, &g, C, c->train)) { /* F(2x2)'s memory, then F(4x4)'s */
+    case K_WINO4: /* F(2x2)'s memory, then F(4x4)'s */
         /* it clamps in its stores; a residual add it leaves to a pass after each sample: read
          * in the transform's order (short runs of many planes), the residual, computed a
          * few layers before, made ResNet-18's 56x56 layers 1.2x slower (c->resid: never) */
-        const on_call *cw = c->resid ? clamp_after(c, &cc) : c;
-        on_conv_wino4_forward(cw, &g, on_conv_wino_saved(a, C));
+        on_conv_wino4_forward(c->resid ? clamp_after(c, &cc) : c, &g, on_conv_wino_saved(a, C));
         return;
-    }
-    if (G == 1 && !(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) {
+    case K_WINO:
         on_conv_wino_forward(c, &g); /* adds and clamps itself */
         return;
-    }
-    if (G == 1 && !(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) {
+    case K_TAPS:
         on_conv_taps_forward(clamp_after(c, &cc), &g);
         return;
-    }
-    if (G == 1 && on_conv_direct_apply(a, &g, C)) { /* with the pool, the clamp in its stores */
+    case K_DIRECT: /* with the pool, the clamp in its stores */
         on_conv_direct_forward(c->pool2 ? c : clamp_after(c, &cc), &g);
         return;
-    }
-    if (G == 1 && on_conv_direct2_apply(a, &g, C) && !(on_conv_variant & ON_CONV_NO_DIRECT2)) {
+    case K_DIRECT2:
         on_conv_direct2_forward(c->resid ? clamp_after(c, &cc) : c, &g); /* clamps itself */
         return;
+    case K_IM2COL:
+        break;
     }
     if (G == 1 && c->n < c->threads && F >= 2 * c->threads) {
         conv_forward_shared(c, &g, pw);
@@ -512,16 +534,12 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
 
 /* Inference takes a 2x2 max-pool after it into its stores where it runs by Winograd F(2x2)
  * (each 2x2 output tile is one window of the pool: conv_winograd.c) or by conv_direct.c's
- * AVX-512 kernel (two output rows at a time). conv_forward's choice, in inference. */
+ * AVX-512 kernel (two output rows at a time). */
 static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
     on_geom g;
-    int C = xs.c;
-    if (on_geom_make(a, xs, 1, &g, NULL) || on_groups(a) != 1 || on_conv_dw_apply(a, &g, C) ||
-        on_conv_wino4_use(a, &g, C, 0))
-        return 0;
-    if (!(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, &g, C)) return 1;
-    if (!(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, &g, C)) return 0;
-    return on_conv_direct_pools(a, &g, C);
+    if (on_geom_make(a, xs, 1, &g, NULL)) return 0;
+    conv_kernel k = kernel_of(a, &g, xs.c, 0);
+    return k == K_WINO || (k == K_DIRECT && on_conv_direct_pools(a, &g, xs.c));
 }
 
 const on_op on_op_conv2d = {.name = "conv2d",
