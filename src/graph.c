@@ -690,8 +690,8 @@ static int fusable(const on_model *m, int j, int train) {
 }
 
 /* Forward work (flops + bytes, on_cost's units) below which an inference is not split
- * across threads: about a quarter of a millisecond on one core. */
-#define SERIAL_WORK 32e6
+ * across threads: about 40 us on one core. */
+#define SERIAL_WORK 6e6
 
 typedef struct chain {
     on_model *m;
@@ -806,13 +806,17 @@ const char *on_model_last_error(const on_model *m) {
     return m->last_err.msg;
 }
 
-/* A small inference of fewer samples than threads (the reference model at batch 1:
- * ~75 us) runs on this thread alone: shared by two threads it gained nothing at best,
- * and on a virtual machine whose second CPU is slow to answer, every parallel region
- * waited for it (batch-1 latency 0.07 or 0.18 ms from one process to the next,
- * 0.07-0.08 alone). Not with as many samples as threads: outside a parallel region
- * OpenBLAS threads its own products, and their last bits could then differ from one
- * thread's (the same bits at any thread count are kept there). */
+/* A small inference of fewer samples than threads runs on this thread alone: where the two
+ * virtual CPUs share no cache (on these machines, at times: a cache-line round trip of
+ * 330-380 ns against 50-90 ns), each parallel region waits for the other one and reads what
+ * it wrote. A model of 2.4e6 (the reference model with half its filters) took 0.023 ms at
+ * batch 1 alone, 0.017 ms on two threads sharing a cache and 0.031 ms on two that did not;
+ * the reference model (8.5e6) 0.062 ms alone, 0.038-0.045 and 0.055-0.061 ms on two.
+ * (Measured before the threads stopped sharing a Winograd sample's V, two threads had
+ * gained nothing there, and took 0.07 or 0.18 ms from one process to the next.) Not
+ * with as many samples as threads: outside a parallel region OpenBLAS threads its own
+ * products, and their last bits could then differ from one thread's (the same bits at any
+ * thread count are kept there). */
 static int forward_threads(const on_model *m, int n, int train) {
     return !train && n < m->threads && m->fwd_work * n < SERIAL_WORK ? 1 : m->threads;
 }
