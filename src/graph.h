@@ -33,7 +33,8 @@ typedef struct on_node {
      * this node's backward leaves it (sample_grad_stats) */
     unsigned char bwd_stats;
     /* set by an inference forward: its output was left unwritten, a 2x2 max-pool after it
-     * having run in its stores (on_call's pool2); a backward computes it first */
+     * having run in its stores (on_call's pool2), or written to a thread's slot in a
+     * per-sample chain (graph.c's run_chain); a backward computes it first */
     unsigned char unwritten;
     float *y, *dy, *saved;
     float *p[4], *dp[4];

@@ -531,6 +531,92 @@ static void pool_backward_after_inference(void) {
     }
 }
 
+/* In inference the layers of a per-sample chain before its last write a thread's sample to
+ * a slot of their buffer, not at its place (graph.c's run_chain): the same outputs bit for
+ * bit as with every sample at its place (ON_CONV_NO_SLOTS); a layer of a chain that is a
+ * declared output still at its place; the input gradient of a backward after such a forward
+ * (which computes the skipped layers first), and the gradients of a training step after
+ * one, the same. At batch 1 and 3, on 1 and 2 threads: the BatchNorm chain, a max-pool with
+ * its ReLU in its stores inside a chain, a residual add in the chain. */
+static void chain_slots(void) {
+    const char *specs[] = {
+        "input(12,12,3) conv2d(8,3,same) bn relu maxpool dropout(0.3) conv2d(6,3,same) bn relu "
+        "flatten dense(5)",
+        "input(12,12,3) conv2d(8,3,same) relu bn dropout(0.3) maxpool relu conv2d(6,3,same) bn "
+        "maxpool relu flatten dense(5)",
+        "input(9,9,4) conv2d(6,3,padding=1) relu(name=r) conv2d(6,3,padding=1) bn add(r) relu "
+        "flatten dense(5)",
+    };
+    const int bn[3] = {2, 3, 4}; /* each model's first BatchNorm */
+    for (int k = 0; k < 4 * 3; k++) {
+        const char *spec = specs[k / 4];
+        int n = k % 2 ? 3 : 1, threads = 1 + k / 2 % 2;
+        on_set_threads(threads);
+        float *got[2][4] = {{NULL}};
+        size_t len[4] = {0};
+        for (int j = 0; j < 2; j++) {
+            on_error err;
+            on_model *m = on_model_from_spec(spec, &err);
+            if (m) on_model_want_input_grad(m, 1);
+            /* a BatchNorm's output declared an output: written at its place */
+            if (!m || on_model_set_output(m, 1, bn[k / 4], NULL, 0, NULL, &err) ||
+                on_model_compile(m, n, &err)) {
+                CHECK(0, "%s: %s", spec, err.msg);
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 5);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+            float *x = malloc(sizeof(float) * xl), dy[15];
+            rng = 11 + (unsigned)k; /* the same input for both */
+            for (size_t i = 0; i < xl; i++) x[i] = frand();
+            for (int i = 0; i < 5 * n; i++) dy[i] = (float)(i % 7) - 3.0f;
+            on_model_forward(m, x, n, 1); /* a training step: running statistics not 0 and 1 */
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            on_sgd_step(m, 0.1f, 0, 0, 0);
+            on_conv_variant = j ? ON_CONV_NO_SLOTS : 0;
+            on_model_forward(m, x, n, 0);
+            size_t ol[2] = {(size_t)n * 5,
+                            (size_t)n * on_shape_size(on_model_node_shape(m, bn[k / 4]))};
+            float *o[2] = {(float *)on_model_output_at(m, 0), (float *)on_model_output_at(m, 1)};
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            for (int q = 0; q < 2; q++) {
+                got[j][q] = malloc(sizeof(float) * ol[q]);
+                memcpy(got[j][q], o[q], sizeof(float) * ol[q]);
+                len[q] = ol[q];
+            }
+            got[j][2] = malloc(sizeof(float) * xl);
+            memcpy(got[j][2], on_model_input_grad(m), sizeof(float) * xl);
+            len[2] = xl;
+            on_conv_variant = 0;
+            on_model_forward(m, x, n, 1); /* a training step after the inference */
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            got[j][3] = malloc(sizeof(float) * xl);
+            memcpy(got[j][3], on_model_input_grad(m), sizeof(float) * xl);
+            len[3] = xl;
+            free(x);
+            on_model_free(m);
+        }
+        const char *what[4] = {"the output", "the BatchNorm's output (declared an output)",
+                               "the input gradient after the inference",
+                               "the input gradient of a training step after it"};
+        for (int q = 0; q < 4; q++) {
+            if (!got[0][q] || !got[1][q]) continue;
+            int nonzero = 0;
+            for (size_t i = 0; i < len[q]; i++) nonzero += got[1][q][i] != 0;
+            CHECK(nonzero > 0 && !memcmp(got[0][q], got[1][q], sizeof(float) * len[q]),
+                  "%s n=%d threads=%d: %s differs with the chain's slots (%d nonzero)", spec, n,
+                  threads, what[q], nonzero);
+        }
+        for (int j = 0; j < 2; j++)
+            for (int q = 0; q < 4; q++) free(got[j][q]);
+    }
+    on_set_threads(2);
+}
+
 /* Winograd F(4x4, 3x3) (conv_wino4.c, inference only) against the double direct sum. Its
  * bound is per output and relative to S = sum |w||x| + |b|, the scale a float sum's rounding
  * error is proportional to (and one an output that cancels to near zero is not small
@@ -887,5 +973,6 @@ int main(void) {
         fly_bits(fly_cases[i].spec);
     }
     pool_backward_after_inference();
+    chain_slots();
     return check_done();
 }

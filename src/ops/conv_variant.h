@@ -35,6 +35,8 @@ enum {
     ON_CONV_NO_POOL_FUSE = 0x20000,    /* graph.c: a 2x2 max-pool after a convolution
                                           (Winograd F(2x2), the direct kernel) runs as a layer
                                           of its own in inference, not in the conv's stores */
+    ON_CONV_NO_SLOTS = 0x40000,        /* graph.c: an inference's per-sample chain writes every
+                                          layer's sample at its place, none in a thread's slot */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */
