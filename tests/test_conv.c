@@ -617,6 +617,100 @@ static void chain_slots(void) {
     on_set_threads(2);
 }
 
+/* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm or dropout
+ * before it (graph.c's in_place): three training steps give the same weights, outputs and
+ * input gradients bit for bit as with every layer in a buffer of its own
+ * (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its
+ * per-sample chains writing to slots, over one buffer all or none) and a backward after
+ * that. Batch 1 and 3, 1 and 2 threads; the expected layer shares its input's buffer. */
+static void in_place_bits(void) {
+    static const struct {
+        const char *spec;
+        int over; /* a node that must share its input's buffer */
+    } cases[] = {
+        {"input(12,12,3) conv2d(8,3,same) relu bn dropout(0.3) maxpool conv2d(6,3,same) relu "
+         "bn dropout(0.3) maxpool flatten dense(5)",
+         2},
+        {"input(12,12,3) conv2d(8,3,same) bn relu maxpool dropout(0.3) conv2d(6,3,same) "
+         "dropout(0.2) relu maxpool flatten dense(7) relu dense(5)",
+         3},
+        {"input(12,12,3) conv2d(8,3,same) dropout(0.3) bn maxpool relu conv2d(6,3,stride=2) bn "
+         "relu6 flatten dense(5)",
+         2},
+    };
+    for (int k = 0; k < 3 * 4; k++) {
+        const char *spec = cases[k / 4].spec;
+        int n = k % 2 ? 3 : 1, threads = 1 + k / 2 % 2;
+        on_set_threads(threads);
+        float *got[2][4] = {{NULL}};
+        size_t len[4] = {0};
+        for (int j = 0; j < 2; j++) {
+            on_error err;
+            on_model *m = on_model_from_spec(spec, &err);
+            if (m) on_model_want_input_grad(m, 1);
+            on_conv_variant = j ? ON_CONV_NO_IN_PLACE : 0;
+            int rc = !m || on_model_compile(m, n, &err);
+            on_conv_variant = 0;
+            if (rc) {
+                CHECK(0, "%s: %s", spec, err.msg);
+                on_model_free(m);
+                break;
+            }
+            int o = cases[k / 4].over;
+            CHECK((m->nodes[o].y == m->nodes[o - 1].y) == !j,
+                  "%s: node %d over its input's buffer: %d", spec, o,
+                  m->nodes[o].y == m->nodes[o - 1].y);
+            on_model_init(m, 5);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0)), np = 0;
+            float *x = malloc(sizeof(float) * xl), dy[15];
+            rng = 23 + (unsigned)k; /* the same input for both */
+            for (size_t i = 0; i < xl; i++) x[i] = frand();
+            for (int i = 0; i < 5 * n; i++) dy[i] = (float)(i % 7) - 3.0f;
+            for (int step = 0; step < 3; step++) {
+                on_model_forward(m, x, n, 1);
+                on_model_set_output_grad(m, dy);
+                on_model_backward(m);
+                on_sgd_step(m, 0.02f, 0.9f, 0, 0);
+            }
+            for (int t = 0; t < on_model_num_tensors(m); t++) np += on_model_tensor_size(m, t);
+            got[j][0] = malloc(sizeof(float) * np);
+            len[0] = 0;
+            for (int t = 0; t < on_model_num_tensors(m); t++) {
+                memcpy(got[j][0] + len[0], on_model_tensor_data(m, t),
+                       sizeof(float) * on_model_tensor_size(m, t));
+                len[0] += on_model_tensor_size(m, t);
+            }
+            got[j][1] = malloc(sizeof(float) * xl); /* the last step's input gradient */
+            memcpy(got[j][1], on_model_input_grad(m), sizeof(float) * xl);
+            len[1] = xl;
+            on_model_forward(m, x, n, 0);
+            got[j][2] = malloc(sizeof(float) * 5 * n);
+            memcpy(got[j][2], on_model_output(m), sizeof(float) * 5 * n);
+            len[2] = (size_t)5 * n;
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            got[j][3] = malloc(sizeof(float) * xl);
+            memcpy(got[j][3], on_model_input_grad(m), sizeof(float) * xl);
+            len[3] = xl;
+            free(x);
+            on_model_free(m);
+        }
+        const char *what[4] = {"the weights after three steps", "the last step's input gradient",
+                               "the inference's output", "the input gradient after it"};
+        for (int q = 0; q < 4; q++) {
+            if (!got[0][q] || !got[1][q]) continue;
+            int nonzero = 0;
+            for (size_t i = 0; i < len[q]; i++) nonzero += got[1][q][i] != 0;
+            CHECK(nonzero > 0 && !memcmp(got[0][q], got[1][q], sizeof(float) * len[q]),
+                  "%s n=%d threads=%d: %s differs with layers in place (%d nonzero)", spec, n,
+                  threads, what[q], nonzero);
+        }
+        for (int j = 0; j < 2; j++)
+            for (int q = 0; q < 4; q++) free(got[j][q]);
+    }
+    on_set_threads(2);
+}
+
 /* Winograd F(4x4, 3x3) (conv_wino4.c, inference only) against the double direct sum. Its
  * bound is per output and relative to S = sum |w||x| + |b|, the scale a float sum's rounding
  * error is proportional to (and one an output that cancels to near zero is not small
@@ -974,5 +1068,6 @@ int main(void) {
     }
     pool_backward_after_inference();
     chain_slots();
+    in_place_bits();
     return check_done();
 }

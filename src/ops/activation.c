@@ -147,6 +147,27 @@ static int leaky_clamp(const on_attrs *a, float *lo, float *hi) {
 #define CLAMP_gelu NULL
 #define CLAMP_silu NULL
 #define CLAMP_mish NULL
+/* Which may write over their input (op.h's ON_IN_PLACE_OVER): the clamps, whose derivatives
+ * read only y */
+#define IN_PLACE_relu ON_IN_PLACE_OVER
+#define IN_PLACE_relu6 ON_IN_PLACE_OVER
+#define IN_PLACE_hardtanh ON_IN_PLACE_OVER
+#define IN_PLACE_leaky_relu 0
+#define IN_PLACE_hard_sigmoid 0
+#define IN_PLACE_hard_swish 0
+#define IN_PLACE_softsign 0
+#define IN_PLACE_exponential 0
+#define IN_PLACE_rescaling 0
+#define IN_PLACE_identity 0
+#define IN_PLACE_elu 0
+#define IN_PLACE_selu 0
+#define IN_PLACE_celu 0
+#define IN_PLACE_tanh 0
+#define IN_PLACE_sigmoid 0
+#define IN_PLACE_softplus 0
+#define IN_PLACE_gelu 0
+#define IN_PLACE_silu 0
+#define IN_PLACE_mish 0
 
 /* argument names of each activation (ACT() pastes ARGS_name) */
 #define ARGS_leaky_relu "alpha"
@@ -266,6 +287,7 @@ static on_cost act_cost_exp(const on_attrs *a, on_shape xs, on_shape ys) {
                               .defaults = {__VA_ARGS__},                                           \
                               .args = ARGS_##nm,                                                   \
                               .clamp_of = CLAMP_##nm,                                              \
+                              .in_place = IN_PLACE_##nm,                                           \
                               .props_of = props_of_,                                               \
                               .shape = act_shape,                                                  \
                               .forward = nm##_fwd,                                                 \

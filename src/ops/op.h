@@ -146,6 +146,15 @@ typedef struct on_call {
 
 enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
 
+/* on_op's in_place. OVER: an elementwise layer whose forward may write its output over its
+ * input (same shape, y[i] from x[i] alone) and whose backward reads neither its input nor
+ * anything but its output y, its saved memory and dy (ReLU's derivative reads y; dropout's
+ * backward its kept bytes). UNDER: a layer whose backward never reads its own output, so
+ * that the layer after it may write over it (convolution, dense and BatchNorm read their
+ * input). graph.c gives a layer OVER after a layer UNDER the same buffer where nothing else
+ * reads the layer under: a training step then writes and reads one plane less. */
+enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2 };
+
 struct on_op {
     const char *name;  /* compact-form name: "conv2d", "relu", ... */
     const char *title; /* for listings: "2-D convolution" */
@@ -156,6 +165,7 @@ struct on_op {
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     int fuses;               /* inference forward applies c->clamp (ON_FUSES_CLAMP) and
                                 c->resid (ON_FUSES_RESID) to its output */
+    int in_place;            /* ON_IN_PLACE_OVER, ON_IN_PLACE_UNDER (above) */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
