@@ -3,7 +3,9 @@
  * forward and backward passes that walk the op table.
  *
  * Memory plan for a batch size B, all in one arena allocated by on_model_compile:
- *   - every node's output, B x its shape (kept: the backward pass reads them);
+ *   - every node's output, B x its shape (kept: the backward pass reads them), except
+ *     that a ReLU or dropout writes over the output of the layer before it where only it
+ *     reads that and its backward does not (in_place below);
  *   - every node's saved floats (BatchNorm statistics);
  *   - gradient slots: a node's output gradient lives from the backward step of its last
  *     consumer to its own backward step; slots are reused when their tensor dies;
