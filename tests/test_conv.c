@@ -618,27 +618,29 @@ static void chain_slots(void) {
 }
 
 /* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm or dropout
- * before it (graph.c's in_place): three training steps give the same weights, outputs and
- * input gradients bit for bit as with every layer in a buffer of its own
- * (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its
- * per-sample chains writing to slots, over one buffer all or none) and a backward after
- * that. Batch 1 and 3, 1 and 2 threads; the expected layer shares its input's buffer. */
+ * before it (graph.c's in_place): three training steps give
+ * the same weights, outputs and input gradients bit for bit as with every layer in a buffer of its
+ * own (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its per-sample
+ * chains writing to slots, over one buffer all or none) and a backward after that. Batch 1 and 3, 1
+ * and 2 threads; the expected layer shares its input's buffer. */
 static void in_place_bits(void) {
     static const struct {
         const char *spec;
-        int over; /* a node that must share its input's buffer */
+        int over[2]; /* nodes that must share their input's buffer */
     } cases[] = {
         {"input(12,12,3) conv2d(8,3,same) relu bn dropout(0.3) maxpool conv2d(6,3,same) relu "
          "bn dropout(0.3) maxpool flatten dense(5)",
-         2},
+         {2, 7}},
         {"input(12,12,3) conv2d(8,3,same) bn relu maxpool dropout(0.3) conv2d(6,3,same) "
          "dropout(0.2) relu maxpool flatten dense(7) relu dense(5)",
-         3},
+         {3, 8}},
         {"input(12,12,3) conv2d(8,3,same) dropout(0.3) bn maxpool relu conv2d(6,3,stride=2) bn "
          "relu6 flatten dense(5)",
-         2},
+         {2, 8}},
+        {"input(48) dense(48) relu reshape((3,4,4)) conv2d(4,3,same) relu flatten dense(5)",
+         {2, 5}},
     };
-    for (int k = 0; k < 3 * 4; k++) {
+    for (int k = 0; k < 4 * 4; k++) {
         const char *spec = cases[k / 4].spec;
         int n = k % 2 ? 3 : 1, threads = 1 + k / 2 % 2;
         on_set_threads(threads);
@@ -656,10 +658,12 @@ static void in_place_bits(void) {
                 on_model_free(m);
                 break;
             }
-            int o = cases[k / 4].over;
-            CHECK((m->nodes[o].y == m->nodes[o - 1].y) == !j,
-                  "%s: node %d over its input's buffer: %d", spec, o,
-                  m->nodes[o].y == m->nodes[o - 1].y);
+            for (int q = 0; q < 2; q++) {
+                int o = cases[k / 4].over[q];
+                CHECK((m->nodes[o].y == m->nodes[o - 1].y) == !j,
+                      "%s: node %d over its input's buffer: %d", spec, o,
+                      m->nodes[o].y == m->nodes[o - 1].y);
+            }
             on_model_init(m, 5);
             size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0)), np = 0;
             float *x = malloc(sizeof(float) * xl), dy[15];
