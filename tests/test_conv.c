@@ -617,8 +617,8 @@ static void chain_slots(void) {
     on_set_threads(2);
 }
 
-/* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm or dropout
- * before it (graph.c's in_place): three training steps give
+/* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm, pool or
+ * dropout before it (graph.c's in_place): three training steps give
  * the same weights, outputs and input gradients bit for bit as with every layer in a buffer of its
  * own (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its per-sample
  * chains writing to slots, over one buffer all or none) and a backward after that. Batch 1 and 3, 1
@@ -626,19 +626,19 @@ static void chain_slots(void) {
 static void in_place_bits(void) {
     static const struct {
         const char *spec;
-        int over[2]; /* nodes that must share their input's buffer */
+        int over[3]; /* nodes that must share their input's buffer */
     } cases[] = {
         {"input(12,12,3) conv2d(8,3,same) relu bn dropout(0.3) maxpool conv2d(6,3,same) relu "
          "bn dropout(0.3) maxpool flatten dense(5)",
-         {2, 7}},
+         {2, 7, 7}},
         {"input(12,12,3) conv2d(8,3,same) bn relu maxpool dropout(0.3) conv2d(6,3,same) "
          "dropout(0.2) relu maxpool flatten dense(7) relu dense(5)",
-         {3, 8}},
+         {3, 8, 8}},
         {"input(12,12,3) conv2d(8,3,same) dropout(0.3) bn maxpool relu conv2d(6,3,stride=2) bn "
          "relu6 flatten dense(5)",
-         {2, 8}},
+         {2, 5, 8}},
         {"input(48) dense(48) relu reshape((3,4,4)) conv2d(4,3,same) relu flatten dense(5)",
-         {2, 5}},
+         {2, 5, 5}},
     };
     for (int k = 0; k < 4 * 4; k++) {
         const char *spec = cases[k / 4].spec;
@@ -658,7 +658,7 @@ static void in_place_bits(void) {
                 on_model_free(m);
                 break;
             }
-            for (int q = 0; q < 2; q++) {
+            for (int q = 0; q < 3; q++) {
                 int o = cases[k / 4].over[q];
                 CHECK((m->nodes[o].y == m->nodes[o - 1].y) == !j,
                       "%s: node %d over its input's buffer: %d", spec, o,

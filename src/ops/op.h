@@ -150,9 +150,10 @@ enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
  * input (same shape, y[i] from x[i] alone) and whose backward reads neither its input nor
  * anything but its output y, its saved memory and dy (ReLU's derivative reads y; dropout's
  * backward its kept bytes). UNDER: a layer whose backward never reads its own output, so
- * that the layer after it may write over it (convolution, dense and BatchNorm read their
- * input). graph.c gives a layer OVER after a layer UNDER the same buffer where nothing else
- * reads the layer under: a training step then writes and reads one plane less. */
+ * that the layer after it may write over it (convolution, dense, BatchNorm and the pools
+ * read their input, a max-pool also the winners' positions). graph.c gives a layer OVER after a
+ * layer UNDER the same buffer where nothing else reads the layer under: a training step then writes
+ * and reads one plane less. */
 enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2 };
 
 struct on_op {

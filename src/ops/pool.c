@@ -466,6 +466,7 @@ static on_cost pool_cost(const on_attrs *a, on_shape xs, on_shape ys) {
                               .ninputs = 1,                                                        \
                               .spatial = sp,                                                       \
                               .fuses = ON_FUSES_CLAMP,                                             \
+                              .in_place = ON_IN_PLACE_UNDER, /* backward: x, positions, dy */      \
                               .defaults = {.kh = kh_, .kw = 2, .count_include_pad = 1},            \
                               .args = "size stride padding ceil_mode count_include_pad",           \
                               .shape = pool_shape,                                                 \
