@@ -531,6 +531,30 @@ static void pool_backward_after_inference(void) {
     }
 }
 
+/* A malloc'd copy of n floats at p */
+static float *copy_of(const float *p, size_t n) {
+    float *c = malloc(sizeof(float) * n);
+    memcpy(c, p, sizeof(float) * n);
+    return c;
+}
+
+/* got[0][q] and got[1][q] (len[q] floats each: what[q] with and without something) must be
+ * the same bits, and not all zero (a comparison that could not fail); frees them */
+static void same_bits(float *got[2][4], const size_t len[4], const char *const what[4],
+                      const char *spec, int n, int threads, const char *with) {
+    for (int q = 0; q < 4; q++) {
+        if (got[0][q] && got[1][q]) {
+            int nonzero = 0;
+            for (size_t i = 0; i < len[q]; i++) nonzero += got[1][q][i] != 0;
+            CHECK(nonzero > 0 && !memcmp(got[0][q], got[1][q], sizeof(float) * len[q]),
+                  "%s n=%d threads=%d: %s differs with %s (%d nonzero)", spec, n, threads, what[q],
+                  with, nonzero);
+        }
+        free(got[0][q]);
+        free(got[1][q]);
+    }
+}
+
 /* In inference the layers of a per-sample chain before its last write a thread's sample to
  * a slot of their buffer, not at its place (graph.c's run_chain): the same outputs bit for
  * bit as with every sample at its place (ON_CONV_NO_SLOTS); a layer of a chain that is a
@@ -582,47 +606,30 @@ static void chain_slots(void) {
             float *o[2] = {(float *)on_model_output_at(m, 0), (float *)on_model_output_at(m, 1)};
             on_model_set_output_grad(m, dy);
             on_model_backward(m);
-            for (int q = 0; q < 2; q++) {
-                got[j][q] = malloc(sizeof(float) * ol[q]);
-                memcpy(got[j][q], o[q], sizeof(float) * ol[q]);
-                len[q] = ol[q];
-            }
-            got[j][2] = malloc(sizeof(float) * xl);
-            memcpy(got[j][2], on_model_input_grad(m), sizeof(float) * xl);
-            len[2] = xl;
+            for (int q = 0; q < 2; q++) got[j][q] = copy_of(o[q], len[q] = ol[q]);
+            got[j][2] = copy_of(on_model_input_grad(m), len[2] = xl);
             on_conv_variant = 0;
             on_model_forward(m, x, n, 1); /* a training step after the inference */
             on_model_set_output_grad(m, dy);
             on_model_backward(m);
-            got[j][3] = malloc(sizeof(float) * xl);
-            memcpy(got[j][3], on_model_input_grad(m), sizeof(float) * xl);
-            len[3] = xl;
+            got[j][3] = copy_of(on_model_input_grad(m), len[3] = xl);
             free(x);
             on_model_free(m);
         }
-        const char *what[4] = {"the output", "the BatchNorm's output (declared an output)",
-                               "the input gradient after the inference",
-                               "the input gradient of a training step after it"};
-        for (int q = 0; q < 4; q++) {
-            if (!got[0][q] || !got[1][q]) continue;
-            int nonzero = 0;
-            for (size_t i = 0; i < len[q]; i++) nonzero += got[1][q][i] != 0;
-            CHECK(nonzero > 0 && !memcmp(got[0][q], got[1][q], sizeof(float) * len[q]),
-                  "%s n=%d threads=%d: %s differs with the chain's slots (%d nonzero)", spec, n,
-                  threads, what[q], nonzero);
-        }
-        for (int j = 0; j < 2; j++)
-            for (int q = 0; q < 4; q++) free(got[j][q]);
+        const char *const what[4] = {"the output", "the BatchNorm's output (declared an output)",
+                                     "the input gradient after the inference",
+                                     "the input gradient of a training step after it"};
+        same_bits(got, len, what, spec, n, threads, "the chain's slots");
     }
     on_set_threads(2);
 }
 
 /* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm, pool or
- * dropout before it (graph.c's in_place): three training steps give
- * the same weights, outputs and input gradients bit for bit as with every layer in a buffer of its
- * own (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its per-sample
- * chains writing to slots, over one buffer all or none) and a backward after that. Batch 1 and 3, 1
- * and 2 threads; the expected layer shares its input's buffer. */
+ * dropout before it (graph.c's in_place): three training steps give the same weights,
+ * outputs and input gradients bit for bit as with every layer in a buffer of its own
+ * (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its
+ * per-sample chains writing to slots, over one buffer all or none) and a backward after
+ * that. Batch 1 and 3, 1 and 2 threads; the expected layers share their input's buffer. */
 static void in_place_bits(void) {
     static const struct {
         const char *spec;
@@ -684,33 +691,19 @@ static void in_place_bits(void) {
                        sizeof(float) * on_model_tensor_size(m, t));
                 len[0] += on_model_tensor_size(m, t);
             }
-            got[j][1] = malloc(sizeof(float) * xl); /* the last step's input gradient */
-            memcpy(got[j][1], on_model_input_grad(m), sizeof(float) * xl);
-            len[1] = xl;
+            got[j][1] = copy_of(on_model_input_grad(m), len[1] = xl); /* the last step's */
             on_model_forward(m, x, n, 0);
-            got[j][2] = malloc(sizeof(float) * 5 * n);
-            memcpy(got[j][2], on_model_output(m), sizeof(float) * 5 * n);
-            len[2] = (size_t)5 * n;
+            got[j][2] = copy_of(on_model_output(m), len[2] = (size_t)5 * n);
             on_model_set_output_grad(m, dy);
             on_model_backward(m);
-            got[j][3] = malloc(sizeof(float) * xl);
-            memcpy(got[j][3], on_model_input_grad(m), sizeof(float) * xl);
-            len[3] = xl;
+            got[j][3] = copy_of(on_model_input_grad(m), len[3] = xl);
             free(x);
             on_model_free(m);
         }
-        const char *what[4] = {"the weights after three steps", "the last step's input gradient",
-                               "the inference's output", "the input gradient after it"};
-        for (int q = 0; q < 4; q++) {
-            if (!got[0][q] || !got[1][q]) continue;
-            int nonzero = 0;
-            for (size_t i = 0; i < len[q]; i++) nonzero += got[1][q][i] != 0;
-            CHECK(nonzero > 0 && !memcmp(got[0][q], got[1][q], sizeof(float) * len[q]),
-                  "%s n=%d threads=%d: %s differs with layers in place (%d nonzero)", spec, n,
-                  threads, what[q], nonzero);
-        }
-        for (int j = 0; j < 2; j++)
-            for (int q = 0; q < 4; q++) free(got[j][q]);
+        const char *const what[4] = {"the weights after three steps",
+                                     "the last step's input gradient", "the inference's output",
+                                     "the input gradient after it"};
+        same_bits(got, len, what, spec, n, threads, "layers in place");
     }
     on_set_threads(2);
 }
