@@ -147,13 +147,13 @@ typedef struct on_call {
 enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
 
 /* on_op's in_place. OVER: an elementwise layer whose forward may write its output over its
- * input (same shape, y[i] from x[i] alone) and whose backward reads neither its input nor
- * anything but its output y, its saved memory and dy (ReLU's derivative reads y; dropout's
- * backward its kept bytes). UNDER: a layer whose backward never reads its own output, so
- * that the layer after it may write over it (convolution, dense, BatchNorm and the pools
- * read their input, a max-pool also the winners' positions). graph.c gives a layer OVER after a
- * layer UNDER the same buffer where nothing else reads the layer under: a training step then writes
- * and reads one plane less. */
+ * input (same shape, y[i] from x[i] alone) and whose backward reads nothing but its output
+ * y, its saved memory and dy (ReLU's derivative reads y; dropout's backward its kept bytes).
+ * UNDER: a layer whose backward never reads its own output, so that the layer after it may
+ * write over it (convolution, dense, BatchNorm and the pools read their input, a max-pool
+ * also its winners' positions). graph.c gives a layer OVER after a layer UNDER the same
+ * buffer where nothing else reads the layer under: a training step then writes and reads
+ * one plane less, and the arena holds one less. */
 enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2 };
 
 struct on_op {
