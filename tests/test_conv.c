@@ -555,6 +555,33 @@ static void same_bits(float *got[2][4], const size_t len[4], const char *const w
     }
 }
 
+/* spec with its input gradient, output `out` declared (0: none), compiled for n samples
+ * under on_conv_variant = variant, initialized; *x (malloc'd, *xl floats) an input of n
+ * samples drawn from seed and dy an output gradient (5 n values). NULL, a failed check,
+ * where it cannot. */
+static on_model *grad_case(const char *spec, int n, int out, int variant, unsigned seed, float **x,
+                           size_t *xl, float dy[15]) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (m) on_model_want_input_grad(m, 1);
+    on_conv_variant = variant;
+    int rc = !m || (out && on_model_set_output(m, 1, out, NULL, 0, NULL, &err)) ||
+             on_model_compile(m, n, &err);
+    on_conv_variant = 0;
+    if (rc) {
+        CHECK(0, "%s: %s", spec, err.msg);
+        on_model_free(m);
+        return NULL;
+    }
+    on_model_init(m, 5);
+    *xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+    *x = malloc(sizeof(float) * *xl);
+    rng = seed;
+    for (size_t i = 0; i < *xl; i++) (*x)[i] = frand();
+    for (int i = 0; i < 5 * n; i++) dy[i] = (float)(i % 7) - 3.0f;
+    return m;
+}
+
 /* In inference the layers of a per-sample chain before its last write a thread's sample to
  * a slot of their buffer, not at its place (graph.c's run_chain): the same outputs bit for
  * bit as with every sample at its place (ON_CONV_NO_SLOTS); a layer of a chain that is a
@@ -579,22 +606,12 @@ static void chain_slots(void) {
         float *got[2][4] = {{NULL}};
         size_t len[4] = {0};
         for (int j = 0; j < 2; j++) {
-            on_error err;
-            on_model *m = on_model_from_spec(spec, &err);
-            if (m) on_model_want_input_grad(m, 1);
-            /* a BatchNorm's output declared an output: written at its place */
-            if (!m || on_model_set_output(m, 1, bn[k / 4], NULL, 0, NULL, &err) ||
-                on_model_compile(m, n, &err)) {
-                CHECK(0, "%s: %s", spec, err.msg);
-                on_model_free(m);
-                break;
-            }
-            on_model_init(m, 5);
-            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
-            float *x = malloc(sizeof(float) * xl), dy[15];
-            rng = 11 + (unsigned)k; /* the same input for both */
-            for (size_t i = 0; i < xl; i++) x[i] = frand();
-            for (int i = 0; i < 5 * n; i++) dy[i] = (float)(i % 7) - 3.0f;
+            float *x, dy[15];
+            size_t xl;
+            /* a BatchNorm's output declared an output: written at its place; the same input
+             * for both */
+            on_model *m = grad_case(spec, n, bn[k / 4], 0, 11 + (unsigned)k, &x, &xl, dy);
+            if (!m) break;
             on_model_forward(m, x, n, 1); /* a training step: running statistics not 0 and 1 */
             on_model_set_output_grad(m, dy);
             on_model_backward(m);
@@ -654,29 +671,17 @@ static void in_place_bits(void) {
         float *got[2][4] = {{NULL}};
         size_t len[4] = {0};
         for (int j = 0; j < 2; j++) {
-            on_error err;
-            on_model *m = on_model_from_spec(spec, &err);
-            if (m) on_model_want_input_grad(m, 1);
-            on_conv_variant = j ? ON_CONV_NO_IN_PLACE : 0;
-            int rc = !m || on_model_compile(m, n, &err);
-            on_conv_variant = 0;
-            if (rc) {
-                CHECK(0, "%s: %s", spec, err.msg);
-                on_model_free(m);
-                break;
-            }
+            float *x, dy[15];
+            size_t xl, np = 0; /* the same input for both */
+            on_model *m =
+                grad_case(spec, n, 0, j ? ON_CONV_NO_IN_PLACE : 0, 23 + (unsigned)k, &x, &xl, dy);
+            if (!m) break;
             for (int q = 0; q < 3; q++) {
                 int o = cases[k / 4].over[q];
                 CHECK((m->nodes[o].y == m->nodes[o - 1].y) == !j,
                       "%s: node %d over its input's buffer: %d", spec, o,
                       m->nodes[o].y == m->nodes[o - 1].y);
             }
-            on_model_init(m, 5);
-            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0)), np = 0;
-            float *x = malloc(sizeof(float) * xl), dy[15];
-            rng = 23 + (unsigned)k; /* the same input for both */
-            for (size_t i = 0; i < xl; i++) x[i] = frand();
-            for (int i = 0; i < 5 * n; i++) dy[i] = (float)(i % 7) - 3.0f;
             for (int step = 0; step < 3; step++) {
                 on_model_forward(m, x, n, 1);
                 on_model_set_output_grad(m, dy);
