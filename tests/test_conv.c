@@ -641,6 +641,51 @@ static void chain_slots(void) {
     on_set_threads(2);
 }
 
+/* The Winograd backward in groups of samples (each sample one chunk: their tiles side by
+ * side, one product per position for the group) gives the same weights after two steps and
+ * the same input gradient bit for bit as sample by sample (ON_CONV_NO_GROUP, which also
+ * turns off the forward's groups): 4x4 tiles, odd sizes (dY grown to even), and an image of
+ * several chunks (no groups), at batch 3 on 1 and 2 threads. */
+static void wino_group_bits(void) {
+    const char *specs[] = {"input(8,8,16) conv2d(8,3,same) relu conv2d(6,3,same) flatten dense(5)",
+                           "input(7,7,16) conv2d(8,3,same) flatten dense(5)",
+                           "input(30,30,8) conv2d(8,3,same) flatten dense(5)"};
+    for (int k = 0; k < 3 * 2; k++) {
+        const char *spec = specs[k / 2];
+        int n = 3, threads = 1 + k % 2;
+        on_set_threads(threads);
+        float *got[2][4] = {{NULL}};
+        size_t len[4] = {0};
+        for (int j = 0; j < 2; j++) {
+            float *x, dy[15];
+            size_t xl, np = 0; /* the same input for both */
+            on_model *m = grad_case(spec, n, 0, 0, 31 + (unsigned)k, &x, &xl, dy);
+            if (!m) break;
+            on_conv_variant = j ? ON_CONV_NO_GROUP : 0;
+            for (int step = 0; step < 2; step++) {
+                on_model_forward(m, x, n, 1);
+                on_model_set_output_grad(m, dy);
+                on_model_backward(m);
+                on_sgd_step(m, 0.02f, 0.9f, 0, 0);
+            }
+            on_conv_variant = 0;
+            for (int t = 0; t < on_model_num_tensors(m); t++) np += on_model_tensor_size(m, t);
+            got[j][0] = malloc(sizeof(float) * (len[0] = np));
+            for (int t = 0, off = 0; t < on_model_num_tensors(m); t++) {
+                memcpy(got[j][0] + off, on_model_tensor_data(m, t),
+                       sizeof(float) * on_model_tensor_size(m, t));
+                off += (int)on_model_tensor_size(m, t);
+            }
+            got[j][1] = copy_of(on_model_input_grad(m), len[1] = xl);
+            free(x);
+            on_model_free(m);
+        }
+        const char *const what[4] = {"the weights after two steps", "the input gradient", "", ""};
+        same_bits(got, len, what, spec, n, threads, "groups of samples");
+    }
+    on_set_threads(2);
+}
+
 /* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm, pool or
  * dropout before it (graph.c's in_place): three training steps give the same weights,
  * outputs and input gradients bit for bit as with every layer in a buffer of its own
@@ -1071,5 +1116,6 @@ int main(void) {
     pool_backward_after_inference();
     chain_slots();
     in_place_bits();
+    wino_group_bits();
     return check_done();
 }

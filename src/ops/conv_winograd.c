@@ -99,8 +99,10 @@ static size_t per_thread_fwd(const wg *t) {
 }
 
 size_t on_conv_wino_tmp(const on_attrs *a, const on_geom *g, int channels, int n, int threads) {
-    wg t = wg_of(a, g, channels, 1), ts = wg_of(a, g, channels, group_of(a, g, channels, n));
-    size_t b = per_thread(&t), f = per_thread_fwd(&ts);
+    int S = group_of(a, g, channels, n);
+    wg t = wg_of(a, g, channels, 1), ts = wg_of(a, g, channels, S);
+    size_t b = per_thread(&t), bs = per_thread(&ts), f = per_thread_fwd(&ts);
+    if (b < bs) b = bs; /* the backward's groups (backward_groups) */
     return (size_t)threads * (b > f ? b : f);
 }
 
@@ -242,16 +244,41 @@ static int split_col(const wg *t, int q) {
 }
 
 /* x (C,H,W) -> xp (C, Hp, Wp) in split rows: the input at (pt, pl), zeros around;
- * channels [c0, c1) */
-static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
-    int j0 = t->pl & 1; /* the first input column that lands in an even padded column */
+ * channels [c0, c1). Input column j goes to even padded column j + pl where j has the
+ * parity j0 of pl: E[k] = in[j0 + 2k], O[k] = in[1 - j0 + 2k]. Sixteen input columns at a
+ * time as two vectors, split into their even and odd lanes, the lanes past the row's end
+ * zeroed and stored with the eight where the split row has room for them (two scalar loops
+ * were 6% of the reference model's inference at batch 256, 1.5 cycles a value); a load
+ * past the row's end reads the next rows of the sample, so its last rows (or all where the
+ * split rows have no room) go one value at a time. */
+ON_VECTOR_CLONES static void pad(const float *x, const wg *t, int c0, int c1, float *xp) {
+    int j0 = t->pl & 1, w = t->w, ne = (w - j0 + 1) / 2, no = (w + j0) / 2;
+    int se = split_col(t, j0 + t->pl), so = split_col(t, 1 - j0 + t->pl);
+    /* room for whole vectors from e and od: to the end of their halves of the split row */
+    int ve = (se < t->TWv + 1 ? t->TWv + 1 : t->Wp) - se;
+    int vo = (so < t->TWv + 1 ? t->TWv + 1 : t->Wp) - so;
+    int nv = ((ne > no ? ne : no) + VEC - 1) / VEC * VEC; /* E's or O's values, whole vectors */
+    int vec = nv <= ve && nv <= vo;
+    vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
     for (int c = c0; c < c1; c++) {
         float *o = xp + (size_t)c * t->plane;
         const float *in = x + (size_t)c * t->h * t->w;
         memset(o, 0, sizeof(float) * t->plane);
         for (int i = 0; i < t->h; i++, in += t->w) {
             float *r = o + (size_t)(i + t->pt) * t->Wp;
-            float *e = r + split_col(t, j0 + t->pl), *od = r + split_col(t, 1 - j0 + t->pl);
+            float *e = r + se, *od = r + so;
+            size_t left = ((size_t)(t->C - c) * t->h - i) * t->w; /* to the sample's end */
+            if (vec && left >= 2 * (size_t)nv) {
+                for (int k = 0; k < nv; k += VEC) {
+                    vf a = VLOAD(in + 2 * k), b = VLOAD(in + 2 * k + VEC);
+                    vf ev = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+                    vf odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+                    vf ve8 = j0 ? odd : ev, vo8 = j0 ? ev : odd; /* E's and O's values */
+                    VSTORE(e + k, (vf)((vi)ve8 & (lane < (vi){0} + (ne - k))));
+                    VSTORE(od + k, (vf)((vi)vo8 & (lane < (vi){0} + (no - k))));
+                }
+                continue;
+            }
             for (int j = j0, k = 0; j < t->w; j += 2, k++) e[k] = in[j];
             for (int j = 1 - j0, k = 0; j < t->w; j += 2, k++) od[k] = in[j];
         }
@@ -689,77 +716,103 @@ ON_VECTOR_CLONES static void transpose(const float *v, const wg *t, int n, float
         for (int p = 0; p < n; p++) vt[(size_t)p * C + c] = v[(size_t)c * t->ld + p];
 }
 
-/* One sample's gradients: dU and db into the thread's block, dX into dx (may be NULL). */
-static void backward_sample(const wg *t, const float *U, const block *b, const float *x,
-                            const float *dy, float *dx) {
-    pad(x, t, 0, t->C, b->xp);
-    if (dx) memset(b->dxp, 0, sizeof(float) * 2 * t->C * t->plane); /* dxp and dxq */
-    for (int f = 0; f < t->F; f++) { /* in double: a float sum of a 300-wide image's dY
-                                         missed the direct sum by 3e-6 with 4-float lanes */
-        double s = 0;
-        const float *d = dy + (size_t)f * t->P * t->Q;
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < t->P * t->Q; j++) s += d[j];
-        b->db[f] += (float)s;
-    }
-    const float *d = dy; /* dY with even sizes: a copy with zeros after odd P or Q */
-    if (t->P % 2 || t->Q % 2) {
-        memset(b->dye, 0, sizeof(float) * 4 * t->F * t->TH * t->TW);
-        for (int f = 0; f < t->F; f++)
-            for (int p = 0; p < t->P; p++)
-                memcpy(b->dye + ((size_t)f * 2 * t->TH + p) * 2 * t->TW,
-                       dy + ((size_t)f * t->P + p) * t->Q, sizeof(float) * t->Q);
-        d = b->dye;
-    }
-    for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
-        int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH, n = (ty1 - ty0) * t->TW;
-        input_transform(b->xp, t, ty0, ty1, 0, t->C, b->V);
-        output_adjoint(d, t, ty0, ty1, b->M);
-        for (int xi = 0; xi < 16; xi++) {
-            const float *dM = b->M + (size_t)xi * t->F * t->ld;
-            /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
-            transpose(b->V + (size_t)xi * t->C * t->ld, t, n, b->vt);
-            on_wino_product(t->F, t->C, t->C, n, dM, t->ld, 1, b->vt, t->C,
-                            b->dU + (size_t)xi * t->F * t->C, t->C, 1);
-            if (dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n), as in products() */
-                on_wino_product(t->C, n, (n + VEC - 1) / VEC * VEC, t->F,
-                                U + (size_t)xi * t->F * t->C, 1, t->C, dM, t->ld,
-                                b->dV + (size_t)xi * t->C * t->ld, t->ld, 0);
-        }
-        if (dx) input_adjoint(b->dV, t, ty0, ty1, b->dxp, b->dxq);
-    }
-    if (!dx) return;
-    int j0 = t->pl & 1; /* as in pad(): the split rows back to plain ones */
+/* dx (C,h,w) = dXpad, the sum of the split rows dxp and dxq, back to plain rows */
+static void unsplit(const wg *t, const block *b, float *dx) {
+    int j0 = t->pl & 1; /* as in pad() */
+    int ke = split_col(t, j0 + t->pl), ko = split_col(t, 1 - j0 + t->pl);
     for (int ci = 0; ci < t->C; ci++)
         for (int r = 0; r < t->h; r++) {
             float *o = dx + ((size_t)ci * t->h + r) * t->w;
             size_t row = ci * t->plane + (size_t)(r + t->pt) * t->Wp;
-            int ke = split_col(t, j0 + t->pl), ko = split_col(t, 1 - j0 + t->pl);
             const float *p = b->dxp + row, *q = b->dxq + row;
             for (int j = j0, k = ke; j < t->w; j += 2, k++) o[j] = p[k] + q[k];
             for (int j = 1 - j0, k = ko; j < t->w; j += 2, k++) o[j] = p[k] + q[k];
         }
 }
 
+/* The gradients of samples [i0, i1) of the call: dU and db into the thread's block, dX into
+ * c->dx (if any). Where a sample is one chunk (t->S > 1), the group's tiles lie side by side
+ * in V, dM and dV (sample i's from column (i - i0) TH TW, as in forward_groups) and each xi
+ * takes one product for the group: columns rounded up to whole vectors once, not per sample
+ * (49 tiles: 56 columns, 98: 104), and dU's sums run over the group's tiles in sample order,
+ * the same multiply-adds in the same order as sample by sample: the same bits. Otherwise
+ * one sample in chunks of tile rows. */
+static void backward_group(const on_call *c, const wg *t, const float *U, const block *b, int i0,
+                           int i1) {
+    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), tt = (size_t)t->TH * t->TW;
+    for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
+        int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
+        int n = (ty1 - ty0) * t->TW * (i1 - i0);
+        for (int i = i0; i < i1; i++) {
+            const float *dy = c->dy + ysz * i, *d = dy;
+            size_t o = tt * (i - i0);
+            if (ty0 == 0) { /* the sample's first chunk: its padded input, db */
+                if (i + 1 < c->n) {
+                    on_prefetch(c->x + xsz * (i + 1), xsz);
+                    on_prefetch(c->dy + ysz * (i + 1), ysz);
+                }
+                pad(c->x + xsz * i, t, 0, t->C, b->xp);
+                /* db in double: a float sum of a 300-wide image's dY missed the direct sum
+                 * by 3e-6 with 4-float lanes */
+                for (int f = 0; f < t->F; f++) {
+                    double s = 0;
+                    const float *df = dy + (size_t)f * t->P * t->Q;
+#pragma omp simd reduction(+ : s)
+                    for (int j = 0; j < t->P * t->Q; j++) s += df[j];
+                    b->db[f] += (float)s;
+                }
+            }
+            if (t->P % 2 || t->Q % 2) { /* dY with even sizes: zeros after odd P or Q */
+                if (ty0 == 0) {
+                    memset(b->dye, 0, sizeof(float) * 4 * t->F * t->TH * t->TW);
+                    for (int f = 0; f < t->F; f++)
+                        for (int p = 0; p < t->P; p++)
+                            memcpy(b->dye + ((size_t)f * 2 * t->TH + p) * 2 * t->TW,
+                                   dy + ((size_t)f * t->P + p) * t->Q, sizeof(float) * t->Q);
+                }
+                d = b->dye;
+            }
+            input_transform(b->xp, t, ty0, ty1, 0, t->C, b->V + o);
+            output_adjoint(d, t, ty0, ty1, b->M + o);
+        }
+        for (int xi = 0; xi < 16; xi++) {
+            const float *dM = b->M + (size_t)xi * t->F * t->ld;
+            /* dU[xi] (F,C) += dM[xi] (F,n) . V[xi]^T (n,C) */
+            transpose(b->V + (size_t)xi * t->C * t->ld, t, n, b->vt);
+            on_wino_product(t->F, t->C, t->C, n, dM, t->ld, 1, b->vt, t->C,
+                            b->dU + (size_t)xi * t->F * t->C, t->C, 1);
+            if (c->dx) /* dV[xi] (C,n) = U[xi]^T (C,F) . dM[xi] (F,n), as in products() */
+                on_wino_product(t->C, n, (n + VEC - 1) / VEC * VEC, t->F,
+                                U + (size_t)xi * t->F * t->C, 1, t->C, dM, t->ld,
+                                b->dV + (size_t)xi * t->C * t->ld, t->ld, 0);
+        }
+        for (int i = i0; i < i1 && c->dx; i++) {
+            if (ty0 == 0) memset(b->dxp, 0, sizeof(float) * 2 * t->C * t->plane); /* and dxq */
+            input_adjoint(b->dV + tt * (i - i0), t, ty0, ty1, b->dxp, b->dxq);
+            if (ty1 == t->TH) unsplit(t, b, c->dx + xsz * i);
+        }
+    }
+}
+
+/* Samples per group in the backward (backward_group): as the forward's, unless turned off */
+static int backward_groups(const on_attrs *a, const on_geom *g, int C, int n) {
+    return on_conv_variant & ON_CONV_NO_GROUP ? 1 : group_of(a, g, C, n);
+}
+
 void on_conv_wino_backward(const on_call *c, const on_geom *g) {
-    wg t = wg_of(c->a, g, c->xs.c, 1);
-    size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), fc = (size_t)t.F * t.C;
+    int S = backward_groups(c->a, g, c->xs.c, c->n);
+    wg t = wg_of(c->a, g, c->xs.c, S);
+    size_t fc = (size_t)t.F * t.C;
 #pragma omp parallel num_threads(c->threads)
     {
         int th = on_thread_id(), T = on_thread_count();
         block b = block_of(c->tmp, &t, th);
         const float *U = weights_transform(c->p[0], &t, c->saved, 1);
         memset(b.dU, 0, sizeof(float) * (16 * fc + t.F));
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
-            if (i + 1 < c->n) {
-                on_prefetch(c->x + xsz * (i + 1), xsz);
-                on_prefetch(c->dy + ysz * (i + 1), ysz);
-            }
-            backward_sample(&t, U, &b, c->x + xsz * i, c->dy + ysz * i,
-                            c->dx ? c->dx + xsz * i : NULL);
-        }
+        for (int i = c->n * th / T, i1 = c->n * (th + 1) / T; i < i1; i += S)
+            backward_group(c, &t, U, &b, i, i + S < i1 ? i + S : i1);
 #pragma omp barrier
-        /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
+            /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
 #pragma omp for schedule(static)
         for (int f = 0; f < t.F; f++) {
             for (int ci = 0; ci < t.C; ci++) {
