@@ -462,6 +462,18 @@ static int in_place(const on_model *m, int j) {
            !(on_conv_variant & ON_CONV_NO_IN_PLACE);
 }
 
+/* May node i's backward write the gradient of its input j over its own output's, slot si
+ * (on_op's ON_IN_PLACE_GRAD)? Where j's gradient is first written here (no other consumer
+ * wrote it before: the reverse walk meets i first), i's is its own (si, not a chain's
+ * deferred one) and the two are the same size; never the model's input's (kept for the
+ * user) nor over the output's (the caller's, on_model_set_output_grad). */
+static int grad_over(const on_model *m, int i, int j, int si) {
+    const on_node *nd = &m->nodes[i];
+    return si >= 0 && j > 0 && i < m->nn - 1 && nd->nin == 1 &&
+           (nd->op->in_place & ON_IN_PLACE_GRAD) && !nd->bwd_link &&
+           on_shape_equal(nd->ys, m->nodes[j].ys) && !(on_conv_variant & ON_CONV_NO_IN_PLACE);
+}
+
 /* Does node j's backward compute each sample from that sample alone, with no parameters to
  * add into and no scratch memory (pooling, activations, dropout, flatten)? */
 static int backward_per_sample(const on_model *m, int j) {
@@ -563,10 +575,12 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
                 slot_of[j] = deferred[d];
                 deferred[d] = deferred[--ndef];
                 defsize[d] = defsize[ndef];
-            } else if ((slot_of[j] = slot_take(sl, B * per)) < 0)
+            } else if (grad_over(m, i, j, slot_of[i]))
+                slot_of[j] = slot_of[i]; /* lives on as j's */
+            else if ((slot_of[j] = slot_take(sl, B * per)) < 0)
                 fail = 1;
         }
-        if (slot_of[i] >= 0 && !fail) {
+        if (slot_of[i] >= 0 && !fail && slot_of[nd->in[0]] != slot_of[i]) {
             if (nd->bwd_link && ndef == 512) nd->bwd_link = 0; /* a chain that long: cut */
             if (nd->bwd_link) {
                 defsize[ndef] = on_shape_size(nd->ys);

@@ -687,29 +687,39 @@ static void wino_group_bits(void) {
 }
 
 /* A ReLU or dropout over the buffer of the convolution, dense layer, BatchNorm, pool or
- * dropout before it (graph.c's in_place): three training steps give the same weights,
- * outputs and input gradients bit for bit as with every layer in a buffer of its own
- * (ON_CONV_NO_IN_PLACE, read when compiling), and so do an inference after them (its
- * per-sample chains writing to slots, over one buffer all or none) and a backward after
- * that. Batch 1 and 3, 1 and 2 threads; the expected layers share their input's buffer. */
+ * dropout before it (graph.c's in_place), and a BatchNorm's input gradient over its output's
+ * (grad_over): three training steps give the same weights, outputs and input gradients bit
+ * for bit as with every layer in a buffer of its own (ON_CONV_NO_IN_PLACE, read when
+ * compiling), and so do an inference after them (its per-sample chains writing to slots,
+ * over one buffer all or none) and a backward after that. Batch 1 and 3, 1 and 2 threads;
+ * the expected layers share their input's buffer (and gradient). */
 static void in_place_bits(void) {
     static const struct {
         const char *spec;
         int over[3]; /* nodes that must share their input's buffer */
+        int grad;    /* a BatchNorm whose input's gradient must share its output's, or 0 */
     } cases[] = {
         {"input(12,12,3) conv2d(8,3,same) relu bn dropout(0.3) maxpool conv2d(6,3,same) relu "
          "bn dropout(0.3) maxpool flatten dense(5)",
-         {2, 7, 7}},
+         {2, 7, 7},
+         3},
         {"input(12,12,3) conv2d(8,3,same) bn relu maxpool dropout(0.3) conv2d(6,3,same) "
          "dropout(0.2) relu maxpool flatten dense(7) relu dense(5)",
-         {3, 8, 8}},
+         {3, 8, 8},
+         2},
         {"input(12,12,3) conv2d(8,3,same) dropout(0.3) bn maxpool relu conv2d(6,3,stride=2) bn "
          "relu6 flatten dense(5)",
-         {2, 5, 8}},
+         {2, 5, 8},
+         3},
         {"input(48) dense(48) relu reshape((3,4,4)) conv2d(4,3,same) relu flatten dense(5)",
-         {2, 5, 5}},
+         {2, 5, 5},
+         0},
+        /* the input's gradient larger than the BatchNorm's: their shared buffer, freed too
+         * early, would be grown for it, and the convolution would write it there while
+         * still reading its own gradient from there (a mutation that frees it fails here) */
+        {"input(10,10,16) conv2d(8,3,same) bn maxpool relu flatten dense(5)", {4, 4, 4}, 2},
     };
-    for (int k = 0; k < 4 * 4; k++) {
+    for (int k = 0; k < 5 * 4; k++) {
         const char *spec = cases[k / 4].spec;
         int n = k % 2 ? 3 : 1, threads = 1 + k / 2 % 2;
         on_set_threads(threads);
@@ -727,6 +737,10 @@ static void in_place_bits(void) {
                       "%s: node %d over its input's buffer: %d", spec, o,
                       m->nodes[o].y == m->nodes[o - 1].y);
             }
+            int g = cases[k / 4].grad;
+            CHECK(!g || (m->nodes[g].dy == m->nodes[g - 1].dy) == !j,
+                  "%s: node %d's input gradient over its own: %d", spec, g,
+                  g && m->nodes[g].dy == m->nodes[g - 1].dy);
             for (int step = 0; step < 3; step++) {
                 on_model_forward(m, x, n, 1);
                 on_model_set_output_grad(m, dy);

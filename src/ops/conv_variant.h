@@ -37,8 +37,9 @@ enum {
                                           of its own in inference, not in the conv's stores */
     ON_CONV_NO_SLOTS = 0x40000,        /* graph.c: an inference's per-sample chain writes every
                                           layer's sample at its place, none in a thread's slot */
-    ON_CONV_NO_IN_PLACE = 0x80000,     /* graph.c, read when compiling: every layer's output in
-                                          a buffer of its own (op.h's in_place) */
+    ON_CONV_NO_IN_PLACE = 0x80000,     /* graph.c, read when compiling: every layer's output,
+                                          and gradient, in a buffer of its own (op.h's
+                                          in_place) */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -153,8 +153,12 @@ enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
  * write over it (convolution, dense, BatchNorm and the pools read their input, a max-pool
  * also its winners' positions). graph.c gives a layer OVER after a layer UNDER the same
  * buffer where nothing else reads the layer under: a training step then writes and reads
- * one plane less, and the arena holds one less. */
-enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2 };
+ * one plane less, and the arena holds one less.
+ * GRAD: a layer whose backward may write its input's gradient over its output's (each dx
+ * value from the dy at its place, after whatever reads dy whole): graph.c gives both one
+ * buffer where dy is the layer's alone and dx this layer's first, so that the backward's
+ * pass updates a plane in place instead of writing a fresh one (BatchNorm). */
+enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2, ON_IN_PLACE_GRAD = 4 };
 
 struct on_op {
     const char *name;  /* compact-form name: "conv2d", "relu", ... */
@@ -166,7 +170,7 @@ struct on_op {
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     int fuses;               /* inference forward applies c->clamp (ON_FUSES_CLAMP) and
                                 c->resid (ON_FUSES_RESID) to its output */
-    int in_place;            /* ON_IN_PLACE_OVER, ON_IN_PLACE_UNDER (above) */
+    int in_place;            /* ON_IN_PLACE_OVER, _UNDER, _GRAD (above) */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
