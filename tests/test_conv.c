@@ -538,6 +538,18 @@ static float *copy_of(const float *p, size_t n) {
     return c;
 }
 
+/* A malloc'd copy of all of m's tensors one after another (*n floats) */
+static float *weights_of(on_model *m, size_t *n) {
+    *n = 0;
+    for (int t = 0; t < on_model_num_tensors(m); t++) *n += on_model_tensor_size(m, t);
+    float *w = malloc(sizeof(float) * *n);
+    for (int t = 0, off = 0; t < on_model_num_tensors(m); t++) {
+        memcpy(w + off, on_model_tensor_data(m, t), sizeof(float) * on_model_tensor_size(m, t));
+        off += (int)on_model_tensor_size(m, t);
+    }
+    return w;
+}
+
 /* got[0][q] and got[1][q] (len[q] floats each: what[q] with and without something) must be
  * the same bits, and not all zero (a comparison that could not fail); frees them */
 static void same_bits(float *got[2][4], const size_t len[4], const char *const what[4],
@@ -658,7 +670,7 @@ static void wino_group_bits(void) {
         size_t len[4] = {0};
         for (int j = 0; j < 2; j++) {
             float *x, dy[15];
-            size_t xl, np = 0; /* the same input for both */
+            size_t xl; /* the same input for both */
             on_model *m = grad_case(spec, n, 0, 0, 31 + (unsigned)k, &x, &xl, dy);
             if (!m) break;
             on_conv_variant = j ? ON_CONV_NO_GROUP : 0;
@@ -669,13 +681,7 @@ static void wino_group_bits(void) {
                 on_sgd_step(m, 0.02f, 0.9f, 0, 0);
             }
             on_conv_variant = 0;
-            for (int t = 0; t < on_model_num_tensors(m); t++) np += on_model_tensor_size(m, t);
-            got[j][0] = malloc(sizeof(float) * (len[0] = np));
-            for (int t = 0, off = 0; t < on_model_num_tensors(m); t++) {
-                memcpy(got[j][0] + off, on_model_tensor_data(m, t),
-                       sizeof(float) * on_model_tensor_size(m, t));
-                off += (int)on_model_tensor_size(m, t);
-            }
+            got[j][0] = weights_of(m, &len[0]);
             got[j][1] = copy_of(on_model_input_grad(m), len[1] = xl);
             free(x);
             on_model_free(m);
@@ -727,7 +733,7 @@ static void in_place_bits(void) {
         size_t len[4] = {0};
         for (int j = 0; j < 2; j++) {
             float *x, dy[15];
-            size_t xl, np = 0; /* the same input for both */
+            size_t xl; /* the same input for both */
             on_model *m =
                 grad_case(spec, n, 0, j ? ON_CONV_NO_IN_PLACE : 0, 23 + (unsigned)k, &x, &xl, dy);
             if (!m) break;
@@ -747,14 +753,7 @@ static void in_place_bits(void) {
                 on_model_backward(m);
                 on_sgd_step(m, 0.02f, 0.9f, 0, 0);
             }
-            for (int t = 0; t < on_model_num_tensors(m); t++) np += on_model_tensor_size(m, t);
-            got[j][0] = malloc(sizeof(float) * np);
-            len[0] = 0;
-            for (int t = 0; t < on_model_num_tensors(m); t++) {
-                memcpy(got[j][0] + len[0], on_model_tensor_data(m, t),
-                       sizeof(float) * on_model_tensor_size(m, t));
-                len[0] += on_model_tensor_size(m, t);
-            }
+            got[j][0] = weights_of(m, &len[0]);
             got[j][1] = copy_of(on_model_input_grad(m), len[1] = xl); /* the last step's */
             on_model_forward(m, x, n, 0);
             got[j][2] = copy_of(on_model_output(m), len[2] = (size_t)5 * n);
