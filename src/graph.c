@@ -563,6 +563,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     for (int i = m->nn - 1; i >= 1 && !fail; i--) {
         on_node *nd = &m->nodes[i];
         if (!nd->reaches_output) continue;
+        int over = 0; /* i's gradient lives on as its input's (grad_over) */
         for (int k = 0; k < nd->nin; k++) {
             int j = nd->in[k];
             nd->accumulate[k] = slot_of[j] >= 0;
@@ -575,12 +576,12 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
                 slot_of[j] = deferred[d];
                 deferred[d] = deferred[--ndef];
                 defsize[d] = defsize[ndef];
-            } else if (grad_over(m, i, j, slot_of[i]))
+            } else if ((over = grad_over(m, i, j, slot_of[i])))
                 slot_of[j] = slot_of[i]; /* lives on as j's */
             else if ((slot_of[j] = slot_take(sl, B * per)) < 0)
                 fail = 1;
         }
-        if (slot_of[i] >= 0 && !fail && slot_of[nd->in[0]] != slot_of[i]) {
+        if (slot_of[i] >= 0 && !fail && !over) {
             if (nd->bwd_link && ndef == 512) nd->bwd_link = 0; /* a chain that long: cut */
             if (nd->bwd_link) {
                 defsize[ndef] = on_shape_size(nd->ys);

@@ -809,10 +809,11 @@ void on_conv_wino_backward(const on_call *c, const on_geom *g) {
         block b = block_of(c->tmp, &t, th);
         const float *U = weights_transform(c->p[0], &t, c->saved, 1);
         memset(b.dU, 0, sizeof(float) * (16 * fc + t.F));
-        for (int i = c->n * th / T, i1 = c->n * (th + 1) / T; i < i1; i += S)
+        for (int i = c->n * th / T, i1 = c->n * (th + 1) / T; i < i1; i += S) {
             backward_group(c, &t, U, &b, i, i + S < i1 ? i + S : i1);
+        }
 #pragma omp barrier
-            /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
+        /* sum the threads' dU in thread order, then dW = G^T dU G into W's (F, C, 3, 3) */
 #pragma omp for schedule(static)
         for (int f = 0; f < t.F; f++) {
             for (int ci = 0; ci < t.C; ci++) {
