@@ -704,26 +704,31 @@ static void in_place_bits(void) {
         const char *spec;
         int over[3]; /* nodes that must share their input's buffer */
         int grad;    /* a BatchNorm whose input's gradient must share its output's, or 0 */
+        int view[2]; /* flatten and reshape nodes: their input's buffer (ON_IN_PLACE_VIEW) */
     } cases[] = {
         {"input(12,12,3) conv2d(8,3,same) relu bn dropout(0.3) maxpool conv2d(6,3,same) relu "
          "bn dropout(0.3) maxpool flatten dense(5)",
          {2, 7, 7},
-         3},
+         3,
+         {11, 11}},
         {"input(12,12,3) conv2d(8,3,same) bn relu maxpool dropout(0.3) conv2d(6,3,same) "
          "dropout(0.2) relu maxpool flatten dense(7) relu dense(5)",
          {3, 8, 8},
-         2},
+         2,
+         {10, 10}},
         {"input(12,12,3) conv2d(8,3,same) dropout(0.3) bn maxpool relu conv2d(6,3,stride=2) bn "
          "relu6 flatten dense(5)",
          {2, 5, 8},
-         3},
+         3,
+         {9, 9}},
         {"input(48) dense(48) relu reshape((3,4,4)) conv2d(4,3,same) relu flatten dense(5)",
          {2, 5, 5},
-         0},
+         0,
+         {3, 6}},
         /* the input's gradient larger than the BatchNorm's: their shared buffer, freed too
          * early, would be grown for it, and the convolution would write it there while
          * still reading its own gradient from there (a mutation that frees it fails here) */
-        {"input(10,10,16) conv2d(8,3,same) bn maxpool relu flatten dense(5)", {4, 4, 4}, 2},
+        {"input(10,10,16) conv2d(8,3,same) bn maxpool relu flatten dense(5)", {4, 4, 4}, 2, {5, 5}},
     };
     for (int k = 0; k < 5 * 4; k++) {
         const char *spec = cases[k / 4].spec;
@@ -742,6 +747,14 @@ static void in_place_bits(void) {
                 CHECK((m->nodes[o].y == m->nodes[o - 1].y) == !j,
                       "%s: node %d over its input's buffer: %d", spec, o,
                       m->nodes[o].y == m->nodes[o - 1].y);
+            }
+            for (int q = 0; q < 2; q++) {
+                int v = cases[k / 4].view[q];
+                CHECK((m->nodes[v].y == m->nodes[v - 1].y) == !j &&
+                          (m->nodes[v].dy == m->nodes[v - 1].dy) == !j,
+                      "%s: node %d (%s) a view of its input: %d, its gradient: %d", spec, v,
+                      m->nodes[v].op->name, m->nodes[v].y == m->nodes[v - 1].y,
+                      m->nodes[v].dy == m->nodes[v - 1].dy);
             }
             int g = cases[k / 4].grad;
             CHECK(!g || (m->nodes[g].dy == m->nodes[g - 1].dy) == !j,

@@ -58,13 +58,6 @@ mismatch:;
                    on_shape_str(xs, sx, sizeof sx), size, known);
 }
 
-static void copy_fwd(const on_call *c) {
-    memcpy(c->y, c->x, sizeof(float) * c->n * on_shape_size(c->xs));
-}
-static void copy_bwd(const on_call *c) {
-    if (c->dx) memcpy(c->dx, c->dy, sizeof(float) * c->n * on_shape_size(c->xs));
-}
-
 /* Reshaping keeps each channel's block of memory when the channel count stays. */
 static unsigned reshape_props_of(const on_attrs *a, const float *const *p, on_shape xs) {
     (void)p;
@@ -74,12 +67,6 @@ static unsigned reshape_props_of(const on_attrs *a, const float *const *p, on_sh
     return props;
 }
 
-static on_cost copy_cost(const on_attrs *a, on_shape xs, on_shape ys) {
-    (void)a;
-    (void)ys;
-    return on_cost_elementwise(xs, 0);
-}
-
 const on_op on_op_reshape = {.name = "reshape",
                              .title = "reshape",
                              .props = ON_PROP_RESHAPE,
@@ -87,10 +74,11 @@ const on_op on_op_reshape = {.name = "reshape",
                              .defaults = {.ndims = 1, .dims = {-1, 1, 1}},
                              .args = "shape",
                              .props_of = reshape_props_of,
+                             .in_place = ON_IN_PLACE_VIEW,
                              .shape = reshape_shape,
-                             .forward = copy_fwd,
-                             .backward = copy_bwd,
-                             .cost = copy_cost};
+                             .forward = on_copy_fwd,
+                             .backward = on_copy_bwd,
+                             .cost = on_copy_cost};
 
 static int permute_shape(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err) {
     int d[3], o[3] = {1, 1, 1}, r = dims_of(xs, d), seen = 0;
@@ -158,4 +146,4 @@ const on_op on_op_permute = {.name = "permute",
                              .shape = permute_shape,
                              .forward = permute_fwd,
                              .backward = permute_bwd,
-                             .cost = copy_cost};
+                             .cost = on_copy_cost};

@@ -157,8 +157,13 @@ enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
  * GRAD: a layer whose backward may write its input's gradient over its output's (each dx
  * value from the dy at its place, after whatever reads dy whole): graph.c gives both one
  * buffer where dy is the layer's alone and dx this layer's first, so that the backward's
- * pass updates a plane in place instead of writing a fresh one (BatchNorm). */
-enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2, ON_IN_PLACE_GRAD = 4 };
+ * pass updates a plane in place instead of writing a fresh one (BatchNorm).
+ * VIEW: a layer whose output is its input's values in their order (flatten, reshape):
+ * graph.c gives it its input's buffer, and its input's gradient its own gradient's buffer
+ * where first written by it, so that neither pass copies (forward and backward skip the
+ * copy where the two are one). A view is never UNDER: nothing writes over it, so the values
+ * stay as the layers below it need them for their backward. */
+enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2, ON_IN_PLACE_GRAD = 4, ON_IN_PLACE_VIEW = 8 };
 
 struct on_op {
     const char *name;  /* compact-form name: "conv2d", "relu", ... */
@@ -222,6 +227,10 @@ int on_pool_is_max2x2(const on_op *op, const on_attrs *a, on_shape xs);
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem);
 /* Field by field (a struct's padding bytes are not copied reliably, so no memcmp). */
 int on_attrs_equal(const on_attrs *x, const on_attrs *y);
+/* The layers that move values without changing them (flatten, reshape: shape_ops.c) */
+void on_copy_fwd(const on_call *c);
+void on_copy_bwd(const on_call *c);
+on_cost on_copy_cost(const on_attrs *a, on_shape xs, on_shape ys);
 
 #ifdef _OPENMP
 #include <omp.h>
