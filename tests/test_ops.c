@@ -158,40 +158,50 @@ static void test_partial_batch(void) {
     on_model_free(b);
 }
 
-/* A dense layer's batch-1 forward (dot products in dense.c, not BLAS) against a double sum,
- * inputs of whole blocks of 64, a tail, and fewer than one block; then batch 4 (sgemm). */
-static void test_dense_batch1(void) {
-    const int ins[] = {128, 150, 37};
-    for (int k = 0; k < 3; k++) {
+/* A dense layer's forward against a double sum: inputs of whole vectors, a tail, fewer
+ * than one vector; outputs in whole blocks of dense.c's dot products and not (7), 16 (the
+ * most it takes dot products for), 17 (sgemm); batches 1, 4 and 5 (an odd sample left).
+ * Where the batch takes dot products, each sample's outputs are the same bits as that
+ * sample alone (batch 1). */
+static void test_dense_forward(void) {
+    const int ins[] = {128, 150, 5}, outs[] = {7, 16, 17};
+    for (int k = 0; k < 9; k++) {
+        int In = ins[k / 3], Out = outs[k % 3];
         char spec[64];
-        snprintf(spec, sizeof spec, "input(%d) dense(7)", ins[k]);
-        on_model *m = build(spec, 4);
+        snprintf(spec, sizeof spec, "input(%d) dense(%d)", In, Out);
+        on_model *m = build(spec, 5);
         if (!m) return;
-        int In = ins[k], wi = on_model_tensor_find(m, "dense.weight"),
-            bi = on_model_tensor_find(m, "dense.bias");
+        int wi = on_model_tensor_find(m, "dense.weight"), bi = on_model_tensor_find(m, "dense.bias");
         CHECK(wi >= 0 && bi >= 0, "%s: dense.weight and dense.bias", spec);
         if (wi < 0 || bi < 0) {
             on_model_free(m);
             return;
         }
         const float *w = on_model_tensor_data(m, wi), *b = on_model_tensor_data(m, bi);
-        float x[4 * 150];
-        for (int i = 0; i < 4 * In; i++) x[i] = 2 * frand() - 1;
-        for (int n = 1; n <= 4; n += 3) {
+        float x[5 * 150], alone[5 * 17];
+        for (int i = 0; i < 5 * In; i++) x[i] = 2 * frand() - 1;
+        for (int i = 0; i < 5; i++) {
+            on_model_forward(m, x + i * In, 1, 0);
+            memcpy(alone + i * Out, on_model_output(m), sizeof(float) * (size_t)Out);
+        }
+        for (int n = 1; n <= 5; n += n == 1 ? 3 : 1) {
             on_model_forward(m, x, n, 0);
             const float *y = on_model_output(m);
             double worst = 0;
             for (int i = 0; i < n; i++)
-                for (int o = 0; o < 7; o++) {
+                for (int o = 0; o < Out; o++) {
                     double r = b[o], s = fabs(b[o]);
                     for (int j = 0; j < In; j++) {
                         r += (double)w[o * In + j] * x[i * In + j];
                         s += fabs((double)w[o * In + j] * x[i * In + j]);
                     }
-                    double e = fabs(y[i * 7 + o] - r) / s;
+                    double e = fabs(y[i * Out + o] - r) / s;
                     if (e > worst) worst = e;
                 }
             CHECK(worst < 1e-6, "%s batch %d: dense output error %g of sum |w x|", spec, n, worst);
+            if (Out <= 16)
+                CHECK(!memcmp(y, alone, sizeof(float) * (size_t)(n * Out)),
+                      "%s batch %d: each sample's outputs the same bits as alone", spec, n);
         }
         on_model_free(m);
     }
@@ -784,7 +794,7 @@ int main(void) {
     test_errors();
     test_dropout();
     test_partial_batch();
-    test_dense_batch1();
+    test_dense_forward();
     test_determinism();
     test_threads_share_a_sample();
     test_loss();

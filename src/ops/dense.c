@@ -1,6 +1,6 @@
 /* dense.c - fully connected layer: y = x W^T + b, W laid out (out, in) as in PyTorch.
  * Backward: one sgemm per pass over the whole batch; forward: one per thread on its rows,
- * or at batch 1 dot products (dense_dots). */
+ * or dot products (dots) at batch 1 and where the outputs are few. */
 #include "op.h"
 
 #include <cblas.h>
@@ -32,26 +32,69 @@ static int dense_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_de
     return 2;
 }
 
-/* Outputs [o0, o1) of y = W x + b, one sample: each a dot product in eight vectors of
- * partial sums, then their lanes and the tail in a fixed order (the same bits however the
- * outputs are split). OpenBLAS's sgemv took 6-7 us for the reference model's 3136 -> 10, a
- * tenth of its batch-1 latency; these take 2. */
-ON_VECTOR_CLONES static void dense_dots(const void *ctx, long o0, long o1) {
-    const on_call *c = ctx;
-    int In = c->xs.c, I64 = In / 64 * 64;
-    const float *x = c->x;
-    for (long o = o0; o < o1; o++) {
-        const float *w = c->p[0] + (size_t)o * In;
-        vf acc[8] = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
-        for (int i = 0; i < I64; i += 64)
-            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) acc[k] +=
-                VLOAD(w + i + 8 * k) * VLOAD(x + i + 8 * k);
-        vf v = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        float s = 0;
-        for (int j = 0; j < 8; j++) s += v[j];
-        for (int i = I64; i < In; i++) s += w[i] * x[i];
-        c->y[o] = c->a->bias ? s + c->p[1][o] : s;
+/* Dot products where the outputs are few (DOT_OUTPUTS or fewer, as a classifier's 10):
+ * OpenBLAS packed the reference model's 256 x 3136 input for a product with 10 columns,
+ * 0.5 ms at batch 256 on one thread, where these take 0.15; at batch 1 (any number of
+ * outputs) its sgemv took 6-7 us, a tenth of the batch-1 latency, these under 1. */
+enum { DOT_OUTPUTS = 16, SB = 2, OB = 5 }; /* samples and outputs a block keeps in registers */
+
+/* Outputs [o0, o0 + O) of samples [s0, s0 + S) of y = x W^T + b, S <= SB, O <= OB: each a dot
+ * product of the input and a weight row summed in eight lanes (lane l: elements l, l + 8,
+ * l + 16, ... in order), the lanes added pairwise, then the last In % 8 elements one by
+ * one, then the bias. The same order for every block, so any batch and any split over
+ * threads give the same bits. Inlined with S and O constant: the S O sums in registers. */
+static inline __attribute__((always_inline)) void dots(const int S, const int O, const on_call *c,
+                                                       long s0, int o0) {
+    int In = c->xs.c, I8 = In / 8 * 8, Out = c->a->units;
+    const float *x = c->x + (size_t)s0 * In, *w = c->p[0] + (size_t)o0 * In;
+    vf acc[SB][OB];
+    _Pragma("GCC unroll 2") for (int s = 0; s < S; s++)
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) acc[s][o] = (vf){0};
+    for (int i = 0; i < I8; i += 8) {
+        vf xv[SB];
+        _Pragma("GCC unroll 2") for (int s = 0; s < S; s++) xv[s] = VLOAD(x + (size_t)s * In + i);
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
+            vf wv = VLOAD(w + (size_t)o * In + i);
+            _Pragma("GCC unroll 2") for (int s = 0; s < S; s++) acc[s][o] += wv * xv[s];
+        }
     }
+    _Pragma("GCC unroll 2") for (int s = 0; s < S; s++)
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
+        vf v = acc[s][o];
+        float t = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+        for (int i = I8; i < In; i++) t += w[(size_t)o * In + i] * x[(size_t)s * In + i];
+        c->y[(size_t)(s0 + s) * Out + o0 + o] = c->a->bias ? t + c->p[1][o0 + o] : t;
+    }
+}
+
+/* Samples [s0, s1), outputs [o0, o1): blocks of SB samples by OB outputs, smaller at the
+ * ends */
+ON_VECTOR_CLONES static void dots_range(const on_call *c, long s0, long s1, int o0, int o1) {
+    for (long s = s0; s < s1; s += SB)
+        for (int o = o0; o < o1; o += OB) {
+            int two = s + 1 < s1, left = o1 - o;
+            switch (left < OB ? left : OB) {
+#define DOTS_CASE(K)                                                                               \
+    case K:                                                                                        \
+        if (two)                                                                                   \
+            dots(2, K, c, s, o);                                                                   \
+        else                                                                                       \
+            dots(1, K, c, s, o);                                                                   \
+        break;
+                DOTS_CASE(1) DOTS_CASE(2) DOTS_CASE(3) DOTS_CASE(4) DOTS_CASE(5)
+#undef DOTS_CASE
+            }
+        }
+}
+
+static void dots_samples(const void *ctx, long s0, long s1) {
+    const on_call *c = ctx;
+    dots_range(c, s0, s1, 0, c->a->units);
+}
+
+static void dots_outputs(const void *ctx, long o0, long o1) {
+    const on_call *c = ctx;
+    dots_range(c, 0, c->n, (int)o0, (int)o1);
 }
 
 /* Rows [i0, i1) of y = x W^T + b */
@@ -72,12 +115,13 @@ static void dense_rows(const void *ctx, long i0, long i1) {
  * on that thread alone (OpenBLAS's OpenMP build does not nest). */
 static void dense_fwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
-    if (N == 1) { /* batch-1 latency: dot products, no BLAS call; the threads split the
-                     outputs where the weights are a megabyte or more (a classifier's) */
-        on_parallel_range(c->threads, (size_t)In * Out >= (1 << 18), Out, dense_dots, c);
-        return;
-    }
-    on_parallel_range(c->threads, N >= 16 * c->threads, N, dense_rows, c);
+    if (N == 1) /* batch-1 latency: the threads split the outputs where the weights are a
+                   megabyte or more (a classifier's) */
+        on_parallel_range(c->threads, (size_t)In * Out >= (1 << 18), Out, dots_outputs, c);
+    else if (Out <= DOT_OUTPUTS)
+        on_parallel_range(c->threads, N >= 16 * c->threads, N, dots_samples, c);
+    else
+        on_parallel_range(c->threads, N >= 16 * c->threads, N, dense_rows, c);
 }
 
 static void dense_bwd(const on_call *c) {
