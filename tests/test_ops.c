@@ -171,7 +171,8 @@ static void test_dense_forward(void) {
         snprintf(spec, sizeof spec, "input(%d) dense(%d)", In, Out);
         on_model *m = build(spec, 5);
         if (!m) return;
-        int wi = on_model_tensor_find(m, "dense.weight"), bi = on_model_tensor_find(m, "dense.bias");
+        int wi = on_model_tensor_find(m, "dense.weight"),
+            bi = on_model_tensor_find(m, "dense.bias");
         CHECK(wi >= 0 && bi >= 0, "%s: dense.weight and dense.bias", spec);
         if (wi < 0 || bi < 0) {
             on_model_free(m);
