@@ -441,6 +441,10 @@ static void clamp_chain(void) {
         "dense(5)",
         "input(16,34,2) conv2d(9,3,same) maxpool2d flatten dense(5)",
         "input(20,16,3) conv2d(8,5,same) maxpool2d hardtanh(-0.5,0.5) flatten dense(5)",
+        /* no padding (the split input's columns from the image's first), and a 4x4 kernel
+         * padded 1 left and 2 right */
+        "input(19,38,1) conv2d(5,3) maxpool2d relu flatten dense(5)",
+        "input(12,20,2) conv2d(6,4,same) maxpool2d flatten dense(5)",
     };
     const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                        ON_CONV_WINO4_ALL},
