@@ -943,10 +943,10 @@ static void wino4_cases(void) {
  * the AVX-512 one ran. */
 static void gemm_cases(void) {
     const int ms[] = {1, 5, 6, 7, 8, 9, 13, 64},
-              ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 56, 230}, ks[] = {1, 3, 32, 300, 515};
+              ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 53, 56, 230}, ks[] = {1, 3, 32, 300, 515};
     int wide = on_gemm_wide(), compared = 0;
     for (int mi = 0; mi < 8; mi++)
-        for (int ni = 0; ni < 12; ni++)
+        for (int ni = 0; ni < 13; ni++)
             for (int ki = 0; ki < 5; ki++)
                 for (int v = 0; v < 4; v++) { /* bit 0: A transposed, bit 1: acc */
                     int m = ms[mi], n = ns[ni], k = ks[ki], tr = v & 1, acc = v >> 1;

@@ -258,11 +258,94 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
 #define HAVE_WIDE 1
+#include <immintrin.h>
+
+/* R rows (R <= MR) of C's n = 48 + l columns, l from 1 to 8: three AVX-512 vectors and one
+ * AVX2 vector a row, the last read and written through a mask (mk: its l columns). The
+ * blocks of rows() would take a block of 32 columns, one of 16 and one of 8 (the last from
+ * B's copy padded with zeros), each broadcasting A's elements again: with ResNet's 7x7
+ * images at batch 1 (n = 49, the products of its last stage) the one last column cost as
+ * much as 16. The same sums, in the same order, as every other block: the same bits. */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
+block_mixed(const int R, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+            ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
+            ptrdiff_t ldc, int acc, __mmask8 mk) {
+    v16 s[MR][3];
+    vf t[MR];
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+        const float *cr = c + r * ldc;
+        float b0 = bias ? bias[r] : 0.0f;
+        _Pragma("GCC unroll 3") for (int v = 0; v < 3; v++) {
+            if (acc)
+                s[r][v] = *(const v16u *)(cr + 16 * v);
+            else
+                s[r][v] = bias ? b0 - (v16){0} : (v16){0};
+        }
+        t[r] = acc ? (vf)_mm256_maskz_loadu_ps(mk, cr + 48) : bias ? b0 - (vf){0} : (vf){0};
+    }
+    for (int p = 0; p < k; p++, b += ldb, a += acs) {
+        v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16), b2 = *(const v16u *)(b + 32);
+        vf b3 = (vf)_mm256_maskz_loadu_ps(mk, b + 48);
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+            float ar = a[r * ars];
+            s[r][0] += ar * b0;
+            s[r][1] += ar * b1;
+            s[r][2] += ar * b2;
+            t[r] += ar * b3;
+        }
+    }
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+        float *cr = c + r * ldc;
+        if (roff) {
+            _Pragma("GCC unroll 3") for (int v = 0; v < 3; v++) s[r][v] +=
+                *(const v16u *)(cr + 16 * v + roff);
+            t[r] += (vf)_mm256_maskz_loadu_ps(mk, cr + 48 + roff);
+        }
+        if (clamp) {
+            v16 lo = clamp[0] - (v16){0}, hi = clamp[1] - (v16){0};
+            vf lo8 = clamp[0] - (vf){0}, hi8 = clamp[1] - (vf){0};
+            _Pragma("GCC unroll 3") for (int v = 0; v < 3; v++)
+                ON_VCLAMP(v16, vi16, s[r][v], lo, hi);
+            ON_VCLAMP(vf, vi8, t[r], lo8, hi8);
+        }
+        _Pragma("GCC unroll 3") for (int v = 0; v < 3; v++) * (v16u *)(cr + 16 * v) = s[r][v];
+        _mm256_mask_storeu_ps(cr + 48, mk, (__m256)t[r]);
+    }
+}
+
+/* The whole product of 49 to 56 columns by block_mixed: blocks of MR rows, then one of the
+ * m % MR left; A's next rows asked for as all_rows() does for thin products */
+__attribute__((target("arch=x86-64-v4"))) static void
+mixed(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
+      ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc,
+      int acc) {
+    __mmask8 mk = (__mmask8)((1u << (n - 48)) - 1);
+    for (int i = 0; i < m; i += MR) {
+        int R = m - i < MR ? m - i : MR, nr = m - i - MR < MR ? m - i - MR : MR;
+        if (k >= LONG_K && nr > 0) fetch_rows(a + (i + MR) * ars, nr, k, ars, acs);
+        const float *ai = a + i * ars, *bi = bias ? bias + i : NULL;
+        float *ci = c + i * ldc;
+        switch (R) { /* R constant in each case */
+#define MIXED_CASE(K)                                                                              \
+    case K:                                                                                        \
+        block_mixed(K, k, ai, ars, acs, b, ldb, bi, roff, clamp, ci, ldc, acc, mk);                \
+        break;
+            MIXED_CASE(1)
+            MIXED_CASE(2) MIXED_CASE(3) MIXED_CASE(4) MIXED_CASE(5) MIXED_CASE(6)
+#undef MIXED_CASE
+                default : break;
+        }
+    }
+}
+
 __attribute__((target("arch=x86-64-v4"))) static void
 gemm_wide(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
           ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
           ptrdiff_t ldc, int acc) {
-    product(1, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
+    if (n > 48 && n <= 56 && k > 0)
+        mixed(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
+    else
+        product(1, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 #endif
 
