@@ -341,7 +341,9 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
  * 0's two columns, row 1's) reduced as pool.c's 2x2 kernel reduces a window (each row's
  * pair, then the two rows; or one by one in rows of fewer than 4 windows), so the same bits,
  * NaNs included; clamped where clo, stored as pooled row ty, columns x0 .. x0 + 7 of the
- * plane yf (those inside it). */
+ * plane yf: all eight where the plane goes on, those past the row landing at the start of
+ * the next, which this thread writes after (as output_transform's rows; a 14x14 image's
+ * pooled rows of 7 were each a loop of scalar stores), else the real ones only. */
 static inline __attribute__((always_inline)) void
 pool_store(const vf o[4], const wg *t, int ty, int x0, const vf *clo, const vf *chi, float *yf) {
     int Qp = t->Q / 2, cols = Qp - x0 < VEC ? Qp - x0 : VEC;
@@ -360,7 +362,7 @@ pool_store(const vf o[4], const wg *t, int ty, int x0, const vf *clo, const vf *
     }
     if (clo) ON_VCLAMP(vf, vi, v, *clo, *chi);
     float *yr = yf + (size_t)ty * Qp + x0;
-    if (cols == VEC) {
+    if (cols == VEC || yr + VEC <= yf + (size_t)(t->P / 2) * Qp) {
         VSTORE(yr, v);
         return;
     }
