@@ -80,8 +80,12 @@ ON_VECTOR_CLONES static void dots_range(const on_call *c, long s0, long s1, int 
             dots(2, K, c, s, o);                                                                   \
         else                                                                                       \
             dots(1, K, c, s, o);                                                                   \
-        break;
-                DOTS_CASE(1) DOTS_CASE(2) DOTS_CASE(3) DOTS_CASE(4) DOTS_CASE(5)
+        break
+                DOTS_CASE(1);
+                DOTS_CASE(2);
+                DOTS_CASE(3);
+                DOTS_CASE(4);
+                DOTS_CASE(5);
 #undef DOTS_CASE
             }
         }

@@ -329,11 +329,16 @@ mixed(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const f
 #define MIXED_CASE(K)                                                                              \
     case K:                                                                                        \
         block_mixed(K, k, ai, ars, acs, b, ldb, bi, roff, clamp, ci, ldc, acc, mk);                \
-        break;
-            MIXED_CASE(1)
-            MIXED_CASE(2) MIXED_CASE(3) MIXED_CASE(4) MIXED_CASE(5) MIXED_CASE(6)
+        break
+            MIXED_CASE(1);
+            MIXED_CASE(2);
+            MIXED_CASE(3);
+            MIXED_CASE(4);
+            MIXED_CASE(5);
+            MIXED_CASE(6);
 #undef MIXED_CASE
-                default : break;
+        default:
+            break;
         }
     }
 }
