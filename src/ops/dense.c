@@ -34,8 +34,9 @@ static int dense_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_de
 
 /* Dot products where the outputs are few (DOT_OUTPUTS or fewer, as a classifier's 10):
  * OpenBLAS packed the reference model's 256 x 3136 input for a product with 10 columns,
- * 0.5 ms at batch 256 on one thread, where these take 0.15; at batch 1 (any number of
- * outputs) its sgemv took 6-7 us, a tenth of the batch-1 latency, these under 1. */
+ * 0.57 ms of its inference at batch 256 on one thread, where these take 0.41 (alone, 0.34
+ * against 0.29: reading the input from memory bounds both); at batch 1 (any number of
+ * outputs) its sgemv took 6-7 us, a tenth of the batch-1 latency, these 1.4. */
 enum { DOT_OUTPUTS = 16, SB = 2, OB = 5 }; /* samples and outputs a block keeps in registers */
 
 /* Outputs [o0, o0 + O) of samples [s0, s0 + S) of y = x W^T + b, S <= SB, O <= OB: each a dot

@@ -308,7 +308,9 @@ block_mixed(const int R, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, co
                 ON_VCLAMP(v16, vi16, s[r][v], lo, hi);
             ON_VCLAMP(vf, vi8, t[r], lo8, hi8);
         }
-        _Pragma("GCC unroll 3") for (int v = 0; v < 3; v++) * (v16u *)(cr + 16 * v) = s[r][v];
+        _Pragma("GCC unroll 3") for (int v = 0; v < 3; v++) {
+            *(v16u *)(cr + 16 * v) = s[r][v];
+        }
         _mm256_mask_storeu_ps(cr + 48, mk, (__m256)t[r]);
     }
 }
