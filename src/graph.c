@@ -85,7 +85,7 @@ void on_model_free(on_model *m) {
     free(m->opt_state);
     free(m->norm);
     free(m->notes);
-    free(m->arena);
+    on_big_free(m->arena, m->arena_bytes);
     free(m->prof);
     free(m->outs);
     free(m);
@@ -118,7 +118,7 @@ static void make_name(const on_model *m, const char *base, char *out) {
 static void invalidate_plan(on_model *m) {
     free(m->prof); /* node count may change */
     m->prof = NULL;
-    free(m->arena);
+    on_big_free(m->arena, m->arena_bytes);
     m->arena = NULL;
     m->batch = 0;
 }
@@ -634,7 +634,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
                             : "batch %d needs %zu MiB of activations: use a smaller batch",
                        batch, off * 4 >> 20);
     }
-    m->arena = on_big_alloc(ALIGN(off) * sizeof(float) + 64);
+    m->arena = on_big_alloc(ALIGN(off) * sizeof(float) + 64, &m->arena_bytes);
     if (!m->arena) {
         free(yoff);
         free(slot_of);

@@ -66,7 +66,8 @@ struct on_model {
     int batch, threads, want_input_grad;
     double fwd_work; /* one sample's forward: flops + bytes moved, summed over the nodes */
     float *arena, *tmp, *acc, *dinput;
-    int n, last_train; /* batch size and mode of the last forward */
+    size_t arena_bytes; /* on_big_free's */
+    int n, last_train;  /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;
     double *prof;           /* on_model_profile: seconds per node, forward [0, nn) then backward */
     struct on_output *outs; /* outputs set by on_model_set_output (outputs.c); NULL: one */

@@ -37,6 +37,32 @@ int main(void) {
     img2.rank = 2;
     CHECK(!on_shape_equal(img, img2), "on_shape_equal compares the rank");
 
+    /* big blocks: a freed one is kept for the next that fits, and given back first when a
+     * larger one is asked for */
+    {
+        size_t MB = (size_t)1 << 20, ga, gb, gc, gd;
+        char *a = on_big_alloc(40 * MB + 5, &ga);
+        CHECK(a && ga >= 40 * MB + 5 && (uintptr_t)a % 64 == 0, "a 40 MB block: %zu bytes", ga);
+        memset(a, 1, 40 * MB + 5);
+        on_big_free(a, ga);
+        char *b = on_big_alloc(24 * MB, &gb);
+        CHECK(b == a && gb == ga, "a smaller block reuses the freed one (%zu bytes)", gb);
+        on_big_free(b, gb);
+        char *c = on_big_alloc(64 * MB, &gc);
+        CHECK(c && gc >= 64 * MB, "a larger block is new: %zu bytes", gc);
+        memset(c, 2, 64 * MB);
+        char *d = on_big_alloc(20 * MB, &gd); /* nothing kept: the 40 MB went back before c */
+        CHECK(d && d != c, "no spare left after a larger request");
+        on_big_free(d, gd);
+        on_big_free(c, gc); /* the larger is kept */
+        char *e = on_big_alloc(60 * MB, &gd);
+        CHECK(e == c && gd == gc, "the larger of two freed blocks is the one kept");
+        on_big_free(e, gd);
+        char *f = on_big_alloc(1000, &gd);
+        CHECK(f && gd == 1000, "a small block: %zu bytes", gd);
+        on_big_free(f, gd);
+    }
+
     /* clocks: monotonic never goes back; CPU time advances with work; wall is the epoch's */
     double t0 = on_seconds(), c0 = on_cpu_seconds(), sink = 0;
     for (int i = 1; i < 20000000 && on_cpu_seconds() - c0 < 0.02; i++) sink += 1.0 / i;

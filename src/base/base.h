@@ -28,9 +28,11 @@ double on_wall_seconds(void); /* since the epoch: comparable between hosts (the 
 
 /* ----- memory (big_alloc.c) ----- */
 
-/* A model's arena, 64-byte aligned: huge pages where the system grants them. free()
- * releases it. */
-void *on_big_alloc(size_t bytes);
+/* A model's arena of at least bytes, 64-byte aligned: huge pages where the system grants
+ * them. *got: its size, which on_big_free takes back with it (a large block is kept for the
+ * next on_big_alloc). */
+void *on_big_alloc(size_t bytes, size_t *got);
+void on_big_free(void *p, size_t bytes);
 
 /* ----- random numbers (rng.c and here) ----- */
 
