@@ -768,14 +768,25 @@ static on_call sample_call(on_model *m, on_node *nd, int s, int train, float **p
     return c;
 }
 
+/* Is node j the identity at inference (dropout, noise, augmentation), reading node j-1 alone
+ * and read by nothing else, so that a pool after it may run in j-1's producer's stores? */
+static int passes_through(const on_model *m, int j) {
+    const on_node *nd = &m->nodes[j];
+    return (nd->op->props & (ON_PROP_STOCHASTIC | ON_PROP_AUGMENT)) && nd->nin == 1 &&
+           nd->in[0] == j - 1 && may_skip(m, j - 1) && !read_after(m, j - 1, j);
+}
+
 /* Inference (not a training forward, even of a frozen conv): the layers after node i, up to
  * node last, that node i can run in its stores (on_call's resid, pool2 and clamp, as its op's
  * fuses and fuses_pool say): a residual add of two inputs (the other computed before) or a
- * 2x2 max-pool, then a clamp; c then writes to the last one's buffer, and the buffers before
- * it stay unwritten. c is the call for sample s alone (a node in a chain) or for the batch
- * (s < 0). Returns how many (0 to 2). */
-static int fuse_into(const on_model *m, int i, int last, int train, int s, on_call *c) {
+ * 2x2 max-pool (after layers that are the identity at inference: *through of them), then a
+ * clamp; c then writes to the last one's buffer, and the buffers before it stay unwritten.
+ * c is the call for sample s alone (a node in a chain) or for the batch (s < 0). Returns how
+ * many layers it took (the identities included). */
+static int fuse_into(const on_model *m, int i, int last, int train, int s, on_call *c,
+                     int *through) {
     int j = i + 1, n = 0, fuses = m->nodes[i].op->fuses;
+    *through = 0;
     if (train || !fuses || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
     const on_node *f = &m->nodes[j], *nd = &m->nodes[i];
     size_t si = s < 0 ? 0 : (size_t)s; /* the sample: its floats in each buffer */
@@ -788,12 +799,17 @@ static int fuse_into(const on_model *m, int i, int last, int train, int s, on_ca
             n = 1, f = &m->nodes[++j];
         }
     }
-    if (!n && j <= last && nd->op->fuses_pool && !(on_conv_variant & ON_CONV_NO_POOL_FUSE) &&
-        on_pool_is_max2x2(f->op, &f->a, nd->ys) &&
+    int t = 0; /* identities before a pool */
+    while (!n && j + t < last && passes_through(m, j + t)) t++;
+    const on_node *p = &m->nodes[j + t];
+    if (!n && j + t <= last && nd->op->fuses_pool && !(on_conv_variant & ON_CONV_NO_POOL_FUSE) &&
+        on_pool_is_max2x2(p->op, &p->a, nd->ys) &&
         nd->op->fuses_pool(&nd->a, m->nodes[nd->in[0]].ys) && may_skip(m, i)) {
-        c->y = f->y + si * on_shape_size(f->ys);
+        c->y = p->y + si * on_shape_size(p->ys);
         c->pool2 = 1;
-        n = 1, f = &m->nodes[++j];
+        *through = t;
+        j += t;
+        n = 1 + t, f = &m->nodes[++j];
     }
     float lo, hi;
     if (j <= last && (fuses & ON_FUSES_CLAMP) &&
@@ -843,7 +859,7 @@ static void run_chain(void *ctx, int s) {
         if (j > ch->last)
             nd->op->sample_stats(&c);
         else {
-            int fused = fuse_into(ch->m, j, ch->last, ch->train, s, &c); /* a max-pool's ReLU */
+            int through, fused = fuse_into(ch->m, j, ch->last, ch->train, s, &c, &through);
             if (prev) {
                 for (int q = 0; q < nd->nin; q++)
                     if (nd->in[q] == j - 1) in.x[q] = (float *)prev;
@@ -938,9 +954,12 @@ int on_model_forward(on_model *m, const float *x, int n, on_mode train) {
                 ch.stats = stats_ready = s;
         }
         int last = ch.last;
-        ch.first += fuse_into(m, i, ch.last, train, -1, &c); /* not in training, even frozen */
-        nd->unwritten = (unsigned char)c.pool2;
+        int through; /* not in training, even frozen: */
+        ch.first += fuse_into(m, i, ch.last, train, -1, &c, &through);
+        /* a pool's backward after an inference finds its winners in its input: the layers
+         * it took the place of are computed first then (write_unwritten) */
         mark_slots(m, i, &ch);
+        for (int k = i; k <= i + through; k++) m->nodes[k].unwritten = (unsigned char)c.pool2;
         if (ch.last >= ch.first || ch.stats) {
             c.epilogue = run_chain;
             c.epilogue_ctx = &ch;

@@ -445,6 +445,11 @@ static void clamp_chain(void) {
          * padded 1 left and 2 right */
         "input(19,38,1) conv2d(5,3) maxpool2d relu flatten dense(5)",
         "input(12,20,2) conv2d(6,4,same) maxpool2d flatten dense(5)",
+        /* layers that are the identity at inference between the convolution and the pool */
+        "input(14,14,8) conv2d(16,3,same) dropout(0.3) maxpool2d relu conv2d(8,3,same) relu "
+        "flatten dense(5)",
+        "input(16,34,2) conv2d(9,3,same) gaussian_noise(0.1) dropout(0.2) maxpool2d relu6 "
+        "flatten dense(5)",
     };
     const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                        ON_CONV_WINO4_ALL},
@@ -489,20 +494,30 @@ static void clamp_chain(void) {
  * where a 2x2 max-pool ran in the convolution's stores, the convolution's own output was not
  * written, and the pool's backward finds its winners there: the backward computes it first.
  * The input gradient must be the one of the forward without the pool in the stores, after
- * Winograd and the direct kernel, at batch 1 (threads share the sample) and 3. */
+ * Winograd and the direct kernel, at batch 1 (threads share the sample) and 3, and with a
+ * dropout (and noise) between them, over the conv's buffer or in its own. */
 static void pool_backward_after_inference(void) {
-    const char *specs[] = {"input(14,12,8) conv2d(16,3,same) maxpool2d relu flatten dense(5)",
-                           "input(14,16,2) conv2d(8,3,same) maxpool2d relu flatten dense(5)"};
-    for (int k = 0; k < 4; k++) {
-        const char *spec = specs[k / 2];
-        int n = k % 2 ? 3 : 1;
+    const char *specs[] = {
+        "input(14,12,8) conv2d(16,3,same) maxpool2d relu flatten dense(5)",
+        "input(14,16,2) conv2d(8,3,same) maxpool2d relu flatten dense(5)",
+        /* the pool after a dropout: the dropout's output (its own buffer, or the conv's) is
+         * computed too */
+        "input(14,12,8) conv2d(16,3,same) dropout(0.4) maxpool2d relu flatten dense(5)",
+        "input(14,16,2) conv2d(8,3,same) gaussian_noise(0.2) dropout(0.4) maxpool2d flatten "
+        "dense(5)"};
+    for (int k = 0; k < 12; k++) {
+        const char *spec = specs[k / 3 % 4];
+        int n = k % 3 ? 3 : 1, own = k % 3 == 2; /* own: every layer its own buffer */
         float *dx[2] = {NULL, NULL};
         size_t xl = 0;
         for (int j = 0; j < 2; j++) {
             on_error err;
             on_model *m = on_model_from_spec(spec, &err);
             if (m) on_model_want_input_grad(m, 1);
-            if (!m || on_model_compile(m, n, &err) || !on_model_input_grad(m)) {
+            on_conv_variant = own ? ON_CONV_NO_IN_PLACE : 0;
+            int bad = !m || on_model_compile(m, n, &err) || !on_model_input_grad(m);
+            on_conv_variant = 0;
+            if (bad) {
                 CHECK(0, "%s: %s", spec, m ? err.msg : "no input gradient");
                 on_model_free(m);
                 break;
