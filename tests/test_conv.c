@@ -450,6 +450,10 @@ static void clamp_chain(void) {
         "flatten dense(5)",
         "input(16,34,2) conv2d(9,3,same) gaussian_noise(0.1) dropout(0.2) maxpool2d relu6 "
         "flatten dense(5)",
+        /* the direct kernel's clamp without a pool: rows under 16 (no AVX-512 vectors), and
+         * of 16 and more */
+        "input(9,12,3) conv2d(5,3,same) relu conv2d(4,3) flatten dense(5)",
+        "input(7,37,1) conv2d(6,3,same) hardtanh(-0.5,0.5) conv2d(4,3) flatten dense(5)",
     };
     const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                        ON_CONV_WINO4_ALL},

@@ -381,8 +381,8 @@ static void conv_forward(const on_call *c) {
     case K_TAPS:
         on_conv_taps_forward(clamp_after(c, &cc), &g);
         return;
-    case K_DIRECT: /* with the pool, the clamp in its stores */
-        on_conv_direct_forward(c->pool2 ? c : clamp_after(c, &cc), &g);
+    case K_DIRECT: /* clamps itself */
+        on_conv_direct_forward(c->resid ? clamp_after(c, &cc) : c, &g);
         return;
     case K_DIRECT2:
         on_conv_direct2_forward(c->resid ? clamp_after(c, &cc) : c, &g); /* clamps itself */

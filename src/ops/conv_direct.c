@@ -197,13 +197,14 @@ static void split_zero(const dg *t, float *xs) {
 #include <immintrin.h>
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
 
 /* Output row p, columns [s0, s0 + 16) and, where NV = 2, [s1, s1 + 16), of R filters (rows
- * of w K apart, R - live of them padding): R x NV sums in registers while the taps go by */
-static inline __attribute__((always_inline)) void chunk_wide(const int R, const int NV, const dg *t,
-                                                             const float *xp, const float *w,
-                                                             const float *bias, int live, float *y,
-                                                             int p, int s0, int s1) {
+ * of w K apart, R - live of them padding): R x NV sums in registers while the taps go by;
+ * clamped to [clamp[0], clamp[1]] where clamp (a ReLU after it, in an inference) */
+static inline __attribute__((always_inline)) void
+chunk_wide(const int R, const int NV, const dg *t, const float *xp, const float *w,
+           const float *bias, const float *clamp, int live, float *y, int p, int s0, int s1) {
     size_t PQ = (size_t)t->P * t->Q;
     v16 acc[8][2];
     _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) acc[o][0] = acc[o][1] = (v16){0};
@@ -224,8 +225,14 @@ static inline __attribute__((always_inline)) void chunk_wide(const int R, const 
         }
     _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) if (o < live) {
         float *yr = y + o * PQ + (size_t)p * t->Q, b = bias ? bias[o] : 0.0f;
-        *(v16u *)(yr + s0) = acc[o][0] + b;
-        if (NV == 2) *(v16u *)(yr + s1) = acc[o][1] + b;
+        v16 v0 = acc[o][0] + b, v1 = acc[o][1] + b;
+        if (clamp) { /* on_clamp's expression, lane by lane (ON_VCLAMP) */
+            v16 lo = (v16){0} + clamp[0], hi = (v16){0} + clamp[1];
+            ON_VCLAMP(v16, v16i, v0, lo, hi);
+            if (NV == 2) ON_VCLAMP(v16, v16i, v1, lo, hi);
+        }
+        *(v16u *)(yr + s0) = v0;
+        if (NV == 2) *(v16u *)(yr + s1) = v1;
     }
 }
 
@@ -236,14 +243,15 @@ static inline __attribute__((always_inline)) void chunk_wide(const int R, const 
  * order, as corr_block, then + the bias as on_conv_grid_out: the same bits. Q >= 16. */
 static inline __attribute__((always_inline)) void rows_wide(const int R, const dg *t,
                                                             const float *xp, const float *w,
-                                                            const float *bias, int live, float *y) {
+                                                            const float *bias, const float *clamp,
+                                                            int live, float *y) {
     for (int p = 0; p < t->P; p++)
         for (int s = 0; s < t->Q; s += 32)
             if (s + 16 < t->Q) {
                 int s1 = s + 32 <= t->Q ? s + 16 : t->Q - 16;
-                chunk_wide(R, 2, t, xp, w, bias, live, y, p, s, s1);
+                chunk_wide(R, 2, t, xp, w, bias, clamp, live, y, p, s, s1);
             } else
-                chunk_wide(R, 1, t, xp, w, bias, live, y, p, t->Q - 16, 0);
+                chunk_wide(R, 1, t, xp, w, bias, clamp, live, y, p, t->Q - 16, 0);
 }
 
 /* With a 2x2 max-pool after it (on_call's pool2): pooled row pp, columns [j0, j0 + 16) of OB
@@ -321,14 +329,15 @@ __attribute__((target("arch=x86-64-v4"))) static void forward_wide(const on_call
         }
         return;
     }
+    const float lohi[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? lohi : NULL;
     for (int b = b0; b < b1;) {
         int R = b + 1 < b1 ? 2 * OB : OB, f = b * OB, live = t->F - f < R ? t->F - f : R;
         const float *bias = c->a->bias ? c->p[1] + f : NULL;
         float *yf = y + (size_t)f * t->P * t->Q;
         if (R == 2 * OB)
-            rows_wide(2 * OB, t, xp, wp + (size_t)f * t->K, bias, live, yf);
+            rows_wide(2 * OB, t, xp, wp + (size_t)f * t->K, bias, clamp, live, yf);
         else
-            rows_wide(OB, t, xp, wp + (size_t)f * t->K, bias, live, yf);
+            rows_wide(OB, t, xp, wp + (size_t)f * t->K, bias, clamp, live, yf);
         b += R / OB;
     }
 }
@@ -343,12 +352,17 @@ static void forward_blocks(const on_call *c, const dg *t, const float *wp, const
         return;
     }
 #endif
+    size_t PQ = (size_t)t->P * t->Q;
     for (int b = b0; b < b1; b++) {
         corr_block(xp, t->xplane, t->C, t->kh, t->kw, t->Wp, wp + (size_t)b * OB * t->K, t->K, yb,
                    t->N, 0, t->N);
-        for (int f = b * OB; f < (b + 1) * OB && f < t->F; f++)
+        for (int f = b * OB; f < (b + 1) * OB && f < t->F; f++) {
+            float *yf = y + f * PQ;
             on_conv_grid_out(yb + (size_t)(f - b * OB) * t->N, t->Wp, t->P, t->Q,
-                             c->a->bias ? c->p[1][f] : 0.0f, y + (size_t)f * t->P * t->Q);
+                             c->a->bias ? c->p[1][f] : 0.0f, yf);
+            for (size_t j = 0; c->clamp && j < PQ; j++)
+                yf[j] = on_clamp(yf[j], c->clamp_lo, c->clamp_hi);
+        }
     }
 }
 
