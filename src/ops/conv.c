@@ -175,13 +175,23 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
  * (c->clamp: on_clamp, the ReLU, ReLU6 or hardtanh after the convolution) */
 ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f1, int n, int PQ) {
     float lo = c->clamp_lo, hi = c->clamp_hi;
-    ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
+    ptrdiff_t roff = c->resid ? c->resid - c->y : 0; /* another tensor: never within a vector */
+    vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
     for (int f = f0; f < f1; f++) {
         float *yr = y + (size_t)f * PQ;
-        if (roff)
-            for (int j = 0; j < n; j++) yr[j] += yr[j + roff];
-        if (c->clamp)
-            for (int j = 0; j < n; j++) yr[j] = on_clamp(yr[j], lo, hi);
+        int j = 0;
+        /* in vectors, written out (the compiler left both loops scalar): the same sums and
+         * on_clamp's expression lane by lane */
+        for (; j + 8 <= n; j += 8) {
+            vf v = VLOAD(yr + j);
+            if (roff) v += VLOAD(yr + j + roff);
+            if (c->clamp) ON_VCLAMP(vf, vi, v, vlo, vhi);
+            VSTORE(yr + j, v);
+        }
+        for (; j < n; j++) {
+            float v = roff ? yr[j] + yr[j + roff] : yr[j];
+            yr[j] = c->clamp ? on_clamp(v, lo, hi) : v;
+        }
     }
 }
 
