@@ -768,12 +768,11 @@ static on_call sample_call(on_model *m, on_node *nd, int s, int train, float **p
     return c;
 }
 
-/* Is node j the identity at inference (dropout, noise, augmentation), reading node j-1 alone
- * and read by nothing else, so that a pool after it may run in j-1's producer's stores? */
+/* Is node j of a chain (which reads node j-1 alone, and whose output only node j+1 reads) the
+ * identity at inference (dropout, noise, augmentation), and its output neither one of the
+ * model's nor regularized, so that it may stay unwritten under a pool in the stores? */
 static int passes_through(const on_model *m, int j) {
-    const on_node *nd = &m->nodes[j];
-    return (nd->op->props & (ON_PROP_STOCHASTIC | ON_PROP_AUGMENT)) && nd->nin == 1 &&
-           nd->in[0] == j - 1 && may_skip(m, j - 1) && !read_after(m, j - 1, j);
+    return (m->nodes[j].op->props & (ON_PROP_STOCHASTIC | ON_PROP_AUGMENT)) && may_skip(m, j);
 }
 
 /* Inference (not a training forward, even of a frozen conv): the layers after node i, up to

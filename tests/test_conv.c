@@ -561,6 +561,48 @@ static float *copy_of(const float *p, size_t n) {
     return c;
 }
 
+/* A dropout between a convolution and the 2x2 max-pool in its stores, declared as an output
+ * of its own: the pool must not run in the stores then, and the dropout's output (the
+ * identity at inference: the convolution's) must be there after an inference forward, as
+ * without the fusion. */
+static void pool_through_declared_output(void) {
+    const char *specs[] = {
+        "input(12,16,2) conv2d(4,3,same) dropout(0.3) maxpool2d flatten dense(5)",
+        "input(12,12,8) conv2d(8,3,same) dropout(0.3) maxpool2d flatten dense(5)"};
+    for (int k = 0; k < 2; k++) {
+        float *out[2] = {NULL, NULL};
+        size_t len = 0;
+        for (int j = 0; j < 2; j++) {
+            on_error err;
+            on_model *m = on_model_from_spec(specs[k], &err);
+            int drop = 2; /* input, conv2d, dropout */
+            if (!m || strcmp(on_model_node_name(m, drop), "dropout") ||
+                on_model_set_output(m, 1, drop, NULL, 0, NULL, &err) ||
+                on_model_compile(m, 3, &err)) {
+                CHECK(0, "%s: %s", specs[k], m ? err.msg : "no model");
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 5);
+            size_t xl = 3 * on_shape_size(on_model_node_shape(m, 0));
+            len = 3 * on_shape_size(on_model_node_shape(m, drop));
+            float *x = malloc(sizeof(float) * xl);
+            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 53) % 97) / 40.0f - 1.0f;
+            on_conv_variant = j ? ON_CONV_NO_POOL_FUSE : 0;
+            on_model_forward(m, x, 3, 0);
+            on_conv_variant = 0;
+            out[j] = copy_of(on_model_output_at(m, 1), len);
+            free(x);
+            on_model_free(m);
+        }
+        if (out[0] && out[1])
+            CHECK(!memcmp(out[0], out[1], sizeof(float) * len),
+                  "%s: the dropout declared as an output differs after an inference", specs[k]);
+        free(out[0]);
+        free(out[1]);
+    }
+}
+
 /* A malloc'd copy of all of m's tensors one after another (*n floats) */
 static float *weights_of(on_model *m, size_t *n) {
     *n = 0;
@@ -1163,6 +1205,7 @@ int main(void) {
         fly_bits(fly_cases[i].spec);
     }
     pool_backward_after_inference();
+    pool_through_declared_output();
     chain_slots();
     in_place_bits();
     wino_group_bits();
