@@ -58,6 +58,9 @@ int main(void) {
         char *e = on_big_alloc(60 * MB, &gd);
         CHECK(e == c && gd == gc, "the larger of two freed blocks is the one kept");
         on_big_free(e, gd);
+        char *g = on_big_alloc(16 * MB, &gd); /* under half the kept 64 MB: not that one */
+        CHECK(g && gd == 16 * MB, "a block under half the kept one is new: %zu bytes", gd);
+        on_big_free(g, gd);
         char *f = on_big_alloc(1000, &gd);
         CHECK(f && gd == 1000, "a small block: %zu bytes", gd);
         on_big_free(f, gd);
