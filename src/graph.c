@@ -778,14 +778,14 @@ static int passes_through(const on_model *m, int j) {
 /* Inference (not a training forward, even of a frozen conv): the layers after node i, up to
  * node last, that node i can run in its stores (on_call's resid, pool2 and clamp, as its op's
  * fuses and fuses_pool say): a residual add of two inputs (the other computed before) or a
- * 2x2 max-pool (after layers that are the identity at inference: *through of them), then a
- * clamp; c then writes to the last one's buffer, and the buffers before it stay unwritten.
- * c is the call for sample s alone (a node in a chain) or for the batch (s < 0). Returns how
- * many layers it took (the identities included). */
+ * 2x2 max-pool (after layers that are the identity at inference: *through of them, where
+ * through is not NULL), then a clamp; c then writes to the last one's buffer, and the buffers
+ * before it stay unwritten. c is the call for sample s alone (a node in a chain) or for the batch
+ * (s < 0). Returns how many layers it took (the identities included). */
 static int fuse_into(const on_model *m, int i, int last, int train, int s, on_call *c,
                      int *through) {
     int j = i + 1, n = 0, fuses = m->nodes[i].op->fuses;
-    *through = 0;
+    if (through) *through = 0;
     if (train || !fuses || (on_conv_variant & ON_CONV_NO_CLAMP)) return 0;
     const on_node *f = &m->nodes[j], *nd = &m->nodes[i];
     size_t si = s < 0 ? 0 : (size_t)s; /* the sample: its floats in each buffer */
@@ -806,7 +806,7 @@ static int fuse_into(const on_model *m, int i, int last, int train, int s, on_ca
         nd->op->fuses_pool(&nd->a, m->nodes[nd->in[0]].ys) && may_skip(m, i)) {
         c->y = p->y + si * on_shape_size(p->ys);
         c->pool2 = 1;
-        *through = t;
+        if (through) *through = t;
         j += t;
         n = 1 + t, f = &m->nodes[++j];
     }
@@ -858,7 +858,7 @@ static void run_chain(void *ctx, int s) {
         if (j > ch->last)
             nd->op->sample_stats(&c);
         else {
-            int through, fused = fuse_into(ch->m, j, ch->last, ch->train, s, &c, &through);
+            int fused = fuse_into(ch->m, j, ch->last, ch->train, s, &c, NULL);
             if (prev) {
                 for (int q = 0; q < nd->nin; q++)
                     if (nd->in[q] == j - 1) in.x[q] = (float *)prev;
