@@ -253,10 +253,12 @@ static void test_seed_base(void) {
           key0, key1, loss0, loss1);
 }
 
-/* The CLI in a fresh process (OpenMP's threads do not survive a fork of this one). */
-static pid_t spawn_cli(int jobs) {
+/* The CLI in a fresh process (OpenMP's threads do not survive a fork of this one); its
+ * stdout and stderr into errfile when given. */
+static pid_t spawn_cli_err(int jobs, const char *errfile) {
     pid_t pid = fork();
     if (pid == 0) {
+        if (errfile && (!freopen(errfile, "w", stderr) || dup2(2, 1) < 0)) _exit(126);
         char j[16];
         snprintf(j, sizeof j, "%d", jobs);
         execl(ORDNET_BIN, ORDNET_BIN, "study",
@@ -269,6 +271,10 @@ static pid_t spawn_cli(int jobs) {
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn_cli(int jobs) {
+    return spawn_cli_err(jobs, NULL);
 }
 
 /* SIGKILL in the middle: finished runs survive, the rerun completes the rest. 16 runs of
@@ -299,6 +305,54 @@ static void test_kill(void) {
     char *md = slurp("report.md");
     CHECK(md && strstr(md, "| 1 |"), "and writes the report");
     free(md);
+}
+
+/* A worker process killed during a run (--jobs 2 keeps its workers for the whole study):
+ * that run fails, named, and the others are stored, the slot's later runs by a new worker;
+ * the rerun trains the one missing. */
+static void test_worker_killed(void) {
+    char cmd[160], errfile[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
+    snprintf(errfile, sizeof errfile, "%s-stderr.txt", out);
+    if (system(cmd)) return;
+    pid_t pid = spawn_cli_err(2, errfile);
+    int rows = -1;
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 3000 && rows < 1; i++) {
+        nanosleep(&nap, NULL);
+        rows = count_rows();
+    }
+    /* a worker: a child of the CLI (Linux lists them in /proc) */
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    int worker = 0;
+    if (!f || fscanf(f, "%d", &worker) != 1) worker = 0;
+    if (f) fclose(f);
+    CHECK(worker > 0, "the study's worker processes are listed (%s)", path);
+    if (worker > 0) kill(worker, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    rows = count_rows();
+    FILE *ef = fopen(errfile, "r");
+    char msg[4096] = {0};
+    if (ef) {
+        size_t n = fread(msg, 1, sizeof msg - 1, ef);
+        msg[n] = 0;
+        fclose(ef);
+    }
+    remove(errfile);
+    /* killed in a run (the run fails), or, rarely, in the milliseconds between two (no
+     * run lost: the next one goes to a new worker) */
+    int in_run = rows == 15 && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+                 strstr(msg, "killed by signal 9") && strstr(msg, "1 run failed");
+    int between = rows == 16 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    CHECK(in_run || between, "a worker killed: %d of 16 runs stored, exit %d, stderr: %s", rows,
+          WIFEXITED(status) ? WEXITSTATUS(status) : -1, msg);
+    pid = spawn_cli(2);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && count_rows() == 16,
+          "the rerun stores the missing run: %d of 16", count_rows());
 }
 
 /* Run the CLI with argv, stdout into a file; returns its JSON output (or NULL). */
@@ -388,6 +442,7 @@ int main(void) {
     test_run_and_resume();
     test_seed_base();
     test_kill();
+    test_worker_killed();
     test_adaptive();
     test_bench();
     test_given_values();
