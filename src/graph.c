@@ -30,7 +30,7 @@
  * its stores (on_call's resid and clamp): that add (of two inputs: a + b is b + a, bit for
  * bit), and the clamps whose expression is exactly the clamp's, signed zeros and NaN
  * included (not leaky_relu with slope 0: -0 for negative x). */
-extern const on_op on_op_add, on_op_relu, on_op_relu6, on_op_hardtanh;
+extern const on_op on_op_add, on_op_relu, on_op_relu6, on_op_hardtanh, on_op_batchnorm;
 
 static int g_threads = 0;
 void on_set_threads(int n) {
@@ -625,6 +625,12 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     off += ALIGN(tmp);
     size_t accoff = off;
     off += ALIGN(accsz);
+    /* a BatchNorm's inference coefficients, made for a convolution's stores (fuse_into) */
+    size_t coefoff = off, widest_bn = 0;
+    for (int i = 1; i < m->nn; i++)
+        if (m->nodes[i].op == &on_op_batchnorm && (size_t)m->nodes[i].ys.c > widest_bn)
+            widest_bn = (size_t)m->nodes[i].ys.c;
+    off += ALIGN(2 * widest_bn);
     if (fail || off > ((size_t)1 << 36)) {
         free(yoff);
         free(slot_of);
@@ -652,6 +658,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     m->nodes[0].dy = m->dinput;
     m->tmp = m->arena + tmpoff;
     m->acc = m->arena + accoff;
+    m->bn_coef = widest_bn ? m->arena + coefoff : NULL;
     free(yoff);
     free(slot_of);
     free(sl);
@@ -775,13 +782,21 @@ static int passes_through(const on_model *m, int j) {
     return (m->nodes[j].op->props & (ON_PROP_STOCHASTIC | ON_PROP_AUGMENT)) && may_skip(m, j);
 }
 
+/* Is node f a ReLU, ReLU6 or hardtanh, v > lo ? (v > hi ? hi : v) : lo (its clamp_of)? */
+static int is_clamp(const on_node *f, float *lo, float *hi) {
+    return (f->op == &on_op_relu || f->op == &on_op_relu6 || f->op == &on_op_hardtanh) &&
+           f->op->clamp_of(&f->a, lo, hi) && *lo <= *hi;
+}
+
 /* Inference (not a training forward, even of a frozen conv): the layers after node i, up to
  * node last, that node i can run in its stores (on_call's resid, pool2 and clamp, as its op's
  * fuses and fuses_pool say): a residual add of two inputs (the other computed before) or a
- * 2x2 max-pool (after layers that are the identity at inference: *through of them, where
- * through is not NULL), then a clamp; c then writes to the last one's buffer, and the buffers
- * before it stay unwritten. c is the call for sample s alone (a node in a chain) or for the batch
- * (s < 0). Returns how many layers it took (the identities included). */
+ * 2x2 max-pool (after a clamp, a BatchNorm and layers that are the identity at inference, any
+ * of them: *through layers, where through is not NULL; the BatchNorm for the batch only), then
+ * a clamp; c then writes to the last one's buffer, and the buffers before it stay unwritten.
+ * c is the call for sample s alone (a node in a chain) or for the batch (s < 0). Returns how
+ * many layers it took (the identities included). The evaluations of the default study's six
+ * classes with the BatchNorm before the pool: 0.34-0.36 -> 0.27-0.29 s (5000 images). */
 static int fuse_into(const on_model *m, int i, int last, int train, int s, on_call *c,
                      int *through) {
     int j = i + 1, n = 0, fuses = m->nodes[i].op->fuses;
@@ -798,22 +813,43 @@ static int fuse_into(const on_model *m, int i, int last, int train, int s, on_ca
             n = 1, f = &m->nodes[++j];
         }
     }
-    int t = 0; /* identities before a pool */
-    while (!n && j + t < last && passes_through(m, j + t)) t++;
-    const on_node *p = &m->nodes[j + t];
-    if (!n && j + t <= last && nd->op->fuses_pool && !(on_conv_variant & ON_CONV_NO_POOL_FUSE) &&
+    /* the layers a pool may come after: [identities] [clamp] [identities] [BatchNorm]
+     * [identities], the last two for the batch only (s < 0: bn_coef is the model's) */
+    int k = j, pre = 0, bn = 0;
+    float plo = 0, phi = 0;
+    while (!n && k < last && passes_through(m, k)) k++;
+    if (!n && k < last && (fuses & ON_FUSES_CLAMP) && is_clamp(&m->nodes[k], &plo, &phi) &&
+        may_skip(m, k - 1) && may_skip(m, k))
+        pre = k++;
+    while (!n && k < last && passes_through(m, k)) k++;
+    if (!n && s < 0 && m->bn_coef && k < last && m->nodes[k].op == &on_op_batchnorm &&
+        m->nodes[k].nin == 1 && m->nodes[k].ys.c == nd->ys.c && may_skip(m, k - 1) &&
+        may_skip(m, k))
+        bn = k++;
+    while (!n && k < last && passes_through(m, k)) k++;
+    const on_node *p = &m->nodes[k];
+    if (!n && k <= last && nd->op->fuses_pool && !(on_conv_variant & ON_CONV_NO_POOL_FUSE) &&
         on_pool_is_max2x2(p->op, &p->a, nd->ys) &&
         nd->op->fuses_pool(&nd->a, m->nodes[nd->in[0]].ys) && may_skip(m, i)) {
         c->y = p->y + si * on_shape_size(p->ys);
         c->pool2 = 1;
-        if (through) *through = t;
-        j += t;
-        n = 1 + t, f = &m->nodes[++j];
+        c->pre_clamp = pre > 0;
+        c->pre_lo = plo;
+        c->pre_hi = phi;
+        if (bn) {
+            float *bp[4], *bdp[4];
+            bind_params((on_model *)m, &m->nodes[bn], bp, bdp);
+            int C = nd->ys.c;
+            on_bn_eval_coefs((const float *const *)bp, m->nodes[bn].a.eps, C, m->bn_coef,
+                             m->bn_coef + C);
+            c->bn_a = m->bn_coef;
+            c->bn_b = m->bn_coef + C;
+        }
+        if (through) *through = k - j;
+        n = 1 + k - j, j = k, f = &m->nodes[++j];
     }
     float lo, hi;
-    if (j <= last && (fuses & ON_FUSES_CLAMP) &&
-        (f->op == &on_op_relu || f->op == &on_op_relu6 || f->op == &on_op_hardtanh) &&
-        f->op->clamp_of(&f->a, &lo, &hi) && lo <= hi && may_skip(m, j - 1)) {
+    if (j <= last && (fuses & ON_FUSES_CLAMP) && is_clamp(f, &lo, &hi) && may_skip(m, j - 1)) {
         c->y = f->y + si * on_shape_size(f->ys);
         c->clamp = 1;
         c->clamp_lo = lo;

@@ -386,12 +386,30 @@ static void merge_chain(void) {
     on_conv_variant = 0;
 }
 
+/* BatchNorms with running statistics and an affine of their own, negative scales among them
+ * (a max-pool after one then picks another window's value): the same for the same model */
+static void bn_state(on_model *m) {
+    for (int t = 0; t < on_model_num_tensors(m); t++) {
+        const char *nm = on_model_tensor_name(m, t);
+        float *d = on_model_tensor_data(m, t);
+        if (!strstr(nm, "batchnorm")) continue;
+        for (size_t j = 0; j < on_model_tensor_size(m, t); j++) {
+            unsigned h = (unsigned)(j * 7 + (size_t)t * 13);
+            d[j] = strstr(nm, "running_var")    ? 0.5f + (float)(h % 17) / 16
+                   : strstr(nm, "running_mean") ? (float)(h % 13) / 10 - 0.6f
+                   : strstr(nm, "weight")       ? (float)(h % 11) / 4 - 1.25f
+                                                : (float)(h % 7) / 5 - 0.6f;
+        }
+    }
+}
+
 /* In inference a residual add and a ReLU, ReLU6 or hardtanh after a convolution run in the
  * convolution's stores (graph.c's fuse_into), and such a clamp after a pooling layer in the
  * pool's, and a 2x2 max-pool after Winograd F(2x2) or the direct kernel in their stores: the
  * same bits as those as layers of their own, for every kernel (1x1 and im2col by gemm.c or
  * OpenBLAS, samples side by side, depthwise, Winograd F(2x2) and F(4x4), the taps, direct), at
- * batch 1 (threads share a sample) and 4, NaN inputs too. */
+ * batch 1 (threads share a sample) and 4, NaN inputs too; before such a pool also a clamp and
+ * a BatchNorm. */
 static void clamp_chain(void) {
     const char *specs[] = {
         "input(12,10,8) conv2d(16,1) relu6 conv2d(16,3,padding=1,groups=16) relu6 conv2d(8,1) "
@@ -454,6 +472,23 @@ static void clamp_chain(void) {
          * of 16 and more */
         "input(9,12,3) conv2d(5,3,same) relu conv2d(4,3) flatten dense(5)",
         "input(7,37,1) conv2d(6,3,same) hardtanh(-0.5,0.5) conv2d(4,3) flatten dense(5)",
+        /* a clamp and a BatchNorm (its running statistics set by bn_state) before the pool,
+         * in the stores too, identities around them: Winograd, then the direct kernel, then
+         * the reference model's orders of the study's block */
+        "input(14,14,8) conv2d(16,3,same) bn maxpool2d relu conv2d(16,3,same) relu bn "
+        "dropout(0.2) maxpool2d flatten dense(5)",
+        "input(15,13,4) conv2d(8,3,same) dropout(0.3) relu6 gaussian_noise(0.1) bn dropout(0.2) "
+        "maxpool2d flatten dense(5)",
+        "input(14,14,8) conv2d(16,3,same) relu maxpool2d conv2d(8,3,same) relu6 maxpool2d "
+        "flatten dense(5)",
+        "input(15,28,1) conv2d(6,3,same) relu bn maxpool2d conv2d(4,3,same) bn maxpool2d relu "
+        "flatten dense(5)",
+        "input(16,34,2) conv2d(9,3,same) hardtanh(-0.5,0.5) dropout(0.2) bn maxpool2d flatten "
+        "dense(5)",
+        "input(28,28,1) conv2d(32,3,same) relu bn dropout(0.2) maxpool2d conv2d(64,3,same) relu "
+        "bn dropout(0.2) maxpool2d flatten dense(10)",
+        "input(28,28,1) conv2d(32,3,same) dropout(0.2) bn maxpool2d relu conv2d(64,3,same) "
+        "dropout(0.2) bn maxpool2d relu flatten dense(10)",
     };
     const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
                        ON_CONV_WINO4_ALL},
@@ -475,12 +510,13 @@ static void clamp_chain(void) {
                     continue;
                 }
                 size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m[0], 0));
-                size_t yl = (size_t)n * 5;
+                size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m[0]));
                 float *x = malloc(sizeof(float) * xl);
                 for (size_t i = 0; i < xl; i++) x[i] = 2 * frand();
                 x[xl / 3] = NAN;
                 for (int j = 0; j < 2; j++) {
                     on_model_init(m[j], 9);
+                    bn_state(m[j]);
                     on_conv_variant = ON_CONV_AB | variants[v] | (j ? 0 : ON_CONV_NO_CLAMP);
                     on_model_forward(m[j], x, n, 0);
                 }
@@ -499,7 +535,8 @@ static void clamp_chain(void) {
  * written, and the pool's backward finds its winners there: the backward computes it first.
  * The input gradient must be the one of the forward without the pool in the stores, after
  * Winograd and the direct kernel, at batch 1 (threads share the sample) and 3, and with a
- * dropout (and noise) between them, over the conv's buffer or in its own. */
+ * dropout (and noise), a clamp and a BatchNorm between them, over the conv's buffer or in
+ * their own. */
 static void pool_backward_after_inference(void) {
     const char *specs[] = {
         "input(14,12,8) conv2d(16,3,same) maxpool2d relu flatten dense(5)",
@@ -508,9 +545,12 @@ static void pool_backward_after_inference(void) {
          * computed too */
         "input(14,12,8) conv2d(16,3,same) dropout(0.4) maxpool2d relu flatten dense(5)",
         "input(14,16,2) conv2d(8,3,same) gaussian_noise(0.2) dropout(0.4) maxpool2d flatten "
-        "dense(5)"};
-    for (int k = 0; k < 12; k++) {
-        const char *spec = specs[k / 3 % 4];
+        "dense(5)",
+        /* after a clamp and a BatchNorm: their outputs too */
+        "input(14,12,8) conv2d(16,3,same) relu bn dropout(0.4) maxpool2d flatten dense(5)",
+        "input(14,16,2) conv2d(8,3,same) relu6 bn maxpool2d relu flatten dense(5)"};
+    for (int k = 0; k < 18; k++) {
+        const char *spec = specs[k / 3];
         int n = k % 3 ? 3 : 1, own = k % 3 == 2; /* own: every layer its own buffer */
         float *dx[2] = {NULL, NULL};
         size_t xl = 0;
@@ -527,6 +567,7 @@ static void pool_backward_after_inference(void) {
                 break;
             }
             on_model_init(m, 3);
+            bn_state(m);
             xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
             float *x = malloc(sizeof(float) * xl), dy[15];
             for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
@@ -1191,6 +1232,7 @@ int main(void) {
     direct_wide_bits();
     merge_chain();
     clamp_chain();
+    rng = 11; /* the draws of random_cases, whatever the tests before it took */
     random_cases();
     /* the same shapes by im2col, which the small Winograd ones took before gemm.c */
     on_conv_variant = ON_CONV_AB | ON_CONV_NO_WINO | ON_CONV_NO_TAPS;

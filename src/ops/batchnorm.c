@@ -192,6 +192,17 @@ static void set_stats(const on_call *c, int ch, double mu, double var, double m)
 /* x (N,C,S) -> y (N,C,S), S = spatial size. Training first computes the batch statistics,
  * channel by channel; then both modes normalize sample by sample, so that the layers after
  * this one (pooling, activations, dropout) can run on each sample while it is in cache. */
+/* Inference: y = a x + b with the running statistics */
+static void eval_coef(const float *gamma, const float *beta, const float *rmean, const float *rvar,
+                      float eps, int ch, float *a, float *b) {
+    *a = gamma[ch] / sqrtf(rvar[ch] + eps);
+    *b = beta[ch] - rmean[ch] * *a;
+}
+
+void on_bn_eval_coefs(const float *const *p, float eps, int C, float *A, float *B) {
+    for (int ch = 0; ch < C; ch++) eval_coef(p[0], p[1], p[2], p[3], eps, ch, A + ch, B + ch);
+}
+
 static void bn_forward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
@@ -242,10 +253,8 @@ static void bn_forward(const on_call *c) {
             if (c->train) {
                 a = gamma[ch] * inv[ch];
                 b = beta[ch] - mean[ch] * a;
-            } else {
-                a = gamma[ch] / sqrtf(rvar[ch] + c->a->eps);
-                b = beta[ch] - rmean[ch] * a;
-            }
+            } else
+                eval_coef(gamma, beta, rmean, rvar, c->a->eps, ch, &a, &b);
             size_t o = ((size_t)i * C + ch) * S;
             affine(c->x + o, S, a, b, c->y + o);
         }

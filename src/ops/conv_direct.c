@@ -263,7 +263,7 @@ static inline __attribute__((always_inline)) void rows_wide(const int R, const d
  * reduction is three maxima a filter, no shuffles (the reference model's first layer
  * 1.9-1.97 ms against 2.2 with two permutes, a shuffle and two maxima per 8 windows). */
 static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
-chunk_pool(const dg *t, const float *xs, const float *w, const on_call *c, const float *bias,
+chunk_pool(const dg *t, const float *xs, const float *w, const on_call *c, const float *bias, int f,
            int live, float *y, int pp, int j0) {
     size_t PQp = (size_t)(t->P / 2) * (t->Q / 2);
     v16 acc[OB][4]; /* row 0 even, row 0 odd, row 1 even, row 1 odd */
@@ -290,12 +290,21 @@ chunk_pool(const dg *t, const float *xs, const float *w, const on_call *c, const
         }
     const __m512 nan = _mm512_castsi512_ps(_mm512_set1_epi32(-1));
     __m512 lo = _mm512_set1_ps(c->clamp_lo), hi = _mm512_set1_ps(c->clamp_hi);
+    __m512 plo = _mm512_set1_ps(c->pre_lo), phi = _mm512_set1_ps(c->pre_hi);
     int left = t->Q / 2 - j0;
     __mmask16 keep = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
     _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++) if (o < live) {
         float b = bias ? bias[o] : 0.0f, *yr = y + o * PQp + (size_t)pp * (t->Q / 2) + j0;
         __m512 r[4];
         _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) r[k] = (__m512)(acc[o][k] + b);
+        if (c->pre_clamp) /* the layers before the pool, as their own passes compute them */
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) r[k] =
+                _mm512_min_ps(phi, _mm512_max_ps(r[k], plo));
+        if (c->bn_a) { /* a x + b, contracted as batchnorm.c's affine is (-ffp-contract=fast) */
+            __m512 ba = _mm512_set1_ps(c->bn_a[f + o]), bb = _mm512_set1_ps(c->bn_b[f + o]);
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) r[k] =
+                _mm512_fmadd_ps(ba, r[k], bb);
+        }
         /* first_max(even, odd) of each row: odd > even ? odd : even, NaN where either is */
         __m512 top = _mm512_mask_mov_ps(_mm512_max_ps(r[1], r[0]),
                                         _mm512_cmp_ps_mask(r[0], r[1], _CMP_UNORD_Q), nan);
@@ -311,10 +320,10 @@ chunk_pool(const dg *t, const float *xs, const float *w, const on_call *c, const
 
 /* The pooled rows (pool2) in vectors of 16 pooled columns, OB filters at a time */
 static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
-rows_pool(const dg *t, const float *xs, const float *w, const on_call *c, const float *bias,
+rows_pool(const dg *t, const float *xs, const float *w, const on_call *c, const float *bias, int f,
           int live, float *y) {
     for (int pp = 0; pp < t->P / 2; pp++)
-        for (int j0 = 0; j0 < t->Q / 2; j0 += 16) chunk_pool(t, xs, w, c, bias, live, y, pp, j0);
+        for (int j0 = 0; j0 < t->Q / 2; j0 += 16) chunk_pool(t, xs, w, c, bias, f, live, y, pp, j0);
 }
 
 /* Filter blocks [b0, b1) of OB (blocks of 2 OB where they can) of one sample */
@@ -324,7 +333,7 @@ __attribute__((target("arch=x86-64-v4"))) static void forward_wide(const on_call
     if (c->pool2) { /* y: the pooled planes; xp: the split input (split_pad) */
         for (int b = b0; b < b1; b++) {
             int f = b * OB, live = t->F - f < OB ? t->F - f : OB;
-            rows_pool(t, xp, wp + (size_t)f * t->K, c, c->a->bias ? c->p[1] + f : NULL, live,
+            rows_pool(t, xp, wp + (size_t)f * t->K, c, c->a->bias ? c->p[1] + f : NULL, f, live,
                       y + (size_t)f * (t->P / 2) * (t->Q / 2));
         }
         return;

@@ -381,15 +381,18 @@ pool_store(const vf o[4], const wg *t, int ty, int x0, const vf *clo, const vf *
  * this call or the next, comes later); at the plane's end only the real ones. */
 ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int ty0, int ty1, int f0,
                                               int f1, const float *bias, ptrdiff_t roff,
-                                              const float *clamp, int pool, float *y) {
+                                              const float *clamp, const on_call *pool, float *y) {
     size_t xs = (size_t)t->F * t->ld, PQ = (size_t)t->P * t->Q;
     vf clo = (vf){0} + (clamp ? clamp[0] : 0.0f), chi = (vf){0} + (clamp ? clamp[1] : 0.0f);
     if (pool) { /* a tile row that is a row of the pool's windows: below the pooled rows */
         PQ = (size_t)(t->P / 2) * (t->Q / 2);
         if (ty1 > t->P / 2) ty1 = t->P / 2;
     }
+    vf plo = (vf){0} + (pool ? pool->pre_lo : 0.0f), phi = (vf){0} + (pool ? pool->pre_hi : 0.0f);
     for (int f = f0; f < f1; f++) {
         vf bb = (vf){0} + (bias ? bias[f] : 0.0f);
+        vf na = (vf){0} + (pool && pool->bn_a ? pool->bn_a[f] : 0.0f),
+           nb = (vf){0} + (pool && pool->bn_a ? pool->bn_b[f] : 0.0f);
         float *yf = y + (size_t)f * PQ;
         for (int ty = ty0; ty < ty1; ty++)
             for (int x0 = (t->TW - 1) / VEC * VEC; x0 >= 0; x0 -= VEC) { /* last group first */
@@ -405,6 +408,10 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg *t, int t
                 vf o[4] = {s00 + s01 + s02 + bb, s01 - s02 - s03 + bb, s10 + s11 + s12 + bb,
                            s11 - s12 - s13 + bb};
                 if (pool) {
+                    if (pool->pre_clamp) /* the layers before the pool (on_call's pre_clamp) */
+                        for (int k = 0; k < 4; k++) ON_VCLAMP(vf, vi, o[k], plo, phi);
+                    if (pool->bn_a) /* and bn_a, contracted as batchnorm.c's affine is */
+                        for (int k = 0; k < 4; k++) o[k] = na * o[k] + nb;
                     pool_store(o, t, ty, x0, clamp ? &clo : NULL, &chi, yf);
                     continue;
                 }
@@ -607,7 +614,8 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
             products_fly(c->p[0], V, t, (ty1 - ty0) * t->TW, f0, f1, ub, M);
         else
             products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
-        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL, c->pool2, y);
+        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL,
+                         c->pool2 ? c : NULL, y);
     }
 }
 
@@ -645,7 +653,7 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
             products(U, V, &t, (int)tt * (i1 - i0), 0, t.F, M);
             for (int i = i0; i < i1; i++) {
                 output_transform(M + tt * (i - i0), &t, 0, t.TH, 0, t.F, bias, roff,
-                                 c->clamp ? clamp : NULL, c->pool2, c->y + ysz * i);
+                                 c->clamp ? clamp : NULL, c->pool2 ? c : NULL, c->y + ysz * i);
                 if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
             }
         }

@@ -127,6 +127,14 @@ typedef struct on_call {
      * window reduced as pool.c's 2x2 kernel does, then the clamp, if any); y is then the
      * pool's buffer (or its clamp's), of the pooled shape. Never with resid. */
     int pool2;
+    /* With pool2, the layers between the op and the pool that run in the stores too, on
+     * every output value before the window's reduction: a clamp as above (pre_clamp: a ReLU
+     * before a BatchNorm), then a BatchNorm's inference affine per output channel f,
+     * v = bn_a[f] v + bn_b[f] (bn_a NULL: none), the coefficients and the expression of
+     * batchnorm.c's own forward (on_bn_eval_coefs): the same bits as the layers after. */
+    int pre_clamp;
+    float pre_lo, pre_hi;
+    const float *bn_a, *bn_b;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
      * positions, dropout masks) offset them by it. 0 otherwise. */
@@ -222,6 +230,11 @@ extern const int on_nops;
 /* Is the pool of attributes a on input xs the 2x2, stride-2 max-pool without padding that
  * pool.c runs as one window per 2x2 block (pool2 above)? */
 int on_pool_is_max2x2(const on_op *op, const on_attrs *a, on_shape xs);
+
+/* A BatchNorm's inference coefficients, channel by channel as its forward computes them
+ * (y = A x + B): p its parameters (gamma, beta, running mean, running variance), eps its
+ * attribute, C channels (batchnorm.c). */
+void on_bn_eval_coefs(const float *const *p, float eps, int C, float *A, float *B);
 
 /* Helpers shared by op files. */
 on_cost on_cost_elementwise(on_shape xs, double flops_per_elem);
