@@ -137,6 +137,64 @@ static void test_dropout(void) {
     on_model_free(m);
 }
 
+/* dropout.c's AVX2 kernel draws the masks the C loops draw: the same output and, through the
+ * keep bytes, the same input gradient, with runs that are not whole vectors, masks that start
+ * mid-vector (a sample of 700 in a convolution's per-sample chain), several blocks, and rates
+ * that keep almost all, almost none, or none. */
+static void dropout_vector_bits(void) {
+    static const struct {
+        const char *spec;
+        int n;
+    } cases[] = {{"input(1000) dropout(0.3)", 3},
+                 {"input(10,10,10) conv2d(7,1) dropout(0.3) flatten dense(2)", 5},
+                 {"input(70,70,1) dropout(0.45)", 2},
+                 {"input(333) dropout(1e-7)", 2},
+                 {"input(333) dropout(0.9999)", 2},
+                 {"input(100) dropout(1)", 1}};
+    for (int k = 0; k < (int)(sizeof cases / sizeof *cases); k++) {
+        float *out[2] = {NULL, NULL}, *dx[2] = {NULL, NULL};
+        size_t yl = 0, xl = 0;
+        int zeros = 0;
+        for (int v = 0; v < 2; v++) {
+            on_error err;
+            on_model *m = on_model_from_spec(cases[k].spec, &err);
+            if (m) on_model_want_input_grad(m, 1);
+            if (!m || on_model_compile(m, cases[k].n, &err)) {
+                CHECK(0, "%s: %s", cases[k].spec, m ? err.msg : "no model");
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 4);
+            on_model_set_step(m, 17);
+            int n = cases[k].n;
+            xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+            yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+            float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * yl);
+            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 29) % 83) / 40.0f - 1.0f;
+            for (size_t i = 0; i < yl; i++) dy[i] = (float)((i * 13) % 7) - 3.0f;
+            on_conv_variant = v ? ON_CONV_NO_AVX2_DROPOUT : 0;
+            on_model_forward(m, x, n, 1);
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            on_conv_variant = 0;
+            out[v] = malloc(sizeof(float) * yl);
+            dx[v] = malloc(sizeof(float) * xl);
+            memcpy(out[v], on_model_output(m), sizeof(float) * yl);
+            memcpy(dx[v], on_model_input_grad(m), sizeof(float) * xl);
+            for (size_t i = 0; v && i < yl; i++) zeros += out[v][i] == 0;
+            free(x);
+            free(dy);
+            on_model_free(m);
+        }
+        if (out[0] && out[1])
+            CHECK(!memcmp(out[0], out[1], sizeof(float) * yl) &&
+                      !memcmp(dx[0], dx[1], sizeof(float) * xl),
+                  "%s: the AVX2 masks differ from the C loops' (%d of %zu outputs zero)",
+                  cases[k].spec, zeros, yl);
+        for (int v = 0; v < 2; v++) free(out[v]), free(dx[v]);
+    }
+}
+
 /* A forward of n < batch samples equals the same samples compiled for batch n. */
 static void test_partial_batch(void) {
     const char *spec = "input(9,9,2) conv2d(3,3,same) bn relu maxpool flatten dense(5)";
@@ -794,6 +852,7 @@ int main(void) {
     test_output_sizes();
     test_errors();
     test_dropout();
+    dropout_vector_bits();
     test_partial_batch();
     test_dense_forward();
     test_determinism();

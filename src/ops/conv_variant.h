@@ -40,6 +40,8 @@ enum {
     ON_CONV_NO_IN_PLACE = 0x80000,     /* graph.c, read when compiling: every layer's output,
                                           and gradient, in a buffer of its own (op.h's
                                           in_place) */
+    ON_CONV_NO_AVX2_DROPOUT = 0x100000, /* dropout.c: every mask by the C loops, none by the
+                                           AVX2 kernel */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

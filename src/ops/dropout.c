@@ -7,6 +7,7 @@
  * backward, which would otherwise hash every index again (that cost more than the byte).
  * At eval time dropout is the identity.
  */
+#include "conv_variant.h"
 #include "op.h"
 
 #include <string.h>
@@ -57,6 +58,63 @@ ON_VECTOR_CLONES static void drop_kept(const float *in, float *out, size_t n,
     for (size_t j = 0; j < n; j++) out[j] = keep[j] ? in[j] * scale : 0.0f;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
+/* drop_run and drop_keep written out in AVX2, 32 elements a turn, where the CPU has it:
+ * gcc's vectors of those loops kept 64-bit indices (a permute per hash), loaded the input
+ * under the keep mask (vmaskmovps) and hashed i * 0x9E3779B1 with a multiply where an add
+ * of 8 * 0x9E3779B1 per vector does. The same bits: the same draws and products, 0 where
+ * dropped. A dropout after the reference model's first convolution (32 x 28 x 28 a sample,
+ * in its per-sample chain): 1.2 -> 0.65 ms a batch of 128, one thread. (drop_kept written
+ * out so was no faster: 1.03-1.05x the backward's time.) */
+#define HAVE_AVX2_DROP 1
+#include <immintrin.h>
+
+/* The draws of 8 indices whose i * 0x9E3779B1 is gi, under key k: their 24 bits */
+__attribute__((target("avx2"))) static inline __m256i draw8(__m256i gi, __m256i k) {
+    __m256i h = _mm256_xor_si256(gi, k);
+    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+    h = _mm256_mullo_epi32(h, _mm256_set1_epi32((int)0x85EBCA6Bu));
+    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 13));
+    h = _mm256_mullo_epi32(h, _mm256_set1_epi32((int)0xC2B2AE35u));
+    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+    return _mm256_srli_epi32(h, 8);
+}
+
+/* drop_run / drop_keep (keep not NULL) over the first n - n % 32 elements; returns them */
+__attribute__((target("avx2"))) static size_t drop_avx2(const float *in, float *out, size_t n,
+                                                        uint32_t g0, uint32_t k, uint32_t cut,
+                                                        float scale, unsigned char *keep) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i G = _mm256_set1_epi32((int)0x9E3779B1u), key = _mm256_set1_epi32((int)k);
+    const __m256i step = _mm256_set1_epi32((int)(8u * 0x9E3779B1u)), one = _mm256_set1_epi8(1);
+    const __m256i below = _mm256_set1_epi32((int)cut - 1); /* draw >= cut: draw > cut - 1 */
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256 sc = _mm256_set1_ps(scale);
+    __m256i gi = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32((int)g0), lane), G);
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256i m[4];
+        for (int q = 0; q < 4; q++) {
+            m[q] = _mm256_cmpgt_epi32(draw8(gi, key), below);
+            gi = _mm256_add_epi32(gi, step);
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(in + j + 8 * q), sc);
+            _mm256_storeu_ps(out + j + 8 * q, _mm256_and_ps(_mm256_castsi256_ps(m[q]), v));
+        }
+        if (keep) { /* 32 masks -> 32 bytes of 0 or 1, in order */
+            __m256i b =
+                _mm256_packs_epi16(_mm256_packs_epi32(m[0], m[1]), _mm256_packs_epi32(m[2], m[3]));
+            b = _mm256_permutevar8x32_epi32(b, order);
+            _mm256_storeu_si256((__m256i *)(keep + j), _mm256_and_si256(b, one));
+        }
+    }
+    return j;
+}
+
+static int have_avx2(void) {
+    return !(on_conv_variant & ON_CONV_NO_AVX2_DROPOUT) && __builtin_cpu_supports("avx2");
+}
+#endif
+
 /* The key of elements [hi * 2^32, (hi + 1) * 2^32). */
 static inline uint32_t key_of(uint64_t key64, size_t hi) {
     return (uint32_t)key64 ^ (hi ? (uint32_t)on_mix64(key64 ^ hi) : 0u);
@@ -86,6 +144,13 @@ static void drop_blocks(const void *ctx, long b0, long b1) {
             drop_kept(d->in + i, d->out + i, end - i, d->keep + i, d->scale);
         } else if ((g >> 32) == ((d->base + end - 1) >> 32)) {
             uint32_t k = key_of(d->key64, g >> 32);
+#ifdef HAVE_AVX2_DROP
+            if (have_avx2()) {
+                size_t done = drop_avx2(d->in + i, d->out + i, end - i, (uint32_t)g, k, d->cut,
+                                        d->scale, d->keep ? d->keep + i : NULL);
+                i += done, g += done;
+            }
+#endif
             if (d->keep)
                 drop_keep(d->in + i, d->out + i, end - i, (uint32_t)g, k, d->cut, d->scale,
                           d->keep + i);
