@@ -17,29 +17,29 @@ enum {
     ON_CONV_NO_WINO4 = 0x100,    /* inference: Winograd F(2x2) where F(4x4) would run */
     ON_CONV_WINO4_ALL = 0x200,   /* inference: F(4x4) on every Winograd shape, whatever its
                                     tiles and channels (compile with ON_CONV_AB) */
-    ON_CONV_NO_BACKWARD_CHAIN = 0x400, /* graph.c, read when compiling: every backward a pass
-                                          of its own over the batch, none sample by sample */
-    ON_CONV_BLAS_PRODUCTS = 0x800,     /* every product by OpenBLAS, not gemm.c: Winograd's, and
-                                          im2col's, 1x1's and the taps' where the CPU has
-                                          AVX-512 (gemm.h's on_product); forward and backward */
-    ON_CONV_NO_AVX512 = 0x1000,        /* gemm.c: the AVX2 kernel where the CPU has AVX-512 */
-    ON_CONV_NO_CLAMP = 0x2000,         /* graph.c: a residual add and a ReLU after a
-                                          convolution run as layers of their own in inference,
-                                          not in the conv's stores */
-    ON_CONV_SHARE_FILTERS = 0x4000,    /* Winograd at batch 1: the threads split the
-                                          channels and filters, not the tile rows */
-    ON_CONV_SAVED_U = 0x8000,          /* Winograd F(2x2) at batch 1: U read from the node's
-                                          saved memory, not made on the fly */
-    ON_CONV_NO_DIRECT2 = 0x10000,      /* stride 2 with 1-3 channels: the forward by im2col,
-                                          not conv_direct2.c's sums */
-    ON_CONV_NO_POOL_FUSE = 0x20000,    /* graph.c: a 2x2 max-pool after a convolution
-                                          (Winograd F(2x2), the direct kernel) runs as a layer
-                                          of its own in inference, not in the conv's stores */
-    ON_CONV_NO_SLOTS = 0x40000,        /* graph.c: an inference's per-sample chain writes every
-                                          layer's sample at its place, none in a thread's slot */
-    ON_CONV_NO_IN_PLACE = 0x80000,     /* graph.c, read when compiling: every layer's output,
-                                          and gradient, in a buffer of its own (op.h's
-                                          in_place) */
+    ON_CONV_NO_BACKWARD_CHAIN = 0x400,  /* graph.c, read when compiling: every backward a pass
+                                           of its own over the batch, none sample by sample */
+    ON_CONV_BLAS_PRODUCTS = 0x800,      /* every product by OpenBLAS, not gemm.c: Winograd's, and
+                                           im2col's, 1x1's and the taps' where the CPU has
+                                           AVX-512 (gemm.h's on_product); forward and backward */
+    ON_CONV_NO_AVX512 = 0x1000,         /* gemm.c: the AVX2 kernel where the CPU has AVX-512 */
+    ON_CONV_NO_CLAMP = 0x2000,          /* graph.c: a residual add and a ReLU after a
+                                           convolution run as layers of their own in inference,
+                                           not in the conv's stores */
+    ON_CONV_SHARE_FILTERS = 0x4000,     /* Winograd at batch 1: the threads split the
+                                           channels and filters, not the tile rows */
+    ON_CONV_SAVED_U = 0x8000,           /* Winograd F(2x2) at batch 1: U read from the node's
+                                           saved memory, not made on the fly */
+    ON_CONV_NO_DIRECT2 = 0x10000,       /* stride 2 with 1-3 channels: the forward by im2col,
+                                           not conv_direct2.c's sums */
+    ON_CONV_NO_POOL_FUSE = 0x20000,     /* graph.c: a 2x2 max-pool after a convolution
+                                           (Winograd F(2x2), the direct kernel) runs as a layer
+                                           of its own in inference, not in the conv's stores */
+    ON_CONV_NO_SLOTS = 0x40000,         /* graph.c: an inference's per-sample chain writes every
+                                           layer's sample at its place, none in a thread's slot */
+    ON_CONV_NO_IN_PLACE = 0x80000,      /* graph.c, read when compiling: every layer's output,
+                                           and gradient, in a buffer of its own (op.h's
+                                           in_place) */
     ON_CONV_NO_AVX2_DROPOUT = 0x100000, /* dropout.c: every mask by the C loops, none by the
                                            AVX2 kernel */
 };
