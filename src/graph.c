@@ -1100,6 +1100,23 @@ static void write_unwritten(on_model *m) {
     }
 }
 
+/* Does node i's backward take the derivative of the clamp below it (op.h's dclamp)? Node
+ * i-1, a ReLU, ReLU6 or hardtanh read by node i alone, not an output, with no activity
+ * regularizer, whose backward would run as a pass of its own. Sets c's dclamp. The reference
+ * model's {relu bn dropout maxpool} training step: see bench/RESULTS.md. */
+static int dclamp_below(const on_model *m, int i, on_call *c) {
+    const on_node *nd = &m->nodes[i], *cl = &m->nodes[i - 1];
+    float lo, hi;
+    if (!(nd->op->fuses & ON_FUSES_DCLAMP) || (on_conv_variant & ON_CONV_NO_DCLAMP) ||
+        nd->nin != 1 || nd->in[0] != i - 1 || i < 2 || cl->nin != 1 || !is_clamp(cl, &lo, &hi) ||
+        !may_skip(m, i - 1) || read_after(m, i - 1, i) || cl->bwd_link || cl->bwd_stats)
+        return 0;
+    c->dclamp = cl->op == &on_op_relu ? 2 : 1;
+    c->dclamp_lo = lo;
+    c->dclamp_hi = hi;
+    return 1;
+}
+
 int on_model_backward(on_model *m) {
     if (!m->arena || !m->n) return -1;
     write_unwritten(m);
@@ -1139,11 +1156,14 @@ int on_model_backward(on_model *m) {
         /* a merge adds into gradients another consumer wrote (c.dx_add); a one-input op
          * overwrites, so a gradient already written gets this one's through acc */
         for (int k = 0; k < nd->nin; k++) in.dx[k] = m->nodes[nd->in[k]].dy;
-        int via_acc = nd->nin == 1 && in.dx[0] && nd->accumulate[0];
+        const on_node *cl = dclamp_below(m, i, &c) ? &m->nodes[i - 1] : nd;
+        if (cl != nd) in.dx[0] = m->nodes[cl->in[0]].dy; /* the clamp's input gradient */
+        int via_acc = nd->nin == 1 && in.dx[0] && cl->accumulate[0];
         c.dx = via_acc ? m->acc : in.dx[0];
         nd->op->backward(&c);
-        if (via_acc) add_acc(m, in.dx[0], (size_t)m->n * on_shape_size(c.xs));
+        if (via_acc) add_acc(m, in.dx[0], (size_t)m->n * on_shape_size(m->nodes[cl->in[0]].ys));
         if (m->prof) m->prof[m->nn + i] += on_seconds() - t0;
+        if (cl != nd) i--; /* the clamp's backward ran in this one's */
     }
     if (m->reg_pending) on_reg_param_grads(m);
     on_frozen_zero_grads(m);

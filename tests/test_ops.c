@@ -195,6 +195,76 @@ static void dropout_vector_bits(void) {
     }
 }
 
+/* A ReLU, ReLU6 or hardtanh below a BatchNorm: its derivative in the BatchNorm's input
+ * gradient (graph.c's dclamp_below) gives the bits of its own backward, every parameter's
+ * gradient and the input's, in training and inference, with values at the clamps' bounds
+ * (zeros, ReLU6's 6), where the clamp's input has another consumer (its gradient added) and
+ * where the clamp's output has one (no fusion). */
+static void dclamp_bits(void) {
+    const char *specs[] = {
+        "input(10,10,3) conv2d(8,3,same) relu bn flatten dense(4)",
+        "input(10,10,3) conv2d(8,3,same) relu6 bn dropout(0.3) maxpool flatten dense(4)",
+        "input(10,10,3) conv2d(8,3,same) hardtanh(-0.5,0.5) bn relu flatten dense(4)",
+        "input(10,10,3) conv2d(8,3,same,name=c) relu bn add(c) flatten dense(4)",
+        "input(10,10,3) conv2d(8,3,same) relu(name=r) bn add(r) flatten dense(4)",
+        "input(28,28,1) conv2d(8,3,same) relu bn dropout(0.2) maxpool conv2d(16,3,same) relu bn "
+        "dropout(0.2) maxpool flatten dense(10)"};
+    for (int k = 0; k < 12; k++) {
+        const char *spec = specs[k / 2];
+        int train = k % 2, n = 3;
+        float *g[2] = {NULL, NULL};
+        size_t len = 0;
+        for (int v = 0; v < 2; v++) {
+            on_error err;
+            on_model *m = on_model_from_spec(spec, &err);
+            if (m) on_model_want_input_grad(m, 1);
+            if (!m || on_model_compile(m, n, &err)) {
+                CHECK(0, "%s: %s", spec, m ? err.msg : "no model");
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 6);
+            on_model_set_step(m, 3);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+            size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+            float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * yl);
+            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 41) % 89) / 5.0f - 8.0f;
+            for (size_t i = 0; i < yl; i++) dy[i] = (float)((i * 11) % 9) - 4.0f;
+            on_conv_variant = v ? ON_CONV_NO_DCLAMP : 0;
+            on_model_zero_grad(m);
+            on_model_forward(m, x, n, train);
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            on_conv_variant = 0;
+            len = xl;
+            for (int t = 0; t < on_model_num_tensors(m); t++)
+                if (on_model_tensor_grad(m, t)) len += on_model_tensor_size(m, t);
+            g[v] = malloc(sizeof(float) * len);
+            memcpy(g[v], on_model_input_grad(m), sizeof(float) * xl);
+            size_t off = xl;
+            for (int t = 0; t < on_model_num_tensors(m); t++) {
+                const float *d = on_model_tensor_grad(m, t);
+                if (!d) continue;
+                memcpy(g[v] + off, d, sizeof(float) * on_model_tensor_size(m, t));
+                off += on_model_tensor_size(m, t);
+            }
+            free(x);
+            free(dy);
+            on_model_free(m);
+        }
+        if (g[0] && g[1]) {
+            int nonzero = 0;
+            for (size_t i = 0; i < len; i++) nonzero += g[1][i] != 0;
+            CHECK(nonzero > 0 && !memcmp(g[0], g[1], sizeof(float) * len),
+                  "%s train %d: the clamp's derivative in the BatchNorm's backward changes the "
+                  "gradients (%d of %zu nonzero)",
+                  spec, train, nonzero, len);
+        }
+        free(g[0]);
+        free(g[1]);
+    }
+}
+
 /* A forward of n < batch samples equals the same samples compiled for batch n. */
 static void test_partial_batch(void) {
     const char *spec = "input(9,9,2) conv2d(3,3,same) bn relu maxpool flatten dense(5)";
@@ -853,6 +923,7 @@ int main(void) {
     test_errors();
     test_dropout();
     dropout_vector_bits();
+    dclamp_bits();
     test_partial_batch();
     test_dense_forward();
     test_determinism();

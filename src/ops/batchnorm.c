@@ -63,6 +63,27 @@ ON_VECTOR_CLONES static void grad_input(const float *x, const float *dy, size_t 
     for (size_t j = 0; j < S; j++) dx[j] = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
 }
 
+/* grad_input times the derivative of the clamp below at x (on_call's dclamp), the product
+ * the clamp's backward takes: the same bits as the two passes */
+ON_VECTOR_CLONES static void grad_input_clamped(const float *x, const float *dy, size_t S, float k,
+                                                float mdy, float mu, float inv, float mdyx,
+                                                const on_call *c, float *dx) {
+    float lo = c->dclamp_lo, hi = c->dclamp_hi;
+    if (c->dclamp == 2) {
+#pragma omp simd
+        for (size_t j = 0; j < S; j++) {
+            float g = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
+            dx[j] = g * (x[j] > lo ? 1.0f : 0.0f);
+        }
+        return;
+    }
+#pragma omp simd
+    for (size_t j = 0; j < S; j++) {
+        float g = k * (dy[j] - mdy - (x[j] - mu) * inv * mdyx);
+        dx[j] = g * ((x[j] > lo && x[j] < hi) ? 1.0f : 0.0f);
+    }
+}
+
 /* sum of dy and of dy * (x - mu) * inv over S values */
 ON_VECTOR_CLONES static void sums_grad(const float *x, const float *dy, size_t S, float mu,
                                        float inv, double *sdy, double *sdyx) {
@@ -346,7 +367,12 @@ static void bn_backward(const on_call *c) {
     for (long r = 0; r < runs; r++) {
         int ch = (int)(r % C);
         size_t o = (size_t)r * S;
-        grad_input(c->x + o, c->dy + o, S, k[ch], mdy[ch], mu[ch], inv[ch], mdyx[ch], c->dx + o);
+        if (c->dclamp)
+            grad_input_clamped(c->x + o, c->dy + o, S, k[ch], mdy[ch], mu[ch], inv[ch], mdyx[ch], c,
+                               c->dx + o);
+        else
+            grad_input(c->x + o, c->dy + o, S, k[ch], mdy[ch], mu[ch], inv[ch], mdyx[ch],
+                       c->dx + o);
     }
 }
 
@@ -371,6 +397,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .params = bn_params,
                                .saved_size = bn_saved,
                                .per_sample_epilogue = 1,
+                               .fuses = ON_FUSES_DCLAMP,
                                .in_place = ON_IN_PLACE_UNDER | ON_IN_PLACE_GRAD,
                                .sample_stats = bn_sample_stats,
                                .sample_grad_stats = bn_sample_grad_stats,

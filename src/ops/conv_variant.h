@@ -42,6 +42,8 @@ enum {
                                            in_place) */
     ON_CONV_NO_AVX2_DROPOUT = 0x100000, /* dropout.c: every mask by the C loops, none by the
                                            AVX2 kernel */
+    ON_CONV_NO_DCLAMP = 0x200000,       /* graph.c: a clamp's backward below a BatchNorm a pass
+                                           of its own, not in the BatchNorm's (op.h's dclamp) */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -135,6 +135,13 @@ typedef struct on_call {
     int pre_clamp;
     float pre_lo, pre_hi;
     const float *bn_a, *bn_b;
+    /* Backward, ops with ON_FUSES_DCLAMP, whose input is the output of a ReLU, ReLU6 or
+     * hardtanh that nothing else reads: dx is then that clamp's input gradient, each value
+     * times its derivative at x, as the clamp's own backward computes it, (x > lo && x < hi)
+     * ? 1 : 0 (dclamp 1) or, a ReLU's, (x > lo) ? 1 : 0 (dclamp 2); the clamp's backward
+     * does not run (graph.c's on_model_backward). 0: none. */
+    int dclamp;
+    float dclamp_lo, dclamp_hi;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
      * positions, dropout masks) offset them by it. 0 otherwise. */
@@ -152,7 +159,7 @@ typedef struct on_call {
     double *sync_buf;
 } on_call;
 
-enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2 }; /* on_op's fuses */
+enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2, ON_FUSES_DCLAMP = 4 }; /* on_op's fuses */
 
 /* on_op's in_place. OVER: an elementwise layer whose forward may write its output over its
  * input (same shape, y[i] from x[i] alone) and whose backward reads nothing but its output
@@ -182,7 +189,8 @@ struct on_op {
     int spatial;             /* input rank it needs: 3 image, 2 signal, 1 flat, 0 any */
     int per_sample_epilogue; /* forward calls c->epilogue per finished sample */
     int fuses;               /* inference forward applies c->clamp (ON_FUSES_CLAMP) and
-                                c->resid (ON_FUSES_RESID) to its output */
+                                c->resid (ON_FUSES_RESID) to its output; backward applies
+                                c->dclamp (ON_FUSES_DCLAMP) to its input gradient */
     int in_place;            /* ON_IN_PLACE_OVER, _UNDER, _GRAD (above) */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
