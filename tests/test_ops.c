@@ -664,7 +664,7 @@ static void test_bn_stats_in_conv_loop(void) {
  * sample as it comes out of the chain (graph.c's backward chains): the same gradients, bit
  * for bit, as every backward a pass of its own over the batch. Also a chain whose last
  * layer's input has a second consumer (its gradient added through acc), one that ends at
- * the model's input, and a batch smaller than the compiled one. */
+ * the model's input, and a batch smaller than the compiled one; the study's block orders. */
 static void test_backward_chains(void) {
     const struct {
         const char *spec;
@@ -679,8 +679,20 @@ static void test_backward_chains(void) {
          "m1 avgpool2d gaussian_dropout"},
         {"input(8,8,3) maxpool tanh dropout(0.5) bn relu6 flatten dense(4)",
          "tanh dropout flatten"},
+        /* the study's block orders, a BatchNorm over a chain whose gradients have its size,
+         * one whose input another layer reads, one over a ReLU (its derivative in the
+         * BatchNorm's pass: dclamp) */
+        {"input(12,12,1) conv2d(4,3,same) relu dropout(0.2) bn maxpool conv2d(6,3,same) relu "
+         "dropout(0.2) bn maxpool flatten dense(4)",
+         "dropout dropout_1 flatten"},
+        {"input(12,12,1) conv2d(4,3,same) maxpool relu bn dropout(0.2) conv2d(6,3,same) maxpool "
+         "relu bn dropout(0.2) flatten dense(4)",
+         "relu relu_1 flatten"},
+        {"input(8,8,3) conv2d(3,1) tanh dropout(0.3) bn flatten dense(4)", "dropout"},
+        {"input(8,8,3) maxpool(name=p) bn add(p) flatten dense(4)", ""},
+        {"input(8,8,3) conv2d(4,3,same) relu bn flatten dense(4)", ""},
     };
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < (int)(sizeof cases / sizeof *cases); k++)
         for (int threads = 1; threads <= 2; threads++)
             for (int n = 3; n <= 6; n += 3) {
                 on_set_threads(threads);
