@@ -210,9 +210,6 @@ static void set_stats(const on_call *c, int ch, double mu, double var, double m)
     rvar[ch] = (1 - mo) * rvar[ch] + mo * (float)(m > 1 ? v / (m - 1) : var);
 }
 
-/* x (N,C,S) -> y (N,C,S), S = spatial size. Training first computes the batch statistics,
- * channel by channel; then both modes normalize sample by sample, so that the layers after
- * this one (pooling, activations, dropout) can run on each sample while it is in cache. */
 /* Inference: y = a x + b with the running statistics */
 static void eval_coef(const float *gamma, const float *beta, const float *rmean, const float *rvar,
                       float eps, int ch, float *a, float *b) {
@@ -224,6 +221,9 @@ void on_bn_eval_coefs(const float *const *p, float eps, int C, float *A, float *
     for (int ch = 0; ch < C; ch++) eval_coef(p[0], p[1], p[2], p[3], eps, ch, A + ch, B + ch);
 }
 
+/* x (N,C,S) -> y (N,C,S), S = spatial size. Training first computes the batch statistics,
+ * channel by channel; then both modes normalize sample by sample, so that the layers after
+ * this one (pooling, activations, dropout) can run on each sample while it is in cache. */
 static void bn_forward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
