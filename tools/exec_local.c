@@ -36,22 +36,12 @@ typedef struct local {
     worker *w;
 } local;
 
-static int write_all(int fd, const void *buf, size_t len) {
-    const char *b = buf;
-    while (len) {
-        ssize_t n = write(fd, b, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        b += n, len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* 0 when len bytes came, -1 at the end of the pipe or an error */
-static int read_all(int fd, void *buf, size_t len) {
+/* All len bytes through the pipe (out: written to it, else read from it): 0, or -1 at the
+ * end of the pipe or an error */
+static int move_all(int fd, void *buf, size_t len, int out) {
     char *b = buf;
     while (len) {
-        ssize_t n = read(fd, b, len);
+        ssize_t n = out ? write(fd, b, len) : read(fd, b, len);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return -1;
         b += n, len -= (size_t)n;
@@ -65,10 +55,10 @@ static void serve(local *x, int in, int out) {
     reply *rp = calloc(1, sizeof *rp);
     if (!rp) _exit(1);
     int job;
-    while (!read_all(in, &job, sizeof job)) {
+    while (!move_all(in, &job, sizeof job, 0)) {
         memset(rp, 0, sizeof *rp);
         rp->rc = on_study_run_job(x->p, job, &rp->r, &rp->e);
-        if (write_all(out, rp, sizeof *rp)) _exit(1);
+        if (move_all(out, rp, sizeof *rp, 1)) _exit(1);
     }
     _exit(0); /* without cleanup: the parent's state is not this process's to tear down */
 }
@@ -115,10 +105,10 @@ static int start(void *ctx, int slot, int job, on_error *err) {
     local *x = ctx;
     worker *w = &x->w[slot];
     if (!w->pid && spawn(x, w, err)) return -1;
-    if (write_all(w->to, &job, sizeof job)) {
+    if (move_all(w->to, &job, sizeof job, 1)) {
         stop(w); /* it died between runs: a new one takes the job */
         if (spawn(x, w, err)) return -1;
-        if (write_all(w->to, &job, sizeof job)) {
+        if (move_all(w->to, &job, sizeof job, 1)) {
             stop(w);
             return on_fail(err, "cannot hand run %d to a worker process", job);
         }
@@ -156,7 +146,7 @@ static int wait_one(void *ctx, int *slot, on_study_result *r, on_error *err) {
     *slot = s;
     w->busy = 0;
     int rc = 0;
-    if (read_all(w->from, rp, sizeof *rp)) {
+    if (move_all(w->from, rp, sizeof *rp, 0)) {
         pid_t pid = w->pid;
         int status = 0;
         close(w->to);
