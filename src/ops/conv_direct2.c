@@ -167,12 +167,12 @@ ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, f
 CHUNK(chunk8, vf, vfu, vi, 8)
 ROWS(rows8, chunk8, 8)
 
-/* Filter blocks [b0, b1) of RB of one sample, as two blocks of 4 (the AVX2 clone's sixteen
- * registers hold 4 x 2 sums) */
+/* Every filter of one sample, output rows [p0, p1), in blocks of 4 (the AVX2 clone's
+ * sixteen registers hold 4 x 2 sums) */
 ON_VECTOR_CLONES static void blocks8(const on_call *c, const d2 *t, const float *wp,
-                                     const float *xp, float *y, int b0, int b1, int p0, int p1) {
+                                     const float *xp, float *y, int p0, int p1) {
     const float cl[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? cl : NULL;
-    for (int f = b0 * RB; f < b1 * RB && f < t->F; f += RB / 2) {
+    for (int f = 0; f < t->F; f += RB / 2) {
         int live = t->F - f < RB / 2 ? t->F - f : RB / 2;
         rows8(RB / 2, t, xp, wp + (size_t)f / RB * RB * t->K + f % RB,
               c->a->bias ? c->p[1] + f : NULL, clamp, live, y + (size_t)f * t->P * t->Q, p0, p1);
@@ -189,10 +189,9 @@ ROWS(rows16, chunk16, 16)
 
 __attribute__((target("arch=x86-64-v4"))) static void blocks16(const on_call *c, const d2 *t,
                                                                const float *wp, const float *xp,
-                                                               float *y, int b0, int b1, int p0,
-                                                               int p1) {
+                                                               float *y, int p0, int p1) {
     const float cl[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? cl : NULL;
-    for (int b = b0; b < b1; b++) {
+    for (int b = 0; b < t->Fr / RB; b++) {
         int f = b * RB, live = t->F - f < RB ? t->F - f : RB;
         rows16(RB, t, xp, wp + (size_t)f * t->K, c->a->bias ? c->p[1] + f : NULL, clamp, live,
                y + (size_t)f * t->P * t->Q, p0, p1);
@@ -200,23 +199,22 @@ __attribute__((target("arch=x86-64-v4"))) static void blocks16(const on_call *c,
 }
 #endif
 
-/* Filter blocks [b0, b1), output rows [p0, p1) */
+/* Every filter, output rows [p0, p1) */
 static void blocks(const on_call *c, const d2 *t, const float *wp, const float *xp, float *y,
-                   int b0, int b1, int p0, int p1) {
+                   int p0, int p1) {
 #ifdef HAVE_WIDE
     if (t->Q >= 16 && on_gemm_wide()) {
-        blocks16(c, t, wp, xp, y, b0, b1, p0, p1);
+        blocks16(c, t, wp, xp, y, p0, p1);
         return;
     }
 #endif
-    blocks8(c, t, wp, xp, y, b0, b1, p0, p1);
+    blocks8(c, t, wp, xp, y, p0, p1);
 }
 
 void on_conv_direct2_forward(const on_call *c, const on_geom *g) {
     d2 t = d2_of(c->a, g, c->xs.c);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = 2 * t.C * t.plane;
     float *wp = c->tmp, *planes = c->tmp + (size_t)t.Fr * t.K;
-    int nb = t.Fr / RB;
     if (c->n < c->threads) {
         /* batch-1 latency: the threads split the output rows, each filling only the padded
          * rows its outputs read into its own planes: no barrier, no lines from the other
@@ -232,7 +230,7 @@ void on_conv_direct2_forward(const on_call *c, const on_geom *g) {
                 if (p1 > p0) {
                     float *xp = planes + per * th;
                     fill(c->x + xsz * i, &t, 2 * p0, 2 * (p1 - 1) + t.kh, xp);
-                    blocks(c, &t, wp, xp, c->y + ysz * i, 0, nb, p0, p1);
+                    blocks(c, &t, wp, xp, c->y + ysz * i, p0, p1);
                 }
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
@@ -246,7 +244,7 @@ void on_conv_direct2_forward(const on_call *c, const on_geom *g) {
         pack(c->p[0], &t, wp); /* ends with a barrier */
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             fill(c->x + xsz * i, &t, 0, t.Hp, xp);
-            blocks(c, &t, wp, xp, c->y + ysz * i, 0, nb, 0, t.P);
+            blocks(c, &t, wp, xp, c->y + ysz * i, 0, t.P);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
