@@ -1036,6 +1036,78 @@ static void wino4_cases(void) {
            WINO4_TOL, wino2_worst);
 }
 
+/* F(4x4) with channels in the lanes (conv_wino4c.c, inference, small images): the same bits
+ * as F(4x4) by tiles (conv_wino4.c, the same sums in the same order) and, with a max-pool
+ * (a ReLU, a BatchNorm with negative scales, a NaN in the input) in its stores, as that pool
+ * run as a pass of its own; at batch 1 (on two threads the filters split) and 5, on 1 and 2
+ * threads; the default takes it (it differs from F(2x2)), and its error stays within
+ * F(4x4)'s bound. Channels and filters not multiples of 8, odd sizes, valid padding. */
+static void wino4c_cases(void) {
+    static const char *specs[] = {
+        "input(14,14,32) conv2d(64,3,same)", /* the reference model's conv2d_1 */
+        "input(13,11,36) conv2d(20,3,same) relu",
+        "input(7,7,40) conv2d(24,3,padding=1)",
+        "input(16,16,32) conv2d(16,3)",
+        "input(14,14,32) conv2d(64,3,same) relu maxpool2d",
+        "input(13,13,33) conv2d(17,3,same) relu bn maxpool2d",
+        "input(6,6,32) conv2d(24,3,same) bn maxpool2d relu",
+        "input(15,9,40) conv2d(16,3,same) maxpool2d dropout(0.2) bn relu flatten dense(3)",
+    };
+    const int vs[4] = {0, ON_CONV_WINO4_ALL | ON_CONV_NO_WINO4C, ON_CONV_NO_POOL_FUSE,
+                       ON_CONV_NO_WINO4C};
+    for (int t = 1; t <= 2; t++) {
+        on_set_threads(t);
+        for (size_t k = 0; k < sizeof specs / sizeof *specs; k++)
+            for (int n = 1; n <= 5; n += 4) {
+                float *y[4] = {NULL, NULL, NULL, NULL};
+                size_t yl = 0;
+                for (int v = 0; v < 4; v++) {
+                    on_error err;
+                    on_model *m = on_model_from_spec(specs[k], &err);
+                    on_conv_variant = ON_CONV_AB | vs[v];
+                    if (!m || on_model_compile(m, n, &err)) {
+                        CHECK(0, "%s: %s", specs[k], err.msg);
+                        on_model_free(m);
+                        break;
+                    }
+                    on_model_init(m, 6);
+                    bn_state(m);
+                    size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+                    yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+                    float *x = malloc(sizeof(float) * xl);
+                    rng = 21;
+                    for (size_t i = 0; i < xl; i++) x[i] = 2 * frand();
+                    if (strstr(specs[k], "maxpool")) x[xl / 3] = NAN;
+                    on_model_forward(m, x, n, 0);
+                    y[v] = malloc(sizeof(float) * yl);
+                    memcpy(y[v], on_model_output(m), sizeof(float) * yl);
+                    on_model_forward(m, x, n, 0); /* run to run: the same bits */
+                    CHECK(!memcmp(y[v], on_model_output(m), sizeof(float) * yl),
+                          "%s n=%d: two runs differ", specs[k], n);
+                    free(x);
+                    on_model_free(m);
+                }
+                if (y[3]) {
+                    CHECK(!memcmp(y[0], y[1], sizeof(float) * yl),
+                          "%s n=%d %d threads: not the bits of F(4x4) by tiles", specs[k], n, t);
+                    CHECK(!memcmp(y[0], y[2], sizeof(float) * yl),
+                          "%s n=%d %d threads: not the bits of the layers as passes", specs[k], n,
+                          t);
+                    CHECK(memcmp(y[0], y[3], sizeof(float) * yl),
+                          "%s n=%d: the default did not take F(4x4)", specs[k], n);
+                }
+                for (int v = 0; v < 4; v++) free(y[v]);
+            }
+    }
+    on_conv_variant = 0;
+    for (int n = 1; n <= 3; n += 2) {
+        wino4_case("input(14,14,32) conv2d(64,3,same)", n, ON_CONV_WINO4_ALL);
+        wino4_case("input(13,11,36) conv2d(20,3,same)", n, ON_CONV_WINO4_ALL);
+    }
+    rng = 7 + 5;
+    thread_count_bits("input(14,14,32) conv2d(64,3,same) relu maxpool2d", 5);
+}
+
 /* gemm.c's product against a sum in double, at the sizes around its blocks (6 or 8 rows; 8,
  * 16 or 32 columns; 512 rows of B at a time in the last columns; B in panels of columns:
  * n = 230 with k = 300 and 515), A as written and
@@ -1241,6 +1313,7 @@ int main(void) {
     on_conv_variant = 0;
     random_depthwise();
     wino4_cases();
+    wino4c_cases();
     gemm_cases();
     for (size_t i = 0; i < sizeof fly_cases / sizeof fly_cases[0]; i++) {
         check_case(&fly_cases[i], 1);

@@ -17,6 +17,7 @@
 #include "conv_taps.h"
 #include "conv_winograd.h"
 #include "conv_wino4.h"
+#include "conv_wino4c.h"
 #include "geom.h"
 #include "im2col.h"
 
@@ -147,6 +148,10 @@ static size_t conv_tmp_default(const on_attrs *a, on_shape xs, on_shape ys, int 
             size_t w4 = on_conv_wino4_tmp(a, &g, xs.c, threads);
             if (w < w4) w = w4;
         }
+        if (on_conv_wino4c_may(a, &g, xs.c)) { /* ... with channels in the lanes */
+            size_t w4 = on_conv_wino4c_tmp(a, &g, xs.c, threads);
+            if (w < w4) w = w4;
+        }
         return w;
     }
     if (on_conv_taps_apply(a, &g, xs.c)) return on_conv_taps_tmp(a, &g, xs.c, threads);
@@ -168,7 +173,8 @@ static size_t conv_saved_size(const on_attrs *a, on_shape xs, on_shape ys, int n
     on_geom_make(a, xs, 1, &g, NULL);
     if (on_groups(a) > 1 || !on_conv_wino_apply(a, &g, xs.c)) return 0;
     size_t s = on_conv_wino_saved(a, xs.c);
-    return on_conv_wino4_may(a, &g, xs.c) ? s + on_conv_wino4_saved(a, xs.c) : s;
+    if (on_conv_wino4_may(a, &g, xs.c)) s += on_conv_wino4_saved(a, xs.c);
+    return on_conv_wino4c_may(a, &g, xs.c) ? s + on_conv_wino4c_saved(a, xs.c) : s;
 }
 
 /* Rows [f0, f1) of n values, rows PQ apart, plus the residual (c->resid) and clamped
@@ -343,6 +349,7 @@ typedef enum {
     K_IM2COL, /* im2col + products (1x1 without the copy), in conv.c */
     K_DW,     /* depthwise: conv_depthwise.c */
     K_WINO4,  /* Winograd F(4x4): conv_wino4.c (inference) */
+    K_WINO4C, /* F(4x4), channels in the lanes: conv_wino4c.c (inference, small images) */
     K_WINO,   /* Winograd F(2x2): conv_winograd.c */
     K_TAPS,   /* tap by tap: conv_taps.c */
     K_DIRECT, /* 1-3 channels, stride 1: conv_direct.c */
@@ -355,6 +362,7 @@ typedef enum {
 static conv_kernel kernel_of(const on_attrs *a, const on_geom *g, int C, int train) {
     if (on_conv_dw_apply(a, g, C)) return K_DW;
     if (on_groups(a) != 1) return K_IM2COL;
+    if (on_conv_wino4c_use(a, g, C, train)) return K_WINO4C;
     if (on_conv_wino4_use(a, g, C, train)) return K_WINO4;
     if (!(on_conv_variant & ON_CONV_NO_WINO) && on_conv_wino_apply(a, g, C)) return K_WINO;
     if (!(on_conv_variant & ON_CONV_NO_TAPS) && on_conv_taps_apply(a, g, C)) return K_TAPS;
@@ -385,6 +393,12 @@ static void conv_forward(const on_call *c) {
          * few layers before, made ResNet-18's 56x56 layers 1.2x slower (c->resid: never) */
         on_conv_wino4_forward(c->resid ? clamp_after(c, &cc) : c, &g, on_conv_wino_saved(a, C));
         return;
+    case K_WINO4C: { /* after F(2x2)'s and F(4x4)'s memory; a residual add as for F(4x4) */
+        size_t off = on_conv_wino_saved(a, C);
+        if (on_conv_wino4_may(a, &g, C)) off += on_conv_wino4_saved(a, C);
+        on_conv_wino4c_forward(c->resid ? clamp_after(c, &cc) : c, &g, off);
+        return;
+    }
     case K_WINO:
         on_conv_wino_forward(c, &g); /* adds and clamps itself */
         return;
@@ -543,13 +557,14 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     }
 
 /* Inference takes a 2x2 max-pool after it into its stores where it runs by Winograd F(2x2)
- * (each 2x2 output tile is one window of the pool: conv_winograd.c) or by conv_direct.c's
- * AVX-512 kernel (two output rows at a time). */
+ * (each 2x2 output tile is one window of the pool: conv_winograd.c), by F(4x4) with channels
+ * in the lanes (each 4x4 tile four windows: conv_wino4c.c) or by conv_direct.c's AVX-512
+ * kernel (two output rows at a time). */
 static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
     on_geom g;
     if (on_geom_make(a, xs, 1, &g, NULL)) return 0;
     conv_kernel k = kernel_of(a, &g, xs.c, 0);
-    return k == K_WINO || (k == K_DIRECT && on_conv_direct_pools(a, &g, xs.c));
+    return k == K_WINO || k == K_WINO4C || (k == K_DIRECT && on_conv_direct_pools(a, &g, xs.c));
 }
 
 const on_op on_op_conv2d = {.name = "conv2d",

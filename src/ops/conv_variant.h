@@ -44,6 +44,8 @@ enum {
                                            AVX2 kernel */
     ON_CONV_NO_DCLAMP = 0x200000,       /* graph.c: a clamp's backward below a BatchNorm a pass
                                            of its own, not in the BatchNorm's (op.h's dclamp) */
+    ON_CONV_NO_WINO4C = 0x400000,       /* inference: small images by F(2x2) (or F(4x4) by
+                                           tiles), not F(4x4) with channels in the lanes */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

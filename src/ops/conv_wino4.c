@@ -122,13 +122,23 @@ size_t on_conv_wino4_saved(const on_attrs *a, int channels) {
  * in saved memory which also keeps the weights it was made from: filters whose weights did
  * not change (inference) are not transformed again. Zeroed memory is consistent (zero
  * weights, zero U). Split by filters over the enclosing region's threads, no barrier. */
-static const float *weights_transform(const float *w, const wg4 *t, float *saved) {
+void on_wino4_kernel(const float *g, float u[36]) {
     static const double G[6][3] = {{1, 0, 0},
                                    {1.0 / 3, 1.0 / 3, 1.0 / 3},
                                    {-1.0 / 3, 1.0 / 3, -1.0 / 3},
                                    {-16.0 / 15, -8.0 / 15, -4.0 / 15},
                                    {1.0 / 15, -2.0 / 15, 4.0 / 15},
                                    {0, 0, 1}};
+    double r[6][3]; /* G g */
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 3; j++)
+            r[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+    for (int i = 0; i < 6; i++) /* (G g) G^T */
+        for (int j = 0; j < 6; j++)
+            u[6 * i + j] = (float)(r[i][0] * G[j][0] + r[i][1] * G[j][1] + r[i][2] * G[j][2]);
+}
+
+static const float *weights_transform(const float *w, const wg4 *t, float *saved) {
     size_t fc = (size_t)t->F * t->C, k = (size_t)t->C * 9;
     float *U = saved, *seen = saved + 36 * fc;
 #pragma omp for schedule(static) nowait
@@ -136,16 +146,9 @@ static const float *weights_transform(const float *w, const wg4 *t, float *saved
         if (!memcmp(seen + f * k, w + f * k, sizeof(float) * k)) continue;
         memcpy(seen + f * k, w + f * k, sizeof(float) * k);
         for (int c = 0; c < t->C; c++) {
-            const float *g = w + ((size_t)f * t->C + c) * 9;
-            double r[6][3]; /* G g */
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 3; j++)
-                    r[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-            float *u = U + (size_t)f * t->C + c;
-            for (int i = 0; i < 6; i++) /* (G g) G^T */
-                for (int j = 0; j < 6; j++)
-                    u[(6 * i + j) * fc] =
-                        (float)(r[i][0] * G[j][0] + r[i][1] * G[j][1] + r[i][2] * G[j][2]);
+            float u[36];
+            on_wino4_kernel(w + ((size_t)f * t->C + c) * 9, u);
+            for (int xi = 0; xi < 36; xi++) U[xi * fc + (size_t)f * t->C + c] = u[xi];
         }
     }
     return U;
@@ -184,18 +187,6 @@ ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, i
     }
 }
 
-/* B^T applied to six vectors d0..d5 (one column or row of patches), into o[0..5] */
-#define BT6(o, d0, d1, d2, d3, d4, d5)                                                             \
-    do {                                                                                           \
-        vf e_ = (d3) - (d1), f_ = (d4) - (d2);                                                     \
-        (o)[0] = ((d0) - (d2)) + f_ + 1.5f * e_;                                                   \
-        (o)[1] = f_ + e_ + 1.5f * ((d2) + (d3));                                                   \
-        (o)[2] = f_ - e_ + 1.5f * ((d3) - (d2));                                                   \
-        (o)[3] = f_ + 2.0f * e_;                                                                   \
-        (o)[4] = f_ - 0.5f * e_;                                                                   \
-        (o)[5] = ((d5) - (d3)) - e_ + 1.5f * f_;                                                   \
-    } while (0)
-
 /* V[xi][c][p] = (B^T d B)[xi] for the tiles of rows [ty0, ty1) (p counts from the chunk's
  * first tile), channels [c0, c1); eight tiles at a time, as vectors. */
 ON_VECTOR_CLONES static void input_transform(const float *xp, const wg4 *t, int ty0, int ty1,
@@ -210,27 +201,17 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg4 *t, int 
                 vf s[6][6]; /* d B: row i, column j */
                 for (int i = 0; i < 6; i++) {
                     const float *p = base + (size_t)i * t->Wp + tx;
-                    BT6(s[i], VLOAD(p), VLOAD(p + h), VLOAD(p + 2 * h), VLOAD(p + 3 * h),
-                        VLOAD(p + 1), VLOAD(p + h + 1));
+                    ON_WINO4_BT6(s[i], VLOAD(p), VLOAD(p + h), VLOAD(p + 2 * h), VLOAD(p + 3 * h),
+                                 VLOAD(p + 1), VLOAD(p + h + 1));
                 }
                 for (int j = 0; j < 6; j++) { /* B^T (d B), down column j */
                     vf o[6];
-                    BT6(o, s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]);
+                    ON_WINO4_BT6(o, s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]);
                     for (int i = 0; i < 6; i++) VSTORE(v + (6 * i + j) * xs, o[i]);
                 }
             }
         }
 }
-
-/* A^T applied to six vectors m0..m5, into o[0..3] */
-#define AT6(o, m0, m1, m2, m3, m4, m5)                                                             \
-    do {                                                                                           \
-        vf a_ = (m1) + (m2), b_ = (m1) - (m2);                                                     \
-        (o)[0] = (m0) + a_ + ((m3) + (m4));                                                        \
-        (o)[1] = b_ + (0.5f * (m3)-2.0f * (m4));                                                   \
-        (o)[2] = a_ + (0.25f * (m3) + 4.0f * (m4));                                                \
-        (o)[3] = b_ + (0.125f * (m3)-8.0f * (m4)) + (m5);                                          \
-    } while (0)
 
 /* y[f] = A^T M A + bias for filters [f0, f1), tile rows [ty0, ty1), dropping the outputs
  * past P or Q; then, as the ReLU after it would (on_call's clamp), clamped to clamp =
@@ -250,15 +231,15 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
                 vf s[4][6]; /* A^T M: row i, column j */
                 for (int j = 0; j < 6; j++) {
                     vf o[4];
-                    AT6(o, VLOAD(m + j * xs), VLOAD(m + (6 + j) * xs), VLOAD(m + (12 + j) * xs),
-                        VLOAD(m + (18 + j) * xs), VLOAD(m + (24 + j) * xs),
-                        VLOAD(m + (30 + j) * xs));
+                    ON_WINO4_AT6(o, VLOAD(m + j * xs), VLOAD(m + (6 + j) * xs),
+                                 VLOAD(m + (12 + j) * xs), VLOAD(m + (18 + j) * xs),
+                                 VLOAD(m + (24 + j) * xs), VLOAD(m + (30 + j) * xs));
                     for (int i = 0; i < 4; i++) s[i][j] = o[i];
                 }
                 int cols = t->Q - 4 * x0 < 4 * VEC ? t->Q - 4 * x0 : 4 * VEC;
                 for (int i = 0; i < 4 && 4 * ty + i < t->P; i++) {
                     vf o[4];
-                    AT6(o, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
+                    ON_WINO4_AT6(o, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
                     o[0] += bb;
                     o[1] += bb;
                     o[2] += bb;

@@ -19,4 +19,33 @@ size_t on_conv_wino4_tmp(const on_attrs *a, const on_geom *g, int channels, int 
 size_t on_conv_wino4_saved(const on_attrs *a, int channels);
 void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset);
 
+/* u[xi] = (G g G^T)[xi] for one 3x3 kernel g, in double and rounded once (conv_wino4.c's
+ * points); conv_wino4c.c makes its U^T by it too. */
+void on_wino4_kernel(const float *g, float u[36]);
+
+/* The transforms' steps on vectors (vf, op.h), shared with conv_wino4c.c so that both give
+ * the same bits: */
+/* B^T (the points above) applied to six vectors d0..d5 (one column or row of patches), into o[0..5]
+ */
+#define ON_WINO4_BT6(o, d0, d1, d2, d3, d4, d5)                                                    \
+    do {                                                                                           \
+        vf e_ = (d3) - (d1), f_ = (d4) - (d2);                                                     \
+        (o)[0] = ((d0) - (d2)) + f_ + 1.5f * e_;                                                   \
+        (o)[1] = f_ + e_ + 1.5f * ((d2) + (d3));                                                   \
+        (o)[2] = f_ - e_ + 1.5f * ((d3) - (d2));                                                   \
+        (o)[3] = f_ + 2.0f * e_;                                                                   \
+        (o)[4] = f_ - 0.5f * e_;                                                                   \
+        (o)[5] = ((d5) - (d3)) - e_ + 1.5f * f_;                                                   \
+    } while (0)
+
+/* A^T applied to six vectors m0..m5, into o[0..3] */
+#define ON_WINO4_AT6(o, m0, m1, m2, m3, m4, m5)                                                    \
+    do {                                                                                           \
+        vf a_ = (m1) + (m2), b_ = (m1) - (m2);                                                     \
+        (o)[0] = (m0) + a_ + ((m3) + (m4));                                                        \
+        (o)[1] = b_ + (0.5f * (m3)-2.0f * (m4));                                                   \
+        (o)[2] = a_ + (0.25f * (m3) + 4.0f * (m4));                                                \
+        (o)[3] = b_ + (0.125f * (m3)-8.0f * (m4)) + (m5);                                          \
+    } while (0)
+
 #endif

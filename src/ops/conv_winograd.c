@@ -178,34 +178,6 @@ static const float *weights_transform(const float *w, const wg *t, float *saved,
     return U;
 }
 
-/* r[i] lane j -> r[j] lane i: eight vectors of eight floats transposed in registers */
-static inline __attribute__((always_inline)) void transpose8(vf r[8]) {
-#define LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
-#define HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
-    vf t0 = LO(r[0], r[1]), t1 = HI(r[0], r[1]), t2 = LO(r[2], r[3]), t3 = HI(r[2], r[3]);
-    vf t4 = LO(r[4], r[5]), t5 = HI(r[4], r[5]), t6 = LO(r[6], r[7]), t7 = HI(r[6], r[7]);
-#undef LO
-#undef HI
-#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
-#define HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
-    vf u0 = LO(t0, t2), u1 = HI(t0, t2), u2 = LO(t1, t3), u3 = HI(t1, t3);
-    vf u4 = LO(t4, t6), u5 = HI(t4, t6), u6 = LO(t5, t7), u7 = HI(t5, t7);
-#undef LO
-#undef HI
-#define LO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
-#define HI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
-    r[0] = LO(u0, u4);
-    r[1] = LO(u1, u5);
-    r[2] = LO(u2, u6);
-    r[3] = LO(u3, u7);
-    r[4] = HI(u0, u4);
-    r[5] = HI(u1, u5);
-    r[6] = HI(u2, u6);
-    r[7] = HI(u3, u7);
-#undef LO
-#undef HI
-}
-
 /* On the fly (at batch 1, products_fly): U for FB filters by CB channels at a time, in a
  * thread's block (ub: 16 UB_XS floats, U^T[xi] rows of the block's filters, the xi FB CB + 16
  * floats apart, so that the 16 rows a kernel's values go to do not share an L1 set). */
@@ -228,7 +200,7 @@ ON_VECTOR_CLONES static void weights_block(const float *w, int C, int f0, int nf
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++) t8[i] = g[i * fs + 8];
             k[8] = VLOAD(t8);
-            transpose8(k);
+            on_transpose8(k);
             GGT(vf, k, ub + (size_t)ci * nf + fi, UB_XS);
         }
     for (; fi < nf; fi++)
@@ -328,15 +300,6 @@ ON_VECTOR_CLONES static void input_transform(const float *xp, const wg *t, int t
         }
 }
 
-/* v = the first of a, b where both are numbers (a on ties: -0 before +0 stays -0), else a
- * NaN (all ones): pool.c's first_max, lane by lane (a macro: a vector argument or result
- * would change the calling convention between the clones) */
-#define FIRST_MAX(v, a, b)                                                                         \
-    do {                                                                                           \
-        vi take_ = (b) > (a), nan_ = ((a) != (a)) | ((b) != (b));                                  \
-        (v) = (vf)((take_ & (vi)(b)) | (~take_ & (vi)(a)) | nan_);                                 \
-    } while (0)
-
 /* With a 2x2 max-pool after the convolution (on_call's pool2): eight tiles' outputs o (row
  * 0's two columns, row 1's) reduced as pool.c's 2x2 kernel reduces a window (each row's
  * pair, then the two rows; or one by one in rows of fewer than 4 windows), so the same bits,
@@ -348,18 +311,8 @@ static inline __attribute__((always_inline)) void
 pool_store(const vf o[4], const wg *t, int ty, int x0, const vf *clo, const vf *chi, float *yf) {
     int Qp = t->Q / 2, cols = Qp - x0 < VEC ? Qp - x0 : VEC;
     if (cols <= 0) return;
-    vf top, bottom, v = o[0];
-    if (Qp < 4) /* where pool.c's rows go one window at a time (max4_pos): the first largest
-                 * element itself, a window's own NaN included */
-        for (int k = 1; k < 4; k++) {
-            vi take = (o[k] > v) | ((o[k] != o[k]) & (v == v));
-            v = (vf)((take & (vi)o[k]) | (~take & (vi)v));
-        }
-    else {
-        FIRST_MAX(top, o[0], o[1]);
-        FIRST_MAX(bottom, o[2], o[3]);
-        FIRST_MAX(v, top, bottom);
-    }
+    vf v;
+    ON_POOL4_MAX(v, o, Qp);
     if (clo) ON_VCLAMP(vf, vi, v, *clo, *chi);
     float *yr = yf + (size_t)ty * Qp + x0;
     if (cols == VEC || yr + VEC <= yf + (size_t)(t->P / 2) * Qp) {
@@ -717,7 +670,7 @@ ON_VECTOR_CLONES static void transpose(const float *v, const wg *t, int n, float
             vf r[8];
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++) r[i] = VLOAD(s + i * t->ld);
-            transpose8(r);
+            on_transpose8(r);
             float *d = vt + (size_t)p * C + c; /* row p + j is tile p + j's channels */
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) VSTORE(d + j * C, r[j]);
