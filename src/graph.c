@@ -570,8 +570,15 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
         m->nodes[i].bwd_link = (unsigned char)backward_link(m, i);
         m->nodes[i].bwd_stats = (unsigned char)backward_stats(m, i);
     }
+    for (int i = 1; i < m->nn; i++) {
+        on_node *nd = &m->nodes[i];
+        nd->dy_chain =
+            (unsigned char)(i + 1 < m->nn && backward_feeds_below(m, i + 1) && nd->reaches_output &&
+                            nd->nin == 1 && nd->a.reg_l1[2] == 0 && nd->a.reg_l2[2] == 0 &&
+                            nd->op->dy_chain && nd->op->dy_chain(&nd->a, m->nodes[nd->in[0]].ys));
+    }
     for (int i = 0; i < m->nn; i++) slot_of[i] = -1;
-    int fail = 0, deferred[512], ndef = 0;
+    int fail = 0, deferred[512], ndef = 0, held[513], nheld = 0;
     size_t defsize[512]; /* per-sample size of the gradient that held deferred[k] */
     slot_of[m->nn - 1] = slot_take(sl, B * on_shape_size(m->nodes[m->nn - 1].ys));
     for (int i = m->nn - 1; i >= 1 && !fail; i--) {
@@ -595,6 +602,9 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
             else if ((slot_of[j] = slot_take(sl, B * per)) < 0)
                 fail = 1;
         }
+        /* a chain that runs inside this node's backward: its gradients die after it */
+        while (nheld) sl->busy[held[--nheld]] = 0;
+        int hold = m->nodes[i - 1].dy_chain; /* i is such a chain's last node */
         if (slot_of[i] >= 0 && !fail && !over) {
             if (nd->bwd_link && ndef == 512) nd->bwd_link = 0; /* a chain that long: cut */
             if (nd->bwd_link) {
@@ -602,10 +612,19 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
                 deferred[ndef++] = slot_of[i];
                 continue;
             }
-            sl->busy[slot_of[i]] = 0; /* dies after this step */
+            if (hold)
+                held[nheld++] = slot_of[i];
+            else
+                sl->busy[slot_of[i]] = 0; /* dies after this step */
         }
         if (!nd->bwd_link)
-            while (ndef) sl->busy[deferred[--ndef]] = 0;
+            while (ndef) {
+                int d = deferred[--ndef];
+                if (hold)
+                    held[nheld++] = d;
+                else
+                    sl->busy[d] = 0;
+            }
     }
     if (m->want_input_grad && slot_of[0] >= 0) sl->busy[slot_of[0]] = 1; /* kept for the user */
     /* one-input ops overwrite their input's gradient: where another consumer wrote it first,
@@ -1085,6 +1104,18 @@ static void run_backward_chain(const bchain *ch, int s) {
     }
 }
 
+static void chain_ready(void *ctx, int s) {
+    run_backward_chain(ctx, s);
+}
+
+/* Does node b, below a backward chain that writes its whole dy (no accumulation, no
+ * statistics), take that dy sample by sample (on_call's dy_ready), so that the chain runs
+ * inside b's backward, each sample's gradient read while in cache? (on_node's dy_chain) */
+static int dy_chain_below(const on_model *m, int b, int lo) {
+    return !(on_conv_variant & ON_CONV_NO_DY_CHAIN) && b >= 1 && b == lo - 1 &&
+           m->nodes[b].dy_chain;
+}
+
 /* Before a backward after an inference forward: the outputs that forward left unwritten
  * (a max-pool ran in their producer's stores), which the pool's backward reads */
 static void write_unwritten(on_model *m) {
@@ -1124,6 +1155,8 @@ int on_model_backward(on_model *m) {
     /* a final sigmoid skipped by the loss: its activity regularizer, through its slope */
     if (m->reg_pending && top < m->nn - 1) on_reg_activity_grad(m, m->nn - 1, m->nodes[top].dy, 1);
     int stats_ready = 0; /* the node whose sample_grad_stats ran in the chain after it */
+    bchain pend;         /* a chain left to run inside node pend_below's backward */
+    int pend_below = 0;
     for (int i = top; i >= 1; i--) {
         on_node *nd = &m->nodes[i];
         if (!nd->reaches_output) continue;
@@ -1135,10 +1168,15 @@ int on_model_backward(on_model *m) {
         while (m->nodes[lo].bwd_link) lo--;
         int b = m->nodes[lo].in[0];
         int stats = m->nodes[lo].bwd_stats && on_node_trains(&m->nodes[b], m->last_train);
-        if (lo < i || stats) {
+        if (lo < i || stats || dy_chain_below(m, b, lo)) {
             float *bdx = m->nodes[b].dy;
             int via_acc = bdx && m->nodes[lo].accumulate[0];
             bchain ch = {m, i, lo, stats ? b : 0, via_acc ? m->acc : bdx};
+            if (!stats && !via_acc && bdx && dy_chain_below(m, b, lo)) {
+                pend = ch, pend_below = b; /* its time counts as b's */
+                i = lo;
+                continue;
+            }
             int n = m->n;
 #pragma omp parallel for schedule(static) num_threads(m->threads) if (n > 1)
             for (int s = 0; s < n; s++) run_backward_chain(&ch, s);
@@ -1160,6 +1198,11 @@ int on_model_backward(on_model *m) {
         if (cl != nd) in.dx[0] = m->nodes[cl->in[0]].dy; /* the clamp's input gradient */
         int via_acc = nd->nin == 1 && in.dx[0] && cl->accumulate[0];
         c.dx = via_acc ? m->acc : in.dx[0];
+        if (pend_below == i) {
+            c.dy_ready = chain_ready;
+            c.dy_ctx = &pend;
+            pend_below = 0;
+        }
         nd->op->backward(&c);
         if (via_acc) add_acc(m, in.dx[0], (size_t)m->n * on_shape_size(m->nodes[cl->in[0]].ys));
         if (m->prof) m->prof[m->nn + i] += on_seconds() - t0;

@@ -32,6 +32,11 @@ typedef struct on_node {
     /* ... and the node below it (a BatchNorm) takes its gradient sums on each sample as
      * this node's backward leaves it (sample_grad_stats) */
     unsigned char bwd_stats;
+    /* Training, compile-time: a backward chain whose last node is i+1 may run inside this
+     * node's backward (on_call's dy_ready; graph.c's dy_chain_below): the chain's gradients
+     * then live until this node's backward is done. Not with an activity regularizer here,
+     * which adds to the whole batch's gradient before the backward. */
+    unsigned char dy_chain;
     /* set by an inference forward: its output was left unwritten, a 2x2 max-pool after it
      * having run in its stores (on_call's pool2), or written to a thread's slot in a
      * per-sample chain (graph.c's run_chain); a backward computes it first */

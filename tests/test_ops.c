@@ -265,6 +265,78 @@ static void dclamp_bits(void) {
     }
 }
 
+/* The per-sample layers' backwards above a convolution run inside its backward, sample by
+ * sample as it reads its dy (graph.c's dy_chain_below, on_call's dy_ready): the bits of
+ * running them first, every parameter's gradient and the input's, on 1 and 2 threads; with
+ * one layer above (a max-pool, a dropout) or a chain of them, above the direct and the
+ * Winograd kernels, and where the conv's output has a second reader (no fusion). */
+static void dy_chain_bits(void) {
+    const char *specs[] = {
+        "input(28,28,1) conv2d(8,3,same) maxpool relu bn dropout(0.2) conv2d(16,3,same) "
+        "dropout(0.2) relu bn maxpool flatten dense(10)",
+        "input(12,12,3) conv2d(8,3,same) dropout(0.3) maxpool conv2d(8,3,same) relu maxpool "
+        "flatten dense(4)",
+        "input(10,10,6) conv2d(8,3,same) relu dropout(0.2) bn conv2d(8,3,same) maxpool flatten "
+        "dense(4)",
+        "input(10,10,3) conv2d(8,3,same,name=c) dropout(0.2) add(c) relu flatten dense(4)"};
+    for (int k = 0; k < 8; k++) {
+        const char *spec = specs[k / 2];
+        int n = 5;
+        on_set_threads(1 + k % 2);
+        float *g[2] = {NULL, NULL};
+        size_t len = 0;
+        for (int v = 0; v < 2; v++) {
+            on_error err;
+            on_model *m = on_model_from_spec(spec, &err);
+            if (m) on_model_want_input_grad(m, 1);
+            if (!m || on_model_compile(m, n, &err)) {
+                CHECK(0, "%s: %s", spec, m ? err.msg : "no model");
+                on_model_free(m);
+                break;
+            }
+            on_model_init(m, 6);
+            on_model_set_step(m, 3);
+            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+            size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+            float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * yl);
+            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 41) % 89) / 5.0f - 8.0f;
+            for (size_t i = 0; i < yl; i++) dy[i] = (float)((i * 11) % 9) - 4.0f;
+            on_conv_variant = v ? ON_CONV_NO_DY_CHAIN : 0;
+            on_model_zero_grad(m);
+            on_model_forward(m, x, n, 1);
+            on_model_set_output_grad(m, dy);
+            on_model_backward(m);
+            on_conv_variant = 0;
+            len = xl;
+            for (int t = 0; t < on_model_num_tensors(m); t++)
+                if (on_model_tensor_grad(m, t)) len += on_model_tensor_size(m, t);
+            g[v] = malloc(sizeof(float) * len);
+            memcpy(g[v], on_model_input_grad(m), sizeof(float) * xl);
+            size_t off = xl;
+            for (int t = 0; t < on_model_num_tensors(m); t++) {
+                const float *d = on_model_tensor_grad(m, t);
+                if (!d) continue;
+                memcpy(g[v] + off, d, sizeof(float) * on_model_tensor_size(m, t));
+                off += on_model_tensor_size(m, t);
+            }
+            free(x);
+            free(dy);
+            on_model_free(m);
+        }
+        if (g[0] && g[1]) {
+            int nonzero = 0;
+            for (size_t i = 0; i < len; i++) nonzero += g[1][i] != 0;
+            CHECK(nonzero > 0 && !memcmp(g[0], g[1], sizeof(float) * len),
+                  "%s, %d thread(s): the layers' backwards inside the conv's change the "
+                  "gradients (%d of %zu nonzero)",
+                  spec, 1 + k % 2, nonzero, len);
+        }
+        free(g[0]);
+        free(g[1]);
+    }
+    on_set_threads(2);
+}
+
 /* A forward of n < batch samples equals the same samples compiled for batch n. */
 static void test_partial_batch(void) {
     const char *spec = "input(9,9,2) conv2d(3,3,same) bn relu maxpool flatten dense(5)";
@@ -936,6 +1008,7 @@ int main(void) {
     test_dropout();
     dropout_vector_bits();
     dclamp_bits();
+    dy_chain_bits();
     test_partial_batch();
     test_dense_forward();
     test_determinism();

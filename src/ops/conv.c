@@ -567,6 +567,16 @@ static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
     return k == K_WINO || k == K_WINO4C || (k == K_DIRECT && on_conv_direct_pools(a, &g, xs.c));
 }
 
+/* The backward's Winograd and direct kernels take dy sample by sample (on_call's dy_ready),
+ * as conv_backward picks them */
+static int conv_dy_chain(const on_attrs *a, on_shape xs) {
+    on_geom g;
+    if (on_geom_make(a, xs, 1, &g, NULL) || on_groups(a) != 1 || on_conv_dw_apply(a, &g, xs.c))
+        return 0;
+    if (on_conv_wino_apply(a, &g, xs.c)) return 1;
+    return !on_conv_taps_apply(a, &g, xs.c) && on_conv_direct_apply(a, &g, xs.c);
+}
+
 const on_op on_op_conv2d = {.name = "conv2d",
                             .title = "2-D convolution",
                             .props = ON_PROP_LINEAR_MAP,
@@ -576,6 +586,7 @@ const on_op on_op_conv2d = {.name = "conv2d",
                             .fuses = ON_FUSES_CLAMP | ON_FUSES_RESID,
                             .in_place = ON_IN_PLACE_UNDER,
                             .fuses_pool = conv_fuses_pool,
+                            .dy_chain = conv_dy_chain,
                             .defaults = CONV_DEFAULTS(3),
                             .args = CONV_ARGS,
                             .shape = conv_shape,

@@ -46,6 +46,8 @@ enum {
                                            of its own, not in the BatchNorm's (op.h's dclamp) */
     ON_CONV_NO_WINO4C = 0x400000,       /* inference: small images by F(2x2) (or F(4x4) by
                                            tiles), not F(4x4) with channels in the lanes */
+    ON_CONV_NO_DY_CHAIN = 0x800000,     /* graph.c: a backward chain over a convolution runs
+                                           before it, not inside it (on_call's dy_ready) */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

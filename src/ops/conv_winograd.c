@@ -710,9 +710,10 @@ static void backward_group(const on_call *c, const wg *t, const float *U, const 
             const float *dy = c->dy + ysz * i, *d = dy;
             size_t o = tt * (i - i0);
             if (ty0 == 0) { /* the sample's first chunk: its padded input, db */
+                if (c->dy_ready) c->dy_ready(c->dy_ctx, i);
                 if (i + 1 < c->n) {
                     on_prefetch(c->x + xsz * (i + 1), xsz);
-                    on_prefetch(c->dy + ysz * (i + 1), ysz);
+                    if (!c->dy_ready) on_prefetch(c->dy + ysz * (i + 1), ysz);
                 }
                 pad(c->x + xsz * i, t, 0, t->C, b->xp);
                 /* db in double: a float sum of a 300-wide image's dY missed the direct sum

@@ -142,6 +142,12 @@ typedef struct on_call {
      * does not run (graph.c's on_model_backward). 0: none. */
     int dclamp;
     float dclamp_lo, dclamp_hi;
+    /* Backward, ops whose dy_chain said yes for this layer: before the first read of sample
+     * s's dy, the kernel calls dy_ready(dy_ctx, s), which writes it there (the backwards of
+     * the per-sample layers above, sample by sample: graph.c's backward chain), so that each
+     * sample's gradient is read while in cache. NULL: dy is there for the whole batch. */
+    void (*dy_ready)(void *ctx, int s);
+    void *dy_ctx;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
      * positions, dropout masks) offset them by it. 0 otherwise. */
@@ -202,6 +208,9 @@ struct on_op {
     /* Optional: may the inference forward on input xs take a following 2x2 max-pool into
      * its stores (on_call's pool2)? As the kernel choice, it may depend on on_conv_variant. */
     int (*fuses_pool)(const on_attrs *a, on_shape xs);
+    /* Optional: does the backward on input xs take its dy sample by sample through on_call's
+     * dy_ready? */
+    int (*dy_chain)(const on_attrs *a, on_shape xs);
     /* Check the input and give the output shape; fills err naming the problem. */
     int (*shape)(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err);
     /* The same for ops with several inputs: xs[0..n). */
