@@ -195,6 +195,57 @@ static void dropout_vector_bits(void) {
     }
 }
 
+/* The input's gradient, then every parameter's, after one forward (train or not) and
+ * backward of spec on n fixed samples with on_conv_variant = variant (*len floats; NULL and
+ * a failed check if it does not build) */
+static float *grads_with(const char *spec, int n, int train, int variant, size_t *len) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (m) on_model_want_input_grad(m, 1);
+    if (!m || on_model_compile(m, n, &err)) {
+        CHECK(0, "%s: %s", spec, m ? err.msg : "no model");
+        on_model_free(m);
+        return NULL;
+    }
+    on_model_init(m, 6);
+    on_model_set_step(m, 3);
+    size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+    size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+    float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * yl);
+    for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 41) % 89) / 5.0f - 8.0f;
+    for (size_t i = 0; i < yl; i++) dy[i] = (float)((i * 11) % 9) - 4.0f;
+    on_conv_variant = variant;
+    on_model_zero_grad(m);
+    on_model_forward(m, x, n, train);
+    on_model_set_output_grad(m, dy);
+    on_model_backward(m);
+    on_conv_variant = 0;
+    *len = xl;
+    for (int t = 0; t < on_model_num_tensors(m); t++)
+        if (on_model_tensor_grad(m, t)) *len += on_model_tensor_size(m, t);
+    float *g = malloc(sizeof(float) * *len);
+    memcpy(g, on_model_input_grad(m), sizeof(float) * xl);
+    size_t off = xl;
+    for (int t = 0; t < on_model_num_tensors(m); t++) {
+        const float *d = on_model_tensor_grad(m, t);
+        if (!d) continue;
+        memcpy(g + off, d, sizeof(float) * on_model_tensor_size(m, t));
+        off += on_model_tensor_size(m, t);
+    }
+    free(x);
+    free(dy);
+    on_model_free(m);
+    return g;
+}
+
+/* How many of g's len floats are not zero, where a and b are the same bits (else -1) */
+static int same_grads(const float *a, const float *b, size_t len) {
+    if (!a || !b || memcmp(a, b, sizeof(float) * len)) return -1;
+    int nonzero = 0;
+    for (size_t i = 0; i < len; i++) nonzero += a[i] != 0;
+    return nonzero;
+}
+
 /* A ReLU, ReLU6 or hardtanh below a BatchNorm: its derivative in the BatchNorm's input
  * gradient (graph.c's dclamp_below) gives the bits of its own backward, every parameter's
  * gradient and the input's, in training and inference, with values at the clamps' bounds
@@ -211,57 +262,16 @@ static void dclamp_bits(void) {
         "dropout(0.2) maxpool flatten dense(10)"};
     for (int k = 0; k < 12; k++) {
         const char *spec = specs[k / 2];
-        int train = k % 2, n = 3;
-        float *g[2] = {NULL, NULL};
         size_t len = 0;
-        for (int v = 0; v < 2; v++) {
-            on_error err;
-            on_model *m = on_model_from_spec(spec, &err);
-            if (m) on_model_want_input_grad(m, 1);
-            if (!m || on_model_compile(m, n, &err)) {
-                CHECK(0, "%s: %s", spec, m ? err.msg : "no model");
-                on_model_free(m);
-                break;
-            }
-            on_model_init(m, 6);
-            on_model_set_step(m, 3);
-            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
-            size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
-            float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * yl);
-            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 41) % 89) / 5.0f - 8.0f;
-            for (size_t i = 0; i < yl; i++) dy[i] = (float)((i * 11) % 9) - 4.0f;
-            on_conv_variant = v ? ON_CONV_NO_DCLAMP : 0;
-            on_model_zero_grad(m);
-            on_model_forward(m, x, n, train);
-            on_model_set_output_grad(m, dy);
-            on_model_backward(m);
-            on_conv_variant = 0;
-            len = xl;
-            for (int t = 0; t < on_model_num_tensors(m); t++)
-                if (on_model_tensor_grad(m, t)) len += on_model_tensor_size(m, t);
-            g[v] = malloc(sizeof(float) * len);
-            memcpy(g[v], on_model_input_grad(m), sizeof(float) * xl);
-            size_t off = xl;
-            for (int t = 0; t < on_model_num_tensors(m); t++) {
-                const float *d = on_model_tensor_grad(m, t);
-                if (!d) continue;
-                memcpy(g[v] + off, d, sizeof(float) * on_model_tensor_size(m, t));
-                off += on_model_tensor_size(m, t);
-            }
-            free(x);
-            free(dy);
-            on_model_free(m);
-        }
-        if (g[0] && g[1]) {
-            int nonzero = 0;
-            for (size_t i = 0; i < len; i++) nonzero += g[1][i] != 0;
-            CHECK(nonzero > 0 && !memcmp(g[0], g[1], sizeof(float) * len),
-                  "%s train %d: the clamp's derivative in the BatchNorm's backward changes the "
-                  "gradients (%d of %zu nonzero)",
-                  spec, train, nonzero, len);
-        }
-        free(g[0]);
-        free(g[1]);
+        float *g0 = grads_with(spec, 3, k % 2, 0, &len);
+        float *g1 = g0 ? grads_with(spec, 3, k % 2, ON_CONV_NO_DCLAMP, &len) : NULL;
+        int nonzero = same_grads(g0, g1, len);
+        CHECK(!g0 || nonzero > 0,
+              "%s train %d: the clamp's derivative in the BatchNorm's backward changes the "
+              "gradients (%d of %zu nonzero)",
+              spec, k % 2, nonzero, len);
+        free(g0);
+        free(g1);
     }
 }
 
@@ -281,58 +291,17 @@ static void dy_chain_bits(void) {
         "input(10,10,3) conv2d(8,3,same,name=c) dropout(0.2) add(c) relu flatten dense(4)"};
     for (int k = 0; k < 8; k++) {
         const char *spec = specs[k / 2];
-        int n = 5;
-        on_set_threads(1 + k % 2);
-        float *g[2] = {NULL, NULL};
         size_t len = 0;
-        for (int v = 0; v < 2; v++) {
-            on_error err;
-            on_model *m = on_model_from_spec(spec, &err);
-            if (m) on_model_want_input_grad(m, 1);
-            if (!m || on_model_compile(m, n, &err)) {
-                CHECK(0, "%s: %s", spec, m ? err.msg : "no model");
-                on_model_free(m);
-                break;
-            }
-            on_model_init(m, 6);
-            on_model_set_step(m, 3);
-            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
-            size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
-            float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * yl);
-            for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 41) % 89) / 5.0f - 8.0f;
-            for (size_t i = 0; i < yl; i++) dy[i] = (float)((i * 11) % 9) - 4.0f;
-            on_conv_variant = v ? ON_CONV_NO_DY_CHAIN : 0;
-            on_model_zero_grad(m);
-            on_model_forward(m, x, n, 1);
-            on_model_set_output_grad(m, dy);
-            on_model_backward(m);
-            on_conv_variant = 0;
-            len = xl;
-            for (int t = 0; t < on_model_num_tensors(m); t++)
-                if (on_model_tensor_grad(m, t)) len += on_model_tensor_size(m, t);
-            g[v] = malloc(sizeof(float) * len);
-            memcpy(g[v], on_model_input_grad(m), sizeof(float) * xl);
-            size_t off = xl;
-            for (int t = 0; t < on_model_num_tensors(m); t++) {
-                const float *d = on_model_tensor_grad(m, t);
-                if (!d) continue;
-                memcpy(g[v] + off, d, sizeof(float) * on_model_tensor_size(m, t));
-                off += on_model_tensor_size(m, t);
-            }
-            free(x);
-            free(dy);
-            on_model_free(m);
-        }
-        if (g[0] && g[1]) {
-            int nonzero = 0;
-            for (size_t i = 0; i < len; i++) nonzero += g[1][i] != 0;
-            CHECK(nonzero > 0 && !memcmp(g[0], g[1], sizeof(float) * len),
-                  "%s, %d thread(s): the layers' backwards inside the conv's change the "
-                  "gradients (%d of %zu nonzero)",
-                  spec, 1 + k % 2, nonzero, len);
-        }
-        free(g[0]);
-        free(g[1]);
+        on_set_threads(1 + k % 2);
+        float *g0 = grads_with(spec, 5, 1, 0, &len);
+        float *g1 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_CHAIN, &len) : NULL;
+        int nonzero = same_grads(g0, g1, len);
+        CHECK(!g0 || nonzero > 0,
+              "%s, %d thread(s): the layers' backwards inside the conv's change the gradients "
+              "(%d of %zu nonzero)",
+              spec, 1 + k % 2, nonzero, len);
+        free(g0);
+        free(g1);
     }
     on_set_threads(2);
 }

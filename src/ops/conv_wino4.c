@@ -59,15 +59,6 @@ typedef struct wg4 {
     size_t plane;    /* Hp Wp */
 } wg4;
 
-/* The 36 blocks V[xi] (C ld floats) or M[xi] (F ld) are written (read) together, 8 floats
- * from each: with C ld a multiple of 1024 floats (64 channels, ld 64) all 36 streams fall in
- * the same few L1 sets and evict each other (48-tile chunks at 56x56 were 25% slower than 32
- * or 96). An odd number of 64-byte lines apart, they spread over all sets. */
-static size_t xi_stride(size_t n) {
-    n = (n + 15) / 16 * 16;
-    return n / 16 % 2 ? n : n + 16;
-}
-
 static wg4 wg4_of(const on_attrs *a, const on_geom *g, int C) {
     wg4 t = {.F = a->units, .C = C, .h = g->h, .w = g->w, .pt = g->pt, .pl = g->pl};
     t.P = g->p;
@@ -79,8 +70,8 @@ static wg4 wg4_of(const on_attrs *a, const on_geom *g, int C) {
     if (t.rows > t.TH) t.rows = t.TH;
     t.CT = t.rows * t.TW;
     t.ld = t.CT + VEC;
-    t.vs = xi_stride((size_t)t.C * t.ld);
-    t.ms = xi_stride((size_t)t.F * t.ld);
+    t.vs = on_wino4_stride((size_t)t.C * t.ld);
+    t.ms = on_wino4_stride((size_t)t.F * t.ld);
     t.Hp = 4 * t.TH + 2;
     t.Ph = t.TWv + 1;
     t.Wp = 4 * t.Ph;

@@ -19,6 +19,15 @@ size_t on_conv_wino4_tmp(const on_attrs *a, const on_geom *g, int channels, int 
 size_t on_conv_wino4_saved(const on_attrs *a, int channels);
 void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset);
 
+/* The 36 blocks V[xi] (C ld floats) or M[xi] (F ld) are written (read) together, 8 floats
+ * from each: with C ld a multiple of 1024 floats (64 channels, ld 64) all 36 streams fall in
+ * the same few L1 sets and evict each other (48-tile chunks at 56x56 were 25% slower than 32
+ * or 96). An odd number of 64-byte lines apart, they spread over all sets. */
+static inline size_t on_wino4_stride(size_t n) {
+    n = (n + 15) / 16 * 16;
+    return n / 16 % 2 ? n : n + 16;
+}
+
 /* u[xi] = (G g G^T)[xi] for one 3x3 kernel g, in double and rounded once (conv_wino4.c's
  * points); conv_wino4c.c makes its U^T by it too. */
 void on_wino4_kernel(const float *g, float u[36]);

@@ -44,12 +44,6 @@ typedef struct w4c {
     size_t vs, ms;  /* floats from V^T[xi] to V^T[xi+1], from M^T[xi] to M^T[xi+1] */
 } w4c;
 
-/* An odd number of 64-byte lines: the 36 blocks written together spread over the L1 sets */
-static size_t odd_lines(size_t n) {
-    n = (n + 15) / 16 * 16;
-    return n / 16 % 2 ? n : n + 16;
-}
-
 static w4c w4c_of(const on_attrs *a, const on_geom *g, int C) {
     w4c t = {.F = a->units, .C = C, .h = g->h, .w = g->w, .pt = g->pt, .pl = g->pl};
     t.P = g->p;
@@ -64,8 +58,8 @@ static w4c w4c_of(const on_attrs *a, const on_geom *g, int C) {
     t.Wp = 4 * t.TW + 2;
     t.xplane = (size_t)t.Hp * t.Wp * VEC;
     t.S = GROUP_ROWS / t.T > 1 ? GROUP_ROWS / t.T : 1;
-    t.vs = odd_lines((size_t)t.S * t.T * t.Cp);
-    t.ms = odd_lines((size_t)t.S * t.T * t.Fp);
+    t.vs = on_wino4_stride((size_t)t.S * t.T * t.Cp);
+    t.ms = on_wino4_stride((size_t)t.S * t.T * t.Fp);
     return t;
 }
 
