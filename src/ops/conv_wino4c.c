@@ -32,7 +32,7 @@
  * F(2x2)): 14x14 32 -> 64 0.89x the time, 14x14 64 -> 64 0.86x, 8x8 96 -> 64 0.65x, 7x7
  * 64 -> 32 0.60x; at batch 1 14x14 32 -> 64 0.80x (1 thread), 0.85x (2). */
 enum { VEC = 8, GROUP_ROWS = 48, MAX_TILES = 16, MIN_C = 32, MIN_F = 16, MAX_FC = 8192 };
-enum { MAX_F = MAX_FC / MIN_C };
+enum { MAX_F = MAX_FC / MIN_C }; /* the most filters the rule lets through */
 
 typedef struct w4c {
     int F, C, h, w, pt, pl, P, Q;
@@ -66,7 +66,7 @@ static w4c w4c_of(const on_attrs *a, const on_geom *g, int C) {
 int on_conv_wino4c_may(const on_attrs *a, const on_geom *g, int channels) {
     if (!on_conv_wino_apply(a, g, channels)) return 0;
     w4c t = w4c_of(a, g, channels);
-    return t.T <= MAX_TILES && channels >= VEC && t.F >= VEC && (size_t)t.Cp * t.Fp <= MAX_FC;
+    return t.T <= MAX_TILES && channels >= MIN_C && t.F >= MIN_F && (size_t)t.Cp * t.Fp <= MAX_FC;
 }
 
 int on_conv_wino4c_use(const on_attrs *a, const on_geom *g, int channels, int train) {
