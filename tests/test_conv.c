@@ -976,6 +976,32 @@ static void wino4_case(const char *spec, int n, int variant) {
     on_model_free(m);
 }
 
+/* The inference outputs of spec (initialized with seed 4) on two samples drawn from rng =
+ * seed, run with on_conv_variant = ON_CONV_AB | variant (*yl floats; NULL and a failed check
+ * if it does not build) */
+static float *eval_with(const char *spec, int variant, uint64_t seed, size_t *yl) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    on_conv_variant = ON_CONV_AB;
+    if (!m || on_model_compile(m, 2, &err)) {
+        CHECK(0, "%s: %s", spec, err.msg);
+        on_model_free(m);
+        return NULL;
+    }
+    on_model_init(m, 4);
+    size_t xl = 2 * on_shape_size(on_model_node_shape(m, 0));
+    *yl = 2 * on_shape_size(on_model_output_shape(m));
+    float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * *yl);
+    rng = seed;
+    for (size_t i = 0; i < xl; i++) x[i] = frand();
+    on_conv_variant = ON_CONV_AB | variant;
+    on_model_forward(m, x, 2, 0);
+    memcpy(y, on_model_output(m), sizeof(float) * *yl);
+    free(x);
+    on_model_free(m);
+    return y;
+}
+
 /* F(4x4) where forced, on 1 and 2 threads, batch 1 (the threads share the sample) and 3;
  * the default rule takes it for the first shape (the same bits as forcing it, and the same
  * bits at 1 and 2 threads for a batch of 5) and not for the 7x7 one (the bits of the choice
@@ -997,36 +1023,16 @@ static void wino4_cases(void) {
     const int pick[2] = {1, 0}; /* wino4_specs[0]: F(4x4) by default; [6]: not */
     const char *which[2] = {wino4_specs[0], wino4_specs[6]};
     for (int k = 0; k < 2; k++) {
-        on_error err;
-        float *y[2] = {NULL, NULL};
         size_t yl = 0;
-        const int vs[2] = {0, pick[k] ? ON_CONV_WINO4_ALL : ON_CONV_NO_WINO4};
-        for (int v = 0; v < 2; v++) {
-            on_model *m = on_model_from_spec(which[k], &err);
-            on_conv_variant = ON_CONV_AB;
-            if (!m || on_model_compile(m, 2, &err)) {
-                CHECK(0, "%s: %s", which[k], err.msg);
-                on_model_free(m);
-                break;
-            }
-            on_model_init(m, 4);
-            size_t xl = 2 * on_shape_size(on_model_node_shape(m, 0));
-            yl = 2 * on_shape_size(on_model_output_shape(m));
-            float *x = malloc(sizeof(float) * xl);
-            rng = 11;
-            for (size_t i = 0; i < xl; i++) x[i] = frand();
-            on_conv_variant = ON_CONV_AB | vs[v];
-            on_model_forward(m, x, 2, 0);
-            y[v] = malloc(sizeof(float) * yl);
-            memcpy(y[v], on_model_output(m), sizeof(float) * yl);
-            free(x);
-            on_model_free(m);
-        }
-        if (y[0] && y[1])
-            CHECK(!memcmp(y[0], y[1], sizeof(float) * yl), "%s: the default is not %s", which[k],
+        float *y0 = eval_with(which[k], 0, 11, &yl);
+        float *y1 =
+            y0 ? eval_with(which[k], pick[k] ? ON_CONV_WINO4_ALL : ON_CONV_NO_WINO4, 11, &yl)
+               : NULL;
+        if (y0 && y1)
+            CHECK(!memcmp(y0, y1, sizeof(float) * yl), "%s: the default is not %s", which[k],
                   pick[k] ? "F(4x4)" : "its choice without F(4x4)");
-        free(y[0]);
-        free(y[1]);
+        free(y0);
+        free(y1);
     }
     on_conv_variant = 0;
     /* with at least as many samples as threads, the same bits at 1 and 2 threads */
@@ -1111,35 +1117,14 @@ static void wino4c_cases(void) {
     static const char *outside[] = {"input(13,13,16) conv2d(48,3,same)",
                                     "input(6,6,8) conv2d(1024,3,same)"};
     for (int k = 0; k < 2; k++) {
-        float *y[2] = {NULL, NULL};
         size_t yl = 0;
-        for (int v = 0; v < 2; v++) {
-            on_error err;
-            on_model *m = on_model_from_spec(outside[k], &err);
-            on_conv_variant = ON_CONV_AB;
-            if (!m || on_model_compile(m, 2, &err)) {
-                CHECK(0, "%s: %s", outside[k], err.msg);
-                on_model_free(m);
-                break;
-            }
-            on_model_init(m, 4);
-            size_t xl = 2 * on_shape_size(on_model_node_shape(m, 0));
-            yl = 2 * on_shape_size(on_model_output_shape(m));
-            float *x = malloc(sizeof(float) * xl);
-            rng = 13;
-            for (size_t i = 0; i < xl; i++) x[i] = frand();
-            on_conv_variant = ON_CONV_AB | (v ? ON_CONV_NO_WINO4C : 0);
-            on_model_forward(m, x, 2, 0);
-            y[v] = malloc(sizeof(float) * yl);
-            memcpy(y[v], on_model_output(m), sizeof(float) * yl);
-            free(x);
-            on_model_free(m);
-        }
-        if (y[0] && y[1])
-            CHECK(!memcmp(y[0], y[1], sizeof(float) * yl),
+        float *y0 = eval_with(outside[k], 0, 13, &yl);
+        float *y1 = y0 ? eval_with(outside[k], ON_CONV_NO_WINO4C, 13, &yl) : NULL;
+        if (y0 && y1)
+            CHECK(!memcmp(y0, y1, sizeof(float) * yl),
                   "%s: the default takes F(4x4) with channels in the lanes", outside[k]);
-        free(y[0]);
-        free(y[1]);
+        free(y0);
+        free(y1);
     }
     on_conv_variant = 0;
 }
