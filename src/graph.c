@@ -650,6 +650,14 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
         if (m->nodes[i].op == &on_op_batchnorm && (size_t)m->nodes[i].ys.c > widest_bn)
             widest_bn = (size_t)m->nodes[i].ys.c;
     off += ALIGN(2 * widest_bn);
+    /* each thread's place for a sample's gradient left by a backward chain inside the
+     * backward below it (run_backward_chain's slot) */
+    size_t dyslotoff = off, dyslot = 0;
+    for (int i = 1; i < m->nn; i++)
+        if (m->nodes[i].dy_chain && on_shape_size(m->nodes[i].ys) > dyslot)
+            dyslot = on_shape_size(m->nodes[i].ys);
+    dyslot = ALIGN(dyslot);
+    off += (size_t)T * dyslot;
     if (fail || off > ((size_t)1 << 36)) {
         free(yoff);
         free(slot_of);
@@ -678,6 +686,8 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
     m->tmp = m->arena + tmpoff;
     m->acc = m->arena + accoff;
     m->bn_coef = widest_bn ? m->arena + coefoff : NULL;
+    m->dy_slot = dyslot ? m->arena + dyslotoff : NULL;
+    m->dy_slot_len = dyslot;
     free(yoff);
     free(slot_of);
     free(sl);
@@ -1081,12 +1091,24 @@ typedef struct bchain {
     int hi, lo;    /* nodes whose backwards run per sample, hi down to lo */
     int stats;     /* node whose sample_grad_stats runs after them, or 0 */
     float *bottom; /* lo's input gradient (or acc), NULL for none */
+    float *slot;   /* or, inside the backward below (dy_ready), the model's dy_slot */
 } bchain;
 
 /* The chain's backwards on sample s, each in place in its own buffers, then the grad
- * statistics of the layer below on the gradient they left. */
-static void run_backward_chain(const bchain *ch, int s) {
+ * statistics of the layer below on the gradient they left. Returns where lo's input
+ * gradient for s is: with a slot, the calling thread's place there (inside the backward
+ * below, whose team's thread it is), where it stays in cache for that backward to read,
+ * instead of s's place in the batch's buffer, lines written back to memory later (the
+ * reference model's first convolution's dY: 12.8 MB a batch of 128). The default study's
+ * twelve training steps took 0.991x-0.993x the time so (0.98x with the pool first). */
+static const float *run_backward_chain(const bchain *ch, int s) {
     on_model *m = ch->m;
+    const float *left = NULL;
+#ifdef _OPENMP
+    size_t th = (size_t)omp_get_thread_num();
+#else
+    size_t th = 0;
+#endif
     for (int j = ch->hi; j >= ch->lo - (ch->stats > 0); j--) {
         on_node *nd = &m->nodes[j];
         float *p[4], *dp[4];
@@ -1099,13 +1121,19 @@ static void run_backward_chain(const bchain *ch, int s) {
             break;
         }
         float *dx = j > ch->lo ? m->nodes[j - 1].dy : ch->bottom;
-        c.dx = in.dx[0] = dx ? dx + (size_t)s * on_shape_size(c.xs) : NULL;
+        size_t xs = on_shape_size(c.xs);
+        if (j == ch->lo && ch->slot && xs <= m->dy_slot_len && th < (size_t)m->threads)
+            c.dx = in.dx[0] = ch->slot + th * m->dy_slot_len;
+        else
+            c.dx = in.dx[0] = dx ? dx + (size_t)s * xs : NULL;
+        left = c.dx;
         nd->op->backward(&c);
     }
+    return left;
 }
 
-static void chain_ready(void *ctx, int s) {
-    run_backward_chain(ctx, s);
+static const float *chain_ready(void *ctx, int s) {
+    return run_backward_chain(ctx, s);
 }
 
 /* Does node b, below a backward chain that writes its whole dy (no accumulation, no
@@ -1171,9 +1199,10 @@ int on_model_backward(on_model *m) {
         if (lo < i || stats || dy_chain_below(m, b, lo)) {
             float *bdx = m->nodes[b].dy;
             int via_acc = bdx && m->nodes[lo].accumulate[0];
-            bchain ch = {m, i, lo, stats ? b : 0, via_acc ? m->acc : bdx};
+            bchain ch = {m, i, lo, stats ? b : 0, via_acc ? m->acc : bdx, NULL};
             if (!stats && !via_acc && bdx && dy_chain_below(m, b, lo)) {
                 pend = ch, pend_below = b; /* its time counts as b's */
+                if (!(on_conv_variant & ON_CONV_NO_DY_SLOT)) pend.slot = m->dy_slot;
                 i = lo;
                 continue;
             }

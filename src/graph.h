@@ -71,7 +71,11 @@ struct on_model {
     int batch, threads, want_input_grad;
     double fwd_work; /* one sample's forward: flops + bytes moved, summed over the nodes */
     float *arena, *tmp, *acc, *dinput;
-    float *bn_coef;     /* 2 floats per channel of the widest BatchNorm (fuse_into), or NULL */
+    float *bn_coef; /* 2 floats per channel of the widest BatchNorm (fuse_into), or NULL */
+    /* a backward chain inside a convolution's backward leaves each sample's gradient for it
+     * here, at the thread's place (dy_slot_len floats each), not in the batch's buffer */
+    float *dy_slot;
+    size_t dy_slot_len;
     size_t arena_bytes; /* on_big_free's */
     int n, last_train;  /* batch size and mode of the last forward */
     uint64_t seed, step, fstep;

@@ -276,10 +276,12 @@ static void dclamp_bits(void) {
 }
 
 /* The per-sample layers' backwards above a convolution run inside its backward, sample by
- * sample as it reads its dy (graph.c's dy_chain_below, on_call's dy_ready): the bits of
- * running them first, every parameter's gradient and the input's, on 1 and 2 threads; with
- * one layer above (a max-pool, a dropout) or a chain of them, above the direct and the
- * Winograd kernels, and where the conv's output has a second reader (no fusion). */
+ * sample as it reads its dy (graph.c's dy_chain_below, on_call's dy_ready), leaving each
+ * sample's dy in a thread's slot: the bits of running them first, and of leaving dy in the
+ * batch's buffer, every parameter's gradient and the input's, on 1 and 2 threads; with one
+ * layer above (a max-pool, a dropout) or a chain of them, above the direct and the Winograd
+ * kernels (a sample in two chunks of tile rows, 12x12 tiles, too), and where the conv's
+ * output has a second reader (no fusion). */
 static void dy_chain_bits(void) {
     const char *specs[] = {
         "input(28,28,1) conv2d(8,3,same) maxpool relu bn dropout(0.2) conv2d(16,3,same) "
@@ -288,20 +290,23 @@ static void dy_chain_bits(void) {
         "flatten dense(4)",
         "input(10,10,6) conv2d(8,3,same) relu dropout(0.2) bn conv2d(8,3,same) maxpool flatten "
         "dense(4)",
-        "input(10,10,3) conv2d(8,3,same,name=c) dropout(0.2) add(c) relu flatten dense(4)"};
-    for (int k = 0; k < 8; k++) {
+        "input(10,10,3) conv2d(8,3,same,name=c) dropout(0.2) add(c) relu flatten dense(4)",
+        "input(24,24,4) conv2d(8,3,same) maxpool relu flatten dense(4)"};
+    for (int k = 0; k < 10; k++) {
         const char *spec = specs[k / 2];
         size_t len = 0;
         on_set_threads(1 + k % 2);
         float *g0 = grads_with(spec, 5, 1, 0, &len);
         float *g1 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_CHAIN, &len) : NULL;
-        int nonzero = same_grads(g0, g1, len);
-        CHECK(!g0 || nonzero > 0,
+        float *g2 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_SLOT, &len) : NULL;
+        int nonzero = same_grads(g0, g1, len), in_batch = same_grads(g0, g2, len);
+        CHECK(!g0 || (nonzero > 0 && in_batch > 0),
               "%s, %d thread(s): the layers' backwards inside the conv's change the gradients "
-              "(%d of %zu nonzero)",
-              spec, 1 + k % 2, nonzero, len);
+              "(%d of %zu nonzero; with dy in the batch's buffer: %d)",
+              spec, 1 + k % 2, nonzero, len, in_batch);
         free(g0);
         free(g1);
+        free(g2);
     }
     on_set_threads(2);
 }

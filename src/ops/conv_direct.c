@@ -472,8 +472,7 @@ void on_conv_direct_backward(const on_call *c, const on_geom *g) {
         memset(dw, 0, sizeof(float) * (size_t)t.Fr * (t.Kr + 1));
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             pad(c->x + xsz * i, &t, xp);
-            if (c->dy_ready) c->dy_ready(c->dy_ctx, i);
-            place_dy(c->dy + ysz * i, &t, dyb, db);
+            place_dy(c->dy_ready ? c->dy_ready(c->dy_ctx, i) : c->dy + ysz * i, &t, dyb, db);
             for (int b = 0; b < t.Fr; b += OB)
                 for (int k = 0; k < t.Kr; k += TB)
                     wgrad_block(dyb + (size_t)b * t.yplane + t.B, t.yplane, xp, off + k, t.N,

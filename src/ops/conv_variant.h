@@ -48,6 +48,9 @@ enum {
                                            tiles), not F(4x4) with channels in the lanes */
     ON_CONV_NO_DY_CHAIN = 0x800000,     /* graph.c: a backward chain over a convolution runs
                                            before it, not inside it (on_call's dy_ready) */
+    ON_CONV_NO_DY_SLOT = 0x1000000,     /* graph.c: such a chain inside the convolution's
+                                           backward leaves each sample's dy in the batch's
+                                           buffer, not in a thread's slot */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -703,14 +703,16 @@ static void unsplit(const wg *t, const block *b, float *dx) {
 static void backward_group(const on_call *c, const wg *t, const float *U, const block *b, int i0,
                            int i1) {
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), tt = (size_t)t->TH * t->TW;
+    /* dy_ready's sample, read in every chunk: a sample of several chunks is a group of one */
+    const float *ready = NULL;
     for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
         int n = (ty1 - ty0) * t->TW * (i1 - i0);
         for (int i = i0; i < i1; i++) {
-            const float *dy = c->dy + ysz * i, *d = dy;
+            if (c->dy_ready && ty0 == 0) ready = c->dy_ready(c->dy_ctx, i);
+            const float *dy = ready ? ready : c->dy + ysz * i, *d = dy;
             size_t o = tt * (i - i0);
             if (ty0 == 0) { /* the sample's first chunk: its padded input, db */
-                if (c->dy_ready) c->dy_ready(c->dy_ctx, i);
                 if (i + 1 < c->n) {
                     on_prefetch(c->x + xsz * (i + 1), xsz);
                     if (!c->dy_ready) on_prefetch(c->dy + ysz * (i + 1), ysz);

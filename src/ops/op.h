@@ -143,10 +143,12 @@ typedef struct on_call {
     int dclamp;
     float dclamp_lo, dclamp_hi;
     /* Backward, ops whose dy_chain said yes for this layer: before the first read of sample
-     * s's dy, the kernel calls dy_ready(dy_ctx, s), which writes it there (the backwards of
-     * the per-sample layers above, sample by sample: graph.c's backward chain), so that each
-     * sample's gradient is read while in cache. NULL: dy is there for the whole batch. */
-    void (*dy_ready)(void *ctx, int s);
+     * s's dy, the kernel calls dy_ready(dy_ctx, s), which computes it (the backwards of the
+     * per-sample layers above, sample by sample: graph.c's backward chain) and returns where:
+     * a few KB the calling thread reuses for each sample (valid until its next call), so that
+     * each sample's gradient is read while in cache and never written to memory. NULL: dy is
+     * there for the whole batch. */
+    const float *(*dy_ready)(void *ctx, int s);
     void *dy_ctx;
     /* In a per-sample chain (forward or backward), the index of this call's sample in the
      * batch: ops whose per-node memory or random numbers are indexed by sample (max-pool
