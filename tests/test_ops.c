@@ -382,6 +382,68 @@ static void test_dense_forward(void) {
     }
 }
 
+/* The dense backward (dx, dW, db) against sums in double, inputs with and without a
+ * multiple of 8 values, few outputs (dense.c's columns) and many (OpenBLAS), small batches
+ * and one the threads split; with few outputs the same bits on 1 and 2 threads. */
+static void test_dense_backward(void) {
+    const int ins[] = {1000, 150, 5}, outs[] = {7, 16, 17}, ns[] = {3, 40};
+    for (int k = 0; k < 18; k++) {
+        int In = ins[k / 6], Out = outs[k / 2 % 3], n = ns[k % 2];
+        char spec[64];
+        snprintf(spec, sizeof spec, "input(%d) dense(%d)", In, Out);
+        size_t len = 0, xl = (size_t)n * In, wl = (size_t)Out * In;
+        float *g[2] = {NULL, NULL};
+        for (int t = 0; t < 2; t++) {
+            on_set_threads(1 + t);
+            g[t] = grads_with(spec, n, 1, 0, &len); /* dx, then dW, then db */
+        }
+        on_set_threads(2);
+        on_model *m = build(spec, n);
+        int wi = m ? on_model_tensor_find(m, "dense.weight") : -1;
+        if (!g[0] || !g[1] || wi < 0 || len != xl + wl + (size_t)Out) {
+            CHECK(0, "%s: gradients (%zu floats)", spec, len);
+            free(g[0]), free(g[1]), on_model_free(m);
+            continue;
+        }
+        on_model_init(m, 6); /* grads_with's weights, x and dy */
+        const float *w = on_model_tensor_data(m, wi);
+        float *x = malloc(sizeof(float) * xl), *dy = malloc(sizeof(float) * (size_t)n * Out);
+        for (size_t i = 0; i < xl; i++) x[i] = (float)((i * 41) % 89) / 5.0f - 8.0f;
+        for (int i = 0; i < n * Out; i++) dy[i] = (float)((i * 11) % 9) - 4.0f;
+        double worst = 0;
+        for (int i = 0; i < n; i++) /* dx = dy W */
+            for (int j = 0; j < In; j++) {
+                double r = 0, a = 0;
+                for (int o = 0; o < Out; o++) {
+                    r += (double)dy[i * Out + o] * w[(size_t)o * In + j];
+                    a += fabs((double)dy[i * Out + o] * w[(size_t)o * In + j]);
+                }
+                double e = fabs(g[0][(size_t)i * In + j] - r) / (a + 1e-30);
+                if (e > worst) worst = e;
+            }
+        for (int o = 0; o < Out; o++) { /* dW = dy^T x, db = sum dy */
+            for (int j = 0; j < In; j++) {
+                double r = 0, a = 0;
+                for (int i = 0; i < n; i++) {
+                    r += (double)dy[i * Out + o] * x[(size_t)i * In + j];
+                    a += fabs((double)dy[i * Out + o] * x[(size_t)i * In + j]);
+                }
+                double e = fabs(g[0][xl + (size_t)o * In + j] - r) / (a + 1e-30);
+                if (e > worst) worst = e;
+            }
+            double r = 0;
+            for (int i = 0; i < n; i++) r += dy[i * Out + o];
+            if (fabs(g[0][xl + wl + o] - r) > 1e-5 * n) worst = 1;
+        }
+        CHECK(worst < 1e-6, "%s batch %d: dense backward error %g of sum |terms|", spec, n, worst);
+        if (Out <= 16)
+            CHECK(!memcmp(g[0], g[1], sizeof(float) * len),
+                  "%s batch %d: the backward's bits differ between 1 and 2 threads", spec, n);
+        free(x), free(dy), free(g[0]), free(g[1]);
+        on_model_free(m);
+    }
+}
+
 /* The same seed gives bit-identical weights after some steps. */
 static void train_steps(float *out, size_t *np) {
     on_model *m =
@@ -985,6 +1047,7 @@ int main(void) {
     dy_chain_bits();
     test_partial_batch();
     test_dense_forward();
+    test_dense_backward();
     test_determinism();
     test_threads_share_a_sample();
     test_loss();

@@ -51,6 +51,8 @@ enum {
     ON_CONV_NO_DY_SLOT = 0x1000000,     /* graph.c: such a chain inside the convolution's
                                            backward leaves each sample's dy in the batch's
                                            buffer, not in a thread's slot */
+    ON_CONV_NO_DENSE_COLS = 0x2000000,  /* dense.c: the backward by OpenBLAS also where the
+                                           outputs are few */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -1,6 +1,8 @@
 /* dense.c - fully connected layer: y = x W^T + b, W laid out (out, in) as in PyTorch.
- * Backward: one sgemm per pass over the whole batch; forward: one per thread on its rows,
- * or dot products (dots) at batch 1 and where the outputs are few. */
+ * Forward: one sgemm per thread on its rows, or dot products (dots) at batch 1 and where
+ * the outputs are few; backward: by columns of the input where the outputs are few
+ * (bwd_range), else one sgemm per pass over the whole batch. */
+#include "conv_variant.h"
 #include "op.h"
 
 #include <cblas.h>
@@ -129,8 +131,112 @@ static void dense_fwd(const on_call *c) {
         on_parallel_range(c->threads, N >= 16 * c->threads, N, dense_rows, c);
 }
 
+/* The backward where the outputs are few (DOT_OUTPUTS or fewer), by columns of the input,
+ * sixteen (two vectors) a block, the threads splitting the blocks. Columns [i, i + 16) of
+ * dW's outputs [o0, o0 + O), O <= OB: each sums over the samples in order (the 2 O sums in
+ * registers), then is added to dW. */
+static inline __attribute__((always_inline)) void wgrad_cols(const int O, const on_call *c, int o0,
+                                                             int i) {
+    int In = c->xs.c, Out = c->a->units;
+    vf acc[OB][2];
+    _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) acc[o][0] = acc[o][1] = (vf){0};
+    for (int n = 0; n < c->n; n++) {
+        const float *xr = c->x + (size_t)n * In + i, *g = c->dy + (size_t)n * Out + o0;
+        vf x0 = VLOAD(xr), x1 = VLOAD(xr + 8);
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
+            acc[o][0] += g[o] * x0;
+            acc[o][1] += g[o] * x1;
+        }
+    }
+    _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
+        float *d = c->dp[0] + (size_t)(o0 + o) * In + i;
+        VSTORE(d, VLOAD(d) + acc[o][0]);
+        VSTORE(d + 8, VLOAD(d + 8) + acc[o][1]);
+    }
+}
+
+/* Column blocks [b0, b1) of dW += dy^T x and dx = dy W: dW as wgrad_cols, dx's columns of
+ * two samples at a time summed over the outputs in order; the last In % 16 columns one by
+ * one, in the same orders. The same order for any split: the same bits at any thread
+ * count. (One sample's sum over the outputs at a time is a chain of dependent
+ * multiply-adds: so, at batch 128 on one thread, the layer was slower than OpenBLAS.) */
+ON_VECTOR_CLONES static void bwd_range(const on_call *c, long b0, long b1) {
+    int N = c->n, In = c->xs.c, Out = c->a->units;
+    const float *w = c->p[0], *dy = c->dy;
+    for (long b = b0; b < b1; b++) {
+        int i = (int)b * 16;
+        if (i + 16 > In) { /* the last In % 16 columns */
+            for (int j = i; j < In; j++) {
+                for (int o = 0; o < Out; o++) {
+                    float s = 0;
+                    for (int n = 0; n < N; n++)
+                        s += dy[(size_t)n * Out + o] * c->x[(size_t)n * In + j];
+                    c->dp[0][(size_t)o * In + j] += s;
+                }
+                for (int n = 0; c->dx && n < N; n++) {
+                    float s = 0;
+                    for (int o = 0; o < Out; o++)
+                        s += dy[(size_t)n * Out + o] * w[(size_t)o * In + j];
+                    c->dx[(size_t)n * In + j] = s;
+                }
+            }
+            continue;
+        }
+        for (int o = 0; o < Out; o += OB) switch (Out - o < OB ? Out - o : OB) {
+#define WGRAD_CASE(K)                                                                              \
+    case K:                                                                                        \
+        wgrad_cols(K, c, o, i);                                                                    \
+        break
+                WGRAD_CASE(1);
+                WGRAD_CASE(2);
+                WGRAD_CASE(3);
+                WGRAD_CASE(4);
+                WGRAD_CASE(5);
+#undef WGRAD_CASE
+            }
+        if (!c->dx) continue;
+        for (int n = 0; n < N; n += 2) {
+            int two = n + 1 < N; /* the last sample of an odd batch: its own sums twice */
+            const float *g0 = dy + (size_t)n * Out, *g1 = two ? g0 + Out : g0;
+            vf s00 = {0}, s01 = {0}, s10 = {0}, s11 = {0};
+            for (int o = 0; o < Out; o++) {
+                vf w0 = VLOAD(w + (size_t)o * In + i), w1 = VLOAD(w + (size_t)o * In + i + 8);
+                s00 += g0[o] * w0;
+                s01 += g0[o] * w1;
+                s10 += g1[o] * w0;
+                s11 += g1[o] * w1;
+            }
+            float *d = c->dx + (size_t)n * In + i;
+            VSTORE(d, s00);
+            VSTORE(d + 8, s01);
+            if (two) {
+                VSTORE(d + In, s10);
+                VSTORE(d + In + 8, s11);
+            }
+        }
+    }
+}
+
+static void bwd_blocks(const void *ctx, long b0, long b1) {
+    bwd_range(ctx, b0, b1);
+}
+
+/* OpenBLAS's two calls outside a parallel region threaded themselves: the reference
+ * model's training step took 1.014x the time of bwd_range's at batch 32 on 2 threads,
+ * 1.005x-1.009x at batch 128 (on_conv_variant's ON_CONV_NO_DENSE_COLS, steps interleaved) */
 static void dense_bwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
+    if (Out <= DOT_OUTPUTS && !(on_conv_variant & ON_CONV_NO_DENSE_COLS)) {
+        long blocks = (In + 15) / 16;
+        on_parallel_range(c->threads, (size_t)N * In >= ((size_t)1 << 15), blocks, bwd_blocks, c);
+        if (c->a->bias)
+            for (int o = 0; o < Out; o++) {
+                float s = 0;
+                for (int i = 0; i < N; i++) s += c->dy[(size_t)i * Out + o];
+                c->dp[1][o] += s;
+            }
+        return;
+    }
     /* dW (O,I) += dy^T (O,N) . x (N,I) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, c->dy, Out, c->x, In,
                 1.0f, c->dp[0], In);
