@@ -226,26 +226,20 @@ static void bwd_blocks(const void *ctx, long b0, long b1) {
  * 1.005x-1.009x at batch 128 (on_conv_variant's ON_CONV_NO_DENSE_COLS, steps interleaved) */
 static void dense_bwd(const on_call *c) {
     int N = c->n, In = c->xs.c, Out = c->a->units;
-    if (Out <= DOT_OUTPUTS && !(on_conv_variant & ON_CONV_NO_DENSE_COLS)) {
-        long blocks = (In + 15) / 16;
-        on_parallel_range(c->threads, (size_t)N * In >= ((size_t)1 << 15), blocks, bwd_blocks, c);
-        if (c->a->bias)
-            for (int o = 0; o < Out; o++) {
-                float s = 0;
-                for (int i = 0; i < N; i++) s += c->dy[(size_t)i * Out + o];
-                c->dp[1][o] += s;
-            }
-        return;
-    }
-    /* dW (O,I) += dy^T (O,N) . x (N,I) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, c->dy, Out, c->x, In,
-                1.0f, c->dp[0], In);
     if (c->a->bias)
         for (int o = 0; o < Out; o++) {
             float s = 0;
             for (int i = 0; i < N; i++) s += c->dy[(size_t)i * Out + o];
             c->dp[1][o] += s;
         }
+    if (Out <= DOT_OUTPUTS && !(on_conv_variant & ON_CONV_NO_DENSE_COLS)) {
+        on_parallel_range(c->threads, (size_t)N * In >= ((size_t)1 << 15), (In + 15) / 16,
+                          bwd_blocks, c);
+        return;
+    }
+    /* dW (O,I) += dy^T (O,N) . x (N,I) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, c->dy, Out, c->x, In,
+                1.0f, c->dp[0], In);
     /* dx (N,I) = dy (N,O) . W (O,I) */
     if (c->dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, Out, 1.0f, c->dy, Out,
