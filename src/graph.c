@@ -497,10 +497,28 @@ static int backward_per_sample(const on_model *m, int j) {
            !nd->op->tmp_size && !nd->op->check && nd->nt == 0 && !nd->share;
 }
 
+/* Or does node j's backward come in two parts (op.h's backward_coefs: a BatchNorm), the
+ * second per sample, over planes of TWO_MIN values or more? Such a node heads a backward
+ * chain where the layer below it is per sample too (backward_feeds_below), never is linked
+ * into one from above: its first part needs the whole batch's dy. Training steps with and
+ * without, interleaved, two processes at once as the study runs them: a BatchNorm over a
+ * ReLU or a dropout on 28x28 planes 0.97x-0.99x the time; alone over the convolution (the
+ * reference model: 1.03x-1.04x at batch 32) or over pooled 14x14 and 7x7 planes (1.00x-
+ * 1.02x) it lost, so neither. bench/RESULTS.md, session 23. */
+enum { TWO_MIN = 256 };
+static int backward_in_two(const on_model *m, int j) {
+    const on_node *nd = &m->nodes[j];
+    on_shape xs = m->nodes[nd->in[0]].ys;
+    return j >= 1 && nd->op->backward_coefs && !(on_conv_variant & ON_CONV_NO_BN_CHAIN) &&
+           !(on_conv_variant & ON_CONV_NO_BACKWARD_CHAIN) && nd->reaches_output && nd->nin == 1 &&
+           !nd->share && on_shape_size(xs) >= (size_t)TWO_MIN * xs.c;
+}
+
 /* ... and writes the gradient of node j-1's output, which no other node reads, so that it
  * can go to the node below sample by sample? */
 static int backward_feeds_below(const on_model *m, int j) {
-    return !(on_conv_variant & ON_CONV_NO_BACKWARD_CHAIN) && j >= 2 && backward_per_sample(m, j) &&
+    return !(on_conv_variant & ON_CONV_NO_BACKWARD_CHAIN) && j >= 2 &&
+           (backward_per_sample(m, j) || (m->nodes[j].bwd_two && backward_per_sample(m, j - 1))) &&
            m->nodes[j].in[0] == j - 1 && !read_after(m, j - 1, j);
 }
 
@@ -566,6 +584,7 @@ int on_model_compile(on_model *m, int batch, on_error *err) {
      * a gradient freed in the middle could be another's of a sample still to come), unless
      * a gradient of the same size per sample takes its place within the chain: sample s of
      * the old one is consumed before sample s of the new one is written. */
+    for (int i = 1; i < m->nn; i++) m->nodes[i].bwd_two = (unsigned char)backward_in_two(m, i);
     for (int i = 1; i < m->nn; i++) {
         m->nodes[i].bwd_link = (unsigned char)backward_link(m, i);
         m->nodes[i].bwd_stats = (unsigned char)backward_stats(m, i);
@@ -1086,6 +1105,23 @@ static void add_acc(on_model *m, float *d, size_t len) {
     for (size_t j = 0; j < len; j++) d[j] += m->acc[j];
 }
 
+/* Does node i's backward take the derivative of the clamp below it (op.h's dclamp)? Node
+ * i-1, a ReLU, ReLU6 or hardtanh read by node i alone, not an output, with no activity
+ * regularizer. Sets c's dclamp. The reference model's {relu bn dropout maxpool} training
+ * step: see bench/RESULTS.md. */
+static int clamp_fuses(const on_model *m, int i, on_call *c) {
+    const on_node *nd = &m->nodes[i], *cl = &m->nodes[i - 1];
+    float lo, hi;
+    if (!(nd->op->fuses & ON_FUSES_DCLAMP) || (on_conv_variant & ON_CONV_NO_DCLAMP) ||
+        nd->nin != 1 || nd->in[0] != i - 1 || i < 2 || cl->nin != 1 || !is_clamp(cl, &lo, &hi) ||
+        !may_skip(m, i - 1) || read_after(m, i - 1, i))
+        return 0;
+    c->dclamp = cl->op == &on_op_relu ? 2 : 1;
+    c->dclamp_lo = lo;
+    c->dclamp_hi = hi;
+    return 1;
+}
+
 typedef struct bchain {
     on_model *m;
     int hi, lo;    /* nodes whose backwards run per sample, hi down to lo */
@@ -1116,18 +1152,23 @@ static const float *run_backward_chain(const bchain *ch, int s) {
         on_call c = sample_call(m, nd, s, m->last_train, p, dp, &in);
         c.dy = nd->dy + (size_t)s * on_shape_size(c.ys);
         c.threads = 1;
+        c.coefs_ready = j == ch->hi && nd->bwd_two; /* on_model_backward ran them */
         if (j < ch->lo) {
             nd->op->sample_grad_stats(&c);
             break;
         }
-        float *dx = j > ch->lo ? m->nodes[j - 1].dy : ch->bottom;
-        size_t xs = on_shape_size(c.xs);
-        if (j == ch->lo && ch->slot && xs <= m->dy_slot_len && th < (size_t)m->threads)
+        /* a BatchNorm over a ReLU in the chain: the ReLU's derivative in its pass (dclamp),
+         * which writes the ReLU's input gradient; the ReLU's backward does not run */
+        int k = c.coefs_ready && j > ch->lo && clamp_fuses(m, j, &c) ? j - 1 : j;
+        float *dx = k > ch->lo ? m->nodes[k - 1].dy : ch->bottom;
+        size_t xs = on_shape_size(c.xs); /* a clamp's input: the size of its output */
+        if (k == ch->lo && ch->slot && xs <= m->dy_slot_len && th < (size_t)m->threads)
             c.dx = in.dx[0] = ch->slot + th * m->dy_slot_len;
         else
             c.dx = in.dx[0] = dx ? dx + (size_t)s * xs : NULL;
         left = c.dx;
         nd->op->backward(&c);
+        j = k;
     }
     return left;
 }
@@ -1159,21 +1200,10 @@ static void write_unwritten(on_model *m) {
     }
 }
 
-/* Does node i's backward take the derivative of the clamp below it (op.h's dclamp)? Node
- * i-1, a ReLU, ReLU6 or hardtanh read by node i alone, not an output, with no activity
- * regularizer, whose backward would run as a pass of its own. Sets c's dclamp. The reference
- * model's {relu bn dropout maxpool} training step: see bench/RESULTS.md. */
+/* ... outside a backward chain: the clamp's backward would be a pass of its own */
 static int dclamp_below(const on_model *m, int i, on_call *c) {
-    const on_node *nd = &m->nodes[i], *cl = &m->nodes[i - 1];
-    float lo, hi;
-    if (!(nd->op->fuses & ON_FUSES_DCLAMP) || (on_conv_variant & ON_CONV_NO_DCLAMP) ||
-        nd->nin != 1 || nd->in[0] != i - 1 || i < 2 || cl->nin != 1 || !is_clamp(cl, &lo, &hi) ||
-        !may_skip(m, i - 1) || read_after(m, i - 1, i) || cl->bwd_link || cl->bwd_stats)
-        return 0;
-    c->dclamp = cl->op == &on_op_relu ? 2 : 1;
-    c->dclamp_lo = lo;
-    c->dclamp_hi = hi;
-    return 1;
+    const on_node *cl = &m->nodes[i - 1];
+    return i >= 2 && !cl->bwd_link && !cl->bwd_stats && clamp_fuses(m, i, c);
 }
 
 int on_model_backward(on_model *m) {
@@ -1200,6 +1230,15 @@ int on_model_backward(on_model *m) {
             float *bdx = m->nodes[b].dy;
             int via_acc = bdx && m->nodes[lo].accumulate[0];
             bchain ch = {m, i, lo, stats ? b : 0, via_acc ? m->acc : bdx, NULL};
+            if (nd->bwd_two) { /* the batch's part first: the chain runs the rest */
+                float *p[4], *dp[4];
+                inputs in;
+                on_call c = make_call(m, nd, m->n, m->last_train, p, dp, &in);
+                c.dy = nd->dy;
+                c.dx = m->nodes[nd->in[0]].dy;
+                c.stats_ready = i == stats_ready;
+                nd->op->backward_coefs(&c);
+            }
             if (!stats && !via_acc && bdx && dy_chain_below(m, b, lo)) {
                 pend = ch, pend_below = b; /* its time counts as b's */
                 if (!(on_conv_variant & ON_CONV_NO_DY_SLOT)) pend.slot = m->dy_slot;

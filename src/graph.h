@@ -32,6 +32,9 @@ typedef struct on_node {
     /* ... and the node below it (a BatchNorm) takes its gradient sums on each sample as
      * this node's backward leaves it (sample_grad_stats) */
     unsigned char bwd_stats;
+    /* backward: in two parts (op.h's backward_coefs), the second per sample, at the top of
+     * a backward chain; set at compile (ON_CONV_NO_BN_CHAIN is read there) */
+    unsigned char bwd_two;
     /* Training, compile-time: a backward chain whose last node is i+1 may run inside this
      * node's backward (on_call's dy_ready; graph.c's dy_chain_below): the chain's gradients
      * then live until this node's backward is done. Not with an activity regularizer here,

@@ -202,11 +202,14 @@ static float *grads_with(const char *spec, int n, int train, int variant, size_t
     on_error err;
     on_model *m = on_model_from_spec(spec, &err);
     if (m) on_model_want_input_grad(m, 1);
+    on_conv_variant = variant; /* some are read when compiling */
     if (!m || on_model_compile(m, n, &err)) {
+        on_conv_variant = 0;
         CHECK(0, "%s: %s", spec, m ? err.msg : "no model");
         on_model_free(m);
         return NULL;
     }
+    on_conv_variant = 0;
     on_model_init(m, 6);
     on_model_set_step(m, 3);
     size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
@@ -247,7 +250,8 @@ static int same_grads(const float *a, const float *b, size_t len) {
 }
 
 /* A ReLU, ReLU6 or hardtanh below a BatchNorm: its derivative in the BatchNorm's input
- * gradient (graph.c's dclamp_below) gives the bits of its own backward, every parameter's
+ * gradient (graph.c's dclamp_below; in a backward chain the BatchNorm heads, 28x28 planes,
+ * clamp_fuses) gives the bits of its own backward, every parameter's
  * gradient and the input's, in training and inference, with values at the clamps' bounds
  * (zeros, ReLU6's 6), where the clamp's input has another consumer (its gradient added) and
  * where the clamp's output has one (no fusion). */
@@ -291,22 +295,28 @@ static void dy_chain_bits(void) {
         "input(10,10,6) conv2d(8,3,same) relu dropout(0.2) bn conv2d(8,3,same) maxpool flatten "
         "dense(4)",
         "input(10,10,3) conv2d(8,3,same,name=c) dropout(0.2) add(c) relu flatten dense(4)",
-        "input(24,24,4) conv2d(8,3,same) maxpool relu flatten dense(4)"};
-    for (int k = 0; k < 10; k++) {
+        "input(24,24,4) conv2d(8,3,same) maxpool relu flatten dense(4)",
+        "input(20,20,3) conv2d(8,3,same) relu dropout(0.2) bn maxpool conv2d(8,3,same) relu bn "
+        "flatten dense(4)",
+        "input(20,20,3) conv2d(8,3,same) relu bn maxpool flatten dense(4)"};
+    for (int k = 0; k < 14; k++) {
         const char *spec = specs[k / 2];
         size_t len = 0;
         on_set_threads(1 + k % 2);
         float *g0 = grads_with(spec, 5, 1, 0, &len);
         float *g1 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_CHAIN, &len) : NULL;
         float *g2 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_SLOT, &len) : NULL;
+        float *g3 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_BN_CHAIN, &len) : NULL;
         int nonzero = same_grads(g0, g1, len), in_batch = same_grads(g0, g2, len);
-        CHECK(!g0 || (nonzero > 0 && in_batch > 0),
+        int bn_pass = same_grads(g0, g3, len);
+        CHECK(!g0 || (nonzero > 0 && in_batch > 0 && bn_pass > 0),
               "%s, %d thread(s): the layers' backwards inside the conv's change the gradients "
-              "(%d of %zu nonzero; with dy in the batch's buffer: %d)",
-              spec, 1 + k % 2, nonzero, len, in_batch);
+              "(%d of %zu nonzero; with dy in the batch's buffer: %d; BatchNorm a pass: %d)",
+              spec, 1 + k % 2, nonzero, len, in_batch, bn_pass);
         free(g0);
         free(g1);
         free(g2);
+        free(g3);
     }
     on_set_threads(2);
 }
@@ -772,7 +782,8 @@ static void test_bn_stats_in_conv_loop(void) {
  * sample as it comes out of the chain (graph.c's backward chains): the same gradients, bit
  * for bit, as every backward a pass of its own over the batch. Also a chain whose last
  * layer's input has a second consumer (its gradient added through acc), one that ends at
- * the model's input, and a batch smaller than the compiled one; the study's block orders. */
+ * the model's input, and a batch smaller than the compiled one; the study's block orders;
+ * a BatchNorm's own backward at the top of a chain (its coefficients on the batch first). */
 static void test_backward_chains(void) {
     const struct {
         const char *spec;
@@ -799,6 +810,12 @@ static void test_backward_chains(void) {
         {"input(8,8,3) conv2d(3,1) tanh dropout(0.3) bn flatten dense(4)", "dropout"},
         {"input(8,8,3) maxpool(name=p) bn add(p) flatten dense(4)", ""},
         {"input(8,8,3) conv2d(4,3,same) relu bn flatten dense(4)", ""},
+        /* a BatchNorm over planes of 256 values or more heads a chain down to the conv's
+         * (its backward in two parts); over a ReLU its derivative in the BatchNorm's pass */
+        {"input(16,16,2) conv2d(4,3,same) relu dropout(0.2) bn maxpool flatten dense(4)",
+         "dropout batchnorm flatten"},
+        {"input(16,16,2) conv2d(4,3,same) relu bn maxpool flatten dense(4)", "batchnorm flatten"},
+        {"input(16,16,2) conv2d(4,3,same,name=c) relu bn add(c) flatten dense(4)", "batchnorm"},
     };
     for (int k = 0; k < (int)(sizeof cases / sizeof *cases); k++)
         for (int threads = 1; threads <= 2; threads++)

@@ -300,13 +300,14 @@ static void bn_sample_grad_stats(const on_call *c) {
     }
 }
 
-static void bn_backward(const on_call *c) {
+/* The backward's first part, on the whole batch: the parameters' gradients and, per
+ * channel, the coefficients of dx = k (dy - mdy - (x - mu) inv mdyx) in saved. */
+static void bn_backward_coefs(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
     double m = (double)c->n * S;
     const double *st = sample_stats_of(c);
     int ready = c->train && c->stats_ready && S >= STATS_MIN;
-    /* dx = k (dy - mdy - (x - mu) inv mdyx), per channel */
     float *k = c->saved + 2 * C, *mdy = k + C, *mdyx = mdy + C, *mu = mdyx + C, *inv = mu + C;
     /* Synchronized statistics: the means of dy and dy * xhat are over every process's
      * values. Each process's dy is the gradient of its own mean loss, n / n_r times the
@@ -352,19 +353,22 @@ static void bn_backward(const on_call *c) {
             sy[3 * ch + 2] = m * sdyx;
         }
     }
-    if (!c->dx) return;
-    if (sy) {
-        c->sync(c->sync_ctx, sy, 3 * (size_t)C);
-        for (int ch = 0; ch < C; ch++) {
-            double mM = m * sy[3 * ch];
-            mdy[ch] = (float)(sy[3 * ch + 1] / mM);
-            mdyx[ch] = (float)(sy[3 * ch + 2] / mM);
-        }
+    if (!c->dx || !sy) return;
+    c->sync(c->sync_ctx, sy, 3 * (size_t)C);
+    for (int ch = 0; ch < C; ch++) {
+        double mM = m * sy[3 * ch];
+        mdy[ch] = (float)(sy[3 * ch + 1] / mM);
+        mdyx[ch] = (float)(sy[3 * ch + 2] / mM);
     }
-    /* sample by sample, channel by channel: one sequential pass over x, dy and dx */
-    long runs = (long)c->n * C;
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
-    for (long r = 0; r < runs; r++) {
+}
+
+/* dx over runs [r0, r1) of S values (run r: sample r / C's channel r % C) */
+static void grad_runs(const void *ctx, long r0, long r1) {
+    const on_call *c = ctx;
+    int C = c->xs.c;
+    size_t S = on_shape_size(c->xs) / (size_t)C;
+    const float *k = c->saved + 2 * C, *mdy = k + C, *mdyx = mdy + C, *mu = mdyx + C, *inv = mu + C;
+    for (long r = r0; r < r1; r++) {
         int ch = (int)(r % C);
         size_t o = (size_t)r * S;
         if (c->dclamp)
@@ -374,6 +378,16 @@ static void bn_backward(const on_call *c) {
             grad_input(c->x + o, c->dy + o, S, k[ch], mdy[ch], mu[ch], inv[ch], mdyx[ch],
                        c->dx + o);
     }
+}
+
+/* The second part (after bn_backward_coefs, or in it: c->coefs_ready): dx of the call's
+ * samples from their x and dy alone, each value as in one pass over the batch; sample by
+ * sample, channel by channel: one sequential pass over x, dy and dx. */
+static void bn_backward(const on_call *c) {
+    if (!c->coefs_ready) bn_backward_coefs(c);
+    if (!c->dx) return;
+    size_t total = (size_t)c->n * on_shape_size(c->xs);
+    on_parallel_range(c->threads, total > ON_PAR_MIN, (long)c->n * c->xs.c, grad_runs, c);
 }
 
 static on_cost bn_cost(const on_attrs *a, on_shape xs, on_shape ys) {
@@ -401,6 +415,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .in_place = ON_IN_PLACE_UNDER | ON_IN_PLACE_GRAD,
                                .sample_stats = bn_sample_stats,
                                .sample_grad_stats = bn_sample_grad_stats,
+                               .backward_coefs = bn_backward_coefs,
                                .forward = bn_forward,
                                .backward = bn_backward,
                                .cost = bn_cost};

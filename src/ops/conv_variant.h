@@ -53,6 +53,8 @@ enum {
                                            buffer, not in a thread's slot */
     ON_CONV_NO_DENSE_COLS = 0x2000000,  /* dense.c: the backward by OpenBLAS also where the
                                            outputs are few */
+    ON_CONV_NO_BN_CHAIN = 0x4000000,    /* graph.c: a BatchNorm's backward a pass over the
+                                           batch, never the top of a backward chain */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

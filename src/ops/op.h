@@ -158,6 +158,9 @@ typedef struct on_call {
      * this batch (from the producer's epilogue); training backward of an op with
      * sample_grad_stats: those did (from the backward chain after it). */
     int stats_ready;
+    /* Backward of an op with backward_coefs: those ran on the whole batch; compute this
+     * call's input gradient alone (its samples, from c->sample0), nothing else. */
+    int coefs_ready;
     int threads;
     /* Data-parallel training with synchronized BatchNorm (on_train_dist.sync_bn): sums n
      * doubles over the processes, in place; sync_buf holds 3 doubles per channel of the
@@ -234,6 +237,13 @@ struct on_op {
      * set to one sample as soon as its gradient is complete, then runs the backward with
      * c->stats_ready (BatchNorm's sums of dy and dy * xhat). */
     void (*sample_grad_stats)(const on_call *c);
+    /* Optional: the backward in two parts. This one on the whole batch (its dy complete):
+     * the parameters' gradients and what the input gradient needs from every sample (a
+     * BatchNorm's means of dy and dy * xhat); then the backward with c->coefs_ready, on any
+     * samples, the input gradient alone. graph.c runs the second part sample by sample in a
+     * backward chain, so that each sample's input gradient goes to the layer below while in
+     * cache (inside a convolution's backward: its dy_ready). */
+    void (*backward_coefs)(const on_call *c);
     void (*forward)(const on_call *c);
     void (*backward)(const on_call *c);
     on_cost (*cost)(const on_attrs *a, on_shape xs, on_shape ys);
