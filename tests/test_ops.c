@@ -298,8 +298,10 @@ static void dy_chain_bits(void) {
         "input(24,24,4) conv2d(8,3,same) maxpool relu flatten dense(4)",
         "input(20,20,3) conv2d(8,3,same) relu dropout(0.2) bn maxpool conv2d(8,3,same) relu bn "
         "flatten dense(4)",
-        "input(20,20,3) conv2d(8,3,same) relu bn maxpool flatten dense(4)"};
-    for (int k = 0; k < 14; k++) {
+        "input(20,20,3) conv2d(8,3,same) relu bn maxpool flatten dense(4)",
+        "input(12,12,3) conv2d(8,3,same) bn maxpool relu conv2d(8,3,same) bn maxpool flatten "
+        "dense(4)"};
+    for (int k = 0; k < 16; k++) {
         const char *spec = specs[k / 2];
         size_t len = 0;
         on_set_threads(1 + k % 2);
@@ -307,16 +309,19 @@ static void dy_chain_bits(void) {
         float *g1 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_CHAIN, &len) : NULL;
         float *g2 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_SLOT, &len) : NULL;
         float *g3 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_BN_CHAIN, &len) : NULL;
+        float *g4 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_TRAIN_SLOTS, &len) : NULL;
         int nonzero = same_grads(g0, g1, len), in_batch = same_grads(g0, g2, len);
-        int bn_pass = same_grads(g0, g3, len);
-        CHECK(!g0 || (nonzero > 0 && in_batch > 0 && bn_pass > 0),
+        int bn_pass = same_grads(g0, g3, len), bn_out = same_grads(g0, g4, len);
+        CHECK(!g0 || (nonzero > 0 && in_batch > 0 && bn_pass > 0 && bn_out > 0),
               "%s, %d thread(s): the layers' backwards inside the conv's change the gradients "
-              "(%d of %zu nonzero; with dy in the batch's buffer: %d; BatchNorm a pass: %d)",
-              spec, 1 + k % 2, nonzero, len, in_batch, bn_pass);
+              "(%d of %zu nonzero; with dy in the batch's buffer: %d; BatchNorm a pass: %d; "
+              "its whole output written: %d)",
+              spec, 1 + k % 2, nonzero, len, in_batch, bn_pass, bn_out);
         free(g0);
         free(g1);
         free(g2);
         free(g3);
+        free(g4);
     }
     on_set_threads(2);
 }

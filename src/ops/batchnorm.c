@@ -277,7 +277,8 @@ static void bn_forward(const on_call *c) {
             } else
                 eval_coef(gamma, beta, rmean, rvar, c->a->eps, ch, &a, &b);
             size_t o = ((size_t)i * C + ch) * S;
-            affine(c->x + o, S, a, b, c->y + o);
+            size_t oy = c->y_slots ? ((size_t)on_thread_id() * C + ch) * S : o;
+            affine(c->x + o, S, a, b, c->y + oy);
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }
@@ -411,6 +412,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .params = bn_params,
                                .saved_size = bn_saved,
                                .per_sample_epilogue = 1,
+                               .y_slots = 1,
                                .fuses = ON_FUSES_DCLAMP,
                                .in_place = ON_IN_PLACE_UNDER | ON_IN_PLACE_GRAD,
                                .sample_stats = bn_sample_stats,

@@ -161,6 +161,10 @@ typedef struct on_call {
     /* Backward of an op with backward_coefs: those ran on the whole batch; compute this
      * call's input gradient alone (its samples, from c->sample0), nothing else. */
     int coefs_ready;
+    /* Forward of an op with per_sample_epilogue: write sample s's output at the place of
+     * sample t, the calling thread's index in its team, not at s's (graph.c's run_chain
+     * then reads it there): the output is read by nothing after the epilogue. */
+    int y_slots;
     int threads;
     /* Data-parallel training with synchronized BatchNorm (on_train_dist.sync_bn): sums n
      * doubles over the processes, in place; sync_buf holds 3 doubles per channel of the
@@ -203,6 +207,7 @@ struct on_op {
                                 c->resid (ON_FUSES_RESID) to its output; backward applies
                                 c->dclamp (ON_FUSES_DCLAMP) to its input gradient */
     int in_place;            /* ON_IN_PLACE_OVER, _UNDER, _GRAD (above) */
+    int y_slots;             /* forward honors on_call's y_slots */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
