@@ -927,7 +927,7 @@ static void run_chain(void *ctx, int s) {
 #endif
     int slot = ch->slots && th < ch->m->batch;
     const float *prev = NULL; /* where the layer before left sample s, when in its slot */
-    if (ch->y_slots) { /* the producer's, below the batch: train_slots */
+    if (ch->y_slots) {        /* the producer's, below the batch: train_slots */
         const on_node *pr = &ch->m->nodes[ch->first - 1];
         prev = pr->y + (size_t)th * on_shape_size(pr->ys);
     }
