@@ -963,16 +963,18 @@ static void run_chain(void *ctx, int s) {
 }
 
 /* Training: may producer i write each sample's output to the place of its thread's index
- * (op.h's y_slots; inference has mark_slots), where the chain's first layer reads it? Where
- * nothing reads it after the chain: that layer is a 2x2 max-pool, whose backward reads the
- * winners' positions, not its input, and i's own backward never reads its output (UNDER):
- * a BatchNorm before the pool. The reference model's training step 0.975x-0.983x the time
- * (batch 32 and 128, 1 and 2 threads, steps interleaved), the same bits. */
+ * (op.h's y_slots, on_y_at; inference has mark_slots), where the chain's first layer reads
+ * it? Where nothing reads it after the chain: that layer is a 2x2 max-pool, whose backward
+ * reads the winners' positions, not its input, and i's own backward never reads its output
+ * (UNDER): a BatchNorm or a convolution (Winograd or direct) before the pool. The reference
+ * model's training step (BatchNorm, pool) 0.97x-0.99x the time at batch 32 and 128, 1 and
+ * 2 threads; the study's classes with the pool right after the convolution 0.97x-0.99x
+ * (steps interleaved with ON_CONV_NO_TRAIN_SLOTS); the same bits. */
 static int train_slots(const on_model *m, int i, const chain *ch) {
     const on_node *nd = &m->nodes[i], *f = &m->nodes[ch->first];
-    return ch->train && nd->op->y_slots && (nd->op->in_place & ON_IN_PLACE_UNDER) &&
-           ch->first == i + 1 && ch->last >= ch->first && ch->threads <= m->batch &&
-           may_skip(m, i) && f->nin == 1 && f->in[0] == i &&
+    return ch->train && nd->op->y_slots && nd->op->y_slots(&nd->a, m->nodes[nd->in[0]].ys) &&
+           (nd->op->in_place & ON_IN_PLACE_UNDER) && ch->first == i + 1 && ch->last >= ch->first &&
+           ch->threads <= m->batch && may_skip(m, i) && f->nin == 1 && f->in[0] == i &&
            on_pool_is_max2x2(f->op, &f->a, nd->ys) && !(on_conv_variant & ON_CONV_NO_TRAIN_SLOTS);
 }
 

@@ -285,7 +285,10 @@ static void dclamp_bits(void) {
  * batch's buffer, every parameter's gradient and the input's, on 1 and 2 threads; with one
  * layer above (a max-pool, a dropout) or a chain of them, above the direct and the Winograd
  * kernels (a sample in two chunks of tile rows, 12x12 tiles, too), and where the conv's
- * output has a second reader (no fusion). */
+ * output has a second reader (no fusion). Also a BatchNorm heading such a chain (its backward
+ * in two parts), and a training forward's BatchNorm or conv writing each sample to a thread's
+ * slot where a max-pool reads it (train_slots; at batch 1 on 2 threads the threads share the
+ * sample): the bits of the BatchNorm's pass and of the whole output written. */
 static void dy_chain_bits(void) {
     const char *specs[] = {
         "input(28,28,1) conv2d(8,3,same) maxpool relu bn dropout(0.2) conv2d(16,3,same) "
@@ -300,16 +303,20 @@ static void dy_chain_bits(void) {
         "flatten dense(4)",
         "input(20,20,3) conv2d(8,3,same) relu bn maxpool flatten dense(4)",
         "input(12,12,3) conv2d(8,3,same) bn maxpool relu conv2d(8,3,same) bn maxpool flatten "
-        "dense(4)"};
-    for (int k = 0; k < 16; k++) {
-        const char *spec = specs[k / 2];
+        "dense(4)",
+        "input(12,12,1) conv2d(8,3,same) maxpool relu conv2d(8,3,same) maxpool dropout(0.2) "
+        "flatten dense(4)"};
+    for (int k = 0; k < 20; k++) {
+        /* the last spec also at batch 1 on 2 threads: the threads share the sample */
+        const char *spec = specs[k < 18 ? k / 2 : 8];
+        int n = k < 18 ? 5 : 1;
         size_t len = 0;
         on_set_threads(1 + k % 2);
-        float *g0 = grads_with(spec, 5, 1, 0, &len);
-        float *g1 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_CHAIN, &len) : NULL;
-        float *g2 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_DY_SLOT, &len) : NULL;
-        float *g3 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_BN_CHAIN, &len) : NULL;
-        float *g4 = g0 ? grads_with(spec, 5, 1, ON_CONV_NO_TRAIN_SLOTS, &len) : NULL;
+        float *g0 = grads_with(spec, n, 1, 0, &len);
+        float *g1 = g0 ? grads_with(spec, n, 1, ON_CONV_NO_DY_CHAIN, &len) : NULL;
+        float *g2 = g0 ? grads_with(spec, n, 1, ON_CONV_NO_DY_SLOT, &len) : NULL;
+        float *g3 = g0 ? grads_with(spec, n, 1, ON_CONV_NO_BN_CHAIN, &len) : NULL;
+        float *g4 = g0 ? grads_with(spec, n, 1, ON_CONV_NO_TRAIN_SLOTS, &len) : NULL;
         int nonzero = same_grads(g0, g1, len), in_batch = same_grads(g0, g2, len);
         int bn_pass = same_grads(g0, g3, len), bn_out = same_grads(g0, g4, len);
         CHECK(!g0 || (nonzero > 0 && in_batch > 0 && bn_pass > 0 && bn_out > 0),

@@ -277,8 +277,7 @@ static void bn_forward(const on_call *c) {
             } else
                 eval_coef(gamma, beta, rmean, rvar, c->a->eps, ch, &a, &b);
             size_t o = ((size_t)i * C + ch) * S;
-            size_t oy = c->y_slots ? ((size_t)on_thread_id() * C + ch) * S : o;
-            affine(c->x + o, S, a, b, c->y + oy);
+            affine(c->x + o, S, a, b, on_y_at(c, C * S, i, on_thread_id()) + (size_t)ch * S);
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }
@@ -391,6 +390,12 @@ static void bn_backward(const on_call *c) {
     on_parallel_range(c->threads, total > ON_PAR_MIN, (long)c->n * c->xs.c, grad_runs, c);
 }
 
+static int bn_y_slots(const on_attrs *a, on_shape xs) {
+    (void)a;
+    (void)xs;
+    return 1;
+}
+
 static on_cost bn_cost(const on_attrs *a, on_shape xs, on_shape ys) {
     (void)a;
     (void)ys;
@@ -412,7 +417,7 @@ const on_op on_op_batchnorm = {.name = "batchnorm",
                                .params = bn_params,
                                .saved_size = bn_saved,
                                .per_sample_epilogue = 1,
-                               .y_slots = 1,
+                               .y_slots = bn_y_slots,
                                .fuses = ON_FUSES_DCLAMP,
                                .in_place = ON_IN_PLACE_UNDER | ON_IN_PLACE_GRAD,
                                .sample_stats = bn_sample_stats,

@@ -567,6 +567,14 @@ static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
     return k == K_WINO || k == K_WINO4C || (k == K_DIRECT && on_conv_direct_pools(a, &g, xs.c));
 }
 
+/* The training forward's Winograd and direct kernels write each sample where on_y_at says */
+static int conv_y_slots(const on_attrs *a, on_shape xs) {
+    on_geom g;
+    if (on_geom_make(a, xs, 1, &g, NULL)) return 0;
+    conv_kernel k = kernel_of(a, &g, xs.c, 1);
+    return k == K_WINO || k == K_DIRECT;
+}
+
 /* The backward's Winograd and direct kernels take dy sample by sample (on_call's dy_ready),
  * as conv_backward picks them */
 static int conv_dy_chain(const on_attrs *a, on_shape xs) {
@@ -587,6 +595,7 @@ const on_op on_op_conv2d = {.name = "conv2d",
                             .in_place = ON_IN_PLACE_UNDER,
                             .fuses_pool = conv_fuses_pool,
                             .dy_chain = conv_dy_chain,
+                            .y_slots = conv_y_slots,
                             .defaults = CONV_DEFAULTS(3),
                             .args = CONV_ARGS,
                             .shape = conv_shape,

@@ -408,7 +408,8 @@ void on_conv_direct_forward(const on_call *c, const on_geom *g) {
 #pragma omp single
                     pad(c->x + xsz * i, &t, xp); /* ends with a barrier */
                 }
-                forward_blocks(c, &t, wp, xp, yb, c->y + ysz * i, nb * th / T, nb * (th + 1) / T);
+                forward_blocks(c, &t, wp, xp, yb, on_y_at(c, ysz, i, 0), nb * th / T,
+                               nb * (th + 1) / T);
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -428,7 +429,7 @@ void on_conv_direct_forward(const on_call *c, const on_geom *g) {
                 split_pad(c->x + xsz * i, &t, xp);
             else
                 pad(c->x + xsz * i, &t, xp);
-            forward_blocks(c, &t, wp, xp, yb, c->y + ysz * i, 0, nb);
+            forward_blocks(c, &t, wp, xp, yb, on_y_at(c, ysz, i, th), 0, nb);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }

@@ -606,7 +606,8 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
             products(U, V, &t, (int)tt * (i1 - i0), 0, t.F, M);
             for (int i = i0; i < i1; i++) {
                 output_transform(M + tt * (i - i0), &t, 0, t.TH, 0, t.F, bias, roff,
-                                 c->clamp ? clamp : NULL, c->pool2 ? c : NULL, c->y + ysz * i);
+                                 c->clamp ? clamp : NULL, c->pool2 ? c : NULL,
+                                 on_y_at(c, ysz, i, th));
                 if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
             }
         }
@@ -633,7 +634,8 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
                 block b = block_of(c->tmp, &t, th);
                 if (!i && !made) weights_transform(c->p[0], &t, c->saved, 1);
                 pad(c->x + xsz * i, &t, 0, t.C, b.xp);
-                forward_sample(c, &t, U, b.xp, b.V, b.M, made ? b.dU : NULL, c->y + ysz * i, 1);
+                forward_sample(c, &t, U, b.xp, b.V, b.M, made ? b.dU : NULL, on_y_at(c, ysz, i, 0),
+                               1);
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -653,7 +655,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
             if (i + 1 < c->n) /* pad() waited on its loads from memory */
                 on_prefetch(c->x + xsz * (i + 1), xsz);
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
-            forward_sample(c, &t, U, b.xp, b.V, b.M, NULL, c->y + ysz * i, 0);
+            forward_sample(c, &t, U, b.xp, b.V, b.M, NULL, on_y_at(c, ysz, i, th), 0);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }

@@ -207,7 +207,6 @@ struct on_op {
                                 c->resid (ON_FUSES_RESID) to its output; backward applies
                                 c->dclamp (ON_FUSES_DCLAMP) to its input gradient */
     int in_place;            /* ON_IN_PLACE_OVER, _UNDER, _GRAD (above) */
-    int y_slots;             /* forward honors on_call's y_slots */
     on_attrs defaults;
     /* Argument names the model readers accept, positional order first (reader/args.c). */
     const char *args;
@@ -221,6 +220,8 @@ struct on_op {
     /* Optional: does the backward on input xs take its dy sample by sample through on_call's
      * dy_ready? */
     int (*dy_chain)(const on_attrs *a, on_shape xs);
+    /* Optional: does the training forward on input xs honor on_call's y_slots (on_y_at)? */
+    int (*y_slots)(const on_attrs *a, on_shape xs);
     /* Check the input and give the output shape; fills err naming the problem. */
     int (*shape)(const on_attrs *a, on_shape xs, on_shape *ys, on_error *err);
     /* The same for ops with several inputs: xs[0..n). */
@@ -322,6 +323,13 @@ static inline void on_parallel_range(int threads, int par, long n, on_range_fn f
         long t = on_thread_id(), T = on_thread_count();
         fn(ctx, n * t / T, n * (t + 1) / T);
     }
+}
+
+/* Where a forward writes sample i's output (ysz floats a sample): at i's place, or with
+ * on_call's y_slots at the place of the thread t that calls the epilogue on it (0 where the
+ * threads shared the sample and the epilogue runs after their region) */
+static inline float *on_y_at(const on_call *c, size_t ysz, int i, int t) {
+    return c->y + ysz * (size_t)(c->y_slots ? t : i);
 }
 
 /* Hot vector loops are compiled twice, for x86-64-v3 (AVX2 and FMA: 8 floats a vector, a
