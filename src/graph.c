@@ -954,8 +954,11 @@ static void run_chain(void *ctx, int s) {
                 c.x = in.x[0];
             }
             const on_node *out = &ch->m->nodes[j + fused]; /* the layer c writes */
-            if (slot && out->unwritten) c.y = out->y + (size_t)th * on_shape_size(out->ys);
-            prev = slot && out->unwritten ? c.y : NULL;
+            /* in training, the layers over the producer's slot (train_slots) */
+            int in_slot = (slot && out->unwritten) ||
+                          (ch->y_slots && out->y == ch->m->nodes[ch->first - 1].y);
+            if (in_slot) c.y = out->y + (size_t)th * on_shape_size(out->ys);
+            prev = in_slot ? c.y : NULL;
             nd->op->forward(&c);
             j += fused;
         }
@@ -971,11 +974,20 @@ static void run_chain(void *ctx, int s) {
  * 2 threads; the study's classes with the pool right after the convolution 0.97x-0.99x
  * (steps interleaved with ON_CONV_NO_TRAIN_SLOTS); the same bits. */
 static int train_slots(const on_model *m, int i, const chain *ch) {
-    const on_node *nd = &m->nodes[i], *f = &m->nodes[ch->first];
-    return ch->train && nd->op->y_slots && nd->op->y_slots(&nd->a, m->nodes[nd->in[0]].ys) &&
-           (nd->op->in_place & ON_IN_PLACE_UNDER) && ch->first == i + 1 && ch->last >= ch->first &&
-           ch->threads <= m->batch && may_skip(m, i) && f->nin == 1 && f->in[0] == i &&
-           on_pool_is_max2x2(f->op, &f->a, nd->ys) && !(on_conv_variant & ON_CONV_NO_TRAIN_SLOTS);
+    const on_node *nd = &m->nodes[i];
+    if (!ch->train || !nd->op->y_slots || !nd->op->y_slots(&nd->a, m->nodes[nd->in[0]].ys) ||
+        !(nd->op->in_place & ON_IN_PLACE_UNDER) || ch->first != i + 1 || ch->threads > m->batch ||
+        !may_skip(m, i) || (on_conv_variant & ON_CONV_NO_TRAIN_SLOTS))
+        return 0;
+    /* layers over i's buffer whose backward reads neither input nor output (a dropout) ride
+     * along in the slot (run_chain), then the pool */
+    int j = i + 1;
+    while (j <= ch->last && m->nodes[j].y == nd->y &&
+           (m->nodes[j].op->in_place & ON_IN_PLACE_NO_READ) && may_skip(m, j))
+        j++;
+    const on_node *f = &m->nodes[j];
+    return j <= ch->last && f->y != nd->y && f->nin == 1 && f->in[0] == j - 1 &&
+           on_pool_is_max2x2(f->op, &f->a, m->nodes[j - 1].ys);
 }
 
 /* Mark unwritten the layers of chain ch (after node i) that run_chain will write to slots:

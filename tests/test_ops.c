@@ -304,12 +304,14 @@ static void dy_chain_bits(void) {
         "input(20,20,3) conv2d(8,3,same) relu bn maxpool flatten dense(4)",
         "input(12,12,3) conv2d(8,3,same) bn maxpool relu conv2d(8,3,same) bn maxpool flatten "
         "dense(4)",
+        "input(12,12,3) conv2d(8,3,same) dropout(0.3) maxpool relu conv2d(8,3,same) bn "
+        "dropout(0.2) maxpool flatten dense(4)",
         "input(12,12,1) conv2d(8,3,same) maxpool relu conv2d(8,3,same) maxpool dropout(0.2) "
         "flatten dense(4)"};
-    for (int k = 0; k < 20; k++) {
+    for (int k = 0; k < 22; k++) {
         /* the last spec also at batch 1 on 2 threads: the threads share the sample */
-        const char *spec = specs[k < 18 ? k / 2 : 8];
-        int n = k < 18 ? 5 : 1;
+        const char *spec = specs[k < 20 ? k / 2 : 9];
+        int n = k < 20 ? 5 : 1;
         size_t len = 0;
         on_set_threads(1 + k % 2);
         float *g0 = grads_with(spec, n, 1, 0, &len);

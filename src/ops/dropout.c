@@ -215,7 +215,7 @@ const on_op on_op_dropout = {.name = "dropout",
                                       ON_PROP_TRAIN_DIFFERS | ON_PROP_ZERO_FIXED |
                                       ON_PROP_POS_HOMOG | ON_PROP_MONO_UP, /* m >= 0 */
                              .ninputs = 1,
-                             .in_place = ON_IN_PLACE_OVER | ON_IN_PLACE_UNDER,
+                             .in_place = ON_IN_PLACE_OVER | ON_IN_PLACE_UNDER | ON_IN_PLACE_NO_READ,
                              .defaults = {.rate = 0.5f},
                              .args = "rate seed",
                              .shape = drop_shape,

@@ -194,6 +194,10 @@ enum { ON_FUSES_CLAMP = 1, ON_FUSES_RESID = 2, ON_FUSES_DCLAMP = 4 }; /* on_op's
  * copy where the two are one). A view is never UNDER: nothing writes over it, so the values
  * stay as the layers below it need them for their backward. */
 enum { ON_IN_PLACE_OVER = 1, ON_IN_PLACE_UNDER = 2, ON_IN_PLACE_GRAD = 4, ON_IN_PLACE_VIEW = 8 };
+/* ... and NO_READ: a layer whose backward reads neither its input nor its output (dropout:
+ * its kept bytes and dy), so that a training forward need not keep either (graph.c's
+ * train_slots) */
+enum { ON_IN_PLACE_NO_READ = 16 };
 
 struct on_op {
     const char *name;  /* compact-form name: "conv2d", "relu", ... */
