@@ -55,9 +55,9 @@ enum {
                                            outputs are few */
     ON_CONV_NO_BN_CHAIN = 0x4000000,    /* graph.c: a BatchNorm's backward a pass over the
                                            batch, never the top of a backward chain */
-    ON_CONV_NO_TRAIN_SLOTS = 0x8000000, /* graph.c: a training forward's BatchNorm writes its
-                                           whole output, though only the max-pool after it
-                                           reads it */
+    ON_CONV_NO_TRAIN_SLOTS = 0x8000000, /* graph.c: a training forward's BatchNorm or
+                                           convolution writes its whole output, though only
+                                           the max-pool after it reads it */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */
