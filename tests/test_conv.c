@@ -308,6 +308,58 @@ static void direct_wide_bits(void) {
     }
 }
 
+/* conv_dw_lanes.c's depthwise forward (8 filters in a vector's lanes) against
+ * conv_depthwise.c's (ON_CONV_NO_DW_LANES): the same bits, on 1 and 2 threads, at batch 1
+ * (2 threads split the filter groups) and 3. Rows of 8 or more (overlapping transposes at a
+ * row's end), fewer (along the plane), fewer than 8 pixels in all; a last group short of
+ * filters; multipliers 2 and 3; the 3x3 kernels at strides 1 and 2 and the others (5x5,
+ * 3x5, dilation, stride 3); bands of rows; a residual add and a clamp in the stores. */
+static void dw_lanes_bits(void) {
+    static const char *specs[] = {
+        "input(14,14,32) conv2d(32,3,padding=1,groups=32) relu6",
+        "input(7,7,24) conv2d(24,3,padding=1,groups=24)",
+        "input(2,3,16) conv2d(16,3,padding=1,groups=16) relu",
+        "input(15,17,12) conv2d(12,3,stride=2,padding=1,groups=12)",
+        "input(9,11,4) conv2d(12,3,padding=1,groups=4)",
+        "input(12,13,10) conv2d(20,5,stride=2,padding=2,groups=10)",
+        "input(10,21,16) conv2d(16,3,padding=2,dilation=2,groups=16,bias=0)",
+        "input(20,19,8) conv2d(8,(3,5),padding=(1,2),groups=8)",
+        "input(12,12,8) conv2d(8,3,stride=3,padding=1,groups=8)",
+        "input(30,112,8) conv2d(8,3,padding=1,groups=8) relu6",
+        "input(37,9,8) conv2d(8,3,stride=2,padding=1,groups=8) hardtanh(-0.5,0.5)",
+        "input(14,14,16) conv2d(16,1,name=e) conv2d(16,3,padding=1,groups=16) add(e) relu6",
+        "input(7,7,40) conv2d(40,1,name=e) conv2d(40,3,padding=1,groups=40) add(e)",
+    };
+    on_error err;
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++)
+        for (int t = 1; t <= 2; t++)
+            for (int n = 1; n <= 3; n += 2) {
+                on_set_threads(t);
+                on_model *m = on_model_from_spec(specs[k], &err);
+                if (!m || on_model_compile(m, n, &err)) {
+                    CHECK(0, "%s: %s", specs[k], err.msg);
+                    on_model_free(m);
+                    return;
+                }
+                on_model_init(m, 3);
+                size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+                size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+                float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
+                for (size_t i = 0; i < xl; i++) x[i] = frand();
+                on_model_forward(m, x, n, 0);
+                memcpy(y, on_model_output(m), sizeof(float) * yl);
+                on_conv_variant = ON_CONV_NO_DW_LANES;
+                on_model_forward(m, x, n, 0);
+                on_conv_variant = 0;
+                CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+                      "%s n=%d, %d threads: the depthwise forwards differ", specs[k], n, t);
+                free(x);
+                free(y);
+                on_model_free(m);
+            }
+    on_set_threads(2);
+}
+
 /* Small images with 64 KB of weights or more, batch 5: samples side by side in the products
  * (groups of up to 3, the last one short), for Winograd, im2col and 1x1; and the output the same
  * bits at 1 and 2 threads. */
@@ -1332,7 +1384,15 @@ int main(void) {
     rng = 7;
     random_cases();
     on_conv_variant = 0;
+    uint64_t dw_draws = rng;
     random_depthwise();
+    /* the same shapes by conv_depthwise.c's own forward, which conv_dw_lanes.c's takes the
+     * place of */
+    on_conv_variant = ON_CONV_NO_DW_LANES;
+    rng = dw_draws;
+    random_depthwise();
+    on_conv_variant = 0;
+    dw_lanes_bits();
     wino4_cases();
     wino4c_cases();
     gemm_cases();

@@ -20,6 +20,8 @@
  * double-precision convolution.
  */
 #include "conv_depthwise.h"
+#include "conv_dw_lanes.h"
+#include "conv_variant.h"
 #include "im2col.h"
 
 #include <string.h>
@@ -85,7 +87,12 @@ int on_conv_dw_apply(const on_attrs *a, const on_geom *g, int channels) {
 size_t on_conv_dw_tmp(const on_attrs *a, const on_geom *g, int threads) {
     int C = a->groups; /* on_conv_dw_apply: groups = channels */
     dwg t = dwg_of(a, g, C);
-    return (size_t)threads * 2 * t.plane;
+    size_t s = (size_t)threads * 2 * t.plane; /* the backward's, and the forward's here */
+    if (on_conv_dw_lanes_apply(a, g, C)) {
+        size_t l = on_conv_dw_lanes_tmp(a, g, threads);
+        if (s < l) s = l;
+    }
+    return s;
 }
 
 /* src's n floats -> d0 (its even ones) and d1 (its odd ones), 16 at a time by two loads and
@@ -347,6 +354,10 @@ static void forward_channels(const on_call *c, const dwg *t, int i, int c0, int 
 }
 
 void on_conv_dw_forward(const on_call *c, const on_geom *g) {
+    if (!(on_conv_variant & ON_CONV_NO_DW_LANES) && on_conv_dw_lanes_apply(c->a, g, c->xs.c)) {
+        on_conv_dw_lanes_forward(c, g);
+        return;
+    }
     dwg t = dwg_of(c->a, g, c->xs.c);
     t.clamp = c->clamp;
     t.lo = c->clamp_lo;

@@ -58,6 +58,9 @@ enum {
     ON_CONV_NO_TRAIN_SLOTS = 0x8000000, /* graph.c: a training forward's BatchNorm or
                                            convolution writes its whole output, though only
                                            the max-pool after it reads it */
+    ON_CONV_NO_DW_LANES = 0x10000000,   /* depthwise: each channel's plane along its rows
+                                           (conv_depthwise.c), not 8 channels in the lanes
+                                           (conv_dw_lanes.c) */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */
