@@ -359,12 +359,13 @@ static void test_partial_batch(void) {
 /* A dense layer's forward against a double sum: inputs of whole vectors, a tail, fewer
  * than one vector; outputs in whole blocks of dense.c's dot products and not (7), 16 (the
  * most it takes dot products for), 17 (sgemm); batches 1, 4 and 5 (an odd sample left).
- * Where the batch takes dot products, each sample's outputs are the same bits as that
- * sample alone (batch 1). */
+ * And a classifier-sized layer (600 x 503: 300 K weights), which takes dot products at
+ * these batches too, the threads splitting its outputs. Where the batch takes dot
+ * products, each sample's outputs are the same bits as that sample alone (batch 1). */
 static void test_dense_forward(void) {
     const int ins[] = {128, 150, 5}, outs[] = {7, 16, 17};
-    for (int k = 0; k < 9; k++) {
-        int In = ins[k / 3], Out = outs[k % 3];
+    for (int k = 0; k < 10; k++) {
+        int In = k < 9 ? ins[k / 3] : 600, Out = k < 9 ? outs[k % 3] : 503;
         char spec[64];
         snprintf(spec, sizeof spec, "input(%d) dense(%d)", In, Out);
         on_model *m = build(spec, 5);
@@ -377,7 +378,7 @@ static void test_dense_forward(void) {
             return;
         }
         const float *w = on_model_tensor_data(m, wi), *b = on_model_tensor_data(m, bi);
-        float x[5 * 150], alone[5 * 17];
+        float x[5 * 600], alone[5 * 503];
         for (int i = 0; i < 5 * In; i++) x[i] = 2 * frand() - 1;
         for (int i = 0; i < 5; i++) {
             on_model_forward(m, x + i * In, 1, 0);
@@ -398,7 +399,7 @@ static void test_dense_forward(void) {
                     if (e > worst) worst = e;
                 }
             CHECK(worst < 1e-6, "%s batch %d: dense output error %g of sum |w x|", spec, n, worst);
-            if (Out <= 16)
+            if (Out <= 16 || In * Out >= 1 << 18)
                 CHECK(!memcmp(y, alone, sizeof(float) * (size_t)(n * Out)),
                       "%s batch %d: each sample's outputs the same bits as alone", spec, n);
         }
