@@ -608,8 +608,17 @@ static void test_pool_windows(void) {
              {"input(6,10,2) minpool2d(3,2,1)", 2, 6, 10, 3, 2, 1, 3, 5},
              {"input(5,13,1) maxpool2d(5,2,2)", 1, 5, 13, 5, 2, 2, 3, 7},
              {"input(17,3) maxpool1d(3,2,1)", 3, 1, 17, 3, 2, 1, 1, 9},
-             {"input(56,56,4) maxpool2d(3,2,1)", 4, 56, 56, 3, 2, 1, 28, 28}};
-    for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
+             {"input(56,56,4) maxpool2d(3,2,1)", 4, 56, 56, 3, 2, 1, 28, 28},
+             /* 3x3 stride-2 max, padding 1 (pool.c's max_columns_3s2): 7 vectors of
+              * outputs, 2 and a tail of 2, exactly 1, a tail only */
+             {"input(12,112,3) maxpool2d(3,2,1)", 3, 12, 112, 3, 2, 1, 6, 56},
+             {"input(9,35,2) maxpool2d(3,2,1)", 2, 9, 35, 3, 2, 1, 5, 18},
+             {"input(6,16,2) maxpool2d(3,2,1)", 2, 6, 16, 3, 2, 1, 3, 8},
+             {"input(5,4,1) maxpool2d(3,2,1)", 1, 5, 4, 3, 2, 1, 3, 2}};
+    /* each case also by the generic columns (ON_CONV_NO_POOL_3S2) */
+    for (size_t kv = 0; kv < 2 * sizeof t / sizeof *t; kv++) {
+        size_t k = kv % (sizeof t / sizeof *t);
+        on_conv_variant = kv < sizeof t / sizeof *t ? 0 : ON_CONV_NO_POOL_3S2;
         on_model *m = build(t[k].spec, 2);
         if (!m) continue;
         int C = t[k].C, H = t[k].H, W = t[k].W, P = t[k].P, Q = t[k].Q, s = t[k].s;
@@ -643,11 +652,12 @@ static void test_pool_windows(void) {
                     }
                     if (!same_value(y[((size_t)pl * P + p) * Q + q], sign * best)) bad++;
                 }
-        CHECK(!bad, "%s: %d of %d outputs differ from a direct fold", t[k].spec, bad,
-              2 * C * P * Q);
+        CHECK(!bad, "%s (variant %d): %d of %d outputs differ from a direct fold", t[k].spec,
+              on_conv_variant, bad, 2 * C * P * Q);
         free(x);
         on_model_free(m);
     }
+    on_conv_variant = 0;
 }
 
 /* The 2x2 max-pool against a direct one: training (positions kept) and inference (values

@@ -61,6 +61,8 @@ enum {
     ON_CONV_NO_DW_LANES = 0x10000000,   /* depthwise: each channel's plane along its rows
                                            (conv_depthwise.c), not 8 channels in the lanes
                                            (conv_dw_lanes.c) */
+    ON_CONV_NO_POOL_3S2 = 0x20000000,   /* pool.c: a 3x3 stride-2 max-pool's columns by the
+                                           generic phases, not max_columns_3s2's shuffles */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -7,6 +7,7 @@
  * Max and min pick the first extreme element of a window, in the forward and backward.
  */
 #include "op.h"
+#include "conv_variant.h"
 #include "geom.h"
 
 #include <math.h>
@@ -284,6 +285,44 @@ static inline __attribute__((always_inline)) void reduce_columns(const float *ro
     for (int q = 0; q < Q; q++) y[q] = sign * m[q];
 }
 
+/* r = max_nan(r, b) lane by lane, in place (as op.h's ON_VCLAMP: vectors pass between
+ * functions only by pointer) */
+#define VMAX_NAN(r, b)                                                                             \
+    do {                                                                                           \
+        vi m_ = ((b) > (r)) | ((b) != (b));                                                        \
+        (r) = (vf)((m_ & (vi)(b)) | (~m_ & (vi)(r)));                                              \
+    } while (0)
+
+/* reduce_columns for a 3-wide window at stride 2 with one column of padding on the left
+ * (ResNet's 3x3 max-pool after its stem): output q folds columns 2q - 1, 2q, 2q + 1 as
+ * reduce_columns does (from -inf, in that order, -inf for the padding), 8 outputs by two
+ * overlapping loads and three shuffles (the phases' strided copy left the generic loop a
+ * gather: the pool took 5x ONNX Runtime's time). row[-1] and row[W .. 2 Q + 1) are -inf. */
+static inline __attribute__((always_inline)) void max_columns_3s2(const float *row, int Q,
+                                                                  float *y) {
+    vf ninf = (vf){0} - INFINITY;
+    int q = 0;
+    for (; q + 8 <= Q; q += 8) {
+        const float *r = row + 2 * q;
+        vf a0 = VLOAD(r - 1), a1 = VLOAD(r + 7), b0 = VLOAD(r), b1 = VLOAD(r + 8);
+        vf left = __builtin_shufflevector(a0, a1, 0, 2, 4, 6, 8, 10, 12, 14);
+        vf mid = __builtin_shufflevector(b0, b1, 0, 2, 4, 6, 8, 10, 12, 14);
+        vf right = __builtin_shufflevector(b0, b1, 1, 3, 5, 7, 9, 11, 13, 15);
+        vf m = ninf;
+        VMAX_NAN(m, left);
+        VMAX_NAN(m, mid);
+        VMAX_NAN(m, right);
+        VSTORE(y + q, m);
+    }
+    for (; q < Q; q++)
+        y[q] = max_nan(max_nan(max_nan(-INFINITY, row[2 * q - 1]), row[2 * q]), row[2 * q + 1]);
+}
+
+/* Does max_columns_3s2 take this geometry? */
+static int is_3s2(int kind, const on_attrs *a, const on_geom *g) {
+    return kind == ON_POOL_MAX && a->kw == 3 && g->sw == 2 && g->pl == 1 && 2 * g->q + 1 <= ROW_MAX;
+}
+
 /* Does reduce_columns take this geometry? */
 static int columns_fit(const on_attrs *a, const on_geom *g) {
     return g->w <= ROW_MAX && g->q <= ROW_MAX && g->sw >= 1 &&
@@ -305,9 +344,12 @@ ON_VECTOR_CLONES static void forward_rows_planes(const void *ctx, long pl0, long
     size_t hw = (size_t)g->h * g->w, pq = (size_t)g->p * g->q;
     float sign = kind == ON_POOL_MIN ? -1.0f : 1.0f;
     int W = g->w, vec = kind != ON_POOL_AVG && columns_fit(c->a, g);
+    int s2 = is_3s2(kind, c->a, g) && !(on_conv_variant & ON_CONV_NO_POOL_3S2);
+    float buf[ROW_MAX + 32], *row = buf + 8; /* row[-8, -1] and past W: max_columns_3s2's */
+    if (s2)
+        for (int j = -8; j < ROW_MAX + 24; j++) row[j] = -INFINITY;
     for (long pl = pl0; pl < pl1; pl++) {
         const float *x = c->x + pl * hw;
-        float row[ROW_MAX];
         for (int p = 0; p < g->p; p++) {
             win w0 = window(c->a, g, p, 0); /* its rows hold for the whole output row */
             const float *r = x + (size_t)w0.y0 * W;
@@ -319,6 +361,22 @@ ON_VECTOR_CLONES static void forward_rows_planes(const void *ctx, long pl0, long
 #pragma omp simd
                     for (int j = 0; j < W; j++) row[j] += r[j];
                 }
+            } else if (s2) { /* the same folds, each column's rows in registers at once */
+                int j = 0, nr = w0.y1 - w0.y0;
+                vf sg = (vf){0} + sign;
+                for (; j + 8 <= W; j += 8) {
+                    vf v = sg * VLOAD(r + j);
+                    for (int i = 1; i < nr; i++) {
+                        vf b = sg * VLOAD(r + (size_t)i * W + j);
+                        VMAX_NAN(v, b);
+                    }
+                    VSTORE(row + j, v);
+                }
+                for (; j < W; j++) {
+                    float v = sign * r[j];
+                    for (int i = 1; i < nr; i++) v = max_nan(v, sign * r[(size_t)i * W + j]);
+                    row[j] = v;
+                }
             } else {
 #pragma omp simd
                 for (int j = 0; j < W; j++) row[j] = sign * r[j];
@@ -329,6 +387,10 @@ ON_VECTOR_CLONES static void forward_rows_planes(const void *ctx, long pl0, long
                 }
             }
             float *y = c->y + pl * pq + (size_t)p * g->q;
+            if (s2) {
+                max_columns_3s2(row, g->q, y);
+                continue;
+            }
             if (vec) {
                 reduce_columns(row, g, c->a->kw, sign, y);
                 continue;
