@@ -259,6 +259,34 @@ static void random_depthwise(void) {
     on_set_threads(2);
 }
 
+/* Does spec's inference of n random samples give the same bits with on_conv_variant
+ * `variant` as with the default kernels? (0 where the model does not build, which the CHECK
+ * then reports) */
+static int same_bits_with(const char *spec, int n, int variant) {
+    on_error err;
+    on_model *m = on_model_from_spec(spec, &err);
+    if (!m || on_model_compile(m, n, &err)) {
+        printf("%s: %s\n", spec, err.msg);
+        on_model_free(m);
+        return 0;
+    }
+    on_model_init(m, 3);
+    size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
+    size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
+    float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
+    for (size_t i = 0; i < xl; i++) x[i] = frand();
+    on_model_forward(m, x, n, 0);
+    memcpy(y, on_model_output(m), sizeof(float) * yl);
+    on_conv_variant = variant;
+    on_model_forward(m, x, n, 0);
+    on_conv_variant = 0;
+    int same = !memcmp(y, on_model_output(m), sizeof(float) * yl);
+    free(x);
+    free(y);
+    on_model_free(m);
+    return same;
+}
+
 /* conv_direct.c's AVX-512 forward (Q >= 16: straight into the output, two vectors a row)
  * against its AVX2 one (the padded grid, then the valid columns): the same bits, at batch 1
  * (the threads split the filters) and 3; and against the double reference. 12 filters: a
@@ -278,33 +306,12 @@ static void direct_wide_bits(void) {
         {"input(17,33,2) conv2d(5,(5,6),stride=2,padding=(1,2))", 1, 2, 2, 0, 0, 0},
         {"input(30,41,3) conv2d(4,5,stride=2)", 0, 0, 2, 0, 0, 0},
     };
-    on_error err;
     for (size_t k = 0; k < sizeof wide / sizeof *wide; k++) {
         check_case(&wide[k], 1);
         check_case(&wide[k], 3);
-        for (int n = 1; n <= 3; n += 2) {
-            on_model *m = on_model_from_spec(wide[k].spec, &err);
-            if (!m || on_model_compile(m, n, &err)) {
-                CHECK(0, "%s: %s", wide[k].spec, err.msg);
-                on_model_free(m);
-                return;
-            }
-            on_model_init(m, 3);
-            size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
-            size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
-            float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
-            for (size_t i = 0; i < xl; i++) x[i] = frand();
-            on_model_forward(m, x, n, 0);
-            memcpy(y, on_model_output(m), sizeof(float) * yl);
-            on_conv_variant = ON_CONV_NO_AVX512;
-            on_model_forward(m, x, n, 0);
-            on_conv_variant = 0;
-            CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+        for (int n = 1; n <= 3; n += 2)
+            CHECK(same_bits_with(wide[k].spec, n, ON_CONV_NO_AVX512),
                   "%s n=%d: the AVX-512 and AVX2 forwards differ", wide[k].spec, n);
-            free(x);
-            free(y);
-            on_model_free(m);
-        }
     }
 }
 
@@ -330,32 +337,12 @@ static void dw_lanes_bits(void) {
         "input(14,14,16) conv2d(16,1,name=e) conv2d(16,3,padding=1,groups=16) add(e) relu6",
         "input(7,7,40) conv2d(40,1,name=e) conv2d(40,3,padding=1,groups=40) add(e)",
     };
-    on_error err;
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++)
         for (int t = 1; t <= 2; t++)
             for (int n = 1; n <= 3; n += 2) {
                 on_set_threads(t);
-                on_model *m = on_model_from_spec(specs[k], &err);
-                if (!m || on_model_compile(m, n, &err)) {
-                    CHECK(0, "%s: %s", specs[k], err.msg);
-                    on_model_free(m);
-                    return;
-                }
-                on_model_init(m, 3);
-                size_t xl = (size_t)n * on_shape_size(on_model_node_shape(m, 0));
-                size_t yl = (size_t)n * on_shape_size(on_model_output_shape(m));
-                float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
-                for (size_t i = 0; i < xl; i++) x[i] = frand();
-                on_model_forward(m, x, n, 0);
-                memcpy(y, on_model_output(m), sizeof(float) * yl);
-                on_conv_variant = ON_CONV_NO_DW_LANES;
-                on_model_forward(m, x, n, 0);
-                on_conv_variant = 0;
-                CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+                CHECK(same_bits_with(specs[k], n, ON_CONV_NO_DW_LANES),
                       "%s n=%d, %d threads: the depthwise forwards differ", specs[k], n, t);
-                free(x);
-                free(y);
-                on_model_free(m);
             }
     on_set_threads(2);
 }
