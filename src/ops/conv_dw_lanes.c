@@ -11,8 +11,9 @@
  *         (independent chains), into a band of rows staged pixel by pixel;
  *   out:  the band transposed back, 8 pixels of a channel's plane a vector, plus the
  *         residual, clamped, stored.
- * Every vector is full whatever the plane's size and stride; only the planes' last pixels
- * (fewer than 8) go one by one. The sums are conv_depthwise.c's, term for term in the same
+ * Every vector is full whatever the plane's size and stride: a row's or a band's last 8
+ * pixels overlap the ones before (the same values written again); only planes of fewer
+ * than 8 pixels in all go one by one. The sums are conv_depthwise.c's, term for term in the same
  * order (bias, then the taps in order, then the residual, then the clamp): the same bits,
  * which test_conv checks. Filters of a depth multiplier M > 1 read input channel f / M; a
  * last group of fewer than 8 filters leaves its other lanes zero.
@@ -66,7 +67,7 @@ static lanes lanes_of(const on_attrs *a, const on_geom *g, int C) {
         for (int kx = 0; kx < a->kw; kx++, k++)
             t.off[k] = ((size_t)ky * a->dh * t.Wp + (size_t)kx * a->dw) * L;
     /* whole rows, about BAND pixels, a multiple of 8 pixels where whole rows make one (the
-     * band's transpose then ends on a full vector) */
+     * band's transpose then ends on a full vector, not one overlapping the one before) */
     int unit = 8;
     while (unit > 1 && (g->q * (unit / 2)) % 8 == 0) unit /= 2;
     t.rows = BAND / g->q / unit * unit;
