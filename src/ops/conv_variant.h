@@ -63,6 +63,8 @@ enum {
                                            (conv_dw_lanes.c) */
     ON_CONV_NO_POOL_3S2 = 0x20000000,   /* pool.c: a 3x3 stride-2 max-pool's columns by the
                                            generic phases, not max_columns_3s2's shuffles */
+    ON_CONV_WINO4_ROWS = 0x40000000,    /* F(4x4) at batch 1: the threads split the tile rows
+                                           also where they do not split evenly */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

@@ -112,7 +112,8 @@ size_t on_conv_wino4_saved(const on_attrs *a, int channels) {
 /* U[xi][f][c] = (G g G^T)[xi] for each 3x3 kernel g = W[f][c], in double and rounded once,
  * in saved memory which also keeps the weights it was made from: filters whose weights did
  * not change (inference) are not transformed again. Zeroed memory is consistent (zero
- * weights, zero U). Split by filters over the enclosing region's threads, no barrier. */
+ * weights, zero U). Split by filters over the enclosing region's threads as forward_sample()
+ * splits them (a thread's own filters' U is then its own), no barrier. */
 void on_wino4_kernel(const float *g, float u[36]) {
     static const double G[6][3] = {{1, 0, 0},
                                    {1.0 / 3, 1.0 / 3, 1.0 / 3},
@@ -132,8 +133,8 @@ void on_wino4_kernel(const float *g, float u[36]) {
 static const float *weights_transform(const float *w, const wg4 *t, float *saved) {
     size_t fc = (size_t)t->F * t->C, k = (size_t)t->C * 9;
     float *U = saved, *seen = saved + 36 * fc;
-#pragma omp for schedule(static) nowait
-    for (int f = 0; f < t->F; f++) {
+    int th = on_thread_id(), T = on_thread_count(); /* the filters products() takes */
+    for (int f = t->F * th / T; f < t->F * (th + 1) / T; f++) {
         if (!memcmp(seen + f * k, w + f * k, sizeof(float) * k)) continue;
         memcpy(seen + f * k, w + f * k, sizeof(float) * k);
         for (int c = 0; c < t->C; c++) {
@@ -153,6 +154,10 @@ ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, i
                                  float *xp) {
     int w32 = t->w / 32 * 32, i0 = r0 - t->pt > 0 ? r0 - t->pt : 0;
     int i1 = r1 - t->pt < t->h ? r1 - t->pt : t->h;
+    /* the last columns by the same shuffles, from a copy padded with zeros to 32, where the
+     * zeros written past them stay inside each phase (where the padding is zeros anyway) */
+    int tail = w32 < t->w && (t->pl + 3) / 4 + w32 / 4 + 8 <= t->Ph;
+    float last[32] = {0};
     for (int c = c0; c < c1; c++) {
         float *o = xp + (size_t)c * t->plane;
         const float *in = x + ((size_t)c * t->h + i0) * t->w;
@@ -161,9 +166,14 @@ ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, i
             float *r = o + (size_t)(i + t->pt) * t->Wp, *e[4];
             for (int k = 0; k < 4; k++) /* where input columns k, k + 4, ... go */
                 e[k] = r + (k + t->pl) % 4 * t->Ph + (k + t->pl) / 4;
-            for (int j = 0; j < w32; j += 32) {
-                vf a = VLOAD(in + j), b = VLOAD(in + j + 8), cc = VLOAD(in + j + 16);
-                vf d = VLOAD(in + j + 24);
+            for (int j = 0; j < w32 + 32 * tail; j += 32) {
+                const float *src = in + j;
+                if (j == w32) { /* the last w - w32 columns, zeros after them */
+                    memcpy(last, in + j, sizeof(float) * (t->w - w32));
+                    src = last;
+                }
+                vf a = VLOAD(src), b = VLOAD(src + 8), cc = VLOAD(src + 16);
+                vf d = VLOAD(src + 24);
                 vf ab0 = __builtin_shufflevector(a, b, 0, 4, 8, 12, 1, 5, 9, 13);
                 vf ab1 = __builtin_shufflevector(a, b, 2, 6, 10, 14, 3, 7, 11, 15);
                 vf cd0 = __builtin_shufflevector(cc, d, 0, 4, 8, 12, 1, 5, 9, 13);
@@ -173,7 +183,7 @@ ON_VECTOR_CLONES static void pad(const float *x, const wg4 *t, int c0, int c1, i
                 VSTORE(e[2] + j / 4, __builtin_shufflevector(ab1, cd1, 0, 1, 2, 3, 8, 9, 10, 11));
                 VSTORE(e[3] + j / 4, __builtin_shufflevector(ab1, cd1, 4, 5, 6, 7, 12, 13, 14, 15));
             }
-            for (int j = w32; j < t->w; j++) e[j % 4][j / 4] = in[j];
+            for (int j = w32; j < t->w && !tail; j++) e[j % 4][j / 4] = in[j];
         }
     }
 }
@@ -240,7 +250,7 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
                     vf h01 = __builtin_shufflevector(o[0], o[1], 4, 12, 5, 13, 6, 14, 7, 15);
                     vf l23 = __builtin_shufflevector(o[2], o[3], 0, 8, 1, 9, 2, 10, 3, 11);
                     vf h23 = __builtin_shufflevector(o[2], o[3], 4, 12, 5, 13, 6, 14, 7, 15);
-                    float part[4 * VEC], *yr = yf + (size_t)(4 * ty + i) * t->Q + 4 * x0;
+                    float *yr = yf + (size_t)(4 * ty + i) * t->Q + 4 * x0;
                     vf q[4] = {__builtin_shufflevector(l01, l23, 0, 1, 8, 9, 2, 3, 10, 11),
                                __builtin_shufflevector(l01, l23, 4, 5, 12, 13, 6, 7, 14, 15),
                                __builtin_shufflevector(h01, h23, 0, 1, 8, 9, 2, 3, 10, 11),
@@ -248,9 +258,14 @@ ON_VECTOR_CLONES static void output_transform(const float *M, const wg4 *t, int 
                     if (clamp)
                         _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)
                             ON_VCLAMP(vf, vi, q[k], lo, hi);
-                    float *dst = cols == 4 * VEC ? yr : part;
-                    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) VSTORE(dst + k * VEC, q[k]);
-                    if (dst == part) memcpy(yr, part, sizeof(float) * cols);
+                    /* whole vectors, then the floats of a part one (a call to memcpy for
+                     * the row's last 24 or 28 was 8% of a 28x28 layer's time) */
+                    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+                        if (VEC * (k + 1) <= cols)
+                            VSTORE(yr + k * VEC, q[k]);
+                        else
+                            for (int l = 0; l < cols - VEC * k; l++) yr[k * VEC + l] = q[k][l];
+                    }
                 }
             }
     }
@@ -266,13 +281,19 @@ static void products(const float *U, const float *V, const wg4 *t, int n, int f0
                         M + xi * t->ms + (size_t)f0 * t->ld, t->ld, 0);
 }
 
+/* How the threads of the enclosing region share a sample in forward_sample() */
+enum { ALONE, SHARED, OWN_V };
+
 /* Tile rows [r0, r1) of one sample's output with the chunk loop; xp padded, V and M scratch.
- * shared: the threads of the enclosing region split the sample (channels, then filters); U
- * is complete after the first barrier. */
+ * SHARED: the threads split the sample (channels, then filters); U is complete after the
+ * first barrier. OWN_V: each thread transforms all the channels into its own V and takes its
+ * filters (no barrier). */
 static void forward_sample(const on_call *c, const wg4 *t, const float *U, const float *xp,
-                           float *V, float *M, float *y, int shared, int r0, int r1) {
-    int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
-    int c0 = t->C * th / T, c1 = t->C * (th + 1) / T, f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
+                           float *V, float *M, float *y, int split, int r0, int r1) {
+    int shared = split == SHARED, th = split ? on_thread_id() : 0,
+        T = split ? on_thread_count() : 1;
+    int c0 = shared ? t->C * th / T : 0, c1 = shared ? t->C * (th + 1) / T : t->C;
+    int f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
     const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
     for (int ty0 = r0; ty0 < r1; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < r1 ? ty0 + t->rows : r1;
@@ -298,30 +319,43 @@ static int by_rows(const wg4 *t, int threads) {
     return t->TH >= threads && !(on_conv_variant & ON_CONV_SHARE_FILTERS);
 }
 
+/* Batch 1 where the tile rows do not split evenly (28x28: 7 rows, 3 and 4 a thread): each
+ * thread pads and transforms the whole sample into its own scratch and takes half the
+ * filters (the products, the output transform, the filters' U); twice the input transform,
+ * but each thread reads half of U (2.4 MB at 128 -> 128, from memory in a network), and no
+ * thread waits for the other. */
+static int own_v(const wg4 *t, int threads) {
+    return t->TH % threads && !(on_conv_variant & (ON_CONV_SHARE_FILTERS | ON_CONV_WINO4_ROWS));
+}
+
 void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
     wg4 t = wg4_of(c->a, g, c->xs.c);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys), per = per_thread(&t);
     float *saved = c->saved + offset;
     const float *U = saved;
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample */
-        int rows = by_rows(&t, c->threads);
+        int rows = by_rows(&t, c->threads), own = own_v(&t, c->threads);
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
             {
                 int th = on_thread_id(), T = on_thread_count();
                 if (!i) weights_transform(c->p[0], &t, saved);
-                if (rows) { /* each thread its own tile rows, in its own scratch */
+                if (own) { /* the filters' U is this thread's own: no barrier */
+                    float *xp = c->tmp + per * th, *V = xp + (size_t)t.C * t.plane;
+                    pad(c->x + xsz * i, &t, 0, t.C, 0, t.Hp, xp);
+                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, OWN_V, 0, t.TH);
+                } else if (rows) { /* each thread its own tile rows, in its own scratch */
                     float *xp = c->tmp + per * th, *V = xp + (size_t)t.C * t.plane;
                     int r0 = t.TH * th / T, r1 = t.TH * (th + 1) / T;
                     pad(c->x + xsz * i, &t, 0, t.C, 4 * r0, 4 * r1 + 2, xp);
                     if (!i) { /* U complete */
 #pragma omp barrier
                     }
-                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, 0, r0, r1);
+                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, ALONE, r0, r1);
                 } else {
                     float *xp = c->tmp, *V = xp + (size_t)t.C * t.plane;
                     pad(c->x + xsz * i, &t, t.C * th / T, t.C * (th + 1) / T, 0, t.Hp, xp);
-                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, 1, 0, t.TH);
+                    forward_sample(c, &t, U, xp, V, V + 36 * t.vs, c->y + ysz * i, SHARED, 0, t.TH);
                 }
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
@@ -338,7 +372,7 @@ void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
         for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
             if (i + 1 < c->n) on_prefetch(c->x + xsz * (i + 1), xsz);
             pad(c->x + xsz * i, &t, 0, t.C, 0, t.Hp, xp);
-            forward_sample(c, &t, U, xp, V, M, c->y + ysz * i, 0, 0, t.TH);
+            forward_sample(c, &t, U, xp, V, M, c->y + ysz * i, ALONE, 0, t.TH);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }
