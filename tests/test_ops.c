@@ -592,6 +592,46 @@ static int same_value(float a, float b) {
     return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
 }
 
+/* A ReLU (ReLU6) after a pool other than 2x2 (after a convolution, as ResNet's stem) is
+ * applied in the pool's rows (pool.c's clamp_row) in inference: the same bits as the pool, then the
+ * ReLU as a layer of its own (ON_CONV_NO_CLAMP), on values with NaNs, -0, negatives and values past
+ * 6, for the 3x3 stride-2 shuffles, the generic columns and the average's one by one. */
+static void test_pool_clamp(void) {
+    const char *specs[] = {"input(12,112,3) conv2d(4,1) maxpool2d(3,2,1) relu",
+                           "input(9,35,2) conv2d(3,1) maxpool2d(3,2,1) relu6",
+                           "input(9,12,2) conv2d(3,1) maxpool2d(3,3) relu",
+                           "input(9,11,2) conv2d(3,1) avgpool2d(3,2,1) relu6",
+                           "input(7,9,2) conv2d(3,1) minpool2d(3,2,1) relu"};
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        on_model *m = build(specs[k], 2);
+        if (!m) continue;
+        size_t n = 2 * on_shape_size(on_model_node_shape(m, 0));
+        size_t ny = 2 * on_shape_size(on_model_output_shape(m));
+        float *x = malloc(sizeof(float) * n), *y0 = malloc(sizeof(float) * ny);
+        for (size_t i = 0; i < n; i++) {
+            float r = frand();
+            x[i] = r > 0.97f ? NAN : r > 0.9f ? -0.0f : 16 * r - 6;
+        }
+        int bad = 0;
+        for (int v = 0; v < 2; v++) { /* the ReLU as a layer, then in the pool's rows */
+            on_conv_variant = v ? 0 : ON_CONV_NO_CLAMP;
+            on_model_forward(m, x, 2, 0);
+            const float *y = on_model_output(m);
+            for (size_t i = 0; i < ny; i++)
+                if (!v)
+                    y0[i] = y[i];
+                else if (!same_value(y[i], y0[i]))
+                    bad++;
+        }
+        on_conv_variant = 0;
+        CHECK(!bad, "%s: %d of %zu outputs differ with the ReLU in the pool's rows", specs[k], bad,
+              ny);
+        free(x);
+        free(y0);
+        on_model_free(m);
+    }
+}
+
 /* Max and min pooling of other windows (the separable forward, its columns as vector
  * loops over phases of the reduced row) against a direct fold over each window, down each
  * column and then across (the order that decides between -0 and +0), on values with ties,
@@ -1099,6 +1139,7 @@ int main(void) {
     test_maxpool_rows();
     test_maxpool_clamped();
     test_pool_windows();
+    test_pool_clamp();
     test_minpool();
     test_cost_and_params();
     test_new_layers();
