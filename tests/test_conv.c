@@ -1293,12 +1293,14 @@ static void gemm_cases(void) {
 }
 
 /* Winograd F(2x2) at batch 1 on two threads, with U made block by block from the weights
- * where filters x channels >= 262144 (conv_winograd.c's products_fly): against the double
+ * where filters x channels >= 65536 (conv_winograd.c's products_fly): against the double
  * reference (check_case, also after the weights change), and the same bits as with the U
- * the node saves. Blocks of fewer filters than 32 (whole vectors of 8 and single ones), of
- * channels short of 128; small images, to keep valgrind's run short. */
+ * the node saves and as with U made eight filters a vector (ON_CONV_NARROW_WEIGHTS; else
+ * sixteen with AVX-512). Blocks of fewer filters than 32 (whole vectors of 16 and 8, single
+ * ones), of channels short of 128; small images, to keep valgrind's run short. */
 static const conv_case fly_cases[] = {
     {"input(3,2,512) conv2d(512,3,same)", 1, 1, 1, 0, 0, 0},
+    {"input(4,4,256) conv2d(256,3,same)", 1, 1, 1, 0, 0, 0},
     {"input(4,5,520) conv2d(510,3,same)", 1, 1, 1, 0, 0, 0},
     {"input(5,3,600) conv2d(445,3,padding=(2,0))", 2, 0, 1, 0, 0, 0},
 };
@@ -1325,6 +1327,10 @@ static void fly_bits(const char *spec) {
     on_model_forward(m, x, 1, 0);
     CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
           "%s: U made on the fly changes the output", spec);
+    on_conv_variant = ON_CONV_AB | ON_CONV_NARROW_WEIGHTS;
+    on_model_forward(m, x, 1, 0);
+    CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
+          "%s: U made eight filters a vector changes the output", spec);
     free(x);
     free(y);
     on_model_free(m);
