@@ -1295,7 +1295,7 @@ static void gemm_cases(void) {
 /* Winograd F(2x2) at batch 1 on two threads, with U made block by block from the weights
  * where filters x channels >= 65536 (conv_winograd.c's products_fly): against the double
  * reference (check_case, also after the weights change), and the same bits as with the U
- * the node saves and as with U made eight filters a vector (ON_CONV_NARROW_WEIGHTS; else
+ * the node saves and as with U made eight filters a vector (ON_CONV_NO_AVX512; else
  * sixteen with AVX-512). Blocks of fewer filters than 32 (whole vectors of 16 and 8, single
  * ones), of channels short of 128; small images, to keep valgrind's run short. */
 static const conv_case fly_cases[] = {
@@ -1305,7 +1305,9 @@ static const conv_case fly_cases[] = {
     {"input(5,3,600) conv2d(445,3,padding=(2,0))", 2, 0, 1, 0, 0, 0},
 };
 
-static void fly_bits(const char *spec) {
+/* The output of spec's layer at batch 1 with on_conv_variant v against the default's (with
+ * ON_CONV_AB, compiled for both): the same bits */
+static void variant_bits(const char *spec, int v, const char *what) {
     on_error err;
     on_model *m = on_model_from_spec(spec, &err);
     on_conv_variant = ON_CONV_AB;
@@ -1320,22 +1322,26 @@ static void fly_bits(const char *spec) {
            yl = on_shape_size(on_model_output_shape(m));
     float *x = malloc(sizeof(float) * xl), *y = malloc(sizeof(float) * yl);
     for (size_t i = 0; i < xl; i++) x[i] = frand();
-    on_conv_variant = ON_CONV_AB | ON_CONV_SAVED_U;
+    on_conv_variant = ON_CONV_AB | v;
     on_model_forward(m, x, 1, 0);
     memcpy(y, on_model_output(m), sizeof(float) * yl);
     on_conv_variant = ON_CONV_AB;
     on_model_forward(m, x, 1, 0);
-    CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
-          "%s: U made on the fly changes the output", spec);
-    on_conv_variant = ON_CONV_AB | ON_CONV_NARROW_WEIGHTS;
-    on_model_forward(m, x, 1, 0);
-    CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl),
-          "%s: U made eight filters a vector changes the output", spec);
+    CHECK(!memcmp(y, on_model_output(m), sizeof(float) * yl), "%s: %s changes the output", spec,
+          what);
     free(x);
     free(y);
     on_model_free(m);
     on_conv_variant = 0;
 }
+
+/* 1x1 convolutions at batch 1 on two threads, split by output rows where the input is larger
+ * than the weights (conv.c's pw_by_rows: an odd number of rows here), else by filters:
+ * against the double reference, and the same bits either way */
+static const conv_case pw_cases[] = {
+    {"input(9,7,16) conv2d(8,1)", 0, 0, 1, 0, 0, 0},
+    {"input(3,2,8) conv2d(12,1)", 0, 0, 1, 0, 0, 0},
+};
 
 int main(void) {
     on_set_threads(2);
@@ -1391,7 +1397,12 @@ int main(void) {
     gemm_cases();
     for (size_t i = 0; i < sizeof fly_cases / sizeof fly_cases[0]; i++) {
         check_case(&fly_cases[i], 1);
-        fly_bits(fly_cases[i].spec);
+        variant_bits(fly_cases[i].spec, ON_CONV_SAVED_U, "U saved, not made on the fly,");
+        variant_bits(fly_cases[i].spec, ON_CONV_NO_AVX512, "U made eight filters a vector");
+    }
+    for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++) {
+        check_case(&pw_cases[i], 1);
+        variant_bits(pw_cases[i].spec, ON_CONV_PW_BY_FILTERS, "the split by filters");
     }
     pool_backward_after_inference();
     pool_through_declared_output();

@@ -204,7 +204,7 @@ ON_WIDE_CLONES static void clamp_block(const on_call *c, float *y, int f0, int f
 /* y[f0, f1) = W[f0, f1) . col + b for the n = (p1-p0)*Q columns from output row p0, plus
  * the residual and clamped where c->resid, c->clamp; y's rows are PQ apart */
 static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, int PQ,
-                      const float *col, float *y) {
+                      const float *col, int ldb, float *y) {
     if (f1 <= f0) return;
     float *yc = y + (size_t)p0 * c->ys.w;
     const float *w = c->p[0] + (size_t)f0 * K, clamp[2] = {c->clamp_lo, c->clamp_hi};
@@ -213,11 +213,11 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
      * clear y in a pass of its own, and adding the bias after would be another */
     int after = on_conv_variant & ON_CONV_BIAS_AFTER;
     if (!after && (c->a->bias || c->clamp || c->resid))
-        on_product_bias(f1 - f0, n, K, w, K, 1, col, n, c->a->bias ? c->p[1] + f0 : NULL,
+        on_product_bias(f1 - f0, n, K, w, K, 1, col, ldb, c->a->bias ? c->p[1] + f0 : NULL,
                         c->resid ? c->resid - c->y : 0, c->clamp ? clamp : NULL,
                         yc + (size_t)f0 * PQ, PQ);
     else
-        on_product(f1 - f0, n, K, w, K, 1, col, n, yc + (size_t)f0 * PQ, PQ, 0);
+        on_product(f1 - f0, n, K, w, K, 1, col, ldb, yc + (size_t)f0 * PQ, PQ, 0);
     if (!after) return;
     if (c->a->bias)
         for (int f = f0; f < f1; f++) {
@@ -270,6 +270,17 @@ static const on_call *clamp_after(const on_call *c, on_call *cc) {
  * two cores share no cache (on these machines, at times), each product read half its matrix
  * from the other core: ResNet-18's stride-2 layers so made the whole model 1.06x slower at
  * batch 1 (built twice: the same time where the cores share a cache). */
+/* A 1x1 convolution at batch 1 whose input is larger than its weights (more output pixels
+ * than filters: ResNet's 56x56 and 28x28 stages, MobileNet's pointwise layers before 14x14)
+ * is split by output rows, each thread multiplying all the filters by its rows of the
+ * input; split by filters, each thread read all of the input (3.2 MB at 256 channels of
+ * 56x56), half of it from the other core: ResNet-50 took 1.05x the time at batch 1 on two
+ * threads, MobileNet v2 1.14x. (The other kernels at batch 1 split by chunks of rows where
+ * the image has two a thread.) */
+static int pw_by_rows(int F, int PQ, int P, int T) {
+    return PQ > F && P >= T && !(on_conv_variant & ON_CONV_PW_BY_FILTERS);
+}
+
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
@@ -283,13 +294,19 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
         {
             int t = on_thread_id(), T = on_thread_count();
             float *col = pw ? NULL : c->tmp + per * t;
-            int by_chunks = !pw && chunks >= 2 * T;
+            int by_chunks = !pw && chunks >= 2 * T, by_rows = pw && pw_by_rows(F, PQ, g->p, T);
             int k0 = by_chunks ? chunks * t / T : 0, k1 = by_chunks ? chunks * (t + 1) / T : chunks;
             int f0 = by_chunks ? 0 : F * t / T, f1 = by_chunks ? F : F * (t + 1) / T;
+            if (by_rows) { /* each thread its rows of the input, all the filters */
+                int p0 = g->p * t / T, p1 = g->p * (t + 1) / T;
+                conv_rows(c, 0, F, K, p0, (p1 - p0) * g->q, PQ, x + (size_t)p0 * g->q, PQ, y);
+                k1 = k0; /* no chunks */
+            }
             for (int k = k0; k < k1; k++) {
                 int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
                 if (!pw) on_im2col(x, a, g, 0, K, p0, p1, col);
-                conv_rows(c, f0, f1, K, p0, (p1 - p0) * g->q, PQ, pw ? x : col, y);
+                conv_rows(c, f0, f1, K, p0, (p1 - p0) * g->q, PQ, pw ? x : col, (p1 - p0) * g->q,
+                          y);
             }
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
@@ -450,7 +467,7 @@ static void conv_forward(const on_call *c) {
                         int p1 = p0 + R < g.p ? p0 + R : g.p;
                         if (!pw) on_im2col(x + xg * j, a, &g, 0, K, p0, p1, col);
                         conv_rows(c, Fg * j, Fg * (j + 1), K, p0, (p1 - p0) * g.q, PQ,
-                                  pw ? x + xg * j : col, y);
+                                  pw ? x + xg * j : col, (p1 - p0) * g.q, y);
                     }
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
@@ -469,7 +486,7 @@ static void conv_forward(const on_call *c) {
                 for (int j = 0; j < G; j++) {
                     if (!pw) on_im2col(x + xg * j, a, &g, 0, K, p0, p1, col);
                     conv_rows(c, Fg * j, Fg * (j + 1), K, p0, (p1 - p0) * g.q, PQ,
-                              pw ? x + xg * j : col, y);
+                              pw ? x + xg * j : col, (p1 - p0) * g.q, y);
                 }
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);

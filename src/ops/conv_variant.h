@@ -65,8 +65,9 @@ enum {
                                            generic phases, not max_columns_3s2's shuffles */
     ON_CONV_WINO4_ROWS = 0x40000000,    /* F(4x4) at batch 1: the threads split the tile rows
                                            also where they do not split evenly */
-    ON_CONV_NARROW_WEIGHTS = (int)0x80000000u, /* F(2x2) at batch 1: U made from the weights
-                                                  eight filters a vector, not sixteen */
+    ON_CONV_PW_BY_FILTERS = (int)0x80000000u, /* conv.c: a 1x1 convolution at batch 1 split
+                                                 by filters also where its input is larger
+                                                 than its weights */
 };
 
 extern int on_conv_variant; /* conv.c; 0: every kernel where it applies */

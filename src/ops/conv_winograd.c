@@ -268,10 +268,11 @@ weights_block16(const float *w, int C, int f0, int nf, int c0, int nc, float *ub
 #endif
 
 /* U's block for filters [f0, f0 + nf), channels [c0, c0 + nc): weights_block16 where the
- * filters are whole vectors of sixteen and the CPU has AVX-512, else weights_block */
+ * filters are whole vectors of sixteen and gemm.c takes its AVX-512 kernel (on_gemm_wide:
+ * not under ON_CONV_NO_AVX512), else weights_block */
 static void weights_block_any(const float *w, int C, int f0, int nf, int c0, int nc, float *ub) {
 #ifdef HAVE_WIDE
-    if (nf % 16 == 0 && on_gemm_wide() && !(on_conv_variant & ON_CONV_NARROW_WEIGHTS)) {
+    if (nf % 16 == 0 && on_gemm_wide()) {
         weights_block16(w, C, f0, nf, c0, nc, ub);
         return;
     }
