@@ -261,15 +261,6 @@ static const on_call *clamp_after(const on_call *c, on_call *cc) {
     return cc;
 }
 
-/* Fewer samples than threads (batch-1 latency): the threads share each sample. An image
- * of at least two chunks of output rows a thread (ResNet's 7x7 stem at 224x224: 14 chunks)
- * is split by chunks, each thread building its own chunks' im2col matrix and multiplying
- * all the filters; a smaller one by filters, each thread building the whole matrix in its
- * own block. Split by filters with the matrix built together (by rows of it, a barrier
- * before the product), the stem ran 1.25x faster on two threads than on one; and where the
- * two cores share no cache (on these machines, at times), each product read half its matrix
- * from the other core: ResNet-18's stride-2 layers so made the whole model 1.06x slower at
- * batch 1 (built twice: the same time where the cores share a cache). */
 /* A 1x1 convolution at batch 1 whose input is larger than its weights (more output pixels
  * than filters: ResNet's 56x56 and 28x28 stages, MobileNet's pointwise layers before 14x14)
  * is split by output rows, each thread multiplying all the filters by its rows of the
@@ -281,6 +272,16 @@ static int pw_by_rows(int F, int PQ, int P, int T) {
     return PQ > F && P >= T && !(on_conv_variant & ON_CONV_PW_BY_FILTERS);
 }
 
+/* Fewer samples than threads (batch-1 latency): the threads share each sample. An image
+ * of at least two chunks of output rows a thread (ResNet's 7x7 stem at 224x224: 14 chunks)
+ * is split by chunks, each thread building its own chunks' im2col matrix and multiplying
+ * all the filters; a smaller one by filters, each thread building the whole matrix in its
+ * own block (a 1x1 convolution by rows where pw_by_rows says). Split by filters with the
+ * matrix built together (by rows of it, a barrier before the product), the stem ran 1.25x
+ * faster on two threads than on one; and where the two cores share no cache (on these
+ * machines, at times), each product read half its matrix from the other core: ResNet-18's
+ * stride-2 layers so made the whole model 1.06x slower at batch 1 (built twice: the same
+ * time where the cores share a cache). */
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
     int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
