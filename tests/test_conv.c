@@ -1045,6 +1045,8 @@ static float *eval_with(const char *spec, int variant, uint64_t seed, size_t *yl
  * the default rule takes it for the first shape (the same bits as forcing it, and the same
  * bits at 1 and 2 threads for a batch of 5) and not for the 7x7 one (the bits of the choice
  * without it); F(2x2) held to the same per-output bound for comparison. */
+static void variant_bits(const char *spec, int v, const char *what);
+
 static void wino4_cases(void) {
     for (int t = 1; t <= 2; t++) {
         on_set_threads(t);
@@ -1055,10 +1057,15 @@ static void wino4_cases(void) {
             }
     }
     on_set_threads(2);
-    /* batch 1 on two threads takes work of at least SERIAL_WORK (graph.c): this one's tile
-     * rows split 6 + 5, in chunks of 5 */
+    /* batch 1 on two threads takes work of at least SERIAL_WORK (graph.c): this one's 11
+     * tile rows do not split evenly, so each thread transforms the whole sample and takes
+     * half the filters (conv_wino4.c's own_v); with ON_CONV_WINO4_ROWS they split 6 + 5, in
+     * chunks of 5; with ON_CONV_SHARE_FILTERS channels, then filters */
     wino4_case("input(44,44,32) conv2d(32,3,same)", 1, ON_CONV_WINO4_ALL);
+    wino4_case("input(44,44,32) conv2d(32,3,same)", 1, ON_CONV_WINO4_ALL | ON_CONV_WINO4_ROWS);
     wino4_case("input(44,44,32) conv2d(32,3,same)", 1, ON_CONV_WINO4_ALL | ON_CONV_SHARE_FILTERS);
+    variant_bits("input(44,44,32) conv2d(32,3,same)", ON_CONV_WINO4_ROWS,
+                 "F(4x4) by uneven tile rows, not by filters,");
     const int pick[2] = {1, 0}; /* wino4_specs[0]: F(4x4) by default; [6]: not */
     const char *which[2] = {wino4_specs[0], wino4_specs[6]};
     for (int k = 0; k < 2; k++) {
