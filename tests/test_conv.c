@@ -389,6 +389,37 @@ static void thread_count_bits(const char *spec, int n) {
     on_set_threads(2);
 }
 
+/* In inference the threads take the samples as they come (op.h's on_queue): the same bits as
+ * each thread its static share (ON_CONV_STATIC_SPLIT) and as one thread, for each kernel
+ * that loops over the samples so, with the layers of a per-sample chain after it (in a
+ * thread's slot). Batch 7: an odd count, and more samples than one thread's share. */
+static void queue_bits(void) {
+    static const char *specs[] = {
+        "input(28,28,1) conv2d(8,3,same) relu maxpool2d dropout(0.2) flatten dense(3)", /* direct */
+        "input(32,30,3) conv2d(8,7,stride=2,padding=3) relu", /* direct2 */
+        "input(14,14,32) conv2d(64,3,same) relu maxpool2d",   /* F(4x4), channels in lanes */
+        "input(28,28,16) conv2d(16,3,same) bn relu",          /* F(4x4) by tiles */
+        "input(20,20,8) conv2d(8,3,same,name=a) conv2d(8,3,same) add(a) relu", /* F(2x2) */
+        "input(7,7,128) conv2d(128,3,padding=1)",                              /* F(2x2), groups */
+        "input(12,12,8) conv2d(8,5,same) relu",                                /* taps */
+        "input(14,14,32) conv2d(32,3,padding=1,groups=32) relu6",     /* depthwise in lanes */
+        "input(9,9,128) conv2d(160,1,stride=2,bias=0)",               /* im2col, groups */
+        "input(20,20,8) conv2d(12,3,stride=2) relu flatten dense(4)", /* im2col */
+        "input(7,5,6) conv2d_transpose(4,(3,2),stride=3,padding=(2,1),groups=2,bias=0)",
+    };
+    on_set_threads(2);
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        CHECK(same_bits_with(specs[k], 7, ON_CONV_STATIC_SPLIT),
+              "%s: samples as they come and static shares differ", specs[k]);
+        rng = 7 + 7; /* thread_count_bits's input */
+        thread_count_bits(specs[k], 7);
+    }
+    on_conv_variant = ON_CONV_NO_DW_LANES; /* conv_depthwise.c's own loop */
+    CHECK(same_bits_with(specs[7], 7, ON_CONV_NO_DW_LANES | ON_CONV_STATIC_SPLIT),
+          "%s (no lanes): samples as they come and static shares differ", specs[7]);
+    on_conv_variant = 0;
+}
+
 /* ResNet's residual add (and the ReLU after it) run in the convolution's per-sample chain in
  * inference: the same bits as the add as a pass of its own, whichever input is the conv's. */
 static void merge_chain(void) {
@@ -1177,11 +1208,10 @@ static void wino4c_cases(void) {
 
 /* gemm.c's product against a sum in double, at the sizes around its blocks (6 or 8 rows; 8,
  * 16 or 32 columns; 512 rows of B at a time in the last columns; B in panels of columns:
- * n = 230 with k = 300 and 515), A as written and
- * transposed, C set and added to; C's columns past n untouched; and its promise that each
- * element is one sum in order: the same bits computed a row or a few columns at a time,
- * with k cut in two calls (the second adding to the first), and by the AVX2 kernel where
- * the AVX-512 one ran. */
+ * n = 230 with k = 300 and 515), A as written and transposed, C set and
+ * added to; C's columns past n untouched; and its promise that each element is one sum in order:
+ * the same bits computed a row or a few columns at a time, with k cut in two calls (the second
+ * adding to the first), and by the AVX2 kernel where the AVX-512 one ran. */
 static void gemm_cases(void) {
     const int ms[] = {1, 5, 6, 7, 8, 9, 13, 64},
               ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 53, 56, 230}, ks[] = {1, 3, 32, 300, 515};
@@ -1360,11 +1390,11 @@ int main(void) {
         thread_count_bits(grouped[i].spec, 5);
     }
     /* the kernels the default choice no longer takes for these shapes, held to the same
-     * reference: one sample per product with the bias after sgemm and scalar stride-2 rows;
-     * no Winograd (tap by tap); neither (im2col, and at stride 2 with 1-3 channels); every product
-     * by OpenBLAS (Winograd's, and im2col's where gemm.c's AVX-512 kernel takes them by default),
-     * with and without groups of samples */
-    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_SCALAR_IM2COL |
+     * reference: one sample per product with the bias after sgemm, each thread its static
+     * share of the samples; no Winograd (tap by tap); neither (im2col, and at stride 2
+     * with 1-3 channels); every product by OpenBLAS (Winograd's, and im2col's where gemm.c's
+     * AVX-512 kernel takes them by default), with and without groups of samples */
+    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_STATIC_SPLIT |
                                 ON_CONV_BLAS_PRODUCTS | ON_CONV_NO_DIRECT2,
                             ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS | ON_CONV_NO_DIRECT2,
                             ON_CONV_BLAS_PRODUCTS};
@@ -1381,6 +1411,7 @@ int main(void) {
     on_conv_variant = 0;
     check_case(&one, 3);
     direct_wide_bits();
+    queue_bits();
     merge_chain();
     clamp_chain();
     rng = 11; /* the draws of random_cases, whatever the tests before it took */

@@ -350,11 +350,13 @@ static void conv_forward_groups(const on_call *c, const on_geom *g, int pw, int 
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys, c->n);
     int groups = (c->n + S - 1) / S;
+    on_queue q;
+    on_queue_init(&q, c, groups);
 #pragma omp parallel num_threads(c->threads)
     {
-        int t = on_thread_id(), T = on_thread_count();
+        int t = on_thread_id();
         float *col = c->tmp + per * t, *yt = col + (size_t)K * S * PQ;
-        for (int gi = groups * t / T; gi < groups * (t + 1) / T; gi++) {
+        for (int k = 0, gi; (gi = on_queue_next(&q, &k)) >= 0;) {
             int i0 = gi * S, i1 = i0 + S < c->n ? i0 + S : c->n;
             size_t m = (size_t)(i1 - i0) * PQ;
             for (int i = i0; i < i1; i++) {
@@ -475,11 +477,13 @@ static void conv_forward(const on_call *c) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int t = on_thread_id(), T = on_thread_count();
+        int t = on_thread_id();
         float *col = c->tmp + per * t;
-        for (int i = c->n * t / T; i < c->n * (t + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             const float *x = c->x + xsz * i;
             float *y = c->y + ysz * i;
             for (int p0 = 0; p0 < g.p; p0 += R) {

@@ -376,12 +376,14 @@ void on_conv_dw_forward(const on_call *c, const on_geom *g) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *pl = c->tmp + 2 * t.plane * th;
         memset(pl, 0, sizeof(float) * t.plane);
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             forward_channels(c, &t, i, 0, t.C, pl);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }

@@ -415,16 +415,18 @@ void on_conv_direct_forward(const on_call *c, const on_geom *g) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *xp = blocks + per * th, *yb = xp + (size_t)t.C * t.xplane;
         repack(c->p[0], &t, wp, wr); /* ends with a barrier */
         if (c->pool2) {
             xp += split;
             split_zero(&t, xp);
         }
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             if (c->pool2)
                 split_pad(c->x + xsz * i, &t, xp);
             else

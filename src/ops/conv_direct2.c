@@ -237,12 +237,14 @@ void on_conv_direct2_forward(const on_call *c, const on_geom *g) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *xp = planes + per * th;
         pack(c->p[0], &t, wp); /* ends with a barrier */
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             fill(c->x + xsz * i, &t, 0, t.Hp, xp);
             blocks(c, &t, wp, xp, c->y + ysz * i, 0, t.P);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);

@@ -366,11 +366,13 @@ void on_conv_dw_lanes_forward(const on_call *c, const on_geom *g) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         zero_border(&t, c->tmp + per * th);
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             groups(c, &t, i, 0, G, c->tmp + per * th);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }

@@ -116,12 +116,14 @@ void on_conv_taps_forward(const on_call *c, const on_geom *g) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *xp = blocks + per * th, *ye = xp + 2 * (size_t)t.C * t.HW;
         repack(c->p[0], &t, wt); /* ends with a barrier */
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             pad(c->x + xsz * i, g, &t, 0, t.C, xp);
             forward_rows(c, &t, wt, xp, ye, c->y + ysz * i, 0, t.F);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);

@@ -181,11 +181,13 @@ static void ct_forward(const on_call *c) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *col = c->tmp + per_thread(&t) * th;
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
             const float *x = c->x + xsz * i;
             float *y = c->y + ysz * i;
             memset(y, 0, sizeof(float) * ysz);

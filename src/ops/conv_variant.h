@@ -9,7 +9,9 @@ enum {
     ON_CONV_NO_TAPS = 2,         /* stride 1: no tap-by-tap products (im2col instead) */
     ON_CONV_NO_GROUP = 4,        /* Winograd: one sample per chunk, as before groups of samples */
     ON_CONV_BIAS_AFTER = 8,      /* im2col and 1x1: the bias added after sgemm (beta = 0) */
-    ON_CONV_SCALAR_IM2COL = 16,  /* im2col: stride-2 rows copied by a scalar loop */
+    ON_CONV_STATIC_SPLIT = 16,   /* inference: each thread its static share of the samples,
+                                    as in training, not the next one as it comes (op.h's
+                                    on_queue) */
     ON_CONV_NO_MERGE_CHAIN = 32, /* graph.c: a merge after a convolution (ResNet's add) runs
                                     as a pass of its own, not in the conv's per-sample chain */
     ON_CONV_AB = 0x80,           /* set while compiling a model whose kernels will be switched:

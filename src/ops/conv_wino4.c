@@ -362,15 +362,18 @@ void on_conv_wino4_forward(const on_call *c, const on_geom *g, size_t offset) {
         }
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *xp = c->tmp + per * th, *V = xp + (size_t)t.C * t.plane;
         float *M = V + 36 * t.vs;
         weights_transform(c->p[0], &t, saved);
 #pragma omp barrier
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
-            if (i + 1 < c->n) on_prefetch(c->x + xsz * (i + 1), xsz);
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
+            int next = on_queue_peek(&q, k);
+            if (next >= 0) on_prefetch(c->x + xsz * next, xsz);
             pad(c->x + xsz * i, &t, 0, t.C, 0, t.Hp, xp);
             forward_sample(c, &t, U, xp, V, M, c->y + ysz * i, ALONE, 0, t.TH);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);

@@ -334,13 +334,15 @@ void on_conv_wino4c_forward(const on_call *c, const on_geom *g, size_t offset) {
         return;
     }
     int groups = (c->n + t.S - 1) / t.S;
+    on_queue q;
+    on_queue_init(&q, c, groups);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *xb = c->tmp + per * th, *V = xb + (size_t)t.S * t.CB * t.xplane;
         weights_transform(c->p[0], &t, saved);
 #pragma omp barrier
-        for (int gi = groups * th / T; gi < groups * (th + 1) / T; gi++) {
+        for (int k = 0, gi; (gi = on_queue_next(&q, &k)) >= 0;) {
             int i0 = gi * t.S, i1 = i0 + t.S < c->n ? i0 + t.S : c->n;
             forward_group(c, &t, U, xb, V, V + 36 * t.vs, i0, i1, 0, t.Fp);
             for (int i = i0; i < i1 && c->epilogue; i++) c->epilogue(c->epilogue_ctx, i);

@@ -662,14 +662,15 @@ static void forward_groups(const on_call *c, const on_geom *g, int S) {
     const float *bias = c->a->bias ? c->p[1] : NULL, *U = c->saved;
     const float clamp[2] = {c->clamp_lo, c->clamp_hi};
     ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
-    int groups = (c->n + S - 1) / S;
+    on_queue q;
+    on_queue_init(&q, c, (c->n + S - 1) / S);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         float *xp = c->tmp + per * th, *V = xp + (size_t)S * t.C * t.plane;
         float *M = V + 16 * (size_t)t.C * t.ld;
         weights_transform(c->p[0], &t, c->saved, 1);
-        for (int gi = groups * th / T; gi < groups * (th + 1) / T; gi++) {
+        for (int k = 0, gi; (gi = on_queue_next(&q, &k)) >= 0;) {
             int i0 = gi * S, i1 = i0 + S < c->n ? i0 + S : c->n;
             for (int i = i0; i < i1; i++) {
                 float *xs = xp + (size_t)(i - i0) * t.C * t.plane;
@@ -719,14 +720,17 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
         forward_groups(c, g, S);
         return;
     }
+    on_queue q;
+    on_queue_init(&q, c, c->n);
 #pragma omp parallel num_threads(c->threads)
     {
-        int th = on_thread_id(), T = on_thread_count();
+        int th = on_thread_id();
         block b = block_of(c->tmp, &t, th);
         weights_transform(c->p[0], &t, c->saved, 1);
-        for (int i = c->n * th / T; i < c->n * (th + 1) / T; i++) {
-            if (i + 1 < c->n) /* pad() waited on its loads from memory */
-                on_prefetch(c->x + xsz * (i + 1), xsz);
+        for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
+            int next = on_queue_peek(&q, k);
+            if (next >= 0) /* pad() waited on its loads from memory */
+                on_prefetch(c->x + xsz * next, xsz);
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
             forward_sample(c, &t, U, b.xp, b.V, b.M, NULL, on_y_at(c, ysz, i, th), 0);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);

@@ -1,6 +1,5 @@
 /* im2col.c - see im2col.h. */
 #include "im2col.h"
-#include "conv_variant.h"
 
 #include <string.h>
 
@@ -56,7 +55,7 @@ void on_im2col_ld(const float *x, const on_attrs *a, const on_geom *g, int k0, i
                 const float *xo = xr + off;
 #pragma omp simd
                 for (int q = q0; q < q1; q++) r[q] = xo[q];
-            } else if (a->sw == 2 && !(on_conv_variant & ON_CONV_SCALAR_IM2COL))
+            } else if (a->sw == 2)
                 copy_stride2(xr + 2 * q0 + off, q1 - q0, g->w - (2 * q0 + off), r + q0);
             else
                 for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];

@@ -12,6 +12,8 @@
 
 #include "ordnet.h"
 #include "../base/base.h" /* on_fail, on_shape_equal, the clock, on_mix64 and on_uniform */
+#include "conv_variant.h" /* on_queue reads ON_CONV_STATIC_SPLIT */
+#include <stdatomic.h>
 
 /* Algebraic properties (see docs/ORDERING.md). For an elementwise f. */
 enum {
@@ -334,6 +336,77 @@ static inline void on_parallel_range(int threads, int par, long n, on_range_fn f
  * threads shared the sample and the epilogue runs after their region) */
 static inline float *on_y_at(const on_call *c, size_t ysz, int i, int t) {
     return c->y + ysz * (size_t)(c->y_slots ? t : i);
+}
+
+/* The samples (or groups of samples) [0, n) of a forward's parallel region, handed to its
+ * threads: the queue made before the region, then in it
+ *     for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) ...
+ * Each thread takes its static share [n th / T, n (th + 1) / T) from the front. In training
+ * that is all: the batch's statistics and gradients are summed by those shares, and their
+ * bits depend on them. In inference, where a sample's output does not depend on the thread
+ * that computes it, a thread whose share is done then takes samples from the back of the
+ * share with the most left, so that a faster core takes more: the two virtual CPUs of these
+ * machines ran compute-bound code at times at 0.5-0.7x of each other's speed (taskset; a
+ * busy neighbour on the core's other half), and even shares left the fast one waiting at
+ * each layer's end (the reference model at batch 256: 26% of its time). Each thread keeps
+ * its own share's samples from one layer to the next, in its own caches: taken one by one
+ * from a common counter, a sample was computed on the other core than in the layer before
+ * as often as not, and the reference model at batch 256 took 1.23x the time.
+ * ON_CONV_STATIC_SPLIT keeps to the shares in inference too (the same bits). */
+enum { ON_QUEUE_MAX = 64 }; /* threads; a larger team keeps to its static shares */
+typedef struct {
+    int n, T; /* T: the shares, 0 where there is no taking from others' (static) */
+    struct {  /* [front, back) of a share, packed front | back << 32; a line each */
+        _Atomic unsigned long long v;
+        char pad[64 - sizeof(unsigned long long)];
+    } share[ON_QUEUE_MAX];
+} on_queue;
+
+static inline void on_queue_init(on_queue *q, const on_call *c, int n) {
+    q->n = n;
+    q->T = !c->train && c->threads > 1 && c->threads <= ON_QUEUE_MAX &&
+                   !(on_conv_variant & ON_CONV_STATIC_SPLIT)
+               ? c->threads
+               : 0;
+    for (int t = 0; t < q->T; t++)
+        atomic_init(&q->share[t].v, (unsigned long long)(n * t / q->T) |
+                                        (unsigned long long)(n * (t + 1) / q->T) << 32);
+}
+
+/* The next index for this thread, or -1 when there is none; k counts its turns (from 0) */
+static inline int on_queue_next(on_queue *q, int *k) {
+    int th = on_thread_id();
+    if (!q->T) {
+        int T = on_thread_count(), i = q->n * th / T + (*k)++;
+        return i < q->n * (th + 1) / T ? i : -1;
+    }
+    /* its own share's front (a team smaller than T leaves shares to the others' backs) */
+    for (unsigned long long v = th < q->T ? atomic_load(&q->share[th].v) : 0;
+         th < q->T && (unsigned)v < v >> 32;)
+        if (atomic_compare_exchange_weak(&q->share[th].v, &v, v + 1)) return (int)(unsigned)v;
+    for (;;) { /* else the back of the share with the most left */
+        int best = -1;
+        unsigned long long bv = 0, most = 0;
+        for (int t = 0; t < q->T; t++) {
+            unsigned long long v = atomic_load(&q->share[t].v);
+            unsigned long long left = (v >> 32) - (unsigned)v;
+            if ((unsigned)v < v >> 32 && left > most) best = t, bv = v, most = left;
+        }
+        if (best < 0) return -1;
+        if (atomic_compare_exchange_weak(&q->share[best].v, &bv, bv - (1ull << 32)))
+            return (int)(bv >> 32) - 1;
+    }
+}
+
+/* The index this thread is likely to take next (for a prefetch), or -1 */
+static inline int on_queue_peek(on_queue *q, int k) {
+    int th = on_thread_id();
+    if (!q->T) {
+        int T = on_thread_count(), i = q->n * th / T + k;
+        return i < q->n * (th + 1) / T ? i : -1;
+    }
+    unsigned long long v = th < q->T ? atomic_load(&q->share[th].v) : 0;
+    return (unsigned)v < v >> 32 ? (int)(unsigned)v : -1;
 }
 
 /* Hot vector loops are compiled twice, for x86-64-v3 (AVX2 and FMA: 8 floats a vector, a
