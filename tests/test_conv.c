@@ -560,7 +560,7 @@ static void clamp_chain(void) {
         "input(28,28,1) conv2d(32,3,same) dropout(0.2) bn maxpool2d relu conv2d(64,3,same) "
         "dropout(0.2) bn maxpool2d relu flatten dense(10)",
     };
-    const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_BIAS_AFTER,
+    const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_NO_LANES,
                        ON_CONV_WINO4_ALL},
               wino4[] = {0, ON_CONV_SHARE_FILTERS}; /* the 48x48 one: its default kernels */
     for (int k = 0; k < (int)(sizeof specs / sizeof *specs); k++)
@@ -1208,15 +1208,17 @@ static void wino4c_cases(void) {
 
 /* gemm.c's product against a sum in double, at the sizes around its blocks (6 or 8 rows; 8,
  * 16 or 32 columns; 512 rows of B at a time in the last columns; B in panels of columns:
- * n = 230 with k = 300 and 515), A as written and transposed, C set and
- * added to; C's columns past n untouched; and its promise that each element is one sum in order:
- * the same bits computed a row or a few columns at a time, with k cut in two calls (the second
- * adding to the first), and by the AVX2 kernel where the AVX-512 one ran. */
+ * n = 230 with k = 300 and 515; 49 to 52 columns with the rows in the lanes, 32 at a time,
+ * the rest by block_mixed: m = 40 and 64, n = 49 and 51, k = 300 and 515), A as written and
+ * transposed, C set and added to; C's columns past n untouched; and its promise that each
+ * element is one sum in order: the same bits computed a row or a few columns at a time, with
+ * k cut in two calls (the second adding to the first), and by the AVX2 kernel where the
+ * AVX-512 one ran. */
 static void gemm_cases(void) {
-    const int ms[] = {1, 5, 6, 7, 8, 9, 13, 64},
-              ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 53, 56, 230}, ks[] = {1, 3, 32, 300, 515};
+    const int ms[] = {1, 5, 6, 7, 8, 9, 13, 40, 64},
+              ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 51, 56, 230}, ks[] = {1, 3, 32, 300, 515};
     int wide = on_gemm_wide(), compared = 0;
-    for (int mi = 0; mi < 8; mi++)
+    for (int mi = 0; mi < 9; mi++)
         for (int ni = 0; ni < 13; ni++)
             for (int ki = 0; ki < 5; ki++)
                 for (int v = 0; v < 4; v++) { /* bit 0: A transposed, bit 1: acc */
@@ -1390,11 +1392,11 @@ int main(void) {
         thread_count_bits(grouped[i].spec, 5);
     }
     /* the kernels the default choice no longer takes for these shapes, held to the same
-     * reference: one sample per product with the bias after sgemm, each thread its static
-     * share of the samples; no Winograd (tap by tap); neither (im2col, and at stride 2
+     * reference: one sample per product, thin products' columns in the lanes, each thread
+     * its static share of the samples; no Winograd (tap by tap); neither (im2col, and at stride 2
      * with 1-3 channels); every product by OpenBLAS (Winograd's, and im2col's where gemm.c's
      * AVX-512 kernel takes them by default), with and without groups of samples */
-    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_BIAS_AFTER | ON_CONV_STATIC_SPLIT |
+    const int variants[] = {ON_CONV_NO_GROUP | ON_CONV_NO_LANES | ON_CONV_STATIC_SPLIT |
                                 ON_CONV_BLAS_PRODUCTS | ON_CONV_NO_DIRECT2,
                             ON_CONV_NO_WINO, ON_CONV_NO_WINO | ON_CONV_NO_TAPS | ON_CONV_NO_DIRECT2,
                             ON_CONV_BLAS_PRODUCTS};

@@ -211,21 +211,12 @@ static void conv_rows(const on_call *c, int f0, int f1, int K, int p0, int n, in
     /* the bias first, then y += W col, then the residual and the clamp (in registers where
      * gemm.c's AVX-512 kernel runs, else y set to the bias): sgemm with beta = 0 would
      * clear y in a pass of its own, and adding the bias after would be another */
-    int after = on_conv_variant & ON_CONV_BIAS_AFTER;
-    if (!after && (c->a->bias || c->clamp || c->resid))
+    if (c->a->bias || c->clamp || c->resid)
         on_product_bias(f1 - f0, n, K, w, K, 1, col, ldb, c->a->bias ? c->p[1] + f0 : NULL,
                         c->resid ? c->resid - c->y : 0, c->clamp ? clamp : NULL,
                         yc + (size_t)f0 * PQ, PQ);
     else
         on_product(f1 - f0, n, K, w, K, 1, col, ldb, yc + (size_t)f0 * PQ, PQ, 0);
-    if (!after) return;
-    if (c->a->bias)
-        for (int f = f0; f < f1; f++) {
-            float b = c->p[1][f], *yr = yc + (size_t)f * PQ;
-#pragma omp simd
-            for (int j = 0; j < n; j++) yr[j] += b;
-        }
-    if (c->clamp || c->resid) clamp_block(c, yc, f0, f1, n, PQ);
 }
 
 typedef struct clamp_job {

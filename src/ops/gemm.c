@@ -260,6 +260,8 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 #define HAVE_WIDE 1
 #include <immintrin.h>
 
+enum { LANES_KC = 256 }; /* lanes(): A's columns transposed at a time */
+
 /* R rows (R <= MR) of C's n = 48 + l columns, l from 1 to 8: three AVX-512 vectors and one
  * AVX2 vector a row, the last read and written through a mask (mk: its l columns). The
  * blocks of rows() would take a block of 32 columns, one of 16 and one of 8 (the last from
@@ -345,13 +347,156 @@ mixed(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const f
     }
 }
 
+/* r[j] = column j of the 16 x 16 block whose rows are r[0..16), in registers: pairs of
+ * floats, of doubles, then of 128-bit lanes, twice */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void tr16(__m512 r[16]) {
+    __m512 t[16];
+    _Pragma("GCC unroll 8") for (int f = 0; f < 16; f += 2) {
+        t[f] = _mm512_unpacklo_ps(r[f], r[f + 1]);
+        t[f + 1] = _mm512_unpackhi_ps(r[f], r[f + 1]);
+    }
+    /* r[f + j]: column 4 l + j of rows f..f+3 in each 128-bit lane l */
+    _Pragma("GCC unroll 4") for (int f = 0; f < 16; f += 4)
+        _Pragma("GCC unroll 2") for (int j = 0; j < 2; j++) {
+        __m512d x = _mm512_castps_pd(t[f + j]), y = _mm512_castps_pd(t[f + 2 + j]);
+        r[f + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
+        r[f + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
+    }
+    _Pragma("GCC unroll 2") for (int f = 0; f < 16; f += 8)
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+        t[f + j] = _mm512_shuffle_f32x4(r[f + j], r[f + 4 + j], 0x88);
+        t[f + 4 + j] = _mm512_shuffle_f32x4(r[f + j], r[f + 4 + j], 0xdd);
+    }
+    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+    }
+}
+
+/* at (kk x 32) = the 32 rows of A from a (acs = 1) transposed: at[p 32 + f] = a[f ars + p];
+ * the block the next call will take, from next (NULL: none), asked for meanwhile: A's 32
+ * rows are 32 streams from memory, which the hardware prefetcher did not follow */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
+transpose32(const float *a, ptrdiff_t ars, int kk, const float *next, float *at) {
+    int p = 0;
+    for (; p + 16 <= kk; p += 16) _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            __m512 r[16];
+            _Pragma("GCC unroll 16") for (int f = 0; f < 16; f++) {
+                r[f] = _mm512_loadu_ps(a + (16 * h + f) * ars + p);
+                if (next) __builtin_prefetch(next + (16 * h + f) * ars + p, 0, 3);
+            }
+            tr16(r);
+            _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++)
+                _mm512_store_ps(at + (p + j) * 32 + 16 * h, r[j]);
+        }
+    for (; p < kk; p++)
+        for (int f = 0; f < 32; f++) at[p * 32 + f] = a[f * ars + p];
+}
+
+/* C's 32 rows from c, columns [0, n), = C^T (ct: n x 32) transposed, plus the residual at
+ * roff and clamped: by 16 x 16 blocks, the last n % 16 columns one by one */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
+untranspose32(const float *ct, int n, ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            __m512 r[16];
+            _Pragma("GCC unroll 16") for (int q = 0; q < 16; q++) r[q] =
+                _mm512_load_ps(ct + (j + q) * 32 + 16 * h);
+            tr16(r);
+            _Pragma("GCC unroll 16") for (int f = 0; f < 16; f++) {
+                float *cr = c + (16 * h + f) * ldc + j;
+                v16 v = (v16)r[f];
+                if (roff) v += *(const v16u *)(cr + roff);
+                if (clamp) {
+                    v16 lo = clamp[0] - (v16){0}, hi = clamp[1] - (v16){0};
+                    ON_VCLAMP(v16, vi16, v, lo, hi);
+                }
+                *(v16u *)cr = v;
+            }
+        }
+    for (; j < n; j++)
+        for (int f = 0; f < 32; f++) {
+            float v = roff ? ct[j * 32 + f] + c[f * ldc + j + roff] : ct[j * 32 + f];
+            c[f * ldc + j] = clamp ? on_clamp(v, clamp[0], clamp[1]) : v;
+        }
+}
+
+/* C's m x n (n from 49 to 52: ResNet's 7x7 images at batch 1) with the rows of C, the
+ * filters, in the vector lanes: for each 32 rows of A, C^T (n x 32) = B^T A^T, A's rows
+ * transposed LANES_KC columns at a time into a block that stays in L1, B read as A is by
+ * the other blocks (its elements one by one), by block16's sums in blocks of 7 rows of C^T
+ * where n is 49 (a block of one row waits on its sums' latency), else of 8. Along n,
+ * block_mixed computes 56 columns for 49 and keeps 6 rows of A: alone, one thread, the 7x7
+ * 1x1 512 -> 2048 layer took 0.87x the time so, 2048 -> 512 0.90x, the 3x3 stride-2 512 ->
+ * 512 0.92x (at 56 columns, where block_mixed wastes no lane, 1.02x: not there, nor where A
+ * is short). C^T starts at the bias or C's values and each chunk of A's columns adds to it:
+ * every C value is the same sum over p in order, from the same start, as in every other
+ * block, then the residual and the clamp: the same bits. */
+__attribute__((target("arch=x86-64-v4"))) static void
+lanes(int m, int n, int k, const float *a, ptrdiff_t ars, const float *b, ptrdiff_t ldb,
+      const float *bias, ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+    float ct[52 * 32] __attribute__((aligned(64))), at[LANES_KC * 32] __attribute__((aligned(64)));
+    for (int i = 0; i + 32 <= m; i += 32) {
+        if (acc)
+            for (int j = 0; j < n; j++)
+                for (int f = 0; f < 32; f++) ct[j * 32 + f] = c[(i + f) * ldc + j];
+        else {
+            v16 b0 = {0}, b1 = {0};
+            if (bias) b0 = *(const v16u *)(bias + i), b1 = *(const v16u *)(bias + i + 16);
+            for (int j = 0; j < n; j++) {
+                *(v16 *)(ct + j * 32) = b0;
+                *(v16 *)(ct + j * 32 + 16) = b1;
+            }
+        }
+        for (int p0 = 0; p0 < k; p0 += LANES_KC) {
+            int kk = k - p0 < LANES_KC ? k - p0 : LANES_KC;
+            const float *next = p0 + LANES_KC < k ? a + i * ars + p0 + LANES_KC
+                                : i + 64 <= m     ? a + (i + 32) * ars
+                                                  : NULL;
+            transpose32(a + i * ars + p0, ars, kk, next, at);
+            const float *bp = b + p0 * ldb;
+            int j = 0;
+            if (n == 49)
+                for (; j < n; j += 7)
+                    rows(1, 7, 32, kk, bp + j, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct + j * 32, 32,
+                         1);
+            for (; j + MR_WIDE <= n; j += MR_WIDE)
+                rows(1, MR_WIDE, 32, kk, bp + j, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct + j * 32,
+                     32, 1);
+            switch (n - j) { /* R constant in each case */
+#define LANES_CASE(R)                                                                              \
+    case R:                                                                                        \
+        rows(1, R, 32, kk, bp + j, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct + j * 32, 32, 1);       \
+        break
+                LANES_CASE(1);
+                LANES_CASE(2);
+                LANES_CASE(3);
+                LANES_CASE(4);
+                LANES_CASE(5);
+                LANES_CASE(6);
+                LANES_CASE(7);
+#undef LANES_CASE
+            default:
+                break;
+            }
+        }
+        untranspose32(ct, n, roff, clamp, c + i * ldc, ldc);
+    }
+}
+
 __attribute__((target("arch=x86-64-v4"))) static void
 gemm_wide(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
           ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp, float *c,
           ptrdiff_t ldc, int acc) {
-    if (n > 48 && n <= 56 && k > 0)
-        mixed(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
-    else
+    if (n > 48 && n <= 56 && k > 0) {
+        int done = 0; /* rows by lanes(): whole 32s of them, A's rows contiguous */
+        if (n <= 52 && acs == 1 && k >= LANES_KC && !(on_conv_variant & ON_CONV_NO_LANES)) {
+            done = m / 32 * 32;
+            lanes(done, n, k, a, ars, b, ldb, bias, roff, clamp, c, ldc, acc);
+        }
+        mixed(m - done, n, k, a + done * ars, ars, acs, b, ldb, bias ? bias + done : NULL, roff,
+              clamp, c + done * ldc, ldc, acc);
+    } else
         product(1, m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, acc);
 }
 #endif
