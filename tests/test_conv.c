@@ -1439,6 +1439,11 @@ int main(void) {
         check_case(&fly_cases[i], 1);
         variant_bits(fly_cases[i].spec, ON_CONV_SAVED_U, "U saved, not made on the fly,");
         variant_bits(fly_cases[i].spec, ON_CONV_NO_AVX512, "U made eight filters a vector");
+        on_set_threads(1); /* one thread makes U on the fly too */
+        check_case(&fly_cases[i], 1);
+        variant_bits(fly_cases[i].spec, ON_CONV_SAVED_U,
+                     "one thread, U saved, not made on the fly,");
+        on_set_threads(2);
     }
     for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++) {
         check_case(&pw_cases[i], 1);
