@@ -8,7 +8,7 @@ enum {
     ON_CONV_NO_WINO = 1,         /* 3x3 stride 1: no Winograd (the taps or im2col instead) */
     ON_CONV_NO_TAPS = 2,         /* stride 1: no tap-by-tap products (im2col instead) */
     ON_CONV_NO_GROUP = 4,        /* Winograd: one sample per chunk, as before groups of samples */
-    ON_CONV_NO_LANES = 8,        /* gemm.c: products of 49 to 56 columns with the columns in
+    ON_CONV_NO_LANES = 8,        /* gemm.c: products of 49 to 52 columns with the columns in
                                     the vector lanes (block_mixed), not the rows (lanes) */
     ON_CONV_STATIC_SPLIT = 16,   /* inference: each thread its static share of the samples,
                                     as in training, not the next one as it comes (op.h's

@@ -348,17 +348,18 @@ static inline float *on_y_at(const on_call *c, size_t ysz, int i, int t) {
  * share with the most left, so that a faster core takes more: the two virtual CPUs of these
  * machines ran compute-bound code at times at 0.5-0.7x of each other's speed (taskset; a
  * busy neighbour on the core's other half), and even shares left the fast one waiting at
- * each layer's end (the reference model at batch 256: 26% of its time). Each thread keeps
- * its own share's samples from one layer to the next, in its own caches: taken one by one
- * from a common counter, a sample was computed on the other core than in the layer before
- * as often as not, and the reference model at batch 256 took 1.23x the time.
+ * each layer's end (the reference model at batch 256: 26% of a profile's samples in the
+ * wait); so it took 0.89x the time where the CPUs ran unequally, the same where they did
+ * not. Each thread keeps its own share's samples from one layer to the next, in its own
+ * caches: taken one by one from a common counter, a sample was computed on the other core
+ * than in the layer before as often as not, and the reference model at batch 256 took
+ * 1.23x the time.
  * ON_CONV_STATIC_SPLIT keeps to the shares in inference too (the same bits). */
 enum { ON_QUEUE_MAX = 64 }; /* threads; a larger team keeps to its static shares */
 typedef struct {
     int n, T; /* T: the shares, 0 where there is no taking from others' (static) */
-    struct {  /* [front, back) of a share, packed front | back << 32; a line each */
-        _Atomic unsigned long long v;
-        char pad[64 - sizeof(unsigned long long)];
+    struct {  /* [front, back) of a share, packed front | back << 32; a cache line each */
+        _Alignas(64) _Atomic unsigned long long v;
     } share[ON_QUEUE_MAX];
 } on_queue;
 
