@@ -1223,6 +1223,7 @@ static void gemm_cases(void) {
             for (int ki = 0; ki < 5; ki++)
                 for (int v = 0; v < 4; v++) { /* bit 0: A transposed, bit 1: acc */
                     int m = ms[mi], n = ns[ni], k = ks[ki], tr = v & 1, acc = v >> 1;
+                    if (m == 40 && !wide) continue; /* lanes() and the rows it leaves: AVX-512 */
                     int ldb = n + 3, ldc = n + 5;
                     ptrdiff_t ars = tr ? 1 : k, acs = tr ? m : 1;
                     float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * ldb);
