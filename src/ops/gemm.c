@@ -148,14 +148,16 @@ static inline __attribute__((always_inline)) void fetch_rows(const float *a, int
 }
 
 /* All m rows: blocks of `full` rows, then one of the m % full left (R constant in each copy
- * of rows(), inlined, as block8() and block16(), into each kernel) */
+ * of rows(), inlined, as block8() and block16(), into each kernel); fetch: the next block's
+ * rows of A asked for where fetch_rows() says (lanes(), whose A is in L1, leaves it out) */
 static inline __attribute__((always_inline)) void
-all_rows(const int wide, const int full, int m, int n, int k, const float *a, ptrdiff_t ars,
-         ptrdiff_t acs, const float *b, ptrdiff_t ldb, const float *tb, const float *bias,
-         ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
+all_rows(const int wide, const int full, const int fetch, int m, int n, int k, const float *a,
+         ptrdiff_t ars, ptrdiff_t acs, const float *b, ptrdiff_t ldb, const float *tb,
+         const float *bias, ptrdiff_t roff, const float *clamp, float *c, ptrdiff_t ldc, int acc) {
     int i = 0;
     for (; i + full <= m; i += full) {
-        if (n >= V && n <= THIN_N && k >= LONG_K) { /* not the columns past the last vector */
+        /* n >= V: not the columns past the last vector */
+        if (fetch && n >= V && n <= THIN_N && k >= LONG_K) {
             int nr = m - i - full < full ? m - i - full : full;
             if (nr > 0) fetch_rows(a + (i + full) * ars, nr, k, ars, acs);
         }
@@ -231,8 +233,8 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
     if (nc < 32) nc = n;
     for (int j0 = 0; j0 < n; j0 += nc) {
         int w = n - j0 <= nc + V ? n - j0 : nc;
-        all_rows(wide, full, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias, roff,
-                 clamp, c + j0, ldc, acc);
+        all_rows(wide, full, 1, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias,
+                 roff, clamp, c + j0, ldc, acc);
         if (w == n - j0) break;
     }
     if (j == n || tb) return;
@@ -243,7 +245,7 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
         memset(t, 0, sizeof(float) * V * kk);
         for (int p = 0; p < kk; p++)
             memcpy(t + p * V, b + (p0 + p) * ldb + j, sizeof(float) * (n - j));
-        all_rows(wide, full, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, bias,
+        all_rows(wide, full, 1, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, bias,
                  p0 + kk == k ? roff : 0, p0 + kk == k ? clamp : NULL, c + j, ldc, acc || p0 > 0);
     }
 }
@@ -455,30 +457,13 @@ lanes(int m, int n, int k, const float *a, ptrdiff_t ars, const float *b, ptrdif
                                                   : NULL;
             transpose32(a + i * ars + p0, ars, kk, next, at);
             const float *bp = b + p0 * ldb;
-            int j = 0;
             if (n == 49)
-                for (; j < n; j += 7)
+                for (int j = 0; j < n; j += 7)
                     rows(1, 7, 32, kk, bp + j, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct + j * 32, 32,
                          1);
-            for (; j + MR_WIDE <= n; j += MR_WIDE)
-                rows(1, MR_WIDE, 32, kk, bp + j, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct + j * 32,
-                     32, 1);
-            switch (n - j) { /* R constant in each case */
-#define LANES_CASE(R)                                                                              \
-    case R:                                                                                        \
-        rows(1, R, 32, kk, bp + j, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct + j * 32, 32, 1);       \
-        break
-                LANES_CASE(1);
-                LANES_CASE(2);
-                LANES_CASE(3);
-                LANES_CASE(4);
-                LANES_CASE(5);
-                LANES_CASE(6);
-                LANES_CASE(7);
-#undef LANES_CASE
-            default:
-                break;
-            }
+            else
+                all_rows(1, MR_WIDE, 0, n, 32, kk, bp, 1, ldb, at, 32, NULL, NULL, 0, NULL, ct, 32,
+                         1);
         }
         untranspose32(ct, n, roff, clamp, c + i * ldc, ldc);
     }

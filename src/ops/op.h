@@ -374,13 +374,16 @@ static inline void on_queue_init(on_queue *q, const on_call *c, int n) {
                                         (unsigned long long)(n * (t + 1) / q->T) << 32);
 }
 
+/* The k-th index (from 0) of this thread's static share, or -1 past its end */
+static inline int on_queue_static(const on_queue *q, int k) {
+    int th = on_thread_id(), T = on_thread_count(), i = q->n * th / T + k;
+    return i < q->n * (th + 1) / T ? i : -1;
+}
+
 /* The next index for this thread, or -1 when there is none; k counts its turns (from 0) */
 static inline int on_queue_next(on_queue *q, int *k) {
+    if (!q->T) return on_queue_static(q, (*k)++);
     int th = on_thread_id();
-    if (!q->T) {
-        int T = on_thread_count(), i = q->n * th / T + (*k)++;
-        return i < q->n * (th + 1) / T ? i : -1;
-    }
     /* its own share's front (a team smaller than T leaves shares to the others' backs) */
     for (unsigned long long v = th < q->T ? atomic_load(&q->share[th].v) : 0;
          th < q->T && (unsigned)v < v >> 32;)
@@ -401,11 +404,8 @@ static inline int on_queue_next(on_queue *q, int *k) {
 
 /* The index this thread is likely to take next (for a prefetch), or -1 */
 static inline int on_queue_peek(on_queue *q, int k) {
+    if (!q->T) return on_queue_static(q, k);
     int th = on_thread_id();
-    if (!q->T) {
-        int T = on_thread_count(), i = q->n * th / T + k;
-        return i < q->n * (th + 1) / T ? i : -1;
-    }
     unsigned long long v = th < q->T ? atomic_load(&q->share[th].v) : 0;
     return (unsigned)v < v >> 32 ? (int)(unsigned)v : -1;
 }
