@@ -27,12 +27,13 @@ enum {
     MR = 6,
     MR_WIDE = 8,
     V = 8,
-    TAIL_K = 512,
+    SPLIT_K = 512,
     PANEL_FLOATS = 65536,
     THIN_N = 64,
     LONG_K = 128
-}; /* rows a block (AVX2, AVX-512), floats a vector, B's rows in the last columns' copy, B's
-    * floats a panel (256 KB: in L2 with A's block and C's); fetch_rows()'s limits */
+}; /* rows a block (AVX2, AVX-512), floats a vector, B's rows a product takes at once
+    * (product()), B's floats a panel (256 KB: in L2 with A's block and C's); fetch_rows()'s
+    * limits */
 
 /* C's block of R rows and NV vectors of VL floats (type VT; VTU for unaligned access);
  * of the last vector only `last` columns are C's. Inlined into each caller, with R and NV
@@ -106,7 +107,7 @@ BLOCK(block16, v16, v16u, vi16, 16, MR_WIDE)
 
 /* R rows of C, all n columns: strips of 32 and 16 columns (wide: AVX-512 vectors), of 16
  * and 8 (AVX2), then the last n % 8 columns from tb, B's copy padded with zeros (when there
- * is one: k <= TAIL_K). Rows outside, columns inside: the R rows of A stay in the L1 cache
+ * is one). Rows outside, columns inside: the R rows of A stay in the L1 cache
  * while B is read from L2, where a large A (Winograd's U of 512 x 512 channels: 1 MB) would
  * come from L3 again for each strip. */
 static inline __attribute__((always_inline)) void
@@ -206,11 +207,11 @@ ON_WIDE_CLONES static void finish_rows(int m, int n, ptrdiff_t roff, const float
         }
 }
 
-/* The whole product, by one kernel (wide or not) */
+/* The product of k rows of B (k up to SPLIT_K: see product()), by one kernel */
 static inline __attribute__((always_inline)) void
-product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-        const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,
-        float *c, ptrdiff_t ldc, int acc) {
+product_k(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+          const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,
+          float *c, ptrdiff_t ldc, int acc) {
     const int full = wide ? MR_WIDE : MR;
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
@@ -220,9 +221,9 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
         return;
     }
     int j = n / V * V; /* the last n - j < V columns: B's through a copy padded with zeros */
-    float t[TAIL_K * V];
+    float t[SPLIT_K * V];
     const float *tb = NULL;
-    if (j < n && k <= TAIL_K) {
+    if (j < n) {
         memset(t, 0, sizeof(float) * V * k);
         for (int p = 0; p < k; p++) memcpy(t + p * V, b + p * ldb + j, sizeof(float) * (n - j));
         tb = t;
@@ -230,23 +231,32 @@ product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrd
     /* B in panels of at most PANEL_FLOATS (whole vectors; the last one takes the tail):
      * each panel stays in L2 while every row block of A passes over it */
     int nc = PANEL_FLOATS / k / 32 * 32;
-    if (nc < 32) nc = n;
     for (int j0 = 0; j0 < n; j0 += nc) {
         int w = n - j0 <= nc + V ? n - j0 : nc;
         all_rows(wide, full, 1, m, w, k, a, ars, acs, b + j0, ldb, w == n - j0 ? tb : NULL, bias,
                  roff, clamp, c + j0, ldc, acc);
         if (w == n - j0) break;
     }
-    if (j == n || tb) return;
-    /* a longer k: those columns TAIL_K rows of B at a time, each chunk adding to what the
-     * one before left in C (the same sums: C holds them as floats either way) */
-    for (int p0 = 0; p0 < k; p0 += TAIL_K) {
-        int kk = k - p0 < TAIL_K ? k - p0 : TAIL_K;
-        memset(t, 0, sizeof(float) * V * kk);
-        for (int p = 0; p < kk; p++)
-            memcpy(t + p * V, b + (p0 + p) * ldb + j, sizeof(float) * (n - j));
-        all_rows(wide, full, 1, m, n - j, kk, a + p0 * acs, ars, acs, t, V, t, bias,
-                 p0 + kk == k ? roff : 0, p0 + kk == k ? clamp : NULL, c + j, ldc, acc || p0 > 0);
+}
+
+/* The whole product, by one kernel (wide or not): a k longer than SPLIT_K in chunks of
+ * rows of B, each adding to what the one before left in C (the same sums: C holds them as
+ * floats either way), the residual and the clamp with the last. A panel of B (PANEL_FLOATS)
+ * then has 128 columns or more: past k = 2048 it was all of B, read from L3 by every block
+ * of rows (ResNet-50's 3x3 stride-2 layers, 2304 and 4608 rows). Chunks of at most 512
+ * rows: ResNet-50 at batch 1 0.971x-0.988x the time on 2 threads, 0.978x on 1, at batch 8
+ * 0.991x, ResNet-18 at batch 8 0.960x, at batch 1 0.997x (lib_ab); at most 256: ResNet-50
+ * at batch 1 1.027x; 768, 1152: 0.996x, 0.989x. */
+static inline __attribute__((always_inline)) void
+product(const int wide, int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
+        const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff, const float *clamp,
+        float *c, ptrdiff_t ldc, int acc) {
+    int chunks = k > SPLIT_K ? (k + SPLIT_K - 1) / SPLIT_K : 1;
+    for (int q = 0, p0 = 0; q < chunks; q++) {
+        int p1 = (int)((long)k * (q + 1) / chunks);
+        product_k(wide, m, n, p1 - p0, a + p0 * acs, ars, acs, b + p0 * ldb, ldb, bias,
+                  p1 == k ? roff : 0, p1 == k ? clamp : NULL, c, ldc, acc || q > 0);
+        p0 = p1;
     }
 }
 
