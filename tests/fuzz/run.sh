@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - build ordnet's libFuzzer harnesses with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer straight from the library's sources, then fuzz each for SECONDS
-# (default 60), one after the other, starting from its seed corpus.
+# (default 60), JOBS at a time (default: the number of CPUs), starting from its seed corpus.
 #
 #   bash tests/fuzz/run.sh 30                    # every harness, 30 s each (CI)
 #   bash tests/fuzz/run.sh 600 idx checkpoint    # these two, 10 minutes each
@@ -233,42 +233,64 @@ cat > "$out/checkpoint.dict" <<'DICT'
 "maxpool(4) "
 DICT
 
-status=0
-summary=""
-for name in "${names[@]}"; do
-    src="$here/fuzz_$name.c"
-    if [ ! -f "$src" ]; then
-        echo "run.sh: no harness $src" >&2
-        exit 2
-    fi
+# fuzz_one NAME: builds and fuzzes one harness; writes $out/fuzz_NAME.line (the summary
+# line) and, when it failed, $out/fuzz_NAME.fail (the log's tail)
+fuzz_one() {
+    local name=$1 src="$here/fuzz_$1.c" seeds=() rc execs cov verdict
+    rm -f "$out/fuzz_$name.line" "$out/fuzz_$name.fail"
     # shellcheck disable=SC2046
-    "$cc" "${flags[@]}" -fsanitize=fuzzer "$src" "$out/libordnet_fuzz.a" -o "$out/fuzz_$name" \
-        "${libs[@]}" $(extra_libs "$name")
+    if ! "$cc" "${flags[@]}" -fsanitize=fuzzer "$src" "$out/libordnet_fuzz.a" \
+        -o "$out/fuzz_$name" "${libs[@]}" $(extra_libs "$name"); then
+        echo "fuzz_$name: FAILED (the harness did not build)" >"$out/fuzz_$name.line"
+        echo "(see the compiler's messages above)" >"$out/fuzz_$name.fail"
+        return
+    fi
     mkdir -p "$out/corpus_$name"
-    seeds=()
     [ -d "$here/corpus_$name" ] && seeds=("$here/corpus_$name")
     [ "$name" = spec ] && seeds+=("$root/examples") # the example models are seeds as they are
-    echo "== fuzz_$name: $secs s"
-    set +e
     # shellcheck disable=SC2046
     (cd "$out" && "./fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/" $(fuzz_opts "$name") \
         "corpus_$name" "${seeds[@]}") >"$out/fuzz_$name.log" 2>&1
     rc=$?
-    set -e
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_$name.log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$out/fuzz_$name.log" | tail -1)
     if [ $rc -eq 0 ]; then
         verdict="0 crashes"
     else
         verdict="FAILED (exit $rc; see $out/fuzz_$name.log)"
-        tail -40 "$out/fuzz_$name.log"
+        tail -40 "$out/fuzz_$name.log" >"$out/fuzz_$name.fail"
+    fi
+    echo "fuzz_$name: ${execs:-?} executions in $secs s, ${cov:-cov: ?} edges, $verdict" \
+        >"$out/fuzz_$name.line"
+}
+
+# JOBS harnesses at a time (default: the CPUs), each on one core for SECONDS
+for name in "${names[@]}"; do
+    if [ ! -f "$here/fuzz_$name.c" ]; then
+        echo "run.sh: no harness $here/fuzz_$name.c" >&2
+        exit 2
+    fi
+done
+set +e
+for name in "${names[@]}"; do
+    echo "== fuzz_$name: $secs s"
+    fuzz_one "$name" &
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+done
+wait
+status=0
+echo "== fuzzing summary"
+for name in "${names[@]}"; do
+    if [ -f "$out/fuzz_$name.fail" ]; then
+        cat "$out/fuzz_$name.fail"
         status=1
     fi
-    line="fuzz_$name: ${execs:-?} executions in $secs s, ${cov:-cov: ?} edges, $verdict"
-    echo "$line"
-    summary+="$line"$'\n'
+    if [ -f "$out/fuzz_$name.line" ]; then
+        cat "$out/fuzz_$name.line"
+    else
+        echo "fuzz_$name: FAILED (no result)"
+        status=1
+    fi
 done
-echo "== fuzzing summary"
-printf '%s' "$summary"
 exit $status
