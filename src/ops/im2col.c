@@ -18,12 +18,21 @@ void on_valid_cols(int off, int sw, int w, int Q, int *q0, int *q1) {
 }
 
 /* r[q] = x[2q] for q in [0, n), avail floats readable from x: eight at a time, the even
- * lanes of two vectors (a strided scalar loop was a third of a ResNet stem's time) */
-ON_VECTOR_CLONES static void copy_stride2(const float *x, int n, int avail, float *r) {
+ * lanes of two vectors, the last eight overlapping the ones before where n is not a
+ * multiple of eight (a scalar rest was half of the copy of rows of 14). Inlined: called
+ * through the clones' dispatch for each such row, the copies were a quarter of a 3x3
+ * stride-2 layer at batch 1, where each thread builds the whole matrix. */
+static inline __attribute__((always_inline)) void copy_stride2(const float *x, int n, int avail,
+                                                               float *r) {
     int q = 0;
     for (; q + 8 <= n && 2 * q + 16 <= avail; q += 8) {
         vf lo = VLOAD(x + 2 * q), hi = VLOAD(x + 2 * q + 8);
         VSTORE(r + q, __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14));
+    }
+    if (q < n && n >= 8 && 2 * n <= avail) { /* the last eight, from x[2 (n - 8)] */
+        vf lo = VLOAD(x + 2 * n - 16), hi = VLOAD(x + 2 * n - 8);
+        VSTORE(r + n - 8, __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14));
+        return;
     }
     for (; q < n; q++) r[q] = x[2 * q];
 }
@@ -33,8 +42,9 @@ void on_im2col(const float *x, const on_attrs *a, const on_geom *g, int k0, int 
     on_im2col_ld(x, a, g, k0, k1, p0, p1, col, (size_t)(p1 - p0) * g->q);
 }
 
-void on_im2col_ld(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1, int p0,
-                  int p1, float *col, size_t n) {
+/* on_im2col_ld's loop, in clones (copy_stride2 inlined into each) */
+ON_VECTOR_CLONES static void im2col_rows(const float *x, const on_attrs *a, const on_geom *g,
+                                         int k0, int k1, int p0, int p1, float *col, size_t n) {
     for (int k = k0; k < k1; k++) {
         int ci = k / (a->kh * a->kw), ky = k / a->kw % a->kh, kx = k % a->kw;
         float *row = col + (size_t)k * n;
@@ -55,13 +65,19 @@ void on_im2col_ld(const float *x, const on_attrs *a, const on_geom *g, int k0, i
                 const float *xo = xr + off;
 #pragma omp simd
                 for (int q = q0; q < q1; q++) r[q] = xo[q];
-            } else if (a->sw == 2)
-                copy_stride2(xr + 2 * q0 + off, q1 - q0, g->w - (2 * q0 + off), r + q0);
+            } else if (a->sw == 2) /* readable: to the end of the channel's plane */
+                copy_stride2(xr + 2 * q0 + off, q1 - q0, (g->h - iy) * g->w - (2 * q0 + off),
+                             r + q0);
             else
                 for (int q = q0; q < q1; q++) r[q] = xr[q * a->sw + off];
             for (int q = q1; q < g->q; q++) r[q] = 0.0f;
         }
     }
+}
+
+void on_im2col_ld(const float *x, const on_attrs *a, const on_geom *g, int k0, int k1, int p0,
+                  int p1, float *col, size_t n) {
+    im2col_rows(x, a, g, k0, k1, p0, p1, col, n);
 }
 
 void on_col2im(const float *col, const on_attrs *a, const on_geom *g, int c, int p0, int p1,
