@@ -346,7 +346,7 @@ void on_conv_wino4c_forward(const on_call *c, const on_geom *g, size_t offset) {
         for (int k = 0, gi; (gi = on_queue_next(&q, &k)) >= 0;) {
             int i0 = gi * t.S, i1 = i0 + t.S < c->n ? i0 + t.S : c->n, next = on_queue_peek(&q, k);
             if (next >= 0) { /* the next group's input toward the cache meanwhile: pack()
-                              * waited on its loads (29% of its samples on the first), the
+                              * waited on its loads (29% of its profile on the first), the
                               * layer before having written the whole batch; the reference
                               * model at batch 256 took 0.93-0.955x the time so on 1 thread,
                               * 0.983x on 2 */

@@ -8,7 +8,8 @@
  * with zeros to 8, the rows past the last whole block through blocks of fewer rows. A B
  * larger than L2 is taken in panels of columns (PANEL_FLOATS), each read from memory once
  * and from L2 by every block of rows: a 1x1 convolution of 256 channels on a 56 x 56 image
- * (B: 3.2 MB) ran 1.35x faster so.
+ * (B: 3.2 MB) ran 1.35x faster so; a k over SPLIT_K in chunks of B's rows, so that a
+ * panel keeps 128 columns or more.
  *
  * Every C element is one sum over p in order, from 0 (or C's value), one fused
  * multiply-add a step, whatever the block, the vector width or the lane it is in: the
@@ -106,10 +107,10 @@ BLOCK(block8, vf, vfu, vi8, V, MR_WIDE)
 BLOCK(block16, v16, v16u, vi16, 16, MR_WIDE)
 
 /* R rows of C, all n columns: strips of 32 and 16 columns (wide: AVX-512 vectors), of 16
- * and 8 (AVX2), then the last n % 8 columns from tb, B's copy padded with zeros (when there
- * is one). Rows outside, columns inside: the R rows of A stay in the L1 cache
- * while B is read from L2, where a large A (Winograd's U of 512 x 512 channels: 1 MB) would
- * come from L3 again for each strip. */
+ * and 8 (AVX2), then the last n % 8 columns from tb, B's copy padded with zeros (where
+ * there are such columns). Rows outside, columns inside: the R rows of A stay in the L1
+ * cache while B is read from L2, where a large A (Winograd's U of 512 x 512 channels: 1 MB)
+ * would come from L3 again for each strip. */
 static inline __attribute__((always_inline)) void
 rows(const int wide, const int R, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
      const float *b, ptrdiff_t ldb, const float *tb, const float *bias, ptrdiff_t roff,
