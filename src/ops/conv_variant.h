@@ -10,9 +10,9 @@ enum {
     ON_CONV_NO_GROUP = 4,        /* Winograd: one sample per chunk, as before groups of samples */
     ON_CONV_NO_LANES = 8,        /* gemm.c: products of 49 to 52 columns with the columns in
                                     the vector lanes (block_mixed), not the rows (lanes) */
-    ON_CONV_STATIC_SPLIT = 16,   /* inference: each thread its static share of the samples,
-                                    as in training, not the next one as it comes (op.h's
-                                    on_queue) */
+    ON_CONV_STATIC_SPLIT = 16,   /* inference: each thread its static share of the samples
+                                    only, as in training, taking none from the others' shares
+                                    (op.h's on_queue) */
     ON_CONV_NO_MERGE_CHAIN = 32, /* graph.c: a merge after a convolution (ResNet's add) runs
                                     as a pass of its own, not in the conv's per-sample chain */
     ON_CONV_AB = 0x80,           /* set while compiling a model whose kernels will be switched:
