@@ -273,7 +273,13 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 #define HAVE_WIDE 1
 #include <immintrin.h>
 
-enum { LANES_KC = 256 }; /* lanes(): A's columns transposed at a time */
+/* lanes(): A's columns transposed at a time, so that the transposed block (8 KB) and the
+ * part of B it meets (64 of B's rows of 49-52 floats: 13 KB) both stay in L1 (48 KB here);
+ * at 256 (32 KB and 50 KB) they did not: ResNet-50 at batch 1 took 0.977x-0.998x the time
+ * with 64 on two threads, 0.969x-0.994x on one (lib_ab, against 256; the most while the
+ * machine ran slower), 128 0.985x-0.989x, 32 1.021x on its last stage. And the
+ * shortest k it takes: below, block_mixed's broadcasts of A cost little. */
+enum { LANES_KC = 64, LANES_MIN_K = 256 };
 
 /* R rows (R <= MR) of C's n = 48 + l columns, l from 1 to 8: three AVX-512 vectors and one
  * AVX2 vector a row, the last read and written through a mask (mk: its l columns). The
@@ -486,7 +492,7 @@ gemm_wide(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, con
           ptrdiff_t ldc, int acc) {
     if (n > 48 && n <= 56 && k > 0) {
         int done = 0; /* rows by lanes(): whole 32s of them, A's rows contiguous */
-        if (n <= 52 && acs == 1 && k >= LANES_KC && !(on_conv_variant & ON_CONV_NO_LANES)) {
+        if (n <= 52 && acs == 1 && k >= LANES_MIN_K && !(on_conv_variant & ON_CONV_NO_LANES)) {
             done = m / 32 * 32;
             lanes(done, n, k, a, ars, b, ldb, bias, roff, clamp, c, ldc, acc);
         }
