@@ -59,9 +59,9 @@ enum {
             }                                                                                      \
         }                                                                                          \
         if (roff) /* the residual, read after the sums: asked for now, to come while they are      \
-                   * computed (a tensor of a few layers before, from L3 or memory). ResNet-50 at   \
-                   * batch 8 took 0.968x the time so, three of its blocks alone 0.961x-0.971x      \
-                   * (asked for 24 steps before the end: 0.992x, 64: 0.971x, 160: 0.961x) */       \
+                   * computed (a tensor of a few layers before, from L3 or memory). A bottleneck   \
+                   * block alone (1024->256->256->1024 on 14x14, batch 8) took 0.961x-0.971x the   \
+                   * time so, ResNet-50 at batch 8 0.968x-0.996x, at batch 1 0.995x-1.022x */      \
             _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                   \
                 _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                             \
                 __builtin_prefetch(c + r * ldc + v * VL + roff, 0, 3);                             \
@@ -285,9 +285,9 @@ ON_VECTOR_CLONES static void gemm(int m, int n, int k, const float *a, ptrdiff_t
 /* lanes(): A's columns transposed at a time, so that the transposed block (8 KB) and the
  * part of B it meets (64 of B's rows of 49-52 floats: 13 KB) both stay in L1 (48 KB here);
  * at 256 (32 KB and 50 KB) they did not: ResNet-50 at batch 1 took 0.977x-0.998x the time
- * with 64 on two threads, 0.969x-0.994x on one (lib_ab, against 256; the most while the
- * machine ran slower), 128 0.985x-0.989x, 32 1.021x on its last stage. And the
- * shortest k it takes: below, block_mixed's broadcasts of A cost little. */
+ * with 64 on two threads, 0.969x-0.994x on one (lib_ab, against 256), 128 0.985x-0.989x,
+ * 32 1.021x on its last stage. And the shortest k it takes: below, block_mixed's
+ * broadcasts of A cost little (with 64 there, MobileNet v2 at batch 1 took 1.011x). */
 enum { LANES_KC = 64, LANES_MIN_K = 256 };
 
 /* R rows (R <= MR) of C's n = 48 + l columns, l from 1 to 8: three AVX-512 vectors and one
