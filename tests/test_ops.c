@@ -842,6 +842,57 @@ static void test_bn_stats_in_conv_loop(void) {
         }
 }
 
+/* BatchNorm as written (not folded by optimize) at batch 1 on 2 threads: the threads share
+ * the sample's channels. Alone and inside a convolution's output loop (models large enough
+ * that batch 1 runs on two threads at all), in inference and in training: the same bits as
+ * on one thread; and alone in inference y = relu(gamma (x - mean) / sqrt(var + eps) + beta)
+ * with the running statistics, in every channel. */
+static void test_bn_shares_a_sample(void) {
+    const char *specs[] = {"input(224,224,8) batchnorm relu",
+                           "input(64,64,16) conv2d(8,3,padding=same) batchnorm relu"};
+    const int S[] = {224 * 224, 64 * 64}, X[] = {224 * 224 * 8, 64 * 64 * 16};
+    enum { C = 8 };
+    float *x = malloc(sizeof(float) * X[0]),
+          *y[2] = {malloc(sizeof(float) * X[0] * 2), malloc(sizeof(float) * X[0] * 2)};
+    for (int i = 0; i < X[0]; i++) x[i] = 2 * frand() - 0.5f;
+    for (int v = 0; v < 2; v++) {
+        size_t ysz = sizeof(float) * S[v] * C;
+        for (int t = 1; t <= 2; t++) {
+            on_set_threads(t);
+            on_model *m = build(specs[v], 1);
+            if (!m) break;
+            const char *names[] = {"batchnorm.weight", "batchnorm.bias", "batchnorm.running_mean",
+                                   "batchnorm.running_var"};
+            for (int k = 0; k < 4; k++) {
+                float *p = on_model_tensor_data(m, on_model_tensor_find(m, names[k]));
+                for (int ch = 0; ch < C; ch++) p[ch] = k == 3 ? 1.0f + ch : 0.25f * ch - 0.5f;
+            }
+            for (int train = 0; train < 2; train++) {
+                on_model_forward(m, x, 1, train);
+                memcpy((char *)y[t - 1] + train * ysz, on_model_output(m), ysz);
+            }
+            if (v == 0 && t == 2) { /* the inference from the formula */
+                int bad = 0;
+                for (int ch = 0; ch < C; ch++) {
+                    double g = 0.25 * ch - 0.5, var = 1.0 + ch; /* mean, beta: g too */
+                    for (int j = 0; j < S[v]; j++) {
+                        double e = g * (x[ch * S[v] + j] - g) / sqrt(var + 1e-5) + g;
+                        e = e > 0 ? e : 0;
+                        bad += fabs(y[1][ch * S[v] + j] - e) > 1e-5 * (1 + fabs(e));
+                    }
+                }
+                CHECK(!bad, "%s at batch 1 on 2 threads: %d outputs off", specs[v], bad);
+            }
+            on_model_free(m);
+        }
+        CHECK(!memcmp(y[0], y[1], 2 * ysz), "%s at batch 1: 2 threads not the bits of 1", specs[v]);
+    }
+    on_set_threads(2);
+    free(x);
+    free(y[0]);
+    free(y[1]);
+}
+
 /* In training, the backward of the per-sample layers after a BatchNorm (pooling, activation,
  * dropout, flatten) runs sample by sample, and BatchNorm takes its gradient sums on each
  * sample as it comes out of the chain (graph.c's backward chains): the same gradients, bit
@@ -1134,6 +1185,7 @@ int main(void) {
     test_threads_share_a_sample();
     test_loss();
     test_bn_stats_in_conv_loop();
+    test_bn_shares_a_sample();
     test_backward_chains();
     test_pool_nan();
     test_maxpool_rows();

@@ -221,15 +221,39 @@ void on_bn_eval_coefs(const float *const *p, float eps, int C, float *A, float *
     for (int ch = 0; ch < C; ch++) eval_coef(p[0], p[1], p[2], p[3], eps, ch, A + ch, B + ch);
 }
 
+typedef struct normalize_job {
+    const on_call *c;
+    int i;    /* the sample */
+    float *y; /* its output */
+} normalize_job;
+
+/* Channels [c0, c1) of one sample normalized: by the batch's statistics (training) or the
+ * running ones (inference) */
+static void normalize_channels(const void *ctx, long c0, long c1) {
+    const normalize_job *j = ctx;
+    const on_call *c = j->c;
+    int C = c->xs.c;
+    size_t S = on_shape_size(c->xs) / (size_t)C;
+    /* saved (the batch's mean and 1/std) is NULL when the layer runs inside a convolution's
+     * output loop (inference) */
+    const float *gamma = c->p[0], *beta = c->p[1], *mean = c->saved, *inv = mean ? mean + C : NULL;
+    for (long ch = c0; ch < c1; ch++) {
+        float a, b;
+        if (c->train) {
+            a = gamma[ch] * inv[ch];
+            b = beta[ch] - mean[ch] * a;
+        } else
+            eval_coef(gamma, beta, c->p[2], c->p[3], c->a->eps, (int)ch, &a, &b);
+        affine(c->x + ((size_t)j->i * C + ch) * S, S, a, b, j->y + (size_t)ch * S);
+    }
+}
+
 /* x (N,C,S) -> y (N,C,S), S = spatial size. Training first computes the batch statistics,
  * channel by channel; then both modes normalize sample by sample, so that the layers after
  * this one (pooling, activations, dropout) can run on each sample while it is in cache. */
 static void bn_forward(const on_call *c) {
     int C = c->xs.c;
     size_t S = on_shape_size(c->xs) / (size_t)C;
-    const float *gamma = c->p[0], *beta = c->p[1];
-    /* saved is NULL when the layer runs inside a conv's output loop (inference) */
-    float *rmean = c->p[2], *rvar = c->p[3], *mean = c->saved, *inv = mean ? mean + C : NULL;
     double m = (double)c->n * S;
     double *sy = c->train ? c->sync_buf : NULL; /* synchronized over processes: their sums */
     if (c->train) {
@@ -267,18 +291,20 @@ static void bn_forward(const on_call *c) {
             }
         }
     }
+    if (c->n < c->threads && !on_in_region() && m * C > ON_PAR_MIN) {
+        /* batch-1 latency: the threads share each sample's channels (by samples, one thread
+         * did all of a model's BatchNorm layers as written, unfolded, at batch 1) */
+        for (int i = 0; i < c->n; i++) {
+            normalize_job j = {c, i, on_y_at(c, C * S, i, 0)};
+            on_parallel_range(c->threads, 1, C, normalize_channels, &j);
+            if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(c->threads) if (m * C > ON_PAR_MIN)
     for (int i = 0; i < c->n; i++) {
-        for (int ch = 0; ch < C; ch++) {
-            float a, b;
-            if (c->train) {
-                a = gamma[ch] * inv[ch];
-                b = beta[ch] - mean[ch] * a;
-            } else
-                eval_coef(gamma, beta, rmean, rvar, c->a->eps, ch, &a, &b);
-            size_t o = ((size_t)i * C + ch) * S;
-            affine(c->x + o, S, a, b, on_y_at(c, C * S, i, on_thread_id()) + (size_t)ch * S);
-        }
+        normalize_job j = {c, i, on_y_at(c, C * S, i, on_thread_id())};
+        normalize_channels(&j, 0, C);
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }
 }
