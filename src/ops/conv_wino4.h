@@ -50,7 +50,7 @@ void on_wino4_kernel(const float *g, float u[36]);
 /* A^T applied to six vectors m0..m5, into o[0..3] */
 #define ON_WINO4_AT6(o, m0, m1, m2, m3, m4, m5)                                                    \
     do {                                                                                           \
-        vf a_ = (m1) + (m2), b_ = (m1) - (m2);                                                     \
+        __typeof__((m1) + (m2)) a_ = (m1) + (m2), b_ = (m1) - (m2);                                \
         (o)[0] = (m0) + a_ + ((m3) + (m4));                                                        \
         (o)[1] = b_ + (0.5f * (m3)-2.0f * (m4));                                                   \
         (o)[2] = a_ + (0.25f * (m3) + 4.0f * (m4));                                                \
