@@ -72,9 +72,19 @@ for r in $(seq "$rounds"); do
         fi
     done
     if [ "$ort" = 1 ]; then
+        # The reference model's ONNX file on both engines back to back, on one thread both
+        # pinned to the same CPU (each round the next one): the two CPUs of these machines
+        # ran at times at 0.7x of each other's speed, for minutes, and an engine timed on the
+        # slow one, or minutes before the other, moved the ratio by a fifth.
         for t in 2 1; do
-            node bench/ort_bench.js build/reference.onnx 1,28,28 256 "$t" "$secs" \
+            pin=()
+            if [ "$t" = 1 ] && command -v taskset >/dev/null; then
+                pin=(taskset -c $(((r - 1) % $(nproc))))
+            fi
+            "${pin[@]}" node bench/ort_bench.js build/reference.onnx 1,28,28 256 "$t" "$secs" \
                 >> "$out/ort-$t.json"
+            "${pin[@]}" ./build/ordnet bench build/reference.onnx --infer-only --infer-batch 256 \
+                --threads "$t" --seconds "$secs" --no-layers --json >> "$out/ordnet-ref-$t.json"
         done
     fi
 done
@@ -121,8 +131,7 @@ if os.path.exists(os.path.join(out, "ort-2.json")):
     print("\n| ONNX Runtime, same ONNX files | ORT | ordnet | ordnet / ORT |")
     print("| --- | --- | --- | --- |")
     for t in (2, 1):
-        r = load(f"ort-{t}.json")
-        o = load(f"ordnet-{t}-128.json") + load(f"ordnet-{t}-32.json")
+        r, o = load(f"ort-{t}.json"), load(f"ordnet-ref-{t}.json")
         ri, rl = med(r, "infer_img_s"), med(r, "latency_ms")
         oi, ol = med(o, "infer_images_per_s"), med(o, "latency_ms_batch1")
         print(f"| reference model, batch 256, {t} thread(s), img/s | {ri:.0f} | {oi:.0f} | **{oi / ri:.2f}x** |")
