@@ -171,6 +171,8 @@ ON_WIDE_CLONES static void input_transform(const float *xb, const w4c *t, int r0
         }
 }
 
+/* vectors of sixteen floats (and their compare masks) for output_transform's two blocks of
+ * eight filters at a time */
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int vi16 __attribute__((vector_size(64)));
