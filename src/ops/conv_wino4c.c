@@ -203,10 +203,98 @@ typedef float v2u __attribute__((vector_size(8), aligned(4), may_alias));
             (yr)[0] = (v)[l];                                                                      \
     } while (0)
 
+/* Sixteen floats from p; or (not pair) eight, then zeros: the last block of eight filters
+ * (a macro: a function returning a vector of sixteen would change the clones' ABI) */
+#define LOAD16(p, pair)                                                                            \
+    ((pair) ? (v16) * (const v16u *)(p)                                                            \
+            : (v16)__builtin_shufflevector(VLOAD(p), (vf){0}, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,    \
+                                           11, 12, 13, 14, 15))
+
 /* Lanes [8 h, 8 h + 8) of a vector of sixteen */
 #define HALF(v, h)                                                                                 \
     ((h) ? __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)                             \
          : __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7))
+
+/* A tile's filters [fb, fb + 8) (not pair) or [fb, fb + 16) (pair): A^T M A (+ the bias,
+ * the pool's pre-clamp and BatchNorm, or the clamp) in vectors of sixteen, on a CPU with
+ * 512-bit units half the instructions of blocks of eight, the same arithmetic lane by lane;
+ * each half then pooled, transposed and stored as a block of eight (output_transform's
+ * arguments; mt: the tile's row of M^T, yt: its outputs; pair constant in each call) */
+static inline __attribute__((always_inline)) void
+tile_block(const int pair, const w4c *t, const float *mt, int fb, const float (*bf)[MAX_F],
+           const float *clamp, const on_call *pool, int rows, int cols, int prow, int pcol,
+           size_t PQ, float *yt) {
+    int Qp = t->Q / 2;
+    vf lo = (vf){0} + (clamp ? clamp[0] : 0.0f), hi = (vf){0} + (clamp ? clamp[1] : 0.0f);
+    v16 lo16 = (v16){0} + (clamp ? clamp[0] : 0.0f), hi16 = (v16){0} + (clamp ? clamp[1] : 0.0f);
+    v16 plo = (v16){0} + (pool ? pool->pre_lo : 0.0f),
+        phi = (v16){0} + (pool ? pool->pre_hi : 0.0f);
+    const float *m = mt + fb;
+    v16 bb = LOAD16(bf[0] + fb, pair);
+    v16 s[4][6]; /* A^T M: row i, column j */
+    for (int j = 0; j < 6; j++) {
+        v16 o[4];
+        ON_WINO4_AT6(o, LOAD16(m + j * t->ms, pair), LOAD16(m + (6 + j) * t->ms, pair),
+                     LOAD16(m + (12 + j) * t->ms, pair), LOAD16(m + (18 + j) * t->ms, pair),
+                     LOAD16(m + (24 + j) * t->ms, pair), LOAD16(m + (30 + j) * t->ms, pair));
+        for (int i = 0; i < 4; i++) s[i][j] = o[i];
+    }
+    if (pool) {
+        if (prow <= 0 || pcol <= 0) return;
+        v16 o[4][4], na = LOAD16(bf[1] + fb, pair), nb = LOAD16(bf[2] + fb, pair);
+        for (int i = 0; i < 4; i++) {
+            ON_WINO4_AT6(o[i], s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
+            for (int j = 0; j < 4; j++) {
+                o[i][j] += bb;
+                if (pool->pre_clamp) ON_VCLAMP(v16, vi16, o[i][j], plo, phi);
+                if (pool->bn_a) o[i][j] = na * o[i][j] + nb; /* batchnorm.c's */
+            }
+        }
+        for (int h = 0; h <= pair; h++) {
+            int nf = t->F - fb - h * VEC < VEC ? t->F - fb - h * VEC : VEC;
+            vf r[VEC] = {{0}};
+            for (int w = 0; w < 4; w++) { /* window (w / 2, w % 2) */
+                int i = 2 * (w / 2), j = 2 * (w % 2);
+                vf win[4] = {HALF(o[i][j], h), HALF(o[i][j + 1], h), HALF(o[i + 1][j], h),
+                             HALF(o[i + 1][j + 1], h)};
+                ON_POOL4_MAX(r[w], win, Qp);
+                if (clamp) ON_VCLAMP(vf, vi, r[w], lo, hi);
+            }
+            on_transpose8(r); /* filter k: its windows (0,0), (0,1), (1,0), (1,1) */
+#pragma GCC unroll 8
+            for (int k = 0; k < VEC; k++) {
+                if (k >= nf) break;
+                float *yr = yt + (fb + h * VEC + k) * PQ;
+                STORE_PAIR(r[k], 0, pcol, yr);
+                if (prow > 1) STORE_PAIR(r[k], 2, pcol, yr + Qp);
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < rows; i += 2) { /* rows i and i + 1 of the filters */
+        v16 r16[VEC];
+        ON_WINO4_AT6(r16, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
+        ON_WINO4_AT6(r16 + 4, s[i + 1][0], s[i + 1][1], s[i + 1][2], s[i + 1][3], s[i + 1][4],
+                     s[i + 1][5]);
+        for (int j = 0; j < VEC; j++) {
+            r16[j] += bb;
+            if (clamp) ON_VCLAMP(v16, vi16, r16[j], lo16, hi16);
+        }
+        for (int h = 0; h <= pair; h++) {
+            int nf = t->F - fb - h * VEC < VEC ? t->F - fb - h * VEC : VEC;
+            vf r[VEC];
+            for (int j = 0; j < VEC; j++) r[j] = HALF(r16[j], h);
+            on_transpose8(r);
+#pragma GCC unroll 8
+            for (int k = 0; k < VEC; k++) {
+                if (k >= nf) break;
+                float *yr = yt + (fb + h * VEC + k) * PQ + (size_t)i * t->Q;
+                STORE_ROW(r[k], 0, cols, yr);
+                if (i + 1 < rows) STORE_ROW(r[k], 4, cols, yr + t->Q);
+            }
+        }
+    }
+}
 
 /* y (F,P,Q) of one sample = A^T M A + bias, filter blocks [fb0, fb1) (multiples of VEC),
  * from its tiles r0 .. r0 + T - 1 of M^T, eight filters a vector (sixteen in the sums of
@@ -221,8 +309,6 @@ ON_WIDE_CLONES static void output_transform(const float *M, const w4c *t, int r0
                                             const on_call *pool, float *y) {
     int Pp = t->P / 2, Qp = t->Q / 2;
     size_t PQ = pool ? (size_t)Pp * Qp : (size_t)t->P * t->Q;
-    vf lo = (vf){0} + (clamp ? clamp[0] : 0.0f), hi = (vf){0} + (clamp ? clamp[1] : 0.0f);
-    vf plo = (vf){0} + (pool ? pool->pre_lo : 0.0f), phi = (vf){0} + (pool ? pool->pre_hi : 0.0f);
     float bf[3][MAX_F] = {{0}}; /* bias, bn_a, bn_b; zeros past F */
     for (int f = 0; f < t->F; f++) {
         bf[0][f] = bias ? bias[f] : 0.0f;
@@ -237,146 +323,16 @@ ON_WIDE_CLONES static void output_transform(const float *M, const w4c *t, int r0
             const float *mt = M + (size_t)(r0 + ty * t->TW + tx) * t->Fp;
             float *yt =
                 pool ? y + (size_t)2 * ty * Qp + 2 * tx : y + (size_t)4 * ty * t->Q + 4 * tx;
+            /* two blocks of eight filters at a time (the reference model at batch 256 took
+             * 0.954x-0.990x the time so on 1 thread, 0.946x on 2); the last of an odd count
+             * alone, in the low lanes */
             int fb = fb0;
-            /* two blocks of eight filters at a time, A^T M A (+ the bias, the pool's pre-clamp
-             * and BatchNorm, or the clamp) in vectors of sixteen: on a CPU with 512-bit units
-             * half the instructions of the eight-filter blocks, the same arithmetic lane by
-             * lane; each half then pooled, transposed and stored as a block of eight. The
-             * reference model at batch 256 took 0.954x-0.990x the time on 1 thread, 0.946x
-             * on 2 (the block of eight below: the last one of an odd count) */
-            for (; fb + 2 * VEC <= fb1; fb += 2 * VEC) {
-                const float *m = mt + fb;
-                v16 bb = *(const v16u *)(bf[0] + fb);
-                v16 s[4][6];
-                for (int j = 0; j < 6; j++) {
-                    v16 o[4];
-                    ON_WINO4_AT6(o, *(const v16u *)(m + j * t->ms),
-                                 *(const v16u *)(m + (6 + j) * t->ms),
-                                 *(const v16u *)(m + (12 + j) * t->ms),
-                                 *(const v16u *)(m + (18 + j) * t->ms),
-                                 *(const v16u *)(m + (24 + j) * t->ms),
-                                 *(const v16u *)(m + (30 + j) * t->ms));
-                    for (int i = 0; i < 4; i++) s[i][j] = o[i];
-                }
-                if (pool) {
-                    if (prow <= 0 || pcol <= 0) continue;
-                    v16 o[4][4];
-                    v16 na = *(const v16u *)(bf[1] + fb), nb = *(const v16u *)(bf[2] + fb);
-                    v16 plo16 = (v16){0} + pool->pre_lo, phi16 = (v16){0} + pool->pre_hi;
-                    for (int i = 0; i < 4; i++) {
-                        ON_WINO4_AT6(o[i], s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
-                        for (int j = 0; j < 4; j++) {
-                            o[i][j] += bb;
-                            if (pool->pre_clamp) ON_VCLAMP(v16, vi16, o[i][j], plo16, phi16);
-                            if (pool->bn_a) o[i][j] = na * o[i][j] + nb; /* batchnorm.c's */
-                        }
-                    }
-                    for (int h = 0; h < 2; h++) {
-                        int nf = t->F - fb - h * VEC < VEC ? t->F - fb - h * VEC : VEC;
-                        vf r[VEC] = {{0}};
-                        for (int w = 0; w < 4; w++) { /* window (w / 2, w % 2) */
-                            int i = 2 * (w / 2), j = 2 * (w % 2);
-                            vf win[4] = {HALF(o[i][j], h), HALF(o[i][j + 1], h),
-                                         HALF(o[i + 1][j], h), HALF(o[i + 1][j + 1], h)};
-                            ON_POOL4_MAX(r[w], win, Qp);
-                            if (clamp) ON_VCLAMP(vf, vi, r[w], lo, hi);
-                        }
-                        on_transpose8(r);
-#pragma GCC unroll 8
-                        for (int k = 0; k < VEC; k++) {
-                            if (k >= nf) break;
-                            float *yr = yt + (fb + h * VEC + k) * PQ;
-                            STORE_PAIR(r[k], 0, pcol, yr);
-                            if (prow > 1) STORE_PAIR(r[k], 2, pcol, yr + Qp);
-                        }
-                    }
-                    continue;
-                }
-                v16 lo16 = (v16){0} + (clamp ? clamp[0] : 0.0f);
-                v16 hi16 = (v16){0} + (clamp ? clamp[1] : 0.0f);
-                for (int i = 0; i < rows; i += 2) { /* rows i and i + 1 of the sixteen filters */
-                    v16 r16[VEC];
-                    ON_WINO4_AT6(r16, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
-                    ON_WINO4_AT6(r16 + 4, s[i + 1][0], s[i + 1][1], s[i + 1][2], s[i + 1][3],
-                                 s[i + 1][4], s[i + 1][5]);
-                    for (int j = 0; j < VEC; j++) {
-                        r16[j] += bb;
-                        if (clamp) ON_VCLAMP(v16, vi16, r16[j], lo16, hi16);
-                    }
-                    for (int h = 0; h < 2; h++) {
-                        int nf = t->F - fb - h * VEC < VEC ? t->F - fb - h * VEC : VEC;
-                        vf r[VEC];
-                        for (int j = 0; j < VEC; j++) r[j] = HALF(r16[j], h);
-                        on_transpose8(r);
-#pragma GCC unroll 8
-                        for (int k = 0; k < VEC; k++) {
-                            if (k >= nf) break;
-                            float *yr = yt + (fb + h * VEC + k) * PQ + (size_t)i * t->Q;
-                            STORE_ROW(r[k], 0, cols, yr);
-                            if (i + 1 < rows) STORE_ROW(r[k], 4, cols, yr + t->Q);
-                        }
-                    }
-                }
-            }
-            for (; fb < fb1; fb += VEC) {
-                const float *m = mt + fb;
-                vf bb = VLOAD(bf[0] + fb);
-                int nf = t->F - fb < VEC ? t->F - fb : VEC;
-                vf s[4][6]; /* A^T M: row i, column j */
-                for (int j = 0; j < 6; j++) {
-                    vf o[4];
-                    ON_WINO4_AT6(o, VLOAD(m + j * t->ms), VLOAD(m + (6 + j) * t->ms),
-                                 VLOAD(m + (12 + j) * t->ms), VLOAD(m + (18 + j) * t->ms),
-                                 VLOAD(m + (24 + j) * t->ms), VLOAD(m + (30 + j) * t->ms));
-                    for (int i = 0; i < 4; i++) s[i][j] = o[i];
-                }
-                if (pool) {
-                    if (prow <= 0 || pcol <= 0) continue;
-                    vf o[4][4], r[VEC] = {{0}};
-                    vf na = VLOAD(bf[1] + fb), nb = VLOAD(bf[2] + fb);
-                    for (int i = 0; i < 4; i++) {
-                        ON_WINO4_AT6(o[i], s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
-                        for (int j = 0; j < 4; j++) {
-                            o[i][j] += bb;
-                            if (pool->pre_clamp) ON_VCLAMP(vf, vi, o[i][j], plo, phi);
-                            if (pool->bn_a) o[i][j] = na * o[i][j] + nb; /* batchnorm.c's */
-                        }
-                    }
-                    for (int w = 0; w < 4; w++) { /* window (w / 2, w % 2) */
-                        int i = 2 * (w / 2), j = 2 * (w % 2);
-                        vf win[4] = {o[i][j], o[i][j + 1], o[i + 1][j], o[i + 1][j + 1]};
-                        ON_POOL4_MAX(r[w], win, Qp);
-                        if (clamp) ON_VCLAMP(vf, vi, r[w], lo, hi);
-                    }
-                    on_transpose8(r); /* filter k: its windows (0,0), (0,1), (1,0), (1,1) */
-#pragma GCC unroll 8
-                    for (int k = 0; k < VEC; k++) {
-                        if (k >= nf) break;
-                        float *yr = yt + (fb + k) * PQ;
-                        STORE_PAIR(r[k], 0, pcol, yr);
-                        if (prow > 1) STORE_PAIR(r[k], 2, pcol, yr + Qp);
-                    }
-                    continue;
-                }
-                for (int i = 0; i < rows; i += 2) { /* rows i and i + 1 of the eight filters */
-                    vf r[VEC];
-                    ON_WINO4_AT6(r, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);
-                    ON_WINO4_AT6(r + 4, s[i + 1][0], s[i + 1][1], s[i + 1][2], s[i + 1][3],
-                                 s[i + 1][4], s[i + 1][5]);
-                    for (int j = 0; j < VEC; j++) {
-                        r[j] += bb;
-                        if (clamp) ON_VCLAMP(vf, vi, r[j], lo, hi);
-                    }
-                    on_transpose8(r);
-#pragma GCC unroll 8
-                    for (int k = 0; k < VEC; k++) {
-                        if (k >= nf) break;
-                        float *yr = yt + (fb + k) * PQ + (size_t)i * t->Q;
-                        STORE_ROW(r[k], 0, cols, yr);
-                        if (i + 1 < rows) STORE_ROW(r[k], 4, cols, yr + t->Q);
-                    }
-                }
-            }
+            for (; fb + 2 * VEC <= fb1; fb += 2 * VEC)
+                tile_block(1, t, mt, fb, (const float(*)[MAX_F])bf, clamp, pool, rows, cols, prow,
+                           pcol, PQ, yt);
+            if (fb < fb1)
+                tile_block(0, t, mt, fb, (const float(*)[MAX_F])bf, clamp, pool, rows, cols, prow,
+                           pcol, PQ, yt);
         }
 }
 
