@@ -358,9 +358,9 @@ static const conv_case grouped[] = {
     {"input(14,40,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0}, /* chunks, grown */
 };
 
-/* spec's forward of n samples at 1 and 2 threads: the same bits, for the same input (its own
- * draws: the caller's are left as they were) */
-static void thread_count_bits(const char *spec, int n) {
+/* spec's forward of n samples at 1 thread with on_conv_variant v1 and at 2 threads with 0:
+ * the same bits, for the same input (its own draws: the caller's are left as they were) */
+static void thread_variant_bits(const char *spec, int n, int v1) {
     uint64_t draws = rng;
     on_error err;
     float *y[2] = {NULL, NULL};
@@ -379,7 +379,9 @@ static void thread_count_bits(const char *spec, int n) {
         yl = (size_t)n * on_shape_size(on_model_output_shape(m));
         float *x = malloc(sizeof(float) * xl);
         for (size_t i = 0; i < xl; i++) x[i] = frand();
+        on_conv_variant = t == 1 ? v1 : 0;
         on_model_forward(m, x, n, 0);
+        on_conv_variant = 0;
         y[t - 1] = malloc(sizeof(float) * yl);
         memcpy(y[t - 1], on_model_output(m), sizeof(float) * yl);
         free(x);
@@ -391,6 +393,11 @@ static void thread_count_bits(const char *spec, int n) {
     free(y[0]);
     free(y[1]);
     on_set_threads(2);
+}
+
+/* spec's forward of n samples at 1 and 2 threads: the same bits */
+static void thread_count_bits(const char *spec, int n) {
+    thread_variant_bits(spec, n, 0);
 }
 
 /* In inference a thread done with its own share of the samples takes samples from the others'
@@ -422,6 +429,37 @@ static void queue_bits(void) {
     CHECK(same_bits_with(specs[7], 7, ON_CONV_NO_DW_LANES | ON_CONV_STATIC_SPLIT),
           "%s (no lanes): samples taken from other shares and static shares differ", specs[7]);
     on_conv_variant = 0;
+}
+
+/* At batch 1 on two threads, the kernels that split a sample's filters hand them out in
+ * units (op.h's on_filter_unit(): a share each, then the other's where one thread is done
+ * first): the same bits as each thread its static share of the units (ON_CONV_STATIC_SPLIT)
+ * and as one thread, which takes every filter in one product (F(2x2) from the saved U). Filter
+ * counts that are not whole units (200: six of 32 and one of 8; 264: four of 64 and one of
+ * 8), 1x1 with fewer pixels than filters, im2col, and Winograd F(2x2) with U made on the fly
+ * (filters x channels >= 65536), with a residual add and a ReLU in the stores; layers large
+ * enough that the model gives them two threads. */
+static void unit_queue_bits(void) {
+    static const char *specs[] = {
+        "input(7,7,512) conv2d(200,1) relu",                                       /* 1x1 */
+        "input(14,14,64) conv2d(512,1,name=a) conv2d(512,1) add(a) relu",          /* 1x1, add */
+        "input(14,14,48) conv2d(200,3,stride=2,padding=1) relu",                   /* im2col */
+        "input(7,7,256) conv2d(264,3,padding=1) relu",                             /* F(2x2) */
+        "input(7,7,256) conv2d(256,1,name=a) conv2d(256,3,padding=1) add(a) relu", /* F(2x2) */
+    };
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        on_set_threads(2);
+        CHECK(same_bits_with(specs[k], 1, ON_CONV_STATIC_SPLIT),
+              "%s: units taken from the other share and static shares differ", specs[k]);
+        /* one thread takes F(2x2) with U made on the fly at batch 1 too, in units: against
+         * the saved U, one product for all the filters */
+        thread_variant_bits(specs[k], 1, ON_CONV_SAVED_U);
+        on_set_threads(3);
+        CHECK(same_bits_with(specs[k], 1, ON_CONV_STATIC_SPLIT),
+              "%s, 3 threads: units taken from the other shares and static shares differ",
+              specs[k]);
+    }
+    on_set_threads(2);
 }
 
 /* ResNet's residual add (and the ReLU after it) run in the convolution's per-sample chain in
@@ -1416,6 +1454,7 @@ int main(void) {
     check_case(&one, 3);
     direct_wide_bits();
     queue_bits();
+    unit_queue_bits();
     merge_chain();
     clamp_chain();
     rng = 11; /* the draws of random_cases, whatever the tests before it took */

@@ -272,34 +272,52 @@ static int pw_by_rows(int F, int PQ, int P, int T) {
  * faster on two threads than on one; and where the two cores share no cache (on these
  * machines, at times), each product read half its matrix from the other core: ResNet-18's
  * stride-2 layers so made the whole model 1.06x slower at batch 1 (built twice: the same
- * time where the cores share a cache). */
+ * time where the cores share a cache). Split by filters (one chunk), the filters go in units
+ * (on_filter_unit()) handed out by on_queue: each thread its share, then units of the other's
+ * where it is done first. The two CPUs of these machines ran at times at 0.7x of each
+ * other's speed, and even shares left the fast one waiting: ResNet's 3x3 stride-2 256 -> 512
+ * on 14x14 took 0.90x the time so at such a time, ResNet-50 at batch 1 0.96x, ResNet-18
+ * 0.95x-0.98x (with conv_winograd.c's units); where they ran alike, 1.00x. */
 static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     const on_attrs *a = c->a;
-    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q;
+    int F = a->units, C = c->xs.c, K = C * a->kh * a->kw, PQ = g->p * g->q, T = c->threads;
     int R = pw ? g->p : chunk_rows(a, K, g->p, g->q, grow_products()), chunks = (g->p + R - 1) / R;
+    int by_chunks = !pw && chunks >= 2 * T, by_rows = pw && pw_by_rows(F, PQ, g->p, T);
+    int fu = on_filter_unit(F), units = (F + fu - 1) / fu;
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys, c->n);
     for (int i = 0; i < c->n; i++) {
         const float *x = c->x + xsz * i;
         float *y = c->y + ysz * i;
+        on_queue q; /* by filters: units of fu filters, taken as on_queue hands them out */
+        on_queue_init(&q, c, units);
 #pragma omp parallel num_threads(c->threads)
         {
-            int t = on_thread_id(), T = on_thread_count();
+            int t = on_thread_id(), Tt = on_thread_count();
             float *col = pw ? NULL : c->tmp + per * t;
-            int by_chunks = !pw && chunks >= 2 * T, by_rows = pw && pw_by_rows(F, PQ, g->p, T);
-            int k0 = by_chunks ? chunks * t / T : 0, k1 = by_chunks ? chunks * (t + 1) / T : chunks;
-            int f0 = by_chunks ? 0 : F * t / T, f1 = by_chunks ? F : F * (t + 1) / T;
             if (by_rows) { /* each thread its rows of the input, all the filters */
-                int p0 = g->p * t / T, p1 = g->p * (t + 1) / T;
+                int p0 = g->p * t / Tt, p1 = g->p * (t + 1) / Tt;
                 conv_rows(c, 0, F, K, p0, (p1 - p0) * g->q, PQ, x + (size_t)p0 * g->q, PQ, y);
-                k1 = k0; /* no chunks */
-            }
-            for (int k = k0; k < k1; k++) {
-                int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
-                if (!pw) on_im2col(x, a, g, 0, K, p0, p1, col);
-                conv_rows(c, f0, f1, K, p0, (p1 - p0) * g->q, PQ, pw ? x : col, (p1 - p0) * g->q,
-                          y);
-            }
+            } else if (by_chunks) /* each thread its chunks of rows, all the filters */
+                for (int k = chunks * t / Tt; k < chunks * (t + 1) / Tt; k++) {
+                    int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
+                    on_im2col(x, a, g, 0, K, p0, p1, col);
+                    conv_rows(c, 0, F, K, p0, (p1 - p0) * g->q, PQ, col, (p1 - p0) * g->q, y);
+                }
+            else
+                for (int k = 0; k < chunks; k++) { /* the whole matrix in each thread's block */
+                    int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
+                    if (!pw) on_im2col(x, a, g, 0, K, p0, p1, col);
+                    if (chunks > 1) /* several chunks: each thread its static share */
+                        conv_rows(c, F * t / Tt, F * (t + 1) / Tt, K, p0, (p1 - p0) * g->q, PQ,
+                                  pw ? x : col, (p1 - p0) * g->q, y);
+                    else
+                        for (int j = 0, u; (u = on_queue_next(&q, &j)) >= 0;) {
+                            int f1 = (u + 1) * fu < F ? (u + 1) * fu : F;
+                            conv_rows(c, u * fu, f1, K, p0, (p1 - p0) * g->q, PQ, pw ? x : col,
+                                      (p1 - p0) * g->q, y);
+                        }
+                }
         }
         if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
     }

@@ -625,23 +625,35 @@ static int fly(const wg *t) {
 
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
  * of the enclosing region split the filters (the products and the output transform), each
- * transforming all of the input into its own V. ub: NULL, or the thread's block for U made
- * on the fly (products_fly), not read from U. */
+ * transforming all of the input into its own V: where the image is one chunk of tiles, in
+ * units of on_filter_unit() filters (whole blocks of FB) handed out by q (on_queue: each
+ * thread its share, then the other's where it is done first: the two CPUs of these machines
+ * ran at times at 0.7x of each other's speed), else each thread its static share. ub: NULL,
+ * or the thread's block for U made on the fly (products_fly), not read from U. */
 static void forward_sample(const on_call *c, const wg *t, const float *U, const float *xp, float *V,
-                           float *M, float *ub, float *y, int shared) {
+                           float *M, float *ub, float *y, int shared, on_queue *q) {
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
-    int f0 = t->F * th / T, f1 = t->F * (th + 1) / T;
+    int fu = t->F, units = 1;
+    if (shared && t->rows == t->TH) fu = on_filter_unit(t->F), units = (t->F + fu - 1) / fu;
     const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
     ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
         int ty1 = ty0 + t->rows < t->TH ? ty0 + t->rows : t->TH;
         input_transform(xp, t, ty0, ty1, 0, t->C, V);
-        if (ub)
-            products_fly(c->p[0], V, t, (ty1 - ty0) * t->TW, f0, f1, ub, M);
-        else
-            products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
-        output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL,
-                         c->pool2 ? c : NULL, y);
+        for (int k = 0, u = 0;;) {
+            int f0 = t->F * th / T, f1 = t->F * (th + 1) / T; /* the static share */
+            if (units > 1) {
+                if ((u = on_queue_next(q, &k)) < 0) break;
+                f0 = u * fu, f1 = f0 + fu < t->F ? f0 + fu : t->F;
+            }
+            if (ub)
+                products_fly(c->p[0], V, t, (ty1 - ty0) * t->TW, f0, f1, ub, M);
+            else
+                products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
+            output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL,
+                             c->pool2 ? c : NULL, y);
+            if (units == 1) break;
+        }
     }
 }
 
@@ -706,6 +718,9 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
          * 1.88x the time, 14x14 256->256 1.03x). */
         int made = fly(&t); /* else the saved U */
         for (int i = 0; i < c->n; i++) {
+            on_queue q;
+            on_queue_init(
+                &q, c, t.rows == t.TH ? (t.F + on_filter_unit(t.F) - 1) / on_filter_unit(t.F) : 0);
 #pragma omp parallel num_threads(c->threads)
             {
                 int th = on_thread_id();
@@ -713,7 +728,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
                 if (!i && !made) weights_transform(c->p[0], &t, c->saved, 1);
                 pad(c->x + xsz * i, &t, 0, t.C, b.xp);
                 forward_sample(c, &t, U, b.xp, b.V, b.M, made ? b.dU : NULL, on_y_at(c, ysz, i, 0),
-                               1);
+                               1, &q);
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
@@ -736,7 +751,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
             if (next >= 0) /* pad() waited on its loads from memory */
                 on_prefetch(c->x + xsz * next, xsz);
             pad(c->x + xsz * i, &t, 0, t.C, b.xp);
-            forward_sample(c, &t, U, b.xp, b.V, b.M, NULL, on_y_at(c, ysz, i, th), 0);
+            forward_sample(c, &t, U, b.xp, b.V, b.M, NULL, on_y_at(c, ysz, i, th), 0, NULL);
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
     }

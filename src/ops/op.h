@@ -402,6 +402,15 @@ static inline int on_queue_next(on_queue *q, int *k) {
     }
 }
 
+/* Filters a unit of work where the threads share one sample's filters at batch 1, handed
+ * out by an on_queue (conv.c's conv_forward_shared, conv_winograd.c's forward_sample): an
+ * eighth of them, in whole blocks of 32 (gemm.c's lanes() and products_fly()'s blocks), at
+ * least 32. From F alone: which thread computes a unit changes no bits. */
+static inline int on_filter_unit(int F) {
+    int u = (F / 8 + 31) / 32 * 32;
+    return u < 32 ? 32 : u;
+}
+
 /* The index this thread is likely to take next (for a prefetch), or -1 */
 static inline int on_queue_peek(on_queue *q, int k) {
     if (!q->T) return on_queue_static(q, k);
