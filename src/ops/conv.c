@@ -308,7 +308,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
                 for (int k = 0; k < chunks; k++) { /* the whole matrix in each thread's block */
                     int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
                     if (!pw) on_im2col(x, a, g, 0, K, p0, p1, col);
-                    if (chunks > 1) /* several chunks: each thread its static share */
+                    if (chunks > 1 || units == 1) /* each thread its static share */
                         conv_rows(c, F * t / Tt, F * (t + 1) / Tt, K, p0, (p1 - p0) * g->q, PQ,
                                   pw ? x : col, (p1 - p0) * g->q, y);
                     else

@@ -625,16 +625,16 @@ static int fly(const wg *t) {
 
 /* One sample's output with the chunk loop; xp padded, V and M scratch. shared: the threads
  * of the enclosing region split the filters (the products and the output transform), each
- * transforming all of the input into its own V: where the image is one chunk of tiles, in
- * units of on_filter_unit() filters (whole blocks of FB) handed out by q (on_queue: each
- * thread its share, then the other's where it is done first: the two CPUs of these machines
- * ran at times at 0.7x of each other's speed), else each thread its static share. ub: NULL,
- * or the thread's block for U made on the fly (products_fly), not read from U. */
+ * transforming all of the input into its own V: in units of on_filter_unit() filters (whole
+ * blocks of FB) handed out by q where q is not NULL (the image one chunk of tiles, two units
+ * or more; on_queue: each thread its share, then the other's where it is done first: the two
+ * CPUs of these machines ran at times at 0.7x of each other's speed), else each thread its
+ * static share. ub: NULL, or the thread's block for U made on the fly (products_fly), not
+ * read from U. */
 static void forward_sample(const on_call *c, const wg *t, const float *U, const float *xp, float *V,
                            float *M, float *ub, float *y, int shared, on_queue *q) {
     int th = shared ? on_thread_id() : 0, T = shared ? on_thread_count() : 1;
-    int fu = t->F, units = 1;
-    if (shared && t->rows == t->TH) fu = on_filter_unit(t->F), units = (t->F + fu - 1) / fu;
+    int fu = on_filter_unit(t->F);
     const float *bias = c->a->bias ? c->p[1] : NULL, clamp[2] = {c->clamp_lo, c->clamp_hi};
     ptrdiff_t roff = c->resid ? c->resid - c->y : 0;
     for (int ty0 = 0; ty0 < t->TH; ty0 += t->rows) {
@@ -642,7 +642,7 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
         input_transform(xp, t, ty0, ty1, 0, t->C, V);
         for (int k = 0, u = 0;;) {
             int f0 = t->F * th / T, f1 = t->F * (th + 1) / T; /* the static share */
-            if (units > 1) {
+            if (q) {
                 if ((u = on_queue_next(q, &k)) < 0) break;
                 f0 = u * fu, f1 = f0 + fu < t->F ? f0 + fu : t->F;
             }
@@ -652,7 +652,7 @@ static void forward_sample(const on_call *c, const wg *t, const float *U, const 
                 products(U, V, t, (ty1 - ty0) * t->TW, f0, f1, M);
             output_transform(M, t, ty0, ty1, f0, f1, bias, roff, c->clamp ? clamp : NULL,
                              c->pool2 ? c : NULL, y);
-            if (units == 1) break;
+            if (!q) break;
         }
     }
 }
@@ -718,9 +718,10 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
          * 1.88x the time, 14x14 256->256 1.03x). */
         int made = fly(&t); /* else the saved U */
         for (int i = 0; i < c->n; i++) {
-            on_queue q;
-            on_queue_init(
-                &q, c, t.rows == t.TH ? (t.F + on_filter_unit(t.F) - 1) / on_filter_unit(t.F) : 0);
+            /* units of filters where the image is one chunk of tiles and F more than one */
+            int units = (t.F + on_filter_unit(t.F) - 1) / on_filter_unit(t.F);
+            on_queue q, *uq = t.rows == t.TH && units > 1 ? &q : NULL;
+            on_queue_init(&q, c, units);
 #pragma omp parallel num_threads(c->threads)
             {
                 int th = on_thread_id();
@@ -728,7 +729,7 @@ void on_conv_wino_forward(const on_call *c, const on_geom *g) {
                 if (!i && !made) weights_transform(c->p[0], &t, c->saved, 1);
                 pad(c->x + xsz * i, &t, 0, t.C, b.xp);
                 forward_sample(c, &t, U, b.xp, b.V, b.M, made ? b.dU : NULL, on_y_at(c, ysz, i, 0),
-                               1, &q);
+                               1, uq);
             }
             if (c->epilogue) c->epilogue(c->epilogue_ctx, i);
         }
