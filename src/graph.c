@@ -79,9 +79,9 @@ void on_model_free(on_model *m) {
     if (!m) return;
     free(m->nodes);
     free(m->tensors);
-    free(m->params);
-    free(m->grads);
-    free(m->state);
+    on_huge_free(m->params, m->pcap * sizeof(float));
+    on_huge_free(m->grads, m->gcap * sizeof(float));
+    on_huge_free(m->state, m->scap * sizeof(float));
     free(m->opt_state);
     free(m->norm);
     free(m->notes);
@@ -91,13 +91,15 @@ void on_model_free(on_model *m) {
     free(m);
 }
 
-/* Grow a buffer of floats to at least need elements; new space is zeroed. */
+/* Grow a buffer of floats (on_huge_alloc's) to at least need elements; new space is zeroed. */
 static int grow(float **buf, size_t *cap, size_t need) {
     if (need <= *cap) return 0;
     size_t nc = *cap ? *cap : 256;
     while (nc < need) nc *= 2;
-    float *b = realloc(*buf, nc * sizeof(float));
+    float *b = on_huge_alloc(nc * sizeof(float));
     if (!b) return -1;
+    if (*cap) memcpy(b, *buf, *cap * sizeof(float));
+    on_huge_free(*buf, *cap * sizeof(float));
     memset(b + *cap, 0, (nc - *cap) * sizeof(float));
     *buf = b;
     *cap = nc;

@@ -66,6 +66,21 @@ int main(void) {
         on_big_free(f, gd);
     }
 
+    /* a model's parameters: 64-byte aligned, on 2 MB boundaries from 8 MB on (Linux) */
+    {
+        size_t MB = (size_t)1 << 20;
+        char *h = on_huge_alloc(9 * MB + 3), *l = on_huge_alloc(100);
+        CHECK(h && l && (uintptr_t)h % 64 == 0 && (uintptr_t)l % 64 == 0, "aligned: %p %p",
+              (void *)h, (void *)l);
+#ifdef __linux__
+        CHECK(h && (uintptr_t)h % (2 * MB) == 0, "on a huge page's boundary: %p", (void *)h);
+#endif
+        if (h) memset(h, 3, 9 * MB + 3);
+        CHECK(h && h[9 * MB + 2] == 3, "all of it written");
+        on_huge_free(h, 9 * MB + 3);
+        on_huge_free(l, 100);
+    }
+
     /* clocks: monotonic never goes back; CPU time advances with work; wall is the epoch's */
     double t0 = on_seconds(), c0 = on_cpu_seconds(), sink = 0;
     for (int i = 1; i < 20000000 && on_cpu_seconds() - c0 < 0.02; i++) sink += 1.0 / i;

@@ -6,6 +6,7 @@
 
 #include "check.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,5 +62,29 @@ int main(void) {
     double f = -1, b = -1;
     CHECK(!on_model_node_seconds(m, 1, &f, &b) && f >= 0 && b >= 0, "node seconds %g %g", f, b);
     on_model_free(m);
+
+    /* parameters that grow past 8 MB as layers are added (graph.c's grow, on huge pages from
+     * there: base.h's on_huge_alloc) keep what the earlier layers held, and stay aligned */
+    on_model *g = on_model_new((on_shape){3, 1, 28, 28}, &err);
+    CHECK(g && !on_model_add_spec(g, "conv2d(8,3,padding=same)", &err), "a conv: %s", err.msg);
+    if (!g) return check_done();
+    int w0 = on_model_tensor_find(g, "conv2d.weight");
+    size_t n0 = w0 >= 0 ? on_model_tensor_size(g, w0) : 0;
+    float *p0 = w0 >= 0 ? on_model_tensor_data(g, w0) : NULL;
+    for (size_t i = 0; p0 && i < n0; i++) p0[i] = (float)i * 0.25f - 3.0f;
+    CHECK(!on_model_add_spec(g, "flatten dense(400)", &err), "a 10 MB dense: %s", err.msg);
+    int w1 = on_model_tensor_find(g, "dense.weight");
+    CHECK(w0 >= 0 && w1 >= 0 && on_model_tensor_size(g, w1) == (size_t)28 * 28 * 8 * 400,
+          "tensors %d %d", w0, w1);
+    float *q0 = w0 >= 0 ? on_model_tensor_data(g, w0) : NULL;
+    int same = q0 != NULL && n0 == 72;
+    for (size_t i = 0; same && i < n0; i++) same = q0[i] == (float)i * 0.25f - 3.0f;
+    CHECK(same, "the conv's %zu weights kept as the parameters grew", n0);
+    CHECK(q0 && (uintptr_t)q0 % 64 == 0, "the parameters 64-byte aligned");
+    float *q1 = w1 >= 0 ? on_model_tensor_data(g, w1) : NULL;
+    size_t n1 = w1 >= 0 ? on_model_tensor_size(g, w1) : 0;
+    q1[n1 - 1] = 1.0f; /* the last float of the new space is there to write */
+    CHECK(q1[0] == 0.0f && q1[n1 - 1] == 1.0f, "the dense's weights start at zero");
+    on_model_free(g);
     return check_done();
 }

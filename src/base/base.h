@@ -33,6 +33,10 @@ double on_wall_seconds(void); /* since the epoch: comparable between hosts (the 
  * next on_big_alloc). */
 void *on_big_alloc(size_t bytes, size_t *got);
 void on_big_free(void *p, size_t bytes);
+/* A model's parameters (read whole by every forward): at least bytes, 64-byte aligned, in
+ * huge pages where the system grants them from 8 MB on; on_huge_free takes the same bytes. */
+void *on_huge_alloc(size_t bytes);
+void on_huge_free(void *p, size_t bytes);
 
 /* ----- random numbers (rng.c and here) ----- */
 
