@@ -8,9 +8,10 @@
  *
  * A model's parameters too (on_huge_alloc: mapped and unmapped here, as from aligned_alloc
  * the blocks they grow through while a model is built stayed in the process's heap once
- * freed): ResNet-50's 100 MB of weights, read whole by each forward, took on 4 KB pages (realloc's)
- * 1.02x-1.05x the time at batch 1 and 1.03x at batch 8, ResNet-18 1.02x and 1.05x,
- * MobileNet v2 1.01x at batch 8 (lib_ab, 2 threads). */
+ * freed). ResNet-50's 100 MB of weights, read whole by each forward, had been on 4 KB pages
+ * (realloc's); on huge pages ResNet-50 took 0.948x-0.980x the time at batch 1 and
+ * 0.965x-0.973x at batch 8, ResNet-18 0.914x-0.981x and 0.948x-0.983x, MobileNet v2 0.987x
+ * at batch 8 (bench/lib_ab.sh, 2 threads). */
 #define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
 #include "base.h"
 
