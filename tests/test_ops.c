@@ -407,6 +407,53 @@ static void test_dense_forward(void) {
     }
 }
 
+/* dense.c's dot products over a long input in chunks of elements, a group of samples at a
+ * time (dots_range: SG = 64, KC = 512): 1100 inputs (chunks of 512, 512 and 72, then 4 one
+ * by one), 7 and 16 outputs, a batch of 130 (groups of 64, 64 and 2, the threads' shares
+ * not on their edges): against a double sum (a fault that lost a chunk's sums failed it),
+ * and each sample the same bits as alone, whatever its group and thread. */
+static void test_dense_chunks(void) {
+    const int In = 1100, N = 130, outs[] = {7, 16};
+    for (int k = 0; k < 2; k++) {
+        int Out = outs[k];
+        char spec[64];
+        snprintf(spec, sizeof spec, "input(%d) dense(%d)", In, Out);
+        on_model *m = build(spec, N);
+        if (!m) return;
+        const float *w = on_model_tensor_data(m, on_model_tensor_find(m, "dense.weight"));
+        const float *b = on_model_tensor_data(m, on_model_tensor_find(m, "dense.bias"));
+        float *x = malloc(sizeof(float) * (size_t)N * In), *y = malloc(sizeof(float) * N * Out);
+        if (!x || !y) {
+            free(x), free(y), on_model_free(m);
+            return;
+        }
+        for (int i = 0; i < N * In; i++) x[i] = 2 * frand() - 1;
+        on_model_forward(m, x, N, 0);
+        memcpy(y, on_model_output(m), sizeof(float) * (size_t)N * Out);
+        double worst = 0;
+        for (int i = 0; i < N; i++)
+            for (int o = 0; o < Out; o++) {
+                double r = b[o], sa = fabs(b[o]);
+                for (int j = 0; j < In; j++) {
+                    r += (double)w[o * In + j] * x[i * In + j];
+                    sa += fabs((double)w[o * In + j] * x[i * In + j]);
+                }
+                double e = fabs(y[i * Out + o] - r) / sa;
+                if (e > worst) worst = e;
+            }
+        CHECK(worst < 1e-6, "%s batch %d: dense output error %g of sum |w x|", spec, N, worst);
+        int same = 1;
+        for (int i = 0; i < N && same; i++) {
+            on_model_forward(m, x + (size_t)i * In, 1, 0);
+            same = !memcmp(y + i * Out, on_model_output(m), sizeof(float) * (size_t)Out);
+            if (!same) printf("  sample %d differs from its batch-1 outputs\n", i);
+        }
+        CHECK(same, "%s batch %d: each sample's outputs the same bits as alone", spec, N);
+        free(x), free(y);
+        on_model_free(m);
+    }
+}
+
 /* The dense backward (dx, dW, db) against sums in double, inputs with and without a
  * multiple of 8 values, few outputs (dense.c's columns) and many (OpenBLAS), small batches
  * and one the threads split; with few outputs the same bits on 1 and 2 threads. */
@@ -1180,6 +1227,7 @@ int main(void) {
     dy_chain_bits();
     test_partial_batch();
     test_dense_forward();
+    test_dense_chunks();
     test_dense_backward();
     test_determinism();
     test_threads_share_a_sample();
