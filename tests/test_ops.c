@@ -356,6 +356,24 @@ static void test_partial_batch(void) {
     on_model_free(b);
 }
 
+/* The largest error of y (n x Out) = x W^T + b against sums in double, relative to the sum of
+ * the terms' magnitudes */
+static double dense_error(const float *w, const float *b, const float *x, const float *y, int n,
+                          int In, int Out) {
+    double worst = 0;
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < Out; o++) {
+            double r = b[o], s = fabs(b[o]);
+            for (int j = 0; j < In; j++) {
+                r += (double)w[(size_t)o * In + j] * x[(size_t)i * In + j];
+                s += fabs((double)w[(size_t)o * In + j] * x[(size_t)i * In + j]);
+            }
+            double e = fabs(y[(size_t)i * Out + o] - r) / s;
+            if (e > worst) worst = e;
+        }
+    return worst;
+}
+
 /* A dense layer's forward against a double sum: inputs of whole vectors, a tail, fewer
  * than one vector; outputs in whole blocks of dense.c's dot products and not (7), 16 (the
  * most it takes dot products for), 17 (sgemm); batches 1, 4 and 5 (an odd sample left).
@@ -387,17 +405,7 @@ static void test_dense_forward(void) {
         for (int n = 1; n <= 5; n += n == 1 ? 3 : 1) {
             on_model_forward(m, x, n, 0);
             const float *y = on_model_output(m);
-            double worst = 0;
-            for (int i = 0; i < n; i++)
-                for (int o = 0; o < Out; o++) {
-                    double r = b[o], s = fabs(b[o]);
-                    for (int j = 0; j < In; j++) {
-                        r += (double)w[o * In + j] * x[i * In + j];
-                        s += fabs((double)w[o * In + j] * x[i * In + j]);
-                    }
-                    double e = fabs(y[i * Out + o] - r) / s;
-                    if (e > worst) worst = e;
-                }
+            double worst = dense_error(w, b, x, y, n, In, Out);
             CHECK(worst < 1e-6, "%s batch %d: dense output error %g of sum |w x|", spec, n, worst);
             if (Out <= 16 || In * Out >= 1 << 18)
                 CHECK(!memcmp(y, alone, sizeof(float) * (size_t)(n * Out)),
@@ -430,17 +438,7 @@ static void test_dense_chunks(void) {
         for (int i = 0; i < N * In; i++) x[i] = 2 * frand() - 1;
         on_model_forward(m, x, N, 0);
         memcpy(y, on_model_output(m), sizeof(float) * (size_t)N * Out);
-        double worst = 0;
-        for (int i = 0; i < N; i++)
-            for (int o = 0; o < Out; o++) {
-                double r = b[o], sa = fabs(b[o]);
-                for (int j = 0; j < In; j++) {
-                    r += (double)w[o * In + j] * x[i * In + j];
-                    sa += fabs((double)w[o * In + j] * x[i * In + j]);
-                }
-                double e = fabs(y[i * Out + o] - r) / sa;
-                if (e > worst) worst = e;
-            }
+        double worst = dense_error(w, b, x, y, N, In, Out);
         CHECK(worst < 1e-6, "%s batch %d: dense output error %g of sum |w x|", spec, N, worst);
         int same = 1;
         for (int i = 0; i < N && same; i++) {
