@@ -416,10 +416,12 @@ static void test_dense_forward(void) {
 }
 
 /* dense.c's dot products over a long input in chunks of elements, a group of samples at a
- * time (dots_range: SG = 64, KC = 512): 1100 inputs (chunks of 512, 512 and 72, then 4 one
- * by one), 7 and 16 outputs, a batch of 130 (groups of 64, 64 and 2, the threads' shares
- * not on their edges): against a double sum (a fault that lost a chunk's sums failed it),
- * and each sample the same bits as alone, whatever its group and thread. */
+ * time (dots_range: SG = 16, KC = 512): 1100 inputs (chunks of 512, 512 and 72, then 4 one
+ * by one), 7 and 16 outputs, a batch of 130 (each thread's 65 in groups of 16 and one of 1):
+ * against a double sum (a fault that lost a chunk's sums failed it), and each sample the
+ * same bits as alone, whatever its group and thread. Where the CPU has AVX-512 the batch's
+ * groups go eight samples at a time through wide_range's pairs() and alone through dots():
+ * a fault that scaled one half of pairs()' sums by 1 + 1e-7 failed it. */
 static void test_dense_chunks(void) {
     const int In = 1100, N = 130, outs[] = {7, 16};
     for (int k = 0; k < 2; k++) {

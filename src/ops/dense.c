@@ -1,8 +1,10 @@
 /* dense.c - fully connected layer: y = x W^T + b, W laid out (out, in) as in PyTorch.
  * Forward: one sgemm per thread on its rows, or dot products (dots) at batch 1 and where
- * the outputs are few; backward: by columns of the input where the outputs are few
+ * the outputs are few (with AVX-512, eight samples at a time by pairs(): the same bits);
+ * backward: by columns of the input where the outputs are few
  * (bwd_range), else one sgemm per pass over the whole batch. */
 #include "conv_variant.h"
+#include "gemm.h"
 #include "op.h"
 
 #include <cblas.h>
@@ -37,11 +39,22 @@ static int dense_params(const on_attrs *a, on_shape xs, on_shape ys, on_param_de
 /* Dot products where the outputs are few (DOT_OUTPUTS or fewer, as a classifier's 10):
  * OpenBLAS packed the reference model's 256 x 3136 input for a product with 10 columns,
  * 0.57 ms of its inference at batch 256 on one thread, where these take 0.41 (alone, 0.34
- * against 0.29: reading the input from memory bounds both); at batch 1 (any number of
+ * against 0.29; not bound by reading the input from memory, as it once seemed: pairs()
+ * halved it); at batch 1 (any number of
  * outputs) its sgemv took 6-7 us, a tenth of the batch-1 latency, these 1.4. */
 enum { DOT_OUTPUTS = 16, SB = 2, OB = 5 }; /* samples and outputs a block keeps in registers */
 enum { SG = 16, KC = 512 };                /* dots_range: samples and elements at a time */
 enum { FEW_SAMPLES = 16 };                 /* dense_fwd: dot products for a large layer */
+
+/* y's output o of sample s from its eight lanes' sums v: the lanes added pairwise, then the
+ * last In % 8 elements one by one, then the bias */
+static inline __attribute__((always_inline)) void lanes_out(const on_call *c, long s, int o, vf v) {
+    int In = c->xs.c, I8 = In / 8 * 8;
+    const float *x = c->x + (size_t)s * In, *w = c->p[0] + (size_t)o * In;
+    float t = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+    for (int i = I8; i < In; i++) t += w[i] * x[i];
+    c->y[(size_t)s * c->a->units + o] = c->a->bias ? t + c->p[1][o] : t;
+}
 
 /* Outputs [o0, o0 + O) of samples [s0, s0 + S) of y = x W^T + b, S <= SB, O <= OB: each a dot
  * product of the input and a weight row summed in eight lanes (lane l: elements l, l + 8,
@@ -52,7 +65,7 @@ enum { FEW_SAMPLES = 16 };                 /* dense_fwd: dot products for a larg
  * o]; zero where i0 = 0) and back to it; the rest where i1 is the last lane element. */
 static inline __attribute__((always_inline)) void dots(const int S, const int O, const on_call *c,
                                                        long s0, int o0, int i0, int i1, vf *part) {
-    int In = c->xs.c, I8 = In / 8 * 8, Out = c->a->units;
+    int In = c->xs.c, I8 = In / 8 * 8;
     const float *x = c->x + (size_t)s0 * In, *w = c->p[0] + (size_t)o0 * In;
     vf acc[SB][OB];
     _Pragma("GCC unroll 2") for (int s = 0; s < S; s++)
@@ -73,12 +86,7 @@ static inline __attribute__((always_inline)) void dots(const int S, const int O,
         return;
     }
     _Pragma("GCC unroll 2") for (int s = 0; s < S; s++)
-        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
-        vf v = acc[s][o];
-        float t = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
-        for (int i = I8; i < In; i++) t += w[(size_t)o * In + i] * x[(size_t)s * In + i];
-        c->y[(size_t)(s0 + s) * Out + o0 + o] = c->a->bias ? t + c->p[1][o0 + o] : t;
-    }
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) lanes_out(c, s0 + s, o0 + o, acc[s][o]);
 }
 
 /* Samples [s0, s1), outputs [o0, o1): blocks of SB samples by OB outputs, smaller at the
@@ -134,8 +142,93 @@ ON_VECTOR_CLONES static void dots_range(const on_call *c, long s0, long s1, int 
         }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORDNET_NO_CLONES)
+#define DENSE_WIDE 1
+#include <immintrin.h>
+
+enum { PAIRS = 4 }; /* pairs(): pairs of samples a block */
+
+/* Samples [s, s + 2 PAIRS), outputs [o0, o0 + O) (O <= OB), elements [i0, i1) of the lanes'
+ * sums, from part and back to it (as dots()): with AVX-512, two samples' eight lanes in one
+ * vector (sample s + 2 p in the low half, s + 2 p + 1 in the high), each weight's eight
+ * elements in both halves, so that each half sums its lanes as dots() does, one multiply-add
+ * an element in the same order: the same bits, for half the multiply-add instructions and
+ * the weights read once for eight samples (dots(): for two). */
+static inline __attribute__((always_inline, target("arch=x86-64-v4"))) void
+pairs(const int O, const on_call *c, long s, int o0, int i0, int i1, vf *part) {
+    int In = c->xs.c;
+    const float *x = c->x + (size_t)s * In, *w = c->p[0] + (size_t)o0 * In;
+    __m512 acc[PAIRS][OB];
+    _Pragma("GCC unroll 4") for (int p = 0; p < PAIRS; p++)
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) acc[p][o] =
+            i0 ? _mm512_insertf32x8(_mm512_castps256_ps512((__m256)part[2 * p * DOT_OUTPUTS + o]),
+                                    (__m256)part[(2 * p + 1) * DOT_OUTPUTS + o], 1)
+               : _mm512_setzero_ps();
+    for (int i = i0; i < i1; i += 8) {
+        __m512 xv[PAIRS];
+        _Pragma("GCC unroll 4") for (int p = 0; p < PAIRS; p++) xv[p] =
+            _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(x + (size_t)2 * p * In + i)),
+                               _mm256_loadu_ps(x + (size_t)(2 * p + 1) * In + i), 1);
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
+            __m512 wv = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + (size_t)o * In + i));
+            _Pragma("GCC unroll 4") for (int p = 0; p < PAIRS; p++) acc[p][o] =
+                _mm512_fmadd_ps(wv, xv[p], acc[p][o]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int p = 0; p < PAIRS; p++)
+        _Pragma("GCC unroll 5") for (int o = 0; o < O; o++) {
+        part[2 * p * DOT_OUTPUTS + o] = (vf)_mm512_castps512_ps256(acc[p][o]);
+        part[(2 * p + 1) * DOT_OUTPUTS + o] = (vf)_mm512_extractf32x8_ps(acc[p][o], 1);
+    }
+}
+
+/* dots_range's few outputs (DOT_OUTPUTS or fewer) where the CPU has AVX-512: the same groups
+ * and chunks, each group's samples eight at a time by pairs(), the rest by blocks(), then
+ * each sum finished as dots() finishes it. The reference model's dense layer (256 x 3136
+ * -> 10 at batch 256) took 155-187 us against dots_range's 303-356 on one thread, the whole
+ * model 0.957x the time (bench/lib_ab.sh), 0.983x on two threads. */
+__attribute__((target("arch=x86-64-v4"))) static void wide_range(const on_call *c, long s0, long s1,
+                                                                 int o0, int o1) {
+    int I8 = c->xs.c / 8 * 8;
+    vf part[SG * DOT_OUTPUTS];
+    for (long g = s0; g < s1; g += SG) {
+        long g1 = g + SG < s1 ? g + SG : s1, s8 = g + (g1 - g) / (2 * PAIRS) * (2 * PAIRS);
+        for (int i0 = 0;;) {
+            int i1 = I8 - i0 > KC ? i0 + KC : I8;
+            for (long s = g; s < s8; s += 2 * PAIRS)
+                for (int o = o0; o < o1; o += OB) {
+                    vf *pt = part + (s - g) * DOT_OUTPUTS + (o - o0);
+                    switch (o1 - o < OB ? o1 - o : OB) {
+#define PAIRS_CASE(K)                                                                              \
+    case K:                                                                                        \
+        pairs(K, c, s, o, i0, i1, pt);                                                             \
+        break
+                        PAIRS_CASE(1);
+                        PAIRS_CASE(2);
+                        PAIRS_CASE(3);
+                        PAIRS_CASE(4);
+                        PAIRS_CASE(5);
+#undef PAIRS_CASE
+                    }
+                }
+            if (s8 < g1) /* finishes its sums itself at the last chunk */
+                blocks(c, s8, g1, o0, o1, i0, i1, part + (s8 - g) * DOT_OUTPUTS);
+            if ((i0 = i1) == I8) break;
+        }
+        for (long s = g; s < s8; s++)
+            for (int o = o0; o < o1; o++) lanes_out(c, s, o, part[(s - g) * DOT_OUTPUTS + o - o0]);
+    }
+}
+#endif
+
 static void dots_samples(const void *ctx, long s0, long s1) {
     const on_call *c = ctx;
+#ifdef DENSE_WIDE
+    if (on_gemm_wide() && c->a->units <= DOT_OUTPUTS) {
+        wide_range(c, s0, s1, 0, c->a->units);
+        return;
+    }
+#endif
     dots_range(c, s0, s1, 0, c->a->units);
 }
 
