@@ -263,6 +263,21 @@ static int pw_by_rows(int F, int PQ, int P, int T) {
     return PQ > F && P >= T && !(on_conv_variant & ON_CONV_PW_BY_FILTERS);
 }
 
+/* A 1x1 convolution split by filters whose input (K x PQ) is larger than half of L2
+ * (ResNet-50's 1024 channels on 14x14: 800 KB): each thread its static share of the filters
+ * in one product, not units from on_queue. Each unit's product read all of the input from
+ * L3 again: the 1024 -> 256 and 1024 -> 512 layers on 14x14 alone took 0.920x and 0.953x the
+ * time so (conv_ab, batch 1, two threads), even on CPUs that ran at 0.87x of each other's
+ * speed that day; ResNet-50 at batch 1 0.968x-0.988x (lib_ab, three runs), with half of L2's floats
+ * (and so also the 2048 -> 512 layers on 7x7) 1.004x again. Where gemm.c's kernel runs the
+ * products only, whose bits do not depend on the rows a product takes (OpenBLAS's may):
+ * the same bits as the units and as one thread. */
+enum { PW_WHOLE_FLOATS = 131072 };
+static int pw_whole(int K, int PQ) {
+    return (size_t)K * PQ > PW_WHOLE_FLOATS && on_gemm_wide() &&
+           !(on_conv_variant & ON_CONV_BLAS_PRODUCTS);
+}
+
 /* Fewer samples than threads (batch-1 latency): the threads share each sample. An image
  * of at least two chunks of output rows a thread (ResNet's 7x7 stem at 224x224: 14 chunks)
  * is split by chunks, each thread building its own chunks' im2col matrix and multiplying
@@ -284,6 +299,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     int R = pw ? g->p : chunk_rows(a, K, g->p, g->q, grow_products()), chunks = (g->p + R - 1) / R;
     int by_chunks = !pw && chunks >= 2 * T, by_rows = pw && pw_by_rows(F, PQ, g->p, T);
     int fu = on_filter_unit(F), units = (F + fu - 1) / fu;
+    int whole = pw && pw_whole(K, PQ);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys, c->n);
     for (int i = 0; i < c->n; i++) {
@@ -308,7 +324,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
                 for (int k = 0; k < chunks; k++) { /* the whole matrix in each thread's block */
                     int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p;
                     if (!pw) on_im2col(x, a, g, 0, K, p0, p1, col);
-                    if (chunks > 1 || units == 1) /* each thread its static share */
+                    if (chunks > 1 || units == 1 || whole) /* each thread its static share */
                         conv_rows(c, F * t / Tt, F * (t + 1) / Tt, K, p0, (p1 - p0) * g->q, PQ,
                                   pw ? x : col, (p1 - p0) * g->q, y);
                     else
