@@ -437,7 +437,8 @@ static void queue_bits(void) {
  * and as one thread, which takes every filter in one product (F(2x2) from the saved U). Filter
  * counts that are not whole units (200: six of 32 and one of 8; 264: four of 64 and one of
  * 8), 1x1 with fewer pixels than filters (the second: each thread's share in one product,
- * conv.c's pw_whole), im2col, and Winograd F(2x2) with U made on the fly
+ * conv.c's whole_shares), im2col (the second: whole shares), and Winograd F(2x2) with U made
+ * on the fly
  * (filters x channels >= 65536), with a residual add and a ReLU in the stores; layers large
  * enough that the model gives them two threads. */
 static void unit_queue_bits(void) {
@@ -446,10 +447,11 @@ static void unit_queue_bits(void) {
         "input(14,14,704) conv2d(200,1) relu", /* 1x1, each thread's share whole */
         "input(14,14,64) conv2d(512,1,name=a) conv2d(512,1) add(a) relu", /* 1x1, add */
         "input(14,14,48) conv2d(200,3,stride=2,padding=1) relu",          /* im2col */
+        "input(28,28,128) conv2d(200,3,stride=2,padding=1) relu",         /* im2col, whole shares */
         "input(7,7,256) conv2d(264,3,padding=1) relu",                    /* F(2x2) */
         "input(7,7,256) conv2d(256,3,padding=1,name=a) conv2d(256,3,padding=1) add(a) relu",
     };
-    const int first_wino = 4; /* from here only Winograd (gemm.c's products wherever) */
+    const int first_wino = 5; /* from here only Winograd (gemm.c's products wherever) */
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
         on_set_threads(2);
         CHECK(same_bits_with(specs[k], 1, ON_CONV_STATIC_SPLIT),
@@ -1424,12 +1426,14 @@ static void variant_bits(const char *spec, int v, const char *what) {
 
 /* 1x1 convolutions at batch 1 on two threads, split by output rows where the input is larger
  * than the weights (conv.c's pw_by_rows: an odd number of rows here), else by filters (in
- * units, or each thread's share whole where the input has more than 131072 floats: conv.c's
- * pw_whole, 704 x 196 here): against the double reference, and the same bits either way */
+ * units, or each thread's share whole where the matrix has more than 131072 floats: conv.c's
+ * whole_shares, 704 x 196 here, and im2col's 1152 x 196 of the 3x3 stride-2 case): against
+ * the double reference, and the same bits either way */
 static const conv_case pw_cases[] = {
     {"input(9,7,16) conv2d(8,1)", 0, 0, 1, 0, 0, 0},
     {"input(3,2,8) conv2d(12,1)", 0, 0, 1, 0, 0, 0},
     {"input(14,14,704) conv2d(200,1)", 0, 0, 1, 0, 0, 0},
+    {"input(28,28,128) conv2d(200,3,stride=2,padding=1)", 1, 1, 2, 0, 0, 0},
 };
 
 int main(void) {

@@ -263,18 +263,21 @@ static int pw_by_rows(int F, int PQ, int P, int T) {
     return PQ > F && P >= T && !(on_conv_variant & ON_CONV_PW_BY_FILTERS);
 }
 
-/* A 1x1 convolution split by filters whose input (K x PQ) is larger than half of L2
- * (ResNet-50's 1024 channels on 14x14: 800 KB): each thread its static share of the filters
- * in one product, not units from on_queue. Each unit's product read all of the input from
- * L3 again: the 1024 -> 256 and 1024 -> 512 layers on 14x14 alone took 0.920x and 0.953x the
- * time so (conv_ab, batch 1, two threads), even on CPUs that ran at 0.87x of each other's
- * speed that day; ResNet-50 at batch 1 0.968x-0.988x (lib_ab, three runs), with half of L2's floats
- * (and so also the 2048 -> 512 layers on 7x7) 1.004x again. Where gemm.c's kernel runs the
- * products only, whose bits do not depend on the rows a product takes (OpenBLAS's may):
- * the same bits as the units and as one thread. */
-enum { PW_WHOLE_FLOATS = 131072 };
-static int pw_whole(int K, int PQ) {
-    return (size_t)K * PQ > PW_WHOLE_FLOATS && on_gemm_wide() &&
+/* A sample split by filters whose matrix (K x PQ: a 1x1 convolution's input, or im2col's
+ * one chunk) is larger than half of L2 (ResNet-50's 1024 channels on 14x14: 800 KB): each
+ * thread its static share of the filters in one product, not units from on_queue. Each
+ * unit's product read all of the matrix from L3 again: the 1x1 1024 -> 256 and 1024 -> 512
+ * layers on 14x14 alone took 0.920x and 0.953x the time so, the 3x3 stride-2 128 -> 256 and
+ * 256 -> 256 on 28x28 0.949x and 0.961x (conv_ab, batch 1, two threads), even on CPUs that
+ * ran at 0.87x of each other's speed that day; with the 1x1 layers, ResNet-50 at batch 1
+ * 0.968x-0.988x (lib_ab, three runs), then with the 3x3 too ResNet-18 0.963x and 0.965x,
+ * ResNet-50 0.971x-1.017x (four runs); with half of L2's floats (so also the 1x1 2048 -> 512
+ * layers on 7x7) 1.004x. Where gemm.c's kernel runs the products only, whose bits do not
+ * depend on the rows a product takes (OpenBLAS's may): the same bits as the units and as
+ * one thread. */
+enum { WHOLE_FLOATS = 131072 };
+static int whole_shares(int K, int PQ) {
+    return (size_t)K * PQ > WHOLE_FLOATS && on_gemm_wide() &&
            !(on_conv_variant & ON_CONV_BLAS_PRODUCTS);
 }
 
@@ -299,7 +302,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
     int R = pw ? g->p : chunk_rows(a, K, g->p, g->q, grow_products()), chunks = (g->p + R - 1) / R;
     int by_chunks = !pw && chunks >= 2 * T, by_rows = pw && pw_by_rows(F, PQ, g->p, T);
     int fu = on_filter_unit(F), units = (F + fu - 1) / fu;
-    int whole = pw && pw_whole(K, PQ);
+    int whole = whole_shares(K, PQ);
     size_t xsz = on_shape_size(c->xs), ysz = on_shape_size(c->ys);
     size_t per = im2col_block(a, c->xs, c->ys, c->n);
     for (int i = 0; i < c->n; i++) {
