@@ -23,8 +23,9 @@ enum {
     ON_CONV_NO_BACKWARD_CHAIN = 0x400,  /* graph.c, read when compiling: every backward a pass
                                            of its own over the batch, none sample by sample */
     ON_CONV_BLAS_PRODUCTS = 0x800,      /* every product by OpenBLAS, not gemm.c: Winograd's, and
-                                           im2col's, 1x1's and the taps' where the CPU has
-                                           AVX-512 (gemm.h's on_product); forward and backward */
+                                           im2col's, 1x1's and the taps' where gemm.c
+                                           would take them (gemm.h's on_product); forward
+                                           and backward */
     ON_CONV_NO_AVX512 = 0x1000,         /* gemm.c: the AVX2 kernel where the CPU has AVX-512 */
     ON_CONV_NO_CLAMP = 0x2000,          /* graph.c: a residual add and a ReLU after a
                                            convolution run as layers of their own in inference,

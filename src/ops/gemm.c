@@ -536,6 +536,24 @@ int on_gemm_wide(void) {
 #endif
 }
 
+/* Whether im2col's, 1x1's and the taps' products (on_product) take gemm.c's kernel, not
+ * OpenBLAS's: always where it has AVX-512; on an AVX2-only CPU (Zen 3) where the sum is short
+ * (k <= 128) or the product small (m n k <= 16e6 multiply-adds). gemm.c packs nothing, and
+ * where B's rows are many and A large, OpenBLAS's packed kernel is faster (conv_ab, Zen 3, 2
+ * threads: ResNet-50's 1x1 1024 -> 512 on 14x14 1.23x-1.27x the time by gemm.c, 2048 -> 512
+ * on 7x7 1.19x-1.36x, the 3x3 stride-2 layers 1.09x-1.37x); short and small products it
+ * takes without OpenBLAS's packing and calls: ResNet's 1x1 64 -> 256 on 56x56 0.84x-0.89x,
+ * MobileNet v2's stem 0.23x, its 1x1 16 -> 96 on 112x112 0.25x. Whole models by this rule
+ * (bench/lib_ab.sh, 2 threads, against OpenBLAS for all): MobileNet v2 0.58x at batch 1,
+ * 0.71x at batch 8; ResNet-50 0.91x at batch 8; ResNet-18 0.95x at batch 8; at batch 1 the
+ * ResNets within the noise (0.96x-1.04x); gemm.c for every product was ResNet-50 1.04x at
+ * batch 1 against k <= 128 alone, MobileNet v2 0.85x. The choice depends on the shape only,
+ * never on the thread count. */
+static int by_gemm(int m, int n, int k) {
+    return !(on_conv_variant & ON_CONV_BLAS_PRODUCTS) &&
+           (on_gemm_wide() || k <= 128 || (double)m * n * k <= 16e6);
+}
+
 static void gemm_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
                       const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff,
                       const float *clamp, float *c, ptrdiff_t ldc, int acc) {
@@ -556,7 +574,7 @@ void on_gemm(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, 
 void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
                      const float *b, ptrdiff_t ldb, const float *bias, ptrdiff_t roff,
                      const float *clamp, float *c, ptrdiff_t ldc) {
-    if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS)) {
+    if (by_gemm(m, n, k)) {
         gemm_bias(m, n, k, a, ars, acs, b, ldb, bias, roff, clamp, c, ldc, 0);
         return;
     }
@@ -568,7 +586,7 @@ void on_product_bias(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff
 
 void on_product(int m, int n, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b,
                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int acc) {
-    if (on_gemm_wide() && !(on_conv_variant & ON_CONV_BLAS_PRODUCTS))
+    if (by_gemm(m, n, k))
         gemm_bias(m, n, k, a, ars, acs, b, ldb, NULL, 0, NULL, c, ldc, acc);
     else { /* a[i ars + p acs]: A as written (lda = ars) where acs = 1 and its rows are at
             * least k apart, else A^T (lda = acs; ars = 1). With one row or column both may
