@@ -547,8 +547,10 @@ int on_gemm_wide(void) {
  * (bench/lib_ab.sh, 2 threads, against OpenBLAS for all): MobileNet v2 0.58x at batch 1,
  * 0.71x at batch 8; ResNet-50 0.91x at batch 8; ResNet-18 0.95x at batch 8; at batch 1 the
  * ResNets within the noise (0.96x-1.04x); gemm.c for every product was ResNet-50 1.04x at
- * batch 1 against k <= 128 alone, MobileNet v2 0.85x. The choice depends on the shape only,
- * never on the thread count. */
+ * batch 1 against k <= 128 alone, MobileNet v2 0.85x. The choice is each product's (where
+ * the threads split a layer at batch 1, each share's): on such a CPU a model's last bits at
+ * batch 1 differ between one thread and two (`ordnet run`, MobileNet v2 and ResNet-18), as
+ * they did with every such product by OpenBLAS; for a given thread count they are the same. */
 static int by_gemm(int m, int n, int k) {
     return !(on_conv_variant & ON_CONV_BLAS_PRODUCTS) &&
            (on_gemm_wide() || k <= 128 || (double)m * n * k <= 16e6);
