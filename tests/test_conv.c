@@ -610,12 +610,17 @@ static void clamp_chain(void) {
         "bn dropout(0.2) maxpool2d flatten dense(10)",
         "input(28,28,1) conv2d(32,3,same) dropout(0.2) bn maxpool2d relu conv2d(64,3,same) "
         "dropout(0.2) bn maxpool2d relu flatten dense(10)",
+        /* the direct kernel's pool from its sums on the grid (pool_grid: no AVX-512, or an
+         * odd width): an odd height and width, the last eight windows of a row again */
+        "input(17,33,1) conv2d(5,3,same) relu maxpool2d flatten dense(5)",
+        "input(18,37,3) conv2d(6,3,same) bn maxpool2d relu6 flatten dense(5)",
     };
+    /* ON_CONV_NO_AVX512: the AVX2 kernels where the CPU has AVX-512 too */
     const int all[] = {0, ON_CONV_BLAS_PRODUCTS, ON_CONV_NO_WINO | ON_CONV_NO_LANES,
-                       ON_CONV_WINO4_ALL},
+                       ON_CONV_WINO4_ALL, ON_CONV_NO_AVX512},
               wino4[] = {0, ON_CONV_SHARE_FILTERS}; /* the 48x48 one: its default kernels */
     for (int k = 0; k < (int)(sizeof specs / sizeof *specs); k++)
-        for (int v = 0; v < (k == 7 ? 2 : 4); v++)
+        for (int v = 0; v < (k == 7 ? 2 : 5); v++)
             for (int n = 1; n <= 4; n += 3) {
                 const int *variants = k == 7 ? wino4 : all;
                 on_error err;

@@ -621,8 +621,8 @@ static on_cost conv_cost(const on_attrs *a, on_shape xs, on_shape ys) {
 
 /* Inference takes a 2x2 max-pool after it into its stores where it runs by Winograd F(2x2)
  * (each 2x2 output tile is one window of the pool: conv_winograd.c), by F(4x4) with channels
- * in the lanes (each 4x4 tile four windows: conv_wino4c.c) or by conv_direct.c's AVX-512
- * kernel (two output rows at a time). */
+ * in the lanes (each 4x4 tile four windows: conv_wino4c.c) or by conv_direct.c (its AVX-512
+ * kernel two output rows at a time, else from a block of filters' sums on the grid). */
 static int conv_fuses_pool(const on_attrs *a, on_shape xs) {
     on_geom g;
     if (on_geom_make(a, xs, 1, &g, NULL)) return 0;

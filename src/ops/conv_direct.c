@@ -352,11 +352,62 @@ __attribute__((target("arch=x86-64-v4"))) static void forward_wide(const on_call
 }
 #endif
 
-/* Filter blocks [b0, b1) of one sample: the sums, then the valid columns + bias into y. */
+/* Does the forward take the AVX-512 kernels (forward_wide)? With a 2x2 max-pool after it
+ * (pool2) they need an even width. */
+static int takes_wide(const on_call *c, const dg *t) {
+    return t->Q >= 16 && (!c->pool2 || t->Q % 2 == 0) && on_gemm_wide();
+}
+
+#define EVEN8(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODD8(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+#define PICK8(t, a, b) ((vf)(((t) & (vi)(a)) | (~(t) & (vi)(b)))) /* t ? a : b, by lanes */
+/* pool.c's first_max: the first of a, b where both are numbers, else all ones (a NaN) */
+#define FIRST_MAX8(a, b) ((vf)((vi)PICK8((b) > (a), b, a) | (((a) != (a)) | ((b) != (b)))))
+
+/* With a 2x2 max-pool after it (pool2), where the AVX-512 kernels do not run: the pooled
+ * planes of filters f .. f + live - 1 from their sums on the grid (yb, corr_block's, in L1),
+ * eight windows at a time (the last eight again, Q >= 16): each value + the bias as
+ * on_conv_grid_out, the layers before the pool as their own passes (a clamp, BatchNorm's
+ * a x + b: chunk_pool's), the window's maximum as pool.c's 2x2 kernel takes it (each row's
+ * pair, then the two rows; a NaN where the window has one), then the clamp: the same bits as
+ * the plane written out and pooled by a pass of its own, neither of which happens. */
+ON_VECTOR_CLONES static void pool_grid(const on_call *c, const dg *t, const float *yb, int f,
+                                       int live, float *y) {
+    int Pp = t->P / 2, Qp = t->Q / 2;
+    vf plo = (vf){0} + c->pre_lo, phi = (vf){0} + c->pre_hi;
+    vf lo = (vf){0} + c->clamp_lo, hi = (vf){0} + c->clamp_hi;
+    for (int o = 0; o < live; o++) {
+        const float *g = yb + (size_t)o * t->N;
+        vf b = (vf){0} + (c->a->bias ? c->p[1][f + o] : 0.0f), ba = b, bb = b;
+        if (c->bn_a) ba = (vf){0} + c->bn_a[f + o], bb = (vf){0} + c->bn_b[f + o];
+        for (int pp = 0; pp < Pp; pp++) {
+            const float *r0 = g + (size_t)2 * pp * t->Wp, *r1 = r0 + t->Wp;
+            float *yr = y + ((size_t)(f + o) * Pp + pp) * Qp;
+            for (int e = 0, j = 0; j < Qp; j = e + 8) {
+                e = j + 8 <= Qp ? j : Qp - 8;
+                vf a0 = VLOAD(r0 + 2 * e), a1 = VLOAD(r0 + 2 * e + 8);
+                vf b0 = VLOAD(r1 + 2 * e), b1 = VLOAD(r1 + 2 * e + 8);
+                vf v[4] = {EVEN8(a0, a1) + b, ODD8(a0, a1) + b, EVEN8(b0, b1) + b,
+                           ODD8(b0, b1) + b};
+                for (int k = 0; k < 4; k++) {
+                    if (c->pre_clamp) ON_VCLAMP(vf, vi, v[k], plo, phi);
+                    if (c->bn_a) v[k] = ba * v[k] + bb;
+                }
+                vf top = FIRST_MAX8(v[0], v[1]), bottom = FIRST_MAX8(v[2], v[3]);
+                vf m = FIRST_MAX8(top, bottom);
+                if (c->clamp) ON_VCLAMP(vf, vi, m, lo, hi);
+                VSTORE(yr + e, m);
+            }
+        }
+    }
+}
+
+/* Filter blocks [b0, b1) of one sample: the sums, then the valid columns + bias into y (or
+ * the pooled planes: pool_grid). */
 static void forward_blocks(const on_call *c, const dg *t, const float *wp, const float *xp,
                            float *yb, float *y, int b0, int b1) {
 #ifdef HAVE_WIDE
-    if (t->Q >= 16 && on_gemm_wide()) {
+    if (takes_wide(c, t)) {
         forward_wide(c, t, wp, xp, y, b0, b1);
         return;
     }
@@ -365,6 +416,10 @@ static void forward_blocks(const on_call *c, const dg *t, const float *wp, const
     for (int b = b0; b < b1; b++) {
         corr_block(xp, t->xplane, t->C, t->kh, t->kw, t->Wp, wp + (size_t)b * OB * t->K, t->K, yb,
                    t->N, 0, t->N);
+        if (c->pool2) {
+            pool_grid(c, t, yb, b * OB, t->F - b * OB < OB ? t->F - b * OB : OB, y);
+            continue;
+        }
         for (int f = b * OB; f < (b + 1) * OB && f < t->F; f++) {
             float *yf = y + f * PQ;
             on_conv_grid_out(yb + (size_t)(f - b * OB) * t->N, t->Wp, t->P, t->Q,
@@ -376,12 +431,7 @@ static void forward_blocks(const on_call *c, const dg *t, const float *wp, const
 }
 
 int on_conv_direct_pools(const on_attrs *a, const on_geom *g, int channels) {
-#ifdef HAVE_WIDE
-    return on_conv_direct_apply(a, g, channels) && g->q >= 16 && g->q % 2 == 0 && on_gemm_wide();
-#else
-    (void)a, (void)g, (void)channels;
-    return 0;
-#endif
+    return on_conv_direct_apply(a, g, channels) && g->q >= 16;
 }
 
 void on_conv_direct_forward(const on_call *c, const on_geom *g) {
@@ -390,9 +440,10 @@ void on_conv_direct_forward(const on_call *c, const on_geom *g) {
     size_t ysz = c->pool2 ? (size_t)t.F * (t.P / 2) * (t.Q / 2) : on_shape_size(c->ys);
     float *wp = c->tmp, *wr = wp + (size_t)t.Fr * t.K, *blocks = c->tmp + shared_size(&t);
     int nb = t.Fr / OB;
-    /* the pooled forward reads the input split by column parity (split_pad), at the end of
-     * the thread's block */
+    /* the pooled forward of the AVX-512 kernels reads the input split by column parity
+     * (split_pad), at the end of the thread's block */
     size_t split = per - 2 * (size_t)t.C * t.splane;
+    int splits = c->pool2 && takes_wide(c, &t);
     if (c->n < c->threads) { /* batch-1 latency: the threads split each sample's filters */
         for (int i = 0; i < c->n; i++) {
 #pragma omp parallel num_threads(c->threads)
@@ -400,7 +451,7 @@ void on_conv_direct_forward(const on_call *c, const on_geom *g) {
                 int th = on_thread_id(), T = on_thread_count();
                 float *xp = blocks, *yb = blocks + per * th + (size_t)t.C * t.xplane;
                 if (!i) repack(c->p[0], &t, wp, wr); /* ends with a barrier */
-                if (c->pool2) { /* each thread its own: no wait, no lines from the other's cache */
+                if (splits) { /* each thread its own: no wait, no lines from the other's cache */
                     xp = blocks + per * th + split;
                     if (!i) split_zero(&t, xp);
                     split_pad(c->x + xsz * i, &t, xp);
@@ -422,12 +473,12 @@ void on_conv_direct_forward(const on_call *c, const on_geom *g) {
         int th = on_thread_id();
         float *xp = blocks + per * th, *yb = xp + (size_t)t.C * t.xplane;
         repack(c->p[0], &t, wp, wr); /* ends with a barrier */
-        if (c->pool2) {
+        if (splits) {
             xp += split;
             split_zero(&t, xp);
         }
         for (int k = 0, i; (i = on_queue_next(&q, &k)) >= 0;) {
-            if (c->pool2)
+            if (splits)
                 split_pad(c->x + xsz * i, &t, xp);
             else
                 pad(c->x + xsz * i, &t, xp);

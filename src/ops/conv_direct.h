@@ -9,7 +9,8 @@
 int on_conv_direct_apply(const on_attrs *a, const on_geom *g, int channels);
 size_t on_conv_direct_tmp(const on_attrs *a, const on_geom *g, int channels, int threads);
 /* Can the forward take a 2x2 max-pool after it into its stores (on_call's pool2, then the
- * clamp in them too)? Where the AVX-512 kernel runs, on even widths of 16 or more. */
+ * clamp in them too)? On widths of 16 or more: by the AVX-512 kernel where it runs and the
+ * width is even, else from the sums on the grid (conv_direct.c's pool_grid). */
 int on_conv_direct_pools(const on_attrs *a, const on_geom *g, int channels);
 void on_conv_direct_forward(const on_call *c, const on_geom *g);
 void on_conv_direct_backward(const on_call *c, const on_geom *g);
