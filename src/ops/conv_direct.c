@@ -361,44 +361,88 @@ static int takes_wide(const on_call *c, const dg *t) {
 #define EVEN8(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODD8(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
 #define PICK8(t, a, b) ((vf)(((t) & (vi)(a)) | (~(t) & (vi)(b)))) /* t ? a : b, by lanes */
-/* pool.c's first_max: the first of a, b where both are numbers, else all ones (a NaN) */
-#define FIRST_MAX8(a, b) ((vf)((vi)PICK8((b) > (a), b, a) | (((a) != (a)) | ((b) != (b)))))
 
-/* With a 2x2 max-pool after it (pool2), where the AVX-512 kernels do not run: the pooled
- * planes of filters f .. f + live - 1 from their sums on the grid (yb, corr_block's, in L1),
- * eight windows at a time (the last eight again, Q >= 16): each value + the bias as
- * on_conv_grid_out, the layers before the pool as their own passes (a clamp, BatchNorm's
- * a x + b: chunk_pool's), the window's maximum as pool.c's 2x2 kernel takes it (each row's
- * pair, then the two rows; a NaN where the window has one), then the clamp: the same bits as
- * the plane written out and pooled by a pass of its own, neither of which happens. */
-ON_VECTOR_CLONES static void pool_grid(const on_call *c, const dg *t, const float *yb, int f,
-                                       int live, float *y) {
+/* Filter o's pooled rows for pool_grid, with what runs before and after the pool constant
+ * (PRE: a clamp, BN: BatchNorm's a x + b, CLAMP: a clamp after it) in each inlined copy. A
+ * window's maximum is pool.c's 2x2 kernel's (first_max of each row's pair, then of the two
+ * rows: the first largest, -0 before +0 where it comes first), all ones (a NaN) where any of
+ * its four values is a NaN, as first_max's three steps would give. */
+static inline __attribute__((always_inline)) void pool_planes(const int PRE, const int BN,
+                                                              const int CLAMP, const on_call *c,
+                                                              const dg *t, const float *yb, int f,
+                                                              int live, float *y) {
     int Pp = t->P / 2, Qp = t->Q / 2;
     vf plo = (vf){0} + c->pre_lo, phi = (vf){0} + c->pre_hi;
     vf lo = (vf){0} + c->clamp_lo, hi = (vf){0} + c->clamp_hi;
     for (int o = 0; o < live; o++) {
         const float *g = yb + (size_t)o * t->N;
         vf b = (vf){0} + (c->a->bias ? c->p[1][f + o] : 0.0f), ba = b, bb = b;
-        if (c->bn_a) ba = (vf){0} + c->bn_a[f + o], bb = (vf){0} + c->bn_b[f + o];
+        if (BN) ba = (vf){0} + c->bn_a[f + o], bb = (vf){0} + c->bn_b[f + o];
+        float *yo = y + (size_t)(f + o) * Pp * Qp;
         for (int pp = 0; pp < Pp; pp++) {
             const float *r0 = g + (size_t)2 * pp * t->Wp, *r1 = r0 + t->Wp;
-            float *yr = y + ((size_t)(f + o) * Pp + pp) * Qp;
             for (int e = 0, j = 0; j < Qp; j = e + 8) {
                 e = j + 8 <= Qp ? j : Qp - 8;
                 vf a0 = VLOAD(r0 + 2 * e), a1 = VLOAD(r0 + 2 * e + 8);
                 vf b0 = VLOAD(r1 + 2 * e), b1 = VLOAD(r1 + 2 * e + 8);
-                vf v[4] = {EVEN8(a0, a1) + b, ODD8(a0, a1) + b, EVEN8(b0, b1) + b,
-                           ODD8(b0, b1) + b};
-                for (int k = 0; k < 4; k++) {
-                    if (c->pre_clamp) ON_VCLAMP(vf, vi, v[k], plo, phi);
-                    if (c->bn_a) v[k] = ba * v[k] + bb;
+                vf v0 = EVEN8(a0, a1) + b, v1 = ODD8(a0, a1) + b;
+                vf v2 = EVEN8(b0, b1) + b, v3 = ODD8(b0, b1) + b;
+                if (PRE) {
+                    ON_VCLAMP(vf, vi, v0, plo, phi);
+                    ON_VCLAMP(vf, vi, v1, plo, phi);
+                    ON_VCLAMP(vf, vi, v2, plo, phi);
+                    ON_VCLAMP(vf, vi, v3, plo, phi);
                 }
-                vf top = FIRST_MAX8(v[0], v[1]), bottom = FIRST_MAX8(v[2], v[3]);
-                vf m = FIRST_MAX8(top, bottom);
-                if (c->clamp) ON_VCLAMP(vf, vi, m, lo, hi);
-                VSTORE(yr + e, m);
+                if (BN) {
+                    v0 = ba * v0 + bb;
+                    v1 = ba * v1 + bb;
+                    v2 = ba * v2 + bb;
+                    v3 = ba * v3 + bb;
+                }
+                vi nan = (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);
+                vf top = PICK8(v1 > v0, v1, v0), bottom = PICK8(v3 > v2, v3, v2);
+                vf m = (vf)((vi)PICK8(bottom > top, bottom, top) | nan);
+                if (CLAMP) ON_VCLAMP(vf, vi, m, lo, hi);
+                VSTORE(yo + (size_t)pp * Qp + e, m);
             }
         }
+    }
+}
+
+/* With a 2x2 max-pool after it (pool2), where the AVX-512 kernels do not run: the pooled
+ * planes of filters f .. f + live - 1 from their sums on the grid (yb, corr_block's, in L1),
+ * eight windows at a time (the last eight again, Q >= 16): each value + the bias as
+ * on_conv_grid_out, the layers before the pool as their own passes (a clamp, BatchNorm's
+ * a x + b: chunk_pool's), the window's maximum as pool.c's 2x2 kernel takes it, then the
+ * clamp: the same bits as the plane written out and pooled by a pass of its own, neither of
+ * which happens. */
+ON_VECTOR_CLONES static void pool_grid(const on_call *c, const dg *t, const float *yb, int f,
+                                       int live, float *y) {
+    switch ((c->pre_clamp ? 1 : 0) | (c->bn_a ? 2 : 0) | (c->clamp ? 4 : 0)) {
+    case 0:
+        pool_planes(0, 0, 0, c, t, yb, f, live, y);
+        break;
+    case 1:
+        pool_planes(1, 0, 0, c, t, yb, f, live, y);
+        break;
+    case 2:
+        pool_planes(0, 1, 0, c, t, yb, f, live, y);
+        break;
+    case 3:
+        pool_planes(1, 1, 0, c, t, yb, f, live, y);
+        break;
+    case 4:
+        pool_planes(0, 0, 1, c, t, yb, f, live, y);
+        break;
+    case 5:
+        pool_planes(1, 0, 1, c, t, yb, f, live, y);
+        break;
+    case 6:
+        pool_planes(0, 1, 1, c, t, yb, f, live, y);
+        break;
+    default:
+        pool_planes(1, 1, 1, c, t, yb, f, live, y);
+        break;
     }
 }
 
