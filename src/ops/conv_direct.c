@@ -418,32 +418,22 @@ static inline __attribute__((always_inline)) void pool_planes(const int PRE, con
  * which happens. */
 ON_VECTOR_CLONES static void pool_grid(const on_call *c, const dg *t, const float *yb, int f,
                                        int live, float *y) {
+    /* case k: pool_planes with PRE, BN and CLAMP the bits of k */
+#define POOL_CASE(k)                                                                               \
+    case k:                                                                                        \
+        pool_planes((k)&1, (k) >> 1 & 1, (k) >> 2, c, t, yb, f, live, y);                          \
+        break;
     switch ((c->pre_clamp ? 1 : 0) | (c->bn_a ? 2 : 0) | (c->clamp ? 4 : 0)) {
-    case 0:
-        pool_planes(0, 0, 0, c, t, yb, f, live, y);
-        break;
-    case 1:
-        pool_planes(1, 0, 0, c, t, yb, f, live, y);
-        break;
-    case 2:
-        pool_planes(0, 1, 0, c, t, yb, f, live, y);
-        break;
-    case 3:
-        pool_planes(1, 1, 0, c, t, yb, f, live, y);
-        break;
-    case 4:
-        pool_planes(0, 0, 1, c, t, yb, f, live, y);
-        break;
-    case 5:
-        pool_planes(1, 0, 1, c, t, yb, f, live, y);
-        break;
-    case 6:
-        pool_planes(0, 1, 1, c, t, yb, f, live, y);
-        break;
-    default:
-        pool_planes(1, 1, 1, c, t, yb, f, live, y);
-        break;
+        POOL_CASE(0)
+        POOL_CASE(1)
+        POOL_CASE(2)
+        POOL_CASE(3)
+        POOL_CASE(4)
+        POOL_CASE(5)
+        POOL_CASE(6)
+        POOL_CASE(7)
     }
+#undef POOL_CASE
 }
 
 /* Filter blocks [b0, b1) of one sample: the sums, then the valid columns + bias into y (or

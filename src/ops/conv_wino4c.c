@@ -217,10 +217,12 @@ typedef float v2u __attribute__((vector_size(8), aligned(4), may_alias));
          : __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7))
 
 /* A tile's filters [fb, fb + 8) (not pair) or [fb, fb + 16) (pair): A^T M A (+ the bias,
- * the pool's pre-clamp and BatchNorm, or the clamp) in vectors of sixteen, on a CPU with
- * 512-bit units half the instructions of blocks of eight, the same arithmetic lane by lane;
- * each half then pooled, transposed and stored as a block of eight (output_transform's
- * arguments; mt: the tile's row of M^T, yt: its outputs; pair constant in each call) */
+ * the pool's pre-clamp and BatchNorm, or the clamp) in vectors of type VT, each half (HALFV)
+ * then pooled, transposed and stored as a block of eight (output_transform's arguments; mt:
+ * the tile's row of M^T, yt: its outputs; pair constant in each call). tile_block takes
+ * vectors of sixteen (on a CPU with 512-bit units half the instructions of blocks of eight),
+ * tile_block8 vectors of eight (where a vector of sixteen is two AVX2 registers); the same
+ * arithmetic lane by lane. */
 #define TILE_BLOCK(NAME, VT, VTI, LOADV, HALFV)                                                    \
     static inline __attribute__((always_inline)) void NAME(                                        \
         const int pair, const w4c *t, const float *mt, int fb, const float(*bf)[MAX_F],            \
@@ -228,7 +230,7 @@ typedef float v2u __attribute__((vector_size(8), aligned(4), may_alias));
         size_t PQ, float *yt) {                                                                    \
         int Qp = t->Q / 2;                                                                         \
         vf lo = (vf){0} + (clamp ? clamp[0] : 0.0f), hi = (vf){0} + (clamp ? clamp[1] : 0.0f);     \
-        VT lo16 = (VT){0} + (clamp ? clamp[0] : 0.0f), hi16 = (VT){0} + (clamp ? clamp[1] : 0.0f); \
+        VT lov = (VT){0} + (clamp ? clamp[0] : 0.0f), hiv = (VT){0} + (clamp ? clamp[1] : 0.0f);   \
         VT plo = (VT){0} + (pool ? pool->pre_lo : 0.0f),                                           \
            phi = (VT){0} + (pool ? pool->pre_hi : 0.0f);                                           \
         const float *m = mt + fb;                                                                  \
@@ -273,18 +275,18 @@ typedef float v2u __attribute__((vector_size(8), aligned(4), may_alias));
             return;                                                                                \
         }                                                                                          \
         for (int i = 0; i < rows; i += 2) { /* rows i and i + 1 of the filters */                  \
-            VT r16[VEC];                                                                           \
-            ON_WINO4_AT6(r16, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);               \
-            ON_WINO4_AT6(r16 + 4, s[i + 1][0], s[i + 1][1], s[i + 1][2], s[i + 1][3], s[i + 1][4], \
+            VT rv[VEC];                                                                            \
+            ON_WINO4_AT6(rv, s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5]);                \
+            ON_WINO4_AT6(rv + 4, s[i + 1][0], s[i + 1][1], s[i + 1][2], s[i + 1][3], s[i + 1][4],  \
                          s[i + 1][5]);                                                             \
             for (int j = 0; j < VEC; j++) {                                                        \
-                r16[j] += bb;                                                                      \
-                if (clamp) ON_VCLAMP(VT, VTI, r16[j], lo16, hi16);                                 \
+                rv[j] += bb;                                                                       \
+                if (clamp) ON_VCLAMP(VT, VTI, rv[j], lov, hiv);                                    \
             }                                                                                      \
             for (int h = 0; h <= pair; h++) {                                                      \
                 int nf = t->F - fb - h * VEC < VEC ? t->F - fb - h * VEC : VEC;                    \
                 vf r[VEC];                                                                         \
-                for (int j = 0; j < VEC; j++) r[j] = HALFV(r16[j], h);                             \
+                for (int j = 0; j < VEC; j++) r[j] = HALFV(rv[j], h);                              \
                 on_transpose8(r);                                                                  \
                 _Pragma("GCC unroll 8") for (int k = 0; k < VEC; k++) {                            \
                     if (k >= nf) break;                                                            \
