@@ -299,8 +299,11 @@ static void direct_wide_bits(void) {
         {"input(6,16,1) conv2d(4,3,padding=(1,1))", 1, 1, 1, 0, 0, 0},
         /* stride 2, 25 taps or more (conv_direct2.c): two vectors overlapping at a row's
          * end, one vector and one filter block short, fewer than 16 columns (8-float vectors
-         * only), an even kernel width with a wide left pad, no padding */
+         * only), an even kernel width with a wide left pad, no padding; rows of 28 and 48
+         * columns (AVX2: chunks of three 8-float vectors, then one overlapping; or none) */
         {"input(40,38,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
+        {"input(9,56,3) conv2d(8,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
+        {"input(7,96,3) conv2d(5,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
         {"input(23,70,3) conv2d(13,7,stride=2,padding=3)", 3, 3, 2, 0, 0, 0},
         {"input(21,19,1) conv2d(6,5,stride=2,padding=2)", 2, 2, 2, 0, 0, 0},
         {"input(17,33,2) conv2d(5,(5,6),stride=2,padding=(1,2))", 1, 2, 2, 0, 0, 0},

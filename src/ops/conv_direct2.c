@@ -9,7 +9,8 @@
  * q + kx / 2 of plane kx % 2, so 16 consecutive outputs of a row read 16 consecutive floats.
  * A block of R filters by one or two vectors of a row stays in registers while the C kh kw
  * taps go by, in that order, from 0, and the bias is added at the end: the AVX-512 kernel
- * (16 floats a vector, 8 filters) and the AVX2 one (8 floats, 4 filters) give the same bits.
+ * (16 floats a vector, 8 filters by 2 vectors) and the AVX2 one (8 floats, 4 filters by 3
+ * vectors) give the same bits.
  * A row's last vector starts at Q - VL, overlapping the one before: its columns are written
  * twice with the same value. A clamp after the convolution (on_call's clamp: a ReLU) is
  * applied in the stores; a residual add is left to conv.c's pass after each sample.
@@ -106,16 +107,17 @@ ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, f
         }
 }
 
-/* Output row p, columns [s0, s0 + VL) and, where NV = 2, [s1, s1 + VL), of R filters (their
- * weights of a tap side by side at w, the next tap's RB floats on; of them the first `live`
- * are real): R x NV sums in registers while the taps go by. Inlined with R and NV constant. */
+/* Output row p, columns [so[v], so[v] + VL) for v < NV, of R filters (their weights of a tap
+ * side by side at w, the next tap's RB floats on; of them the first `live` are real): R x NV
+ * sums in registers while the taps go by. Inlined with R and NV constant. */
 #define CHUNK(NAME, VT, VTU, VI, VL)                                                               \
     static inline __attribute__((always_inline)) void NAME(                                        \
         const int R, const int NV, const d2 *t, const float *xp, const float *w,                   \
-        const float *bias, const float *clamp, int live, float *y, int p, int s0, int s1) {        \
+        const float *bias, const float *clamp, int live, float *y, int p, const int *so) {         \
         size_t PQ = (size_t)t->P * t->Q;                                                           \
-        VT acc[RB][2];                                                                             \
-        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) acc[o][0] = acc[o][1] = (VT){0};       \
+        VT acc[RB][3];                                                                             \
+        _Pragma("GCC unroll 8") for (int o = 0; o < R; o++)                                        \
+            _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++) acc[o][v] = (VT){0};              \
         const float *wk = w;                                                                       \
         for (int i = 0; i < t->C; i++)                                                             \
             for (int ky = 0; ky < t->kh; ky++) {                                                   \
@@ -125,12 +127,13 @@ ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, f
                     _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                          \
                         if (h && kx + 1 == t->kw) break;                                           \
                         const float *rk = (h ? ro : re) + (kx >> 1);                               \
-                        VT x0 = *(const VTU *)(rk + s0), x1 = x0;                                  \
-                        if (NV == 2) x1 = *(const VTU *)(rk + s1);                                 \
+                        VT xv[3];                                                                  \
+                        _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++) xv[v] =               \
+                            *(const VTU *)(rk + so[v]);                                            \
                         _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) {                      \
                             float wv = wk[h * RB + o];                                             \
-                            acc[o][0] += wv * x0;                                                  \
-                            if (NV == 2) acc[o][1] += wv * x1;                                     \
+                            _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++) acc[o][v] +=      \
+                                wv * xv[v];                                                        \
                         }                                                                          \
                     }                                                                              \
                 }                                                                                  \
@@ -138,37 +141,45 @@ ON_VECTOR_CLONES static void fill(const float *x, const d2 *t, int r0, int r1, f
             }                                                                                      \
         _Pragma("GCC unroll 8") for (int o = 0; o < R; o++) if (o < live) {                        \
             float *yr = y + o * PQ + (size_t)p * t->Q, b = bias ? bias[o] : 0.0f;                  \
-            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                 \
+            _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++) {                                 \
                 VT s = acc[o][v] + b;                                                              \
                 if (clamp) {                                                                       \
                     VT lo = clamp[0] - (VT){0}, hi = clamp[1] - (VT){0};                           \
                     ON_VCLAMP(VT, VI, s, lo, hi);                                                  \
                 }                                                                                  \
-                *(VTU *)(yr + (v ? s1 : s0)) = s;                                                  \
+                *(VTU *)(yr + so[v]) = s;                                                          \
             }                                                                                      \
         }                                                                                          \
     }
 
-/* Output rows [p0, p1) of R filters, in chunks of two vectors, one where VL columns or
- * fewer are left (Q >= VL) */
-#define ROWS(NAME, CHUNK_FN, VL)                                                                   \
+/* Output rows [p0, p1) of R filters, in chunks of NVM vectors, fewer where fewer are left; a
+ * row's last vector starts at Q - VL (Q >= VL) */
+#define ROWS(NAME, CHUNK_FN, VL, NVM)                                                              \
     static inline __attribute__((always_inline)) void NAME(                                        \
         const int R, const d2 *t, const float *xp, const float *w, const float *bias,              \
         const float *clamp, int live, float *y, int p0, int p1) {                                  \
         for (int p = p0; p < p1; p++)                                                              \
-            for (int s = 0; s < t->Q; s += 2 * (VL))                                               \
-                if (s + (VL) < t->Q) {                                                             \
-                    int s1 = s + 2 * (VL) <= t->Q ? s + (VL) : t->Q - (VL);                        \
-                    CHUNK_FN(R, 2, t, xp, w, bias, clamp, live, y, p, s, s1);                      \
-                } else                                                                             \
-                    CHUNK_FN(R, 1, t, xp, w, bias, clamp, live, y, p, t->Q - (VL), 0);             \
+            for (int s = 0; s < t->Q; s += (NVM) * (VL)) {                                         \
+                int so[3], left = (t->Q - s + (VL)-1) / (VL); /* vectors */                        \
+                for (int v = 0; v < 3; v++)                                                        \
+                    so[v] = s + v * (VL) < t->Q - (VL) ? s + v * (VL) : t->Q - (VL);               \
+                if ((NVM) >= 3 && left >= 3)                                                       \
+                    CHUNK_FN(R, 3, t, xp, w, bias, clamp, live, y, p, so);                         \
+                else if (left >= 2)                                                                \
+                    CHUNK_FN(R, 2, t, xp, w, bias, clamp, live, y, p, so);                         \
+                else                                                                               \
+                    CHUNK_FN(R, 1, t, xp, w, bias, clamp, live, y, p, so);                         \
+            }                                                                                      \
     }
 
 CHUNK(chunk8, vf, vfu, vi, 8)
-ROWS(rows8, chunk8, 8)
+ROWS(rows8, chunk8, 8, 3)
 
-/* Every filter of one sample, output rows [p0, p1), in blocks of 4 (the AVX2 clone's
- * sixteen registers hold 4 x 2 sums) */
+/* Every filter of one sample, output rows [p0, p1), in blocks of 4 filters by 3 vectors: the
+ * AVX2 clone's sixteen registers hold the 12 sums, the 3 input vectors and a weight. With
+ * 4 x 2 sums (until session 37) ResNet's stem took 0.93x-1.12x im2col's time at batch 1 on
+ * Zen 3, with 4 x 3 0.87x-0.97x (conv_ab, 7 rounds, three runs each); at batch 8 1.03x-1.08x
+ * against 0.87x-0.97x. */
 ON_VECTOR_CLONES static void blocks8(const on_call *c, const d2 *t, const float *wp,
                                      const float *xp, float *y, int p0, int p1) {
     const float cl[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? cl : NULL;
@@ -185,7 +196,7 @@ typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int v16i __attribute__((vector_size(64)));
 CHUNK(chunk16, v16, v16u, v16i, 16)
-ROWS(rows16, chunk16, 16)
+ROWS(rows16, chunk16, 16, 2)
 
 __attribute__((target("arch=x86-64-v4"))) static void blocks16(const on_call *c, const d2 *t,
                                                                const float *wp, const float *xp,
