@@ -177,9 +177,9 @@ ROWS(rows8, chunk8, 8, 3)
 
 /* Every filter of one sample, output rows [p0, p1), in blocks of 4 filters by 3 vectors: the
  * AVX2 clone's sixteen registers hold the 12 sums, the 3 input vectors and a weight. With
- * 4 x 2 sums (until session 37) ResNet's stem took 0.93x-1.12x im2col's time at batch 1 on
- * Zen 3, with 4 x 3 0.87x-0.97x (conv_ab, 7 rounds, three runs each); at batch 8 1.03x-1.08x
- * against 0.87x-0.97x. */
+ * 4 x 2 sums (until session 37) ResNet's stem took 1.04x-1.12x im2col's time at batch 1 on
+ * Zen 3 in eight of nine runs (0.93x in one), with 4 x 3 0.87x-1.07x (conv_ab, 7 rounds a
+ * run); at batch 8 1.03x-1.08x against 0.87x-0.97x. */
 ON_VECTOR_CLONES static void blocks8(const on_call *c, const d2 *t, const float *wp,
                                      const float *xp, float *y, int p0, int p1) {
     const float cl[2] = {c->clamp_lo, c->clamp_hi}, *clamp = c->clamp ? cl : NULL;
