@@ -327,7 +327,7 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
 #pragma omp parallel num_threads(c->threads)
         {
             int t = on_thread_id(), Tt = on_thread_count();
-            float *col = pw ? NULL : c->tmp + per * t;
+            float *col = c->tmp + per * t;
             if (by_rows) { /* each thread its rows of the input, all the filters */
                 int p0 = g->p * t / Tt, p1 = g->p * (t + 1) / Tt;
                 conv_rows(c, 0, F, K, p0, (p1 - p0) * g->q, PQ, x + (size_t)p0 * g->q, PQ, y);
@@ -340,15 +340,24 @@ static void conv_forward_shared(const on_call *c, const on_geom *g, int pw) {
             else
                 for (int k = 0; k < chunks; k++) { /* the whole matrix in each thread's block */
                     int p0 = k * R, p1 = p0 + R < g->p ? p0 + R : g->p, n = (p1 - p0) * g->q;
-                    int ld = pw ? PQ : (int)col_ld(n);
-                    if (!pw) on_im2col_ld(x, a, g, 0, K, p0, p1, col, (size_t)ld);
+                    /* a 1x1 input whose rows are not whole lines apart (14x14, 7x7) copied into
+                     * rows that are, as im2col's: ResNet-50's 1x1 products there took
+                     * 0.84x-0.92x the time so, the copy included (one thread's share, its
+                     * weights and input from memory); MobileNet v2 at batch 1 0.906x-0.940x,
+                     * ResNet-50 0.955x-1.026x, no gain (lib_ab, 11-25 rounds, three runs) */
+                    int copy = pw && PQ % 16, ld = pw && !copy ? PQ : (int)col_ld(n);
+                    if (copy)
+                        for (int r = 0; r < K; r++)
+                            memcpy(col + (size_t)r * ld, x + (size_t)r * PQ, sizeof(float) * PQ);
+                    else if (!pw)
+                        on_im2col_ld(x, a, g, 0, K, p0, p1, col, (size_t)ld);
+                    const float *b = pw && !copy ? x : col;
                     if (chunks > 1 || units == 1 || whole) /* each thread its static share */
-                        conv_rows(c, F * t / Tt, F * (t + 1) / Tt, K, p0, n, PQ, pw ? x : col, ld,
-                                  y);
+                        conv_rows(c, F * t / Tt, F * (t + 1) / Tt, K, p0, n, PQ, b, ld, y);
                     else
                         for (int j = 0, u; (u = on_queue_next(&q, &j)) >= 0;) {
                             int f1 = (u + 1) * fu < F ? (u + 1) * fu : F;
-                            conv_rows(c, u * fu, f1, K, p0, n, PQ, pw ? x : col, ld, y);
+                            conv_rows(c, u * fu, f1, K, p0, n, PQ, b, ld, y);
                         }
                 }
         }
